@@ -1,0 +1,49 @@
+"""The errors lamina reports to its users.
+
+Every failure a user can cause (bad IR, a broken model, an unsupported operator or
+device) is a `LaminaError`. Tools catch it once at their boundary and print
+`<where>: error: <message>`, exiting 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class LaminaError(Exception):
+    """A failure caused by the input, reported as `<where>: error: <message>`.
+
+    `where` names the place: `file:line:col`, a file, or a model node.
+    """
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+    def __str__(self) -> str:
+        return f"{self.where}: error: {self.message}" if self.where else f"error: {self.message}"
+
+
+class ModelImportError(LaminaError):
+    """A model file that cannot be read or converted into the graph dialect."""
+
+
+class UnsupportedError(LaminaError):
+    """A valid input using something lamina does not support yet.
+
+    The message always starts with "not supported: ".
+    """
+
+    def __init__(self, what: str, where: str | None = None) -> None:
+        super().__init__(f"not supported: {what}", where)
+
+
+class UnsupportedOpError(UnsupportedError):
+    """An operator (or operator variant) with no implementation on the chosen path."""
+
+
+class RewriteRuleError(LaminaError):
+    """A rewrite rule file with a syntax error or an unknown op, attribute or binding."""
+
+
+class DeviceError(LaminaError):
+    """An unknown device, or a device whose toolchain is missing on this machine."""

@@ -1,0 +1,258 @@
+"""lamina-conformance: run the ONNX node conformance cases through a lamina path.
+
+The cases ship in the onnx wheel (`onnx.backend.test.case.node.collect_testcases`); each
+has a model, input/output data sets and its own rtol/atol. A case ends as
+- pass: every output matches (shape, dtype kind and values within the case's tolerances);
+- fail: an output differs (the reason names the output and the largest error);
+- unsupported: lamina said "not supported: ..." (an operator, dtype or attribute);
+- error: anything else (the first line of the message).
+
+    lamina-conformance --path reference --filter 'conv|pool' --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sys
+import time
+import warnings
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import numpy as np
+
+from lamina.errors import LaminaError, UnsupportedError
+
+STATUSES = ("pass", "fail", "unsupported", "error")
+SMOKE_LIST = Path(__file__).with_name("conformance_smoke.txt")
+CASE_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    name: str
+    op: str
+    status: str
+    reason: str = ""
+    seconds: float = 0.0
+
+
+class _CaseTimeout(Exception):
+    pass
+
+
+def _all_cases() -> list[Any]:
+    from onnx.backend.test.case.node import collect_testcases
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sorted(collect_testcases(None), key=lambda case: case.name)
+
+
+def case_op(case: Any) -> str:
+    """The operator a case is about: the node whose op type its name mentions, else the first."""
+    nodes = case.model.graph.node
+    name = case.name.removeprefix("test_").replace("_", "").lower()
+    for node in nodes:
+        if name.startswith(node.op_type.lower()):
+            return node.op_type
+    return nodes[0].op_type if nodes else "?"
+
+
+def compare_outputs(
+    names: Sequence[str], expected: Sequence[Any], actual: Sequence[Any], rtol: float, atol: float
+) -> str | None:
+    """Why `actual` does not match `expected`, or None when it does."""
+    if len(actual) != len(expected):
+        return f"{len(actual)} outputs, expected {len(expected)}"
+    for name, want, got in zip(names, expected, actual, strict=True):
+        want_a, got_a = np.asarray(want), np.asarray(got)
+        if want_a.shape != got_a.shape:
+            return f"output '{name}': shape {got_a.shape}, expected {want_a.shape}"
+        if want_a.dtype.kind != got_a.dtype.kind and not (
+            want_a.dtype.kind in "SUO" and got_a.dtype.kind in "SUO"
+        ):
+            return f"output '{name}': dtype {got_a.dtype}, expected {want_a.dtype}"
+        if want_a.dtype.kind in "SUO":
+            if not np.array_equal(want_a.astype(str), got_a.astype(str)):
+                return f"output '{name}': strings differ"
+            continue
+        try:
+            np.testing.assert_allclose(got_a, want_a, rtol=rtol, atol=atol, equal_nan=True)
+        except AssertionError:
+            diff = np.abs(got_a.astype(np.float64) - want_a.astype(np.float64))
+            worst = float(np.nanmax(diff)) if diff.size else 0.0
+            return f"output '{name}': max abs error {worst:.3g} (rtol {rtol}, atol {atol})"
+    return None
+
+
+def run_case(case: Any, path: str, device: str) -> CaseResult:
+    """Run one case through `path` and classify the outcome."""
+    op = case_op(case)
+    start = time.perf_counter()
+
+    def result(status: str, reason: str = "") -> CaseResult:
+        return CaseResult(case.name, op, status, reason, time.perf_counter() - start)
+
+    def on_timeout(_signum: int, _frame: FrameType | None) -> None:
+        raise _CaseTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_timeout)
+    signal.alarm(CASE_TIMEOUT_S)
+    try:
+        run = _runner(path, device, case.model)
+        graph = case.model.graph
+        initializers = {init.name for init in graph.initializer}
+        input_names = [i.name for i in graph.input if i.name not in initializers]
+        output_names = [o.name for o in graph.output]
+        for inputs, outputs in case.data_sets:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                actual = run(dict(zip(input_names, inputs, strict=False)))
+            reason = compare_outputs(output_names, outputs, actual, case.rtol, case.atol)
+            if reason is not None:
+                return result("fail", reason)
+        return result("pass")
+    except UnsupportedError as e:
+        return result("unsupported", _first_line(e.message))
+    except _CaseTimeout:
+        return result("error", f"timed out after {CASE_TIMEOUT_S} s")
+    except LaminaError as e:
+        return result("error", _first_line(e.message))
+    except Exception as e:  # a bug in lamina: counted and reported, the run goes on
+        return result("error", f"{type(e).__name__}: {_first_line(str(e))}")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _runner(path: str, device: str, model: Any):
+    """A function from named numpy inputs to the list of outputs, for `path`."""
+    if path != "reference":
+        raise UnsupportedError(f"conformance path '{path}' on device '{device}'")
+    from lamina.parser.onnx import import_onnx
+    from lamina.runtime.reference import run_reference
+
+    module = import_onnx(model)
+    return lambda inputs: run_reference(module, inputs)
+
+
+def _first_line(text: str) -> str:
+    stripped = text.strip()
+    return stripped.splitlines()[0][:200] if stripped else ""
+
+
+_WORKER_CASES: list[Any] = []
+
+
+def _run_index(args: tuple[int, str, str]) -> CaseResult:
+    index, path, device = args
+    if not _WORKER_CASES:
+        _WORKER_CASES.extend(_all_cases())
+    return run_case(_WORKER_CASES[index], path, device)
+
+
+def select_cases(cases: list[Any], pattern: str | None, smoke: bool) -> list[int]:
+    """Indices of the cases to run: matching `pattern` (on case name or op), or the smoke list."""
+    wanted = set(SMOKE_LIST.read_text().split()) if smoke else None
+    regex = re.compile(pattern, re.IGNORECASE) if pattern else None
+    chosen: list[int] = []
+    for index, case in enumerate(cases):
+        if wanted is not None and case.name not in wanted:
+            continue
+        if regex and not (regex.search(case.name) or regex.search(case_op(case))):
+            continue
+        chosen.append(index)
+    return chosen
+
+
+def run_cases(
+    indices: list[int], path: str, device: str, jobs: int, progress: bool
+) -> Iterator[CaseResult]:
+    """Results of the chosen cases, in order, computed in `jobs` processes."""
+    work = [(i, path, device) for i in indices]
+    counts: Counter[str] = Counter()
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for done, result in enumerate(pool.map(_run_index, work, chunksize=4), start=1):
+            counts[result.status] += 1
+            if progress:
+                bar = "#" * (30 * done // len(work))
+                summary = " ".join(f"{s} {counts[s]}" for s in STATUSES)
+                print(f"\r[{bar:<30}] {done}/{len(work)} {summary}", end="", file=sys.stderr)
+            yield result
+    if progress:
+        print(file=sys.stderr)
+
+
+def summary_table(results: Sequence[CaseResult]) -> str:
+    """One row per op: counts per status and the first reason of a non-passing case."""
+    by_op: dict[str, list[CaseResult]] = defaultdict(list)
+    for r in results:
+        by_op[r.op].append(r)
+    rows = [f"{'op':<28} {'pass':>5} {'fail':>5} {'unsup':>5} {'error':>5}  first reason"]
+    for op in sorted(by_op):
+        group = by_op[op]
+        counts = Counter(r.status for r in group)
+        reason = next((f"{r.status}: {r.reason}" for r in group if r.status != "pass"), "")
+        rows.append(
+            f"{op:<28} {counts['pass']:>5} {counts['fail']:>5} {counts['unsupported']:>5} "
+            f"{counts['error']:>5}  {reason[:90]}"
+        )
+    totals = Counter(r.status for r in results)
+    rows.append(
+        f"{'TOTAL':<28} {totals['pass']:>5} {totals['fail']:>5} {totals['unsupported']:>5} "
+        f"{totals['error']:>5}  of {len(results)} cases"
+    )
+    return "\n".join(rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `lamina-conformance`; exit 0 unless the run itself could not happen."""
+    parser = argparse.ArgumentParser(prog="lamina-conformance", description=__doc__.split("\n")[0])
+    parser.add_argument("--path", choices=["reference", "compiled"], default="reference")
+    parser.add_argument("--device", default="host")
+    parser.add_argument("--filter", help="regular expression on case name or op type")
+    parser.add_argument("--smoke", action="store_true", help="only the cases of the smoke list")
+    parser.add_argument("--json", type=Path, help="write every case's result here")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+
+    cases = _all_cases()
+    indices = select_cases(cases, args.filter, args.smoke)
+    if not indices:
+        print(f"error: no conformance case matches '{args.filter}'", file=sys.stderr)
+        return 1
+    start = time.perf_counter()
+    results = list(
+        run_cases(indices, args.path, args.device, args.jobs, not args.no_progress)
+    )
+    print(summary_table(results))
+    print(f"path {args.path}, device {args.device}, {time.perf_counter() - start:.1f} s")
+    if args.json:
+        totals = Counter(r.status for r in results)
+        args.json.write_text(
+            json.dumps(
+                {
+                    "path": args.path,
+                    "device": args.device,
+                    "totals": {s: totals[s] for s in STATUSES},
+                    "cases": [asdict(r) for r in results],
+                },
+                indent=1,
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,346 @@
+"""lamina-opt: the opt-style driver (parse, run a pass pipeline, print).
+
+Built on xDSL's `xDSLOptMain`; what lamina adds:
+- every diagnostic is `file:line:col: error: message` on stderr with exit code 1, never a
+  traceback, and nothing is written to `-o` unless every split succeeded;
+- a real `--verify-diagnostics`: `// expected-error {{...}}` annotations are matched
+  against the produced diagnostics like mlir-opt does, failing on a missing or unexpected one;
+- `--print-ir-after-all` and `--time-passes` report on stderr, keeping stdout the IR;
+- `.onnx` inputs are imported (`--input-shape name=1x3x224x224` binds dynamic dims);
+- `--print-weights` prints the bytes of `dense_resource` weights instead of eliding them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from io import StringIO
+
+from xdsl.dialects.builtin import FileLineColLoc, ModuleOp
+from xdsl.ir import Operation
+from xdsl.parser import Parser
+from xdsl.passes import ModulePass, PassPipeline
+from xdsl.printer import Printer
+from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
+from xdsl.utils.lexer import Span
+from xdsl.xdsl_opt_main import xDSLOptMain
+
+from lamina.errors import LaminaError
+from lamina.tools.diagnostics import Diagnostic, check_diagnostics, expected_diagnostics
+from lamina.universe import LAMINA_DIALECTS, LAMINA_PASSES
+
+_SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
+
+
+class LocatingParser(Parser):
+    """A parser that remembers where each operation starts, so diagnostics about an op
+    (from its verifier or from a pass) can name its line and column."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.op_spans: dict[Operation, Span[str] | Span[bytes]] = {}
+
+    def parse_operation(self) -> Operation:
+        start = self._current_token.span
+        op = super().parse_operation()
+        self.op_spans[op] = start
+        return op
+
+
+@dataclass
+class Chunk:
+    """One `// -----` split of the input: its text and the line number of its first line."""
+
+    text: str
+    first_line: int
+    diagnostics: list[Diagnostic] = field(default_factory=list[Diagnostic])
+
+
+def split_input(text: str, split: bool) -> list[Chunk]:
+    """The chunks of `text`, split at lines that are exactly `// -----` when `split`."""
+    if not split:
+        return [Chunk(text, 1)]
+    chunks: list[Chunk] = []
+    line, start = 1, 0
+    for marker in _SPLIT_MARKER.finditer(text):
+        piece = text[start : marker.start()]
+        chunks.append(Chunk(piece, line))
+        line += piece.count("\n") + 1
+        start = marker.end() + 1
+    chunks.append(Chunk(text[start:], line))
+    return chunks
+
+
+class PassError(Exception):
+    """Stops the pipeline after a pass left invalid IR (its diagnostics are recorded)."""
+
+
+class LaminaOptMain(xDSLOptMain):
+    """xDSL's opt driver with lamina's dialects, passes, diagnostics and ONNX input."""
+
+    def register_all_dialects(self) -> None:
+        super().register_all_dialects()
+        for name, factory in LAMINA_DIALECTS.items():
+            if name not in self.ctx.registered_dialect_names:
+                self.ctx.register_dialect(name, factory)
+
+    def register_all_passes(self) -> None:
+        super().register_all_passes()
+        for name, factory in LAMINA_PASSES.items():
+            self.register_pass(name, factory)
+
+    def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        super().register_all_arguments(arg_parser)
+        arg_parser.add_argument(
+            "--print-ir-after-all",
+            action="store_true",
+            help="print the IR to stderr after every pass",
+        )
+        arg_parser.add_argument(
+            "--print-weights",
+            action="store_true",
+            help="print the bytes of dense_resource weights instead of eliding them",
+        )
+        arg_parser.add_argument(
+            "--input-shape",
+            action="append",
+            default=[],
+            metavar="NAME=DIMS",
+            help="bind the dims of an ONNX graph input, e.g. data=1x3x224x224",
+        )
+
+    def setup_pipeline(self) -> None:
+        self.pass_times: dict[str, float] = {}
+        self._current: _ChunkRun | None = None
+        try:
+            self.pipeline = PassPipeline.parse_spec(
+                self.available_passes, self.args.passes, self._between_passes
+            )
+        except ValueError as e:  # unknown pass or bad option: a usage error, not a bug
+            raise LaminaError(f"bad pass pipeline '{self.args.passes}': {e}") from None
+
+    # ----------------------------------------------------------------------------------
+    # Running
+
+    def run(self) -> int:  # type: ignore[override]
+        """Process the input; returns the process exit code."""
+        name = self.get_input_name()
+        if name.endswith(".onnx"):
+            return self._run_onnx(name)
+        if self.args.input_file is None:
+            text = sys.stdin.read()
+        else:
+            with open(self.args.input_file, encoding="utf-8") as f:
+                text = f.read()
+        chunks = split_input(text, self.args.split_input_file)
+        outputs = [self._process(chunk, name) for chunk in chunks]
+        produced = [d for chunk in chunks for d in chunk.diagnostics]
+        if self.args.verify_diagnostics:
+            expected = [e for c in chunks for e in expected_diagnostics(c.text, c.first_line)]
+            problems = check_diagnostics(name, expected, produced)
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            if problems:
+                return 1
+            self._write("// -----\n".join(o for o in outputs if o is not None))
+            return 0
+        if produced:
+            for diagnostic in produced:
+                print(diagnostic, file=sys.stderr)
+            return 1
+        self._write("// -----\n".join(o for o in outputs if o is not None))
+        self._report_times()
+        return 0
+
+    def _run_onnx(self, name: str) -> int:
+        from lamina.parser.onnx import import_onnx, parse_input_shapes
+
+        shapes = parse_input_shapes(self.args.input_shape)
+        module = import_onnx(name, input_shapes=shapes)
+        run = _ChunkRun(self, Chunk("", 1), name, {})
+        output = run.finish(module)
+        for diagnostic in run.chunk.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        if run.chunk.diagnostics:
+            return 1
+        self._write(output or "")
+        self._report_times()
+        return 0
+
+    def _process(self, chunk: Chunk, name: str) -> str | None:
+        parser = LocatingParser(self.ctx, chunk.text, name)
+        run = _ChunkRun(self, chunk, name, parser.op_spans)
+        try:
+            module = parser.parse_module(not self.args.no_implicit_module)
+        except ParseError as e:
+            run.report_at_span(e.span, e.msg)
+            return None
+        except (VerifyException, LaminaError) as e:
+            # Attribute and type verifiers run while parsing, before any op exists.
+            run.report_at_span(parser._current_token.span, _message(e))  # pyright: ignore[reportPrivateUsage]
+            return None
+        return run.finish(module)
+
+    def _between_passes(
+        self, previous: ModulePass | None, module: ModuleOp, following: ModulePass | None
+    ) -> None:
+        run = self._current
+        assert run is not None
+        now = time.perf_counter()
+        if previous is not None:
+            self.pass_times[previous.name] = (
+                self.pass_times.get(previous.name, 0.0) + now - run.pass_started
+            )
+            if not self.args.disable_verify and not run.verify(module, after=previous.name):
+                raise PassError
+            if self.args.print_ir_after_all:
+                print(f"// -----// IR Dump After {previous.name} //----- //", file=sys.stderr)
+                print(self.print_module(module), file=sys.stderr)
+        run.pass_started = time.perf_counter()
+
+    def print_module(self, module: ModuleOp) -> str:
+        """The module as text, in the format the command line asked for."""
+        from lamina.dialects.weights import printing_weights
+
+        with printing_weights(self.args.print_weights):
+            if self.args.target == "mlir":
+                out = StringIO()
+                printer = Printer(
+                    stream=out,
+                    print_generic_format=self.args.print_op_generic,
+                    print_properties_as_attributes=self.args.print_no_properties,
+                    print_debuginfo=self.args.print_debuginfo,
+                )
+                printer.print_op(module)
+                printer.print_metadata(self.ctx.loaded_dialects)
+                out.write("\n")
+                return out.getvalue()
+            return self.output_resulting_program(module)
+
+    def _write(self, text: str) -> None:
+        if self.args.output_file is None:
+            sys.stdout.write(text)
+            return
+        with open(self.args.output_file, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def _report_times(self) -> None:
+        if not self.args.time_passes:
+            return
+        total = sum(self.pass_times.values())
+        print("===-- lamina-opt pass timing --===", file=sys.stderr)
+        for name, seconds in self.pass_times.items():
+            print(f"  {seconds * 1e3:10.2f} ms  {name}", file=sys.stderr)
+        print(f"  {total * 1e3:10.2f} ms  total", file=sys.stderr)
+
+
+class _ChunkRun:
+    """Verifying, transforming and printing one parsed chunk, recording its diagnostics."""
+
+    def __init__(
+        self,
+        main: LaminaOptMain,
+        chunk: Chunk,
+        file: str,
+        op_spans: dict[Operation, Span[str] | Span[bytes]],
+    ) -> None:
+        self.main = main
+        self.chunk = chunk
+        self.file = file
+        self.op_spans = op_spans
+        self.pass_started = 0.0
+
+    def finish(self, module: ModuleOp) -> str | None:
+        if not self.main.args.disable_verify and not self.verify(module):
+            return None
+        self.main._current = self
+        try:
+            self.main.pipeline.apply(self.main.ctx, module)
+        except PassError:
+            return None
+        except (LaminaError, DiagnosticException) as e:
+            op = getattr(e, "op", None)
+            self.report(op if isinstance(op, Operation) else None, _message(e))
+            return None
+        finally:
+            self.main._current = None
+        return self.main.print_module(module)
+
+    def verify(self, module: ModuleOp, after: str | None = None) -> bool:
+        """Verify every op on its own, so that each failure becomes one diagnostic."""
+        ok = True
+        for op in module.walk():
+            try:
+                op.verify(verify_nested_ops=False)
+            except (VerifyException, LaminaError) as e:
+                suffix = f" (after pass {after})" if after else ""
+                self.report(op, f"'{op.name}' op {_message(e)}{suffix}")
+                ok = False
+        return ok
+
+    def report(self, op: Operation | None, message: str) -> None:
+        """Record an error at `op`'s source position (or the nearest parent's)."""
+        line, column = 0, 0
+        current = op
+        while current is not None:
+            if (span := self.op_spans.get(current)) is not None:
+                location = span.get_location()
+                line, column = location.line, location.col
+                break
+            if isinstance(current.location, FileLineColLoc):
+                line = current.location.line.value.data
+                column = current.location.column.value.data
+                break
+            current = current.parent_op()
+        self.chunk.diagnostics.append(
+            Diagnostic("error", message, self.file, line + self.chunk.first_line - 1, column)
+        )
+
+    def report_at_span(self, span: Span[str] | Span[bytes], message: str) -> None:
+        location = span.get_location()
+        self.chunk.diagnostics.append(
+            Diagnostic(
+                "error",
+                message,
+                self.file,
+                location.line + self.chunk.first_line - 1,
+                location.col,
+            )
+        )
+
+
+def _message(error: Exception) -> str:
+    """The first line of an error's message, without xDSL's generic prefixes."""
+    text = error.message if isinstance(error, LaminaError) else str(error)
+    for prefix in ("Operation does not verify: ",):
+        text = text.removeprefix(prefix)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `lamina-opt`; returns the exit code."""
+    try:
+        return LaminaOptMain(description="lamina modular optimizer driver", args=argv).run()
+    except LaminaError as e:
+        print(e, file=sys.stderr)
+        return 1
+    except FileNotFoundError as e:
+        print(f"{e.filename}: error: no such file", file=sys.stderr)
+        return 1
+    except Exception as e:  # a bug in lamina, not bad input: say so, keep the trace opt-in
+        if os.environ.get("LAMINA_DEBUG"):
+            raise
+        print(
+            f"error: internal error: {type(e).__name__}: {e} (set LAMINA_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

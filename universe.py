@@ -1,0 +1,42 @@
+"""lamina's dialects and passes, for lamina-opt and (through the `xdsl.universe` entry
+point) for plain `xdsl-opt` from the same environment.
+
+Each entry is a factory so that listing the universe imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.ir import Dialect
+from xdsl.passes import ModulePass
+from xdsl.universe import Universe
+
+
+def _graph() -> Dialect:
+    from lamina.dialects.graph import Graph
+
+    return Graph
+
+
+def _top() -> Dialect:
+    from lamina.dialects.top import Top
+
+    return Top
+
+
+def _loop() -> Dialect:
+    from lamina.dialects.loop import Loop
+
+    return Loop
+
+
+LAMINA_DIALECTS: dict[str, Callable[[], Dialect]] = {
+    "graph": _graph,
+    "top": _top,
+    "loop": _loop,
+}
+
+LAMINA_PASSES: dict[str, Callable[[], type[ModulePass]]] = {}
+
+LAMINA_UNIVERSE = Universe(all_dialects=LAMINA_DIALECTS, all_passes=LAMINA_PASSES)
