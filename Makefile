@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	mkdir -p $(VENV)/src && ln -sfn $(CURDIR) $(VENV)/src/lamina
 	touch $(STAMP)
 
 # Debian packages for the emulated and OpenCL targets; installed only when run as root.

@@ -217,7 +217,7 @@ def summary_table(results: Sequence[CaseResult]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `lamina-conformance`; exit 0 unless the run itself could not happen."""
-    parser = argparse.ArgumentParser(prog="lamina-conformance", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="lamina-conformance", description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--path", choices=["reference", "compiled"], default="reference")
     parser.add_argument("--device", default="host")
     parser.add_argument("--filter", help="regular expression on case name or op type")

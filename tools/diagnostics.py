@@ -16,14 +16,14 @@ SEVERITIES = ("error", "warning", "note", "remark")
 
 _ANNOTATION = re.compile(
     r"expected-(?P<severity>error|warning|note|remark)"
-    r"(?:@(?P<offset>[+-]\d+|above|below))?"
+    r"(?:\s*@(?P<offset>[+-]\d+|above|below))?"
     r"\s*\{\{(?P<message>.*?)\}\}"
 )
 
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """A message about the input, at a 1-based line (and column, 0 when unknown)."""
+    """A message about the input, at a 1-based line and column (0 when unknown)."""
 
     severity: str
     message: str
@@ -32,7 +32,9 @@ class Diagnostic:
     column: int = 0
 
     def __str__(self) -> str:
-        place = f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
+        place = self.file
+        if self.line:
+            place += f":{self.line}:{self.column}" if self.column else f":{self.line}"
         return f"{place}: {self.severity}: {self.message}"
 
 

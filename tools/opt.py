@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import StringIO
 
-from xdsl.dialects.builtin import FileLineColLoc, ModuleOp
+from xdsl.dialects.builtin import FileLineColLoc, ModuleOp, NameLoc
 from xdsl.ir import Operation
 from xdsl.parser import Parser
 from xdsl.passes import ModulePass, PassPipeline
@@ -293,13 +293,16 @@ class _ChunkRun:
                 line, column = location.line, location.col
                 break
             if isinstance(current.location, FileLineColLoc):
-                line = current.location.line.value.data
-                column = current.location.column.value.data
+                line = current.location.line.data
+                column = current.location.column.data
+                break
+            if isinstance(current.location, NameLoc):  # an imported model's node name
+                message = f"node '{current.location.desc.data}': {message}"
                 break
             current = current.parent_op()
-        self.chunk.diagnostics.append(
-            Diagnostic("error", message, self.file, line + self.chunk.first_line - 1, column)
-        )
+        if line:
+            line += self.chunk.first_line - 1
+        self.chunk.diagnostics.append(Diagnostic("error", message, self.file, line, column))
 
     def report_at_span(self, span: Span[str] | Span[bytes], message: str) -> None:
         location = span.get_location()

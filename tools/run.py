@@ -101,7 +101,7 @@ def describe(name: str, value: np.ndarray) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `lamina-run`; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="lamina-run", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="lamina-run", description=(__doc__ or "").split("\n")[0])
     parser.add_argument("model", type=Path, help="an .onnx file")
     parser.add_argument("--reference", action="store_true", help="run the reference interpreter")
     parser.add_argument("--device", default="host")
