@@ -12,6 +12,10 @@ from xdsl.ir import Dialect
 from xdsl.passes import ModulePass
 from xdsl.universe import Universe
 
+# Installs lamina's weight store as the builtin dialect's resource store before anything
+# parses a `dense_resource` (see dialects/weights.py).
+import lamina.dialects.weights  # noqa: F401  # isort: skip
+
 
 def _graph() -> Dialect:
     from lamina.dialects.graph import Graph

@@ -5,25 +5,6 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
-from lamina.dialects.loop import (
-    AllocOp,
-    ArenaOp,
-    CarveOp,
-    DeallocOp,
-    ForOp,
-    LoadOp,
-    Loop,
-    MemorySpace,
-    SpaceAttr,
-    StoreOp,
-    VLoadOp,
-    VStoreOp,
-    YieldOp,
-    buffer_bytes,
-    byte_size,
-    memory_space_of,
-    natural_alignment,
-)
 from xdsl.builder import Builder
 from xdsl.context import Context
 from xdsl.dialects.arith import AddfOp, Arith, ConstantOp
@@ -51,6 +32,26 @@ from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import VerifyException
+
+from lamina.dialects.loop import (
+    AllocOp,
+    ArenaOp,
+    CarveOp,
+    DeallocOp,
+    ForOp,
+    LoadOp,
+    Loop,
+    MemorySpace,
+    SpaceAttr,
+    StoreOp,
+    VLoadOp,
+    VStoreOp,
+    YieldOp,
+    buffer_bytes,
+    byte_size,
+    memory_space_of,
+    natural_alignment,
+)
 
 VTCM = SpaceAttr(MemorySpace.VTCM)
 

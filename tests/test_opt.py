@@ -92,7 +92,9 @@ def test_verify_diagnostics_fails_on_an_annotation_that_never_fires(
 
 
 def test_verify_diagnostics_passes_when_annotations_match(tmp_path: Path):
-    text = WRONG_RETURN.replace("  func.return", "  // expected-error@+1 {{got [i32]}}\n  func.return")
+    text = WRONG_RETURN.replace(
+        "  func.return", "  // expected-error@+1 {{got [i32]}}\n  func.return"
+    )
     assert _run(tmp_path, text, "--verify-diagnostics") == 0
 
 

@@ -217,7 +217,9 @@ def summary_table(results: Sequence[CaseResult]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `lamina-conformance`; exit 0 unless the run itself could not happen."""
-    parser = argparse.ArgumentParser(prog="lamina-conformance", description=(__doc__ or "").split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="lamina-conformance", description=(__doc__ or "").split("\n")[0]
+    )
     parser.add_argument("--path", choices=["reference", "compiled"], default="reference")
     parser.add_argument("--device", default="host")
     parser.add_argument("--filter", help="regular expression on case name or op type")
@@ -233,9 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: no conformance case matches '{args.filter}'", file=sys.stderr)
         return 1
     start = time.perf_counter()
-    results = list(
-        run_cases(indices, args.path, args.device, args.jobs, not args.no_progress)
-    )
+    results = list(run_cases(indices, args.path, args.device, args.jobs, not args.no_progress))
     print(summary_table(results))
     print(f"path {args.path}, device {args.device}, {time.perf_counter() - start:.1f} s")
     if args.json:

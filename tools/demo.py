@@ -39,7 +39,9 @@ def main() -> int:
     from lamina.tools.models import light_model
     from lamina.tools.opt import LocatingParser
 
-    print(f"1. load light_{MODEL}.onnx from the onnx wheel, weights replaced by seeded random values")
+    print(
+        f"1. load light_{MODEL}.onnx from the onnx wheel, weights replaced by seeded random values"
+    )
     model = light_model(MODEL, seed=0)
     start = time.perf_counter()
     module = import_onnx(model)
@@ -69,7 +71,9 @@ def main() -> int:
     (expected,) = session.run(None, feeds)
     ort_latency = _median_ms(lambda: session.run(None, feeds))
     flat, want = np.asarray(probs).reshape(-1), np.asarray(expected).reshape(-1)
-    print(f"   onnxruntime: {ort_latency:.1f} ms; max abs difference {np.abs(flat - want).max():.2e}")
+    print(
+        f"   onnxruntime: {ort_latency:.1f} ms; max abs difference {np.abs(flat - want).max():.2e}"
+    )
     print("   top-5 (class: lamina / onnxruntime):")
     for index in np.argsort(flat)[::-1][:5]:
         print(f"     #{index:<4} {flat[index]:.5f} / {want[index]:.5f}")

@@ -65,7 +65,9 @@ def with_random_weights(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProt
     kept_nodes = []
     for node in graph.node:
         if node.op_type == "ConstantOfShape" and node.input and node.input[0] in initializers:
-            weights[node.output[0]] = [int(d) for d in numpy_helper.to_array(initializers[node.input[0]])]
+            weights[node.output[0]] = [
+                int(d) for d in numpy_helper.to_array(initializers[node.input[0]])
+            ]
         else:
             kept_nodes.append(node)
     for init in graph.initializer:

@@ -4,4 +4,4 @@
 // RUN: test ! -s %t.out
 // RUN: not grep Traceback %t.err
 
-// CHECK: malformed-input.mlir:3:26: error: operand expected
+// CHECK: malformed-input.mlir:3:24: error: operand expected

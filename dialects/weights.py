@@ -1,0 +1,213 @@
+"""Where lamina keeps the bytes of `dense_resource` weights.
+
+A weight in the IR is `dense_resource<key> : tensor<...>`; its bytes live in one process-wide
+`WeightStore` keyed by `key`, and print in the module's
+`{-# dialect_resources: { builtin: { key: "0x..." } } #-}` section (the MLIR blob encoding:
+a little-endian u32 alignment, then the raw bytes) only when printing weights is switched on.
+
+xDSL's builtin `OpAsmDialectInterface` keeps blobs as hex strings and renames a key it has
+seen before when parsing, so parsing the same text twice in one process leaves the second
+module's attributes pointing at an empty blob. `WeightStore` replaces it:
+
+- blobs are numpy byte arrays (hex only while printing, and only with `--print-weights`);
+- a parsed key keeps its name: keys are process-wide, the last blob parsed for a key wins;
+- parsing text whose blobs were elided leaves the blobs already in the store in place.
+
+Importing this module installs `WEIGHTS` as the resource interface of xDSL's `Builtin`
+dialect object, which every xDSL context uses; `lamina.dialects.graph` imports it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Iterable
+from contextlib import contextmanager
+from typing import cast
+
+import numpy as np
+from xdsl.dialect_interfaces.op_asm import OpAsmDialectInterface
+from xdsl.dialects.builtin import (
+    Builtin,
+    Float16Type,
+    Float32Type,
+    Float64Type,
+    IntegerType,
+    Signedness,
+)
+from xdsl.ir import Attribute, Dialect
+
+from lamina.errors import LaminaError, UnsupportedError
+
+_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.$]")
+
+
+class WeightStore(OpAsmDialectInterface):
+    """The blobs of `dense_resource` attributes: key -> read-only bytes (a uint8 array)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._blobs: dict[str, np.ndarray] = {}
+        self._alignments: dict[str, int] = {}
+        self.print_weights = False
+        """Whether printing a module prints the blobs it references (`--print-weights`)."""
+
+    # --- the Python API ---------------------------------------------------------------------
+
+    def add(self, name: str, array: np.ndarray) -> str:
+        """Store `array`'s bytes under a new key derived from `name`; return the key.
+
+        No per-element work: the bytes are copied once (not at all if `array` is already a
+        read-only contiguous array), so the caller may mutate its array afterwards.
+        """
+        key = self.unique_key(name)
+        data = np.ascontiguousarray(array)
+        if data.dtype.byteorder == ">":
+            data = data.astype(data.dtype.newbyteorder("<"))
+        elif data.flags.writeable:
+            data = data.copy()
+        data.flags.writeable = False
+        self._blobs[key] = data.reshape(-1).view(np.uint8)
+        self._alignments[key] = data.dtype.alignment
+        return key
+
+    def unique_key(self, name: str) -> str:
+        """A valid resource key from `name` that is not in the store yet."""
+        base = _KEY_CHARS.sub("_", name) or "w"
+        if not (base[0].isalpha() or base[0] == "_"):
+            base = "w_" + base
+        key, counter = base, 0
+        while key in self._blobs:
+            key = f"{base}_{counter}"
+            counter += 1
+        return key
+
+    def get(self, key: str) -> np.ndarray | None:
+        """The bytes under `key` (read-only uint8 array, no copy), or None if absent."""
+        return self._blobs.get(key)
+
+    def array(self, key: str, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+        """The blob under `key` viewed as an array of `dtype` and `shape`, without copying."""
+        blob = self._blobs.get(key)
+        if blob is None:
+            raise LaminaError(
+                f"weights of '{key}' were elided when printed; print the IR with "
+                "--print-weights to keep them"
+            )
+        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if blob.nbytes != size:
+            raise LaminaError(
+                f"weights of '{key}' have {blob.nbytes} bytes, but {dtype} {list(shape)} "
+                f"needs {size}"
+            )
+        return blob.view(dtype).reshape(shape)
+
+    def remove(self, key: str) -> None:
+        """Forget the blob under `key` (a model that is no longer needed)."""
+        self._blobs.pop(key, None)
+        self._alignments.pop(key, None)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._blobs
+
+    # --- OpAsmDialectInterface: what the parser and the printer call ------------------------
+
+    def declare_resource(self, key: str) -> str:
+        # The parser calls this for each key it meets: keep the name and any blob it has.
+        return key
+
+    def parse_resource(self, key: str, val: str) -> None:
+        if not val.startswith("0x") or len(val) < 10:
+            raise ValueError(f"blob must be a hex string with a 4-byte alignment, got: {val[:20]}")
+        alignment = int.from_bytes(bytes.fromhex(val[2:10]), "little")
+        self._blobs[key] = np.frombuffer(bytes.fromhex(val[10:]), np.uint8)
+        self._alignments[key] = alignment
+
+    def lookup(self, key: str) -> str | None:
+        blob = self._blobs.get(key)
+        return None if blob is None else self._hex(key, blob)
+
+    def build_resources(self, keys: Iterable[str]) -> dict[str, str]:
+        if not self.print_weights:
+            return {}
+        return {key: self._hex(key, self._blobs[key]) for key in keys if key in self._blobs}
+
+    def _hex(self, key: str, blob: np.ndarray) -> str:
+        alignment = self._alignments.get(key, 1).to_bytes(4, "little").hex()
+        return "0x" + (alignment + blob.data.hex()).upper()
+
+
+WEIGHTS = WeightStore()
+"""The process-wide weight store, installed into xDSL's builtin dialect below."""
+
+
+def install_weight_store(dialect: Dialect = Builtin) -> None:
+    """Make `WEIGHTS` the resource interface of `dialect` (xDSL's builtin by default).
+
+    xDSL's parser and printer ask the context's builtin dialect for its resource interface
+    on every `dense_resource`, and every xDSL context (lamina-opt's, `make_context()`'s,
+    plain `xdsl-opt`'s) holds this one `Builtin` object, so replacing its interface here
+    covers them all without a lamina copy of the builtin dialect. Idempotent.
+    """
+    interfaces = dialect._interfaces  # pyright: ignore[reportPrivateUsage]
+    interfaces[:] = [i for i in interfaces if not isinstance(i, OpAsmDialectInterface)]
+    interfaces.append(WEIGHTS)
+
+
+install_weight_store()
+
+
+def set_print_weights(enabled: bool) -> None:
+    """Print the bytes of `dense_resource` weights (`lamina-opt --print-weights`) or not."""
+    WEIGHTS.print_weights = enabled
+
+
+@contextmanager
+def printing_weights(enabled: bool = True) -> Generator[None]:
+    """Within the block, printing a module prints (or elides) its weights."""
+    previous = WEIGHTS.print_weights
+    WEIGHTS.print_weights = enabled
+    try:
+        yield
+    finally:
+        WEIGHTS.print_weights = previous
+
+
+# --- element types ------------------------------------------------------------------------------
+
+_FLOATS: dict[str, type[Float16Type | Float32Type | Float64Type]] = {
+    "float16": Float16Type,
+    "float32": Float32Type,
+    "float64": Float64Type,
+}
+
+
+ElementType = IntegerType | Float16Type | Float32Type | Float64Type
+
+
+def element_type(dtype: np.dtype) -> ElementType:
+    """The MLIR element type of a numpy dtype: bool -> i1, int8 -> i8, uint8 -> ui8, ..."""
+    if dtype == np.bool_:
+        return IntegerType(1)
+    if dtype.kind == "i":
+        return IntegerType(dtype.itemsize * 8)
+    if dtype.kind == "u":
+        return IntegerType(dtype.itemsize * 8, Signedness.UNSIGNED)
+    if dtype.name in _FLOATS:
+        return _FLOATS[dtype.name]()
+    raise UnsupportedError(f"tensors of numpy dtype {dtype}")
+
+
+def numpy_dtype(element: Attribute) -> np.dtype:
+    """The little-endian numpy dtype of an MLIR element type (the inverse of element_type)."""
+    if isinstance(element, IntegerType):
+        integer = cast(IntegerType[int, Signedness], element)
+        width = integer.bitwidth
+        if width == 1:
+            return np.dtype(np.bool_)
+        if width in (8, 16, 32, 64):
+            unsigned = integer.signedness.data == Signedness.UNSIGNED
+            return np.dtype(f"<{'u' if unsigned else 'i'}{width // 8}")
+    for name, float_type in _FLOATS.items():
+        if isinstance(element, float_type):
+            return np.dtype(name).newbyteorder("<")
+    raise UnsupportedError(f"tensors of element type {element}")

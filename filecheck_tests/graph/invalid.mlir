@@ -1,0 +1,152 @@
+// One hand-written verifier error per split.
+// RUN: lamina-opt %s --split-input-file --verify-diagnostics
+
+func.func @conv_channels(%x: tensor<1x3x8x8xf32>, %w: tensor<4x2x3x3xf32>, %n: none) {
+  // expected-error@+1 {{x : tensor<1x3x8x8xf32> has 3 channels but w : tensor<4x2x3x3xf32> with group = 1 expects 2}}
+  %y = graph.conv %x, %w, %n : (tensor<1x3x8x8xf32>, tensor<4x2x3x3xf32>, none) -> tensor<1x4x6x6xf32>
+  func.return
+}
+
+// -----
+
+func.func @conv_output_shape(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %n: none) {
+  // expected-error@+1 {{result 0 : tensor<1x4x8x8xf32> should have shape 1x4x6x6}}
+  %y = graph.conv %x, %w, %n {kernel_shape = array<i64: 3, 3>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, none) -> tensor<1x4x8x8xf32>
+  func.return
+}
+
+// -----
+
+func.func @conv_strides(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %n: none) {
+  // expected-error@+1 {{strides has 1 values but x : tensor<1x3x8x8xf32> needs 2}}
+  %y = graph.conv %x, %w, %n {strides = array<i64: 2>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, none) -> tensor<*xf32>
+  func.return
+}
+
+// -----
+
+func.func @conv_bias(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<3xf32>) {
+  // expected-error@+1 {{b : tensor<3xf32> should have shape 4}}
+  %y = graph.conv %x, %w, %b : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<3xf32>) -> tensor<*xf32>
+  func.return
+}
+
+// -----
+
+func.func @gemm_inner(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>, %n: none) {
+  // expected-error@+1 {{inner dimensions of a : tensor<2x3xf32> and b : tensor<4x5xf32> differ (3 != 4; trans_a = 0, trans_b = 0)}}
+  %y = graph.gemm %a, %b, %n : (tensor<2x3xf32>, tensor<4x5xf32>, none) -> tensor<2x5xf32>
+  func.return
+}
+
+// -----
+
+func.func @gemm_bias(%a: tensor<2x3xf32>, %b: tensor<5x3xf32>, %c: tensor<2x4xf32>) {
+  // expected-error@+1 {{c : tensor<2x4xf32> does not broadcast to 2x5}}
+  %y = graph.gemm %a, %b, %c {transB = 1 : i64} : (tensor<2x3xf32>, tensor<5x3xf32>, tensor<2x4xf32>) -> tensor<2x5xf32>
+  func.return
+}
+
+// -----
+
+func.func @mat_mul_inner(%a: tensor<8x2x3xf32>, %b: tensor<4x5xf32>) {
+  // expected-error@+1 {{inner dimensions of a : tensor<8x2x3xf32> and b : tensor<4x5xf32> differ}}
+  %y = graph.mat_mul %a, %b : (tensor<8x2x3xf32>, tensor<4x5xf32>) -> tensor<8x2x5xf32>
+  func.return
+}
+
+// -----
+
+func.func @mat_mul_result(%a: tensor<8x2x3xf32>, %b: tensor<3x5xf32>) {
+  // expected-error@+1 {{result 0 : tensor<2x5xf32> should have shape 8x2x5}}
+  %y = graph.mat_mul %a, %b : (tensor<8x2x3xf32>, tensor<3x5xf32>) -> tensor<2x5xf32>
+  func.return
+}
+
+// -----
+
+func.func @add_broadcast(%a: tensor<2x3xf32>, %b: tensor<4xf32>) {
+  // expected-error@+1 {{operands do not broadcast: a : tensor<2x3xf32>, b : tensor<4xf32>}}
+  %y = graph.add %a, %b : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  func.return
+}
+
+// -----
+
+func.func @sum_result(%a: tensor<2x1xf32>, %b: tensor<3xf32>, %c: tensor<1xf32>) {
+  // expected-error@+1 {{result 0 : tensor<2x1xf32> should have shape 2x3}}
+  %y = graph.sum %a, %b, %c : (tensor<2x1xf32>, tensor<3xf32>, tensor<1xf32>) -> tensor<2x1xf32>
+  func.return
+}
+
+// -----
+
+func.func @reshape_elements(%x: tensor<2x3xf32>, %s: tensor<2xi64>) {
+  // expected-error@+1 {{data : tensor<2x3xf32> and result 0 : tensor<3x3xf32> have different numbers of elements}}
+  %y = graph.reshape %x, %s : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<3x3xf32>
+  func.return
+}
+
+// -----
+
+func.func @reshape_rank(%x: tensor<2x3xf32>, %s: tensor<3xi64>) {
+  // expected-error@+1 {{result 0 : tensor<6xf32> should have rank 3 like shape : tensor<3xi64>}}
+  %y = graph.reshape %x, %s : (tensor<2x3xf32>, tensor<3xi64>) -> tensor<6xf32>
+  func.return
+}
+
+// -----
+
+func.func @concat_dims(%a: tensor<2x3xf32>, %b: tensor<2x4xf32>) {
+  // expected-error@+1 {{inputs[1] : tensor<2x4xf32> does not match inputs[0] : tensor<2x3xf32> outside axis 0}}
+  %y = graph.concat %a, %b {axis = 0 : i64} : (tensor<2x3xf32>, tensor<2x4xf32>) -> tensor<4x3xf32>
+  func.return
+}
+
+// -----
+
+func.func @concat_axis(%a: tensor<2x3xf32>, %b: tensor<2x3xf32>) {
+  // expected-error@+1 {{axis = 2 is out of range for inputs[0] : tensor<2x3xf32>}}
+  %y = graph.concat %a, %b {axis = 2 : i64} : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<*xf32>
+  func.return
+}
+
+// -----
+
+func.func @concat_result(%a: tensor<2x3xf32>, %b: tensor<2x4xf32>) {
+  // expected-error@+1 {{result 0 : tensor<2x6xf32> should have shape 2x7}}
+  %y = graph.concat %a, %b {axis = -1 : i64} : (tensor<2x3xf32>, tensor<2x4xf32>) -> tensor<2x6xf32>
+  func.return
+}
+
+// -----
+
+func.func @transpose_perm(%x: tensor<2x3x4xf32>) {
+  // expected-error@+1 {{perm [0, 2, 2] is not a permutation for data : tensor<2x3x4xf32>}}
+  %y = graph.transpose %x {perm = array<i64: 0, 2, 2>} : (tensor<2x3x4xf32>) -> tensor<*xf32>
+  func.return
+}
+
+// -----
+
+func.func @transpose_result(%x: tensor<2x3x4xf32>) {
+  // expected-error@+1 {{result 0 : tensor<2x3x4xf32> should have shape 4x3x2}}
+  %y = graph.transpose %x : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  func.return
+}
+
+// -----
+
+func.func @batch_normalization_scale(%x: tensor<1x3x8x8xf32>, %s: tensor<4xf32>, %v: tensor<3xf32>) {
+  // expected-error@+1 {{scale : tensor<4xf32> should have shape 3}}
+  %y:3 = graph.batch_normalization %x, %s, %v, %v, %v : (tensor<1x3x8x8xf32>, tensor<4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<1x3x8x8xf32>, none, none)
+  func.return
+}
+
+// -----
+
+func.func @constant_not_tensor() {
+  // expected-error@+1 {{graph.constant must be a tensor, got vector<2xf32>}}
+  %c = graph.constant dense<1.0> : vector<2xf32>
+  func.return
+}
