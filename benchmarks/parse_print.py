@@ -24,9 +24,9 @@ def chain_module(n_ops: int) -> str:
     previous = "%x"
     for i in range(n_ops - 1):
         if i % 2 == 0:
-            lines.append(f"  %v{i} = graph.add {previous}, %x : ({t}, {t}) -> {t}")
+            lines.append(f"  %v{i} = graph.add {previous}, %x : {t}")
         else:
-            lines.append(f"  %v{i} = graph.relu {previous} : ({t}) -> {t}")
+            lines.append(f"  %v{i} = graph.relu {previous} : {t}")
         previous = f"%v{i}"
     lines.append(f"  func.return {previous} : {t}")
     lines.append("}")

@@ -41,6 +41,7 @@ from xdsl.irdl import (
 from xdsl.traits import ConstantLike, HasParent, IsTerminator, Pure
 from xdsl.utils.exceptions import VerifyException
 
+from lamina.dialects.graph_base import OnnxOp, onnx_op, register_verifier
 from lamina.dialects.graph_ops import *  # noqa: F403 (re-export every generated op)
 from lamina.dialects.graph_ops import (
     GENERATED_OPS,
@@ -68,7 +69,6 @@ from lamina.dialects.graph_ops import (
     MinOp,
     ModOp,
     MulOp,
-    OnnxOp,
     OrOp,
     PowOp,
     ReshapeOp,
@@ -78,8 +78,6 @@ from lamina.dialects.graph_ops import (
     TransposeOp,
     WhereOp,
     XorOp,
-    onnx_op,
-    register_verifier,
 )
 from lamina.dialects.weights import WEIGHTS, element_type, numpy_dtype
 

@@ -21,27 +21,16 @@ Left out:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-
 from xdsl.dialects.builtin import (
     I64,
     ArrayAttr,
     DenseArrayBase,
-    DenseIntOrFPElementsAttr,
-    DenseResourceAttr,
     Float32Type,
     FloatAttr,
     IntegerAttr,
-    NoneType,
     StringAttr,
-    TensorType,
-    UnrankedTensorType,
 )
 from xdsl.irdl import (
-    IRDLOperation,
-    ParsePropInAttrDict,
-    base,
     irdl_op_definition,
     operand_def,
     opt_prop_def,
@@ -52,126 +41,73 @@ from xdsl.irdl import (
     var_result_def,
 )
 
-AnyTensor = base(TensorType) | base(UnrankedTensorType)
-"""A ranked or unranked tensor of any element type."""
-
-OptionalTensor = AnyTensor | base(NoneType)
-"""An optional input or output: a tensor, or `none` when the model leaves it out."""
-
-TensorValueAttr = base(DenseIntOrFPElementsAttr) | base(DenseResourceAttr)
-"""The value of a TENSOR attribute."""
-
-OpT = TypeVar("OpT", bound=IRDLOperation)
-OpClassT = TypeVar("OpClassT", bound=type[IRDLOperation])
-
-_VERIFIERS: dict[type[IRDLOperation], Callable[[Any], None]] = {}
-
-
-def onnx_op(op_type: str, defaults: dict[str, object]) -> Callable[[OpClassT], OpClassT]:
-    """Mark an op class as the op of ONNX operator `op_type` with these attribute defaults.
-
-    (IRDL op classes only allow UPPER_CASE class variables in their body.)
-    """
-
-    def mark(op_class: OpClassT) -> OpClassT:
-        setattr(op_class, "onnx_op_type", op_type)  # noqa: B010
-        setattr(op_class, "onnx_defaults", defaults)  # noqa: B010
-        return op_class
-
-    return mark
-
-
-def register_verifier(
-    op_class: type[OpT],
-) -> Callable[[Callable[[OpT], None]], Callable[[OpT], None]]:
-    """Register a hand-written `verify_` for a generated op (see `lamina.dialects.graph`)."""
-
-    def register(check: Callable[[OpT], None]) -> Callable[[OpT], None]:
-        _VERIFIERS[op_class] = check
-        return check
-
-    return register
-
-
-class OnnxOp(IRDLOperation):
-    """Base of the generated ops: properties print in the attribute dictionary."""
-
-    if TYPE_CHECKING:
-        onnx_op_type: ClassVar[str]
-        onnx_defaults: ClassVar[dict[str, object]]
-
-    irdl_options = (ParsePropInAttrDict(),)
-
-    def verify_(self) -> None:
-        check = _VERIFIERS.get(type(self))
-        if check is not None:
-            check(self)
-
-
-_FORMAT = "operands attr-dict `:` functional-type(operands, results)"
-_NO_OPERANDS_FORMAT = "attr-dict `:` `(` `)` `->` type(results)"
+from lamina.dialects.graph_base import (
+    AnyTensor,
+    OnnxOp,
+    OnnxOpWithoutRegions,
+    OptionalTensor,
+    TensorValueAttr,
+    onnx_op,
+)
 
 
 @onnx_op("Abs", {})
 @irdl_op_definition
-class AbsOp(OnnxOp):
+class AbsOp(OnnxOpWithoutRegions):
     """Absolute takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     absolute value, y = abs(x), is applied to the tensor elementwise.
 
     Example:
 
-        %y = graph.abs %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.abs %x : tensor<*xf32>
     """
 
     name = "graph.abs"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Acos", {})
 @irdl_op_definition
-class AcosOp(OnnxOp):
+class AcosOp(OnnxOpWithoutRegions):
     """Calculates the arccosine (inverse of cosine) of the given input tensor, element-wise.
 
     Example:
 
-        %y = graph.acos %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.acos %input : tensor<*xf32>
     """
 
     name = "graph.acos"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Acosh", {})
 @irdl_op_definition
-class AcoshOp(OnnxOp):
+class AcoshOp(OnnxOpWithoutRegions):
     """Calculates the hyperbolic arccosine of the given input tensor element-wise.
 
     Example:
 
-        %y = graph.acosh %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.acosh %input : tensor<*xf32>
     """
 
     name = "graph.acosh"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Add", {})
 @irdl_op_definition
-class AddOp(OnnxOp):
+class AddOp(OnnxOpWithoutRegions):
     """Performs element-wise binary addition (with Numpy-style broadcasting support).
 
     Example:
 
-        %y = graph.add %a, %b : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.add %a, %b : tensor<*xf32>
     """
 
     name = "graph.add"
@@ -179,12 +115,11 @@ class AddOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("AffineGrid", {"align_corners": 0})
 @irdl_op_definition
-class AffineGridOp(OnnxOp):
+class AffineGridOp(OnnxOpWithoutRegions):
     """Generates a 2D or 3D flow field (sampling grid), given a batch of affine matrices theta
     (https://pytorch.org/docs/stable/generated/torch.nn.functional.affine_grid.html). An affine
     matrix `theta` is applied to a position tensor represented in its homogeneous expression.
@@ -200,18 +135,17 @@ class AffineGridOp(OnnxOp):
     size = operand_def(AnyTensor)
     grid = result_def(AnyTensor)
     align_corners = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("And", {})
 @irdl_op_definition
-class AndOp(OnnxOp):
+class AndOp(OnnxOpWithoutRegions):
     """Returns the tensor resulted from performing the `and` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
     Example:
 
-        %y = graph.and %a, %b : (tensor<*xi1>, tensor<*xi1>) -> tensor<*xi1>
+        %y = graph.and %a, %b : tensor<*xi1>
     """
 
     name = "graph.and"
@@ -219,12 +153,11 @@ class AndOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("ArgMax", {"axis": 0, "keepdims": 1, "select_last_index": 0})
 @irdl_op_definition
-class ArgMaxOp(OnnxOp):
+class ArgMaxOp(OnnxOpWithoutRegions):
     """Computes the indices of the max elements of the input tensor's element along the provided
     axis. The resulting tensor has the same rank as the input if keepdims equals 1. If keepdims
     equals 0, then the resulting tensor has the reduced dimension pruned. If select_last_index
@@ -243,12 +176,11 @@ class ArgMaxOp(OnnxOp):
     axis = opt_prop_def(IntegerAttr[I64])
     keepdims = opt_prop_def(IntegerAttr[I64])
     select_last_index = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ArgMin", {"axis": 0, "keepdims": 1, "select_last_index": 0})
 @irdl_op_definition
-class ArgMinOp(OnnxOp):
+class ArgMinOp(OnnxOpWithoutRegions):
     """Computes the indices of the min elements of the input tensor's element along the provided
     axis. The resulting tensor has the same rank as the input if keepdims equals 1. If keepdims
     equals 0, then the resulting tensor has the reduced dimension pruned. If select_last_index
@@ -267,80 +199,75 @@ class ArgMinOp(OnnxOp):
     axis = opt_prop_def(IntegerAttr[I64])
     keepdims = opt_prop_def(IntegerAttr[I64])
     select_last_index = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Asin", {})
 @irdl_op_definition
-class AsinOp(OnnxOp):
+class AsinOp(OnnxOpWithoutRegions):
     """Calculates the arcsine (inverse of sine) of the given input tensor, element-wise.
 
     Example:
 
-        %y = graph.asin %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.asin %input : tensor<*xf32>
     """
 
     name = "graph.asin"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Asinh", {})
 @irdl_op_definition
-class AsinhOp(OnnxOp):
+class AsinhOp(OnnxOpWithoutRegions):
     """Calculates the hyperbolic arcsine of the given input tensor element-wise.
 
     Example:
 
-        %y = graph.asinh %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.asinh %input : tensor<*xf32>
     """
 
     name = "graph.asinh"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Atan", {})
 @irdl_op_definition
-class AtanOp(OnnxOp):
+class AtanOp(OnnxOpWithoutRegions):
     """Calculates the arctangent (inverse of tangent) of the given input tensor, element-wise.
 
     Example:
 
-        %y = graph.atan %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.atan %input : tensor<*xf32>
     """
 
     name = "graph.atan"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Atanh", {})
 @irdl_op_definition
-class AtanhOp(OnnxOp):
+class AtanhOp(OnnxOpWithoutRegions):
     """Calculates the hyperbolic arctangent of the given input tensor element-wise.
 
     Example:
 
-        %y = graph.atanh %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.atanh %input : tensor<*xf32>
     """
 
     name = "graph.atanh"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Attention", {"is_causal": 0, "qk_matmul_output_mode": 0, "softcap": 0.0})
 @irdl_op_definition
-class AttentionOp(OnnxOp):
+class AttentionOp(OnnxOpWithoutRegions):
     """Computes scaled dot product attention on query, key and value tensors, using an optional
     attention mask if passed.
 
@@ -368,12 +295,11 @@ class AttentionOp(OnnxOp):
     scale = opt_prop_def(FloatAttr[Float32Type])
     softcap = opt_prop_def(FloatAttr[Float32Type])
     softmax_precision = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("AveragePool", {"auto_pad": "NOTSET", "ceil_mode": 0, "count_include_pad": 0})
 @irdl_op_definition
-class AveragePoolOp(OnnxOp):
+class AveragePoolOp(OnnxOpWithoutRegions):
     """AveragePool consumes an input tensor X and applies average pooling across the tensor
     according to kernel sizes, stride sizes, and pad lengths. average pooling consisting of
     computing the average on all values of a subset of the input tensor according to the kernel
@@ -381,7 +307,7 @@ class AveragePoolOp(OnnxOp):
 
     Example:
 
-        %y = graph.average_pool %x {auto_pad = "NOTSET", ceil_mode = 0 : i64, count_include_pad = 0 : i64, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.average_pool %x {auto_pad = "NOTSET", ceil_mode = 0 : i64, count_include_pad = 0 : i64, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : tensor<*xf32>
     """
 
     name = "graph.average_pool"
@@ -395,12 +321,11 @@ class AveragePoolOp(OnnxOp):
     kernel_shape = prop_def(DenseArrayBase[I64])
     pads = opt_prop_def(DenseArrayBase[I64])
     strides = opt_prop_def(DenseArrayBase[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("BatchNormalization", {"epsilon": 1e-05, "momentum": 0.9, "training_mode": 0})
 @irdl_op_definition
-class BatchNormalizationOp(OnnxOp):
+class BatchNormalizationOp(OnnxOpWithoutRegions):
     """Carries out batch normalization as described in the paper https://arxiv.org/abs/1502.03167.
     Depending on the mode it is being run, There are five required inputs 'X', 'scale', 'B',
     'input_mean' and 'input_var'.
@@ -423,12 +348,11 @@ class BatchNormalizationOp(OnnxOp):
     epsilon = opt_prop_def(FloatAttr[Float32Type])
     momentum = opt_prop_def(FloatAttr[Float32Type])
     training_mode = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Bernoulli", {})
 @irdl_op_definition
-class BernoulliOp(OnnxOp):
+class BernoulliOp(OnnxOpWithoutRegions):
     """Draws binary random numbers (0 or 1) from a Bernoulli distribution. The input tensor should
     be a tensor containing probabilities p (a value in the range [0,1]) to be used for drawing
     the binary random number, where an output of 1 is produced with probability p and an output
@@ -436,7 +360,7 @@ class BernoulliOp(OnnxOp):
 
     Example:
 
-        %y = graph.bernoulli %input {dtype = 1 : i64, seed = 5.000000e-01 : f32} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.bernoulli %input {dtype = 1 : i64, seed = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
     name = "graph.bernoulli"
@@ -445,12 +369,11 @@ class BernoulliOp(OnnxOp):
     output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
     seed = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("BitShift", {})
 @irdl_op_definition
-class BitShiftOp(OnnxOp):
+class BitShiftOp(OnnxOpWithoutRegions):
     """Bitwise shift operator performs element-wise operation. For each input element, if the
     attribute "direction" is "RIGHT", this operator moves its binary representation toward the
     right side so that the input value is effectively decreased. If the attribute "direction" is
@@ -459,7 +382,7 @@ class BitShiftOp(OnnxOp):
 
     Example:
 
-        %y = graph.bit_shift %x, %y {direction = "a"} : (tensor<*xui8>, tensor<*xui8>) -> tensor<*xui8>
+        %y = graph.bit_shift %x, %y {direction = "a"} : tensor<*xui8>
     """
 
     name = "graph.bit_shift"
@@ -468,18 +391,17 @@ class BitShiftOp(OnnxOp):
     y = operand_def(AnyTensor)
     z = result_def(AnyTensor)
     direction = prop_def(StringAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("BitwiseAnd", {})
 @irdl_op_definition
-class BitwiseAndOp(OnnxOp):
+class BitwiseAndOp(OnnxOpWithoutRegions):
     """Returns the tensor resulting from performing the bitwise `and` operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
     Example:
 
-        %y = graph.bitwise_and %a, %b : (tensor<*xi64>, tensor<*xi64>) -> tensor<*xi64>
+        %y = graph.bitwise_and %a, %b : tensor<*xi64>
     """
 
     name = "graph.bitwise_and"
@@ -487,35 +409,33 @@ class BitwiseAndOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("BitwiseNot", {})
 @irdl_op_definition
-class BitwiseNotOp(OnnxOp):
+class BitwiseNotOp(OnnxOpWithoutRegions):
     """Returns the bitwise not of the input tensor element-wise.
 
     Example:
 
-        %y = graph.bitwise_not %x : (tensor<*xi64>) -> tensor<*xi64>
+        %y = graph.bitwise_not %x : tensor<*xi64>
     """
 
     name = "graph.bitwise_not"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("BitwiseOr", {})
 @irdl_op_definition
-class BitwiseOrOp(OnnxOp):
+class BitwiseOrOp(OnnxOpWithoutRegions):
     """Returns the tensor resulting from performing the bitwise `or` operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
     Example:
 
-        %y = graph.bitwise_or %a, %b : (tensor<*xi64>, tensor<*xi64>) -> tensor<*xi64>
+        %y = graph.bitwise_or %a, %b : tensor<*xi64>
     """
 
     name = "graph.bitwise_or"
@@ -523,18 +443,17 @@ class BitwiseOrOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("BitwiseXor", {})
 @irdl_op_definition
-class BitwiseXorOp(OnnxOp):
+class BitwiseXorOp(OnnxOpWithoutRegions):
     """Returns the tensor resulting from performing the bitwise `xor` operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
     Example:
 
-        %y = graph.bitwise_xor %a, %b : (tensor<*xi64>, tensor<*xi64>) -> tensor<*xi64>
+        %y = graph.bitwise_xor %a, %b : tensor<*xi64>
     """
 
     name = "graph.bitwise_xor"
@@ -542,12 +461,11 @@ class BitwiseXorOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("BlackmanWindow", {"output_datatype": 1, "periodic": 1})
 @irdl_op_definition
-class BlackmanWindowOp(OnnxOp):
+class BlackmanWindowOp(OnnxOpWithoutRegions):
     """Generates a Blackman window as described in the paper
     https://ieeexplore.ieee.org/document/1455106.
 
@@ -562,12 +480,11 @@ class BlackmanWindowOp(OnnxOp):
     output = result_def(AnyTensor)
     output_datatype = opt_prop_def(IntegerAttr[I64])
     periodic = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Cast", {"saturate": 1})
 @irdl_op_definition
-class CastOp(OnnxOp):
+class CastOp(OnnxOpWithoutRegions):
     """The operator casts the elements of a given input tensor to a data type specified by the 'to'
     argument and returns an output tensor of the same size in the converted type. The 'to'
     argument must be one of the data types specified in the 'DataType' enum field in the
@@ -575,7 +492,7 @@ class CastOp(OnnxOp):
 
     Example:
 
-        %y = graph.cast %input {saturate = 1 : i64, to = 1 : i64} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.cast %input {saturate = 1 : i64, to = 1 : i64} : tensor<*xf32>
     """
 
     name = "graph.cast"
@@ -584,19 +501,18 @@ class CastOp(OnnxOp):
     output = result_def(AnyTensor)
     saturate = opt_prop_def(IntegerAttr[I64])
     to = prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("CastLike", {"saturate": 1})
 @irdl_op_definition
-class CastLikeOp(OnnxOp):
+class CastLikeOp(OnnxOpWithoutRegions):
     """The operator casts the elements of a given input tensor (the first input) to the same data
     type as the elements of the second input tensor. See documentation of the Cast operator for
     further details.
 
     Example:
 
-        %y = graph.cast_like %input, %target_type {saturate = 1 : i64} : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.cast_like %input, %target_type {saturate = 1 : i64} : tensor<*xf32>
     """
 
     name = "graph.cast_like"
@@ -605,37 +521,35 @@ class CastLikeOp(OnnxOp):
     target_type = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     saturate = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Ceil", {})
 @irdl_op_definition
-class CeilOp(OnnxOp):
+class CeilOp(OnnxOpWithoutRegions):
     """Ceil takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     ceil is, y = ceil(x), is applied to the tensor elementwise. If x is integral, +0, -0, NaN,
     or infinite, x itself is returned.
 
     Example:
 
-        %y = graph.ceil %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.ceil %x : tensor<*xf32>
     """
 
     name = "graph.ceil"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Celu", {"alpha": 1.0})
 @irdl_op_definition
-class CeluOp(OnnxOp):
+class CeluOp(OnnxOpWithoutRegions):
     """Continuously Differentiable Exponential Linear Units: Perform the linear unit element-wise
     on the input tensor X using formula:
 
     Example:
 
-        %y = graph.celu %x {alpha = 1.000000e+00 : f32} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.celu %x {alpha = 1.000000e+00 : f32} : tensor<*xf32>
     """
 
     name = "graph.celu"
@@ -643,12 +557,11 @@ class CeluOp(OnnxOp):
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("CenterCropPad", {})
 @irdl_op_definition
-class CenterCropPadOp(OnnxOp):
+class CenterCropPadOp(OnnxOpWithoutRegions):
     """Center crop or pad an input to given dimensions.
 
     Example:
@@ -662,12 +575,11 @@ class CenterCropPadOp(OnnxOp):
     shape = operand_def(AnyTensor)
     output_data = result_def(AnyTensor)
     axes = opt_prop_def(DenseArrayBase[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Clip", {})
 @irdl_op_definition
-class ClipOp(OnnxOp):
+class ClipOp(OnnxOpWithoutRegions):
     """Clip operator limits the given input within an interval. The interval is specified by the
     inputs 'min' and 'max'. They default to numeric_limits::lowest() and numeric_limits::max(),
     respectively. When 'min' is greater than 'max', the clip operator sets all the 'input'
@@ -684,12 +596,11 @@ class ClipOp(OnnxOp):
     min = operand_def(OptionalTensor)
     max = operand_def(OptionalTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Col2Im", {})
 @irdl_op_definition
-class Col2ImOp(OnnxOp):
+class Col2ImOp(OnnxOpWithoutRegions):
     """The operator rearranges column blocks back into a multidimensional image
 
     Example:
@@ -706,12 +617,11 @@ class Col2ImOp(OnnxOp):
     dilations = opt_prop_def(DenseArrayBase[I64])
     pads = opt_prop_def(DenseArrayBase[I64])
     strides = opt_prop_def(DenseArrayBase[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Compress", {})
 @irdl_op_definition
-class CompressOp(OnnxOp):
+class CompressOp(OnnxOpWithoutRegions):
     """Selects slices from an input tensor along a given axis where condition evaluates to True for
     each axis index. In case axis is not provided, input is flattened before elements are
     selected. Compress behaves like numpy.compress:
@@ -728,18 +638,17 @@ class CompressOp(OnnxOp):
     condition = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Concat", {})
 @irdl_op_definition
-class ConcatOp(OnnxOp):
+class ConcatOp(OnnxOpWithoutRegions):
     """Concatenate a list of tensors into a single tensor. All input tensors must have the same
     shape, except for the dimension size of the axis to concatenate on.
 
     Example:
 
-        %y = graph.concat %inputs_0, %inputs_1 {axis = 1 : i64} : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.concat %inputs_0, %inputs_1 {axis = 1 : i64} : tensor<*xf32>
     """
 
     name = "graph.concat"
@@ -747,12 +656,11 @@ class ConcatOp(OnnxOp):
     inputs = var_operand_def(AnyTensor)
     concat_result = result_def(AnyTensor)
     axis = prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ConstantOfShape", {})
 @irdl_op_definition
-class ConstantOfShapeOp(OnnxOp):
+class ConstantOfShapeOp(OnnxOpWithoutRegions):
     """Generate a tensor with given value and shape.
 
     Example:
@@ -765,12 +673,11 @@ class ConstantOfShapeOp(OnnxOp):
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     value = opt_prop_def(TensorValueAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Conv", {"auto_pad": "NOTSET", "group": 1})
 @irdl_op_definition
-class ConvOp(OnnxOp):
+class ConvOp(OnnxOpWithoutRegions):
     """The convolution operator consumes an input tensor and a filter, and computes the output.
 
     Example:
@@ -790,12 +697,11 @@ class ConvOp(OnnxOp):
     kernel_shape = opt_prop_def(DenseArrayBase[I64])
     pads = opt_prop_def(DenseArrayBase[I64])
     strides = opt_prop_def(DenseArrayBase[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ConvInteger", {"auto_pad": "NOTSET", "group": 1})
 @irdl_op_definition
-class ConvIntegerOp(OnnxOp):
+class ConvIntegerOp(OnnxOpWithoutRegions):
     """The integer convolution operator consumes an input tensor, its zero-point, a filter, and its
     zero-point, and computes the output. The production MUST never overflow. The accumulation
     may overflow if and only if in 32 bits.
@@ -818,12 +724,11 @@ class ConvIntegerOp(OnnxOp):
     kernel_shape = opt_prop_def(DenseArrayBase[I64])
     pads = opt_prop_def(DenseArrayBase[I64])
     strides = opt_prop_def(DenseArrayBase[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ConvTranspose", {"auto_pad": "NOTSET", "group": 1})
 @irdl_op_definition
-class ConvTransposeOp(OnnxOp):
+class ConvTransposeOp(OnnxOpWithoutRegions):
     """The convolution transpose operator consumes an input tensor and a filter, and computes the
     output.
 
@@ -846,46 +751,43 @@ class ConvTransposeOp(OnnxOp):
     output_shape = opt_prop_def(DenseArrayBase[I64])
     pads = opt_prop_def(DenseArrayBase[I64])
     strides = opt_prop_def(DenseArrayBase[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Cos", {})
 @irdl_op_definition
-class CosOp(OnnxOp):
+class CosOp(OnnxOpWithoutRegions):
     """Calculates the cosine of the given input tensor, element-wise.
 
     Example:
 
-        %y = graph.cos %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.cos %input : tensor<*xf32>
     """
 
     name = "graph.cos"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Cosh", {})
 @irdl_op_definition
-class CoshOp(OnnxOp):
+class CoshOp(OnnxOpWithoutRegions):
     """Calculates the hyperbolic cosine of the given input tensor element-wise.
 
     Example:
 
-        %y = graph.cosh %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.cosh %input : tensor<*xf32>
     """
 
     name = "graph.cosh"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("CumSum", {"exclusive": 0, "reverse": 0})
 @irdl_op_definition
-class CumSumOp(OnnxOp):
+class CumSumOp(OnnxOpWithoutRegions):
     """Performs cumulative sum of the input elements along the given axis. By default, it will do
     the sum inclusively meaning the first element is copied as is. Through an `exclusive`
     attribute, this behavior can change to exclude the first element. It can also perform
@@ -903,12 +805,11 @@ class CumSumOp(OnnxOp):
     y = result_def(AnyTensor)
     exclusive = opt_prop_def(IntegerAttr[I64])
     reverse = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("DFT", {"inverse": 0, "onesided": 0})
 @irdl_op_definition
-class DFTOp(OnnxOp):
+class DFTOp(OnnxOpWithoutRegions):
     """Computes the discrete Fourier Transform (DFT) of the input.
 
     Example:
@@ -924,12 +825,11 @@ class DFTOp(OnnxOp):
     output = result_def(AnyTensor)
     inverse = opt_prop_def(IntegerAttr[I64])
     onesided = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("DeformConv", {"group": 1, "offset_group": 1})
 @irdl_op_definition
-class DeformConvOp(OnnxOp):
+class DeformConvOp(OnnxOpWithoutRegions):
     """Performs deformable convolution as described in https://arxiv.org/abs/1703.06211 and
     https://arxiv.org/abs/1811.11168. This operator specification supports the general N-D case.
     Note that most common use cases have 2D or 3D data.
@@ -953,12 +853,11 @@ class DeformConvOp(OnnxOp):
     offset_group = opt_prop_def(IntegerAttr[I64])
     pads = opt_prop_def(DenseArrayBase[I64])
     strides = opt_prop_def(DenseArrayBase[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("DepthToSpace", {"mode": "DCR"})
 @irdl_op_definition
-class DepthToSpaceOp(OnnxOp):
+class DepthToSpaceOp(OnnxOpWithoutRegions):
     """DepthToSpace rearranges (permutes) data from depth into blocks of spatial data. This is the
     reverse transformation of SpaceToDepth. More specifically, this op outputs a copy of the
     input tensor where values from the depth dimension are moved in spatial blocks to the height
@@ -966,7 +865,7 @@ class DepthToSpaceOp(OnnxOp):
 
     Example:
 
-        %y = graph.depth_to_space %input {blocksize = 1 : i64, mode = "DCR"} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.depth_to_space %input {blocksize = 1 : i64, mode = "DCR"} : tensor<*xf32>
     """
 
     name = "graph.depth_to_space"
@@ -975,12 +874,11 @@ class DepthToSpaceOp(OnnxOp):
     output = result_def(AnyTensor)
     blocksize = prop_def(IntegerAttr[I64])
     mode = opt_prop_def(StringAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("DequantizeLinear", {"axis": 1, "block_size": 0, "output_dtype": 0})
 @irdl_op_definition
-class DequantizeLinearOp(OnnxOp):
+class DequantizeLinearOp(OnnxOpWithoutRegions):
     """The linear dequantization operator. It consumes a quantized tensor, a scale, and a zero
     point to compute the full-precision tensor. The dequantization formula is `y = (x -
     x_zero_point) * x_scale`.
@@ -999,12 +897,11 @@ class DequantizeLinearOp(OnnxOp):
     axis = opt_prop_def(IntegerAttr[I64])
     block_size = opt_prop_def(IntegerAttr[I64])
     output_dtype = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Det", {})
 @irdl_op_definition
-class DetOp(OnnxOp):
+class DetOp(OnnxOpWithoutRegions):
     """Det calculates determinant of a square matrix or batches of square matrices. Det takes one
     input tensor of shape `[*, M, M]`, where `*` is zero or more batch dimensions, and the
     inner-most 2 dimensions form square matrices. The output is a tensor of shape `[*]`,
@@ -1013,24 +910,23 @@ class DetOp(OnnxOp):
 
     Example:
 
-        %y = graph.det %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.det %x : tensor<*xf32>
     """
 
     name = "graph.det"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Div", {})
 @irdl_op_definition
-class DivOp(OnnxOp):
+class DivOp(OnnxOpWithoutRegions):
     """Performs element-wise binary division (with Numpy-style broadcasting support).
 
     Example:
 
-        %y = graph.div %a, %b : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.div %a, %b : tensor<*xf32>
     """
 
     name = "graph.div"
@@ -1038,12 +934,11 @@ class DivOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Dropout", {})
 @irdl_op_definition
-class DropoutOp(OnnxOp):
+class DropoutOp(OnnxOpWithoutRegions):
     """Dropout takes an input floating-point tensor, an optional input ratio (floating-point
     scalar) and an optional input training_mode (boolean scalar). It produces two tensor
     outputs, output (floating-point tensor) and mask (optional `Tensor<bool>`).
@@ -1061,12 +956,11 @@ class DropoutOp(OnnxOp):
     output = result_def(AnyTensor)
     mask = result_def(OptionalTensor)
     seed = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("DynamicQuantizeLinear", {})
 @irdl_op_definition
-class DynamicQuantizeLinearOp(OnnxOp):
+class DynamicQuantizeLinearOp(OnnxOpWithoutRegions):
     """A Function to fuse calculation for Scale, Zero Point and FP32->8Bit conversion of FP32 Input
     data. Outputs Scale, ZeroPoint and Quantized Input for a given FP32 Input. Scale is
     calculated as: ``` y_scale = (maximum(0, max(x)) - minimum(0, min(x))) / (qmax - qmin) ```
@@ -1082,18 +976,17 @@ class DynamicQuantizeLinearOp(OnnxOp):
     y = result_def(AnyTensor)
     y_scale = result_def(AnyTensor)
     y_zero_point = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Einsum", {})
 @irdl_op_definition
-class EinsumOp(OnnxOp):
+class EinsumOp(OnnxOpWithoutRegions):
     """An einsum of the form `term1, term2 -> output-term` produces an output tensor using the
     following equation
 
     Example:
 
-        %y = graph.einsum %inputs_0, %inputs_1 {equation = "a"} : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.einsum %inputs_0, %inputs_1 {equation = "a"} : tensor<*xf32>
     """
 
     name = "graph.einsum"
@@ -1101,19 +994,18 @@ class EinsumOp(OnnxOp):
     inputs = var_operand_def(AnyTensor)
     output = result_def(AnyTensor)
     equation = prop_def(StringAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Elu", {"alpha": 1.0})
 @irdl_op_definition
-class EluOp(OnnxOp):
+class EluOp(OnnxOpWithoutRegions):
     """Elu takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     function `f(x) = alpha * (exp(x) - 1.) for x < 0`, `f(x) = x for x >= 0`., is applied to the
     tensor elementwise.
 
     Example:
 
-        %y = graph.elu %x {alpha = 1.000000e+00 : f32} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.elu %x {alpha = 1.000000e+00 : f32} : tensor<*xf32>
     """
 
     name = "graph.elu"
@@ -1121,12 +1013,11 @@ class EluOp(OnnxOp):
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Equal", {})
 @irdl_op_definition
-class EqualOp(OnnxOp):
+class EqualOp(OnnxOpWithoutRegions):
     """Returns the tensor resulted from performing the `equal` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -1140,46 +1031,43 @@ class EqualOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Erf", {})
 @irdl_op_definition
-class ErfOp(OnnxOp):
+class ErfOp(OnnxOpWithoutRegions):
     """Computes the error function of the given input tensor element-wise.
 
     Example:
 
-        %y = graph.erf %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.erf %input : tensor<*xf32>
     """
 
     name = "graph.erf"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Exp", {})
 @irdl_op_definition
-class ExpOp(OnnxOp):
+class ExpOp(OnnxOpWithoutRegions):
     """Calculates the exponential of the given input tensor, element-wise.
 
     Example:
 
-        %y = graph.exp %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.exp %input : tensor<*xf32>
     """
 
     name = "graph.exp"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Expand", {})
 @irdl_op_definition
-class ExpandOp(OnnxOp):
+class ExpandOp(OnnxOpWithoutRegions):
     """Broadcast the input tensor following the given shape and the broadcast rule. The broadcast
     rule is similar to numpy.array(input) * numpy.ones(shape): Dimensions are right alignment;
     Two corresponding dimensions must have the same value, or one of them is equal to 1.
@@ -1194,12 +1082,11 @@ class ExpandOp(OnnxOp):
     input = operand_def(AnyTensor)
     shape = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("EyeLike", {"k": 0})
 @irdl_op_definition
-class EyeLikeOp(OnnxOp):
+class EyeLikeOp(OnnxOpWithoutRegions):
     """Generate a 2D tensor (matrix) with ones on the diagonal and zeros everywhere else. Only 2D
     tensors are supported, i.e. input T1 must be of rank 2. The shape of the output tensor is
     the same as the input tensor. The data type can be specified by the 'dtype' argument. If
@@ -1207,7 +1094,7 @@ class EyeLikeOp(OnnxOp):
 
     Example:
 
-        %y = graph.eye_like %input {dtype = 1 : i64, k = 0 : i64} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.eye_like %input {dtype = 1 : i64, k = 0 : i64} : tensor<*xf32>
     """
 
     name = "graph.eye_like"
@@ -1216,18 +1103,17 @@ class EyeLikeOp(OnnxOp):
     output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
     k = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Flatten", {"axis": 1})
 @irdl_op_definition
-class FlattenOp(OnnxOp):
+class FlattenOp(OnnxOpWithoutRegions):
     """Flattens the input tensor into a 2D matrix. If input tensor has shape (d_0, d_1, ... d_n)
     then the output will have shape (d_0 X d_1 ... d_(axis-1), d_axis X d_(axis+1) ... X dn).
 
     Example:
 
-        %y = graph.flatten %input {axis = 1 : i64} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.flatten %input {axis = 1 : i64} : tensor<*xf32>
     """
 
     name = "graph.flatten"
@@ -1235,31 +1121,29 @@ class FlattenOp(OnnxOp):
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Floor", {})
 @irdl_op_definition
-class FloorOp(OnnxOp):
+class FloorOp(OnnxOpWithoutRegions):
     """Floor takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     floor is, y = floor(x), is applied to the tensor elementwise. If x is integral, +0, -0, NaN,
     or infinite, x itself is returned.
 
     Example:
 
-        %y = graph.floor %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.floor %x : tensor<*xf32>
     """
 
     name = "graph.floor"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("GRU", {"direction": "forward", "layout": 0, "linear_before_reset": 0})
 @irdl_op_definition
-class GRUOp(OnnxOp):
+class GRUOp(OnnxOpWithoutRegions):
     """Computes an one-layer GRU. This operator is usually supported via some custom implementation
     such as CuDNN.
 
@@ -1286,12 +1170,11 @@ class GRUOp(OnnxOp):
     hidden_size = opt_prop_def(IntegerAttr[I64])
     layout = opt_prop_def(IntegerAttr[I64])
     linear_before_reset = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Gather", {"axis": 0})
 @irdl_op_definition
-class GatherOp(OnnxOp):
+class GatherOp(OnnxOpWithoutRegions):
     """Given `data` tensor of rank r >= 1, and `indices` tensor of rank q, gather entries of the
     axis dimension of `data` (by default outer-most one as axis=0) indexed by `indices`, and
     concatenates them in an output tensor of rank q + (r - 1).
@@ -1307,12 +1190,11 @@ class GatherOp(OnnxOp):
     indices = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("GatherElements", {"axis": 0})
 @irdl_op_definition
-class GatherElementsOp(OnnxOp):
+class GatherElementsOp(OnnxOpWithoutRegions):
     """GatherElements takes two inputs `data` and `indices` of the same rank r >= 1 and an optional
     attribute `axis` that identifies an axis of `data` (by default, the outer-most axis, that is
     axis 0). It is an indexing operation that produces its output by indexing into the input
@@ -1329,12 +1211,11 @@ class GatherElementsOp(OnnxOp):
     indices = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("GatherND", {"batch_dims": 0})
 @irdl_op_definition
-class GatherNDOp(OnnxOp):
+class GatherNDOp(OnnxOpWithoutRegions):
     """Given `data` tensor of rank `r` >= 1, `indices` tensor of rank `q` >= 1, and `batch_dims`
     integer `b`, this operator gathers slices of `data` into an output tensor of rank `q + r -
     indices_shape[-1] - 1 - b`.
@@ -1350,12 +1231,11 @@ class GatherNDOp(OnnxOp):
     indices = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     batch_dims = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Gelu", {"approximate": "none"})
 @irdl_op_definition
-class GeluOp(OnnxOp):
+class GeluOp(OnnxOpWithoutRegions):
     """Gelu takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     gaussian error linear units function, $y = 0.5 * x * (1 + erf(x/sqrt(2)))$ is applied to the
     tensor elementwise. If the attribute "approximate" is set to "tanh", the function
@@ -1364,7 +1244,7 @@ class GeluOp(OnnxOp):
 
     Example:
 
-        %y = graph.gelu %x {approximate = "none"} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.gelu %x {approximate = "none"} : tensor<*xf32>
     """
 
     name = "graph.gelu"
@@ -1372,12 +1252,11 @@ class GeluOp(OnnxOp):
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     approximate = opt_prop_def(StringAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Gemm", {"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 0})
 @irdl_op_definition
-class GemmOp(OnnxOp):
+class GemmOp(OnnxOpWithoutRegions):
     """General Matrix multiplication:
     https://en.wikipedia.org/wiki/Basic_Linear_Algebra_Subprograms#Level_3
 
@@ -1396,38 +1275,36 @@ class GemmOp(OnnxOp):
     beta = opt_prop_def(FloatAttr[Float32Type])
     trans_a = opt_prop_def(IntegerAttr[I64], prop_name="transA")
     trans_b = opt_prop_def(IntegerAttr[I64], prop_name="transB")
-    assembly_format = _FORMAT
 
 
 @onnx_op("GlobalAveragePool", {})
 @irdl_op_definition
-class GlobalAveragePoolOp(OnnxOp):
+class GlobalAveragePoolOp(OnnxOpWithoutRegions):
     """GlobalAveragePool consumes an input tensor X and applies average pooling across the values
     in the same channel. This is equivalent to AveragePool with kernel size equal to the spatial
     dimension of input tensor.
 
     Example:
 
-        %y = graph.global_average_pool %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.global_average_pool %x : tensor<*xf32>
     """
 
     name = "graph.global_average_pool"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("GlobalLpPool", {"p": 2})
 @irdl_op_definition
-class GlobalLpPoolOp(OnnxOp):
+class GlobalLpPoolOp(OnnxOpWithoutRegions):
     """GlobalLpPool consumes an input tensor X and applies lp pool pooling across the values in the
     same channel. This is equivalent to LpPool with kernel size equal to the spatial dimension
     of input tensor.
 
     Example:
 
-        %y = graph.global_lp_pool %x {p = 2 : i64} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.global_lp_pool %x {p = 2 : i64} : tensor<*xf32>
     """
 
     name = "graph.global_lp_pool"
@@ -1435,31 +1312,29 @@ class GlobalLpPoolOp(OnnxOp):
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     p = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("GlobalMaxPool", {})
 @irdl_op_definition
-class GlobalMaxPoolOp(OnnxOp):
+class GlobalMaxPoolOp(OnnxOpWithoutRegions):
     """GlobalMaxPool consumes an input tensor X and applies max pooling across the values in the
     same channel. This is equivalent to MaxPool with kernel size equal to the spatial dimension
     of input tensor.
 
     Example:
 
-        %y = graph.global_max_pool %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.global_max_pool %x : tensor<*xf32>
     """
 
     name = "graph.global_max_pool"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Greater", {})
 @irdl_op_definition
-class GreaterOp(OnnxOp):
+class GreaterOp(OnnxOpWithoutRegions):
     """Returns the tensor resulted from performing the `greater` logical operation elementwise on
     the input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -1473,12 +1348,11 @@ class GreaterOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("GreaterOrEqual", {})
 @irdl_op_definition
-class GreaterOrEqualOp(OnnxOp):
+class GreaterOrEqualOp(OnnxOpWithoutRegions):
     """Returns the tensor resulted from performing the `greater_equal` logical operation
     elementwise on the input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -1492,19 +1366,18 @@ class GreaterOrEqualOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("GridSample", {"align_corners": 0, "mode": "linear", "padding_mode": "zeros"})
 @irdl_op_definition
-class GridSampleOp(OnnxOp):
+class GridSampleOp(OnnxOpWithoutRegions):
     """Given an input `X` and a flow-field `grid`, computes the output `Y` using `X` values and
     pixel locations from the `grid`. For spatial input `X` with shape (N, C, H, W), the `grid`
     will have shape (N, H_out, W_out, 2), the output `Y` will have shape (N, C, H_out, W_out).
 
     Example:
 
-        %y = graph.grid_sample %x, %grid {align_corners = 0 : i64, mode = "linear", padding_mode = "zeros"} : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.grid_sample %x, %grid {align_corners = 0 : i64, mode = "linear", padding_mode = "zeros"} : tensor<*xf32>
     """
 
     name = "graph.grid_sample"
@@ -1515,18 +1388,17 @@ class GridSampleOp(OnnxOp):
     align_corners = opt_prop_def(IntegerAttr[I64])
     mode = opt_prop_def(StringAttr)
     padding_mode = opt_prop_def(StringAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("GroupNormalization", {"epsilon": 1e-05, "stash_type": 1})
 @irdl_op_definition
-class GroupNormalizationOp(OnnxOp):
+class GroupNormalizationOp(OnnxOpWithoutRegions):
     """A GroupNormalization function. Carries out group normalization as described in the paper
     https://arxiv.org/abs/1803.08494
 
     Example:
 
-        %y = graph.group_normalization %x, %scale, %bias {epsilon = 1.000000e-05 : f32, num_groups = 1 : i64, stash_type = 1 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.group_normalization %x, %scale, %bias {epsilon = 1.000000e-05 : f32, num_groups = 1 : i64, stash_type = 1 : i64} : tensor<*xf32>
     """
 
     name = "graph.group_normalization"
@@ -1538,12 +1410,11 @@ class GroupNormalizationOp(OnnxOp):
     epsilon = opt_prop_def(FloatAttr[Float32Type])
     num_groups = prop_def(IntegerAttr[I64])
     stash_type = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("HammingWindow", {"output_datatype": 1, "periodic": 1})
 @irdl_op_definition
-class HammingWindowOp(OnnxOp):
+class HammingWindowOp(OnnxOpWithoutRegions):
     """Generates a Hamming window as described in the paper
     https://ieeexplore.ieee.org/document/1455106.
 
@@ -1558,12 +1429,11 @@ class HammingWindowOp(OnnxOp):
     output = result_def(AnyTensor)
     output_datatype = opt_prop_def(IntegerAttr[I64])
     periodic = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("HannWindow", {"output_datatype": 1, "periodic": 1})
 @irdl_op_definition
-class HannWindowOp(OnnxOp):
+class HannWindowOp(OnnxOpWithoutRegions):
     """Generates a Hann window as described in the paper
     https://ieeexplore.ieee.org/document/1455106.
 
@@ -1578,19 +1448,18 @@ class HannWindowOp(OnnxOp):
     output = result_def(AnyTensor)
     output_datatype = opt_prop_def(IntegerAttr[I64])
     periodic = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("HardSigmoid", {"alpha": 0.2, "beta": 0.5})
 @irdl_op_definition
-class HardSigmoidOp(OnnxOp):
+class HardSigmoidOp(OnnxOpWithoutRegions):
     """HardSigmoid takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     the HardSigmoid function, y = max(0, min(1, alpha * x + beta)), is applied to the tensor
     elementwise.
 
     Example:
 
-        %y = graph.hard_sigmoid %x {alpha = 2.000000e-01 : f32, beta = 5.000000e-01 : f32} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.hard_sigmoid %x {alpha = 2.000000e-01 : f32, beta = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
     name = "graph.hard_sigmoid"
@@ -1599,36 +1468,34 @@ class HardSigmoidOp(OnnxOp):
     y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
     beta = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("HardSwish", {})
 @irdl_op_definition
-class HardSwishOp(OnnxOp):
+class HardSwishOp(OnnxOpWithoutRegions):
     """HardSwish takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     the HardSwish function, y = x * max(0, min(1, alpha * x + beta)) = x * HardSigmoid<alpha,
     beta>(x), where alpha = 1/6 and beta = 0.5, is applied to the tensor elementwise.
 
     Example:
 
-        %y = graph.hard_swish %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.hard_swish %x : tensor<*xf32>
     """
 
     name = "graph.hard_swish"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Hardmax", {"axis": -1})
 @irdl_op_definition
-class HardmaxOp(OnnxOp):
+class HardmaxOp(OnnxOpWithoutRegions):
     """The operator computes the hardmax values for the given input:
 
     Example:
 
-        %y = graph.hardmax %input {axis = -1 : i64} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.hardmax %input {axis = -1 : i64} : tensor<*xf32>
     """
 
     name = "graph.hardmax"
@@ -1636,24 +1503,22 @@ class HardmaxOp(OnnxOp):
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Identity", {})
 @irdl_op_definition
-class IdentityOp(OnnxOp):
+class IdentityOp(OnnxOpWithoutRegions):
     """Identity operator
 
     Example:
 
-        %y = graph.identity %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.identity %input : tensor<*xf32>
     """
 
     name = "graph.identity"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("If", {})
@@ -1681,13 +1546,13 @@ class IfOp(OnnxOp):
 
 @onnx_op("ImageDecoder", {"pixel_format": "RGB"})
 @irdl_op_definition
-class ImageDecoderOp(OnnxOp):
+class ImageDecoderOp(OnnxOpWithoutRegions):
     """Loads and decodes and image from a file. If it can't decode for any reason (e.g. corrupted
     encoded stream, invalid format, it will return an empty matrix).
 
     Example:
 
-        %y = graph.image_decoder %encoded_stream {pixel_format = "RGB"} : (tensor<*xui8>) -> tensor<*xui8>
+        %y = graph.image_decoder %encoded_stream {pixel_format = "RGB"} : tensor<*xui8>
     """
 
     name = "graph.image_decoder"
@@ -1695,18 +1560,17 @@ class ImageDecoderOp(OnnxOp):
     encoded_stream = operand_def(AnyTensor)
     image = result_def(AnyTensor)
     pixel_format = opt_prop_def(StringAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("InstanceNormalization", {"epsilon": 1e-05})
 @irdl_op_definition
-class InstanceNormalizationOp(OnnxOp):
+class InstanceNormalizationOp(OnnxOpWithoutRegions):
     """Carries out instance normalization as described in the paper
     https://arxiv.org/abs/1607.08022.
 
     Example:
 
-        %y = graph.instance_normalization %input, %scale, %b {epsilon = 1.000000e-05 : f32} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.instance_normalization %input, %scale, %b {epsilon = 1.000000e-05 : f32} : tensor<*xf32>
     """
 
     name = "graph.instance_normalization"
@@ -1716,12 +1580,11 @@ class InstanceNormalizationOp(OnnxOp):
     b = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     epsilon = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("IsInf", {"detect_negative": 1, "detect_positive": 1})
 @irdl_op_definition
-class IsInfOp(OnnxOp):
+class IsInfOp(OnnxOpWithoutRegions):
     """Map infinity to true and other values to false.
 
     Example:
@@ -1735,12 +1598,11 @@ class IsInfOp(OnnxOp):
     y = result_def(AnyTensor)
     detect_negative = opt_prop_def(IntegerAttr[I64])
     detect_positive = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("IsNaN", {})
 @irdl_op_definition
-class IsNaNOp(OnnxOp):
+class IsNaNOp(OnnxOpWithoutRegions):
     """Returns which elements of the input are NaN.
 
     Example:
@@ -1752,12 +1614,11 @@ class IsNaNOp(OnnxOp):
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("LRN", {"alpha": 0.0001, "beta": 0.75, "bias": 1.0})
 @irdl_op_definition
-class LRNOp(OnnxOp):
+class LRNOp(OnnxOpWithoutRegions):
     """Local Response Normalization proposed in the [AlexNet
     paper](https://papers.nips.cc/paper/4824-imagenet-classification-with-deep-convolutional-
     neural-networks.pdf). It normalizes over local input regions. The local region is defined
@@ -1765,7 +1626,7 @@ class LRNOp(OnnxOp):
 
     Example:
 
-        %y = graph.lrn %x {alpha = 1.000000e-04 : f32, beta = 7.500000e-01 : f32, bias = 1.000000e+00 : f32, size = 1 : i64} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.lrn %x {alpha = 1.000000e-04 : f32, beta = 7.500000e-01 : f32, bias = 1.000000e+00 : f32, size = 1 : i64} : tensor<*xf32>
     """
 
     name = "graph.lrn"
@@ -1776,12 +1637,11 @@ class LRNOp(OnnxOp):
     beta = opt_prop_def(FloatAttr[Float32Type])
     bias = opt_prop_def(FloatAttr[Float32Type])
     size = prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("LSTM", {"direction": "forward", "input_forget": 0, "layout": 0})
 @irdl_op_definition
-class LSTMOp(OnnxOp):
+class LSTMOp(OnnxOpWithoutRegions):
     """Computes an one-layer LSTM. This operator is usually supported via some custom
     implementation such as CuDNN.
 
@@ -1811,12 +1671,11 @@ class LSTMOp(OnnxOp):
     hidden_size = opt_prop_def(IntegerAttr[I64])
     input_forget = opt_prop_def(IntegerAttr[I64])
     layout = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("LayerNormalization", {"axis": -1, "epsilon": 1e-05, "stash_type": 1})
 @irdl_op_definition
-class LayerNormalizationOp(OnnxOp):
+class LayerNormalizationOp(OnnxOpWithoutRegions):
     """This is layer normalization defined in ONNX as function. The overall computation can be
     split into two stages. The first stage is standardization, which makes the normalized
     elements have zero mean and unit variances. The computation required by standardization can
@@ -1838,19 +1697,18 @@ class LayerNormalizationOp(OnnxOp):
     axis = opt_prop_def(IntegerAttr[I64])
     epsilon = opt_prop_def(FloatAttr[Float32Type])
     stash_type = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("LeakyRelu", {"alpha": 0.01})
 @irdl_op_definition
-class LeakyReluOp(OnnxOp):
+class LeakyReluOp(OnnxOpWithoutRegions):
     """LeakyRelu takes input data (Tensor<T>) and an argument alpha, and produces one output data
     (Tensor<T>) where the function `f(x) = alpha * x for x < 0`, `f(x) = x for x >= 0`, is
     applied to the data tensor elementwise.
 
     Example:
 
-        %y = graph.leaky_relu %x {alpha = 1.000000e-02 : f32} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.leaky_relu %x {alpha = 1.000000e-02 : f32} : tensor<*xf32>
     """
 
     name = "graph.leaky_relu"
@@ -1858,12 +1716,11 @@ class LeakyReluOp(OnnxOp):
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Less", {})
 @irdl_op_definition
-class LessOp(OnnxOp):
+class LessOp(OnnxOpWithoutRegions):
     """Returns the tensor resulted from performing the `less` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -1877,12 +1734,11 @@ class LessOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("LessOrEqual", {})
 @irdl_op_definition
-class LessOrEqualOp(OnnxOp):
+class LessOrEqualOp(OnnxOpWithoutRegions):
     """Returns the tensor resulted from performing the `less_equal` logical operation elementwise
     on the input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -1896,34 +1752,32 @@ class LessOrEqualOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Log", {})
 @irdl_op_definition
-class LogOp(OnnxOp):
+class LogOp(OnnxOpWithoutRegions):
     """Calculates the natural log of the given input tensor, element-wise.
 
     Example:
 
-        %y = graph.log %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.log %input : tensor<*xf32>
     """
 
     name = "graph.log"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("LogSoftmax", {"axis": -1})
 @irdl_op_definition
-class LogSoftmaxOp(OnnxOp):
+class LogSoftmaxOp(OnnxOpWithoutRegions):
     """The operator computes the log of softmax values for the given input:
 
     Example:
 
-        %y = graph.log_softmax %input {axis = -1 : i64} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.log_softmax %input {axis = -1 : i64} : tensor<*xf32>
     """
 
     name = "graph.log_softmax"
@@ -1931,7 +1785,6 @@ class LogSoftmaxOp(OnnxOp):
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Loop", {})
@@ -1959,14 +1812,14 @@ class LoopOp(OnnxOp):
 
 @onnx_op("LpNormalization", {"axis": -1, "p": 2})
 @irdl_op_definition
-class LpNormalizationOp(OnnxOp):
+class LpNormalizationOp(OnnxOpWithoutRegions):
     """Given a matrix, apply Lp-normalization along the provided axis. The output is computed as:
     `output = input / Lp_norm(input, axis)`. When the Lp norm is zero (i.e., all elements along
     the axis are zero), the output is defined to be zero to avoid division by zero.
 
     Example:
 
-        %y = graph.lp_normalization %input {axis = -1 : i64, p = 2 : i64} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.lp_normalization %input {axis = -1 : i64, p = 2 : i64} : tensor<*xf32>
     """
 
     name = "graph.lp_normalization"
@@ -1975,12 +1828,11 @@ class LpNormalizationOp(OnnxOp):
     output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
     p = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("LpPool", {"auto_pad": "NOTSET", "ceil_mode": 0, "p": 2})
 @irdl_op_definition
-class LpPoolOp(OnnxOp):
+class LpPoolOp(OnnxOpWithoutRegions):
     """LpPool consumes an input tensor X and applies Lp pooling across the tensor according to
     kernel sizes, stride sizes, and pad lengths. Lp pooling consisting of computing the Lp norm
     on all values of a subset of the input tensor according to the kernel size and downsampling
@@ -1988,7 +1840,7 @@ class LpPoolOp(OnnxOp):
 
     Example:
 
-        %y = graph.lp_pool %x {auto_pad = "NOTSET", ceil_mode = 0 : i64, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 1, 1>, p = 2 : i64, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.lp_pool %x {auto_pad = "NOTSET", ceil_mode = 0 : i64, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 1, 1>, p = 2 : i64, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : tensor<*xf32>
     """
 
     name = "graph.lp_pool"
@@ -2002,18 +1854,17 @@ class LpPoolOp(OnnxOp):
     p = opt_prop_def(IntegerAttr[I64])
     pads = opt_prop_def(DenseArrayBase[I64])
     strides = opt_prop_def(DenseArrayBase[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("MatMul", {})
 @irdl_op_definition
-class MatMulOp(OnnxOp):
+class MatMulOp(OnnxOpWithoutRegions):
     """Matrix product that behaves like
     [numpy.matmul](https://numpy.org/doc/stable/reference/generated/numpy.matmul.html).
 
     Example:
 
-        %y = graph.mat_mul %a, %b : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.mat_mul %a, %b : tensor<*xf32>
     """
 
     name = "graph.mat_mul"
@@ -2021,12 +1872,11 @@ class MatMulOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("MatMulInteger", {})
 @irdl_op_definition
-class MatMulIntegerOp(OnnxOp):
+class MatMulIntegerOp(OnnxOpWithoutRegions):
     """Matrix product that behaves like
     [numpy.matmul](https://numpy.org/doc/stable/reference/generated/numpy.matmul.html). The
     production MUST never overflow. The accumulation may overflow if and only if in 32 bits.
@@ -2043,12 +1893,11 @@ class MatMulIntegerOp(OnnxOp):
     a_zero_point = operand_def(OptionalTensor)
     b_zero_point = operand_def(OptionalTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Max", {})
 @irdl_op_definition
-class MaxOp(OnnxOp):
+class MaxOp(OnnxOpWithoutRegions):
     """Element-wise max of each of the input tensors (with Numpy-style broadcasting support). All
     inputs and outputs must have the same data type. This operator supports **multidirectional
     (i.e., Numpy-style) broadcasting**; for more details please check [the
@@ -2056,19 +1905,18 @@ class MaxOp(OnnxOp):
 
     Example:
 
-        %y = graph.max %data_0_0, %data_0_1 : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.max %data_0_0, %data_0_1 : tensor<*xf32>
     """
 
     name = "graph.max"
 
     data_0 = var_operand_def(AnyTensor)
     max = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("MaxPool", {"auto_pad": "NOTSET", "ceil_mode": 0, "storage_order": 0})
 @irdl_op_definition
-class MaxPoolOp(OnnxOp):
+class MaxPoolOp(OnnxOpWithoutRegions):
     """MaxPool consumes an input tensor X and applies max pooling across the tensor according to
     kernel sizes, stride sizes, and pad lengths. max pooling consisting of computing the max on
     all values of a subset of the input tensor according to the kernel size and downsampling the
@@ -2091,19 +1939,18 @@ class MaxPoolOp(OnnxOp):
     pads = opt_prop_def(DenseArrayBase[I64])
     storage_order = opt_prop_def(IntegerAttr[I64])
     strides = opt_prop_def(DenseArrayBase[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("MaxRoiPool", {"spatial_scale": 1.0})
 @irdl_op_definition
-class MaxRoiPoolOp(OnnxOp):
+class MaxRoiPoolOp(OnnxOpWithoutRegions):
     """ROI max pool consumes an input tensor X and region of interests (RoIs) to apply max pooling
     across each RoI, to produce output 4-D tensor of shape (num_rois, channels, pooled_shape[0],
     pooled_shape[1]).
 
     Example:
 
-        %y = graph.max_roi_pool %x, %rois {pooled_shape = array<i64: 1, 1>, spatial_scale = 1.000000e+00 : f32} : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.max_roi_pool %x, %rois {pooled_shape = array<i64: 1, 1>, spatial_scale = 1.000000e+00 : f32} : tensor<*xf32>
     """
 
     name = "graph.max_roi_pool"
@@ -2113,12 +1960,11 @@ class MaxRoiPoolOp(OnnxOp):
     y = result_def(AnyTensor)
     pooled_shape = prop_def(DenseArrayBase[I64])
     spatial_scale = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("MaxUnpool", {})
 @irdl_op_definition
-class MaxUnpoolOp(OnnxOp):
+class MaxUnpoolOp(OnnxOpWithoutRegions):
     """MaxUnpool essentially computes the partial inverse of the MaxPool op. The input information
     to this op is typically the output information from a MaxPool op. The first input tensor X
     is the tensor that needs to be unpooled, which is typically the pooled tensor (first output)
@@ -2138,12 +1984,11 @@ class MaxUnpoolOp(OnnxOp):
     kernel_shape = prop_def(DenseArrayBase[I64])
     pads = opt_prop_def(DenseArrayBase[I64])
     strides = opt_prop_def(DenseArrayBase[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Mean", {})
 @irdl_op_definition
-class MeanOp(OnnxOp):
+class MeanOp(OnnxOpWithoutRegions):
     """Element-wise mean of each of the input tensors (with Numpy-style broadcasting support). All
     inputs and outputs must have the same data type. This operator supports **multidirectional
     (i.e., Numpy-style) broadcasting**; for more details please check [the
@@ -2151,25 +1996,24 @@ class MeanOp(OnnxOp):
 
     Example:
 
-        %y = graph.mean %data_0_0, %data_0_1 : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.mean %data_0_0, %data_0_1 : tensor<*xf32>
     """
 
     name = "graph.mean"
 
     data_0 = var_operand_def(AnyTensor)
     mean = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("MeanVarianceNormalization", {"axes": [0, 2, 3]})
 @irdl_op_definition
-class MeanVarianceNormalizationOp(OnnxOp):
+class MeanVarianceNormalizationOp(OnnxOpWithoutRegions):
     """A MeanVarianceNormalization Function: Perform mean variance normalization on the input
     tensor X using formula: `(X-EX)/sqrt(E(X-EX)^2)`
 
     Example:
 
-        %y = graph.mean_variance_normalization %x {axes = array<i64: 0, 2, 3>} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.mean_variance_normalization %x {axes = array<i64: 0, 2, 3>} : tensor<*xf32>
     """
 
     name = "graph.mean_variance_normalization"
@@ -2177,12 +2021,11 @@ class MeanVarianceNormalizationOp(OnnxOp):
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     axes = opt_prop_def(DenseArrayBase[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("MelWeightMatrix", {"output_datatype": 1})
 @irdl_op_definition
-class MelWeightMatrixOp(OnnxOp):
+class MelWeightMatrixOp(OnnxOpWithoutRegions):
     """Generate a MelWeightMatrix that can be used to re-weight a Tensor containing a linearly
     sampled frequency spectra (from DFT or STFT) into num_mel_bins frequency information based
     on the [lower_edge_hertz, upper_edge_hertz] range on the mel scale. This function defines
@@ -2202,12 +2045,11 @@ class MelWeightMatrixOp(OnnxOp):
     upper_edge_hertz = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     output_datatype = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Min", {})
 @irdl_op_definition
-class MinOp(OnnxOp):
+class MinOp(OnnxOpWithoutRegions):
     """Element-wise min of each of the input tensors (with Numpy-style broadcasting support). All
     inputs and outputs must have the same data type. This operator supports **multidirectional
     (i.e., Numpy-style) broadcasting**; for more details please check [the
@@ -2215,42 +2057,40 @@ class MinOp(OnnxOp):
 
     Example:
 
-        %y = graph.min %data_0_0, %data_0_1 : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.min %data_0_0, %data_0_1 : tensor<*xf32>
     """
 
     name = "graph.min"
 
     data_0 = var_operand_def(AnyTensor)
     min = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Mish", {})
 @irdl_op_definition
-class MishOp(OnnxOp):
+class MishOp(OnnxOpWithoutRegions):
     """Mish: A Self Regularized Non-Monotonic Neural Activation Function.
 
     Example:
 
-        %y = graph.mish %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.mish %x : tensor<*xf32>
     """
 
     name = "graph.mish"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Mod", {"fmod": 0})
 @irdl_op_definition
-class ModOp(OnnxOp):
+class ModOp(OnnxOpWithoutRegions):
     """Performs an element-wise binary modulo operation. The semantics and supported data types
     depend on the value of the `fmod` attribute which must be `0` (default), or `1`.
 
     Example:
 
-        %y = graph.mod %a, %b {fmod = 0 : i64} : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.mod %a, %b {fmod = 0 : i64} : tensor<*xf32>
     """
 
     name = "graph.mod"
@@ -2259,17 +2099,16 @@ class ModOp(OnnxOp):
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
     fmod = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Mul", {})
 @irdl_op_definition
-class MulOp(OnnxOp):
+class MulOp(OnnxOpWithoutRegions):
     """Performs element-wise binary multiplication (with Numpy-style broadcasting support).
 
     Example:
 
-        %y = graph.mul %a, %b : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.mul %a, %b : tensor<*xf32>
     """
 
     name = "graph.mul"
@@ -2277,12 +2116,11 @@ class MulOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Multinomial", {"dtype": 6, "sample_size": 1})
 @irdl_op_definition
-class MultinomialOp(OnnxOp):
+class MultinomialOp(OnnxOpWithoutRegions):
     """Generate a tensor of samples from a multinomial distribution according to the probabilities
     of each of the possible outcomes.
 
@@ -2298,30 +2136,28 @@ class MultinomialOp(OnnxOp):
     dtype = opt_prop_def(IntegerAttr[I64])
     sample_size = opt_prop_def(IntegerAttr[I64])
     seed = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Neg", {})
 @irdl_op_definition
-class NegOp(OnnxOp):
+class NegOp(OnnxOpWithoutRegions):
     """Neg takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where each
     element flipped sign, y = -x, is applied to the tensor elementwise.
 
     Example:
 
-        %y = graph.neg %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.neg %x : tensor<*xf32>
     """
 
     name = "graph.neg"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("NegativeLogLikelihoodLoss", {"reduction": "mean"})
 @irdl_op_definition
-class NegativeLogLikelihoodLossOp(OnnxOp):
+class NegativeLogLikelihoodLossOp(OnnxOpWithoutRegions):
     """A NegativeLogLikelihoodLoss operator computes (weighted) negative log likelihood loss. Its
     "input" tensor has the shape of (N, C, d1, d2, ..., dk) where k >= 0. The "input" tensor
     contains log-probabilities for input[n, :, d_1, d_2,..., d_k] being in a class of [0, C).
@@ -2340,12 +2176,11 @@ class NegativeLogLikelihoodLossOp(OnnxOp):
     loss = result_def(AnyTensor)
     ignore_index = opt_prop_def(IntegerAttr[I64])
     reduction = opt_prop_def(StringAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("NonMaxSuppression", {"center_point_box": 0})
 @irdl_op_definition
-class NonMaxSuppressionOp(OnnxOp):
+class NonMaxSuppressionOp(OnnxOpWithoutRegions):
     """Filter out boxes that have high intersection-over-union (IOU) overlap with previously
     selected boxes. Bounding boxes with score less than score_threshold are removed. Bounding
     box format is indicated by attribute center_point_box. Boxes are suppressed if their IOU
@@ -2366,12 +2201,11 @@ class NonMaxSuppressionOp(OnnxOp):
     score_threshold = operand_def(OptionalTensor)
     selected_indices = result_def(AnyTensor)
     center_point_box = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("NonZero", {})
 @irdl_op_definition
-class NonZeroOp(OnnxOp):
+class NonZeroOp(OnnxOpWithoutRegions):
     """Returns the indices of the elements that are non-zero (in row-major order - by dimension).
     NonZero behaves similar to numpy.nonzero:
     https://docs.scipy.org/doc/numpy/reference/generated/numpy.nonzero.html, but for scalar
@@ -2387,29 +2221,27 @@ class NonZeroOp(OnnxOp):
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Not", {})
 @irdl_op_definition
-class NotOp(OnnxOp):
+class NotOp(OnnxOpWithoutRegions):
     """Returns the negation of the input tensor element-wise.
 
     Example:
 
-        %y = graph.not %x : (tensor<*xi1>) -> tensor<*xi1>
+        %y = graph.not %x : tensor<*xi1>
     """
 
     name = "graph.not"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("OneHot", {"axis": -1})
 @irdl_op_definition
-class OneHotOp(OnnxOp):
+class OneHotOp(OnnxOpWithoutRegions):
     """Produces a one-hot tensor based on inputs. The locations represented by the index values in
     the 'indices' input tensor will have 'on_value' and the other locations will have
     'off_value' in the output tensor, where 'on_value' and 'off_value' are specified as part of
@@ -2418,7 +2250,7 @@ class OneHotOp(OnnxOp):
 
     Example:
 
-        %y = graph.one_hot %indices, %depth, %values {axis = -1 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.one_hot %indices, %depth, %values {axis = -1 : i64} : tensor<*xf32>
     """
 
     name = "graph.one_hot"
@@ -2428,31 +2260,29 @@ class OneHotOp(OnnxOp):
     values = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("OptionalGetElement", {})
 @irdl_op_definition
-class OptionalGetElementOp(OnnxOp):
+class OptionalGetElementOp(OnnxOpWithoutRegions):
     """If the input is a tensor or sequence type, it returns the input. If the input is an optional
     type, it outputs the element in the input. It is an error if the input is an empty optional-
     type (i.e. does not have an element) and the behavior is undefined in this case.
 
     Example:
 
-        %y = graph.optional_get_element %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.optional_get_element %input : tensor<*xf32>
     """
 
     name = "graph.optional_get_element"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("OptionalHasElement", {})
 @irdl_op_definition
-class OptionalHasElementOp(OnnxOp):
+class OptionalHasElementOp(OnnxOpWithoutRegions):
     """Returns true if (1) the input is an optional-type and contains an element, or, (2) the input
     is a tensor or sequence type. If the input is not provided or is an empty optional-type,
     this op returns false.
@@ -2466,18 +2296,17 @@ class OptionalHasElementOp(OnnxOp):
 
     input = operand_def(OptionalTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Or", {})
 @irdl_op_definition
-class OrOp(OnnxOp):
+class OrOp(OnnxOpWithoutRegions):
     """Returns the tensor resulted from performing the `or` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
     Example:
 
-        %y = graph.or %a, %b : (tensor<*xi1>, tensor<*xi1>) -> tensor<*xi1>
+        %y = graph.or %a, %b : tensor<*xi1>
     """
 
     name = "graph.or"
@@ -2485,19 +2314,18 @@ class OrOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("PRelu", {})
 @irdl_op_definition
-class PReluOp(OnnxOp):
+class PReluOp(OnnxOpWithoutRegions):
     """PRelu takes input data (Tensor<T>) and slope tensor as input, and produces one output data
     (Tensor<T>) where the function `f(x) = slope * x for x < 0`, `f(x) = x for x >= 0`., is
     applied to the data tensor elementwise.
 
     Example:
 
-        %y = graph.p_relu %x, %slope : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.p_relu %x, %slope : tensor<*xf32>
     """
 
     name = "graph.p_relu"
@@ -2505,12 +2333,11 @@ class PReluOp(OnnxOp):
     x = operand_def(AnyTensor)
     slope = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Pad", {"mode": "constant"})
 @irdl_op_definition
-class PadOp(OnnxOp):
+class PadOp(OnnxOpWithoutRegions):
     """Given a tensor containing the data to be padded (`data`), a tensor containing the number of
     start and end pad values for axis (`pads`), (optionally) a `mode`, and (optionally)
     `constant_value`, a padded tensor (`output`) is generated.
@@ -2528,12 +2355,11 @@ class PadOp(OnnxOp):
     axes = operand_def(OptionalTensor)
     output = result_def(AnyTensor)
     mode = opt_prop_def(StringAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Pow", {})
 @irdl_op_definition
-class PowOp(OnnxOp):
+class PowOp(OnnxOpWithoutRegions):
     """Pow takes input data (Tensor<T>) and exponent Tensor, and produces one output data
     (Tensor<T>) where the function `f(x) = x^exponent`, is applied to the data tensor
     elementwise. This operator supports **multidirectional (i.e., Numpy-style) broadcasting**;
@@ -2541,7 +2367,7 @@ class PowOp(OnnxOp):
 
     Example:
 
-        %y = graph.pow %x, %y : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.pow %x, %y : tensor<*xf32>
     """
 
     name = "graph.pow"
@@ -2549,12 +2375,11 @@ class PowOp(OnnxOp):
     x = operand_def(AnyTensor)
     y = operand_def(AnyTensor)
     z = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("QLinearConv", {"auto_pad": "NOTSET", "group": 1})
 @irdl_op_definition
-class QLinearConvOp(OnnxOp):
+class QLinearConvOp(OnnxOpWithoutRegions):
     """The convolution operator consumes a quantized input tensor, its scale and zero point, a
     quantized filter, its scale and zero point, and output's scale and zero point, and computes
     the quantized output. Each scale and zero-point pair must have same shape. It means they
@@ -2583,12 +2408,11 @@ class QLinearConvOp(OnnxOp):
     kernel_shape = opt_prop_def(DenseArrayBase[I64])
     pads = opt_prop_def(DenseArrayBase[I64])
     strides = opt_prop_def(DenseArrayBase[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("QLinearMatMul", {})
 @irdl_op_definition
-class QLinearMatMulOp(OnnxOp):
+class QLinearMatMulOp(OnnxOpWithoutRegions):
     """Matrix product that behaves like
     [numpy.matmul](https://numpy.org/doc/stable/reference/generated/numpy.matmul.html). It
     consumes two quantized input tensors, their scales and zero points, scale and zero point of
@@ -2611,14 +2435,13 @@ class QLinearMatMulOp(OnnxOp):
     y_scale = operand_def(AnyTensor)
     y_zero_point = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op(
     "QuantizeLinear", {"axis": 1, "block_size": 0, "output_dtype": 0, "precision": 0, "saturate": 1}
 )
 @irdl_op_definition
-class QuantizeLinearOp(OnnxOp):
+class QuantizeLinearOp(OnnxOpWithoutRegions):
     """The linear quantization operator consumes a high-precision tensor, a scale, and a zero point
     to compute the low-precision/quantized tensor. The scale factor and zero point must have the
     same shape, determining the quantization granularity. The quantization formula is `y =
@@ -2640,12 +2463,11 @@ class QuantizeLinearOp(OnnxOp):
     output_dtype = opt_prop_def(IntegerAttr[I64])
     precision = opt_prop_def(IntegerAttr[I64])
     saturate = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("RMSNormalization", {"axis": -1, "epsilon": 1e-05, "stash_type": 1})
 @irdl_op_definition
-class RMSNormalizationOp(OnnxOp):
+class RMSNormalizationOp(OnnxOpWithoutRegions):
     """This is RMS normalization defined in ONNX as function as described in the paper
     https://arxiv.org/pdf/1910.07467. The overall computation can be split into two stages. The
     root mean squared norm is taken over the last D dimensions, where D is the dimension of
@@ -2653,7 +2475,7 @@ class RMSNormalizationOp(OnnxOp):
 
     Example:
 
-        %y = graph.rms_normalization %x, %scale {axis = -1 : i64, epsilon = 1.000000e-05 : f32, stash_type = 1 : i64} : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.rms_normalization %x, %scale {axis = -1 : i64, epsilon = 1.000000e-05 : f32, stash_type = 1 : i64} : tensor<*xf32>
     """
 
     name = "graph.rms_normalization"
@@ -2664,12 +2486,11 @@ class RMSNormalizationOp(OnnxOp):
     axis = opt_prop_def(IntegerAttr[I64])
     epsilon = opt_prop_def(FloatAttr[Float32Type])
     stash_type = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("RNN", {"activations": ["Tanh", "Tanh"], "direction": "forward", "layout": 0})
 @irdl_op_definition
-class RNNOp(OnnxOp):
+class RNNOp(OnnxOpWithoutRegions):
     """Computes an one-layer simple RNN. This operator is usually supported via some custom
     implementation such as CuDNN.
 
@@ -2695,12 +2516,11 @@ class RNNOp(OnnxOp):
     direction = opt_prop_def(StringAttr)
     hidden_size = opt_prop_def(IntegerAttr[I64])
     layout = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("RandomNormal", {"dtype": 1, "mean": 0.0, "scale": 1.0})
 @irdl_op_definition
-class RandomNormalOp(OnnxOp):
+class RandomNormalOp(OnnxOpWithoutRegions):
     """Generate a tensor with random values drawn from a normal distribution. The shape of the
     tensor is specified by the `shape` argument and the parameter of the normal distribution
     specified by `mean` and `scale`.
@@ -2718,19 +2538,18 @@ class RandomNormalOp(OnnxOp):
     scale = opt_prop_def(FloatAttr[Float32Type])
     seed = opt_prop_def(FloatAttr[Float32Type])
     shape = prop_def(DenseArrayBase[I64])
-    assembly_format = _NO_OPERANDS_FORMAT
 
 
 @onnx_op("RandomNormalLike", {"mean": 0.0, "scale": 1.0})
 @irdl_op_definition
-class RandomNormalLikeOp(OnnxOp):
+class RandomNormalLikeOp(OnnxOpWithoutRegions):
     """Generate a tensor with random values drawn from a normal distribution. The shape of the
     output tensor is copied from the shape of the input tensor, and the parameters of the normal
     distribution are specified by `mean` and `scale`.
 
     Example:
 
-        %y = graph.random_normal_like %input {dtype = 1 : i64, mean = 0.000000e+00 : f32, scale = 1.000000e+00 : f32, seed = 5.000000e-01 : f32} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.random_normal_like %input {dtype = 1 : i64, mean = 0.000000e+00 : f32, scale = 1.000000e+00 : f32, seed = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
     name = "graph.random_normal_like"
@@ -2741,12 +2560,11 @@ class RandomNormalLikeOp(OnnxOp):
     mean = opt_prop_def(FloatAttr[Float32Type])
     scale = opt_prop_def(FloatAttr[Float32Type])
     seed = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("RandomUniform", {"dtype": 1, "high": 1.0, "low": 0.0})
 @irdl_op_definition
-class RandomUniformOp(OnnxOp):
+class RandomUniformOp(OnnxOpWithoutRegions):
     """Generate a tensor with random values drawn from a uniform distribution. The shape of the
     tensor is specified by the `shape` argument and the range by `low` and `high`.
 
@@ -2763,19 +2581,18 @@ class RandomUniformOp(OnnxOp):
     low = opt_prop_def(FloatAttr[Float32Type])
     seed = opt_prop_def(FloatAttr[Float32Type])
     shape = prop_def(DenseArrayBase[I64])
-    assembly_format = _NO_OPERANDS_FORMAT
 
 
 @onnx_op("RandomUniformLike", {"high": 1.0, "low": 0.0})
 @irdl_op_definition
-class RandomUniformLikeOp(OnnxOp):
+class RandomUniformLikeOp(OnnxOpWithoutRegions):
     """Generate a tensor with random values drawn from a uniform distribution. The shape of the
     output tensor is copied from the shape of the input tensor, and the parameters of the
     uniform distribution are specified by `low` and `high`.
 
     Example:
 
-        %y = graph.random_uniform_like %input {dtype = 1 : i64, high = 1.000000e+00 : f32, low = 0.000000e+00 : f32, seed = 5.000000e-01 : f32} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.random_uniform_like %input {dtype = 1 : i64, high = 1.000000e+00 : f32, low = 0.000000e+00 : f32, seed = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
     name = "graph.random_uniform_like"
@@ -2786,18 +2603,17 @@ class RandomUniformLikeOp(OnnxOp):
     high = opt_prop_def(FloatAttr[Float32Type])
     low = opt_prop_def(FloatAttr[Float32Type])
     seed = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Range", {})
 @irdl_op_definition
-class RangeOp(OnnxOp):
+class RangeOp(OnnxOpWithoutRegions):
     """Generate a tensor containing a sequence of numbers that begin at `start` and extends by
     increments of `delta` up to `limit` (exclusive).
 
     Example:
 
-        %y = graph.range %start, %limit, %delta : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.range %start, %limit, %delta : tensor<*xf32>
     """
 
     name = "graph.range"
@@ -2806,30 +2622,28 @@ class RangeOp(OnnxOp):
     limit = operand_def(AnyTensor)
     delta = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Reciprocal", {})
 @irdl_op_definition
-class ReciprocalOp(OnnxOp):
+class ReciprocalOp(OnnxOpWithoutRegions):
     """Reciprocal takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     the reciprocal is, y = 1/x, is applied to the tensor elementwise.
 
     Example:
 
-        %y = graph.reciprocal %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.reciprocal %x : tensor<*xf32>
     """
 
     name = "graph.reciprocal"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("ReduceL1", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceL1Op(OnnxOp):
+class ReduceL1Op(OnnxOpWithoutRegions):
     """Computes the L1 norm of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2847,12 +2661,11 @@ class ReduceL1Op(OnnxOp):
     reduced = result_def(AnyTensor)
     keepdims = opt_prop_def(IntegerAttr[I64])
     noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ReduceL2", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceL2Op(OnnxOp):
+class ReduceL2Op(OnnxOpWithoutRegions):
     """Computes the L2 norm of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2870,12 +2683,11 @@ class ReduceL2Op(OnnxOp):
     reduced = result_def(AnyTensor)
     keepdims = opt_prop_def(IntegerAttr[I64])
     noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ReduceLogSum", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceLogSumOp(OnnxOp):
+class ReduceLogSumOp(OnnxOpWithoutRegions):
     """Computes the log sum of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2894,12 +2706,11 @@ class ReduceLogSumOp(OnnxOp):
     reduced = result_def(AnyTensor)
     keepdims = opt_prop_def(IntegerAttr[I64])
     noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ReduceLogSumExp", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceLogSumExpOp(OnnxOp):
+class ReduceLogSumExpOp(OnnxOpWithoutRegions):
     """Computes the log sum exponent of the input tensor's elements along the provided axes. The
     resulting tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals
     0, then the resulting tensor has the reduced dimension pruned. Input tensors of rank zero
@@ -2918,12 +2729,11 @@ class ReduceLogSumExpOp(OnnxOp):
     reduced = result_def(AnyTensor)
     keepdims = opt_prop_def(IntegerAttr[I64])
     noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ReduceMax", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceMaxOp(OnnxOp):
+class ReduceMaxOp(OnnxOpWithoutRegions):
     """Computes the max of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2940,12 +2750,11 @@ class ReduceMaxOp(OnnxOp):
     reduced = result_def(AnyTensor)
     keepdims = opt_prop_def(IntegerAttr[I64])
     noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ReduceMean", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceMeanOp(OnnxOp):
+class ReduceMeanOp(OnnxOpWithoutRegions):
     """Computes the mean of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2963,12 +2772,11 @@ class ReduceMeanOp(OnnxOp):
     reduced = result_def(AnyTensor)
     keepdims = opt_prop_def(IntegerAttr[I64])
     noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ReduceMin", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceMinOp(OnnxOp):
+class ReduceMinOp(OnnxOpWithoutRegions):
     """Computes the min of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2985,12 +2793,11 @@ class ReduceMinOp(OnnxOp):
     reduced = result_def(AnyTensor)
     keepdims = opt_prop_def(IntegerAttr[I64])
     noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ReduceProd", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceProdOp(OnnxOp):
+class ReduceProdOp(OnnxOpWithoutRegions):
     """Computes the product of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -3008,12 +2815,11 @@ class ReduceProdOp(OnnxOp):
     reduced = result_def(AnyTensor)
     keepdims = opt_prop_def(IntegerAttr[I64])
     noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ReduceSum", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceSumOp(OnnxOp):
+class ReduceSumOp(OnnxOpWithoutRegions):
     """Computes the sum of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -3031,12 +2837,11 @@ class ReduceSumOp(OnnxOp):
     reduced = result_def(AnyTensor)
     keepdims = opt_prop_def(IntegerAttr[I64])
     noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ReduceSumSquare", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceSumSquareOp(OnnxOp):
+class ReduceSumSquareOp(OnnxOpWithoutRegions):
     """Computes the sum square of the input tensor's elements along the provided axes. The
     resulting tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals
     0, then the resulting tensor has the reduced dimension pruned. Input tensors of rank zero
@@ -3054,12 +2859,11 @@ class ReduceSumSquareOp(OnnxOp):
     reduced = result_def(AnyTensor)
     keepdims = opt_prop_def(IntegerAttr[I64])
     noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("RegexFullMatch", {})
 @irdl_op_definition
-class RegexFullMatchOp(OnnxOp):
+class RegexFullMatchOp(OnnxOpWithoutRegions):
     """RegexFullMatch performs a full regex match on each element of the input tensor. If an
     element fully matches the regex pattern specified as an attribute, the corresponding element
     in the output is True and it is False otherwise.
@@ -3075,30 +2879,28 @@ class RegexFullMatchOp(OnnxOp):
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     pattern = opt_prop_def(StringAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Relu", {})
 @irdl_op_definition
-class ReluOp(OnnxOp):
+class ReluOp(OnnxOpWithoutRegions):
     """Relu takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     rectified linear function, y = max(0, x), is applied to the tensor elementwise.
 
     Example:
 
-        %y = graph.relu %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.relu %x : tensor<*xf32>
     """
 
     name = "graph.relu"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Reshape", {"allowzero": 0})
 @irdl_op_definition
-class ReshapeOp(OnnxOp):
+class ReshapeOp(OnnxOpWithoutRegions):
     """Reshape the input tensor similar to numpy.reshape. First input is the data tensor, second
     input is a shape tensor which specifies the output shape. It outputs the reshaped tensor. At
     most one dimension of the new shape can be -1. In this case, the value is inferred from the
@@ -3115,7 +2917,6 @@ class ReshapeOp(OnnxOp):
     shape = operand_def(AnyTensor)
     reshaped = result_def(AnyTensor)
     allowzero = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op(
@@ -3132,7 +2933,7 @@ class ReshapeOp(OnnxOp):
     },
 )
 @irdl_op_definition
-class ResizeOp(OnnxOp):
+class ResizeOp(OnnxOpWithoutRegions):
     """Resize the input tensor. In general, it calculates every value in the output tensor as a
     weighted average of neighborhood (a.k.a. sampling locations) in the input tensor. Each
     dimension value of the output tensor is: ``` output_dimension = floor(input_dimension *
@@ -3159,12 +2960,11 @@ class ResizeOp(OnnxOp):
     keep_aspect_ratio_policy = opt_prop_def(StringAttr)
     mode = opt_prop_def(StringAttr)
     nearest_mode = opt_prop_def(StringAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("ReverseSequence", {"batch_axis": 1, "time_axis": 0})
 @irdl_op_definition
-class ReverseSequenceOp(OnnxOp):
+class ReverseSequenceOp(OnnxOpWithoutRegions):
     """Reverse batch of sequences having different lengths specified by `sequence_lens`.
 
     Example:
@@ -3179,7 +2979,6 @@ class ReverseSequenceOp(OnnxOp):
     y = result_def(AnyTensor)
     batch_axis = opt_prop_def(IntegerAttr[I64])
     time_axis = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op(
@@ -3194,7 +2993,7 @@ class ReverseSequenceOp(OnnxOp):
     },
 )
 @irdl_op_definition
-class RoiAlignOp(OnnxOp):
+class RoiAlignOp(OnnxOpWithoutRegions):
     """Region of Interest (RoI) align operation described in the [Mask R-CNN
     paper](https://arxiv.org/abs/1703.06870). RoiAlign consumes an input tensor X and region of
     interests (rois) to apply pooling across each RoI; it produces a 4-D tensor of shape
@@ -3217,12 +3016,11 @@ class RoiAlignOp(OnnxOp):
     output_width = opt_prop_def(IntegerAttr[I64])
     sampling_ratio = opt_prop_def(IntegerAttr[I64])
     spatial_scale = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("RotaryEmbedding", {"interleaved": 0, "rotary_embedding_dim": 0})
 @irdl_op_definition
-class RotaryEmbeddingOp(OnnxOp):
+class RotaryEmbeddingOp(OnnxOpWithoutRegions):
     """RotaryEmbedding is the implementation of rotary positional embeddings (RoPE) based on the
     paper https://arxiv.org/pdf/2104.09864. The key advantage of RoPE is that it allows the
     model to understand both the absolute position of a token and the relative distances between
@@ -3243,12 +3041,11 @@ class RotaryEmbeddingOp(OnnxOp):
     interleaved = opt_prop_def(IntegerAttr[I64])
     num_heads = opt_prop_def(IntegerAttr[I64])
     rotary_embedding_dim = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Round", {})
 @irdl_op_definition
-class RoundOp(OnnxOp):
+class RoundOp(OnnxOpWithoutRegions):
     """Round takes one input Tensor and rounds the values, element-wise, meaning it finds the
     nearest integer for each value. In case of halves, the rule is to round them to the nearest
     even integer. If input x is integral, +0, -0, NaN, or infinite, x itself is returned. The
@@ -3256,19 +3053,18 @@ class RoundOp(OnnxOp):
 
     Example:
 
-        %y = graph.round %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.round %x : tensor<*xf32>
     """
 
     name = "graph.round"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("STFT", {"onesided": 1})
 @irdl_op_definition
-class STFTOp(OnnxOp):
+class STFTOp(OnnxOpWithoutRegions):
     """Computes the Short-time Fourier Transform of the signal.
 
     Example:
@@ -3284,7 +3080,6 @@ class STFTOp(OnnxOp):
     frame_length = operand_def(OptionalTensor)
     output = result_def(AnyTensor)
     onesided = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Scan", {})
@@ -3318,7 +3113,7 @@ class ScanOp(OnnxOp):
 
 @onnx_op("ScatterElements", {"axis": 0, "reduction": "none"})
 @irdl_op_definition
-class ScatterElementsOp(OnnxOp):
+class ScatterElementsOp(OnnxOpWithoutRegions):
     """ScatterElements takes three inputs `data`, `updates`, and `indices` of the same rank r >= 1
     and an optional attribute axis that identifies an axis of `data` (by default, the outer-most
     axis, that is axis 0). The output of the operation is produced by creating a copy of the
@@ -3338,12 +3133,11 @@ class ScatterElementsOp(OnnxOp):
     output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
     reduction = opt_prop_def(StringAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("ScatterND", {"reduction": "none"})
 @irdl_op_definition
-class ScatterNDOp(OnnxOp):
+class ScatterNDOp(OnnxOpWithoutRegions):
     """ScatterND takes three inputs `data` tensor of rank r >= 1, `indices` tensor of rank q >= 1,
     and `updates` tensor of rank q + r - indices.shape[-1] - 1. The output of the operation is
     produced by creating a copy of the input `data`, and then updating its value to values
@@ -3362,19 +3156,18 @@ class ScatterNDOp(OnnxOp):
     updates = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     reduction = opt_prop_def(StringAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Selu", {"alpha": 1.6732632, "gamma": 1.050701})
 @irdl_op_definition
-class SeluOp(OnnxOp):
+class SeluOp(OnnxOpWithoutRegions):
     """Selu takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     scaled exponential linear unit function, `y = gamma * (alpha * e^x - alpha) for x <= 0`, `y
     = gamma * x for x > 0`, is applied to the tensor elementwise.
 
     Example:
 
-        %y = graph.selu %x {alpha = 1.67326319 : f32, gamma = 1.05070102 : f32} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.selu %x {alpha = 1.67326319 : f32, gamma = 1.05070102 : f32} : tensor<*xf32>
     """
 
     name = "graph.selu"
@@ -3383,12 +3176,11 @@ class SeluOp(OnnxOp):
     y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
     gamma = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Shape", {"start": 0})
 @irdl_op_definition
-class ShapeOp(OnnxOp):
+class ShapeOp(OnnxOpWithoutRegions):
     """Takes a tensor as input and outputs an 1D int64 tensor containing the shape of the input
     tensor. Optional attributes start and end can be used to compute a slice of the input
     tensor's shape. If start axis is omitted, the slice starts from axis 0. The end axis, if
@@ -3405,19 +3197,18 @@ class ShapeOp(OnnxOp):
     shape = result_def(AnyTensor)
     end = opt_prop_def(IntegerAttr[I64])
     start = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Shrink", {"bias": 0.0, "lambd": 0.5})
 @irdl_op_definition
-class ShrinkOp(OnnxOp):
+class ShrinkOp(OnnxOpWithoutRegions):
     """Shrink takes one input data (Tensor<numeric>) and produces one Tensor output, having same
     datatype and shape with input. It has two attributes, lambd and bias. The formula of this
     operator is: If x < -lambd, y = x + bias; If x > lambd, y = x - bias; Otherwise, y = 0.
 
     Example:
 
-        %y = graph.shrink %input {bias = 0.000000e+00 : f32, lambd = 5.000000e-01 : f32} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.shrink %input {bias = 0.000000e+00 : f32, lambd = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
     name = "graph.shrink"
@@ -3426,82 +3217,77 @@ class ShrinkOp(OnnxOp):
     output = result_def(AnyTensor)
     bias = opt_prop_def(FloatAttr[Float32Type])
     lambd = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Sigmoid", {})
 @irdl_op_definition
-class SigmoidOp(OnnxOp):
+class SigmoidOp(OnnxOpWithoutRegions):
     """Sigmoid takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     sigmoid function, y = 1 / (1 + exp(-x)), is applied to the tensor elementwise.
 
     Example:
 
-        %y = graph.sigmoid %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.sigmoid %x : tensor<*xf32>
     """
 
     name = "graph.sigmoid"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Sign", {})
 @irdl_op_definition
-class SignOp(OnnxOp):
+class SignOp(OnnxOpWithoutRegions):
     """Calculate the sign of the given input tensor element-wise. If input > 0, output 1. if input
     < 0, output -1. if input == 0, output 0.
 
     Example:
 
-        %y = graph.sign %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.sign %input : tensor<*xf32>
     """
 
     name = "graph.sign"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Sin", {})
 @irdl_op_definition
-class SinOp(OnnxOp):
+class SinOp(OnnxOpWithoutRegions):
     """Calculates the sine of the given input tensor, element-wise.
 
     Example:
 
-        %y = graph.sin %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.sin %input : tensor<*xf32>
     """
 
     name = "graph.sin"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Sinh", {})
 @irdl_op_definition
-class SinhOp(OnnxOp):
+class SinhOp(OnnxOpWithoutRegions):
     """Calculates the hyperbolic sine of the given input tensor element-wise.
 
     Example:
 
-        %y = graph.sinh %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.sinh %input : tensor<*xf32>
     """
 
     name = "graph.sinh"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Size", {})
 @irdl_op_definition
-class SizeOp(OnnxOp):
+class SizeOp(OnnxOpWithoutRegions):
     """Takes a tensor as input and outputs a int64 scalar that equals to the total number of
     elements of the input tensor.
 
@@ -3514,12 +3300,11 @@ class SizeOp(OnnxOp):
 
     data = operand_def(AnyTensor)
     size = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Slice", {})
 @irdl_op_definition
-class SliceOp(OnnxOp):
+class SliceOp(OnnxOpWithoutRegions):
     """Produces a slice of the input tensor along multiple axes. Similar to numpy:
     https://numpy.org/doc/stable/user/basics.indexing.html?highlight=slice#slicing-and-striding
 
@@ -3536,17 +3321,16 @@ class SliceOp(OnnxOp):
     axes = operand_def(OptionalTensor)
     steps = operand_def(OptionalTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Softmax", {"axis": -1})
 @irdl_op_definition
-class SoftmaxOp(OnnxOp):
+class SoftmaxOp(OnnxOpWithoutRegions):
     """The operator computes the normalized exponential values for the given input:
 
     Example:
 
-        %y = graph.softmax %input {axis = -1 : i64} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.softmax %input {axis = -1 : i64} : tensor<*xf32>
     """
 
     name = "graph.softmax"
@@ -3554,12 +3338,11 @@ class SoftmaxOp(OnnxOp):
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("SoftmaxCrossEntropyLoss", {"reduction": "mean"})
 @irdl_op_definition
-class SoftmaxCrossEntropyLossOp(OnnxOp):
+class SoftmaxCrossEntropyLossOp(OnnxOpWithoutRegions):
     """Loss function that measures the softmax cross entropy between 'scores' and 'labels'. This
     operator first computes a loss tensor whose shape is identical to the labels input. If the
     input is 2-D with shape (N, C), the loss tensor may be a N-element vector L = (l_1, l_2,
@@ -3579,54 +3362,51 @@ class SoftmaxCrossEntropyLossOp(OnnxOp):
     log_prob = result_def(OptionalTensor)
     ignore_index = opt_prop_def(IntegerAttr[I64])
     reduction = opt_prop_def(StringAttr)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Softplus", {})
 @irdl_op_definition
-class SoftplusOp(OnnxOp):
+class SoftplusOp(OnnxOpWithoutRegions):
     """Softplus takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     softplus function, y = ln(exp(x) + 1), is applied to the tensor elementwise.
 
     Example:
 
-        %y = graph.softplus %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.softplus %x : tensor<*xf32>
     """
 
     name = "graph.softplus"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Softsign", {})
 @irdl_op_definition
-class SoftsignOp(OnnxOp):
+class SoftsignOp(OnnxOpWithoutRegions):
     """Calculates the softsign (x/(1+|x|)) of the given input tensor element-wise.
 
     Example:
 
-        %y = graph.softsign %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.softsign %input : tensor<*xf32>
     """
 
     name = "graph.softsign"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("SpaceToDepth", {})
 @irdl_op_definition
-class SpaceToDepthOp(OnnxOp):
+class SpaceToDepthOp(OnnxOpWithoutRegions):
     """SpaceToDepth rearranges blocks of spatial data into depth. More specifically, this op
     outputs a copy of the input tensor where values from the height and width dimensions are
     moved to the depth dimension.
 
     Example:
 
-        %y = graph.space_to_depth %input {blocksize = 1 : i64} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.space_to_depth %input {blocksize = 1 : i64} : tensor<*xf32>
     """
 
     name = "graph.space_to_depth"
@@ -3634,12 +3414,11 @@ class SpaceToDepthOp(OnnxOp):
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     blocksize = prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Split", {"axis": 0})
 @irdl_op_definition
-class SplitOp(OnnxOp):
+class SplitOp(OnnxOpWithoutRegions):
     """Split a tensor into a list of tensors, along the specified 'axis'. Either input 'split' or
     the attribute 'num_outputs' should be specified, but not both. If the attribute
     'num_outputs' is specified, then the tensor is split into equal sized parts. If the tensor
@@ -3657,31 +3436,29 @@ class SplitOp(OnnxOp):
     outputs = var_result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
     num_outputs = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Sqrt", {})
 @irdl_op_definition
-class SqrtOp(OnnxOp):
+class SqrtOp(OnnxOpWithoutRegions):
     """Square root takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     the square root is, y = x^0.5, is applied to the tensor elementwise. If x is negative, then
     it will return NaN.
 
     Example:
 
-        %y = graph.sqrt %x : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.sqrt %x : tensor<*xf32>
     """
 
     name = "graph.sqrt"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Squeeze", {})
 @irdl_op_definition
-class SqueezeOp(OnnxOp):
+class SqueezeOp(OnnxOpWithoutRegions):
     """Remove single-dimensional entries from the shape of a tensor. Takes an input `axes` with a
     list of axes to squeeze. If `axes` is not provided, all the single dimensions will be
     removed from the shape. If an axis is selected with shape entry not equal to one, an error
@@ -3697,17 +3474,16 @@ class SqueezeOp(OnnxOp):
     data = operand_def(AnyTensor)
     axes = operand_def(OptionalTensor)
     squeezed = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("StringConcat", {})
 @irdl_op_definition
-class StringConcatOp(OnnxOp):
+class StringConcatOp(OnnxOpWithoutRegions):
     """StringConcat concatenates string tensors elementwise (with NumPy-style broadcasting support)
 
     Example:
 
-        %y = graph.string_concat %x, %y : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.string_concat %x, %y : tensor<*xf32>
     """
 
     name = "graph.string_concat"
@@ -3715,19 +3491,18 @@ class StringConcatOp(OnnxOp):
     x = operand_def(AnyTensor)
     y = operand_def(AnyTensor)
     z = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("StringNormalizer", {"case_change_action": "NONE", "is_case_sensitive": 0})
 @irdl_op_definition
-class StringNormalizerOp(OnnxOp):
+class StringNormalizerOp(OnnxOpWithoutRegions):
     """StringNormalization performs string operations for basic cleaning. This operator has only
     one input (denoted by X) and only one output (denoted by Y). This operator first examines
     the elements in the X, and removes elements specified in "stopwords" attribute.
 
     Example:
 
-        %y = graph.string_normalizer %x {case_change_action = "NONE", is_case_sensitive = 0 : i64, locale = "a", stopwords = ["Sigmoid", "Tanh", "Tanh"]} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.string_normalizer %x {case_change_action = "NONE", is_case_sensitive = 0 : i64, locale = "a", stopwords = ["Sigmoid", "Tanh", "Tanh"]} : tensor<*xf32>
     """
 
     name = "graph.string_normalizer"
@@ -3738,12 +3513,11 @@ class StringNormalizerOp(OnnxOp):
     is_case_sensitive = opt_prop_def(IntegerAttr[I64])
     locale = opt_prop_def(StringAttr)
     stopwords = opt_prop_def(ArrayAttr[StringAttr])
-    assembly_format = _FORMAT
 
 
 @onnx_op("StringSplit", {})
 @irdl_op_definition
-class StringSplitOp(OnnxOp):
+class StringSplitOp(OnnxOpWithoutRegions):
     """StringSplit splits a string tensor's elements into substrings based on a delimiter attribute
     and a maxsplit attribute.
 
@@ -3759,17 +3533,16 @@ class StringSplitOp(OnnxOp):
     z = result_def(AnyTensor)
     delimiter = opt_prop_def(StringAttr)
     maxsplit = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Sub", {})
 @irdl_op_definition
-class SubOp(OnnxOp):
+class SubOp(OnnxOpWithoutRegions):
     """Performs element-wise binary subtraction (with Numpy-style broadcasting support).
 
     Example:
 
-        %y = graph.sub %a, %b : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.sub %a, %b : tensor<*xf32>
     """
 
     name = "graph.sub"
@@ -3777,12 +3550,11 @@ class SubOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Sum", {})
 @irdl_op_definition
-class SumOp(OnnxOp):
+class SumOp(OnnxOpWithoutRegions):
     """Element-wise sum of each of the input tensors (with Numpy-style broadcasting support). All
     inputs and outputs must have the same data type. This operator supports **multidirectional
     (i.e., Numpy-style) broadcasting**; for more details please check [the
@@ -3790,53 +3562,50 @@ class SumOp(OnnxOp):
 
     Example:
 
-        %y = graph.sum %data_0_0, %data_0_1 : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.sum %data_0_0, %data_0_1 : tensor<*xf32>
     """
 
     name = "graph.sum"
 
     data_0 = var_operand_def(AnyTensor)
     sum = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Tan", {})
 @irdl_op_definition
-class TanOp(OnnxOp):
+class TanOp(OnnxOpWithoutRegions):
     """Calculates the tangent of the given input tensor, element-wise.
 
     Example:
 
-        %y = graph.tan %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.tan %input : tensor<*xf32>
     """
 
     name = "graph.tan"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Tanh", {})
 @irdl_op_definition
-class TanhOp(OnnxOp):
+class TanhOp(OnnxOpWithoutRegions):
     """Calculates the hyperbolic tangent of the given input tensor element-wise.
 
     Example:
 
-        %y = graph.tanh %input : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.tanh %input : tensor<*xf32>
     """
 
     name = "graph.tanh"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("TfIdfVectorizer", {})
 @irdl_op_definition
-class TfIdfVectorizerOp(OnnxOp):
+class TfIdfVectorizerOp(OnnxOpWithoutRegions):
     """This transform extracts n-grams from the input sequence and save them as a vector. Input can
     be either a 1-D or 2-D tensor. For 1-D input, output is the n-gram representation of that
     input. For 2-D input, the output is also a 2-D tensor whose i-th row is the n-gram
@@ -3860,19 +3629,18 @@ class TfIdfVectorizerOp(OnnxOp):
     pool_int64s = opt_prop_def(DenseArrayBase[I64])
     pool_strings = opt_prop_def(ArrayAttr[StringAttr])
     weights = opt_prop_def(DenseArrayBase[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("ThresholdedRelu", {"alpha": 1.0})
 @irdl_op_definition
-class ThresholdedReluOp(OnnxOp):
+class ThresholdedReluOp(OnnxOpWithoutRegions):
     """ThresholdedRelu takes one input data (Tensor<T>) and produces one output data (Tensor<T>)
     where the rectified linear function, y = x for x > alpha, y = 0 otherwise, is applied to the
     tensor elementwise.
 
     Example:
 
-        %y = graph.thresholded_relu %x {alpha = 1.000000e+00 : f32} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.thresholded_relu %x {alpha = 1.000000e+00 : f32} : tensor<*xf32>
     """
 
     name = "graph.thresholded_relu"
@@ -3880,12 +3648,11 @@ class ThresholdedReluOp(OnnxOp):
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Tile", {})
 @irdl_op_definition
-class TileOp(OnnxOp):
+class TileOp(OnnxOpWithoutRegions):
     """Constructs a tensor by tiling a given tensor. This is the same as function `tile` in Numpy,
     but no broadcast. For example A = [[1, 2], [3, 4]], B = [1, 2], tile(A, B) = [[1, 2, 1, 2],
     [3, 4, 3, 4]]
@@ -3900,12 +3667,11 @@ class TileOp(OnnxOp):
     input = operand_def(AnyTensor)
     repeats = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("TopK", {"axis": -1, "largest": 1, "sorted": 1})
 @irdl_op_definition
-class TopKOp(OnnxOp):
+class TopKOp(OnnxOpWithoutRegions):
     """Retrieve the top-K largest or smallest elements along a specified axis. Given an input
     tensor of shape [a_0, a_1, ..., a_{n-1}] and integer argument k, return two outputs:
 
@@ -3923,12 +3689,11 @@ class TopKOp(OnnxOp):
     axis = opt_prop_def(IntegerAttr[I64])
     largest = opt_prop_def(IntegerAttr[I64])
     sorted = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Transpose", {})
 @irdl_op_definition
-class TransposeOp(OnnxOp):
+class TransposeOp(OnnxOpWithoutRegions):
     """Returns a transpose of the input tensor. (Similar to `numpy.transpose`). The optional
     attribute `perm` specifies the permutation of the axes of the input tensor. `perm` must
     contain each axis index in `[0, n-1]` exactly once, so its length is equal to the rank `n`
@@ -3936,7 +3701,7 @@ class TransposeOp(OnnxOp):
 
     Example:
 
-        %y = graph.transpose %data {perm = array<i64: 1, 1>} : (tensor<*xf32>) -> tensor<*xf32>
+        %y = graph.transpose %data {perm = array<i64: 1, 1>} : tensor<*xf32>
     """
 
     name = "graph.transpose"
@@ -3944,12 +3709,11 @@ class TransposeOp(OnnxOp):
     data = operand_def(AnyTensor)
     transposed = result_def(AnyTensor)
     perm = opt_prop_def(DenseArrayBase[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Trilu", {"upper": 1})
 @irdl_op_definition
-class TriluOp(OnnxOp):
+class TriluOp(OnnxOpWithoutRegions):
     """Given a 2-D matrix or batches of 2-D matrices, returns the upper or lower triangular part of
     the tensor(s). The attribute "upper" determines whether the upper or lower part is retained.
     If set to true, the upper triangular matrix is retained. Lower triangular matrix is retained
@@ -3966,12 +3730,11 @@ class TriluOp(OnnxOp):
     k = operand_def(OptionalTensor)
     output = result_def(AnyTensor)
     upper = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Unique", {"sorted": 1})
 @irdl_op_definition
-class UniqueOp(OnnxOp):
+class UniqueOp(OnnxOpWithoutRegions):
     """Find the unique elements of a tensor. When an optional attribute 'axis' is provided, unique
     subtensors sliced along the 'axis' are returned. Otherwise the input tensor is flattened and
     unique values of the flattened tensor are returned.
@@ -3990,12 +3753,11 @@ class UniqueOp(OnnxOp):
     counts = result_def(OptionalTensor)
     axis = opt_prop_def(IntegerAttr[I64])
     sorted = opt_prop_def(IntegerAttr[I64])
-    assembly_format = _FORMAT
 
 
 @onnx_op("Unsqueeze", {})
 @irdl_op_definition
-class UnsqueezeOp(OnnxOp):
+class UnsqueezeOp(OnnxOpWithoutRegions):
     """Insert single-dimensional entries to the shape of an input tensor (`data`). Takes one
     required input `axes` - which contains a list of dimension indices and this operator will
     insert a dimension of value `1` into the corresponding index of the output tensor
@@ -4011,12 +3773,11 @@ class UnsqueezeOp(OnnxOp):
     data = operand_def(AnyTensor)
     axes = operand_def(AnyTensor)
     expanded = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Where", {})
 @irdl_op_definition
-class WhereOp(OnnxOp):
+class WhereOp(OnnxOpWithoutRegions):
     """Return elements, either from X or Y, depending on condition. Where behaves like
     [numpy.where](https://docs.scipy.org/doc/numpy/reference/generated/numpy.where.html) with
     three parameters.
@@ -4032,18 +3793,17 @@ class WhereOp(OnnxOp):
     x = operand_def(AnyTensor)
     y = operand_def(AnyTensor)
     output = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 @onnx_op("Xor", {})
 @irdl_op_definition
-class XorOp(OnnxOp):
+class XorOp(OnnxOpWithoutRegions):
     """Returns the tensor resulted from performing the `xor` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
     Example:
 
-        %y = graph.xor %a, %b : (tensor<*xi1>, tensor<*xi1>) -> tensor<*xi1>
+        %y = graph.xor %a, %b : tensor<*xi1>
     """
 
     name = "graph.xor"
@@ -4051,7 +3811,6 @@ class XorOp(OnnxOp):
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
-    assembly_format = _FORMAT
 
 
 GENERATED_OPS: dict[str, type[OnnxOp]] = {

@@ -60,9 +60,6 @@ ELEMENT_TYPES = {
 }
 """ONNX element types in the order the examples prefer them."""
 
-FORMAT = "operands attr-dict `:` functional-type(operands, results)"
-NO_OPERANDS_FORMAT = "attr-dict `:` `(` `)` `->` type(results)"
-
 
 def snake_case(op_type: str) -> str:
     """`BatchNormalization` -> `batch_normalization`, `LSTM` -> `lstm`, `ReduceL2` -> `reduce_l2`."""
@@ -278,10 +275,21 @@ def example(schema: OpSchema) -> Example:
     )
 
 
+def printed_form(op_text: str) -> str:
+    """The form lamina prints: `: T` instead of `: (T, T) -> T` when every type is T."""
+    match = re.fullmatch(r"(.*) : \((.+)\) -> ([^(),]+)", op_text)
+    if match is None or "\n" in op_text:
+        return op_text
+    head, inputs, result = match.groups()
+    if {t.strip() for t in inputs.split(",")} == {result}:
+        return f"{head} : {result}"
+    return op_text
+
+
 def example_line(schema: OpSchema) -> str:
     ex = example(schema)
     lhs = ", ".join(f"%{'y' if ex.num_results == 1 else f'y{i}'}" for i in range(ex.num_results))
-    return f"{lhs} = {ex.op}"
+    return f"{lhs} = {printed_form(ex.op)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,27 +309,16 @@ Left out:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-
 from xdsl.dialects.builtin import (
     I64,
     ArrayAttr,
     DenseArrayBase,
-    DenseIntOrFPElementsAttr,
-    DenseResourceAttr,
     Float32Type,
     FloatAttr,
     IntegerAttr,
-    NoneType,
     StringAttr,
-    TensorType,
-    UnrankedTensorType,
 )
 from xdsl.irdl import (
-    IRDLOperation,
-    ParsePropInAttrDict,
-    base,
     irdl_op_definition,
     operand_def,
     opt_prop_def,
@@ -332,62 +329,14 @@ from xdsl.irdl import (
     var_result_def,
 )
 
-AnyTensor = base(TensorType) | base(UnrankedTensorType)
-"""A ranked or unranked tensor of any element type."""
-
-OptionalTensor = AnyTensor | base(NoneType)
-"""An optional input or output: a tensor, or `none` when the model leaves it out."""
-
-TensorValueAttr = base(DenseIntOrFPElementsAttr) | base(DenseResourceAttr)
-"""The value of a TENSOR attribute."""
-
-OpT = TypeVar("OpT", bound=IRDLOperation)
-OpClassT = TypeVar("OpClassT", bound=type[IRDLOperation])
-
-_VERIFIERS: dict[type[IRDLOperation], Callable[[Any], None]] = {{}}
-
-
-def onnx_op(op_type: str, defaults: dict[str, object]) -> Callable[[OpClassT], OpClassT]:
-    """Mark an op class as the op of ONNX operator `op_type` with these attribute defaults.
-
-    (IRDL op classes only allow UPPER_CASE class variables in their body.)
-    """
-
-    def mark(op_class: OpClassT) -> OpClassT:
-        setattr(op_class, "onnx_op_type", op_type)  # noqa: B010
-        setattr(op_class, "onnx_defaults", defaults)  # noqa: B010
-        return op_class
-
-    return mark
-
-
-def register_verifier(op_class: type[OpT]) -> Callable[[Callable[[OpT], None]], Callable[[OpT], None]]:
-    """Register a hand-written `verify_` for a generated op (see `lamina.dialects.graph`)."""
-
-    def register(check: Callable[[OpT], None]) -> Callable[[OpT], None]:
-        _VERIFIERS[op_class] = check
-        return check
-
-    return register
-
-
-class OnnxOp(IRDLOperation):
-    """Base of the generated ops: properties print in the attribute dictionary."""
-
-    if TYPE_CHECKING:
-        onnx_op_type: ClassVar[str]
-        onnx_defaults: ClassVar[dict[str, object]]
-
-    irdl_options = (ParsePropInAttrDict(),)
-
-    def verify_(self) -> None:
-        check = _VERIFIERS.get(type(self))
-        if check is not None:
-            check(self)
-
-
-_FORMAT = "{format}"
-_NO_OPERANDS_FORMAT = "{no_operands_format}"
+from lamina.dialects.graph_base import (
+    AnyTensor,
+    OnnxOp,
+    OnnxOpWithoutRegions,
+    OptionalTensor,
+    TensorValueAttr,
+    onnx_op,
+)
 '''
 
 
@@ -414,6 +363,10 @@ def attributes(schema: OpSchema) -> list[OpSchema.Attribute]:
     return sorted(schema.attributes.values(), key=lambda a: order.get(a.name, a.name))
 
 
+def has_regions(schema: OpSchema) -> bool:
+    return any(a.type == AttributeProto.GRAPH for a in schema.attributes.values())
+
+
 def op_class(schema: OpSchema) -> str:
     name = snake_case(schema.name)
     defaults = {}
@@ -424,7 +377,7 @@ def op_class(schema: OpSchema) -> str:
     lines = [
         f"@onnx_op({schema.name!r}, {defaults!r})",
         "@irdl_op_definition",
-        f"class {schema.name}Op(OnnxOp):",
+        f"class {schema.name}Op({'OnnxOp' if has_regions(schema) else 'OnnxOpWithoutRegions'}):",
         docstring(schema),
         "",
         f'    name = "graph.{name}"',
@@ -464,10 +417,6 @@ def op_class(schema: OpSchema) -> str:
             f'    assembly_format = "operands {region_text} attr-dict `:` '
             'functional-type(operands, results)"'
         )
-    elif schema.inputs:
-        lines.append("    assembly_format = _FORMAT")
-    else:
-        lines.append("    assembly_format = _NO_OPERANDS_FORMAT")
     return "\n".join(lines)
 
 
@@ -480,8 +429,6 @@ def generate_module(schemas: list[OpSchema], left_out: dict[str, str]) -> str:
             opset=OPSET,
             onnx_version=onnx.__version__,
             left_out=left_text,
-            format=FORMAT,
-            no_operands_format=NO_OPERANDS_FORMAT,
         )
     ]
     parts += [op_class(s) for s in schemas]
@@ -511,7 +458,7 @@ def generate_test(schemas: list[OpSchema]) -> str:
             lines.append("  %none = graph.none : none")
         lhs = ", ".join(f"%r{i}" for i in range(ex.num_results))
         op_lines = ex.op.splitlines()
-        check = re.sub(r"%[A-Za-z_][A-Za-z0-9_]*", "%{{.*}}", op_lines[0])
+        check = re.sub(r"%[A-Za-z_][A-Za-z0-9_]*", "%{{.*}}", printed_form(op_lines[0]))
         lines.append(f"  // CHECK: {check}")
         lines.append(f"  {lhs} = {op_lines[0]}")
         for line in op_lines[1:]:

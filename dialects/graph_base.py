@@ -1,0 +1,127 @@
+"""What every generated `graph` op shares: its base class, textual form and marks.
+
+The textual form of an op without regions is
+
+    %y = graph.conv %x, %w, %b {group = 1 : i64} : (tensor<1x3x8x8xf32>, ...) -> tensor<...>
+    %z = graph.relu %y : tensor<1x4x6x6xf32>
+
+the second, short form being printed when the op has one result and every operand and
+the result have the same type (as
+MLIR's `SameOperandsAndResultType` ops do). It is parsed and printed by hand rather than
+through a declarative format: a model is tens of thousands of these ops, and the short
+form halves the types the parser reads on elementwise chains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    DenseResourceAttr,
+    NoneType,
+    TensorType,
+    UnrankedTensorType,
+)
+from xdsl.ir import Attribute
+from xdsl.irdl import IRDLOperation, ParsePropInAttrDict, base
+from xdsl.parser import Parser, UnresolvedOperand
+from xdsl.printer import Printer
+
+AnyTensor = base(TensorType) | base(UnrankedTensorType)
+"""A ranked or unranked tensor of any element type."""
+
+OptionalTensor = AnyTensor | base(NoneType)
+"""An optional input or output: a tensor, or `none` when the model leaves it out."""
+
+TensorValueAttr = base(DenseIntOrFPElementsAttr) | base(DenseResourceAttr)
+"""The value of a TENSOR attribute."""
+
+OpT = TypeVar("OpT", bound=IRDLOperation)
+OpClassT = TypeVar("OpClassT", bound=type[IRDLOperation])
+
+_VERIFIERS: dict[type[IRDLOperation], Callable[[Any], None]] = {}
+
+
+def onnx_op(op_type: str, defaults: dict[str, object]) -> Callable[[OpClassT], OpClassT]:
+    """Mark an op class as the op of ONNX operator `op_type` with these attribute defaults.
+
+    (IRDL op classes only allow UPPER_CASE class variables in their body.)
+    """
+
+    def mark(op_class: OpClassT) -> OpClassT:
+        setattr(op_class, "onnx_op_type", op_type)  # noqa: B010
+        setattr(op_class, "onnx_defaults", defaults)  # noqa: B010
+        return op_class
+
+    return mark
+
+
+def register_verifier(
+    op_class: type[OpT],
+) -> Callable[[Callable[[OpT], None]], Callable[[OpT], None]]:
+    """Register a hand-written `verify_` for a generated op (see `lamina.dialects.graph`)."""
+
+    def register(check: Callable[[OpT], None]) -> Callable[[OpT], None]:
+        _VERIFIERS[op_class] = check
+        return check
+
+    return register
+
+
+class OnnxOp(IRDLOperation):
+    """Base of the generated ops: properties print in the attribute dictionary."""
+
+    if TYPE_CHECKING:
+        onnx_op_type: ClassVar[str]
+        onnx_defaults: ClassVar[dict[str, object]]
+
+    irdl_options = (ParsePropInAttrDict(),)
+
+    def verify_(self) -> None:
+        check = _VERIFIERS.get(type(self))
+        if check is not None:
+            check(self)
+
+
+class OnnxOpWithoutRegions(OnnxOp):
+    """A generated op with the hand-written textual form of the module docstring."""
+
+    @classmethod
+    def parse(cls, parser: Parser) -> Self:
+        pos = parser.pos
+        operands: list[UnresolvedOperand] = (
+            parser.parse_optional_undelimited_comma_separated_list(
+                parser.parse_optional_unresolved_operand, parser.parse_unresolved_operand
+            )
+            or []
+        )
+        entries = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        if (function_type := parser.parse_optional_function_type()) is not None:
+            operand_types = list(function_type.inputs.data)
+            result_types = list(function_type.outputs.data)
+        else:
+            same = parser.parse_type()
+            operand_types, result_types = [same] * len(operands), [same]
+        values = parser.resolve_operands(operands, operand_types, pos)
+        property_names = cls.get_irdl_definition().properties
+        return cls.create(
+            operands=values,
+            result_types=result_types,
+            properties={k: v for k, v in entries.items() if k in property_names},
+            attributes={k: v for k, v in entries.items() if k not in property_names},
+        )
+
+    def print(self, printer: Printer) -> None:
+        if self.operands:
+            printer.print_string(" ")
+            printer.print_list(self.operands, printer.print_operand)
+        printer.print_op_attributes({**self.properties, **self.attributes})
+        printer.print_string(" : ")
+        types: set[Attribute] = {*self.operand_types, *self.result_types}
+        if self.operands and len(self.results) == 1 and len(types) == 1:
+            printer.print_attribute(next(iter(types)))
+        else:
+            printer.print_function_type(self.operand_types, self.result_types)
