@@ -3,12 +3,16 @@
 `onnx/backend/test/data/light/light_*.onnx` hold ResNet-50, SqueezeNet, ShuffleNet,
 DenseNet-121, Inception v1/v2, AlexNet, VGG-19 and ZFNet-512, but every weight is a
 constant 0.02 (mostly `ConstantOfShape` nodes). `light_model` replaces each weight by
-seeded random values initialised for its role, so that activations stay in range through
-deep networks and a wrong kernel shows up as a wrong output.
+seeded random values initialised for its role: conv and dense weights He-scaled normals (so
+activations neither vanish nor explode over 100+ layers), biases 0.1 * normal,
+BatchNormalization statistics near the identity (scale 0.5 + 0.1 * normal, variance in
+[0.5, 1.5]; the half keeps ResNet's residual sums from growing 2x per block). `with_logits`
+also exposes the input of the last Softmax, since near-one-hot probabilities hide errors.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,67 +40,86 @@ def light_model_path(name: str) -> Path:
     return path
 
 
-def _random_weight(shape: list[int], role: tuple[str, int] | None, rng: np.random.Generator):
-    """Values for one weight tensor, by (consumer op type, input index)."""
-    op, index = role or ("", -1)
+def _consumers(graph: onnx.GraphProto) -> dict[str, tuple[onnx.NodeProto, int]]:
+    uses: dict[str, tuple[onnx.NodeProto, int]] = {}
+    for node in graph.node:
+        for index, name in enumerate(node.input):
+            uses.setdefault(name, (node, index))
+    return uses
+
+
+def _random_weight(
+    shape: Sequence[int], use: tuple[onnx.NodeProto, int] | None, rng: np.random.Generator
+) -> np.ndarray:
+    normal = rng.standard_normal(shape).astype(np.float32)
+    node, index = use if use else (None, -1)
+    op = node.op_type if node else ""
     if op == "BatchNormalization":
-        if index in (1, 4):  # scale, variance: positive, near 1
-            return rng.uniform(0.5, 1.5, shape)
-        return rng.normal(0.0, 0.1, shape)  # bias, mean
-    if len(shape) >= 2:  # conv / gemm weights: He initialisation keeps activations bounded
-        fan_in = int(np.prod(shape[1:])) if op != "Gemm" else shape[-1]
-        return rng.normal(0.0, np.sqrt(2.0 / max(fan_in, 1)), shape)
-    return rng.normal(0.0, 0.05, shape)
+        if index == 1:
+            return 0.5 + 0.1 * normal
+        if index == 4:
+            return rng.uniform(0.5, 1.5, shape).astype(np.float32)
+        return 0.1 * normal
+    if op == "Mul" and len(shape) <= 1:
+        return 1 + 0.1 * normal
+    if len(shape) >= 2:
+        trans_b = node is not None and any(a.name == "transB" and a.i for a in node.attribute)
+        fan_in = shape[0] if op in ("Gemm", "MatMul") and not trans_b else int(np.prod(shape[1:]))
+        return normal * np.float32(np.sqrt(2.0 / fan_in))
+    return 0.1 * normal
 
 
 def with_random_weights(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
-    """A copy of `model` whose float weights (initializers and `ConstantOfShape` of an
-    initializer shape) are seeded random initializers."""
+    """The model with every float weight (ConstantOfShape fill or initializer) random."""
+    rng = np.random.default_rng(seed)
     model = onnx.ModelProto.FromString(model.SerializeToString())
     graph = model.graph
-    rng = np.random.default_rng(seed)
-    initializers = {init.name: init for init in graph.initializer}
-    roles: dict[str, tuple[str, int]] = {}
+    uses = _consumers(graph)
+    initializers = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    weights: dict[str, np.ndarray] = {}
+    kept_nodes: list[onnx.NodeProto] = []
     for node in graph.node:
-        for index, name in enumerate(node.input):
-            roles.setdefault(name, (node.op_type, index))
-
-    weights: dict[str, list[int]] = {}
-    kept_nodes = []
-    for node in graph.node:
-        if node.op_type == "ConstantOfShape" and node.input and node.input[0] in initializers:
-            weights[node.output[0]] = [
-                int(d) for d in numpy_helper.to_array(initializers[node.input[0]])
-            ]
+        if node.op_type == "ConstantOfShape" and node.input[0] in initializers:
+            shape = [int(d) for d in initializers[node.input[0]]]
+            weights[node.output[0]] = _random_weight(shape, uses.get(node.output[0]), rng)
         else:
             kept_nodes.append(node)
-    for init in graph.initializer:
-        if init.data_type == onnx.TensorProto.FLOAT:
-            weights[init.name] = list(init.dims)
-
-    used = {name for node in kept_nodes for name in node.input}
-    new_initializers = [
-        init for init in graph.initializer if init.name not in weights and init.name in used
-    ]
-    for name, shape in weights.items():
-        values = _random_weight(shape, roles.get(name), rng).astype(np.float32)
-        new_initializers.append(numpy_helper.from_array(values, name))
+    for name, value in initializers.items():
+        if value.dtype == np.float32:
+            weights[name] = _random_weight(value.shape, uses.get(name), rng)
+        elif name in uses and uses[name][0] in kept_nodes:
+            weights[name] = value
     del graph.node[:]
     graph.node.extend(kept_nodes)
     del graph.initializer[:]
-    graph.initializer.extend(new_initializers)
-    kept_names = {init.name for init in new_initializers}
-    kept_inputs = [i for i in graph.input if i.name in kept_names or i.name not in initializers]
-    if model.ir_version < 4:  # before IR 4 every initializer must also be a graph input
-        listed = {i.name for i in kept_inputs}
-        kept_inputs += [
-            onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims))
-            for init in new_initializers
-            if init.name not in listed
-        ]
+    graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in weights.items())
+    inputs = [i for i in graph.input if i.name not in weights and i.name not in initializers]
     del graph.input[:]
-    graph.input.extend(kept_inputs)
+    graph.input.extend(inputs)
+    model.ir_version = max(model.ir_version, 7)
     return model
+
+
+def with_logits(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The model with the input of its last Softmax as an extra output: near-one-hot
+    probabilities would hide errors that the logits show."""
+    softmaxes = [n for n in model.graph.node if n.op_type == "Softmax"]
+    if not softmaxes:
+        return model
+    inferred = onnx.shape_inference.infer_shapes(model)
+    logits = softmaxes[-1].input[0]
+    info = next(v for v in inferred.graph.value_info if v.name == logits)
+    model.graph.output.append(info)
+    return model
+
+
+def random_inputs(model: onnx.ModelProto, seed: int = 1) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    feeds: dict[str, np.ndarray] = {}
+    for value in model.graph.input:
+        shape = [d.dim_value or 1 for d in value.type.tensor_type.shape.dim]
+        feeds[value.name] = rng.standard_normal(shape).astype(np.float32)
+    return feeds
 
 
 def light_model(name: str, seed: int = 0) -> onnx.ModelProto:
