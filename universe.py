@@ -41,6 +41,14 @@ LAMINA_DIALECTS: dict[str, Callable[[], Dialect]] = {
     "loop": _loop,
 }
 
-LAMINA_PASSES: dict[str, Callable[[], type[ModulePass]]] = {}
+def _apply_rules() -> type[ModulePass]:
+    from lamina.rewrites.apply_rules import ApplyRulesPass
+
+    return ApplyRulesPass
+
+
+LAMINA_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
+    "apply-rules": _apply_rules,
+}
 
 LAMINA_UNIVERSE = Universe(all_dialects=LAMINA_DIALECTS, all_passes=LAMINA_PASSES)

@@ -1,0 +1,242 @@
+"""The functions a rewrite rule can call, and how Python code adds more.
+
+A rule calls `name(args)` in `where`, `let` and `rewrite`. Arguments are what the rule
+holds: SSA values for `%x` (a list for `%xs...`), Python values for attributes (int, float,
+str, lists) and numpy arrays. A function that returns an array (or a number) used as an
+operand of a built op becomes a `graph.constant`.
+
+    from lamina.rewrites.helpers import helper
+
+    @helper
+    def is_depthwise(w: SSAValue, group: int) -> bool:
+        '''A conv whose group equals its output channels.'''
+        return shape(w)[0] == group
+
+The function must be registered before the rule file that calls it is compiled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from lamina.errors import LaminaError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+HELPERS: dict[str, Callable[..., Any]] = {}
+"""name -> function, for every function rules can call."""
+
+
+def helper(fn: F) -> F:
+    """Registers `fn` under its own name as a function rules can call."""
+    HELPERS[fn.__name__.removeprefix("_")] = fn
+    return fn
+
+
+def register_helper(name: str, fn: Callable[..., Any]) -> None:
+    """Registers `fn` under `name` (replacing a helper of that name)."""
+    HELPERS[name] = fn
+
+
+# ---- values ----
+
+
+def _owner(value: SSAValue) -> Operation | None:
+    owner = value.owner
+    return owner if isinstance(owner, Operation) else None
+
+
+def _values(args: Sequence[Any]) -> list[SSAValue]:
+    """`f(%a, %b)` and `f(%xs)` (a list binding) alike."""
+    flat: list[SSAValue] = []
+    for arg in args:
+        flat += list(arg) if isinstance(arg, list | tuple) else [arg]
+    return flat
+
+
+@helper
+def is_const(*values: SSAValue) -> bool:
+    """Every value is the result of a `graph.constant`."""
+    return all((op := _owner(v)) is not None and op.name == "graph.constant" for v in values)
+
+
+@helper
+def all_const(*values: SSAValue | list[SSAValue]) -> bool:
+    """Every value (lists included) is a constant."""
+    return is_const(*_values(values))
+
+
+@helper
+def is_none(value: SSAValue) -> bool:
+    """The value is the placeholder of a missing optional input (`graph.none`)."""
+    return (op := _owner(value)) is not None and op.name == "graph.none"
+
+
+@helper
+def value(v: SSAValue | np.ndarray) -> np.ndarray:
+    """The array of a constant (an array stays itself)."""
+    if isinstance(v, np.ndarray):
+        return v
+    op = _owner(v)
+    if op is None or op.name != "graph.constant":
+        raise LaminaError(f"value() of a value that is not a constant: {v}")
+    return op.to_array()  # pyright: ignore[reportAttributeAccessIssue]
+
+
+@helper
+def bias(v: SSAValue, scale: float = 1.0) -> np.ndarray | float:
+    """An optional bias input times `scale`: its array, or 0 for `graph.none`."""
+    return 0.0 if is_none(v) else value(v) * scale
+
+
+@helper
+def uses(v: SSAValue) -> int:
+    """How many operands use the value."""
+    return v.uses.get_length()
+
+
+def _type(v: SSAValue) -> Attribute:
+    return v.type
+
+
+helper(_type)
+
+
+@helper
+def shape(v: SSAValue) -> list[int | None] | None:
+    """The dims of a ranked tensor (None for a dynamic dim); None if unranked."""
+    t = v.type
+    if not isinstance(t, TensorType):
+        return None
+    return [None if d < 0 else d for d in t.get_shape()]
+
+
+@helper
+def rank(v: SSAValue) -> int | None:
+    """The rank of a ranked tensor, else None."""
+    dims = shape(v)
+    return None if dims is None else len(dims)
+
+
+@helper
+def is_static(v: SSAValue) -> bool:
+    """A ranked tensor without dynamic dims."""
+    dims = shape(v)
+    return dims is not None and None not in dims
+
+
+@helper
+def dtype(v: SSAValue) -> str | None:
+    """The element type as MLIR spells it: "f32", "i64", "i1", ...; None for `none`."""
+    t = v.type
+    return str(t.element_type) if isinstance(t, TensorType) else None
+
+
+@helper
+def evaluate(v: SSAValue) -> np.ndarray:
+    """Runs the op defining `v` on its constant operands (the reference kernel) and returns
+    the array of `v`; what constant folding calls."""
+    from lamina.dialects.graph import onnx_attributes
+    from lamina.runtime.reference import run_onnx_op
+
+    op = _owner(v)
+    assert op is not None and hasattr(type(op), "onnx_op_type")
+    inputs = [None if is_none(x) else value(x) for x in op.operands]
+    attrs = onnx_attributes(op)
+    outputs = run_onnx_op(type(op).onnx_op_type, inputs, attrs, len(op.results))  # pyright: ignore[reportAttributeAccessIssue]
+    return np.asarray(outputs[op.results.index(v)])
+
+
+# ---- numpy ----
+
+for _name, _fn in {
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+    "reshape": np.reshape,
+    "transpose": np.transpose,
+    "array": np.asarray,
+    "concat": np.concatenate,
+    "prod": lambda a: int(np.prod(a)),
+    "sum": np.sum,
+    "all": lambda a: bool(np.all(a)),
+    "any": lambda a: bool(np.any(a)),
+    "len": len,
+    "list": lambda a: list(np.asarray(a).tolist()) if isinstance(a, np.ndarray) else list(a),
+    "range": lambda *a: list(range(*a)),
+    "min": min,
+    "max": max,
+    "zeros": lambda s, t="float32": np.zeros(s, t),
+    "ones": lambda s, t="float32": np.ones(s, t),
+    "cast": lambda a, t: np.asarray(a).astype(t),
+}.items():
+    register_helper(_name, _fn)
+
+
+@helper
+def per_channel(a: np.ndarray, rank: int, axis: int = 0) -> np.ndarray:
+    """A 1-D array shaped to broadcast along `axis` of a rank-`rank` tensor: (C,) -> (C, 1, 1, 1)
+    for conv weights (axis 0), (1, C, 1, 1) for NCHW activations (axis 1)."""
+    dims = [1] * rank
+    dims[axis] = -1
+    return np.reshape(a, dims)
+
+
+# ---- layouts: permutations and pads ----
+
+
+@helper
+def perm(p: list[int] | None, rank: int) -> list[int]:
+    """A Transpose `perm` attribute; absent means reversing the dims."""
+    return list(p) if p is not None else list(reversed(range(rank)))
+
+
+@helper
+def compose_perm(first: list[int], second: list[int]) -> list[int]:
+    """The perm of transpose(transpose(x, first), second)."""
+    return [first[i] for i in second]
+
+
+@helper
+def channel_vector(b: SSAValue, y: SSAValue) -> np.ndarray | None:
+    """The 1-D per-channel values of `b` if adding `b` to NCHW `y` adds one number per channel
+    (b's shape is (C,1,..,1) or (1,C,1,..,1)), else None."""
+    b_dims, y_dims = shape(b), shape(y)
+    if b_dims is None or y_dims is None or len(b_dims) > len(y_dims) or len(y_dims) < 2:
+        return None
+    padded = [1] * (len(y_dims) - len(b_dims)) + list(b_dims)
+    channels = y_dims[1]
+    if channels is None or padded[0] != 1 or any(d != 1 for d in padded[2:]):
+        return None
+    if padded[1] not in (1, channels):
+        return None
+    return np.broadcast_to(value(b).reshape(-1), (channels,))
+
+
+@helper
+def spatial_pads(pads: SSAValue, rank: int) -> list[int] | None:
+    """The pads of a Pad on an N,C,spatial... tensor as a conv `pads` attribute
+    ([begin..., end...] of the spatial dims), or None if it pads N or C or crops."""
+    p = [int(x) for x in value(pads)]
+    begin, end = p[:rank], p[rank:]
+    if len(p) != 2 * rank or min(p) < 0 or begin[:2] != [0, 0] or end[:2] != [0, 0]:
+        return None
+    return begin[2:] + end[2:]
+
+
+@helper
+def add_pads(a: list[int] | None, b: list[int]) -> list[int]:
+    """Elementwise sum of two `pads` attributes; an absent attribute is all zeros."""
+    return [x + y for x, y in zip(a or [0] * len(b), b, strict=True)]
+
+
+@helper
+def pad_value(v: SSAValue) -> float | None:
+    """The scalar constant_value of a Pad (0 when absent, None when not a constant)."""
+    if is_none(v):
+        return 0.0
+    return float(value(v).reshape(-1)[0]) if is_const(v) else None
