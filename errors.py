@@ -11,13 +11,15 @@ from __future__ import annotations
 class LaminaError(Exception):
     """A failure caused by the input, reported as `<where>: error: <message>`.
 
-    `where` names the place: `file:line:col`, a file, or a model node.
+    `where` names the place: `file:line:col`, a file, or a model node. `op` is the IR
+    operation at fault, when there is one, so a driver can name its source location.
     """
 
-    def __init__(self, message: str, where: str | None = None) -> None:
+    def __init__(self, message: str, where: str | None = None, op: object | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.where = where
+        self.op = op
 
     def __str__(self) -> str:
         return f"{self.where}: error: {self.message}" if self.where else f"error: {self.message}"
@@ -33,8 +35,8 @@ class UnsupportedError(LaminaError):
     The message always starts with "not supported: ".
     """
 
-    def __init__(self, what: str, where: str | None = None) -> None:
-        super().__init__(f"not supported: {what}", where)
+    def __init__(self, what: str, where: str | None = None, op: object | None = None) -> None:
+        super().__init__(f"not supported: {what}", where, op)
 
 
 class UnsupportedOpError(UnsupportedError):

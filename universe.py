@@ -41,6 +41,7 @@ LAMINA_DIALECTS: dict[str, Callable[[], Dialect]] = {
     "loop": _loop,
 }
 
+
 def _apply_rules() -> type[ModulePass]:
     from lamina.rewrites.apply_rules import ApplyRulesPass
 

@@ -3,9 +3,10 @@
 `top.generic` is the one structured op: inputs, outputs (inits), one indexing map per
 operand, one iterator kind per loop, and a scalar body. Elementwise ops, bias adds and
 activations are `top.generic` with a body of `arith` / `math` ops. The named ops (`matmul`,
-`conv2d`, `pool`, `reduce`, `transpose`, `pad`, `gather`, `broadcast`, `fill`) stay named
-because a lowering or a micro-kernel needs to recognise them; they are pure value ops whose
-result type is given, and each verifier checks that result shape exactly.
+`conv2d`, `pool`, `reduce`, `transpose`, `pad`, `gather`, `broadcast`, `fill`, `reshape`,
+`concat`) stay named because a lowering or a micro-kernel needs to recognise them; they are
+pure value ops whose result type is given, and each verifier checks that result shape
+exactly.
 
 All shapes may hold dynamic (`?`) dims; a verifier checks only what is known statically.
 Negative axes and other framework conveniences are resolved before the `top` level.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import auto
+from math import prod
 from typing import Self, cast
 
 from xdsl.dialects.builtin import (
@@ -1058,6 +1060,77 @@ class FillOp(IRDLOperation):
             )
 
 
+@irdl_op_definition
+class ReshapeOp(IRDLOperation):
+    """The same elements in row-major order under a new shape (ONNX Reshape, Flatten,
+    Squeeze, Unsqueeze). The element counts agree when both shapes are static.
+
+        %r = top.reshape %x : tensor<1x512x1x1xf32> -> tensor<1x512xf32>
+    """
+
+    name = "top.reshape"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, input: SSAValue, result_type: Attribute) -> None:
+        super().__init__(operands=[input], result_types=[result_type])
+
+    def verify_(self) -> None:
+        x, y = _shape(self.input), _shape(self.result)
+        if DYNAMIC_INDEX not in (*x, *y) and prod(x) != prod(y):
+            raise VerifyException(
+                f"expected result type {self.result.type} to have as many elements as input "
+                f"type {self.input.type}"
+            )
+        _expect_same_element("result", self.result, "input", self.input)
+
+
+@irdl_op_definition
+class ConcatOp(IRDLOperation):
+    """Joins the inputs (at least one, same rank) along `axis`; every other dim agrees.
+
+    %c = top.concat %a, %b axis 1
+        : (tensor<1x64x8x8xf32>, tensor<1x32x8x8xf32>) -> tensor<1x96x8x8xf32>
+    """
+
+    name = "top.concat"
+    inputs = var_operand_def(TensorType)
+    result = result_def(TensorType)
+    axis = prop_def(IntegerAttr.constr(type=i64))
+    traits = traits_def(Pure())
+    assembly_format = "$inputs `axis` $axis attr-dict `:` functional-type(operands, results)"
+
+    def __init__(self, inputs: Sequence[SSAValue], result_type: Attribute, *, axis: int) -> None:
+        super().__init__(
+            operands=[inputs],
+            result_types=[result_type],
+            properties={"axis": IntegerAttr(axis, i64)},
+        )
+
+    def verify_(self) -> None:
+        if not self.inputs:
+            raise VerifyException("expected at least one input")
+        y, axis = _shape(self.result), self.axis.value.data
+        if not 0 <= axis < len(y):
+            raise VerifyException(
+                f"expected axis {axis} to be a dim of result type {self.result.type}"
+            )
+        total = 0
+        for i, value in enumerate(self.inputs):
+            expected = [DYNAMIC_INDEX if d == axis else s for d, s in enumerate(y)]
+            _expect_shape(f"input #{i}", value, expected)
+            _expect_same_element(f"input #{i}", value, "result", self.result)
+            size = _shape(value)[axis]
+            total = DYNAMIC_INDEX if DYNAMIC_INDEX in (total, size) else total + size
+        if not _agree(y[axis], total):
+            raise VerifyException(
+                f"expected dim {axis} of result type {self.result.type} to be {total}, the sum "
+                "of the inputs' sizes"
+            )
+
+
 Top = Dialect(
     "top",
     [
@@ -1072,6 +1145,8 @@ Top = Dialect(
         GatherOp,
         BroadcastOp,
         FillOp,
+        ReshapeOp,
+        ConcatOp,
     ],
     [
         IteratorTypeAttr,
