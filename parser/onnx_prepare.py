@@ -19,7 +19,7 @@ import onnx.inliner
 from google.protobuf.message import Message
 from onnx import GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto, helper
 
-from lamina.errors import ModelImportError
+from lamina.errors import ModelImportError, UnsupportedError
 from lamina.parser.onnx_types import (
     SUPPORTED_OPSETS,
     is_default_domain,
@@ -69,6 +69,9 @@ def prepare_model(
         raise ModelImportError("the model holds names that are not UTF-8 text", where)
     _check_operators(skeleton.graph, opset, where)
     _onnx_step(onnx.checker.check_model, where, skeleton)
+    if opset > TARGET_OPSET:
+        skeleton = _lower_opset(skeleton, opset, where)
+        opset = TARGET_OPSET
     if input_shapes:
         _bind_input_shapes(skeleton.graph, weights, input_shapes, where)
     if opset < TARGET_OPSET:
@@ -103,15 +106,46 @@ def _onnx_step(step: Callable[P, R], where: str, *args: P.args, **kwargs: P.kwar
 def _default_opset(model: ModelProto, where: str) -> int:
     versions = [o.version for o in model.opset_import if is_default_domain(o.domain)]
     if not versions:
+        domains = sorted({o.domain for o in model.opset_import})
+        if domains:
+            raise UnsupportedError(f"operators of domains {', '.join(domains)}", where)
         raise ModelImportError("the model imports no opset of the default ONNX domain", where)
     opset = versions[0]
-    if opset not in SUPPORTED_OPSETS:
-        first, last = SUPPORTED_OPSETS[0], SUPPORTED_OPSETS[-1]
+    if opset < SUPPORTED_OPSETS[0] or opset > onnx.defs.onnx_opset_version():
+        first, last = SUPPORTED_OPSETS[0], onnx.defs.onnx_opset_version()
         raise ModelImportError(
             f"opset {opset} of the default domain is outside the supported range {first}-{last}",
             where,
         )
     return opset
+
+
+def _lower_opset(model: ModelProto, opset: int, where: str) -> ModelProto:
+    """The model at TARGET_OPSET, for a model of a newer opset.
+
+    The version converter's down-adapters come first. Where it has none, an operator whose
+    definition has not changed since TARGET_OPSET means the same at both opsets, so only the
+    import is rewritten; a node using a newer definition is unsupported.
+    """
+    try:
+        return onnx.version_converter.convert_version(model, TARGET_OPSET)
+    except Exception:  # no down-adapter for some node: decide node by node below
+        pass
+    for node in _all_nodes(model.graph):
+        since = onnx.defs.get_schema(node.op_type, opset).since_version
+        if since > TARGET_OPSET:
+            unsupported_node(
+                node,
+                f"the opset-{since} definition of '{node.op_type}' "
+                f"(lamina has opset {TARGET_OPSET})",
+                where,
+            )
+    lowered = ModelProto()
+    lowered.CopyFrom(model)
+    for entry in lowered.opset_import:
+        if is_default_domain(entry.domain):
+            entry.version = TARGET_OPSET
+    return lowered
 
 
 def _strip_weights(model: ModelProto) -> tuple[ModelProto, dict[str, TensorProto]]:

@@ -574,19 +574,32 @@ def test_operator_removed_before_the_models_opset_is_unsupported():
     )
 
 
-@pytest.mark.parametrize("opset", [6, 24])
-def test_opset_outside_7_to_23_is_an_import_error(opset: int):
+@pytest.mark.parametrize("opset", [6, onnx.defs.onnx_opset_version() + 1])
+def test_opset_outside_what_onnx_knows_is_an_import_error(opset: int):
     model = make_model(
         [helper.make_node("Relu", ["x"], ["y"], name="r")],
         [tensor("x", [2])],
         [tensor("y", [2])],
         opset=opset,
     )
+    newest = onnx.defs.onnx_opset_version()
     expect(
         ModelImportError,
         model,
-        f"<model>: error: opset {opset} of the default domain is outside the supported range 7-23",
+        f"<model>: error: opset {opset} of the default domain is outside the supported "
+        f"range 7-{newest}",
     )
+
+
+@pytest.mark.parametrize("op_type", ["Relu", "Identity", "Flatten"])
+def test_model_of_a_newer_opset_is_lowered_to_opset_23(op_type: str):
+    model = make_model(
+        [helper.make_node(op_type, ["x"], ["y"], name="n")],
+        [tensor("x", [2, 3])],
+        [tensor("y", [2, 3] if op_type != "Flatten" else [2, 3])],
+        opset=onnx.defs.onnx_opset_version(),
+    )
+    assert f"graph.{op_type.lower()} %x" in print_ir(import_onnx(model))
 
 
 def test_sparse_tensor_attribute_is_unsupported():
