@@ -1,0 +1,54 @@
+"""The conformance harness: its smoke subset on the reference path, and its reporting."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lamina.tools.conformance import (
+    SMOKE_LIST,
+    CaseResult,
+    _all_cases,
+    compare_outputs,
+    run_cases,
+    select_cases,
+    summary_table,
+)
+
+
+def test_smoke_subset_passes_on_the_reference_path():
+    # A fixed list of a few hundred ONNX node cases that pass (regenerate it from a full
+    # `lamina-conformance --json` run when the reference path grows).
+    indices = select_cases(_all_cases(), None, smoke=True)
+    assert len(indices) == len(SMOKE_LIST.read_text().split()) >= 300
+    results = list(run_cases(indices, "reference", "host", jobs=2, progress=False))
+    failures = [f"{r.name}: {r.status}: {r.reason}" for r in results if r.status != "pass"]
+    assert failures == []
+
+
+def test_filter_selects_by_op_type():
+    cases = _all_cases()
+    chosen = [cases[i].name for i in select_cases(cases, "^Conv$", smoke=False)]
+    assert "test_conv_with_strides_padding" in chosen
+    assert all("conv" in name for name in chosen)
+
+
+def test_compare_outputs_names_the_output_and_error():
+    want = [np.array([1.0, 2.0], np.float32)]
+    assert compare_outputs(["y"], want, [np.array([1.0, 2.0], np.float32)], 1e-3, 1e-5) is None
+    reason = compare_outputs(["y"], want, [np.array([1.0, 2.5], np.float32)], 1e-3, 1e-5)
+    assert reason == "output 'y': max abs error 0.5 (rtol 0.001, atol 1e-05)"
+    assert compare_outputs(["y"], want, [np.zeros(3, np.float32)], 1e-3, 1e-5) == (
+        "output 'y': shape (3,), expected (2,)"
+    )
+
+
+def test_summary_table_counts_each_status_per_op():
+    results = [
+        CaseResult("a", "Relu", "pass"),
+        CaseResult("b", "Relu", "fail", "output 'y' differs"),
+        CaseResult("c", "Cast", "unsupported", "not supported: float8"),
+    ]
+    table = summary_table(results).splitlines()
+    assert table[1].split()[:5] == ["Cast", "0", "0", "1", "0"]
+    assert table[2].split()[:5] == ["Relu", "1", "1", "0", "0"]
+    assert table[-1].split()[:5] == ["TOTAL", "1", "1", "1", "0"]
