@@ -48,8 +48,36 @@ def _apply_rules() -> type[ModulePass]:
     return ApplyRulesPass
 
 
+def _convert_graph_to_top() -> type[ModulePass]:
+    from lamina.lowering.graph_to_top import ConvertGraphToTopPass
+
+    return ConvertGraphToTopPass
+
+
+def _convert_top_to_loop() -> type[ModulePass]:
+    from lamina.lowering.top_to_loop import ConvertTopToLoopPass
+
+    return ConvertTopToLoopPass
+
+
+def _plan_memory() -> type[ModulePass]:
+    from lamina.lowering.plan_memory import PlanMemoryPass
+
+    return PlanMemoryPass
+
+
+def _convert_loop_to_llvm() -> type[ModulePass]:
+    from lamina.lowering.loop_to_llvm import ConvertLoopToLLVMPass
+
+    return ConvertLoopToLLVMPass
+
+
 LAMINA_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "apply-rules": _apply_rules,
+    "convert-graph-to-top": _convert_graph_to_top,
+    "convert-top-to-loop": _convert_top_to_loop,
+    "plan-memory": _plan_memory,
+    "convert-loop-to-llvm": _convert_loop_to_llvm,
 }
 
 LAMINA_UNIVERSE = Universe(all_dialects=LAMINA_DIALECTS, all_passes=LAMINA_PASSES)

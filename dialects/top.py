@@ -4,7 +4,7 @@
 operand, one iterator kind per loop, and a scalar body. Elementwise ops, bias adds and
 activations are `top.generic` with a body of `arith` / `math` ops. The named ops (`matmul`,
 `conv2d`, `pool`, `reduce`, `transpose`, `pad`, `gather`, `broadcast`, `fill`, `reshape`,
-`concat`) stay named because a lowering or a micro-kernel needs to recognise them; they are
+`concat`, `slice`) stay named because a lowering or a micro-kernel needs to recognise them; they are
 pure value ops whose result type is given, and each verifier checks that result shape
 exactly.
 
@@ -1131,6 +1131,54 @@ class ConcatOp(IRDLOperation):
             )
 
 
+@irdl_op_definition
+class SliceOp(IRDLOperation):
+    """A strided window of `input`: result[i] = input[offsets + strides * i] per dim, the
+    sizes given by the result type. Strides are non-zero and may be negative; every index
+    read lies inside the input (ONNX Slice and Split after clamping).
+
+        %s = top.slice %x offsets [1, 6] strides [1, -2] : tensor<3x7xf32> -> tensor<2x4xf32>
+    """
+
+    name = "top.slice"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    offsets = prop_def(DenseArrayBase.constr(i64))
+    strides = prop_def(DenseArrayBase.constr(i64))
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$input `offsets` $offsets `strides` $strides attr-dict `:` type($input) `->` type($result)"
+    )
+
+    def __init__(
+        self, input: SSAValue, result_type: Attribute, *, offsets: Sequence[int],
+        strides: Sequence[int],
+    ) -> None:  # fmt: skip
+        super().__init__(
+            operands=[input],
+            result_types=[result_type],
+            properties={"offsets": _i64_array(offsets), "strides": _i64_array(strides)},
+        )
+
+    def verify_(self) -> None:
+        x, y = _shape(self.input), _shape(self.result)
+        offsets, strides = _ints(self.offsets), _ints(self.strides)
+        _expect_lengths(len(x), offsets=offsets, strides=strides)
+        _expect_rank("result", self.result, len(x))
+        if 0 in strides:
+            raise VerifyException(f"expected strides to be non-zero, got {list(strides)}")
+        for dim, (size, out, offset, stride) in enumerate(zip(x, y, offsets, strides, strict=True)):
+            if DYNAMIC_INDEX in (size, out) or out == 0:
+                continue
+            last = offset + stride * (out - 1)
+            if not (0 <= offset < size and 0 <= last < size):
+                raise VerifyException(
+                    f"expected dim {dim} of result type {self.result.type} to read inside input "
+                    f"type {self.input.type} (indices {offset} .. {last})"
+                )
+        _expect_same_element("result", self.result, "input", self.input)
+
+
 Top = Dialect(
     "top",
     [
@@ -1147,6 +1195,7 @@ Top = Dialect(
         FillOp,
         ReshapeOp,
         ConcatOp,
+        SliceOp,
     ],
     [
         IteratorTypeAttr,

@@ -258,7 +258,7 @@ def test_parallel_for_cannot_carry_values():
 @pytest.mark.parametrize("hint", ["unroll", "vector"])
 def test_for_hints_must_be_positive(hint: str):
     c1 = _index(1)
-    loop = ForOp(c1, c1, c1, **{hint: 0})
+    loop = ForOp(c1, c1, c1, unroll=0) if hint == "unroll" else ForOp(c1, c1, c1, vector=0)
     loop.body.block.add_op(YieldOp())
     _verify_fails(loop, f"loop.for {hint} factor must be positive, got 0")
 

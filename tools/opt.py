@@ -85,9 +85,20 @@ class LaminaOptMain(xDSLOptMain):
 
     def register_all_dialects(self) -> None:
         super().register_all_dialects()
+        # Passes may create `dense_resource` weights in IR that never named the builtin
+        # dialect; printing their blobs needs it loaded.
+        self.ctx.load_registered_dialect("builtin")
         for name, factory in LAMINA_DIALECTS.items():
             if name not in self.ctx.registered_dialect_names:
                 self.ctx.register_dialect(name, factory)
+
+    def register_all_targets(self) -> None:
+        super().register_all_targets()
+        # xDSL owns the universe name `llvm` (for its own llvm dialect); lamina's target
+        # prints the LLVM IR of convert-loop-to-llvm and passes xDSL's llvm dialect through.
+        from lamina.lowering.loop_to_llvm import LLVMIRTarget
+
+        self.available_targets["llvm"] = lambda: LLVMIRTarget
 
     def register_all_passes(self) -> None:
         super().register_all_passes()

@@ -570,3 +570,49 @@ func.func @fill_type(%c: f16) {
   %0 = top.fill %c : f16 -> tensor<4x8xf32>
   func.return
 }
+
+// -----
+
+// top.reshape
+
+func.func @reshape_elements(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{expected result type tensor<4x4xf32> to have as many elements as input type tensor<4x8xf32>}}
+  %0 = top.reshape %x : tensor<4x8xf32> -> tensor<4x4xf32>
+  func.return
+}
+
+// -----
+
+// top.concat
+
+func.func @concat_sizes(%a: tensor<2x3xf32>, %b: tensor<2x4xf32>) {
+  // expected-error@+1 {{expected dim 1 of result type tensor<2x8xf32> to be 7, the sum of the inputs' sizes}}
+  %0 = top.concat %a, %b axis 1 : (tensor<2x3xf32>, tensor<2x4xf32>) -> tensor<2x8xf32>
+  func.return
+}
+
+// -----
+
+func.func @concat_other_dims(%a: tensor<2x3xf32>, %b: tensor<5x4xf32>) {
+  // expected-error@+1 {{expected input #1 type tensor<5x4xf32> to have shape [2, ?]}}
+  %0 = top.concat %a, %b axis 1 : (tensor<2x3xf32>, tensor<5x4xf32>) -> tensor<2x7xf32>
+  func.return
+}
+
+// -----
+
+// top.slice
+
+func.func @slice_out_of_bounds(%x: tensor<3x7xf32>) {
+  // expected-error@+1 {{expected dim 1 of result type tensor<3x4xf32> to read inside input type tensor<3x7xf32> (indices 1 .. 7)}}
+  %0 = top.slice %x offsets [0, 1] strides [1, 2] : tensor<3x7xf32> -> tensor<3x4xf32>
+  func.return
+}
+
+// -----
+
+func.func @slice_zero_stride(%x: tensor<3x7xf32>) {
+  // expected-error@+1 {{expected strides to be non-zero, got [1, 0]}}
+  %0 = top.slice %x offsets [0, 1] strides [1, 0] : tensor<3x7xf32> -> tensor<3x4xf32>
+  func.return
+}

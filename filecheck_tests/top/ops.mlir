@@ -125,3 +125,24 @@ func.func @fill() -> tensor<4x8xf32> {
   %0 = top.fill %c : f32 -> tensor<4x8xf32>
   func.return %0 : tensor<4x8xf32>
 }
+
+// CHECK-LABEL: func.func @reshape
+// CHECK: top.reshape %{{.*}} : tensor<1x512x1x1xf32> -> tensor<1x512xf32>
+func.func @reshape(%x: tensor<1x512x1x1xf32>) -> tensor<1x512xf32> {
+  %0 = top.reshape %x : tensor<1x512x1x1xf32> -> tensor<1x512xf32>
+  func.return %0 : tensor<1x512xf32>
+}
+
+// CHECK-LABEL: func.func @concat
+// CHECK: top.concat %{{.*}}, %{{.*}} axis 1 : (tensor<1x64x8x8xf32>, tensor<1x32x8x8xf32>) -> tensor<1x96x8x8xf32>
+func.func @concat(%a: tensor<1x64x8x8xf32>, %b: tensor<1x32x8x8xf32>) -> tensor<1x96x8x8xf32> {
+  %0 = top.concat %a, %b axis 1 : (tensor<1x64x8x8xf32>, tensor<1x32x8x8xf32>) -> tensor<1x96x8x8xf32>
+  func.return %0 : tensor<1x96x8x8xf32>
+}
+
+// CHECK-LABEL: func.func @slice
+// CHECK: top.slice %{{.*}} offsets [1, 6] strides [1, -2] : tensor<3x7xf32> -> tensor<2x4xf32>
+func.func @slice(%x: tensor<3x7xf32>) -> tensor<2x4xf32> {
+  %0 = top.slice %x offsets [1, 6] strides [1, -2] : tensor<3x7xf32> -> tensor<2x4xf32>
+  func.return %0 : tensor<2x4xf32>
+}

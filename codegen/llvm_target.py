@@ -1,0 +1,84 @@
+"""LLVM's side of a device: the target machine, the O3 pipeline, object and assembly output.
+
+tm = target_machine(load_device("host"))
+compiled = optimize(emit_llvm(module, device), device)   # an llvmlite ModuleRef
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import functools
+from typing import Any
+
+import llvmlite.binding as llvm
+import llvmlite.ir as ir
+from xdsl.dialects.builtin import ModuleOp
+
+from lamina.errors import DeviceError, LaminaError
+from lamina.targets import Device, load_device
+
+
+@functools.cache
+def initialize_llvm() -> None:
+    """Initialise LLVM's targets once, and make libm's symbols visible to the JIT (math ops
+    that LLVM lowers to libcalls: expf, tanhf, erff, ...)."""
+    llvm.initialize_all_targets()
+    llvm.initialize_all_asmprinters()
+    libm = ctypes.util.find_library("m")
+    if libm is not None:
+        llvm.load_library_permanently(libm)
+
+
+def target_machine(device: Device, opt_level: int = 3, *, fresh: bool = False) -> Any:
+    """The LLVM target machine of a device (its triple, CPU and features). A JIT engine
+    takes ownership of (and frees) its target machine, so it must ask for a `fresh` one."""
+    make = _target_machine.__wrapped__ if fresh else _target_machine
+    try:
+        return make(device.triple, device.cpu, device.feature_string, opt_level)
+    except RuntimeError as e:
+        raise DeviceError(
+            f"LLVM here cannot target '{device.triple}' (device '{device.name}'): {e}"
+        ) from None
+
+
+@functools.cache
+def _target_machine(triple: str, cpu: str, features: str, opt_level: int) -> Any:
+    initialize_llvm()
+    return llvm.Target.from_triple(triple).create_target_machine(
+        cpu=cpu, features=features, opt=opt_level, reloc="pic", codemodel="jitdefault"
+    )
+
+
+def optimize(module: ir.Module, device: Device, opt_level: int = 3) -> Any:
+    """Parse, verify and run LLVM's default `O<opt_level>` pipeline with the device's target
+    machine (so the vectorizers see its vector width); returns the llvmlite ModuleRef."""
+    tm = target_machine(device)
+    module.data_layout = str(tm.target_data)
+    try:
+        parsed = llvm.parse_assembly(str(module))
+        parsed.verify()
+    except RuntimeError as e:  # an emitter bug: say so with LLVM's words
+        raise LaminaError(f"internal error: LLVM rejected the emitted IR: {e}") from None
+    if opt_level > 0:
+        pto = llvm.create_pipeline_tuning_options(speed_level=opt_level)
+        pto.loop_vectorization = True
+        pto.slp_vectorization = True
+        pto.loop_unrolling = True
+        pto.loop_interleaving = True
+        builder = llvm.create_pass_builder(tm, pto)
+        builder.getModulePassManager().run(parsed, builder)
+    return parsed
+
+
+def assembly(module: ir.Module, device: Device, opt_level: int = 3) -> str:
+    """The device's assembly for a module, after `optimize`."""
+    return str(target_machine(device).emit_assembly(optimize(module, device, opt_level)))
+
+
+def llvm_ir_text(module: ModuleOp, device_name: str = "host", opt_level: int = 0) -> str:
+    """The LLVM IR of a loop-level module for a device, as LLVM prints it (verified, and
+    optimised at `opt_level`); what `convert-loop-to-llvm` and `-t llvm` print."""
+    from lamina.codegen.llvm import emit_llvm
+
+    device = load_device(device_name)
+    return str(optimize(emit_llvm(module, device), device, opt_level))

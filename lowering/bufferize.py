@@ -1,0 +1,302 @@
+"""Bufferization for `convert-top-to-loop`: every tensor value of a function gets a buffer,
+and the function takes the lamina kernel ABI of docs/pipeline.md:
+
+    func.func @f(%weights: memref<Wxi8>, %arena: memref<0xi8>, %x: memref<...>,
+                 %y: memref<...>) attributes {lamina.abi = "kernel-v1", lamina.weights = "key"}
+
+- function tensor arguments -> input memrefs; results -> output memrefs written in place;
+- `graph.constant`s -> one weights blob (64-byte aligned pieces) carved from `%weights`;
+- every `top` op result -> a buffer: the output memref when the value is returned (so the
+  last op writes straight into the output), the buffer of an init it may overwrite (a
+  single-use init of `top.generic`, or a single-use elementwise input read through the
+  same permutation map), or a `loop.alloc` placed before the first op that writes it.
+
+The `top` ops themselves stay until the lowering patterns replace them (in reverse order, so
+that an op's results have no users left when it goes); `finish` then drops the tensor
+arguments and constants, adds a `loop.dealloc` after each buffer's last use and sets the
+function's type and attributes. The arena stays `memref<0xi8>` until `plan-memory`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import (
+    DenseResourceAttr,
+    IntegerAttr,
+    IntegerType,
+    MemRefType,
+    StringAttr,
+    TensorType,
+    i8,
+)
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, OpResult, SSAValue, Use
+from xdsl.pattern_rewriter import RewritePattern
+from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.utils.hints import isa
+
+from lamina.dialects import top
+from lamina.dialects.graph import ConstantOp, tensor_to_array
+from lamina.dialects.loop import AllocOp, DeallocOp
+from lamina.dialects.weights import WEIGHTS
+from lamina.errors import UnsupportedOpError
+from lamina.lowering.top_to_loop_build import Constants, Emitter, copy, lanes
+
+WEIGHT_ALIGNMENT = 64
+"""Byte alignment of each constant in the weights blob (a cache line, an AVX-512 vector)."""
+
+
+def unsupported(what: str, op: Operation) -> UnsupportedOpError:
+    """An `UnsupportedOpError` that lamina-opt reports at `op`'s source line."""
+    error = UnsupportedOpError(what)
+    vars(error)["op"] = op
+    return error
+
+
+def buffer_type(t: Attribute, op: Operation) -> MemRefType[Attribute]:
+    """The memref a tensor of static shape bufferizes to."""
+    if not isa(t, TensorType[Attribute]) or any(d < 0 for d in t.get_shape()):
+        raise unsupported(f"'{op.name}' on {t}: only tensors of static shape bufferize", op)
+    return MemRefType(t.get_element_type(), t.get_shape())
+
+
+def is_top_op(op: Operation) -> bool:
+    return op.name.startswith("top.") and not isinstance(op, top.YieldOp)
+
+
+def needs_init(op: top.GenericOp) -> bool:
+    """Whether a generic reads its outputs' initial values (a reduction, or a body that
+    uses an output argument)."""
+    reduces = any(it.data == top.IteratorType.REDUCTION for it in op.iterator_types)
+    outs = op.body.block.args[len(op.inputs) :]
+    return reduces or any(arg.uses for arg in outs)
+
+
+@dataclass
+class _Group:
+    """Values sharing one buffer: a chain of in-place updates."""
+
+    type: MemRefType[Attribute]
+    buffer: SSAValue | None = None
+    values: list[SSAValue] = field(default_factory=list[SSAValue])
+
+
+@dataclass
+class Buffers:
+    """Where each tensor value of one function lives (`of`), and how to finish it."""
+
+    func: func.FuncOp
+    constants: Constants
+    of: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
+    old_args: list[BlockArgument] = field(default_factory=list[BlockArgument])
+    dead: set[Operation] = field(default_factory=set[Operation])
+    """Ops whose results nobody reads (e.g. the init of a generic that ignores it)."""
+    weights_key: str = ""
+
+    def buffer(self, value: SSAValue, user: Operation) -> SSAValue:
+        if value not in self.of:
+            raise unsupported(f"'{user.name}' operand of type {value.type} has no buffer", user)
+        return self.of[value]
+
+    def finish(self) -> None:
+        """Drop what the lowering left dead, add deallocs, set the type and attributes."""
+        block = self.func.body.block
+        for arg in self.old_args:
+            block.erase_arg(arg)
+        for op in list(block.ops):
+            if isinstance(op, ConstantOp) and not op.output.uses:
+                Rewriter.erase_op(op)
+        _add_deallocs(block)
+        outputs = len(self.func.function_type.outputs.data)
+        self.func.update_function_type()
+        self.func.attributes["lamina.abi"] = StringAttr("kernel-v1")
+        self.func.attributes["lamina.weights"] = StringAttr(self.weights_key)
+        self.func.attributes["lamina.num_outputs"] = IntegerAttr(outputs, 64)
+
+
+def _add_deallocs(block: Block) -> None:
+    order = {op: i for i, op in enumerate(block.ops)}
+    for alloc in [op for op in block.ops if isinstance(op, AllocOp)]:
+        last = alloc
+        for use in alloc.buffer.uses:
+            user = block.find_ancestor_op_in_block(use.operation)
+            if user is not None and order[user] > order[last]:
+                last = user
+        Rewriter.insert_op(DeallocOp(alloc.buffer), InsertPoint.after(last))
+
+
+def bufferize_function(function: func.FuncOp, vector_bits: int = 512) -> Buffers:
+    """Give every tensor value of `function` a buffer and switch it to the kernel ABI."""
+    if function.is_declaration:
+        raise unsupported(f"function @{function.sym_name.data} has no body", function)
+    block = function.body.block
+    _check_ops(block)
+    buffers = Buffers(function, Constants(block), old_args=list(block.args))
+    for arg in buffers.old_args:
+        new = block.insert_arg(buffer_type(arg.type, function), len(block.args))
+        new.name_hint = arg.name_hint
+        buffers.of[arg] = new
+    outputs: list[SSAValue] = []
+    for i, t in enumerate(function.function_type.outputs.data):
+        outputs.append(block.insert_arg(buffer_type(t, function), len(block.args)))
+        outputs[-1].name_hint = f"out{i}"
+    _pack_constants(function, buffers)
+    arena = block.insert_arg(MemRefType(i8, [0]), 1)
+    arena.name_hint = "arena"
+    _assign_buffers(block, buffers, outputs, vector_bits)
+    return buffers
+
+
+def _check_ops(block: Block) -> None:
+    """The pass owns every op it meets: top ops, constants, scalars, the return."""
+    for op in block.ops:
+        if is_top_op(op) or isinstance(op, ConstantOp | func.ReturnOp):
+            continue
+        if any(isinstance(t, TensorType) for t in (*op.operand_types, *op.result_types)):
+            raise unsupported(f"'{op.name}' on tensors has no lowering to loops", op)
+
+
+def _pack_constants(function: func.FuncOp, buffers: Buffers) -> None:
+    """Pack every constant into one blob and carve each from `%weights`."""
+    from lamina.dialects.loop import CarveOp
+
+    block = function.body.block
+    constants = [op for op in block.ops if isinstance(op, ConstantOp)]
+    offsets: dict[Attribute, int] = {}
+    pieces: list[tuple[int, np.ndarray]] = []
+    size = 0
+    for op in constants:
+        if op.value not in offsets:
+            array = tensor_to_array(op.value)
+            offsets[op.value] = size
+            pieces.append((size, np.ascontiguousarray(array).reshape(-1).view(np.uint8)))
+            size += -(-array.nbytes // WEIGHT_ALIGNMENT) * WEIGHT_ALIGNMENT
+    blob = np.zeros(size, np.uint8)
+    for offset, data in pieces:
+        blob[offset : offset + data.size] = data
+    buffers.weights_key = WEIGHTS.add(f"{function.sym_name.data}_weights", blob)
+    weights = block.insert_arg(MemRefType(i8, [size]), 0)
+    weights.name_hint = "weights"
+    carves: dict[Attribute, SSAValue] = {}
+    for op in constants:
+        if op.value not in carves:
+            carve = CarveOp(weights, offsets[op.value], buffer_type(op.output.type, op))
+            carve.buffer.name_hint = op.output.name_hint
+            Rewriter.insert_op(carve, InsertPoint.at_start(block))
+            carves[op.value] = carve.buffer
+        buffers.of[op.output] = carves[op.value]
+
+
+def weights_attr(buffers: Buffers) -> DenseResourceAttr:
+    """The module-level `dense_resource` holding a function's weights blob."""
+    blob = WEIGHTS.get(buffers.weights_key)
+    size = 0 if blob is None else blob.size
+    return DenseResourceAttr(StringAttr(buffers.weights_key), TensorType(IntegerType(8), [size]))
+
+
+def _only_read_by(value: SSAValue, user: Operation, groups: dict[SSAValue, _Group]) -> bool:
+    """A top op's result, read only by `user`, without a buffer yet: `user` may overwrite it."""
+    return (
+        isinstance(value, OpResult)
+        and is_top_op(value.op)
+        and value not in groups
+        and all(use.operation is user for use in value.uses)
+    )
+
+
+def _in_place_input(op: top.GenericOp, output: int, groups: dict[SSAValue, _Group]) -> SSAValue:
+    """An elementwise input that the output may overwrite (read only here, and only through
+    the output's own bijective map), or the output's own result."""
+    maps = op.maps()
+    out_map = maps[len(op.inputs) + output]
+    result = op.res[output]
+    if not out_map.is_projected_permutation() or len(out_map.results) != out_map.num_dims:
+        return result
+    for value in op.inputs:
+        reads = [m for v, m in zip(op.inputs, maps, strict=False) if v == value]
+        if (
+            value.type == result.type
+            and all(m == out_map for m in reads)
+            and _only_read_by(value, op, groups)
+        ):
+            return value
+    return result
+
+
+def _ignored(use: Use, dead: set[Operation]) -> bool:
+    """Whether `use` never reads the value: a dead op, or an init its generic ignores."""
+    user = use.operation
+    if user in dead:
+        return True
+    return (
+        isinstance(user, top.GenericOp) and use.index >= len(user.inputs) and not needs_init(user)
+    )
+
+
+def _assign_buffers(
+    block: Block, buffers: Buffers, outputs: list[SSAValue], vector_bits: int
+) -> None:
+    groups: dict[SSAValue, _Group] = {}
+    copies: list[tuple[SSAValue, int]] = []
+
+    def join(value: SSAValue, group: _Group) -> None:
+        groups[value] = group
+        group.values.append(value)
+
+    for op in reversed(list(block.ops)):
+        if isinstance(op, func.ReturnOp):
+            for k, value in enumerate(op.arguments):
+                if isinstance(value, OpResult) and is_top_op(value.op) and value not in groups:
+                    join(value, _Group(buffer_type(value.type, op), outputs[k]))
+                else:
+                    copies.append((value, k))
+        elif is_top_op(op):
+            if all(_ignored(use, buffers.dead) for r in op.results for use in r.uses):
+                buffers.dead.add(op)
+                continue
+            for result in op.results:
+                if result not in groups:
+                    join(result, _Group(buffer_type(result.type, op)))
+            if isinstance(op, top.GenericOp):
+                init_needed = needs_init(op)
+                for j, (init, result) in enumerate(zip(op.outputs, op.res, strict=True)):
+                    if init_needed and init not in op.inputs and _only_read_by(init, op, groups):
+                        join(init, groups[result])
+                    elif not init_needed and (x := _in_place_input(op, j, groups)) is not result:
+                        join(x, groups[result])
+    order = {op: i for i, op in enumerate(block.ops)}
+    for group in {id(g): g for g in groups.values()}.values():
+        if group.buffer is None:
+            first = min((v.owner for v in group.values), key=lambda o: order[o])  # pyright: ignore
+            alloc = AllocOp(group.type)
+            alloc.buffer.name_hint = group.values[-1].name_hint
+            Rewriter.insert_op(alloc, InsertPoint.before(first))  # pyright: ignore
+            group.buffer = alloc.buffer
+        for value in group.values:
+            buffers.of[value] = group.buffer
+    ret = block.last_op
+    assert isinstance(ret, func.ReturnOp), "func.func bodies end in func.return"
+    em = Emitter(InsertPoint.before(ret), buffers.constants)
+    for value, k in reversed(copies):
+        copy(em, buffers.buffer(value, ret), outputs[k], vector_bits)
+    Rewriter.replace_op(ret, func.ReturnOp())
+
+
+@dataclass
+class TopLowering(RewritePattern):
+    """Base of the `<Op>Lowering` patterns: each replaces one `top` op by loop nests that
+    read its operands' buffers and write its result's buffer, inserted before the op."""
+
+    buffers: Buffers
+    vector_bits: int = 512
+
+    def emitter(self, op: Operation) -> Emitter:
+        return Emitter(InsertPoint.before(op), self.buffers.constants)
+
+    def buffer(self, value: SSAValue, op: Operation) -> SSAValue:
+        return self.buffers.buffer(value, op)
+
+    def lanes(self, buffer: SSAValue) -> int | None:
+        return lanes(self.vector_bits, buffer)

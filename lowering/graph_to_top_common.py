@@ -1,0 +1,309 @@
+"""What every `convert-graph-to-top` pattern shares: the `GraphLowering` base class, the
+`Emitter` that collects the top ops replacing one graph op, and `Body`, a builder of
+`top.generic` scalar bodies.
+
+A pattern raises `UnsupportedOpError` ("not supported: ...") naming the op and its ONNX
+node for anything it cannot lower exactly: dynamic shapes, unknown attribute values,
+non-constant shape operands.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import ClassVar, cast
+
+import numpy as np
+from xdsl.dialects import arith, math
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    AnyFloat,
+    AnySignlessIntegerType,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    NameLoc,
+    NoneType,
+    TensorType,
+)
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineMap
+from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
+
+from lamina.dialects import top
+from lamina.dialects.graph import ConstantOp, onnx_attributes
+from lamina.errors import UnsupportedOpError
+
+Shape = tuple[int, ...]
+
+
+def node_name(op: Operation) -> str | None:
+    """The ONNX node name an imported op carries as its location (`loc("conv1")`)."""
+    return op.location.desc.data if isinstance(op.location, NameLoc) else None
+
+
+def unsupported(op: Operation, what: str) -> UnsupportedOpError:
+    """`not supported: '<op>' (node '<name>'): <what>`, pointing at `op` for lamina-opt."""
+    name = node_name(op)
+    where = f" (node '{name}')" if name else ""
+    error = UnsupportedOpError(f"'{op.name}'{where}: {what}", name)
+    setattr(error, "op", op)  # noqa: B010 (lamina-opt reports the error at `op`)
+    return error
+
+
+def tensor_type(value: SSAValue) -> TensorType[Attribute]:
+    return cast(TensorType[Attribute], value.type)
+
+
+def shape_of(value: SSAValue) -> Shape:
+    return tensor_type(value).get_shape()
+
+
+def elt_of(value: SSAValue) -> Attribute:
+    return tensor_type(value).get_element_type()
+
+
+def is_none(value: SSAValue) -> bool:
+    return isinstance(value.type, NoneType)
+
+
+def constant_value(value: SSAValue) -> np.ndarray | None:
+    """The array of a `graph.constant` operand, None if it is computed."""
+    owner = value.owner
+    return owner.to_array() if isinstance(owner, ConstantOp) else None
+
+
+def scalar_constant(value: float, type: Attribute) -> arith.ConstantOp:
+    """`arith.constant value : type` for an integer, index or float type."""
+    if isinstance(type, IntegerType | IndexType):
+        int_type = cast(Attribute, type)
+        width = 64 if isinstance(type, IndexType) else cast(AnySignlessIntegerType, type).bitwidth
+        return arith.ConstantOp(IntegerAttr(int(value), IntegerType(width)), int_type)
+    float_type = cast(AnyFloat, type)
+    return arith.ConstantOp(FloatAttr(float(value), float_type), float_type)
+
+
+def broadcast_map(shape: Sequence[int], result: Sequence[int]) -> AffineMap:
+    """Reads an operand of `shape` broadcast (numpy rules) to `result`: a size-1 dim that is
+    stretched reads index 0, every other dim its loop.
+
+        broadcast_map([4, 1], [2, 4, 8]) == (d0, d1, d2) -> (d1, 0)
+    """
+    offset = len(result) - len(shape)
+    return AffineMap(
+        len(result),
+        0,
+        tuple(
+            AffineConstantExpr(0)
+            if d == 1 and result[offset + i] != 1
+            else AffineDimExpr(offset + i)
+            for i, d in enumerate(shape)
+        ),
+    )
+
+
+def identity_map(rank: int) -> AffineMap:
+    return AffineMap.identity(rank)
+
+
+class Body:
+    """Builds the scalar body of a `top.generic`: arith / math ops on one element type."""
+
+    def __init__(self, block: Block) -> None:
+        self.block = block
+
+    def emit(self, op: Operation) -> SSAValue:
+        self.block.add_op(op)
+        return op.results[0]
+
+    def const(self, value: float, type: Attribute) -> SSAValue:
+        return self.emit(scalar_constant(value, type))
+
+    def like(self, value: float, other: SSAValue) -> SSAValue:
+        """A constant of `other`'s type."""
+        return self.const(value, other.type)
+
+    def _binary(
+        self,
+        float_op: Callable[[SSAValue, SSAValue], Operation],
+        int_op: Callable[[SSAValue, SSAValue], Operation] | None,
+        a: SSAValue,
+        b: SSAValue,
+    ) -> SSAValue:
+        if isinstance(a.type, IntegerType):
+            if int_op is None:
+                raise TypeError(f"no integer form for {float_op}")
+            return self.emit(int_op(a, b))
+        return self.emit(float_op(a, b))
+
+    def add(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        return self._binary(arith.AddfOp, arith.AddiOp, a, b)
+
+    def sub(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        return self._binary(arith.SubfOp, arith.SubiOp, a, b)
+
+    def mul(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        return self._binary(arith.MulfOp, arith.MuliOp, a, b)
+
+    def div(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        return self._binary(arith.DivfOp, arith.DivSIOp, a, b)
+
+    def max(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        return self._binary(arith.MaximumfOp, arith.MaxSIOp, a, b)
+
+    def min(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        return self._binary(arith.MinimumfOp, arith.MinSIOp, a, b)
+
+    def neg(self, a: SSAValue) -> SSAValue:
+        if isinstance(a.type, IntegerType):
+            return self.sub(self.like(0, a), a)
+        return self.emit(arith.NegfOp(a))
+
+    def abs(self, a: SSAValue) -> SSAValue:
+        if isinstance(a.type, IntegerType):
+            return self.emit(math.AbsIOp(a))
+        return self.emit(math.AbsFOp(a))
+
+    def exp(self, a: SSAValue) -> SSAValue:
+        return self.emit(math.ExpOp(a))
+
+    def log(self, a: SSAValue) -> SSAValue:
+        return self.emit(math.LogOp(a))
+
+    def sqrt(self, a: SSAValue) -> SSAValue:
+        return self.emit(math.SqrtOp(a))
+
+    def tanh(self, a: SSAValue) -> SSAValue:
+        return self.emit(math.TanhOp(a))
+
+    def erf(self, a: SSAValue) -> SSAValue:
+        return self.emit(math.ErfOp(a))
+
+    def pow(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        return self.emit(math.PowFOp(a, b))
+
+    def cmp(self, predicate: str, a: SSAValue, b: SSAValue) -> SSAValue:
+        """`predicate` as in arith.cmpf (`olt`, `oeq`, ...); integers use the signed form."""
+        if isinstance(a.type, IntegerType):
+            signed = {"oeq": "eq", "une": "ne", "olt": "slt", "ole": "sle", "ogt": "sgt"}
+            return self.emit(arith.CmpiOp(a, b, {**signed, "oge": "sge"}[predicate]))
+        return self.emit(arith.CmpfOp(a, b, predicate))
+
+    def select(self, cond: SSAValue, a: SSAValue, b: SSAValue) -> SSAValue:
+        return self.emit(arith.SelectOp(cond, a, b))
+
+
+BodyFn = Callable[[Body, Sequence[SSAValue]], SSAValue]
+"""Builds a generic body from its input element values; returns the yielded value."""
+
+
+class Emitter:
+    """Collects the ops that replace one graph op, each located at the graph op."""
+
+    def __init__(self, source: Operation) -> None:
+        self.source = source
+        self.ops: list[Operation] = []
+
+    def fail(self, what: str) -> UnsupportedOpError:
+        return unsupported(self.source, what)
+
+    def emit(self, op: Operation) -> SSAValue:
+        op.location = self.source.location
+        self.ops.append(op)
+        return op.results[0]
+
+    def static(self, value: SSAValue) -> Shape:
+        """The shape of a ranked, static tensor; anything else is not supported."""
+        described = str(value.type)
+        if not isinstance(value.type, TensorType):
+            raise self.fail(f"expected a ranked tensor, got {described}")
+        shape = shape_of(value)
+        if DYNAMIC_INDEX in shape:
+            raise self.fail(f"dynamic shape {described}")
+        return shape
+
+    def static_result(self, index: int = 0) -> TensorType[Attribute]:
+        result = self.source.results[index]
+        self.static(result)
+        return tensor_type(result)
+
+    def constant(self, value: SSAValue, what: str) -> np.ndarray:
+        """The value of an operand that must be a `graph.constant` (shape inputs, axes)."""
+        array = constant_value(value)
+        if array is None:
+            raise self.fail(f"{what} must be a constant")
+        return array
+
+    def attrs(self) -> dict[str, object]:
+        return onnx_attributes(self.source)
+
+    def scalar(self, value: float, type: Attribute) -> SSAValue:
+        return self.emit(scalar_constant(value, type))
+
+    def fill(self, result_type: TensorType[Attribute], value: float = 0) -> SSAValue:
+        scalar = self.scalar(value, result_type.get_element_type())
+        return self.emit(top.FillOp(scalar, result_type))
+
+    def generic(
+        self,
+        inputs: Sequence[SSAValue],
+        result_type: TensorType[Attribute],
+        body: BodyFn,
+        maps: Sequence[AffineMap] | None = None,
+    ) -> SSAValue:
+        """An all-parallel `top.generic` over `result_type`'s shape; inputs broadcast like
+        numpy unless `maps` (one per input) are given."""
+        rank = len(result_type.get_shape())
+        if maps is None:
+            maps = [broadcast_map(shape_of(v), result_type.get_shape()) for v in inputs]
+        init = self.fill(result_type)
+        elts = [elt_of(v) for v in inputs] + [result_type.get_element_type()]
+        block = Block(arg_types=elts)
+        builder = Body(block)
+        value = body(builder, block.args[: len(inputs)])
+        block.add_op(top.YieldOp(value))
+        return self.emit(
+            top.GenericOp(
+                inputs,
+                [init],
+                Region(block),
+                [*maps, identity_map(rank)],
+                [top.IteratorType.PARALLEL] * rank,
+            )
+        )
+
+    def reshape(self, value: SSAValue, shape: Sequence[int]) -> SSAValue:
+        if tuple(shape) == shape_of(value):
+            return value
+        return self.emit(top.ReshapeOp(value, TensorType(elt_of(value), shape)))
+
+
+class GraphLowering(RewritePattern, ABC):
+    """Replaces each op of type `source` by the top ops `lower` emits; `lower` returns one
+    value per result (None for an optional result of type `none`)."""
+
+    source: ClassVar[tuple[type[Operation], ...]]
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, self.source):
+            return
+        emitter = Emitter(op)
+        results = list(self.lower(op, emitter))
+        for result, value in zip(op.results, results, strict=True):
+            if value is None and result.uses:
+                raise emitter.fail(f"output #{result.index} is used but cannot be computed")
+        rewriter.replace(op, emitter.ops, results)
+
+    @abstractmethod
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]: ...
+
+
+def normalize_axis(e: Emitter, axis: int, rank: int) -> int:
+    if not -rank <= axis < rank:
+        raise e.fail(f"axis {axis} out of range for rank {rank}")
+    return axis % rank
+
+
+def ints(value: object) -> list[int]:
+    return [int(v) for v in cast(Sequence[int], value)]

@@ -1,0 +1,371 @@
+"""Neural-network graph ops -> named top ops (conv2d, pool, matmul, reduce) plus generics.
+
+conv(x, w, b)                 ->  top.conv2d nchw_fchw (1-D conv: reshaped to 2-D)
+batch_normalization(x, ...)   ->  top.generic  x * scale' + bias'   (folded constants)
+max_pool / average_pool       ->  top.pool (auto_pad resolved; ceil mode in the type)
+global_*_pool                 ->  top.reduce mean / max over the spatial dims, keepdims
+gemm(a, b, c)                 ->  top.matmul [transpose_*] + generic alpha ab + beta c
+mat_mul(a, b)                 ->  top.matmul (1-D operands reshaped to 2-D and back)
+softmax(x)                    ->  reduce max, generic exp(x - m), reduce sum, generic e / s
+lrn(x)                        ->  generic x^2, avg pool over channels, generic x / (...)^b
+reduce_*(x, axes)             ->  top.reduce
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+import numpy as np
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir.affine import AffineDimExpr, AffineMap
+
+from lamina.dialects import graph, top
+from lamina.lowering.graph_to_top_common import (
+    Body,
+    Emitter,
+    GraphLowering,
+    constant_value,
+    identity_map,
+    ints,
+    is_none,
+    node_name,
+    normalize_axis,
+    shape_of,
+)
+
+
+def resolve_pads(
+    e: Emitter,
+    attrs: dict[str, object],
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+) -> tuple[list[int], list[int]]:
+    """ONNX `auto_pad` / `pads` as explicit (low, high) pads per spatial dim."""
+    n = len(sizes)
+    auto_pad = attrs.get("auto_pad", "NOTSET")
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        low: list[int] = []
+        high: list[int] = []
+        for size, k, s, d in zip(sizes, kernel, strides, dilations, strict=True):
+            out = -(-size // s)
+            total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
+            small = total // 2
+            low.append(small if auto_pad == "SAME_UPPER" else total - small)
+            high.append(total - low[-1])
+        return low, high
+    if auto_pad == "VALID":
+        return [0] * n, [0] * n
+    if auto_pad != "NOTSET":
+        raise e.fail(f"auto_pad = {auto_pad}")
+    pads = ints(attrs.get("pads") or [0] * (2 * n))
+    return pads[:n], pads[n:]
+
+
+def _window_attrs(
+    e: Emitter, x: Sequence[int], kernel: Sequence[int]
+) -> tuple[list[int], list[int], list[int], list[int]]:
+    """strides, dilations, pad_low, pad_high of a conv or pool with defaults filled in."""
+    attrs = e.attrs()
+    n = len(kernel)
+    strides = ints(attrs.get("strides") or [1] * n)
+    dilations = ints(attrs.get("dilations") or [1] * n)
+    low, high = resolve_pads(e, attrs, x[2:], kernel, strides, dilations)
+    return strides, dilations, low, high
+
+
+class ConvLowering(GraphLowering):
+    source = (graph.ConvOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x, w, b = op.operands
+        xs, ws = e.static(x), e.static(w)
+        result = e.static_result()
+        if len(xs) not in (3, 4):
+            raise e.fail(f"{len(xs) - 2}-D convolution")
+        strides, dilations, low, high = _window_attrs(e, xs, ws[2:])
+        groups = int(cast(int, e.attrs()["group"]))
+        bias = None if is_none(b) else b
+        if len(xs) == 4:
+            return [
+                e.emit(
+                    top.Conv2dOp(x, w, result, layout=top.ConvLayout.NCHW_FCHW, strides=strides,
+                                 dilations=dilations, pad_low=low, pad_high=high, groups=groups,
+                                 bias=bias)
+                )
+            ]  # fmt: skip
+        # 1-D: a 2-D convolution over a height of 1
+        ys = result.get_shape()
+        x2 = e.reshape(x, (xs[0], xs[1], 1, xs[2]))
+        w2 = e.reshape(w, (ws[0], ws[1], 1, ws[2]))
+        y2 = e.emit(
+            top.Conv2dOp(x2, w2, TensorType(result.element_type, (ys[0], ys[1], 1, ys[2])),
+                         layout=top.ConvLayout.NCHW_FCHW, strides=[1, *strides],
+                         dilations=[1, *dilations], pad_low=[0, *low], pad_high=[0, *high],
+                         groups=groups, bias=bias)
+        )  # fmt: skip
+        return [e.reshape(y2, ys)]
+
+
+def _channel_map(rank: int) -> AffineMap:
+    """Reads a per-channel vector [C] inside an N x C x ... nest."""
+    return AffineMap(rank, 0, (AffineDimExpr(1),))
+
+
+class BatchNormalizationLowering(GraphLowering):
+    """Inference form: y = x * scale' + bias' with scale' = scale / sqrt(var + eps) and
+    bias' = b - mean * scale', folded into new constants when all four are constants."""
+
+    source = (graph.BatchNormalizationOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        attrs = e.attrs()
+        if attrs["training_mode"]:
+            raise e.fail("training_mode = 1")
+        x, *params = op.operands
+        xs = e.static(x)
+        result = e.static_result()
+        epsilon = float(cast(float, attrs["epsilon"]))
+        arrays = [constant_value(p) for p in params]
+        if all(a is not None for a in arrays):
+            scale, bias, mean, var = (np.asarray(a, np.float64) for a in arrays)
+            folded_scale = scale / np.sqrt(var + epsilon)
+            folded_bias = bias - mean * folded_scale
+            dtype = cast(np.ndarray, arrays[0]).dtype
+            name = node_name(op) or "batch_norm"
+            s = e.emit(graph.ConstantOp.from_array(folded_scale.astype(dtype), f"{name}_scale"))
+            t = e.emit(graph.ConstantOp.from_array(folded_bias.astype(dtype), f"{name}_bias"))
+        else:
+            for p in params:
+                e.static(p)
+            vector = cast(TensorType[Attribute], params[0].type)
+            scale, bias, mean, var = params
+            s = e.generic(
+                [scale, var],
+                vector,
+                lambda b, v: b.div(v[0], b.sqrt(b.add(v[1], b.like(epsilon, v[1])))),
+            )
+            t = e.generic([bias, mean, s], vector, lambda b, v: b.sub(v[0], b.mul(v[1], v[2])))
+        rank = len(xs)
+        maps = [identity_map(rank), _channel_map(rank), _channel_map(rank)]
+        y = e.generic([x, s, t], result, lambda b, v: b.add(b.mul(v[0], v[1]), v[2]), maps)
+        return [y, None, None]
+
+
+class PoolLowering(GraphLowering):
+    """MaxPool / AveragePool -> top.pool nchw; the result type carries ceil mode."""
+
+    source = (graph.MaxPoolOp, graph.AveragePoolOp)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x = op.operands[0]
+        xs = e.static(x)
+        result = e.static_result()
+        attrs = e.attrs()
+        kernel = ints(attrs["kernel_shape"])
+        strides, dilations, low, high = _window_attrs(e, xs, kernel)
+        is_max = isinstance(op, graph.MaxPoolOp)
+        y = e.emit(
+            top.PoolOp(
+                x,
+                result,
+                kind=top.PoolKind.MAX if is_max else top.PoolKind.AVG,
+                layout=top.TensorLayout.NCHW,
+                kernel=kernel,
+                strides=strides,
+                dilations=dilations,
+                pad_low=low,
+                pad_high=high,
+                count_include_pad=not is_max and bool(attrs["count_include_pad"]),
+            )
+        )
+        return [y, None] if is_max else [y]
+
+
+class GlobalPoolLowering(GraphLowering):
+    """GlobalAveragePool / GlobalMaxPool -> top.reduce mean / max over dims 2.., keepdims."""
+
+    source = (graph.GlobalAveragePoolOp, graph.GlobalMaxPoolOp)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        xs = e.static(op.operands[0])
+        is_max = isinstance(op, graph.GlobalMaxPoolOp)
+        kind = top.ReduceKind.MAX if is_max else top.ReduceKind.MEAN
+        axes = list(range(2, len(xs)))
+        reduce_op = top.ReduceOp(
+            op.operands[0], e.static_result(), kind=kind, axes=axes, keepdims=True
+        )
+        return [e.emit(reduce_op)]
+
+
+class GemmLowering(GraphLowering):
+    """Y = alpha * op(A) op(B) + beta * C, C broadcast (unidirectionally) to Y."""
+
+    source = (graph.GemmOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        a, b, c = op.operands
+        e.static(a)
+        e.static(b)
+        result = e.static_result()
+        attrs = e.attrs()
+        alpha, beta = float(cast(float, attrs["alpha"])), float(cast(float, attrs["beta"]))
+        y = e.emit(
+            top.MatmulOp(
+                a,
+                b,
+                result,
+                transpose_lhs=bool(attrs["transA"]),
+                transpose_rhs=bool(attrs["transB"]),
+            )
+        )
+        if is_none(c) or beta == 0:
+            if alpha == 1:
+                return [y]
+            return [e.generic([y], result, lambda bb, v: bb.mul(bb.like(alpha, v[0]), v[0]))]
+        e.static(c)
+
+        def body(bb: Body, v: Sequence[SSAValue]) -> SSAValue:
+            ab = v[0] if alpha == 1 else bb.mul(bb.like(alpha, v[0]), v[0])
+            bc = v[1] if beta == 1 else bb.mul(bb.like(beta, v[1]), v[1])
+            return bb.add(ab, bc)
+
+        return [e.generic([y, c], result, body)]
+
+
+class MatMulLowering(GraphLowering):
+    """numpy.matmul semantics: a 1-D lhs is [1, K], a 1-D rhs is [K, 1], dropped after."""
+
+    source = (graph.MatMulOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        a, b = op.operands
+        as_, bs = e.static(a), e.static(b)
+        result = e.static_result()
+        a2 = e.reshape(a, (1, *as_)) if len(as_) == 1 else a
+        b2 = e.reshape(b, (*bs, 1)) if len(bs) == 1 else b
+        s_a, s_b = shape_of(a2), shape_of(b2)
+        batch = top.broadcast_shapes(s_a[:-2], s_b[:-2])
+        if batch is None:
+            raise e.fail(f"batch dims of {a.type} and {b.type} do not broadcast")
+        full = TensorType(result.element_type, (*batch, s_a[-2], s_b[-1]))
+        y = e.emit(top.MatmulOp(a2, b2, full))
+        return [e.reshape(y, result.get_shape())]
+
+
+def _keep_dim(shape: Sequence[int], axis: int) -> tuple[int, ...]:
+    return tuple(1 if d == axis else s for d, s in enumerate(shape))
+
+
+class SoftmaxLowering(GraphLowering):
+    """softmax(x) = exp(x - max) / sum(exp(x - max)) along `axis`;
+    log_softmax(x) = x - max - log(sum(exp(x - max)))."""
+
+    source = (graph.SoftmaxOp, graph.LogSoftmaxOp)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x = op.operands[0]
+        xs = e.static(x)
+        result = e.static_result()
+        axis = normalize_axis(e, int(cast(int, e.attrs()["axis"])), len(xs))
+        kept = TensorType(result.element_type, _keep_dim(xs, axis))
+
+        def reduce(kind: top.ReduceKind, value: SSAValue) -> SSAValue:
+            return e.emit(top.ReduceOp(value, kept, kind=kind, axes=[axis], keepdims=True))
+
+        m = reduce(top.ReduceKind.MAX, x)
+        ex = e.generic([x, m], result, lambda b, v: b.exp(b.sub(v[0], v[1])))
+        s = reduce(top.ReduceKind.SUM, ex)
+        if isinstance(op, graph.SoftmaxOp):
+            return [e.generic([ex, s], result, lambda b, v: b.div(v[0], v[1]))]
+        return [e.generic([x, m, s], result, lambda b, v: b.sub(b.sub(v[0], v[1]), b.log(v[2])))]
+
+
+class LRNLowering(GraphLowering):
+    """y = x / (bias + alpha / size * sum of x^2 over `size` channels around c) ^ beta; the
+    channel window sum is an avg pool (count_include_pad) over x^2 seen as [N, 1, C, H*W]."""
+
+    source = (graph.LRNOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x = op.operands[0]
+        xs = e.static(x)
+        result = e.static_result()
+        attrs = e.attrs()
+        size = int(cast(int, attrs["size"]))
+        alpha, beta = float(cast(float, attrs["alpha"])), float(cast(float, attrs["beta"]))
+        bias = float(cast(float, attrs["bias"]))
+        square = e.generic([x], result, lambda b, v: b.mul(v[0], v[0]))
+        flat = (xs[0], 1, xs[1], int(np.prod(xs[2:])))
+        low = (size - 1) // 2
+        pooled = e.emit(
+            top.PoolOp(
+                e.reshape(square, flat),
+                TensorType(result.element_type, flat),
+                kind=top.PoolKind.AVG,
+                layout=top.TensorLayout.NCHW,
+                kernel=[size, 1],
+                pad_low=[low, 0],
+                pad_high=[size - 1 - low, 0],
+                count_include_pad=True,
+            )
+        )
+        mean = e.reshape(pooled, xs)
+
+        def body(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+            scaled = b.add(b.like(bias, v[1]), b.mul(b.like(alpha, v[1]), v[1]))
+            return b.div(v[0], b.pow(scaled, b.like(beta, v[1])))
+
+        return [e.generic([x, mean], result, body)]
+
+
+_REDUCE_KINDS: dict[type[Operation], top.ReduceKind] = {
+    graph.ReduceSumOp: top.ReduceKind.SUM,
+    graph.ReduceMeanOp: top.ReduceKind.MEAN,
+    graph.ReduceMaxOp: top.ReduceKind.MAX,
+    graph.ReduceMinOp: top.ReduceKind.MIN,
+    graph.ReduceProdOp: top.ReduceKind.PROD,
+    graph.ReduceL1Op: top.ReduceKind.L1,
+    graph.ReduceL2Op: top.ReduceKind.L2,
+    graph.ReduceSumSquareOp: top.ReduceKind.SUM_SQUARE,
+    graph.ReduceLogSumOp: top.ReduceKind.LOG_SUM,
+    graph.ReduceLogSumExpOp: top.ReduceKind.LOG_SUM_EXP,
+}
+
+
+class ReduceLowering(GraphLowering):
+    """reduce_<kind>(x, axes) -> top.reduce <kind>; empty axes mean all dims unless
+    noop_with_empty_axes (then it is the identity)."""
+
+    source = tuple(_REDUCE_KINDS)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x, axes_value = op.operands
+        xs = e.static(x)
+        result = e.static_result()
+        attrs = e.attrs()
+        axes = [] if is_none(axes_value) else ints(e.constant(axes_value, "axes").tolist())
+        if not axes:
+            if attrs["noop_with_empty_axes"]:
+                return [x]
+            axes = list(range(len(xs)))
+        axes = sorted({normalize_axis(e, a, len(xs)) for a in axes})
+        kind = _REDUCE_KINDS[type(op)]
+        keepdims = bool(attrs["keepdims"])
+        return [e.emit(top.ReduceOp(x, result, kind=kind, axes=axes, keepdims=keepdims))]
+
+
+NN_LOWERINGS: tuple[type[GraphLowering], ...] = (
+    ConvLowering,
+    BatchNormalizationLowering,
+    PoolLowering,
+    GlobalPoolLowering,
+    GemmLowering,
+    MatMulLowering,
+    SoftmaxLowering,
+    LRNLowering,
+    ReduceLowering,
+)

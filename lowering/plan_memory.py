@@ -1,0 +1,246 @@
+"""`plan-memory`: static memory planning. Every `loop.alloc` becomes a `loop.carve` at a
+static offset into one arena per memory space, offsets chosen from liveness.
+
+    %t = loop.alloc() : memref<64xf32>   ...   loop.dealloc %t : memref<64xf32>
+ ->
+    %t = loop.carve %arena[256] : memref<512xi8> -> memref<64xf32>
+
+- Liveness: a buffer lives from its `loop.alloc` to the last op (of the function's body)
+  that uses it; deallocs only mark the end and are dropped.
+- Placement: greedy by size (TFLite's planner): buffers in decreasing size each take the
+  lowest 64-byte aligned offset whose bytes no buffer with an overlapping live range
+  holds; both first fit and best fit (the smallest fitting gap) are tried, the smaller
+  arena wins.
+- The global arena is the kernel ABI's `%arena` argument (resized to the plan); other
+  spaces get a `loop.arena` op. The function gets `lamina.arena_size` (bytes, what the
+  caller allocates) and `lamina.arena_lower_bound` (the largest total size of the buffers
+  live at one time: no placement can need less).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import IntegerAttr, MemRefType, ModuleOp, i8, i64
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.utils.hints import isa
+
+from lamina.dialects.loop import (
+    AllocOp,
+    ArenaOp,
+    CarveOp,
+    DeallocOp,
+    MemorySpace,
+    buffer_bytes,
+    memory_space_of,
+)
+from lamina.errors import UnsupportedOpError
+
+ARENA_ALIGNMENT = 64
+
+
+@dataclass
+class PlannedBuffer:
+    """One buffer: its bytes (rounded up to the alignment), live op range and offset."""
+
+    alloc: AllocOp
+    size: int
+    start: int
+    end: int
+    offset: int = -1
+
+    def overlaps_in_time(self, other: PlannedBuffer) -> bool:
+        return self.start <= other.end and other.start <= self.end
+
+    def overlaps_in_memory(self, other: PlannedBuffer) -> bool:
+        return self.offset < other.offset + other.size and other.offset < self.offset + self.size
+
+
+@dataclass
+class MemoryPlan:
+    """The placement of one memory space's buffers: `arena_size` vs `lower_bound`."""
+
+    space: MemorySpace
+    buffers: list[PlannedBuffer] = field(default_factory=list[PlannedBuffer])
+    arena_size: int = 0
+    lower_bound: int = 0
+
+    def conflicts(self) -> list[tuple[PlannedBuffer, PlannedBuffer]]:
+        """Pairs of buffers live at the same time in overlapping bytes (always empty)."""
+        return [
+            (a, b)
+            for i, a in enumerate(self.buffers)
+            for b in self.buffers[i + 1 :]
+            if a.size and b.size and a.overlaps_in_time(b) and a.overlaps_in_memory(b)
+        ]
+
+
+def _round_up(size: int, alignment: int) -> int:
+    return -(-size // alignment) * alignment
+
+
+def _live_ranges(block: Block, alignment: int) -> list[PlannedBuffer]:
+    order = {op: i for i, op in enumerate(block.ops)}
+    buffers: list[PlannedBuffer] = []
+    for op in block.walk():
+        if not isinstance(op, AllocOp):
+            continue
+        size = buffer_bytes(op.buffer.type)  # pyright: ignore[reportArgumentType]
+        if size is None:
+            raise _unsupported(f"planning buffer {op.buffer.type} of dynamic size", op)
+        top = block.find_ancestor_op_in_block(op)
+        assert top is not None
+        start = end = order[top]
+        for use in op.buffer.uses:
+            user = block.find_ancestor_op_in_block(use.operation)
+            if user is not None and not isinstance(use.operation, DeallocOp):
+                end = max(end, order[user])
+        buffers.append(PlannedBuffer(op, _round_up(size, alignment), start, end))
+    return buffers
+
+
+def _unsupported(what: str, op: Operation) -> UnsupportedOpError:
+    error = UnsupportedOpError(what)
+    vars(error)["op"] = op
+    return error
+
+
+Fit = Callable[[list[tuple[int, int]]], int]
+
+
+def _first_fit(gaps: list[tuple[int, int]]) -> int:
+    return gaps[0][0]
+
+
+def _best_fit(gaps: list[tuple[int, int]]) -> int:
+    return min(gaps, key=lambda gap: (gap[1], gap[0]))[0]
+
+
+def _place(buffers: list[PlannedBuffer], fit: Fit, base: int) -> int:
+    """Greedy by size; returns the arena size. Gaps are (offset, size) between the buffers
+    already placed whose live ranges overlap this one's, the last one unbounded."""
+    placed: list[PlannedBuffer] = []
+    end = base
+    for buffer in sorted(buffers, key=lambda b: (-b.size, b.start)):
+        busy = sorted((p for p in placed if p.overlaps_in_time(buffer)), key=lambda p: p.offset)
+        gaps: list[tuple[int, int]] = []
+        free = base
+        for other in busy:
+            if other.offset - free >= buffer.size:
+                gaps.append((free, other.offset - free))
+            free = max(free, other.offset + other.size)
+        gaps.append((free, 1 << 62))
+        buffer.offset = fit(gaps)
+        placed.append(buffer)
+        end = max(end, buffer.offset + buffer.size)
+    return end
+
+
+def plan_buffers(buffers: list[PlannedBuffer], space: MemorySpace, base: int = 0) -> MemoryPlan:
+    """Offsets for `buffers` (set in place) from `base` on, the better of two fits."""
+    plan = MemoryPlan(space, buffers)
+    best: tuple[int, list[int]] | None = None
+    for fit in (_best_fit, _first_fit):
+        size = _place(buffers, fit, base)
+        if best is None or size < best[0]:
+            best = (size, [b.offset for b in buffers])
+    assert best is not None
+    plan.arena_size = best[0]
+    for buffer, offset in zip(buffers, best[1], strict=True):
+        buffer.offset = offset
+    times = {t for b in buffers for t in (b.start, b.end)}
+    plan.lower_bound = base + max(
+        (sum(b.size for b in buffers if b.start <= t <= b.end) for t in times), default=0
+    )
+    return plan
+
+
+def _abi_arena(function: func.FuncOp) -> BlockArgument | None:
+    if "lamina.abi" not in function.attributes or len(function.args) < 2:
+        return None
+    return function.args[1]
+
+
+def _arena_bytes(arena: SSAValue) -> int:
+    assert isa(arena.type, MemRefType[Attribute])
+    return arena.type.get_shape()[0]
+
+
+def plan_function(function: func.FuncOp, alignment: int = ARENA_ALIGNMENT) -> list[MemoryPlan]:
+    """Plan and rewrite one function: every `loop.alloc` becomes a `loop.carve`, every
+    `loop.dealloc` goes. Returns one plan per memory space used."""
+    block = function.body.block
+    by_space: dict[MemorySpace, list[PlannedBuffer]] = {}
+    for buffer in _live_ranges(block, alignment):
+        space = memory_space_of(buffer.alloc.buffer.type)  # pyright: ignore[reportArgumentType]
+        if space is None:
+            raise _unsupported("buffers in a memory space other than #loop.space", buffer.alloc)
+        by_space.setdefault(space, []).append(buffer)
+    abi_arena = _abi_arena(function)
+    plans: list[MemoryPlan] = []
+    for space, buffers in by_space.items():
+        arena: SSAValue | None = abi_arena if space == MemorySpace.GLOBAL else None
+        base = _round_up(_arena_bytes(arena), alignment) if arena is not None else 0
+        plan = plan_buffers(buffers, space, base)
+        plans.append(plan)
+        if arena is not None:
+            arena = _resize_arena(function, plan.arena_size)
+        else:
+            arena_op = ArenaOp(plan.arena_size, alignment, space)
+            Rewriter.insert_op(arena_op, InsertPoint.at_start(block))
+            arena = arena_op.arena
+        for buffer in buffers:
+            carve = CarveOp(arena, buffer.offset, buffer.alloc.buffer.type)  # pyright: ignore
+            carve.buffer.name_hint = buffer.alloc.buffer.name_hint
+            Rewriter.replace_op(buffer.alloc, carve)
+    for op in list(block.walk()):
+        if isinstance(op, DeallocOp):
+            Rewriter.erase_op(op)
+    global_plan = next((p for p in plans if p.space == MemorySpace.GLOBAL), None)
+    if abi_arena is not None:
+        size = _arena_bytes(function.args[1])
+        bound = global_plan.lower_bound if global_plan else 0
+        function.attributes["lamina.arena_size"] = IntegerAttr(size, i64)
+        function.attributes["lamina.arena_lower_bound"] = IntegerAttr(bound, i64)
+    return plans
+
+
+def _resize_arena(function: func.FuncOp, size: int) -> BlockArgument:
+    """Give the ABI's `%arena` argument the planned size."""
+    block = function.body.block
+    old = function.args[1]
+    new = block.insert_arg(MemRefType(i8, [size], memory_space=old.type.memory_space), 1)  # pyright: ignore
+    new.name_hint = old.name_hint
+    old.replace_all_uses_with(new)
+    block.erase_arg(old)
+    function.update_function_type()
+    return new
+
+
+@dataclass(frozen=True)
+class PlanMemoryPass(ModulePass):
+    """Places every buffer in an arena.
+
+    Afterwards: no `loop.alloc` or `loop.dealloc` remains; each buffer is a `loop.carve` at
+    a static, `alignment`-aligned offset into the kernel ABI's `%arena` argument (global
+    space, resized to the plan) or a `loop.arena` op (other spaces); two buffers live at
+    the same time never share a byte. Kernel-ABI functions carry `lamina.arena_size` and
+    `lamina.arena_lower_bound` (bytes).
+    """
+
+    name = "plan-memory"
+
+    alignment: int = ARENA_ALIGNMENT
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for function in [f for f in op.walk() if isinstance(f, func.FuncOp)]:
+            if not function.is_declaration:
+                plan_function(function, self.alignment)
+
+
+__all__ = ["MemoryPlan", "PlanMemoryPass", "PlannedBuffer", "plan_buffers", "plan_function"]

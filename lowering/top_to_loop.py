@@ -1,0 +1,190 @@
+"""`convert-top-to-loop`: bufferize a `top`-level module into the lamina kernel ABI and
+lower every `top` op to `loop.for` nests over buffers.
+
+    %y = top.generic {... ["parallel", "parallel"]} ins(%x, %b : ...) outs(%x : ...) {...}
+ ->
+    loop.for %i = %c0 to %c4 step %c1 parallel {
+      loop.for %j = %c0 to %c16 step %c1 parallel vector 16 {
+        %a = loop.load %x[%i, %j] ... ; <body> ; loop.store %r, %y[%i, %j] ...
+      }
+    }
+
+Bufferization (which buffer each value lives in, the ABI, the weights blob) is
+`lowering/bufferize.py`; the named ops are lowered in `top_to_loop_nn.py` (matmul, conv2d,
+pool: the place to swap in tuned loop structures) and `top_to_loop_tensor.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import DictionaryAttr, ModuleOp
+from xdsl.ir import Attribute, SSAValue
+from xdsl.ir.affine import AffineDimExpr, AffineMap
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import Rewriter
+
+from lamina.dialects import top
+from lamina.lowering.bufferize import (
+    Buffers,
+    TopLowering,
+    bufferize_function,
+    is_top_op,
+    needs_init,
+    unsupported,
+    weights_attr,
+)
+from lamina.lowering.top_to_loop_build import copy
+from lamina.lowering.top_to_loop_nn import Conv2dLowering, MatmulLowering, PoolLowering
+from lamina.lowering.top_to_loop_tensor import (
+    BroadcastLowering,
+    ConcatLowering,
+    FillLowering,
+    GatherLowering,
+    PadLowering,
+    ReduceLowering,
+    ReshapeLowering,
+    TransposeLowering,
+)
+
+
+def _contiguous_in(amap: AffineMap, dim: int) -> bool:
+    """Whether loop `dim` walks the operand of `amap` contiguously (or not at all)."""
+    if not amap.results:
+        return True
+    *outer, last = amap.results
+    if any(dim in e.used_dims() for e in outer):
+        return False
+    return dim not in last.used_dims() or last == AffineDimExpr(dim)
+
+
+class GenericLowering(TopLowering):
+    """top.generic -> one loop per iterator (in order): load every input and output element
+    the body reads through its map, clone the body, store the yielded values. Reductions
+    accumulate into the output buffer, which starts as a copy of the init."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: top.GenericOp, rewriter: PatternRewriter) -> None:
+        em = self.emitter(op)
+        ins = [self.buffer(v, op) for v in op.inputs]
+        outs = [self.buffer(v, op) for v in op.res]
+        if needs_init(op):
+            for init, out in zip(op.outputs, outs, strict=True):
+                if (source := self.buffer(init, op)) is not out:
+                    copy(em, source, out, self.vector_bits)
+        maps = op.maps()
+        out_maps = maps[len(ins) :]
+        ranges = op.loop_ranges()
+        parallel = [
+            it.data == top.IteratorType.PARALLEL
+            and all(AffineDimExpr(d) in m.results for m in out_maps)
+            for d, it in enumerate(op.iterator_types)
+        ]
+        inner = len(ranges) - 1
+        vector = None
+        if ranges and parallel[inner] and all(_contiguous_in(m, inner) for m in maps):
+            vector = self.lanes(outs[0])
+        block = op.body.block
+        with em.nest(ranges, parallel, vector) as ivs:
+            mapper: dict[SSAValue, SSAValue] = {}
+
+            def indices(amap: AffineMap) -> list[SSAValue]:
+                return [em.affine(e, ivs) for e in amap.results]
+
+            for arg, buffer, amap in zip(block.args, [*ins, *outs], maps, strict=True):
+                if arg.uses:
+                    mapper[arg] = em.load(buffer, indices(amap))
+            for body_op in block.ops:
+                if isinstance(body_op, top.YieldOp):
+                    for value, out, amap in zip(body_op.arguments, outs, out_maps, strict=True):
+                        em.store(mapper.get(value, value), out, indices(amap))
+                else:
+                    em.emit(body_op.clone(value_mapper=mapper))
+        rewriter.erase(op)
+
+
+def top_to_loop_patterns(buffers: Buffers, vector_bits: int = 512) -> list[RewritePattern]:
+    """The `<Op>Lowering` patterns of every `top` op, sharing `buffers` (from
+    `bufferize_function`). Apply them in reverse op order so each op is unused when lowered."""
+    kinds: list[type[TopLowering]] = [
+        GenericLowering,
+        MatmulLowering,
+        Conv2dLowering,
+        PoolLowering,
+        ReduceLowering,
+        TransposeLowering,
+        PadLowering,
+        GatherLowering,
+        BroadcastLowering,
+        FillLowering,
+        ReshapeLowering,
+        ConcatLowering,
+    ]
+    return [kind(buffers, vector_bits) for kind in kinds]
+
+
+def lower_function(function: func.FuncOp, vector_bits: int = 512) -> Buffers:
+    """Bufferize `function` and lower its `top` ops; raises if one has no lowering."""
+    buffers = bufferize_function(function, vector_bits)
+    patterns = GreedyRewritePatternApplier(
+        top_to_loop_patterns(buffers, vector_bits), dce_enabled=False
+    )
+    # in reverse, so that each op's results are unused when it goes; not through
+    # PatternRewriteWalker, which turns a pattern's LaminaError into a generic diagnostic
+    for op in reversed(list(function.body.block.ops)):
+        if op in buffers.dead:
+            Rewriter.erase_op(op)
+        elif is_top_op(op):
+            patterns.match_and_rewrite(op, PatternRewriter(op))
+            if op.parent is not None:
+                raise unsupported(f"'{op.name}' has no lowering to loops", op)
+    buffers.finish()
+    return buffers
+
+
+@dataclass(frozen=True)
+class ConvertTopToLoopPass(ModulePass):
+    """Lowers every function on tensors to the lamina kernel ABI on buffers.
+
+    Afterwards: no `top` op, `graph.constant` or tensor value remains; each such function is
+    `(%weights, %arena, inputs..., outputs...) -> ()` with `lamina.abi = "kernel-v1"` and
+    `lamina.weights = "<key>"`, the key of a `dense_resource` blob listed in the module
+    attribute `lamina.weights` (a dictionary key -> blob); constants are 64-byte aligned
+    `loop.carve`s of `%weights`; intermediates are `loop.alloc`s, each freed by a
+    `loop.dealloc` after its last use (`plan-memory` places them in `%arena`); outer
+    parallel loops are `parallel`, innermost contiguous loops carry `vector N` with
+    N = `vector_bits` / element bits (capped by the trip count).
+    """
+
+    name = "convert-top-to-loop"
+
+    vector_bits: int = 512
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        blobs: dict[str, Attribute] = {}
+        existing = op.attributes.get("lamina.weights")
+        if isinstance(existing, DictionaryAttr):
+            blobs.update(existing.data)
+        for function in [f for f in op.walk() if isinstance(f, func.FuncOp)]:
+            if function.is_declaration or "lamina.abi" in function.attributes:
+                continue
+            buffers = lower_function(function, self.vector_bits)
+            blobs[buffers.weights_key] = weights_attr(buffers)
+        if blobs:
+            op.attributes["lamina.weights"] = DictionaryAttr(blobs)
+
+
+__all__ = [
+    "ConvertTopToLoopPass",
+    "GenericLowering",
+    "lower_function",
+    "top_to_loop_patterns",
+]

@@ -1,0 +1,329 @@
+"""Building loop-level IR for `convert-top-to-loop`: an `Emitter` that appends `loop`,
+`arith` and `math` ops at an insertion point, opens loop nests, hoists constants to the
+function entry and picks the float or integer form of each arithmetic op.
+
+    em = Emitter(InsertPoint.before(op), constants)
+    with em.nest([4, 16], parallel=[True, True], vector=16) as (i, j):
+        x = em.load(a, [i, j])
+        em.store(em.mul(x, x), b, [i, j])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import cast
+
+from xdsl.dialects import arith, math
+from xdsl.dialects.builtin import (
+    AnyFloat,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    MemRefType,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.ir.affine import (
+    AffineBinaryOpExpr,
+    AffineBinaryOpKind,
+    AffineConstantExpr,
+    AffineDimExpr,
+    AffineExpr,
+)
+from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.utils.hints import isa
+
+from lamina.dialects.loop import ForOp, LoadOp, StoreOp, YieldOp, byte_size
+from lamina.errors import UnsupportedError
+
+
+def memref_type(buffer: SSAValue) -> MemRefType[Attribute]:
+    assert isa(buffer.type, MemRefType[Attribute]), f"expected a memref, got {buffer.type}"
+    return buffer.type
+
+
+def shape_of(buffer: SSAValue) -> tuple[int, ...]:
+    return memref_type(buffer).get_shape()
+
+
+def element_of(buffer: SSAValue) -> Attribute:
+    return memref_type(buffer).element_type
+
+
+def is_float(t: Attribute) -> bool:
+    return isinstance(t, AnyFloat)
+
+
+@dataclass
+class Constants:
+    """Index and scalar constants of one function, hoisted to its entry and shared."""
+
+    block: Block
+    cache: dict[tuple[float | int, Attribute], SSAValue] = field(
+        default_factory=dict[tuple[float | int, Attribute], SSAValue]
+    )
+    last: Operation | None = None
+
+    def get(self, value: float | int, t: Attribute) -> SSAValue:
+        key = (value, t)
+        if key not in self.cache:
+            if isinstance(t, AnyFloat):
+                op = arith.ConstantOp(FloatAttr(float(value), t))
+            elif isinstance(t, IntegerType):
+                op = arith.ConstantOp(IntegerAttr(int(value), cast(IntegerType, t)))
+            elif isinstance(t, IndexType):
+                op = arith.ConstantOp(IntegerAttr(int(value), t))
+            else:
+                raise UnsupportedError(f"constants of type {t}")
+            point = InsertPoint.after(self.last) if self.last else InsertPoint.at_start(self.block)
+            Rewriter.insert_op(op, point)
+            self.last = op
+            self.cache[key] = op.result
+        return self.cache[key]
+
+
+class Emitter:
+    """Appends ops at `point`; `loop` / `nest` move the point into a loop body."""
+
+    def __init__(self, point: InsertPoint, constants: Constants) -> None:
+        self.point = point
+        self.constants = constants
+
+    def emit(self, op: Operation) -> Operation:
+        Rewriter.insert_op(op, self.point)
+        return op
+
+    def value(self, op: Operation) -> SSAValue:
+        self.emit(op)
+        return op.results[0]
+
+    # --- constants --------------------------------------------------------------------------
+
+    def index(self, value: int) -> SSAValue:
+        return self.constants.get(value, IndexType())
+
+    def const(self, value: float | int, t: Attribute) -> SSAValue:
+        return self.constants.get(value, t)
+
+    def lowest(self, t: Attribute) -> SSAValue:
+        """The identity of max: -inf, or the smallest integer of the type."""
+        if is_float(t):
+            return self.const(float("-inf"), t)
+        bits = cast(IntegerType, t).bitwidth
+        return self.const(-(1 << (bits - 1)), t)
+
+    def highest(self, t: Attribute) -> SSAValue:
+        if is_float(t):
+            return self.const(float("inf"), t)
+        bits = cast(IntegerType, t).bitwidth
+        return self.const((1 << (bits - 1)) - 1, t)
+
+    # --- loops ------------------------------------------------------------------------------
+
+    @contextmanager
+    def inside(self, loop: ForOp) -> Generator[ForOp]:
+        """Emit into `loop`'s body (ended by an empty `loop.yield` unless it carries values)."""
+        saved = self.point
+        block = loop.body.block
+        if not loop.iter_args and not isinstance(block.last_op, YieldOp):
+            block.add_op(YieldOp())
+        last = block.last_op
+        self.point = (
+            InsertPoint.before(last) if isinstance(last, YieldOp) else (InsertPoint.at_end(block))
+        )
+        try:
+            yield loop
+        finally:
+            self.point = saved
+
+    def loop(
+        self,
+        lb: int,
+        ub: int,
+        step: int = 1,
+        *,
+        parallel: bool = False,
+        vector: int | None = None,
+        iter_args: Sequence[SSAValue] = (),
+    ) -> ForOp:
+        op = ForOp(
+            self.index(lb),
+            self.index(ub),
+            self.index(step),
+            iter_args,
+            parallel=parallel and not iter_args,
+            vector=vector,
+        )
+        self.emit(op)
+        return op
+
+    @contextmanager
+    def nest(
+        self,
+        extents: Sequence[int],
+        parallel: Sequence[bool] | bool = True,
+        vector: int | None = None,
+    ) -> Generator[list[SSAValue]]:
+        """Perfectly nested loops over `extents` (outermost first); yields the induction
+        variables. `vector` is the hint put on the innermost loop."""
+        flags = [parallel] * len(extents) if isinstance(parallel, bool) else list(parallel)
+        saved = self.point
+        ivs: list[SSAValue] = []
+        try:
+            for depth, (extent, par) in enumerate(zip(extents, flags, strict=True)):
+                innermost = depth == len(extents) - 1
+                hint = min(vector, extent) if innermost and vector and extent > 1 else None
+                loop = self.loop(0, extent, parallel=par, vector=hint)
+                loop.body.block.add_op(YieldOp())
+                self.point = InsertPoint.before(loop.body.block.last_op)  # pyright: ignore
+                ivs.append(loop.induction_var)
+            yield ivs
+        finally:
+            self.point = saved
+
+    def reduce(
+        self,
+        extents: Sequence[int],
+        inits: Sequence[SSAValue],
+        step: Callable[[list[SSAValue], list[SSAValue]], list[SSAValue]],
+    ) -> list[SSAValue]:
+        """Sequential loops over `extents` carrying `inits`; `step(ivs, acc)` gives the
+        next accumulators. Returns the final accumulators."""
+
+        def level(depth: int, ivs: list[SSAValue], acc: list[SSAValue]) -> list[SSAValue]:
+            if depth == len(extents):
+                return step(ivs, acc)
+            loop = self.loop(0, extents[depth], iter_args=acc)
+            with self.inside(loop):
+                args: list[SSAValue] = list(loop.body.block.args)
+                inner = level(depth + 1, [*ivs, args[0]], args[1:])
+                self.emit(YieldOp(*inner))
+            return list(loop.res)
+
+        return level(0, [], list(inits))
+
+    # --- memory -----------------------------------------------------------------------------
+
+    def load(self, buffer: SSAValue, indices: Sequence[SSAValue]) -> SSAValue:
+        return self.value(LoadOp(buffer, indices))
+
+    def store(self, value: SSAValue, buffer: SSAValue, indices: Sequence[SSAValue]) -> None:
+        self.emit(StoreOp(value, buffer, indices))
+
+    # --- index arithmetic -------------------------------------------------------------------
+
+    def affine(self, expr: AffineExpr, dims: Sequence[SSAValue]) -> SSAValue:
+        """The index value of an affine expression of the loop indices `dims`."""
+        if isinstance(expr, AffineDimExpr):
+            return dims[expr.position]
+        if isinstance(expr, AffineConstantExpr):
+            return self.index(expr.value)
+        if isinstance(expr, AffineBinaryOpExpr):
+            lhs, rhs = self.affine(expr.lhs, dims), self.affine(expr.rhs, dims)
+            match expr.kind:
+                case AffineBinaryOpKind.Add:
+                    return self.value(arith.AddiOp(lhs, rhs))
+                case AffineBinaryOpKind.Mul:
+                    return self.value(arith.MuliOp(lhs, rhs))
+                case AffineBinaryOpKind.FloorDiv:
+                    return self.value(arith.FloorDivSIOp(lhs, rhs))
+                case AffineBinaryOpKind.CeilDiv:
+                    return self.value(arith.CeilDivSIOp(lhs, rhs))
+                case AffineBinaryOpKind.Mod:
+                    # affine mod is never negative; remsi takes the sign of lhs
+                    rem = self.value(arith.RemSIOp(lhs, rhs))
+                    neg = self.value(arith.CmpiOp(rem, self.index(0), "slt"))
+                    fixed = self.value(arith.AddiOp(rem, rhs))
+                    return self.select(neg, fixed, rem)
+        raise UnsupportedError(f"affine expression {expr} in an indexing map")
+
+    def iadd(self, a: SSAValue, b: int | SSAValue) -> SSAValue:
+        if isinstance(b, int):
+            if b == 0:
+                return a
+            b = self.index(b)
+        return self.value(arith.AddiOp(a, b))
+
+    def imul(self, a: SSAValue, b: int) -> SSAValue:
+        return a if b == 1 else self.value(arith.MuliOp(a, self.index(b)))
+
+    def window(self, out: SSAValue, tap: SSAValue, stride: int, dilation: int, low: int):
+        """The input position `out * stride - low + tap * dilation` of a sliding window."""
+        return self.iadd(self.iadd(self.imul(out, stride), self.imul(tap, dilation)), -low)
+
+    def in_range(self, i: SSAValue, size: int) -> SSAValue:
+        """`0 <= i < size` as one unsigned compare (a negative index is a huge unsigned)."""
+        return self.value(arith.CmpiOp(i, self.index(size), "ult"))
+
+    def both(self, a: SSAValue | None, b: SSAValue) -> SSAValue:
+        return b if a is None else self.value(arith.AndIOp(a, b))
+
+    def select(self, cond: SSAValue, a: SSAValue, b: SSAValue) -> SSAValue:
+        return self.value(arith.SelectOp(cond, a, b))
+
+    def clamp(self, i: SSAValue, size: int) -> SSAValue:
+        """`i` clamped into [0, size): safe to load from even when out of range."""
+        low = self.value(arith.MaxSIOp(i, self.index(0)))
+        return self.value(arith.MinSIOp(low, self.index(size - 1)))
+
+    # --- scalar arithmetic, float or integer ------------------------------------------------
+
+    def add(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        op = arith.AddfOp(a, b) if is_float(a.type) else arith.AddiOp(a, b)
+        return self.value(op)
+
+    def mul(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        op = arith.MulfOp(a, b) if is_float(a.type) else arith.MuliOp(a, b)
+        return self.value(op)
+
+    def div(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        op = arith.DivfOp(a, b) if is_float(a.type) else arith.DivSIOp(a, b)
+        return self.value(op)
+
+    def max(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        op = arith.MaximumfOp(a, b) if is_float(a.type) else arith.MaxSIOp(a, b)
+        return self.value(op)
+
+    def min(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        op = arith.MinimumfOp(a, b) if is_float(a.type) else arith.MinSIOp(a, b)
+        return self.value(op)
+
+    def abs(self, a: SSAValue) -> SSAValue:
+        return self.value(math.AbsFOp(a) if is_float(a.type) else math.AbsIOp(a))
+
+    def float_op(self, op: Callable[[SSAValue], Operation], a: SSAValue, what: str) -> SSAValue:
+        if not is_float(a.type):
+            raise UnsupportedError(f"{what} of element type {a.type}")
+        return self.value(op(a))
+
+    def extend(self, value: SSAValue, to: Attribute) -> SSAValue:
+        """Widen an operand to the accumulator type (f16 -> f32, i8 -> i32)."""
+        if value.type == to:
+            return value
+        if is_float(to):
+            return self.value(arith.ExtFOp(value, to))
+        assert isinstance(to, IntegerType)
+        return self.value(arith.ExtSIOp(value, cast(IntegerType, to)))
+
+    def from_count(self, count: int, t: Attribute) -> SSAValue:
+        return self.const(float(count) if is_float(t) else count, t)
+
+
+def lanes(vector_bits: int, buffer: SSAValue) -> int | None:
+    """How many elements of `buffer` fill one vector register of `vector_bits`."""
+    size = byte_size(element_of(buffer))
+    return max(1, vector_bits // (8 * size)) if size else None
+
+
+def copy(em: Emitter, src: SSAValue, dst: SSAValue, vector_bits: int) -> None:
+    """dst[...] = src[...] for two buffers of one shape."""
+    with em.nest(shape_of(dst), vector=lanes(vector_bits, dst)) as ivs:
+        em.store(em.load(src, ivs), dst, ivs)
+
+
+def fill(em: Emitter, value: SSAValue, dst: SSAValue, vector_bits: int) -> None:
+    """dst[...] = value."""
+    with em.nest(shape_of(dst), vector=lanes(vector_bits, dst)) as ivs:
+        em.store(value, dst, ivs)

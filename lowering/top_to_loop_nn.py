@@ -1,0 +1,270 @@
+"""Loop nests of the compute-heavy `top` ops: matmul, conv2d, pool.
+
+This is the one place that decides their loop structure, so a tuned one (tiled, packed,
+register-blocked) can replace it. The structure here is the clean reference: the output
+starts as zero (or the bias), then an i-k-j order accumulates into it with the output's
+contiguous dim innermost (`vector N`), the reduction loops outside it.
+
+Padding never branches: an out-of-range tap loads a clamped (valid) address and
+`arith.select`s the neutral value instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects import arith
+from xdsl.ir import SSAValue
+from xdsl.pattern_rewriter import PatternRewriter, op_type_rewrite_pattern
+
+from lamina.dialects import top
+from lamina.lowering.bufferize import TopLowering, unsupported
+from lamina.lowering.top_to_loop_build import (
+    Emitter,
+    element_of,
+    fill,
+    is_float,
+    shape_of,
+)
+
+
+def broadcast_indices(em: Emitter, ivs: Sequence[SSAValue], shape: Sequence[int]) -> list[SSAValue]:
+    """Indices into an operand of `shape` broadcast (numpy rules, aligned on the right) to
+    the loop space of `ivs`: size-1 dims read index 0."""
+    offset = len(ivs) - len(shape)
+    return [em.index(0) if d == 1 else ivs[offset + i] for i, d in enumerate(shape)]
+
+
+def accumulate(em: Emitter, out: SSAValue, indices: Sequence[SSAValue], a: SSAValue, b: SSAValue):
+    """out[indices] += a * b, with a and b widened to the output's element type."""
+    acc_type = element_of(out)
+    product = em.mul(em.extend(a, acc_type), em.extend(b, acc_type))
+    em.store(em.add(em.load(out, indices), product), out, indices)
+
+
+def window_needs_check(out: int, kernel: int, stride: int, dilation: int, low: int, size: int):
+    """Whether some tap of a sliding window falls outside [0, size)."""
+    return low > 0 or (out - 1) * stride - low + (kernel - 1) * dilation >= size
+
+
+def padded_load(
+    em: Emitter,
+    buffer: SSAValue,
+    indices: list[SSAValue],
+    checked: Sequence[int],
+    pad_value: SSAValue | None = None,
+) -> SSAValue:
+    """buffer[indices], or `pad_value` (zero) when an index in a `checked` dim is out of range."""
+    shape = shape_of(buffer)
+    inside: SSAValue | None = None
+    for dim in checked:
+        inside = em.both(inside, em.in_range(indices[dim], shape[dim]))
+        indices[dim] = em.clamp(indices[dim], shape[dim])
+    value = em.load(buffer, indices)
+    if inside is None:
+        return value
+    zero = pad_value if pad_value is not None else em.from_count(0, element_of(buffer))
+    return em.select(inside, value, zero)
+
+
+class MatmulLowering(TopLowering):
+    """C = 0; for batch, i (parallel): for k: a = A[i, k]; for j (parallel, vector):
+    C[i, j] += a * B[k, j]."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: top.MatmulOp, rewriter: PatternRewriter) -> None:
+        em = self.emitter(op)
+        a, b, c = self.buffer(op.lhs, op), self.buffer(op.rhs, op), self.buffer(op.result, op)
+        lower_matmul(em, a, b, c, bool(op.transpose_lhs), bool(op.transpose_rhs), self)
+        rewriter.erase(op)
+
+
+def lower_matmul(
+    em: Emitter,
+    a: SSAValue,
+    b: SSAValue,
+    c: SSAValue,
+    transpose_lhs: bool,
+    transpose_rhs: bool,
+    pattern: TopLowering,
+) -> None:
+    fill(em, em.from_count(0, element_of(c)), c, pattern.vector_bits)
+    a_shape, b_shape, c_shape = shape_of(a), shape_of(b), shape_of(c)
+    batch, (m, n) = c_shape[:-2], c_shape[-2:]
+    k_size = a_shape[-2] if transpose_lhs else a_shape[-1]
+    with em.nest([*batch, m]) as outer:
+        batch_ivs, i = outer[:-1], outer[-1]
+        a_batch = broadcast_indices(em, batch_ivs, a_shape[:-2])
+        b_batch = broadcast_indices(em, batch_ivs, b_shape[:-2])
+        with em.nest([k_size], parallel=False) as (k,):
+            a_value = em.load(a, [*a_batch, *((k, i) if transpose_lhs else (i, k))])
+            with em.nest([n], vector=pattern.lanes(c)) as (j,):
+                b_value = em.load(b, [*b_batch, *((j, k) if transpose_rhs else (k, j))])
+                accumulate(em, c, [*batch_ivs, i, j], a_value, b_value)
+
+
+class Conv2dLowering(TopLowering):
+    """y = bias (or 0); then per layout, reductions over (c, kh, kw) outside the loop along
+    the output's contiguous dim: ow for nchw_fchw, f for nhwc_hwcf, the f block for nchwc."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: top.Conv2dOp, rewriter: PatternRewriter) -> None:
+        em = self.emitter(op)
+        x, w, y = self.buffer(op.input, op), self.buffer(op.filter, op), self.buffer(op.result, op)
+        bias = None if op.bias is None else self.buffer(op.bias, op)
+        lower_conv2d(em, op, x, w, bias, y, self)
+        rewriter.erase(op)
+
+
+def _conv_init(em: Emitter, bias: SSAValue | None, y: SSAValue, f_dims: Sequence[int], bits: int):
+    if bias is None:
+        fill(em, em.from_count(0, element_of(y)), y, bits)
+        return
+    with em.nest(shape_of(y)) as ivs:
+        em.store(em.load(bias, [ivs[d] for d in f_dims]), y, ivs)
+
+
+def lower_conv2d(
+    em: Emitter,
+    op: top.Conv2dOp,
+    x: SSAValue,
+    w: SSAValue,
+    bias: SSAValue | None,
+    y: SSAValue,
+    pattern: TopLowering,
+) -> None:
+    (sh, sw), (dh, dw) = op.strides.get_values(), op.dilations.get_values()
+    lh, lw = op.pad_low.get_values()
+    groups = op.groups.value.data
+    layout = op.layout.data
+    lanes = pattern.lanes(y)
+    xs, ws, ys = shape_of(x), shape_of(w), shape_of(y)
+
+    def taps(oh: SSAValue, ow: SSAValue, kh: SSAValue, kw: SSAValue) -> tuple[SSAValue, SSAValue]:
+        return em.window(oh, kh, sh, dh, lh), em.window(ow, kw, sw, dw, lw)
+
+    def checked(h_dim: int, oh: int, ow: int, kh: int, kw: int) -> list[int]:
+        dims: list[int] = []
+        if window_needs_check(oh, kh, sh, dh, lh, xs[h_dim]):
+            dims.append(h_dim)
+        if window_needs_check(ow, kw, sw, dw, lw, xs[h_dim + 1]):
+            dims.append(h_dim + 1)
+        return dims
+
+    if layout == top.ConvLayout.NCHW_FCHW:
+        n_size, f_size, oh_size, ow_size = ys
+        _, cg_size, kh_size, kw_size = ws
+        _conv_init(em, bias, y, [1], pattern.vector_bits)
+        check = checked(2, oh_size, ow_size, kh_size, kw_size)
+        with em.nest([n_size, f_size]) as (n, f):
+            c0 = _group_start(em, f, f_size // groups, cg_size, groups)
+            with em.nest([cg_size, kh_size, kw_size], parallel=False) as (cg, kh, kw):
+                c = em.iadd(cg, c0) if c0 is not None else cg
+                w_value = em.load(w, [f, cg, kh, kw])
+                with em.nest([oh_size, ow_size], vector=lanes) as (oh, ow):
+                    ih, iw = taps(oh, ow, kh, kw)
+                    x_value = padded_load(em, x, [n, c, ih, iw], check)
+                    accumulate(em, y, [n, f, oh, ow], x_value, w_value)
+    elif layout == top.ConvLayout.NHWC_HWCF:
+        n_size, oh_size, ow_size, f_size = ys
+        kh_size, kw_size, cg_size, _ = ws
+        _conv_init(em, bias, y, [3], pattern.vector_bits)
+        check = checked(1, oh_size, ow_size, kh_size, kw_size)
+        spatial = em.nest([n_size, oh_size, ow_size])
+        taps_nest = em.nest([kh_size, kw_size, cg_size], parallel=False)
+        with spatial as (n, oh, ow), taps_nest as (kh, kw, cg):
+            ih, iw = taps(oh, ow, kh, kw)
+            x_value = padded_load(em, x, [n, ih, iw, cg], check) if groups == 1 else None
+            with em.nest([f_size], vector=lanes) as (f,):
+                if x_value is None:
+                    c0 = _group_start(em, f, f_size // groups, cg_size, groups)
+                    c = em.iadd(cg, c0) if c0 is not None else cg
+                    x_grouped = padded_load(em, x, [n, ih, iw, c], check)
+                else:
+                    x_grouped = x_value
+                w_value = em.load(w, [kh, kw, cg, f])
+                accumulate(em, y, [n, oh, ow, f], x_grouped, w_value)
+    else:
+        n_size, fb_size, oh_size, ow_size, f_block = ys
+        _, cb_size, kh_size, kw_size, c_block, _ = ws
+        _conv_init(em, bias, y, [1, 4], pattern.vector_bits)
+        check = checked(2, oh_size, ow_size, kh_size, kw_size)
+        with em.nest([n_size, fb_size, oh_size, ow_size]) as (n, fb, oh, ow):
+            loops = [cb_size, kh_size, kw_size, c_block]
+            with em.nest(loops, parallel=False) as (cb, kh, kw, ci):
+                ih, iw = taps(oh, ow, kh, kw)
+                x_value = padded_load(em, x, [n, cb, ih, iw, ci], check)
+                with em.nest([f_block], vector=lanes) as (fi,):
+                    w_value = em.load(w, [fb, cb, kh, kw, ci, fi])
+                    accumulate(em, y, [n, fb, oh, ow, fi], x_value, w_value)
+
+
+def _group_start(
+    em: Emitter, f: SSAValue, per_group: int, cg_size: int, groups: int
+) -> SSAValue | None:
+    """The first input channel of output channel f's group (None with one group)."""
+    if groups == 1:
+        return None
+    group = em.value(arith.DivUIOp(f, em.index(per_group)))
+    return em.imul(group, cg_size)
+
+
+class PoolLowering(TopLowering):
+    """For every output element (parallel): a sequential window nest carrying the running
+    max, or the sum and the count of counted taps (avg); padded taps are skipped."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: top.PoolOp, rewriter: PatternRewriter) -> None:
+        em = self.emitter(op)
+        x, y = self.buffer(op.input, op), self.buffer(op.result, op)
+        lower_pool(em, op, x, y)
+        rewriter.erase(op)
+
+
+def lower_pool(em: Emitter, op: top.PoolOp, x: SSAValue, y: SSAValue) -> None:
+    is_max = op.kind.data == top.PoolKind.MAX
+    elt = element_of(y)
+    if not is_max and not is_float(elt):
+        raise unsupported(f"average pooling of element type {elt}", op)
+    kernel: tuple[int, ...] = op.kernel.get_values()
+    strides: tuple[int, ...] = op.strides.get_values()
+    dilations: tuple[int, ...] = op.dilations.get_values()
+    low: tuple[int, ...] = op.pad_low.get_values()
+    high: tuple[int, ...] = op.pad_high.get_values()
+    spatial = list(op.spatial_dims())
+    xs, ys = shape_of(x), shape_of(y)
+    include_pad = op.count_include_pad is not None
+    geometry: list[tuple[int, int, int, int, int, int]] = list(
+        zip(spatial, kernel, strides, dilations, low, high, strict=True)
+    )
+    with em.nest(ys) as ivs:
+        zero = em.from_count(0, elt)
+        inits = [em.lowest(elt)] if is_max else [zero, zero]
+
+        def step(tap_ivs: list[SSAValue], acc: list[SSAValue]) -> list[SSAValue]:
+            indices = list(ivs)
+            inside: SSAValue | None = None
+            counted: SSAValue | None = None
+            for tap, (dim, k, s, d, lo, hi) in zip(tap_ivs, geometry, strict=True):
+                pos = em.window(ivs[dim], tap, s, d, lo)
+                if window_needs_check(ys[dim], k, s, d, lo, xs[dim]):
+                    inside = em.both(inside, em.in_range(pos, xs[dim]))
+                    pos_clamped = em.clamp(pos, xs[dim])
+                else:
+                    pos_clamped = pos
+                if include_pad and window_needs_check(ys[dim], k, s, d, 0, xs[dim] + lo + hi):
+                    padded = em.in_range(em.iadd(pos, lo), xs[dim] + lo + hi)
+                    counted = em.both(counted, padded)
+                indices[dim] = pos_clamped
+            value = em.load(x, indices)
+            if is_max:
+                best = em.max(acc[0], value)
+                return [best if inside is None else em.select(inside, best, acc[0])]
+            total = em.add(acc[0], value if inside is None else em.select(inside, value, zero))
+            one = em.from_count(1, elt)
+            counts = counted if include_pad else inside
+            count = em.add(acc[1], one if counts is None else em.select(counts, one, zero))
+            return [total, count]
+
+        result = em.reduce(kernel, inits, step)
+        em.store(result[0] if is_max else em.div(result[0], result[1]), y, ivs)

@@ -1,0 +1,252 @@
+"""Loop nests of the data-movement and reduction `top` ops: reduce, transpose, pad,
+gather, broadcast, fill. Each walks its result in row-major order (the result's last dim
+innermost, `vector N` when every access along it is contiguous or invariant)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.dialects import arith, math
+from xdsl.dialects.builtin import IndexType
+from xdsl.ir import Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter, op_type_rewrite_pattern
+
+from lamina.dialects import top
+from lamina.lowering.bufferize import TopLowering
+from lamina.lowering.top_to_loop_build import Emitter, element_of, fill, shape_of
+from lamina.lowering.top_to_loop_nn import broadcast_indices
+
+Step = Callable[[Emitter, SSAValue], SSAValue]
+
+
+def _abs(em: Emitter, x: SSAValue) -> SSAValue:
+    return em.abs(x)
+
+
+def _square(em: Emitter, x: SSAValue) -> SSAValue:
+    return em.mul(x, x)
+
+
+def _float(op: Callable[[SSAValue], Operation]) -> Step:
+    return lambda em, x: em.float_op(op, x, "this reduce kind")
+
+
+# the sum-like kinds: kind -> (transform of each element, finishing step); None = as is
+_SUM_LIKE: dict[top.ReduceKind, tuple[Step | None, Step | None]] = {
+    top.ReduceKind.SUM: (None, None),
+    top.ReduceKind.L1: (_abs, None),
+    top.ReduceKind.L2: (_square, _float(math.SqrtOp)),
+    top.ReduceKind.SUM_SQUARE: (_square, None),
+    top.ReduceKind.LOG_SUM: (None, _float(math.LogOp)),
+    top.ReduceKind.LOG_SUM_EXP: (_float(math.ExpOp), _float(math.LogOp)),
+}
+
+
+class ReduceLowering(TopLowering):
+    """For the kept dims (parallel): a sequential nest over the reduced axes carrying the
+    accumulator, then the kind's finishing step (mean, sqrt, log)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: top.ReduceOp, rewriter: PatternRewriter) -> None:
+        em = self.emitter(op)
+        x, y = self.buffer(op.input, op), self.buffer(op.result, op)
+        lower_reduce(em, op, x, y)
+        rewriter.erase(op)
+
+
+def lower_reduce(em: Emitter, op: top.ReduceOp, x: SSAValue, y: SSAValue) -> None:
+    kind = op.kind.data
+    axes = list(op.axes.get_values())
+    xs = shape_of(x)
+    kept = [d for d in range(len(xs)) if d not in axes]
+    elt = element_of(y)
+    count = 1
+    for a in axes:
+        count *= xs[a]
+    with em.nest([xs[d] for d in kept]) as ivs:
+        if kind == top.ReduceKind.PROD:
+            init, combine = em.from_count(1, elt), em.mul
+        elif kind == top.ReduceKind.MAX:
+            init, combine = em.lowest(elt), em.max
+        elif kind == top.ReduceKind.MIN:
+            init, combine = em.highest(elt), em.min
+        else:
+            init, combine = em.from_count(0, elt), em.add
+        transform, finish = _SUM_LIKE.get(kind, (None, None))
+
+        def step(reduced: list[SSAValue], acc: list[SSAValue]) -> list[SSAValue]:
+            indices: list[SSAValue] = [em.index(0)] * len(xs)
+            for d, iv in zip(kept, ivs, strict=True):
+                indices[d] = iv
+            for a, iv in zip(axes, reduced, strict=True):
+                indices[a] = iv
+            value = em.load(x, indices)
+            if transform is not None:
+                value = transform(em, value)
+            return [combine(acc[0], value)]
+
+        (result,) = em.reduce([xs[a] for a in axes], [init], step)
+        if kind == top.ReduceKind.MEAN:
+            result = em.div(result, em.from_count(count, elt))
+        elif finish is not None:
+            result = finish(em, result)
+        if op.keepdims:
+            out: list[SSAValue] = [em.index(0)] * len(xs)
+            for d, iv in zip(kept, ivs, strict=True):
+                out[d] = iv
+        else:
+            out = ivs
+        em.store(result, y, out)
+
+
+class TransposeLowering(TopLowering):
+    """y[i0, ..., in] = x[i_perm^-1...]: a parallel nest over the result."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: top.TransposeOp, rewriter: PatternRewriter) -> None:
+        em = self.emitter(op)
+        x, y = self.buffer(op.input, op), self.buffer(op.result, op)
+        perm = op.permutation.get_values()
+        contiguous = not perm or perm[-1] == len(perm) - 1
+        with em.nest(shape_of(y), vector=self.lanes(y) if contiguous else None) as ivs:
+            indices = [ivs[0]] * len(perm)
+            for i, p in enumerate(perm):
+                indices[p] = ivs[i]
+            em.store(em.load(x, indices), y, ivs)
+        rewriter.erase(op)
+
+
+class PadLowering(TopLowering):
+    """y[i] = x[i - low] where inside; else the value (constant), the mirrored element
+    (reflect) or the clamped one (edge)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: top.PadOp, rewriter: PatternRewriter) -> None:
+        em = self.emitter(op)
+        x, y = self.buffer(op.input, op), self.buffer(op.result, op)
+        mode = op.mode.data
+        xs = shape_of(x)
+        low, high = op.low.get_values(), op.high.get_values()
+        with em.nest(shape_of(y), vector=self.lanes(y)) as ivs:
+            indices: list[SSAValue] = []
+            inside: SSAValue | None = None
+            for iv, size, lo, hi in zip(ivs, xs, low, high, strict=True):
+                if lo == 0 and hi == 0:
+                    indices.append(iv)
+                    continue
+                pos = em.iadd(iv, -lo)
+                if mode == top.PadMode.CONSTANT:
+                    inside = em.both(inside, em.in_range(pos, size))
+                elif mode == top.PadMode.REFLECT:
+                    pos = _reflect(em, pos, size)
+                indices.append(em.clamp(pos, size))
+            value = em.load(x, indices)
+            if inside is not None:
+                pad = op.value if op.value is not None else em.from_count(0, element_of(y))
+                value = em.select(inside, value, pad)
+            em.store(value, y, ivs)
+        rewriter.erase(op)
+
+
+def _reflect(em: Emitter, pos: SSAValue, size: int) -> SSAValue:
+    """Mirror `pos` into [0, size) without repeating the border: -1 -> 1, size -> size - 2."""
+    negated = em.value(arith.SubiOp(em.index(0), pos))
+    below = em.value(arith.CmpiOp(pos, em.index(0), "slt"))
+    pos = em.select(below, negated, pos)
+    mirrored = em.value(arith.SubiOp(em.index(2 * (size - 1)), pos))
+    above = em.value(arith.CmpiOp(pos, em.index(size), "sge"))
+    return em.select(above, mirrored, pos)
+
+
+class GatherLowering(TopLowering):
+    """y[pre, j, post] = data[pre, idx[j] (+ size if negative), post]; indices outside the
+    axis are clamped so no access leaves the buffer."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: top.GatherOp, rewriter: PatternRewriter) -> None:
+        em = self.emitter(op)
+        data, idx = self.buffer(op.data, op), self.buffer(op.indices, op)
+        y = self.buffer(op.result, op)
+        axis = op.axis.value.data
+        ds, rank = shape_of(data), len(shape_of(idx))
+        vector = self.lanes(y) if axis < len(ds) - 1 else None
+        with em.nest(shape_of(y), vector=vector) as ivs:
+            raw = em.load(idx, ivs[axis : axis + rank])
+            if not isinstance(raw.type, IndexType):
+                raw = em.value(arith.IndexCastOp(raw, IndexType()))
+            negative = em.value(arith.CmpiOp(raw, em.index(0), "slt"))
+            pos = em.clamp(em.select(negative, em.iadd(raw, ds[axis]), raw), ds[axis])
+            indices = [*ivs[:axis], pos, *ivs[axis + rank :]]
+            em.store(em.load(data, indices), y, ivs)
+        rewriter.erase(op)
+
+
+class BroadcastLowering(TopLowering):
+    """y[i] = x[i with size-1 dims at 0], numpy-aligned on the right."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: top.BroadcastOp, rewriter: PatternRewriter) -> None:
+        em = self.emitter(op)
+        x, y = self.buffer(op.input, op), self.buffer(op.result, op)
+        with em.nest(shape_of(y), vector=self.lanes(y)) as ivs:
+            em.store(em.load(x, broadcast_indices(em, ivs, shape_of(x))), y, ivs)
+        rewriter.erase(op)
+
+
+class FillLowering(TopLowering):
+    """y[i] = value."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: top.FillOp, rewriter: PatternRewriter) -> None:
+        fill(self.emitter(op), op.value, self.buffer(op.result, op), self.vector_bits)
+        rewriter.erase(op)
+
+
+class ReshapeLowering(TopLowering):
+    """A copy in row-major order: each result element's linear position, split by the
+    input's strides. (No view op exists at the loop level, so reshape is not free yet.)"""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: top.ReshapeOp, rewriter: PatternRewriter) -> None:
+        em = self.emitter(op)
+        x, y = self.buffer(op.input, op), self.buffer(op.result, op)
+        xs, ys = shape_of(x), shape_of(y)
+        same_rows = bool(xs) and bool(ys) and xs[-1] == ys[-1]
+        with em.nest(ys, vector=self.lanes(y) if same_rows else None) as ivs:
+            linear = em.index(0)
+            for iv, stride in zip(ivs, _strides(ys), strict=True):
+                linear = em.iadd(linear, em.imul(iv, stride))
+            indices: list[SSAValue] = []
+            for size, stride in zip(xs, _strides(xs), strict=True):
+                index = em.value(arith.DivUIOp(linear, em.index(stride)))
+                indices.append(em.value(arith.RemUIOp(index, em.index(size))))
+            em.store(em.load(x, indices), y, ivs)
+        rewriter.erase(op)
+
+
+def _strides(shape: tuple[int, ...]) -> list[int]:
+    strides = [1] * len(shape)
+    for d in range(len(shape) - 2, -1, -1):
+        strides[d] = strides[d + 1] * shape[d + 1]
+    return strides
+
+
+class ConcatLowering(TopLowering):
+    """One copy nest per input into its slice of the result along `axis`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: top.ConcatOp, rewriter: PatternRewriter) -> None:
+        em = self.emitter(op)
+        y = self.buffer(op.result, op)
+        axis = op.axis.value.data
+        start = 0
+        for value in op.inputs:
+            x = self.buffer(value, op)
+            xs = shape_of(x)
+            vector = self.lanes(y) if axis != len(xs) - 1 else None
+            with em.nest(xs, vector=vector) as ivs:
+                out = list(ivs)
+                out[axis] = em.iadd(ivs[axis], start)
+                em.store(em.load(x, ivs), y, out)
+            start += xs[axis]
+        rewriter.erase(op)

@@ -1,0 +1,236 @@
+"""The host JIT: run loop-level functions on numpy arrays in this process.
+
+    fn = JitFunction(module, weights)           # a function in the lamina kernel ABI
+    (y,) = fn(x)                                # checks x, allocates y, calls main()
+
+`JitFunction` compiles the module with LLVM's O3 pipeline for the `host` device (MCJIT),
+keeps the weights blob and the arena alive in 64-byte aligned buffers, and calls through
+ctypes: `main(weights, arena, *inputs, *outputs)` (docs/pipeline.md). A wrong number of
+inputs, a wrong shape or dtype is a `LaminaError`, never a crash.
+
+`JitModule(module).function(name)` calls any function of the module with arrays (passed
+as bare pointers, written in place) and scalars, for tests of kernels outside the ABI.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import llvmlite.binding as llvm
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr, i8
+from xdsl.ir import Attribute
+from xdsl.utils.hints import isa
+
+from lamina.codegen.llvm import KERNEL_ABI, emit_llvm, llvm_type
+from lamina.codegen.llvm_target import optimize, target_machine
+from lamina.dialects.weights import WEIGHTS, numpy_dtype
+from lamina.errors import DeviceError, LaminaError
+from lamina.targets import load_device
+
+ALIGNMENT = 64
+
+
+def aligned_empty(
+    shape: Sequence[int], dtype: np.dtype | type, align: int = ALIGNMENT
+) -> np.ndarray:
+    """An uninitialised C-contiguous array whose data starts on an `align`-byte boundary."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(nbytes + align, np.uint8)
+    start = -raw.ctypes.data % align
+    return raw[start : start + nbytes].view(dtype).reshape(tuple(shape))
+
+
+def aligned_copy(array: np.ndarray, align: int = ALIGNMENT) -> np.ndarray:
+    out = aligned_empty(array.shape, array.dtype, align)
+    out[...] = array
+    return out
+
+
+class JitModule:
+    """A loop-level module compiled for this machine; keeps the machine code alive."""
+
+    def __init__(self, module: ModuleOp, *, device: str = "host", opt_level: int = 3) -> None:
+        target = load_device(device)
+        if target.triple.split("-")[0] != llvm.get_process_triple().split("-")[0]:
+            raise DeviceError(f"cannot JIT for device '{device}' ({target.triple}) on this host")
+        self.module = module
+        self.device = target
+        self.llvm_module = optimize(emit_llvm(module, target), target, opt_level)
+        self.engine = llvm.create_mcjit_compiler(
+            self.llvm_module, target_machine(target, fresh=True)
+        )
+        self.engine.finalize_object()
+        self.engine.run_static_constructors()
+        self.functions = {op.sym_name.data: op for op in module.ops if isinstance(op, func.FuncOp)}
+
+    def address(self, name: str) -> int:
+        return self.engine.get_function_address(name)
+
+    def assembly(self) -> str:
+        return str(target_machine(self.device).emit_assembly(self.llvm_module))
+
+    def function(self, name: str) -> Callable[..., Any]:
+        """A Python callable for `@name`: arrays go in as pointers, scalars by value."""
+        op = self._func(name)
+        inputs = list(op.function_type.inputs)
+        outputs = list(op.function_type.outputs)
+        argtypes = [_ctype(t) for t in inputs]
+        restype = _ctype(outputs[0]) if outputs else None
+        raw = ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))
+
+        def call(*args: Any) -> Any:
+            if len(args) != len(inputs):
+                raise LaminaError(f"@{name} takes {len(inputs)} arguments, got {len(args)}")
+            converted = [
+                _check_array(a, t, f"argument {i} of @{name}", in_place=True).ctypes.data
+                if isa(t, MemRefType[Attribute])
+                else a
+                for i, (a, t) in enumerate(zip(args, inputs, strict=True))
+            ]
+            return raw(*converted)
+
+        call.keep_alive = (self, raw)  # type: ignore[attr-defined]
+        return call
+
+    def _func(self, name: str) -> func.FuncOp:
+        if name not in self.functions:
+            raise LaminaError(f"no function @{name} (have {', '.join(self.functions)})")
+        return self.functions[name]
+
+
+class JitFunction:
+    """A function in the lamina kernel ABI, ready to call on numpy inputs.
+
+    `weights` is the weights blob (uint8, the size of the first argument); when None it is
+    read from the module's `dense_resource` named by the function's `lamina.weights`
+    attribute (zeros if it has none). The arena (the size of the second argument) is
+    allocated once. Which trailing arguments are outputs: `num_outputs`, else the
+    function's `lamina.num_outputs` attribute, else 1.
+    """
+
+    def __init__(
+        self,
+        module: ModuleOp | JitModule,
+        weights: np.ndarray | None = None,
+        *,
+        function: str | None = None,
+        num_outputs: int | None = None,
+        device: str = "host",
+        opt_level: int = 3,
+    ) -> None:
+        self.jit = (
+            module
+            if isinstance(module, JitModule)
+            else JitModule(module, device=device, opt_level=opt_level)
+        )
+        op = self._kernel(function)
+        self.name = op.sym_name.data
+        types = [_memref(t, self.name) for t in op.function_type.inputs]
+        if len(types) < 2 or any(t.element_type != i8 or t.get_num_dims() != 1 for t in types[:2]):
+            raise LaminaError(
+                f"@{self.name} does not start with the weights and arena buffers (memref<Nxi8>)"
+            )
+        if num_outputs is None:
+            attr = op.attributes.get("lamina.num_outputs")
+            num_outputs = int(getattr(attr, "value", None).data) if attr is not None else 1  # type: ignore[union-attr]
+        if not 0 < num_outputs <= len(types) - 2:
+            raise LaminaError(f"@{self.name} cannot have {num_outputs} outputs")
+        self.input_types = types[2 : len(types) - num_outputs]
+        self.output_types = types[len(types) - num_outputs :]
+        self.weights = self._weights(op, weights, types[0].get_shape()[0])
+        self.arena_size = types[1].get_shape()[0]
+        self.arena = aligned_empty((self.arena_size,), np.uint8)
+        self._raw = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * len(types))(
+            self.jit.address(self.name)
+        )
+
+    def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        if len(inputs) != len(self.input_types):
+            raise LaminaError(
+                f"@{self.name} takes {len(self.input_types)} inputs, got {len(inputs)}"
+            )
+        checked = [
+            _check_array(x, t, f"input {i} of @{self.name}", in_place=False)
+            for i, (x, t) in enumerate(zip(inputs, self.input_types, strict=True))
+        ]
+        outputs = [
+            aligned_empty(t.get_shape(), numpy_dtype(t.element_type)) for t in self.output_types
+        ]
+        self._raw(
+            self.weights.ctypes.data,
+            self.arena.ctypes.data,
+            *[a.ctypes.data for a in (*checked, *outputs)],
+        )
+        return outputs
+
+    def _kernel(self, name: str | None) -> func.FuncOp:
+        if name is not None:
+            return self.jit._func(name)  # noqa: SLF001
+        kernels = [
+            op
+            for op in self.jit.functions.values()
+            if op.attributes.get("lamina.abi") == StringAttr(KERNEL_ABI)
+        ]
+        if len(kernels) != 1:
+            raise LaminaError(
+                f'the module has {len(kernels)} functions with lamina.abi = "{KERNEL_ABI}": name one'
+            )
+        return kernels[0]
+
+    def _weights(self, op: func.FuncOp, weights: np.ndarray | None, size: int) -> np.ndarray:
+        if weights is None:
+            key = op.attributes.get("lamina.weights")
+            blob = WEIGHTS.get(key.data) if isinstance(key, StringAttr) else None
+            weights = blob if blob is not None else np.zeros(size, np.uint8)
+        if weights.dtype != np.uint8 or weights.ndim != 1 or weights.size != size:
+            raise LaminaError(
+                f"@{self.name} needs a weights blob of {size} bytes (uint8, 1-D), got "
+                f"{weights.dtype} of shape {weights.shape}"
+            )
+        return aligned_copy(weights)
+
+
+def _memref(t: Attribute, name: str) -> MemRefType[Attribute]:
+    if not isa(t, MemRefType[Attribute]):
+        raise LaminaError(f"@{name} takes {t}: kernel-ABI functions take only memrefs")
+    return t
+
+
+def _check_array(value: Any, t: MemRefType[Attribute], what: str, *, in_place: bool) -> np.ndarray:
+    dtype = numpy_dtype(t.element_type)
+    shape = tuple(t.get_shape())
+    if not isinstance(value, np.ndarray):
+        raise LaminaError(f"{what}: expected a numpy array, got {type(value).__name__}")
+    if value.dtype != dtype or value.shape != shape:
+        raise LaminaError(
+            f"{what}: expected {dtype} of shape {shape}, got {value.dtype} of shape {value.shape}"
+        )
+    if value.flags.c_contiguous:
+        return value
+    if in_place:
+        raise LaminaError(f"{what}: written in place, so it must be C-contiguous")
+    return np.ascontiguousarray(value)
+
+
+def _ctype(t: Attribute) -> Any:
+    if isa(t, MemRefType[Attribute]):
+        return ctypes.c_void_p
+    lt = llvm_type(t)
+    text = str(lt)
+    table = {
+        "float": ctypes.c_float,
+        "double": ctypes.c_double,
+        "i1": ctypes.c_bool,
+        "i8": ctypes.c_int8,
+        "i16": ctypes.c_int16,
+        "i32": ctypes.c_int32,
+        "i64": ctypes.c_int64,
+    }
+    if text not in table:
+        raise LaminaError(f"cannot pass {t} through ctypes")
+    return table[text]

@@ -1,0 +1,352 @@
+"""Numerical tests of convert-loop-to-llvm + the host JIT: hand-written loop IR, run on
+random inputs, compared with numpy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from xdsl.parser import Parser
+
+from lamina.context import make_context
+from lamina.errors import LaminaError
+from lamina.runtime.jit import JitFunction, JitModule
+
+
+def parse(text: str):
+    module = Parser(make_context(), text).parse_module()
+    module.verify()
+    return module
+
+
+RNG = np.random.default_rng(7)
+
+MATMUL_64 = """
+func.func @main(%weights: memref<16384xi8>, %arena: memref<16384xi8>,
+                %a: memref<64x64xf32>, %c: memref<64x64xf32>) attributes {lamina.abi = "kernel-v1"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  %b = loop.carve %weights[0] : memref<16384xi8> -> memref<64x64xf32>
+  %t = loop.carve %arena[0] : memref<16384xi8> -> memref<64x64xf32>
+  loop.for %i = %c0 to %c64 step %c1 parallel {
+    loop.for %j = %c0 to %c64 step %c1 parallel vector 16 {
+      %s = loop.for %k = %c0 to %c64 step %c1 iter_args(%acc = %zero) -> (f32) {
+        %x = loop.load %a[%i, %k] : memref<64x64xf32>
+        %y = loop.load %b[%k, %j] : memref<64x64xf32>
+        %p = arith.mulf %x, %y : f32
+        %n = arith.addf %acc, %p : f32
+        loop.yield %n : f32
+      }
+      loop.store %s, %t[%i, %j] : memref<64x64xf32>
+    }
+  }
+  loop.for %i2 = %c0 to %c64 step %c1 {
+    loop.for %j2 = %c0 to %c64 step %c1 unroll 4 {
+      %v = loop.load %t[%i2, %j2] : memref<64x64xf32>
+      loop.store %v, %c[%i2, %j2] : memref<64x64xf32>
+    }
+  }
+  func.return
+}
+"""
+
+
+def test_matmul_64_with_weights_and_arena_carves_matches_numpy():
+    a = RNG.standard_normal((64, 64), dtype=np.float32)
+    b = RNG.standard_normal((64, 64), dtype=np.float32)
+    fn = JitFunction(parse(MATMUL_64), b.view(np.uint8).reshape(-1))
+    (c,) = fn(a)
+    # f32 sums of 64 products in another order than numpy's: a few ulps of the row norm
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-4)
+    assert fn.arena.ctypes.data % 64 == 0 and fn.weights.ctypes.data % 64 == 0
+
+
+RELU = """
+func.func @main(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<8x100xf32>,
+                %y: memref<8x100xf32>) attributes {lamina.abi = "kernel-v1"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c100 = arith.constant 100 : index
+  %zero = arith.constant 0.0 : f32
+  loop.for %i = %c0 to %c8 step %c1 parallel {
+    loop.for %j = %c0 to %c100 step %c1 parallel vector 16 {
+      %v = loop.load %x[%i, %j] : memref<8x100xf32>
+      %r = arith.maximumf %v, %zero : f32
+      loop.store %r, %y[%i, %j] : memref<8x100xf32>
+    }
+  }
+  func.return
+}
+"""
+
+
+def test_elementwise_relu_matches_numpy():
+    x = RNG.standard_normal((8, 100), dtype=np.float32)
+    (y,) = JitFunction(parse(RELU))(x)
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+
+
+REDUCE = """
+func.func @main(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<4x1000xf32>,
+                %y: memref<4xf32>, %m: memref<4xi32>) attributes {lamina.abi = "kernel-v1", lamina.num_outputs = 2 : i64} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c1000 = arith.constant 1000 : index
+  %zero = arith.constant 0.0 : f32
+  %lowest = arith.constant -1000000 : i32
+  loop.for %i = %c0 to %c4 step %c1 parallel {
+    %s, %mx = loop.for %j = %c0 to %c1000 step %c1 iter_args(%acc = %zero, %best = %lowest) -> (f32, i32) {
+      %v = loop.load %x[%i, %j] : memref<4x1000xf32>
+      %n = arith.addf %acc, %v : f32
+      %scaled = arith.mulf %v, %v : f32
+      %q = arith.fptosi %scaled : f32 to i32
+      %gt = arith.cmpi sgt, %q, %best : i32
+      %b2 = arith.select %gt, %q, %best : i32
+      loop.yield %n, %b2 : f32, i32
+    }
+    loop.store %s, %y[%i] : memref<4xf32>
+    loop.store %mx, %m[%i] : memref<4xi32>
+  }
+  func.return
+}
+"""
+
+
+def test_reduction_with_two_iter_args_matches_numpy():
+    x = RNG.standard_normal((4, 1000), dtype=np.float32) * 3
+    y, m = JitFunction(parse(REDUCE))(x)
+    # a sequential f32 sum of 1000 values vs numpy's pairwise f64-free sum: ~1e-4 relative
+    np.testing.assert_allclose(y, x.sum(axis=1), rtol=1e-4, atol=1e-3)
+    np.testing.assert_array_equal(m, (x * x).astype(np.int32).max(axis=1))
+
+
+VECTOR = """
+func.func @main(%w: memref<64xi8>, %arena: memref<4096xi8>, %x: memref<3x64xf32>,
+                %s: memref<3xf32>, %y: memref<3x64xf32>) attributes {lamina.abi = "kernel-v1", lamina.num_outputs = 2 : i64} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %two = arith.constant 2.0 : f32
+  %half = arith.constant dense<0.5> : vector<16xf32>
+  %zv = arith.constant dense<0.0> : vector<16xf32>
+  %tmp = loop.carve %arena[1024] align 64 : memref<4096xi8> -> memref<3x64xf32>
+  loop.for %i = %c0 to %c3 step %c1 {
+    %sum = loop.for %j = %c0 to %c64 step %c16 iter_args(%acc = %zv) -> (vector<16xf32>) {
+      %v = loop.vload %x[%i, %j] : memref<3x64xf32>, vector<16xf32>
+      %t = vector.broadcast %two : f32 to vector<16xf32>
+      %f = vector.fma %v, %t, %half : vector<16xf32>
+      loop.vstore %f, %tmp[%i, %j] : memref<3x64xf32>, vector<16xf32>
+      %n = arith.addf %acc, %v : vector<16xf32>
+      loop.yield %n : vector<16xf32>
+    }
+    %r = vector.reduction <add>, %sum : vector<16xf32> into f32
+    loop.store %r, %s[%i] : memref<3xf32>
+    loop.for %j = %c0 to %c64 step %c16 {
+      %v = loop.vload %tmp[%i, %j] : memref<3x64xf32>, vector<16xf32>
+      loop.vstore %v, %y[%i, %j] : memref<3x64xf32>, vector<16xf32>
+    }
+  }
+  func.return
+}
+"""
+
+
+def test_vload_vstore_fma_broadcast_and_reduction_match_numpy():
+    x = RNG.standard_normal((3, 64), dtype=np.float32)
+    s, y = JitFunction(parse(VECTOR))(x)
+    np.testing.assert_allclose(s, x.sum(axis=1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y, x * 2 + 0.5, rtol=1e-6)
+
+
+MATH = """
+func.func @main(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<64xf32>,
+                %y: memref<10x64xf32>) attributes {lamina.abi = "kernel-v1"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %r0 = arith.constant 0 : index
+  %r1 = arith.constant 1 : index
+  %r2 = arith.constant 2 : index
+  %r3 = arith.constant 3 : index
+  %r4 = arith.constant 4 : index
+  %r5 = arith.constant 5 : index
+  %r6 = arith.constant 6 : index
+  %r7 = arith.constant 7 : index
+  %r8 = arith.constant 8 : index
+  %r9 = arith.constant 9 : index
+  %three = arith.constant 3.0 : f32
+  loop.for %j = %c0 to %c64 step %c1 {
+    %v = loop.load %x[%j] : memref<64xf32>
+    %a = math.absf %v : f32
+    %e = math.exp %v : f32
+    loop.store %e, %y[%r0, %j] : memref<10x64xf32>
+    %l = math.log %a : f32
+    loop.store %l, %y[%r1, %j] : memref<10x64xf32>
+    %t = math.tanh %v : f32
+    loop.store %t, %y[%r2, %j] : memref<10x64xf32>
+    %q = math.sqrt %a : f32
+    loop.store %q, %y[%r3, %j] : memref<10x64xf32>
+    %rq = math.rsqrt %a : f32
+    loop.store %rq, %y[%r4, %j] : memref<10x64xf32>
+    %er = math.erf %v : f32
+    loop.store %er, %y[%r5, %j] : memref<10x64xf32>
+    %p = math.powf %a, %three : f32
+    loop.store %p, %y[%r6, %j] : memref<10x64xf32>
+    %f = math.fma %v, %v, %three : f32
+    loop.store %f, %y[%r7, %j] : memref<10x64xf32>
+    %d = arith.extf %v : f32 to f64
+    %dd = arith.divf %d, %d : f64
+    %back = arith.truncf %dd : f64 to f32
+    %n = arith.negf %back : f32
+    loop.store %n, %y[%r8, %j] : memref<10x64xf32>
+    %i = arith.fptosi %v : f32 to i32
+    %i64 = arith.extsi %i : i32 to i64
+    %ix = arith.index_cast %i64 : i64 to index
+    %iy = arith.index_cast %ix : index to i32
+    %fl = arith.sitofp %iy : i32 to f32
+    %mn = arith.minimumf %fl, %three : f32
+    loop.store %mn, %y[%r9, %j] : memref<10x64xf32>
+  }
+  %unused = arith.constant 1 : index
+  loop.for %k = %c0 to %c64 step %c16 {
+    %v = loop.vload %x[%k] : memref<64xf32>, vector<16xf32>
+    %ev = math.erf %v : vector<16xf32>
+    %tv = math.tanh %v : vector<16xf32>
+    %z = arith.subf %ev, %tv : vector<16xf32>
+    %zero = arith.constant dense<0.0> : vector<16xf32>
+    %m = arith.mulf %z, %zero : vector<16xf32>
+    %o = loop.vload %y[%r5, %k] : memref<10x64xf32>, vector<16xf32>
+    %s = arith.addf %o, %m : vector<16xf32>
+    loop.vstore %s, %y[%r5, %k] : memref<10x64xf32>, vector<16xf32>
+  }
+  func.return
+}
+"""
+
+
+def test_math_and_cast_ops_match_numpy():
+    x = RNG.standard_normal(64).astype(np.float32) * 2
+    (y,) = JitFunction(parse(MATH))(x)
+    a = np.abs(x)
+    erf = np.array([math.erf(v) for v in x], np.float32)
+    expected = [
+        np.exp(x),
+        np.log(a),
+        np.tanh(x),
+        np.sqrt(a),
+        1 / np.sqrt(a),
+        erf,
+        a**3,
+        x * x + 3,
+        -np.ones_like(x),
+        np.minimum(np.trunc(x), 3),
+    ]
+    for row, want in enumerate(expected):
+        np.testing.assert_allclose(y[row], want, rtol=2e-6, atol=1e-6, err_msg=f"row {row}")
+
+
+INTEGER = """
+func.func @ints(%x: memref<32xi32>, %y: memref<6x32xi32>, %d: i32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %r0 = arith.constant 0 : index
+  %r1 = arith.constant 1 : index
+  %r2 = arith.constant 2 : index
+  %r3 = arith.constant 3 : index
+  %r4 = arith.constant 4 : index
+  %r5 = arith.constant 5 : index
+  %three = arith.constant 3 : i32
+  loop.for %j = %c0 to %c32 step %c1 {
+    %v = loop.load %x[%j] : memref<32xi32>
+    %a = arith.floordivsi %v, %d : i32
+    loop.store %a, %y[%r0, %j] : memref<6x32xi32>
+    %b = arith.ceildivsi %v, %d : i32
+    loop.store %b, %y[%r1, %j] : memref<6x32xi32>
+    %c = arith.remsi %v, %d : i32
+    loop.store %c, %y[%r2, %j] : memref<6x32xi32>
+    %s = arith.shli %v, %three : i32
+    %x2 = arith.xori %s, %v : i32
+    loop.store %x2, %y[%r3, %j] : memref<6x32xi32>
+    %mx = arith.maxsi %v, %d : i32
+    loop.store %mx, %y[%r4, %j] : memref<6x32xi32>
+    %lt = arith.cmpi slt, %v, %three : i32
+    %z = arith.extui %lt : i1 to i32
+    loop.store %z, %y[%r5, %j] : memref<6x32xi32>
+  }
+  func.return
+}
+"""
+
+
+def test_integer_ops_on_a_plain_function_match_numpy():
+    x = RNG.integers(-100, 100, 32).astype(np.int32)
+    y = np.zeros((6, 32), np.int32)
+    JitModule(parse(INTEGER)).function("ints")(x, y, -7)
+    d = np.int32(-7)
+    np.testing.assert_array_equal(y[0], np.floor_divide(x, d))
+    np.testing.assert_array_equal(y[1], -np.floor_divide(-x, d))
+    np.testing.assert_array_equal(y[2], np.fmod(x, d))
+    np.testing.assert_array_equal(y[3], (x << 3) ^ x)
+    np.testing.assert_array_equal(y[4], np.maximum(x, d))
+    np.testing.assert_array_equal(y[5], (x < 3).astype(np.int32))
+
+
+CALL = """
+func.func private @square(%v: f32) -> f32 {
+  %s = arith.mulf %v, %v : f32
+  func.return %s : f32
+}
+func.func @main(%w: memref<64xi8>, %arena: memref<256xi8>, %x: memref<16xf32>,
+                %y: memref<16xf32>) attributes {lamina.abi = "kernel-v1"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %buf = loop.alloc() align 64 : memref<16xf32, #loop.space<stack>>
+  loop.for %i = %c0 to %c16 step %c1 {
+    %v = loop.load %x[%i] : memref<16xf32>
+    %s = func.call @square(%v) : (f32) -> f32
+    loop.store %s, %buf[%i] : memref<16xf32, #loop.space<stack>>
+  }
+  loop.for %i = %c0 to %c16 step %c1 {
+    %v = loop.load %buf[%i] : memref<16xf32, #loop.space<stack>>
+    loop.store %v, %y[%i] : memref<16xf32>
+  }
+  loop.dealloc %buf : memref<16xf32, #loop.space<stack>>
+  func.return
+}
+"""
+
+
+def test_call_and_small_stack_alloc_match_numpy():
+    x = RNG.standard_normal(16, dtype=np.float32)
+    (y,) = JitFunction(parse(CALL), function="main")(x)
+    np.testing.assert_allclose(y, x * x, rtol=1e-6)
+
+
+def test_wrong_inputs_are_errors_not_crashes():
+    fn = JitFunction(parse(RELU))
+    good = np.zeros((8, 100), np.float32)
+    with pytest.raises(LaminaError, match="expected float32 of shape"):
+        fn(good.astype(np.float64))
+    with pytest.raises(LaminaError, match="expected float32 of shape"):
+        fn(np.zeros((100, 8), np.float32))
+    with pytest.raises(LaminaError, match="takes 1 inputs, got 2"):
+        fn(good, good)
+    with pytest.raises(LaminaError, match="numpy array"):
+        fn([0.0] * 800)  # pyright: ignore[reportArgumentType]
+    (y,) = fn(np.asfortranarray(good))  # not contiguous: copied, not rejected
+    assert y.shape == (8, 100)
+
+
+def test_wrong_weights_blob_is_an_error():
+    with pytest.raises(LaminaError, match="weights blob of 16384 bytes"):
+        JitFunction(parse(MATMUL_64), np.zeros(10, np.uint8))
