@@ -27,7 +27,15 @@ _PUBLIC = {
     "import_onnx": "lamina.parser.onnx",
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = [
+    "CompiledModel",
+    "LaminaError",
+    "ModelImportError",
+    "UnsupportedError",
+    "UnsupportedOpError",
+    "compile",
+    "import_onnx",
+]
 
 
 def __getattr__(name: str) -> Any:
