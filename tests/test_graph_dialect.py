@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 
 import numpy as np
 import pytest
@@ -156,14 +155,13 @@ def test_set_print_weights_switch() -> None:
     assert "dialect_resources" not in print_module(module, ctx)
 
 
-def test_100_mb_of_weights_build_and_read_back_fast() -> None:
+def test_100_mb_of_weights_are_read_back_without_copies() -> None:
+    # No per-element Python work: the blob is the array's bytes and reading shares memory
+    # (the speed itself is measured by benchmarks/import_models.py).
     arrays = [np.full((256, 256, 4, 4), i, np.float32) for i in range(25)]  # 25 x 4 MiB
-    arrays = [a.copy() for a in arrays]
-    start = time.perf_counter()
     consts = [ConstantOp.from_array(a, name="big") for a in arrays]
     views = [c.to_array() for c in consts]
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"building 100 MB of constants took {elapsed:.2f} s"
+    assert all(np.array_equal(v, a) for v, a in zip(views, arrays, strict=True))
     assert all(np.shares_memory(v, WEIGHTS.get(c.value.resource_handle.data)) for c, v in
                zip(consts, views, strict=True) if isinstance(c.value, DenseResourceAttr))  # fmt: skip
     for c in consts:

