@@ -54,6 +54,12 @@ def _convert_graph_to_top() -> type[ModulePass]:
     return ConvertGraphToTopPass
 
 
+def _fuse_elementwise() -> type[ModulePass]:
+    from lamina.rewrites.top.fuse_elementwise import TopFuseElementwisePass
+
+    return TopFuseElementwisePass
+
+
 def _convert_top_to_loop() -> type[ModulePass]:
     from lamina.lowering.top_to_loop import ConvertTopToLoopPass
 
@@ -75,6 +81,7 @@ def _convert_loop_to_llvm() -> type[ModulePass]:
 LAMINA_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "apply-rules": _apply_rules,
     "convert-graph-to-top": _convert_graph_to_top,
+    "top-fuse-elementwise": _fuse_elementwise,
     "convert-top-to-loop": _convert_top_to_loop,
     "plan-memory": _plan_memory,
     "convert-loop-to-llvm": _convert_loop_to_llvm,

@@ -19,7 +19,9 @@ function's type and attributes. The arena stays `memref<0xi8>` until `plan-memor
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from xdsl.dialects import func
@@ -32,7 +34,8 @@ from xdsl.dialects.builtin import (
     TensorType,
     i8,
 )
-from xdsl.ir import Attribute, Block, BlockArgument, Operation, OpResult, SSAValue, Use
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, OpResult, Region, SSAValue, Use
+from xdsl.ir.affine import AffineMap
 from xdsl.pattern_rewriter import RewritePattern
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.hints import isa
@@ -74,6 +77,46 @@ def needs_init(op: top.GenericOp) -> bool:
     return reduces or any(arg.uses for arg in outs)
 
 
+@dataclass(frozen=True)
+class PackedConstant:
+    """A constant operand that a lowering reads in another layout (`layout` names it, so
+    equal requests share one copy), packed at compile time into the weights blob."""
+
+    operand: int
+    layout: str
+    pack: Callable[[np.ndarray], np.ndarray]
+
+
+class LoweringPlanner(Protocol):
+    """What a lowering asks of bufferization before it runs (see `PLANNERS`)."""
+
+    def packed_constants(self, op: Operation, vector_bits: int) -> Sequence[PackedConstant]:
+        """Constant operands of `op` wanted pre-packed."""
+        ...
+
+    def fuses_epilogue(self, op: Operation, vector_bits: int) -> bool:
+        """Whether `op`'s lowering applies an elementwise consumer in its own stores."""
+        ...
+
+
+PLANNERS: list[LoweringPlanner] = []
+"""Registered by the lowering modules (top_to_loop_nn) when they are imported."""
+
+
+@dataclass
+class Epilogue:
+    """An elementwise single-output `top.generic` (identity output map) that its producer's
+    lowering applies when storing: `body` is a detached copy of the generic's body, `inputs`
+    and `maps` its inputs (`inputs[fused]` is the producer's result), `result` the value
+    whose buffer receives the output."""
+
+    body: Region
+    inputs: list[SSAValue]
+    maps: tuple[AffineMap, ...]
+    fused: int
+    result: SSAValue
+
+
 @dataclass
 class _Group:
     """Values sharing one buffer: a chain of in-place updates."""
@@ -94,6 +137,12 @@ class Buffers:
     dead: set[Operation] = field(default_factory=set[Operation])
     """Ops whose results nobody reads (e.g. the init of a generic that ignores it)."""
     weights_key: str = ""
+    packed: dict[tuple[Operation, int], SSAValue] = field(
+        default_factory=dict[tuple[Operation, int], SSAValue]
+    )
+    """Carves of constants packed at compile time, by (user op, operand index)."""
+    epilogues: dict[Operation, Epilogue] = field(default_factory=dict[Operation, Epilogue])
+    """Producers that apply their consumer generic (which is then in `dead`)."""
 
     def buffer(self, value: SSAValue, user: Operation) -> SSAValue:
         if value not in self.of:
@@ -142,7 +191,7 @@ def bufferize_function(function: func.FuncOp, vector_bits: int = 512) -> Buffers
     for i, t in enumerate(function.function_type.outputs.data):
         outputs.append(block.insert_arg(buffer_type(t, function), len(block.args)))
         outputs[-1].name_hint = f"out{i}"
-    _pack_constants(function, buffers)
+    _pack_constants(function, buffers, vector_bits)
     arena = block.insert_arg(MemRefType(i8, [0]), 1)
     arena.name_hint = "arena"
     _assign_buffers(block, buffers, outputs, vector_bits)
@@ -158,19 +207,49 @@ def _check_ops(block: Block) -> None:
             raise unsupported(f"'{op.name}' on tensors has no lowering to loops", op)
 
 
-def _pack_constants(function: func.FuncOp, buffers: Buffers) -> None:
-    """Pack every constant into one blob and carve each from `%weights`."""
+_Site = tuple[Operation, int]
+"""An operand of an op: the op and the operand's index."""
+
+
+def _packing_requests(block: Block, vector_bits: int) -> dict[_Site, PackedConstant]:
+    """The constant operands the registered planners want pre-packed, by use."""
+    requests: dict[_Site, PackedConstant] = {}
+    for op in block.ops:
+        if not is_top_op(op):
+            continue
+        for planner in PLANNERS:
+            for request in planner.packed_constants(op, vector_bits):
+                operand = op.operands[request.operand]
+                if isinstance(operand, OpResult) and isinstance(operand.op, ConstantOp):
+                    requests[(op, request.operand)] = request
+    return requests
+
+
+def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -> None:
+    """Pack every constant into one blob and carve each from `%weights`: in its own layout
+    when some use reads it so, and in each layout a planner asked for (`buffers.packed`)."""
     from lamina.dialects.loop import CarveOp
 
     block = function.body.block
     constants = [op for op in block.ops if isinstance(op, ConstantOp)]
-    offsets: dict[Attribute, int] = {}
+    requests = _packing_requests(block, vector_bits)
+    offsets: dict[tuple[Attribute, str], int] = {}
+    shapes: dict[tuple[Attribute, str], tuple[int, ...]] = {}
     pieces: list[tuple[int, np.ndarray]] = []
     size = 0
+    wanted: list[tuple[ConstantOp, _Site | None, tuple[Attribute, str]]] = []
     for op in constants:
-        if op.value not in offsets:
+        uses = [(use.operation, use.index) for use in op.output.uses]
+        if not uses or any(use not in requests for use in uses):
+            wanted.append((op, None, (op.value, "")))
+        wanted += [(op, use, (op.value, requests[use].layout)) for use in uses if use in requests]
+    for op, use, key in wanted:
+        if key not in offsets:
             array = tensor_to_array(op.value)
-            offsets[op.value] = size
+            if use is not None:
+                array = requests[use].pack(array)
+            offsets[key] = size
+            shapes[key] = array.shape
             pieces.append((size, np.ascontiguousarray(array).reshape(-1).view(np.uint8)))
             size += -(-array.nbytes // WEIGHT_ALIGNMENT) * WEIGHT_ALIGNMENT
     blob = np.zeros(size, np.uint8)
@@ -179,14 +258,20 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers) -> None:
     buffers.weights_key = WEIGHTS.add(f"{function.sym_name.data}_weights", blob)
     weights = block.insert_arg(MemRefType(i8, [size]), 0)
     weights.name_hint = "weights"
-    carves: dict[Attribute, SSAValue] = {}
-    for op in constants:
-        if op.value not in carves:
-            carve = CarveOp(weights, offsets[op.value], buffer_type(op.output.type, op))
+    carves: dict[tuple[Attribute, str], SSAValue] = {}
+    for op, use, key in wanted:
+        if key not in carves:
+            carve_type = buffer_type(op.output.type, op)
+            if use is not None:
+                carve_type = MemRefType(carve_type.element_type, shapes[key])
+            carve = CarveOp(weights, offsets[key], carve_type)
             carve.buffer.name_hint = op.output.name_hint
             Rewriter.insert_op(carve, InsertPoint.at_start(block))
-            carves[op.value] = carve.buffer
-        buffers.of[op.output] = carves[op.value]
+            carves[key] = carve.buffer
+        if use is None:
+            buffers.of[op.output] = carves[key]
+        else:
+            buffers.packed[use] = carves[key]
 
 
 def weights_attr(buffers: Buffers) -> DenseResourceAttr:
@@ -235,9 +320,70 @@ def _ignored(use: Use, dead: set[Operation]) -> bool:
     )
 
 
+def _fusable_epilogue(op: top.GenericOp, vector_bits: int) -> OpResult | None:
+    """The producer result `op` can be applied to as an epilogue: `op` is elementwise
+    (parallel, one output with the identity map, a body using only its arguments), reads
+    the result once through the identity map and is its only user, the producer's planner
+    accepts, and every other input is ready when the producer runs."""
+    maps = op.maps()
+    rank = len(op.iterator_types)
+    identity = AffineMap.identity(rank)
+    if len(op.res) != 1 or maps[len(op.inputs)] != identity or needs_init(op):
+        return None
+    if any(it.data != top.IteratorType.PARALLEL for it in op.iterator_types):
+        return None
+    body_values = {*op.body.block.args, *(r for o in op.body.block.ops for r in o.results)}
+    if any(v not in body_values for o in op.body.block.ops for v in o.operands):
+        return None
+    for value, amap in zip(op.inputs, maps, strict=False):
+        if not isinstance(value, OpResult) or not is_top_op(value.op):
+            continue
+        producer = value.op
+        if (
+            amap != identity
+            or value.type != op.res[0].type
+            or [u.operation for u in value.uses] != [op]
+            or not any(p.fuses_epilogue(producer, vector_bits) for p in PLANNERS)
+        ):
+            continue
+        block = producer.parent_block()
+        if block is None or block is not op.parent_block():
+            continue
+        if all(_defined_before(other, producer) for other in op.inputs if other is not value):
+            return value
+    return None
+
+
+def _defined_before(value: SSAValue, op: Operation) -> bool:
+    if isinstance(value, BlockArgument):
+        return True
+    owner = value.owner
+    assert isinstance(owner, Operation)
+    return owner.parent is op.parent and owner.is_before_in_block(op)
+
+
+def _record_epilogues(buffers: Buffers, fused: dict[top.GenericOp, OpResult]) -> None:
+    for generic, producer in fused.items():
+        if generic in buffers.dead:
+            continue
+        buffers.epilogues[producer.op] = Epilogue(
+            generic.body.clone(),
+            list(generic.inputs),
+            generic.maps()[: len(generic.inputs)],
+            list(generic.inputs).index(producer),
+            generic.res[0],
+        )
+        buffers.dead.add(generic)
+
+
 def _assign_buffers(
     block: Block, buffers: Buffers, outputs: list[SSAValue], vector_bits: int
 ) -> None:
+    fused = {
+        op: producer
+        for op in block.ops
+        if isinstance(op, top.GenericOp) and (producer := _fusable_epilogue(op, vector_bits))
+    }
     groups: dict[SSAValue, _Group] = {}
     copies: list[tuple[SSAValue, int]] = []
 
@@ -260,6 +406,8 @@ def _assign_buffers(
                 if result not in groups:
                     join(result, _Group(buffer_type(result.type, op)))
             if isinstance(op, top.GenericOp):
+                if (producer := fused.get(op)) is not None and producer not in groups:
+                    join(producer, groups[op.res[0]])
                 init_needed = needs_init(op)
                 for j, (init, result) in enumerate(zip(op.outputs, op.res, strict=True)):
                     if init_needed and init not in op.inputs and _only_read_by(init, op, groups):
@@ -276,6 +424,7 @@ def _assign_buffers(
             group.buffer = alloc.buffer
         for value in group.values:
             buffers.of[value] = group.buffer
+    _record_epilogues(buffers, fused)
     ret = block.last_op
     assert isinstance(ret, func.ReturnOp), "func.func bodies end in func.return"
     em = Emitter(InsertPoint.before(ret), buffers.constants)

@@ -14,17 +14,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from xdsl.dialects import arith
-from xdsl.ir import SSAValue
+from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, op_type_rewrite_pattern
 
 from lamina.dialects import top
-from lamina.lowering.bufferize import TopLowering, unsupported
+from lamina.dialects.graph import ConstantOp
+from lamina.lowering.bufferize import PLANNERS, PackedConstant, TopLowering, unsupported
 from lamina.lowering.top_to_loop_build import (
     Emitter,
     element_of,
     fill,
     is_float,
     shape_of,
+)
+from lamina.lowering.top_to_loop_conv import conv_geometry, lower_conv_gemm, packed_filter
+from lamina.lowering.top_to_loop_gemm import (
+    lower_matmul_gemm,
+    matmul_blocking,
+    packed_matmul_operands,
 )
 
 
@@ -67,15 +74,44 @@ def padded_load(
     return em.select(inside, value, zero)
 
 
+class GemmPlanner:
+    """Tells bufferization which matmul / conv2d operands to pack at compile time and which
+    of them apply their elementwise consumer (those that lower to a packed GEMM)."""
+
+    def packed_constants(self, op: Operation, vector_bits: int) -> Sequence[PackedConstant]:
+        if isinstance(op, top.MatmulOp):
+            return packed_matmul_operands(op, vector_bits)
+        if isinstance(op, top.Conv2dOp):
+            return packed_filter(op, vector_bits)
+        return []
+
+    def fuses_epilogue(self, op: Operation, vector_bits: int) -> bool:
+        if isinstance(op, top.MatmulOp):
+            return matmul_blocking(op, vector_bits) is not None
+        return (
+            isinstance(op, top.Conv2dOp)
+            and isinstance(op.filter.owner, ConstantOp)
+            and conv_geometry(op, vector_bits) is not None
+        )
+
+
+PLANNERS.append(GemmPlanner())
+
+
 class MatmulLowering(TopLowering):
-    """C = 0; for batch, i (parallel): for k: a = A[i, k]; for j (parallel, vector):
-    C[i, j] += a * B[k, j]."""
+    """f32 matmuls of useful size: the packed GEMM (top_to_loop_gemm). Others: C = 0; for
+    batch, i (parallel): for k: a = A[i, k]; for j (parallel, vector): C[i, j] += a * B[k, j]."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: top.MatmulOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
-        a, b, c = self.buffer(op.lhs, op), self.buffer(op.rhs, op), self.buffer(op.result, op)
-        lower_matmul(em, a, b, c, bool(op.transpose_lhs), bool(op.transpose_rhs), self)
+        blocking = matmul_blocking(op, self.vector_bits)
+        if blocking is not None:
+            lower_matmul_gemm(em, op, blocking, self.buffers)
+        else:
+            a, b = self.buffer(op.lhs, op), self.buffer(op.rhs, op)
+            c = self.buffer(op.result, op)
+            lower_matmul(em, a, b, c, bool(op.transpose_lhs), bool(op.transpose_rhs), self)
         rewriter.erase(op)
 
 
@@ -110,6 +146,11 @@ class Conv2dLowering(TopLowering):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: top.Conv2dOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
+        geometry = conv_geometry(op, self.vector_bits)
+        if geometry is not None and (op, 1) in self.buffers.packed:
+            lower_conv_gemm(em, op, geometry, self.buffers, self.vector_bits)
+            rewriter.erase(op)
+            return
         x, w, y = self.buffer(op.input, op), self.buffer(op.filter, op), self.buffer(op.result, op)
         bias = None if op.bias is None else self.buffer(op.bias, op)
         lower_conv2d(em, op, x, w, bias, y, self)

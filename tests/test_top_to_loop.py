@@ -457,3 +457,16 @@ def test_op_without_lowering_is_reported() -> None:
     }"""
     with pytest.raises(UnsupportedOpError, match="graph.relu"):
         lower(text)
+
+
+def test_small_matmul_keeps_the_reference_nest_and_big_one_gets_the_packed_gemm() -> None:
+    def text(m: int, n: int, k: int) -> str:
+        a, b, c = f"tensor<{m}x{k}xf32>", f"tensor<{k}x{n}xf32>", f"tensor<{m}x{n}xf32>"
+        return f"""
+        func.func @main(%a: {a}, %b: {b}) -> {c} {{
+          %c = top.matmul %a, %b : ({a}, {b}) -> {c}
+          func.return %c : {c}
+        }}"""
+
+    assert "vector.fma" not in str(lower(text(8, 4, 16)))
+    assert "vector.fma" in str(lower(text(64, 64, 64)))

@@ -1,0 +1,250 @@
+"""`top.conv2d` (nchw_fchw, one group, f32, constant filter) as a packed GEMM per image:
+
+    Y[n][F, OH*OW] = W[F, C*KH*KW] · im2col(X[n])[C*KH*KW, OH*OW]
+
+- A is the filter, packed at compile time into [Fp/MR][K][MR] panels (`PackedConstant`);
+- B is never materialised whole: each K block of the im2col matrix is packed straight from
+  X into an arena buffer Bp[KC][NCp] covering R whole output rows (NCp = R*OW rounded up
+  to NR), one row of Bp per (c, kh, kw), padding taps written as zeros. Each output row
+  is three loops with computed bounds: left padding, the unchecked (vectorised) interior,
+  right padding;
+- the micro-kernel accumulates into an arena buffer Cp[Fp][blocks*NCp] (a loop-level
+  buffer cannot be viewed with OH and OW flattened into one dim), and one pass copies Cp
+  into Y adding the bias and applying the fused elementwise consumer (`Epilogue`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import MemRefType, TensorType, VectorType, f32
+from xdsl.ir import Attribute, SSAValue
+from xdsl.utils.hints import isa
+
+from lamina.dialects import top
+from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
+from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
+from lamina.lowering.top_to_loop_build import Emitter, shape_of
+from lamina.lowering.top_to_loop_gemm import (
+    Blocking,
+    GemmPlan,
+    Indices,
+    emit_gemm,
+    gemm_blocking,
+    pack_a_array,
+    panel_a_packed,
+    span,
+    store_with_epilogue,
+)
+
+MIN_GEMM_FLOPS = 1 << 16
+"""Below this many multiply-adds per image the reference loop nest is as good."""
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Sizes of one nchw_fchw convolution and of its GEMM: R output rows per B block."""
+
+    c: int
+    h: int
+    w: int
+    f: int
+    kh: int
+    kw: int
+    oh: int
+    ow: int
+    rows: int
+    blocking: Blocking
+
+    @property
+    def ncp(self) -> int:
+        return self.blocking.nc
+
+    @property
+    def blocks(self) -> int:
+        return -(-self.oh // self.rows)
+
+
+def conv_geometry(op: top.Conv2dOp, vector_bits: int) -> ConvGeometry | None:
+    """The GEMM form of `op`, or None when the reference loop nest lowers it."""
+    if op.layout.data != top.ConvLayout.NCHW_FCHW or op.groups.value.data != 1:
+        return None
+    types = [v.type for v in (op.input, op.filter, op.result)]
+    if not all(isa(t, TensorType[Attribute]) and t.get_element_type() == f32 for t in types):
+        return None
+    (_, c, h, w), (f, _, kh, kw), (_, _, oh, ow) = (
+        cast(TensorType[Attribute], t).get_shape() for t in types
+    )
+    if f * oh * ow * c * kh * kw < MIN_GEMM_FLOPS or f < 4:
+        return None
+    probe = gemm_blocking(f, oh * ow, c * kh * kw, vector_bits)
+    rows = max(1, min(oh, probe.nc // ow))
+    rows = -(-oh // -(-oh // rows))
+    nr = probe.nr
+    ncp = -(-rows * ow // nr) * nr
+    blocking = Blocking(f, ncp, c * kh * kw, probe.lanes, probe.mr, nr, probe.kc, probe.mc, ncp)
+    return ConvGeometry(c, h, w, f, kh, kw, oh, ow, rows, blocking)
+
+
+def packed_filter(op: top.Conv2dOp, vector_bits: int) -> list[PackedConstant]:
+    """The filter in A-panel layout, when `op` lowers to a GEMM."""
+    g = conv_geometry(op, vector_bits)
+    if g is None:
+        return []
+    b = g.blocking
+    layout = f"gemm-a-{b.mp}x{b.k}/{b.mr}"
+    return [PackedConstant(1, layout, lambda array: np.asarray(pack_a_array(array, b)))]
+
+
+def lower_conv_gemm(
+    em: Emitter, op: top.Conv2dOp, g: ConvGeometry, buffers: Buffers, vector_bits: int
+) -> None:
+    """The conv as the GEMM of the module docstring (the filter must be packed)."""
+    b = g.blocking
+    a_packed = buffers.packed[(op, 1)]
+    x = buffers.buffer(op.input, op)
+    epilogue = buffers.epilogues.get(op)
+    y = buffers.buffer(op.result if epilogue is None else epilogue.result, op)
+    bias = None if op.bias is None else buffers.buffer(op.bias, op)
+    bp = _alloc(em, [b.kc, g.ncp])
+    cp = _alloc(em, [b.mp, g.blocks * g.ncp])
+    with span(em, 0, shape_of(y)[0]) as n:
+        with span(em, 0, g.blocks) as jb:
+            column0 = em.imul(jb, g.ncp)
+
+            def b_panel(jc: SSAValue, pc: SSAValue, jp: SSAValue) -> tuple[SSAValue, Indices]:
+                j0 = em.imul(jp, b.nr)
+                return bp, lambda k, v: [k, em.iadd(j0, v * b.lanes)]
+
+            plan = GemmPlan(
+                b,
+                panel_a_packed(em, a_packed, b),
+                b_panel,
+                cp,
+                lambda i, j: [i, em.iadd(j, column0)],
+                pack_b=lambda jc, pc, k_len: _pack_im2col(em, op, g, x, n, jb, bp, pc, k_len),
+            )
+            emit_gemm(em, plan)
+        _copy_out(em, g, cp, bias, y, n, epilogue, buffers)
+    for buffer in (bp, cp):
+        em.emit(DeallocOp(buffer))
+
+
+def _alloc(em: Emitter, shape: list[int]) -> SSAValue:
+    return em.value(AllocOp(MemRefType(f32, shape)))
+
+
+def _pack_im2col(
+    em: Emitter,
+    op: top.Conv2dOp,
+    g: ConvGeometry,
+    x: SSAValue,
+    n: SSAValue,
+    jb: SSAValue,
+    bp: SSAValue,
+    pc: SSAValue,
+    k_len: SSAValue,
+) -> None:
+    """Bp[kk, r*OW + ow] = X[n, c, ih, iw] for the K block at `pc` and output rows
+    jb*R + r (r < R, row < OH), where (c, kh, kw) = divmod(pc + kk) and ih, iw are the
+    tap's input position; out-of-range taps are zeros."""
+    (sh, sw), (dh, dw) = op.strides.get_values(), op.dilations.get_values()
+    lh, lw = op.pad_low.get_values()
+    zero = em.const(0.0, f32)
+    row0 = em.imul(jb, g.rows)
+    rows = em.value(arith.MinSIOp(em.index(g.rows), em.value(arith.SubiOp(em.index(g.oh), row0))))
+    with span(em, 0, k_len, parallel=True) as kk:
+        k = em.iadd(pc, kk)
+        c, tap = _divmod(em, k, g.kh * g.kw)
+        kh, kw = _divmod(em, tap, g.kw)
+        col_shift = em.iadd(em.imul(kw, dw), -lw)
+        # interior: 0 <= ow*sw + col_shift < W
+        lo = _clamp(em, em.value(arith.CeilDivSIOp(_neg(em, col_shift), em.index(sw))), g.ow)
+        hi_num = em.iadd(_neg(em, col_shift), g.w - 1)
+        hi = _clamp(em, em.iadd(em.value(arith.FloorDivSIOp(hi_num, em.index(sw))), 1), g.ow)
+        hi = em.value(arith.MaxSIOp(hi, lo))
+        with span(em, 0, rows, parallel=True) as r:
+            ih = em.window(em.iadd(row0, r), kh, sh, dh, lh)
+            inside = em.in_range(ih, g.h)
+            row_lo = em.select(inside, lo, em.index(g.ow))
+            row_hi = em.select(inside, hi, em.index(g.ow))
+            ih = em.clamp(ih, g.h)
+            base = em.imul(r, g.ow)
+            for start, stop in ((em.index(0), row_lo), (row_hi, em.index(g.ow))):
+                with span(em, start, stop, parallel=True, vector=1) as ow:
+                    em.store(zero, bp, [kk, em.iadd(base, ow)])
+            _copy_row(em, g, sw, (x, [n, c, ih], col_shift), (bp, kk, base), row_lo, row_hi)
+
+
+def _copy_row(
+    em: Emitter,
+    g: ConvGeometry,
+    sw: int,
+    source: tuple[SSAValue, list[SSAValue], SSAValue],
+    dest: tuple[SSAValue, SSAValue, SSAValue],
+    lo: SSAValue,
+    hi: SSAValue,
+) -> None:
+    """Bp[kk, base + ow] = X[n, c, ih, ow*sw + shift] for ow in [lo, hi): whole vectors
+    first when the row is contiguous (stride 1, rows of at least one vector), then scalars.
+    Explicit vectors, not a `vector` hint: LLVM's vectorizer costs compile time per conv."""
+    (x, prefix, shift), (bp, kk, base) = source, dest
+    lanes = g.blocking.lanes
+    start = lo
+    if sw == 1 and g.w >= lanes:
+        count = em.value(arith.SubiOp(hi, lo))
+        whole = em.iadd(lo, em.value(arith.MuliOp(_divide_by(em, count, lanes), em.index(lanes))))
+        vt = VectorType(f32, [lanes])
+        with span(em, lo, whole, lanes, parallel=True) as ow:
+            value = em.value(VLoadOp(x, [*prefix, em.iadd(ow, shift)], vt))
+            em.emit(VStoreOp(value, bp, [kk, em.iadd(base, ow)]))
+        start = whole
+    with span(em, start, hi, parallel=True, vector=1) as ow:
+        iw = em.iadd(em.imul(ow, sw), shift)
+        em.store(em.load(x, [*prefix, iw]), bp, [kk, em.iadd(base, ow)])
+
+
+def _divide_by(em: Emitter, value: SSAValue, by: int) -> SSAValue:
+    return em.value(arith.DivUIOp(value, em.index(by)))
+
+
+def _divmod(em: Emitter, value: SSAValue, by: int) -> tuple[SSAValue, SSAValue]:
+    if by == 1:
+        return value, em.index(0)
+    quotient = em.value(arith.DivUIOp(value, em.index(by)))
+    return quotient, em.value(arith.RemUIOp(value, em.index(by)))
+
+
+def _neg(em: Emitter, value: SSAValue) -> SSAValue:
+    return em.value(arith.SubiOp(em.index(0), value))
+
+
+def _clamp(em: Emitter, value: SSAValue, high: int) -> SSAValue:
+    """`value` clamped into [0, high]."""
+    low = em.value(arith.MaxSIOp(value, em.index(0)))
+    return em.value(arith.MinSIOp(low, em.index(high)))
+
+
+def _copy_out(
+    em: Emitter,
+    g: ConvGeometry,
+    cp: SSAValue,
+    bias: SSAValue | None,
+    y: SSAValue,
+    n: SSAValue,
+    epilogue: Epilogue | None,
+    buffers: Buffers,
+) -> None:
+    """Y[n, f, oh, ow] = epilogue(Cp[f, column of (oh, ow)] + bias[f])."""
+    with span(em, 0, g.f, parallel=True) as f, span(em, 0, g.oh, parallel=True) as oh:
+        block, r = _divmod(em, oh, g.rows)
+        base = em.iadd(em.imul(block, g.ncp), em.imul(r, g.ow))
+        bias_value = None if bias is None else em.load(bias, [f])
+        with span(em, 0, g.ow, parallel=True, vector=g.blocking.lanes) as ow:
+            value = em.load(cp, [f, em.iadd(base, ow)])
+            if bias_value is not None:
+                value = em.add(value, bias_value)
+            store_with_epilogue(em, value, y, [n, f, oh, ow], epilogue, buffers)

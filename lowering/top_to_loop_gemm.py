@@ -1,0 +1,447 @@
+"""Packed GEMM at the loop level (the BLIS / GotoBLAS structure) for `convert-top-to-loop`.
+
+C[Mp, Np] = A[M, K] · B[K, N] on f32, with every loop a `loop.for`:
+
+    for jc in 0..Np step NC:                      # B block (KC x NC) stays in L2
+      for pc in 0..K step KC:                     # the last K block may be shorter
+        pack B[pc:, jc:]   -> Bp                   # skipped when B was packed at compile time
+        for ic in 0..Mp step MC:                  # A block (MC x KC) stays in L2
+          pack A[ic:, pc:] -> Ap                   # skipped when A was packed at compile time
+          for jp in 0..NC/NR (parallel):          # B micro-panel (KC x NR) stays in L1
+            for ip in 0..MC/MR (parallel):        # the MR x NR micro-kernel:
+              acc[r][v] = pc == 0 ? 0 : C[tile]   #   MR * NR/L vector<L> iter_args
+              for k in 0..min(KC, K - pc): acc[r][v] = fma(bcast(Ap[.., k, r]), Bp[.., k, v], acc)
+              C[tile] = acc
+
+Invariants: Mp and Np are multiples of MC and NC (themselves multiples of MR and NR), so
+every micro-tile is full; rows and columns past M and N are padding whose contents (packed
+from clamped addresses, or left as they are) only reach C's padding, which callers never
+read. K is never padded: the k loop runs to the exact end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+from xdsl.dialects import arith, vector
+from xdsl.dialects.builtin import MemRefType, TensorType, VectorType, f32
+from xdsl.ir import Attribute, SSAValue
+from xdsl.utils.hints import isa
+
+from lamina.dialects import top
+from lamina.dialects.loop import AllocOp, DeallocOp, ForOp, VLoadOp, VStoreOp, YieldOp
+from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
+from lamina.lowering.top_to_loop_build import Emitter
+
+L1D_BYTES = 32 * 1024
+L2_BYTES = 1024 * 1024
+"""Cache sizes the blocking assumes (those of `targets/x86-64-avx512.toml`) until the pass
+takes the device's own."""
+
+Indices = Callable[[SSAValue, int], list[SSAValue]]
+"""Where element (k, r) of a packed A panel (or (k, vector v) of a B panel) lives."""
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def _balanced(size: int, limit: int, unit: int) -> int:
+    """The block (a multiple of `unit`, at most about `limit`) that splits `size` into
+    equal blocks with the least padding."""
+    blocks = max(1, -(-size // max(limit, unit)))
+    return _round_up(-(-size // blocks), unit)
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """Register and cache blocking of one GEMM: micro-tile MR x NR (NR = `nv` vectors of
+    `lanes`), K blocks of KC, A blocks of MC rows, B blocks of NC columns; `mp`, `np_` are
+    M and N padded to whole blocks."""
+
+    m: int
+    n: int
+    k: int
+    lanes: int
+    mr: int
+    nr: int
+    kc: int
+    mc: int
+    nc: int
+
+    @property
+    def nv(self) -> int:
+        return self.nr // self.lanes
+
+    @property
+    def mp(self) -> int:
+        return _round_up(self.m, self.mc)
+
+    @property
+    def np_(self) -> int:
+        return _round_up(self.n, self.nc)
+
+
+def micro_tile(vector_bits: int) -> tuple[int, int, int]:
+    """(lanes, MR, NR) for f32: two vectors of columns; rows to fill about half of the
+    vector registers with accumulators (32 registers from AVX-512 on, 16 below)."""
+    lanes = max(1, vector_bits // 32)
+    return lanes, (8 if vector_bits >= 512 else 6), 2 * lanes
+
+
+def gemm_blocking(
+    m: int,
+    n: int,
+    k: int,
+    vector_bits: int,
+    l1d: int = L1D_BYTES,
+    l2: int = L2_BYTES,
+) -> Blocking:
+    """Blocks where the B micro-panel (KC x NR) fills half of L1 and the A block (MC x KC)
+    and the B block (KC x NC) half of L2 each."""
+    lanes, mr, nr = micro_tile(vector_bits)
+    kc = _balanced(k, max(16, l1d // 2 // (4 * nr)), 1)
+    mc = _balanced(_round_up(m, mr), max(mr, l2 // 2 // (4 * kc)), mr)
+    nc = _balanced(_round_up(n, nr), max(nr, l2 // 2 // (4 * kc)), nr)
+    return Blocking(m, n, k, lanes, mr, nr, kc, mc, nc)
+
+
+@contextmanager
+def span(
+    em: Emitter,
+    lb: SSAValue | int,
+    ub: SSAValue | int,
+    step: int = 1,
+    *,
+    parallel: bool = False,
+    vector: int | None = None,
+) -> Generator[SSAValue]:
+    """One `loop.for` from `lb` to `ub` (static or computed bounds); yields its index."""
+    bounds = [em.index(b) if isinstance(b, int) else b for b in (lb, ub)]
+    loop = ForOp(bounds[0], bounds[1], em.index(step), parallel=parallel, vector=vector)
+    em.emit(loop)
+    with em.inside(loop):
+        yield loop.induction_var
+
+
+def vector_type(b: Blocking) -> VectorType[Attribute]:
+    return VectorType(f32, [b.lanes])
+
+
+def micro_kernel(
+    em: Emitter,
+    b: Blocking,
+    a_panel: tuple[SSAValue, Indices],
+    b_panel: tuple[SSAValue, Indices],
+    k_len: SSAValue,
+    c: tuple[SSAValue, Callable[[int, int], list[SSAValue]]],
+    first: SSAValue,
+) -> None:
+    """C[tile] (+)= A panel · B panel over k < k_len: the accumulators start at zero when
+    `first` (the first K block) else at C, live in the k loop's iter_args, end in C."""
+    vt = vector_type(b)
+    (a_buf, a_at), (b_buf, b_at), (c_buf, c_at) = a_panel, b_panel, c
+    zero = em.value(vector.BroadcastOp(em.const(0.0, f32), vt))
+    tiles = [(r, v) for r in range(b.mr) for v in range(b.nv)]
+    inits = [em.select(first, zero, em.value(VLoadOp(c_buf, c_at(r, v), vt))) for r, v in tiles]
+    loop = ForOp(em.index(0), k_len, em.index(1), inits)
+    em.emit(loop)
+    with em.inside(loop):
+        k, *acc = loop.body.block.args
+        bs = [em.value(VLoadOp(b_buf, b_at(k, v), vt)) for v in range(b.nv)]
+        out: list[SSAValue] = []
+        for r in range(b.mr):
+            a = em.value(vector.BroadcastOp(em.load(a_buf, a_at(k, r)), vt))
+            for v in range(b.nv):
+                out.append(em.value(vector.FMAOp(a, bs[v], acc[r * b.nv + v])))
+        em.emit(YieldOp(*out))
+    for (r, v), result in zip(tiles, loop.res, strict=True):
+        em.emit(VStoreOp(result, c_buf, c_at(r, v)))
+
+
+@dataclass
+class GemmPlan:
+    """The operands of one GEMM as packed panels. `a_panel(ic, pc, ip)` / `b_panel(jc, pc,
+    jp)` give the buffer and the (k, r) / (k, v) indices of one micro-panel (k counts from
+    the K block's start); `pack_a(ic, pc, k_len)` / `pack_b(jc, pc, k_len)` fill the
+    runtime panel buffers (None: packed at compile time); `c_at(i, j)` indexes C."""
+
+    blocking: Blocking
+    a_panel: Callable[[SSAValue, SSAValue, SSAValue], tuple[SSAValue, Indices]]
+    b_panel: Callable[[SSAValue, SSAValue, SSAValue], tuple[SSAValue, Indices]]
+    c: SSAValue
+    c_at: Callable[[SSAValue, SSAValue], list[SSAValue]]
+    pack_a: Callable[[SSAValue, SSAValue, SSAValue], None] | None = None
+    pack_b: Callable[[SSAValue, SSAValue, SSAValue], None] | None = None
+
+
+def emit_gemm(em: Emitter, plan: GemmPlan) -> None:
+    """The loop nest of the module docstring for `plan`."""
+    b = plan.blocking
+    with span(em, 0, b.np_, b.nc) as jc, span(em, 0, b.k, b.kc) as pc:
+        k_len = em.value(arith.MinSIOp(em.index(b.kc), em.value(arith.SubiOp(em.index(b.k), pc))))
+        first = em.value(arith.CmpiOp(pc, em.index(0), "eq"))
+        if plan.pack_b is not None:
+            plan.pack_b(jc, pc, k_len)
+        with span(em, 0, b.mp, b.mc) as ic:
+            if plan.pack_a is not None:
+                plan.pack_a(ic, pc, k_len)
+            with (
+                span(em, 0, b.nc // b.nr, parallel=True) as jp,
+                span(em, 0, b.mc // b.mr, parallel=True) as ip,
+            ):
+                i0 = em.iadd(ic, em.imul(ip, b.mr))
+                j0 = em.iadd(jc, em.imul(jp, b.nr))
+
+                def c_at(r: int, v: int) -> list[SSAValue]:
+                    return plan.c_at(em.iadd(i0, r), em.iadd(j0, v * b.lanes))
+
+                micro_kernel(
+                    em,
+                    b,
+                    plan.a_panel(ic, pc, ip),
+                    plan.b_panel(jc, pc, jp),
+                    k_len,
+                    (plan.c, c_at),
+                    first,
+                )
+
+
+def panel_a_runtime(
+    em: Emitter, ap: SSAValue, b: Blocking
+) -> Callable[..., tuple[SSAValue, Indices]]:
+    """Micro-panel `ip` of a runtime A block `ap`: [MC/MR][KC][MR]."""
+
+    def panel(ic: SSAValue, pc: SSAValue, ip: SSAValue) -> tuple[SSAValue, Indices]:
+        return ap, lambda k, r: [ip, k, em.index(r)]
+
+    return panel
+
+
+def panel_a_packed(
+    em: Emitter, ap: SSAValue, b: Blocking
+) -> Callable[..., tuple[SSAValue, Indices]]:
+    """Micro-panel `ip` of A packed at compile time: [Mp/MR][K][MR] (see `pack_a_array`)."""
+
+    def panel(ic: SSAValue, pc: SSAValue, ip: SSAValue) -> tuple[SSAValue, Indices]:
+        row = em.iadd(_divide(em, ic, b.mr), ip)
+        return ap, lambda k, r: [row, em.iadd(pc, k), em.index(r)]
+
+    return panel
+
+
+def panel_b_runtime(
+    em: Emitter, bp: SSAValue, b: Blocking
+) -> Callable[..., tuple[SSAValue, Indices]]:
+    """Micro-panel `jp` of a runtime B block `bp`: [NC/NR][KC][NR]."""
+
+    def panel(jc: SSAValue, pc: SSAValue, jp: SSAValue) -> tuple[SSAValue, Indices]:
+        return bp, lambda k, v: [jp, k, em.index(v * b.lanes)]
+
+    return panel
+
+
+def panel_b_packed(
+    em: Emitter, bp: SSAValue, b: Blocking
+) -> Callable[..., tuple[SSAValue, Indices]]:
+    """Micro-panel `jp` of B packed at compile time: [Np/NR][K][NR] (see `pack_b_array`)."""
+
+    def panel(jc: SSAValue, pc: SSAValue, jp: SSAValue) -> tuple[SSAValue, Indices]:
+        column = em.iadd(_divide(em, jc, b.nr), jp)
+        return bp, lambda k, v: [column, em.iadd(pc, k), em.index(v * b.lanes)]
+
+    return panel
+
+
+def _divide(em: Emitter, value: SSAValue, by: int) -> SSAValue:
+    """value / by for a value known to be a non-negative multiple of `by`."""
+    return value if by == 1 else em.value(arith.DivUIOp(value, em.index(by)))
+
+
+def pack_a_array(a: np.ndarray, b: Blocking) -> np.ndarray:
+    """A [M, K] (numpy) -> [Mp/MR, K, MR] with zero rows past M."""
+    array = np.asarray(a, np.float32).reshape(b.m, b.k)
+    padded = np.zeros((b.mp, b.k), np.float32)
+    padded[: b.m] = array
+    return np.ascontiguousarray(padded.reshape(b.mp // b.mr, b.mr, b.k).transpose(0, 2, 1))
+
+
+def pack_b_array(bmat: np.ndarray, b: Blocking) -> np.ndarray:
+    """B [K, N] (numpy) -> [Np/NR, K, NR] with zero columns past N."""
+    array = np.asarray(bmat, np.float32).reshape(b.k, b.n)
+    padded = np.zeros((b.k, b.np_), np.float32)
+    padded[:, : b.n] = array
+    return np.ascontiguousarray(padded.reshape(b.k, b.np_ // b.nr, b.nr).transpose(1, 0, 2))
+
+
+def clamped(em: Emitter, index: SSAValue, size: int, padded: int) -> SSAValue:
+    """`index` clamped below `size` when it may reach the padding (`padded` > `size`)."""
+    if padded <= size:
+        return index
+    return em.value(arith.MinSIOp(index, em.index(size - 1)))
+
+
+def store_with_epilogue(
+    em: Emitter,
+    value: SSAValue,
+    out: SSAValue,
+    indices: list[SSAValue],
+    epilogue: Epilogue | None,
+    buffers: Buffers,
+) -> None:
+    """out[indices] = value, or the fused consumer's body applied to it (its other inputs
+    read through their maps at the same loop indices)."""
+    if epilogue is not None:
+        block = epilogue.body.block
+        mapper: dict[SSAValue, SSAValue] = {}
+        for i, (arg, source, amap) in enumerate(
+            zip(block.args, epilogue.inputs, epilogue.maps, strict=False)
+        ):
+            if i == epilogue.fused:
+                mapper[arg] = value
+            elif arg.uses:
+                where = [em.affine(e, indices) for e in amap.results]
+                mapper[arg] = em.load(buffers.of[source], where)
+        for body_op in block.ops:
+            if isinstance(body_op, top.YieldOp):
+                value = mapper.get(body_op.arguments[0], body_op.arguments[0])
+            else:
+                em.emit(body_op.clone(value_mapper=mapper))
+    em.store(value, out, indices)
+
+
+MIN_GEMM_FLOPS = 1 << 15
+"""Below this many multiply-adds (per batch) the reference loop nest is as good."""
+
+
+def matmul_blocking(op: top.MatmulOp, vector_bits: int) -> Blocking | None:
+    """The blocking of `op` as a packed GEMM, or None when the reference nest lowers it
+    (not f32, fewer rows than half a micro-tile, or too small)."""
+    types = [v.type for v in (op.lhs, op.rhs, op.result)]
+    if not all(isa(t, TensorType[Attribute]) and t.get_element_type() == f32 for t in types):
+        return None
+    a_shape, _, c_shape = (cast(TensorType[Attribute], t).get_shape() for t in types)
+    m, n = c_shape[-2:]
+    k = a_shape[-2] if op.transpose_lhs else a_shape[-1]
+    _, mr, _ = micro_tile(vector_bits)
+    if 2 * m < mr or m * n * k < MIN_GEMM_FLOPS:
+        return None
+    return gemm_blocking(m, n, k, vector_bits)
+
+
+def packed_matmul_operands(op: top.MatmulOp, vector_bits: int) -> list[PackedConstant]:
+    """Operands without batch dims, in panel layout, when `op` lowers to a GEMM."""
+    b = matmul_blocking(op, vector_bits)
+    if b is None:
+        return []
+    shapes = [cast(TensorType[Attribute], v.type).get_shape() for v in (op.lhs, op.rhs)]
+    ta, tb = bool(op.transpose_lhs), bool(op.transpose_rhs)
+    requests: list[PackedConstant] = []
+    if all(d == 1 for d in shapes[0][:-2]):
+        layout = f"gemm-a-{b.mp}x{b.k}/{b.mr}{'t' * ta}"
+        requests.append(PackedConstant(0, layout, lambda x: pack_a_array(_matrix(x, ta), b)))
+    if all(d == 1 for d in shapes[1][:-2]):
+        layout = f"gemm-b-{b.k}x{b.np_}/{b.nr}{'t' * tb}"
+        requests.append(PackedConstant(1, layout, lambda x: pack_b_array(_matrix(x, tb), b)))
+    return requests
+
+
+def _matrix(array: np.ndarray, transpose: bool) -> np.ndarray:
+    matrix = array.reshape(array.shape[-2:])
+    return matrix.T if transpose else matrix
+
+
+def _broadcast_indices(
+    em: Emitter, ivs: Sequence[SSAValue], shape: Sequence[int]
+) -> list[SSAValue]:
+    offset = len(ivs) - len(shape)
+    return [em.index(0) if d == 1 else ivs[offset + i] for i, d in enumerate(shape)]
+
+
+def lower_matmul_gemm(em: Emitter, op: top.MatmulOp, b: Blocking, buffers: Buffers) -> None:
+    """C = A · B per batch as a packed GEMM: operands packed at compile time where
+    `buffers.packed` has them, else per block; straight into C when no padding or
+    epilogue is needed, else into an arena Cp[Mp][Np] copied out through the epilogue."""
+    epilogue = buffers.epilogues.get(op)
+    c = buffers.buffer(op.result if epilogue is None else epilogue.result, op)
+    a_packed, b_packed = buffers.packed.get((op, 0)), buffers.packed.get((op, 1))
+    a = a_packed or buffers.buffer(op.lhs, op)
+    bm = b_packed or buffers.buffer(op.rhs, op)
+    a_shape, b_shape, c_shape = (
+        cast(MemRefType[Attribute], v.type).get_shape() for v in (a, bm, c)
+    )
+    direct = epilogue is None and (b.mp, b.np_) == (b.m, b.n)
+    allocs: list[SSAValue] = []
+
+    def alloc(shape: list[int]) -> SSAValue:
+        allocs.append(em.value(AllocOp(MemRefType(f32, shape))))
+        return allocs[-1]
+
+    cp = c if direct else alloc([b.mp, b.np_])
+    ap = None if a_packed else alloc([b.mc // b.mr, b.kc, b.mr])
+    bp = None if b_packed else alloc([b.nc // b.nr, b.kc, b.nr])
+    with em.nest(c_shape[:-2]) as batch:
+        a_batch = [] if a_packed else _broadcast_indices(em, batch, a_shape[:-2])
+        b_batch = [] if b_packed else _broadcast_indices(em, batch, b_shape[:-2])
+        plan = GemmPlan(
+            b,
+            panel_a_packed(em, a, b) if ap is None else panel_a_runtime(em, ap, b),
+            panel_b_packed(em, bm, b) if bp is None else panel_b_runtime(em, bp, b),
+            cp,
+            (lambda i, j: [*batch, i, j]) if direct else (lambda i, j: [i, j]),
+        )
+        ta, tb = bool(op.transpose_lhs), bool(op.transpose_rhs)
+        if ap is not None:
+            plan.pack_a = lambda ic, pc, k_len: _pack_a(em, b, a, a_batch, ta, ap, ic, pc, k_len)
+        if bp is not None:
+            plan.pack_b = lambda jc, pc, k_len: _pack_b(em, b, bm, b_batch, tb, bp, jc, pc, k_len)
+        emit_gemm(em, plan)
+        if not direct:
+            with em.nest([b.m, b.n], vector=b.lanes) as (i, j):
+                store_with_epilogue(em, em.load(cp, [i, j]), c, [*batch, i, j], epilogue, buffers)
+    for buffer in allocs:
+        em.emit(DeallocOp(buffer))
+
+
+def _pack_a(
+    em: Emitter,
+    b: Blocking,
+    a: SSAValue,
+    batch: list[SSAValue],
+    transposed: bool,
+    ap: SSAValue,
+    ic: SSAValue,
+    pc: SSAValue,
+    k_len: SSAValue,
+) -> None:
+    """Ap[ip, kk, r] = A[ic + ip*MR + r, pc + kk] (rows past M read row M-1)."""
+    with span(em, 0, b.mc // b.mr, parallel=True) as ip, span(em, 0, b.mr, parallel=True) as r:
+        i = clamped(em, em.iadd(em.iadd(ic, em.imul(ip, b.mr)), r), b.m, b.mp)
+        with span(em, 0, k_len, parallel=True) as kk:
+            k = em.iadd(pc, kk)
+            em.store(em.load(a, [*batch, *((k, i) if transposed else (i, k))]), ap, [ip, kk, r])
+
+
+def _pack_b(
+    em: Emitter,
+    b: Blocking,
+    bm: SSAValue,
+    batch: list[SSAValue],
+    transposed: bool,
+    bp: SSAValue,
+    jc: SSAValue,
+    pc: SSAValue,
+    k_len: SSAValue,
+) -> None:
+    """Bp[jp, kk, jj] = B[pc + kk, jc + jp*NR + jj] (columns past N read column N-1)."""
+    with span(em, 0, b.nc // b.nr, parallel=True) as jp, span(em, 0, k_len, parallel=True) as kk:
+        k = em.iadd(pc, kk)
+        j0 = em.iadd(jc, em.imul(jp, b.nr))
+        with span(em, 0, b.nr, parallel=True, vector=b.lanes) as jj:
+            j = clamped(em, em.iadd(j0, jj), b.n, b.np_)
+            value = em.load(bm, [*batch, *((j, k) if transposed else (k, j))])
+            em.store(value, bp, [jp, kk, jj])

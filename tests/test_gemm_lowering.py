@@ -1,0 +1,228 @@
+"""The packed-GEMM lowerings of top.matmul and top.conv2d (lowering/top_to_loop_gemm.py,
+top_to_loop_conv.py), run through the host JIT after convert-top-to-loop + plan-memory and
+compared with numpy on the same random inputs.
+
+Tolerances: f32 sums of up to ~600 products of N(0, 1) values, in another order than
+numpy's (whose sums are exact to ~1e-6 relative here): atol 1e-3 on results of order
+10-30, rtol 1e-4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.parser import Parser
+
+from lamina.context import make_context
+from lamina.dialects.weights import WEIGHTS
+from lamina.lowering.plan_memory import PlanMemoryPass
+from lamina.lowering.top_to_loop import ConvertTopToLoopPass
+from lamina.lowering.top_to_loop_gemm import gemm_blocking
+from lamina.runtime.jit import JitFunction
+
+RNG = np.random.default_rng(7)
+TOL = {"rtol": 1e-4, "atol": 1e-3}
+
+
+def f32(*shape: int) -> np.ndarray:
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def lower(text: str, vector_bits: int = 512) -> ModuleOp:
+    module = Parser(make_context(), text).parse_module()
+    module.verify()
+    ConvertTopToLoopPass(vector_bits=vector_bits).apply(make_context(), module)
+    PlanMemoryPass().apply(make_context(), module)
+    module.verify()
+    return module
+
+
+def run(text: str, inputs: Sequence[np.ndarray], vector_bits: int = 512) -> list[np.ndarray]:
+    module = lower(text, vector_bits)
+    assert "vector.fma" in str(module), "expected the packed GEMM lowering"
+    return JitFunction(module, threads=1)(*inputs)
+
+
+def tensor(shape: Sequence[int]) -> str:
+    return f"tensor<{'x'.join(map(str, shape))}xf32>"
+
+
+def constant(name: str, array: np.ndarray) -> str:
+    key = WEIGHTS.add("gemm_test", array)
+    return f"%{name} = graph.constant dense_resource<{key}> : {tensor(array.shape)}"
+
+
+# --- matmul -----------------------------------------------------------------------------------
+
+
+def matmul_text(a: Sequence[int], b: Sequence[int], c: Sequence[int], flags: str, consts: str):
+    args = ", ".join(f"%{n}: {tensor(s)}" for n, s in (("a", a), ("b", b)) if n not in consts)
+    return f"""
+    func.func @main({args}) -> {tensor(c)} {{
+      {consts}
+      %c = top.matmul %a, %b{flags} : ({tensor(a)}, {tensor(b)}) -> {tensor(c)}
+      func.return %c : {tensor(c)}
+    }}"""
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "k", "ta", "tb"),
+    [
+        (64, 64, 64, False, False),  # whole micro-tiles: C written directly
+        (37, 53, 29, False, False),  # every dim a remainder
+        (100, 70, 300, True, True),  # transposes, several K blocks
+        (16, 1000, 33, False, True),  # N padded to the next NC block
+    ],
+)
+def test_matmul_gemm_with_remainders_and_transposes(m, n, k, ta, tb) -> None:  # noqa: ANN001
+    a, b = f32(*((k, m) if ta else (m, k))), f32(*((n, k) if tb else (k, n)))
+    flags = (" transpose_lhs" if ta else "") + (" transpose_rhs" if tb else "")
+    text = matmul_text(a.shape, b.shape, (m, n), flags, "")
+    (c,) = run(text, [a, b])
+    np.testing.assert_allclose(c, (a.T if ta else a) @ (b.T if tb else b), **TOL)  # pyright: ignore
+
+
+@pytest.mark.parametrize("vector_bits", [256, 512])
+def test_matmul_gemm_with_packed_constants_matches_runtime_packing(vector_bits: int) -> None:
+    a, b = f32(45, 70), f32(70, 51)
+    runtime = matmul_text(a.shape, b.shape, (45, 51), "", "")
+    both = constant("a", a) + "\n" + constant("b", b)
+    packed = matmul_text(a.shape, b.shape, (45, 51), "", both)
+    assert "loop.carve %weights" in str(lower(packed, vector_bits))
+    (c1,) = run(runtime, [a, b], vector_bits)
+    (c2,) = JitFunction(lower(packed, vector_bits), threads=1)()
+    np.testing.assert_allclose(c1, a @ b, **TOL)  # pyright: ignore
+    np.testing.assert_allclose(c2, c1, **TOL)  # pyright: ignore
+
+
+def test_batched_matmul_gemm_broadcasts_batch_dims() -> None:
+    a, b = f32(3, 1, 20, 40), f32(5, 40, 48)
+    text = matmul_text(a.shape, b.shape, (3, 5, 20, 48), "", "")
+    (c,) = run(text, [a, b])
+    np.testing.assert_allclose(c, a @ b, **TOL)  # pyright: ignore
+
+
+def test_matmul_with_relu_and_bias_fuses_the_generic() -> None:
+    a, b, bias = f32(33, 40), f32(40, 50), f32(50)
+    text = """
+    func.func @main(%a: tensor<33x40xf32>, %b: tensor<40x50xf32>, %bias: tensor<50xf32>)
+        -> tensor<33x50xf32> {
+      %c = top.matmul %a, %b : (tensor<33x40xf32>, tensor<40x50xf32>) -> tensor<33x50xf32>
+      %zero = arith.constant 0.0 : f32
+      %init = top.fill %zero : f32 -> tensor<33x50xf32>
+      %r = top.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
+          affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+          iterator_types = ["parallel", "parallel"]}
+          ins(%c, %bias : tensor<33x50xf32>, tensor<50xf32>) outs(%init : tensor<33x50xf32>) {
+      ^bb0(%x: f32, %y: f32, %o: f32):
+        %s = arith.addf %x, %y : f32
+        %z = arith.constant 0.0 : f32
+        %m = arith.maximumf %s, %z : f32
+        top.yield %m : f32
+      } -> tensor<33x50xf32>
+      func.return %r : tensor<33x50xf32>
+    }"""
+    module = lower(text)
+    assert str(module).count("arith.maximumf") == 1
+    (r,) = JitFunction(module, threads=1)(a, b, bias)
+    np.testing.assert_allclose(r, np.maximum(a @ b + bias, 0), **TOL)  # pyright: ignore
+
+
+def test_gemm_blocking_fits_the_caches() -> None:
+    b = gemm_blocking(1000, 3000, 700, 512)
+    assert (b.mr, b.nr, b.lanes) == (8, 32, 16)
+    assert b.kc * b.nr * 4 <= 16 * 1024 and b.mc * b.kc * 4 <= 512 * 1024
+    assert b.mp % b.mc == 0 and b.np_ % b.nc == 0 and b.mp >= 1000 and b.np_ >= 3000
+
+
+# --- conv2d -----------------------------------------------------------------------------------
+
+
+def conv_nchw(x: np.ndarray, w: np.ndarray, stride: int, pad: tuple[int, int], dil: int):
+    """Reference conv (one group) on float64 through explicit patches."""
+    n, c, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad[0], pad[1]), (pad[0], pad[1])))
+    oh = (h + sum(pad) - dil * (kh - 1) - 1) // stride + 1
+    ow = (wd + sum(pad) - dil * (kw - 1) - 1) // stride + 1
+    y = np.zeros((n, f, oh, ow))
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[
+                :,
+                :,
+                i * dil : i * dil + stride * (oh - 1) + 1 : stride,
+                j * dil : j * dil + stride * (ow - 1) + 1 : stride,
+            ]
+            y += np.einsum("nchw,fc->nfhw", patch, w[:, :, i, j])
+    return y.astype(np.float32)
+
+
+def conv_text(x: np.ndarray, w: np.ndarray, y: Sequence[int], stride: int, pad, dil: int, tail=""):  # noqa: ANN001
+    geometry = (
+        f"strides [{stride}, {stride}] dilations [{dil}, {dil}] pad_low [{pad[0]}, {pad[0]}] "
+        f"pad_high [{pad[1]}, {pad[1]}] groups 1"
+    )
+    out = tensor(y)
+    body = tail or f"func.return %y : {out}"
+    return f"""
+    func.func @main(%x: {tensor(x.shape)}, %b: tensor<{w.shape[0]}xf32>) -> {out} {{
+      {constant("w", w)}
+      %y = top.conv2d nchw_fchw %x, %w, %b {geometry}
+          : ({tensor(x.shape)}, {tensor(w.shape)}, tensor<{w.shape[0]}xf32>) -> {out}
+      {body}
+    }}"""
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "stride", "pad", "dil"),
+    [
+        ((1, 16, 13, 13), (32, 16, 1, 1), 1, (0, 0), 1),  # 1x1, odd spatial size
+        ((2, 5, 17, 19), (20, 5, 3, 3), 1, (1, 1), 1),  # 3x3 same padding, batch 2
+        ((1, 3, 30, 30), (16, 3, 7, 7), 2, (3, 2), 1),  # 7x7 stride 2, asymmetric pads
+        ((1, 8, 20, 21), (12, 8, 3, 3), 2, (0, 1), 2),  # dilation and stride
+        ((1, 64, 9, 9), (10, 64, 3, 3), 1, (1, 1), 1),  # several K blocks
+    ],
+)
+def test_conv_gemm_matches_numpy(x_shape, w_shape, stride, pad, dil) -> None:  # noqa: ANN001
+    x, w, b = f32(*x_shape), f32(*w_shape), f32(w_shape[0])
+    expected = conv_nchw(x, w, stride, pad, dil) + b.reshape(1, -1, 1, 1)
+    (y,) = run(conv_text(x, w, expected.shape, stride, pad, dil), [x, b])
+    np.testing.assert_allclose(y, expected, **TOL)  # pyright: ignore
+
+
+def test_conv_gemm_with_residual_add_and_relu_fuses_the_epilogue() -> None:
+    x, w, b, skip = f32(1, 8, 15, 15), f32(16, 8, 3, 3), f32(16), f32(1, 16, 15, 15)
+    out = "tensor<1x16x15x15xf32>"
+    ident = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>"
+    tail = f"""
+      %zero = arith.constant 0.0 : f32
+      %init = top.fill %zero : f32 -> {out}
+      %r = top.generic {{indexing_maps = [{ident}, {ident}, {ident}],
+          iterator_types = ["parallel", "parallel", "parallel", "parallel"]}}
+          ins(%skip, %y : {out}, {out}) outs(%init : {out}) {{
+      ^bb0(%s: f32, %v: f32, %o: f32):
+        %a = arith.addf %s, %v : f32
+        %z = arith.constant 0.0 : f32
+        %m = arith.maximumf %a, %z : f32
+        top.yield %m : f32
+      }} -> {out}
+      func.return %r : {out}"""
+    text = conv_text(x, w, (1, 16, 15, 15), 1, (1, 1), 1, tail)
+    text = text.replace("%b: tensor<16xf32>)", f"%b: tensor<16xf32>, %skip: {out})")
+    module = lower(text)
+    assert "top.generic" not in str(module) and str(module).count("arith.maximumf") == 1
+    (r,) = JitFunction(module, threads=1)(x, b, skip)
+    expected = np.maximum(conv_nchw(x, w, 1, (1, 1), 1) + b.reshape(1, -1, 1, 1) + skip, 0)
+    np.testing.assert_allclose(r, expected, **TOL)  # pyright: ignore
+
+
+def test_conv_filter_is_stored_only_in_packed_panel_layout() -> None:
+    x, w = f32(1, 16, 12, 12), f32(41, 16, 3, 3)
+    module = lower(conv_text(x, w, (1, 41, 10, 10), 1, (0, 0), 1))
+    carves = [op for op in module.walk() if op.name == "loop.carve" and "weights" in str(op)]
+    shapes = [str(op.results[0].type) for op in carves]
+    assert shapes == ["memref<6x144x8xf32>"], shapes  # 41 filters padded to 48: 6 panels of 8
