@@ -26,18 +26,42 @@ from lamina.targets import Device, load_device
 from lamina.universe import LAMINA_PASSES
 
 ModelSource = str | os.PathLike[str] | bytes | onnx.ModelProto | ModuleOp
+OPENCL_KINDS = ("opencl", "gpu")
+"""Device kinds that compile to OpenCL kernels (runtime/opencl.py) instead of the host JIT."""
 
 
 def pipeline(device: Device) -> str:
-    """The pass pipeline from the graph level to the loop level for `device`."""
+    """The pass pipeline from the graph level to the loop level for `device`: the common
+    passes, then the device's own loop-level passes (the `passes` list of its description,
+    e.g. `passes = ['loop-to-neon{device="cortex-a76"}']`), which run before codegen."""
     return ",".join(
         [
             "apply-rules{set=graph-default}",
             "convert-graph-to-top",
-            f"convert-top-to-loop{{vector_bits={device.vector_bits}}}",
+            "top-fuse-elementwise",
+            f"convert-top-to-loop{{vector_bits={lowering_vector_bits(device)}}}",
             "plan-memory",
+            *device_passes(device),
         ]
     )
+
+
+def lowering_vector_bits(device: Device) -> int:
+    """The vector width convert-top-to-loop targets: the device's `float_vector_bits` where
+    its vectors hold no floats (Hexagon HVX v66: the int8 kernels use HVX directly), else
+    its `vector_bits`."""
+    width = device.extra.get("float_vector_bits", device.vector_bits)
+    if not isinstance(width, int) or width <= 0:
+        raise LaminaError(f"device '{device.name}': `float_vector_bits` must be a positive int")
+    return width
+
+
+def device_passes(device: Device) -> list[str]:
+    """The extra pass specs of a device description (`passes`: a list of strings)."""
+    passes = device.extra.get("passes", [])
+    if not isinstance(passes, list) or not all(isinstance(p, str) for p in passes):
+        raise LaminaError(f"device '{device.name}': `passes` must be a list of pass specs")
+    return [str(p) for p in passes]
 
 
 @dataclass
@@ -55,7 +79,10 @@ def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -
     ctx = make_context()
     for compile_pass in passes:
         start = time.perf_counter()
-        compile_pass.apply(ctx, module)
+        try:
+            compile_pass.apply(ctx, module)
+        except LaminaError as e:
+            raise on_device(e, device) from None
         if stats is not None:
             stats.seconds[compile_pass.name] = time.perf_counter() - start
     module.verify()
@@ -65,6 +92,14 @@ def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -
                 stats.arena_bytes += _int_attr(function, "lamina.arena_size")
                 stats.arena_lower_bound += _int_attr(function, "lamina.arena_lower_bound")
     return module
+
+
+def on_device(error: LaminaError, device: Device) -> LaminaError:
+    """The error with the device it was compiling for named at the end of its message."""
+    if f"device '{device.name}'" not in error.message:
+        error.message += f" (compiling for device '{device.name}')"
+        error.args = (error.message,)
+    return error
 
 
 def _int_attr(op: func.FuncOp, name: str) -> int:
@@ -86,12 +121,20 @@ class CompiledModel:
     order, or by name), get the list of outputs."""
 
     def __init__(
-        self, module: ModuleOp, device: Device, stats: CompileStats, input_names: list[str]
+        self,
+        module: ModuleOp,
+        device: Device,
+        stats: CompileStats,
+        input_names: list[str],
+        opt_level: int = 3,
+        threads: int | None = None,
     ) -> None:
         from lamina.runtime.jit import JitFunction
 
         start = time.perf_counter()
-        self.function = JitFunction(module, device=device.name)
+        self.function = JitFunction(
+            module, device=device.name, opt_level=opt_level, threads=threads
+        )
         stats.seconds["llvm"] = time.perf_counter() - start
         self.stats = stats
         self.device = device
@@ -124,13 +167,30 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     device: str = "host",
     *,
     input_shapes: dict[str, list[int]] | None = None,
+    opt_level: int = 3,
+    threads: int | None = None,
+    fallback: str | None = None,
 ) -> CompiledModel:
-    """Compile an ONNX model (or a graph-level module) for `device` and JIT it here."""
+    """Compile an ONNX model (or a graph-level module) for `device` and JIT it here;
+    `opt_level` (0-3) is LLVM's (1 compiles faster, e.g. for conformance runs); parallel
+    loops run on `threads` threads (default: $LAMINA_NUM_THREADS, else the device's cores).
+    Devices of kind `opencl`/`gpu` run through runtime/opencl.py; with `fallback="cpu"` a
+    machine without an OpenCL platform compiles for `host` instead of failing."""
     target = load_device(device)
+    if target.kind in OPENCL_KINDS:
+        from lamina.runtime.opencl import opencl_available
+
+        if fallback == "cpu" and not opencl_available():
+            target = load_device("host")
     stats = CompileStats()
     start = time.perf_counter()
     module = import_model(model, input_shapes)
     stats.seconds["import"] = time.perf_counter() - start
     names = graph_input_names(module)
     lower(module, target, stats)
-    return CompiledModel(module, target, stats, names)
+    if target.kind in OPENCL_KINDS:
+        from lamina.runtime.opencl import opencl_model
+
+        # pyright sees lamina.compiler (imported there) and this file as two modules
+        return opencl_model(module, target, stats, names)  # pyright: ignore[reportReturnType, reportArgumentType]
+    return CompiledModel(module, target, stats, names, opt_level, threads)

@@ -35,10 +35,38 @@ def _loop() -> Dialect:
     return Loop
 
 
+def _neon() -> Dialect:
+    from lamina.dialects.isa.neon import Neon
+
+    return Neon
+
+
+def _hvx() -> Dialect:
+    from lamina.dialects.isa.hvx import HVX
+
+    return HVX
+
+
+def _ocl() -> Dialect:
+    from lamina.dialects.isa.ocl import OCL
+
+    return OCL
+
+
+def _part() -> Dialect:
+    from lamina.dialects.partition import Partition
+
+    return Partition
+
+
 LAMINA_DIALECTS: dict[str, Callable[[], Dialect]] = {
     "graph": _graph,
     "top": _top,
     "loop": _loop,
+    "neon": _neon,
+    "hvx": _hvx,
+    "ocl": _ocl,
+    "part": _part,
 }
 
 
@@ -78,13 +106,34 @@ def _convert_loop_to_llvm() -> type[ModulePass]:
     return ConvertLoopToLLVMPass
 
 
+def _loop_to_neon() -> type[ModulePass]:
+    from lamina.lowering.loop_to_neon import LoopToNeonPass
+
+    return LoopToNeonPass
+
+
+def _convert_loop_to_ocl() -> type[ModulePass]:
+    from lamina.lowering.loop_to_ocl import ConvertLoopToOCLPass
+
+    return ConvertLoopToOCLPass
+
+
+def _graph_partition() -> type[ModulePass]:
+    from lamina.lowering.partition import GraphPartitionPass
+
+    return GraphPartitionPass
+
+
 LAMINA_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "apply-rules": _apply_rules,
+    "graph-partition": _graph_partition,
     "convert-graph-to-top": _convert_graph_to_top,
     "top-fuse-elementwise": _fuse_elementwise,
     "convert-top-to-loop": _convert_top_to_loop,
     "plan-memory": _plan_memory,
+    "loop-to-neon": _loop_to_neon,
     "convert-loop-to-llvm": _convert_loop_to_llvm,
+    "convert-loop-to-ocl": _convert_loop_to_ocl,
 }
 
 LAMINA_UNIVERSE = Universe(all_dialects=LAMINA_DIALECTS, all_passes=LAMINA_PASSES)

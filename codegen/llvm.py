@@ -106,6 +106,11 @@ def distinct_metadata(module: ir.Module, operands: Sequence[Any], self_ref: bool
 def emit_llvm(module: ModuleOp, device: Device) -> ir.Module:
     """The LLVM module for a loop-level module; `UnsupportedOpError` (with `op`) for an op
     or type this emitter does not translate."""
+    from lamina.codegen.llvm_hvx import check_hvx_ops
+    from lamina.codegen.llvm_neon import check_neon_ops
+
+    check_neon_ops(module, device)
+    check_hvx_ops(module, device)
     llvm_module = ir.Module(name="lamina")
     llvm_module.triple = device.triple
     functions: dict[str, ir.Function] = {}
@@ -118,7 +123,9 @@ def emit_llvm(module: ModuleOp, device: Device) -> ir.Module:
         if op.body.blocks:
             bodies.append((op, fn))
     for op, fn in bodies:
-        FunctionEmitter(llvm_module, functions, op, fn).emit()
+        emitter = FunctionEmitter(llvm_module, functions, op, fn)
+        emitter.threads = device.cores
+        emitter.emit()
     return llvm_module
 
 
@@ -146,7 +153,10 @@ def _declare_function(llvm_module: ir.Module, op: func.FuncOp) -> ir.Function:
 
 
 class FunctionEmitter:
-    """Emits one `func.func` body into an LLVM function."""
+    """Emits one `func.func` body into an LLVM function. Outermost `parallel` loops with
+    enough work run on `threads` threads (`codegen/llvm_parallel.py`)."""
+
+    threads: int = 1
 
     def __init__(
         self,
@@ -177,14 +187,21 @@ class FunctionEmitter:
         self.allocas.branch(self.fn.basic_blocks[1])
 
     def emit_block(self, block: Block) -> None:
+        from lamina.codegen.llvm_hvx import emit_hvx_op
+        from lamina.codegen.llvm_neon import emit_neon_op
         from lamina.codegen.llvm_ops import emit_compute_op
 
         for op in block.ops:
             handler = _HANDLERS.get(type(op))
             if handler is not None:
                 handler(self, op)
-            elif not emit_compute_op(cast(Any, self), op):
+            elif not any(
+                emit(cast(Any, self), op) for emit in (emit_compute_op, emit_neon_op, emit_hvx_op)
+            ):
                 raise UnsupportedOpError(f"'{op.name}' in LLVM codegen", op=op)
+
+    def emit_carve(self, op: loop.CarveOp) -> None:
+        _carve(self, op)
 
     # ---------------------------------------------------------------------------------
     # Values
@@ -379,8 +396,17 @@ def _vstore(e: FunctionEmitter, op: loop.VStoreOp) -> None:
 
 
 def _for(e: FunctionEmitter, op: loop.ForOp) -> None:
+    from lamina.codegen.llvm_parallel import emit_threaded_for, should_run_threaded
+
+    if should_run_threaded(cast(Any, e), op):  # Any: pyright sees two module names
+        emit_threaded_for(cast(Any, e), op)
+    else:
+        emit_loop(e, op, e.get(op.lb), e.get(op.ub), e.get(op.step))
+
+
+def emit_loop(e: FunctionEmitter, op: loop.ForOp, lb: LLValue, ub: LLValue, step: LLValue) -> None:
+    """`op` as an LLVM loop from `lb` to `ub` by `step` (LLVM values of type i64)."""
     b = e.builder
-    lb, ub, step = e.get(op.lb), e.get(op.ub), e.get(op.step)
     inits = [e.get(v) for v in op.iter_args]
     preheader = b.block
     iv_arg, *carried_args = op.body.block.args

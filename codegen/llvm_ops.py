@@ -62,6 +62,9 @@ def emit_compute_op(e: FunctionEmitter, op: Operation) -> bool:
     elif name in _CASTS:
         source = e.get(op.operands[0])
         target = llvm_type(op.results[0].type, op)
+        if name == "arith.truncf" and _is_f64_to_f16(source.type, target):
+            # via f32: LLVM lowers f64 -> f16 to a libcall (__truncdfhf2) a JIT cannot resolve
+            source = e.builder.fptrunc(source, _with_scalar(target, ir.FloatType()))
         e.set(op.results[0], getattr(e.builder, _CASTS[name])(source, target))
     elif name in _LIBM:
         args = [e.get(v) for v in op.operands]
@@ -71,6 +74,18 @@ def emit_compute_op(e: FunctionEmitter, op: Operation) -> bool:
     else:
         return False
     return True
+
+
+def _scalar(t: ir.Type) -> ir.Type:
+    return t.element if isinstance(t, ir.VectorType) else t
+
+
+def _with_scalar(t: ir.Type, scalar: ir.Type) -> ir.Type:
+    return ir.VectorType(scalar, t.count) if isinstance(t, ir.VectorType) else scalar
+
+
+def _is_f64_to_f16(source: ir.Type, target: ir.Type) -> bool:
+    return isinstance(_scalar(source), ir.DoubleType) and isinstance(_scalar(target), ir.HalfType)
 
 
 def _overflow_flags(op: Operation) -> list[str]:

@@ -1,4 +1,5 @@
-"""LLVM's side of a device: the target machine, the O3 pipeline, object and assembly output.
+"""LLVM's side of a device: the target machine, the O3 pipeline (its "loop not vectorized"
+remarks dropped from stderr), object and assembly output.
 
 tm = target_machine(load_device("host"))
 compiled = optimize(emit_llvm(module, device), device)   # an llvmlite ModuleRef
@@ -6,8 +7,13 @@ compiled = optimize(emit_llvm(module, device), device)   # an llvmlite ModuleRef
 
 from __future__ import annotations
 
+import contextlib
 import ctypes.util
 import functools
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import llvmlite.binding as llvm
@@ -66,8 +72,33 @@ def optimize(module: ir.Module, device: Device, opt_level: int = 3) -> Any:
         pto.loop_unrolling = True
         pto.loop_interleaving = True
         builder = llvm.create_pass_builder(tm, pto)
-        builder.getModulePassManager().run(parsed, builder)
+        with _quiet_vectorizer_remarks():
+            builder.getModulePassManager().run(parsed, builder)
     return parsed
+
+
+_MISSED_VECTORIZATION = b"loop not vectorized"
+
+
+@contextlib.contextmanager
+def _quiet_vectorizer_remarks() -> Iterator[None]:
+    """Drop LLVM's "warning: ... loop not vectorized" remarks (a `vector N` hint the
+    vectorizer could not honour is not the user's problem) and pass any other line LLVM
+    writes to stderr through. LLVM writes to file descriptor 2 from C++, so the descriptor
+    itself is redirected to a temporary file for the duration."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured if _MISSED_VECTORIZATION not in line]
+            if kept:
+                os.write(2, b"".join(kept))
 
 
 def assembly(module: ir.Module, device: Device, opt_level: int = 3) -> str:

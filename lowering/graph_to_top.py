@@ -5,6 +5,13 @@ The patterns live by family: elementwise ops (`graph_to_top_elementwise`), neura
 ops (`graph_to_top_nn`) and data movement / shape ops (`graph_to_top_shape`).
 `graph_to_top_patterns()` lists them all so pipelines can compose them.
 
+Before lowering, result types that import left dynamic are refined where the operands now
+have static shapes (after `graph-fold-constants` turned Shape -> Range -> ... chains into
+constants): the op's reference kernel runs once on its constant operands and zeros, and its
+results' shapes become the types (`refine_result_types`). Ops whose result shape depends on
+the values of a computed operand (`SHAPE_OPERANDS`, NonZero, ...) are refined only when
+those operands are constants.
+
 After the pass: no graph op remains but `graph.constant` (weights, which the top level
 reads as they are; the next lowering packs them) and `graph.none`; constants and `none`s
 left without uses are erased. Static shapes are required: a dynamic dim, an unsupported
@@ -15,41 +22,170 @@ attribute value or an op without a lowering raises `UnsupportedOpError`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
+import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Operation
+from xdsl.dialects import func
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    FunctionType,
+    ModuleOp,
+    NoneType,
+    TensorType,
+    UnrankedTensorType,
+)
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
     PatternRewriteWalker,
     RewritePattern,
 )
+from xdsl.rewriter import Rewriter
 
 from lamina.dialects import graph
+from lamina.dialects.weights import numpy_dtype
+from lamina.errors import LaminaError
+from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
+from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
+from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
+from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
 
 _KEPT = (graph.ConstantOp, graph.NoneOp)
 """Graph ops that stay after the pass."""
 
 
+_LOWERINGS: list[type[GraphLowering]] = [
+    ElementwiseLowering,
+    *NN_LOWERINGS,
+    *SHAPE_LOWERINGS,
+    *INDEX_LOWERINGS,
+    *LOSS_LOWERINGS,
+    *RESIZE_LOWERINGS,
+    *ATTENTION_LOWERINGS,
+]
+
+
 def graph_to_top_patterns() -> list[RewritePattern]:
     """Every graph -> top lowering pattern, one per source op family."""
-    lowerings: list[type[GraphLowering]] = [ElementwiseLowering, *NN_LOWERINGS, *SHAPE_LOWERINGS]
+    lowerings = _LOWERINGS
     return [lowering() for lowering in lowerings]
 
 
 def lowered_op_types() -> frozenset[type[Operation]]:
     """The graph op classes `convert-graph-to-top` lowers."""
-    lowerings: list[type[GraphLowering]] = [ElementwiseLowering, *NN_LOWERINGS, *SHAPE_LOWERINGS]
+    lowerings = _LOWERINGS
     return frozenset(t for lowering in lowerings for t in lowering.source)
 
 
 def _is_graph_op(op: Operation) -> bool:
     return op.name.startswith("graph.")
+
+
+SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
+    **dict.fromkeys(["Reshape", "Expand", "Tile", "Squeeze", "Unsqueeze", "Split"], (1,)),
+    **dict.fromkeys(["TopK", "OneHot", "CumSum", "Upsample", "CenterCropPad"], (1,)),
+    **dict.fromkeys(["ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp"], (1,)),
+    **dict.fromkeys(["ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd"], (1,)),
+    **dict.fromkeys(["ReduceSum", "ReduceSumSquare"], (1,)),
+    "Pad": (1, 3),
+    "Slice": (1, 2, 3, 4),
+    "Resize": (1, 2, 3),
+    "ConstantOfShape": (0,),
+    "Range": (0, 1, 2),
+}
+"""ONNX operand slots whose values (not only shapes) decide a result's shape."""
+
+VALUE_SHAPED = frozenset({"NonZero", "Unique", "Compress", "NonMaxSuppression"})
+"""ONNX ops whose result shape depends on the values of their data operands."""
+
+
+def _is_tensor(t: Attribute) -> bool:
+    return isinstance(t, TensorType | UnrankedTensorType)
+
+
+def _static(value: SSAValue) -> tuple[int, ...] | None:
+    t = value.type
+    if isinstance(t, TensorType) and DYNAMIC_INDEX not in t.get_shape():
+        return t.get_shape()
+    return None
+
+
+def _probe_inputs(op: Operation) -> list[np.ndarray | None] | None:
+    """The operands to run `op`'s kernel on (constants as they are, zeros for computed
+    values), or None when a shape is unknown or a shape-deciding operand is computed."""
+    op_type: str = getattr(type(op), "onnx_op_type", "")
+    slots = range(len(op.operands)) if op_type in VALUE_SHAPED else SHAPE_OPERANDS.get(op_type, ())
+    probe: list[np.ndarray | None] = []
+    for index, value in enumerate(op.operands):
+        if isinstance(value.type, NoneType):
+            probe.append(None)
+        elif isinstance(value.owner, graph.ConstantOp):
+            probe.append(value.owner.to_array())
+        elif index in slots or (shape := _static(value)) is None:
+            return None
+        else:
+            element = cast(TensorType[Attribute], value.type).get_element_type()
+            probe.append(np.zeros(shape, numpy_dtype(element)))
+    return probe
+
+
+def _refine(op: Operation) -> None:
+    """Give `op`'s dynamic tensor results the static shapes its kernel produces."""
+    from lamina.runtime.reference.kernels import OnnxKernel
+
+    probe = _probe_inputs(op)
+    if probe is None or op.regions:
+        return
+    op_type: str = getattr(type(op), "onnx_op_type")  # noqa: B009
+    try:
+        outputs = OnnxKernel(op_type, graph.onnx_attributes(op), len(op.results))(probe)
+    except (LaminaError, Exception):  # no refinement; the lowering reports the dynamic shape
+        return
+    for result, output in zip(list(op.results), outputs, strict=False):
+        if _static(result) is None and isinstance(output, np.ndarray):
+            array = cast(np.ndarray[Any, Any], output)
+            _set_shape(result, tuple(int(n) for n in array.shape))
+
+
+def _set_shape(result: SSAValue, shape: tuple[int, ...]) -> None:
+    """Give a dynamic tensor `result` the static `shape` if its known dims agree."""
+    t = result.type
+    if isinstance(t, UnrankedTensorType):
+        element = cast(UnrankedTensorType[Attribute], t).element_type
+    elif isinstance(t, TensorType):
+        ranked = cast(TensorType[Attribute], t)
+        known = ranked.get_shape()
+        if len(known) != len(shape) or any(
+            k not in (DYNAMIC_INDEX, n) for k, n in zip(known, shape, strict=True)
+        ):
+            return
+        element = ranked.get_element_type()
+    else:
+        return
+    Rewriter.replace_value_with_new_type(result, TensorType(element, shape))
+
+
+def refine_result_types(module: ModuleOp) -> None:
+    """Static result types for graph ops whose operands became static (see the module doc);
+    function signatures follow their returned values."""
+    for op in module.walk():
+        dynamic = any(_is_tensor(r.type) and _static(r) is None for r in op.results)
+        if dynamic and _is_graph_op(op) and hasattr(type(op), "onnx_op_type"):
+            _refine(op)
+    for function in module.walk():
+        if isinstance(function, func.FuncOp) and not function.is_declaration:
+            returned = function.body.blocks[-1].last_op
+            if isinstance(returned, func.ReturnOp):
+                outputs: list[Attribute] = [v.type for v in returned.arguments]
+                function.function_type = FunctionType.from_lists(
+                    function.function_type.inputs.data, outputs
+                )
 
 
 @dataclass(frozen=True)
@@ -59,6 +195,7 @@ class ConvertGraphToTopPass(ModulePass):
     name = "convert-graph-to-top"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        refine_result_types(op)
         lowered = lowered_op_types()
         for child in op.walk():  # fail before rewriting anything
             if _is_graph_op(child) and not isinstance(child, _KEPT) and type(child) not in lowered:

@@ -25,6 +25,7 @@ from xdsl.dialects.builtin import (
     IntegerType,
     NameLoc,
     NoneType,
+    Signedness,
     TensorType,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
@@ -103,15 +104,40 @@ def broadcast_map(shape: Sequence[int], result: Sequence[int]) -> AffineMap:
     )
 
 
+def integer_type(t: Attribute) -> IntegerType[int, Signedness] | None:
+    """`t` as an integer type (any signedness), None for other types."""
+    return cast(IntegerType[int, Signedness], t) if isinstance(t, IntegerType) else None
+
+
+def is_unsigned(t: Attribute) -> bool:
+    integer = integer_type(t)
+    return integer is not None and integer.signedness.data == Signedness.UNSIGNED
+
+
 def identity_map(rank: int) -> AffineMap:
     return AffineMap.identity(rank)
 
 
 class Body:
-    """Builds the scalar body of a `top.generic`: arith / math ops on one element type."""
+    """Builds the scalar body of a `top.generic`: arith / math ops on one element type.
 
-    def __init__(self, block: Block) -> None:
+    arith takes signless integers only: `unsigned` bodies work on signless values (see
+    `signless`) and divide, compare and take extremes with the unsigned ops."""
+
+    def __init__(self, block: Block, unsigned: bool = False) -> None:
         self.block = block
+        self.unsigned = unsigned
+
+    def signless(self, value: SSAValue) -> SSAValue:
+        """`value` as a signless integer (arith.bitcast of an unsigned one), else as is."""
+        t = integer_type(value.type)
+        if t is not None and t.signedness.data != Signedness.SIGNLESS:
+            return self.emit(arith.BitcastOp(value, IntegerType(t.width.data)))
+        return value
+
+    def cast_to(self, value: SSAValue, type: Attribute) -> SSAValue:
+        """`value` bitcast to the integer `type` of the same width when they differ."""
+        return value if value.type == type else self.emit(arith.BitcastOp(value, type))
 
     def emit(self, op: Operation) -> SSAValue:
         self.block.add_op(op)
@@ -147,13 +173,15 @@ class Body:
         return self._binary(arith.MulfOp, arith.MuliOp, a, b)
 
     def div(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        return self._binary(arith.DivfOp, arith.DivSIOp, a, b)
+        return self._binary(arith.DivfOp, arith.DivUIOp if self.unsigned else arith.DivSIOp, a, b)
 
     def max(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        return self._binary(arith.MaximumfOp, arith.MaxSIOp, a, b)
+        int_op = arith.MaxUIOp if self.unsigned else arith.MaxSIOp
+        return self._binary(arith.MaximumfOp, int_op, a, b)
 
     def min(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        return self._binary(arith.MinimumfOp, arith.MinSIOp, a, b)
+        int_op = arith.MinUIOp if self.unsigned else arith.MinSIOp
+        return self._binary(arith.MinimumfOp, int_op, a, b)
 
     def neg(self, a: SSAValue) -> SSAValue:
         if isinstance(a.type, IntegerType):
@@ -186,8 +214,10 @@ class Body:
     def cmp(self, predicate: str, a: SSAValue, b: SSAValue) -> SSAValue:
         """`predicate` as in arith.cmpf (`olt`, `oeq`, ...); integers use the signed form."""
         if isinstance(a.type, IntegerType):
-            signed = {"oeq": "eq", "une": "ne", "olt": "slt", "ole": "sle", "ogt": "sgt"}
-            return self.emit(arith.CmpiOp(a, b, {**signed, "oge": "sge"}[predicate]))
+            order = {"olt": "lt", "ole": "le", "ogt": "gt", "oge": "ge"}
+            prefix = "u" if self.unsigned else "s"
+            names = {"oeq": "eq", "une": "ne", **{k: prefix + v for k, v in order.items()}}
+            return self.emit(arith.CmpiOp(a, b, names[predicate]))
         return self.emit(arith.CmpfOp(a, b, predicate))
 
     def select(self, cond: SSAValue, a: SSAValue, b: SSAValue) -> SSAValue:
@@ -239,6 +269,13 @@ class Emitter:
         return onnx_attributes(self.source)
 
     def scalar(self, value: float, type: Attribute) -> SSAValue:
+        """A scalar constant; an unsigned one is a signless constant bitcast (arith
+        constants are signless)."""
+        integer = integer_type(type)
+        if integer is not None and is_unsigned(integer):
+            bits = integer.width.data
+            raw = self.emit(scalar_constant(int(value) % (1 << bits), IntegerType(bits)))
+            return self.emit(arith.BitcastOp(raw, integer))
         return self.emit(scalar_constant(value, type))
 
     def fill(self, result_type: TensorType[Attribute], value: float = 0) -> SSAValue:
@@ -251,16 +288,17 @@ class Emitter:
         result_type: TensorType[Attribute],
         body: BodyFn,
         maps: Sequence[AffineMap] | None = None,
+        unsigned: bool = False,
     ) -> SSAValue:
         """An all-parallel `top.generic` over `result_type`'s shape; inputs broadcast like
-        numpy unless `maps` (one per input) are given."""
+        numpy unless `maps` (one per input) are given; `unsigned` as in `Body`."""
         rank = len(result_type.get_shape())
         if maps is None:
             maps = [broadcast_map(shape_of(v), result_type.get_shape()) for v in inputs]
         init = self.fill(result_type)
         elts = [elt_of(v) for v in inputs] + [result_type.get_element_type()]
         block = Block(arg_types=elts)
-        builder = Body(block)
+        builder = Body(block, unsigned)
         value = body(builder, block.args[: len(inputs)])
         block.add_op(top.YieldOp(value))
         return self.emit(

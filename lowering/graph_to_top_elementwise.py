@@ -22,6 +22,7 @@ from lamina.lowering.graph_to_top_common import (
     GraphLowering,
     elt_of,
     is_none,
+    is_unsigned,
 )
 
 Attrs = dict[str, object]
@@ -77,15 +78,31 @@ def convert(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
         return b.emit(arith.UIToFPOp(x, cast(AnyFloat, dst)))
     if isinstance(src, IntegerType) and isinstance(dst, IntegerType):
         if dst.bitwidth > src.bitwidth:
-            return b.emit(arith.ExtSIOp(x, cast(AnySignlessIntegerType, dst)))
+            extend = arith.ExtUIOp if b.unsigned else arith.ExtSIOp
+            return b.emit(extend(x, cast(AnySignlessIntegerType, dst)))
         return b.emit(arith.TruncIOp(x, cast(AnySignlessIntegerType, dst)))
     if isinstance(src, IntegerType):
-        return b.emit(arith.SIToFPOp(x, cast(AnyFloat, dst)))
+        to_float = arith.UIToFPOp if b.unsigned else arith.SIToFPOp
+        return b.emit(to_float(x, cast(AnyFloat, dst)))
     if isinstance(dst, IntegerType):
         return b.emit(arith.FPToSIOp(x, cast(AnySignlessIntegerType, dst)))
     if cast(AnyFloat, dst).bitwidth > cast(AnyFloat, src).bitwidth:
         return b.emit(arith.ExtFOp(x, cast(AnyFloat, dst)))
     return b.emit(arith.TruncFOp(x, cast(AnyFloat, dst)))
+
+
+def _mod(b: Body, a: Attrs, xs: Sequence[SSAValue]) -> SSAValue:
+    """fmod: the sign of the dividend (C fmod); else the sign of the divisor (Python %)."""
+    x, y = xs
+    if not isinstance(x.type, IntegerType):  # x - trunc(x / y) y (ONNX: floats need fmod)
+        return b.sub(x, b.mul(b.emit(math.TruncOp(b.div(x, y))), y))
+    rem = b.emit((arith.RemUIOp if b.unsigned else arith.RemSIOp)(x, y))
+    if a["fmod"] or b.unsigned:
+        return rem
+    zero = b.like(0, rem)
+    differ = b.emit(arith.XOrIOp(b.cmp("olt", rem, zero), b.cmp("olt", y, zero)))
+    fix = b.emit(arith.AndIOp(differ, b.cmp("une", rem, zero)))
+    return b.select(fix, b.add(rem, y), rem)
 
 
 def _math(op: Callable[[SSAValue], Operation]) -> ScalarFn:
@@ -193,6 +210,10 @@ ELEMENTWISE: dict[type[Operation], ScalarFn] = {
     graph.XorOp: lambda b, a, xs: b.emit(arith.XOrIOp(xs[0], xs[1])),
     graph.NotOp: lambda b, a, xs: b.emit(arith.XOrIOp(xs[0], b.like(1, xs[0]))),
     graph.WhereOp: lambda b, a, xs: b.select(xs[0], xs[1], xs[2]),
+    graph.ModOp: _mod,
+    graph.BitShiftOp: lambda b, a, xs: b.emit(  # x << y, x >> y (unsigned types only)
+        (arith.ShLIOp if a["direction"] == "LEFT" else arith.ShRUIOp)(xs[0], xs[1])
+    ),
     graph.ClipOp: _clip,
     graph.CastOp: lambda b, a, xs: convert(b, xs[0], cast(Attribute, a["_to"])),
     graph.CastLikeOp: lambda b, a, xs: convert(b, xs[0], cast(Attribute, a["_to"])),
@@ -204,7 +225,7 @@ _INTEGER_OK = {
     graph.MulOp, graph.DivOp, graph.SumOp, graph.MaxOp, graph.MinOp, graph.MeanOp,
     graph.EqualOp, graph.LessOp, graph.LessOrEqualOp, graph.GreaterOp,
     graph.GreaterOrEqualOp, graph.AndOp, graph.OrOp, graph.XorOp, graph.NotOp,
-    graph.WhereOp, graph.ClipOp, graph.CastOp, graph.CastLikeOp,
+    graph.WhereOp, graph.ModOp, graph.BitShiftOp, graph.ClipOp, graph.CastOp, graph.CastLikeOp,
 }  # fmt: skip
 """Ops whose formula has an integer form; the others (exp, erf, pow, ...) need floats."""
 
@@ -233,4 +254,11 @@ class ElementwiseLowering(GraphLowering):
             if type(op) not in _INTEGER_OK and isinstance(elt_of(value), IntegerType):
                 raise e.fail(f"integer operand {value.type}")
         body = ELEMENTWISE[type(op)]
-        return [e.generic(inputs, result_type, lambda b, xs: body(b, attrs, xs))]
+        unsigned = any(is_unsigned(elt_of(v)) for v in inputs)
+        element = result_type.get_element_type()
+
+        def build(b: Body, xs: Sequence[SSAValue]) -> SSAValue:
+            value = body(b, attrs, [b.signless(x) for x in xs])
+            return b.cast_to(value, element) if is_unsigned(element) else value
+
+        return [e.generic(inputs, result_type, build, unsigned=unsigned)]

@@ -52,6 +52,7 @@ from lamina.lowering.top_to_loop_tensor import (
     PadLowering,
     ReduceLowering,
     ReshapeLowering,
+    SliceLowering,
     TransposeLowering,
 )
 
@@ -127,6 +128,7 @@ def top_to_loop_patterns(buffers: Buffers, vector_bits: int = 512) -> list[Rewri
         FillLowering,
         ReshapeLowering,
         ConcatLowering,
+        SliceLowering,
     ]
     return [kind(buffers, vector_bits) for kind in kinds]
 

@@ -1,8 +1,12 @@
-"""`top.conv2d` (nchw_fchw, one group, f32, constant filter) as a packed GEMM per image:
+"""`top.conv2d` (nchw_fchw, f32, constant filter) as a packed GEMM per image and group:
 
-    Y[n][F, OH*OW] = W[F, C*KH*KW] · im2col(X[n])[C*KH*KW, OH*OW]
+    Y[n][g*F + (0..F), OH*OW] = W[g][F, C*KH*KW] · im2col(X[n][g*C + (0..C)])[C*KH*KW, OH*OW]
 
-- A is the filter, packed at compile time into [Fp/MR][K][MR] panels (`PackedConstant`);
+(F, C: output and input channels per group; one group for a dense conv, AlexNet's and
+ShuffleNet's grouped convs run the same GEMM once per group.)
+
+- A is the filter, packed at compile time into [G*Fp/MR][K][MR] panels (`PackedConstant`),
+  group g's panels starting at row g*Fp/MR;
 - B is never materialised whole: each K block of the im2col matrix is packed straight from
   X into an arena buffer Bp[KC][NCp] covering R whole output rows (NCp = R*OW rounded up
   to NR), one row of Bp per (c, kh, kw), padding taps written as zeros. Each output row
@@ -46,8 +50,10 @@ MIN_GEMM_FLOPS = 1 << 16
 
 @dataclass(frozen=True)
 class ConvGeometry:
-    """Sizes of one nchw_fchw convolution and of its GEMM: R output rows per B block."""
+    """Sizes of one nchw_fchw convolution and of its per-group GEMM: `c` and `f` count the
+    input and output channels of one of the `groups` groups; R output rows per B block."""
 
+    groups: int
     c: int
     h: int
     w: int
@@ -70,14 +76,16 @@ class ConvGeometry:
 
 def conv_geometry(op: top.Conv2dOp, vector_bits: int) -> ConvGeometry | None:
     """The GEMM form of `op`, or None when the reference loop nest lowers it."""
-    if op.layout.data != top.ConvLayout.NCHW_FCHW or op.groups.value.data != 1:
+    if op.layout.data != top.ConvLayout.NCHW_FCHW:
         return None
+    groups = op.groups.value.data
     types = [v.type for v in (op.input, op.filter, op.result)]
     if not all(isa(t, TensorType[Attribute]) and t.get_element_type() == f32 for t in types):
         return None
-    (_, c, h, w), (f, _, kh, kw), (_, _, oh, ow) = (
+    (_, c_all, h, w), (f_all, _, kh, kw), (_, _, oh, ow) = (
         cast(TensorType[Attribute], t).get_shape() for t in types
     )
+    c, f = c_all // groups, f_all // groups
     if f * oh * ow * c * kh * kw < MIN_GEMM_FLOPS or f < 4:
         return None
     probe = gemm_blocking(f, oh * ow, c * kh * kw, vector_bits)
@@ -86,17 +94,22 @@ def conv_geometry(op: top.Conv2dOp, vector_bits: int) -> ConvGeometry | None:
     nr = probe.nr
     ncp = -(-rows * ow // nr) * nr
     blocking = Blocking(f, ncp, c * kh * kw, probe.lanes, probe.mr, nr, probe.kc, probe.mc, ncp)
-    return ConvGeometry(c, h, w, f, kh, kw, oh, ow, rows, blocking)
+    return ConvGeometry(groups, c, h, w, f, kh, kw, oh, ow, rows, blocking)
 
 
 def packed_filter(op: top.Conv2dOp, vector_bits: int) -> list[PackedConstant]:
-    """The filter in A-panel layout, when `op` lowers to a GEMM."""
+    """The filter in A-panel layout (the groups' panels one after the other), when `op`
+    lowers to a GEMM."""
     g = conv_geometry(op, vector_bits)
     if g is None:
         return []
     b = g.blocking
-    layout = f"gemm-a-{b.mp}x{b.k}/{b.mr}"
-    return [PackedConstant(1, layout, lambda array: np.asarray(pack_a_array(array, b)))]
+
+    def pack(array: np.ndarray) -> np.ndarray:
+        per_group = np.asarray(array, np.float32).reshape(g.groups, b.m, b.k)
+        return np.concatenate([pack_a_array(a, b) for a in per_group])
+
+    return [PackedConstant(1, f"gemm-a-{g.groups}x{b.mp}x{b.k}/{b.mr}", pack)]
 
 
 def lower_conv_gemm(
@@ -111,7 +124,9 @@ def lower_conv_gemm(
     bias = None if op.bias is None else buffers.buffer(op.bias, op)
     bp = _alloc(em, [b.kc, g.ncp])
     cp = _alloc(em, [b.mp, g.blocks * g.ncp])
-    with span(em, 0, shape_of(y)[0]) as n:
+    panel_of_group = panel_a_packed(em, a_packed, b)
+    with span(em, 0, shape_of(y)[0]) as n, span(em, 0, g.groups) as group:
+        first_row = em.imul(group, b.mp)
         with span(em, 0, g.blocks) as jb:
             column0 = em.imul(jb, g.ncp)
 
@@ -121,14 +136,16 @@ def lower_conv_gemm(
 
             plan = GemmPlan(
                 b,
-                panel_a_packed(em, a_packed, b),
+                lambda ic, pc, ip: panel_of_group(em.iadd(ic, first_row), pc, ip),
                 b_panel,
                 cp,
                 lambda i, j: [i, em.iadd(j, column0)],
-                pack_b=lambda jc, pc, k_len: _pack_im2col(em, op, g, x, n, jb, bp, pc, k_len),
+                pack_b=lambda jc, pc, k_len: _pack_im2col(
+                    em, op, g, (x, n, group), jb, bp, pc, k_len
+                ),
             )
             emit_gemm(em, plan)
-        _copy_out(em, g, cp, bias, y, n, epilogue, buffers)
+        _copy_out(em, g, cp, bias, y, (n, group), epilogue, buffers)
     for buffer in (bp, cp):
         em.emit(DeallocOp(buffer))
 
@@ -141,16 +158,16 @@ def _pack_im2col(
     em: Emitter,
     op: top.Conv2dOp,
     g: ConvGeometry,
-    x: SSAValue,
-    n: SSAValue,
+    source: tuple[SSAValue, SSAValue, SSAValue],
     jb: SSAValue,
     bp: SSAValue,
     pc: SSAValue,
     k_len: SSAValue,
 ) -> None:
-    """Bp[kk, r*OW + ow] = X[n, c, ih, iw] for the K block at `pc` and output rows
-    jb*R + r (r < R, row < OH), where (c, kh, kw) = divmod(pc + kk) and ih, iw are the
-    tap's input position; out-of-range taps are zeros."""
+    """Bp[kk, r*OW + ow] = X[n, group*C + c, ih, iw] for the K block at `pc` and output rows
+    jb*R + r (r < R, row < OH), where (c, kh, kw) = divmod(pc + kk), `source` is
+    (X, n, group) and ih, iw are the tap's input position; out-of-range taps are zeros."""
+    x, n, group = source
     (sh, sw), (dh, dw) = op.strides.get_values(), op.dilations.get_values()
     lh, lw = op.pad_low.get_values()
     zero = em.const(0.0, f32)
@@ -159,6 +176,7 @@ def _pack_im2col(
     with span(em, 0, k_len, parallel=True) as kk:
         k = em.iadd(pc, kk)
         c, tap = _divmod(em, k, g.kh * g.kw)
+        c = em.iadd(c, em.imul(group, g.c)) if g.groups > 1 else c
         kh, kw = _divmod(em, tap, g.kw)
         col_shift = em.iadd(em.imul(kw, dw), -lw)
         # interior: 0 <= ow*sw + col_shift < W
@@ -234,17 +252,20 @@ def _copy_out(
     cp: SSAValue,
     bias: SSAValue | None,
     y: SSAValue,
-    n: SSAValue,
+    image: tuple[SSAValue, SSAValue],
     epilogue: Epilogue | None,
     buffers: Buffers,
 ) -> None:
-    """Y[n, f, oh, ow] = epilogue(Cp[f, column of (oh, ow)] + bias[f])."""
-    with span(em, 0, g.f, parallel=True) as f, span(em, 0, g.oh, parallel=True) as oh:
+    """Y[n, group*F + f, oh, ow] = epilogue(Cp[f, column of (oh, ow)] + bias[group*F + f])
+    for `image` = (n, group)."""
+    n, group = image
+    with span(em, 0, g.f, parallel=True) as f_local, span(em, 0, g.oh, parallel=True) as oh:
+        f = em.iadd(f_local, em.imul(group, g.f)) if g.groups > 1 else f_local
         block, r = _divmod(em, oh, g.rows)
         base = em.iadd(em.imul(block, g.ncp), em.imul(r, g.ow))
         bias_value = None if bias is None else em.load(bias, [f])
         with span(em, 0, g.ow, parallel=True, vector=g.blocking.lanes) as ow:
-            value = em.load(cp, [f, em.iadd(base, ow)])
+            value = em.load(cp, [f_local, em.iadd(base, ow)])
             if bias_value is not None:
                 value = em.add(value, bias_value)
             store_with_epilogue(em, value, y, [n, f, oh, ow], epilogue, buffers)

@@ -28,11 +28,14 @@ from lamina.lowering.top_to_loop_build import (
     shape_of,
 )
 from lamina.lowering.top_to_loop_conv import conv_geometry, lower_conv_gemm, packed_filter
+from lamina.lowering.top_to_loop_depthwise import depthwise_geometry, lower_depthwise
 from lamina.lowering.top_to_loop_gemm import (
     lower_matmul_gemm,
     matmul_blocking,
     packed_matmul_operands,
 )
+from lamina.lowering.top_to_loop_gemv import gemv_blocking, lower_gemv, packed_gemv_rhs
+from lamina.lowering.top_to_loop_pool import lower_pool_planes, pool_geometry
 
 
 def broadcast_indices(em: Emitter, ivs: Sequence[SSAValue], shape: Sequence[int]) -> list[SSAValue]:
@@ -80,6 +83,8 @@ class GemmPlanner:
 
     def packed_constants(self, op: Operation, vector_bits: int) -> Sequence[PackedConstant]:
         if isinstance(op, top.MatmulOp):
+            if gemv_blocking(op, vector_bits) is not None:
+                return packed_gemv_rhs(op, vector_bits)
             return packed_matmul_operands(op, vector_bits)
         if isinstance(op, top.Conv2dOp):
             return packed_filter(op, vector_bits)
@@ -87,11 +92,16 @@ class GemmPlanner:
 
     def fuses_epilogue(self, op: Operation, vector_bits: int) -> bool:
         if isinstance(op, top.MatmulOp):
-            return matmul_blocking(op, vector_bits) is not None
+            return (
+                gemv_blocking(op, vector_bits) is not None
+                or matmul_blocking(op, vector_bits) is not None
+            )
+        if not isinstance(op, top.Conv2dOp):
+            return False
+        if depthwise_geometry(op, vector_bits) is not None:
+            return True
         return (
-            isinstance(op, top.Conv2dOp)
-            and isinstance(op.filter.owner, ConstantOp)
-            and conv_geometry(op, vector_bits) is not None
+            isinstance(op.filter.owner, ConstantOp) and conv_geometry(op, vector_bits) is not None
         )
 
 
@@ -99,14 +109,18 @@ PLANNERS.append(GemmPlanner())
 
 
 class MatmulLowering(TopLowering):
-    """f32 matmuls of useful size: the packed GEMM (top_to_loop_gemm). Others: C = 0; for
-    batch, i (parallel): for k: a = A[i, k]; for j (parallel, vector): C[i, j] += a * B[k, j]."""
+    """f32 matmuls of a few rows by a constant: the GEMV kernel (top_to_loop_gemv); of
+    useful size: the packed GEMM (top_to_loop_gemm). Others: C = 0; for batch, i (parallel):
+    for k: a = A[i, k]; for j (parallel, vector): C[i, j] += a * B[k, j]."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: top.MatmulOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
+        gemv = gemv_blocking(op, self.vector_bits)
         blocking = matmul_blocking(op, self.vector_bits)
-        if blocking is not None:
+        if gemv is not None and (op, 1) in self.buffers.packed:
+            lower_gemv(em, op, gemv, self.buffers)
+        elif blocking is not None:
             lower_matmul_gemm(em, op, blocking, self.buffers)
         else:
             a, b = self.buffer(op.lhs, op), self.buffer(op.rhs, op)
@@ -146,6 +160,11 @@ class Conv2dLowering(TopLowering):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: top.Conv2dOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
+        depthwise = depthwise_geometry(op, self.vector_bits)
+        if depthwise is not None:
+            lower_depthwise(em, op, depthwise, self.buffers)
+            rewriter.erase(op)
+            return
         geometry = conv_geometry(op, self.vector_bits)
         if geometry is not None and (op, 1) in self.buffers.packed:
             lower_conv_gemm(em, op, geometry, self.buffers, self.vector_bits)
@@ -251,14 +270,19 @@ def _group_start(
 
 
 class PoolLowering(TopLowering):
-    """For every output element (parallel): a sequential window nest carrying the running
-    max, or the sum and the count of counted taps (avg); padded taps are skipped."""
+    """2-D nchw f32 pools: vectorised along the output rows (top_to_loop_pool). Others: for
+    every output element (parallel): a sequential window nest carrying the running max, or
+    the sum and the count of counted taps (avg); padded taps are skipped."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: top.PoolOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
         x, y = self.buffer(op.input, op), self.buffer(op.result, op)
-        lower_pool(em, op, x, y)
+        geometry = pool_geometry(op, self.vector_bits)
+        if geometry is not None:
+            lower_pool_planes(em, op, geometry, x, y)
+        else:
+            lower_pool(em, op, x, y)
         rewriter.erase(op)
 
 

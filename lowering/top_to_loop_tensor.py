@@ -250,3 +250,22 @@ class ConcatLowering(TopLowering):
                 em.store(em.load(x, ivs), y, out)
             start += xs[axis]
         rewriter.erase(op)
+
+
+class SliceLowering(TopLowering):
+    """y[i] = x[offsets + strides * i]: a parallel nest over the result, vector along the
+    last dim when its stride is 1."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: top.SliceOp, rewriter: PatternRewriter) -> None:
+        em = self.emitter(op)
+        x, y = self.buffer(op.input, op), self.buffer(op.result, op)
+        offsets, strides = op.offsets.get_values(), op.strides.get_values()
+        vector = self.lanes(y) if not strides or strides[-1] == 1 else None
+        with em.nest(shape_of(y), vector=vector) as ivs:
+            indices = [
+                em.iadd(em.imul(iv, stride), offset)
+                for iv, offset, stride in zip(ivs, offsets, strides, strict=True)
+            ]
+            em.store(em.load(x, indices), y, ivs)
+        rewriter.erase(op)

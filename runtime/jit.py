@@ -4,6 +4,8 @@
     (y,) = fn(x)                                # checks x, allocates y, calls main()
 
 `JitFunction` compiles the module with LLVM's O3 pipeline for the `host` device (MCJIT),
+running outer parallel loops on `thread_count()` threads (`threads=`, $LAMINA_NUM_THREADS
+or the device's cores),
 keeps the weights blob and the arena alive in 64-byte aligned buffers, and calls through
 ctypes: `main(weights, arena, *inputs, *outputs)` (docs/pipeline.md). A wrong number of
 inputs, a wrong shape or dtype is a `LaminaError`, never a crash.
@@ -15,7 +17,9 @@ as bare pointers, written in place) and scalars, for tests of kernels outside th
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import llvmlite.binding as llvm
@@ -51,11 +55,33 @@ def aligned_copy(array: np.ndarray, align: int = ALIGNMENT) -> np.ndarray:
     return out
 
 
+def thread_count(device: str = "host", threads: int | None = None) -> int:
+    """Threads for parallel loops: `threads`, else $LAMINA_NUM_THREADS, else the device's
+    cores; a bad value is a `LaminaError`."""
+    if threads is None:
+        env = os.environ.get("LAMINA_NUM_THREADS", "").strip()
+        if not env:
+            return load_device(device).cores
+        if not env.isdigit():
+            raise LaminaError(f"LAMINA_NUM_THREADS must be a positive integer, got '{env}'")
+        threads = int(env)
+    if threads < 1:
+        raise LaminaError(f"the number of threads must be at least 1, got {threads}")
+    return threads
+
+
 class JitModule:
     """A loop-level module compiled for this machine; keeps the machine code alive."""
 
-    def __init__(self, module: ModuleOp, *, device: str = "host", opt_level: int = 3) -> None:
-        target = load_device(device)
+    def __init__(
+        self,
+        module: ModuleOp,
+        *,
+        device: str = "host",
+        opt_level: int = 3,
+        threads: int | None = None,
+    ) -> None:
+        target = replace(load_device(device), cores=thread_count(device, threads))
         if target.triple.split("-")[0] != llvm.get_process_triple().split("-")[0]:
             raise DeviceError(f"cannot JIT for device '{device}' ({target.triple}) on this host")
         self.module = module
@@ -122,11 +148,12 @@ class JitFunction:
         num_outputs: int | None = None,
         device: str = "host",
         opt_level: int = 3,
+        threads: int | None = None,
     ) -> None:
         self.jit = (
             module
             if isinstance(module, JitModule)
-            else JitModule(module, device=device, opt_level=opt_level)
+            else JitModule(module, device=device, opt_level=opt_level, threads=threads)
         )
         op = self._kernel(function)
         self.name = op.sym_name.data

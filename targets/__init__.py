@@ -30,9 +30,12 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lamina.errors import DeviceError
+
+if TYPE_CHECKING:
+    from lamina.targets.soc import Soc
 
 _DIR = Path(__file__).parent
 _DETECT = "detect"
@@ -67,8 +70,15 @@ class Device:
 
 
 def known_devices() -> list[str]:
-    """Names of the devices that have a description file."""
-    return sorted(p.stem for p in _DIR.glob("*.toml"))
+    """Names of the devices that have a description file (`soc-*.toml` describe SoCs)."""
+    return sorted(p.stem for p in _DIR.glob("*.toml") if not p.stem.startswith("soc-"))
+
+
+def load_soc(name: str) -> Soc:
+    """The SoC description `targets/soc-<name>.toml` (see targets/soc.py: `Soc`)."""
+    from lamina.targets.soc import load_soc as load
+
+    return load(name)
 
 
 @functools.cache

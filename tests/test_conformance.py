@@ -6,11 +6,14 @@ import numpy as np
 
 from lamina.tools.conformance import (
     SMOKE_LIST,
+    SMOKE_LISTS,
     CaseResult,
     _all_cases,
     compare_outputs,
+    run_case,
     run_cases,
     select_cases,
+    shape_operand_inputs,
     summary_table,
 )
 
@@ -52,3 +55,35 @@ def test_summary_table_counts_each_status_per_op():
     assert table[1].split()[:5] == ["Cast", "0", "0", "1", "0"]
     assert table[2].split()[:5] == ["Relu", "1", "1", "0", "0"]
     assert table[-1].split()[:5] == ["TOTAL", "1", "1", "1", "0"]
+
+
+def test_smoke_subset_passes_on_the_compiled_path():
+    # ~150 fast cases through import -> graph -> top -> loop -> LLVM (O1) -> JIT, one or more
+    # per lowering family (regenerate from a full `--path compiled --json` run)
+    indices = select_cases(_all_cases(), None, smoke=True, path="compiled")
+    assert len(indices) == len(SMOKE_LISTS["compiled"].read_text().split()) >= 100
+    results = list(run_cases(indices, "compiled", "host", jobs=2, progress=False))
+    failures = [f"{r.name}: {r.status}: {r.reason}" for r in results if r.status != "pass"]
+    assert failures == []
+
+
+def test_compiled_path_on_an_unknown_device_kind_is_unsupported():
+    case = next(c for c in _all_cases() if c.name == "test_relu")
+    result = run_case(case, "compiled", "hexagon-v66-hvx128")
+    assert result.status == "unsupported"
+    assert "conformance path 'compiled' on device 'hexagon-v66-hvx128'" in result.reason
+
+
+def test_shape_operand_inputs_are_frozen_for_the_compiled_path():
+    case = next(c for c in _all_cases() if c.name == "test_expand_dim_changed")
+    assert shape_operand_inputs(case.model) == ["new_shape"]
+    assert run_case(case, "compiled", "host").status == "pass"
+
+
+def test_sequence_inputs_are_unsupported_on_the_compiled_path():
+    case = next(c for c in _all_cases() if c.name == "test_sequence_insert_at_back")
+    result = run_case(case, "compiled", "host")
+    assert (result.status, result.reason) == (
+        "unsupported",
+        "not supported: sequence and optional inputs on the compiled path",
+    )

@@ -1,4 +1,13 @@
-"""lamina-compile: ahead-of-time bundles for a device (not built yet)."""
+"""lamina-compile: compile a model ahead of time into a bundle for a device.
+
+    lamina-compile model.onnx --device cortex-a76 -o out/ [--input-shape data=1x3x224x224]
+    lamina-compile model.onnx --fleet fleet.toml -o out/      # a bundle per fleet target
+
+writes `out/` (codegen/aot.py: model.o, model.h, weights.bin, main.c, Makefile) and, with
+`--build`, builds its driver `out/run` with the device's C compiler. Any failure prints
+`<file>: error: ...` (naming the ONNX node when one is at fault), exits 1 and leaves no
+bundle behind.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +15,28 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lamina.errors import UnsupportedError
+from xdsl.dialects.builtin import NameLoc
+from xdsl.ir import Operation
+
+from lamina.errors import LaminaError
+
+
+def error_text(error: LaminaError, model: str) -> str:
+    """`<model>: error: <message>`, the message naming the ONNX node at fault (from the
+    error's op) and the error's own `where` unless it already says them; a `where` inside
+    the model file (`model.onnx:...`) replaces `<model>`."""
+    message = error.message
+    op = error.op
+    if isinstance(op, Operation) and isinstance(op.location, NameLoc):
+        node = op.location.desc.data
+        if f"node '{node}'" not in message:
+            message = f"node '{node}' ({op.name}): {message}"
+    where = error.where or model
+    if not where.startswith(model):
+        if f"'{where}'" not in message:
+            message = f"{where}: {message}"
+        where = model
+    return f"{where}: error: {message}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -17,14 +47,76 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("model", help="an .onnx file")
     parser.add_argument("--device", default="host", help="device description name")
     parser.add_argument("-o", "--output", default="out", help="bundle directory")
+    parser.add_argument("--name", help="C name of the entry point (default: the file's stem)")
+    parser.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS")
+    parser.add_argument("--build", action="store_true", help="also build the driver (make)")
+    parser.add_argument("--threads", type=int, help="threads of parallel loops (default: cores)")
+    parser.add_argument("-O", dest="opt_level", type=int, default=3, choices=range(4))
+    parser.add_argument("--fleet", help="a fleet.toml: one bundle per target into -o/<name>/")
+    parser.add_argument("--jobs", type=int, help="parallel fleet builds (default: cores)")
     args = parser.parse_args(argv)
-    error = UnsupportedError(
-        f"compiling for device '{args.device}': code generation does not exist yet "
-        "(use `lamina-run --reference` to run the model on the reference interpreter)",
-        where=args.model,
+    if args.fleet:
+        return _fleet(args)
+    try:
+        return _compile(args)
+    except LaminaError as e:
+        print(error_text(e, args.model), file=sys.stderr)
+        return 1
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from lamina.codegen.aot import prototype, write_bundle
+    from lamina.parser.onnx import parse_input_shapes
+
+    bundle = write_bundle(
+        args.model,
+        args.device,
+        args.output,
+        name=args.name,
+        input_shapes=parse_input_shapes(args.input_shape),
+        opt_level=args.opt_level,
+        threads=args.threads,
     )
-    print(error, file=sys.stderr)
-    return 1
+    seconds = sum(bundle.stats.seconds.values()) if bundle.stats else 0.0
+    print(f"{args.model}: compiled for {bundle.device} ({bundle.triple}) in {seconds:.1f} s")
+    print(f"  {bundle.directory}/model.o: void {prototype(bundle)}")
+    print(
+        f"  weights {bundle.weights_bytes} bytes, arena {bundle.arena_bytes} bytes, "
+        f"{bundle.threads} thread(s)"
+    )
+    if args.build:
+        from lamina.runtime.qemu import build_bundle
+
+        print(f"  built {build_bundle(bundle.directory)}")
+    return 0
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    """`--fleet`: codegen/fleet.py; exit 1 when the fleet file is bad or any target failed."""
+    from lamina.codegen.fleet import build_fleet, load_fleet
+    from lamina.parser.onnx import parse_input_shapes
+
+    try:
+        load_fleet(args.fleet)
+    except LaminaError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    try:
+        options = {
+            "input_shapes": parse_input_shapes(args.input_shape),
+            "opt_level": args.opt_level,
+        }
+        manifest = build_fleet(args.model, args.fleet, args.output, jobs=args.jobs, options=options)
+    except LaminaError as e:
+        print(error_text(e, args.model), file=sys.stderr)
+        return 1
+    failed = [t for t in manifest["targets"] if t["status"] != "ok"]
+    for target in failed:
+        print(f"{target['name']}: {target['error']}", file=sys.stderr)
+    print(
+        f"{args.output}/manifest.json: {len(manifest['targets']) - len(failed)} ok, {len(failed)} failed"
+    )
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import sys
 import time
 import warnings
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +34,11 @@ from lamina.errors import LaminaError, UnsupportedError
 
 STATUSES = ("pass", "fail", "unsupported", "error")
 SMOKE_LIST = Path(__file__).with_name("conformance_smoke.txt")
+SMOKE_LISTS = {
+    "reference": SMOKE_LIST,
+    "compiled": Path(__file__).with_name("conformance_smoke_compiled.txt"),
+}
+"""The fixed subset `--smoke` (and `make test`) runs, per path."""
 CASE_TIMEOUT_S = 60
 
 
@@ -118,7 +123,8 @@ def run_case(case: Any, path: str, device: str) -> CaseResult:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 actual = run(dict(zip(input_names, inputs, strict=False)))
-            reason = compare_outputs(output_names, outputs, actual, case.rtol, case.atol)
+            expected = [_from_proto(value) for value in outputs]
+            reason = compare_outputs(output_names, expected, actual, case.rtol, case.atol)
             if reason is not None:
                 return result("fail", reason)
         return result("pass")
@@ -135,15 +141,135 @@ def run_case(case: Any, path: str, device: str) -> CaseResult:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _runner(path: str, device: str, model: Any):
-    """A function from named numpy inputs to the list of outputs, for `path`."""
-    if path != "reference":
-        raise UnsupportedError(f"conformance path '{path}' on device '{device}'")
+Runner = Callable[[dict[str, np.ndarray]], Sequence[np.ndarray]]
+COMPILED_OPT_LEVEL = 1
+"""LLVM's opt level for conformance: cases are tiny, compiling them dominates the run."""
+
+
+def _reference_runner(model: Any, device: str) -> Runner:
     from lamina.parser.onnx import import_onnx
     from lamina.runtime.reference import run_reference
 
     module = import_onnx(model)
     return lambda inputs: run_reference(module, inputs)
+
+
+def shape_operand_inputs(model: Any) -> list[str]:
+    """Graph inputs that feed a shape operand: the compiled runner freezes them to the
+    case's values (a static-shape compiler takes them as compile-time constants)."""
+    from lamina.lowering.graph_to_top import SHAPE_OPERANDS
+
+    graph = model.graph
+    inputs = {i.name for i in graph.input} - {t.name for t in graph.initializer}
+    return sorted(
+        {
+            node.input[slot]
+            for node in graph.node
+            for slot in SHAPE_OPERANDS.get(node.op_type, ())
+            if slot < len(node.input) and node.input[slot] in inputs
+        }
+    )
+
+
+def _freeze_inputs(model: Any, values: dict[str, np.ndarray]) -> Any:
+    """A copy of `model` with the graph inputs `values` turned into initializers."""
+    from onnx import ModelProto, numpy_helper
+
+    frozen = ModelProto()
+    frozen.CopyFrom(model)
+    kept = [i for i in frozen.graph.input if i.name not in values]
+    del frozen.graph.input[:]
+    frozen.graph.input.extend(kept)
+    for name, value in values.items():
+        frozen.graph.initializer.append(numpy_helper.from_array(value, name))
+    return frozen
+
+
+def _from_proto(value: Any) -> Any:
+    """A case's input or output as numpy when the data set stores it as a TensorProto."""
+    from onnx import TensorProto, numpy_helper
+
+    return numpy_helper.to_array(value) if isinstance(value, TensorProto) else value
+
+
+def _as_array(value: Any) -> np.ndarray:
+    """A case input as numpy; sequences and optionals have no compiled form."""
+    if isinstance(value, list | tuple) or value is None:
+        raise UnsupportedError("sequence and optional inputs on the compiled path")
+    return np.asarray(_from_proto(value))
+
+
+def _host_jit_runner(model: Any, device: str) -> Runner:
+    """Compile the whole pipeline (import ... JIT) for a CPU this process can run, once per
+    set of values of the shape-operand inputs."""
+    from lamina.compiler import compile as lamina_compile
+
+    frozen = shape_operand_inputs(model)
+    compiled: dict[tuple[bytes, ...], Any] = {}
+
+    def run(inputs: dict[str, Any]) -> Sequence[np.ndarray]:
+        arrays = {name: _as_array(value) for name, value in inputs.items()}
+        key = tuple(arrays[name].tobytes() for name in frozen)
+        if key not in compiled:
+            specialised = _freeze_inputs(model, {name: arrays[name] for name in frozen})
+            compiled[key] = lamina_compile(specialised, device, opt_level=COMPILED_OPT_LEVEL)
+        return compiled[key](**{n: a for n, a in arrays.items() if n not in frozen})
+
+    return run
+
+
+def _emulated_bundle_runner(model: Any, device: str) -> Runner:
+    """Compile an AOT bundle (codegen/aot.py) for a CPU this machine emulates (cortex-a76
+    under qemu-aarch64, runtime/qemu.py), once per set of shape-operand values, and run it."""
+    import tempfile
+
+    from lamina.codegen.aot import write_bundle
+    from lamina.runtime.qemu import run_bundle
+
+    frozen = shape_operand_inputs(model)
+    scratch = tempfile.TemporaryDirectory(prefix="lamina-conformance-")  # removed on collection
+    bundles: dict[tuple[bytes, ...], Path] = {}
+
+    def run(inputs: dict[str, Any]) -> Sequence[np.ndarray]:
+        arrays = {name: _as_array(value) for name, value in inputs.items()}
+        key = tuple(arrays[name].tobytes() for name in frozen)
+        if key not in bundles:
+            specialised = _freeze_inputs(model, {name: arrays[name] for name in frozen})
+            out = Path(scratch.name) / f"b{len(bundles)}"
+            write_bundle(specialised, device, out, opt_level=COMPILED_OPT_LEVEL)
+            bundles[key] = out
+        rest = {n: a for n, a in arrays.items() if n not in frozen}
+        return run_bundle(bundles[key], rest).outputs
+
+    return run
+
+
+COMPILED_RUNNERS: dict[str, Callable[[Any, str], Runner]] = {
+    "cpu-x86_64": _host_jit_runner,
+    "cpu-aarch64": _emulated_bundle_runner,
+    "opencl": _host_jit_runner,  # lamina.compile runs kind-opencl devices through pyopencl
+}
+"""Device kind -> how to run a compiled case on it: `cpu-<arch>` (arch from the triple) for
+CPUs, the `kind` of targets/<name>.toml otherwise. An emulated or GPU back end adds its
+entry here (`cpu-aarch64` running cortex-a76 under qemu, `gpu` running OpenCL on PoCL)."""
+
+
+def device_kind(device: str) -> str:
+    """The `COMPILED_RUNNERS` key of a device name."""
+    from lamina.targets import load_device
+
+    target = load_device(device)
+    return f"cpu-{target.triple.split('-')[0]}" if target.kind == "cpu" else target.kind
+
+
+def _runner(path: str, device: str, model: Any) -> Runner:
+    """A function from named numpy inputs to the list of outputs, for `path`."""
+    if path == "reference":
+        return _reference_runner(model, device)
+    kind = device_kind(device)
+    if path != "compiled" or kind not in COMPILED_RUNNERS:
+        raise UnsupportedError(f"conformance path '{path}' on device '{device}' ({kind})")
+    return COMPILED_RUNNERS[kind](model, device)
 
 
 def _first_line(text: str) -> str:
@@ -161,9 +287,12 @@ def _run_index(args: tuple[int, str, str]) -> CaseResult:
     return run_case(_WORKER_CASES[index], path, device)
 
 
-def select_cases(cases: list[Any], pattern: str | None, smoke: bool) -> list[int]:
-    """Indices of the cases to run: matching `pattern` (on case name or op), or the smoke list."""
-    wanted = set(SMOKE_LIST.read_text().split()) if smoke else None
+def select_cases(
+    cases: list[Any], pattern: str | None, smoke: bool, path: str = "reference"
+) -> list[int]:
+    """Indices of the cases to run: matching `pattern` (on case name or op), or the smoke
+    list of `path`."""
+    wanted = set(SMOKE_LISTS[path].read_text().split()) if smoke else None
     regex = re.compile(pattern, re.IGNORECASE) if pattern else None
     chosen: list[int] = []
     for index, case in enumerate(cases):
@@ -230,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     cases = _all_cases()
-    indices = select_cases(cases, args.filter, args.smoke)
+    indices = select_cases(cases, args.filter, args.smoke, args.path)
     if not indices:
         print(f"error: no conformance case matches '{args.filter}'", file=sys.stderr)
         return 1

@@ -1,10 +1,14 @@
 """lamina-run: run a model on inputs (random or .npy), compare with onnxruntime, time it.
 
-    lamina-run model.onnx --reference --compare ort
+    lamina-run model.onnx --compare ort                      # compiled, JIT on this machine
+    lamina-run model.onnx --device cortex-a76 --compare ort  # AOT bundle under qemu-aarch64
     lamina-run model.onnx --reference --inputs data=x.npy --input-shape data=1x3x224x224
 
-Only the reference interpreter exists so far (`--reference`); compiled execution on a
-device is not supported yet and says so.
+A device whose CPU is this machine's architecture runs through the host JIT
+(`lamina.compile`); any other runs as an AOT bundle (codegen/aot.py) built with the
+device's cross compiler and run under its emulator (runtime/qemu.py). `--reference` runs
+the numpy reference interpreter instead. An input of the wrong shape or dtype is an error
+naming the input (exit 1).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,9 +24,12 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from lamina.codegen.aot import TensorSpec
 from lamina.errors import LaminaError, UnsupportedError
 
 Runner = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
+TimedRunner = Callable[[dict[str, np.ndarray], int], tuple[list[np.ndarray], float]]
+"""Feeds and a repeat count in; the outputs and the median latency in ms out."""
 
 
 def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
@@ -93,7 +101,7 @@ def describe(name: str, value: np.ndarray) -> str:
     flat = np.asarray(value).reshape(-1)
     head = ", ".join(f"{v:.4g}" if flat.dtype.kind == "f" else str(v) for v in flat[:6])
     text = f"{name}: {value.dtype}{list(value.shape)} [{head}{', ...' if flat.size > 6 else ''}]"
-    if value.ndim == 2 and value.shape[0] == 1 and value.shape[1] >= 5 and flat.dtype.kind == "f":
+    if np.squeeze(value).ndim == 1 and flat.size >= 5 and flat.dtype.kind == "f":
         top5 = np.argsort(flat)[::-1][:5]
         text += "\n  top-5: " + ", ".join(f"#{i} ({flat[i]:.4g})" for i in top5)
     return text
@@ -114,42 +122,118 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     except LaminaError as e:
-        if e.where is None:
-            e.where = str(args.model)
-        print(e, file=sys.stderr)
+        from lamina.tools.compile import error_text
+
+        print(error_text(e, str(args.model)), file=sys.stderr)
         return 1
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lamina.parser.onnx import import_onnx, parse_input_shapes
+    from lamina.parser.onnx import parse_input_shapes
+    from lamina.parser.onnx_prepare import load_model
 
-    if not args.reference:
-        raise UnsupportedError(
-            f"compiled execution on device '{args.device}' (no code generation yet); "
-            "use --reference"
-        )
     shapes = parse_input_shapes(args.input_shape)
-    module = import_onnx(args.model, input_shapes=shapes)
-    model = onnx.load(str(args.model), load_external_data=False)
-    feeds = load_inputs(args.inputs, model) if args.inputs else {}
-    feeds = {**random_inputs(model, shapes, args.seed), **feeds}
-
-    from lamina.runtime.reference import run_reference
-
-    outputs, ms = time_runs(lambda f: run_reference(module, f), feeds, args.repeat)
+    model = load_model(args.model, str(args.model))
+    given = load_inputs(args.inputs, model) if args.inputs else {}
+    feeds = random_inputs(model, shapes, args.seed)
+    for name, value in given.items():  # early, before compiling: the model's declared types
+        spec = TensorSpec(name, feeds[name].shape, feeds[name].dtype.name)
+        feeds[name] = spec.check(value, "input")
+    with tempfile.TemporaryDirectory(prefix="lamina-run-") as scratch:
+        if args.reference:
+            run, label = _reference_runner(args.model, shapes), "reference interpreter"
+        else:
+            run, label = _compiled_runner(args.model, args.device, shapes, Path(scratch))
+        outputs, ms = run(feeds, max(args.repeat, 1))
     names = [o.name for o in model.graph.output]
     for name, value in zip(names, outputs, strict=True):
         print(describe(name, value))
-    print(f"latency (reference interpreter, median of {max(args.repeat, 1)}): {ms:.1f} ms")
+    print(f"latency ({label}, median of {max(args.repeat, 1)}): {ms:.3f} ms")
     if args.compare == "ort":
-        import onnxruntime as ort
-
-        session = ort.InferenceSession(str(args.model), providers=["CPUExecutionProvider"])
-        expected = session.run(None, feeds)
-        for name, want, got in zip(names, expected, outputs, strict=True):
-            error = np.abs(np.asarray(got, np.float64) - np.asarray(want, np.float64))
-            print(f"{name}: max abs error vs onnxruntime {float(error.max(initial=0)):.3g}")
+        emulated = not args.reference and _foreign_cpu(args.device)
+        _compare_with_ort(args.model, feeds, names, outputs, ms, args.repeat, emulated)
     return 0
+
+
+def _reference_runner(path: Path, shapes: dict[str, list[int]]) -> TimedRunner:
+    from lamina.parser.onnx import import_onnx
+    from lamina.runtime.reference import run_reference
+
+    module = import_onnx(path, input_shapes=shapes)
+    return lambda feeds, repeat: time_runs(lambda f: run_reference(module, f), feeds, repeat)
+
+
+def _compiled_runner(
+    path: Path, device: str, shapes: dict[str, list[int]], scratch: Path
+) -> tuple[TimedRunner, str]:
+    """`lamina.compile` (the host JIT, or the device's own runtime for a GPU or DSP) unless
+    the device is a CPU of another architecture: then an AOT bundle (built in `scratch`)
+    run under the device's emulator."""
+    if not _foreign_cpu(device):
+        return _jit_runner(path, device, shapes), f"lamina JIT, {device}"
+    from lamina.runtime.qemu import emulator_command
+
+    emulator = emulator_command(device)
+    how = f"under {emulator[0]}" if emulator else "native"
+    runner = _bundle_runner(path, device, shapes, scratch / "bundle")
+    return runner, f"lamina AOT bundle, {device}, {how}"
+
+
+def _foreign_cpu(device: str) -> bool:
+    """Whether `device` is a CPU of another architecture than this machine's."""
+    import platform
+
+    from lamina.targets import load_device
+
+    target = load_device(device)
+    return target.kind == "cpu" and target.triple.split("-")[0] != platform.machine()
+
+
+def _jit_runner(path: Path, device: str, shapes: dict[str, list[int]]) -> TimedRunner:
+    from lamina.compiler import compile as lamina_compile
+
+    compiled = lamina_compile(path, device, input_shapes=shapes)
+    return lambda feeds, repeat: time_runs(lambda f: compiled(**f), feeds, repeat)
+
+
+def _bundle_runner(
+    path: Path, device: str, shapes: dict[str, list[int]], directory: Path
+) -> TimedRunner:
+    from lamina.codegen.aot import write_bundle
+    from lamina.runtime.qemu import build_bundle, check_toolchain, run_bundle
+
+    check_toolchain(device)
+    bundle = write_bundle(path, device, directory, input_shapes=shapes)
+    build_bundle(bundle.directory)
+
+    def run(feeds: dict[str, np.ndarray], repeat: int) -> tuple[list[np.ndarray], float]:
+        result = run_bundle(bundle.directory, feeds, repeat=repeat)
+        return result.outputs, result.median_ms
+
+    return run
+
+
+def _compare_with_ort(
+    path: Path,
+    feeds: dict[str, np.ndarray],
+    names: list[str],
+    outputs: list[np.ndarray],
+    ms: float,
+    repeat: int,
+    emulated: bool,
+) -> None:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    expected, ort_ms = time_runs(
+        lambda f: [np.asarray(x) for x in session.run(None, f)], feeds, repeat
+    )
+    for name, want, got in zip(names, expected, outputs, strict=True):
+        error = np.abs(np.asarray(got, np.float64) - np.asarray(want, np.float64))
+        print(f"{name}: max abs error vs onnxruntime {float(error.max(initial=0)):.3g}")
+    print(f"latency (onnxruntime, median of {max(repeat, 1)}): {ort_ms:.3f} ms")
+    note = " (lamina emulated, onnxruntime native: not a device figure)" if emulated else ""
+    print(f"lamina / onnxruntime latency: {ms / ort_ms:.2f}x{note}")
 
 
 if __name__ == "__main__":

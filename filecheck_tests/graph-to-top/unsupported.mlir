@@ -8,8 +8,16 @@ func.func @dynamic(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
 
 // -----
 
-func.func @no_lowering(%x: tensor<4xf32>) -> tensor<4xi64> {
-  // expected-error@+1 {{not supported: 'graph.arg_max': no lowering to the top dialect}}
+func.func @no_lowering(%x: tensor<3x3xf32>) -> tensor<f32> {
+  // expected-error@+1 {{not supported: 'graph.det': no lowering to the top dialect}}
+  %y = graph.det %x : (tensor<3x3xf32>) -> tensor<f32>
+  func.return %y : tensor<f32>
+}
+
+// -----
+
+func.func @arg_max_bad_result(%x: tensor<4xf32>) -> tensor<4xi64> {
+  // expected-error@+1 {{not supported: 'graph.arg_max': result type tensor<4xi64>, expected shape (1,)}}
   %y = graph.arg_max %x : (tensor<4xf32>) -> tensor<4xi64>
   func.return %y : tensor<4xi64>
 }

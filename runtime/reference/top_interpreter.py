@@ -105,6 +105,21 @@ def _fptoint(op: Operation, x: Array) -> Array:
         return np.trunc(x).astype(numpy_dtype(op.results[0].type))
 
 
+def _unsigned(fn: Callable[[Array, Array], Array]) -> Callable[..., Array]:
+    """A signless-integer op read as unsigned (arith.divui, maxui, ...)."""
+
+    def run(op: Operation, a: Array, b: Array) -> Array:
+        a, b = np.asarray(a), np.asarray(b)
+        unsigned = np.dtype(f"u{a.dtype.itemsize}")
+        return np.asarray(fn(a.view(unsigned), b.view(unsigned))).view(a.dtype)
+
+    return run
+
+
+def _bitcast(op: Operation, x: Array) -> Array:
+    return np.asarray(x).view(numpy_dtype(op.results[0].type))
+
+
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 _SCALAR: dict[type[Operation], Callable[..., Array]] = {
@@ -124,6 +139,13 @@ _SCALAR: dict[type[Operation], Callable[..., Array]] = {
     arith.DivSIOp: lambda op, a, b: _trunc_div(a, b),
     arith.RemSIOp: lambda op, a, b: np.fmod(a, b),
     arith.MaxSIOp: lambda op, a, b: np.maximum(a, b),
+    arith.DivUIOp: _unsigned(np.floor_divide),
+    arith.RemUIOp: _unsigned(np.remainder),
+    arith.MaxUIOp: _unsigned(np.maximum),
+    arith.MinUIOp: _unsigned(np.minimum),
+    arith.BitcastOp: _bitcast,
+    arith.ShLIOp: lambda op, a, b: np.left_shift(a, b),
+    arith.ShRUIOp: _unsigned(np.right_shift),
     arith.MinSIOp: lambda op, a, b: np.minimum(a, b),
     arith.AndIOp: lambda op, a, b: a & b,
     arith.OrIOp: lambda op, a, b: a | b,
@@ -148,6 +170,7 @@ _SCALAR: dict[type[Operation], Callable[..., Array]] = {
     xmath.AbsFOp: lambda op, a: np.abs(a),
     xmath.AbsIOp: lambda op, a: np.abs(a),
     xmath.FloorOp: lambda op, a: np.floor(a),
+    xmath.TruncOp: lambda op, a: np.trunc(a),
     xmath.CeilOp: lambda op, a: np.ceil(a),
     xmath.RoundEvenOp: lambda op, a: np.round(a),
     xmath.SinOp: lambda op, a: np.sin(a),

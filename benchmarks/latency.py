@@ -1,0 +1,193 @@
+"""Latency of lamina against onnxruntime, side by side in one run, at 1 and 2 threads.
+
+    .venv/bin/python -m lamina.benchmarks.latency [--models squeezenet,mlp] [--threads 1,2]
+
+Models: the nine light models of the onnx wheel (seeded random weights), an MLP
+784-512-512-10 (batch 1) and a 1024^3 matmul (both operands inputs). Each model runs in a
+fresh process (its weights, LLVM state and onnxruntime session go with it); there, lamina
+compiles it once per thread count (`lamina.compile(..., threads=t)`, the same count as
+$LAMINA_NUM_THREADS) and onnxruntime gets `intra_op_num_threads = t`; the engines are then
+timed interleaved (one call of each in turn, `--repeat` rounds after `--warmup`) so that
+load from other users of the machine hits both alike. Printed per model: compile seconds
+(1-thread compile, all stages), lamina's peak arena against the planner's lower bound
+(`CompiledModel.stats`), and per thread count the medians and lamina / onnxruntime; at the
+bottom the geometric mean of the ratios. Outputs are checked against onnxruntime first
+(rtol 1e-3, atol 1e-4) and a mismatch is printed instead of a latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from lamina.tools.models import LIGHT_MODELS, light_model, random_inputs
+
+EXTRA_MODELS = ("mlp_784_512_512_10", "matmul_1024")
+
+
+def mlp_784_512_512_10() -> onnx.ModelProto:
+    """Gemm(transB) + Relu, twice, then Gemm to 10 logits; batch 1, He-scaled weights."""
+    rng = np.random.default_rng(3)
+    sizes, nodes, weights, x = [784, 512, 512, 10], [], [], "x"
+    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
+        w = (rng.standard_normal((n_out, n_in)) * np.sqrt(2 / n_in)).astype(np.float32)
+        weights += [
+            numpy_helper.from_array(w, f"w{k}"),
+            numpy_helper.from_array(np.zeros(n_out, np.float32), f"b{k}"),
+        ]
+        nodes.append(helper.make_node("Gemm", [x, f"w{k}", f"b{k}"], [f"g{k}"], transB=1))
+        x = f"g{k}"
+        if k < 2:
+            nodes.append(helper.make_node("Relu", [x], [f"r{k}"]))
+            x = f"r{k}"
+    return _model(nodes, "mlp", {"x": [1, 784]}, {x: [1, 10]}, weights)
+
+
+def matmul_1024() -> onnx.ModelProto:
+    node = helper.make_node("MatMul", ["a", "b"], ["c"])
+    return _model([node], "matmul", {"a": [1024, 1024], "b": [1024, 1024]}, {"c": [1024, 1024]})
+
+
+def _model(
+    nodes: list[onnx.NodeProto],
+    name: str,
+    inputs: dict[str, list[int]],
+    outputs: dict[str, list[int]],
+    weights: Sequence[onnx.TensorProto] = (),
+) -> onnx.ModelProto:
+    def info(n: str, s: list[int]) -> onnx.ValueInfoProto:
+        return helper.make_tensor_value_info(n, TensorProto.FLOAT, s)
+
+    graph = helper.make_graph(
+        nodes,
+        name,
+        [info(n, s) for n, s in inputs.items()],
+        [info(n, s) for n, s in outputs.items()],
+        list(weights),
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def load(name: str) -> onnx.ModelProto:
+    if name == "mlp_784_512_512_10":
+        return mlp_784_512_512_10()
+    if name == "matmul_1024":
+        return matmul_1024()
+    return light_model(name)
+
+
+def onnxruntime_session(model: onnx.ModelProto, threads: int) -> Callable[..., Any]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+    return lambda feeds: session.run(None, feeds)
+
+
+def measure(name: str, threads: Sequence[int], repeat: int, warmup: int) -> dict[str, Any]:
+    """One model's row: compile time, arena, and per thread count the two medians (ms)."""
+    from lamina.compiler import compile as lamina_compile
+
+    model = load(name)
+    feeds = random_inputs(model)
+    row: dict[str, Any] = {"model": name, "ms": {}, "error": ""}
+    for t in threads:
+        start = time.perf_counter()
+        compiled = lamina_compile(model, "host", threads=t)
+        if "compile_s" not in row:
+            row["compile_s"] = time.perf_counter() - start
+            row["arena"] = compiled.stats.arena_bytes
+            row["lower_bound"] = compiled.stats.arena_lower_bound
+        ort_run = onnxruntime_session(model, t)
+        engines = {"lamina": partial(compiled, **feeds), "ort": partial(ort_run, feeds)}
+        for got, want in zip(engines["lamina"](), engines["ort"](), strict=True):
+            if not np.allclose(got, want, rtol=1e-3, atol=1e-4):
+                row["error"] = f"{t} threads: max abs error {np.abs(got - want).max():.3g}"
+        times: dict[str, list[float]] = {engine: [] for engine in engines}
+        for round_ in range(warmup + repeat):
+            for engine, call in engines.items():
+                start = time.perf_counter()
+                call()
+                if round_ >= warmup:
+                    times[engine].append((time.perf_counter() - start) * 1e3)
+        row["ms"][t] = {engine: statistics.median(ts) for engine, ts in times.items()}
+    return row
+
+
+def cpu_name() -> str:
+    """lscpu's model name and LLVM's name for the host CPU."""
+    import llvmlite.binding as llvm
+
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        lscpu = ""
+    model = next(
+        (line.split(":", 1)[1].strip() for line in lscpu.splitlines() if "Model name" in line),
+        "unknown",
+    )
+    return f"{model} (LLVM: {llvm.get_host_cpu_name()})"
+
+
+def table(rows: list[dict[str, Any]], threads: Sequence[int]) -> str:
+    head = f"{'model':<20} {'compile s':>9} {'arena MB':>9} {'bound MB':>9}"
+    for t in threads:
+        head += f" | {t}T lamina ms {'ort ms':>8} {'ratio':>6}"
+    lines = [head, "-" * len(head)]
+    ratios: dict[int, list[float]] = {t: [] for t in threads}
+    for row in rows:
+        line = (
+            f"{row['model']:<20} {row['compile_s']:>9.1f} {row['arena'] / 1e6:>9.2f} "
+            f"{row['lower_bound'] / 1e6:>9.2f}"
+        )
+        for t in threads:
+            ms = row["ms"][t]
+            ratio = ms["lamina"] / ms["ort"]
+            ratios[t].append(ratio)
+            line += f" | {ms['lamina']:>14.3f} {ms['ort']:>8.3f} {ratio:>6.2f}"
+        lines.append(line + (f"   MISMATCH {row['error']}" if row["error"] else ""))
+    geomean = f"{'geomean lamina/ort':<50}"
+    for t in threads:
+        geomean += f" | {'':>14} {'':>8} {statistics.geometric_mean(ratios[t]):>6.2f}"
+    return "\n".join([*lines, geomean])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--models", default=",".join((*LIGHT_MODELS, *EXTRA_MODELS)))
+    parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args(argv)
+    threads = [int(t) for t in args.threads.split(",")]
+    print(f"CPU: {cpu_name()}; {args.repeat} timed rounds after {args.warmup} warm-up")
+    rows = []
+    context = multiprocessing.get_context("spawn")
+    for name in args.models.split(","):
+        with context.Pool(1) as pool:
+            rows.append(pool.apply(measure, (name, threads, args.repeat, args.warmup)))
+        ms = ", ".join(
+            f"{t}T {r['lamina']:.2f}/{r['ort']:.2f} ms" for t, r in rows[-1]["ms"].items()
+        )
+        print(f"  {name}: compiled in {rows[-1]['compile_s']:.1f} s; lamina/ort {ms}", flush=True)
+    print(table(rows, threads))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

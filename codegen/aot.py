@@ -1,0 +1,395 @@
+"""AOT bundles: a model compiled ahead of time for a device, built and run without Python.
+
+    bundle = write_bundle("squeezenet.onnx", "cortex-a76", "out/")
+
+runs the pipeline (`lamina.compiler.import_model` + `lower`), emits an object file for the
+device's triple, CPU and features through llvmlite and writes, into `out/`:
+
+| file | what |
+|---|---|
+| `model.o` | the entry point `void <name>(const void *weights, void *arena, const float *in0, ..., float *out0)` in the kernel ABI of docs/pipeline.md |
+| `model.h` | its prototype; shapes, dtypes and sizes of every tensor, the weights and arena sizes, as `#define`s |
+| `weights.bin` | the packed weights blob (the module's `lamina.weights` resource) |
+| `main.c`, `Makefile` | a driver (codegen/aot_driver.c.in): `make && ./run -i in0.bin` |
+| `bundle.json` | the same facts for tools (runtime/qemu.py) |
+
+Everything is written into a temporary directory next to `out/` and moved there only when
+all of it succeeded: a model with an unsupported op or dtype leaves no partial bundle.
+An existing `out/` is replaced only if it is empty or a bundle itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import llvmlite.binding as llvm
+import numpy as np
+import onnx
+from xdsl.dialects import func
+from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr
+from xdsl.ir import Attribute
+from xdsl.utils.hints import isa
+
+from lamina.codegen.llvm import KERNEL_ABI
+from lamina.compiler import CompileStats, ModelSource, graph_input_names, import_model, lower
+from lamina.dialects.weights import WEIGHTS, numpy_dtype
+from lamina.errors import DeviceError, LaminaError, UnsupportedError
+from lamina.targets import Device, load_device
+
+MANIFEST = "bundle.json"
+ALIGNMENT = 64
+"""Byte alignment the entry point assumes of the weights and the arena."""
+C_TYPES = {"float32": "float", "float64": "double", "bool": "uint8_t"} | {
+    f"{sign}int{bits}": f"{sign}int{bits}_t" for sign in ("", "u") for bits in (8, 16, 32, 64)
+}
+"""Element dtypes a bundle can pass through its C interface (bool: one byte, 0 or 1)."""
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output of a compiled model: its ONNX name, static shape, numpy dtype."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+
+    def describe(self) -> str:
+        return f"{self.dtype}[{','.join(map(str, self.shape))}]"
+
+    def check(self, value: Any, what: str) -> np.ndarray:
+        """`value` as a C-contiguous array of this spec; a clear `LaminaError` otherwise."""
+        array = np.asarray(value)
+        if array.dtype != np.dtype(self.dtype) or array.shape != self.shape:
+            raise LaminaError(
+                f"{what} '{self.name}' takes {self.describe()}, got "
+                f"{array.dtype}[{','.join(map(str, array.shape))}]"
+            )
+        return np.ascontiguousarray(array)
+
+
+@dataclass
+class Bundle:
+    """What a bundle directory holds (its `bundle.json`); `stats` only right after compiling."""
+
+    directory: Path
+    name: str
+    device: str
+    triple: str
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    weights_bytes: int
+    arena_bytes: int
+    threads: int
+    stats: CompileStats | None = field(default=None, compare=False)
+
+    @property
+    def executable(self) -> Path:
+        return self.directory / "run"
+
+    def manifest(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["directory"], data["stats"]
+        return data
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Bundle:
+        """The bundle in `directory`, from its manifest."""
+        path = Path(directory) / MANIFEST
+        try:
+            data = json.loads(path.read_text())
+            specs = {
+                key: [TensorSpec(t["name"], tuple(t["shape"]), t["dtype"]) for t in data[key]]
+                for key in ("inputs", "outputs")
+            }
+            return cls(Path(directory), **{**data, **specs})
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise LaminaError(f"not a lamina bundle: {e}", where=str(directory)) from None
+
+
+def write_bundle(
+    model: ModelSource,
+    device: str,
+    out_dir: str | Path,
+    *,
+    name: str | None = None,
+    input_shapes: dict[str, list[int]] | None = None,
+    opt_level: int = 3,
+    threads: int | None = None,
+) -> Bundle:
+    """Compile `model` for `device` into the bundle directory `out_dir` (see the module
+    docstring); the entry point is `name` (default: derived from the model's name).
+    Parallel loops run on `threads` threads (default: $LAMINA_NUM_THREADS, else the
+    device's cores), fixed in the object."""
+    from lamina.runtime.jit import thread_count
+
+    target = replace(load_device(device), cores=thread_count(device, threads))
+    if target.kind != "cpu":
+        raise UnsupportedError(f"AOT bundles for {target.kind} devices ('{device}'): CPUs only")
+    out = Path(out_dir)
+    _check_destination(out)
+    symbol = entry_name(name if name is not None else _default_name(model), explicit=bool(name))
+    stats = CompileStats()
+    start = time.perf_counter()
+    module = import_model(model, input_shapes)
+    stats.seconds["import"] = time.perf_counter() - start
+    input_names, output_names = graph_input_names(module), graph_output_names(module, model)
+    lower(module, target, stats)
+    kernel = kernel_function(module)
+    kernel.sym_name = StringAttr(symbol)
+    bundle = _describe(kernel, target, out, input_names, output_names)
+    bundle.stats = stats
+    start = time.perf_counter()
+    obj = emit_object(module, target, opt_level)
+    stats.seconds["llvm"] = time.perf_counter() - start
+    files = {
+        "model.o": obj,
+        "model.h": header(bundle).encode(),
+        "weights.bin": weights_blob(kernel, bundle.weights_bytes).tobytes(),
+        "main.c": driver(bundle).encode(),
+        "Makefile": makefile(bundle, target).encode(),
+        MANIFEST: json.dumps(bundle.manifest(), indent=2).encode(),
+    }
+    _write_atomically(out, files)
+    return bundle
+
+
+def graph_output_names(module: ModuleOp, model: ModelSource | None = None) -> list[str]:
+    """Names of the graph-level function's results: the ONNX graph's output names when
+    `model` is an ONNX model, else the results' SSA name hints (which xDSL may shorten)."""
+    if model is not None and not isinstance(model, ModuleOp):
+        if isinstance(model, onnx.ModelProto):
+            proto = model
+        elif isinstance(model, bytes):
+            proto = onnx.ModelProto.FromString(model)
+        else:
+            proto = onnx.load(str(model), load_external_data=False)
+        return [value.name for value in proto.graph.output]
+    function = next(op for op in module.walk() if isinstance(op, func.FuncOp))
+    ret = function.body.block.last_op if function.body.blocks else None
+    operands = ret.operands if isinstance(ret, func.ReturnOp) else ()
+    return [v.name_hint or f"out{i}" for i, v in enumerate(operands)]
+
+
+def kernel_function(module: ModuleOp) -> func.FuncOp:
+    """The one kernel-ABI function of a lowered module."""
+    kernels = [
+        op
+        for op in module.ops
+        if isinstance(op, func.FuncOp) and op.attributes.get("lamina.abi") == StringAttr(KERNEL_ABI)
+    ]
+    if len(kernels) != 1:
+        raise UnsupportedError(f"a bundle of {len(kernels)} kernel functions (it takes one)")
+    return kernels[0]
+
+
+def entry_name(name: str, *, explicit: bool = True) -> str:
+    """A C identifier for the entry point: `name` itself when it is one (and not `main`);
+    an explicit bad name is an error, a derived one is sanitised."""
+    if _IDENTIFIER.fullmatch(name) and name != "main":
+        return name
+    if explicit:
+        raise LaminaError(f"entry point name '{name}' is not a C identifier other than main")
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return cleaned if _IDENTIFIER.fullmatch(cleaned) and cleaned != "main" else f"model_{cleaned}"
+
+
+def _default_name(model: ModelSource) -> str:
+    """The model file's stem, an ONNX model's graph name, else `model`."""
+    if isinstance(model, onnx.ModelProto) and model.graph.name:
+        return model.graph.name
+    return Path(model).stem if isinstance(model, str | Path) else "model"
+
+
+def _describe(
+    kernel: func.FuncOp, target: Device, out: Path, input_names: list[str], output_names: list[str]
+) -> Bundle:
+    types = [t for t in kernel.function_type.inputs if isa(t, MemRefType[Attribute])]
+    if len(types) != len(kernel.function_type.inputs) or len(types) < 2:
+        raise UnsupportedError("a kernel function with non-memref arguments in a bundle", op=kernel)
+    num_outputs = len(output_names)
+    tensors = types[2:]
+    names = [*input_names, *output_names]
+    if len(names) != len(tensors):
+        raise LaminaError(f"internal error: {len(tensors)} tensor arguments for {names}")
+    specs = [_spec(n, t, kernel) for n, t in zip(names, tensors, strict=True)]
+    cut = len(specs) - num_outputs
+    return Bundle(
+        directory=out,
+        name=kernel.sym_name.data,
+        device=target.name,
+        triple=target.triple,
+        inputs=specs[:cut],
+        outputs=specs[cut:],
+        weights_bytes=types[0].get_shape()[0],
+        arena_bytes=types[1].get_shape()[0],
+        threads=target.cores,
+    )
+
+
+def _spec(name: str, t: MemRefType[Attribute], kernel: func.FuncOp) -> TensorSpec:
+    dtype = numpy_dtype(t.element_type).name
+    if dtype not in C_TYPES:
+        raise UnsupportedError(f"tensor '{name}' of dtype {dtype} in an AOT bundle", op=kernel)
+    return TensorSpec(name, tuple(t.get_shape()), dtype)
+
+
+def emit_object(module: ModuleOp, target: Device, opt_level: int = 3) -> bytes:
+    """The object file of a loop-level module for `target` (ELF for the Linux triples)."""
+    from lamina.codegen.llvm import emit_llvm
+    from lamina.codegen.llvm_target import initialize_llvm, optimize
+
+    optimized = optimize(emit_llvm(module, target), target, opt_level)
+    initialize_llvm()
+    try:
+        # The JIT's target machine uses the large code model; an object linked into an
+        # executable wants the small one (rip-relative constants, no GOT64 relocations).
+        machine = llvm.Target.from_triple(target.triple).create_target_machine(
+            cpu=target.cpu,
+            features=target.feature_string,
+            opt=opt_level,
+            reloc="pic",
+            codemodel="small",
+        )
+    except RuntimeError as e:
+        raise DeviceError(f"LLVM here cannot target '{target.triple}': {e}") from None
+    return bytes(machine.emit_object(optimized))
+
+
+def weights_blob(kernel: func.FuncOp, size: int) -> np.ndarray:
+    """The weights blob named by the kernel's `lamina.weights` attribute (zeros if none)."""
+    key = kernel.attributes.get("lamina.weights")
+    blob = WEIGHTS.get(key.data) if isinstance(key, StringAttr) else None
+    if blob is None:
+        return np.zeros(size, np.uint8)
+    if blob.size != size:
+        raise LaminaError(f"internal error: weights blob of {blob.size} bytes, not {size}")
+    return blob
+
+
+def header(bundle: Bundle) -> str:
+    """`model.h`: the entry point and the facts a caller needs, as macros."""
+    lines = [
+        f"/* lamina AOT bundle: model {bundle.name} for device {bundle.device}"
+        f" ({bundle.triple}). Generated: do not edit.",
+        " *",
+        " * weights: the contents of weights.bin; weights and arena: LAMINA_ALIGNMENT-byte",
+        " * aligned, LAMINA_WEIGHTS_BYTES and LAMINA_ARENA_BYTES long; no buffer may overlap",
+        " * another. Outputs are written in place; the arena holds no state between calls.",
+        " */",
+        "#ifndef LAMINA_MODEL_H",
+        "#define LAMINA_MODEL_H",
+        "#include <stdint.h>",
+        "",
+        f'#define LAMINA_MODEL_NAME "{bundle.name}"',
+        f'#define LAMINA_DEVICE "{bundle.device}"',
+        f"#define LAMINA_ALIGNMENT {ALIGNMENT}",
+        f"#define LAMINA_WEIGHTS_BYTES {bundle.weights_bytes}",
+        f"#define LAMINA_ARENA_BYTES {bundle.arena_bytes}",
+        f"#define LAMINA_THREADS {bundle.threads} /* parallel loops: pthreads, -lpthread */",
+        f"#define LAMINA_NUM_INPUTS {len(bundle.inputs)}",
+        f"#define LAMINA_NUM_OUTPUTS {len(bundle.outputs)}",
+    ]
+    for prefix, specs in (("IN", bundle.inputs), ("OUT", bundle.outputs)):
+        for k, spec in enumerate(specs):
+            macro = f"#define LAMINA_{prefix}{k}"
+            lines += [
+                "",
+                f"/* {prefix.lower()}{k}: {spec.describe()} */",
+                f"{macro}_NAME {_c_string(spec.name)}",
+                f'{macro}_DTYPE "{spec.dtype}"',
+                f"{macro}_RANK {len(spec.shape)}",
+                f"{macro}_SHAPE {{{', '.join(map(str, spec.shape)) or '1'}}}",
+                f"{macro}_ELEMENTS {int(np.prod(spec.shape, dtype=np.int64))}",
+                f"{macro}_BYTES {spec.nbytes}",
+            ]
+    lines += ["", '#ifdef __cplusplus\nextern "C" {\n#endif']
+    lines += [f"void {prototype(bundle)};", "#ifdef __cplusplus\n}\n#endif", "", "#endif"]
+    return "\n".join(lines) + "\n"
+
+
+def prototype(bundle: Bundle) -> str:
+    """The C declaration of the entry point (without the semicolon)."""
+    params = ["const void *weights", "void *arena"]
+    params += [f"const {C_TYPES[s.dtype]} *in{k}" for k, s in enumerate(bundle.inputs)]
+    params += [f"{C_TYPES[s.dtype]} *out{k}" for k, s in enumerate(bundle.outputs)]
+    return f"{bundle.name}({', '.join(params)})"
+
+
+def driver(bundle: Bundle) -> str:
+    """`main.c`: the driver template with this model's tensor tables and call."""
+    template = (Path(__file__).parent / "aot_driver.c.in").read_text()
+    arguments = ["weights", "arena"]
+    arguments += [f"inputs[{k}].data" for k in range(len(bundle.inputs))]
+    arguments += [f"outputs[{k}].data" for k in range(len(bundle.outputs))]
+    return (
+        template.replace("@INPUT_TABLE@", _table(bundle.inputs, "IN"))
+        .replace("@OUTPUT_TABLE@", _table(bundle.outputs, "OUT"))
+        .replace("@CALL@", f"{bundle.name}({', '.join(arguments)})")
+    )
+
+
+def _table(specs: list[TensorSpec], prefix: str) -> str:
+    rows = [
+        f"{{LAMINA_{prefix}{k}_NAME, LAMINA_{prefix}{k}_DTYPE, "
+        f'"[{",".join(map(str, s.shape))}]", LAMINA_{prefix}{k}_BYTES, 0}}'
+        for k, s in enumerate(specs)
+    ]
+    return "{" + ", ".join([*rows, "{0}"]) + "}"
+
+
+def _c_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=True).replace("?", "\\?")
+
+
+def makefile(bundle: Bundle, target: Device) -> str:
+    """The bundle's Makefile: the device's C compiler (`cc` for the host), libm and pthreads
+    (what the generated code may call)."""
+    toolchain: dict[str, Any] = dict(target.extra.get("toolchain", {}))
+    return (
+        f"# lamina AOT bundle: {bundle.name} for device {bundle.device} ({bundle.triple})\n"
+        f"CC = {toolchain.get('cc', 'cc')}\n"
+        "CFLAGS = -O2 -Wall\n"
+        "LDLIBS = -lm -lpthread\n\n"
+        "run: main.c model.h model.o\n"
+        "\t$(CC) $(CFLAGS) -o $@ main.c model.o $(LDLIBS)\n\n"
+        "clean:\n\trm -f run\n\n.PHONY: clean\n"
+    )
+
+
+def _check_destination(out: Path) -> None:
+    if out.exists() and not (
+        out.is_dir() and (not any(out.iterdir()) or (out / MANIFEST).exists())
+    ):
+        raise LaminaError("exists and is not a lamina bundle: not overwriting it", where=str(out))
+
+
+def _write_atomically(out: Path, files: dict[str, bytes]) -> None:
+    """Write `files` into a fresh directory next to `out`, then rename it to `out`."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as e:
+        raise LaminaError(f"cannot create the bundle directory: {e}", where=str(out)) from None
+    try:
+        for filename, data in files.items():
+            (staging / filename).write_bytes(data)
+        staging.chmod(0o755)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except OSError as e:
+        raise LaminaError(f"cannot write the bundle: {e}", where=str(out)) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

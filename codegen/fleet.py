@@ -1,0 +1,250 @@
+"""Fleet builds: one model, one AOT bundle (codegen/aot.py) per device class of a fleet.
+
+    lamina-compile model.onnx --fleet fleet.toml -o out/
+
+`fleet.toml` lists the device classes, each a `[[target]]` table naming a device
+description (`device = "cortex-a76"`) or a unit of an SoC description (`soc = "phone"`,
+`unit = "dsp"`), with an optional `name` (the bundle's subdirectory; default: the device,
+or `<soc>-<unit>`):
+
+    [[target]]
+    device = "host"
+    [[target]]
+    name = "phone-dsp"
+    soc = "phone"
+    unit = "dsp"
+
+Bundles are compiled in parallel (one process per target, at most `jobs`), each into a
+content-addressed cache `out/.cache/<key>/`, key = sha256(model bytes, the device
+description as loaded, the pass pipeline, the lamina version, the options), then copied to
+`out/<name>/`. A target whose key is cached is not compiled again. `out/manifest.json`
+records per target: device, status (`ok` / `failed` with the error), cache `hit` / `miss`,
+the key, the pipeline and every file with its sha256 and size. One target failing does
+not stop the others. A fleet file that is malformed or names an unknown device or SoC is
+a `LaminaError` at `fleet.toml:line`.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from lamina.errors import DeviceError, LaminaError
+from lamina.targets import known_devices, load_device
+from lamina.targets.soc import line_of, load_soc, toml_error
+
+MANIFEST = "manifest.json"
+CACHE = ".cache"
+
+
+@dataclass(frozen=True)
+class FleetTarget:
+    """One device class of a fleet: the bundle's name and the device it compiles for."""
+
+    name: str
+    device: str
+
+
+def lamina_version() -> str:
+    try:
+        return metadata.version("lamina")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def load_fleet(path: str) -> list[FleetTarget]:
+    """The targets of fleet file `path`; errors are `LaminaError`s at `path:line`."""
+    try:
+        text = Path(path).read_text()
+        data = tomllib.loads(text)
+    except OSError as e:
+        raise LaminaError(f"cannot read the fleet file: {e.strerror}", where=path) from None
+    except tomllib.TOMLDecodeError as e:
+        raise toml_error(e, path) from None
+    entries = data.get("target")
+    if not isinstance(entries, list) or not entries:
+        raise LaminaError("a fleet needs at least one [[target]] table", where=path)
+    starts = [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == "[[target]]"]
+    targets: list[FleetTarget] = []
+    for index, entry in enumerate(entries):
+        start = starts[index] if index < len(starts) else 1
+        try:
+            targets.append(_target(entry, text, start))
+        except LaminaError as e:
+            line = e.where if e.where and e.where.isdigit() else start
+            raise LaminaError(e.message, where=f"{path}:{line}") from None
+    names = [t.name for t in targets]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate is not None:
+        line = line_of(text, rf"^\s*name\s*=\s*\"{duplicate}\"") or 1
+        raise LaminaError(f"two targets named '{duplicate}'", where=f"{path}:{line}")
+    return targets
+
+
+def _target(entry: object, text: str, start: int) -> FleetTarget:
+    """One `[[target]]` table; a `LaminaError` whose `where` is the line number at fault."""
+    table: dict[str, Any] = entry if isinstance(entry, dict) else {}
+    device, soc = table.get("device"), table.get("soc")
+    if isinstance(soc, str):
+        unit = table.get("unit")
+        try:
+            description = load_soc(soc)
+        except DeviceError as e:
+            raise LaminaError(e.message, where=_line(text, "soc", start)) from None
+        if not isinstance(unit, str) or unit not in description.units:
+            raise LaminaError(
+                f"SoC '{soc}' has no unit {unit!r} (units: {', '.join(description.units)})",
+                where=_line(text, "unit", start),
+            )
+        device, default = description.units[unit].device, f"{soc}-{unit}"
+    elif isinstance(device, str):
+        if device not in known_devices():
+            raise LaminaError(
+                f"unknown device '{device}' (known devices: {', '.join(known_devices())})",
+                where=_line(text, "device", start),
+            )
+        default = device
+    else:
+        raise LaminaError('a [[target]] needs `device = "<name>"` or `soc` and `unit`')
+    name = table.get("name", default)
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        raise LaminaError(f"bad target name {name!r}", where=_line(text, "name", start))
+    return FleetTarget(name, str(device))
+
+
+def _line(text: str, key: str, start: int) -> str:
+    return str(line_of(text, rf"^\s*{key}\s*=", start) or start)
+
+
+def cache_key(model: bytes, device: str, pipeline: str, options: dict[str, Any]) -> str:
+    """sha256 of everything a bundle depends on (the device as loaded: `detect` resolved)."""
+    digest = hashlib.sha256(model)
+    for part in (repr(load_device(device)), pipeline, lamina_version(), json.dumps(options)):
+        digest.update(b"\0" + part.encode())
+    return digest.hexdigest()
+
+
+def build_fleet(
+    model: str,
+    fleet: str,
+    out: str,
+    *,
+    jobs: int | None = None,
+    options: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Build every target of `fleet` for `model` into `out/` (see the module docstring) and
+    return the manifest it wrote. `options`: `input_shapes`, `opt_level` of write_bundle;
+    `progress` prints a progress bar on stderr."""
+    from lamina.compiler import pipeline
+
+    targets = load_fleet(fleet)
+    try:
+        model_bytes = Path(model).read_bytes()
+    except OSError as e:
+        raise LaminaError(f"cannot read the model: {e.strerror}", where=model) from None
+    options = dict(options or {})
+    root = Path(out)
+    (root / CACHE).mkdir(parents=True, exist_ok=True)
+    records: dict[str, dict[str, Any]] = {}
+    pending: list[tuple[FleetTarget, Path]] = []
+    for target in targets:
+        passes = pipeline(load_device(target.device))
+        key = cache_key(model_bytes, target.device, passes, options)
+        records[target.name] = {"device": target.device, "key": key, "pipeline": passes}
+        cached = root / CACHE / key
+        if (cached / "bundle.json").is_file():
+            records[target.name].update(status="ok", cache="hit", seconds=0.0)
+        else:
+            records[target.name]["cache"] = "miss"
+            pending.append((target, cached))
+    bar = _Progress(len(targets), progress)
+    for name, record in records.items():
+        if record["cache"] == "hit":
+            bar.step(name, "ok (cached)")
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {
+            pool.submit(_build_one, model, t.device, str(cache), options): t for t, cache in pending
+        }
+        for future in concurrent.futures.as_completed(futures):
+            target = futures[future]
+            try:
+                result = future.result()
+            except Exception as e:  # a worker that died (killed, out of memory)
+                result = {"status": "failed", "error": f"internal error: {e!r}"}
+            records[target.name].update(result)
+            bar.step(target.name, result["status"])
+    for name, record in records.items():
+        if record["status"] == "ok":
+            record["files"] = _install(root / CACHE / record["key"], root / name)
+    return _write_manifest(root, model, model_bytes, records)
+
+
+def _build_one(model: str, device: str, directory: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Worker: compile one bundle into `directory`; failures become a record, not a raise."""
+    from lamina.codegen.aot import write_bundle
+    from lamina.tools.compile import error_text
+
+    start = time.perf_counter()
+    try:
+        write_bundle(model, device, directory, **options)
+    except LaminaError as e:
+        return {"status": "failed", "error": error_text(e, model)}
+    except Exception as e:  # noqa: BLE001 (recorded in the manifest; the other targets go on)
+        return {"status": "failed", "error": f"{model}: error: internal error: {e!r}"}
+    return {"status": "ok", "seconds": round(time.perf_counter() - start, 3)}
+
+
+def _install(cached: Path, destination: Path) -> list[dict[str, Any]]:
+    """Copy a cached bundle to `destination` (replacing an older bundle); its file list."""
+    if destination.exists():
+        if not (destination / "bundle.json").is_file():
+            raise LaminaError("exists and is not a lamina bundle", where=str(destination))
+        shutil.rmtree(destination)
+    shutil.copytree(cached, destination)
+    return [
+        {
+            "path": str(path.relative_to(destination.parent)),
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "bytes": path.stat().st_size,
+        }
+        for path in sorted(destination.iterdir())
+        if path.is_file()
+    ]
+
+
+def _write_manifest(
+    root: Path, model: str, model_bytes: bytes, records: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    manifest = {
+        "model": model,
+        "model_sha256": hashlib.sha256(model_bytes).hexdigest(),
+        "lamina_version": lamina_version(),
+        "targets": [{"name": name, **record} for name, record in records.items()],
+    }
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+class _Progress:
+    """A one-line-per-step progress bar on stderr: `[##--] 2/4 cortex-a76: ok`."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.done, self.enabled = total, 0, enabled
+
+    def step(self, name: str, status: str) -> None:
+        self.done += 1
+        if self.enabled:
+            bar = "#" * self.done + "-" * (self.total - self.done)
+            print(f"[{bar}] {self.done}/{self.total} {name}: {status}", file=sys.stderr)

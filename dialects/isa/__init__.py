@@ -1,0 +1,1 @@
+"""Target-ISA dialects: thin, one op per instruction or intrinsic family (neon, hvx, ocl, ...)."""

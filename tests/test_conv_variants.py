@@ -1,0 +1,240 @@
+"""The lowerings of the ops the dense packed GEMM does not cover: grouped conv (the GEMM per
+group), depthwise conv (lowering/top_to_loop_depthwise.py), small-M matmul (the GEMV of
+lowering/top_to_loop_gemv.py) and pooling (lowering/top_to_loop_pool.py), run through the
+host JIT after convert-top-to-loop + plan-memory and compared with numpy (float64) on the
+same random inputs.
+
+Tolerances: f32 sums of up to ~5000 products of N(0, 1) values in another order than the
+float64 reference: atol 2e-3 on results of order 10-70, rtol 1e-4; pooling is exact up to
+the rounding of one division (rtol 1e-6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.parser import Parser
+
+from lamina.context import make_context
+from lamina.dialects.weights import WEIGHTS
+from lamina.lowering.plan_memory import PlanMemoryPass
+from lamina.lowering.top_to_loop import ConvertTopToLoopPass
+from lamina.runtime.jit import JitFunction
+
+RNG = np.random.default_rng(11)
+TOL = {"rtol": 1e-4, "atol": 2e-3}
+
+
+def f32(*shape: int) -> np.ndarray:
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def tensor(shape: Sequence[int]) -> str:
+    return f"tensor<{'x'.join(map(str, shape))}xf32>"
+
+
+def constant(name: str, array: np.ndarray) -> str:
+    key = WEIGHTS.add("conv_variants_test", array)
+    return f"%{name} = graph.constant dense_resource<{key}> : {tensor(array.shape)}"
+
+
+def lower(text: str, vector_bits: int = 512) -> ModuleOp:
+    module = Parser(make_context(), text).parse_module()
+    module.verify()
+    ConvertTopToLoopPass(vector_bits=vector_bits).apply(make_context(), module)
+    PlanMemoryPass().apply(make_context(), module)
+    module.verify()
+    return module
+
+
+# --- grouped and depthwise conv ---------------------------------------------------------------
+
+
+def conv_reference(x: np.ndarray, w: np.ndarray, stride: int, pad: tuple[int, int], groups: int):
+    """Grouped conv on float64 through explicit patches (pads: top/left, bottom/right)."""
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad[0], pad[1]), (pad[0], pad[1])))
+    oh, ow = (h + sum(pad) - kh) // stride + 1, (wd + sum(pad) - kw) // stride + 1
+    fg = f // groups
+    y = np.zeros((n, f, oh, ow))
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[
+                :, :, i : i + stride * (oh - 1) + 1 : stride, j : j + stride * (ow - 1) + 1 : stride
+            ]
+            for g in range(groups):
+                part = patch[:, g * cg : (g + 1) * cg]
+                taps = w[g * fg : (g + 1) * fg, :, i, j]
+                y[:, g * fg : (g + 1) * fg] += np.einsum("nchw,fc->nfhw", part, taps)
+    return y
+
+
+def conv_text(x_shape, w: np.ndarray, y_shape, stride: int, pad, groups: int, relu=False):  # noqa: ANN001
+    geometry = (
+        f"strides [{stride}, {stride}] dilations [1, 1] pad_low [{pad[0]}, {pad[0]}] "
+        f"pad_high [{pad[1]}, {pad[1]}] groups {groups}"
+    )
+    xt, wt, yt, bt = tensor(x_shape), tensor(w.shape), tensor(y_shape), tensor([w.shape[0]])
+    ident = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>"
+    tail = f"func.return %y : {yt}"
+    if relu:
+        tail = f"""%zero = arith.constant 0.0 : f32
+      %init = top.fill %zero : f32 -> {yt}
+      %r = top.generic {{indexing_maps = [{ident}, {ident}],
+          iterator_types = ["parallel", "parallel", "parallel", "parallel"]}}
+          ins(%y : {yt}) outs(%init : {yt}) {{
+      ^bb0(%v: f32, %o: f32):
+        %z = arith.constant 0.0 : f32
+        %m = arith.maximumf %v, %z : f32
+        top.yield %m : f32
+      }} -> {yt}
+      func.return %r : {yt}"""
+    return f"""
+    func.func @main(%x: {xt}, %b: {bt}) -> {yt} {{
+      {constant("w", w)}
+      %y = top.conv2d nchw_fchw %x, %w, %b {geometry} : ({xt}, {wt}, {bt}) -> {yt}
+      {tail}
+    }}"""
+
+
+def run_conv(x_shape, w_shape, stride: int, pad, groups: int, relu=False):  # noqa: ANN001
+    """(lamina's output, the reference, the lowered module's text)."""
+    x, w, b = f32(*x_shape), f32(*w_shape), f32(w_shape[0])
+    expected = conv_reference(x, w, stride, pad, groups) + b.reshape(1, -1, 1, 1)
+    if relu:
+        expected = np.maximum(expected, 0)
+    module = lower(conv_text(x.shape, w, expected.shape, stride, pad, groups, relu))
+    (y,) = JitFunction(module, threads=1)(x, b)
+    return y, expected, str(module)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "stride", "pad", "groups"),
+    [
+        ((1, 16, 11, 11), (24, 8, 3, 3), 1, (1, 1), 2),  # AlexNet-style: two groups, 3x3
+        ((2, 32, 24, 24), (64, 8, 1, 1), 1, (0, 0), 4),  # ShuffleNet-style 1x1, batch 2
+        ((1, 24, 25, 27), (30, 8, 5, 5), 2, (2, 1), 3),  # stride 2, asymmetric pads
+    ],
+)
+def test_grouped_conv_runs_the_gemm_per_group(x_shape, w_shape, stride, pad, groups) -> None:  # noqa: ANN001
+    y, expected, text = run_conv(x_shape, w_shape, stride, pad, groups)
+    assert "vector.fma" in text, "expected the packed GEMM lowering"
+    np.testing.assert_allclose(y, expected, **TOL)  # pyright: ignore
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "stride", "pad"),
+    [
+        ((1, 24, 28, 28), (24, 1, 3, 3), 1, (1, 1)),  # ShuffleNet 3x3/1
+        ((2, 17, 14, 15), (17, 1, 3, 3), 2, (1, 1)),  # 3x3/2, odd sizes, batch 2
+        ((1, 8, 7, 7), (8, 1, 5, 5), 1, (2, 2)),  # 5x5 on rows narrower than a vector
+        ((1, 6, 12, 11), (12, 1, 3, 3), 2, (0, 1)),  # channel multiplier 2, asymmetric pads
+    ],
+)
+def test_depthwise_conv_direct_kernel_matches_numpy(x_shape, w_shape, stride, pad) -> None:  # noqa: ANN001
+    y, expected, text = run_conv(x_shape, w_shape, stride, pad, x_shape[1])
+    assert "vector.fma" in text, "expected the depthwise kernel"
+    np.testing.assert_allclose(y, expected, **TOL)  # pyright: ignore
+
+
+def test_depthwise_conv_with_relu_applies_the_epilogue() -> None:
+    y, expected, text = run_conv((1, 16, 10, 10), (16, 1, 3, 3), 1, (1, 1), 16, relu=True)
+    assert "top.generic" not in text and text.count("arith.maximumf") == 1
+    np.testing.assert_allclose(y, expected, **TOL)  # pyright: ignore
+
+
+# --- small-M matmul (GEMV) --------------------------------------------------------------------
+
+
+def gemv_text(a_shape, b: np.ndarray, c_shape, flags: str, bias_relu: bool) -> str:  # noqa: ANN001
+    at, bt, ct = tensor(a_shape), tensor(b.shape), tensor(c_shape)
+    ident, row = "affine_map<(d0, d1) -> (d0, d1)>", "affine_map<(d0, d1) -> (d1)>"
+    tail = f"func.return %c : {ct}"
+    if bias_relu:
+        tail = f"""%zero = arith.constant 0.0 : f32
+      %init = top.fill %zero : f32 -> {ct}
+      %r = top.generic {{indexing_maps = [{ident}, {row}, {ident}],
+          iterator_types = ["parallel", "parallel"]}}
+          ins(%c, %bias : {ct}, tensor<{c_shape[1]}xf32>) outs(%init : {ct}) {{
+      ^bb0(%x: f32, %y: f32, %o: f32):
+        %s = arith.addf %x, %y : f32
+        %z = arith.constant 0.0 : f32
+        %m = arith.maximumf %s, %z : f32
+        top.yield %m : f32
+      }} -> {ct}
+      func.return %r : {ct}"""
+    return f"""
+    func.func @main(%a: {at}, %bias: tensor<{c_shape[1]}xf32>) -> {ct} {{
+      {constant("b", b)}
+      %c = top.matmul %a, %b{flags} : ({at}, {bt}) -> {ct}
+      {tail}
+    }}"""
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "k", "ta", "tb", "bias_relu"),
+    [
+        (1, 128, 300, False, True, False),  # FC layer (Gemm transB), C written directly
+        (1, 1000, 257, False, True, True),  # N past the last panel, odd K, bias + relu fused
+        (3, 70, 64, True, False, False),  # three rows, transposed lhs, N below one panel
+        (2, 40, 1, False, False, True),  # K = 1: only the straight-line tail step
+    ],
+)
+def test_small_m_matmul_takes_the_gemv_kernel(m, n, k, ta, tb, bias_relu) -> None:  # noqa: ANN001
+    a, b, bias = f32(*((k, m) if ta else (m, k))), f32(*((n, k) if tb else (k, n))), f32(n)
+    flags = (" transpose_lhs" if ta else "") + (" transpose_rhs" if tb else "")
+    module = lower(gemv_text(a.shape, b, (m, n), flags, bias_relu))
+    text = str(module)
+    assert "vector.fma" in text and "top.generic" not in text
+    nb = min(4, -(-n // 16)) * 16  # panels of up to four 16-lane vectors of columns
+    assert f"memref<{-(-n // nb)}x{k}x{nb}xf32>" in text, "expected B packed in GEMV panels"
+    (c,) = JitFunction(module, threads=1)(a, bias)
+    expected = (a.T if ta else a).astype(np.float64) @ (b.T if tb else b)
+    if bias_relu:
+        expected = np.maximum(expected + bias, 0)
+    np.testing.assert_allclose(c, expected, **TOL)  # pyright: ignore
+
+
+# --- pooling ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "x_shape", "kernel", "stride", "low", "high", "flags"),
+    [
+        ("max", (2, 3, 17, 16), 3, 2, 1, 1, ""),  # ResNet stem pool, batch 2, odd size
+        ("avg", (1, 4, 14, 14), 3, 1, 1, 1, ""),  # Inception: padded taps not counted
+        ("avg", (1, 3, 9, 9), 3, 2, 1, 1, " count_include_pad"),  # padded taps counted
+        ("avg", (1, 6, 11, 12), 2, 2, 0, 1, ""),  # ceil mode: the last window leaves X
+        ("max", (1, 2, 28, 28), 3, 2, 0, 1, ""),  # ceil mode, max
+    ],
+)
+def test_pool_on_phase_planes_matches_the_top_interpreter(
+    kind,
+    x_shape,
+    kernel,
+    stride,
+    low,
+    high,
+    flags,  # noqa: ANN001
+) -> None:
+    from lamina.runtime.reference.top_interpreter import run_top
+
+    n, c, h, w = x_shape
+    oh, ow = ((d + low + high - kernel) // stride + 1 for d in (h, w))
+    xt, yt = tensor(x_shape), tensor((n, c, oh, ow))
+    text = f"""
+    func.func @main(%x: {xt}) -> {yt} {{
+      %y = top.pool {kind} nchw %x kernel [{kernel}, {kernel}] strides [{stride}, {stride}]
+          dilations [1, 1] pad_low [{low}, {low}] pad_high [{high}, {high}]{flags} : {xt} -> {yt}
+      func.return %y : {yt}
+    }}"""
+    x = f32(*x_shape)
+    (expected,) = run_top(Parser(make_context(), text).parse_module(), [x])
+    module = lower(text)
+    assert "loop.vload" in str(module), "expected the vectorised pooling"
+    (y,) = JitFunction(module, threads=1)(x)
+    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)  # pyright: ignore
