@@ -35,8 +35,9 @@ from math import prod
 from xdsl.context import Context
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import FloatAttr, IndexType, IntegerAttr, MemRefType, ModuleOp, f32
-from xdsl.ir import Attribute, Block, BlockArgument, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, OpResult, Region, SSAValue
 from xdsl.passes import ModulePass
+from xdsl.traits import is_side_effect_free
 from xdsl.utils.hints import isa
 
 from lamina.dialects import loop
@@ -185,9 +186,17 @@ def binding(buffer: SSAValue) -> tuple[BlockArgument, int]:
 # Building kernels
 
 
+def _computable_in_kernel(op: Operation) -> bool:
+    """A value a kernel can recompute: a constant, or a side-effect-free scalar/vector op
+    (e.g. a weight splat hoisted above the nest), whose operands are themselves so."""
+    return isinstance(op, arith.ConstantOp) or (
+        not op.regions and not isinstance(op, loop.CarveOp) and is_side_effect_free(op)
+    )
+
+
 class KernelBuilder:
     """Moves a nest's body into a new kernel block, rewiring outside values: buffers become
-    kernel arguments (bound by the launch), constants are cloned in."""
+    kernel arguments (bound by the launch), constants and pure ops on them are cloned in."""
 
     def __init__(self) -> None:
         self.block = Block()
@@ -195,6 +204,7 @@ class KernelBuilder:
         self.roots: list[BlockArgument] = []
         self.offsets: list[int] = []
         self.constants: dict[SSAValue, SSAValue] = {}
+        self.prelude: list[Operation] = []
 
     def add(self, op: Operation) -> SSAValue:
         """Append `op` to the kernel; its (single) result."""
@@ -234,16 +244,21 @@ class KernelBuilder:
         if isa(value.type, MemRefType[Attribute]):
             return self.buffer(value)
         if value not in self.constants:
-            owner = value.owner
-            if not isinstance(owner, arith.ConstantOp):
+            if not isinstance(value, OpResult) or not _computable_in_kernel(value.op):
                 raise UnsupportedOpError(
                     "a value computed outside its loop nest on OpenCL", op=user
                 )
-            clone = owner.clone()
-            self.block.insert_op_before(clone, self.block.first_op) if self.block.first_op else (
+            clone = value.op.clone()
+            for index, operand in enumerate(value.op.operands):
+                clone.operands[index] = self._outside(operand, user)
+            if self.prelude:
+                self.block.insert_op_after(clone, self.prelude[-1])
+            elif self.block.first_op is not None:
+                self.block.insert_op_before(clone, self.block.first_op)
+            else:
                 self.block.add_op(clone)
-            )
-            self.constants[value] = clone.result
+            self.prelude.append(clone)
+            self.constants[value] = clone.results[value.index]
         return self.constants[value]
 
 
@@ -528,10 +543,10 @@ def convert_function(function: func.FuncOp, device: Device) -> list[ocl.KernelOp
             if op.parent is function.body.block:
                 function.body.block.erase_op(op)
             kernels.append(kernel)
-        elif not isinstance(op, arith.ConstantOp | loop.CarveOp | func.ReturnOp):
+        elif not isinstance(op, loop.CarveOp | func.ReturnOp) and not _computable_in_kernel(op):
             raise UnsupportedOpError(f"{op.name} outside a loop nest on OpenCL", op=op)
     for op in reversed(list(function.body.block.ops)):
-        if isinstance(op, arith.ConstantOp | loop.CarveOp) and not op.results[0].uses:
+        if not isinstance(op, func.ReturnOp | ocl.LaunchOp) and not any(r.uses for r in op.results):
             function.body.block.erase_op(op)
     return kernels
 
