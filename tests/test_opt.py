@@ -106,3 +106,35 @@ def test_unknown_pass_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFix
 def test_missing_file_is_reported(capsys: pytest.CaptureFixture[str]):
     assert main(["/no/such/file.mlir"]) == 1
     assert "/no/such/file.mlir: error: no such file" in capsys.readouterr().err
+
+
+def _dynamic_relu_model(path: Path) -> Path:
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name="act")],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_onnx_input_is_imported_with_bound_shapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    model = _dynamic_relu_model(tmp_path / "relu.onnx")
+    assert main([str(model), "--input-shape", "x=3x4"]) == 0
+    assert "graph.relu %x : tensor<3x4xf32>" in capsys.readouterr().out
+    assert main([str(model)]) == 0
+    assert "graph.relu %x : tensor<?x4xf32>" in capsys.readouterr().out
+
+
+def test_broken_onnx_file_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"\x08\x07garbage")
+    assert main([str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{broken}: error: ") and err.count("\n") == 1
