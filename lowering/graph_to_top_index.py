@@ -206,7 +206,8 @@ class HardmaxLowering(GraphLowering):
 
 
 class LpNormalizationLowering(GraphLowering):
-    """lp_norm(x, axis, p) = x / reduce_l<p>(x, axis, keepdims) for p in 1, 2."""
+    """lp_norm(x, axis, p) = x / reduce_l<p>(x, axis, keepdims) for p in 1, 2 (0 where the
+    norm is 0)."""
 
     source = (graph.LpNormalizationOp,)
 
@@ -222,7 +223,12 @@ class LpNormalizationLowering(GraphLowering):
             raise e.fail(f"p = {p}")
         kept = TensorType(result.get_element_type(), _at0(xs, axis))
         norm = e.emit(top.ReduceOp(x, kept, kind=kinds[p], axes=[axis], keepdims=True))
-        return [e.generic([x, norm], result, lambda b, v: b.div(v[0], v[1]))]
+
+        def body(b: Body, v: Sequence[SSAValue]) -> SSAValue:  # a zero norm gives 0, not nan
+            zero = b.like(0, v[1])
+            return b.select(b.cmp("oeq", v[1], zero), zero, b.div(v[0], v[1]))
+
+        return [e.generic([x, norm], result, body)]
 
 
 def _at0(shape: Sequence[int], axis: int) -> tuple[int, ...]:

@@ -112,13 +112,13 @@ class Emitter:
         if is_float(t):
             return self.const(float("-inf"), t)
         bits = cast(IntegerType, t).bitwidth
-        return self.const(-(1 << (bits - 1)), t)
+        return self.const(0 if bits == 1 else -(1 << (bits - 1)), t)
 
     def highest(self, t: Attribute) -> SSAValue:
         if is_float(t):
             return self.const(float("inf"), t)
         bits = cast(IntegerType, t).bitwidth
-        return self.const((1 << (bits - 1)) - 1, t)
+        return self.const(1 if bits == 1 else (1 << (bits - 1)) - 1, t)
 
     # --- loops ------------------------------------------------------------------------------
 
@@ -283,12 +283,16 @@ class Emitter:
         return self.value(op)
 
     def max(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        op = arith.MaximumfOp(a, b) if is_float(a.type) else arith.MaxSIOp(a, b)
-        return self.value(op)
+        """max; booleans (i1) compare unsigned, so true (1) beats false, like every bit width
+        below them (the lowest / highest above agree)."""
+        if is_float(a.type):
+            return self.value(arith.MaximumfOp(a, b))
+        return self.value((arith.MaxUIOp if _is_bool(a) else arith.MaxSIOp)(a, b))
 
     def min(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        op = arith.MinimumfOp(a, b) if is_float(a.type) else arith.MinSIOp(a, b)
-        return self.value(op)
+        if is_float(a.type):
+            return self.value(arith.MinimumfOp(a, b))
+        return self.value((arith.MinUIOp if _is_bool(a) else arith.MinSIOp)(a, b))
 
     def abs(self, a: SSAValue) -> SSAValue:
         return self.value(math.AbsFOp(a) if is_float(a.type) else math.AbsIOp(a))
@@ -309,6 +313,11 @@ class Emitter:
 
     def from_count(self, count: int, t: Attribute) -> SSAValue:
         return self.const(float(count) if is_float(t) else count, t)
+
+
+def _is_bool(value: SSAValue) -> bool:
+    t: Attribute = value.type
+    return isinstance(t, IntegerType) and cast(IntegerType, t).bitwidth == 1
 
 
 def lanes(vector_bits: int, buffer: SSAValue) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from lamina.tools.conformance import (
@@ -87,3 +89,16 @@ def test_sequence_inputs_are_unsupported_on_the_compiled_path():
         "unsupported",
         "not supported: sequence and optional inputs on the compiled path",
     )
+
+
+def _crash_on_third(args: tuple[int, str, str]) -> CaseResult:
+    index, _, _ = args
+    if index == 2:
+        os._exit(1)  # what a segfault in generated code does to the worker process
+    return CaseResult(f"case{index}", "Op", "pass")
+
+
+def test_a_case_that_kills_its_process_is_that_cases_error_and_the_run_goes_on():
+    results = list(run_cases(list(range(6)), "reference", "host", 2, False, _crash_on_third))
+    assert [r.status for r in results] == ["pass", "pass", "error", "pass", "pass", "pass"]
+    assert results[2].reason == "the process crashed"

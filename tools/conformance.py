@@ -22,7 +22,8 @@ import time
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
@@ -304,22 +305,81 @@ def select_cases(
     return chosen
 
 
+Worker = Callable[[tuple[int, str, str]], CaseResult]
+
+
 def run_cases(
-    indices: list[int], path: str, device: str, jobs: int, progress: bool
+    indices: list[int],
+    path: str,
+    device: str,
+    jobs: int,
+    progress: bool,
+    worker: Worker = _run_index,
 ) -> Iterator[CaseResult]:
-    """Results of the chosen cases, in order, computed in `jobs` processes."""
-    work = [(i, path, device) for i in indices]
+    """Results of the chosen cases, in order, computed in `jobs` processes.
+
+    A case that kills its process (a crash in generated code) is an error of that case, not
+    of the run: when the pool breaks, each case that was in flight reruns alone, so the one
+    that crashes is known, and the rest go on in a fresh pool.
+    """
+    results: dict[int, CaseResult] = {}
+    pending = list(indices)
     counts: Counter[str] = Counter()
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for done, result in enumerate(pool.map(_run_index, work, chunksize=4), start=1):
-            counts[result.status] += 1
-            if progress:
-                bar = "#" * (30 * done // len(work))
-                summary = " ".join(f"{s} {counts[s]}" for s in STATUSES)
-                print(f"\r[{bar:<30}] {done}/{len(work)} {summary}", end="", file=sys.stderr)
-            yield result
+
+    def record(index: int, result: CaseResult) -> None:
+        results[index] = result
+        counts[result.status] += 1
+        if progress:
+            done = len(results)
+            bar = "#" * (30 * done // len(indices))
+            summary = " ".join(f"{s} {counts[s]}" for s in STATUSES)
+            print(f"\r[{bar:<30}] {done}/{len(indices)} {summary}", end="", file=sys.stderr)
+
+    while pending:
+        suspects = _run_until_crash(pending, (path, device, worker), jobs, record)
+        for index in suspects:
+            record(index, _run_alone(index, (path, device, worker)))
+        pending = [i for i in pending if i not in results]
     if progress:
         print(file=sys.stderr)
+    yield from (results[i] for i in indices)
+
+
+def _run_until_crash(
+    pending: list[int],
+    how: tuple[str, str, Worker],
+    jobs: int,
+    record: Callable[[int, CaseResult], None],
+) -> list[int]:
+    """Run `pending` with at most `jobs` cases in flight; the cases in flight when a
+    process died (empty if none did)."""
+    path, device, worker = how
+    queue = list(reversed(pending))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        in_flight: dict[Future[CaseResult], int] = {}
+        while queue or in_flight:
+            while queue and len(in_flight) < jobs:
+                index = queue.pop()
+                in_flight[pool.submit(worker, (index, path, device))] = index
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                try:
+                    record(in_flight[future], future.result())
+                except BrokenProcessPool:
+                    return list(in_flight.values())
+                del in_flight[future]
+    return []
+
+
+def _run_alone(index: int, how: tuple[str, str, Worker]) -> CaseResult:
+    """One case in a process of its own; a dead process is that case's error."""
+    path, device, worker = how
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        try:
+            return pool.submit(worker, (index, path, device)).result()
+        except BrokenProcessPool:
+            case = _all_cases()[index]
+            return CaseResult(case.name, case_op(case), "error", "the process crashed")
 
 
 def summary_table(results: Sequence[CaseResult]) -> str:
