@@ -20,6 +20,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, NameLoc
 from xdsl.passes import PassPipeline
 
+from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL
 from lamina.context import make_context
 from lamina.errors import LaminaError
 from lamina.targets import Device, load_device
@@ -126,7 +127,7 @@ class CompiledModel:
         device: Device,
         stats: CompileStats,
         input_names: list[str],
-        opt_level: int = 3,
+        opt_level: int = DEFAULT_OPT_LEVEL,
         threads: int | None = None,
     ) -> None:
         from lamina.runtime.jit import JitFunction
@@ -167,12 +168,13 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     device: str = "host",
     *,
     input_shapes: dict[str, list[int]] | None = None,
-    opt_level: int = 3,
+    opt_level: int = DEFAULT_OPT_LEVEL,
     threads: int | None = None,
     fallback: str | None = None,
 ) -> CompiledModel:
     """Compile an ONNX model (or a graph-level module) for `device` and JIT it here;
-    `opt_level` (0-3) is LLVM's (1 compiles faster, e.g. for conformance runs); parallel
+    `opt_level` (0-3) is LLVM's (default 2: O3 compiles slower and ran no faster on the
+    light models; 1 compiles faster still, e.g. for conformance runs); parallel
     loops run on `threads` threads (default: $LAMINA_NUM_THREADS, else the device's cores).
     Devices of kind `opencl`/`gpu` run through runtime/opencl.py; with `fallback="cpu"` a
     machine without an OpenCL platform compiles for `host` instead of failing."""

@@ -1,26 +1,38 @@
 """Latency with 1 and N threads, lamina against onnxruntime at the same thread counts.
 
-    .venv/bin/python -m lamina.benchmarks.threads [--models squeezenet resnet50] [--threads 2]
+    .venv/bin/python -m lamina.benchmarks.threads [--models squeezenet shufflenet resnet50]
+        [--threads 2] [--handoff]
 
 For each model: compile once per thread count (`lamina.compile(..., threads=t)`), check
 that the outputs with t threads equal those with 1, then time every configuration
 interleaved (round-robin, median of `--repeat` calls each) so that load from other users of
 the machine hits all of them alike. Printed: medians, the t-thread speed-up of each engine,
 and lamina / onnxruntime at each thread count; plus compile seconds (LLVM's share apart).
+
+`--handoff` first measures the thread pool itself (codegen/llvm_parallel.py): the time of
+`lamina.parallel_for` on an empty body with 2+ threads minus with 1 thread (inline), with
+the workers spinning (calls back to back) and parked (5 ms between calls), which is what
+`HANDOFF_NS` and so `PARALLEL_MIN_WORK` are set from.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
+import llvmlite.binding as llvm
+import llvmlite.ir as ir
 import numpy as np
 import onnx
 
 from lamina.compiler import compile as lamina_compile
 from lamina.tools.models import light_model, random_inputs
+
+SPIN_STEPS = 256
 
 
 def _onnxruntime(model: onnx.ModelProto, threads: int) -> Callable[[dict[str, np.ndarray]], object]:
@@ -33,6 +45,94 @@ def _onnxruntime(model: onnx.ModelProto, threads: int) -> Callable[[dict[str, np
         model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
     return lambda feeds: session.run(None, feeds)
+
+
+def _spin_body(module: ir.Module) -> ir.Function:
+    """`body(begin, end, ctx)`: `SPIN_STEPS` dependent multiply-adds per iteration, the
+    result stored (so that LLVM keeps them) in a global."""
+    from lamina.codegen.llvm_parallel import BODY_TYPE
+
+    i64 = ir.IntType(64)
+    fn = ir.Function(module, BODY_TYPE, "body")
+    b = ir.IRBuilder(fn.append_basic_block())
+    slot: Any = ir.GlobalVariable(module, i64, "sink")
+    slot.initializer = ir.Constant(i64, 0)
+    entry, loop, done = b.block, fn.append_basic_block(), fn.append_basic_block()
+    steps = b.mul(b.sub(fn.args[1], fn.args[0]), ir.Constant(i64, SPIN_STEPS))
+    b.branch(loop)
+    b.position_at_end(loop)
+    k, x = b.phi(i64), b.phi(i64)
+    k.add_incoming(ir.Constant(i64, 0), entry)
+    x.add_incoming(fn.args[0], entry)
+    x.add_incoming(b.add(b.mul(x, ir.Constant(i64, 6364136223846793005)), k), loop)
+    k.add_incoming(b.add(k, ir.Constant(i64, 1)), loop)
+    b.cbranch(b.icmp_signed("<", b.add(k, ir.Constant(i64, 1)), steps), loop, done)
+    b.position_at_end(done)
+    b.store(x, slot)
+    b.ret_void()
+    return fn
+
+
+def _handoff_kernel() -> Callable[[int, int], None]:
+    """`bench(reps, threads)`: `reps` calls of the pool on a 64-iteration body (~20 us)."""
+    from lamina.codegen.llvm_parallel import parallel_runtime, process_pool
+    from lamina.codegen.llvm_target import optimize, target_machine
+    from lamina.runtime.jit import process_parallel_runtime
+    from lamina.targets import load_device
+
+    host = load_device("host")
+    module = ir.Module(name="handoff")
+    module.triple = host.triple
+    i32, i64 = ir.IntType(32), ir.IntType(64)
+    noop = _spin_body(module)
+    bench = ir.Function(module, ir.FunctionType(ir.VoidType(), [i64, i32]), "bench")
+    b = ir.IRBuilder(bench.append_basic_block())
+    with process_pool():
+        runtime = parallel_runtime(module)
+    entry, body, done = b.block, bench.append_basic_block(), bench.append_basic_block()
+    b.branch(body)
+    b.position_at_end(body)
+    k = b.phi(i64)
+    k.add_incoming(ir.Constant(i64, 0), entry)
+    none = ir.Constant(ir.PointerType(), None)
+    b.call(runtime, [noop, ir.Constant(i64, 64), none, bench.args[1]])
+    k.add_incoming(b.add(k, ir.Constant(i64, 1)), body)
+    b.cbranch(b.icmp_signed("<", b.add(k, ir.Constant(i64, 1)), bench.args[0]), body, done)
+    b.position_at_end(done)
+    b.ret_void()
+    process_parallel_runtime()
+    engine = llvm.create_mcjit_compiler(optimize(module, host), target_machine(host, fresh=True))
+    engine.finalize_object()
+    fn = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int32)(
+        engine.get_function_address("bench")
+    )
+    fn.keep_alive = engine  # type: ignore[attr-defined]
+    return fn
+
+
+def bench_handoff(threads: int, reps: int = 2000, parked: int = 200) -> None:
+    """Print the pool's handoff cost, spinning and parked workers: the time of a call with
+    `threads` threads minus 1/threads of the time inline (what splitting could save)."""
+    bench = _handoff_kernel()
+    hot: dict[int, list[float]] = {1: [], threads: []}
+    for _ in range(5):
+        for t in hot:
+            start = time.perf_counter()
+            bench(reps, t)
+            hot[t].append((time.perf_counter() - start) / reps * 1e9)
+    cold: dict[int, list[float]] = {1: [], threads: []}
+    for _ in range(parked):
+        for t in cold:
+            time.sleep(0.005)
+            start = time.perf_counter()
+            bench(1, t)
+            cold[t].append((time.perf_counter() - start) * 1e9)
+    for name, table in (("spinning", hot), ("parked", cold)):
+        inline, pooled = statistics.median(table[1]), statistics.median(table[threads])
+        print(
+            f"handoff ({name} workers, x{threads}): {pooled - inline / threads:8.0f} ns per call"
+            f" (body {inline:.0f} ns inline, {pooled:.0f} ns pooled)"
+        )
 
 
 def bench_model(name: str, threads: int, repeat: int) -> None:
@@ -76,10 +176,13 @@ def bench_model(name: str, threads: int, repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="lamina vs onnxruntime latency, 1 and N threads")
-    parser.add_argument("--models", nargs="+", default=["squeezenet", "resnet50"])
+    parser.add_argument("--models", nargs="*", default=["squeezenet", "shufflenet", "resnet50"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--handoff", action="store_true", help="measure the pool's handoff")
     args = parser.parse_args()
+    if args.handoff:
+        bench_handoff(args.threads)
     for name in args.models:
         bench_model(name, args.threads, args.repeat)
 

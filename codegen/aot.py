@@ -11,6 +11,7 @@ device's triple, CPU and features through llvmlite and writes, into `out/`:
 | `model.h` | its prototype; shapes, dtypes and sizes of every tensor, the weights and arena sizes, as `#define`s |
 | `weights.bin` | the packed weights blob (the module's `lamina.weights` resource) |
 | `main.c`, `Makefile` | a driver (codegen/aot_driver.c.in): `make && ./run -i in0.bin` |
+| `start.o`, `library.o`, `driver.o`, `Makefile` | instead of `main.c` for a Hexagon DSP: a freestanding runtime (codegen/aot_hexagon.py): `make && qemu-hexagon ./run -i in0.bin` |
 | `bundle.json` | the same facts for tools (runtime/qemu.py) |
 
 Everything is written into a temporary directory next to `out/` and moved there only when
@@ -135,8 +136,10 @@ def write_bundle(
     from lamina.runtime.jit import thread_count
 
     target = replace(load_device(device), cores=thread_count(device, threads))
-    if target.kind != "cpu":
-        raise UnsupportedError(f"AOT bundles for {target.kind} devices ('{device}'): CPUs only")
+    if target.kind != "cpu" and not _is_hexagon(target):
+        raise UnsupportedError(
+            f"AOT bundles for {target.kind} devices ('{device}'): CPUs and Hexagon DSPs only"
+        )
     out = Path(out_dir)
     _check_destination(out)
     symbol = entry_name(name if name is not None else _default_name(model), explicit=bool(name))
@@ -151,18 +154,36 @@ def write_bundle(
     bundle = _describe(kernel, target, out, input_names, output_names)
     bundle.stats = stats
     start = time.perf_counter()
-    obj = emit_object(module, target, opt_level)
+    files = _device_files(module, bundle, target, opt_level)
     stats.seconds["llvm"] = time.perf_counter() - start
-    files = {
-        "model.o": obj,
+    files |= {
         "model.h": header(bundle).encode(),
         "weights.bin": weights_blob(kernel, bundle.weights_bytes).tobytes(),
-        "main.c": driver(bundle).encode(),
-        "Makefile": makefile(bundle, target).encode(),
         MANIFEST: json.dumps(bundle.manifest(), indent=2).encode(),
     }
     _write_atomically(out, files)
     return bundle
+
+
+def _is_hexagon(target: Device) -> bool:
+    return target.kind == "dsp" and target.triple.startswith("hexagon")
+
+
+def _device_files(
+    module: ModuleOp, bundle: Bundle, target: Device, opt_level: int
+) -> dict[str, bytes]:
+    """`model.o` and what runs it: the C driver for a CPU, the freestanding runtime of
+    codegen/aot_hexagon.py for a Hexagon DSP."""
+    if _is_hexagon(target):
+        from lamina.codegen.aot_hexagon import hexagon_files
+
+        # pyright sees lamina.codegen.aot (imported there) and this file as two modules
+        return hexagon_files(module, bundle, target, opt_level)  # pyright: ignore[reportArgumentType]
+    return {
+        "model.o": emit_object(module, target, opt_level),
+        "main.c": driver(bundle).encode(),
+        "Makefile": makefile(bundle, target).encode(),
+    }
 
 
 def graph_output_names(module: ModuleOp, model: ModelSource | None = None) -> list[str]:
@@ -248,9 +269,11 @@ def _spec(name: str, t: MemRefType[Attribute], kernel: func.FuncOp) -> TensorSpe
 def emit_object(module: ModuleOp, target: Device, opt_level: int = 3) -> bytes:
     """The object file of a loop-level module for `target` (ELF for the Linux triples)."""
     from lamina.codegen.llvm import emit_llvm
+    from lamina.codegen.llvm_split import InlineNests
     from lamina.codegen.llvm_target import initialize_llvm, optimize
 
-    optimized = optimize(emit_llvm(module, target), target, opt_level)
+    # one noinline function per loop nest: LLVM's time stays linear in the model
+    optimized = optimize(emit_llvm(module, target, nests=InlineNests()), target, opt_level)
     initialize_llvm()
     try:
         # The JIT's target machine uses the large code model; an object linked into an

@@ -17,14 +17,16 @@ What each loop-level construct becomes:
 | `loop.arena` | an internal zero-initialised global (global space) or an `alloca` (stack) |
 | `loop.alloc` (static, <= 64 KiB) | an entry-block `alloca`; larger ones must be planned |
 | `loop.load/store/vload/vstore` | `load`/`store` of the element or `<N x elt>`, scalar alignment |
+| a top-level `loop.for` of a kernel-ABI function, with `nests=` | a call to a `noinline` function of its own (codegen/llvm_split.py) |
 
 The arith / math / vector ops are in `codegen/llvm_ops.py`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import llvmlite.ir as ir
 from xdsl.dialects import func
@@ -46,6 +48,9 @@ from xdsl.utils.hints import isa
 from lamina.dialects import loop
 from lamina.errors import UnsupportedOpError
 from lamina.targets import Device
+
+if TYPE_CHECKING:
+    from lamina.codegen.llvm_split import NestSink
 
 KERNEL_ABI = "kernel-v1"
 MAX_STACK_ALLOC_BYTES = 64 * 1024
@@ -72,9 +77,11 @@ def llvm_type(t: Attribute, op: Operation | None = None) -> ir.Type:
         return ir.DoubleType()
     if isinstance(t, Float16Type):
         return ir.HalfType()
-    if isa(t, VectorType[Attribute]) and t.get_num_dims() == 1 and not t.get_num_scalable_dims():
+    # isinstance, not `isa(t, VectorType[Attribute])`: this runs per load and store, and
+    # xDSL's generic `isa` costs ~0.1 ms a call (a second per ResNet-50)
+    if isinstance(t, VectorType) and t.get_num_dims() == 1 and not t.get_num_scalable_dims():
         return ir.VectorType(llvm_type(t.element_type, op), t.get_shape()[0])
-    if isa(t, MemRefType[Attribute]):
+    if isinstance(t, MemRefType):
         return ptr
     raise UnsupportedOpError(f"type {t} in LLVM codegen", op=op)
 
@@ -103,9 +110,10 @@ def distinct_metadata(module: ir.Module, operands: Sequence[Any], self_ref: bool
     return node
 
 
-def emit_llvm(module: ModuleOp, device: Device) -> ir.Module:
+def emit_llvm(module: ModuleOp, device: Device, nests: NestSink | None = None) -> ir.Module:
     """The LLVM module for a loop-level module; `UnsupportedOpError` (with `op`) for an op
-    or type this emitter does not translate."""
+    or type this emitter does not translate. With `nests`, each top-level loop nest of a
+    kernel-ABI function becomes a function of its own (codegen/llvm_split.py)."""
     from lamina.codegen.llvm_hvx import check_hvx_ops
     from lamina.codegen.llvm_neon import check_neon_ops
 
@@ -125,6 +133,7 @@ def emit_llvm(module: ModuleOp, device: Device) -> ir.Module:
     for op, fn in bodies:
         emitter = FunctionEmitter(llvm_module, functions, op, fn)
         emitter.threads = device.cores
+        emitter.nests = nests
         emitter.emit()
     return llvm_module
 
@@ -157,6 +166,7 @@ class FunctionEmitter:
     enough work run on `threads` threads (`codegen/llvm_parallel.py`)."""
 
     threads: int = 1
+    nests: NestSink | None = None
 
     def __init__(
         self,
@@ -250,14 +260,14 @@ class FunctionEmitter:
     ) -> tuple[LLValue, ir.Type, int]:
         """The address of `buffer[indices]`, the element's LLVM type and its alignment."""
         buffer_type = buffer.type
-        assert isa(buffer_type, MemRefType[Attribute])
+        assert isinstance(buffer_type, MemRefType)  # not `isa`: see llvm_type
         if not isinstance(buffer_type.layout, NoneAttr):
             raise UnsupportedOpError(f"memref with a layout ({buffer_type}) in LLVM codegen", op=op)
         shape = buffer_type.get_shape()
         if any(d < 0 for d in shape):
             raise UnsupportedOpError(f"dynamic shape {buffer_type} in LLVM codegen", op=op)
         element = llvm_type(buffer_type.element_type, op)
-        align = loop.natural_alignment(buffer_type.element_type) or 1
+        align = _natural_alignment(buffer_type.element_type)
         base = self.get(buffer)
         if not indices:
             return base, element, align
@@ -292,6 +302,12 @@ class FunctionEmitter:
         slot.align = align
         slot.type = ptr  # llvmlite types it `[N x i8]*`; with opaque pointers it is `ptr`
         return slot
+
+
+@functools.cache
+def _natural_alignment(element_type: Attribute) -> int:
+    """`loop.natural_alignment` (at least 1), once per element type: it runs per access."""
+    return loop.natural_alignment(element_type) or 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,7 +413,10 @@ def _vstore(e: FunctionEmitter, op: loop.VStoreOp) -> None:
 
 def _for(e: FunctionEmitter, op: loop.ForOp) -> None:
     from lamina.codegen.llvm_parallel import emit_threaded_for, should_run_threaded
+    from lamina.codegen.llvm_split import outline_nest
 
+    if e.nests is not None and outline_nest(cast(Any, e), op):
+        return
     if should_run_threaded(cast(Any, e), op):  # Any: pyright sees two module names
         emit_threaded_for(cast(Any, e), op)
     else:

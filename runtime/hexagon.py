@@ -4,14 +4,17 @@
     (c,) = hm.function("matmul")(a, b, c_like)      # the last array(s) are outputs
     (y,) = hm.kernel()(x)                           # a kernel-ABI function (weights, arena)
 
-A program is: `hexagon_start.s` (`_start`, the `lamina_syscall` trap, memcpy/memset; built
-with `llvm-mc`), the module's object (llvmlite, `reloc=static`), a small C-ABI library in
-LLVM IR (`expf`, the only libm call the models need; pthread stubs that make codegen's
-parallel loops run inline) and a driver in LLVM IR that reads
-every non-output buffer from stdin into 128-byte aligned static buffers, calls the
-function and writes the output buffers to stdout; linked by `ld.lld -static`. There is no
-libc: a call LLVM leaves to another runtime routine fails the link, reported as
-"not supported: <symbol> ...". Tools missing → a `LaminaError` naming the Debian package.
+A program is: `hexagon_start.s` (`_start`, which passes argc/argv to
+`lamina_program_main`; the `lamina_syscall` trap; memcpy/memset; built with `llvm-mc`), the
+module's object (llvmlite, `reloc=static`), a small C-ABI library in LLVM IR (`expf`, the
+only libm call the models need; pthread stubs that make codegen's parallel loops run
+inline; exact reads and writes on file descriptors, `lamina_exit`) and a driver in LLVM
+IR that reads every non-output buffer from stdin into 128-byte aligned static buffers,
+calls the function and writes the output buffers to stdout; linked by `LINK` (`ld.lld
+-static`). AOT bundles (codegen/aot_hexagon.py) ship the same start and library objects
+(`runtime_objects`) with a driver of their own. There is no libc: a call LLVM leaves to
+another runtime routine fails the link, reported as "not supported: <symbol> ...".
+Tools missing → a `LaminaError` naming the Debian package.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from xdsl.ir import Attribute
 from xdsl.utils.hints import isa
 
 from lamina.codegen.llvm import KERNEL_ABI, emit_llvm
+from lamina.codegen.llvm_split import InlineNests
 from lamina.codegen.llvm_target import initialize_llvm, optimize
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
 from lamina.errors import LaminaError, UnsupportedError
@@ -43,10 +47,14 @@ DEVICE = "hexagon-v66-hvx128"
 TOOLS = {"qemu-hexagon": "qemu-user", "llvm-mc": "llvm", "ld.lld": "lld"}
 """Each external tool and the Debian package that has it."""
 START = Path(__file__).with_name("hexagon_start.s")
+LINK = ["ld.lld", "-static", "-e", "_start"]
+"""The link command of a program; the objects follow (start.o first)."""
 RUN_TIMEOUT_SECONDS = 600
 ABI = StringAttr(KERNEL_ABI)
 
 LIBRARY_IR = r"""
+declare i32 @lamina_syscall(i32, i32, i32, i32, i32, i32)
+
 ; No threads: pthread_create fails (EAGAIN), so codegen's parallel_for runs every chunk inline.
 define i32 @pthread_create(ptr %thread, ptr %attr, ptr %start, ptr %arg) {
   ret i32 11
@@ -92,6 +100,11 @@ define float @expf(float %x) {
   %y = fmul float %p0, %scale
   ret float %y
 }
+
+define void @lamina_exit(i32 %code) noreturn {
+  %ignored = call i32 @lamina_syscall(i32 93, i32 %code, i32 0, i32 0, i32 0, i32 0)
+  unreachable
+}
 """
 
 
@@ -104,10 +117,11 @@ class Buffer:
     output: bool
 
 
-def require_tools() -> None:
-    """Raise a `LaminaError` naming the Debian package of the first missing tool."""
-    for tool, package in TOOLS.items():
+def require_tools(tools: Sequence[str] = tuple(TOOLS)) -> None:
+    """Raise a `LaminaError` naming the Debian package of the first of `tools` missing."""
+    for tool in tools:
         if shutil.which(tool) is None:
+            package = TOOLS[tool]
             raise LaminaError(f"{tool} not found: install the Debian package {package}")
 
 
@@ -142,33 +156,34 @@ def _parsed(module: ir.Module | str, device: Device, opt_level: int) -> Any:
 def driver_ir(entry: str, buffers: Sequence[Buffer]) -> str:
     """LLVM IR of `lamina_program_main`: read inputs, call `entry`, write outputs."""
     lines = [
-        "declare i32 @lamina_syscall(i32, i32, i32, i32)",
+        "declare void @lamina_read_exact(i32, ptr, i32)",
+        "declare void @lamina_write_all(i32, ptr, i32)",
         f"declare void @{entry}({', '.join('ptr' for _ in buffers)})",
     ]
     lines += [
         f"@buf{i} = internal global [{max(b.nbytes, 1)} x i8] zeroinitializer, align 128"
         for i, b in enumerate(buffers)
     ]
-    lines += [_transfer_ir("read_exact", 0, 63), _transfer_ir("write_all", 1, 64)]
     body = [
-        f"  call void @read_exact(ptr @buf{i}, i32 {b.nbytes})"
+        f"  call void @lamina_read_exact(i32 0, ptr @buf{i}, i32 {b.nbytes})"
         for i, b in enumerate(buffers)
         if not b.output
     ]
     body.append(f"  call void @{entry}({', '.join(f'ptr @buf{i}' for i in range(len(buffers)))})")
     body += [
-        f"  call void @write_all(ptr @buf{i}, i32 {b.nbytes})"
+        f"  call void @lamina_write_all(i32 1, ptr @buf{i}, i32 {b.nbytes})"
         for i, b in enumerate(buffers)
         if b.output
     ]
-    lines += ["define i32 @lamina_program_main() {", *body, "  ret i32 0", "}"]
+    lines += ["define i32 @lamina_program_main(i32 %argc, ptr %argv) {", *body, "  ret i32 0", "}"]
     return "\n".join(lines) + "\n"
 
 
-def _transfer_ir(name: str, fd: int, syscall: int) -> str:
-    """A function moving exactly `n` bytes through read/write; exit(3) on EOF or error."""
+def _transfer_ir(name: str, syscall: int) -> str:
+    """A function moving exactly `n` bytes through read/write on `fd`; exit(3) on EOF or
+    error."""
     return f"""
-define internal void @{name}(ptr %p, i32 %n) {{
+define void @{name}(i32 %fd, ptr %p, i32 %n) {{
 entry:
   br label %loop
 loop:
@@ -179,18 +194,53 @@ loop:
 more0:
   %at = getelementptr i8, ptr %p, i32 %done
   %addr = ptrtoint ptr %at to i32
-  %got = call i32 @lamina_syscall(i32 {fd}, i32 %addr, i32 %left, i32 {syscall})
+  %got = call i32 @lamina_syscall(i32 {syscall}, i32 %fd, i32 %addr, i32 %left, i32 0, i32 0)
   %bad = icmp sle i32 %got, 0
   br i1 %bad, label %fail, label %more
 more:
   %next = add i32 %done, %got
   br label %loop
 fail:
-  %ignored = call i32 @lamina_syscall(i32 3, i32 0, i32 0, i32 93)
+  call void @lamina_exit(i32 3)
   unreachable
 exit:
   ret void
 }}"""
+
+
+def library_ir() -> str:
+    """LLVM IR of the C-ABI library every program links (see the module docstring)."""
+    return LIBRARY_IR + _transfer_ir("lamina_read_exact", 63) + _transfer_ir("lamina_write_all", 64)
+
+
+def runtime_objects(device: Device) -> dict[str, bytes]:
+    """`start.o` (hexagon_start.s through llvm-mc) and `library.o`: the objects every
+    program links besides its driver and the model; in link order."""
+    with tempfile.TemporaryDirectory(prefix="lamina-hexagon-") as scratch:
+        _tool(["llvm-mc", "-triple=hexagon", "-filetype=obj", str(START), "-o", "start.o"], scratch)
+        start = (Path(scratch) / "start.o").read_bytes()
+    return {"start.o": start, "library.o": object_code(library_ir(), device)}
+
+
+def link(objects: dict[str, bytes], directory: Path, output: str = "a.out") -> Path:
+    """Write `objects` (file name -> bytes, start.o first) into `directory` and link them
+    there with `LINK` into `output`; a symbol no object defines is "not supported"."""
+    for name, data in objects.items():
+        (directory / name).write_bytes(data)
+    _tool([*LINK, "-o", output, *objects], str(directory))
+    return directory / output
+
+
+def _tool(command: list[str], cwd: str) -> None:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if done.returncode == 0:
+        return
+    missing = sorted(set(re.findall(r"undefined symbol: (\S+)", done.stderr)))
+    if missing:
+        raise UnsupportedError(
+            f"calls to {', '.join(missing)} in a freestanding Hexagon program (no libc)"
+        )
+    raise LaminaError(f"{command[0]} failed: {done.stderr.strip()}")
 
 
 class HexagonProgram:
@@ -200,29 +250,11 @@ class HexagonProgram:
         require_tools()
         self.buffers = list(buffers)
         self._directory = tempfile.TemporaryDirectory(prefix="lamina-hexagon-")  # removed with self
-        self.workdir = Path(self._directory.name)
         device = load_device(DEVICE)
-        parts = {
-            "kernel.o": module_object,
-            "driver.o": object_code(driver_ir(entry, buffers), device),
-            "library.o": object_code(LIBRARY_IR, device),
-        }
-        for name, data in parts.items():
-            (self.workdir / name).write_bytes(data)
-        self._tool(["llvm-mc", "-triple=hexagon", "-filetype=obj", str(START), "-o", "start.o"])
-        self.path = self.workdir / "a.out"
-        self._tool(["ld.lld", "-static", "-e", "_start", "-o", "a.out", "start.o", *parts])
-
-    def _tool(self, command: list[str]) -> None:
-        done = subprocess.run(command, cwd=self.workdir, capture_output=True, text=True)
-        if done.returncode == 0:
-            return
-        missing = sorted(set(re.findall(r"undefined symbol: (\S+)", done.stderr)))
-        if missing:
-            raise UnsupportedError(
-                f"calls to {', '.join(missing)} in a freestanding Hexagon program (no libc)"
-            )
-        raise LaminaError(f"{command[0]} failed: {done.stderr.strip()}")
+        objects = runtime_objects(device)
+        objects["driver.o"] = object_code(driver_ir(entry, buffers), device)
+        objects["kernel.o"] = module_object
+        self.path = link(objects, Path(self._directory.name))
 
     def run(self, inputs: Sequence[bytes], timeout: float = RUN_TIMEOUT_SECONDS) -> list[bytes]:
         """Run under qemu-hexagon on the input buffers' bytes; the output buffers' bytes."""
@@ -257,7 +289,8 @@ class HexagonModule:
         require_tools()
         self.device = load_device(device) if isinstance(device, str) else device
         self.functions = {op.sym_name.data: op for op in module.ops if isinstance(op, func.FuncOp)}
-        self.llvm_module = emit_llvm(module, self.device)
+        # each nest its own noinline function: LLVM's cost stays linear in the model
+        self.llvm_module = emit_llvm(module, self.device, nests=InlineNests())
         self.optimized = _parsed(self.llvm_module, self.device, opt_level)
         self.target_machine = _static_target_machine(self.device, opt_level)
         self.object = bytes(self.target_machine.emit_object(self.optimized))

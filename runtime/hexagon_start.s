@@ -1,21 +1,29 @@
 // The freestanding start of a lamina Hexagon program under qemu-hexagon (linux-user):
 // no libc, Linux system calls through trap0(#1) with the number in r6, arguments in
-// r0..r2, result in r0. runtime/hexagon.py assembles it with llvm-mc.
+// r0..r4, result in r0. runtime/hexagon.py assembles it with llvm-mc; AOT bundles
+// (codegen/aot_hexagon.py) ship the assembled object.
 
 	.text
 	.globl	_start
 	.p2align 4
 _start:
+	r0 = memw(r29+#0)            // int lamina_program_main(int argc, char **argv):
+	r1 = add(r29, #4)            // the kernel leaves argc at sp, argv right above it
 	r29 = and(r29, #-128)        // HVX spills want a 128-byte aligned stack
 	call lamina_program_main
 	r6 = #93                     // exit(r0)
 	trap0(#1)
 
-// int lamina_syscall(int a0, int a1, int a2, int number)
+// int lamina_syscall(int number, int a0, int a1, int a2, int a3, int a4)
 	.globl	lamina_syscall
 	.p2align 4
 lamina_syscall:
-	r6 = r3
+	r6 = r0
+	r0 = r1
+	r1 = r2
+	r2 = r3
+	r3 = r4
+	r4 = r5
 	trap0(#1)
 	jumpr r31
 

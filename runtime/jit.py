@@ -3,9 +3,11 @@
     fn = JitFunction(module, weights)           # a function in the lamina kernel ABI
     (y,) = fn(x)                                # checks x, allocates y, calls main()
 
-`JitFunction` compiles the module with LLVM's O3 pipeline for the `host` device (MCJIT),
+`JitFunction` compiles the module with LLVM's O2 pipeline (`DEFAULT_OPT_LEVEL`) for the
+`host` device: each loop nest of its own, in worker processes through the object cache
+(codegen/llvm_split.py, codegen/object_cache.py), the objects loaded into one MCJIT engine;
 running outer parallel loops on `thread_count()` threads (`threads=`, $LAMINA_NUM_THREADS
-or the device's cores),
+or the device's cores) of one process-wide pool (`process_parallel_runtime`),
 keeps the weights blob and the arena alive in 64-byte aligned buffers, and calls through
 ctypes: `main(weights, arena, *inputs, *outputs)` (docs/pipeline.md). A wrong number of
 inputs, a wrong shape or dtype is a `LaminaError`, never a crash.
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -29,8 +33,16 @@ from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr, i8
 from xdsl.ir import Attribute
 from xdsl.utils.hints import isa
 
-from lamina.codegen.llvm import KERNEL_ABI, emit_llvm, llvm_type
-from lamina.codegen.llvm_target import optimize, target_machine
+from lamina.codegen.llvm import KERNEL_ABI, llvm_type
+from lamina.codegen.llvm_parallel import (
+    AFTER_FORK_NAME,
+    RUNTIME_NAME,
+    process_pool,
+    process_runtime,
+)
+from lamina.codegen.llvm_split import split_llvm
+from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL, optimize, target_machine
+from lamina.codegen.object_cache import compile_objects
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
 from lamina.errors import DeviceError, LaminaError
 from lamina.targets import load_device
@@ -70,6 +82,30 @@ def thread_count(device: str = "host", threads: int | None = None) -> int:
     return threads
 
 
+_PROCESS_RUNTIME: list[Any] = []
+_PROCESS_RUNTIME_LOCK = threading.Lock()
+
+
+def process_parallel_runtime() -> int:
+    """The address of this process's `lamina.parallel_for`, the thread pool of every
+    module the JIT loads (emitted within `process_pool()`, they only declare it;
+    codegen/llvm_parallel.py): compiled on first use and never freed, so its parked
+    workers never outlive their code; reset in a forked child."""
+    with _PROCESS_RUNTIME_LOCK:
+        if not _PROCESS_RUNTIME:
+            host = load_device("host")
+            engine = llvm.create_mcjit_compiler(
+                optimize(process_runtime(host.triple), host), target_machine(host, fresh=True)
+            )
+            engine.finalize_object()
+            address = engine.get_function_address(RUNTIME_NAME)
+            llvm.add_symbol(RUNTIME_NAME, address)
+            after_fork = ctypes.CFUNCTYPE(None)(engine.get_function_address(AFTER_FORK_NAME))
+            os.register_at_fork(after_in_child=after_fork)
+            _PROCESS_RUNTIME[:] = [engine, address, after_fork]
+        return int(_PROCESS_RUNTIME[1])
+
+
 class JitModule:
     """A loop-level module compiled for this machine; keeps the machine code alive."""
 
@@ -78,27 +114,46 @@ class JitModule:
         module: ModuleOp,
         *,
         device: str = "host",
-        opt_level: int = 3,
+        opt_level: int = DEFAULT_OPT_LEVEL,
         threads: int | None = None,
+        jobs: int | None = None,
     ) -> None:
         target = replace(load_device(device), cores=thread_count(device, threads))
         if target.triple.split("-")[0] != llvm.get_process_triple().split("-")[0]:
             raise DeviceError(f"cannot JIT for device '{device}' ({target.triple}) on this host")
         self.module = module
         self.device = target
-        self.llvm_module = optimize(emit_llvm(module, target), target, opt_level)
+        self.opt_level = opt_level
+        process_parallel_runtime()
+        self.seconds: dict[str, float] = {}
+        """Wall seconds of `llvm-emit` (split_llvm), `llvm-objects` (compile_objects: the
+        nests' optimisation and machine code, or cache reads) and `llvm-load` (MCJIT)."""
+        start = time.perf_counter()
+        with process_pool():
+            self.llvm_module = split_llvm(module, target)
+        self.seconds["llvm-emit"] = (lap := time.perf_counter()) - start
+        objects = compile_objects(self.llvm_module.nests.values(), target, opt_level, jobs=jobs)
+        self.seconds["llvm-objects"] = (start := time.perf_counter()) - lap
         self.engine = llvm.create_mcjit_compiler(
-            self.llvm_module, target_machine(target, fresh=True)
+            optimize(self.llvm_module.main, target, opt_level), target_machine(target, fresh=True)
         )
+        for data in objects:
+            self.engine.add_object_file(llvm.ObjectFileRef.from_data(data))
         self.engine.finalize_object()
         self.engine.run_static_constructors()
+        self.seconds["llvm-load"] = time.perf_counter() - start
         self.functions = {op.sym_name.data: op for op in module.ops if isinstance(op, func.FuncOp)}
 
     def address(self, name: str) -> int:
         return self.engine.get_function_address(name)
 
     def assembly(self) -> str:
-        return str(target_machine(self.device).emit_assembly(self.llvm_module))
+        """The optimised assembly of `main`'s module, then of each nest's."""
+        tm = target_machine(self.device)
+        texts = [self.llvm_module.main, *self.llvm_module.nests.values()]
+        return "\n".join(
+            str(tm.emit_assembly(optimize(t, self.device, self.opt_level))) for t in texts
+        )
 
     def function(self, name: str) -> Callable[..., Any]:
         """A Python callable for `@name`: arrays go in as pointers, scalars by value."""
@@ -147,7 +202,7 @@ class JitFunction:
         function: str | None = None,
         num_outputs: int | None = None,
         device: str = "host",
-        opt_level: int = 3,
+        opt_level: int = DEFAULT_OPT_LEVEL,
         threads: int | None = None,
     ) -> None:
         self.jit = (

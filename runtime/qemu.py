@@ -1,6 +1,7 @@
 """Build an AOT bundle (codegen/aot.py) and run it as a separate process: natively when the
 bundle's CPU is this machine's, under user-mode qemu otherwise (cortex-a76 on x86:
-`qemu-aarch64 -L /usr/aarch64-linux-gnu`).
+`qemu-aarch64 -L /usr/aarch64-linux-gnu`; a Hexagon DSP's freestanding bundle:
+`qemu-hexagon`, no sysroot).
 
     run = run_bundle("out/", [image], repeat=5)      # builds `out/run` first if needed
     run.outputs, run.median_ms

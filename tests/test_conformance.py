@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pytest
 
 from lamina.tools.conformance import (
+    COMPILED_RUNNERS,
     SMOKE_LIST,
     SMOKE_LISTS,
     CaseResult,
@@ -69,11 +71,20 @@ def test_smoke_subset_passes_on_the_compiled_path():
     assert failures == []
 
 
-def test_compiled_path_on_an_unknown_device_kind_is_unsupported():
+def test_compiled_path_on_a_device_kind_without_a_runner_is_unsupported(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.delitem(COMPILED_RUNNERS, "dsp")
     case = next(c for c in _all_cases() if c.name == "test_relu")
     result = run_case(case, "compiled", "hexagon-v66-hvx128")
     assert result.status == "unsupported"
     assert "conformance path 'compiled' on device 'hexagon-v66-hvx128'" in result.reason
+
+
+def test_compiled_path_runs_a_case_as_a_hexagon_bundle_under_qemu():
+    case = next(c for c in _all_cases() if c.name == "test_relu")
+    result = run_case(case, "compiled", "hexagon-v66-hvx128")
+    assert (result.status, result.reason) == ("pass", "")
 
 
 def test_shape_operand_inputs_are_frozen_for_the_compiled_path():

@@ -1,9 +1,17 @@
 """Threads for parallel loops (codegen/llvm_parallel.py): a test-only kernel records the
 thread that ran each iteration (pthread_self, resolved from libc by the JIT), so the tests
-see which loops really ran on more than one thread; models give identical results with
-1 and 2 threads."""
+see which loops really ran on more than one thread and in which chunks; models and kernels
+give identical results with 1, 2 and 3 threads; the pool's threads persist across calls
+and modules, nested parallel loops run inline, a forked child gets a pool of its own."""
 
 from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -11,64 +19,104 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from xdsl.parser import Parser
 
+from lamina.codegen.aot import write_bundle
 from lamina.codegen.llvm_parallel import PARALLEL_MIN_WORK
 from lamina.compiler import compile as lamina_compile
 from lamina.context import make_context
 from lamina.errors import LaminaError
 from lamina.runtime.jit import JitModule, thread_count
+from lamina.runtime.qemu import run_bundle
 
 # out[i] = the id of the thread running iteration i, N iterations of a 2-op body
 THREAD_IDS = """
 func.func private @pthread_self() -> i64
-func.func @tids(%out: memref<Nxi64>) {
+func.func @tids(%out: memref<2xNxi64>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %n = arith.constant N : index
+  %s = arith.constant S : index
   loop.for %i = %c0 to %n step %c1 parallel {
     %t = func.call @pthread_self() : () -> i64
-    loop.store %t, %out[%i] : memref<Nxi64>
+    loop.store %t, %out[%c0, %i] : memref<2xNxi64>
+    %x = loop.for %j = %c0 to %s step %c1 iter_args(%a = %t) -> (i64) {
+      %y = arith.muli %a, %t : i64
+      %k = arith.index_cast %j : index to i64
+      %z = arith.addi %y, %k : i64
+      loop.yield %z : i64
+    }
+    loop.store %x, %out[%c1, %i] : memref<2xNxi64>
   }
   func.return
 }
 """
+SPIN = 1024
+"""Dependent multiplies per iteration (written to row 1 of `out`): with
+`ITERATIONS`, a few ms per call, so that a worker on a loaded machine wakes in time to
+take a chunk (the caller runs the chunks nobody has claimed)."""
+ITERATIONS = 4096
+
+
+def spread(run: Callable[[], np.ndarray], threads: int) -> np.ndarray:
+    """The ids of a run that used at least `threads` distinct threads. The caller claims
+    the chunks no worker has taken yet (on a loaded machine it may run them all), so which
+    thread runs a chunk varies: retry, a bounded number of times."""
+    for _ in range(200):
+        ids = run()
+        if len(set(ids.tolist())) >= threads:
+            return ids
+    raise AssertionError(f"no run used {threads} threads")
 
 
 def thread_ids(iterations: int, threads: int) -> tuple[np.ndarray, str]:
-    text = THREAD_IDS.replace("N", str(iterations))
+    """The thread of each iteration of THREAD_IDS, from a run using `threads` threads when
+    the loop is threaded (at least 2 of 3: the machine has 2 cores; else the first run)."""
+    text = THREAD_IDS.replace("N", str(iterations)).replace("S", str(SPIN))
     module = Parser(make_context(), text).parse_module()
     jit = JitModule(module, threads=threads)
-    out = np.zeros(iterations, np.int64)
-    jit.function("tids")(out)
-    return out, str(jit.llvm_module)
+
+    def run() -> np.ndarray:
+        out = np.zeros((2, iterations), np.int64)
+        jit.function("tids")(out)
+        return out[0]
+
+    llvm_ir = str(jit.llvm_module)
+    return (spread(run, min(threads, 2)) if ".par0" in llvm_ir else run()), llvm_ir
 
 
 def test_big_parallel_loop_runs_on_two_threads_in_two_contiguous_chunks() -> None:
-    n = PARALLEL_MIN_WORK
+    n = ITERATIONS
     ids, _ = thread_ids(n, threads=2)
-    first, second = ids[: n // 2], ids[n // 2 :]
-    assert len(set(first)) == 1 and len(set(second)) == 1
-    assert first[0] != second[0]
+    assert runs(ids) == [n // 2, n // 2]
 
 
 def test_one_thread_keeps_the_loop_serial() -> None:
-    ids, llvm_ir = thread_ids(PARALLEL_MIN_WORK, threads=1)
+    ids, llvm_ir = thread_ids(ITERATIONS, threads=1)
     assert len(set(ids)) == 1
     assert "lamina.parallel_for" not in llvm_ir
 
 
 def test_small_parallel_loop_stays_serial() -> None:
-    ids, llvm_ir = thread_ids(64, threads=2)
+    ids, llvm_ir = thread_ids(16, threads=2)
     assert len(set(ids)) == 1
     assert "lamina.parallel_for" not in llvm_ir
 
 
-def test_three_threads_split_the_iterations_in_three_chunks() -> None:
-    n = PARALLEL_MIN_WORK
+def within(found: list[int], chunks: list[int]) -> bool:
+    """Whether runs of equal thread ids of lengths `found` are made of whole `chunks` (two
+    neighbouring chunks may have run on the same thread)."""
+    return set(np.cumsum(found).tolist()) <= set(np.cumsum(chunks).tolist())
+
+
+def runs(ids: np.ndarray) -> list[int]:
+    """Lengths of the runs of equal consecutive thread ids."""
+    edges = np.flatnonzero(np.diff(ids)) + 1
+    return np.diff(np.concatenate([[0], edges, [len(ids)]])).tolist()
+
+
+def test_three_threads_split_the_iterations_in_three_balanced_chunks() -> None:
+    n = ITERATIONS + 1  # n = 3q + 2: the first two chunks get one more
     ids, _ = thread_ids(n, threads=3)
-    chunk = -(-n // 3)
-    chunks = [ids[:chunk], ids[chunk : 2 * chunk], ids[2 * chunk :]]
-    assert all(len(set(c)) == 1 for c in chunks)
-    assert len({c[0] for c in chunks}) == 3
+    assert within(runs(ids), [n // 3 + 1, n // 3 + 1, n // 3])
 
 
 def conv_relu_add_model() -> onnx.ModelProto:
@@ -90,15 +138,15 @@ def conv_relu_add_model() -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-def test_model_results_are_identical_with_one_and_two_threads() -> None:
+def test_conv_model_results_are_identical_with_one_two_and_three_threads() -> None:
     model = conv_relu_add_model()
     x = np.random.default_rng(1).standard_normal((1, 8, 40, 40)).astype(np.float32)
-    serial = lamina_compile(model, threads=1)
-    threaded = lamina_compile(model, threads=2)
-    assert ".par0" in str(threaded.function.jit.llvm_module)
-    (expected,) = serial(x)
-    (got,) = threaded(x)
-    np.testing.assert_array_equal(got, expected)
+    (expected,) = lamina_compile(model, threads=1)(x)
+    for threads in (2, 3):
+        threaded = lamina_compile(model, threads=threads)
+        assert ".par0" in str(threaded.function.jit.llvm_module)
+        (got,) = threaded(x)
+        np.testing.assert_array_equal(got, expected)
 
 
 def test_thread_count_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,3 +158,218 @@ def test_thread_count_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
         thread_count()
     with pytest.raises(LaminaError, match="at least 1"):
         thread_count(threads=0)
+
+
+# 7 heavy iterations: out[i] = the thread of iteration i; acc[i, :] *= 2
+UNEVEN = """
+func.func private @pthread_self() -> i64
+func.func @uneven(%out: memref<2x7xi64>, %acc: memref<7x4096xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c7 = arith.constant 7 : index
+  %m = arith.constant 4096 : index
+  %s = arith.constant 262144 : index
+  loop.for %i = %c0 to %c7 step %c1 parallel {
+    %t = func.call @pthread_self() : () -> i64
+    loop.store %t, %out[%c0, %i] : memref<2x7xi64>
+    %spun = loop.for %j = %c0 to %s step %c1 iter_args(%a = %t) -> (i64) {
+      %b = arith.muli %a, %t : i64
+      %k = arith.index_cast %j : index to i64
+      %c = arith.addi %b, %k : i64
+      loop.yield %c : i64
+    }
+    loop.store %spun, %out[%c1, %i] : memref<2x7xi64>
+    loop.for %j = %c0 to %m step %c1 {
+      %x = loop.load %acc[%i, %j] : memref<7x4096xf32>
+      %y = arith.addf %x, %x : f32
+      loop.store %y, %acc[%i, %j] : memref<7x4096xf32>
+    }
+  }
+  func.return
+}
+"""
+
+
+@pytest.mark.parametrize(("threads", "chunks"), [(1, [7]), (2, [4, 3]), (3, [3, 2, 2])])
+def test_uneven_trip_count_is_split_in_balanced_chunks_with_identical_results(
+    threads: int, chunks: list[int]
+) -> None:
+    jit = JitModule(Parser(make_context(), UNEVEN).parse_module(), threads=threads)
+    acc = np.random.default_rng(2).standard_normal((7, 4096)).astype(np.float32)
+
+    def run() -> np.ndarray:
+        ids, got = np.zeros((2, 7), np.int64), acc.copy()
+        jit.function("uneven")(ids, got)
+        np.testing.assert_array_equal(got, acc + acc)
+        return ids[0]
+
+    assert within(runs(spread(run, min(threads, 2))), chunks)
+
+
+# a parallel loop whose bounds are arguments (known only at run time)
+BOUNDED = """
+func.func private @pthread_self() -> i64
+func.func @bounded(%out: memref<Nxi64>, %lb: index, %ub: index) {
+  %c1 = arith.constant 1 : index
+  loop.for %i = %lb to %ub step %c1 parallel {
+    %t = func.call @pthread_self() : () -> i64
+    loop.store %t, %out[%i] : memref<Nxi64>
+  }
+  func.return
+}
+"""
+
+
+def test_loop_with_run_time_bounds_is_threaded_when_its_trip_count_pays() -> None:
+    n = 4 * PARALLEL_MIN_WORK
+    module = Parser(make_context(), BOUNDED.replace("N", str(n))).parse_module()
+    jit = JitModule(module, threads=2)
+    assert "lamina.parallel_for" in str(jit.llvm_module)
+
+    def run() -> np.ndarray:
+        out = np.zeros(n, np.int64)
+        jit.function("bounded")(out, 3, n - 5)
+        assert (out[:3] == 0).all() and (out[n - 5 :] == 0).all()
+        return out[3 : n - 5]
+
+    assert runs(spread(run, 2)) == [(n - 8) // 2, (n - 8) // 2]
+    small = np.zeros(n, np.int64)
+    jit.function("bounded")(small, 10, 30)  # 20 iterations: run inline, one thread
+    assert len(set(small[10:30])) == 1 and (small[:10] == 0).all() and (small[30:] == 0).all()
+
+
+def task_count() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_repeated_calls_and_more_modules_reuse_the_same_worker_threads() -> None:
+    # OS thread ids (gettid): a new thread gets a new one, where pthread_self may repeat
+    n = ITERATIONS
+    text = THREAD_IDS.replace("N", str(n)).replace("S", "64")  # still threaded, but short
+    text = text.replace("pthread_self", "gettid").replace("i64", "i32")
+    call = JitModule(Parser(make_context(), text).parse_module(), threads=2).function("tids")
+    out = np.zeros((2, n), np.int32)
+    call(out)
+    before = task_count()
+    seen: set[int] = set()
+    for _ in range(1000):
+        call(out)
+        seen |= set(out[0].tolist())
+    again = JitModule(Parser(make_context(), text).parse_module(), threads=2).function("tids")
+    for _ in range(100):
+        again(out)
+        seen |= set(out[0].tolist())
+    assert task_count() == before
+    assert len(seen) <= 2  # this thread and one worker, for every call of both modules
+
+
+# @outer's chunks call @inner, whose own parallel loop is big enough to be threaded
+NESTED = """
+func.func private @pthread_self() -> i64
+func.func @inner(%ids: memref<4xMxi64>, %row: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = arith.constant M : index
+  loop.for %j = %c0 to %m step %c1 parallel {
+    %t = func.call @pthread_self() : () -> i64
+    loop.store %t, %ids[%row, %j] : memref<4xMxi64>
+  }
+  func.return
+}
+func.func @outer(%ids: memref<4xMxi64>, %pad: memref<4xMxi64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %m = arith.constant M : index
+  %zero = arith.constant 0 : i64
+  loop.for %i = %c0 to %c4 step %c1 parallel {
+    loop.for %j = %c0 to %m step %c1 {
+      loop.store %zero, %pad[%i, %j] : memref<4xMxi64>
+    }
+    func.call @inner(%ids, %i) : (memref<4xMxi64>, index) -> ()
+  }
+  func.return
+}
+"""
+
+
+def call_with_timeout(fn: Callable[[], object], seconds: float = 60) -> None:
+    """Run `fn` on a daemon thread (ctypes releases the GIL): a deadlock fails the test
+    instead of hanging it."""
+    worker = threading.Thread(target=fn, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), "deadlock: the call did not return"
+
+
+def test_nested_parallel_loops_run_inline_without_deadlock() -> None:
+    m = PARALLEL_MIN_WORK
+    module = Parser(make_context(), NESTED.replace("M", str(m))).parse_module()
+    jit = JitModule(module, threads=2)
+
+    def outer() -> np.ndarray:
+        ids, pad = np.zeros((4, m), np.int64), np.ones((4, m), np.int64)
+        call_with_timeout(lambda: jit.function("outer")(ids, pad))
+        assert (pad == 0).all()
+        assert all(len(set(row)) == 1 for row in ids)  # each inner loop ran on one thread
+        return ids[:, 0]
+
+    assert runs(spread(outer, 2)) == [2, 2]
+
+    def inner() -> np.ndarray:
+        alone = np.zeros((4, m), np.int64)
+        call_with_timeout(lambda: jit.function("inner")(alone, 0))
+        return alone[0]
+
+    spread(inner, 2)  # called from the top, @inner's loop uses the pool
+
+
+def test_concurrent_callers_get_correct_results() -> None:
+    n = ITERATIONS
+    text = THREAD_IDS.replace("N", str(n)).replace("S", str(SPIN))
+    call = JitModule(Parser(make_context(), text).parse_module(), threads=2).function("tids")
+    outs = [np.zeros((2, n), np.int64) for _ in range(4)]
+
+    def work(out: np.ndarray) -> None:
+        for _ in range(50):
+            call(out)
+
+    callers = [threading.Thread(target=work, args=(o,)) for o in outs]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join(60)
+    assert not any(t.is_alive() for t in callers)
+    assert all((o[0] != 0).all() and within(runs(o[0]), [n // 2, n // 2]) for o in outs)
+
+
+def test_forked_child_starts_a_pool_of_its_own() -> None:
+    thread_ids(ITERATIONS, threads=2)  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: no worker threads were copied
+        code = 1
+        try:
+            ids, _ = thread_ids(ITERATIONS, threads=2)
+            code = 0 if len(set(ids)) == 2 else 1
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while (status := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if status[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert status[0] == pid and os.waitstatus_to_exitcode(status[1]) == 0
+
+
+def test_aot_bundle_pool_gives_the_jit_results_with_one_two_and_three_threads(
+    tmp_path: Path,
+) -> None:
+    # a bundle's object defines its own pool (no process pool outside the JIT)
+    model = conv_relu_add_model()
+    x = np.random.default_rng(3).standard_normal((1, 8, 40, 40)).astype(np.float32)
+    (expected,) = lamina_compile(model, threads=2)(x)
+    for threads in (1, 2, 3):
+        bundle = write_bundle(model, "host", tmp_path / f"x{threads}", threads=threads)
+        (got,) = run_bundle(bundle.directory, [x], repeat=20).outputs
+        np.testing.assert_array_equal(got, expected)

@@ -220,8 +220,9 @@ def _host_jit_runner(model: Any, device: str) -> Runner:
 
 
 def _emulated_bundle_runner(model: Any, device: str) -> Runner:
-    """Compile an AOT bundle (codegen/aot.py) for a CPU this machine emulates (cortex-a76
-    under qemu-aarch64, runtime/qemu.py), once per set of shape-operand values, and run it."""
+    """Compile an AOT bundle (codegen/aot.py) for a device this machine emulates (cortex-a76
+    under qemu-aarch64, a Hexagon DSP under qemu-hexagon: runtime/qemu.py), once per set of
+    shape-operand values, and run it."""
     import tempfile
 
     from lamina.codegen.aot import write_bundle
@@ -249,6 +250,7 @@ COMPILED_RUNNERS: dict[str, Callable[[Any, str], Runner]] = {
     "cpu-x86_64": _host_jit_runner,
     "cpu-aarch64": _emulated_bundle_runner,
     "opencl": _host_jit_runner,  # lamina.compile runs kind-opencl devices through pyopencl
+    "dsp": _emulated_bundle_runner,  # Hexagon bundles (codegen/aot_hexagon.py), qemu-hexagon
 }
 """Device kind -> how to run a compiled case on it: `cpu-<arch>` (arch from the triple) for
 CPUs, the `kind` of targets/<name>.toml otherwise. An emulated or GPU back end adds its

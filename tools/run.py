@@ -2,11 +2,13 @@
 
     lamina-run model.onnx --compare ort                      # compiled, JIT on this machine
     lamina-run model.onnx --device cortex-a76 --compare ort  # AOT bundle under qemu-aarch64
+    lamina-run model.onnx --device hexagon-v66-hvx128 --compare ort  # ... under qemu-hexagon
     lamina-run model.onnx --reference --inputs data=x.npy --input-shape data=1x3x224x224
 
 A device whose CPU is this machine's architecture runs through the host JIT
-(`lamina.compile`); any other runs as an AOT bundle (codegen/aot.py) built with the
-device's cross compiler and run under its emulator (runtime/qemu.py). `--reference` runs
+(`lamina.compile`); any other, and a Hexagon DSP, runs as an AOT bundle (codegen/aot.py)
+built with the device's cross compiler (or linker) and run under its emulator
+(runtime/qemu.py). `--reference` runs
 the numpy reference interpreter instead. An input of the wrong shape or dtype is an error
 naming the input (exit 1).
 """
@@ -150,7 +152,7 @@ def _run(args: argparse.Namespace) -> int:
         print(describe(name, value))
     print(f"latency ({label}, median of {max(args.repeat, 1)}): {ms:.3f} ms")
     if args.compare == "ort":
-        emulated = not args.reference and _foreign_cpu(args.device)
+        emulated = not args.reference and _emulated(args.device)
         _compare_with_ort(args.model, feeds, names, outputs, ms, args.repeat, emulated)
     return 0
 
@@ -167,9 +169,9 @@ def _compiled_runner(
     path: Path, device: str, shapes: dict[str, list[int]], scratch: Path
 ) -> tuple[TimedRunner, str]:
     """`lamina.compile` (the host JIT, or the device's own runtime for a GPU or DSP) unless
-    the device is a CPU of another architecture: then an AOT bundle (built in `scratch`)
-    run under the device's emulator."""
-    if not _foreign_cpu(device):
+    the device is a CPU of another architecture or a Hexagon DSP: then an AOT bundle (built
+    in `scratch`) run under the device's emulator."""
+    if not _emulated(device):
         return _jit_runner(path, device, shapes), f"lamina JIT, {device}"
     from lamina.runtime.qemu import emulator_command
 
@@ -179,14 +181,18 @@ def _compiled_runner(
     return runner, f"lamina AOT bundle, {device}, {how}"
 
 
-def _foreign_cpu(device: str) -> bool:
-    """Whether `device` is a CPU of another architecture than this machine's."""
+def _emulated(device: str) -> bool:
+    """Whether `device` runs as an AOT bundle under an emulator here: a CPU of another
+    architecture than this machine's, or a Hexagon DSP."""
     import platform
 
     from lamina.targets import load_device
 
     target = load_device(device)
-    return target.kind == "cpu" and target.triple.split("-")[0] != platform.machine()
+    arch = target.triple.split("-")[0]
+    return (target.kind == "cpu" and arch != platform.machine()) or (
+        target.kind == "dsp" and arch == "hexagon"
+    )
 
 
 def _jit_runner(path: Path, device: str, shapes: dict[str, list[int]]) -> TimedRunner:

@@ -1,0 +1,228 @@
+"""One LLVM function per top-level loop nest of a kernel-ABI function, so that LLVM's cost
+stays linear in the model and the nests can be compiled apart (in parallel, and cached).
+
+    func.func @main(%weights, %arena, %x, %y) attributes {lamina.abi = "kernel-v1"} {
+      %w = loop.carve %weights[256] ...          ; stays in @main
+      %t = loop.carve %arena[0] ...
+      loop.for ... { ... %w ... %t ... }          ; becomes a call
+ ->
+    define void @main(ptr %weights, ptr %arena, ptr %x, ptr %y) {
+      %w = getelementptr inbounds i8, ptr %weights, i64 256
+      call void @lamina.nest.<hash>(ptr %w, ptr %arena)
+    }
+    define void @lamina.nest.<hash>(ptr noalias align 64 %p0, ptr noalias align 64 %p1) noinline
+
+A nest takes the buffers it uses as arguments (not carve offsets), so layers of the same
+shape have the same code whatever their weights and arena offsets: ResNet's repeated blocks
+compile once. Invariants of an outlined nest: its arguments are the non-constant values the
+nest reads from outside, one per distinct LLVM value; an argument is `noalias` only when its
+byte range (carve offset + size, followed up to a kernel argument) overlaps no other
+argument's range, and `align 64` only when it is at a 64-byte multiple of the weights or the
+arena (the runtime aligns those two). Nests that call functions stay inline.
+
+`split_llvm(module, device)` emits the whole module this way with every nest in a module of
+its own named by the hash of its text (`SplitModule`); `emit_llvm(module, device,
+nests=InlineNests())` keeps them in the one module as internal `noinline` functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import llvmlite.ir as ir
+from xdsl.dialects import func
+from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr
+from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
+from xdsl.utils.hints import isa
+
+from lamina.dialects import loop
+from lamina.targets import Device
+
+if TYPE_CHECKING:
+    from lamina.codegen.llvm import FunctionEmitter
+
+NEST_PREFIX = "lamina.nest"
+"""Symbol prefix of outlined nests in split modules: `lamina.nest.<16 hex digits>`."""
+KERNEL_ALIGNMENT = 64
+"""What the kernel ABI promises of the weights and arena arguments (indices 0 and 1)."""
+
+
+class NestSink(Protocol):
+    """Where the emitter puts an outlined nest: `begin` gives the function to emit it into,
+    `finish` (after its body is emitted) the function `main` calls."""
+
+    def begin(self, e: FunctionEmitter, signature: ir.FunctionType) -> ir.Function: ...
+
+    def finish(self, e: FunctionEmitter, fn: ir.Function) -> ir.Function: ...
+
+
+class InlineNests:
+    """Nests as internal `noinline` functions of the emitted module: `<fn>.nest<k>`."""
+
+    def begin(self, e: FunctionEmitter, signature: ir.FunctionType) -> ir.Function:
+        count = sum(1 for g in e.module.globals if g.startswith(f"{e.fn.name}.nest"))
+        fn = ir.Function(e.module, signature, f"{e.fn.name}.nest{count}")
+        fn.linkage = "internal"
+        return fn
+
+    def finish(self, e: FunctionEmitter, fn: ir.Function) -> ir.Function:
+        return fn
+
+
+@dataclass
+class SplitNests:
+    """Nests in modules of their own, deduplicated by text (see `SplitModule`)."""
+
+    triple: str
+    data_layout: str
+    texts: dict[str, str] = field(default_factory=dict[str, str])
+    calls: int = 0
+
+    def begin(self, e: FunctionEmitter, signature: ir.FunctionType) -> ir.Function:
+        module = ir.Module(name="nest")
+        module.triple = self.triple
+        module.data_layout = self.data_layout
+        return ir.Function(module, signature, NEST_PREFIX)
+
+    def finish(self, e: FunctionEmitter, fn: ir.Function) -> ir.Function:
+        text = str(fn.module)
+        name = f"{NEST_PREFIX}.{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+        # the placeholder also prefixes the nest's own internal helpers (`.par0`)
+        self.texts.setdefault(name, text.replace(f'"{NEST_PREFIX}', f'"{name}'))
+        self.calls += 1
+        existing = e.module.globals.get(name)
+        if isinstance(existing, ir.Function):
+            return existing
+        return ir.Function(e.module, fn.function_type, name)
+
+
+@dataclass
+class SplitModule:
+    """A module as LLVM IR texts: `main` (everything but the nests, which it declares and
+    calls) and one module per distinct nest, keyed by its symbol. `calls` counts the nest
+    calls, so `calls - len(nests)` nests were identical to an earlier one."""
+
+    main: str
+    nests: dict[str, str]
+    calls: int
+
+    def __str__(self) -> str:
+        return "\n".join([self.main, *self.nests.values()])
+
+
+def split_llvm(module: ModuleOp, device: Device) -> SplitModule:
+    """`module` emitted with every top-level nest of its kernel-ABI functions in a module of
+    its own (the data layout of the device's target machine set in each)."""
+    from lamina.codegen.llvm import emit_llvm
+    from lamina.codegen.llvm_target import target_machine
+
+    layout = str(target_machine(device).target_data)
+    sink = SplitNests(device.triple, layout)
+    main = emit_llvm(module, device, nests=sink)
+    main.data_layout = layout
+    return SplitModule(str(main), sink.texts, sink.calls)
+
+
+def outline_nest(e: FunctionEmitter, op: loop.ForOp) -> bool:
+    """Emit a top-level nest of a kernel-ABI function as a call to a function of its own
+    (made by `e.nests`); False (nothing emitted) for a nest this does not outline."""
+    from lamina.codegen.llvm import KERNEL_ABI, FunctionEmitter, _for
+
+    sink = e.nests
+    if (
+        sink is None
+        or op.parent_block() is not e.op.body.block
+        or e.op.attributes.get("lamina.abi") != StringAttr(KERNEL_ABI)
+        or any(result.uses for result in op.results)  # a reduction read after the nest
+    ):
+        return False
+    captured = _captured(e, op)
+    if captured is None:
+        return False
+    params = list(dict.fromkeys(e.values[v] for v in captured))  # distinct LLVM values
+    fn = sink.begin(e, ir.FunctionType(ir.VoidType(), [p.type for p in params]))
+    fn.attributes.add("nounwind")
+    fn.attributes.add("noinline")
+    _annotate(e, fn, captured, params)
+    sub = FunctionEmitter(fn.module, e.functions, e.op, fn)
+    sub.threads = e.threads
+    sub.values = {k: v for k, v in e.values.items() if isinstance(v, ir.Constant)}
+    sub.values.update((v, fn.args[params.index(e.values[v])]) for v in captured)
+    _for(sub, op)
+    sub.builder.ret_void()
+    sub.allocas.branch(fn.basic_blocks[1])
+    e.builder.call(sink.finish(e, fn), params)
+    return True
+
+
+def _captured(e: FunctionEmitter, op: loop.ForOp) -> list[SSAValue] | None:
+    """The values from outside `op` it uses that are not LLVM constants; None if it calls a
+    function (a callee may live in another module)."""
+    nest = _ops_in(op)
+    if any(isinstance(inner, func.CallOp) for inner in nest):
+        return None
+    inside = set(nest)
+    captured: dict[SSAValue, None] = {}
+    for inner in nest:
+        for operand in inner.operands:
+            owner = operand.owner
+            parent = owner if isinstance(owner, Operation) else owner.parent_op()
+            if parent not in inside and not isinstance(e.values[operand], ir.Constant):
+                captured[operand] = None
+    return list(captured)
+
+
+def _ops_in(op: Operation) -> list[Operation]:
+    """`op` and every op nested in it (xDSL's recursive generator `walk` costs a tenth of a
+    second per ResNet-50 nest walk, this a hundredth)."""
+    stack, found = [op], list[Operation]()
+    while stack:
+        found.append(current := stack.pop())
+        for region in current.regions:
+            for block in region.blocks:
+                stack.extend(block.ops)
+    return found
+
+
+def _annotate(
+    e: FunctionEmitter, fn: ir.Function, captured: list[SSAValue], params: list[Any]
+) -> None:
+    """`noalias`/`nofree`/`align 64` on the nest's pointer arguments where they hold."""
+    extents: list[list[tuple[int, int, int]]] = [[] for _ in params]
+    for value in captured:
+        extent = _extent(e, value)
+        if extent is None:
+            return  # a pointer of unknown origin may alias any argument
+        extents[params.index(e.values[value])].append(extent)
+    for index, (arg, mine) in enumerate(zip(fn.args, extents, strict=True)):
+        if not isinstance(arg.type, ir.PointerType):
+            continue
+        arg.add_attribute("nofree")
+        if all(base < 2 and offset % KERNEL_ALIGNMENT == 0 for base, offset, _ in mine):
+            arg.attributes.align = KERNEL_ALIGNMENT
+        others = [x for k, theirs in enumerate(extents) if k != index for x in theirs]
+        if not any(_overlap(a, b) for a in mine for b in others):
+            arg.add_attribute("noalias")
+
+
+def _extent(e: FunctionEmitter, value: SSAValue) -> tuple[int, int, int] | None:
+    """(kernel argument index, byte offset, bytes) of a buffer carved (maybe repeatedly)
+    from a `noalias` kernel argument; None for anything else."""
+    value_type = value.type
+    if not isa(value_type, MemRefType[Attribute]):
+        return None
+    size = loop.buffer_bytes(value_type)
+    offset = 0
+    while isinstance(value.owner, loop.CarveOp):
+        offset += value.owner.offset.value.data
+        value = value.owner.arena
+    if size is None or not isinstance(value, BlockArgument) or value.owner is not e.op.body.block:
+        return None
+    llvm_arg = e.fn.args[value.index]
+    return (value.index, offset, size) if "noalias" in llvm_arg.attributes else None
+
+
+def _overlap(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
+    return a[0] == b[0] and a[1] < b[1] + b[2] and b[1] < a[1] + a[2]
