@@ -168,7 +168,7 @@ class JitModule:
             if len(args) != len(inputs):
                 raise LaminaError(f"@{name} takes {len(inputs)} arguments, got {len(args)}")
             converted = [
-                _check_array(a, t, f"argument {i} of @{name}", in_place=True).ctypes.data
+                check_array(a, t, f"argument {i} of @{name}", in_place=True).ctypes.data
                 if isa(t, MemRefType[Attribute])
                 else a
                 for i, (a, t) in enumerate(zip(args, inputs, strict=True))
@@ -237,7 +237,7 @@ class JitFunction:
                 f"@{self.name} takes {len(self.input_types)} inputs, got {len(inputs)}"
             )
         checked = [
-            _check_array(x, t, f"input {i} of @{self.name}", in_place=False)
+            check_array(x, t, f"input {i} of @{self.name}", in_place=False)
             for i, (x, t) in enumerate(zip(inputs, self.input_types, strict=True))
         ]
         outputs = [
@@ -283,7 +283,9 @@ def _memref(t: Attribute, name: str) -> MemRefType[Attribute]:
     return t
 
 
-def _check_array(value: Any, t: MemRefType[Attribute], what: str, *, in_place: bool) -> np.ndarray:
+def check_array(value: Any, t: MemRefType[Attribute], what: str, *, in_place: bool) -> np.ndarray:
+    """`value` as a C-contiguous array of the memref's dtype and shape (copied if needed and
+    allowed), or a `LaminaError` naming `what` and the mismatch."""
     dtype = numpy_dtype(t.element_type)
     shape = tuple(t.get_shape())
     if not isinstance(value, np.ndarray):

@@ -34,6 +34,7 @@ from lamina.dialects.loop import buffer_bytes
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
 from lamina.errors import DeviceError, LaminaError
 from lamina.lowering.loop_to_ocl import kernel_functions
+from lamina.runtime.jit import check_array
 from lamina.targets import Device, load_device
 
 NO_PLATFORM = "no OpenCL platform found: install pocl-opencl-icd"
@@ -145,7 +146,8 @@ class OpenCLFunction:
                 f"@{self.name} takes {len(self.input_args)} inputs, got {len(inputs)}"
             )
         for index, (value, arg) in enumerate(zip(inputs, self.input_args, strict=True)):
-            array = _checked(value, arg.type, f"input {index} of @{self.name}")
+            assert isa(arg.type, MemRefType[Attribute])
+            array = check_array(value, arg.type, f"input {index} of @{self.name}", in_place=False)
             cl.enqueue_copy(self.queue, self.buffers[arg], array)
         for launch in self.launches:
             launch.kernel.set_args(*launch.args)
@@ -184,19 +186,6 @@ def _size(arg: BlockArgument) -> int:
     if not isa(buffer_type, MemRefType[Attribute]):
         raise LaminaError(f"kernel-ABI functions take only memrefs, got {buffer_type}")
     return max(1, buffer_bytes(buffer_type) or 0)
-
-
-def _checked(value: object, buffer_type: Attribute, what: str) -> np.ndarray:
-    assert isa(buffer_type, MemRefType[Attribute])
-    dtype = numpy_dtype(buffer_type.element_type)
-    shape = tuple(buffer_type.get_shape())
-    if not isinstance(value, np.ndarray):
-        raise LaminaError(f"{what}: expected a numpy array, got {type(value).__name__}")
-    if value.dtype != dtype or value.shape != shape:
-        raise LaminaError(
-            f"{what}: expected {dtype} of shape {shape}, got {value.dtype} of shape {value.shape}"
-        )
-    return np.ascontiguousarray(value)
 
 
 def opencl_available() -> bool:
