@@ -26,40 +26,16 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
 
 from lamina.benchmarks.arm_models import onnxruntime_run
 from lamina.codegen.aot import write_bundle
 from lamina.errors import LaminaError
 from lamina.runtime.qemu import build_bundle, run_bundle
-from lamina.tools.models import light_model, random_inputs, with_logits
+from lamina.tools.models import light_model, mlp, random_inputs, with_logits
 
 DEVICE = "hexagon-v66-hvx128"
 RTOL, ATOL = 1e-3, 1e-4
 MODELS = ("mlp", "squeezenet")
-
-
-def mlp(sizes: tuple[int, ...] = (784, 512, 512, 10), seed: int = 0) -> onnx.ModelProto:
-    """Gemm (+ Relu between layers) with He-scaled random weights, input `x`."""
-    rng = np.random.default_rng(seed)
-    nodes, inits, x = [], [], "x"
-    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
-        w = (rng.standard_normal((n_in, n_out)) * np.sqrt(2 / n_in)).astype(np.float32)
-        b = (0.1 * rng.standard_normal(n_out)).astype(np.float32)
-        inits += [numpy_helper.from_array(w, f"w{k}"), numpy_helper.from_array(b, f"b{k}")]
-        nodes.append(helper.make_node("Gemm", [x, f"w{k}", f"b{k}"], [f"g{k}"]))
-        x = f"g{k}"
-        if k < len(sizes) - 2:
-            nodes.append(helper.make_node("Relu", [x], [f"r{k}"]))
-            x = f"r{k}"
-    graph = helper.make_graph(
-        nodes,
-        "mlp",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, sizes[0]])],
-        [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, sizes[-1]])],
-        inits,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def model_named(name: str) -> onnx.ModelProto:

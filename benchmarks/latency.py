@@ -29,29 +29,11 @@ from typing import Any
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
-from lamina.tools.models import LIGHT_MODELS, light_model, random_inputs
+from lamina.tools.models import LIGHT_MODELS, light_model, mlp, random_inputs
 
 EXTRA_MODELS = ("mlp_784_512_512_10", "matmul_1024")
-
-
-def mlp_784_512_512_10() -> onnx.ModelProto:
-    """Gemm(transB) + Relu, twice, then Gemm to 10 logits; batch 1, He-scaled weights."""
-    rng = np.random.default_rng(3)
-    sizes, nodes, weights, x = [784, 512, 512, 10], [], [], "x"
-    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
-        w = (rng.standard_normal((n_out, n_in)) * np.sqrt(2 / n_in)).astype(np.float32)
-        weights += [
-            numpy_helper.from_array(w, f"w{k}"),
-            numpy_helper.from_array(np.zeros(n_out, np.float32), f"b{k}"),
-        ]
-        nodes.append(helper.make_node("Gemm", [x, f"w{k}", f"b{k}"], [f"g{k}"], transB=1))
-        x = f"g{k}"
-        if k < 2:
-            nodes.append(helper.make_node("Relu", [x], [f"r{k}"]))
-            x = f"r{k}"
-    return _model(nodes, "mlp", {"x": [1, 784]}, {x: [1, 10]}, weights)
 
 
 def matmul_1024() -> onnx.ModelProto:
@@ -81,7 +63,7 @@ def _model(
 
 def load(name: str) -> onnx.ModelProto:
     if name == "mlp_784_512_512_10":
-        return mlp_784_512_512_10()
+        return mlp()
     if name == "matmul_1024":
         return matmul_1024()
     return light_model(name)

@@ -21,41 +21,13 @@ from lamina.compiler import import_model, lower
 from lamina.lowering.loop_to_neon import LoopToNeonPass, neon_ops
 from lamina.runtime.qemu import run_bundle
 from lamina.targets import load_device
-from lamina.tools.models import light_model, random_inputs, with_logits
+from lamina.tools.models import light_model, mlp, random_inputs, with_logits
 from lamina.universe import LAMINA_PASSES
 
 DEVICE = "cortex-a76"
 # fp32 sums of hundreds of products in a different order (and fused on AArch64) than
 # onnxruntime's: relative differences near 1e-5 on O(1) values, absolute near 1e-6 on ~0.
 RTOL, ATOL = 1e-3, 1e-4
-
-
-def mlp(sizes: tuple[int, ...] = (784, 512, 512, 10), seed: int = 0) -> onnx.ModelProto:
-    """An MLP: MatMul + Add (+ Relu between layers), He-scaled random weights."""
-    rng = np.random.default_rng(seed)
-    nodes, inits = [], []
-    x = "x"
-    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
-        w = (rng.standard_normal((n_in, n_out)) * np.sqrt(2 / n_in)).astype(np.float32)
-        b = (0.1 * rng.standard_normal(n_out)).astype(np.float32)
-        inits += [numpy_helper.from_array(w, f"w{k}"), numpy_helper.from_array(b, f"b{k}")]
-        nodes += [
-            helper.make_node("MatMul", [x, f"w{k}"], [f"m{k}"]),
-            helper.make_node("Add", [f"m{k}", f"b{k}"], [f"a{k}"]),
-        ]
-        x = f"a{k}"
-        if k < len(sizes) - 2:
-            nodes.append(helper.make_node("Relu", [x], [f"r{k}"]))
-            x = f"r{k}"
-    nodes[-1].output[0] = "y"
-    graph = helper.make_graph(
-        nodes,
-        "mlp",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, sizes[0]])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, sizes[-1]])],
-        inits,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def convnet(seed: int = 0) -> onnx.ModelProto:
@@ -90,7 +62,7 @@ def check_against_onnxruntime(model: onnx.ModelProto, tmp_path: Path) -> None:
 
 
 def test_mlp_on_cortex_a76_under_qemu_matches_onnxruntime(tmp_path: Path):
-    check_against_onnxruntime(mlp(), tmp_path)
+    check_against_onnxruntime(mlp(form="matmul"), tmp_path)
 
 
 def test_squeezenet_on_cortex_a76_under_qemu_matches_onnxruntime(tmp_path: Path):

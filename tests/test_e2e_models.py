@@ -17,41 +17,14 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 import lamina
 from lamina.codegen.aot import write_bundle
 from lamina.runtime.qemu import run_bundle
-from lamina.tools.models import light_model, random_inputs, with_logits
+from lamina.tools.models import light_model, mlp, random_inputs, with_logits
 
 RTOL, ATOL = 1e-3, 1e-4
-
-
-def mlp_784_512_512_10(batch: int = 4) -> onnx.ModelProto:
-    """Gemm(transB) -> Relu -> Gemm -> Relu -> Gemm: the MNIST MLP, He-scaled weights."""
-    rng = np.random.default_rng(3)
-    sizes = [784, 512, 512, 10]
-    weights, nodes, x = [], [], "x"
-    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
-        w = rng.standard_normal((n_out, n_in)).astype(np.float32) * np.sqrt(2 / n_in)
-        weights += [
-            numpy_helper.from_array(w.astype(np.float32), f"w{k}"),
-            numpy_helper.from_array(rng.standard_normal(n_out).astype(np.float32) * 0.1, f"b{k}"),
-        ]
-        y = f"h{k}" if k < 2 else "logits"
-        nodes.append(helper.make_node("Gemm", [x, f"w{k}", f"b{k}"], [y], transB=1))
-        if k < 2:
-            nodes.append(helper.make_node("Relu", [y], [f"a{k}"]))
-            y = f"a{k}"
-        x = y
-    graph = helper.make_graph(
-        nodes,
-        "mlp",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 784])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [batch, 10])],
-        weights,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def matmul(m: int, k: int, n: int) -> onnx.ModelProto:
@@ -70,7 +43,7 @@ def matmul(m: int, k: int, n: int) -> onnx.ModelProto:
 
 MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
     "squeezenet": lambda: with_logits(light_model("squeezenet")),
-    "mlp_784_512_512_10": mlp_784_512_512_10,
+    "mlp_784_512_512_10": lambda: mlp(batch=4),
     "matmul_192x256x128": lambda: matmul(192, 256, 128),
 }
 """The models small enough to compile twice in the test budget (SqueezeNet: ~6 s of LLVM

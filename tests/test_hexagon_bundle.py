@@ -15,12 +15,12 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
-from lamina.benchmarks.hexagon_models import mlp
 from lamina.codegen.aot import write_bundle
 from lamina.errors import DeviceError, UnsupportedError
 from lamina.runtime import hexagon
 from lamina.runtime.qemu import build_bundle, check_toolchain, run_bundle
 from lamina.tools.compile import main as compile_main
+from lamina.tools.models import mlp
 from lamina.tools.run import main as run_main
 
 pytestmark = pytest.mark.skipif(

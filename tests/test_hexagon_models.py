@@ -13,13 +13,12 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from lamina.benchmarks.hexagon_models import mlp
 from lamina.compiler import import_model, lower
 from lamina.errors import UnsupportedError
 from lamina.runtime import hexagon
 from lamina.runtime.hexagon import DEVICE, Buffer, HexagonModule, HexagonProgram
 from lamina.targets import load_device
-from lamina.tools.models import random_inputs
+from lamina.tools.models import mlp, random_inputs
 
 pytestmark = pytest.mark.skipif(
     any(shutil.which(tool) is None for tool in hexagon.TOOLS),

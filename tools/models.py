@@ -125,3 +125,48 @@ def random_inputs(model: onnx.ModelProto, seed: int = 1) -> dict[str, np.ndarray
 def light_model(name: str, seed: int = 0) -> onnx.ModelProto:
     """The light model `name` with seeded random weights."""
     return with_random_weights(onnx.load(str(light_model_path(name))), seed)
+
+
+def mlp(
+    sizes: tuple[int, ...] = (784, 512, 512, 10),
+    *,
+    batch: int = 1,
+    seed: int = 0,
+    form: str = "gemm",
+) -> onnx.ModelProto:
+    """The MNIST-style MLP 784-512-512-10 (or `sizes`): dense layers with Relu between,
+    He-scaled seeded weights, input `x` [batch, sizes[0]], output `y` [batch, sizes[-1]].
+
+    `form` is how exporters write a dense layer: "gemm" (Gemm with transB, as PyTorch
+    exports Linear) or "matmul" (MatMul + Add, as TensorFlow converters do).
+    """
+    from onnx import TensorProto, helper
+
+    if form not in ("gemm", "matmul"):
+        raise ValueError(f"form must be 'gemm' or 'matmul', not {form!r}")
+    rng = np.random.default_rng(seed)
+    nodes, weights, x = [], [], "x"
+    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
+        w = (rng.standard_normal((n_in, n_out)) * np.sqrt(2 / n_in)).astype(np.float32)
+        b = (0.1 * rng.standard_normal(n_out)).astype(np.float32)
+        if form == "gemm":
+            weights.append(numpy_helper.from_array(np.ascontiguousarray(w.T), f"w{k}"))
+            nodes.append(helper.make_node("Gemm", [x, f"w{k}", f"b{k}"], [f"d{k}"], transB=1))
+        else:
+            weights.append(numpy_helper.from_array(w, f"w{k}"))
+            nodes.append(helper.make_node("MatMul", [x, f"w{k}"], [f"m{k}"]))
+            nodes.append(helper.make_node("Add", [f"m{k}", f"b{k}"], [f"d{k}"]))
+        weights.append(numpy_helper.from_array(b, f"b{k}"))
+        x = f"d{k}"
+        if k < len(sizes) - 2:
+            nodes.append(helper.make_node("Relu", [x], [f"r{k}"]))
+            x = f"r{k}"
+    nodes[-1].output[0] = "y"
+    graph = helper.make_graph(
+        nodes,
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, sizes[0]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, sizes[-1]])],
+        weights,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
