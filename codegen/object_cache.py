@@ -143,7 +143,7 @@ def _compile_all(
     texts: list[str], target: tuple[str, str, str, int, str], jobs: int | None
 ) -> list[bytes]:
     workers = min(jobs or default_jobs(), len(texts))
-    if workers <= 1:
+    if workers <= 1 or multiprocessing.current_process().daemon:  # daemons have no children
         return [compile_object(t, *target) for t in texts]
     # biggest first, so no worker is left with a big text at the end
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))

@@ -6,6 +6,7 @@ benchmarks/compile_time.py, not here."""
 from __future__ import annotations
 
 import ctypes
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -218,3 +219,19 @@ def test_a_nest_whose_result_is_read_after_it_is_not_split() -> None:
     x = np.arange(64, dtype=np.float32)
     (y,) = JitFunction(parse(SUM_THEN_STORE), np.zeros(0, np.uint8), threads=1)(x)
     assert y[0] == x.sum()
+
+
+def _compile_in_daemon(_: int) -> list[float]:
+    os.environ["LAMINA_CACHE_DIR"] = ""  # no cache: the distinct nests really compile
+    w = np.ones(256, np.float32)
+    jit = JitModule(parse(FOUR_NESTS), threads=1, jobs=2)
+    (y,) = JitFunction(jit, w.view(np.uint8))(np.ones(256, np.float32))
+    return [float(v) for v in y[:2]]
+
+
+def test_compiling_inside_a_daemonic_worker_compiles_in_process() -> None:
+    # a multiprocessing.Pool worker may not start processes of its own
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.map(_compile_in_daemon, [0]) == [[8.0, 8.0]]
