@@ -132,8 +132,10 @@ class WeightStore(OpAsmDialectInterface):
         return {key: self._hex(key, self._blobs[key]) for key in keys if key in self._blobs}
 
     def _hex(self, key: str, blob: np.ndarray) -> str:
+        # Lower-case hex (MLIR prints upper case and reads both): upper-casing 200 MB of
+        # text costs ~0.3 s of ResNet-50's print.
         alignment = self._alignments.get(key, 1).to_bytes(4, "little").hex()
-        return "0x" + (alignment + blob.data.hex()).upper()
+        return "0x" + alignment + blob.data.hex()
 
 
 WEIGHTS = WeightStore()

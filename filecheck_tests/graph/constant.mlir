@@ -32,7 +32,7 @@ func.func @weights() -> (tensor<2x2xf32>, none) {
 // ELIDED-NOT: dialect_resources
 // WEIGHTS:      dialect_resources: {
 // WEIGHTS-NEXT:   builtin: {
-// WEIGHTS-NEXT:     conv1.weight: "0x040000000000803F000000400000404000008040"
+// WEIGHTS-NEXT:     conv1.weight: "0x040000000000803f000000400000404000008040"
 {-#
   dialect_resources: {
     builtin: {
