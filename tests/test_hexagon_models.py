@@ -1,7 +1,7 @@
 """An fp32 model compiled through the normal pipeline for the Hexagon v66 device and run as
 a freestanding program under qemu-hexagon (runtime/hexagon.py), against onnxruntime. HVX v66
 has no float lanes, so the float code must stay on the scalar core. SqueezeNet the same way
-takes minutes: it is in benchmarks/hexagon_models.py (as an AOT bundle)."""
+takes minutes: it is in benchmarks/emulated_models.py (as an AOT bundle)."""
 
 from __future__ import annotations
 
