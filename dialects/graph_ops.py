@@ -605,10 +605,10 @@ class Col2ImOp(OnnxOpWithoutRegions):
 
     Example:
 
-        %y = graph.col2_im %input, %image_shape, %block_shape {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xi64>, tensor<*xi64>) -> tensor<*xf32>
+        %y = graph.col2im %input, %image_shape, %block_shape {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xi64>, tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.col2_im"
+    name = "graph.col2im"
 
     input = operand_def(AnyTensor)
     image_shape = operand_def(AnyTensor)
@@ -1607,10 +1607,10 @@ class IsNaNOp(OnnxOpWithoutRegions):
 
     Example:
 
-        %y = graph.is_na_n %x : (tensor<*xf32>) -> tensor<*xi1>
+        %y = graph.is_nan %x : (tensor<*xf32>) -> tensor<*xi1>
     """
 
-    name = "graph.is_na_n"
+    name = "graph.is_nan"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)

@@ -61,8 +61,14 @@ ELEMENT_TYPES = {
 """ONNX element types in the order the examples prefer them."""
 
 
+WORDS = {"NaN": "Nan", "Col2Im": "Col2im"}
+"""Spellings the case rule would split wrongly (`IsNaN` -> `is_nan`, not `is_na_n`)."""
+
+
 def snake_case(op_type: str) -> str:
     """`BatchNormalization` -> `batch_normalization`, `LSTM` -> `lstm`, `ReduceL2` -> `reduce_l2`."""
+    for word, spelling in WORDS.items():
+        op_type = op_type.replace(word, spelling)
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", op_type)
     name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
     return name.lower()

@@ -200,10 +200,10 @@ func.func @clip(%input: tensor<*xf32>) {
   func.return
 }
 
-// CHECK-LABEL: func.func @col2_im(
-func.func @col2_im(%input: tensor<*xf32>, %image_shape: tensor<*xi64>, %block_shape: tensor<*xi64>) {
-  // CHECK: graph.col2_im %{{.*}}, %{{.*}}, %{{.*}} {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xi64>, tensor<*xi64>) -> tensor<*xf32>
-  %r0 = graph.col2_im %input, %image_shape, %block_shape {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xi64>, tensor<*xi64>) -> tensor<*xf32>
+// CHECK-LABEL: func.func @col2im(
+func.func @col2im(%input: tensor<*xf32>, %image_shape: tensor<*xi64>, %block_shape: tensor<*xi64>) {
+  // CHECK: graph.col2im %{{.*}}, %{{.*}}, %{{.*}} {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xi64>, tensor<*xi64>) -> tensor<*xf32>
+  %r0 = graph.col2im %input, %image_shape, %block_shape {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xi64>, tensor<*xi64>) -> tensor<*xf32>
   func.return
 }
 
@@ -563,10 +563,10 @@ func.func @is_inf(%x: tensor<*xf32>) {
   func.return
 }
 
-// CHECK-LABEL: func.func @is_na_n(
-func.func @is_na_n(%x: tensor<*xf32>) {
-  // CHECK: graph.is_na_n %{{.*}} : (tensor<*xf32>) -> tensor<*xi1>
-  %r0 = graph.is_na_n %x : (tensor<*xf32>) -> tensor<*xi1>
+// CHECK-LABEL: func.func @is_nan(
+func.func @is_nan(%x: tensor<*xf32>) {
+  // CHECK: graph.is_nan %{{.*}} : (tensor<*xf32>) -> tensor<*xi1>
+  %r0 = graph.is_nan %x : (tensor<*xf32>) -> tensor<*xi1>
   func.return
 }
 
