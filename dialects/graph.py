@@ -42,6 +42,13 @@ from xdsl.traits import ConstantLike, HasParent, IsTerminator, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from lamina.dialects.graph_base import OnnxOp, onnx_op, register_verifier
+from lamina.dialects.graph_fused import FusedConvOp as FusedConvOp
+from lamina.dialects.graph_fused import FusedGemmOp as FusedGemmOp
+from lamina.dialects.graph_layout import LAYOUT_OPS
+from lamina.dialects.graph_layout import NhwcAveragePoolOp as NhwcAveragePoolOp
+from lamina.dialects.graph_layout import NhwcConvOp as NhwcConvOp
+from lamina.dialects.graph_layout import NhwcGlobalAveragePoolOp as NhwcGlobalAveragePoolOp
+from lamina.dialects.graph_layout import NhwcMaxPoolOp as NhwcMaxPoolOp
 from lamina.dialects.graph_ops import *  # noqa: F403 (re-export every generated op)
 from lamina.dialects.graph_ops import (
     GENERATED_OPS,
@@ -473,7 +480,7 @@ ONNX_OPS: dict[str, type[IRDLOperation]] = {**GENERATED_OPS, "Constant": Constan
 
 Graph = Dialect(
     "graph",
-    [*GENERATED_OPS.values(), ConstantOp, NoneOp, YieldOp],
+    [*GENERATED_OPS.values(), ConstantOp, NoneOp, YieldOp, FusedConvOp, FusedGemmOp, *LAYOUT_OPS],
     [],
     [GraphConstantMaterialization()],
 )

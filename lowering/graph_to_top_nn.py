@@ -2,9 +2,12 @@
 
 conv(x, w, b)                 ->  top.conv2d nchw_fchw (1-D conv: reshaped to 2-D)
 batch_normalization(x, ...)   ->  top.generic  x * scale' + bias'   (folded constants)
+nhwc_conv(x, w, b)            ->  top.conv2d nhwc_hwcf (the layout ops: graph_layout.py)
 max_pool / average_pool       ->  top.pool (auto_pad resolved; ceil mode in the type)
+nhwc_max_pool / ..._average_pool -> top.pool nhwc
 global_*_pool                 ->  top.reduce mean / max over the spatial dims, keepdims
 gemm(a, b, c)                 ->  top.matmul [transpose_*] + generic alpha ab + beta c
+fused_conv / fused_gemm       ->  as conv / gemm, then a generic of the activation
 mat_mul(a, b)                 ->  top.matmul (1-D operands reshaped to 2-D and back)
 softmax(x)                    ->  reduce max, generic exp(x - m), reduce sum, generic e / s
 lrn(x)                        ->  generic x^2, avg pool over channels, generic x / (...)^b
@@ -22,6 +25,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 
 from lamina.dialects import graph, top
+from lamina.dialects.graph_fused import ACTIVATIONS, FusedOp
 from lamina.lowering.graph_to_top_common import (
     Body,
     Emitter,
@@ -34,6 +38,7 @@ from lamina.lowering.graph_to_top_common import (
     normalize_axis,
     shape_of,
 )
+from lamina.lowering.graph_to_top_elementwise import ELEMENTWISE
 
 
 def resolve_pads(
@@ -110,6 +115,22 @@ class ConvLowering(GraphLowering):
         return [e.reshape(y2, ys)]
 
 
+class NhwcConvLowering(GraphLowering):
+    """nhwc_conv -> top.conv2d nhwc_hwcf; the filter is already KH x KW x C/group x F."""
+
+    source = (graph.NhwcConvOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x, w, b = op.operands
+        n, h, wd, c = e.static(x)
+        strides, dilations, low, high = _window_attrs(e, (n, c, h, wd), e.static(w)[:2])
+        conv = top.Conv2dOp(x, w, e.static_result(), layout=top.ConvLayout.NHWC_HWCF,
+                            strides=strides, dilations=dilations, pad_low=low, pad_high=high,
+                            groups=int(cast(int, e.attrs()["group"])),
+                            bias=None if is_none(b) else b)  # fmt: skip
+        return [e.emit(conv)]
+
+
 def _channel_map(rank: int) -> AffineMap:
     """Reads a per-channel vector [C] inside an N x C x ... nest."""
     return AffineMap(rank, 0, (AffineDimExpr(1),))
@@ -156,24 +177,28 @@ class BatchNormalizationLowering(GraphLowering):
 
 
 class PoolLowering(GraphLowering):
-    """MaxPool / AveragePool -> top.pool nchw; the result type carries ceil mode."""
+    """MaxPool / AveragePool -> top.pool nchw, their nhwc_* forms -> top.pool nhwc; the
+    result type carries ceil mode."""
 
-    source = (graph.MaxPoolOp, graph.AveragePoolOp)
+    source = (graph.MaxPoolOp, graph.AveragePoolOp, graph.NhwcMaxPoolOp, graph.NhwcAveragePoolOp)
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
         xs = e.static(x)
+        nhwc = isinstance(op, graph.NhwcMaxPoolOp | graph.NhwcAveragePoolOp)
+        if nhwc:
+            xs = (xs[0], xs[3], xs[1], xs[2])
         result = e.static_result()
         attrs = e.attrs()
         kernel = ints(attrs["kernel_shape"])
         strides, dilations, low, high = _window_attrs(e, xs, kernel)
-        is_max = isinstance(op, graph.MaxPoolOp)
+        is_max = isinstance(op, graph.MaxPoolOp | graph.NhwcMaxPoolOp)
         y = e.emit(
             top.PoolOp(
                 x,
                 result,
                 kind=top.PoolKind.MAX if is_max else top.PoolKind.AVG,
-                layout=top.TensorLayout.NCHW,
+                layout=top.TensorLayout.NHWC if nhwc else top.TensorLayout.NCHW,
                 kernel=kernel,
                 strides=strides,
                 dilations=dilations,
@@ -182,19 +207,21 @@ class PoolLowering(GraphLowering):
                 count_include_pad=not is_max and bool(attrs["count_include_pad"]),
             )
         )
-        return [y, None] if is_max else [y]
+        return [y, None] if isinstance(op, graph.MaxPoolOp) else [y]
 
 
 class GlobalPoolLowering(GraphLowering):
-    """GlobalAveragePool / GlobalMaxPool -> top.reduce mean / max over dims 2.., keepdims."""
+    """GlobalAveragePool / GlobalMaxPool -> top.reduce mean / max over dims 2.., keepdims
+    (nhwc_global_average_pool: over dims 1 and 2)."""
 
-    source = (graph.GlobalAveragePoolOp, graph.GlobalMaxPoolOp)
+    source = (graph.GlobalAveragePoolOp, graph.GlobalMaxPoolOp, graph.NhwcGlobalAveragePoolOp)
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         xs = e.static(op.operands[0])
         is_max = isinstance(op, graph.GlobalMaxPoolOp)
         kind = top.ReduceKind.MAX if is_max else top.ReduceKind.MEAN
-        axes = list(range(2, len(xs)))
+        nhwc = isinstance(op, graph.NhwcGlobalAveragePoolOp)
+        axes = [1, 2] if nhwc else list(range(2, len(xs)))
         reduce_op = top.ReduceOp(
             op.operands[0], e.static_result(), kind=kind, axes=axes, keepdims=True
         )
@@ -234,6 +261,31 @@ class GemmLowering(GraphLowering):
             return bb.add(ab, bc)
 
         return [e.generic([y, c], result, body)]
+
+
+def _activation(b: Body, op: FusedOp, x: SSAValue) -> SSAValue:
+    """The scalar body of a fused op's activation: the ONNX op's own lowering body, or
+    min(max(x, lo), hi) for Clip (whose bounds are params here, not operands)."""
+    op_type, names = ACTIVATIONS[op.activation_name()]
+    params = op.activation_values()
+    if op_type == "Clip":
+        return b.min(b.max(x, b.like(params[0], x)), b.like(params[1], x))
+    return ELEMENTWISE[graph.ONNX_OPS[op_type]](b, dict(zip(names, params, strict=True)), [x])
+
+
+class FusedLowering(GraphLowering):
+    """fused_conv / fused_gemm -> the producer's top ops, then one elementwise generic of
+    the activation, which top -> loop fuses into the conv / matmul as its epilogue."""
+
+    source = (graph.FusedConvOp, graph.FusedGemmOp)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        fused = cast(FusedOp, op)
+        producer = ConvLowering() if isinstance(op, graph.FusedConvOp) else GemmLowering()
+        (y,) = producer.lower(op, e)
+        assert y is not None
+        result = e.static_result()
+        return [e.generic([y], result, lambda b, v: _activation(b, fused, v[0]))]
 
 
 class MatMulLowering(GraphLowering):
@@ -360,10 +412,12 @@ class ReduceLowering(GraphLowering):
 
 NN_LOWERINGS: tuple[type[GraphLowering], ...] = (
     ConvLowering,
+    NhwcConvLowering,
     BatchNormalizationLowering,
     PoolLowering,
     GlobalPoolLowering,
     GemmLowering,
+    FusedLowering,
     MatMulLowering,
     SoftmaxLowering,
     LRNLowering,

@@ -29,8 +29,12 @@ from lamina.errors import UnsupportedOpError
 from lamina.targets.soc import Soc
 
 _MAX_ROUNDS = 8
-_MACS_FIRST_OPERAND = {"MatMul", "Gemm", "MatMulInteger", "QLinearMatMul", "FusedMatMul"}
-_MACS_WEIGHT = {"Conv", "ConvInteger", "QLinearConv", "ConvTranspose"}
+_MACS_FIRST_OPERAND = {"MatMul", "Gemm", "MatMulInteger", "QLinearMatMul", "graph.fused_gemm"}
+_MACS_WEIGHT = {"Conv", "ConvInteger", "QLinearConv", "ConvTranspose", "graph.fused_conv"}
+"""Op types (ONNX, or the op name of lamina's non-ONNX graph ops) whose weight is
+[F, C/group, kernel...]: 2 * outputs * prod(weight[1:]) flops."""
+_MACS_WEIGHT_LAST = {"graph.nhwc_conv"}
+"""... whose weight is [kernel..., C/group, F]: 2 * outputs * prod(weight[:-1]) flops."""
 
 
 @dataclass(eq=False)
@@ -81,6 +85,10 @@ def op_flops(op: Operation, op_type: str) -> float:
         weight = op.operands[3 if op_type == "QLinearConv" else 1].type
         if isinstance(weight, ShapedType):
             return 2.0 * out * math.prod(weight.get_shape()[1:])
+    if op_type in _MACS_WEIGHT_LAST and len(op.operands) > 1:
+        weight = op.operands[1].type
+        if isinstance(weight, ShapedType):
+            return 2.0 * out * math.prod(weight.get_shape()[:-1])
     if op_type in _MACS_FIRST_OPERAND and op.operands:
         a = op.operands[0].type
         trans = op.properties.get("transA")

@@ -202,6 +202,31 @@ def compose_perm(first: list[int], second: list[int]) -> list[int]:
 
 
 @helper
+def inverse_perm(p: list[int]) -> list[int]:
+    """The perm that undoes Transpose perm `p`."""
+    return [int(i) for i in np.argsort(p)]
+
+
+@helper
+def permute_type(v: SSAValue, p: list[int]) -> Attribute:
+    """The type of transpose(v, p): the dims of ranked tensor `v` permuted by `p`."""
+    t = v.type
+    assert isinstance(t, TensorType)
+    dims = t.get_shape()
+    return TensorType(t.element_type, [dims[i] for i in p])
+
+
+@helper
+def permute_const(k: SSAValue, p: list[int], rank: int) -> np.ndarray | None:
+    """The constant k2 with transpose(k2, p) == k after broadcasting k (rank <= `rank`) to
+    rank `rank`: add(transpose(x, p), k) == transpose(add(x, k2), p). None if k has more dims."""
+    a = value(k)
+    if a.ndim > rank:
+        return None
+    return np.transpose(a.reshape((1,) * (rank - a.ndim) + a.shape), inverse_perm(p))
+
+
+@helper
 def channel_vector(b: SSAValue, y: SSAValue) -> np.ndarray | None:
     """The 1-D per-channel values of `b` if adding `b` to NCHW `y` adds one number per channel
     (b's shape is (C,1,..,1) or (1,C,1,..,1)), else None."""

@@ -144,3 +144,28 @@ def test_dump_writes_a_dot_picture(tmp_path: Path):
     text = dot.read_text()
     assert text.startswith("digraph partition {") and 'label="gpu #' in text
     assert text.count("color=red") >= 8  # each concat's inputs and output cross units
+
+
+def test_fused_and_nhwc_convs_cost_their_multiply_accumulates():
+    from xdsl.dialects.builtin import TensorType, f32
+    from xdsl.dialects.test import TestOp
+
+    from lamina.dialects.graph import ConvOp, NhwcConvOp, NoneOp
+    from lamina.lowering.partition_cost import op_flops
+
+    def value(shape: list[int]):
+        return TestOp(result_types=[TensorType(f32, shape)]).results[0]
+
+    none = NoneOp().results[0]
+    out = TensorType(f32, [1, 8, 6, 6])
+    nchw = ConvOp.create(
+        operands=[value([1, 3, 8, 8]), value([8, 3, 3, 3]), none], result_types=[out]
+    )
+    expected = 2.0 * 8 * 6 * 6 * 3 * 3 * 3
+    assert op_flops(nchw, "Conv") == expected
+    assert op_flops(nchw, "graph.fused_conv") == expected
+    nhwc = NhwcConvOp.create(
+        operands=[value([1, 8, 8, 3]), value([3, 3, 3, 8]), none],
+        result_types=[TensorType(f32, [1, 6, 6, 8])],
+    )
+    assert op_flops(nhwc, "graph.nhwc_conv") == expected

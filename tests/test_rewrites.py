@@ -91,7 +91,8 @@ def test_conv_batchnorm_relu_folds_into_one_conv_with_the_same_numbers():
     model = _model(nodes, {"x": [1, 3, 8, 8]}, "y")
     module = _check_rewrite_keeps_numbers(model, {"x": _random(1, 3, 8, 8)})
     assert _ops(module)["graph.batch_normalization"] == 0
-    assert _ops(module)["graph.conv"] == 1
+    assert _ops(module)["graph.fused_conv"] == 1  # the Relu fused too (fuse_activation.rw)
+    assert _ops(module)["graph.conv"] == 0 and _ops(module)["graph.relu"] == 0
 
 
 def test_gemm_batchnorm_folds_for_both_transb():

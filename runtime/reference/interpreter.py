@@ -41,6 +41,13 @@ from lamina.dialects.graph import (
     YieldOp,
     onnx_attributes,
 )
+from lamina.dialects.graph_fused import ACTIVATIONS, FUSED_OPS, FusedConvOp, FusedGemmOp, FusedOp
+from lamina.dialects.graph_layout import (
+    LAYOUT_OPS,
+    NCHW_TO_NHWC,
+    nchw_arguments,
+    nchw_op_type,
+)
 from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError, UnsupportedOpError
 from lamina.runtime.reference.kernels import OnnxKernel
@@ -89,6 +96,17 @@ class _GenericOps(InterpreterFunctions):
             for r, v in zip(op.results, outputs, strict=True)
         )
 
+    def run_layout_op(
+        self, interpreter: Interpreter, op: Operation, args: PythonValues
+    ) -> PythonValues:
+        """An NHWC layout op: its NCHW ONNX counterpart between transposes."""
+        kernels: dict[Operation, OnnxKernel] = interpreter.get_data(GraphFunctions, "kernels", dict)
+        if op not in kernels:
+            attrs = onnx_attributes(op)
+            kernels[op] = OnnxKernel(nchw_op_type(op), attrs, 1, name=op_where(op))
+        (y,) = kernels[op](nchw_arguments(op, args))[:1]
+        return (np.transpose(y, NCHW_TO_NHWC),)
+
 
 _STRUCTURED = (ConstantOp, IfOp, LoopOp, ScanOp)
 for _op_class in ONNX_OPS.values():
@@ -96,11 +114,28 @@ for _op_class in ONNX_OPS.values():
         # xDSL finds implementations by the `impl` marker on class attributes, so one
         # function registered under a name per op class serves all of them.
         setattr(_GenericOps, f"run_{_op_class.name}", impl(_op_class)(_GenericOps.run_onnx_op))
+for _op_class in LAYOUT_OPS:
+    setattr(_GenericOps, f"run_{_op_class.name}", impl(_op_class)(_GenericOps.run_layout_op))
 
 
 @register_impls
 class GraphFunctions(_GenericOps):
     """Implementations of the `graph` dialect's ops on numpy arrays."""
+
+    def run_fused(self, interpreter: Interpreter, op: FusedOp, args: PythonValues) -> PythonValues:
+        """The producer's kernel (Conv / Gemm), then the activation's ONNX kernel."""
+        kernels: dict[Operation, Any] = interpreter.get_data(GraphFunctions, "kernels", dict)
+        if op not in kernels:
+            kernels[op] = _fused_kernels(op)
+        producer, (activation, bounds) = kernels[op]
+        try:
+            (y,) = producer(args)
+            return tuple(activation([y, *(np.asarray(v, y.dtype) for v in bounds)]))
+        except Exception as e:
+            raise LaminaError(f"{_describe(op)} failed: {type(e).__name__}: {e}") from e
+
+    run_fused_conv = impl(FusedConvOp)(run_fused)
+    run_fused_gemm = impl(FusedGemmOp)(run_fused)
 
     @impl(ConstantOp)
     def run_constant(
@@ -182,6 +217,18 @@ class GraphFunctions(_GenericOps):
         return (*states, *outputs)
 
 
+def _fused_kernels(op: FusedOp) -> tuple[OnnxKernel, tuple[OnnxKernel, list[float]]]:
+    """The kernels of a fused op, and Clip's bounds (its inputs; other params are attrs)."""
+    attrs = {k: v for k, v in onnx_attributes(op).items() if not k.startswith("activation")}
+    where = op_where(op)
+    producer = OnnxKernel(FUSED_OPS[type(op)].onnx_op_type, attrs, 1, name=where)
+    op_type, names = ACTIVATIONS[op.activation_name()]
+    params = op.activation_values()
+    if op_type == "Clip":
+        return producer, (OnnxKernel(op_type, {}, 1, name=where), params)
+    return producer, (OnnxKernel(op_type, dict(zip(names, params, strict=True)), 1, name=where), [])
+
+
 def _list(attrs: Mapping[str, object], name: str, n: int) -> list[int]:
     value = attrs.get(name)
     return [int(v) for v in value] if isinstance(value, list) and value else [0] * n
@@ -236,7 +283,7 @@ def _arguments(
 
 
 SUPPORTED: frozenset[type[Operation]] = frozenset(
-    {*ONNX_OPS.values(), NoneOp, YieldOp, func.ReturnOp, func.CallOp}
+    {*ONNX_OPS.values(), *FUSED_OPS, *LAYOUT_OPS, NoneOp, YieldOp, func.ReturnOp, func.CallOp}
 )
 """The op classes `run_reference` can run."""
 
