@@ -7,9 +7,9 @@ Models: the nine light models of the onnx wheel (seeded random weights), an MLP
 fresh process (its weights, LLVM state and onnxruntime session go with it); there, lamina
 compiles it once per thread count (`lamina.compile(..., threads=t)`, the same count as
 $LAMINA_NUM_THREADS) and onnxruntime gets `intra_op_num_threads = t`; the engines are then
-timed in alternating turns (per round: one untimed call, then CALLS_PER_TURN timed calls
-of each engine; `--repeat` rounds after `--warmup`) so that load from other users of the
-machine hits both alike. Printed per model: compile seconds
+timed in alternating turns (per round and engine: a pause for the other engine's idle
+threads to park, one untimed call, then CALLS_PER_TURN timed calls; `--repeat` rounds after
+`--warmup`) so that load from other users of the machine hits both alike. Printed per model: compile seconds
 (1-thread compile, all stages), lamina's peak arena against the planner's lower bound
 (`CompiledModel.stats`), and per thread count the medians and lamina / onnxruntime; at the
 bottom the geometric mean of the ratios. Outputs are checked against onnxruntime first
@@ -37,6 +37,8 @@ from lamina.tools.models import LIGHT_MODELS, light_model, mlp, random_inputs
 EXTRA_MODELS = ("mlp_784_512_512_10", "matmul_1024")
 CALLS_PER_TURN = 3
 """Timed calls of one engine before the other takes its turn."""
+TURN_PAUSE_S = 0.05
+"""Pause before each turn, longer than either engine's spin-before-park time."""
 
 
 def matmul_1024() -> onnx.ModelProto:
@@ -106,9 +108,11 @@ def measure(name: str, threads: Sequence[int], repeat: int, warmup: int) -> dict
         times: dict[str, list[float]] = {engine: [] for engine in engines}
         for round_ in range(warmup + repeat):
             for engine, call in engines.items():
-                # The first call of a turn is not timed: the other engine's idle threads
-                # may still spin (onnxruntime and lamina both spin before parking) and
-                # would take the second core from a multi-threaded run.
+                # Idle threads of the other engine spin a while before they park
+                # (onnxruntime's and lamina's pools both do) and would take the second
+                # core from a multi-threaded run: let them park, and do not time the
+                # first call of a turn.
+                time.sleep(TURN_PAUSE_S)
                 call()
                 for _ in range(CALLS_PER_TURN):
                     start = time.perf_counter()
