@@ -27,24 +27,12 @@ from typing import Any
 import llvmlite.binding as llvm
 import llvmlite.ir as ir
 import numpy as np
-import onnx
 
+from lamina.benchmarks.latency import onnxruntime_session
 from lamina.compiler import compile as lamina_compile
 from lamina.tools.models import light_model, random_inputs
 
 SPIN_STEPS = 256
-
-
-def _onnxruntime(model: onnx.ModelProto, threads: int) -> Callable[[dict[str, np.ndarray]], object]:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
-    return lambda feeds: session.run(None, feeds)
 
 
 def _spin_body(module: ir.Module) -> ir.Function:
@@ -150,7 +138,7 @@ def bench_model(name: str, threads: int, repeat: int) -> None:
         )
         outputs[t] = compiled(*inputs)
         runs[f"lamina x{t}"] = lambda c=compiled: c(*inputs)
-        session = _onnxruntime(model, t)
+        session = onnxruntime_session(model, t)
         runs[f"onnxruntime x{t}"] = lambda r=session: r(feeds)
     for a, b in zip(outputs[1], outputs[threads], strict=True):
         if not np.array_equal(a, b):
