@@ -86,6 +86,28 @@ def onnxruntime_session(model: onnx.ModelProto, threads: int) -> Callable[..., A
     return lambda feeds: session.run(None, feeds)
 
 
+def median_ms_in_turns(
+    engines: dict[str, Callable[[], object]], warmup: int, repeat: int
+) -> dict[str, float]:
+    """Each engine's median latency (ms), the engines timed in alternating turns.
+
+    Idle threads of the other engine spin a while before they park (onnxruntime's and
+    lamina's pools both do) and would take a core from a multi-threaded run: each turn
+    pauses for them to park, and its first call is not timed.
+    """
+    times: dict[str, list[float]] = {engine: [] for engine in engines}
+    for round_ in range(warmup + repeat):
+        for engine, call in engines.items():
+            time.sleep(TURN_PAUSE_S)
+            call()
+            for _ in range(CALLS_PER_TURN):
+                start = time.perf_counter()
+                call()
+                if round_ >= warmup:
+                    times[engine].append((time.perf_counter() - start) * 1e3)
+    return {engine: statistics.median(ts) for engine, ts in times.items()}
+
+
 def measure(name: str, threads: Sequence[int], repeat: int, warmup: int) -> dict[str, Any]:
     """One model's row: compile time, arena, and per thread count the two medians (ms)."""
     from lamina.compiler import compile as lamina_compile
@@ -105,21 +127,7 @@ def measure(name: str, threads: Sequence[int], repeat: int, warmup: int) -> dict
         for got, want in zip(engines["lamina"](), engines["ort"](), strict=True):
             if not np.allclose(got, want, rtol=1e-3, atol=1e-4):
                 row["error"] = f"{t} threads: max abs error {np.abs(got - want).max():.3g}"
-        times: dict[str, list[float]] = {engine: [] for engine in engines}
-        for round_ in range(warmup + repeat):
-            for engine, call in engines.items():
-                # Idle threads of the other engine spin a while before they park
-                # (onnxruntime's and lamina's pools both do) and would take the second
-                # core from a multi-threaded run: let them park, and do not time the
-                # first call of a turn.
-                time.sleep(TURN_PAUSE_S)
-                call()
-                for _ in range(CALLS_PER_TURN):
-                    start = time.perf_counter()
-                    call()
-                    if round_ >= warmup:
-                        times[engine].append((time.perf_counter() - start) * 1e3)
-        row["ms"][t] = {engine: statistics.median(ts) for engine, ts in times.items()}
+        row["ms"][t] = median_ms_in_turns(engines, warmup, repeat)
     return row
 
 

@@ -28,7 +28,7 @@ import llvmlite.binding as llvm
 import llvmlite.ir as ir
 import numpy as np
 
-from lamina.benchmarks.latency import onnxruntime_session
+from lamina.benchmarks.latency import median_ms_in_turns, onnxruntime_session
 from lamina.compiler import compile as lamina_compile
 from lamina.tools.models import light_model, random_inputs
 
@@ -143,15 +143,7 @@ def bench_model(name: str, threads: int, repeat: int) -> None:
     for a, b in zip(outputs[1], outputs[threads], strict=True):
         if not np.array_equal(a, b):
             print(f"{name}: WARNING outputs differ with {threads} threads")
-    times: dict[str, list[float]] = {k: [] for k in runs}
-    for fn in runs.values():
-        fn()  # warm up
-    for _ in range(repeat):
-        for key, fn in runs.items():
-            start = time.perf_counter()
-            fn()
-            times[key].append(time.perf_counter() - start)
-    median = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+    median = median_ms_in_turns(runs, warmup=1, repeat=repeat)
     for key, ms in median.items():
         print(f"{name}: {key:18s} {ms:9.2f} ms")
     for engine in ("lamina", "onnxruntime"):
