@@ -72,6 +72,9 @@ class CompileStats:
     seconds: dict[str, float] = field(default_factory=dict[str, float])
     arena_bytes: int = 0
     arena_lower_bound: int = 0
+    reads_inputs: bool = True
+    """False when no kernel function reads a graph input: every output was computed at
+    compile time (folded), so running the model exercises no generated compute."""
 
 
 def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -> ModuleOp:
@@ -92,7 +95,19 @@ def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -
             if isinstance(function, func.FuncOp):
                 stats.arena_bytes += _int_attr(function, "lamina.arena_size")
                 stats.arena_lower_bound += _int_attr(function, "lamina.arena_lower_bound")
+        stats.reads_inputs = any(
+            _reads_inputs(f) for f in module.walk() if isinstance(f, func.FuncOp)
+        )
     return module
+
+
+def _reads_inputs(function: func.FuncOp) -> bool:
+    """Whether a kernel-ABI function (weights, arena, inputs..., outputs...) uses an input."""
+    if function.body.blocks.first is None:
+        return False
+    num_outputs = _int_attr(function, "lamina.num_outputs")
+    inputs = function.args[2 : len(function.args) - num_outputs]
+    return any(arg.uses for arg in inputs)
 
 
 def on_device(error: LaminaError, device: Device) -> LaminaError:

@@ -54,11 +54,27 @@ def test_summary_table_counts_each_status_per_op():
         CaseResult("a", "Relu", "pass"),
         CaseResult("b", "Relu", "fail", "output 'y' differs"),
         CaseResult("c", "Cast", "unsupported", "not supported: float8"),
+        CaseResult("d", "Shape", "folded"),
     ]
     table = summary_table(results).splitlines()
-    assert table[1].split()[:5] == ["Cast", "0", "0", "1", "0"]
-    assert table[2].split()[:5] == ["Relu", "1", "1", "0", "0"]
-    assert table[-1].split()[:5] == ["TOTAL", "1", "1", "1", "0"]
+    assert table[0].split()[:6] == ["op", "pass", "fold", "fail", "unsup", "error"]
+    assert table[1].split()[:6] == ["Cast", "0", "0", "0", "1", "0"]
+    assert table[2].split()[:6] == ["Relu", "1", "0", "1", "0", "0"]
+    assert table[3].split()[:6] == ["Shape", "0", "1", "0", "0", "0"]
+    assert table[-1].split()[:6] == ["TOTAL", "1", "1", "1", "1", "0"]
+
+
+def test_case_computed_at_compile_time_is_folded_not_passed():
+    # every input of Shape is only read for its (static) shape: nothing is left to compute
+    case = next(c for c in _all_cases() if c.name == "test_shape")
+    assert run_case(case, "compiled", "host").status == "folded"
+
+
+def test_output_dtype_must_match_exactly():
+    want = [np.array([1, 2], np.int64)]
+    assert compare_outputs(["y"], want, [np.array([1, 2], np.int32)], 0, 0) == (
+        "output 'y': dtype int32, expected int64"
+    )
 
 
 def test_smoke_subset_passes_on_the_compiled_path():
