@@ -18,13 +18,12 @@ import numpy as np
 import onnx
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, NameLoc
-from xdsl.passes import PassPipeline
 
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL
 from lamina.context import make_context
 from lamina.errors import LaminaError
 from lamina.targets import Device, load_device
-from lamina.universe import LAMINA_PASSES
+from lamina.universe import parse_pass_pipeline
 
 ModelSource = str | os.PathLike[str] | bytes | onnx.ModelProto | ModuleOp
 OPENCL_KINDS = ("opencl", "gpu")
@@ -79,7 +78,7 @@ class CompileStats:
 
 def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -> ModuleOp:
     """Run the graph-to-loop pipeline on `module` in place and return it."""
-    passes = PassPipeline.parse_spec(LAMINA_PASSES, pipeline(device)).passes
+    passes = parse_pass_pipeline(pipeline(device)).passes
     ctx = make_context()
     for compile_pass in passes:
         start = time.perf_counter()

@@ -6,11 +6,15 @@ Each entry is a factory so that listing the universe imports nothing heavy.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 
 from xdsl.ir import Dialect
-from xdsl.passes import ModulePass
+from xdsl.passes import ModulePass, PassPipeline, PassPipelineCallbackType
 from xdsl.universe import Universe
+from xdsl.utils.exceptions import ArgSpecParseError
+
+from lamina.errors import LaminaError
 
 # Installs lamina's weight store as the builtin dialect's resource store before anything
 # parses a `dense_resource` (see dialects/weights.py).
@@ -137,3 +141,26 @@ LAMINA_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
 }
 
 LAMINA_UNIVERSE = Universe(all_dialects=LAMINA_DIALECTS, all_passes=LAMINA_PASSES)
+
+
+def parse_pass_pipeline(
+    spec: str, callback: PassPipelineCallbackType | None = None
+) -> PassPipeline:
+    """The pipeline `spec` (`a,b{opt=1}`) over lamina's passes; a malformed spec, an unknown
+    pass (with the nearest names) or a bad option raises `LaminaError`."""
+    try:
+        return PassPipeline.parse_spec(LAMINA_PASSES, spec, callback)
+    except ArgSpecParseError as e:  # a BaseException in xDSL: caught here, by name
+        where = str(e).splitlines()[1:]  # "pass-pipeline:1:13", the text, a caret, the message
+        column = where[0].rsplit(":", 1)[-1] if where else "?"
+        message = where[-1].strip() if where else str(e)
+        raise LaminaError(f"bad pass pipeline '{spec}': column {column}: {message}") from None
+    except ValueError as e:  # unknown pass or bad option
+        raise LaminaError(f"bad pass pipeline '{spec}': {e}{_suggestion(spec)}") from None
+
+
+def _suggestion(spec: str) -> str:
+    names = [part.split("{")[0].strip() for part in spec.split(",")]
+    unknown = [name for name in names if name and name not in LAMINA_PASSES]
+    close = [m for name in unknown for m in difflib.get_close_matches(name, LAMINA_PASSES, 1)]
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -65,8 +65,10 @@ def lamina_version() -> str:
 def load_fleet(path: str) -> list[FleetTarget]:
     """The targets of fleet file `path`; errors are `LaminaError`s at `path:line`."""
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8")
         data = tomllib.loads(text)
+    except UnicodeDecodeError as e:
+        raise LaminaError(f"not UTF-8 text (byte {e.start})", where=path) from None
     except OSError as e:
         raise LaminaError(f"cannot read the fleet file: {e.strerror}", where=path) from None
     except tomllib.TOMLDecodeError as e:

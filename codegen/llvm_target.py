@@ -55,10 +55,36 @@ def target_machine(device: Device, opt_level: int = 3, *, fresh: bool = False) -
 def _target_machine(
     triple: str, cpu: str, features: str, opt_level: int, reloc: str = "pic"
 ) -> Any:
+    """LLVM only warns (on file descriptor 2) about a CPU or feature it does not know and
+    then ignores it; lamina refuses such a device instead of compiling for another one."""
     initialize_llvm()
-    return llvm.Target.from_triple(triple).create_target_machine(
-        cpu=cpu, features=features, opt=opt_level, reloc=reloc, codemodel="jitdefault"
-    )
+    target = llvm.Target.from_triple(triple)
+    with _captured_stderr() as warnings:
+        machine = target.create_target_machine(
+            cpu=cpu, features=features, opt=opt_level, reloc=reloc, codemodel="jitdefault"
+        )
+    unknown = [w for w in warnings if b"is not a recognized" in w]
+    if unknown:
+        text = dict.fromkeys(w.decode(errors="replace").strip() for w in unknown)
+        raise RuntimeError("; ".join(text))
+    return machine
+
+
+@contextlib.contextmanager
+def _captured_stderr() -> Iterator[list[bytes]]:
+    """The lines C++ code writes to file descriptor 2 meanwhile, collected into the list."""
+    sys.stderr.flush()
+    lines: list[bytes] = []
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines.extend(captured)
 
 
 def optimize(module: ir.Module | str, device: Device, opt_level: int = 3) -> Any:
@@ -113,19 +139,11 @@ def _quiet_vectorizer_remarks() -> Iterator[None]:
     vectorizer could not honour is not the user's problem) and pass any other line LLVM
     writes to stderr through. LLVM writes to file descriptor 2 from C++, so the descriptor
     itself is redirected to a temporary file for the duration."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            kept = [line for line in captured if _MISSED_VECTORIZATION not in line]
-            if kept:
-                os.write(2, b"".join(kept))
+    with _captured_stderr() as lines:
+        yield
+    kept = [line for line in lines if _MISSED_VECTORIZATION not in line]
+    if kept:
+        os.write(2, b"".join(kept))
 
 
 def assembly(module: ir.Module, device: Device, opt_level: int = 3) -> str:

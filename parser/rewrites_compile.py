@@ -402,9 +402,13 @@ def _compile_statement(
 
 class RuleSetPattern(RewritePattern):
     """All rules of a set: tries the rules whose root is the op's name, by falling benefit;
-    erases graph ops whose results are all unused (what folding leaves behind)."""
+    erases graph ops whose results are all unused (what folding leaves behind). More than
+    `max_rewrites` rewrites means the rules loop (one rewrites what another, or itself,
+    produces): a `RewriteRuleError` names the rule that fired most."""
 
-    def __init__(self, rules: list[CompiledRule]) -> None:
+    def __init__(self, rules: list[CompiledRule], max_rewrites: int = 1_000_000) -> None:
+        self.max_rewrites = max_rewrites
+        self.rewrites = 0
         self.by_root: dict[str, list[CompiledRule]] = {}
         for rule in sorted(rules, key=lambda r: -r.rule.benefit):
             for name in rule.root.names:
@@ -429,4 +433,17 @@ class RuleSetPattern(RewritePattern):
             if applied:
                 name = rule.rule.name
                 self.applied[name] = self.applied.get(name, 0) + 1
+                self.rewrites += 1
+                if self.rewrites > self.max_rewrites:
+                    self.error = self._no_fixed_point()
+                    raise self.error
                 return
+
+    def _no_fixed_point(self) -> RewriteRuleError:
+        name, count = max(self.applied.items(), key=lambda item: item[1])
+        rule = next(r.rule for rules in self.by_root.values() for r in rules if r.rule.name == name)
+        return RewriteRuleError(
+            f"the rules reach no fixed point: {self.rewrites} rewrites, rule '{name}' fired "
+            f"{count} times (does it rewrite its own result?)",
+            str(rule.pos),
+        )

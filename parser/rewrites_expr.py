@@ -227,7 +227,7 @@ def compile_type_pattern(text: str, pos: Pos) -> Callable[[Attribute], bool]:
     any_rank = dims == ["*"]
     if not any_rank and not all(d == "?" or d.isdigit() for d in dims):
         raise RewriteRuleError(f"bad type pattern '{text}' (dims are N, ? or one *)", str(pos))
-    wanted: Sequence[int | None] = [None if d == "?" else int(d) for d in dims]
+    wanted: Sequence[int | None] = [] if any_rank else [None if d == "?" else int(d) for d in dims]
 
     def check(t: Attribute) -> bool:
         if not isinstance(t, TensorType):

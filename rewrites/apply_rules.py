@@ -63,7 +63,8 @@ def _newest_stamp(path: Path) -> float:
 
 def apply_rules(module: ModuleOp, rules: list[CompiledRule]) -> dict[str, int]:
     """Applies `rules` to a fixed point; returns how often each rule fired."""
-    pattern = RuleSetPattern(rules)
+    ops = sum(1 for _ in module.walk())
+    pattern = RuleSetPattern(rules, max_rewrites=50 * ops + 1000)
     walker = PatternRewriteWalker(pattern, apply_recursively=True)
     try:
         walker.rewrite_module(module)

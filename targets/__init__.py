@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -106,6 +107,15 @@ def _device_from_data(data: dict[str, Any], where: str) -> Device:
         features = _host_features()
     elif isinstance(features, str):
         features = [f for f in features.split(",") if f]
+    if not isinstance(features, list | tuple):
+        raise DeviceError(f"`features` must be a list of strings, not {features!r}", where=where)
+    features = [str(f) for f in features]  # pyright: ignore[reportUnknownVariableType]
+    malformed = [f for f in features if not re.fullmatch(r"[+-][A-Za-z0-9._-]+", f)]
+    if malformed:
+        raise DeviceError(
+            f"features must read '+name' or '-name' (as LLVM takes them): {malformed}",
+            where=where,
+        )
     vector_bits = data.get("vector_bits", fallback.get("vector_bits", 128))
     if vector_bits == _DETECT:
         vector_bits = _vector_bits_of(features) or fallback.get("vector_bits", 128)

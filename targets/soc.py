@@ -118,9 +118,13 @@ def load_soc(name: str) -> Soc:
     )
     if not path.is_file():
         raise DeviceError(f"unknown SoC '{name}' (known SoCs: {', '.join(known_socs())})")
-    text = path.read_text()
     try:
+        text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
+    except UnicodeDecodeError as e:
+        raise DeviceError(f"not UTF-8 text (byte {e.start})", where=str(path)) from None
+    except OSError as e:
+        raise DeviceError(f"cannot read: {e.strerror}", where=str(path)) from None
     except tomllib.TOMLDecodeError as e:
         raise toml_error(e, str(path)) from None
     return _Reader(text, str(path)).soc(data)

@@ -422,22 +422,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--filter", help="regular expression on case name or op type")
     parser.add_argument("--smoke", action="store_true", help="only the cases of the smoke list")
     parser.add_argument("--json", type=Path, help="write every case's result here")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except LaminaError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return 1
 
+
+def _positive_int(text: str) -> int:
+    """argparse type of --jobs: a whole number from 1 up."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.filter is not None:
+        try:
+            re.compile(args.filter)
+        except re.error as e:
+            raise LaminaError(
+                f"--filter '{args.filter}' is not a regular expression: {e}"
+            ) from None
+    if args.json is not None:
+        _check_writable(args.json)
+    if args.path == "compiled":
+        device_kind(args.device)  # an unknown device fails here, before any case runs
     cases = _all_cases()
     indices = select_cases(cases, args.filter, args.smoke, args.path)
     if not indices:
-        print(f"error: no conformance case matches '{args.filter}'", file=sys.stderr)
-        return 1
+        raise LaminaError(f"no conformance case matches '{args.filter}'")
     start = time.perf_counter()
     results = list(run_cases(indices, args.path, args.device, args.jobs, not args.no_progress))
     print(summary_table(results))
     print(f"path {args.path}, device {args.device}, {time.perf_counter() - start:.1f} s")
     if args.json:
         totals = Counter(r.status for r in results)
-        args.json.write_text(
+        _write_text(
+            args.json,
             json.dumps(
                 {
                     "path": args.path,
@@ -446,9 +475,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "cases": [asdict(r) for r in results],
                 },
                 indent=1,
-            )
+            ),
         )
     return 0
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before a long run, not after it, when the results cannot be written to `path`."""
+    if path.is_dir():
+        raise LaminaError(f"--json {path}: is a directory")
+    if not path.parent.is_dir():
+        raise LaminaError(f"--json {path}: no directory {path.parent}")
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        path.write_text(text)
+    except OSError as e:
+        raise LaminaError(f"cannot write {path}: {e.strerror}") from None
 
 
 if __name__ == "__main__":

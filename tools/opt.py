@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import struct
 import sys
 import time
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from io import StringIO
 from xdsl.dialects.builtin import FileLineColLoc, ModuleOp, NameLoc
 from xdsl.ir import Operation
 from xdsl.parser import Parser
-from xdsl.passes import ModulePass, PassPipeline
+from xdsl.passes import ModulePass
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 from xdsl.utils.lexer import Span
@@ -32,7 +33,7 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 
 from lamina.errors import LaminaError
 from lamina.tools.diagnostics import Diagnostic, check_diagnostics, expected_diagnostics
-from lamina.universe import LAMINA_DIALECTS, LAMINA_PASSES
+from lamina.universe import LAMINA_DIALECTS, LAMINA_PASSES, parse_pass_pipeline
 
 _SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
 
@@ -130,12 +131,7 @@ class LaminaOptMain(xDSLOptMain):
     def setup_pipeline(self) -> None:
         self.pass_times: dict[str, float] = {}
         self._current: _ChunkRun | None = None
-        try:
-            self.pipeline = PassPipeline.parse_spec(
-                self.available_passes, self.args.passes, self._between_passes
-            )
-        except ValueError as e:  # unknown pass or bad option: a usage error, not a bug
-            raise LaminaError(f"bad pass pipeline '{self.args.passes}': {e}") from None
+        self.pipeline = parse_pass_pipeline(self.args.passes, self._between_passes)
 
     # ----------------------------------------------------------------------------------
     # Running
@@ -143,13 +139,11 @@ class LaminaOptMain(xDSLOptMain):
     def run(self) -> int:  # type: ignore[override]
         """Process the input; returns the process exit code."""
         name = self.get_input_name()
+        if self.args.output_file is not None and os.path.isdir(self.args.output_file):
+            raise LaminaError("is a directory, not a file to write", where=self.args.output_file)
         if name.endswith(".onnx"):
             return self._run_onnx(name)
-        if self.args.input_file is None:
-            text = sys.stdin.read()
-        else:
-            with open(self.args.input_file, encoding="utf-8") as f:
-                text = f.read()
+        text = sys.stdin.read() if self.args.input_file is None else read_text(name)
         chunks = split_input(text, self.args.split_input_file)
         outputs = [self._process(chunk, name) for chunk in chunks]
         produced = [d for chunk in chunks for d in chunk.diagnostics]
@@ -193,7 +187,7 @@ class LaminaOptMain(xDSLOptMain):
         except ParseError as e:
             run.report_at_span(e.span, e.msg)
             return None
-        except (VerifyException, LaminaError) as e:
+        except (VerifyException, LaminaError, ValueError, OverflowError, struct.error) as e:
             # Attribute and type verifiers run while parsing, before any op exists.
             run.report_at_span(parser._current_token.span, _message(e))  # pyright: ignore[reportPrivateUsage]
             return None
@@ -239,8 +233,11 @@ class LaminaOptMain(xDSLOptMain):
         if self.args.output_file is None:
             sys.stdout.write(text)
             return
-        with open(self.args.output_file, "w", encoding="utf-8") as f:
-            f.write(text)
+        try:
+            with open(self.args.output_file, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as e:
+            raise LaminaError(f"cannot write: {e.strerror}", where=self.args.output_file) from None
 
     def _report_times(self) -> None:
         if not self.args.time_passes:
@@ -336,6 +333,19 @@ def _message(error: Exception) -> str:
     for prefix in ("Operation does not verify: ",):
         text = text.removeprefix(prefix)
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+def read_text(path: str) -> str:
+    """The UTF-8 text of the file `path`; an unreadable file raises `LaminaError`."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except UnicodeDecodeError as e:
+        raise LaminaError(f"not UTF-8 text (byte {e.start})", where=path) from None
+    except FileNotFoundError:
+        raise LaminaError("no such file", where=path) from None
+    except OSError as e:
+        raise LaminaError(f"cannot read: {e.strerror}", where=path) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

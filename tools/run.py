@@ -16,6 +16,7 @@ naming the input (exit 1).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -40,32 +41,72 @@ def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
     return [i for i in model.graph.input if i.name not in initializers]
 
 
+MAX_INPUT_MB_DEFAULT = 1024
+"""Random inputs larger than this (MB, all together) are refused before anything is
+allocated; `$LAMINA_MAX_INPUT_MB` changes it."""
+
+
 def random_inputs(
     model: onnx.ModelProto, shapes: dict[str, list[int]], seed: int = 0
 ) -> dict[str, np.ndarray]:
     """Seeded random inputs for every graph input; dynamic dims must be bound in `shapes`."""
     rng = np.random.default_rng(seed)
+    specs = [_input_spec(value, shapes) for value in graph_inputs(model)]
+    _check_input_size(specs)
     feeds: dict[str, np.ndarray] = {}
-    for value in graph_inputs(model):
-        tensor = value.type.tensor_type
-        dims = shapes.get(value.name) or [
-            d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim
-        ]
-        if any(d < 0 for d in dims):
-            raise LaminaError(
-                f"input '{value.name}' has dynamic dims {dims}: bind them with "
-                f"--input-shape {value.name}=1x..."
-            )
-        dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type)
+    for name, dims, dtype in specs:
         if np.issubdtype(dtype, np.floating):
-            feeds[value.name] = rng.standard_normal(dims).astype(dtype)
+            feeds[name] = rng.standard_normal(dims).astype(dtype)
         elif dtype == np.bool_:
-            feeds[value.name] = rng.integers(0, 2, dims).astype(dtype)
+            feeds[name] = rng.integers(0, 2, dims).astype(dtype)
         elif np.issubdtype(dtype, np.integer):
-            feeds[value.name] = rng.integers(0, 10, dims).astype(dtype)
+            feeds[name] = rng.integers(0, 10, dims).astype(dtype)
         else:
-            raise UnsupportedError(f"random input of dtype {dtype} for '{value.name}'")
+            raise UnsupportedError(f"random input of dtype {dtype} for '{name}'")
     return feeds
+
+
+def _input_spec(
+    value: onnx.ValueInfoProto, shapes: dict[str, list[int]]
+) -> tuple[str, list[int], np.dtype]:
+    """(name, dims, numpy dtype) of a graph input, checked before anything is allocated."""
+    if value.type.WhichOneof("value") != "tensor_type":
+        raise UnsupportedError(f"input '{value.name}' is not a tensor")
+    tensor = value.type.tensor_type
+    try:
+        dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type))
+    except (KeyError, TypeError, ValueError):
+        raise LaminaError(
+            f"input '{value.name}' has no usable element type ({tensor.elem_type})"
+        ) from None
+    dims = shapes.get(value.name) or [
+        d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim
+    ]
+    if any(d < 0 for d in dims):
+        raise LaminaError(
+            f"input '{value.name}' has dynamic dims {dims}: bind them with "
+            f"--input-shape {value.name}=1x..."
+        )
+    return value.name, list(dims), dtype
+
+
+def _check_input_size(specs: list[tuple[str, list[int], np.dtype]]) -> None:
+    limit_mb = _max_input_mb()
+    total = sum(int(np.prod(dims, dtype=object)) * dtype.itemsize for _, dims, dtype in specs)
+    if total > limit_mb * 2**20:
+        names = ", ".join(f"{name} {'x'.join(map(str, dims))}" for name, dims, _ in specs)
+        raise LaminaError(
+            f"the inputs take {total / 2**20:.6g} MB ({names}), over the limit of "
+            f"{limit_mb} MB ($LAMINA_MAX_INPUT_MB)"
+        )
+
+
+def _max_input_mb() -> float:
+    text = os.environ.get("LAMINA_MAX_INPUT_MB", "")
+    try:
+        return float(text) if text else MAX_INPUT_MB_DEFAULT
+    except ValueError:
+        raise LaminaError(f"$LAMINA_MAX_INPUT_MB must be a number, not '{text}'") from None
 
 
 def load_inputs(specs: Sequence[str], model: onnx.ModelProto) -> dict[str, np.ndarray]:
@@ -230,16 +271,23 @@ def _compare_with_ort(
 ) -> None:
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    expected, ort_ms = time_runs(
-        lambda f: [np.asarray(x) for x in session.run(None, f)], feeds, repeat
-    )
+    try:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        expected, ort_ms = time_runs(
+            lambda f: [np.asarray(x) for x in session.run(None, f)], feeds, repeat
+        )
+    except Exception as e:  # onnxruntime's own errors: the comparison cannot be made
+        raise LaminaError(f"onnxruntime cannot run the model: {_first_line(str(e))}") from None
     for name, want, got in zip(names, expected, outputs, strict=True):
         error = np.abs(np.asarray(got, np.float64) - np.asarray(want, np.float64))
         print(f"{name}: max abs error vs onnxruntime {float(error.max(initial=0)):.3g}")
     print(f"latency (onnxruntime, median of {max(repeat, 1)}): {ort_ms:.3f} ms")
     note = " (lamina emulated, onnxruntime native: not a device figure)" if emulated else ""
     print(f"lamina / onnxruntime latency: {ms / ort_ms:.2f}x{note}")
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:300]
 
 
 if __name__ == "__main__":
