@@ -3,10 +3,14 @@
     objects = compile_objects(split.nests.values(), device)   # list[bytes], in order
 
 The key of an object is the sha256 of its LLVM IR text, the device's triple, CPU and
-features, the optimisation level, LLVM's version and `CACHE_FORMAT`; the file is
-`<dir>/<key[:2]>/<key>.o` under `$LAMINA_CACHE_DIR` (empty: no disk cache) or
-`~/.cache/lamina/objects`. Entries are written to a temporary name and renamed, so a reader
-never sees half an object; an unreadable or read-only cache only costs a recompile.
+features, the optimisation level and relocation model, LLVM's version, lamina's version,
+the source of the code that turns IR into objects (codegen/llvm_target.py) and
+`CACHE_FORMAT`; the file is `<dir>/<key[:2]>/<key>.o` under `$LAMINA_CACHE_DIR` (empty: no
+disk cache) or `~/.cache/lamina/objects`. An entry is the object's sha256 followed by the
+object, written to a temporary name and renamed, so a reader never sees half an object and
+a corrupt entry (wrong checksum) is compiled again and replaced. The cache holds at most
+`$LAMINA_CACHE_MAX_MB` (default 2048) MB: past that the least recently used entries go
+(a hit refreshes an entry's time). An unreadable or read-only cache only costs a recompile.
 
 Texts that are not cached are compiled in `jobs` worker processes (default:
 `$LAMINA_COMPILE_JOBS`, else the cores this process may run on; 1 compiles here), each running `llvm_target.compile_object`
@@ -15,6 +19,8 @@ Texts that are not cached are compiled in `jobs` worker processes (default:
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -22,16 +28,47 @@ import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import llvmlite.binding as llvm
 
+from lamina.codegen import llvm_target
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL, compile_object, target_machine
 from lamina.errors import LaminaError
 from lamina.targets import Device
 
-CACHE_FORMAT = "1"
-"""Bumped when what an object holds for the same text changes (the pipeline options)."""
+CACHE_FORMAT = "2"
+"""Bumped when the layout of an entry changes."""
+DEFAULT_MAX_MB = 2048
+_CHECKSUM_BYTES = 32
+
+
+@functools.cache
+def _producer() -> str:
+    """What, besides the key's other fields, decides the bytes of an object: lamina's
+    version and the source of the IR -> object code."""
+    try:
+        version = metadata.version("lamina")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    source = Path(llvm_target.__file__).read_bytes()
+    return f"{version}:{hashlib.sha256(source).hexdigest()}"
+
+
+def max_cache_bytes() -> int:
+    """`$LAMINA_CACHE_MAX_MB` in bytes (default `DEFAULT_MAX_MB`); a bad value is a
+    `LaminaError`."""
+    configured = os.environ.get("LAMINA_CACHE_MAX_MB", "").strip()
+    if not configured:
+        return DEFAULT_MAX_MB << 20
+    try:
+        megabytes = float(configured)
+    except ValueError:
+        megabytes = -1.0
+    if megabytes < 0:
+        raise LaminaError(f"LAMINA_CACHE_MAX_MB must be a number of MB >= 0, got '{configured}'")
+    return int(megabytes * (1 << 20))
 
 
 def default_cache_dir() -> Path | None:
@@ -53,6 +90,7 @@ class ObjectCache:
     def key(self, text: str, device: Device, opt_level: int, reloc: str) -> str:
         fields = [
             CACHE_FORMAT,
+            _producer(),
             ".".join(map(str, llvm.llvm_version_info)),
             device.triple,
             device.cpu,
@@ -67,13 +105,17 @@ class ObjectCache:
         return None if self.directory is None else self.directory / key[:2] / f"{key}.o"
 
     def get(self, key: str) -> bytes | None:
+        """The object of `key`, None when absent or corrupt (its checksum does not match)."""
         path = self.path(key)
         try:
-            data = path.read_bytes() if path is not None else None
+            entry = path.read_bytes() if path is not None else b""
         except OSError:
-            data = None
-        if data:
+            entry = b""
+        data = entry[_CHECKSUM_BYTES:]
+        if data and hashlib.sha256(data).digest() == entry[:_CHECKSUM_BYTES]:
             self.hits += 1
+            with contextlib.suppress(OSError):
+                os.utime(path)  # pyright: ignore[reportArgumentType] (path is set: data came from it)
             return data
         self.misses += 1
         return None
@@ -84,8 +126,8 @@ class ObjectCache:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as f:
-                f.write(data)
+            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as f:
+                f.write(hashlib.sha256(data).digest() + data)
             os.replace(f.name, path)
         except OSError:
             pass  # a read-only or full cache directory: the object is just not kept
@@ -93,6 +135,27 @@ class ObjectCache:
     def entries(self) -> int:
         """Objects on disk."""
         return 0 if self.directory is None else sum(1 for _ in self.directory.glob("*/*.o"))
+
+    def evict(self, limit: int) -> int:
+        """Remove least recently used entries until the cache holds at most `limit` bytes;
+        returns how many went. Another process removing the same file is no error."""
+        if self.directory is None:
+            return 0
+        entries: list[tuple[float, int, Path]] = []
+        for path in self.directory.glob("*/*.o"):
+            with contextlib.suppress(OSError):
+                stat = path.stat()
+                entries.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in entries)
+        removed = 0
+        for _, size, path in sorted(entries):
+            if total <= limit:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+            total -= size
+        return removed
 
 
 def default_jobs() -> int:
@@ -136,6 +199,8 @@ def compile_objects(
     for key, data in zip(todo, _compile_all(list(todo.values()), target, jobs), strict=True):
         cache.put(key, data)
         found[key] = data
+    if todo:
+        cache.evict(max_cache_bytes())
     return [found[k] for k in keys]
 
 
