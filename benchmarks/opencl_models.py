@@ -30,7 +30,7 @@ import lamina
 from lamina.context import make_context
 from lamina.lowering.loop_to_ocl import ConvertLoopToOCLPass
 from lamina.runtime.opencl import OpenCLFunction
-from lamina.tools.models import LIGHT_MODELS, light_model, random_inputs
+from lamina.tools.models import LIGHT_MODELS, light_model, random_inputs, with_logits
 
 
 def median_seconds(call: Callable[[], Any], repeat: int) -> float:
@@ -44,7 +44,7 @@ def median_seconds(call: Callable[[], Any], repeat: int) -> float:
 
 
 def model_row(name: str, repeat: int) -> str:
-    model = light_model(name)
+    model = with_logits(light_model(name))
     feeds = random_inputs(model)
     session = ort.InferenceSession(model.SerializeToString())
     compiled = lamina.compile(model, device="opencl")

@@ -50,7 +50,7 @@ def test_squeezenet_split_over_cpu_and_opencl_matches_onnxruntime():
 def test_phone_with_a_dsp_segment_under_qemu_hexagon_matches_onnxruntime():
     """The phone's placement (GPU convs on PoCL, its CPU unit on this CPU) with the last
     conv forced onto the DSP, which runs as a Hexagon program under qemu-hexagon."""
-    model = light_model("squeezenet")
+    model = with_logits(light_model("squeezenet"))
     # graph-default fuses each Conv with its Relu into one graph.fused_conv, which carries
     # the Relu's node name (the root of the rule's match)
     last_conv = [n for n in model.graph.node if n.op_type == "Conv"][-1]

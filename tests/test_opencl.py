@@ -22,7 +22,7 @@ from lamina.dialects.isa import ocl
 from lamina.errors import DeviceError, UnsupportedOpError
 from lamina.lowering.loop_to_ocl import ConvertLoopToOCLPass
 from lamina.runtime import opencl
-from lamina.tools.models import light_model, random_inputs
+from lamina.tools.models import light_model, random_inputs, with_logits
 
 pytestmark = pytest.mark.skipif(
     not opencl.opencl_available(), reason="no OpenCL platform (install pocl-opencl-icd)"
@@ -143,7 +143,7 @@ def test_kernels_differing_only_in_offsets_compile_once() -> None:
 
 @pytest.mark.parametrize("name", ["squeezenet", "shufflenet"])
 def test_light_model_runs_entirely_on_opencl_and_matches_onnxruntime(name: str) -> None:
-    model = light_model(name)
+    model = with_logits(light_model(name))
     compiled = lamina.compile(model, device="opencl")
     assert isinstance(compiled.function, opencl.OpenCLFunction)
     feeds = random_inputs(model)

@@ -113,6 +113,21 @@ def with_logits(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def output_mismatch(
+    got: np.ndarray, want: np.ndarray, rtol: float = 1e-3, atol: float = 1e-4
+) -> str | None:
+    """Why `got` does not match `want` at the output's scale (max|err| <= rtol * max|want|
+    + atol, the check for whole models: logits, not probabilities), or None."""
+    got, want = np.asarray(got), np.asarray(want)
+    if got.shape != want.shape:
+        return f"shape {got.shape}, expected {want.shape}"
+    error = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    worst, scale = float(error.max(initial=0.0)), float(np.abs(want).max(initial=0.0))
+    if not worst <= rtol * scale + atol:  # also catches NaN
+        return f"max abs error {worst:.3g} at output scale {scale:.3g}"
+    return None
+
+
 def random_inputs(model: onnx.ModelProto, seed: int = 1) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     feeds: dict[str, np.ndarray] = {}
