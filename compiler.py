@@ -10,6 +10,7 @@ the host JIT.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp, NameLoc
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL
 from lamina.context import make_context
 from lamina.errors import LaminaError
+from lamina.limits import ARENA, WEIGHTS
 from lamina.targets import Device, load_device
 from lamina.universe import parse_pass_pipeline
 
@@ -89,14 +91,13 @@ def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -
         if stats is not None:
             stats.seconds[compile_pass.name] = time.perf_counter() - start
     module.verify()
+    functions = [f for f in module.walk() if isinstance(f, func.FuncOp)]
+    arena_bytes = sum(_int_attr(f, "lamina.arena_size") for f in functions)
+    ARENA.check(arena_bytes, f"compiling for device '{device.name}'")
     if stats is not None:
-        for function in module.walk():
-            if isinstance(function, func.FuncOp):
-                stats.arena_bytes += _int_attr(function, "lamina.arena_size")
-                stats.arena_lower_bound += _int_attr(function, "lamina.arena_lower_bound")
-        stats.reads_inputs = any(
-            _reads_inputs(f) for f in module.walk() if isinstance(f, func.FuncOp)
-        )
+        stats.arena_bytes += arena_bytes
+        stats.arena_lower_bound += sum(_int_attr(f, "lamina.arena_lower_bound") for f in functions)
+        stats.reads_inputs = any(_reads_inputs(f) for f in functions)
     return module
 
 
@@ -128,7 +129,25 @@ def import_model(model: ModelSource, input_shapes: dict[str, list[int]] | None =
         return model
     from lamina.parser.onnx import import_onnx
 
+    check_weight_size(model)
     return import_onnx(model, input_shapes=input_shapes)
+
+
+def check_weight_size(model: str | os.PathLike[str] | bytes | onnx.ModelProto) -> None:
+    """The weights limit (limits.WEIGHTS), before the model is read: a file's size, or the
+    declared sizes of a ModelProto's initializers."""
+    if isinstance(model, onnx.ModelProto):
+        sizes = (
+            math.prod(t.dims) * onnx.helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
+            if t.data_type in onnx.helper.get_all_tensor_dtypes()
+            else 0
+            for t in model.graph.initializer
+        )
+        WEIGHTS.check(sum(sizes))
+    elif isinstance(model, bytes):
+        WEIGHTS.check(len(model))
+    elif os.path.isfile(model):
+        WEIGHTS.check(os.path.getsize(model), where=os.fspath(model))
 
 
 class CompiledModel:

@@ -182,7 +182,9 @@ def test_random_input_of_undefined_dtype(tmp_path: Path):
 
 def test_random_inputs_over_the_size_limit_are_refused_before_allocation(tmp_path: Path):
     model = onnx.load(one_input_model(tmp_path / "m.onnx", TensorProto.FLOAT, [1 << 20, 1 << 21]))
-    with pytest.raises(LaminaError, match=r"the inputs take 8\.38861e\+06 MB .* over the limit"):
+    with pytest.raises(
+        LaminaError, match=r"inputs too large: 8\.38861e\+06 MB .*; the limit is 1024 MB"
+    ):
         random_inputs(model, {})
 
 
@@ -206,3 +208,29 @@ def test_onnxruntime_error_in_compare_is_a_diagnostic(
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
     assert run_main([str(path), "--compare", "ort"]) == 1
     assert "error: onnxruntime cannot run the model" in error_of(capsys)
+
+
+def test_weights_over_the_limit_are_refused_before_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import lamina
+    from lamina.tools.models import mlp
+
+    path = tmp_path / "mlp.onnx"
+    onnx.save(mlp(), path)
+    monkeypatch.setenv("LAMINA_MAX_WEIGHTS_MB", "0.5")
+    for source in (str(path), path.read_bytes(), mlp()):
+        with pytest.raises(LaminaError, match=r"weights too large: .*; the limit is 0\.5 MB"):
+            lamina.compile(source)
+
+
+def test_arena_over_the_limit_is_refused_before_it_is_allocated(monkeypatch: pytest.MonkeyPatch):
+    import lamina
+    from lamina.tools.models import mlp
+
+    monkeypatch.setenv("LAMINA_MAX_ARENA_MB", "0.001")
+    with pytest.raises(LaminaError, match=r"arena too large: .*LAMINA_MAX_ARENA_MB"):
+        lamina.compile(mlp())
+    monkeypatch.setenv("LAMINA_MAX_ARENA_MB", "much")
+    with pytest.raises(LaminaError, match=r"\$LAMINA_MAX_ARENA_MB must be a number"):
+        lamina.compile(mlp())

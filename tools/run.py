@@ -16,7 +16,6 @@ naming the input (exit 1).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import onnx
 
 from lamina.codegen.aot import TensorSpec
 from lamina.errors import LaminaError, UnsupportedError
+from lamina.limits import INPUTS
 
 Runner = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
 TimedRunner = Callable[[dict[str, np.ndarray], int], tuple[list[np.ndarray], float]]
@@ -39,11 +39,6 @@ def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
     """The graph inputs a caller must feed (initializers excluded)."""
     initializers = {init.name for init in model.graph.initializer}
     return [i for i in model.graph.input if i.name not in initializers]
-
-
-MAX_INPUT_MB_DEFAULT = 1024
-"""Random inputs larger than this (MB, all together) are refused before anything is
-allocated; `$LAMINA_MAX_INPUT_MB` changes it."""
 
 
 def random_inputs(
@@ -91,22 +86,8 @@ def _input_spec(
 
 
 def _check_input_size(specs: list[tuple[str, list[int], np.dtype]]) -> None:
-    limit_mb = _max_input_mb()
     total = sum(int(np.prod(dims, dtype=object)) * dtype.itemsize for _, dims, dtype in specs)
-    if total > limit_mb * 2**20:
-        names = ", ".join(f"{name} {'x'.join(map(str, dims))}" for name, dims, _ in specs)
-        raise LaminaError(
-            f"the inputs take {total / 2**20:.6g} MB ({names}), over the limit of "
-            f"{limit_mb} MB ($LAMINA_MAX_INPUT_MB)"
-        )
-
-
-def _max_input_mb() -> float:
-    text = os.environ.get("LAMINA_MAX_INPUT_MB", "")
-    try:
-        return float(text) if text else MAX_INPUT_MB_DEFAULT
-    except ValueError:
-        raise LaminaError(f"$LAMINA_MAX_INPUT_MB must be a number, not '{text}'") from None
+    INPUTS.check(total, ", ".join(f"{name} {'x'.join(map(str, dims))}" for name, dims, _ in specs))
 
 
 def load_inputs(specs: Sequence[str], model: onnx.ModelProto) -> dict[str, np.ndarray]:
