@@ -15,6 +15,7 @@ has a model, input/output data sets and its own rtol/atol. A case ends as
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -58,7 +59,9 @@ class _CaseTimeout(Exception):
     pass
 
 
+@functools.cache
 def _all_cases() -> list[Any]:
+    """The node cases, collected once per process (onnx refuses to register them twice)."""
     from onnx.backend.test.case.node import collect_testcases
 
     with warnings.catch_warnings():

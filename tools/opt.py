@@ -180,7 +180,11 @@ class LaminaOptMain(xDSLOptMain):
         return 0
 
     def _process(self, chunk: Chunk, name: str) -> str | None:
-        parser = LocatingParser(self.ctx, chunk.text, name)
+        try:
+            parser = LocatingParser(self.ctx, chunk.text, name)  # lexes the first token
+        except ParseError as e:
+            _ChunkRun(self, chunk, name, {}).report_at_span(e.span, e.msg)
+            return None
         run = _ChunkRun(self, chunk, name, parser.op_spans)
         try:
             module = parser.parse_module(not self.args.no_implicit_module)
