@@ -16,6 +16,7 @@ random weights (scaled ~1/sqrt(fan-in), so states neither saturate nor vanish):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import onnx
@@ -46,7 +47,7 @@ def recurrent_node(
     op: str, *, steps: int = 3, batch: int = 2, size: int = 4, hidden: int = 5,
     uses: Sequence[str] = (), outputs: Sequence[str] = ("Y", "Y_h"),
     lens: Sequence[int] | None = None, constants: bool = False, seed: int = 0,
-    **attrs: object,
+    **attrs: Any,
 ) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:  # fmt: skip
     """One `op` node and its inputs. `uses` names the optional inputs given (B,
     sequence_lens, initial_h, initial_c, P); `lens` are the sequence lengths;
@@ -107,7 +108,7 @@ class _Graph:
         self.weights.append(numpy_helper.from_array(np.array(values, np.int64), name))
         return name
 
-    def node(self, op: str, inputs: Sequence[str], output: str, **attrs: object) -> str:
+    def node(self, op: str, inputs: Sequence[str], output: str, **attrs: Any) -> str:
         self.nodes.append(helper.make_node(op, list(inputs), [output], name=output, **attrs))
         return output
 
