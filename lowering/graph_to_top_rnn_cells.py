@@ -182,9 +182,11 @@ class Activate:
         self.direction = direction
         self.args: Sequence[SSAValue] = ()
 
-    def __call__(self, b: Body, index: int, x: SSAValue) -> SSAValue:
+    def __call__(self, b: Body, index: int, x: SSAValue, clipped: bool = True) -> SSAValue:
+        """Activation `index` of `x`, a gate's pre-activation clipped first unless not
+        `clipped` (LSTM's h(Cₛ): onnxruntime clips gates only)."""
         cell = self.cell
-        if cell.clip is not None:
+        if cell.clip is not None and clipped:
             x = b.max(b.like(-cell.clip, x), b.min(b.like(cell.clip, x), x))
         per_direction = [acts[index] for acts in cell.activations]
         forward = per_direction[0](b, x)
@@ -210,12 +212,19 @@ def finish(
     b: Body, args: Sequence[SSAValue], valid: int | None, new: Sequence[SSAValue],
     old: Sequence[SSAValue],
 ) -> list[SSAValue]:  # fmt: skip
-    """The new states (kept where the mask says the sequence ended), then the step output."""
+    """The new states (kept where the mask says the sequence ended), then with a mask the
+    step output (0 there; without a mask it is the new h, not computed twice)."""
     if valid is None:
-        return [*new, new[0]]
+        return list(new)
     running = b.cmp("ogt", args[valid], b.like(0.5, args[valid]))
     kept = [b.select(running, n, o) for n, o in zip(new, old, strict=True)]
     return [*kept, b.select(running, new[0], b.like(0, new[0]))]
+
+
+def with_output(results: list[SSAValue], states: int) -> list[SSAValue]:
+    """A step's `states` new states then its output: the masked output `finish` made, or
+    without a mask the new h."""
+    return results if len(results) > states else [*results, results[0]]
 
 
 def sum_of(b: Body, args: Sequence[SSAValue], *positions: int | None) -> SSAValue:
@@ -244,7 +253,7 @@ def rnn_step(
         new = act(b, 0, sum_of(b, args, x, r, wb, rb))
         return finish(b, args, valid, [new], [args[old]])
 
-    return g.build(2, body)
+    return with_output(g.build(1 + (valid is not None), body), 1)
 
 
 def lstm_step(
@@ -273,10 +282,10 @@ def lstm_step(
         f = b.sub(b.like(1, i), i) if cell.input_forget else act(b, 0, pre(2, c_prev))
         c_new = b.add(b.mul(f, c_prev), b.mul(i, act(b, 1, pre(3, c_prev))))
         o = act(b, 0, pre(1, c_new))
-        h_new = b.mul(o, act(b, 2, c_new))
+        h_new = b.mul(o, act(b, 2, c_new, clipped=False))
         return finish(b, args, valid, [h_new, c_new], [args[h_old], c_prev])
 
-    return g.build(3, body)
+    return with_output(g.build(2 + (valid is not None), body), 2)
 
 
 def gru_reset(e: Emitter, cell: Cell, proj: SSAValue, hr: SSAValue, h: SSAValue) -> SSAValue:
@@ -321,4 +330,4 @@ def gru_step(
         h_new = b.add(b.mul(b.sub(b.like(1, z), z), candidate), b.mul(z, h_prev))
         return finish(b, args, valid, [h_new], [h_prev])
 
-    return g.build(2, body)
+    return with_output(g.build(1 + (valid is not None), body), 1)
