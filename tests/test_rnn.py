@@ -19,8 +19,11 @@ import pytest
 from xdsl.context import Context
 
 import lamina
+from lamina.codegen.llvm_split import split_llvm
+from lamina.compiler import import_model, lower
 from lamina.lowering.graph_to_top import ConvertGraphToTopPass
 from lamina.parser.onnx import import_onnx
+from lamina.targets import load_device
 from lamina.tools.model_builders_rnn import recurrent_node
 
 ALL_OUTPUTS = {"LSTM": ("Y", "Y_h", "Y_c"), "GRU": ("Y", "Y_h"), "RNN": ("Y", "Y_h")}
@@ -161,3 +164,20 @@ def test_lstm_lowers_to_one_projection_and_two_ops_per_step():
     assert names.count("top.matmul") == 1 + 5
     assert names.count("top.generic") == 5
     assert names.count("top.slice") == 5
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
+def test_steps_share_their_matmul_and_gate_nests(op: str):
+    # 4 more steps add only their projection slice and their copy into Y as new nests:
+    # each step's H·Rᵀ matmul(s) and gate generic(s) are the same text at every step
+    host = load_device("host")
+
+    def nests(steps: int) -> tuple[int, int]:
+        model, _ = recurrent_node(op, steps=steps, direction="bidirectional", constants=True,
+                                  uses=("B", "initial_h"))  # fmt: skip
+        split = split_llvm(lower(import_model(model), host), host)
+        return split.calls, len(split.nests)
+
+    (calls4, distinct4), (calls8, distinct8) = nests(4), nests(8)
+    assert distinct8 - distinct4 == 2 * 4
+    assert calls8 - calls4 >= 4 * 4
