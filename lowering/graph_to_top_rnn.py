@@ -14,7 +14,8 @@ step.) The gate formulas, biases, clip and activations are in `graph_to_top_rnn_
   transposed once at the end; layout 1 transposes X and the states at the edges.
 - The reverse direction runs forward over X reversed in time; with sequence_lens each
   batch reverses only its first L_b steps (onnxruntime's semantics), and its Y is reversed
-  back at the end. Past a sequence's end (step >= L_b) the state keeps its value and Y is 0.
+  back at the end. Past a sequence's end (step >= L_b) the state keeps its value and Y is 0;
+  a batch of length 0 ends with zero states, as in onnxruntime.
 - Each step's matmul and gate generic read only that step's buffers (its projection rows
   come through a top.slice), so the nests of every step are the same text and compile
   once through the object cache; only the slices and the concat differ in offsets.
@@ -42,6 +43,7 @@ from lamina.lowering.graph_to_top_common import (
     constant_value,
     elt_of,
     is_none,
+    tensor_type,
 )
 from lamina.lowering.graph_to_top_index import dim_map, iota, select_sum
 from lamina.lowering.graph_to_top_rnn_cells import (
@@ -106,6 +108,7 @@ class Sequences:
         self.batch = e.static(lens)[0] if not is_none(lens) else 0
         known = None if is_none(lens) else constant_value(lens)
         self.full = is_none(lens) or (known is not None and bool(np.all(known == steps)))
+        self.may_be_empty = known is None or bool(np.any(known == 0))
         self.reverse_key: SSAValue | None = None
         self.mask: SSAValue | None = None
         if self.full:
@@ -154,6 +157,19 @@ class Sequences:
         dims = (AffineDimExpr(time_axis), AffineDimExpr(batch_axis))
         key_map = AffineMap(len(shape) + 1, 0, dims)
         return select_sum(self.e, x, time_axis, result, (self.reverse_key, key_map), "oeq")
+
+    def zero_if_empty(self, state: SSAValue) -> SSAValue:
+        """A final state [D, 1, B, H] with the batches whose length is 0 zeroed (as
+        onnxruntime returns them); step 0's mask says which are not."""
+        if self.mask is None or not self.may_be_empty:
+            return state
+        running = _slice(self.e, self.mask, [0, 0], [1, self.batch])
+        maps = [AffineMap.identity(4), AffineMap(4, 0, (AffineDimExpr(1), AffineDimExpr(2)))]
+
+        def body(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+            return b.select(b.cmp("ogt", v[1], b.like(0.5, v[1])), v[0], b.like(0, v[0]))
+
+        return self.e.generic([state, running], tensor_type(state), body, maps)
 
     def step_mask(self, step: int) -> SSAValue | None:
         if self.mask is None:
@@ -300,7 +316,7 @@ class RecurrentLowering(GraphLowering):
             if is_none(op.results[index]) or state is None:
                 results.append(None)
                 continue
-            final = e.reshape(state, (directions, batch, hidden))
+            final = e.reshape(seqs.zero_if_empty(state), (directions, batch, hidden))
             results.append(_transpose(e, final, [1, 0, 2]) if layout == 1 else final)
         return results
 

@@ -68,8 +68,14 @@ def test_sequence_lens_input_stops_each_batch_matches_onnxruntime(op: str, direc
           uses=("B", "sequence_lens", *STATES[op]), outputs=ALL_OUTPUTS[op])  # fmt: skip
 
 
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
+def test_empty_sequence_ends_with_zero_states_as_in_onnxruntime(op: str):
+    check(op, direction="bidirectional", steps=3, batch=3, lens=[3, 0, 2],
+          uses=("B", "sequence_lens", *STATES[op]), outputs=ALL_OUTPUTS[op])  # fmt: skip
+
+
 def test_constant_sequence_lens_and_weights_match_onnxruntime():
-    check("LSTM", direction="bidirectional", steps=4, batch=3, lens=[2, 4, 3], constants=True,
+    check("LSTM", direction="bidirectional", steps=4, batch=3, lens=[2, 4, 0], constants=True,
           uses=("B", "sequence_lens", "P"), outputs=ALL_OUTPUTS["LSTM"])  # fmt: skip
 
 
