@@ -101,7 +101,9 @@ def _slice(e: Emitter, x: SSAValue, offsets: Sequence[int], shape: Sequence[int]
 
 
 class Sequences:
-    """Per-batch sequence lengths: the time reversal key and the step mask."""
+    """Per-batch sequence lengths L: the time reversal key [T, B] (i64) and the step mask
+    [T, B] (1 while t < L_b, else 0), constants when L is, both None when every sequence runs
+    all T steps (no sequence_lens, or a constant one equal to T)."""
 
     def __init__(self, e: Emitter, lens: SSAValue, steps: int, element: Attribute) -> None:
         self.e, self.steps = e, steps
