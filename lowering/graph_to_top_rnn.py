@@ -9,8 +9,9 @@
 step.) The gate formulas, biases, clip and activations are in `graph_to_top_rnn_cells`.
 
 - The state is [D, 1, B, H] throughout (D directions side by side); W, R, B, P are read
-  with the gates as a dim of their own ([D, gates, H, I], ...), so the projection is
-  [D, gates, T·B, H] and a step's H·Rᵀ [D, gates, B, H]. Y is built as [D, T, B, H] and
+  with the gates as a dim of their own, W and R transposed per gate ([D, gates, I, H],
+  [D, gates, H, H]: plain matmuls reading rows; folded when they are constants), so the
+  projection is [D, gates, T·B, H] and a step's H·Rᵀ [D, gates, B, H]. Y is built as [D, T, B, H] and
   transposed once at the end; layout 1 transposes X and the states at the edges.
 - The reverse direction runs forward over X reversed in time; with sequence_lens each
   batch reverses only its first L_b steps (onnxruntime's semantics), and its Y is reversed
@@ -189,6 +190,18 @@ def _by_gate(e: Emitter, value: SSAValue, gates: int) -> SSAValue:
     return e.reshape(value, grouped)
 
 
+def _transposed_by_gate(e: Emitter, value: SSAValue, gates: int) -> SSAValue:
+    """W or R [D, gates·H, K] -> [D, gates, K, H], the right operand of a plain matmul (the
+    matmul lowering reads a transposed 4-D operand with strided loads): folded for a
+    constant, else a top.reshape and a top.transpose."""
+    d, rows, k = e.static(value)
+    known = constant_value(value)
+    if known is not None:
+        moved = known.reshape(d, gates, rows // gates, k).transpose(0, 1, 3, 2)
+        return e.emit(graph.ConstantOp.from_array(np.ascontiguousarray(moved), "rnn_weights"))
+    return _transpose(e, _by_gate(e, value, gates), [0, 1, 3, 2])
+
+
 def _cell(op: Operation, e: Emitter, kind: str, hidden: int, directions: int) -> Cell:
     attrs = e.attrs()
     gates = {"lstm": 4, "gru": 3, "rnn": 1}[kind]
@@ -227,12 +240,12 @@ class RecurrentLowering(GraphLowering):
             raise e.fail(f"W {w.type} for direction {attrs.get('direction')}, X {x.type}")
         cell = _cell(op, e, kind, hidden, directions)
         sequences = Sequences(e, lens, steps, element)
-        proj = self._project(e, x, _by_gate(e, w, cell.gates), reversed_, sequences)
+        proj = self._project(e, x, _transposed_by_gate(e, w, cell.gates), reversed_, sequences)
         state = (directions, 1, batch, hidden)
         h = self._initial(e, initial_h, state, layout)
         c = self._initial(e, op.operands[6], state, layout) if kind == "lstm" else None
         outputs: list[SSAValue] = []
-        recurrent = self._recurrent_weights(e, _by_gate(e, r, cell.gates), cell)
+        recurrent = self._recurrent_weights(e, _transposed_by_gate(e, r, cell.gates), cell)
         step_shape = (directions, cell.gates, batch, hidden)
         for step in range(steps):
             proj_s = _slice(e, proj, [0, 0, step * batch, 0], step_shape)
@@ -249,7 +262,7 @@ class RecurrentLowering(GraphLowering):
         steps, batch, size = e.static(x)
         flat = (1, 1, steps * batch, size)
         inputs = [e.reshape(seqs.reverse(x, 0, 1) if rev else x, flat) for rev in reversed_]
-        directions, gates, hidden, _ = e.static(w)
+        directions, gates, _, hidden = e.static(w)
         stacked = (
             inputs[0]
             if len(inputs) == 1
@@ -258,7 +271,7 @@ class RecurrentLowering(GraphLowering):
             )
         )
         result = TensorType(elt_of(x), (directions, gates, steps * batch, hidden))
-        return e.emit(top.MatmulOp(stacked, w, result, transpose_rhs=True))
+        return e.emit(top.MatmulOp(stacked, w, result))
 
     @staticmethod
     def _initial(e: Emitter, value: SSAValue, state: tuple[int, ...], layout: int) -> SSAValue:
@@ -285,7 +298,7 @@ class RecurrentLowering(GraphLowering):
         r, r_h = recurrent
         d, _, batch, hidden = e.static(h)
         hr_type = TensorType(elt_of(h), (d, e.static(r)[1], batch, hidden))
-        hr = e.emit(top.MatmulOp(h, r, hr_type, transpose_rhs=True))
+        hr = e.emit(top.MatmulOp(h, r, hr_type))
         if cell.kind == "lstm" and c is not None:
             h, c, y = lstm_step(e, cell, proj, hr, h, c, mask)
             return h, c, y
@@ -295,7 +308,7 @@ class RecurrentLowering(GraphLowering):
         hh = None
         if r_h is not None:
             reset = gru_reset(e, cell, proj, hr, h)
-            hh = e.emit(top.MatmulOp(reset, r_h, h.type, transpose_rhs=True))
+            hh = e.emit(top.MatmulOp(reset, r_h, h.type))
         h, y = gru_step(e, cell, proj, hr, hh, h, mask)
         return h, None, y
 

@@ -1,21 +1,24 @@
 // RUN: lamina-opt %s -p convert-graph-to-top | filecheck %s
 // RUN: lamina-opt %s -p convert-graph-to-top | lamina-opt --print-op-generic | lamina-opt | filecheck %s
 
-// lstm over 2 steps: one projection matmul X·Wᵀ for both steps (W regrouped by gate), then
-// per step a slice of the projection, Hₛ₋₁·Rᵀ and one fused gate generic (new h, new c)
+// lstm over 2 steps: one projection matmul X·Wᵀ for both steps (W regrouped by gate and
+// transposed per gate), then per step a slice of the projection, Hₛ₋₁·Rᵀ and one fused
+// gate generic (new h, new c)
 // CHECK-LABEL: func.func @lstm
 // CHECK-SAME: (%[[X:.*]]: tensor<2x1x3xf32>, %[[W:.*]]: tensor<1x8x3xf32>, %[[R:.*]]: tensor<1x8x2xf32>)
 // CHECK: %[[WG:.*]] = top.reshape %[[W]] : tensor<1x8x3xf32> -> tensor<1x4x2x3xf32>
+// CHECK: %[[WT:.*]] = top.transpose %[[WG]] permutation [0, 1, 3, 2] : tensor<1x4x2x3xf32> -> tensor<1x4x3x2xf32>
 // CHECK: %[[XF:.*]] = top.reshape %[[X]] : tensor<2x1x3xf32> -> tensor<1x1x2x3xf32>
-// CHECK: %[[P:.*]] = top.matmul %[[XF]], %[[WG]] transpose_rhs : (tensor<1x1x2x3xf32>, tensor<1x4x2x3xf32>) -> tensor<1x4x2x2xf32>
+// CHECK: %[[P:.*]] = top.matmul %[[XF]], %[[WT]] : (tensor<1x1x2x3xf32>, tensor<1x4x3x2xf32>) -> tensor<1x4x2x2xf32>
 // CHECK: %[[RG:.*]] = top.reshape %[[R]] : tensor<1x8x2xf32> -> tensor<1x4x2x2xf32>
+// CHECK: %[[RT:.*]] = top.transpose %[[RG]] permutation [0, 1, 3, 2]
 // CHECK: %[[P0:.*]] = top.slice %[[P]] offsets [0, 0, 0, 0] strides [1, 1, 1, 1] : tensor<1x4x2x2xf32> -> tensor<1x4x1x2xf32>
-// CHECK: %[[HR0:.*]] = top.matmul %{{.*}}, %[[RG]] transpose_rhs : (tensor<1x1x1x2xf32>, tensor<1x4x2x2xf32>) -> tensor<1x4x1x2xf32>
+// CHECK: %[[HR0:.*]] = top.matmul %{{.*}}, %[[RT]] : (tensor<1x1x1x2xf32>, tensor<1x4x2x2xf32>) -> tensor<1x4x1x2xf32>
 // CHECK: %[[H1:.*]], %[[C1:.*]] = top.generic {{.*}} ins(%{{.*}}, %[[P0]], %[[P0]], %[[P0]], %[[P0]], %[[HR0]], %[[HR0]], %[[HR0]], %[[HR0]], %{{.*}} :
 // CHECK: math.tanh
 // CHECK: top.yield
 // CHECK: %[[P1:.*]] = top.slice %[[P]] offsets [0, 0, 1, 0] strides [1, 1, 1, 1]
-// CHECK: %[[HR1:.*]] = top.matmul %[[H1]], %[[RG]] transpose_rhs
+// CHECK: %[[HR1:.*]] = top.matmul %[[H1]], %[[RT]] :
 // CHECK: %[[H2:.*]], %{{.*}} = top.generic {{.*}} ins(%[[H1]], %[[P1]], {{.*}}, %[[HR1]], {{.*}}, %[[C1]] :
 // CHECK: %[[YH:.*]] = top.reshape %[[H2]] : tensor<1x1x1x2xf32> -> tensor<1x1x2xf32>
 // CHECK: func.return %[[YH]] : tensor<1x1x2xf32>
@@ -34,12 +37,12 @@ func.func @lstm(%x: tensor<2x1x3xf32>, %w: tensor<1x8x3xf32>, %r: tensor<1x8x2xf
 // CHECK-SAME: (%[[X:.*]]: tensor<1x1x3xf32>, %[[W:.*]]: tensor<2x6x3xf32>, %[[R:.*]]: tensor<2x6x2xf32>)
 // CHECK: %[[XR:.*]] = top.slice %[[X]] offsets [0, 0, 0] strides [-1, 1, 1] : tensor<1x1x3xf32> -> tensor<1x1x3xf32>
 // CHECK: %[[XS:.*]] = top.concat %{{.*}}, %{{.*}} axis 0 : (tensor<1x1x1x3xf32>, tensor<1x1x1x3xf32>) -> tensor<2x1x1x3xf32>
-// CHECK: %[[P:.*]] = top.matmul %[[XS]], %{{.*}} transpose_rhs : (tensor<2x1x1x3xf32>, tensor<2x3x2x3xf32>) -> tensor<2x3x1x2xf32>
+// CHECK: %[[P:.*]] = top.matmul %[[XS]], %{{.*}} : (tensor<2x1x1x3xf32>, tensor<2x3x3x2xf32>) -> tensor<2x3x1x2xf32>
 // CHECK: %[[RZR:.*]] = top.slice %{{.*}} offsets [0, 0, 0, 0] strides [1, 1, 1, 1] : tensor<2x3x2x2xf32> -> tensor<2x2x2x2xf32>
 // CHECK: %[[RH:.*]] = top.slice %{{.*}} offsets [0, 2, 0, 0] strides [1, 1, 1, 1] : tensor<2x3x2x2xf32> -> tensor<2x1x2x2xf32>
-// CHECK: %[[HZR:.*]] = top.matmul %{{.*}}, %[[RZR]] transpose_rhs : (tensor<2x1x1x2xf32>, tensor<2x2x2x2xf32>) -> tensor<2x2x1x2xf32>
+// CHECK: %[[HZR:.*]] = top.matmul %{{.*}}, %[[RZR]] : (tensor<2x1x1x2xf32>, tensor<2x2x2x2xf32>) -> tensor<2x2x1x2xf32>
 // CHECK: %[[RESET:.*]] = top.generic
-// CHECK: %[[HH:.*]] = top.matmul %[[RESET]], %[[RH]] transpose_rhs : (tensor<2x1x1x2xf32>, tensor<2x1x2x2xf32>) -> tensor<2x1x1x2xf32>
+// CHECK: %[[HH:.*]] = top.matmul %[[RESET]], %[[RH]] : (tensor<2x1x1x2xf32>, tensor<2x1x2x2xf32>) -> tensor<2x1x1x2xf32>
 // CHECK: %[[H:.*]] = top.generic {{.*}} ins({{.*}}%[[HZR]]{{.*}}%[[HH]]
 // CHECK: %[[BACK:.*]] = top.slice %[[H]] offsets [1, 0, 0, 0]
 // CHECK: top.slice %[[BACK]] offsets [0, 0, 0, 0] strides [1, -1, 1, 1]
