@@ -1,0 +1,262 @@
+"""ConvTranspose and Col2Im -> the sub-pixel decomposition onto the fast conv path.
+
+conv_transpose(x, w, b)  ->  conv2d(x, w')  ->  generic interleave (+ b)
+col2im(x)                ->  conv_transpose(x, one-hot filter, group = C)
+
+Along one spatial axis (input size H, kernel K, stride S, dilation D), the full transposed
+output is y_full[i*S + j*D] += x[i] * w[j]. Output position o = q*S + r (phase r < S) is
+reached by the taps j with j*D = r (mod S), from input i = q - (j*D - r) / S, so phase r is
+a stride-1 correlation of x with a short sub-kernel of T = (K-1)*D // S + 1 taps (flipped,
+zeros where no tap lands). All S phases (S_h * S_w in 2-D) are one conv2d with S_h * S_w
+times the output channels and stride 1, pads T-1 before; a `top.generic` interleaves the
+phases (floordiv / mod maps), crops the ConvTranspose pads and adds the bias. A constant
+filter is rearranged at compile time, so the conv reaches the packed GEMM; a computed one
+goes through pad / gather / transpose ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir.affine import AffineDimExpr, AffineExpr, AffineMap
+
+from lamina.dialects import graph, top
+from lamina.dialects.weights import numpy_dtype
+from lamina.lowering.graph_to_top_common import (
+    Emitter,
+    GraphLowering,
+    constant_value,
+    elt_of,
+    ints,
+    is_none,
+    node_name,
+)
+
+
+@dataclass(frozen=True)
+class PhaseAxis:
+    """One spatial axis of a transposed convolution as `stride` stride-1 phases (see the
+    module doc): the result is y_full[pad_low : pad_low + out], `pad_low` >= 0."""
+
+    size: int
+    kernel: int
+    stride: int
+    dilation: int
+    pad_low: int
+    out: int
+
+    @property
+    def taps(self) -> int:
+        """Sub-kernel length T, the same for every phase."""
+        return (self.kernel - 1) * self.dilation // self.stride + 1
+
+    @property
+    def blocks(self) -> int:
+        """Phase outputs per phase: enough to cover y_full up to pad_low + out."""
+        return max(self.size, -(-(self.pad_low + self.out) // self.stride))
+
+    @property
+    def conv_pads(self) -> tuple[int, int]:
+        return self.taps - 1, self.blocks - self.size
+
+    def sub_kernel_taps(self) -> np.ndarray:
+        """[stride, taps] indices into the kernel axis, flipped for a correlation; index
+        `kernel` (one past the end) stands for a zero tap."""
+        taps = np.full((self.stride, self.taps), self.kernel, np.int64)
+        for j in range(self.kernel):
+            phase, offset = j * self.dilation % self.stride, j * self.dilation // self.stride
+            taps[phase, self.taps - 1 - offset] = j
+        return taps
+
+    def source(self, dim: AffineExpr) -> tuple[AffineExpr, AffineExpr]:
+        """(phase, block) of y_full position dim + pad_low."""
+        shifted = dim + self.pad_low
+        return shifted % self.stride, shifted // self.stride
+
+
+def transpose_axes(
+    e: Emitter, sizes: Sequence[int], kernel: Sequence[int], result: Sequence[int]
+) -> list[PhaseAxis]:
+    """The ConvTranspose attributes (auto_pad, pads, output_shape, output_padding) resolved
+    per spatial axis, as onnxruntime does; the lengths must give `result`."""
+    attrs = e.attrs()
+    n = len(sizes)
+    strides = ints(attrs.get("strides") or [1] * n)
+    dilations = ints(attrs.get("dilations") or [1] * n)
+    extra = ints(attrs.get("output_padding") or [0] * n)
+    auto_pad = str(attrs.get("auto_pad") or "NOTSET")
+    natural = [
+        s * (h - 1) + p + (k - 1) * d + 1
+        for h, k, s, d, p in zip(sizes, kernel, strides, dilations, extra, strict=True)
+    ]
+    output_shape = ints(attrs.get("output_shape") or [])[-n:] if attrs.get("output_shape") else []
+    if output_shape or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        outs = output_shape or [h * s for h, s in zip(sizes, strides, strict=True)]
+        totals = [max(0, full - out) for full, out in zip(natural, outs, strict=True)]
+        upper = auto_pad == "SAME_UPPER" or (output_shape and auto_pad != "SAME_LOWER")
+        lows = [t // 2 if upper else t - t // 2 for t in totals]
+    elif auto_pad in ("NOTSET", "VALID"):
+        pads = ints(attrs.get("pads") or [0] * (2 * n)) if auto_pad == "NOTSET" else [0] * 2 * n
+        lows = pads[:n]
+        outs = [full - lo - hi for full, lo, hi in zip(natural, pads[:n], pads[n:], strict=True)]
+    else:
+        raise e.fail(f"auto_pad = {auto_pad}")
+    if any(lo < 0 for lo in lows):
+        raise e.fail(f"negative pads {lows}")
+    if list(outs) != list(result):
+        raise e.fail(f"output size {outs} disagrees with the result type {list(result)}")
+    return [
+        PhaseAxis(*axis) for axis in zip(sizes, kernel, strides, dilations, lows, outs, strict=True)
+    ]
+
+
+def _phase_filter_array(w: np.ndarray, groups: int, axes: Sequence[PhaseAxis]) -> np.ndarray:
+    """[C, F/g, KH, KW] ConvTranspose filter -> [g*F/g*SH*SW, C/g, TH, TW] conv filter, the
+    output channels ordered (group, f, phase_h, phase_w)."""
+    c, fg = w.shape[:2]
+    padded = np.pad(w, ((0, 0), (0, 0), (0, 1), (0, 1)))
+    sub = np.take(padded, axes[0].sub_kernel_taps(), axis=2)
+    sub = np.take(sub, axes[1].sub_kernel_taps(), axis=4)
+    (sh, th), (sw, tw) = ((a.stride, a.taps) for a in axes)
+    sub = sub.reshape(groups, c // groups, fg, sh, th, sw, tw).transpose(0, 2, 3, 5, 1, 4, 6)
+    return np.ascontiguousarray(sub.reshape(groups * fg * sh * sw, c // groups, th, tw))
+
+
+def _emit_phase_filter(e: Emitter, w: SSAValue, groups: int, axes: Sequence[PhaseAxis]) -> SSAValue:
+    """`_phase_filter_array` as top ops, for a filter computed at run time."""
+    elt = elt_of(w)
+    c, fg, kh, kw = cast(TensorType[Attribute], w.type).get_shape()
+    (sh, th), (sw, tw) = ((a.stride, a.taps) for a in axes)
+    padded = e.emit(top.PadOp(w, TensorType(elt, (c, fg, kh + 1, kw + 1)),
+                              mode=top.PadMode.CONSTANT, low=[0] * 4, high=[0, 0, 1, 1]))  # fmt: skip
+    rows = e.emit(graph.ConstantOp.from_array(axes[0].sub_kernel_taps(), "phase_taps_h"))
+    cols = e.emit(graph.ConstantOp.from_array(axes[1].sub_kernel_taps(), "phase_taps_w"))
+    sub = e.emit(top.GatherOp(padded, rows, TensorType(elt, (c, fg, sh, th, kw + 1)), axis=2))
+    sub = e.emit(top.GatherOp(sub, cols, TensorType(elt, (c, fg, sh, th, sw, tw)), axis=4))
+    sub = e.reshape(sub, (groups, c // groups, fg, sh, th, sw, tw))
+    permuted = TensorType(elt, (groups, fg, sh, sw, c // groups, th, tw))
+    sub = e.emit(top.TransposeOp(sub, (0, 2, 3, 5, 1, 4, 6), permuted))
+    return e.reshape(sub, (groups * fg * sh * sw, c // groups, th, tw))
+
+
+def _interleave_map(axes: Sequence[PhaseAxis]) -> AffineMap:
+    """(n, f, oh, ow) -> the phase conv's (n, (f*SH + rh)*SW + rw, qh, qw)."""
+    (rh, qh), (rw, qw) = (a.source(AffineDimExpr(2 + i)) for i, a in enumerate(axes))
+    channel = (AffineDimExpr(1) * axes[0].stride + rh) * axes[1].stride + rw
+    return AffineMap(4, 0, (AffineDimExpr(0), channel, qh, qw))
+
+
+def emit_conv_transpose(
+    e: Emitter,
+    x: SSAValue,
+    w: SSAValue,
+    bias: SSAValue | None,
+    groups: int,
+    axes: Sequence[PhaseAxis],
+) -> SSAValue:
+    """The 2-D transposed convolution of nchw `x` by [C, F/g, KH, KW] `w` (module doc)."""
+    n = cast(TensorType[Attribute], x.type).get_shape()[0]
+    fg = cast(TensorType[Attribute], w.type).get_shape()[1]
+    elt = elt_of(x)
+    array = constant_value(w)
+    if array is None:
+        phase_filter = _emit_phase_filter(e, w, groups, axes)
+    else:
+        name = f"{node_name(e.source) or 'conv_transpose'}_phase_filter"
+        phase_filter = e.emit(
+            graph.ConstantOp.from_array(_phase_filter_array(array, groups, axes), name)
+        )
+    phases = axes[0].stride * axes[1].stride
+    conv_type = TensorType(elt, (n, groups * fg * phases, axes[0].blocks, axes[1].blocks))
+    (low_h, high_h), (low_w, high_w) = (a.conv_pads for a in axes)
+    conv = e.emit(top.Conv2dOp(x, phase_filter, conv_type, layout=top.ConvLayout.NCHW_FCHW,
+                               pad_low=[low_h, low_w], pad_high=[high_h, high_w],
+                               groups=groups))  # fmt: skip
+    result = TensorType(elt, (n, groups * fg, axes[0].out, axes[1].out))
+    if bias is None:
+        return e.generic([conv], result, lambda b, v: v[0], [_interleave_map(axes)])
+    maps = [_interleave_map(axes), AffineMap(4, 0, (AffineDimExpr(1),))]
+    return e.generic([conv, bias], result, lambda b, v: b.add(v[0], v[1]), maps)
+
+
+def _height_one(axes: Sequence[PhaseAxis]) -> list[PhaseAxis]:
+    """A 1-D problem as 2-D over a height of 1."""
+    return [PhaseAxis(1, 1, 1, 1, 0, 1), *axes]
+
+
+class ConvTransposeLowering(GraphLowering):
+    """conv_transpose -> phase conv2d + interleaving generic (1-D and 2-D)."""
+
+    source = (graph.ConvTransposeOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x, w, b = op.operands
+        xs, ws = e.static(x), e.static(w)
+        result = e.static_result()
+        if len(xs) not in (3, 4):
+            raise e.fail(f"{len(xs) - 2}-D ConvTranspose")
+        kernel = ws[2:]
+        if ints(e.attrs().get("kernel_shape") or kernel) != list(kernel):
+            raise e.fail("kernel_shape that differs from the filter's shape")
+        axes = transpose_axes(e, xs[2:], kernel, result.get_shape()[2:])
+        groups = int(cast(int, e.attrs().get("group") or 1))
+        bias = None if is_none(b) else b
+        if len(xs) == 4:
+            return [emit_conv_transpose(e, x, w, bias, groups, axes)]
+        x2 = e.reshape(x, (xs[0], xs[1], 1, xs[2]))
+        w2 = e.reshape(w, (ws[0], ws[1], 1, ws[2]))
+        y2 = emit_conv_transpose(e, x2, w2, bias, groups, _height_one(axes))
+        return [e.reshape(y2, result.get_shape())]
+
+
+class Col2ImLowering(GraphLowering):
+    """col2im [N, C*KH*KW, L] -> a ConvTranspose of x viewed as [N, C*KH*KW, BH, BW] by a
+    one-hot filter with one group per image channel: its phase conv does the accumulation."""
+
+    source = (graph.Col2ImOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x, image, block = op.operands
+        n, ck, length = e.static(x)
+        image_shape = ints(e.constant(image, "image_shape"))
+        kernel = ints(e.constant(block, "block_shape"))
+        rank = len(kernel)
+        if rank not in (1, 2):
+            raise e.fail(f"{rank}-D Col2Im")
+        attrs = e.attrs()
+        strides = ints(attrs.get("strides") or [1] * rank)
+        dilations = ints(attrs.get("dilations") or [1] * rank)
+        pads = ints(attrs.get("pads") or [0] * 2 * rank)
+        if rank == 1:  # over a height of 1
+            image_shape, kernel, strides, dilations = (
+                [1, *v] for v in (image_shape, kernel, strides, dilations)
+            )
+            pads = [0, pads[0], 0, pads[1]]
+        blocks = [
+            (size + lo + hi - d * (k - 1) - 1) // s + 1
+            for size, k, s, d, lo, hi in zip(
+                image_shape, kernel, strides, dilations, pads[:2], pads[2:], strict=True
+            )
+        ]
+        kh, kw = kernel
+        if blocks[0] * blocks[1] != length or ck % (kh * kw):
+            raise e.fail(f"input {[n, ck, length]} does not match the blocks {blocks}")
+        channels = ck // (kh * kw)
+        one_hot = np.eye(kh * kw, dtype=numpy_dtype(elt_of(x))).reshape(kh * kw, 1, kh, kw)
+        axes = [
+            PhaseAxis(*axis)
+            for axis in zip(blocks, kernel, strides, dilations, pads[:2], image_shape, strict=True)
+        ]
+        filter_array = np.tile(one_hot, (channels, 1, 1, 1))
+        ones = e.emit(graph.ConstantOp.from_array(filter_array, "col2im_one_hot"))
+        x4 = e.reshape(x, (n, ck, *blocks))
+        y = emit_conv_transpose(e, x4, ones, None, channels, axes)
+        return [e.reshape(y, e.static_result().get_shape())]
+
+
+CONV_TRANSPOSE_LOWERINGS: list[type[GraphLowering]] = [ConvTransposeLowering, Col2ImLowering]
