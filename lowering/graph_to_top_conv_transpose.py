@@ -23,7 +23,7 @@ from typing import cast
 import numpy as np
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
-from xdsl.ir.affine import AffineDimExpr, AffineExpr, AffineMap
+from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineExpr, AffineMap
 
 from lamina.dialects import graph, top
 from lamina.dialects.weights import numpy_dtype
@@ -76,6 +76,8 @@ class PhaseAxis:
     def source(self, dim: AffineExpr) -> tuple[AffineExpr, AffineExpr]:
         """(phase, block) of y_full position dim + pad_low."""
         shifted = dim + self.pad_low
+        if self.stride == 1:
+            return AffineConstantExpr(0), shifted
         return shifted % self.stride, shifted // self.stride
 
 
@@ -94,11 +96,12 @@ def transpose_axes(
         s * (h - 1) + p + (k - 1) * d + 1
         for h, k, s, d, p in zip(sizes, kernel, strides, dilations, extra, strict=True)
     ]
-    output_shape = ints(attrs.get("output_shape") or [])[-n:] if attrs.get("output_shape") else []
+    output_shape = ints(attrs.get("output_shape") or [])[-n:]
     if output_shape or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         outs = output_shape or [h * s for h, s in zip(sizes, strides, strict=True)]
         totals = [max(0, full - out) for full, out in zip(natural, outs, strict=True)]
-        upper = auto_pad == "SAME_UPPER" or (output_shape and auto_pad != "SAME_LOWER")
+        # the odd pad goes at the end for SAME_UPPER, at the start otherwise
+        upper = auto_pad == "SAME_UPPER"
         lows = [t // 2 if upper else t - t // 2 for t in totals]
     elif auto_pad in ("NOTSET", "VALID"):
         pads = ints(attrs.get("pads") or [0] * (2 * n)) if auto_pad == "NOTSET" else [0] * 2 * n
