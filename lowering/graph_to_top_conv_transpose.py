@@ -154,6 +154,38 @@ def _interleave_map(axes: Sequence[PhaseAxis]) -> AffineMap:
     return AffineMap(4, 0, (AffineDimExpr(0), channel, qh, qw))
 
 
+def _phase_filter(
+    e: Emitter, w: SSAValue, groups: int, axes: Sequence[PhaseAxis], shape: Sequence[int]
+) -> SSAValue:
+    """The phase conv's filter, of `shape`: a constant when `w` is one (the packed GEMM
+    needs a constant filter)."""
+    array = constant_value(w)
+    if array is None:
+        return e.reshape(_emit_phase_filter(e, w, groups, axes), shape)
+    name = f"{node_name(e.source) or 'conv_transpose'}_phase_filter"
+    phase_filter = _phase_filter_array(array, groups, axes).reshape(shape)
+    return e.emit(graph.ConstantOp.from_array(phase_filter, name))
+
+
+def _phase_conv(
+    e: Emitter,
+    x: SSAValue,
+    w: SSAValue,
+    conv_type: TensorType[Attribute],
+    groups: int,
+    axes: Sequence[PhaseAxis],
+) -> SSAValue:
+    """The stride-1 conv of every phase. (A one-tap phase conv stays a 1x1 conv2d: as a
+    matmul it would need x reshaped, which is a copy at the loop level.)"""
+    c = cast(TensorType[Attribute], x.type).get_shape()[1]
+    shape = (conv_type.get_shape()[1], c // groups, axes[0].taps, axes[1].taps)
+    (low_h, high_h), (low_w, high_w) = (a.conv_pads for a in axes)
+    phase_filter = _phase_filter(e, w, groups, axes, shape)
+    return e.emit(top.Conv2dOp(x, phase_filter, conv_type, layout=top.ConvLayout.NCHW_FCHW,
+                               pad_low=[low_h, low_w], pad_high=[high_h, high_w],
+                               groups=groups))  # fmt: skip
+
+
 def emit_conv_transpose(
     e: Emitter,
     x: SSAValue,
@@ -166,20 +198,9 @@ def emit_conv_transpose(
     n = cast(TensorType[Attribute], x.type).get_shape()[0]
     fg = cast(TensorType[Attribute], w.type).get_shape()[1]
     elt = elt_of(x)
-    array = constant_value(w)
-    if array is None:
-        phase_filter = _emit_phase_filter(e, w, groups, axes)
-    else:
-        name = f"{node_name(e.source) or 'conv_transpose'}_phase_filter"
-        phase_filter = e.emit(
-            graph.ConstantOp.from_array(_phase_filter_array(array, groups, axes), name)
-        )
     phases = axes[0].stride * axes[1].stride
     conv_type = TensorType(elt, (n, groups * fg * phases, axes[0].blocks, axes[1].blocks))
-    (low_h, high_h), (low_w, high_w) = (a.conv_pads for a in axes)
-    conv = e.emit(top.Conv2dOp(x, phase_filter, conv_type, layout=top.ConvLayout.NCHW_FCHW,
-                               pad_low=[low_h, low_w], pad_high=[high_h, high_w],
-                               groups=groups))  # fmt: skip
+    conv = _phase_conv(e, x, w, conv_type, groups, axes)
     result = TensorType(elt, (n, groups * fg, axes[0].out, axes[1].out))
     if bias is None:
         return e.generic([conv], result, lambda b, v: v[0], [_interleave_map(axes)])
