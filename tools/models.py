@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 LIGHT_MODELS = (
     "squeezenet",
@@ -113,6 +113,22 @@ def with_logits(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def with_pre_sigmoid(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The model with the input of its last Sigmoid as an extra output, typed like the
+    Sigmoid's result: a probability map saturates where the logits still differ."""
+    sigmoids = [n for n in model.graph.node if n.op_type == "Sigmoid"]
+    if not sigmoids:
+        return model
+    inferred = onnx.shape_inference.infer_shapes(model)
+    known = [*inferred.graph.output, *inferred.graph.value_info]
+    result = next(v for v in known if v.name == sigmoids[-1].output[0])
+    logits = onnx.ValueInfoProto()
+    logits.CopyFrom(result)
+    logits.name = sigmoids[-1].input[0]
+    model.graph.output.append(logits)
+    return model
+
+
 def random_inputs(model: onnx.ModelProto, seed: int = 1) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     feeds: dict[str, np.ndarray] = {}
@@ -140,8 +156,6 @@ def mlp(
     `form` is how exporters write a dense layer: "gemm" (Gemm with transB, as PyTorch
     exports Linear) or "matmul" (MatMul + Add, as TensorFlow converters do).
     """
-    from onnx import TensorProto, helper
-
     if form not in ("gemm", "matmul"):
         raise ValueError(f"form must be 'gemm' or 'matmul', not {form!r}")
     rng = np.random.default_rng(seed)
