@@ -64,7 +64,9 @@ def detector_layers(size: int) -> list[tuple[str, onnx.ModelProto]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="ppocr-det ConvTranspose layers: lamina vs onnxruntime, 1 thread")
+    parser = argparse.ArgumentParser(
+        description="ppocr-det ConvTranspose layers: lamina vs onnxruntime, 1 thread"
+    )
     parser.add_argument("--size", type=int, default=640)
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args(argv)

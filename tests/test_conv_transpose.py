@@ -20,6 +20,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from lamina.compiler import compile as lamina_compile
 from lamina.errors import UnsupportedOpError
+from lamina.tests.test_graph_to_top import check
+from lamina.tests.test_graph_to_top import model as reference_model
+from lamina.tests.test_graph_to_top import rand as reference_rand
 
 F: int = TensorProto.FLOAT
 
@@ -169,3 +172,23 @@ def test_col2im_matches_onnxruntime(
 ):
     x = np.random.default_rng(9).standard_normal(x_shape).astype(np.float32)
     check_against_onnxruntime(col2im_model(x_shape, image, block, **attrs), {"x": x})
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [{"strides": [2, 2]}, {"strides": [3, 2], "pads": [1, 0, 0, 2], "dilations": [1, 2]},
+     {"strides": [2, 1], "output_padding": [1, 0]}],
+    ids=["k2_s2", "pads_dilations", "output_padding"],
+)  # fmt: skip
+def test_lowering_keeps_the_graph_reference_semantics(attrs: dict[str, Any]):
+    # the graph reference interpreter before convert-graph-to-top, the top one after
+    # (groups only against onnxruntime: onnx.reference's grouped ConvTranspose fails)
+    node = helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], **attrs)
+    weights = {
+        "w": reference_rand(4, 3, 3, 3, seed=1),
+        "b": reference_rand(3, seed=2),
+    }
+    check(
+        reference_model([node], {"x": ([1, 4, 3, 4], F)}, {"y": (None, F)}, weights),
+        [reference_rand(1, 4, 3, 4)],
+    )
