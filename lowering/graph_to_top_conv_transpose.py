@@ -32,6 +32,7 @@ from lamina.lowering.graph_to_top_common import (
     GraphLowering,
     constant_value,
     elt_of,
+    identity_map,
     ints,
     is_none,
     node_name,
@@ -56,13 +57,19 @@ class PhaseAxis:
         return (self.kernel - 1) * self.dilation // self.stride + 1
 
     @property
+    def first_block(self) -> int:
+        """The first phase output the result reads (pads that a conv pad can skip)."""
+        return min(self.pad_low // self.stride, self.taps - 1)
+
+    @property
     def blocks(self) -> int:
-        """Phase outputs per phase: enough to cover y_full up to pad_low + out."""
-        return max(self.size, -(-(self.pad_low + self.out) // self.stride))
+        """Phase outputs per phase, from `first_block` on, enough to cover y_full up to
+        pad_low + out."""
+        return max(self.size, -(-(self.pad_low + self.out) // self.stride)) - self.first_block
 
     @property
     def conv_pads(self) -> tuple[int, int]:
-        return self.taps - 1, self.blocks - self.size
+        return self.taps - 1 - self.first_block, self.blocks + self.first_block - self.size
 
     def sub_kernel_taps(self) -> np.ndarray:
         """[stride, taps] indices into the kernel axis, flipped for a correlation; index
@@ -77,8 +84,8 @@ class PhaseAxis:
         """(phase, block) of y_full position dim + pad_low."""
         shifted = dim + self.pad_low
         if self.stride == 1:
-            return AffineConstantExpr(0), shifted
-        return shifted % self.stride, shifted // self.stride
+            return AffineConstantExpr(0), shifted - self.first_block
+        return shifted % self.stride, shifted // self.stride - self.first_block
 
 
 def transpose_axes(
@@ -174,6 +181,7 @@ def _phase_conv(
     conv_type: TensorType[Attribute],
     groups: int,
     axes: Sequence[PhaseAxis],
+    bias: SSAValue | None = None,
 ) -> SSAValue:
     """The stride-1 conv of every phase. (A one-tap phase conv stays a 1x1 conv2d: as a
     matmul it would need x reshaped, which is a copy at the loop level.)"""
@@ -183,7 +191,7 @@ def _phase_conv(
     phase_filter = _phase_filter(e, w, groups, axes, shape)
     return e.emit(top.Conv2dOp(x, phase_filter, conv_type, layout=top.ConvLayout.NCHW_FCHW,
                                pad_low=[low_h, low_w], pad_high=[high_h, high_w],
-                               groups=groups))  # fmt: skip
+                               groups=groups, bias=bias))  # fmt: skip
 
 
 def emit_conv_transpose(
@@ -200,11 +208,14 @@ def emit_conv_transpose(
     elt = elt_of(x)
     phases = axes[0].stride * axes[1].stride
     conv_type = TensorType(elt, (n, groups * fg * phases, axes[0].blocks, axes[1].blocks))
-    conv = _phase_conv(e, x, w, conv_type, groups, axes)
     result = TensorType(elt, (n, groups * fg, axes[0].out, axes[1].out))
+    interleave = _interleave_map(axes)
+    if interleave == identity_map(4) and result == conv_type:
+        return _phase_conv(e, x, w, conv_type, groups, axes, bias)  # stride 1, pads folded
+    conv = _phase_conv(e, x, w, conv_type, groups, axes)
     if bias is None:
-        return e.generic([conv], result, lambda b, v: v[0], [_interleave_map(axes)])
-    maps = [_interleave_map(axes), AffineMap(4, 0, (AffineDimExpr(1),))]
+        return e.generic([conv], result, lambda b, v: v[0], [interleave])
+    maps = [interleave, AffineMap(4, 0, (AffineDimExpr(1),))]
     return e.generic([conv, bias], result, lambda b, v: b.add(v[0], v[1]), maps)
 
 

@@ -34,16 +34,27 @@ func.func @computed_filter_1d(%x: tensor<1x2x4xf32>, %w: tensor<2x3x3xf32>) -> t
   func.return %y : tensor<1x3x8xf32>
 }
 
-// col2im: a ConvTranspose with a one-hot filter, one group per image channel
+// col2im: a ConvTranspose with a one-hot filter, one group per image channel (stride 1:
+// the conv alone)
 // CHECK-LABEL: func.func @col2im
 // CHECK: top.reshape %{{.*}} : tensor<1x4x6xf32> -> tensor<1x4x2x3xf32>
 // CHECK: graph.constant dense<{{.*}}> : tensor<1x4x2x2xf32>
-// CHECK: top.conv2d nchw_fchw {{.*}} pad_low [1, 1] pad_high [1, 1] groups 1 : (tensor<1x4x2x3xf32>, tensor<1x4x2x2xf32>) -> tensor<1x1x3x4xf32>
-// CHECK: top.generic
-// CHECK-NOT: graph.col2im
+// CHECK: %[[Y:.*]] = top.conv2d nchw_fchw {{.*}} pad_low [1, 1] pad_high [1, 1] groups 1 : (tensor<1x4x2x3xf32>, tensor<1x4x2x2xf32>) -> tensor<1x1x3x4xf32>
+// CHECK-NEXT: func.return %[[Y]]
 func.func @col2im(%x: tensor<1x4x6xf32>) -> tensor<1x1x3x4xf32> {
   %image = graph.constant dense<[3, 4]> : tensor<2xi64>
   %block = graph.constant dense<[2, 2]> : tensor<2xi64>
   %y = graph.col2im %x, %image, %block : (tensor<1x4x6xf32>, tensor<2xi64>, tensor<2xi64>) -> tensor<1x1x3x4xf32>
   func.return %y : tensor<1x1x3x4xf32>
+}
+
+// stride 1: one phase; the pads fold into the conv's (K - 1 - pad) and the bias into the
+// conv, so no interleaving generic remains
+// CHECK-LABEL: func.func @stride_1_pads
+// CHECK: %[[TAPS:.*]] = graph.constant dense<{{\[}}[2, 1, 0]]> : tensor<1x3xi64>
+// CHECK: %[[Y:.*]] = top.conv2d nchw_fchw %{{.*}}, %{{.*}}, %{{.*}} strides [1, 1] dilations [1, 1] pad_low [1, 1] pad_high [1, 1] groups 1 : (tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>, tensor<3xf32>) -> tensor<1x3x5x5xf32>
+// CHECK-NEXT: func.return %[[Y]]
+func.func @stride_1_pads(%x: tensor<1x2x5x5xf32>, %w: tensor<2x3x3x3xf32>, %b: tensor<3xf32>) -> tensor<1x3x5x5xf32> {
+  %y = graph.conv_transpose %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x2x5x5xf32>, tensor<2x3x3x3xf32>, tensor<3xf32>) -> tensor<1x3x5x5xf32>
+  func.return %y : tensor<1x3x5x5xf32>
 }
