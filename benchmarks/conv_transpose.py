@@ -3,11 +3,12 @@ onnxruntime, each layer a one-node ONNX model with the model's real filter, at t
 1x3xSxS image gives (S = 640: 24 -> 24 channels 160 -> 320, then 24 -> 1 channel 320 -> 640,
 both k2 s2), on one thread:
 
-    .venv/bin/python -m lamina.benchmarks.conv_transpose [--size 640] [--repeat 10]
+    .venv/bin/python -m lamina.benchmarks.conv_transpose [--size 640] [--repeat 10] [--whole]
 
 Prints per layer lamina's and onnxruntime's best time (as benchmarks/ops.py: the shared
 machine's load inflates medians) and median (timed in alternating turns as in
-benchmarks/latency.py), in ms, and the ratios lamina / ort (lower is better).
+benchmarks/latency.py), in ms, and the ratios lamina / ort (lower is better); with `--whole`
+the whole detector too.
 """
 
 from __future__ import annotations
@@ -63,31 +64,41 @@ def detector_layers(size: int) -> list[tuple[str, onnx.ModelProto]]:
     return layers
 
 
+def time_row(name: str, model: onnx.ModelProto, shape: list[int], repeat: int) -> str:
+    """One printed row: best and median times of both engines on one seeded input."""
+    feeds = {"x": np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
+    compiled = lamina_compile(model, "host", input_shapes={"x": shape}, threads=1)
+    ort_run = onnxruntime_session(model, 1)
+    engines = {"lamina": partial(compiled, **feeds), "ort": partial(ort_run, feeds)}
+    for got, want in zip(engines["lamina"](), engines["ort"](), strict=True):
+        if not np.allclose(got, want, rtol=1e-3, atol=1e-4):
+            return f"{name:36} mismatch: max abs error {np.abs(got - want).max():.3g}"
+    best = {engine: best_time(call, 3 * repeat) * 1e3 for engine, call in engines.items()}
+    ms = median_ms_in_turns(engines, warmup=2, repeat=repeat)
+    return (
+        f"{name:36} {best['lamina']:12.3f} {best['ort']:9.3f} {best['lamina'] / best['ort']:6.2f}"
+        f"  {ms['lamina']:14.3f} {ms['ort']:9.3f} {ms['lamina'] / ms['ort']:6.2f}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="ppocr-det ConvTranspose layers: lamina vs onnxruntime, 1 thread"
     )
     parser.add_argument("--size", type=int, default=640)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--whole", action="store_true", help="also the whole detector")
     args = parser.parse_args(argv)
-    print(
-        f"{'layer':36} {'best: lamina':>12} {'ort':>7} {'ratio':>6}  {'median: lamina':>14} {'ort':>7} {'ratio':>6}"
-    )
+    header = f"{'best: lamina':>12} {'ort':>9} {'ratio':>6}  {'median: lamina':>14} {'ort':>9}"
+    print(f"{'layer':36} {header} {'ratio':>6}")
     for name, model in detector_layers(args.size):
         shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
-        feeds = {"x": np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
-        compiled = lamina_compile(model, "host", threads=1)
-        ort_run = onnxruntime_session(model, 1)
-        engines = {"lamina": partial(compiled, **feeds), "ort": partial(ort_run, feeds)}
-        (got,), (want,) = engines["lamina"](), engines["ort"]()
-        if not np.allclose(got, want, rtol=1e-3, atol=1e-4):
-            print(f"{name:36} mismatch: max abs error {np.abs(got - want).max():.3g}")
-            continue
-        best = {engine: best_time(call, 3 * args.repeat) * 1e3 for engine, call in engines.items()}
-        ms = median_ms_in_turns(engines, warmup=2, repeat=args.repeat)
+        print(time_row(name, model, shape, args.repeat))
+    if args.whole:
+        model = onnx.load(str(zoo_model("ppocr-det")))
+        shape = [1, 3, args.size, args.size]
         print(
-            f"{name:36} {best['lamina']:12.3f} {best['ort']:7.3f} {best['lamina'] / best['ort']:6.2f}"
-            f"  {ms['lamina']:14.3f} {ms['ort']:7.3f} {ms['lamina'] / ms['ort']:6.2f}"
+            time_row(f"ppocr-det {args.size}x{args.size}", model, shape, max(1, args.repeat // 5))
         )
     return 0
 
