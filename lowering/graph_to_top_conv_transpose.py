@@ -11,7 +11,9 @@ zeros where no tap lands). All S phases (S_h * S_w in 2-D) are one conv2d with S
 times the output channels and stride 1, pads T-1 before; a `top.generic` interleaves the
 phases (floordiv / mod maps), crops the ConvTranspose pads and adds the bias. A constant
 filter is rearranged at compile time, so the conv reaches the packed GEMM; a computed one
-goes through pad / gather / transpose ops.
+goes through pad / gather / transpose ops. 1-D runs as 2-D over a height of 1; 3-D as 2-D
+with depth folded into the channels (depth is a dense map from D input to OD output depths,
+cheap for the small depths of 3-D models).
 """
 
 from __future__ import annotations
@@ -219,13 +221,78 @@ def emit_conv_transpose(
     return e.generic([conv, bias], result, lambda b, v: b.add(v[0], v[1]), maps)
 
 
+def depth_taps(axis: PhaseAxis) -> np.ndarray:
+    """[size, out] kernel index that carries input i to output o along `axis` (i*S + j*D
+    = o + pad_low), `kernel` (the zero pad) where none does."""
+    taps = np.full((axis.size, axis.out), axis.kernel, np.int64)
+    for i in range(axis.size):
+        for j in range(axis.kernel):
+            o = i * axis.stride + j * axis.dilation - axis.pad_low
+            if 0 <= o < axis.out:
+                taps[i, o] = j
+    return taps
+
+
+def _depth_folded_filter(e: Emitter, w: SSAValue, depth: PhaseAxis) -> SSAValue:
+    """[C, F/g, KD, KH, KW] -> the 2-D filter [C*D, F/g*OD, KH, KW] of the depth map."""
+    c, fg, kd, kh, kw = cast(TensorType[Attribute], w.type).get_shape()
+    d, od = depth.size, depth.out
+    folded = (c * d, fg * od, kh, kw)
+    array = constant_value(w)
+    if array is not None:
+        padded = np.pad(array, ((0, 0), (0, 0), (0, 1), (0, 0), (0, 0)))
+        taken = np.take(padded, depth_taps(depth), axis=2).transpose(0, 2, 1, 3, 4, 5)
+        name = f"{node_name(e.source) or 'conv_transpose'}_depth_folded"
+        return e.emit(
+            graph.ConstantOp.from_array(np.ascontiguousarray(taken).reshape(folded), name)
+        )
+    elt = elt_of(w)
+    padded = e.emit(top.PadOp(w, TensorType(elt, (c, fg, kd + 1, kh, kw)), mode=top.PadMode.CONSTANT,
+                              low=[0] * 5, high=[0, 0, 1, 0, 0]))  # fmt: skip
+    taps = e.emit(graph.ConstantOp.from_array(depth_taps(depth), "depth_taps"))
+    taken = e.emit(top.GatherOp(padded, taps, TensorType(elt, (c, fg, d, od, kh, kw)), axis=2))
+    permuted = TensorType(elt, (c, d, fg, od, kh, kw))
+    return e.reshape(e.emit(top.TransposeOp(taken, (0, 2, 1, 3, 4, 5), permuted)), folded)
+
+
+def _depth_folded_bias(e: Emitter, bias: SSAValue, out: int) -> SSAValue:
+    """b[f] -> b'[f*OD + o] = b[f]."""
+    array = constant_value(bias)
+    if array is not None:
+        return e.emit(graph.ConstantOp.from_array(np.repeat(array, out), "depth_folded_bias"))
+    (f,) = cast(TensorType[Attribute], bias.type).get_shape()
+    spread = TensorType(elt_of(bias), (f, out))
+    return e.reshape(e.emit(top.BroadcastOp(e.reshape(bias, (f, 1)), spread)), (f * out,))
+
+
+def emit_conv_transpose_3d(
+    e: Emitter,
+    x: SSAValue,
+    w: SSAValue,
+    bias: SSAValue | None,
+    groups: int,
+    axes: Sequence[PhaseAxis],
+) -> SSAValue:
+    """The 3-D transposed convolution as a 2-D one: depth is a dense map from D input to
+    OD output depths, folded into the channels (c, i) -> (f, o) of the filter."""
+    n, c, d, h, width = cast(TensorType[Attribute], x.type).get_shape()
+    depth = axes[0]
+    x2 = e.reshape(x, (n, c * d, h, width))
+    w2 = _depth_folded_filter(e, w, depth)
+    b2 = None if bias is None else _depth_folded_bias(e, bias, depth.out)
+    y2 = emit_conv_transpose(e, x2, w2, b2, groups, axes[1:])
+    f = cast(TensorType[Attribute], w.type).get_shape()[1] * groups
+    return e.reshape(y2, (n, f, depth.out, axes[1].out, axes[2].out))
+
+
 def _height_one(axes: Sequence[PhaseAxis]) -> list[PhaseAxis]:
     """A 1-D problem as 2-D over a height of 1."""
     return [PhaseAxis(1, 1, 1, 1, 0, 1), *axes]
 
 
 class ConvTransposeLowering(GraphLowering):
-    """conv_transpose -> phase conv2d + interleaving generic (1-D and 2-D)."""
+    """conv_transpose -> phase conv2d + interleaving generic (1-D: over a height of 1;
+    3-D: depth folded into the channels)."""
 
     source = (graph.ConvTransposeOp,)
 
@@ -233,7 +300,7 @@ class ConvTransposeLowering(GraphLowering):
         x, w, b = op.operands
         xs, ws = e.static(x), e.static(w)
         result = e.static_result()
-        if len(xs) not in (3, 4):
+        if len(xs) not in (3, 4, 5):
             raise e.fail(f"{len(xs) - 2}-D ConvTranspose")
         kernel = ws[2:]
         if ints(e.attrs().get("kernel_shape") or kernel) != list(kernel):
@@ -243,6 +310,8 @@ class ConvTransposeLowering(GraphLowering):
         bias = None if is_none(b) else b
         if len(xs) == 4:
             return [emit_conv_transpose(e, x, w, bias, groups, axes)]
+        if len(xs) == 5:
+            return [emit_conv_transpose_3d(e, x, w, bias, groups, axes)]
         x2 = e.reshape(x, (xs[0], xs[1], 1, xs[2]))
         w2 = e.reshape(w, (ws[0], ws[1], 1, ws[2]))
         y2 = emit_conv_transpose(e, x2, w2, bias, groups, _height_one(axes))
@@ -250,8 +319,9 @@ class ConvTransposeLowering(GraphLowering):
 
 
 class Col2ImLowering(GraphLowering):
-    """col2im [N, C*KH*KW, L] -> a ConvTranspose of x viewed as [N, C*KH*KW, BH, BW] by a
-    one-hot filter with one group per image channel: its phase conv does the accumulation."""
+    """col2im [N, C*K, L] (K = prod(block)) -> a ConvTranspose of x viewed as [N, C*K,
+    blocks...] by a one-hot filter with one group per image channel: its phase conv does
+    the accumulation (1-D over a height of 1; 2-D; 3-D)."""
 
     source = (graph.Col2ImOp,)
 
@@ -261,7 +331,7 @@ class Col2ImLowering(GraphLowering):
         image_shape = ints(e.constant(image, "image_shape"))
         kernel = ints(e.constant(block, "block_shape"))
         rank = len(kernel)
-        if rank not in (1, 2):
+        if rank not in (1, 2, 3):
             raise e.fail(f"{rank}-D Col2Im")
         attrs = e.attrs()
         strides = ints(attrs.get("strides") or [1] * rank)
@@ -271,26 +341,26 @@ class Col2ImLowering(GraphLowering):
             image_shape, kernel, strides, dilations = (
                 [1, *v] for v in (image_shape, kernel, strides, dilations)
             )
-            pads = [0, pads[0], 0, pads[1]]
+            pads, rank = [0, pads[0], 0, pads[1]], 2
+        geometry = list(zip(image_shape, kernel, strides, dilations, pads[:rank], strict=True))
         blocks = [
             (size + lo + hi - d * (k - 1) - 1) // s + 1
-            for size, k, s, d, lo, hi in zip(
-                image_shape, kernel, strides, dilations, pads[:2], pads[2:], strict=True
-            )
+            for (size, k, s, d, lo), hi in zip(geometry, pads[rank:], strict=True)
         ]
-        kh, kw = kernel
-        if blocks[0] * blocks[1] != length or ck % (kh * kw):
+        taps = int(np.prod(kernel))
+        if int(np.prod(blocks)) != length or ck % taps:
             raise e.fail(f"input {[n, ck, length]} does not match the blocks {blocks}")
-        channels = ck // (kh * kw)
-        one_hot = np.eye(kh * kw, dtype=numpy_dtype(elt_of(x))).reshape(kh * kw, 1, kh, kw)
+        channels = ck // taps
+        one_hot = np.eye(taps, dtype=numpy_dtype(elt_of(x))).reshape(taps, 1, *kernel)
         axes = [
-            PhaseAxis(*axis)
-            for axis in zip(blocks, kernel, strides, dilations, pads[:2], image_shape, strict=True)
+            PhaseAxis(b, k, s, d, lo, size)
+            for b, (size, k, s, d, lo) in zip(blocks, geometry, strict=True)
         ]
-        filter_array = np.tile(one_hot, (channels, 1, 1, 1))
+        filter_array = np.tile(one_hot, (channels, 1, *[1] * rank))
         ones = e.emit(graph.ConstantOp.from_array(filter_array, "col2im_one_hot"))
-        x4 = e.reshape(x, (n, ck, *blocks))
-        y = emit_conv_transpose(e, x4, ones, None, channels, axes)
+        x_blocks = e.reshape(x, (n, ck, *blocks))
+        emit = emit_conv_transpose if rank == 2 else emit_conv_transpose_3d
+        y = emit(e, x_blocks, ones, None, channels, axes)
         return [e.reshape(y, e.static_result().get_shape())]
 
 

@@ -131,10 +131,33 @@ def test_conv_transpose_large_enough_for_the_packed_gemm_matches_onnxruntime():
     check_against_onnxruntime(conv_transpose_model([1, 32, 12, 10], w, b, strides=[2, 2]), {"x": x})
 
 
-def test_3d_conv_transpose_is_reported_unsupported():
-    w = np.ones((1, 1, 2, 2, 2), np.float32)
-    model = conv_transpose_model([1, 1, 3, 3, 3], w, None)
-    with pytest.raises(UnsupportedOpError, match="3-D ConvTranspose"):
+CASES_3D: list[tuple[str, list[int], list[int], dict[str, Any]]] = [
+    ("plain", [1, 2, 3, 4, 3], [2, 3, 2, 3, 2], {}),
+    ("strides_pads", [1, 2, 3, 3, 4], [2, 2, 3, 3, 3], {"strides": [2, 2, 1], "pads": [1, 0, 1, 0, 1, 1]}),
+    ("dilations_output_padding", [2, 2, 3, 3, 3], [2, 2, 2, 2, 2], {"dilations": [2, 1, 2], "strides": [3, 2, 2], "output_padding": [1, 1, 0]}),
+    ("group_2", [1, 4, 2, 3, 3], [4, 2, 2, 2, 2], {"group": 2, "strides": [2, 2, 2]}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "x_shape", "w_shape", "attrs"), CASES_3D, ids=[c[0] for c in CASES_3D]
+)
+@pytest.mark.parametrize("weights_as_input", [False, True])
+def test_conv_transpose_3d_matches_onnxruntime(
+    name: str, x_shape: list[int], w_shape: list[int], attrs: dict[str, Any], weights_as_input: bool
+):
+    rng = np.random.default_rng(len(name) + 100)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    bias = rng.standard_normal(w_shape[1] * attrs.get("group", 1)).astype(np.float32)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    model = conv_transpose_model(x_shape, w, bias, weights_as_input=weights_as_input, **attrs)
+    check_against_onnxruntime(model, {"x": x, "w": w} if weights_as_input else {"x": x})
+
+
+def test_4d_conv_transpose_is_reported_unsupported():
+    w = np.ones((1, 1, 2, 2, 2, 2), np.float32)
+    model = conv_transpose_model([1, 1, 3, 3, 3, 3], w, None)
+    with pytest.raises(UnsupportedOpError, match="4-D ConvTranspose"):
         lamina_compile(model)
 
 
@@ -164,8 +187,9 @@ def col2im_model(
         ([2, 18, 6], [5, 6], [3, 3], {"strides": [2, 2], "pads": [1, 0, 0, 1]}),
         ([1, 8, 4], [6, 5], [2, 2], {"dilations": [2, 3], "strides": [3, 1]}),
         ([1, 6, 3], [7], [3], {"strides": [2], "pads": [1, 0]}),
+        ([1, 16, 18], [4, 5, 4], [2, 2, 2], {"strides": [2, 2, 1], "pads": [0, 1, 0, 1, 0, 0]}),
     ],
-    ids=["plain", "strides_pads", "dilations", "1d"],
+    ids=["plain", "strides_pads", "dilations", "1d", "3d"],
 )
 def test_col2im_matches_onnxruntime(
     x_shape: list[int], image: list[int], block: list[int], attrs: dict[str, Any]

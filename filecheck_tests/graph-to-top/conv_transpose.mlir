@@ -58,3 +58,19 @@ func.func @stride_1_pads(%x: tensor<1x2x5x5xf32>, %w: tensor<2x3x3x3xf32>, %b: t
   %y = graph.conv_transpose %x, %w, %b {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x2x5x5xf32>, tensor<2x3x3x3xf32>, tensor<3xf32>) -> tensor<1x3x5x5xf32>
   func.return %y : tensor<1x3x5x5xf32>
 }
+
+// 3-D: depth is a dense map from the 2 input to the 3 output depths (taps[i, o] = the
+// kernel index carrying i to o, 2 = the zero pad), folded into the channels of a 2-D
+// ConvTranspose: x [1, 1*2, 2, 2], filter [1*2, 1*3, 1, 1]
+// CHECK-LABEL: func.func @conv_transpose_3d
+// CHECK: top.reshape %{{.*}} : tensor<1x1x2x2x2xf32> -> tensor<1x2x2x2xf32>
+// CHECK: %[[TAPS:.*]] = graph.constant dense<{{\[}}[0, 1, 2], [2, 0, 1]]> : tensor<2x3xi64>
+// CHECK: top.gather %{{.*}}[%[[TAPS]]] axis 2 : (tensor<1x1x3x1x1xf32>, tensor<2x3xi64>) -> tensor<1x1x2x3x1x1xf32>
+// CHECK: top.transpose %{{.*}} permutation [0, 2, 1, 3, 4, 5] : tensor<1x1x2x3x1x1xf32> -> tensor<1x2x1x3x1x1xf32>
+// CHECK: top.conv2d nchw_fchw {{.*}} : (tensor<1x2x2x2xf32>, tensor<3x2x1x1xf32>) -> tensor<1x3x2x2xf32>
+// CHECK: top.reshape %{{.*}} : tensor<1x3x2x2xf32> -> tensor<1x1x3x2x2xf32>
+func.func @conv_transpose_3d(%x: tensor<1x1x2x2x2xf32>, %w: tensor<1x1x2x1x1xf32>) -> tensor<1x1x3x2x2xf32> {
+  %n = graph.none : none
+  %y = graph.conv_transpose %x, %w, %n : (tensor<1x1x2x2x2xf32>, tensor<1x1x2x1x1xf32>, none) -> tensor<1x1x3x2x2xf32>
+  func.return %y : tensor<1x1x3x2x2xf32>
+}

@@ -1,10 +1,10 @@
 // RUN: lamina-opt %s -p convert-graph-to-top --split-input-file --verify-diagnostics
 
-func.func @conv_transpose_3d(%x: tensor<1x1x2x2x2xf32>, %w: tensor<1x1x2x2x2xf32>) -> tensor<1x1x3x3x3xf32> {
+func.func @conv_transpose_4d(%x: tensor<1x1x2x2x2x2xf32>, %w: tensor<1x1x2x2x2x2xf32>) -> tensor<1x1x3x3x3x3xf32> {
   %n = graph.none : none
-  // expected-error@+1 {{not supported: 'graph.conv_transpose': 3-D ConvTranspose}}
-  %y = graph.conv_transpose %x, %w, %n : (tensor<1x1x2x2x2xf32>, tensor<1x1x2x2x2xf32>, none) -> tensor<1x1x3x3x3xf32>
-  func.return %y : tensor<1x1x3x3x3xf32>
+  // expected-error@+1 {{not supported: 'graph.conv_transpose': 4-D ConvTranspose}}
+  %y = graph.conv_transpose %x, %w, %n : (tensor<1x1x2x2x2x2xf32>, tensor<1x1x2x2x2x2xf32>, none) -> tensor<1x1x3x3x3x3xf32>
+  func.return %y : tensor<1x1x3x3x3x3xf32>
 }
 
 // -----
