@@ -113,6 +113,15 @@ def with_logits(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def random_inputs(model: onnx.ModelProto, seed: int = 1) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    feeds: dict[str, np.ndarray] = {}
+    for value in model.graph.input:
+        shape = [d.dim_value or 1 for d in value.type.tensor_type.shape.dim]
+        feeds[value.name] = rng.standard_normal(shape).astype(np.float32)
+    return feeds
+
+
 def with_pre_sigmoid(model: onnx.ModelProto) -> onnx.ModelProto:
     """The model with the input of its last Sigmoid as an extra output, typed like the
     Sigmoid's result: a probability map saturates where the logits still differ."""
@@ -127,15 +136,6 @@ def with_pre_sigmoid(model: onnx.ModelProto) -> onnx.ModelProto:
     logits.name = sigmoids[-1].input[0]
     model.graph.output.append(logits)
     return model
-
-
-def random_inputs(model: onnx.ModelProto, seed: int = 1) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    feeds: dict[str, np.ndarray] = {}
-    for value in model.graph.input:
-        shape = [d.dim_value or 1 for d in value.type.tensor_type.shape.dim]
-        feeds[value.name] = rng.standard_normal(shape).astype(np.float32)
-    return feeds
 
 
 def light_model(name: str, seed: int = 0) -> onnx.ModelProto:
