@@ -49,6 +49,7 @@ from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError
 from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
+from lamina.lowering.graph_to_top_conv_transpose import CONV_TRANSPOSE_LOWERINGS
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
 from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
@@ -70,6 +71,7 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *RESIZE_LOWERINGS,
     *ATTENTION_LOWERINGS,
     *RNN_LOWERINGS,
+    *CONV_TRANSPOSE_LOWERINGS,
 ]
 
 
@@ -100,6 +102,7 @@ SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
     "Resize": (1, 2, 3),
     "ConstantOfShape": (0,),
     "Range": (0, 1, 2),
+    "Col2Im": (1, 2),
 }
 """ONNX operand slots whose values (not only shapes) decide a result's shape."""
 

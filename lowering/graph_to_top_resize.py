@@ -8,7 +8,8 @@ cubic, antialiasing, every coordinate transformation) is separable and linear pe
 W_d (out x in) and b_d (only tf_crop_and_resize's extrapolation value makes it non-zero)
 are computed at compile time by running the reference Resize kernel, with the op's own
 attributes, on the identity basis of the dim (a 2-D [in, in] input resized along dim 1)
-and on zeros. A dim whose W_d is the identity is skipped.
+and on zeros. A dim whose W_d is the identity is skipped; one whose rows are all one-hot
+(nearest modes) is a gather of the rows it picks, O(out) instead of O(out x in).
 """
 
 from __future__ import annotations
@@ -78,6 +79,22 @@ def contract(e: Emitter, x: SSAValue, dim: int, matrix: np.ndarray, bias: np.nda
     return e.generic([y, offset], result, lambda b, v: b.add(v[0], v[1]), maps)
 
 
+def select(e: Emitter, x: SSAValue, dim: int, matrix: np.ndarray) -> SSAValue:
+    """y[..., o, ...] = x[..., k_o, ...] along `dim` where row o of `matrix` is one-hot at
+    k_o (nearest modes): a gather, O(output) instead of a contraction's O(output x in)."""
+    xs = e.static(x)
+    rows = e.emit(graph.ConstantOp.from_array(matrix.argmax(axis=1).astype(np.int64), "nearest"))
+    shape = tuple(matrix.shape[0] if d == dim else s for d, s in enumerate(xs))
+    return e.emit(top.GatherOp(x, rows, TensorType(elt_of(x), shape), axis=dim))
+
+
+def is_selection(matrix: np.ndarray, bias: np.ndarray) -> bool:
+    """Every row one-hot and no bias: the dim picks input elements."""
+    return (
+        not bias.any() and bool(np.isin(matrix, (0, 1)).all()) and bool((matrix.sum(1) == 1).all())
+    )
+
+
 class ResizeLowering(GraphLowering):
     """resize(x, roi, scales | sizes) -> a chain of `contract`s (see the module doc)."""
 
@@ -100,7 +117,11 @@ class ResizeLowering(GraphLowering):
             if found is None:
                 raise e.fail(f"dim {dim}: output size {ys[dim]} does not follow from the scale")
             matrix, bias = found
-            if matrix.shape != (xs[dim], xs[dim]) or not np.array_equal(matrix, np.eye(xs[dim])):
+            if matrix.shape == (xs[dim], xs[dim]) and np.array_equal(matrix, np.eye(xs[dim])):
+                continue
+            if is_selection(matrix, bias):
+                value = select(e, value, dim, matrix)
+            else:
                 value = contract(e, value, dim, matrix, bias)
         return [value]
 

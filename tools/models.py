@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 LIGHT_MODELS = (
     "squeezenet",
@@ -137,6 +137,22 @@ def random_inputs(model: onnx.ModelProto, seed: int = 1) -> dict[str, np.ndarray
     return feeds
 
 
+def with_pre_sigmoid(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The model with the input of its last Sigmoid as an extra output, typed like the
+    Sigmoid's result: a probability map saturates where the logits still differ."""
+    sigmoids = [n for n in model.graph.node if n.op_type == "Sigmoid"]
+    if not sigmoids:
+        return model
+    inferred = onnx.shape_inference.infer_shapes(model)
+    known = [*inferred.graph.output, *inferred.graph.value_info]
+    result = next(v for v in known if v.name == sigmoids[-1].output[0])
+    logits = onnx.ValueInfoProto()
+    logits.CopyFrom(result)
+    logits.name = sigmoids[-1].input[0]
+    model.graph.output.append(logits)
+    return model
+
+
 def light_model(name: str, seed: int = 0) -> onnx.ModelProto:
     """The light model `name` with seeded random weights."""
     return with_random_weights(onnx.load(str(light_model_path(name))), seed)
@@ -155,8 +171,6 @@ def mlp(
     `form` is how exporters write a dense layer: "gemm" (Gemm with transB, as PyTorch
     exports Linear) or "matmul" (MatMul + Add, as TensorFlow converters do).
     """
-    from onnx import TensorProto, helper
-
     if form not in ("gemm", "matmul"):
         raise ValueError(f"form must be 'gemm' or 'matmul', not {form!r}")
     rng = np.random.default_rng(seed)
