@@ -49,3 +49,18 @@ class RewriteRuleError(LaminaError):
 
 class DeviceError(LaminaError):
     """An unknown device, or a device whose toolchain is missing on this machine."""
+
+
+class LaminaWarning(UserWarning):
+    """Something lamina changed or ignored in its input to accept it, issued with
+    `warnings.warn`; tools print it as `<where>: warning: <message>`."""
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+    def __str__(self) -> str:
+        return (
+            f"{self.where}: warning: {self.message}" if self.where else f"warning: {self.message}"
+        )

@@ -20,6 +20,11 @@ from google.protobuf.message import Message
 from onnx import GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto, helper
 
 from lamina.errors import ModelImportError, UnsupportedError
+from lamina.parser.onnx_annotations import (
+    infer_without_annotations,
+    is_stale_annotation_error,
+    unknown_negative_dims,
+)
 from lamina.parser.onnx_types import (
     SUPPORTED_OPSETS,
     is_default_domain,
@@ -63,6 +68,7 @@ def prepare_model(
                 where,
             )
     skeleton, weights = _strip_weights(model)
+    unknown_negative_dims(skeleton.graph)
     if skeleton.functions:
         skeleton = _onnx_step(onnx.inliner.inline_local_functions, where, skeleton)
     if not all(isinstance(text, str) for text in _graph_text(skeleton.graph)):
@@ -83,16 +89,25 @@ def prepare_model(
                 f"{onnx_error_message(err)}",
                 where,
             ) from err
-    skeleton = _onnx_step(
-        onnx.shape_inference.infer_shapes,
-        where,
-        skeleton,
-        check_type=True,
-        strict_mode=True,
-        data_prop=True,
-    )
+    skeleton = _infer_shapes(skeleton, where)
     order = [t.name for t in model.graph.initializer]
     return PreparedModel(skeleton, weights, order, where)
+
+
+def _infer_shapes(model: ModelProto, where: str) -> ModelProto:
+    """Strict shape inference; annotations it rejects as stale are dropped with a warning."""
+
+    def infer(model: ModelProto) -> ModelProto:
+        return onnx.shape_inference.infer_shapes(
+            model, check_type=True, strict_mode=True, data_prop=True
+        )
+
+    try:
+        return infer(model)
+    except Exception as err:  # InferenceError, or another onnx error reported below
+        if not is_stale_annotation_error(str(err)):
+            raise ModelImportError(onnx_error_message(err), where) from err
+    return _onnx_step(infer_without_annotations, where, model, infer, where)
 
 
 def _onnx_step(step: Callable[P, R], where: str, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -242,6 +257,8 @@ def _bind_input_shapes(
 
 
 def _bind_shape(value: ValueInfoProto, shape: list[int], where: str) -> dict[str, int]:
+    """Binds `value`'s dims to `shape`; a size of 0 in the model (an exporter's "unknown",
+    like -1) yields to the given size."""
     if value.type.WhichOneof("value") != "tensor_type":
         raise ModelImportError(f"input '{value.name}' is not a tensor", where)
     if any(size < -1 for size in shape):
@@ -262,7 +279,7 @@ def _bind_shape(value: ValueInfoProto, shape: list[int], where: str) -> dict[str
     for index, (dim, size) in enumerate(zip(dims, shape, strict=True)):
         if size < 0:
             continue
-        if dim.HasField("dim_value") and dim.dim_value != size:
+        if dim.HasField("dim_value") and dim.dim_value not in (0, size):
             raise ModelImportError(
                 f"input shape {given} of '{value.name}' conflicts with its static size "
                 f"{dim.dim_value} in dimension {index}",

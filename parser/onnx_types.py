@@ -52,7 +52,8 @@ ELEMENT_TYPES: dict[int, Attribute] = {
 }
 """ONNX element types with an MLIR builtin counterpart (bool is `i1`, ints signless)."""
 
-_INVALID_NAME_CHAR = re.compile(r"[^\w$.-]")
+_INVALID_NAME_CHAR = re.compile(r"[^A-Za-z0-9_$.-]")
+_NUMBERED_SUFFIX = re.compile(r"_\d+$")
 
 
 def node_label(node: NodeProto) -> str:
@@ -78,11 +79,18 @@ def location(name: str) -> NameLoc:
 
 
 def value_name_hint(name: str) -> str | None:
-    """An SSA name hint from an ONNX value name (`gpu_0/conv1` -> `gpu_0_conv1`)."""
+    """An SSA name hint from an ONNX value name (`gpu_0/conv1` -> `gpu_0_conv1`).
+
+    Only ASCII `[A-Za-z0-9_$.-]` survives (xDSL's name syntax); a hint never starts with a
+    digit and is never a bare `_<digits>`, which xDSL would shorten to nothing. None (a
+    numbered `%0`) when no character is left; the printer numbers duplicate hints.
+    """
     hint = _INVALID_NAME_CHAR.sub("_", name)
     if not hint:
         return None
-    return f"_{hint}" if hint[0].isdigit() else hint
+    if hint[0].isdigit():
+        hint = f"_{hint}"
+    return hint if _NUMBERED_SUFFIX.sub("", hint) else f"v{hint}"
 
 
 def sanitize_symbol(name: str) -> str:

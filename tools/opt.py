@@ -31,7 +31,12 @@ from xdsl.utils.lexer import Span
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from lamina.errors import LaminaError
-from lamina.tools.diagnostics import Diagnostic, check_diagnostics, expected_diagnostics
+from lamina.tools.diagnostics import (
+    Diagnostic,
+    check_diagnostics,
+    expected_diagnostics,
+    printing_warnings,
+)
 from lamina.universe import LAMINA_DIALECTS, LAMINA_PASSES
 
 _SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
@@ -174,7 +179,8 @@ class LaminaOptMain(xDSLOptMain):
         from lamina.parser.onnx import import_onnx, parse_input_shapes
 
         shapes = parse_input_shapes(self.args.input_shape)
-        module = import_onnx(name, input_shapes=shapes)
+        with printing_warnings(name):
+            module = import_onnx(name, input_shapes=shapes)
         run = _ChunkRun(self, Chunk("", 1), name, {})
         output = run.finish(module)
         for diagnostic in run.chunk.diagnostics:
