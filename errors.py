@@ -7,6 +7,8 @@ device) is a `LaminaError`. Tools catch it once at their boundary and print
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class LaminaError(Exception):
     """A failure caused by the input, reported as `<where>: error: <message>`.
@@ -41,6 +43,22 @@ class UnsupportedError(LaminaError):
 
 class UnsupportedOpError(UnsupportedError):
     """An operator (or operator variant) with no implementation on the chosen path."""
+
+
+def all_unsupported(errors: Sequence[UnsupportedError]) -> UnsupportedError:
+    """One error reporting each of `errors` (at least one): the first alone, or
+
+        not supported: 3 nodes:
+          node 'a' (Foo): 'Foo' is not an operator of ONNX
+          ...
+
+    at the first error's place and op.
+    """
+    first = errors[0]
+    if len(errors) == 1:
+        return first
+    reasons = "".join(f"\n  {e.message.removeprefix('not supported: ')}" for e in errors)
+    return UnsupportedOpError(f"{len(errors)} nodes:{reasons}", first.where, first.op)
 
 
 class RewriteRuleError(LaminaError):

@@ -19,7 +19,7 @@ import onnx.inliner
 from google.protobuf.message import Message
 from onnx import GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto, helper
 
-from lamina.errors import ModelImportError, UnsupportedError
+from lamina.errors import ModelImportError, UnsupportedError, all_unsupported
 from lamina.parser.onnx_annotations import (
     infer_without_annotations,
     is_stale_annotation_error,
@@ -30,7 +30,7 @@ from lamina.parser.onnx_types import (
     is_default_domain,
     onnx_error_message,
     onnx_error_reason,
-    unsupported_node,
+    unsupported_node_error,
 )
 
 P = ParamSpec("P")
@@ -146,15 +146,17 @@ def _lower_opset(model: ModelProto, opset: int, where: str) -> ModelProto:
         return onnx.version_converter.convert_version(model, TARGET_OPSET)
     except Exception:  # no down-adapter for some node: decide node by node below
         pass
+    errors: list[UnsupportedError] = []
     for node in _all_nodes(model.graph):
         since = onnx.defs.get_schema(node.op_type, opset).since_version
         if since > TARGET_OPSET:
-            unsupported_node(
-                node,
+            reason = (
                 f"the opset-{since} definition of '{node.op_type}' "
-                f"(lamina has opset {TARGET_OPSET})",
-                where,
+                f"(lamina has opset {TARGET_OPSET})"
             )
+            errors.append(unsupported_node_error(node, reason, where))
+    if errors:
+        raise all_unsupported(errors)
     lowered = ModelProto()
     lowered.CopyFrom(model)
     for entry in lowered.opset_import:
@@ -191,18 +193,27 @@ def _copy_fields(source: Message, target: Message, skip: set[str]) -> None:
 
 
 def _check_operators(graph: GraphProto, opset: int, where: str) -> None:
-    """Unknown domains and operators fail as unsupported before the checker sees them."""
-    for node in _all_nodes(graph):
-        if not is_default_domain(node.domain):
-            unsupported_node(node, f"operators of domain '{node.domain}'", where)
-        if not onnx.defs.has(node.op_type):
-            unsupported_node(node, f"'{node.op_type}' is not an operator of ONNX", where)
-        try:
-            schema = onnx.defs.get_schema(node.op_type, opset)
-        except onnx.defs.SchemaError:
-            unsupported_node(node, f"'{node.op_type}' does not exist in opset {opset}", where)
-        if schema.deprecated:
-            unsupported_node(node, f"'{node.op_type}' is deprecated in opset {opset}", where)
+    """Unknown domains and operators fail as unsupported before the checker sees them, all
+    in one error."""
+    errors = [e for node in _all_nodes(graph) if (e := _operator_error(node, opset, where))]
+    if errors:
+        raise all_unsupported(errors)
+
+
+def _operator_error(node: NodeProto, opset: int, where: str) -> UnsupportedError | None:
+    if not is_default_domain(node.domain):
+        return unsupported_node_error(node, f"operators of domain '{node.domain}'", where)
+    if not onnx.defs.has(node.op_type):
+        return unsupported_node_error(node, f"'{node.op_type}' is not an operator of ONNX", where)
+    try:
+        schema = onnx.defs.get_schema(node.op_type, opset)
+    except onnx.defs.SchemaError:
+        reason = f"'{node.op_type}' does not exist in opset {opset}"
+        return unsupported_node_error(node, reason, where)
+    if schema.deprecated:
+        reason = f"'{node.op_type}' is deprecated in opset {opset}"
+        return unsupported_node_error(node, reason, where)
+    return None
 
 
 def _graph_text(graph: GraphProto) -> Iterator[object]:

@@ -69,8 +69,12 @@ def fail_node(node: NodeProto, reason: str, where: str) -> NoReturn:
     raise ModelImportError(node_message(node, reason), where)
 
 
+def unsupported_node_error(node: NodeProto, reason: str, where: str) -> UnsupportedOpError:
+    return UnsupportedOpError(node_message(node, reason), where)
+
+
 def unsupported_node(node: NodeProto, reason: str, where: str) -> NoReturn:
-    raise UnsupportedOpError(node_message(node, reason), where)
+    raise unsupported_node_error(node, reason, where)
 
 
 def location(name: str) -> NameLoc:

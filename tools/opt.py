@@ -316,7 +316,8 @@ class _ChunkRun:
                 column = current.location.column.data
                 break
             if isinstance(current.location, NameLoc):  # an imported model's node name
-                message = f"node '{current.location.desc.data}': {message}"
+                node = f"node '{current.location.desc.data}'"
+                message = message if node in message else f"{node}: {message}"
                 break
             current = current.parent_op()
         if line:
@@ -337,8 +338,11 @@ class _ChunkRun:
 
 
 def _message(error: Exception) -> str:
-    """The first line of an error's message, without xDSL's generic prefixes."""
-    text = error.message if isinstance(error, LaminaError) else str(error)
+    """A lamina error's message (one that lists several problems spans lines), or the first
+    line of another error's, without xDSL's generic prefixes."""
+    if isinstance(error, LaminaError):
+        return error.message
+    text = str(error)
     for prefix in ("Operation does not verify: ",):
         text = text.removeprefix(prefix)
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
