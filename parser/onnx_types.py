@@ -132,11 +132,10 @@ def tensor_type(type_proto: TypeProto, value: str, where: str) -> Attribute:
     element = element_type(tensor.elem_type, value, where)
     if not tensor.HasField("shape"):
         return UnrankedTensorType(element)
-    shape = [
-        dim.dim_value if dim.HasField("dim_value") else DYNAMIC_INDEX for dim in tensor.shape.dim
+    shape = [  # a negative size is an exporter's "unknown"
+        dim.dim_value if dim.HasField("dim_value") and dim.dim_value >= 0 else DYNAMIC_INDEX
+        for dim in tensor.shape.dim
     ]
-    if any(size < 0 and size != DYNAMIC_INDEX for size in shape):
-        raise ModelImportError(f"'{value}' has a negative dimension size", where)
     return TensorType(element, shape)
 
 
@@ -223,5 +222,5 @@ def is_default_domain(domain: str) -> bool:
     return domain in ("", "ai.onnx")
 
 
-SUPPORTED_OPSETS = range(7, 24)
+SUPPORTED_OPSETS = range(1, 24)
 """Opsets of the default domain lamina imports; models are converted to the newest."""
