@@ -51,7 +51,11 @@ from lamina.errors import LaminaError, UnsupportedError, all_unsupported
 from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
-from lamina.lowering.graph_to_top_errors import CollectUnsupported, errors_on_a_copy
+from lamina.lowering.graph_to_top_errors import (
+    CollectUnsupported,
+    errors_on_a_copy,
+    outermost,
+)
 from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
@@ -206,7 +210,8 @@ class ConvertGraphToTopPass(ModulePass):
         ]
         patterns = GreedyRewritePatternApplier(graph_to_top_patterns())
         if errors:  # fail before rewriting anything
-            raise all_unsupported(_in_walk_order([*errors, *errors_on_a_copy(op, patterns)], op))
+            errors = outermost([*errors, *errors_on_a_copy(op, patterns)])
+            raise all_unsupported(_in_walk_order(errors, op))
         collect = CollectUnsupported(patterns)
         PatternRewriteWalker(collect, apply_recursively=False).rewrite_module(op)
         failed = collect.failed_ops()
@@ -215,7 +220,7 @@ class ConvertGraphToTopPass(ModulePass):
             if _is_graph_op(child) and not isinstance(child, _KEPT) and child not in failed:
                 errors.append(unsupported(child, "left after convert-graph-to-top"))
         if errors:
-            raise all_unsupported(_in_walk_order(errors, op))
+            raise all_unsupported(_in_walk_order(outermost(errors), op))
         for child in reversed(list(op.walk())):
             if isinstance(child, _KEPT) and not child.results[0].uses:
                 child.detach()

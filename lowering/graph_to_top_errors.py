@@ -43,3 +43,19 @@ def errors_on_a_copy(module: ModuleOp, pattern: RewritePattern) -> list[Unsuppor
         if isinstance(error.op, Operation):
             error.op = original.get(error.op, error.op)
     return collect.errors
+
+
+def outermost(errors: list[UnsupportedError]) -> list[UnsupportedError]:
+    """`errors` without those about ops inside another erring op (a `graph.yield` in the
+    region of a `graph.if` without a lowering says nothing new)."""
+    failed = {error.op for error in errors if isinstance(error.op, Operation)}
+
+    def inside_failed(op: object) -> bool:
+        parent = op.parent_op() if isinstance(op, Operation) else None
+        while parent is not None:
+            if parent in failed:
+                return True
+            parent = parent.parent_op()
+        return False
+
+    return [error for error in errors if not inside_failed(error.op)]

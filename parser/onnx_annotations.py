@@ -41,27 +41,34 @@ def is_stale_annotation_error(message: str) -> bool:
 def infer_without_annotations(
     model: ModelProto, infer: Callable[[ModelProto], ModelProto], where: str
 ) -> ModelProto:
-    """`infer(model)` with the value_info and output annotations taken out first, then put
-    back where they agree with the inferred types (a warning for each one that does not)."""
+    """`infer(model)` with the value_info and output annotations (of every subgraph too)
+    taken out first, then put back where they agree with the inferred types (a warning for
+    each one that does not)."""
     stripped = ModelProto()
     stripped.CopyFrom(model)
-    annotations = _take_annotations(stripped.graph)
+    annotations = [_take_annotations(graph) for graph in _graphs(stripped.graph)]
     inferred = infer(stripped)
-    _restore_annotations(inferred.graph, annotations, where)
+    for graph, taken in zip(_graphs(inferred.graph), annotations, strict=True):
+        _restore_annotations(graph, taken, where)
     return inferred
 
 
-def _annotated_values(graph: GraphProto) -> Iterator[ValueInfoProto]:
-    yield from (*graph.input, *graph.output, *graph.value_info)
+def _graphs(graph: GraphProto) -> Iterator[GraphProto]:
+    """`graph` and its subgraphs, depth first in node order."""
+    yield graph
     for node in graph.node:
         for attr in node.attribute:
-            subgraphs = [attr.g] if attr.HasField("g") else list(attr.graphs)
-            for subgraph in subgraphs:
-                yield from _annotated_values(subgraph)
+            for subgraph in [attr.g] if attr.HasField("g") else attr.graphs:
+                yield from _graphs(subgraph)
+
+
+def _annotated_values(graph: GraphProto) -> Iterator[ValueInfoProto]:
+    for each in _graphs(graph):
+        yield from (*each.input, *each.output, *each.value_info)
 
 
 def _take_annotations(graph: GraphProto) -> dict[str, TypeProto]:
-    """Removes the top graph's value_info and output shapes; returns them by value name."""
+    """Removes the graph's value_info and output shapes; returns them by value name."""
     annotations: dict[str, TypeProto] = {}
     for value in graph.value_info:
         annotations[value.name] = _copy(value.type)

@@ -161,3 +161,42 @@ def test_odd_names_compile_and_match_onnxruntime():
     (want,) = ort.InferenceSession(model.SerializeToString()).run(None, {"in put": x})
     (got,) = lamina.compile(model)(x)
     np.testing.assert_allclose(got, np.asarray(want))
+
+
+def if_with_stale_branch_annotations() -> onnx.ModelProto:
+    """y = If(c, -relu(x), -abs(x)); each branch annotates its middle value as [7]."""
+
+    def branch(op_type: str, name: str) -> onnx.GraphProto:
+        return helper.make_graph(
+            [
+                helper.make_node(op_type, ["x"], [f"{name}_r"]),
+                helper.make_node("Neg", [f"{name}_r"], [f"{name}_y"]),
+            ],
+            name,
+            [],
+            [helper.make_tensor_value_info(f"{name}_y", TensorProto.FLOAT, [1, 4])],
+            value_info=[helper.make_tensor_value_info(f"{name}_r", TensorProto.FLOAT, [7])],
+        )
+
+    node = helper.make_node(
+        "If", ["c"], ["y"], then_branch=branch("Relu", "then"), else_branch=branch("Abs", "else")
+    )
+    graph = helper.make_graph(
+        [node],
+        "if_stale",
+        [
+            helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_stale_annotations_in_subgraphs_are_dropped_too():
+    model = if_with_stale_branch_annotations()
+    onnx.checker.check_model(model)
+    with pytest.warns(LaminaWarning) as warned:
+        module = import_onnx(model)
+    assert {"'then_r'", "'else_r'"} <= {w for r in warned for w in str(r.message).split()}
+    assert str(module).count("graph.relu %x : tensor<1x4xf32>") == 1
