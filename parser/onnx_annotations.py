@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from onnx import GraphProto, ModelProto, TypeProto, ValueInfoProto
 
 from lamina.errors import LaminaWarning
-from lamina.parser.onnx_types import dtype_name
+from lamina.parser.onnx_types import ELEMENT_TYPES, dtype_name
 
 _STALE_ANNOTATION_ERRORS = (
     "Inferred shape and existing shape differ",
@@ -128,13 +128,15 @@ def _fill_unknown(inferred: TypeProto, annotated: TypeProto) -> None:
 
 
 def _spell(type_proto: TypeProto) -> str:
-    """`tensor<1x?x4xFLOAT>`: a tensor type in warnings."""
+    """`tensor<1x?x4xf32>`: a tensor type in warnings (`tensor<1x4xFLOAT8E5M2>` when the
+    element type has no MLIR counterpart)."""
     tensor = type_proto.tensor_type
-    element = dtype_name(tensor.elem_type) if tensor.elem_type else "?"
+    element = ELEMENT_TYPES.get(tensor.elem_type)
+    element_name = str(element) if element is not None else dtype_name(tensor.elem_type)
     if not tensor.HasField("shape"):
-        return f"tensor<*x{element}>"
+        return f"tensor<*x{element_name}>"
     dims = [str(d.dim_value) if d.HasField("dim_value") else "?" for d in tensor.shape.dim]
-    return f"tensor<{'x'.join([*dims, element])}>"
+    return f"tensor<{'x'.join([*dims, element_name])}>"
 
 
 def _copy(type_proto: TypeProto) -> TypeProto:
