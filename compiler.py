@@ -111,9 +111,10 @@ def _reads_inputs(function: func.FuncOp) -> bool:
 
 
 def on_device(error: LaminaError, device: Device) -> LaminaError:
-    """The error with the device it was compiling for named at the end of its message."""
+    """The error with the device it was compiling for named at the end of its first line."""
     if f"device '{device.name}'" not in error.message:
-        error.message += f" (compiling for device '{device.name}')"
+        first, newline, rest = error.message.partition("\n")
+        error.message = f"{first} (compiling for device '{device.name}'){newline}{rest}"
         error.args = (error.message,)
     return error
 

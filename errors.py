@@ -7,6 +7,8 @@ device) is a `LaminaError`. Tools catch it once at their boundary and print
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class LaminaError(Exception):
     """A failure caused by the input, reported as `<where>: error: <message>`.
@@ -43,9 +45,40 @@ class UnsupportedOpError(UnsupportedError):
     """An operator (or operator variant) with no implementation on the chosen path."""
 
 
+def all_unsupported(errors: Sequence[UnsupportedError]) -> UnsupportedError:
+    """One error reporting each of `errors` (at least one): the first alone, or
+
+        not supported: 3 nodes:
+          node 'a' (Foo): 'Foo' is not an operator of ONNX
+          ...
+
+    at the first error's place and op.
+    """
+    first = errors[0]
+    if len(errors) == 1:
+        return first
+    reasons = "".join(f"\n  {e.message.removeprefix('not supported: ')}" for e in errors)
+    return UnsupportedOpError(f"{len(errors)} nodes:{reasons}", first.where, first.op)
+
+
 class RewriteRuleError(LaminaError):
     """A rewrite rule file with a syntax error or an unknown op, attribute or binding."""
 
 
 class DeviceError(LaminaError):
     """An unknown device, or a device whose toolchain is missing on this machine."""
+
+
+class LaminaWarning(UserWarning):
+    """Something lamina changed or ignored in its input to accept it, issued with
+    `warnings.warn`; tools print it as `<where>: warning: <message>`."""
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+    def __str__(self) -> str:
+        return (
+            f"{self.where}: warning: {self.message}" if self.where else f"warning: {self.message}"
+        )

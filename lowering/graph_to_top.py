@@ -16,7 +16,8 @@ After the pass: no graph op remains but `graph.constant` (weights, which the top
 reads as they are; the next lowering packs them) and `graph.none`; constants and `none`s
 left without uses are erased. Static shapes are required: a dynamic dim, an unsupported
 attribute value or an op without a lowering raises `UnsupportedOpError`
-("not supported: ...") naming the op and its ONNX node.
+("not supported: ...") naming the op and its ONNX node; with several such ops, one error
+lists them all, a line each (`graph_to_top_errors`).
 """
 
 from __future__ import annotations
@@ -46,11 +47,16 @@ from xdsl.rewriter import Rewriter
 
 from lamina.dialects import graph
 from lamina.dialects.weights import numpy_dtype
-from lamina.errors import LaminaError
+from lamina.errors import LaminaError, UnsupportedError, all_unsupported
 from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
 from lamina.lowering.graph_to_top_conv_transpose import CONV_TRANSPOSE_LOWERINGS
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
+from lamina.lowering.graph_to_top_errors import (
+    CollectUnsupported,
+    errors_on_a_copy,
+    outermost,
+)
 from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
@@ -202,16 +208,31 @@ class ConvertGraphToTopPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         refine_result_types(op)
         lowered = lowered_op_types()
-        for child in op.walk():  # fail before rewriting anything
-            if _is_graph_op(child) and not isinstance(child, _KEPT) and type(child) not in lowered:
-                raise unsupported(child, "no lowering to the top dialect")
-        PatternRewriteWalker(
-            GreedyRewritePatternApplier(graph_to_top_patterns()), apply_recursively=False
-        ).rewrite_module(op)
+        errors = [
+            unsupported(child, "no lowering to the top dialect")
+            for child in op.walk()
+            if _is_graph_op(child) and not isinstance(child, _KEPT) and type(child) not in lowered
+        ]
+        patterns = GreedyRewritePatternApplier(graph_to_top_patterns())
+        if errors:  # fail before rewriting anything
+            errors = outermost([*errors, *errors_on_a_copy(op, patterns)])
+            raise all_unsupported(_in_walk_order(errors, op))
+        collect = CollectUnsupported(patterns)
+        PatternRewriteWalker(collect, apply_recursively=False).rewrite_module(op)
+        failed = collect.failed_ops()
+        errors = collect.errors
         for child in op.walk():
-            if _is_graph_op(child) and not isinstance(child, _KEPT):
-                raise unsupported(child, "left after convert-graph-to-top")
+            if _is_graph_op(child) and not isinstance(child, _KEPT) and child not in failed:
+                errors.append(unsupported(child, "left after convert-graph-to-top"))
+        if errors:
+            raise all_unsupported(_in_walk_order(outermost(errors), op))
         for child in reversed(list(op.walk())):
             if isinstance(child, _KEPT) and not child.results[0].uses:
                 child.detach()
                 child.erase()
+
+
+def _in_walk_order(errors: list[UnsupportedError], module: ModuleOp) -> list[UnsupportedError]:
+    """`errors` sorted by where their ops are in `module` (errors without an op last)."""
+    position = {child: index for index, child in enumerate(module.walk())}
+    return sorted(errors, key=lambda e: position.get(cast(Operation, e.op), len(position)))

@@ -13,7 +13,7 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.irdl import VarOperandDef, VarResultDef
 
 from lamina.dialects.graph import ONNX_OPS, ConstantOp, NoneOp, YieldOp
-from lamina.errors import ModelImportError, UnsupportedError
+from lamina.errors import ModelImportError, UnsupportedError, all_unsupported
 from lamina.parser.onnx_prepare import PreparedModel
 from lamina.parser.onnx_types import (
     attribute_value,
@@ -25,6 +25,7 @@ from lamina.parser.onnx_types import (
     tensor_to_array,
     tensor_type,
     unsupported_node,
+    unsupported_node_error,
     value_name_hint,
 )
 
@@ -71,6 +72,8 @@ class ModuleBuilder:
         self.initializer_order = prepared.initializer_order
         self._none: SSAValue | None = None
         self._body = Block()
+        self._unsupported: list[UnsupportedError] = []
+        """What the model uses that lamina lacks, reported together at the end of build."""
 
     def build(self) -> ModuleOp:
         graph = self.graph
@@ -89,7 +92,9 @@ class ModuleBuilder:
             if name in tensors and name in used:
                 self._add_initializer(tensors[name], scope, self._body)
         for node in graph.node:
-            self._add_node(node, scope, self._body)
+            self._add_supported_node(node, scope, self._body)
+        if self._unsupported:
+            raise all_unsupported(self._unsupported)
         results = [self._use(o.name, scope, None) for o in graph.output]
         self._body.add_op(ReturnOp(*results))
         function = FuncOp(
@@ -185,6 +190,20 @@ class ModuleBuilder:
 
     # --- ops ------------------------------------------------------------------------------
 
+    def _add_supported_node(self, node: NodeProto, scope: _Scope, block: Block) -> None:
+        """`_add_node`; a node lamina cannot import is recorded, its outputs stand in as
+        `graph.none`, so that the nodes after it are still checked."""
+        try:
+            self._add_node(node, scope, block)
+        except UnsupportedError as err:
+            if not err.message.startswith("not supported: node '"):
+                what = err.message.removeprefix("not supported: ")
+                err = unsupported_node_error(node, what, self.where)
+            self._unsupported.append(err)
+            for name in node.output:
+                if name:
+                    scope.values[name] = self._none_value()
+
     def _add_node(self, node: NodeProto, scope: _Scope, block: Block) -> None:
         if node.op_type == "Constant":
             self._add_constant_node(node, scope, block)
@@ -258,7 +277,7 @@ class ModuleBuilder:
             if tensor.name in used:
                 self._add_initializer(tensor, scope, block)
         for inner in graph.node:
-            self._add_node(inner, scope, block)
+            self._add_supported_node(inner, scope, block)
         block.add_op(YieldOp(*(self._use(o.name, scope, node) for o in graph.output)))
         return Region(block)
 

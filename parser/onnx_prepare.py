@@ -19,13 +19,18 @@ import onnx.inliner
 from google.protobuf.message import Message
 from onnx import GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto, helper
 
-from lamina.errors import ModelImportError, UnsupportedError
+from lamina.errors import ModelImportError, UnsupportedError, all_unsupported
+from lamina.parser.onnx_annotations import (
+    infer_without_annotations,
+    is_stale_annotation_error,
+    unknown_negative_dims,
+)
 from lamina.parser.onnx_types import (
     SUPPORTED_OPSETS,
     is_default_domain,
     onnx_error_message,
     onnx_error_reason,
-    unsupported_node,
+    unsupported_node_error,
 )
 
 P = ParamSpec("P")
@@ -63,6 +68,7 @@ def prepare_model(
                 where,
             )
     skeleton, weights = _strip_weights(model)
+    unknown_negative_dims(skeleton.graph)
     if skeleton.functions:
         skeleton = _onnx_step(onnx.inliner.inline_local_functions, where, skeleton)
     if not all(isinstance(text, str) for text in _graph_text(skeleton.graph)):
@@ -83,16 +89,25 @@ def prepare_model(
                 f"{onnx_error_message(err)}",
                 where,
             ) from err
-    skeleton = _onnx_step(
-        onnx.shape_inference.infer_shapes,
-        where,
-        skeleton,
-        check_type=True,
-        strict_mode=True,
-        data_prop=True,
-    )
+    skeleton = _infer_shapes(skeleton, where)
     order = [t.name for t in model.graph.initializer]
     return PreparedModel(skeleton, weights, order, where)
+
+
+def _infer_shapes(model: ModelProto, where: str) -> ModelProto:
+    """Strict shape inference; annotations it rejects as stale are dropped with a warning."""
+
+    def infer(model: ModelProto) -> ModelProto:
+        return onnx.shape_inference.infer_shapes(
+            model, check_type=True, strict_mode=True, data_prop=True
+        )
+
+    try:
+        return infer(model)
+    except Exception as err:  # InferenceError, or another onnx error reported below
+        if not is_stale_annotation_error(str(err)):
+            raise ModelImportError(onnx_error_message(err), where) from err
+    return _onnx_step(infer_without_annotations, where, model, infer, where)
 
 
 def _onnx_step(step: Callable[P, R], where: str, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -131,15 +146,17 @@ def _lower_opset(model: ModelProto, opset: int, where: str) -> ModelProto:
         return onnx.version_converter.convert_version(model, TARGET_OPSET)
     except Exception:  # no down-adapter for some node: decide node by node below
         pass
+    errors: list[UnsupportedError] = []
     for node in _all_nodes(model.graph):
         since = onnx.defs.get_schema(node.op_type, opset).since_version
         if since > TARGET_OPSET:
-            unsupported_node(
-                node,
+            reason = (
                 f"the opset-{since} definition of '{node.op_type}' "
-                f"(lamina has opset {TARGET_OPSET})",
-                where,
+                f"(lamina has opset {TARGET_OPSET})"
             )
+            errors.append(unsupported_node_error(node, reason, where))
+    if errors:
+        raise all_unsupported(errors)
     lowered = ModelProto()
     lowered.CopyFrom(model)
     for entry in lowered.opset_import:
@@ -176,18 +193,27 @@ def _copy_fields(source: Message, target: Message, skip: set[str]) -> None:
 
 
 def _check_operators(graph: GraphProto, opset: int, where: str) -> None:
-    """Unknown domains and operators fail as unsupported before the checker sees them."""
-    for node in _all_nodes(graph):
-        if not is_default_domain(node.domain):
-            unsupported_node(node, f"operators of domain '{node.domain}'", where)
-        if not onnx.defs.has(node.op_type):
-            unsupported_node(node, f"'{node.op_type}' is not an operator of ONNX", where)
-        try:
-            schema = onnx.defs.get_schema(node.op_type, opset)
-        except onnx.defs.SchemaError:
-            unsupported_node(node, f"'{node.op_type}' does not exist in opset {opset}", where)
-        if schema.deprecated:
-            unsupported_node(node, f"'{node.op_type}' is deprecated in opset {opset}", where)
+    """Unknown domains and operators fail as unsupported before the checker sees them, all
+    in one error."""
+    errors = [e for node in _all_nodes(graph) if (e := _operator_error(node, opset, where))]
+    if errors:
+        raise all_unsupported(errors)
+
+
+def _operator_error(node: NodeProto, opset: int, where: str) -> UnsupportedError | None:
+    if not is_default_domain(node.domain):
+        return unsupported_node_error(node, f"operators of domain '{node.domain}'", where)
+    if not onnx.defs.has(node.op_type):
+        return unsupported_node_error(node, f"'{node.op_type}' is not an operator of ONNX", where)
+    try:
+        schema = onnx.defs.get_schema(node.op_type, opset)
+    except onnx.defs.SchemaError:
+        reason = f"'{node.op_type}' does not exist in opset {opset}"
+        return unsupported_node_error(node, reason, where)
+    if schema.deprecated:
+        reason = f"'{node.op_type}' is deprecated in opset {opset}"
+        return unsupported_node_error(node, reason, where)
+    return None
 
 
 def _graph_text(graph: GraphProto) -> Iterator[object]:
@@ -242,6 +268,8 @@ def _bind_input_shapes(
 
 
 def _bind_shape(value: ValueInfoProto, shape: list[int], where: str) -> dict[str, int]:
+    """Binds `value`'s dims to `shape`; a size of 0 in the model (an exporter's "unknown",
+    like -1) yields to the given size."""
     if value.type.WhichOneof("value") != "tensor_type":
         raise ModelImportError(f"input '{value.name}' is not a tensor", where)
     if any(size < -1 for size in shape):
@@ -262,7 +290,7 @@ def _bind_shape(value: ValueInfoProto, shape: list[int], where: str) -> dict[str
     for index, (dim, size) in enumerate(zip(dims, shape, strict=True)):
         if size < 0:
             continue
-        if dim.HasField("dim_value") and dim.dim_value != size:
+        if dim.HasField("dim_value") and dim.dim_value not in (0, size):
             raise ModelImportError(
                 f"input shape {given} of '{value.name}' conflicts with its static size "
                 f"{dim.dim_value} in dimension {index}",

@@ -52,7 +52,8 @@ ELEMENT_TYPES: dict[int, Attribute] = {
 }
 """ONNX element types with an MLIR builtin counterpart (bool is `i1`, ints signless)."""
 
-_INVALID_NAME_CHAR = re.compile(r"[^\w$.-]")
+_INVALID_NAME_CHAR = re.compile(r"[^A-Za-z0-9_$.-]")
+_NUMBERED_SUFFIX = re.compile(r"_\d+$")
 
 
 def node_label(node: NodeProto) -> str:
@@ -68,8 +69,12 @@ def fail_node(node: NodeProto, reason: str, where: str) -> NoReturn:
     raise ModelImportError(node_message(node, reason), where)
 
 
+def unsupported_node_error(node: NodeProto, reason: str, where: str) -> UnsupportedOpError:
+    return UnsupportedOpError(node_message(node, reason), where)
+
+
 def unsupported_node(node: NodeProto, reason: str, where: str) -> NoReturn:
-    raise UnsupportedOpError(node_message(node, reason), where)
+    raise unsupported_node_error(node, reason, where)
 
 
 def location(name: str) -> NameLoc:
@@ -78,11 +83,18 @@ def location(name: str) -> NameLoc:
 
 
 def value_name_hint(name: str) -> str | None:
-    """An SSA name hint from an ONNX value name (`gpu_0/conv1` -> `gpu_0_conv1`)."""
+    """An SSA name hint from an ONNX value name (`gpu_0/conv1` -> `gpu_0_conv1`).
+
+    Only ASCII `[A-Za-z0-9_$.-]` survives (xDSL's name syntax); a hint never starts with a
+    digit and is never a bare `_<digits>`, which xDSL would shorten to nothing. None (a
+    numbered `%0`) when no character is left; the printer numbers duplicate hints.
+    """
     hint = _INVALID_NAME_CHAR.sub("_", name)
     if not hint:
         return None
-    return f"_{hint}" if hint[0].isdigit() else hint
+    if hint[0].isdigit():
+        hint = f"_{hint}"
+    return hint if _NUMBERED_SUFFIX.sub("", hint) else f"v{hint}"
 
 
 def sanitize_symbol(name: str) -> str:
@@ -120,11 +132,10 @@ def tensor_type(type_proto: TypeProto, value: str, where: str) -> Attribute:
     element = element_type(tensor.elem_type, value, where)
     if not tensor.HasField("shape"):
         return UnrankedTensorType(element)
-    shape = [
-        dim.dim_value if dim.HasField("dim_value") else DYNAMIC_INDEX for dim in tensor.shape.dim
+    shape = [  # a negative size is an exporter's "unknown"
+        dim.dim_value if dim.HasField("dim_value") and dim.dim_value >= 0 else DYNAMIC_INDEX
+        for dim in tensor.shape.dim
     ]
-    if any(size < 0 and size != DYNAMIC_INDEX for size in shape):
-        raise ModelImportError(f"'{value}' has a negative dimension size", where)
     return TensorType(element, shape)
 
 
@@ -211,5 +222,5 @@ def is_default_domain(domain: str) -> bool:
     return domain in ("", "ai.onnx")
 
 
-SUPPORTED_OPSETS = range(7, 24)
+SUPPORTED_OPSETS = range(1, 24)
 """Opsets of the default domain lamina imports; models are converted to the newest."""

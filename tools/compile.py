@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import NameLoc
 from xdsl.ir import Operation
 
 from lamina.errors import LaminaError
+from lamina.tools.diagnostics import printing_warnings
 
 
 def error_text(error: LaminaError, model: str) -> str:
@@ -58,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.fleet:
         return _fleet(args)
     try:
-        return _compile(args)
+        with printing_warnings(args.model):
+            return _compile(args)
     except LaminaError as e:
         print(error_text(e, args.model), file=sys.stderr)
         return 1

@@ -287,8 +287,11 @@ def _runner(path: str, device: str, model: Any) -> Runner:
 
 
 def _first_line(text: str) -> str:
-    stripped = text.strip()
-    return stripped.splitlines()[0][:200] if stripped else ""
+    """The message's first line; of a list of unsupported nodes, also the first node."""
+    lines = text.strip().splitlines()
+    if len(lines) > 1 and lines[0].startswith("not supported: "):
+        return f"{lines[0]} {lines[1].strip()}"[:200]
+    return lines[0][:200] if lines else ""
 
 
 _WORKER_CASES: list[Any] = []

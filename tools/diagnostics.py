@@ -10,7 +10,14 @@ the expected text, and every produced diagnostic must be expected.
 from __future__ import annotations
 
 import re
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
+
+from lamina.errors import LaminaWarning
 
 SEVERITIES = ("error", "warning", "note", "remark")
 
@@ -99,3 +106,22 @@ def check_diagnostics(
         for d in unmatched
     )
     return problems
+
+
+@contextmanager
+def printing_warnings(file: str) -> Iterator[None]:
+    """Prints each `LaminaWarning` issued inside as `<file>: warning: <message>` on stderr
+    when it is issued (so before an error that may follow); other warnings go their usual
+    way."""
+    show_other = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+        if isinstance(message, LaminaWarning):
+            print(f"{file}: warning: {message.message}", file=sys.stderr)
+        else:
+            show_other(message, category, *args, **kw)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", LaminaWarning)
+        warnings.showwarning = show
+        yield

@@ -32,7 +32,12 @@ from xdsl.utils.lexer import Span
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from lamina.errors import LaminaError
-from lamina.tools.diagnostics import Diagnostic, check_diagnostics, expected_diagnostics
+from lamina.tools.diagnostics import (
+    Diagnostic,
+    check_diagnostics,
+    expected_diagnostics,
+    printing_warnings,
+)
 from lamina.universe import LAMINA_DIALECTS, LAMINA_PASSES, parse_pass_pipeline
 
 _SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
@@ -168,7 +173,8 @@ class LaminaOptMain(xDSLOptMain):
         from lamina.parser.onnx import import_onnx, parse_input_shapes
 
         shapes = parse_input_shapes(self.args.input_shape)
-        module = import_onnx(name, input_shapes=shapes)
+        with printing_warnings(name):
+            module = import_onnx(name, input_shapes=shapes)
         run = _ChunkRun(self, Chunk("", 1), name, {})
         output = run.finish(module)
         for diagnostic in run.chunk.diagnostics:
@@ -311,7 +317,8 @@ class _ChunkRun:
                 column = current.location.column.data
                 break
             if isinstance(current.location, NameLoc):  # an imported model's node name
-                message = f"node '{current.location.desc.data}': {message}"
+                node = f"node '{current.location.desc.data}'"
+                message = message if node in message else f"{node}: {message}"
                 break
             current = current.parent_op()
         if line:
@@ -332,8 +339,11 @@ class _ChunkRun:
 
 
 def _message(error: Exception) -> str:
-    """The first line of an error's message, without xDSL's generic prefixes."""
-    text = error.message if isinstance(error, LaminaError) else str(error)
+    """A lamina error's message (one that lists several problems spans lines), or the first
+    line of another error's, without xDSL's generic prefixes."""
+    if isinstance(error, LaminaError):
+        return error.message
+    text = str(error)
     for prefix in ("Operation does not verify: ",):
         text = text.removeprefix(prefix)
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__

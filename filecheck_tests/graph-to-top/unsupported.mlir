@@ -38,3 +38,16 @@ func.func @computed_pads(%x: tensor<2x3xf32>, %pads: tensor<4xi64>) -> tensor<2x
   %y = graph.pad %x, %pads, %n, %n : (tensor<2x3xf32>, tensor<4xi64>, none, none) -> tensor<2x6xf32>
   func.return %y : tensor<2x6xf32>
 }
+
+// -----
+
+// Several unsupported ops: one error at the first, listing each (a pattern's error too).
+func.func @three_unsupported(%x: tensor<3x3xf32>, %v: tensor<1x1x3x3x3xf32>) -> (tensor<f32>, tensor<1x1x1x1x1xf32>, tensor<3x3xf32>) {
+  // expected-error@+1 {{not supported: 3 nodes:}}
+  %d = graph.det %x : (tensor<3x3xf32>) -> tensor<f32>
+  %n = graph.none : none
+  %c = graph.conv %v, %v, %n : (tensor<1x1x3x3x3xf32>, tensor<1x1x3x3x3xf32>, none) -> tensor<1x1x1x1x1xf32>
+  %r = graph.relu %x : (tensor<3x3xf32>) -> tensor<3x3xf32>
+  %e = graph.det %r : (tensor<3x3xf32>) -> tensor<f32>
+  func.return %d, %c, %r : tensor<f32>, tensor<1x1x1x1x1xf32>, tensor<3x3xf32>
+}

@@ -1,0 +1,106 @@
+"""Real exported models (PP-OCR text-line classifier and recognizer from the zoo, with their
+real weights) and exporter-shaped YOLO and transformer models (tools/model_builders.py)
+compile for host and cortex-a76 (AOT bundle under qemu-aarch64) and match onnxruntime at
+the output's scale: max|err| <= 1e-3 * max|ref| + 1e-4, on the logits before each model's
+final Softmax."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper
+
+import lamina
+from lamina.codegen.aot import write_bundle
+from lamina.runtime.qemu import run_bundle
+from lamina.tools.model_builders import transformer_encoder, yolo_detector
+from lamina.tools.model_zoo import zoo_model
+
+ZOO_SHAPES = {"ppocr-cls": [1, 3, 48, 192], "ppocr-rec": [1, 3, 48, 320]}
+"""The PP-OCR models take `x` [?, 3, ?, ?]; these are the sizes their pipelines feed."""
+
+LOGITS_RANK = {"ppocr-cls": 2, "ppocr-rec": 3}
+"""Rank of the input of each model's last Softmax, which onnx cannot infer at `?` sizes."""
+
+
+def with_logits(model: onnx.ModelProto, rank: int) -> onnx.ModelProto:
+    """The model with the input of its last Softmax as an extra output."""
+    softmax = [node for node in model.graph.node if node.op_type == "Softmax"][-1]
+    logits = helper.make_tensor_value_info(softmax.input[0], TensorProto.FLOAT, [None] * rank)
+    model.graph.output.append(logits)
+    return model
+
+
+def zoo(name: str) -> tuple[onnx.ModelProto, dict[str, list[int]]]:
+    return with_logits(onnx.load(zoo_model(name)), LOGITS_RANK[name]), {"x": ZOO_SHAPES[name]}
+
+
+def feeds_for(model: onnx.ModelProto, shapes: dict[str, list[int]]) -> dict[str, np.ndarray]:
+    """Normal images for float inputs; token ids and a mask padding the last two tokens."""
+    rng = np.random.default_rng(1)
+    feeds: dict[str, np.ndarray] = {}
+    for value in model.graph.input:
+        dims = [d.dim_value for d in value.type.tensor_type.shape.dim]
+        shape = shapes.get(value.name, dims)
+        if value.name == "input_ids":
+            feeds[value.name] = rng.integers(0, 50, shape, dtype=np.int64)
+        elif value.name == "attention_mask":
+            feeds[value.name] = (np.arange(shape[-1]) < shape[-1] - 2).astype(np.int64)[None]
+        else:
+            feeds[value.name] = rng.standard_normal(shape).astype(np.float32)
+    return feeds
+
+
+def onnxruntime_outputs(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return [np.asarray(x) for x in session.run(None, feeds)]
+
+
+def assert_at_output_scale(got: list[np.ndarray], want: list[np.ndarray]) -> None:
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert g.shape == w.shape and g.dtype == w.dtype
+        error, scale = float(np.abs(g - w).max()), float(np.abs(w).max())
+        assert error <= 1e-3 * scale + 1e-4, f"max|err| {error} at max|ref| {scale}"
+
+
+BUILT = {"yolo": yolo_detector, "transformer": transformer_encoder}
+
+
+def model_named(name: str) -> tuple[onnx.ModelProto, dict[str, list[int]]]:
+    return (BUILT[name](), {}) if name in BUILT else zoo(name)
+
+
+@pytest.mark.parametrize("name", [*ZOO_SHAPES, *BUILT])
+def test_model_on_host_matches_onnxruntime(name: str):
+    model, shapes = model_named(name)
+    feeds = feeds_for(model, shapes)
+    compiled = lamina.compile(model, device="host", input_shapes=shapes)
+    assert compiled.stats.reads_inputs  # computed at run time, not folded
+    assert_at_output_scale(compiled(**feeds), onnxruntime_outputs(model, feeds))
+
+
+@pytest.mark.parametrize("name", ["ppocr-cls", *BUILT])
+def test_model_on_cortex_a76_under_qemu_matches_onnxruntime(name: str, tmp_path: Path):
+    model, shapes = model_named(name)
+    feeds = feeds_for(model, shapes)
+    bundle = write_bundle(model, "cortex-a76", tmp_path / "bundle", input_shapes=shapes)
+    assert bundle.triple.startswith("aarch64")
+    run = run_bundle(bundle.directory, feeds)
+    assert_at_output_scale(run.outputs, onnxruntime_outputs(model, feeds))
+
+
+def test_yolo_detector_is_built_the_way_exporters_emit_it():
+    ops = {node.op_type for node in yolo_detector().graph.node}
+    assert ops >= {"Slice", "Sigmoid", "Mul", "Split", "Resize", "Concat", "Softmax"}
+    assert ops >= {"Range", "Expand", "Unsqueeze", "Reshape", "Transpose", "Conv"}
+
+
+def test_transformer_encoder_uses_both_gelu_forms_and_a_mask():
+    ops = [node.op_type for node in transformer_encoder().graph.node]
+    assert {"Gather", "LayerNormalization", "MatMul", "Gelu", "Erf", "Cast"} <= set(ops)
+    assert ops.count("Softmax") == 2
