@@ -24,6 +24,7 @@ from lamina.lowering.graph_to_top_common import (
     is_none,
     is_unsigned,
 )
+from lamina.lowering.graph_to_top_mod_shift import bit_shift_body, mod_body
 
 Attrs = dict[str, object]
 ScalarFn = Callable[[Body, Attrs, Sequence[SSAValue]], SSAValue]
@@ -89,20 +90,6 @@ def convert(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
     if cast(AnyFloat, dst).bitwidth > cast(AnyFloat, src).bitwidth:
         return b.emit(arith.ExtFOp(x, cast(AnyFloat, dst)))
     return b.emit(arith.TruncFOp(x, cast(AnyFloat, dst)))
-
-
-def _mod(b: Body, a: Attrs, xs: Sequence[SSAValue]) -> SSAValue:
-    """fmod: the sign of the dividend (C fmod); else the sign of the divisor (Python %)."""
-    x, y = xs
-    if not isinstance(x.type, IntegerType):  # x - trunc(x / y) y (ONNX: floats need fmod)
-        return b.sub(x, b.mul(b.emit(math.TruncOp(b.div(x, y))), y))
-    rem = b.emit((arith.RemUIOp if b.unsigned else arith.RemSIOp)(x, y))
-    if a["fmod"] or b.unsigned:
-        return rem
-    zero = b.like(0, rem)
-    differ = b.emit(arith.XOrIOp(b.cmp("olt", rem, zero), b.cmp("olt", y, zero)))
-    fix = b.emit(arith.AndIOp(differ, b.cmp("une", rem, zero)))
-    return b.select(fix, b.add(rem, y), rem)
 
 
 def _math(op: Callable[[SSAValue], Operation]) -> ScalarFn:
@@ -210,10 +197,8 @@ ELEMENTWISE: dict[type[Operation], ScalarFn] = {
     graph.XorOp: lambda b, a, xs: b.emit(arith.XOrIOp(xs[0], xs[1])),
     graph.NotOp: lambda b, a, xs: b.emit(arith.XOrIOp(xs[0], b.like(1, xs[0]))),
     graph.WhereOp: lambda b, a, xs: b.select(xs[0], xs[1], xs[2]),
-    graph.ModOp: _mod,
-    graph.BitShiftOp: lambda b, a, xs: b.emit(  # x << y, x >> y (unsigned types only)
-        (arith.ShLIOp if a["direction"] == "LEFT" else arith.ShRUIOp)(xs[0], xs[1])
-    ),
+    graph.ModOp: mod_body,
+    graph.BitShiftOp: bit_shift_body,
     graph.ClipOp: _clip,
     graph.CastOp: lambda b, a, xs: convert(b, xs[0], cast(Attribute, a["_to"])),
     graph.CastLikeOp: lambda b, a, xs: convert(b, xs[0], cast(Attribute, a["_to"])),

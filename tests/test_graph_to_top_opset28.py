@@ -1,0 +1,114 @@
+"""convert-graph-to-top for the definitions new or changed since opset 23 (BitShift and Mod
+at opset 28, Attention at 25), checked like tests/test_graph_to_top.py: the graph
+reference interpreter (onnx.reference at the dialect's opset, since onnxruntime lacks
+some of these definitions) before the pass, the top interpreter after it, and the
+compiled path (JIT) against the reference. Integer results must match exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+
+from lamina.compiler import compile as lamina_compile
+from lamina.parser.onnx import import_onnx
+from lamina.runtime.reference import run_reference
+from lamina.tests.test_graph_to_top import BOOL, I64, F, check, model, rand
+
+SHIFT_TYPES = {
+    TensorProto.INT8: np.int8,
+    TensorProto.INT32: np.int32,
+    TensorProto.INT64: np.int64,
+    TensorProto.UINT8: np.uint8,
+}
+
+
+def check_compiled(m, inputs: list[np.ndarray]) -> None:
+    """The compiled path computes what the graph reference interpreter computes."""
+    expected = run_reference(import_onnx(m), inputs)
+    got = lamina_compile(m, opt_level=1)(*inputs)
+    got = got if isinstance(got, list | tuple) else [got]
+    for e, g in zip(expected, got, strict=True):
+        assert g.dtype == e.dtype and g.shape == e.shape
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5, equal_nan=True)
+        np.testing.assert_array_equal(np.signbit(g), np.signbit(e))
+
+
+@pytest.mark.parametrize("direction", ["LEFT", "RIGHT"])
+@pytest.mark.parametrize("onnx_type", list(SHIFT_TYPES))
+def test_bit_shift_out_of_range_and_negative_amounts_match_reference(
+    direction: str, onnx_type: int
+):
+    dtype = SHIFT_TYPES[onnx_type]
+    info = np.iinfo(dtype)
+    width = 8 * np.dtype(dtype).itemsize
+    x = np.array([1, 5, info.max, info.min, info.min + 3, 0, 7, info.max - 1], dtype)
+    y = np.array([0, 1, width - 1, width, width + 3, 1, 2, 3], dtype)
+    if info.min < 0:
+        y[5:7] = [-1, -width]
+    node = helper.make_node("BitShift", ["x", "y"], ["z"], direction=direction)
+    m = model(
+        [node], {"x": ([8], onnx_type), "y": ([8], onnx_type)}, {"z": (None, onnx_type)}, opset=28
+    )
+    check(m, [x, y])
+    check_compiled(m, [x, y])
+
+
+@pytest.mark.parametrize("fmod", [0, 1])
+def test_float_mod_signs_zeros_and_infinities_match_reference(fmod: int):
+    inf = np.inf
+    x = np.array([5.5, -5.5, 5.5, -5.5, 0.0, -0.0, 3.0, -3.0, inf, 2.0, 4.0, 1e-3], np.float32)
+    y = np.array([2.0, 2.0, -2.0, -2.0, -3.0, 3.0, inf, inf, 2.0, 0.0, 2.0, -7.0], np.float32)
+    node = helper.make_node("Mod", ["x", "y"], ["z"], fmod=fmod)
+    m = model([node], {"x": ([12], F), "y": ([12], F)}, {"z": (None, F)}, opset=28)
+    check(m, [x, y])
+    check_compiled(m, [x, y])
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "causal"), [(2, 0, 1), (1, 1, 0), (-1, 2, 0), (0, -1, 0)]
+)
+def test_attention_sliding_window_with_past_matches_reference(left: int, right: int, causal: int):
+    shapes = {
+        "q": ([1, 2, 3, 4], F),
+        "k": ([1, 2, 3, 4], F),
+        "v": ([1, 2, 3, 4], F),
+        "": ([], F),
+        "pk": ([1, 2, 2, 4], F),
+        "pv": ([1, 2, 2, 4], F),
+    }
+    shapes_without_mask = {k: v for k, v in shapes.items() if k}
+    node = helper.make_node(
+        "Attention",
+        list(shapes),
+        ["y"],
+        left_window_size=left,
+        right_window_size=right,
+        is_causal=causal,
+    )
+    m = model([node], shapes_without_mask, {"y": (None, F)}, opset=25)
+    inputs = [rand(*s, seed=i) for i, (s, _) in enumerate(shapes_without_mask.values())]
+    check(m, inputs)
+    check_compiled(m, inputs)
+
+
+def test_attention_with_nonpad_kv_seqlen_and_a_short_bool_mask_matches_reference():
+    # an external cache of 6 keys of which batch 0 holds 4, batch 1 all 6 (ends padded)
+    inputs = {
+        "q": ([2, 2, 2, 4], F),
+        "k": ([2, 2, 6, 4], F),
+        "v": ([2, 2, 6, 4], F),
+        "m": ([2, 5], BOOL),
+        "": ([], F),
+        "_": ([], F),
+        "n": ([2], I64),
+    }
+    node = helper.make_node("Attention", ["q", "k", "v", "m", "", "", "n"], ["y"], is_causal=1)
+    shapes = {k: v for k, v in inputs.items() if k not in ("", "_")}
+    m = model([node], shapes, {"y": (None, F)}, opset=25)
+    mask = np.array([[True, False, True, True, True], [True, True, True, False, True]])
+    values = [rand(2, 2, 2, 4), rand(2, 2, 6, 4, seed=1), rand(2, 2, 6, 4, seed=2), mask]
+    values.append(np.array([4, 6], np.int64))
+    check(m, values)
+    check_compiled(m, values)
