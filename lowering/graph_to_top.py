@@ -49,6 +49,7 @@ from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError
 from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
+from lamina.lowering.graph_to_top_cumulative import CUMULATIVE_LOWERINGS
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
 from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
@@ -68,6 +69,7 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *LOSS_LOWERINGS,
     *RESIZE_LOWERINGS,
     *ATTENTION_LOWERINGS,
+    *CUMULATIVE_LOWERINGS,
 ]
 
 
@@ -90,6 +92,7 @@ def _is_graph_op(op: Operation) -> bool:
 SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
     **dict.fromkeys(["Reshape", "Expand", "Tile", "Squeeze", "Unsqueeze", "Split"], (1,)),
     **dict.fromkeys(["TopK", "OneHot", "CumSum", "Upsample", "CenterCropPad"], (1,)),
+    "CumProd": (1,),
     **dict.fromkeys(["ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp"], (1,)),
     **dict.fromkeys(["ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd"], (1,)),
     **dict.fromkeys(["ReduceSum", "ReduceSumSquare"], (1,)),

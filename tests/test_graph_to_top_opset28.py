@@ -28,7 +28,6 @@ def check_compiled(m, inputs: list[np.ndarray]) -> None:
     """The compiled path computes what the graph reference interpreter computes."""
     expected = run_reference(import_onnx(m), inputs)
     got = lamina_compile(m, opt_level=1)(*inputs)
-    got = got if isinstance(got, list | tuple) else [got]
     for e, g in zip(expected, got, strict=True):
         assert g.dtype == e.dtype and g.shape == e.shape
         np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5, equal_nan=True)
@@ -112,3 +111,45 @@ def test_attention_with_nonpad_kv_seqlen_and_a_short_bool_mask_matches_reference
     values.append(np.array([4, 6], np.int64))
     check(m, values)
     check_compiled(m, values)
+
+
+@pytest.mark.parametrize(("exclusive", "reverse"), [(0, 0), (1, 0), (0, 1), (1, 1)])
+def test_cum_prod_matches_reference(exclusive: int, reverse: int):
+    node = helper.make_node("CumProd", ["x", "axis"], ["y"], exclusive=exclusive, reverse=reverse)
+    m = model([node], {"x": ([3, 4], F)}, {"y": (None, F)}, {"axis": np.array(-1, np.int64)}, 28)
+    x = rand(3, 4)
+    check(m, [x])
+    check_compiled(m, [x])
+
+
+def test_swish_and_swiglu_with_alpha_match_reference():
+    nodes = [
+        helper.make_node("Swish", ["a"], ["s"], alpha=1.5),
+        helper.make_node("SwiGLU", ["a", "b"], ["y"], alpha=0.7),
+    ]
+    m = model(
+        nodes, {"a": ([2, 6], F), "b": ([2, 6], F)}, {"s": (None, F), "y": (None, F)}, None, 28
+    )
+    inputs = [rand(2, 6) * 4, rand(2, 6, seed=1)]
+    check(m, inputs)
+    check_compiled(m, inputs)
+
+
+@pytest.mark.parametrize(
+    ("source", "to", "values"),
+    [
+        (np.float32, TensorProto.INT32, [1.5, -0.0, np.inf, np.nan]),
+        (np.uint32, TensorProto.INT32, [0, 1, 2**31, 2**32 - 1]),
+        (np.bool_, TensorProto.UINT8, [True, False, True, False]),
+        (np.int64, TensorProto.DOUBLE, [1, -1, 2**62, 0]),
+    ],
+)
+def test_bit_cast_keeps_the_bits(source: type, to: int, values: list[object]):
+    x = np.array(values, source)
+    onnx_type = helper.np_dtype_to_tensor_dtype(x.dtype)
+    node = helper.make_node("BitCast", ["x"], ["y"], to=to)
+    m = model([node], {"x": ([4], onnx_type)}, {"y": (None, to)}, opset=28)
+    [got] = lamina_compile(m, opt_level=1)(x)
+    want = x.view(helper.tensor_dtype_to_np_dtype(to))
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
