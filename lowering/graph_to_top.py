@@ -55,7 +55,9 @@ from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
+from lamina.lowering.graph_to_top_rotary import ROTARY_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
+from lamina.lowering.graph_to_top_tensor_scatter import TENSOR_SCATTER_LOWERINGS
 
 _KEPT = (graph.ConstantOp, graph.NoneOp)
 """Graph ops that stay after the pass."""
@@ -70,6 +72,8 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *RESIZE_LOWERINGS,
     *ATTENTION_LOWERINGS,
     *CUMULATIVE_LOWERINGS,
+    *ROTARY_LOWERINGS,
+    *TENSOR_SCATTER_LOWERINGS,
 ]
 
 

@@ -153,3 +153,44 @@ def test_bit_cast_keeps_the_bits(source: type, to: int, values: list[object]):
     want = x.view(helper.tensor_dtype_to_np_dtype(to))
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+@pytest.mark.parametrize(("interleaved", "rotary_dim"), [(0, 0), (1, 0), (0, 4), (1, 4)])
+def test_rotary_embedding_3d_with_position_ids_matches_reference(interleaved: int, rotary_dim: int):
+    half = (rotary_dim or 6) // 2
+    node = helper.make_node(
+        "RotaryEmbedding",
+        ["x", "cos", "sin", "pos"],
+        ["y"],
+        interleaved=interleaved,
+        rotary_embedding_dim=rotary_dim,
+        num_heads=2,
+    )
+    shapes = {"x": ([2, 3, 12], F), "cos": ([5, half], F), "sin": ([5, half], F)}
+    shapes["pos"] = ([2, 3], I64)
+    m = model([node], shapes, {"y": (None, F)}, opset=23)
+    angles = rand(5, half, seed=1)
+    positions = np.array([[0, 1, 2], [4, 3, 0]], np.int64)
+    inputs = [rand(2, 3, 12), np.cos(angles), np.sin(angles), positions]
+    check(m, inputs)
+    check_compiled(m, inputs)
+
+
+def test_rotary_embedding_4d_without_position_ids_matches_reference():
+    node = helper.make_node("RotaryEmbedding", ["x", "cos", "sin"], ["y"])
+    shapes = {"x": ([1, 2, 3, 4], F), "cos": ([1, 3, 2], F), "sin": ([1, 3, 2], F)}
+    m = model([node], shapes, {"y": (None, F)}, opset=23)
+    inputs = [rand(1, 2, 3, 4), rand(1, 3, 2, seed=1), rand(1, 3, 2, seed=2)]
+    check(m, inputs)
+    check_compiled(m, inputs)
+
+
+@pytest.mark.parametrize("mode", ["linear", "circular"])
+def test_tensor_scatter_writes_each_batch_at_its_index(mode: str):
+    node = helper.make_node("TensorScatter", ["past", "new", "at"], ["present"], mode=mode)
+    shapes = {"past": ([2, 3, 5, 2], F), "new": ([2, 3, 2, 2], F), "at": ([2], I64)}
+    m = model([node], shapes, {"present": (None, F)}, opset=24)
+    at = np.array([1, 4 if mode == "circular" else 3], np.int64)
+    inputs = [rand(2, 3, 5, 2), rand(2, 3, 2, 2, seed=1), at]
+    check(m, inputs)
+    check_compiled(m, inputs)
