@@ -48,6 +48,7 @@ from lamina.dialects import graph
 from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError
 from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
+from lamina.lowering.graph_to_top_causal_conv import CAUSAL_CONV_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
 from lamina.lowering.graph_to_top_cumulative import CUMULATIVE_LOWERINGS
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
@@ -74,6 +75,7 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *CUMULATIVE_LOWERINGS,
     *ROTARY_LOWERINGS,
     *TENSOR_SCATTER_LOWERINGS,
+    *CAUSAL_CONV_LOWERINGS,
 ]
 
 

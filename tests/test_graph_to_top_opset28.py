@@ -194,3 +194,16 @@ def test_tensor_scatter_writes_each_batch_at_its_index(mode: str):
     inputs = [rand(2, 3, 5, 2), rand(2, 3, 2, 2, seed=1), at]
     check(m, inputs)
     check_compiled(m, inputs)
+
+
+@pytest.mark.parametrize(("activation", "with_past"), [("none", False), ("silu", True)])
+def test_causal_conv_with_state_and_bias_matches_reference(activation: str, with_past: bool):
+    names = ["x", "w", "bias", "past" if with_past else ""]
+    node = helper.make_node("CausalConvWithState", names, ["y", "state"], activation=activation)
+    shapes = {"x": ([2, 3, 5], F), "w": ([3, 1, 4], F), "bias": ([3], F)}
+    if with_past:
+        shapes["past"] = ([2, 3, 3], F)
+    m = model([node], shapes, {"y": (None, F), "state": (None, F)}, opset=27)
+    inputs = [rand(*s, seed=i) for i, (s, _) in enumerate(shapes.values())]
+    check(m, inputs)
+    check_compiled(m, inputs)
