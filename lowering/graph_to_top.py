@@ -51,6 +51,7 @@ from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_causal_conv import CAUSAL_CONV_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
 from lamina.lowering.graph_to_top_cumulative import CUMULATIVE_LOWERINGS
+from lamina.lowering.graph_to_top_depth_space import DEPTH_SPACE_LOWERINGS
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
 from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
@@ -76,6 +77,7 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *ROTARY_LOWERINGS,
     *TENSOR_SCATTER_LOWERINGS,
     *CAUSAL_CONV_LOWERINGS,
+    *DEPTH_SPACE_LOWERINGS,
 ]
 
 

@@ -207,3 +207,13 @@ def test_causal_conv_with_state_and_bias_matches_reference(activation: str, with
     inputs = [rand(*s, seed=i) for i, (s, _) in enumerate(shapes.values())]
     check(m, inputs)
     check_compiled(m, inputs)
+
+
+@pytest.mark.parametrize("mode", ["DCR", "CRD"])
+@pytest.mark.parametrize("op_type", ["SpaceToDepth", "DepthToSpace"])
+def test_space_depth_rearrangements_match_reference(op_type: str, mode: str):
+    node = helper.make_node(op_type, ["x"], ["y"], blocksize=2, mode=mode)
+    m = model([node], {"x": ([1, 8, 4, 6], F)}, {"y": (None, F)}, opset=28)
+    x = rand(1, 8, 4, 6)
+    check(m, [x])
+    check_compiled(m, [x])
