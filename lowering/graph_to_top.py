@@ -54,6 +54,7 @@ from lamina.lowering.graph_to_top_cumulative import CUMULATIVE_LOWERINGS
 from lamina.lowering.graph_to_top_depth_space import DEPTH_SPACE_LOWERINGS
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
 from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
+from lamina.lowering.graph_to_top_linear_attention import LINEAR_ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
@@ -78,6 +79,7 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *TENSOR_SCATTER_LOWERINGS,
     *CAUSAL_CONV_LOWERINGS,
     *DEPTH_SPACE_LOWERINGS,
+    *LINEAR_ATTENTION_LOWERINGS,
 ]
 
 

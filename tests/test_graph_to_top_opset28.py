@@ -217,3 +217,32 @@ def test_space_depth_rearrangements_match_reference(op_type: str, mode: str):
     x = rand(1, 8, 4, 6)
     check(m, [x])
     check_compiled(m, [x])
+
+
+@pytest.mark.parametrize(
+    ("rule", "decay_last", "beta_last"),
+    [("linear", 0, 0), ("gated", 8, 0), ("delta", 0, 1), ("gated_delta", 2, 2)],
+)
+def test_linear_attention_gqa_with_past_state_matches_reference(
+    rule: str, decay_last: int, beta_last: int
+):
+    # 4 query heads over 2 key / value heads, d_k = 4, d_v = 3, three tokens
+    shapes = {"q": ([1, 3, 16], F), "k": ([1, 3, 8], F), "v": ([1, 3, 6], F)}
+    shapes["past"] = ([1, 2, 4, 3], F)
+    names = ["q", "k", "v", "past", "", ""]
+    if decay_last:
+        shapes["decay"], names[4] = ([1, 3, decay_last], F), "decay"
+    if beta_last:
+        shapes["beta"], names[5] = ([1, 3, beta_last], F), "beta"
+    node = helper.make_node(
+        "LinearAttention",
+        names,
+        ["y", "state"],
+        q_num_heads=4,
+        kv_num_heads=2,
+        update_rule=rule,
+    )
+    m = model([node], shapes, {"y": (None, F), "state": (None, F)}, opset=27)
+    inputs = [rand(*s, seed=i) * 0.5 for i, (s, _) in enumerate(shapes.values())]
+    check(m, inputs)
+    check_compiled(m, inputs)
