@@ -61,8 +61,8 @@ class CausalConvWithStateLowering(GraphLowering):
         if len(ws) != 3 or ws[:2] != (channels, 1):
             raise e.fail(f"weight {weight.type} for {channels} channels")
         k = ws[2]
-        if k < 2:
-            raise e.fail(f"kernel size {k} (an empty state)")
+        if k < 1:
+            raise e.fail(f"kernel size {k}")
         element: Attribute = elt_of(x)
         state_type = TensorType(element, (batch, channels, k - 1))
         state = e.fill(state_type) if is_none(past) else past

@@ -196,13 +196,17 @@ def test_tensor_scatter_writes_each_batch_at_its_index(mode: str):
     check_compiled(m, inputs)
 
 
-@pytest.mark.parametrize(("activation", "with_past"), [("none", False), ("silu", True)])
-def test_causal_conv_with_state_and_bias_matches_reference(activation: str, with_past: bool):
+@pytest.mark.parametrize(
+    ("activation", "with_past", "k"), [("none", False, 4), ("silu", True, 4), ("silu", True, 1)]
+)
+def test_causal_conv_with_state_and_bias_matches_reference(
+    activation: str, with_past: bool, k: int
+):
     names = ["x", "w", "bias", "past" if with_past else ""]
     node = helper.make_node("CausalConvWithState", names, ["y", "state"], activation=activation)
-    shapes = {"x": ([2, 3, 5], F), "w": ([3, 1, 4], F), "bias": ([3], F)}
-    if with_past:
-        shapes["past"] = ([2, 3, 3], F)
+    shapes = {"x": ([2, 3, 5], F), "w": ([3, 1, k], F), "bias": ([3], F)}
+    if with_past:  # k = 1 keeps an empty state
+        shapes["past"] = ([2, 3, k - 1], F)
     m = model([node], shapes, {"y": (None, F), "state": (None, F)}, opset=27)
     inputs = [rand(*s, seed=i) for i, (s, _) in enumerate(shapes.values())]
     check(m, inputs)
