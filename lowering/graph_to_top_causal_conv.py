@@ -1,9 +1,11 @@
 """CausalConvWithState (opset 27, a stateful causal depthwise 1-D convolution) -> top ops:
 
-padded   = concat(past_state or zeros [B, C, k-1], x [B, C, L]) along the length
-y[b,c,l] = bias[c] + sum over t < k of padded[b, c, l + t] w[c, 0, t]
-output   = y, or y sigmoid(y) for activation silu / swish
-present  = padded[:, :, L:]   (the last k - 1 positions)
+    padded   = concat(past_state or zeros [B, C, k-1], x [B, C, L]) along the length
+    y[b,c,l] = bias[c] + sum over t < k of padded[b, c, l + t] w[c, 0, t]
+    output   = y, or y sigmoid(y) for activation silu / swish
+    present  = padded[:, :, L:]   (the last k - 1 positions)
+
+float16 inputs are summed in float32 and the sigmoid is taken in float32, as the reference does.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """SpaceToDepth (opset 28, DCR / CRD modes) and DepthToSpace -> reshape, transpose, reshape:
 
-space_to_depth: [N, C, H, W] -> [N, C, H/b, b, W/b, b] -> permute -> [N, C b b, H/b, W/b]
-depth_to_space: [N, C, H, W] -> [N, b, b, C/bb, H, W] (CRD: [N, C/bb, b, b, H, W])
-                -> permute -> [N, C/bb, H b, W b]
+    space_to_depth: [N, C, H, W] -> [N, C, H/b, b, W/b, b] -> permute -> [N, C b b, H/b, W/b]
+    depth_to_space: [N, C, H, W] -> [N, b, b, C/bb, H, W] (CRD: [N, C/bb, b, b, H, W])
+                    -> permute -> [N, C/bb, H b, W b]
+
+The permutation of the 6-D view depends on the operator and its mode (DCR / CRD).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """The scalar bodies of Mod and BitShift (opset 28), whose edge cases ONNX defines exactly.
 
-mod(x, y), fmod = 1:  x - trunc(x / y) y   (C fmod: the sign of x)
-mod(x, y), fmod = 0:  x - floor(x / y) y   (the sign of y; floats: ±0 takes y's sign)
-x << y, x >> y:       0 (or -1 for a signed right shift of a negative x) when y < 0
-                      or y >= the bit width; signed right shifts are arithmetic
+    mod(x, y), fmod = 1:  x - trunc(x / y) y   (C fmod: the sign of x)
+    mod(x, y), fmod = 0:  x - floor(x / y) y   (the sign of y; floats: ±0 takes y's sign)
+    x << y, x >> y:       0 (or -1 for a signed right shift of a negative x) when y < 0
+                          or y >= the bit width; signed right shifts are arithmetic
+
+Each body works on signless values (`Body` reads unsigned types through `unsigned`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """RotaryEmbedding (opset 23) -> top ops, following the operator's reference semantics:
 
-x        : [B, H, S, D] (4-D), or [B, S, H*D] (3-D, split into num_heads heads)
-cos, sin = cache[position_ids] if position_ids else cache   : [B, S, R/2]
-x1, x2   = the first R dims of x split in halves (interleaved: even / odd dims)
-y        = (cos x1 - sin x2, sin x1 + cos x2) put back where x1, x2 came from;
-           dims R.. of x are kept (R = rotary_embedding_dim, else D)
+    x        : [B, H, S, D] (4-D), or [B, S, H*D] (3-D, split into num_heads heads)
+    cos, sin = cache[position_ids] if position_ids else cache   : [B, S, R/2]
+    x1, x2   = the first R dims of x split in halves (interleaved: even / odd dims)
+    y        = (cos x1 - sin x2, sin x1 + cos x2) put back where x1, x2 came from;
+               dims R.. of x are kept (R = rotary_embedding_dim, else D)
+
+The caches broadcast over the heads; the result has the input's shape.
 """
 
 from __future__ import annotations
