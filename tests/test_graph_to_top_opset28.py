@@ -16,7 +16,7 @@ from lamina.parser.onnx import import_onnx
 from lamina.runtime.reference import run_reference
 from lamina.tests.test_graph_to_top import BOOL, I64, F, check, model, rand
 
-SHIFT_TYPES = {
+SHIFT_TYPES: dict[int, type[np.integer]] = {
     TensorProto.INT8: np.int8,
     TensorProto.INT32: np.int32,
     TensorProto.INT64: np.int64,

@@ -19,7 +19,7 @@ from lamina.tests.test_graph_to_top import I64, F, model, rand
 def onnxruntime_outputs(m: onnx.ModelProto, inputs: list[np.ndarray]) -> list[np.ndarray]:
     session = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
-    return session.run(None, dict(zip(names, inputs, strict=True)))
+    return [np.asarray(x) for x in session.run(None, dict(zip(names, inputs, strict=True)))]
 
 
 def check_against_onnxruntime(m: onnx.ModelProto, inputs: list[np.ndarray]) -> None:
