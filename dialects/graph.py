@@ -55,12 +55,15 @@ from lamina.dialects.graph_ops import (
     AddOp,
     AndOp,
     BatchNormalizationOp,
+    BitCastOp,
     BitShiftOp,
     BitwiseAndOp,
     BitwiseOrOp,
     BitwiseXorOp,
+    CausalConvWithStateOp,
     ConcatOp,
     ConvOp,
+    CumProdOp,
     DivOp,
     EqualOp,
     GemmOp,
@@ -69,6 +72,7 @@ from lamina.dialects.graph_ops import (
     IfOp,
     LessOp,
     LessOrEqualOp,
+    LinearAttentionOp,
     LoopOp,
     MatMulOp,
     MaxOp,
@@ -82,6 +86,9 @@ from lamina.dialects.graph_ops import (
     ScanOp,
     SubOp,
     SumOp,
+    SwiGLUOp,
+    SwishOp,
+    TensorScatterOp,
     TransposeOp,
     WhereOp,
     XorOp,
@@ -462,6 +469,52 @@ def verify_batch_normalization(op: BatchNormalizationOp) -> None:
     for value in (op.scale, op.b, op.input_mean, op.input_var):
         _check_dims(op, value, (x[1],))
     _check_dims(op, op.y, x)
+
+
+def _same_shape(op: Operation, value: SSAValue, like: SSAValue) -> None:
+    """`value` has `like`'s shape (where both are ranked)."""
+    if (shape := _shape(like)) is not None:
+        _check_dims(op, value, shape)
+
+
+def _check_rank(op: Operation, value: SSAValue, rank: int) -> None:
+    if (shape := _shape(value)) is not None and len(shape) != rank:
+        raise VerifyException(f"{_describe(op, value)} should have rank {rank}")
+
+
+for _op_class in (SwishOp, CumProdOp, BitCastOp):  # fmt: skip
+    register_verifier(_op_class)(lambda op: _same_shape(op, op.results[0], op.operands[0]))
+
+
+@register_verifier(SwiGLUOp)
+def verify_swi_glu(op: SwiGLUOp) -> None:
+    """A and B have one shape (SwiGLU does not broadcast), the result too."""
+    _same_shape(op, op.b, op.a)
+    _same_shape(op, op.y, op.a)
+
+
+@register_verifier(TensorScatterOp)
+def verify_tensor_scatter(op: TensorScatterOp) -> None:
+    _same_shape(op, op.present_cache, op.past_cache)
+    if (past := _shape(op.past_cache)) is not None:
+        _check_rank(op, op.update, len(past))
+
+
+@register_verifier(CausalConvWithStateOp)
+def verify_causal_conv_with_state(op: CausalConvWithStateOp) -> None:
+    """input [B, C, L], weight [C, 1, k], output [B, C, L]."""
+    _check_rank(op, op.input, 3)
+    _same_shape(op, op.output, op.input)
+    if (x := _shape(op.input)) is not None and (w := _shape(op.weight)) is not None:
+        _check_dims(op, op.weight, (x[1], 1, w[2] if len(w) == 3 else -1))
+
+
+@register_verifier(LinearAttentionOp)
+def verify_linear_attention(op: LinearAttentionOp) -> None:
+    """Packed [B, T, H*D] query, key, value and output; a [B, H_kv, d_k, d_v] state."""
+    for value in (op.query, op.key, op.value, op.output):
+        _check_rank(op, value, 3)
+    _check_rank(op, op.present_state, 4)
 
 
 class GraphConstantMaterialization(ConstantMaterializationInterface):

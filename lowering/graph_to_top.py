@@ -49,8 +49,11 @@ from lamina.dialects import graph
 from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError, UnsupportedError, all_unsupported
 from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
+from lamina.lowering.graph_to_top_causal_conv import CAUSAL_CONV_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
 from lamina.lowering.graph_to_top_conv_transpose import CONV_TRANSPOSE_LOWERINGS
+from lamina.lowering.graph_to_top_cumulative import CUMULATIVE_LOWERINGS
+from lamina.lowering.graph_to_top_depth_space import DEPTH_SPACE_LOWERINGS
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
 from lamina.lowering.graph_to_top_errors import (
     CollectUnsupported,
@@ -58,11 +61,14 @@ from lamina.lowering.graph_to_top_errors import (
     outermost,
 )
 from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
+from lamina.lowering.graph_to_top_linear_attention import LINEAR_ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
 from lamina.lowering.graph_to_top_rnn import RNN_LOWERINGS
+from lamina.lowering.graph_to_top_rotary import ROTARY_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
+from lamina.lowering.graph_to_top_tensor_scatter import TENSOR_SCATTER_LOWERINGS
 
 _KEPT = (graph.ConstantOp, graph.NoneOp)
 """Graph ops that stay after the pass."""
@@ -78,6 +84,12 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *ATTENTION_LOWERINGS,
     *RNN_LOWERINGS,
     *CONV_TRANSPOSE_LOWERINGS,
+    *CUMULATIVE_LOWERINGS,
+    *ROTARY_LOWERINGS,
+    *TENSOR_SCATTER_LOWERINGS,
+    *CAUSAL_CONV_LOWERINGS,
+    *DEPTH_SPACE_LOWERINGS,
+    *LINEAR_ATTENTION_LOWERINGS,
 ]
 
 
@@ -100,6 +112,7 @@ def _is_graph_op(op: Operation) -> bool:
 SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
     **dict.fromkeys(["Reshape", "Expand", "Tile", "Squeeze", "Unsqueeze", "Split"], (1,)),
     **dict.fromkeys(["TopK", "OneHot", "CumSum", "Upsample", "CenterCropPad"], (1,)),
+    "CumProd": (1,),
     **dict.fromkeys(["ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp"], (1,)),
     **dict.fromkeys(["ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd"], (1,)),
     **dict.fromkeys(["ReduceSum", "ReduceSumSquare"], (1,)),

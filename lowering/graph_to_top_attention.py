@@ -1,23 +1,25 @@
-"""Attention (ONNX opset 23) -> top ops, following the operator's reference semantics:
+"""Attention (ONNX opset 25) -> top ops, following the operator's reference semantics:
 
     q, k, v  : [B, H, S, E] (3-D inputs [B, S, H*E] are split into heads)
     k, v     = concat(past, k / v) along S   (present_key / present_value)
-    bias     = mask (bool: 0 / -inf) + causal (-inf where j > i + past length)
+    bias     = mask (bool: 0 / -inf; padded to the keys with -inf) + -inf where query i
+               must not see key j (causal, sliding window, keys past nonpad_kv_seqlen)
     qk       = softcap((q sqrt(scale)) @ (k sqrt(scale))^T)        (k, v heads repeated for GQA)
     p        = softmax(qk + bias) along the last dim, 0 on rows the bias masks entirely
     y        = p @ v   (3-D: heads merged back)
 
 The optional qk_matmul_output is qk (modes 0, 1), qk + bias (mode 2) or p (mode 3).
-Masks shorter than the key sequence and nonpad_kv_seqlen are not supported.
+nonpad_kv_seqlen (an external cache) together with past_key / past_value is not supported.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import cast
 
-from xdsl.dialects.builtin import Float16Type, IntegerType, TensorType, f32
+from xdsl.dialects.builtin import Float16Type, IntegerType, TensorType, f32, i64
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 
@@ -28,6 +30,7 @@ from lamina.lowering.graph_to_top_common import (
     GraphLowering,
     broadcast_map,
     elt_of,
+    integer_type,
     is_none,
 )
 from lamina.lowering.graph_to_top_elementwise import convert
@@ -69,30 +72,82 @@ def _repeat_heads(e: Emitter, x: SSAValue, heads: int) -> SSAValue:
     return e.reshape(spread, (b, heads, s, d))
 
 
+@dataclass(frozen=True)
+class _Frontier:
+    """Which keys query i sees, from its absolute position p = i + offset: j <= p (causal),
+    p - left <= j and j <= p + right (a window side of -1 is unbounded), and with
+    `nonpad` ([B] key counts of an external cache) j < nonpad[b], the offset being
+    nonpad[b] - q_len; without it the offset is `past` (the past_key length)."""
+
+    causal: bool
+    left: int
+    right: int
+    past: int
+    nonpad: SSAValue | None
+
+    def limits(self) -> bool:
+        return self.causal or self.left >= 0 or self.right >= 0 or self.nonpad is not None
+
+    def allowed(self, b: Body, i: SSAValue, j: SSAValue, nonpad: SSAValue | None,
+                q_len: int) -> list[SSAValue]:  # fmt: skip
+        """The conditions (i1) under which query i sees key j."""
+        offset = b.like(self.past, i) if nonpad is None else b.sub(nonpad, b.like(q_len, i))
+        p = b.add(i, offset)
+        conditions: list[SSAValue] = []
+        if self.causal:
+            conditions.append(b.cmp("ole", j, p))
+        if self.left >= 0:
+            conditions.append(b.cmp("ole", b.sub(p, j), b.like(self.left, i)))
+        if self.right >= 0:
+            conditions.append(b.cmp("ole", b.sub(j, p), b.like(self.right, i)))
+        if nonpad is not None:
+            conditions.append(b.cmp("olt", j, nonpad))
+        return conditions
+
+
+def _padded_mask(e: Emitter, mask: SSAValue, kv_len: int) -> SSAValue:
+    """A mask shorter than the keys, padded with masked entries (False / -inf)."""
+    ms = e.static(mask)
+    if ms[-1] == kv_len:
+        return mask
+    if ms[-1] > kv_len:
+        raise e.fail(f"mask {mask.type} longer than the {kv_len} keys")
+    element: Attribute = elt_of(mask)
+    fill = None if integer_type(element) is not None else e.scalar(-math.inf, element)
+    high = [0] * (len(ms) - 1) + [kv_len - ms[-1]]
+    padded = TensorType(element, (*ms[:-1], kv_len))
+    return e.emit(
+        top.PadOp(mask, padded, mode=top.PadMode.CONSTANT, low=[0] * len(ms), high=high,
+                  value=fill)
+    )  # fmt: skip
+
+
 def _bias(
-    e: Emitter, mask: SSAValue | None, causal: bool, q_len: int, kv_len: int, past: int,
-    element: Attribute,
+    e: Emitter, mask: SSAValue | None, frontier: _Frontier, q_len: int, kv_len: int,
+    batch: int, element: Attribute,
 ) -> SSAValue | None:  # fmt: skip
-    """The additive bias (0 / -inf, or the float mask) broadcast with [q_len, kv_len]."""
-    if mask is None and not causal:
+    """The additive bias (0 / -inf, or the float mask) broadcast with [q_len, kv_len]
+    ([B, 1, q_len, kv_len] with nonpad_kv_seqlen)."""
+    if mask is None and not frontier.limits():
         return None
-    shape: Shape = (q_len, kv_len)
+    shape: Shape = (q_len, kv_len) if frontier.nonpad is None else (batch, 1, q_len, kv_len)
     inputs: list[SSAValue] = []
     if mask is not None:
-        ms = e.static(mask)
-        if ms[-1] != kv_len:
-            raise e.fail(f"mask {mask.type} shorter than the {kv_len} keys")
-        found = top.broadcast_shapes(ms, shape)
+        mask = _padded_mask(e, mask, kv_len)
+        found = top.broadcast_shapes(e.static(mask), shape)
         if found is None:
             raise e.fail(f"mask {mask.type} does not broadcast to [{q_len}, {kv_len}]")
         shape = tuple(found)
         inputs.append(mask)
     rank = len(shape)
     maps = [broadcast_map(e.static(v), shape) for v in inputs]
-    if causal:
+    if frontier.limits():
         inputs += [iota(e, q_len), iota(e, kv_len)]
         maps += [AffineMap(rank, 0, (AffineDimExpr(rank - 2),)),
                  AffineMap(rank, 0, (AffineDimExpr(rank - 1),))]  # fmt: skip
+    if frontier.nonpad is not None:
+        inputs.append(frontier.nonpad)
+        maps.append(AffineMap(rank, 0, (AffineDimExpr(0),)))
 
     def body(b: Body, v: Sequence[SSAValue]) -> SSAValue:
         zero, minus_inf = b.const(0, element), b.const(-math.inf, element)
@@ -101,10 +156,11 @@ def _bias(
             m = v[0]
             bool_mask = isinstance(m.type, IntegerType)
             value = b.select(m, zero, minus_inf) if bool_mask else m
-        if causal:
-            i, j = v[-2], v[-1]
-            allowed = b.cmp("ole", j, b.add(i, b.like(past, i)))
-            value = b.select(allowed, value, minus_inf)
+        if frontier.limits():
+            first = 1 if mask is not None else 0
+            nonpad = v[first + 2] if frontier.nonpad is not None else None
+            for allowed in frontier.allowed(b, v[first], v[first + 1], nonpad, q_len):
+                value = b.select(allowed, value, minus_inf)
         return value
 
     return e.generic(inputs, TensorType(element, shape), body, maps)
@@ -147,9 +203,9 @@ class AttentionLowering(GraphLowering):
     source = (graph.AttentionOp,)
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
-        q_in, k_in, v_in, mask, past_k, past_v = op.operands[:6]
-        if len(op.operands) > 6 and not is_none(op.operands[6]):
-            raise e.fail("nonpad_kv_seqlen")
+        q_in, k_in, v_in, mask, past_k, past_v, nonpad = op.operands
+        if not is_none(nonpad) and not is_none(past_k):
+            raise e.fail("nonpad_kv_seqlen with past_key")
         attrs = e.attrs()
         e.static_result()
         three_d = len(e.static(q_in)) == 3
@@ -192,8 +248,15 @@ class AttentionLowering(GraphLowering):
         if softcap > 0:
             qk = e.generic([qk], scores_t, lambda bb, x: bb.mul(
                 bb.tanh(bb.div(x[0], bb.like(softcap, x[0]))), bb.like(softcap, x[0])))  # fmt: skip
-        bias = _bias(e, None if is_none(mask) else mask, bool(attrs.get("is_causal")),
-                     q_len, kv_len, past, element)  # fmt: skip
+        frontier = _Frontier(
+            bool(attrs.get("is_causal")),
+            int(cast(int, attrs.get("left_window_size", -1))),
+            int(cast(int, attrs.get("right_window_size", -1))),
+            past,
+            None if is_none(nonpad) else _convert(e, nonpad, i64),
+        )
+        mask_or_none = None if is_none(mask) else mask
+        bias = _bias(e, mask_or_none, frontier, q_len, kv_len, b, element)
         biased = (
             qk
             if bias is None

@@ -21,9 +21,11 @@ from lamina.lowering.graph_to_top_common import (
     Emitter,
     GraphLowering,
     elt_of,
+    integer_type,
     is_none,
     is_unsigned,
 )
+from lamina.lowering.graph_to_top_mod_shift import bit_shift_body, mod_body
 
 Attrs = dict[str, object]
 ScalarFn = Callable[[Body, Attrs, Sequence[SSAValue]], SSAValue]
@@ -91,18 +93,26 @@ def convert(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
     return b.emit(arith.TruncFOp(x, cast(AnyFloat, dst)))
 
 
-def _mod(b: Body, a: Attrs, xs: Sequence[SSAValue]) -> SSAValue:
-    """fmod: the sign of the dividend (C fmod); else the sign of the divisor (Python %)."""
-    x, y = xs
-    if not isinstance(x.type, IntegerType):  # x - trunc(x / y) y (ONNX: floats need fmod)
-        return b.sub(x, b.mul(b.emit(math.TruncOp(b.div(x, y))), y))
-    rem = b.emit((arith.RemUIOp if b.unsigned else arith.RemSIOp)(x, y))
-    if a["fmod"] or b.unsigned:
-        return rem
-    zero = b.like(0, rem)
-    differ = b.emit(arith.XOrIOp(b.cmp("olt", rem, zero), b.cmp("olt", y, zero)))
-    fix = b.emit(arith.AndIOp(differ, b.cmp("une", rem, zero)))
-    return b.select(fix, b.add(rem, y), rem)
+def bit_cast(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
+    """x's bits read as `dst` (signless, same width; ONNX bool is a byte of 0 or 1)."""
+    src, to = integer_type(x.type), integer_type(dst)
+    if to is not None and to.bitwidth == 1:
+        return b.cmp("une", x, b.like(0, x))
+    if src is not None and src.bitwidth == 1:
+        return b.emit(arith.ExtUIOp(x, cast(AnySignlessIntegerType, dst)))
+    return b.cast_to(x, dst)
+
+
+def _signless(t: Attribute) -> Attribute:
+    """An integer type without its signedness (arith's view of it); other types as is."""
+    integer = integer_type(t)
+    return t if integer is None else IntegerType(integer.bitwidth)
+
+
+def _swish(b: Body, alpha: float, x: SSAValue) -> SSAValue:
+    """x sigmoid(alpha x) = x / (1 + exp(-alpha x))."""
+    gate = b.add(b.like(1, x), b.exp(b.neg(b.mul(b.like(alpha, x), x))))
+    return b.div(x, gate)
 
 
 def _math(op: Callable[[SSAValue], Operation]) -> ScalarFn:
@@ -191,6 +201,8 @@ ELEMENTWISE: dict[type[Operation], ScalarFn] = {
         xs[0], b.add(b.like(1, xs[0]), b.abs(xs[0]))
     ),
     graph.MishOp: lambda b, a, xs: b.mul(xs[0], b.tanh(_softplus(b, xs[0]))),
+    graph.SwishOp: lambda b, a, xs: _swish(b, _f(a, "alpha"), xs[0]),
+    graph.SwiGLUOp: lambda b, a, xs: b.mul(_swish(b, _f(a, "alpha"), xs[0]), xs[1]),
     graph.AddOp: lambda b, a, xs: b.add(xs[0], xs[1]),
     graph.SubOp: lambda b, a, xs: b.sub(xs[0], xs[1]),
     graph.MulOp: lambda b, a, xs: b.mul(xs[0], xs[1]),
@@ -210,13 +222,12 @@ ELEMENTWISE: dict[type[Operation], ScalarFn] = {
     graph.XorOp: lambda b, a, xs: b.emit(arith.XOrIOp(xs[0], xs[1])),
     graph.NotOp: lambda b, a, xs: b.emit(arith.XOrIOp(xs[0], b.like(1, xs[0]))),
     graph.WhereOp: lambda b, a, xs: b.select(xs[0], xs[1], xs[2]),
-    graph.ModOp: _mod,
-    graph.BitShiftOp: lambda b, a, xs: b.emit(  # x << y, x >> y (unsigned types only)
-        (arith.ShLIOp if a["direction"] == "LEFT" else arith.ShRUIOp)(xs[0], xs[1])
-    ),
+    graph.ModOp: mod_body,
+    graph.BitShiftOp: bit_shift_body,
     graph.ClipOp: _clip,
     graph.CastOp: lambda b, a, xs: convert(b, xs[0], cast(Attribute, a["_to"])),
     graph.CastLikeOp: lambda b, a, xs: convert(b, xs[0], cast(Attribute, a["_to"])),
+    graph.BitCastOp: lambda b, a, xs: bit_cast(b, xs[0], cast(Attribute, a["_to"])),
 }
 
 
@@ -226,6 +237,7 @@ _INTEGER_OK = {
     graph.EqualOp, graph.LessOp, graph.LessOrEqualOp, graph.GreaterOp,
     graph.GreaterOrEqualOp, graph.AndOp, graph.OrOp, graph.XorOp, graph.NotOp,
     graph.WhereOp, graph.ModOp, graph.BitShiftOp, graph.ClipOp, graph.CastOp, graph.CastLikeOp,
+    graph.BitCastOp,
 }  # fmt: skip
 """Ops whose formula has an integer form; the others (exp, erf, pow, ...) need floats."""
 
@@ -248,6 +260,8 @@ class ElementwiseLowering(GraphLowering):
             inputs = inputs[:1]
         if isinstance(op, graph.CastOp | graph.CastLikeOp):
             attrs["_to"] = result_type.get_element_type()
+        if isinstance(op, graph.BitCastOp):
+            attrs["_to"] = _signless(result_type.get_element_type())
         for value in inputs:
             e.static(value)
         for value in inputs[:1] if isinstance(op, graph.PowOp) else inputs:

@@ -3,7 +3,8 @@
     module = import_onnx("resnet50.onnx", input_shapes={"data": [1, 3, 224, 224]})
 
 The model is read (external data from beside its file), checked with the onnx checker,
-converted to opset 23 (the semantics of the graph dialect's ops), shape-inferred after the
+converted to opset 28 where its definitions differ (the graph dialect has each operator's
+newest definition), shape-inferred after the
 given input shapes are bound, and built into one `func.func` whose arguments are the graph
 inputs and which returns the graph outputs. Weights become `graph.constant` ops whose
 bytes are not copied element by element. See `docs/graph-dialect.md` for the IR contract.

@@ -19,12 +19,14 @@ import onnx.inliner
 from google.protobuf.message import Message
 from onnx import GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto, helper
 
+from lamina.dialects.graph_ops import GRAPH_OPSET
 from lamina.errors import ModelImportError, UnsupportedError, all_unsupported
 from lamina.parser.onnx_annotations import (
     infer_without_annotations,
     is_stale_annotation_error,
     unknown_negative_dims,
 )
+from lamina.parser.onnx_opsets import definition_version, reads_as_dialect_op
 from lamina.parser.onnx_types import (
     SUPPORTED_OPSETS,
     is_default_domain,
@@ -36,8 +38,9 @@ from lamina.parser.onnx_types import (
 P = ParamSpec("P")
 R = TypeVar("R")
 
-TARGET_OPSET = SUPPORTED_OPSETS[-1]
-"""The graph dialect's ops have the semantics of this opset; older models are converted."""
+TARGET_OPSET = GRAPH_OPSET
+"""The graph dialect's ops have the semantics of this opset (each operator's newest
+definition); a model of another opset is converted where its definitions differ."""
 
 _INLINE_WEIGHT_ELEMENTS = 64
 """Initializers up to this size stay in the skeleton: shape inference may read their
@@ -75,20 +78,9 @@ def prepare_model(
         raise ModelImportError("the model holds names that are not UTF-8 text", where)
     _check_operators(skeleton.graph, opset, where)
     _onnx_step(onnx.checker.check_model, where, skeleton)
-    if opset > TARGET_OPSET:
-        skeleton = _lower_opset(skeleton, opset, where)
-        opset = TARGET_OPSET
     if input_shapes:
         _bind_input_shapes(skeleton.graph, weights, input_shapes, where)
-    if opset < TARGET_OPSET:
-        try:
-            skeleton = onnx.version_converter.convert_version(skeleton, TARGET_OPSET)
-        except Exception as err:  # the converter raises RuntimeError, ValidationError, ...
-            raise ModelImportError(
-                f"cannot convert the model from opset {opset} to {TARGET_OPSET}: "
-                f"{onnx_error_message(err)}",
-                where,
-            ) from err
+    skeleton = _at_graph_opset(skeleton, opset, where)
     skeleton = _infer_shapes(skeleton, where)
     order = [t.name for t in model.graph.initializer]
     return PreparedModel(skeleton, weights, order, where)
@@ -135,34 +127,39 @@ def _default_opset(model: ModelProto, where: str) -> int:
     return opset
 
 
-def _lower_opset(model: ModelProto, opset: int, where: str) -> ModelProto:
-    """The model at TARGET_OPSET, for a model of a newer opset.
+def _at_graph_opset(model: ModelProto, opset: int, where: str) -> ModelProto:
+    """The model at GRAPH_OPSET, converted only where a node's definition differs.
 
-    The version converter's down-adapters come first. Where it has none, an operator whose
-    definition has not changed since TARGET_OPSET means the same at both opsets, so only the
-    import is rewritten; a node using a newer definition is unsupported.
+    When every node means at the model's opset what the graph dialect's op means, only the
+    import is rewritten. Otherwise the version converter's adapters convert the model; a
+    node whose definition is newer than the dialect's is unsupported.
     """
-    try:
-        return onnx.version_converter.convert_version(model, TARGET_OPSET)
-    except Exception:  # no down-adapter for some node: decide node by node below
-        pass
+    nodes = list(_all_nodes(model.graph))
     errors: list[UnsupportedError] = []
-    for node in _all_nodes(model.graph):
-        since = onnx.defs.get_schema(node.op_type, opset).since_version
-        if since > TARGET_OPSET:
+    for node in nodes:
+        since = definition_version(node.op_type, opset)
+        if since > GRAPH_OPSET:
             reason = (
-                f"the opset-{since} definition of '{node.op_type}' "
-                f"(lamina has opset {TARGET_OPSET})"
+                f"the opset-{since} definition of '{node.op_type}' (lamina has opset {GRAPH_OPSET})"
             )
             errors.append(unsupported_node_error(node, reason, where))
     if errors:
         raise all_unsupported(errors)
-    lowered = ModelProto()
-    lowered.CopyFrom(model)
-    for entry in lowered.opset_import:
+    if opset < GRAPH_OPSET and not all(reads_as_dialect_op(node, opset) for node in nodes):
+        try:
+            return onnx.version_converter.convert_version(model, GRAPH_OPSET)
+        except Exception as err:  # the converter raises RuntimeError, ValidationError, ...
+            raise ModelImportError(
+                f"cannot convert the model from opset {opset} to {GRAPH_OPSET}: "
+                f"{onnx_error_message(err)}",
+                where,
+            ) from err
+    relabeled = ModelProto()
+    relabeled.CopyFrom(model)
+    for entry in relabeled.opset_import:
         if is_default_domain(entry.domain):
-            entry.version = TARGET_OPSET
-    return lowered
+            entry.version = GRAPH_OPSET
+    return relabeled
 
 
 def _strip_weights(model: ModelProto) -> tuple[ModelProto, dict[str, TensorProto]]:

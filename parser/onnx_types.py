@@ -33,6 +33,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute
 
+from lamina.dialects.graph_ops import GRAPH_OPSET
 from lamina.errors import ModelImportError, UnsupportedError, UnsupportedOpError
 
 ELEMENT_TYPES: dict[int, Attribute] = {
@@ -222,5 +223,5 @@ def is_default_domain(domain: str) -> bool:
     return domain in ("", "ai.onnx")
 
 
-SUPPORTED_OPSETS = range(1, 24)
-"""Opsets of the default domain lamina imports; models are converted to the newest."""
+SUPPORTED_OPSETS = range(1, GRAPH_OPSET + 1)
+"""Opsets of the default domain lamina imports (converted to the newest where they differ)."""

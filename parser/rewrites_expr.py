@@ -24,6 +24,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Operation
 
+from lamina.dialects.graph_ops import GRAPH_OPSET
 from lamina.errors import RewriteRuleError
 from lamina.parser.rewrites import (
     Call,
@@ -151,10 +152,6 @@ def attr_to_python(attr: Attribute) -> object:
         return attribute_value(attr)
     except Exception:
         return attr
-
-
-GRAPH_OPSET = 23
-"""The opset whose operators the graph dialect has (docs/graph-dialect.md)."""
 
 
 @cache

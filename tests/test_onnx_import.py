@@ -588,14 +588,51 @@ def test_opset_outside_what_onnx_knows_is_an_import_error(opset: int):
 
 
 @pytest.mark.parametrize("op_type", ["Relu", "Identity", "Flatten"])
-def test_model_of_a_newer_opset_is_lowered_to_opset_23(op_type: str):
+def test_model_of_the_newest_opset_imports(op_type: str):
     model = make_model(
         [helper.make_node(op_type, ["x"], ["y"], name="n")],
         [tensor("x", [2, 3])],
-        [tensor("y", [2, 3] if op_type != "Flatten" else [2, 3])],
+        [tensor("y", [2, 3])],
         opset=onnx.defs.onnx_opset_version(),
     )
     assert f"graph.{op_type.lower()} %x" in print_ir(import_onnx(model))
+
+
+def refuse_conversion(model: onnx.ModelProto, target: int) -> onnx.ModelProto:
+    raise AssertionError("the version converter ran")
+
+
+@pytest.mark.parametrize(("op_type", "opset"), [("Relu", 14), ("Flatten", 23), ("Mod", 13)])
+def test_model_whose_definitions_the_dialect_extends_imports_unconverted(
+    op_type: str, opset: int, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(onnx.version_converter, "convert_version", refuse_conversion)
+    inputs = ["x", "x"] if op_type == "Mod" else ["x"]
+    model = make_model(
+        [helper.make_node(op_type, inputs, ["y"], name="n")],
+        [tensor("x", [2, 3], TensorProto.INT32)],
+        [tensor("y", [2, 3], TensorProto.INT32)],
+        opset=opset,
+    )
+    assert f"graph.{op_type.lower()} %x" in print_ir(import_onnx(model))
+
+
+def test_node_of_a_changed_definition_is_converted():
+    split = helper.make_node("Split", ["x"], ["a", "b"], name="s", axis=0, split=[1, 3])
+    model = make_model([split], [tensor("x", [4])], [tensor("a", [1]), tensor("b", [3])], opset=11)
+    text = print_ir(import_onnx(model))
+    assert "graph.split %x, %" in text  # the split sizes became an input (opset 13)
+    assert "tensor<1xf32>, tensor<3xf32>" in text
+
+
+def test_opset_28_cast_imports_with_its_round_mode():
+    model = make_model(
+        [helper.make_node("Cast", ["x"], ["y"], name="c", to=TensorProto.INT32)],
+        [tensor("x", [2])],
+        [tensor("y", [2], TensorProto.INT32)],
+        opset=28,
+    )
+    assert "graph.cast %x {to = 6 : i64}" in print_ir(import_onnx(model))
 
 
 def test_sparse_tensor_attribute_is_unsupported():
@@ -690,7 +727,7 @@ def test_version_converter_failure_is_an_import_error(monkeypatch: pytest.Monkey
     expect(
         ModelImportError,
         model,
-        "<model>: error: cannot convert the model from opset 11 to 23: "
+        "<model>: error: cannot convert the model from opset 11 to 28: "
         "No Adapter From Version $11 for Frobnicate",
     )
 

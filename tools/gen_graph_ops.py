@@ -22,7 +22,7 @@ import numpy as np
 from onnx import AttributeProto, defs, helper
 from onnx.defs import OpSchema
 
-OPSET = 23
+OPSET = 28
 ROOT = Path(__file__).resolve().parent.parent
 OPS_MODULE = ROOT / "dialects" / "graph_ops.py"
 OPS_TEST = ROOT / "filecheck_tests" / "graph" / "ops.mlir"
@@ -437,6 +437,10 @@ def generate_module(schemas: list[OpSchema], left_out: dict[str, str]) -> str:
             left_out=left_text,
         )
     ]
+    parts.append(
+        f"GRAPH_OPSET = {OPSET}\n"
+        '"""The opset whose operator definitions the generated ops have (the newest of each)."""'
+    )
     parts += [op_class(s) for s in schemas]
     table = ",\n".join(f"    {s.name!r}: {s.name}Op" for s in schemas)
     parts.append(

@@ -19,6 +19,6 @@
 // CHECK: func.return %[[Y]] : tensor<1x2x3x4xf32>
 func.func @attention(%q: tensor<1x2x3x4xf32>, %k: tensor<1x2x5x4xf32>, %v: tensor<1x2x5x4xf32>) -> tensor<1x2x3x4xf32> {
   %n = graph.none : none
-  %y, %pk, %pv, %qk = graph.attention %q, %k, %v, %n, %n, %n {scale = 0.25 : f32} : (tensor<1x2x3x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>, none, none, none) -> (tensor<1x2x3x4xf32>, none, none, none)
+  %y, %pk, %pv, %qk = graph.attention %q, %k, %v, %n, %n, %n, %n {scale = 0.25 : f32} : (tensor<1x2x3x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>, none, none, none, none) -> (tensor<1x2x3x4xf32>, none, none, none)
   func.return %y : tensor<1x2x3x4xf32>
 }

@@ -150,3 +150,59 @@ func.func @constant_not_tensor() {
   %c = graph.constant dense<1.0> : vector<2xf32>
   func.return
 }
+
+// -----
+
+func.func @swish_shape(%x: tensor<2x3xf32>) {
+  // expected-error@+1 {{result 0 : tensor<3x2xf32> should have shape 2x3}}
+  %y = graph.swish %x {alpha = 1.000000e+00 : f32} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  func.return
+}
+
+// -----
+
+func.func @cum_prod_shape(%x: tensor<4xf32>, %axis: tensor<i64>) {
+  // expected-error@+1 {{result 0 : tensor<5xf32> should have shape 4}}
+  %y = graph.cum_prod %x, %axis : (tensor<4xf32>, tensor<i64>) -> tensor<5xf32>
+  func.return
+}
+
+// -----
+
+func.func @bit_cast_shape(%x: tensor<4xf32>) {
+  // expected-error@+1 {{result 0 : tensor<2xi32> should have shape 4}}
+  %y = graph.bit_cast %x {to = 6 : i64} : (tensor<4xf32>) -> tensor<2xi32>
+  func.return
+}
+
+// -----
+
+func.func @swi_glu_no_broadcast(%a: tensor<2x6xf32>, %b: tensor<1x6xf32>) {
+  // expected-error@+1 {{b : tensor<1x6xf32> should have shape 2x6}}
+  %y = graph.swi_glu %a, %b : (tensor<2x6xf32>, tensor<1x6xf32>) -> tensor<2x6xf32>
+  func.return
+}
+
+// -----
+
+func.func @tensor_scatter_rank(%past: tensor<2x4x8xf32>, %new: tensor<2x8xf32>, %n: none) {
+  // expected-error@+1 {{update : tensor<2x8xf32> should have rank 3}}
+  %y = graph.tensor_scatter %past, %new, %n : (tensor<2x4x8xf32>, tensor<2x8xf32>, none) -> tensor<2x4x8xf32>
+  func.return
+}
+
+// -----
+
+func.func @causal_conv_weight(%x: tensor<1x3x5xf32>, %w: tensor<4x1x3xf32>, %n: none) {
+  // expected-error@+1 {{weight : tensor<4x1x3xf32> should have shape 3x1x3}}
+  %y, %s = graph.causal_conv_with_state %x, %w, %n, %n : (tensor<1x3x5xf32>, tensor<4x1x3xf32>, none, none) -> (tensor<1x3x5xf32>, tensor<1x3x2xf32>)
+  func.return
+}
+
+// -----
+
+func.func @linear_attention_rank(%q: tensor<1x2x2x4xf32>, %k: tensor<1x2x8xf32>, %v: tensor<1x2x8xf32>, %n: none) {
+  // expected-error@+1 {{query : tensor<1x2x2x4xf32> should have rank 3}}
+  %y, %s = graph.linear_attention %q, %k, %v, %n, %n, %n {kv_num_heads = 2 : i64, q_num_heads = 2 : i64} : (tensor<1x2x2x4xf32>, tensor<1x2x8xf32>, tensor<1x2x8xf32>, none, none, none) -> (tensor<1x2x8xf32>, tensor<1x2x4x4xf32>)
+  func.return
+}

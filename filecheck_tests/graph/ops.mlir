@@ -89,8 +89,8 @@ func.func @atanh(%input: tensor<*xf32>) {
 // CHECK-LABEL: func.func @attention(
 func.func @attention(%q: tensor<*xf32>, %k: tensor<*xf32>, %v: tensor<*xf32>) {
   %none = graph.none : none
-  // CHECK: graph.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {is_causal = 0 : i64, kv_num_heads = 1 : i64, q_num_heads = 1 : i64, qk_matmul_output_mode = 0 : i64, scale = 5.000000e-01 : f32, softcap = 0.000000e+00 : f32, softmax_precision = 1 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none) -> (tensor<*xf32>, none, none, none)
-  %r0, %r1, %r2, %r3 = graph.attention %q, %k, %v, %none, %none, %none {is_causal = 0 : i64, kv_num_heads = 1 : i64, q_num_heads = 1 : i64, qk_matmul_output_mode = 0 : i64, scale = 5.000000e-01 : f32, softcap = 0.000000e+00 : f32, softmax_precision = 1 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none) -> (tensor<*xf32>, none, none, none)
+  // CHECK: graph.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {is_causal = 0 : i64, kv_num_heads = 1 : i64, left_window_size = -1 : i64, q_num_heads = 1 : i64, qk_matmul_output_mode = 0 : i64, right_window_size = -1 : i64, scale = 5.000000e-01 : f32, softcap = 0.000000e+00 : f32, softmax_precision = 1 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none, none) -> (tensor<*xf32>, none, none, none)
+  %r0, %r1, %r2, %r3 = graph.attention %q, %k, %v, %none, %none, %none, %none {is_causal = 0 : i64, kv_num_heads = 1 : i64, left_window_size = -1 : i64, q_num_heads = 1 : i64, qk_matmul_output_mode = 0 : i64, right_window_size = -1 : i64, scale = 5.000000e-01 : f32, softcap = 0.000000e+00 : f32, softmax_precision = 1 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none, none) -> (tensor<*xf32>, none, none, none)
   func.return
 }
 
@@ -115,10 +115,17 @@ func.func @bernoulli(%input: tensor<*xf32>) {
   func.return
 }
 
+// CHECK-LABEL: func.func @bit_cast(
+func.func @bit_cast(%input: tensor<*xf32>) {
+  // CHECK: graph.bit_cast %{{.*}} {to = 1 : i64} : tensor<*xf32>
+  %r0 = graph.bit_cast %input {to = 1 : i64} : (tensor<*xf32>) -> tensor<*xf32>
+  func.return
+}
+
 // CHECK-LABEL: func.func @bit_shift(
-func.func @bit_shift(%x: tensor<*xui8>, %y: tensor<*xui8>) {
-  // CHECK: graph.bit_shift %{{.*}}, %{{.*}} {direction = "a"} : tensor<*xui8>
-  %r0 = graph.bit_shift %x, %y {direction = "a"} : (tensor<*xui8>, tensor<*xui8>) -> tensor<*xui8>
+func.func @bit_shift(%x: tensor<*xi64>, %y: tensor<*xi64>) {
+  // CHECK: graph.bit_shift %{{.*}}, %{{.*}} {direction = "a"} : tensor<*xi64>
+  %r0 = graph.bit_shift %x, %y {direction = "a"} : (tensor<*xi64>, tensor<*xi64>) -> tensor<*xi64>
   func.return
 }
 
@@ -159,15 +166,23 @@ func.func @blackman_window(%size: tensor<*xi64>) {
 
 // CHECK-LABEL: func.func @cast(
 func.func @cast(%input: tensor<*xf32>) {
-  // CHECK: graph.cast %{{.*}} {saturate = 1 : i64, to = 1 : i64} : tensor<*xf32>
-  %r0 = graph.cast %input {saturate = 1 : i64, to = 1 : i64} : (tensor<*xf32>) -> tensor<*xf32>
+  // CHECK: graph.cast %{{.*}} {round_mode = "up", saturate = 1 : i64, to = 1 : i64} : tensor<*xf32>
+  %r0 = graph.cast %input {round_mode = "up", saturate = 1 : i64, to = 1 : i64} : (tensor<*xf32>) -> tensor<*xf32>
   func.return
 }
 
 // CHECK-LABEL: func.func @cast_like(
 func.func @cast_like(%input: tensor<*xf32>, %target_type: tensor<*xf32>) {
-  // CHECK: graph.cast_like %{{.*}}, %{{.*}} {saturate = 1 : i64} : tensor<*xf32>
-  %r0 = graph.cast_like %input, %target_type {saturate = 1 : i64} : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+  // CHECK: graph.cast_like %{{.*}}, %{{.*}} {round_mode = "up", saturate = 1 : i64} : tensor<*xf32>
+  %r0 = graph.cast_like %input, %target_type {round_mode = "up", saturate = 1 : i64} : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+  func.return
+}
+
+// CHECK-LABEL: func.func @causal_conv_with_state(
+func.func @causal_conv_with_state(%input: tensor<*xf32>, %weight: tensor<*xf32>) {
+  %none = graph.none : none
+  // CHECK: graph.causal_conv_with_state %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {activation = "none"} : (tensor<*xf32>, tensor<*xf32>, none, none) -> (tensor<*xf32>, tensor<*xf32>)
+  %r0, %r1 = graph.causal_conv_with_state %input, %weight, %none, %none {activation = "none"} : (tensor<*xf32>, tensor<*xf32>, none, none) -> (tensor<*xf32>, tensor<*xf32>)
   func.return
 }
 
@@ -263,6 +278,13 @@ func.func @cos(%input: tensor<*xf32>) {
 func.func @cosh(%input: tensor<*xf32>) {
   // CHECK: graph.cosh %{{.*}} : tensor<*xf32>
   %r0 = graph.cosh %input : (tensor<*xf32>) -> tensor<*xf32>
+  func.return
+}
+
+// CHECK-LABEL: func.func @cum_prod(
+func.func @cum_prod(%x: tensor<*xf32>, %axis: tensor<*xi64>) {
+  // CHECK: graph.cum_prod %{{.*}}, %{{.*}} {exclusive = 0 : i64, reverse = 0 : i64} : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
+  %r0 = graph.cum_prod %x, %axis {exclusive = 0 : i64, reverse = 0 : i64} : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
   func.return
 }
 
@@ -614,6 +636,14 @@ func.func @less_or_equal(%a: tensor<*xf32>, %b: tensor<*xf32>) {
   func.return
 }
 
+// CHECK-LABEL: func.func @linear_attention(
+func.func @linear_attention(%query: tensor<*xf32>, %key: tensor<*xf32>, %value: tensor<*xf32>) {
+  %none = graph.none : none
+  // CHECK: graph.linear_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {chunk_size = 64 : i64, kv_num_heads = 1 : i64, q_num_heads = 1 : i64, scale = 0.000000e+00 : f32, update_rule = "gated_delta"} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none) -> (tensor<*xf32>, tensor<*xf32>)
+  %r0, %r1 = graph.linear_attention %query, %key, %value, %none, %none, %none {chunk_size = 64 : i64, kv_num_heads = 1 : i64, q_num_heads = 1 : i64, scale = 0.000000e+00 : f32, update_rule = "gated_delta"} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none) -> (tensor<*xf32>, tensor<*xf32>)
+  func.return
+}
+
 // CHECK-LABEL: func.func @log(
 func.func @log(%input: tensor<*xf32>) {
   // CHECK: graph.log %{{.*}} : tensor<*xf32>
@@ -908,8 +938,8 @@ func.func @random_uniform_like(%input: tensor<*xf32>) {
 
 // CHECK-LABEL: func.func @range(
 func.func @range(%start: tensor<*xf32>, %limit: tensor<*xf32>, %delta: tensor<*xf32>) {
-  // CHECK: graph.range %{{.*}}, %{{.*}}, %{{.*}} : tensor<*xf32>
-  %r0 = graph.range %start, %limit, %delta : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+  // CHECK: graph.range %{{.*}}, %{{.*}}, %{{.*}} {stash_type = 1 : i64} : tensor<*xf32>
+  %r0 = graph.range %start, %limit, %delta {stash_type = 1 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
   func.return
 }
 
@@ -1185,8 +1215,8 @@ func.func @softsign(%input: tensor<*xf32>) {
 
 // CHECK-LABEL: func.func @space_to_depth(
 func.func @space_to_depth(%input: tensor<*xf32>) {
-  // CHECK: graph.space_to_depth %{{.*}} {blocksize = 1 : i64} : tensor<*xf32>
-  %r0 = graph.space_to_depth %input {blocksize = 1 : i64} : (tensor<*xf32>) -> tensor<*xf32>
+  // CHECK: graph.space_to_depth %{{.*}} {blocksize = 1 : i64, mode = "DCR"} : tensor<*xf32>
+  %r0 = graph.space_to_depth %input {blocksize = 1 : i64, mode = "DCR"} : (tensor<*xf32>) -> tensor<*xf32>
   func.return
 }
 
@@ -1248,6 +1278,20 @@ func.func @sum(%data_0_0: tensor<*xf32>, %data_0_1: tensor<*xf32>) {
   func.return
 }
 
+// CHECK-LABEL: func.func @swi_glu(
+func.func @swi_glu(%a: tensor<*xf32>, %b: tensor<*xf32>) {
+  // CHECK: graph.swi_glu %{{.*}}, %{{.*}} {alpha = 1.000000e+00 : f32} : tensor<*xf32>
+  %r0 = graph.swi_glu %a, %b {alpha = 1.000000e+00 : f32} : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+  func.return
+}
+
+// CHECK-LABEL: func.func @swish(
+func.func @swish(%x: tensor<*xf32>) {
+  // CHECK: graph.swish %{{.*}} {alpha = 1.000000e+00 : f32} : tensor<*xf32>
+  %r0 = graph.swish %x {alpha = 1.000000e+00 : f32} : (tensor<*xf32>) -> tensor<*xf32>
+  func.return
+}
+
 // CHECK-LABEL: func.func @tan(
 func.func @tan(%input: tensor<*xf32>) {
   // CHECK: graph.tan %{{.*}} : tensor<*xf32>
@@ -1259,6 +1303,14 @@ func.func @tan(%input: tensor<*xf32>) {
 func.func @tanh(%input: tensor<*xf32>) {
   // CHECK: graph.tanh %{{.*}} : tensor<*xf32>
   %r0 = graph.tanh %input : (tensor<*xf32>) -> tensor<*xf32>
+  func.return
+}
+
+// CHECK-LABEL: func.func @tensor_scatter(
+func.func @tensor_scatter(%past_cache: tensor<*xf32>, %update: tensor<*xf32>) {
+  %none = graph.none : none
+  // CHECK: graph.tensor_scatter %{{.*}}, %{{.*}}, %{{.*}} {axis = -2 : i64, mode = "linear"} : (tensor<*xf32>, tensor<*xf32>, none) -> tensor<*xf32>
+  %r0 = graph.tensor_scatter %past_cache, %update, %none {axis = -2 : i64, mode = "linear"} : (tensor<*xf32>, tensor<*xf32>, none) -> tensor<*xf32>
   func.return
 }
 

@@ -19,6 +19,7 @@ import onnx
 from onnx import helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
+from lamina.dialects.graph_ops import GRAPH_OPSET
 from lamina.errors import UnsupportedOpError
 from lamina.runtime.reference.kernels_nn import NN_KERNELS, Kernel
 from lamina.runtime.reference.kernels_tensor import TENSOR_KERNELS
@@ -26,7 +27,7 @@ from lamina.runtime.reference.kernels_tensor import TENSOR_KERNELS
 HANDWRITTEN: dict[str, Kernel] = {**NN_KERNELS, **TENSOR_KERNELS}
 """The operators with a hand-written numpy kernel; all others run through onnx.reference."""
 
-OPSET = 23
+OPSET = GRAPH_OPSET
 """The opset whose semantics the kernels implement (the graph dialect's opset)."""
 
 Value = Any
@@ -167,5 +168,17 @@ def _attribute_protos(
         attr_type = None if formal is None else int(formal.type)  # pyright: ignore[reportArgumentType]
         if isinstance(value, np.ndarray):
             value = numpy_helper.from_array(value)
-        protos.append(helper.make_attribute(name, value, attr_type=attr_type))
+        proto = helper.make_attribute(name, value, attr_type=attr_type)
+        if formal is None or not _is_default(proto, formal):
+            protos.append(proto)
     return protos
+
+
+def _is_default(proto: onnx.AttributeProto, formal: onnx.defs.OpSchema.Attribute) -> bool:
+    """Whether the attribute holds its schema default; such attributes are left out, as
+    some onnx.reference kernels lack parameters for attributes of their own opset
+    (CastLike_25 takes no `round_mode`)."""
+    default = formal.default_value
+    if not default.name:
+        return False
+    return helper.get_attribute_value(proto) == helper.get_attribute_value(default)
