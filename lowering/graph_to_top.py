@@ -49,6 +49,12 @@ from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError
 from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
+from lamina.lowering.graph_to_top_control import (
+    CONTROL_LOWERINGS,
+    CONTROL_OPS,
+    type_block_arguments,
+    type_control_results,
+)
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
 from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
@@ -68,6 +74,7 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *LOSS_LOWERINGS,
     *RESIZE_LOWERINGS,
     *ATTENTION_LOWERINGS,
+    *CONTROL_LOWERINGS,
 ]
 
 
@@ -171,13 +178,27 @@ def _set_shape(result: SSAValue, shape: tuple[int, ...]) -> None:
     Rewriter.replace_value_with_new_type(result, TensorType(element, shape))
 
 
+def _refine_nested(parent: Operation) -> None:
+    """Refine the ops nested in `parent` in order; a control op's region arguments are
+    typed before its regions and its results after them."""
+    for region in parent.regions:
+        for block in region.blocks:
+            for op in block.ops:
+                if isinstance(op, CONTROL_OPS):
+                    type_block_arguments(op)
+                    _refine_nested(op)
+                    type_control_results(op)
+                    continue
+                dynamic = any(_is_tensor(r.type) and _static(r) is None for r in op.results)
+                if dynamic and _is_graph_op(op) and hasattr(type(op), "onnx_op_type"):
+                    _refine(op)
+                _refine_nested(op)
+
+
 def refine_result_types(module: ModuleOp) -> None:
     """Static result types for graph ops whose operands became static (see the module doc);
     function signatures follow their returned values."""
-    for op in module.walk():
-        dynamic = any(_is_tensor(r.type) and _static(r) is None for r in op.results)
-        if dynamic and _is_graph_op(op) and hasattr(type(op), "onnx_op_type"):
-            _refine(op)
+    _refine_nested(module)
     for function in module.walk():
         if isinstance(function, func.FuncOp) and not function.is_declaration:
             returned = function.body.blocks[-1].last_op
