@@ -171,6 +171,6 @@ def test_if_with_branches_of_different_shapes_is_not_supported():
     then = branch("then", [helper.make_node("Relu", ["x"], ["t"])], "t", [2, 3])
     other = branch("else", [helper.make_node("ReduceSum", ["x"], ["e"], keepdims=0)], "e", [])
     node = helper.make_node("If", ["c"], ["y"], then_branch=then, else_branch=other)
-    model = build([node], [vi("c", B, []), vi("x", F, [2, 3])], [vi("y", F, None)])
+    model = build([node], [vi("c", B, []), vi("x", F, [2, 3])], [vi("y", F, [2, 3])])
     with pytest.raises(UnsupportedOpError, match="branches of different shapes"):
         lamina_compile(model, device="host")
