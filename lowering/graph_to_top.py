@@ -105,6 +105,7 @@ SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
     "Resize": (1, 2, 3),
     "ConstantOfShape": (0,),
     "Range": (0, 1, 2),
+    "Loop": (0, 1),
 }
 """ONNX operand slots whose values (not only shapes) decide a result's shape."""
 

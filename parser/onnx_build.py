@@ -115,7 +115,7 @@ class ModuleBuilder:
             if node is not None:
                 fail_node(node, reason, self.where)
             raise ModelImportError(reason, self.where)
-        return tensor_type(type_proto, name, self.where)
+        return tensor_type(type_proto, name, self.where, in_subgraph=scope.parent is not None)
 
     def _define(self, scope: _Scope, name: str, value: SSAValue) -> None:
         scope.values[name] = value

@@ -110,8 +110,12 @@ def element_type(elem_type: int, value: str, where: str) -> Attribute:
     )
 
 
-def tensor_type(type_proto: TypeProto, value: str, where: str) -> Attribute:
-    """`tensor<1x?x224xf32>`, `tensor<f32>` (rank 0) or `tensor<*xf32>` (unknown rank)."""
+def tensor_type(
+    type_proto: TypeProto, value: str, where: str, in_subgraph: bool = False
+) -> Attribute:
+    """`tensor<1x?x224xf32>`, `tensor<f32>` (rank 0) or `tensor<*xf32>` (unknown rank). In
+    a subgraph a negative size is `?`: shape inference of a branch that never runs may
+    infer one (a slice of a dim the taken branch has)."""
     kind = type_proto.WhichOneof("value")
     if kind != "tensor_type":
         what = kind.removesuffix("_type") if kind else "unknown"
@@ -123,6 +127,8 @@ def tensor_type(type_proto: TypeProto, value: str, where: str) -> Attribute:
     shape = [
         dim.dim_value if dim.HasField("dim_value") else DYNAMIC_INDEX for dim in tensor.shape.dim
     ]
+    if in_subgraph:
+        shape = [DYNAMIC_INDEX if size < 0 else size for size in shape]
     if any(size < 0 and size != DYNAMIC_INDEX for size in shape):
         raise ModelImportError(f"'{value}' has a negative dimension size", where)
     return TensorType(element, shape)
