@@ -61,6 +61,8 @@ from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
+from lamina.rewrites.apply_rules import apply_rules, compile_rule_file, rule_set_path
+from lamina.rewrites.graph.fold_if import InlineConstantIf
 
 _KEPT = (graph.ConstantOp, graph.NoneOp)
 """Graph ops that stay after the pass."""
@@ -210,6 +212,28 @@ def refine_result_types(module: ModuleOp) -> None:
                 )
 
 
+def _typing_state(module: ModuleOp) -> tuple[int, int]:
+    """(ops, dynamic tensor results): what folding and refining can still lower."""
+    ops = list(module.walk())
+    dynamic = sum(_is_tensor(r.type) and _static(r) is None for op in ops for r in op.results)
+    return len(ops), dynamic
+
+
+def refine_and_fold(module: ModuleOp) -> None:
+    """`refine_result_types`; while control flow remains, fold constants again (shape tests
+    inside subgraphs become constants once refined types are static, and decide their
+    Ifs) and refine again, until nothing changes."""
+    refine_result_types(module)
+    state = _typing_state(module)
+    while any(isinstance(op, CONTROL_OPS) for op in module.walk()):
+        rules = compile_rule_file(rule_set_path("graph-fold-constants"))
+        apply_rules(module, rules, [InlineConstantIf()])
+        refine_result_types(module)
+        state, previous = _typing_state(module), state
+        if state == previous:
+            break
+
+
 @dataclass(frozen=True)
 class ConvertGraphToTopPass(ModulePass):
     """Lowers every graph op but `graph.constant` / `graph.none` to top ops."""
@@ -217,7 +241,7 @@ class ConvertGraphToTopPass(ModulePass):
     name = "convert-graph-to-top"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        refine_result_types(op)
+        refine_and_fold(op)
         lowered = lowered_op_types()
         for child in op.walk():  # fail before rewriting anything
             if _is_graph_op(child) and not isinstance(child, _KEPT) and type(child) not in lowered:
