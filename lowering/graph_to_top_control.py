@@ -150,7 +150,7 @@ def _type_scan_results(op: graph.ScanOp) -> None:
 def _check_tensors(e: Emitter, op: Operation) -> None:
     values = [*op.operands, *op.results, *(a for r in op.regions for a in r.block.args)]
     for value in values:
-        if not isinstance(value.type, TensorType) and not is_none(value):
+        if not isinstance(value.type, TensorType | UnrankedTensorType) and not is_none(value):
             raise e.fail(f"{value.type} values (sequences, optionals) in control flow")
         if not is_none(value):
             e.static(value)
@@ -183,7 +183,6 @@ class IfLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         assert isinstance(op, graph.IfOp)
-        _check_tensors(e, op)
         for name, region in (("then", op.then_branch), ("else", op.else_branch)):
             yielded = [v.type for v in _terminator_operands(region)]
             if yielded != [r.type for r in op.results]:
@@ -192,6 +191,7 @@ class IfLowering(GraphLowering):
                     f"result types ({', '.join(str(r.type) for r in op.results)}): branches "
                     "of different shapes"
                 )
+        _check_tensors(e, op)
         result_types = [r.type for r in op.results]
         other = op.detach_region(op.else_branch)  # the last first: indices shift
         then = op.detach_region(op.then_branch)
@@ -218,13 +218,13 @@ class LoopLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         assert isinstance(op, graph.LoopOp)
-        _check_tensors(e, op)
         n = len(op.v_initial)
         if len(op.results) > n and (constant_value(op.m) is None or not _never_stops_early(op)):
             raise e.fail(
                 "scan outputs of a Loop without a constant trip count, or whose condition may "
                 "stop it early, have a run-time length"
             )
+        _check_tensors(e, op)
         yielded = _terminator_operands(op.body)
         if [v.type for v in yielded[1 : 1 + n]] != [v.type for v in op.v_initial]:
             raise e.fail("loop-carried values that change type from one iteration to the next")

@@ -12,11 +12,15 @@ import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
+from xdsl.context import Context
 
 from lamina.compiler import compile as lamina_compile
 from lamina.errors import UnsupportedOpError
 from lamina.parser.onnx import import_onnx
 from lamina.runtime.reference import run_reference
+from lamina.lowering.plan_memory import PlanMemoryPass
+from lamina.lowering.top_to_loop import ConvertTopToLoopPass
+from lamina.runtime.reference.loop_interpreter import run_loop
 from lamina.runtime.reference.top_interpreter import run_top
 from lamina.tests.test_graph_to_top import lower, rand
 
@@ -125,6 +129,19 @@ def check_top(model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> None:
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
 
 
+def check_top_to_loop(model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> None:
+    """The top IR and the planned loop IR (loop.if / loop.while) on the same inputs."""
+    module = lower(import_onnx(model))
+    ordered = [inputs[i.name] for i in model.graph.input]
+    expected = run_top(module, ordered)
+    ConvertTopToLoopPass().apply(Context(), module)
+    PlanMemoryPass().apply(Context(), module)
+    module.verify()
+    got = run_loop(module, ordered)
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+
+
 def check_compiled(model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> None:
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     expected = session.run(None, inputs)
@@ -158,6 +175,13 @@ def test_graph_to_top_matches_reference(name: str):
     make, given = CASES[name]
     model = make()
     check_top(model, feeds(model, **given))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_top_to_loop_matches_top_interpreter(name: str):
+    make, given = CASES[name]
+    model = make()
+    check_top_to_loop(model, feeds(model, **given))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
