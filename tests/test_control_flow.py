@@ -16,10 +16,10 @@ from xdsl.context import Context
 
 from lamina.compiler import compile as lamina_compile
 from lamina.errors import UnsupportedOpError
-from lamina.parser.onnx import import_onnx
-from lamina.runtime.reference import run_reference
 from lamina.lowering.plan_memory import PlanMemoryPass
 from lamina.lowering.top_to_loop import ConvertTopToLoopPass
+from lamina.parser.onnx import import_onnx
+from lamina.runtime.reference import run_reference
 from lamina.runtime.reference.loop_interpreter import run_loop
 from lamina.runtime.reference.top_interpreter import run_top
 from lamina.tests.test_graph_to_top import lower, rand
