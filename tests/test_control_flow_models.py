@@ -1,0 +1,64 @@
+"""A real model with run-time control flow: silero-vad-ifless (If on the sample-rate input
+`sr`, LSTM cell as Gemm ops) compiled once with static shapes and run with sr = 16000
+and sr = 8000 (onnxruntime accepts 512-sample chunks at both rates), on the host JIT and
+as a cortex-a76 bundle under qemu-aarch64, against onnxruntime at max|err| <= 1e-3 *
+max|ref| + 1e-4 (float32 LSTM gates summed in other orders)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from lamina.codegen.aot import write_bundle
+from lamina.compiler import compile as lamina_compile
+from lamina.errors import UnsupportedOpError
+from lamina.runtime.qemu import run_bundle
+from lamina.tests.test_control_flow import if_on_input
+from lamina.tools.model_zoo import zoo_model
+
+SHAPES = {"input": [1, 512], "state": [2, 1, 128]}
+RATES = (16000, 8000)
+
+
+def vad_feeds(sr: int, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "input": (rng.standard_normal((1, 512)) * 0.1).astype(np.float32),
+        "sr": np.array(sr, np.int64),
+        "state": (rng.standard_normal((2, 1, 128)) * 0.1).astype(np.float32),
+    }
+
+
+def assert_matches(got: list[np.ndarray], expected: list[np.ndarray]) -> None:
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert g.shape == e.shape and g.dtype == e.dtype
+        assert np.max(np.abs(g - e)) <= 1e-3 * np.max(np.abs(e)) + 1e-4
+
+
+def test_silero_vad_ifless_on_host_serves_both_rates():
+    path = zoo_model("silero-vad-ifless")
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    compiled = lamina_compile(path, device="host", input_shapes=SHAPES)
+    assert compiled.stats.reads_inputs
+    for seed, sr in enumerate(RATES):
+        feeds = vad_feeds(sr, seed)
+        assert_matches(compiled(**feeds), session.run(None, feeds))
+
+
+def test_silero_vad_ifless_on_cortex_a76_under_qemu(tmp_path: Path):
+    path = zoo_model("silero-vad-ifless")
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    bundle = write_bundle(path, "cortex-a76", tmp_path / "vad", input_shapes=SHAPES)
+    assert bundle.triple.startswith("aarch64")
+    for seed, sr in enumerate(RATES):
+        feeds = vad_feeds(sr, seed)
+        assert_matches(run_bundle(tmp_path / "vad", feeds).outputs, session.run(None, feeds))
+
+
+def test_run_time_if_on_opencl_is_not_supported():
+    with pytest.raises(UnsupportedOpError, match="run-time control flow on OpenCL"):
+        lamina_compile(if_on_input(), device="opencl")
