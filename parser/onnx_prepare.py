@@ -188,6 +188,9 @@ def _check_operators(graph: GraphProto, opset: int, where: str) -> None:
             unsupported_node(node, f"'{node.op_type}' does not exist in opset {opset}", where)
         if schema.deprecated:
             unsupported_node(node, f"'{node.op_type}' is deprecated in opset {opset}", where)
+        if node.op_type == "Scan" and schema.since_version < 9:
+            # the version converter drops the batch axis without reshaping the inputs
+            unsupported_node(node, "the opset-8 Scan (batch axis, sequence_lens)", where)
 
 
 def _graph_text(graph: GraphProto) -> Iterator[object]:
