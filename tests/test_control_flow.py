@@ -91,6 +91,49 @@ def loop_model(with_cond: bool) -> onnx.ModelProto:
     return build([*nodes_out, node], inputs, graph_outputs)
 
 
+def loop_with_if() -> onnx.ModelProto:
+    """Nested control flow: acc = acc + x on even iterations, acc * 0.5 on odd ones."""
+    even = branch("even", [helper.make_node("Add", ["acc_in", "x"], ["a"])], "a", [3])
+    odd = branch("odd", [helper.make_node("Mul", ["acc_in", "half"], ["h"])], "h", [3])
+    nodes = [
+        helper.make_node("Mod", ["i", "two"], ["parity"]),
+        helper.make_node("Equal", ["parity", "zero"], ["is_even"]),
+        helper.make_node("If", ["is_even"], ["acc_out"], then_branch=even, else_branch=odd),
+        helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+    ]
+    body = helper.make_graph(
+        nodes,
+        "body",
+        [vi("i", I64, []), vi("cond_in", B, []), vi("acc_in", F, [3])],
+        [vi("cond_out", B, []), vi("acc_out", F, [3])],
+    )
+    constants = [
+        helper.make_node("Constant", [], [name], value=helper.make_tensor(name, t, [], [v]))
+        for name, t, v in (("m", I64, 5), ("two", I64, 2), ("zero", I64, 0), ("half", F, 0.5))
+    ]
+    node = helper.make_node("Loop", ["m", "", "init"], ["final"], body=body)
+    inputs = [vi("init", F, [3]), vi("x", F, [3])]
+    return build([*constants, node], inputs, [vi("final", F, [3])])
+
+
+def loop_swapping() -> onnx.ModelProto:
+    """Carried values that trade places: (a, b) -> (b, a + b), five times (Fibonacci)."""
+    body = helper.make_graph(
+        [
+            helper.make_node("Add", ["a", "b"], ["sum"]),
+            helper.make_node("Identity", ["b"], ["b_out"]),
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+        ],
+        "body",
+        [vi("i", I64, []), vi("cond_in", B, []), vi("a", F, [2]), vi("b", F, [2])],
+        [vi("cond_out", B, []), vi("b_out", F, [2]), vi("sum", F, [2])],
+    )
+    m = helper.make_node("Constant", [], ["m"], value=helper.make_tensor("m", I64, [], [5]))
+    node = helper.make_node("Loop", ["m", "", "a0", "b0"], ["a_n", "b_n"], body=body)
+    inputs = [vi("a0", F, [2]), vi("b0", F, [2])]
+    return build([m, node], inputs, [vi("a_n", F, [2]), vi("b_n", F, [2])])
+
+
 def scan_model(in_axis: int, in_dir: int, out_axis: int, out_dir: int) -> onnx.ModelProto:
     """state += row; out = state * row, over the rows of x (5 x 3) along `in_axis`."""
     body = helper.make_graph(
@@ -164,6 +207,8 @@ CASES = {
     "loop_trips_scan": (lambda: loop_model(False), {}),
     "loop_cond": (lambda: loop_model(True), {"limit": np.array(3.0, np.float32)}),
     "loop_cond_first": (lambda: loop_model(True), {"limit": np.array(-100.0, np.float32)}),
+    "loop_with_if": (loop_with_if, {}),
+    "loop_swapping": (loop_swapping, {}),
     "scan_forward": (lambda: scan_model(0, 0, 0, 0), {}),
     "scan_reverse": (lambda: scan_model(0, 1, 0, 1), {}),
     "scan_axes": (lambda: scan_model(1, 0, 1, 1), {}),
