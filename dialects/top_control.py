@@ -166,7 +166,12 @@ class LoopOp(IRDLOperation):
             )
         inits = [v.type for v in self.inits]
         args = [a.type for a in self.body.block.args]
-        if len(args) != 2 + len(inits) or args[2:] != inits:
+        block_args = self.body.block.args
+        if (
+            len(args) != 2 + len(inits)
+            or args[2:] != inits
+            or not (_is_scalar_of(block_args[0], 64) and _is_scalar_of(block_args[1], 1))
+        ):
             raise VerifyException(
                 f"expected the body arguments {_types(self.body.block.args)} to be "
                 f"(tensor<i64>, tensor<i1>) then the iter_args {_types(self.inits)}"

@@ -46,12 +46,21 @@ def _static_type(t: Attribute) -> TensorType[Attribute] | None:
 
 
 def _retype(value: SSAValue, new: Attribute) -> None:
-    """Give a value of unknown or dynamic shape the static type `new` (same element type)."""
+    """Give a value of unknown or dynamic shape the static type `new` if they agree (same
+    element type; same rank and known dims when the old type is ranked)."""
     old = value.type
-    if _static_type(old) is not None or not isa(new, TensorType[Attribute]):
+    if _static_type(old) is not None or _static_type(new) is None:
         return
-    element = cast(TensorType[Attribute] | UnrankedTensorType[Attribute], old).element_type
-    if isinstance(old, TensorType | UnrankedTensorType) and element == new.get_element_type():
+    new_type = cast(TensorType[Attribute], new)
+    if isa(old, TensorType[Attribute]):
+        known, shape = old.get_shape(), new_type.get_shape()
+        if len(known) != len(shape) or any(
+            k not in (DYNAMIC_INDEX, n) for k, n in zip(known, shape, strict=True)
+        ):
+            return
+    elif not isa(old, UnrankedTensorType[Attribute]):
+        return
+    if old.element_type == new_type.get_element_type():
         Rewriter.replace_value_with_new_type(value, new)
 
 

@@ -21,8 +21,8 @@ value is a body argument the same copies overwrite), scan elements into row `i`.
 from __future__ import annotations
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import IndexType, MemRefType, i1, i64
-from xdsl.ir import Attribute, Block, BlockArgument, Operation, Region, SSAValue
+from xdsl.dialects.builtin import IndexType, MemRefType, i64
+from xdsl.ir import Block, BlockArgument, Operation, Region, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, op_type_rewrite_pattern
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -36,6 +36,7 @@ from lamina.lowering.bufferize import (
     Buffers,
     TopLowering,
     assign_block,
+    buffer_type,
 )
 from lamina.lowering.top_to_loop_build import Emitter, copy, element_of, shape_of
 
@@ -45,8 +46,13 @@ def _scalar(em: Emitter, buffer: SSAValue) -> SSAValue:
     return em.load(buffer, [em.index(0)] * len(shape_of(buffer)))
 
 
-def _alloc_before(op: Operation, element: Attribute, name: str) -> SSAValue:
-    alloc = AllocOp(MemRefType(element, []))
+def _set_scalar(em: Emitter, value: SSAValue, buffer: SSAValue) -> None:
+    em.store(value, buffer, [em.index(0)] * len(shape_of(buffer)))
+
+
+def _alloc_before(op: Operation, value: SSAValue, name: str) -> SSAValue:
+    """A buffer for the body argument `value` (a one-element tensor), before `op`."""
+    alloc = AllocOp(buffer_type(value.type, op))
     alloc.buffer.name_hint = name
     Rewriter.insert_op(alloc, InsertPoint.before(op))
     return alloc.buffer
@@ -74,8 +80,8 @@ class ControlBufferizer:
             return True
         if isinstance(op, TopLoopOp):
             i, c, *carried = op.body.block.args
-            buffers.of[i] = _alloc_before(op, i64, "iteration")
-            buffers.of[c] = _alloc_before(op, i1, "running")
+            buffers.of[i] = _alloc_before(op, i, "iteration")
+            buffers.of[c] = _alloc_before(op, c, "running")
             for arg, result in zip(carried, op.carried, strict=True):
                 buffers.of[arg] = buffers.of[result]
             nothing: list[SSAValue | None] = [None] * (1 + len(op.res))
@@ -122,13 +128,13 @@ class LoopLowering(TopLowering):
         for init, result in zip(op.inits, op.carried, strict=True):
             if (source := self.buffer(init, op)) is not self.buffer(result, op):
                 copy(em, source, self.buffer(result, op), self.vector_bits)
-        em.store(em.const(0, i64), counter, [])
-        em.store(_scalar(em, self.buffer(op.cond, op)), running, [])
+        _set_scalar(em, em.const(0, i64), counter)
+        _set_scalar(em, _scalar(em, self.buffer(op.cond, op)), running)
         before = Block()
         test = Emitter(InsertPoint.at_end(before), self.buffers.constants)
         trips = _scalar(test, self.buffer(op.max_trips, op))
-        below = test.value(arith.CmpiOp(test.load(counter, []), trips, "slt"))
-        going = test.value(arith.AndIOp(below, test.load(running, [])))
+        below = test.value(arith.CmpiOp(_scalar(test, counter), trips, "slt"))
+        going = test.value(arith.AndIOp(below, _scalar(test, running)))
         before.add_op(ConditionOp(going))
         body = op.body.block
         yielded = list(body.last_op.operands)  # pyright: ignore[reportOptionalMemberAccess]
@@ -147,7 +153,7 @@ class LoopLowering(TopLowering):
         i, c, *carried = body.args
         n = len(carried)
         counter = self.buffer(i, op)
-        row = em.value(arith.IndexCastOp(em.load(counter, []), IndexType()))
+        row = em.value(arith.IndexCastOp(_scalar(em, counter), IndexType()))
         for element, stacked in zip(yielded[1 + n :], op.stacked, strict=True):
             source = self.buffer(element, op)
             with em.nest(shape_of(source)) as ivs:
@@ -166,8 +172,8 @@ class LoopLowering(TopLowering):
             staged.append((source, target))
         for source, target in staged:
             copy(em, source, target, self.vector_bits)
-        next_i = em.value(arith.AddiOp(em.load(counter, []), em.const(1, i64)))
-        em.store(next_i, counter, [])
+        next_i = em.value(arith.AddiOp(_scalar(em, counter), em.const(1, i64)))
+        _set_scalar(em, next_i, counter)
 
 
 CONTROL_LOWERINGS: list[type[TopLowering]] = [IfLowering, LoopLowering]
