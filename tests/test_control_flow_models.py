@@ -11,15 +11,23 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+from xdsl.dialects import func
+from xdsl.dialects.builtin import DYNAMIC_INDEX, NoneType, TensorType
 
 from lamina.codegen.aot import write_bundle
 from lamina.compiler import compile as lamina_compile
+from lamina.compiler import import_model
+from lamina.context import make_context
+from lamina.dialects import graph
 from lamina.errors import UnsupportedOpError
+from lamina.lowering.graph_to_top import refine_and_fold
+from lamina.rewrites.apply_rules import ApplyRulesPass
 from lamina.runtime.qemu import run_bundle
 from lamina.tests.test_control_flow import if_on_input
 from lamina.tools.model_zoo import zoo_model
 
-SHAPES = {"input": [1, 512], "state": [2, 1, 128]}
+STATE = {"state": [2, 1, 128]}
+SHAPES = {"input": [1, 512], **STATE}
 RATES = (16000, 8000)
 
 
@@ -57,6 +65,27 @@ def test_silero_vad_ifless_on_cortex_a76_under_qemu(tmp_path: Path):
     for seed, sr in enumerate(RATES):
         feeds = vad_feeds(sr, seed)
         assert_matches(run_bundle(tmp_path / "vad", feeds).outputs, session.run(None, feeds))
+
+
+def test_silero_vad_subgraph_values_get_static_types():
+    """silero-vad (opset 16): nested Ifs on shapes inside the If on `sr`. With 256-sample
+    chunks (what both rates accept in onnxruntime) folding and refining decide every shape
+    test: only the If on `sr` stays and every value has a static type (graph.lstm is then
+    all that convert-graph-to-top needs)."""
+    module = import_model(zoo_model("silero-vad"), input_shapes={"input": [1, 256], **STATE})
+    ApplyRulesPass(set="graph-default").apply(make_context(), module)
+    refine_and_fold(module)
+    ops = list(module.walk())
+    (if_on_sr,) = [op for op in ops if isinstance(op, graph.IfOp)]
+    assert isinstance(if_on_sr.parent_op(), func.FuncOp)
+    dynamic = [
+        r for op in ops for r in op.results
+        if not isinstance(r.type, NoneType | TensorType) or (
+            isinstance(r.type, TensorType) and DYNAMIC_INDEX in r.type.get_shape()
+        )
+    ]  # fmt: skip
+    assert dynamic == []
+    assert any(op.name == "graph.lstm" for op in ops)
 
 
 def test_run_time_if_on_opencl_is_not_supported():
