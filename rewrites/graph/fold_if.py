@@ -44,6 +44,6 @@ class InlineConstantIf(RewritePattern):
             _at_least_as_static(v.type, r.type) for v, r in zip(yielded, op.results, strict=True)
         ):
             return  # keep the better-typed If until its branch values are typed
-        rewriter.erase_op(terminator)
+        rewriter.erase(terminator)
         rewriter.inline_block(region.block, InsertPoint.before(op))
-        rewriter.replace_op(op, [], yielded)
+        rewriter.replace(op, [], yielded)
