@@ -10,7 +10,10 @@ have static shapes (after `graph-fold-constants` turned Shape -> Range -> ... ch
 constants): the op's reference kernel runs once on its constant operands and zeros, and its
 results' shapes become the types (`refine_result_types`). Ops whose result shape depends on
 the values of a computed operand (`SHAPE_OPERANDS`, NonZero, ...) are refined only when
-those operands are constants.
+those operands are constants. Subgraph values are typed the same way, block arguments
+before and control-op results after their regions; while If / Loop / Scan remain, constants
+are folded again and types refined again (`refine_and_fold`), so shape tests inside
+subgraphs decide their Ifs.
 
 After the pass: no graph op remains but `graph.constant` (weights, which the top level
 reads as they are; the next lowering packs them) and `graph.none`; constants and `none`s

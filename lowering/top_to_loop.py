@@ -176,7 +176,9 @@ class ConvertTopToLoopPass(ModulePass):
     `loop.carve`s of `%weights`; intermediates are `loop.alloc`s, each freed by a
     `loop.dealloc` after its last use (`plan-memory` places them in `%arena`); outer
     parallel loops are `parallel`, innermost contiguous loops carry `vector N` with
-    N = `vector_bits` / element bits (capped by the trip count).
+    N = `vector_bits` / element bits (capped by the trip count); `top.if` / `top.loop`
+    are `loop.if` / `loop.while` whose regions write the result buffers
+    (lowering/top_to_loop_control.py).
     """
 
     name = "convert-top-to-loop"
