@@ -243,3 +243,33 @@ def test_if_with_branches_of_different_shapes_is_not_supported():
     model = build([node], [vi("c", B, []), vi("x", F, [2, 3])], [vi("y", F, [2, 3])])
     with pytest.raises(UnsupportedOpError, match="branches of different shapes"):
         lamina_compile(model, device="host")
+
+
+def test_threaded_nests_inside_a_loop_and_an_if_match_onnxruntime():
+    """Nests big enough for the thread pool (codegen/llvm_parallel.py) inside loop.while
+    and loop.if bodies: acc = tanh(acc) + x three times, then relu or sigmoid."""
+    shape = [256, 512]
+    body = helper.make_graph(
+        [
+            helper.make_node("Tanh", ["acc_in"], ["t"]),
+            helper.make_node("Add", ["t", "x"], ["acc_out"]),
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+        ],
+        "body",
+        [vi("i", I64, []), vi("cond_in", B, []), vi("acc_in", F, shape)],
+        [vi("cond_out", B, []), vi("acc_out", F, shape)],
+    )
+    m = helper.make_node("Constant", [], ["m"], value=helper.make_tensor("m", I64, [], [3]))
+    loop = helper.make_node("Loop", ["m", "", "init"], ["final"], body=body)
+    then = branch("then", [helper.make_node("Relu", ["final"], ["r"])], "r", shape)
+    other = branch("else", [helper.make_node("Sigmoid", ["final"], ["s"])], "s", shape)
+    node = helper.make_node("If", ["c"], ["y"], then_branch=then, else_branch=other)
+    inputs = [vi("c", B, []), vi("init", F, shape), vi("x", F, shape)]
+    model = build([m, loop, node], inputs, [vi("y", F, shape)])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    compiled = lamina_compile(model, device="host", threads=2)
+    for c in (True, False):
+        inputs = {"c": bool_(c), "init": rand(*shape, seed=1), "x": rand(*shape, seed=2)}
+        (expected,) = session.run(None, inputs)
+        (got,) = compiled(**inputs)
+        assert np.max(np.abs(got - expected)) <= 1e-3 * np.max(np.abs(expected)) + 1e-4
