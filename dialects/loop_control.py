@@ -101,5 +101,5 @@ class WhileOp(IRDLOperation):
             raise VerifyException("expected the loop.while body to end in loop.end")
 
 
-LOOP_CONTROL_OPS = [IfOp, WhileOp, ConditionOp, EndOp]
+LOOP_CONTROL_OPS: list[type[IRDLOperation]] = [IfOp, WhileOp, ConditionOp, EndOp]
 """Added to the `Loop` dialect object."""

@@ -210,5 +210,5 @@ def _verify_stacked(element: SSAValue, stacked: SSAValue) -> None:
         )
 
 
-TOP_CONTROL_OPS = [IfOp, LoopOp, RegionYieldOp]
+TOP_CONTROL_OPS: list[type[IRDLOperation]] = [IfOp, LoopOp, RegionYieldOp]
 """Added to the `Top` dialect object."""
