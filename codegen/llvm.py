@@ -197,6 +197,7 @@ class FunctionEmitter:
         self.allocas.branch(self.fn.basic_blocks[1])
 
     def emit_block(self, block: Block) -> None:
+        from lamina.codegen.llvm_control import emit_control_op
         from lamina.codegen.llvm_hvx import emit_hvx_op
         from lamina.codegen.llvm_neon import emit_neon_op
         from lamina.codegen.llvm_ops import emit_compute_op
@@ -206,7 +207,8 @@ class FunctionEmitter:
             if handler is not None:
                 handler(self, op)
             elif not any(
-                emit(cast(Any, self), op) for emit in (emit_compute_op, emit_neon_op, emit_hvx_op)
+                emit(cast(Any, self), op)
+                for emit in (emit_compute_op, emit_control_op, emit_neon_op, emit_hvx_op)
             ):
                 raise UnsupportedOpError(f"'{op.name}' in LLVM codegen", op=op)
 

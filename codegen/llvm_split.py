@@ -1,4 +1,5 @@
-"""One LLVM function per top-level loop nest of a kernel-ABI function, so that LLVM's cost
+"""One LLVM function per top-level loop nest of a kernel-ABI function (also one inside
+`loop.if` / `loop.while` regions, but not inside another loop), so that LLVM's cost
 stays linear in the model and the nests can be compiled apart (in parallel, and cached).
 
     func.func @main(%weights, %arena, %x, %y) attributes {lamina.abi = "kernel-v1"} {
@@ -133,7 +134,7 @@ def outline_nest(e: FunctionEmitter, op: loop.ForOp) -> bool:
     sink = e.nests
     if (
         sink is None
-        or op.parent_block() is not e.op.body.block
+        or not _outermost(e, op)
         or e.op.attributes.get("lamina.abi") != StringAttr(KERNEL_ABI)
         or any(result.uses for result in op.results)  # a reduction read after the nest
     ):
@@ -155,6 +156,17 @@ def outline_nest(e: FunctionEmitter, op: loop.ForOp) -> bool:
     sub.allocas.branch(fn.basic_blocks[1])
     e.builder.call(sink.finish(e, fn), params)
     return True
+
+
+def _outermost(e: FunctionEmitter, op: loop.ForOp) -> bool:
+    """Whether `op` is in the function body itself or only in control-flow regions
+    (loop.if / loop.while), not inside another loop.for."""
+    parent = op.parent_op()
+    while parent is not None and parent is not e.op:
+        if isinstance(parent, loop.ForOp):
+            return False
+        parent = parent.parent_op()
+    return parent is e.op
 
 
 def _captured(e: FunctionEmitter, op: loop.ForOp) -> list[SSAValue] | None:

@@ -81,6 +81,8 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.hints import isa
 from xdsl.utils.str_enum import StrEnum
 
+from lamina.dialects.loop_control import LOOP_CONTROL_OPS
+
 # ---------------------------------------------------------------------------------------------
 # Memory spaces
 
@@ -826,6 +828,7 @@ Loop = Dialect(
         StoreOp,
         VLoadOp,
         VStoreOp,
+        *LOOP_CONTROL_OPS,
     ],
     [SpaceAttr],
 )

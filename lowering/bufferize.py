@@ -43,6 +43,7 @@ from xdsl.utils.hints import isa
 from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp, tensor_to_array
 from lamina.dialects.loop import AllocOp, DeallocOp
+from lamina.dialects.top_control import RegionYieldOp
 from lamina.dialects.weights import WEIGHTS
 from lamina.errors import UnsupportedOpError
 from lamina.lowering.top_to_loop_build import Constants, Emitter, copy, lanes
@@ -66,7 +67,7 @@ def buffer_type(t: Attribute, op: Operation) -> MemRefType[Attribute]:
 
 
 def is_top_op(op: Operation) -> bool:
-    return op.name.startswith("top.") and not isinstance(op, top.YieldOp)
+    return op.name.startswith("top.") and not isinstance(op, top.YieldOp | RegionYieldOp)
 
 
 def needs_init(op: top.GenericOp) -> bool:
@@ -118,7 +119,7 @@ class Epilogue:
 
 
 @dataclass
-class _Group:
+class BufferGroup:
     """Values sharing one buffer: a chain of in-place updates."""
 
     type: MemRefType[Attribute]
@@ -143,6 +144,8 @@ class Buffers:
     """Carves of constants packed at compile time, by (user op, operand index)."""
     epilogues: dict[Operation, Epilogue] = field(default_factory=dict[Operation, Epilogue])
     """Producers that apply their consumer generic (which is then in `dead`)."""
+    pending: list[Block] = field(default_factory=list[Block])
+    """Blocks of loop-level control flow whose `top` ops are still to be lowered."""
 
     def buffer(self, value: SSAValue, user: Operation) -> SSAValue:
         if value not in self.of:
@@ -181,6 +184,7 @@ def bufferize_function(function: func.FuncOp, vector_bits: int = 512) -> Buffers
     if function.is_declaration:
         raise unsupported(f"function @{function.sym_name.data} has no body", function)
     block = function.body.block
+    _hoist_constants(block)
     _check_ops(block)
     buffers = Buffers(function, Constants(block), old_args=list(block.args))
     for arg in buffers.old_args:
@@ -196,6 +200,14 @@ def bufferize_function(function: func.FuncOp, vector_bits: int = 512) -> Buffers
     arena.name_hint = "arena"
     _assign_buffers(block, buffers, outputs, vector_bits)
     return buffers
+
+
+def _hoist_constants(block: Block) -> None:
+    """Constants inside control-flow regions move to the function body (into the blob)."""
+    for op in list(block.walk()):
+        if isinstance(op, ConstantOp) and op.parent_block() is not block:
+            op.detach()
+            Rewriter.insert_op(op, InsertPoint.at_start(block))
 
 
 def _check_ops(block: Block) -> None:
@@ -281,7 +293,7 @@ def weights_attr(buffers: Buffers) -> DenseResourceAttr:
     return DenseResourceAttr(StringAttr(buffers.weights_key), TensorType(IntegerType(8), [size]))
 
 
-def _only_read_by(value: SSAValue, user: Operation, groups: dict[SSAValue, _Group]) -> bool:
+def _only_read_by(value: SSAValue, user: Operation, groups: dict[SSAValue, BufferGroup]) -> bool:
     """A top op's result, read only by `user`, without a buffer yet: `user` may overwrite it."""
     return (
         isinstance(value, OpResult)
@@ -291,7 +303,9 @@ def _only_read_by(value: SSAValue, user: Operation, groups: dict[SSAValue, _Grou
     )
 
 
-def _in_place_input(op: top.GenericOp, output: int, groups: dict[SSAValue, _Group]) -> SSAValue:
+def _in_place_input(
+    op: top.GenericOp, output: int, groups: dict[SSAValue, BufferGroup]
+) -> SSAValue:
     """An elementwise input that the output may overwrite (read only here, and only through
     the output's own bijective map), or the output's own result."""
     maps = op.maps()
@@ -379,23 +393,61 @@ def _record_epilogues(buffers: Buffers, fused: dict[top.GenericOp, OpResult]) ->
 def _assign_buffers(
     block: Block, buffers: Buffers, outputs: list[SSAValue], vector_bits: int
 ) -> None:
+    groups: dict[SSAValue, BufferGroup] = {}
+    copies = assign_block(block, buffers, list(outputs), vector_bits, groups)
+    ret = block.last_op
+    assert isinstance(ret, func.ReturnOp), "func.func bodies end in func.return"
+    em = Emitter(InsertPoint.before(ret), buffers.constants)
+    for value, k in reversed(copies):
+        copy(em, buffers.buffer(value, ret), outputs[k], vector_bits)
+    Rewriter.replace_op(ret, func.ReturnOp())
+
+
+REGION_BUFFERS: list[RegionBufferizer] = []
+"""Registered by lowering modules of ops with regions (top_to_loop_control)."""
+
+
+class RegionBufferizer(Protocol):
+    """Gives buffers to the values inside the regions of an op (after its results have
+    theirs), calling back `assign_block` for each region's block."""
+
+    def assign_regions(
+        self, op: Operation, buffers: Buffers, groups: dict[SSAValue, BufferGroup], vector_bits: int
+    ) -> bool:
+        """False if `op` is not an op of this bufferizer."""
+        ...
+
+
+def assign_block(
+    block: Block,
+    buffers: Buffers,
+    outputs: list[SSAValue | None],
+    vector_bits: int,
+    groups: dict[SSAValue, BufferGroup],
+) -> list[tuple[SSAValue, int]]:
+    """Buffers for the values of `block`: the terminator's k-th operand is written straight
+    into `outputs[k]` where it can (a `top` op result of this block), else it is returned
+    as (value, k) to be copied; `None` outputs take no value. Regions of ops inside go
+    through `REGION_BUFFERS` once the block's own values have buffers."""
     fused = {
         op: producer
         for op in block.ops
         if isinstance(op, top.GenericOp) and (producer := _fusable_epilogue(op, vector_bits))
     }
-    groups: dict[SSAValue, _Group] = {}
     copies: list[tuple[SSAValue, int]] = []
 
-    def join(value: SSAValue, group: _Group) -> None:
+    def join(value: SSAValue, group: BufferGroup) -> None:
         groups[value] = group
         group.values.append(value)
 
     for op in reversed(list(block.ops)):
-        if isinstance(op, func.ReturnOp):
-            for k, value in enumerate(op.arguments):
+        if op is block.last_op and not is_top_op(op):
+            for k, value in enumerate(op.operands):
+                target = outputs[k]
+                if target is None:
+                    continue
                 if isinstance(value, OpResult) and is_top_op(value.op) and value not in groups:
-                    join(value, _Group(buffer_type(value.type, op), outputs[k]))
+                    join(value, BufferGroup(buffer_type(value.type, op), target))
                 else:
                     copies.append((value, k))
         elif is_top_op(op):
@@ -404,7 +456,7 @@ def _assign_buffers(
                 continue
             for result in op.results:
                 if result not in groups:
-                    join(result, _Group(buffer_type(result.type, op)))
+                    join(result, BufferGroup(buffer_type(result.type, op)))
             if isinstance(op, top.GenericOp):
                 if (producer := fused.get(op)) is not None and producer not in groups:
                     join(producer, groups[op.res[0]])
@@ -415,22 +467,25 @@ def _assign_buffers(
                     elif not init_needed and (x := _in_place_input(op, j, groups)) is not result:
                         join(x, groups[result])
     order = {op: i for i, op in enumerate(block.ops)}
+    mine = [g for g in {id(g): g for g in groups.values()}.values() if g.buffer is None]
+    for group in mine:
+        first = min((v.owner for v in group.values), key=lambda o: order[o])  # pyright: ignore
+        alloc = AllocOp(group.type)
+        alloc.buffer.name_hint = group.values[-1].name_hint
+        Rewriter.insert_op(alloc, InsertPoint.before(first))  # pyright: ignore
+        group.buffer = alloc.buffer
     for group in {id(g): g for g in groups.values()}.values():
-        if group.buffer is None:
-            first = min((v.owner for v in group.values), key=lambda o: order[o])  # pyright: ignore
-            alloc = AllocOp(group.type)
-            alloc.buffer.name_hint = group.values[-1].name_hint
-            Rewriter.insert_op(alloc, InsertPoint.before(first))  # pyright: ignore
-            group.buffer = alloc.buffer
         for value in group.values:
-            buffers.of[value] = group.buffer
+            buffers.of[value] = group.buffer  # pyright: ignore[reportArgumentType]
     _record_epilogues(buffers, fused)
-    ret = block.last_op
-    assert isinstance(ret, func.ReturnOp), "func.func bodies end in func.return"
-    em = Emitter(InsertPoint.before(ret), buffers.constants)
-    for value, k in reversed(copies):
-        copy(em, buffers.buffer(value, ret), outputs[k], vector_bits)
-    Rewriter.replace_op(ret, func.ReturnOp())
+    with_regions = [
+        op for op in block.ops if op.regions and is_top_op(op) and not isinstance(op, top.GenericOp)
+    ]
+    for op in with_regions:
+        handled = any(r.assign_regions(op, buffers, groups, vector_bits) for r in REGION_BUFFERS)
+        if not handled and op not in buffers.dead:
+            raise unsupported(f"'{op.name}': regions without bufferization", op)
+    return copies
 
 
 @dataclass

@@ -10,7 +10,10 @@ have static shapes (after `graph-fold-constants` turned Shape -> Range -> ... ch
 constants): the op's reference kernel runs once on its constant operands and zeros, and its
 results' shapes become the types (`refine_result_types`). Ops whose result shape depends on
 the values of a computed operand (`SHAPE_OPERANDS`, NonZero, ...) are refined only when
-those operands are constants.
+those operands are constants. Subgraph values are typed the same way, block arguments
+before and control-op results after their regions; while If / Loop / Scan remain, constants
+are folded again and types refined again (`refine_and_fold`), so shape tests inside
+subgraphs decide their Ifs.
 
 After the pass: no graph op remains but `graph.constant` (weights, which the top level
 reads as they are; the next lowering packs them) and `graph.none`; constants and `none`s
@@ -51,6 +54,12 @@ from lamina.errors import LaminaError, UnsupportedError, all_unsupported
 from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_causal_conv import CAUSAL_CONV_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
+from lamina.lowering.graph_to_top_control import (
+    CONTROL_LOWERINGS,
+    CONTROL_OPS,
+    type_block_arguments,
+    type_control_results,
+)
 from lamina.lowering.graph_to_top_conv_transpose import CONV_TRANSPOSE_LOWERINGS
 from lamina.lowering.graph_to_top_cumulative import CUMULATIVE_LOWERINGS
 from lamina.lowering.graph_to_top_depth_space import DEPTH_SPACE_LOWERINGS
@@ -69,6 +78,8 @@ from lamina.lowering.graph_to_top_rnn import RNN_LOWERINGS
 from lamina.lowering.graph_to_top_rotary import ROTARY_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
 from lamina.lowering.graph_to_top_tensor_scatter import TENSOR_SCATTER_LOWERINGS
+from lamina.rewrites.apply_rules import apply_rules, compile_rule_file, rule_set_path
+from lamina.rewrites.graph.fold_if import InlineConstantIf
 
 _KEPT = (graph.ConstantOp, graph.NoneOp)
 """Graph ops that stay after the pass."""
@@ -90,6 +101,7 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *CAUSAL_CONV_LOWERINGS,
     *DEPTH_SPACE_LOWERINGS,
     *LINEAR_ATTENTION_LOWERINGS,
+    *CONTROL_LOWERINGS,
 ]
 
 
@@ -122,6 +134,7 @@ SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
     "ConstantOfShape": (0,),
     "Range": (0, 1, 2),
     "Col2Im": (1, 2),
+    "Loop": (0, 1),
 }
 """ONNX operand slots whose values (not only shapes) decide a result's shape."""
 
@@ -195,13 +208,27 @@ def _set_shape(result: SSAValue, shape: tuple[int, ...]) -> None:
     Rewriter.replace_value_with_new_type(result, TensorType(element, shape))
 
 
+def _refine_nested(parent: Operation) -> None:
+    """Refine the ops nested in `parent` in order; a control op's region arguments are
+    typed before its regions and its results after them."""
+    for region in parent.regions:
+        for block in region.blocks:
+            for op in block.ops:
+                if isinstance(op, CONTROL_OPS):
+                    type_block_arguments(op)
+                    _refine_nested(op)
+                    type_control_results(op)
+                    continue
+                dynamic = any(_is_tensor(r.type) and _static(r) is None for r in op.results)
+                if dynamic and _is_graph_op(op) and hasattr(type(op), "onnx_op_type"):
+                    _refine(op)
+                _refine_nested(op)
+
+
 def refine_result_types(module: ModuleOp) -> None:
     """Static result types for graph ops whose operands became static (see the module doc);
     function signatures follow their returned values."""
-    for op in module.walk():
-        dynamic = any(_is_tensor(r.type) and _static(r) is None for r in op.results)
-        if dynamic and _is_graph_op(op) and hasattr(type(op), "onnx_op_type"):
-            _refine(op)
+    _refine_nested(module)
     for function in module.walk():
         if isinstance(function, func.FuncOp) and not function.is_declaration:
             returned = function.body.blocks[-1].last_op
@@ -212,6 +239,28 @@ def refine_result_types(module: ModuleOp) -> None:
                 )
 
 
+def _typing_state(module: ModuleOp) -> tuple[int, int]:
+    """(ops, dynamic tensor results): what folding and refining can still lower."""
+    ops = list(module.walk())
+    dynamic = sum(_is_tensor(r.type) and _static(r) is None for op in ops for r in op.results)
+    return len(ops), dynamic
+
+
+def refine_and_fold(module: ModuleOp) -> None:
+    """`refine_result_types`; while control flow remains, fold constants again (shape tests
+    inside subgraphs become constants once refined types are static, and decide their
+    Ifs) and refine again, until nothing changes."""
+    refine_result_types(module)
+    state = _typing_state(module)
+    while any(isinstance(op, CONTROL_OPS) for op in module.walk()):
+        rules = compile_rule_file(rule_set_path("graph-fold-constants"))
+        apply_rules(module, rules, [InlineConstantIf()])
+        refine_result_types(module)
+        state, previous = _typing_state(module), state
+        if state == previous:
+            break
+
+
 @dataclass(frozen=True)
 class ConvertGraphToTopPass(ModulePass):
     """Lowers every graph op but `graph.constant` / `graph.none` to top ops."""
@@ -219,7 +268,7 @@ class ConvertGraphToTopPass(ModulePass):
     name = "convert-graph-to-top"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        refine_result_types(op)
+        refine_and_fold(op)
         lowered = lowered_op_types()
         errors = [
             unsupported(child, "no lowering to the top dialect")

@@ -40,7 +40,7 @@ from xdsl.passes import ModulePass
 from xdsl.traits import is_side_effect_free
 from xdsl.utils.hints import isa
 
-from lamina.dialects import loop
+from lamina.dialects import loop, loop_control
 from lamina.dialects.isa import ocl
 from lamina.errors import UnsupportedError, UnsupportedOpError
 from lamina.targets import Device, load_device
@@ -534,6 +534,9 @@ def convert_function(function: func.FuncOp, device: Device) -> list[ocl.KernelOp
     """Turn each top-level nest of `function` into a kernel + launch; the kernels."""
     kernels: list[ocl.KernelOp] = []
     name = function.sym_name.data
+    for op in function.body.block.walk():
+        if isinstance(op, loop_control.IfOp | loop_control.WhileOp):
+            raise UnsupportedOpError(f"run-time control flow on OpenCL ({op.name})", op=op)
     for op in list(function.body.block.ops):
         if isinstance(op, loop.ForOp):
             after = op.next_op

@@ -6,7 +6,9 @@ static offset into one arena per memory space, offsets chosen from liveness.
     %t = loop.carve %arena[256] : memref<512xi8> -> memref<64xf32>
 
 - Liveness: a buffer lives from its `loop.alloc` to the last op (of the function's body)
-  that uses it; deallocs only mark the end and are dropped.
+  that uses it; deallocs only mark the end and are dropped. Buffers allocated in the two
+  branches of one `loop.if` are never live together (only one branch runs), so they may
+  share bytes.
 - Placement: greedy by size (TFLite's planner): buffers in decreasing size each take the
   lowest 64-byte aligned offset whose bytes no buffer with an overlapping live range
   holds; both first fit and best fit (the smallest fitting gap) are tried, the smaller
@@ -39,6 +41,7 @@ from lamina.dialects.loop import (
     buffer_bytes,
     memory_space_of,
 )
+from lamina.dialects.loop_control import IfOp
 from lamina.errors import UnsupportedOpError
 
 ARENA_ALIGNMENT = 64
@@ -53,8 +56,12 @@ class PlannedBuffer:
     start: int
     end: int
     offset: int = -1
+    branches: dict[Operation, int] = field(default_factory=dict[Operation, int])
+    """The `loop.if`s the buffer is allocated in, with the branch (0 then, 1 else)."""
 
     def overlaps_in_time(self, other: PlannedBuffer) -> bool:
+        if any(other.branches.get(op, k) != k for op, k in self.branches.items()):
+            return False  # in the two branches of one loop.if: never live together
         return self.start <= other.end and other.start <= self.end
 
     def overlaps_in_memory(self, other: PlannedBuffer) -> bool:
@@ -100,8 +107,20 @@ def _live_ranges(block: Block, alignment: int) -> list[PlannedBuffer]:
             user = block.find_ancestor_op_in_block(use.operation)
             if user is not None and not isinstance(use.operation, DeallocOp):
                 end = max(end, order[user])
-        buffers.append(PlannedBuffer(op, _round_up(size, alignment), start, end))
+        planned = PlannedBuffer(op, _round_up(size, alignment), start, end, branches=_branches(op))
+        buffers.append(planned)
     return buffers
+
+
+def _branches(op: Operation) -> dict[Operation, int]:
+    """The `loop.if`s enclosing `op`, each with the index of the branch `op` is in."""
+    found: dict[Operation, int] = {}
+    region = op.parent_region()
+    while region is not None and (parent := region.parent_op()) is not None:
+        if isinstance(parent, IfOp):
+            found[parent] = 0 if region is parent.then_region else 1
+        region = parent.parent_region()
+    return found
 
 
 def _unsupported(what: str, op: Operation) -> UnsupportedOpError:
@@ -154,10 +173,16 @@ def plan_buffers(buffers: list[PlannedBuffer], space: MemorySpace, base: int = 0
     for buffer, offset in zip(buffers, best[1], strict=True):
         buffer.offset = offset
     times = {t for b in buffers for t in (b.start, b.end)}
-    plan.lower_bound = base + max(
-        (sum(b.size for b in buffers if b.start <= t <= b.end) for t in times), default=0
-    )
+    plan.lower_bound = base + max((_live_bytes(buffers, t) for t in times), default=0)
     return plan
+
+
+def _live_bytes(buffers: list[PlannedBuffer], t: int) -> int:
+    """Bytes that must coexist at op `t`: every buffer outside a branch, and the largest one
+    inside (buffers of different branches never coexist)."""
+    live = [b for b in buffers if b.start <= t <= b.end]
+    outside = sum(b.size for b in live if not b.branches)
+    return outside + max((b.size for b in live if b.branches), default=0)
 
 
 def _abi_arena(function: func.FuncOp) -> BlockArgument | None:

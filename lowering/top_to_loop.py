@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DictionaryAttr, ModuleOp
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Block, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -43,6 +43,7 @@ from lamina.lowering.bufferize import (
     weights_attr,
 )
 from lamina.lowering.top_to_loop_build import copy
+from lamina.lowering.top_to_loop_control import CONTROL_LOWERINGS
 from lamina.lowering.top_to_loop_nn import Conv2dLowering, MatmulLowering, PoolLowering
 from lamina.lowering.top_to_loop_tensor import (
     BroadcastLowering,
@@ -129,8 +130,28 @@ def top_to_loop_patterns(buffers: Buffers, vector_bits: int = 512) -> list[Rewri
         ReshapeLowering,
         ConcatLowering,
         SliceLowering,
+        *CONTROL_LOWERINGS,
     ]
     return [kind(buffers, vector_bits) for kind in kinds]
+
+
+def _lower_block(block: Block, patterns: RewritePattern, buffers: Buffers) -> None:
+    """Lower the top ops of `block` in reverse, so that each op's results are unused when
+    it goes (not through PatternRewriteWalker, which turns a pattern's LaminaError into a
+    generic diagnostic); the blocks a control-flow lowering moves into loop-level regions
+    are lowered right after it, while the values they read are still there."""
+    for op in reversed(list(block.ops)):
+        if op in buffers.dead:
+            Rewriter.erase_op(op)
+        elif is_top_op(op):
+            patterns.match_and_rewrite(op, PatternRewriter(op))
+            if op.parent is not None:
+                raise unsupported(f"'{op.name}' has no lowering to loops", op)
+            while buffers.pending:
+                region_block = buffers.pending.pop()
+                _lower_block(region_block, patterns, buffers)
+                for arg in reversed(region_block.args):  # their buffers took over
+                    region_block.erase_arg(arg)
 
 
 def lower_function(function: func.FuncOp, vector_bits: int = 512) -> Buffers:
@@ -139,15 +160,7 @@ def lower_function(function: func.FuncOp, vector_bits: int = 512) -> Buffers:
     patterns = GreedyRewritePatternApplier(
         top_to_loop_patterns(buffers, vector_bits), dce_enabled=False
     )
-    # in reverse, so that each op's results are unused when it goes; not through
-    # PatternRewriteWalker, which turns a pattern's LaminaError into a generic diagnostic
-    for op in reversed(list(function.body.block.ops)):
-        if op in buffers.dead:
-            Rewriter.erase_op(op)
-        elif is_top_op(op):
-            patterns.match_and_rewrite(op, PatternRewriter(op))
-            if op.parent is not None:
-                raise unsupported(f"'{op.name}' has no lowering to loops", op)
+    _lower_block(function.body.block, patterns, buffers)
     buffers.finish()
     return buffers
 
@@ -163,7 +176,9 @@ class ConvertTopToLoopPass(ModulePass):
     `loop.carve`s of `%weights`; intermediates are `loop.alloc`s, each freed by a
     `loop.dealloc` after its last use (`plan-memory` places them in `%arena`); outer
     parallel loops are `parallel`, innermost contiguous loops carry `vector N` with
-    N = `vector_bits` / element bits (capped by the trip count).
+    N = `vector_bits` / element bits (capped by the trip count); `top.if` / `top.loop`
+    are `loop.if` / `loop.while` whose regions write the result buffers
+    (lowering/top_to_loop_control.py).
     """
 
     name = "convert-top-to-loop"

@@ -210,6 +210,9 @@ def _operator_error(node: NodeProto, opset: int, where: str) -> UnsupportedError
     if schema.deprecated:
         reason = f"'{node.op_type}' is deprecated in opset {opset}"
         return unsupported_node_error(node, reason, where)
+    if node.op_type == "Scan" and schema.since_version < 9:
+        # the version converter drops the batch axis without reshaping the inputs
+        return unsupported_node_error(node, "the opset-8 Scan (batch axis, sequence_lens)", where)
     return None
 
 

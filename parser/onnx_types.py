@@ -124,7 +124,9 @@ def element_type(elem_type: int, value: str, where: str) -> Attribute:
 
 
 def tensor_type(type_proto: TypeProto, value: str, where: str) -> Attribute:
-    """`tensor<1x?x224xf32>`, `tensor<f32>` (rank 0) or `tensor<*xf32>` (unknown rank)."""
+    """`tensor<1x?x224xf32>`, `tensor<f32>` (rank 0) or `tensor<*xf32>` (unknown rank). A
+    negative size is `?`: an exporter's "unknown", or what shape inference infers in a
+    branch that never runs (a slice of a dim the taken branch has)."""
     kind = type_proto.WhichOneof("value")
     if kind != "tensor_type":
         what = kind.removesuffix("_type") if kind else "unknown"

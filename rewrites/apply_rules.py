@@ -12,21 +12,33 @@ results are all unused are erased.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
-from xdsl.pattern_rewriter import PatternRewriteWalker
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriteWalker,
+    RewritePattern,
+)
 
 from lamina.errors import RewriteRuleError
 from lamina.parser.rewrites import load_rules
 from lamina.parser.rewrites_compile import CompiledRule, RuleSetPattern, compile_rule
+from lamina.rewrites.graph.fold_if import InlineConstantIf
 
 RULES_DIR = Path(__file__).parent
 
 _CACHE: dict[Path, tuple[float, list[CompiledRule]]] = {}
+
+PYTHON_PATTERNS: dict[str, list[type[RewritePattern]]] = {
+    "graph-fold-constants": [InlineConstantIf],
+    "graph-default": [InlineConstantIf],
+}
+"""Python patterns that run with a rule set's rules (what the language cannot say)."""
 
 
 def rule_set_path(name: str) -> Path:
@@ -61,11 +73,15 @@ def _newest_stamp(path: Path) -> float:
         return 0.0
 
 
-def apply_rules(module: ModuleOp, rules: list[CompiledRule]) -> dict[str, int]:
-    """Applies `rules` to a fixed point; returns how often each rule fired."""
+def apply_rules(
+    module: ModuleOp, rules: list[CompiledRule], patterns: Sequence[RewritePattern] = ()
+) -> dict[str, int]:
+    """Applies `rules` (and `patterns`) to a fixed point; returns how often each rule fired."""
     ops = sum(1 for _ in module.walk())
     pattern = RuleSetPattern(rules, max_rewrites=50 * ops + 1000)
-    walker = PatternRewriteWalker(pattern, apply_recursively=True)
+    walker = PatternRewriteWalker(
+        GreedyRewritePatternApplier([pattern, *patterns]), apply_recursively=True
+    )
     try:
         walker.rewrite_module(module)
     except Exception:
@@ -102,7 +118,8 @@ class ApplyRulesPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         start = time.perf_counter()
-        counts = apply_rules(op, self.rules())
+        patterns = [p() for p in PYTHON_PATTERNS.get(str(self.set), [])]
+        counts = apply_rules(op, self.rules(), patterns)
         if self.verbose:
             import sys
 

@@ -51,3 +51,27 @@ func.func @three_unsupported(%x: tensor<3x3xf32>, %v: tensor<1x1x3x3x3xf32>) -> 
   %e = graph.det %r : (tensor<3x3xf32>) -> tensor<f32>
   func.return %d, %c, %r : tensor<f32>, tensor<1x1x1x1x1xf32>, tensor<3x3xf32>
 }
+
+// -----
+
+func.func @if_branches_of_different_shapes(%c: tensor<i1>, %x: tensor<4xf32>, %z: tensor<2xf32>) -> tensor<*xf32> {
+  // expected-error@+1 {{not supported: 'graph.if': the then branch yields (tensor<4xf32>), not the result types (tensor<*xf32>): branches of different shapes}}
+  %y = graph.if %c then_branch {
+    graph.yield %x : tensor<4xf32>
+  } else_branch {
+    graph.yield %z : tensor<2xf32>
+  } : (tensor<i1>) -> tensor<*xf32>
+  func.return %y : tensor<*xf32>
+}
+
+// -----
+
+func.func @loop_scan_output_of_run_time_length(%m: tensor<i64>, %init: tensor<3xf32>) -> tensor<?x3xf32> {
+  %none = graph.none : none
+  // expected-error@+1 {{not supported: 'graph.loop': scan outputs of a Loop without a constant trip count, or whose condition may stop it early, have a run-time length}}
+  %r, %rows = graph.loop %m, %none, %init body {
+  ^bb0(%i: tensor<i64>, %ci: tensor<i1>, %acc: tensor<3xf32>):
+    graph.yield %ci, %acc, %acc : tensor<i1>, tensor<3xf32>, tensor<3xf32>
+  } : (tensor<i64>, none, tensor<3xf32>) -> (tensor<3xf32>, tensor<?x3xf32>)
+  func.return %rows : tensor<?x3xf32>
+}

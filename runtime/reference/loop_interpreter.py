@@ -7,7 +7,8 @@ and executed, which is far faster than walking the IR per op and keeps the seman
 readable table. Floats keep their width (numpy scalars), integers are Python ints wrapped
 to their width, `index` is unbounded. Slow compared to native code: for small shapes.
 
-Handled: `func.func` / `func.return`, every `loop` op, `arith`, `math`, `vector.broadcast`.
+Handled: `func.func` / `func.return`, every `loop` op (`loop.if` / `loop.while` as Python
+`if` / `while`), `arith`, `math`, `vector.broadcast`.
 The arena and the output buffers start filled with 0xFF bytes (NaN for floats), so a read
 of memory nobody wrote shows up in the results.
 """
@@ -33,6 +34,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
+from lamina.dialects import loop_control
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
 from lamina.errors import LaminaError, UnsupportedOpError
 
@@ -215,9 +217,21 @@ class _Translator:
         n = self.name
         operands = [n(v) for v in op.operands]
         result = n(op.results[0]) if op.results else ""
-        if isinstance(op, loop.DeallocOp):
+        if isinstance(op, loop.DeallocOp | loop_control.EndOp):
             return
-        if isinstance(op, func.ReturnOp):
+        if isinstance(op, loop_control.IfOp):
+            self.line(depth, f"if {operands[0]}:")
+            self.block(op.then_region.block, depth + 1)
+            self.line(depth, "else:")
+            self.block(op.else_region.block, depth + 1)
+        elif isinstance(op, loop_control.WhileOp):
+            self.line(depth, "while True:")
+            self.block(op.before.block, depth + 1)
+            self.block(op.body.block, depth + 1)
+        elif isinstance(op, loop_control.ConditionOp):
+            self.line(depth, f"if not {operands[0]}:")
+            self.line(depth + 1, "break")
+        elif isinstance(op, func.ReturnOp):
             self.line(depth, "return")
         elif isinstance(op, loop.ForOp):
             self.for_loop(op, depth)
@@ -377,7 +391,7 @@ def run_loop(
     buffers: list[np.ndarray] = []
     for value, t in zip(inputs, types[2:], strict=False):
         dtype = numpy_dtype(t.element_type)
-        array = np.ascontiguousarray(np.asarray(value, dtype))
+        array = np.array(value, dtype)  # C order; ascontiguousarray would make 0-d 1-d
         if array.shape != t.get_shape():
             raise LaminaError(f"input of shape {array.shape} for a buffer of type {t}")
         buffers.append(array.copy())
