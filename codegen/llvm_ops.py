@@ -62,6 +62,9 @@ def emit_compute_op(e: FunctionEmitter, op: Operation) -> bool:
     elif name in _CASTS:
         source = e.get(op.operands[0])
         target = llvm_type(op.results[0].type, op)
+        if source.type == target:  # a storage float and its bits: one LLVM integer type
+            e.set(op.results[0], source)
+            return True
         if name == "arith.truncf" and _is_f64_to_f16(source.type, target):
             # via f32: LLVM lowers f64 -> f16 to a libcall (__truncdfhf2) a JIT cannot resolve
             source = e.builder.fptrunc(source, _with_scalar(target, ir.FloatType()))

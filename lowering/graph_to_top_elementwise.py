@@ -16,6 +16,12 @@ from xdsl.dialects.builtin import AnyFloat, AnySignlessIntegerType, IntegerType
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.dialects import graph
+from lamina.lowering.graph_to_top_cast import (
+    clamp_to_format,
+    float_to_sub_byte,
+    is_sub_byte_integer,
+    saturate_for,
+)
 from lamina.lowering.graph_to_top_common import (
     Body,
     Emitter,
@@ -65,11 +71,14 @@ def _sign(b: Body, x: SSAValue) -> SSAValue:
     return b.select(b.cmp("ogt", x, zero), b.like(1, x), negative)
 
 
-def convert(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
-    """x converted to `dst` like ONNX Cast (float -> int truncates, -> bool is != 0)."""
+def convert(b: Body, x: SSAValue, dst: Attribute, saturate: bool = False) -> SSAValue:
+    """x converted to `dst` like ONNX Cast (float -> int truncates, -> bool is != 0; float8
+    saturation and sub-byte integers as in `graph_to_top_cast`)."""
     src: Attribute = x.type
     if src == dst:
         return x
+    if saturate_for(x, dst, saturate):
+        x = clamp_to_format(b, x, dst)
     if isinstance(dst, IntegerType) and dst.bitwidth == 1:
         return b.cmp("une", x, b.like(0, x))
     if isinstance(src, IntegerType) and src.bitwidth == 1:
@@ -84,11 +93,18 @@ def convert(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
     if isinstance(src, IntegerType):
         to_float = arith.UIToFPOp if b.unsigned else arith.SIToFPOp
         return b.emit(to_float(x, cast(AnyFloat, dst)))
+    if is_sub_byte_integer(cast(Attribute, dst)):
+        return float_to_sub_byte(b, x, cast(Attribute, dst))
     if isinstance(dst, IntegerType):
         return b.emit(arith.FPToSIOp(x, cast(AnySignlessIntegerType, dst)))
     if cast(AnyFloat, dst).bitwidth > cast(AnyFloat, src).bitwidth:
         return b.emit(arith.ExtFOp(x, cast(AnyFloat, dst)))
     return b.emit(arith.TruncFOp(x, cast(AnyFloat, dst)))
+
+
+def _cast(b: Body, a: Attrs, x: SSAValue) -> SSAValue:
+    saturate = a.get("saturate")
+    return convert(b, x, cast(Attribute, a["_to"]), saturate is None or bool(saturate))
 
 
 def _mod(b: Body, a: Attrs, xs: Sequence[SSAValue]) -> SSAValue:
@@ -215,8 +231,8 @@ ELEMENTWISE: dict[type[Operation], ScalarFn] = {
         (arith.ShLIOp if a["direction"] == "LEFT" else arith.ShRUIOp)(xs[0], xs[1])
     ),
     graph.ClipOp: _clip,
-    graph.CastOp: lambda b, a, xs: convert(b, xs[0], cast(Attribute, a["_to"])),
-    graph.CastLikeOp: lambda b, a, xs: convert(b, xs[0], cast(Attribute, a["_to"])),
+    graph.CastOp: lambda b, a, xs: _cast(b, a, xs[0]),
+    graph.CastLikeOp: lambda b, a, xs: _cast(b, a, xs[0]),
 }
 
 

@@ -1,0 +1,66 @@
+"""The scalar body of ONNX Cast / CastLike beyond plain `arith` conversions.
+
+    cast(x : f32 -> f8E4M3FN, saturate = 1)  ->  truncf(clamp(x, -448, 448))
+    cast(x : f32 -> i4)                      ->  trunci(fptosi(-9 < x < 8 ? x : 0))
+
+Saturation (ONNX: float8 targets, `saturate = 1`) clamps to the largest finite value
+before rounding (NaN stays NaN); without it the truncf overflows to inf or NaN as the format
+says (`loop-expand-float-formats` implements the rounding). A float cast to a sub-byte
+integer (int4, uint4, int2, uint2) truncates toward zero and gives 0 out of range, as
+ONNX's reference (`ml_dtypes`) does.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import (
+    AnySignlessIntegerType,
+    Float8E4M3FNType,
+    Float8E4M3FNUZType,
+    Float8E5M2FNUZType,
+    Float8E5M2Type,
+    IntegerType,
+    Signedness,
+    i32,
+)
+from xdsl.ir import Attribute, SSAValue
+
+from lamina.lowering.graph_to_top_common import Body
+
+SATURATING_MAX: dict[type[Attribute], float] = {
+    Float8E4M3FNType: 448.0,
+    Float8E4M3FNUZType: 240.0,
+    Float8E5M2Type: 57344.0,
+    Float8E5M2FNUZType: 57344.0,
+}
+"""The float8 formats ONNX Cast saturates into, and their largest finite value."""
+
+
+def saturate_for(x: SSAValue, dst: Attribute, saturate: bool) -> SSAValue | None:
+    """None unless casting `x` to `dst` must clamp first."""
+    return x if saturate and type(dst) in SATURATING_MAX and x.type != dst else None
+
+
+def clamp_to_format(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
+    """x clamped to [-max, max] of the float8 `dst` (minimumf / maximumf keep NaN)."""
+    high = SATURATING_MAX[type(dst)]
+    return b.max(b.min(x, b.like(high, x)), b.like(-high, x))
+
+
+def is_sub_byte_integer(t: Attribute) -> bool:
+    return isinstance(t, IntegerType) and 1 < t.bitwidth < 8
+
+
+def float_to_sub_byte(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
+    """trunc(x) as the (signless) sub-byte integer `dst` when it fits, else 0 (NaN, inf)."""
+    integer = cast(IntegerType[int, Signedness], dst)
+    bits = integer.bitwidth
+    unsigned = integer.signedness.data == Signedness.UNSIGNED
+    low, high = (0, (1 << bits) - 1) if unsigned else (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+    above = b.cmp("ogt", x, b.like(low - 1, x))
+    below = b.cmp("olt", x, b.like(high + 1, x))
+    safe = b.select(b.emit(arith.AndIOp(above, below)), x, b.like(0, x))
+    whole = b.emit(arith.FPToSIOp(safe, i32))
+    return b.emit(arith.TruncIOp(whole, cast(AnySignlessIntegerType, IntegerType(bits))))
