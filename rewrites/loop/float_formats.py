@@ -8,7 +8,7 @@ f32 bit pattern, so every target (x86, AArch64, Hexagon, OpenCL) runs the same c
 f32 -> format rounds to nearest even and follows ONNX Cast without saturation (the caller
 clamps first when saturating): a magnitude above the largest finite value becomes inf where
 the format has one (bf16, E5M2), else NaN; float4 E2M1 (no inf, no NaN) saturates and maps
-NaN to -0, as `ml_dtypes` does; E8M0 rounds up (ONNX `round_mode = "up"`), keeps
+NaN to the zero of the other sign, as `ml_dtypes` does; E8M0 rounds up (ONNX `round_mode = "up"`), keeps
 NaN / inf as NaN and drops the sign. format -> f32 is exact.
 """
 
@@ -187,9 +187,10 @@ def f32_to_format(b: BitBuilder, x: SSAValue, t: Attribute) -> SSAValue:
 
 
 def _nan_with_sign(b: BitBuilder, fmt: FloatFormat, sign: SSAValue) -> SSAValue:
-    if fmt.overflow is Overflow.SATURATE:  # no NaN: ml_dtypes gives -0
-        return b.const(fmt.nan)
-    return b.or_(b.shl(sign, fmt.bits - 1), b.const(fmt.nan))
+    signed = b.shl(sign, fmt.bits - 1)
+    if fmt.overflow is Overflow.SATURATE:  # no NaN: ml_dtypes gives a zero of the other sign
+        return b.emit(arith.XOrIOp(signed, b.const(fmt.nan)))
+    return b.or_(signed, b.const(fmt.nan))
 
 
 def format_to_f32(b: BitBuilder, x: SSAValue, t: Attribute) -> SSAValue:

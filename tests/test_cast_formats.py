@@ -1,0 +1,166 @@
+"""Cast / CastLike among bf16, float8, float4 E2M1, int4 / uint4 and f32 / f16 on the
+compiled path (host JIT), bit for bit against ONNX's reference implementation
+(`onnx.reference`, which rounds with `ml_dtypes`): every bit pattern of the narrow format,
+every f16 pattern, and random f32 patterns. NaNs compare by being NaN (their payloads are
+free)."""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+from onnx.reference import ReferenceEvaluator
+
+import lamina
+
+F32, F16 = TensorProto.FLOAT, TensorProto.FLOAT16
+NARROW_FLOATS = [
+    TensorProto.BFLOAT16,
+    TensorProto.FLOAT8E4M3FN,
+    TensorProto.FLOAT8E4M3FNUZ,
+    TensorProto.FLOAT8E5M2,
+    TensorProto.FLOAT8E5M2FNUZ,
+    TensorProto.FLOAT4E2M1,
+]
+SATURATING = {
+    TensorProto.FLOAT8E4M3FN,
+    TensorProto.FLOAT8E4M3FNUZ,
+    TensorProto.FLOAT8E5M2,
+    TensorProto.FLOAT8E5M2FNUZ,
+}
+
+
+def dtype_of(elem: int) -> np.dtype:
+    return np.dtype(helper.tensor_dtype_to_np_dtype(elem))
+
+
+def cast_model(src: int, dst: int, n: int, saturate: int | None = None) -> onnx.ModelProto:
+    attrs = {"to": dst} | ({} if saturate is None else {"saturate": saturate})
+    node = helper.make_node("Cast", ["x"], ["y"], **attrs)
+    graph = helper.make_graph(
+        [node],
+        "cast",
+        [helper.make_tensor_value_info("x", src, [n])],
+        [helper.make_tensor_value_info("y", dst, [n])],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
+
+
+def all_patterns(elem: int) -> np.ndarray:
+    dtype = dtype_of(elem)
+    bits = 4 if dtype == np.dtype(ml_dtypes.float4_e2m1fn) else dtype.itemsize * 8
+    unsigned = np.dtype(f"<u{dtype.itemsize}")
+    return np.arange(1 << bits, dtype=np.uint32).astype(unsigned).view(dtype)
+
+
+def f32_probes(seed: int = 0) -> np.ndarray:
+    """Every f16 and bf16 value (all binades, every tie of a float8 / float4 rounding),
+    bf16 ties and their neighbours, and random f32 bit patterns."""
+    halves = all_patterns(F16).astype(np.float32)
+    bf16_bits = np.arange(1 << 16, dtype=np.uint32) << 16
+    ties = [bf16_bits | offset for offset in (0x7FFF, 0x8000, 0x8001)]
+    random = np.random.default_rng(seed).integers(0, 1 << 32, 50_000, dtype=np.uint32)
+    bits = np.concatenate([bf16_bits, *ties, random])
+    return np.concatenate([halves, bits.view(np.float32)])
+
+
+def assert_same_bits(got: np.ndarray, want: np.ndarray) -> None:
+    assert got.dtype == want.dtype and got.shape == want.shape
+    wide_got, wide_want = got.astype(np.float32), want.astype(np.float32)
+    nan = np.isnan(wide_want)
+    np.testing.assert_array_equal(np.isnan(wide_got), nan)
+    unsigned = np.dtype(f"<u{got.dtype.itemsize}")
+    wrong = np.flatnonzero(got.view(unsigned)[~nan] != want.view(unsigned)[~nan])
+    assert wrong.size == 0, (
+        f"{wrong.size} values differ, e.g. {wide_got[~nan][wrong[:5]]} "
+        f"for {wide_want[~nan][wrong[:5]]}"
+    )
+
+
+def compiled_and_reference(model: onnx.ModelProto, x: np.ndarray) -> tuple[np.ndarray, ...]:
+    (got,) = lamina.compile(model, device="host")(x)
+    (want,) = ReferenceEvaluator(model).run(None, {"x": x})
+    return got, want
+
+
+@pytest.mark.parametrize("elem", NARROW_FLOATS, ids=TensorProto.DataType.Name)
+@pytest.mark.parametrize("wide", [F32, F16], ids=["f32", "f16"])
+def test_every_narrow_float_widens_exactly(elem: int, wide: int):
+    x = all_patterns(elem)
+    got, want = compiled_and_reference(cast_model(elem, wide, x.size), x)
+    assert_same_bits(got, want)
+
+
+@pytest.mark.parametrize("elem", NARROW_FLOATS, ids=TensorProto.DataType.Name)
+def test_f32_rounds_to_nearest_even_like_onnx(elem: int):
+    x = f32_probes()
+    got, want = compiled_and_reference(cast_model(F32, elem, x.size), x)
+    assert_same_bits(got, want)
+
+
+@pytest.mark.parametrize("elem", sorted(SATURATING), ids=TensorProto.DataType.Name)
+def test_f32_without_saturation_overflows_to_inf_or_nan(elem: int):
+    x = f32_probes(seed=1)
+    got, want = compiled_and_reference(cast_model(F32, elem, x.size, saturate=0), x)
+    assert_same_bits(got, want)
+
+
+F16_NARROWING = [(e, 1) for e in NARROW_FLOATS] + [(e, 0) for e in sorted(SATURATING)]
+"""(target, saturate): `saturate` only means something for the float8 targets."""
+
+
+@pytest.mark.parametrize(
+    ("elem", "saturate"),
+    F16_NARROWING,
+    ids=[f"{TensorProto.DataType.Name(e)}-saturate{s}" for e, s in F16_NARROWING],
+)
+def test_every_f16_narrows_like_onnx(elem: int, saturate: int):
+    x = all_patterns(F16)
+    got, want = compiled_and_reference(cast_model(F16, elem, x.size, saturate), x)
+    assert_same_bits(got, want)
+
+
+def test_float8_to_bf16_goes_through_f32_exactly():
+    x = all_patterns(TensorProto.FLOAT8E4M3FN)
+    got, want = compiled_and_reference(
+        cast_model(TensorProto.FLOAT8E4M3FN, TensorProto.BFLOAT16, x.size), x
+    )
+    assert_same_bits(got, want)
+
+
+@pytest.mark.parametrize("elem", [TensorProto.INT4, TensorProto.UINT4], ids=["int4", "uint4"])
+def test_floats_to_4_bit_integers_truncate_and_zero_out_of_range(elem: int):
+    x = np.concatenate(
+        [np.arange(-20, 20, 0.125), [np.nan, np.inf, -np.inf, -0.0, 1e9, -1e9]]
+    ).astype(np.float32)
+    got, want = compiled_and_reference(cast_model(F32, elem, x.size), x)
+    np.testing.assert_array_equal(got.view(np.uint8) & 0xF, want.view(np.uint8) & 0xF)
+    assert got.dtype == want.dtype
+
+
+@pytest.mark.parametrize("elem", [TensorProto.INT4, TensorProto.UINT4], ids=["int4", "uint4"])
+@pytest.mark.parametrize("wide", [F32, F16, TensorProto.INT8, TensorProto.UINT8, TensorProto.INT32])
+def test_every_4_bit_integer_widens_exactly(elem: int, wide: int):
+    x = all_patterns(elem)
+    got, want = compiled_and_reference(cast_model(elem, wide, x.size), x)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+def test_bf16_arithmetic_computes_in_f32_and_rounds_once():
+    """Add on bf16 tensors: each sum rounded once from the exact f32 sum of the inputs."""
+    rng = np.random.default_rng(2)
+    a, b = (rng.standard_normal(4096).astype(ml_dtypes.bfloat16) for _ in range(2))
+    bf16 = TensorProto.BFLOAT16
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["y"])],
+        "add",
+        [helper.make_tensor_value_info(n, bf16, [4096]) for n in ("a", "b")],
+        [helper.make_tensor_value_info("y", bf16, [4096])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
+    (got,) = lamina.compile(model, device="host")(a, b)
+    want = (a.astype(np.float32) + b.astype(np.float32)).astype(ml_dtypes.bfloat16)
+    assert_same_bits(got, want)
