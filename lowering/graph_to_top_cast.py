@@ -8,21 +8,30 @@ before rounding (NaN stays NaN); without it the truncf overflows to inf or NaN a
 says (`loop-expand-float-formats` implements the rounding). A float cast to a sub-byte
 integer (int4, uint4, int2, uint2) truncates toward zero and gives 0 out of range, as
 ONNX's reference (`ml_dtypes`) does.
+
+f16 and bf16 are storage types for the other elementwise ops: `computed_in_f32` widens the
+operands, computes the op's formula in f32 and rounds its result once, as onnxruntime and
+ONNX's reference do (rounding after every step of a formula such as Elu's
+`alpha * (exp(x) - 1)` is off by an ulp).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import cast
 
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import (
     AnySignlessIntegerType,
+    BFloat16Type,
     Float8E4M3FNType,
     Float8E4M3FNUZType,
     Float8E5M2FNUZType,
     Float8E5M2Type,
+    Float16Type,
     IntegerType,
     Signedness,
+    f32,
     i32,
 )
 from xdsl.ir import Attribute, SSAValue
@@ -64,3 +73,22 @@ def float_to_sub_byte(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
     safe = b.select(b.emit(arith.AndIOp(above, below)), x, b.like(0, x))
     whole = b.emit(arith.FPToSIOp(safe, i32))
     return b.emit(arith.TruncIOp(whole, cast(AnySignlessIntegerType, IntegerType(bits))))
+
+
+def is_half_float(t: Attribute) -> bool:
+    return isinstance(t, Float16Type | BFloat16Type)
+
+
+def computed_in_f32(
+    b: Body,
+    xs: Sequence[SSAValue],
+    result: Attribute,
+    formula: Callable[[Sequence[SSAValue]], SSAValue],
+) -> SSAValue:
+    """`formula` on `xs` with f16 / bf16 operands widened to f32; a float result of the
+    f32 formula is rounded to `result` once."""
+    wide = [b.emit(arith.ExtFOp(x, f32)) if is_half_float(x.type) else x for x in xs]
+    value = formula(wide)
+    if is_half_float(result) and value.type == f32:
+        return b.emit(arith.TruncFOp(value, result))
+    return value

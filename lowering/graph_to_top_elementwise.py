@@ -18,6 +18,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from lamina.dialects import graph
 from lamina.lowering.graph_to_top_cast import (
     clamp_to_format,
+    computed_in_f32,
     float_to_sub_byte,
     is_sub_byte_integer,
     saturate_for,
@@ -274,7 +275,11 @@ class ElementwiseLowering(GraphLowering):
         element = result_type.get_element_type()
 
         def build(b: Body, xs: Sequence[SSAValue]) -> SSAValue:
-            value = body(b, attrs, [b.signless(x) for x in xs])
+            signless = [b.signless(x) for x in xs]
+            if isinstance(op, graph.CastOp | graph.CastLikeOp):
+                value = body(b, attrs, signless)
+            else:
+                value = computed_in_f32(b, signless, element, lambda ws: body(b, attrs, ws))
             return b.cast_to(value, element) if is_unsigned(element) else value
 
         return [e.generic(inputs, result_type, build, unsigned=unsigned)]

@@ -119,6 +119,8 @@ class BitBuilder:
         return self.emit(arith.AddiOp(a, self.const(b) if isinstance(b, int) else b))
 
     def sub(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue:
+        if isinstance(a, SSAValue) and b == 0:
+            return a
         left = self.const(a) if isinstance(a, int) else a
         return self.emit(arith.SubiOp(left, self.const(b) if isinstance(b, int) else b))
 
