@@ -6,6 +6,8 @@ free)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ml_dtypes
 import numpy as np
 import onnx
@@ -14,6 +16,8 @@ from onnx import TensorProto, helper
 from onnx.reference import ReferenceEvaluator
 
 import lamina
+from lamina.codegen.aot import write_bundle
+from lamina.runtime.qemu import run_bundle
 
 F32, F16 = TensorProto.FLOAT, TensorProto.FLOAT16
 NARROW_FLOATS = [
@@ -164,3 +168,51 @@ def test_bf16_arithmetic_computes_in_f32_and_rounds_once():
     (got,) = lamina.compile(model, device="host")(a, b)
     want = (a.astype(np.float32) + b.astype(np.float32)).astype(ml_dtypes.bfloat16)
     assert_same_bits(got, want)
+
+
+def narrowing_chain() -> onnx.ModelProto:
+    """f16 -> f32 (x 2) -> f16, and f32 -> bf16 / float8 E4M3FN / float4 E2M1 / int4: every
+    output a storage type through the kernel ABI."""
+    half, nodes = TensorProto.FLOAT16, []
+    nodes.append(helper.make_node("Cast", ["h"], ["wide"], to=F32))
+    nodes.append(helper.make_node("Add", ["wide", "wide"], ["twice"]))
+    nodes.append(helper.make_node("Cast", ["twice"], ["h2"], to=half))
+    outputs = {"bf": TensorProto.BFLOAT16, "f8": TensorProto.FLOAT8E4M3FN}
+    outputs |= {"f4": TensorProto.FLOAT4E2M1, "i4": TensorProto.INT4}
+    nodes += [helper.make_node("Cast", ["x"], [name], to=elem) for name, elem in outputs.items()]
+    graph = helper.make_graph(
+        nodes,
+        "chain",
+        [
+            helper.make_tensor_value_info("h", half, [256]),
+            helper.make_tensor_value_info("x", F32, [256]),
+        ],
+        [helper.make_tensor_value_info("h2", half, [256])]
+        + [helper.make_tensor_value_info(name, elem, [256]) for name, elem in outputs.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
+
+
+def test_storage_types_cross_the_aot_abi_on_cortex_a76_under_qemu(tmp_path: Path):
+    model = narrowing_chain()
+    rng = np.random.default_rng(3)
+    h = (rng.standard_normal(256) * 100).astype(np.float16)
+    x = np.concatenate([rng.standard_normal(250) * 4, [np.nan, np.inf, -np.inf, 1e6, -0.0, 0.3]])
+    feeds = {"h": h, "x": x.astype(np.float32)}
+    write_bundle(model, "cortex-a76", tmp_path / "bundle")
+    run = run_bundle(tmp_path / "bundle", feeds)
+    expected = ReferenceEvaluator(model).run(None, feeds)
+    assert len(run.outputs) == len(expected) == 5
+    for got, want in zip(run.outputs, expected, strict=True):
+        assert_same_bits(got, want)
+
+
+def test_storage_types_cross_the_jit_abi_on_the_host():
+    model = narrowing_chain()
+    h = np.arange(-128, 128).astype(np.float16) * np.float16(0.37)
+    x = np.linspace(-10, 10, 256).astype(np.float32)
+    got = lamina.compile(model, device="host")(h, x)
+    for got_one, want in zip(
+        got, ReferenceEvaluator(model).run(None, {"h": h, "x": x}), strict=True
+    ):
+        assert_same_bits(got_one, want)
