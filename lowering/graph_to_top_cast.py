@@ -53,9 +53,11 @@ def saturate_for(x: SSAValue, dst: Attribute, saturate: bool) -> SSAValue | None
 
 
 def clamp_to_format(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
-    """x clamped to [-max, max] of the float8 `dst` (minimumf / maximumf keep NaN)."""
-    high = SATURATING_MAX[type(dst)]
-    return b.max(b.min(x, b.like(high, x)), b.like(-high, x))
+    """x clamped to [-max, max] of the float8 `dst`; NaN compares false and stays NaN
+    (compare-and-select, not min / max: OpenCL's fmin drops NaN)."""
+    high, low = b.like(SATURATING_MAX[type(dst)], x), b.like(-SATURATING_MAX[type(dst)], x)
+    below = b.select(b.cmp("ogt", x, high), high, x)
+    return b.select(b.cmp("olt", below, low), low, below)
 
 
 def is_sub_byte_integer(t: Attribute) -> bool:

@@ -17,6 +17,7 @@ from onnx.reference import ReferenceEvaluator
 
 import lamina
 from lamina.codegen.aot import write_bundle
+from lamina.runtime import opencl
 from lamina.runtime.qemu import run_bundle
 
 F32, F16 = TensorProto.FLOAT, TensorProto.FLOAT16
@@ -215,4 +216,28 @@ def test_storage_types_cross_the_jit_abi_on_the_host():
     for got_one, want in zip(
         got, ReferenceEvaluator(model).run(None, {"h": h, "x": x}), strict=True
     ):
+        assert_same_bits(got_one, want)
+
+
+@pytest.mark.skipif(not opencl.opencl_available(), reason="no OpenCL platform (pocl-opencl-icd)")
+@pytest.mark.parametrize("elem", NARROW_FLOATS[:5], ids=TensorProto.DataType.Name)
+def test_opencl_kernels_round_and_widen_like_onnx(elem: int):
+    """f32 -> format -> f32 in OpenCL C (the same integer ops as the LLVM targets)."""
+    nodes = [
+        helper.make_node("Cast", ["x"], ["narrow"], to=elem),
+        helper.make_node("Cast", ["narrow"], ["back"], to=F32),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "round_trip",
+        [helper.make_tensor_value_info("x", F32, [4096])],
+        [
+            helper.make_tensor_value_info("narrow", elem, [4096]),
+            helper.make_tensor_value_info("back", F32, [4096]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
+    x = f32_probes()[::40][:4096].copy()
+    got = lamina.compile(model, device="opencl")(x)
+    for got_one, want in zip(got, ReferenceEvaluator(model).run(None, {"x": x}), strict=True):
         assert_same_bits(got_one, want)
