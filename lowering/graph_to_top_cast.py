@@ -28,6 +28,7 @@ from xdsl.dialects.builtin import (
     Float8E4M3FNUZType,
     Float8E5M2FNUZType,
     Float8E5M2Type,
+    Float8E8M0FNUType,
     Float16Type,
     IntegerType,
     Signedness,
@@ -36,7 +37,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, SSAValue
 
-from lamina.lowering.graph_to_top_common import Body
+from lamina.lowering.graph_to_top_common import Body, Emitter
 
 SATURATING_MAX: dict[type[Attribute], float] = {
     Float8E4M3FNType: 448.0,
@@ -58,6 +59,17 @@ def clamp_to_format(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
     high, low = b.like(SATURATING_MAX[type(dst)], x), b.like(-SATURATING_MAX[type(dst)], x)
     below = b.select(b.cmp("ogt", x, high), high, x)
     return b.select(b.cmp("olt", below, low), low, below)
+
+
+def check_cast_attributes(e: Emitter, attrs: dict[str, object], dst: Attribute) -> None:
+    """E8M0 is generated saturating and rounding up (ONNX's defaults) only."""
+    if not isinstance(dst, Float8E8M0FNUType):
+        return
+    saturate, round_mode = attrs.get("saturate"), attrs.get("round_mode")
+    if saturate is not None and not saturate:
+        raise e.fail("Cast to FLOAT8E8M0 with saturate = 0")
+    if round_mode is not None and str(round_mode) not in ("up", '"up"'):
+        raise e.fail(f"Cast to FLOAT8E8M0 with round_mode {round_mode}")
 
 
 def is_sub_byte_integer(t: Attribute) -> bool:

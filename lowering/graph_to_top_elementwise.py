@@ -17,6 +17,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.dialects import graph
 from lamina.lowering.graph_to_top_cast import (
+    check_cast_attributes,
     clamp_to_format,
     computed_in_f32,
     float_to_sub_byte,
@@ -265,6 +266,7 @@ class ElementwiseLowering(GraphLowering):
             inputs = inputs[:1]
         if isinstance(op, graph.CastOp | graph.CastLikeOp):
             attrs["_to"] = result_type.get_element_type()
+            check_cast_attributes(e, attrs, attrs["_to"])
         for value in inputs:
             e.static(value)
         for value in inputs[:1] if isinstance(op, graph.PowOp) else inputs:

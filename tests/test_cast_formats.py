@@ -14,9 +14,13 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 from onnx.reference import ReferenceEvaluator
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.parser import Parser
 
 import lamina
 from lamina.codegen.aot import write_bundle
+from lamina.context import make_context
+from lamina.errors import UnsupportedOpError
 from lamina.runtime import opencl
 from lamina.runtime.qemu import run_bundle
 
@@ -241,3 +245,34 @@ def test_opencl_kernels_round_and_widen_like_onnx(elem: int):
     got = lamina.compile(model, device="opencl")(x)
     for got_one, want in zip(got, ReferenceEvaluator(model).run(None, {"x": x}), strict=True):
         assert_same_bits(got_one, want)
+
+
+def e8m0_module(src: str, dst: str, n: int, saturate: int = 1) -> ModuleOp:
+    """A graph-level Cast between f32 and E8M0 (ONNX defines it from opset 24 on, past the
+    opset lamina imports, so the test writes the graph IR itself)."""
+    to = 24 if dst == "f8E8M0FNU" else 1
+    text = f"""
+    func.func @cast(%x: tensor<{n}x{src}>) -> tensor<{n}x{dst}> {{
+      %y = graph.cast %x {{saturate = {saturate} : i64, to = {to} : i64}}
+          : (tensor<{n}x{src}>) -> tensor<{n}x{dst}>
+      func.return %y : tensor<{n}x{dst}>
+    }}"""
+    return Parser(make_context(), text).parse_module()
+
+
+def test_f32_to_e8m0_rounds_up_and_saturates_like_onnx():
+    x = f32_probes(seed=4)
+    (got,) = lamina.compile(e8m0_module("f32", "f8E8M0FNU", x.size), device="host")(x)
+    want = onnx.numpy_helper.to_float8e8m0(x, saturate=True, round_mode="up")
+    assert_same_bits(got, want)
+
+
+def test_every_e8m0_widens_exactly():
+    x = all_patterns(TensorProto.FLOAT8E8M0)
+    (got,) = lamina.compile(e8m0_module("f8E8M0FNU", "f32", x.size), device="host")(x)
+    assert_same_bits(got, x.astype(np.float32))
+
+
+def test_e8m0_without_saturation_is_unsupported():
+    with pytest.raises(UnsupportedOpError, match="FLOAT8E8M0 with saturate = 0"):
+        lamina.compile(e8m0_module("f32", "f8E8M0FNU", 4, saturate=0), device="host")
