@@ -55,6 +55,7 @@ from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
+from lamina.lowering.graph_to_top_widen import widen_half_float_ops
 
 _KEPT = (graph.ConstantOp, graph.NoneOp)
 """Graph ops that stay after the pass."""
@@ -196,6 +197,7 @@ class ConvertGraphToTopPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         refine_result_types(op)
+        widen_half_float_ops(op)
         lowered = lowered_op_types()
         for child in op.walk():  # fail before rewriting anything
             if _is_graph_op(child) and not isinstance(child, _KEPT) and type(child) not in lowered:
