@@ -54,11 +54,13 @@ def saturate_for(x: SSAValue, dst: Attribute, saturate: bool) -> SSAValue | None
 
 
 def clamp_to_format(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
-    """x clamped to [-max, max] of the float8 `dst`; NaN compares false and stays NaN
-    (compare-and-select, not min / max: OpenCL's fmin drops NaN)."""
+    """x clamped to [-max, max] of the float8 `dst`; NaN stays NaN. The explicit NaN
+    select is needed: targets turn compare-and-select clamps into min / max instructions
+    that drop NaN (OpenCL's fmin, Hexagon's sfmin)."""
     high, low = b.like(SATURATING_MAX[type(dst)], x), b.like(-SATURATING_MAX[type(dst)], x)
     below = b.select(b.cmp("ogt", x, high), high, x)
-    return b.select(b.cmp("olt", below, low), low, below)
+    clamped = b.select(b.cmp("olt", below, low), low, below)
+    return b.select(b.cmp("uno", x, x), x, clamped)
 
 
 def check_cast_attributes(e: Emitter, attrs: dict[str, object], dst: Attribute) -> None:

@@ -6,6 +6,7 @@ free)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import ml_dtypes
@@ -21,7 +22,7 @@ import lamina
 from lamina.codegen.aot import write_bundle
 from lamina.context import make_context
 from lamina.errors import UnsupportedOpError
-from lamina.runtime import opencl
+from lamina.runtime import hexagon, opencl
 from lamina.runtime.qemu import run_bundle
 
 F32, F16 = TensorProto.FLOAT, TensorProto.FLOAT16
@@ -276,3 +277,30 @@ def test_every_e8m0_widens_exactly():
 def test_e8m0_without_saturation_is_unsupported():
     with pytest.raises(UnsupportedOpError, match="FLOAT8E8M0 with saturate = 0"):
         lamina.compile(e8m0_module("f32", "f8E8M0FNU", 4, saturate=0), device="host")
+
+
+@pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in [*hexagon.TOOLS, "make"]),
+    reason="needs qemu-hexagon, llvm-mc, ld.lld and make (Debian: qemu-user, llvm, lld, make)",
+)
+def test_storage_types_and_f16_on_hexagon_under_qemu(tmp_path: Path):
+    """Hexagon converts f16 as integer ops too (its LLVM conversions are libcalls)."""
+    outputs = {"bf": TensorProto.BFLOAT16, "f8": TensorProto.FLOAT8E4M3FN}
+    outputs |= {"f4": TensorProto.FLOAT4E2M1, "i4": TensorProto.INT4, "h": TensorProto.FLOAT16}
+    nodes = [helper.make_node("Cast", ["x"], [name], to=elem) for name, elem in outputs.items()]
+    nodes.append(helper.make_node("Cast", ["f8"], ["back"], to=F32))
+    graph = helper.make_graph(
+        nodes,
+        "casts",
+        [helper.make_tensor_value_info("x", F32, [1024])],
+        [helper.make_tensor_value_info(name, elem, [1024]) for name, elem in outputs.items()]
+        + [helper.make_tensor_value_info("back", F32, [1024])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
+    x = f32_probes()[::100][:1024].copy()
+    write_bundle(model, hexagon.DEVICE, tmp_path / "bundle")
+    run = run_bundle(tmp_path / "bundle", {"x": x})
+    expected = ReferenceEvaluator(model).run(None, {"x": x})
+    assert len(run.outputs) == len(expected) == 6
+    for got, want in zip(run.outputs, expected, strict=True):
+        assert_same_bits(got, want)

@@ -16,8 +16,8 @@ func.func @matmul_bf16(%a: tensor<2x3xbf16>, %b: tensor<3x4xbf16>) -> tensor<2x4
   func.return %y : tensor<2x4xbf16>
 }
 
-// Cast to float8 with saturate (the default) clamps to +-448 by compare-and-select (NaN
-// stays NaN), then truncf rounds (loop-expand-float-formats spells out the rounding).
+// Cast to float8 with saturate (the default) clamps to +-448 by compare-and-select, NaN
+// selected back explicitly, then truncf rounds (loop-expand-float-formats spells it out).
 // CHECK-LABEL: func.func @cast_f16_to_f8
 // CHECK: ^bb0(%[[X:.*]]: f16, %{{.*}}: f8E4M3FN):
 // CHECK: %[[HI:.*]] = arith.constant 4.480000e+02 : f16
@@ -26,7 +26,9 @@ func.func @matmul_bf16(%a: tensor<2x3xbf16>, %b: tensor<3x4xbf16>) -> tensor<2x4
 // CHECK: %[[C1:.*]] = arith.select %[[GT]], %[[HI]], %[[X]] : f16
 // CHECK: %[[LT:.*]] = arith.cmpf olt, %[[C1]], %[[LO]] : f16
 // CHECK: %[[C2:.*]] = arith.select %[[LT]], %[[LO]], %[[C1]] : f16
-// CHECK: %[[N:.*]] = arith.truncf %[[C2]] : f16 to f8E4M3FN
+// CHECK: %[[NAN:.*]] = arith.cmpf uno, %[[X]], %[[X]] : f16
+// CHECK: %[[C3:.*]] = arith.select %[[NAN]], %[[X]], %[[C2]] : f16
+// CHECK: %[[N:.*]] = arith.truncf %[[C3]] : f16 to f8E4M3FN
 // CHECK: top.yield %[[N]] : f8E4M3FN
 func.func @cast_f16_to_f8(%x: tensor<4xf16>) -> tensor<4xf8E4M3FN> {
   %y = graph.cast %x {to = 17 : i64} : (tensor<4xf16>) -> tensor<4xf8E4M3FN>

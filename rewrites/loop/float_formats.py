@@ -26,6 +26,7 @@ from xdsl.dialects.builtin import (
     Float8E5M2FNUZType,
     Float8E5M2Type,
     Float8E8M0FNUType,
+    Float16Type,
     FloatAttr,
     IntegerType,
     f32,
@@ -77,6 +78,10 @@ FORMATS: dict[type[Attribute], FloatFormat] = {
 }
 """The storage formats with a sign bit; E8M0 (exponent only) has its own conversions."""
 
+HALF = FloatFormat(16, 5, 10, 15, 0x7BFF, 0x7E00, Overflow.INF, ieee_specials=True)
+"""IEEE f16, expanded like the storage formats for targets whose f16 <-> f32 conversions
+are library calls (Hexagon: `__extendhfsf2`, which a freestanding program lacks)."""
+
 E8M0 = Float8E8M0FNUType
 
 
@@ -86,7 +91,11 @@ def is_storage_float(t: Attribute) -> bool:
 
 
 def storage_integer(t: Attribute) -> IntegerType:
-    return IntegerType(8) if isinstance(t, E8M0) else FORMATS[type(t)].storage
+    return IntegerType(8) if isinstance(t, E8M0) else _format(t).storage
+
+
+def _format(t: Attribute) -> FloatFormat:
+    return HALF if isinstance(t, Float16Type) else FORMATS[type(t)]
 
 
 class BitBuilder:
@@ -153,10 +162,10 @@ class BitBuilder:
 
 
 def f32_to_format(b: BitBuilder, x: SSAValue, t: Attribute) -> SSAValue:
-    """The f32 `x` rounded to the storage float type `t` (a value of type `t`)."""
+    """The f32 `x` rounded to the storage float type (or f16) `t` (a value of type `t`)."""
     if isinstance(t, E8M0):
         return _f32_to_e8m0(b, x)
-    fmt = FORMATS[type(t)]
+    fmt = _format(t)
     u = b.f32_bits(x)
     sign = b.shr(u, 31)
     magnitude = b.and_(u, 0x7FFFFFFF)
@@ -196,12 +205,12 @@ def _nan_with_sign(b: BitBuilder, fmt: FloatFormat, sign: SSAValue) -> SSAValue:
 
 
 def format_to_f32(b: BitBuilder, x: SSAValue, t: Attribute) -> SSAValue:
-    """The storage float `x` of type `t` as an f32 (exact)."""
+    """The storage float (or f16) `x` of type `t` as an f32 (exact)."""
     raw = b.emit(arith.BitcastOp(x, storage_integer(t)))
     bits = b.emit(arith.ExtUIOp(raw, i32))
     if isinstance(t, E8M0):
         return _e8m0_to_f32(b, bits)
-    fmt = FORMATS[type(t)]
+    fmt = _format(t)
     if isinstance(t, BFloat16Type):
         return b.from_bits(b.shl(bits, 16), f32)
     sign = b.shl(b.shr(bits, fmt.bits - 1), 31)
