@@ -248,10 +248,9 @@ def test_opencl_kernels_round_and_widen_like_onnx(elem: int):
         assert_same_bits(got_one, want)
 
 
-def e8m0_module(src: str, dst: str, n: int, saturate: int = 1) -> ModuleOp:
-    """A graph-level Cast between f32 and E8M0 (ONNX defines it from opset 24 on, past the
-    opset lamina imports, so the test writes the graph IR itself)."""
-    to = 24 if dst == "f8E8M0FNU" else 1
+def graph_cast(src: str, dst: str, to: int, n: int, saturate: int = 1) -> ModuleOp:
+    """A graph-level Cast: E8M0 and int2 / uint2 Casts are ONNX opsets 24 and 25, past the
+    opset lamina imports, so these tests write the graph IR themselves."""
     text = f"""
     func.func @cast(%x: tensor<{n}x{src}>) -> tensor<{n}x{dst}> {{
       %y = graph.cast %x {{saturate = {saturate} : i64, to = {to} : i64}}
@@ -259,6 +258,25 @@ def e8m0_module(src: str, dst: str, n: int, saturate: int = 1) -> ModuleOp:
       func.return %y : tensor<{n}x{dst}>
     }}"""
     return Parser(make_context(), text).parse_module()
+
+
+def e8m0_module(src: str, dst: str, n: int, saturate: int = 1) -> ModuleOp:
+    return graph_cast(src, dst, TensorProto.FLOAT8E8M0 if dst == "f8E8M0FNU" else F32, n, saturate)
+
+
+@pytest.mark.parametrize(
+    ("mlir", "elem"), [("i2", TensorProto.INT2), ("ui2", TensorProto.UINT2)], ids=["int2", "uint2"]
+)
+def test_floats_to_2_bit_integers_and_back_like_ml_dtypes(mlir: str, elem: int):
+    x = np.concatenate([np.arange(-6, 6, 0.25), [np.nan, np.inf, -np.inf]]).astype(np.float32)
+    (got,) = lamina.compile(graph_cast("f32", mlir, elem, x.size), device="host")(x)
+    with np.errstate(invalid="ignore"):
+        want = x.astype(dtype_of(elem))
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got.view(np.uint8) & 3, want.view(np.uint8) & 3)
+    codes = np.arange(4, dtype=np.uint8).view(dtype_of(elem))
+    (back,) = lamina.compile(graph_cast(mlir, "f32", F32, 4), device="host")(codes)
+    np.testing.assert_array_equal(back, codes.astype(np.float32))
 
 
 def test_f32_to_e8m0_rounds_up_and_saturates_like_onnx():
