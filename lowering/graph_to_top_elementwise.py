@@ -12,7 +12,7 @@ from functools import reduce
 from typing import cast
 
 from xdsl.dialects import arith, math
-from xdsl.dialects.builtin import AnyFloat, AnySignlessIntegerType, IntegerType
+from xdsl.dialects.builtin import AnyFloat, AnySignlessIntegerType, IntegerType, f32
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.dialects import graph
@@ -79,8 +79,9 @@ def convert(b: Body, x: SSAValue, dst: Attribute, saturate: bool = False) -> SSA
     src: Attribute = x.type
     if src == dst:
         return x
-    if saturate_for(x, dst, saturate):
-        x = clamp_to_format(b, x, dst)
+    if saturate_for(x, dst, saturate):  # integers clamp as f32 (exact below 2^24)
+        wide = convert(b, x, f32) if isinstance(src, IntegerType) else x
+        return convert(b, clamp_to_format(b, wide, dst), dst)
     if isinstance(dst, IntegerType) and dst.bitwidth == 1:
         return b.cmp("une", x, b.like(0, x))
     if isinstance(src, IntegerType) and src.bitwidth == 1:

@@ -322,3 +322,20 @@ def test_storage_types_and_f16_on_hexagon_under_qemu(tmp_path: Path):
     assert len(run.outputs) == len(expected) == 6
     for got, want in zip(run.outputs, expected, strict=True):
         assert_same_bits(got, want)
+
+
+INTEGER_SOURCES = {
+    TensorProto.INT32: np.array([-70000, -1000, -3, 0, 5, 300, 70000, 7], np.int32),
+    TensorProto.UINT8: np.array([0, 1, 200, 255, 17, 3, 240, 9], np.uint8),
+    TensorProto.BOOL: np.array([True, False] * 4),
+    TensorProto.DOUBLE: np.array([1e300, -0.3, 1 / 3, np.nan, 250, 1e-9, -1e300, 448.5]),
+}
+
+
+@pytest.mark.parametrize("src", list(INTEGER_SOURCES), ids=TensorProto.DataType.Name)
+@pytest.mark.parametrize("dst", NARROW_FLOATS, ids=TensorProto.DataType.Name)
+def test_integer_bool_and_double_sources_narrow_like_onnx(src: int, dst: int):
+    """Integers saturate into float8 through f32; f64 rounds to f32 first (exact here)."""
+    x = INTEGER_SOURCES[src]
+    got, want = compiled_and_reference(cast_model(src, dst, x.size), x)
+    assert_same_bits(got, want)
