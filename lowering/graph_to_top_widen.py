@@ -7,7 +7,8 @@
 ONNX's reference and onnxruntime keep f16 / bf16 as storage types and round each op's
 result once; a loop nest that accumulates in bf16 rounds at every step. The casts become
 elementwise generics that `top-fuse-elementwise` fuses where it can. Runs at the start of
-`convert-graph-to-top`; afterwards no op of `ACCUMULATING` has a f16 / bf16 operand.
+`convert-graph-to-top`; afterwards no op of `ACCUMULATING` has a f16 / bf16 operand, none
+of `ACCUMULATING_F16` a f16 one.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from lamina.dialects import graph
 
 ACCUMULATING = frozenset(
     {
-        "MatMul", "Gemm", "Conv", "ConvTranspose", "Einsum", "Softmax", "LogSoftmax",
+        "MatMul", "Gemm", "Conv", "ConvTranspose", "Einsum",
         "ReduceSum", "ReduceMean", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceProd",
         "ReduceLogSum", "ReduceLogSumExp", "AveragePool", "GlobalAveragePool", "LpPool",
         "LayerNormalization", "InstanceNormalization", "BatchNormalization",
@@ -38,6 +39,11 @@ ACCUMULATING = frozenset(
     }
 )  # fmt: skip
 """ONNX ops whose lowering sums or chains many roundings per output element."""
+
+ACCUMULATING_F16 = frozenset({"Softmax", "LogSoftmax"})
+"""Ops widened for f16 only. ONNX's reference computes softmax with numpy, which sums f16
+in f32 but bf16 (an `ml_dtypes` type) step by step in bf16; the bf16 lowering, whose every
+scalar op rounds to bf16 (`loop-expand-float-formats`), matches it bit for bit."""
 
 _ONNX_TYPES: dict[type[Attribute], int] = {Float16Type: 10, BFloat16Type: 16}
 """TensorProto codes of the half floats (FLOAT is 1)."""
@@ -95,14 +101,17 @@ def _widen(op: Operation) -> None:
     Rewriter.replace_op(op, [], results)
 
 
+def _widened(op: Operation) -> bool:
+    kind = getattr(type(op), "onnx_op_type", "")
+    halves = [_half(v.type) for v in (*op.operands, *op.results)]
+    if kind in ACCUMULATING_F16:
+        return any(isinstance(h, Float16Type) for h in halves)
+    return kind in ACCUMULATING and any(halves)
+
+
 def widen_half_float_ops(module: ModuleOp) -> None:
-    """Every `ACCUMULATING` op with a f16 / bf16 operand or result, computed in f32."""
-    targets = [
-        op
-        for op in module.walk()
-        if getattr(type(op), "onnx_op_type", "") in ACCUMULATING
-        and not op.regions
-        and any(_half(v.type) for v in (*op.operands, *op.results))
-    ]
+    """Every `ACCUMULATING` op with a f16 / bf16 operand or result (`ACCUMULATING_F16`:
+    f16), computed in f32."""
+    targets = [op for op in module.walk() if not op.regions and _widened(op)]
     for op in targets:
         _widen(op)
