@@ -6,6 +6,7 @@ free)."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -20,10 +21,12 @@ from xdsl.parser import Parser
 
 import lamina
 from lamina.codegen.aot import write_bundle
+from lamina.compiler import CompiledModel, CompileStats, graph_input_names, import_model, lower
 from lamina.context import make_context
 from lamina.errors import UnsupportedOpError
 from lamina.runtime import hexagon, opencl
 from lamina.runtime.qemu import run_bundle
+from lamina.targets import load_device
 
 F32, F16 = TensorProto.FLOAT, TensorProto.FLOAT16
 NARROW_FLOATS = [
@@ -339,3 +342,25 @@ def test_integer_bool_and_double_sources_narrow_like_onnx(src: int, dst: int):
     x = INTEGER_SOURCES[src]
     got, want = compiled_and_reference(cast_model(src, dst, x.size), x)
     assert_same_bits(got, want)
+
+
+def compiled_with_f16_expanded(model: onnx.ModelProto) -> CompiledModel:
+    """`model` for the host with f16 converted by integer ops, as on Hexagon."""
+    device = load_device("host")
+    device = dataclasses.replace(
+        device, extra={**device.extra, "passes": ["loop-expand-float-formats{f16=true}"]}
+    )
+    module = import_model(model)
+    names = graph_input_names(module)
+    return CompiledModel(lower(module, device, CompileStats()), device, CompileStats(), names)
+
+
+def test_f16_as_integer_ops_widens_every_pattern_and_rounds_like_onnx():
+    x16 = all_patterns(F16)
+    widen = cast_model(F16, F32, x16.size)
+    (got,) = compiled_with_f16_expanded(widen)(x16)
+    assert_same_bits(got, ReferenceEvaluator(widen).run(None, {"x": x16})[0])
+    x32 = f32_probes(seed=5)
+    narrow = cast_model(F32, F16, x32.size)
+    (got,) = compiled_with_f16_expanded(narrow)(x32)
+    assert_same_bits(got, ReferenceEvaluator(narrow).run(None, {"x": x32})[0])

@@ -180,7 +180,6 @@ def f32_to_format(b: BitBuilder, x: SSAValue, t: Attribute) -> SSAValue:
         subnormal = b.shr_round_even(significand, far)
         code = b.select(b.cmp("ult", exponent, min_normal_exponent), subnormal, code)
     too_big = b.cmp("ugt", code, fmt.max_code)
-    signed_nan = fmt.nan if fmt.unsigned_zero else None
     overflow = {
         Overflow.INF: (fmt.max_code + 1),
         Overflow.NAN: fmt.nan,
@@ -192,7 +191,7 @@ def f32_to_format(b: BitBuilder, x: SSAValue, t: Attribute) -> SSAValue:
         signed = b.select(b.cmp("eq", code, 0), 0, signed)
         signed = b.select(b.cmp("eq", code, fmt.nan), fmt.nan, signed)
     is_nan = b.cmp("ugt", magnitude, 0x7F800000)
-    nan = b.const(signed_nan) if signed_nan is not None else _nan_with_sign(b, fmt, sign)
+    nan = b.const(fmt.nan) if fmt.unsigned_zero else _nan_with_sign(b, fmt, sign)
     result = b.select(is_nan, nan, signed)
     return b.from_bits(b.emit(arith.TruncIOp(result, fmt.storage)), t)
 
