@@ -50,8 +50,9 @@ def dtype_of(elem: int) -> np.dtype:
 
 
 def cast_model(src: int, dst: int, n: int, saturate: int | None = None) -> onnx.ModelProto:
-    attrs = {"to": dst} | ({} if saturate is None else {"saturate": saturate})
-    node = helper.make_node("Cast", ["x"], ["y"], **attrs)
+    node = helper.make_node("Cast", ["x"], ["y"], to=dst)
+    if saturate is not None:
+        node.attribute.append(helper.make_attribute("saturate", saturate))
     graph = helper.make_graph(
         [node],
         "cast",
@@ -92,9 +93,14 @@ def assert_same_bits(got: np.ndarray, want: np.ndarray) -> None:
     )
 
 
+def reference(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The outputs ONNX's reference implementation computes."""
+    return [np.asarray(v) for v in ReferenceEvaluator(model).run(None, feeds)]
+
+
 def compiled_and_reference(model: onnx.ModelProto, x: np.ndarray) -> tuple[np.ndarray, ...]:
     (got,) = lamina.compile(model, device="host")(x)
-    (want,) = ReferenceEvaluator(model).run(None, {"x": x})
+    (want,) = reference(model, {"x": x})
     return got, want
 
 
@@ -210,7 +216,7 @@ def test_storage_types_cross_the_aot_abi_on_cortex_a76_under_qemu(tmp_path: Path
     feeds = {"h": h, "x": x.astype(np.float32)}
     write_bundle(model, "cortex-a76", tmp_path / "bundle")
     run = run_bundle(tmp_path / "bundle", feeds)
-    expected = ReferenceEvaluator(model).run(None, feeds)
+    expected = reference(model, feeds)
     assert len(run.outputs) == len(expected) == 5
     for got, want in zip(run.outputs, expected, strict=True):
         assert_same_bits(got, want)
@@ -221,9 +227,7 @@ def test_storage_types_cross_the_jit_abi_on_the_host():
     h = np.arange(-128, 128).astype(np.float16) * np.float16(0.37)
     x = np.linspace(-10, 10, 256).astype(np.float32)
     got = lamina.compile(model, device="host")(h, x)
-    for got_one, want in zip(
-        got, ReferenceEvaluator(model).run(None, {"h": h, "x": x}), strict=True
-    ):
+    for got_one, want in zip(got, reference(model, {"h": h, "x": x}), strict=True):
         assert_same_bits(got_one, want)
 
 
@@ -247,7 +251,7 @@ def test_opencl_kernels_round_and_widen_like_onnx(elem: int):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
     x = f32_probes()[::40][:4096].copy()
     got = lamina.compile(model, device="opencl")(x)
-    for got_one, want in zip(got, ReferenceEvaluator(model).run(None, {"x": x}), strict=True):
+    for got_one, want in zip(got, reference(model, {"x": x}), strict=True):
         assert_same_bits(got_one, want)
 
 
@@ -321,13 +325,13 @@ def test_storage_types_and_f16_on_hexagon_under_qemu(tmp_path: Path):
     x = f32_probes()[::100][:1024].copy()
     write_bundle(model, hexagon.DEVICE, tmp_path / "bundle")
     run = run_bundle(tmp_path / "bundle", {"x": x})
-    expected = ReferenceEvaluator(model).run(None, {"x": x})
+    expected = reference(model, {"x": x})
     assert len(run.outputs) == len(expected) == 6
     for got, want in zip(run.outputs, expected, strict=True):
         assert_same_bits(got, want)
 
 
-INTEGER_SOURCES = {
+INTEGER_SOURCES: dict[int, np.ndarray] = {
     TensorProto.INT32: np.array([-70000, -1000, -3, 0, 5, 300, 70000, 7], np.int32),
     TensorProto.UINT8: np.array([0, 1, 200, 255, 17, 3, 240, 9], np.uint8),
     TensorProto.BOOL: np.array([True, False] * 4),
@@ -359,8 +363,8 @@ def test_f16_as_integer_ops_widens_every_pattern_and_rounds_like_onnx():
     x16 = all_patterns(F16)
     widen = cast_model(F16, F32, x16.size)
     (got,) = compiled_with_f16_expanded(widen)(x16)
-    assert_same_bits(got, ReferenceEvaluator(widen).run(None, {"x": x16})[0])
+    assert_same_bits(got, reference(widen, {"x": x16})[0])
     x32 = f32_probes(seed=5)
     narrow = cast_model(F32, F16, x32.size)
     (got,) = compiled_with_f16_expanded(narrow)(x32)
-    assert_same_bits(got, ReferenceEvaluator(narrow).run(None, {"x": x32})[0])
+    assert_same_bits(got, reference(narrow, {"x": x32})[0])
