@@ -43,6 +43,7 @@ def pipeline(device: Device) -> str:
             "top-fuse-elementwise",
             f"convert-top-to-loop{{vector_bits={lowering_vector_bits(device)}}}",
             "plan-memory",
+            "loop-expand-float-formats",
             *device_passes(device),
         ]
     )

@@ -104,6 +104,12 @@ def _plan_memory() -> type[ModulePass]:
     return PlanMemoryPass
 
 
+def _expand_float_formats() -> type[ModulePass]:
+    from lamina.rewrites.loop.expand_float_formats import LoopExpandFloatFormatsPass
+
+    return LoopExpandFloatFormatsPass
+
+
 def _convert_loop_to_llvm() -> type[ModulePass]:
     from lamina.lowering.loop_to_llvm import ConvertLoopToLLVMPass
 
@@ -135,6 +141,7 @@ LAMINA_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "top-fuse-elementwise": _fuse_elementwise,
     "convert-top-to-loop": _convert_top_to_loop,
     "plan-memory": _plan_memory,
+    "loop-expand-float-formats": _expand_float_formats,
     "loop-to-neon": _loop_to_neon,
     "convert-loop-to-llvm": _convert_loop_to_llvm,
     "convert-loop-to-ocl": _convert_loop_to_ocl,

@@ -47,10 +47,18 @@ from lamina.targets import Device, load_device
 MANIFEST = "bundle.json"
 ALIGNMENT = 64
 """Byte alignment the entry point assumes of the weights and the arena."""
-C_TYPES = {"float32": "float", "float64": "double", "bool": "uint8_t"} | {
-    f"{sign}int{bits}": f"{sign}int{bits}_t" for sign in ("", "u") for bits in (8, 16, 32, 64)
-}
-"""Element dtypes a bundle can pass through its C interface (bool: one byte, 0 or 1)."""
+C_TYPES = (
+    {"float32": "float", "float64": "double", "bool": "uint8_t"}
+    | {f"{sign}int{bits}": f"{sign}int{bits}_t" for sign in ("", "u") for bits in (8, 16, 32, 64)}
+    | {"float16": "uint16_t", "bfloat16": "uint16_t", "int4": "int8_t", "int2": "int8_t"}
+    | dict.fromkeys(["uint4", "uint2", "float4_e2m1fn", "float8_e8m0fnu"], "uint8_t")
+    | dict.fromkeys(
+        ["float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz"], "uint8_t"
+    )
+)
+"""Element dtypes a bundle can pass through its C interface (bool: one byte, 0 or 1). float16,
+bfloat16 and the float8 / float4 formats pass as their bit patterns; the sub-byte integers
+and float4 as one element a byte in its low bits (the `ml_dtypes` layout), not packed."""
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

@@ -47,6 +47,7 @@ from xdsl.utils.hints import isa
 
 from lamina.dialects import loop
 from lamina.errors import UnsupportedOpError
+from lamina.rewrites.loop.float_formats import is_storage_float, storage_integer
 from lamina.targets import Device
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ def llvm_type(t: Attribute, op: Operation | None = None) -> ir.Type:
         return ir.DoubleType()
     if isinstance(t, Float16Type):
         return ir.HalfType()
+    if is_storage_float(t):  # bf16 / float8 / float4: their bits (loop-expand-float-formats)
+        return ir.IntType(storage_integer(t).width.data)
     # isinstance, not `isa(t, VectorType[Attribute])`: this runs per load and store, and
     # xDSL's generic `isa` costs ~0.1 ms a call (a second per ResNet-50)
     if isinstance(t, VectorType) and t.get_num_dims() == 1 and not t.get_num_scalable_dims():

@@ -30,6 +30,7 @@ from xdsl.utils.hints import isa
 
 from lamina.codegen.llvm import LLValue, i1, i64, llvm_type, type_suffix
 from lamina.errors import UnsupportedOpError
+from lamina.rewrites.loop.float_formats import is_storage_float
 
 if TYPE_CHECKING:
     from lamina.codegen.llvm import FunctionEmitter
@@ -49,6 +50,11 @@ def fast_flags(op: Operation) -> list[str]:
 def emit_compute_op(e: FunctionEmitter, op: Operation) -> bool:
     """Emit an arith/math/vector op; False when the op is none of those this file knows."""
     name = op.name
+    if name in _STORAGE_FLOAT_CHECKED and _computes_on_storage_float(op):
+        raise UnsupportedOpError(
+            f"{name} on bf16 / float8 / float4 values (run loop-expand-float-formats first)",
+            op=op,
+        )
     if name in _INT_BINARY:
         a, b = (e.get(v) for v in op.operands)
         flags = _overflow_flags(op)
@@ -62,6 +68,9 @@ def emit_compute_op(e: FunctionEmitter, op: Operation) -> bool:
     elif name in _CASTS:
         source = e.get(op.operands[0])
         target = llvm_type(op.results[0].type, op)
+        if source.type == target:  # a storage float and its bits: one LLVM integer type
+            e.set(op.results[0], source)
+            return True
         if name == "arith.truncf" and _is_f64_to_f16(source.type, target):
             # via f32: LLVM lowers f64 -> f16 to a libcall (__truncdfhf2) a JIT cannot resolve
             source = e.builder.fptrunc(source, _with_scalar(target, ir.FloatType()))
@@ -74,6 +83,10 @@ def emit_compute_op(e: FunctionEmitter, op: Operation) -> bool:
     else:
         return False
     return True
+
+
+def _computes_on_storage_float(op: Operation) -> bool:
+    return any(is_storage_float(v.type) for v in (*op.operands, *op.results))
 
 
 def _scalar(t: ir.Type) -> ir.Type:
@@ -182,6 +195,11 @@ _CASTS = {
     "arith.bitcast": "bitcast",
     "vector.bitcast": "bitcast",
 }
+
+_STORAGE_FLOAT_CHECKED = frozenset(
+    {*_CASTS, *_FLOAT_BINARY, *_LIBM, "arith.cmpf", "arith.negf", "math.fma"} - {"arith.bitcast"}
+)
+"""Ops whose LLVM form would compute on a storage float's bits as if they were a number."""
 
 
 def call_intrinsic(

@@ -49,6 +49,7 @@ from xdsl.utils.target import Target
 from lamina.dialects import loop
 from lamina.dialects.isa import ocl
 from lamina.errors import UnsupportedError, UnsupportedOpError
+from lamina.rewrites.loop.float_formats import is_storage_float, storage_integer
 from lamina.targets import Device, load_device
 
 _BINARY = {
@@ -115,6 +116,8 @@ class OpenCLRenderer:
         """The OpenCL C type of a scalar or vector type."""
         if isinstance(t, IndexType):
             return self.index_type
+        if is_storage_float(t):  # bf16 / float8 / float4: their bits (loop-expand-float-formats)
+            return self.c_type(storage_integer(t), op)
         if isinstance(t, IntegerType):
             names = {1: "bool", 8: "char", 16: "short", 32: "int", 64: "long"}
             if t.width.data in names:
@@ -211,6 +214,12 @@ class _KernelState:
             self.define(op, depth, f"{_CALLS[op.name]}({', '.join(o)})")
         elif op.name in _CASTS:
             self.define(op, depth, f"({self.r.c_type(op.results[0].type, op)}){o[0]}")
+        elif op.name == "arith.extui":
+            source = self.r.c_type(op.operands[0].type, op)
+            unsigned = source if source == "bool" else f"u{source}"
+            self.define(op, depth, f"({self.r.c_type(op.results[0].type, op)})({unsigned}){o[0]}")
+        elif op.name == "arith.bitcast":
+            self.define(op, depth, self._bitcast(op, o[0]))
         elif op.name == "arith.uitofp":
             source = self.r.c_type(op.operands[0].type, op)
             self.define(op, depth, f"(float)(u{source}){o[0]}")
@@ -228,6 +237,12 @@ class _KernelState:
             self.define(op, depth, f"({self.r.c_type(op.results[0].type, op)})({o[0]})")
         else:
             self._special(op, depth, o)
+
+    def _bitcast(self, op: Operation, operand: str) -> str:
+        """Same C type (a storage float and its bits): the value; else `as_<type>`."""
+        source = self.r.c_type(op.operands[0].type, op)
+        target = self.r.c_type(op.results[0].type, op)
+        return operand if source == target else f"as_{target}({operand})"
 
     def _special(self, op: Operation, depth: int, o: list[str]) -> None:
         if isinstance(op, arith.ConstantOp):

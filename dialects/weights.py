@@ -24,10 +24,18 @@ from collections.abc import Generator, Iterable
 from contextlib import contextmanager
 from typing import cast
 
+import ml_dtypes
 import numpy as np
 from xdsl.dialect_interfaces.op_asm import OpAsmDialectInterface
 from xdsl.dialects.builtin import (
+    BFloat16Type,
     Builtin,
+    Float4E2M1FNType,
+    Float8E4M3FNType,
+    Float8E4M3FNUZType,
+    Float8E5M2FNUZType,
+    Float8E5M2Type,
+    Float8E8M0FNUType,
     Float16Type,
     Float32Type,
     Float64Type,
@@ -176,20 +184,51 @@ def printing_weights(enabled: bool = True) -> Generator[None]:
 
 # --- element types ------------------------------------------------------------------------------
 
-_FLOATS: dict[str, type[Float16Type | Float32Type | Float64Type]] = {
+FloatElementType = (
+    Float16Type
+    | Float32Type
+    | Float64Type
+    | BFloat16Type
+    | Float8E4M3FNType
+    | Float8E4M3FNUZType
+    | Float8E5M2Type
+    | Float8E5M2FNUZType
+    | Float8E8M0FNUType
+    | Float4E2M1FNType
+)
+
+_FLOATS: dict[str, type[FloatElementType]] = {
     "float16": Float16Type,
     "float32": Float32Type,
     "float64": Float64Type,
+    "bfloat16": BFloat16Type,
+    "float8_e4m3fn": Float8E4M3FNType,
+    "float8_e4m3fnuz": Float8E4M3FNUZType,
+    "float8_e5m2": Float8E5M2Type,
+    "float8_e5m2fnuz": Float8E5M2FNUZType,
+    "float8_e8m0fnu": Float8E8M0FNUType,
+    "float4_e2m1fn": Float4E2M1FNType,
 }
+"""numpy (and `ml_dtypes`) float dtype names -> MLIR float types."""
 
+_NARROW_INTS: dict[tuple[int, bool], np.dtype] = {
+    (4, False): np.dtype(ml_dtypes.int4),
+    (4, True): np.dtype(ml_dtypes.uint4),
+    (2, False): np.dtype(ml_dtypes.int2),
+    (2, True): np.dtype(ml_dtypes.uint2),
+}
+"""Sub-byte integers: `ml_dtypes` views of one element a byte (the low bits hold it)."""
 
-ElementType = IntegerType | Float16Type | Float32Type | Float64Type
+ElementType = IntegerType | FloatElementType
 
 
 def element_type(dtype: np.dtype) -> ElementType:
     """The MLIR element type of a numpy dtype: bool -> i1, int8 -> i8, uint8 -> ui8, ..."""
     if dtype == np.bool_:
         return IntegerType(1)
+    for (width, unsigned), narrow in _NARROW_INTS.items():
+        if dtype == narrow:
+            return IntegerType(width, Signedness.UNSIGNED if unsigned else Signedness.SIGNLESS)
     if dtype.kind == "i":
         return IntegerType(dtype.itemsize * 8)
     if dtype.kind == "u":
@@ -206,9 +245,11 @@ def numpy_dtype(element: Attribute) -> np.dtype:
         width = integer.bitwidth
         if width == 1:
             return np.dtype(np.bool_)
+        unsigned = integer.signedness.data == Signedness.UNSIGNED
         if width in (8, 16, 32, 64):
-            unsigned = integer.signedness.data == Signedness.UNSIGNED
             return np.dtype(f"<{'u' if unsigned else 'i'}{width // 8}")
+        if (width, unsigned) in _NARROW_INTS:
+            return _NARROW_INTS[width, unsigned]
     for name, float_type in _FLOATS.items():
         if isinstance(element, float_type):
             return np.dtype(name).newbyteorder("<")

@@ -78,6 +78,7 @@ from lamina.lowering.graph_to_top_rnn import RNN_LOWERINGS
 from lamina.lowering.graph_to_top_rotary import ROTARY_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
 from lamina.lowering.graph_to_top_tensor_scatter import TENSOR_SCATTER_LOWERINGS
+from lamina.lowering.graph_to_top_widen import widen_half_float_ops
 from lamina.rewrites.apply_rules import apply_rules, compile_rule_file, rule_set_path
 from lamina.rewrites.graph.fold_if import InlineConstantIf
 
@@ -269,6 +270,7 @@ class ConvertGraphToTopPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         refine_and_fold(op)
+        widen_half_float_ops(op)
         lowered = lowered_op_types()
         errors = [
             unsupported(child, "no lowering to the top dialect")

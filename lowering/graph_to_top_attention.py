@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from xdsl.dialects.builtin import Float16Type, IntegerType, TensorType, f32, i64
+from xdsl.dialects.builtin import BFloat16Type, Float16Type, IntegerType, TensorType, f32, i64
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 
@@ -197,6 +197,19 @@ def _softmax(e: Emitter, s: SSAValue, bias: SSAValue | None) -> SSAValue:
     return e.generic(inputs, full, divide)
 
 
+def _matmul(
+    e: Emitter, a: SSAValue, b: SSAValue, result: TensorType[Attribute], transpose_rhs: bool = False
+) -> SSAValue:
+    """a @ b; bf16 operands multiply and sum in f32, the result rounded once (as the
+    reference's `ml_dtypes` matmul; its other steps round to bf16 each, as the bf16 ops do)."""
+    if not isinstance(result.get_element_type(), BFloat16Type):
+        return e.emit(top.MatmulOp(a, b, result, transpose_rhs=transpose_rhs))
+    wide = TensorType(f32, result.get_shape())
+    lhs, rhs = _convert(e, a, f32), _convert(e, b, f32)
+    product = e.emit(top.MatmulOp(lhs, rhs, wide, transpose_rhs=transpose_rhs))
+    return _convert(e, product, result.get_element_type())
+
+
 class AttentionLowering(GraphLowering):
     """attention(q, k, v, mask?, past_key?, past_value?) as in the module doc."""
 
@@ -243,7 +256,7 @@ class AttentionLowering(GraphLowering):
             [k], TensorType(element, e.static(k)), lambda bb, x: bb.mul(x[0], bb.like(root, x[0]))
         )
         scores_t = TensorType(element, (b, h, q_len, kv_len))
-        qk = e.emit(top.MatmulOp(q, k, scores_t, transpose_rhs=True))
+        qk = _matmul(e, q, k, scores_t, transpose_rhs=True)
         softcap = float(cast(float, attrs.get("softcap") or 0.0))
         if softcap > 0:
             qk = e.generic([qk], scores_t, lambda bb, x: bb.mul(
@@ -263,7 +276,7 @@ class AttentionLowering(GraphLowering):
             else e.generic([qk, bias], scores_t, lambda bb, x: bb.add(x[0], x[1]))
         )
         p = _softmax(e, biased, bias)
-        y = e.emit(top.MatmulOp(p, v, TensorType(element, (b, h, q_len, e.static(v)[3]))))
+        y = _matmul(e, p, v, TensorType(element, (b, h, q_len, e.static(v)[3])))
         if three_d:
             ys = e.static(y)
             merged_t = TensorType(element, (b, q_len, h, ys[3]))

@@ -12,10 +12,18 @@ from functools import reduce
 from typing import cast
 
 from xdsl.dialects import arith, math
-from xdsl.dialects.builtin import AnyFloat, AnySignlessIntegerType, IntegerType
+from xdsl.dialects.builtin import AnyFloat, AnySignlessIntegerType, IntegerType, f32
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.dialects import graph
+from lamina.lowering.graph_to_top_cast import (
+    check_cast_attributes,
+    clamp_to_format,
+    computed_in_f32,
+    float_to_sub_byte,
+    is_sub_byte_integer,
+    saturate_for,
+)
 from lamina.lowering.graph_to_top_common import (
     Body,
     Emitter,
@@ -67,11 +75,15 @@ def _sign(b: Body, x: SSAValue) -> SSAValue:
     return b.select(b.cmp("ogt", x, zero), b.like(1, x), negative)
 
 
-def convert(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
-    """x converted to `dst` like ONNX Cast (float -> int truncates, -> bool is != 0)."""
+def convert(b: Body, x: SSAValue, dst: Attribute, saturate: bool = False) -> SSAValue:
+    """x converted to `dst` like ONNX Cast (float -> int truncates, -> bool is != 0; float8
+    saturation and sub-byte integers as in `graph_to_top_cast`)."""
     src: Attribute = x.type
     if src == dst:
         return x
+    if saturate_for(x, dst, saturate):  # integers clamp as f32 (exact below 2^24)
+        wide = convert(b, x, f32) if isinstance(src, IntegerType) else x
+        return convert(b, clamp_to_format(b, wide, dst), dst)
     if isinstance(dst, IntegerType) and dst.bitwidth == 1:
         return b.cmp("une", x, b.like(0, x))
     if isinstance(src, IntegerType) and src.bitwidth == 1:
@@ -86,11 +98,18 @@ def convert(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
     if isinstance(src, IntegerType):
         to_float = arith.UIToFPOp if b.unsigned else arith.SIToFPOp
         return b.emit(to_float(x, cast(AnyFloat, dst)))
+    if is_sub_byte_integer(cast(Attribute, dst)):
+        return float_to_sub_byte(b, x, cast(Attribute, dst))
     if isinstance(dst, IntegerType):
         return b.emit(arith.FPToSIOp(x, cast(AnySignlessIntegerType, dst)))
     if cast(AnyFloat, dst).bitwidth > cast(AnyFloat, src).bitwidth:
         return b.emit(arith.ExtFOp(x, cast(AnyFloat, dst)))
     return b.emit(arith.TruncFOp(x, cast(AnyFloat, dst)))
+
+
+def _cast(b: Body, a: Attrs, x: SSAValue) -> SSAValue:
+    saturate = a.get("saturate")
+    return convert(b, x, cast(Attribute, a["_to"]), saturate is None or bool(saturate))
 
 
 def bit_cast(b: Body, x: SSAValue, dst: Attribute) -> SSAValue:
@@ -225,8 +244,8 @@ ELEMENTWISE: dict[type[Operation], ScalarFn] = {
     graph.ModOp: mod_body,
     graph.BitShiftOp: bit_shift_body,
     graph.ClipOp: _clip,
-    graph.CastOp: lambda b, a, xs: convert(b, xs[0], cast(Attribute, a["_to"])),
-    graph.CastLikeOp: lambda b, a, xs: convert(b, xs[0], cast(Attribute, a["_to"])),
+    graph.CastOp: lambda b, a, xs: _cast(b, a, xs[0]),
+    graph.CastLikeOp: lambda b, a, xs: _cast(b, a, xs[0]),
     graph.BitCastOp: lambda b, a, xs: bit_cast(b, xs[0], cast(Attribute, a["_to"])),
 }
 
@@ -260,6 +279,7 @@ class ElementwiseLowering(GraphLowering):
             inputs = inputs[:1]
         if isinstance(op, graph.CastOp | graph.CastLikeOp):
             attrs["_to"] = result_type.get_element_type()
+            check_cast_attributes(e, attrs, attrs["_to"])
         if isinstance(op, graph.BitCastOp):
             attrs["_to"] = _signless(result_type.get_element_type())
         for value in inputs:
@@ -272,7 +292,11 @@ class ElementwiseLowering(GraphLowering):
         element = result_type.get_element_type()
 
         def build(b: Body, xs: Sequence[SSAValue]) -> SSAValue:
-            value = body(b, attrs, [b.signless(x) for x in xs])
+            signless = [b.signless(x) for x in xs]
+            if isinstance(op, graph.CastOp | graph.CastLikeOp):
+                value = body(b, attrs, signless)
+            else:
+                value = computed_in_f32(b, signless, element, lambda ws: body(b, attrs, ws))
             return b.cast_to(value, element) if is_unsigned(element) else value
 
         return [e.generic(inputs, result_type, build, unsigned=unsigned)]

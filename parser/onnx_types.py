@@ -16,6 +16,12 @@ from xdsl.dialects.builtin import (
     ArrayAttr,
     BFloat16Type,
     DenseArrayBase,
+    Float4E2M1FNType,
+    Float8E4M3FNType,
+    Float8E4M3FNUZType,
+    Float8E5M2FNUZType,
+    Float8E5M2Type,
+    Float8E8M0FNUType,
     Float16Type,
     Float32Type,
     Float64Type,
@@ -50,8 +56,20 @@ ELEMENT_TYPES: dict[int, Attribute] = {
     TensorProto.UINT16: IntegerType(16, Signedness.UNSIGNED),
     TensorProto.UINT32: IntegerType(32, Signedness.UNSIGNED),
     TensorProto.UINT64: IntegerType(64, Signedness.UNSIGNED),
+    TensorProto.INT4: IntegerType(4),
+    TensorProto.UINT4: IntegerType(4, Signedness.UNSIGNED),
+    TensorProto.INT2: IntegerType(2),
+    TensorProto.UINT2: IntegerType(2, Signedness.UNSIGNED),
+    TensorProto.FLOAT8E4M3FN: Float8E4M3FNType(),
+    TensorProto.FLOAT8E4M3FNUZ: Float8E4M3FNUZType(),
+    TensorProto.FLOAT8E5M2: Float8E5M2Type(),
+    TensorProto.FLOAT8E5M2FNUZ: Float8E5M2FNUZType(),
+    TensorProto.FLOAT8E8M0: Float8E8M0FNUType(),
+    TensorProto.FLOAT4E2M1: Float4E2M1FNType(),
 }
-"""ONNX element types with an MLIR builtin counterpart (bool is `i1`, ints signless)."""
+"""ONNX element types with an MLIR builtin counterpart (bool is `i1`, ints signless; int4,
+uint4, int2, uint2 and float4e2m1, which ONNX packs in its protos, are one element a byte
+once imported, like their `ml_dtypes` numpy views)."""
 
 _INVALID_NAME_CHAR = re.compile(r"[^A-Za-z0-9_$.-]")
 _NUMBERED_SUFFIX = re.compile(r"_\d+$")

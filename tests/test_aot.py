@@ -229,14 +229,29 @@ def test_integer_and_bool_tensors_pass_through_the_c_interface(tmp_path: Path):
     np.testing.assert_array_equal(g, i > 0)
 
 
-def test_float16_tensors_are_not_supported_in_bundles(tmp_path: Path):
+def test_float16_tensors_pass_through_the_c_interface_as_their_bits(tmp_path: Path):
     model = _model(
         [helper.make_node("Relu", ["x"], ["y"])],
         {"x": (TensorProto.FLOAT16, [4])},
         {"y": (TensorProto.FLOAT16, [4])},
     )
-    with pytest.raises(UnsupportedError, match="tensor 'x' of dtype float16 in an AOT bundle"):
-        write_bundle(model, "host", tmp_path / "half")
+    bundle = write_bundle(model, "host", tmp_path / "half")
+    header = (bundle.directory / "model.h").read_text()
+    assert "const uint16_t *in0, uint16_t *out0)" in header
+    x = np.array([-1.5, 0.25, 3.0, -0.0], np.float16)
+    (y,) = run_bundle(bundle.directory, [x]).outputs
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y, np.maximum(x, np.float16(0)))
+
+
+def test_complex_tensors_are_not_supported_in_bundles(tmp_path: Path):
+    model = _model(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        {"x": (TensorProto.COMPLEX64, [4])},
+        {"y": (TensorProto.COMPLEX64, [4])},
+    )
+    with pytest.raises(UnsupportedError, match="COMPLEX64"):
+        write_bundle(model, "host", tmp_path / "complex")
     assert list(tmp_path.iterdir()) == []
 
 

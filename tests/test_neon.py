@@ -285,7 +285,7 @@ def test_device_passes_extend_the_pipeline():
     )
     spec = pipeline(extended)
     assert spec.startswith(pipeline(dataclasses.replace(device, extra={})))
-    assert spec.endswith(',plan-memory,loop-to-neon{device="cortex-a76"}')
+    assert spec.endswith(',plan-memory,loop-expand-float-formats,loop-to-neon{device="cortex-a76"}')
     assert "vector_bits=128" in spec
     with pytest.raises(LaminaError, match="`passes` must be a list"):
         pipeline(dataclasses.replace(device, extra={"passes": "loop-to-neon"}))

@@ -7,6 +7,7 @@ import io
 import os
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 import onnx
 import pytest
@@ -659,8 +660,7 @@ def test_sparse_tensor_attribute_is_unsupported():
     [
         (TensorProto.STRING, "STRING"),
         (TensorProto.COMPLEX64, "COMPLEX64"),
-        (TensorProto.FLOAT8E4M3FN, "FLOAT8E4M3FN"),
-        (TensorProto.INT4, "INT4"),
+        (TensorProto.COMPLEX128, "COMPLEX128"),
     ],
 )
 def test_unsupported_element_types_name_the_tensor(elem: int, name: str):
@@ -732,16 +732,24 @@ def test_version_converter_failure_is_an_import_error(monkeypatch: pytest.Monkey
     )
 
 
-def test_bfloat16_weights_are_unsupported_and_named():
-    data = np.zeros(100, np.uint16).tobytes()
+def test_bfloat16_weights_import_as_bf16_constants():
+    values = np.array([1.5, -2.0, 0.0, 3.25], ml_dtypes.bfloat16)
     model = make_model(
         [helper.make_node("Identity", ["w"], ["y"], name="id")],
         [],
-        [tensor("y", [100], TensorProto.BFLOAT16)],
-        [helper.make_tensor("w", TensorProto.BFLOAT16, [100], data, raw=True)],
+        [tensor("y", [4], TensorProto.BFLOAT16)],
+        [
+            helper.make_tensor(
+                "w", TensorProto.BFLOAT16, [4], values.view(np.uint16).tobytes(), raw=True
+            )
+        ],
     )
-    with pytest.raises(UnsupportedError, match="tensor 'w': tensors of numpy dtype bfloat16"):
-        import_onnx(model)
+    constants = [
+        op for op in only_function(import_onnx(model)).walk() if isinstance(op, ConstantOp)
+    ]
+    assert len(constants) == 1
+    np.testing.assert_array_equal(constants[0].to_array(), values)
+    assert constants[0].to_array().dtype == ml_dtypes.bfloat16
 
 
 def test_bfloat16_inputs_are_bf16_tensors():
