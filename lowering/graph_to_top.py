@@ -52,6 +52,7 @@ from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
 from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
+from lamina.lowering.graph_to_top_math import MATH_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
@@ -68,6 +69,7 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *LOSS_LOWERINGS,
     *RESIZE_LOWERINGS,
     *ATTENTION_LOWERINGS,
+    *MATH_LOWERINGS,
 ]
 
 
