@@ -21,6 +21,7 @@ from lamina.lowering.graph_to_top_common import (
     Emitter,
     GraphLowering,
     elt_of,
+    integer_type,
     is_none,
     is_unsigned,
 )
@@ -107,9 +108,9 @@ def _mod(b: Body, a: Attrs, xs: Sequence[SSAValue]) -> SSAValue:
 
 def _pow(b: Body, x: SSAValue, y: SSAValue) -> SSAValue:
     """x ** y; an integer x is raised in f64 and truncated back, as onnxruntime does."""
-    if not isinstance(x.type, IntegerType):
+    integer = integer_type(x.type)
+    if integer is None:
         return b.pow(x, convert(b, y, x.type))
-    integer = cast(Attribute, x.type)
     wide = b.pow(convert(b, x, f64), convert(b, y, f64))
     return convert(b, wide, integer)
 
