@@ -51,6 +51,7 @@ from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
 from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
+from lamina.lowering.graph_to_top_layout import LAYOUT_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_math import MATH_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
@@ -70,6 +71,7 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *RESIZE_LOWERINGS,
     *ATTENTION_LOWERINGS,
     *MATH_LOWERINGS,
+    *LAYOUT_LOWERINGS,
 ]
 
 
@@ -100,10 +102,12 @@ SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
     "Resize": (1, 2, 3),
     "ConstantOfShape": (0,),
     "Range": (0, 1, 2),
+    "Compress": (1,),
+    **dict.fromkeys(["HannWindow", "HammingWindow", "BlackmanWindow"], (0,)),
 }
 """ONNX operand slots whose values (not only shapes) decide a result's shape."""
 
-VALUE_SHAPED = frozenset({"NonZero", "Unique", "Compress", "NonMaxSuppression"})
+VALUE_SHAPED = frozenset({"NonZero", "Unique", "NonMaxSuppression"})
 """ONNX ops whose result shape depends on the values of their data operands."""
 
 

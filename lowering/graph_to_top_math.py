@@ -1,5 +1,6 @@
 """More elementwise graph ops -> one all-parallel `top.generic` each: inverse and hyperbolic
-trigonometry, bitwise ops, IsInf / IsNaN, Shrink and ThresholdedRelu.
+trigonometry, bitwise ops, IsInf / IsNaN, Shrink and ThresholdedRelu; the signal windows
+(Hann, Hamming, Blackman) of a constant size become constants.
 
 Every formula is built from ops that every back end has (exp, log, sqrt, sin, cos, abs,
 divide, select): LLVM has no intrinsic for atan, asinh, ... on every target, and OpenCL C
@@ -12,13 +13,16 @@ other inverse functions go through it or through log.
 from __future__ import annotations
 
 import math as pymath
+from collections.abc import Sequence
 from typing import ClassVar, cast
 
+import numpy as np
 from xdsl.dialects import arith, math
 from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects import graph
-from lamina.lowering.graph_to_top_common import Body, GraphLowering
+from lamina.dialects.weights import numpy_dtype
+from lamina.lowering.graph_to_top_common import Body, Emitter, GraphLowering
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering, ScalarFn
 
 Attrs = dict[str, object]
@@ -174,4 +178,30 @@ class MathLowering(ElementwiseLowering):
     )  # fmt: skip
 
 
-MATH_LOWERINGS: tuple[type[GraphLowering], ...] = (MathLowering,)
+_WINDOW_COSINES: dict[type[Operation], tuple[float, ...]] = {
+    graph.HannWindowOp: (0.5, 0.5),
+    graph.HammingWindowOp: (25 / 46, 21 / 46),
+    graph.BlackmanWindowOp: (0.42, 0.5, 0.08),
+}
+"""w[n] = a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N), N = size (periodic) or size - 1."""
+
+
+class WindowLowering(GraphLowering):
+    """hann_window(size) and its kin with a constant size: a constant of the window."""
+
+    source = tuple(_WINDOW_COSINES)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        size = int(e.constant(op.operands[0], "size").reshape(-1)[0])
+        result = e.static_result()
+        periodic = bool(e.attrs().get("periodic", 1))
+        span = size if periodic else size - 1
+        phase = 2 * np.pi * np.arange(size) / max(span, 1)
+        window = np.zeros(size)
+        for k, a in enumerate(_WINDOW_COSINES[type(op)]):
+            window += (-1) ** k * a * np.cos(k * phase)
+        dtype = numpy_dtype(result.get_element_type())
+        return [e.emit(graph.ConstantOp.from_array(window.astype(dtype), "window"))]
+
+
+MATH_LOWERINGS: tuple[type[GraphLowering], ...] = (MathLowering, WindowLowering)
