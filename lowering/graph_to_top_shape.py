@@ -7,7 +7,7 @@ slices as copy generics, and shape computations folded into constants.
     transpose                                ->  top.transpose (default: reversed dims)
     expand                                   ->  top.broadcast
     slice / split                            ->  top.slice (constant starts / steps)
-    pad (constant pads)                      ->  top.pad
+    pad (constant pads)                      ->  top.pad (a computed value: a select on a mask)
     gather                                   ->  top.gather
     shape / size                             ->  graph.constant (static shapes)
     constant_of_shape (static result)        ->  top.fill
@@ -21,6 +21,7 @@ from typing import cast
 import numpy as np
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir.affine import AffineConstantExpr, AffineMap
 
 from lamina.dialects import graph, top
 from lamina.dialects.weights import numpy_dtype
@@ -29,9 +30,11 @@ from lamina.lowering.graph_to_top_common import (
     GraphLowering,
     constant_value,
     elt_of,
+    identity_map,
     ints,
     is_none,
     normalize_axis,
+    shape_of,
     tensor_type,
 )
 
@@ -196,14 +199,36 @@ class PadLowering(GraphLowering):
             low[axis], high[axis] = pads[i], pads[i + len(axes)]
         if min(low + high) < 0:
             raise e.fail("negative pads")
+        computed = mode == "constant" and not is_none(value_v) and constant_value(value_v) is None
         value = None
-        if mode == "constant" and not is_none(value_v):
+        if mode == "constant" and not is_none(value_v) and not computed:
             array = e.constant(value_v, "constant_value")
             scalar = array.reshape(-1)[0].item() if array.size else 0
             if scalar != 0:
                 value = e.scalar(scalar, elt_of(x))
-        return [e.emit(top.PadOp(x, result, mode=top.PadMode(mode), low=low, high=high,
-                                 value=value))]  # fmt: skip
+        padded = e.emit(top.PadOp(x, result, mode=top.PadMode(mode), low=low, high=high,
+                                  value=value))  # fmt: skip
+        return [_fill_pads(e, padded, value_v, xs, low) if computed else padded]
+
+
+def _fill_pads(
+    e: Emitter, padded: SSAValue, value: SSAValue, xs: Sequence[int], low: Sequence[int]
+) -> SSAValue:
+    """`padded` with its pads set to the computed one-element tensor `value`: a select
+    between the two on a constant mask of the positions that came from the input."""
+    size = int(np.prod(e.static(value)))
+    if size != 1:
+        raise e.fail(f"constant_value of {size} elements")
+    ys = shape_of(padded)
+    inside = np.zeros(ys, np.bool_)
+    inside[tuple(slice(lo, lo + s) for lo, s in zip(low, xs, strict=True))] = True
+    mask = e.emit(graph.ConstantOp.from_array(inside, "pad_mask"))
+    rank = len(ys)
+    first = AffineMap(rank, 0, tuple(AffineConstantExpr(0) for _ in shape_of(value)))
+    maps = [identity_map(rank), identity_map(rank), first]
+    return e.generic(
+        [padded, mask, value], tensor_type(padded), lambda b, v: b.select(v[1], v[0], v[2]), maps
+    )
 
 
 class GatherLowering(GraphLowering):

@@ -128,3 +128,12 @@ def test_windows_of_a_constant_size_match_onnxruntime(op: str, periodic: int):
     (got,) = lamina.compile(m)()
     (want,) = onnxruntime_outputs(with_inputs(m, size), size)
     assert_at_scale(np.asarray(got), want)
+
+
+@pytest.mark.parametrize("value_shape", [[], [1]])
+def test_pad_with_a_computed_constant_value_fills_the_pads_with_it(value_shape: list[int]):
+    constants = {"pads": np.array([1, 0, 2, 3], np.int64)}
+    node = helper.make_node("Pad", ["x", "pads", "v"], ["y"], mode="constant")
+    m = model([node], {"x": ([2, 3], F), "v": (value_shape, F)}, {"y": (None, F)}, constants)
+    value = np.full(value_shape, -7.5, np.float32)
+    compiled_equals_onnxruntime(m, {"x": rand(2, 3), "v": value}, constants)

@@ -26,3 +26,19 @@ func.func @tile(%x: tensor<2x3xf32>) -> tensor<4x9xf32> {
   %r = graph.tile %x, %repeats : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<4x9xf32>
   func.return %r : tensor<4x9xf32>
 }
+
+// pad(x, pads, v) with a computed v: zero pads, then a select on a constant mask of the
+// positions that came from x; v is read at its only element
+// CHECK-LABEL: func.func @pad_computed_value
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3xf32>, %[[V:.*]]: tensor<1xf32>)
+// CHECK: %[[P:.*]] = top.pad constant %[[X]] low [1, 0] high [0, 2] : (tensor<2x3xf32>) -> tensor<3x5xf32>
+// CHECK: %[[M:.*]] = graph.constant dense<{{.*}}> : tensor<3x5xi1>
+// CHECK: top.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%[[P]], %[[M]], %[[V]] : tensor<3x5xf32>, tensor<3x5xi1>, tensor<1xf32>)
+// CHECK: ^{{.*}}(%[[A:.*]]: f32, %[[IN:.*]]: i1, %[[B:.*]]: f32, %{{.*}}: f32):
+// CHECK: arith.select %[[IN]], %[[A]], %[[B]] : f32
+func.func @pad_computed_value(%x: tensor<2x3xf32>, %v: tensor<1xf32>) -> tensor<3x5xf32> {
+  %pads = graph.constant dense<[1, 0, 0, 2]> : tensor<4xi64>
+  %n = graph.none : none
+  %r = graph.pad %x, %pads, %v, %n {mode = "constant"} : (tensor<2x3xf32>, tensor<4xi64>, tensor<1xf32>, none) -> tensor<3x5xf32>
+  func.return %r : tensor<3x5xf32>
+}
