@@ -55,6 +55,7 @@ from lamina.lowering.graph_to_top_layout import LAYOUT_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_math import MATH_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
+from lamina.lowering.graph_to_top_norm import NORM_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
 
@@ -64,6 +65,7 @@ _KEPT = (graph.ConstantOp, graph.NoneOp)
 
 _LOWERINGS: list[type[GraphLowering]] = [
     ElementwiseLowering,
+    *NORM_LOWERINGS,  # before NN_LOWERINGS: BatchNormalization in training mode
     *NN_LOWERINGS,
     *SHAPE_LOWERINGS,
     *INDEX_LOWERINGS,
@@ -103,6 +105,7 @@ SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
     "ConstantOfShape": (0,),
     "Range": (0, 1, 2),
     "Compress": (1,),
+    "Dropout": (1, 2),  # ratio and training_mode decide whether it is random
     **dict.fromkeys(["HannWindow", "HammingWindow", "BlackmanWindow"], (0,)),
 }
 """ONNX operand slots whose values (not only shapes) decide a result's shape."""

@@ -64,19 +64,25 @@ class ReshapeLowering(GraphLowering):
 
 
 class IdentityLowering(GraphLowering):
-    """Identity, and Dropout at inference (no training_mode, or a constant false one)."""
+    """Identity, and Dropout that keeps every element: at inference (no training_mode, or a
+    constant false one) or with a constant ratio of 0; its mask is then all true."""
 
     source = (graph.IdentityOp, graph.DropoutOp)
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
-        if isinstance(op, graph.DropoutOp):
-            training = op.operands[2]
-            if not is_none(training):
-                value = constant_value(training)
-                if value is None or bool(value.reshape(())):
-                    raise e.fail("Dropout in training mode")
-            return [op.operands[0], None]
-        return [op.operands[0]]
+        if not isinstance(op, graph.DropoutOp):
+            return [op.operands[0]]
+        _, ratio, training = op.operands
+        if not is_none(training):
+            value = constant_value(training)
+            if value is None:
+                raise e.fail("Dropout with a computed training_mode")
+            ratio_value = 0.5 if is_none(ratio) else constant_value(ratio)
+            if bool(value.reshape(())) and (ratio_value is None or float(ratio_value) != 0):
+                raise e.fail("Dropout in training mode with a ratio other than 0 (random)")
+        mask = op.results[1]
+        keep_all = e.fill(e.static_result(1), 1) if mask.uses else None
+        return [op.operands[0], keep_all]
 
 
 class ConcatLowering(GraphLowering):
