@@ -56,6 +56,7 @@ from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_math import MATH_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
 from lamina.lowering.graph_to_top_norm import NORM_LOWERINGS
+from lamina.lowering.graph_to_top_pool import POOL_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
 
@@ -66,6 +67,7 @@ _KEPT = (graph.ConstantOp, graph.NoneOp)
 _LOWERINGS: list[type[GraphLowering]] = [
     ElementwiseLowering,
     *NORM_LOWERINGS,  # before NN_LOWERINGS: BatchNormalization in training mode
+    *POOL_LOWERINGS,  # before NN_LOWERINGS: MaxPool with indices
     *NN_LOWERINGS,
     *SHAPE_LOWERINGS,
     *INDEX_LOWERINGS,
@@ -105,6 +107,7 @@ SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
     "ConstantOfShape": (0,),
     "Range": (0, 1, 2),
     "Compress": (1,),
+    "MaxUnpool": (2,),
     "Dropout": (1, 2),  # ratio and training_mode decide whether it is random
     **dict.fromkeys(["HannWindow", "HammingWindow", "BlackmanWindow"], (0,)),
 }

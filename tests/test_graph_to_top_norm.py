@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import lamina
 from lamina.errors import UnsupportedOpError
-from lamina.tests.test_graph_to_top import F, model, rand
+from lamina.tests.test_graph_to_top import I64, F, model, rand
 from lamina.tests.test_graph_to_top_math import assert_at_scale, compiled_matches_onnxruntime
 
 BOOL: int = TensorProto.BOOL
@@ -111,3 +111,31 @@ def test_dropout_that_keeps_everything_passes_x_and_a_true_mask(ratio: float, tr
 def test_random_dropout_is_not_supported():
     with pytest.raises(UnsupportedOpError, match="random"):
         lamina.compile(_dropout(0.5, True))
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        {"kernel_shape": [2, 2], "strides": [2, 2]},
+        {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "strides": [2, 2], "storage_order": 1},
+        {"kernel_shape": [2, 2], "dilations": [2, 2], "ceil_mode": 1, "strides": [2, 2]},
+    ],
+)
+def test_max_pool_indices_match_onnxruntime(attrs: dict[str, Any]):
+    node = helper.make_node("MaxPool", ["x"], ["y", "i"], **attrs)
+    m = model([node], {"x": ([2, 3, 7, 6], F)}, {"y": (None, F), "i": (None, I64)})
+    compiled_matches_onnxruntime(m, {"x": rand(2, 3, 7, 6)})
+
+
+@pytest.mark.parametrize("output_shape", [None, [1, 2, 5, 7]])
+def test_max_unpool_puts_each_value_back_at_its_index(output_shape: list[int] | None):
+    pool = helper.make_node("MaxPool", ["x"], ["p", "i"], kernel_shape=[2, 2], strides=[2, 2])
+    inputs = ["p", "i"] + ([] if output_shape is None else ["shape"])
+    unpool = helper.make_node("MaxUnpool", inputs, ["y"], kernel_shape=[2, 2], strides=[2, 2])
+    weights = {} if output_shape is None else {"shape": np.array(output_shape, np.int64)}
+    graph = helper.make_graph(  # typed by hand: onnx infers no shape from output_shape
+        [pool, unpool], "g", [helper.make_tensor_value_info("x", F, [1, 2, 4, 6])],
+        [helper.make_tensor_value_info("y", F, output_shape or [1, 2, 4, 6])],
+        [numpy_helper.from_array(a, n) for n, a in weights.items()])  # fmt: skip
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
+    compiled_matches_onnxruntime(m, {"x": rand(1, 2, 4, 6)})
