@@ -420,14 +420,6 @@ def test_op_without_lowering_fails_before_rewriting() -> None:
     assert any(op.name == "graph.relu" for op in module.walk())
 
 
-def test_used_max_pool_indices_are_not_supported() -> None:
-    node = helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2], name="mp")
-    outputs = {"y": (None, F), "i": (None, I64)}
-    module = import_onnx(model([node], {"x": ([1, 1, 4, 4], F)}, outputs))
-    with pytest.raises(UnsupportedOpError, match="output #1 is used"):
-        lower(module)
-
-
 def test_patterns_are_named_lowerings() -> None:
     names = [type(p).__name__ for p in graph_to_top_patterns()]
     assert all(name.endswith("Lowering") for name in names)

@@ -117,6 +117,7 @@ def test_random_dropout_is_not_supported():
     "attrs",
     [
         {"kernel_shape": [2, 2], "strides": [2, 2]},
+        {"kernel_shape": [2, 2]},  # overlapping windows (the reference kernel's indices differ)
         {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "strides": [2, 2], "storage_order": 1},
         {"kernel_shape": [2, 2], "dilations": [2, 2], "ceil_mode": 1, "strides": [2, 2]},
     ],
