@@ -1,6 +1,7 @@
 """More elementwise graph ops -> one all-parallel `top.generic` each: inverse and hyperbolic
 trigonometry, bitwise ops, IsInf / IsNaN, Shrink and ThresholdedRelu; the signal windows
-(Hann, Hamming, Blackman) of a constant size become constants.
+(Hann, Hamming, Blackman) of a constant size become constants; Det of small matrices is
+the Leibniz sum.
 
 Every formula is built from ops that every back end has (exp, log, sqrt, sin, cos, abs,
 divide, select): LLVM has no intrinsic for atan, asinh, ... on every target, and OpenCL C
@@ -12,17 +13,21 @@ other inverse functions go through it or through log.
 
 from __future__ import annotations
 
+import itertools
 import math as pymath
 from collections.abc import Sequence
+from functools import reduce
 from typing import ClassVar, cast
 
 import numpy as np
 from xdsl.dialects import arith, math
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
+from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineMap
 
 from lamina.dialects import graph
 from lamina.dialects.weights import numpy_dtype
-from lamina.lowering.graph_to_top_common import Body, Emitter, GraphLowering
+from lamina.lowering.graph_to_top_common import Body, Emitter, GraphLowering, elt_of
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering, ScalarFn
 
 Attrs = dict[str, object]
@@ -204,4 +209,44 @@ class WindowLowering(GraphLowering):
         return [e.emit(graph.ConstantOp.from_array(window.astype(dtype), "window"))]
 
 
-MATH_LOWERINGS: tuple[type[GraphLowering], ...] = (MathLowering, WindowLowering)
+_DET_MAX = 4
+"""Det's Leibniz sum has n! terms: up to 4 x 4 (24 terms of 4 products)."""
+
+
+def _sign(permutation: Sequence[int]) -> int:
+    inversions = sum(a > b for i, a in enumerate(permutation) for b in permutation[i + 1 :])
+    return -1 if inversions % 2 else 1
+
+
+class DetLowering(GraphLowering):
+    """det(x: ... n n) for n <= 4: one generic over the batch dims reading x[..., i, j]
+    n^2 times through constant maps; the body sums sign(p) prod x[i, p(i)]."""
+
+    source = (graph.DetOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x = op.operands[0]
+        xs = e.static(x)
+        n = xs[-1]
+        if len(xs) < 2 or xs[-2] != n or not 1 <= n <= _DET_MAX:
+            raise e.fail(f"Det of {list(xs)} (square matrices up to {_DET_MAX} x {_DET_MAX})")
+        result = e.static_result()
+        batch = list(xs[:-2]) or [1]
+        matrices = e.reshape(x, [*batch, n, n])
+        rank = len(batch)
+        dims = tuple(AffineDimExpr(d) for d in range(rank))
+        maps = [AffineMap(rank, 0, (*dims, AffineConstantExpr(i), AffineConstantExpr(j)))
+                for i in range(n) for j in range(n)]  # fmt: skip
+
+        def body(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+            total = b.like(0, v[0])
+            for p in itertools.permutations(range(n)):
+                term = reduce(b.mul, [v[i * n + p[i]] for i in range(n)])
+                total = b.add(total, term) if _sign(p) > 0 else b.sub(total, term)
+            return total
+
+        det = e.generic([matrices] * (n * n), TensorType(elt_of(x), batch), body, maps)
+        return [e.reshape(det, result.get_shape())]
+
+
+MATH_LOWERINGS: tuple[type[GraphLowering], ...] = (MathLowering, WindowLowering, DetLowering)

@@ -7,7 +7,8 @@ slices as copy generics, and shape computations folded into constants.
     transpose                                ->  top.transpose (default: reversed dims)
     expand                                   ->  top.broadcast
     slice / split                            ->  top.slice (constant starts / steps)
-    pad (constant pads)                      ->  top.pad (a computed value: a select on a mask)
+    pad (constant pads)                      ->  top.pad (a computed value: a select on a mask;
+                                                 wrap: concat of slices)
     gather                                   ->  top.gather
     shape / size                             ->  graph.constant (static shapes)
     constant_of_shape (static result)        ->  top.fill
@@ -193,7 +194,7 @@ class PadLowering(GraphLowering):
         xs = e.static(x)
         result = e.static_result()
         mode = str(e.attrs()["mode"])
-        if mode not in ("constant", "reflect", "edge"):
+        if mode not in ("constant", "reflect", "edge", "wrap"):
             raise e.fail(f"pad mode {mode}")
         pads = ints(e.constant(pads_v, "pads").tolist())
         axes = (
@@ -205,6 +206,8 @@ class PadLowering(GraphLowering):
             low[axis], high[axis] = pads[i], pads[i + len(axes)]
         if min(low + high) < 0:
             raise e.fail("negative pads")
+        if mode == "wrap":
+            return [_wrap(e, x, low, high)]
         computed = mode == "constant" and not is_none(value_v) and constant_value(value_v) is None
         value = None
         if mode == "constant" and not is_none(value_v) and not computed:
@@ -215,6 +218,24 @@ class PadLowering(GraphLowering):
         padded = e.emit(top.PadOp(x, result, mode=top.PadMode(mode), low=low, high=high,
                                   value=value))  # fmt: skip
         return [_fill_pads(e, padded, value_v, xs, low) if computed else padded]
+
+
+def _wrap(e: Emitter, x: SSAValue, low: Sequence[int], high: Sequence[int]) -> SSAValue:
+    """Pad mode wrap, one axis at a time: concat(x[size - low:], x, x[:high])."""
+    for axis, (lo, hi) in enumerate(zip(low, high, strict=True)):
+        shape = list(shape_of(x))
+        if max(lo, hi) > shape[axis]:
+            raise e.fail(f"wrap pads {lo}, {hi} larger than dim {axis} ({shape[axis]})")
+        parts: list[SSAValue] = []
+        for start, size in ((shape[axis] - lo, lo), (0, shape[axis]), (0, hi)):
+            if size:
+                part = [size if d == axis else s for d, s in enumerate(shape)]
+                offsets = [start if d == axis else 0 for d in range(len(shape))]
+                parts.append(_slice(e, x, TensorType(elt_of(x), part), offsets, [1] * len(shape)))
+        if len(parts) > 1:
+            shape[axis] += lo + hi
+            x = e.emit(top.ConcatOp(parts, TensorType(elt_of(x), shape), axis=axis))
+    return x
 
 
 def _fill_pads(

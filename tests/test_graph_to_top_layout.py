@@ -137,3 +137,10 @@ def test_pad_with_a_computed_constant_value_fills_the_pads_with_it(value_shape: 
     m = model([node], {"x": ([2, 3], F), "v": (value_shape, F)}, {"y": (None, F)}, constants)
     value = np.full(value_shape, -7.5, np.float32)
     compiled_equals_onnxruntime(m, {"x": rand(2, 3), "v": value}, constants)
+
+
+@pytest.mark.parametrize("pads", [[1, 0, 2, 3], [2, 4, 0, 1]])
+def test_pad_wrap_matches_onnxruntime(pads: list[int]):
+    constants = {"pads": np.array(pads, np.int64)}
+    m = node_model("Pad", [3, 4], constants, mode="wrap")
+    compiled_equals_onnxruntime(m, {"x": rand(3, 4)}, constants)

@@ -15,6 +15,7 @@ import pytest
 from onnx import TensorProto, helper
 
 import lamina
+from lamina.errors import UnsupportedOpError
 from lamina.tests.test_graph_to_top import F, model
 
 I32: int = TensorProto.INT32
@@ -133,3 +134,14 @@ def test_integer_pow_truncates_like_onnxruntime(exponent: int):
     node = helper.make_node("Pow", ["x", "y"], ["z"])
     m = model([node], {"x": ([6], I32), "y": ([6], exponent)}, {"z": (None, I32)})
     compiled_matches_onnxruntime(m, {"x": x, "y": y})
+
+
+@pytest.mark.parametrize("shape", [[2, 2], [3, 3, 3], [2, 2, 4, 4], [1, 1]])
+def test_det_matches_onnxruntime(shape: list[int]):
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    compiled_matches_onnxruntime(unary("Det", x), {"x": x})
+
+
+def test_det_of_a_large_matrix_is_not_supported():
+    with pytest.raises(UnsupportedOpError, match="square matrices up to 4"):
+        lamina.compile(unary("Det", np.zeros((5, 5), np.float32)))
