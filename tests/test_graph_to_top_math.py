@@ -6,6 +6,7 @@ formulas are within a few ulp in f32; the slack is the project's model tolerance
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,9 @@ import pytest
 from onnx import TensorProto, helper
 
 import lamina
+from lamina.codegen.aot import write_bundle
 from lamina.errors import UnsupportedOpError
+from lamina.runtime.qemu import run_bundle
 from lamina.tests.test_graph_to_top import F, model
 
 I32: int = TensorProto.INT32
@@ -145,3 +148,18 @@ def test_det_matches_onnxruntime(shape: list[int]):
 def test_det_of_a_large_matrix_is_not_supported():
     with pytest.raises(UnsupportedOpError, match="square matrices up to 4"):
         lamina.compile(unary("Det", np.zeros((5, 5), np.float32)))
+
+
+def test_math_family_on_cortex_a76_under_qemu_matches_onnxruntime(tmp_path: Path):
+    """One model with every formula of the family, as an AArch64 AOT bundle."""
+    ops = ["Atan", "Asin", "Acos", "Asinh", "Acosh", "Atanh", "Sinh", "Cosh", "Tan"]
+    x = np.linspace(-0.95, 0.95, 64, dtype=np.float32)
+    nodes = [helper.make_node("Abs", ["x"], ["a"]), helper.make_node("Add", ["a", "one"], ["p"])]
+    for op in ops:  # Acosh reads 1 + |x|, the others x
+        nodes.append(helper.make_node(op, ["p" if op == "Acosh" else "x"], [op.lower()]))
+    outputs = {op.lower(): (None, F) for op in ops}
+    m = model(nodes, {"x": ([64], F)}, outputs, {"one": np.ones(1, np.float32)})
+    write_bundle(m, "cortex-a76", tmp_path / "bundle")
+    run = run_bundle(tmp_path / "bundle", {"x": x})
+    for got, want in zip(run.outputs, onnxruntime_outputs(m, {"x": x}), strict=True):
+        assert_at_scale(np.asarray(got), want)
