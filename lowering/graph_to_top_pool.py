@@ -1,5 +1,5 @@
 """Pooling that tracks positions -> top.pad + top.generic: MaxPool with its Indices output
-and MaxUnpool.
+(and MaxPool of unsigned elements, which top.pool's loops do not handle) and MaxUnpool.
 
 MaxPool's indices are flat positions in x (row-major, or column-major over the spatial dims
 with storage_order = 1). One generic runs the loops (n, c, o..., k...) and reduces the
@@ -28,6 +28,7 @@ from lamina.lowering.graph_to_top_common import (
     GraphLowering,
     elt_of,
     ints,
+    is_unsigned,
     shape_of,
 )
 from lamina.lowering.graph_to_top_elementwise import convert
@@ -65,7 +66,10 @@ class MaxPoolIndicesLowering(GraphLowering):
     source = (graph.MaxPoolOp,)
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
-        if isinstance(op, graph.MaxPoolOp) and op.results[1].uses:
+        """Also takes unsigned elements, which top.pool's loops do not handle."""
+        if isinstance(op, graph.MaxPoolOp) and (
+            op.results[1].uses or is_unsigned(elt_of(op.operands[0]))
+        ):
             super().match_and_rewrite(op, rewriter)
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
@@ -102,7 +106,7 @@ class MaxPoolIndicesLowering(GraphLowering):
         maps.append(AffineMap(loops, 0, tuple(AffineDimExpr(2 + k + i) for i in range(k))))
         flat = _strides_of(xs, bool(attrs.get("storage_order", 0)))
         y, indices = self._reduce(e, inputs, maps, result, flat, loops)
-        return [y, indices]
+        return [y, indices if isinstance(op.results[1].type, TensorType) else None]
 
     @staticmethod
     def _reduce(
@@ -120,12 +124,12 @@ class MaxPoolIndicesLowering(GraphLowering):
         best = e.fill(result, lowest(element))
         where = e.fill(TensorType(i64, result.get_shape()), 0)
         block = Block(arg_types=[element, *[i64] * (len(inputs) - 1), element, i64])
-        b = Body(block)
+        b = Body(block, unsigned=is_unsigned(element))
         value, *positions, _, best_value, best_index = block.args
         index = b.like(0, best_index)
         for position, stride in zip(positions, flat, strict=True):
             index = b.add(index, b.mul(position, b.like(stride, position)))
-        better = b.cmp("ogt", value, best_value)
+        better = b.cmp("ogt", b.signless(value), b.signless(best_value))
         block.add_op(top.YieldOp(b.select(better, value, best_value),
                                  b.select(better, index, best_index)))  # fmt: skip
         iterators = [top.IteratorType.PARALLEL] * parallel

@@ -19,6 +19,7 @@ from lamina.tests.test_graph_to_top import I64, F, model, rand
 from lamina.tests.test_graph_to_top_math import assert_at_scale, compiled_matches_onnxruntime
 
 BOOL: int = TensorProto.BOOL
+U8: int = TensorProto.UINT8
 
 
 def with_params(
@@ -140,3 +141,10 @@ def test_max_unpool_puts_each_value_back_at_its_index(output_shape: list[int] | 
         [numpy_helper.from_array(a, n) for n, a in weights.items()])  # fmt: skip
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
     compiled_matches_onnxruntime(m, {"x": rand(1, 2, 4, 6)})
+
+
+def test_max_pool_of_uint8_matches_onnxruntime():
+    node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    m = model([node], {"x": ([1, 2, 5, 5], U8)}, {"y": (None, U8)})
+    x = np.random.default_rng(0).integers(0, 256, (1, 2, 5, 5), dtype=np.uint8)
+    compiled_matches_onnxruntime(m, {"x": x})
