@@ -101,7 +101,7 @@ class InstanceNormalizationLowering(GraphLowering):
 
 class GroupNormalizationLowering(GraphLowering):
     """group_norm(x: N C ..., scale, bias): x viewed as N G C/G S, normalised over (C/G, S)
-    per (n, g); scale / bias per channel (C of them, opset 21) or per group (G, opset 18)."""
+    per (n, g); scale / bias per channel (opset 21: C of them), read as G x C/G."""
 
     source = (graph.GroupNormalizationOp,)
 
@@ -114,12 +114,11 @@ class GroupNormalizationLowering(GraphLowering):
             raise e.fail(f"{c} channels in {groups} groups")
         view = e.reshape(x, [n, groups, c // groups, math.prod(xs[2:])])
         y = normalise(e, view, [2, 3], _epsilon(e))
-        if e.static(scale) == (c,):
-            per_channel = [groups, c // groups]
-            y = scale_shift(e, y, e.reshape(scale, per_channel), e.reshape(bias, per_channel),
-                            [1, 2])  # fmt: skip
-        else:
-            y = scale_shift(e, y, scale, bias, [1])
+        if e.static(scale) != (c,) or e.static(bias) != (c,):
+            raise e.fail(f"scale / bias of {e.static(scale)}, expected ({c},) (opset 21)")
+        per_channel = [groups, c // groups]
+        scale, bias = e.reshape(scale, per_channel), e.reshape(bias, per_channel)
+        y = scale_shift(e, y, scale, bias, [1, 2])
         return [e.reshape(y, e.static_result().get_shape())]
 
 
