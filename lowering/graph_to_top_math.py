@@ -7,7 +7,7 @@ Every formula is built from ops that every back end has (exp, log, sqrt, sin, co
 divide, select): LLVM has no intrinsic for atan, asinh, ... on every target, and OpenCL C
 and Hexagon have no libm to call. atan is Cephes' atanf: two range reductions
 (|x| > tan(3 pi / 8): pi / 2 + atan(-1 / |x|); |x| > tan(pi / 8): pi / 4 +
-atan((|x| - 1) / (|x| + 1))) and an odd polynomial of degree 9, within 2 ulp in f32; the
+atan((|x| - 1) / (|x| + 1))) and an odd polynomial of degree 9, within a few ulp in f32; the
 other inverse functions go through it or through log.
 """
 
