@@ -70,9 +70,13 @@ from lamina.lowering.graph_to_top_errors import (
     outermost,
 )
 from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
+from lamina.lowering.graph_to_top_layout import LAYOUT_LOWERINGS
 from lamina.lowering.graph_to_top_linear_attention import LINEAR_ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
+from lamina.lowering.graph_to_top_math import MATH_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
+from lamina.lowering.graph_to_top_norm import NORM_LOWERINGS
+from lamina.lowering.graph_to_top_pool import POOL_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
 from lamina.lowering.graph_to_top_rnn import RNN_LOWERINGS
 from lamina.lowering.graph_to_top_rotary import ROTARY_LOWERINGS
@@ -88,6 +92,8 @@ _KEPT = (graph.ConstantOp, graph.NoneOp)
 
 _LOWERINGS: list[type[GraphLowering]] = [
     ElementwiseLowering,
+    *NORM_LOWERINGS,  # before NN_LOWERINGS: BatchNormalization in training mode
+    *POOL_LOWERINGS,  # before NN_LOWERINGS: MaxPool with indices
     *NN_LOWERINGS,
     *SHAPE_LOWERINGS,
     *INDEX_LOWERINGS,
@@ -103,6 +109,8 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *DEPTH_SPACE_LOWERINGS,
     *LINEAR_ATTENTION_LOWERINGS,
     *CONTROL_LOWERINGS,
+    *MATH_LOWERINGS,
+    *LAYOUT_LOWERINGS,
 ]
 
 
@@ -136,10 +144,14 @@ SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
     "Range": (0, 1, 2),
     "Col2Im": (1, 2),
     "Loop": (0, 1),
+    "Compress": (1,),
+    "MaxUnpool": (2,),
+    "Dropout": (1, 2),  # ratio and training_mode decide whether it is random
+    **dict.fromkeys(["HannWindow", "HammingWindow", "BlackmanWindow"], (0,)),
 }
 """ONNX operand slots whose values (not only shapes) decide a result's shape."""
 
-VALUE_SHAPED = frozenset({"NonZero", "Unique", "Compress", "NonMaxSuppression"})
+VALUE_SHAPED = frozenset({"NonZero", "Unique", "NonMaxSuppression"})
 """ONNX ops whose result shape depends on the values of their data operands."""
 
 

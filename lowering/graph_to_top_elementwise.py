@@ -9,10 +9,10 @@ from __future__ import annotations
 import math as pymath
 from collections.abc import Callable, Sequence
 from functools import reduce
-from typing import cast
+from typing import ClassVar, cast
 
 from xdsl.dialects import arith, math
-from xdsl.dialects.builtin import AnyFloat, AnySignlessIntegerType, IntegerType, f32
+from xdsl.dialects.builtin import AnyFloat, AnySignlessIntegerType, IntegerType, f32, f64
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.dialects import graph
@@ -134,6 +134,15 @@ def _swish(b: Body, alpha: float, x: SSAValue) -> SSAValue:
     return b.div(x, gate)
 
 
+def _pow(b: Body, x: SSAValue, y: SSAValue) -> SSAValue:
+    """x ** y; an integer x is raised in f64 and truncated back, as onnxruntime does."""
+    integer = integer_type(x.type)
+    if integer is None:
+        return b.pow(x, convert(b, y, x.type))
+    wide = b.pow(convert(b, x, f64), convert(b, y, f64))
+    return convert(b, wide, integer)
+
+
 def _math(op: Callable[[SSAValue], Operation]) -> ScalarFn:
     return lambda b, a, xs: b.emit(op(xs[0]))
 
@@ -226,7 +235,7 @@ ELEMENTWISE: dict[type[Operation], ScalarFn] = {
     graph.SubOp: lambda b, a, xs: b.sub(xs[0], xs[1]),
     graph.MulOp: lambda b, a, xs: b.mul(xs[0], xs[1]),
     graph.DivOp: lambda b, a, xs: b.div(xs[0], xs[1]),
-    graph.PowOp: lambda b, a, xs: b.pow(xs[0], convert(b, xs[1], xs[0].type)),
+    graph.PowOp: lambda b, a, xs: _pow(b, xs[0], xs[1]),
     graph.SumOp: _fold(Body.add),
     graph.MaxOp: _fold(Body.max),
     graph.MinOp: _fold(Body.min),
@@ -257,6 +266,7 @@ _INTEGER_OK = {
     graph.GreaterOrEqualOp, graph.AndOp, graph.OrOp, graph.XorOp, graph.NotOp,
     graph.WhereOp, graph.ModOp, graph.BitShiftOp, graph.ClipOp, graph.CastOp, graph.CastLikeOp,
     graph.BitCastOp,
+    graph.PowOp,
 }  # fmt: skip
 """Ops whose formula has an integer form; the others (exp, erf, pow, ...) need floats."""
 
@@ -264,7 +274,10 @@ _INTEGER_OK = {
 class ElementwiseLowering(GraphLowering):
     """`graph.<op>(a, b, ...)  ->  top.generic` with the body of `ELEMENTWISE[<op>]`."""
 
-    source = tuple(ELEMENTWISE)
+    source: ClassVar[tuple[type[Operation], ...]] = tuple(ELEMENTWISE)
+    table: ClassVar[dict[type[Operation], ScalarFn]] = ELEMENTWISE
+    integer_ok: ClassVar[frozenset[type[Operation]]] = frozenset(_INTEGER_OK)
+    """Ops whose formula has an integer form."""
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         result_type = e.static_result()
@@ -284,10 +297,10 @@ class ElementwiseLowering(GraphLowering):
             attrs["_to"] = _signless(result_type.get_element_type())
         for value in inputs:
             e.static(value)
-        for value in inputs[:1] if isinstance(op, graph.PowOp) else inputs:
-            if type(op) not in _INTEGER_OK and isinstance(elt_of(value), IntegerType):
+        for value in inputs:
+            if type(op) not in self.integer_ok and isinstance(elt_of(value), IntegerType):
                 raise e.fail(f"integer operand {value.type}")
-        body = ELEMENTWISE[type(op)]
+        body = self.table[type(op)]
         unsigned = any(is_unsigned(elt_of(v)) for v in inputs)
         element = result_type.get_element_type()
 

@@ -70,7 +70,7 @@ def resolve_pads(
     return pads[:n], pads[n:]
 
 
-def _window_attrs(
+def window_attrs(
     e: Emitter, x: Sequence[int], kernel: Sequence[int]
 ) -> tuple[list[int], list[int], list[int], list[int]]:
     """strides, dilations, pad_low, pad_high of a conv or pool with defaults filled in."""
@@ -91,7 +91,7 @@ class ConvLowering(GraphLowering):
         result = e.static_result()
         if len(xs) not in (3, 4):
             raise e.fail(f"{len(xs) - 2}-D convolution")
-        strides, dilations, low, high = _window_attrs(e, xs, ws[2:])
+        strides, dilations, low, high = window_attrs(e, xs, ws[2:])
         groups = int(cast(int, e.attrs()["group"]))
         bias = None if is_none(b) else b
         if len(xs) == 4:
@@ -123,7 +123,7 @@ class NhwcConvLowering(GraphLowering):
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, w, b = op.operands
         n, h, wd, c = e.static(x)
-        strides, dilations, low, high = _window_attrs(e, (n, c, h, wd), e.static(w)[:2])
+        strides, dilations, low, high = window_attrs(e, (n, c, h, wd), e.static(w)[:2])
         conv = top.Conv2dOp(x, w, e.static_result(), layout=top.ConvLayout.NHWC_HWCF,
                             strides=strides, dilations=dilations, pad_low=low, pad_high=high,
                             groups=int(cast(int, e.attrs()["group"])),
@@ -191,7 +191,7 @@ class PoolLowering(GraphLowering):
         result = e.static_result()
         attrs = e.attrs()
         kernel = ints(attrs["kernel_shape"])
-        strides, dilations, low, high = _window_attrs(e, xs, kernel)
+        strides, dilations, low, high = window_attrs(e, xs, kernel)
         is_max = isinstance(op, graph.MaxPoolOp | graph.NhwcMaxPoolOp)
         y = e.emit(
             top.PoolOp(

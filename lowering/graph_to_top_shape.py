@@ -7,7 +7,8 @@ slices as copy generics, and shape computations folded into constants.
     transpose                                ->  top.transpose (default: reversed dims)
     expand                                   ->  top.broadcast
     slice / split                            ->  top.slice (constant starts / steps)
-    pad (constant pads)                      ->  top.pad
+    pad (constant pads)                      ->  top.pad (a computed value: a select on a mask;
+                                                 wrap: concat of slices)
     gather                                   ->  top.gather
     shape / size                             ->  graph.constant (static shapes)
     constant_of_shape (static result)        ->  top.fill
@@ -21,6 +22,7 @@ from typing import cast
 import numpy as np
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir.affine import AffineConstantExpr, AffineMap
 
 from lamina.dialects import graph, top
 from lamina.dialects.weights import numpy_dtype
@@ -29,9 +31,11 @@ from lamina.lowering.graph_to_top_common import (
     GraphLowering,
     constant_value,
     elt_of,
+    identity_map,
     ints,
     is_none,
     normalize_axis,
+    shape_of,
     tensor_type,
 )
 
@@ -61,19 +65,25 @@ class ReshapeLowering(GraphLowering):
 
 
 class IdentityLowering(GraphLowering):
-    """Identity, and Dropout at inference (no training_mode, or a constant false one)."""
+    """Identity, and Dropout that keeps every element: at inference (no training_mode, or a
+    constant false one) or with a constant ratio of 0; its mask is then all true."""
 
     source = (graph.IdentityOp, graph.DropoutOp)
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
-        if isinstance(op, graph.DropoutOp):
-            training = op.operands[2]
-            if not is_none(training):
-                value = constant_value(training)
-                if value is None or bool(value.reshape(())):
-                    raise e.fail("Dropout in training mode")
-            return [op.operands[0], None]
-        return [op.operands[0]]
+        if not isinstance(op, graph.DropoutOp):
+            return [op.operands[0]]
+        _, ratio, training = op.operands
+        if not is_none(training):
+            value = constant_value(training)
+            if value is None:
+                raise e.fail("Dropout with a computed training_mode")
+            ratio_value = 0.5 if is_none(ratio) else constant_value(ratio)
+            if bool(value.reshape(())) and (ratio_value is None or float(ratio_value) != 0):
+                raise e.fail("Dropout in training mode with a ratio other than 0 (random)")
+        mask = op.results[1]
+        keep_all = e.fill(e.static_result(1), 1) if mask.uses else None
+        return [op.operands[0], keep_all]
 
 
 class ConcatLowering(GraphLowering):
@@ -184,7 +194,7 @@ class PadLowering(GraphLowering):
         xs = e.static(x)
         result = e.static_result()
         mode = str(e.attrs()["mode"])
-        if mode not in ("constant", "reflect", "edge"):
+        if mode not in ("constant", "reflect", "edge", "wrap"):
             raise e.fail(f"pad mode {mode}")
         pads = ints(e.constant(pads_v, "pads").tolist())
         axes = (
@@ -196,14 +206,56 @@ class PadLowering(GraphLowering):
             low[axis], high[axis] = pads[i], pads[i + len(axes)]
         if min(low + high) < 0:
             raise e.fail("negative pads")
+        if mode == "wrap":
+            return [_wrap(e, x, low, high)]
+        computed = mode == "constant" and not is_none(value_v) and constant_value(value_v) is None
         value = None
-        if mode == "constant" and not is_none(value_v):
+        if mode == "constant" and not is_none(value_v) and not computed:
             array = e.constant(value_v, "constant_value")
             scalar = array.reshape(-1)[0].item() if array.size else 0
             if scalar != 0:
                 value = e.scalar(scalar, elt_of(x))
-        return [e.emit(top.PadOp(x, result, mode=top.PadMode(mode), low=low, high=high,
-                                 value=value))]  # fmt: skip
+        padded = e.emit(top.PadOp(x, result, mode=top.PadMode(mode), low=low, high=high,
+                                  value=value))  # fmt: skip
+        return [_fill_pads(e, padded, value_v, xs, low) if computed else padded]
+
+
+def _wrap(e: Emitter, x: SSAValue, low: Sequence[int], high: Sequence[int]) -> SSAValue:
+    """Pad mode wrap, one axis at a time: concat(x[size - low:], x, x[:high])."""
+    for axis, (lo, hi) in enumerate(zip(low, high, strict=True)):
+        shape = list(shape_of(x))
+        if max(lo, hi) > shape[axis]:
+            raise e.fail(f"wrap pads {lo}, {hi} larger than dim {axis} ({shape[axis]})")
+        parts: list[SSAValue] = []
+        for start, size in ((shape[axis] - lo, lo), (0, shape[axis]), (0, hi)):
+            if size:
+                part = [size if d == axis else s for d, s in enumerate(shape)]
+                offsets = [start if d == axis else 0 for d in range(len(shape))]
+                parts.append(_slice(e, x, TensorType(elt_of(x), part), offsets, [1] * len(shape)))
+        if len(parts) > 1:
+            shape[axis] += lo + hi
+            x = e.emit(top.ConcatOp(parts, TensorType(elt_of(x), shape), axis=axis))
+    return x
+
+
+def _fill_pads(
+    e: Emitter, padded: SSAValue, value: SSAValue, xs: Sequence[int], low: Sequence[int]
+) -> SSAValue:
+    """`padded` with its pads set to the computed one-element tensor `value`: a select
+    between the two on a constant mask of the positions that came from the input."""
+    size = int(np.prod(e.static(value)))
+    if size != 1:
+        raise e.fail(f"constant_value of {size} elements")
+    ys = shape_of(padded)
+    inside = np.zeros(ys, np.bool_)
+    inside[tuple(slice(lo, lo + s) for lo, s in zip(low, xs, strict=True))] = True
+    mask = e.emit(graph.ConstantOp.from_array(inside, "pad_mask"))
+    rank = len(ys)
+    first = AffineMap(rank, 0, tuple(AffineConstantExpr(0) for _ in shape_of(value)))
+    maps = [identity_map(rank), identity_map(rank), first]
+    return e.generic(
+        [padded, mask, value], tensor_type(padded), lambda b, v: b.select(v[1], v[0], v[2]), maps
+    )
 
 
 class GatherLowering(GraphLowering):

@@ -81,6 +81,7 @@ def prepare_model(
     if input_shapes:
         _bind_input_shapes(skeleton.graph, weights, input_shapes, where)
     skeleton = _at_graph_opset(skeleton, opset, where)
+    _spell_out_function_defaults(skeleton.graph)
     skeleton = _infer_shapes(skeleton, where)
     order = [t.name for t in model.graph.initializer]
     return PreparedModel(skeleton, weights, order, where)
@@ -100,6 +101,25 @@ def _infer_shapes(model: ModelProto, where: str) -> ModelProto:
         if not is_stale_annotation_error(str(err)):
             raise ModelImportError(onnx_error_message(err), where) from err
     return _onnx_step(infer_without_annotations, where, model, infer, where)
+
+
+def _spell_out_function_defaults(graph: GraphProto) -> None:
+    """Give nodes of ops defined by a function body their missing attributes' defaults: the
+    body may refer to one (MeanVarianceNormalization's `value_ints = @axes`), and onnx's
+    shape inference does not substitute a default there."""
+    for node in graph.node:
+        if not is_default_domain(node.domain) or not onnx.defs.has(node.op_type):
+            continue
+        schema = onnx.defs.get_schema(node.op_type, TARGET_OPSET)
+        if not schema.function_body.node:  # not defined by a function
+            continue
+        present = {a.name for a in node.attribute}
+        for name, attr in schema.attributes.items():
+            if name not in present and attr.default_value.name:
+                default = onnx.AttributeProto()
+                default.CopyFrom(attr.default_value)
+                default.name = name
+                node.attribute.append(default)
 
 
 def _onnx_step(step: Callable[P, R], where: str, *args: P.args, **kwargs: P.kwargs) -> R:

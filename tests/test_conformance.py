@@ -109,6 +109,13 @@ def test_shape_operand_inputs_are_frozen_for_the_compiled_path():
     assert run_case(case, "compiled", "host").status == "pass"
 
 
+def test_inputs_reaching_a_shape_operand_through_other_nodes_are_frozen_but_not_through_shape():
+    case = next(c for c in _all_cases() if c.name == "test_center_crop_pad_crop_expanded")
+    assert shape_operand_inputs(case.model) == ["shape"]  # x reaches Pad only through Shape
+    case = next(c for c in _all_cases() if c.name == "test_hannwindow_expanded")
+    assert shape_operand_inputs(case.model) == ["x"]  # Range(0, Cast(x), 1)
+
+
 def test_sequence_inputs_are_unsupported_on_the_compiled_path():
     case = next(c for c in _all_cases() if c.name == "test_sequence_insert_at_back")
     result = run_case(case, "compiled", "host")

@@ -163,21 +163,35 @@ def _reference_runner(model: Any, device: str) -> Runner:
     return lambda inputs: (run_reference(module, inputs), True)
 
 
+SHAPE_ONLY = frozenset({"Shape", "Size"})
+"""Ops whose value depends on their input's shape only: the walk to frozen inputs stops."""
+
+
 def shape_operand_inputs(model: Any) -> list[str]:
-    """Graph inputs that feed a shape operand: the compiled runner freezes them to the
-    case's values (a static-shape compiler takes them as compile-time constants)."""
+    """Graph inputs that feed a shape operand, directly or through the nodes computing it
+    (not through Shape / Size): the compiled runner freezes them to the case's values (a
+    static-shape compiler takes them as compile-time constants)."""
     from lamina.lowering.graph_to_top import SHAPE_OPERANDS
 
     graph = model.graph
     inputs = {i.name for i in graph.input} - {t.name for t in graph.initializer}
-    return sorted(
-        {
-            node.input[slot]
-            for node in graph.node
-            for slot in SHAPE_OPERANDS.get(node.op_type, ())
-            if slot < len(node.input) and node.input[slot] in inputs
-        }
-    )
+    producers = {out: node for node in graph.node for out in node.output}
+    pending = [
+        node.input[slot]
+        for node in graph.node
+        for slot in SHAPE_OPERANDS.get(node.op_type, ())
+        if slot < len(node.input) and node.input[slot]
+    ]
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        producer = producers.get(name)
+        if producer is not None and producer.op_type not in SHAPE_ONLY:
+            pending.extend(n for n in producer.input if n)
+    return sorted(seen & inputs)
 
 
 def _freeze_inputs(model: Any, values: dict[str, np.ndarray]) -> Any:

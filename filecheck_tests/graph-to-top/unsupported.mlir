@@ -8,10 +8,10 @@ func.func @dynamic(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
 
 // -----
 
-func.func @no_lowering(%x: tensor<3x3xf32>) -> tensor<f32> {
-  // expected-error@+1 {{not supported: 'graph.det': no lowering to the top dialect}}
-  %y = graph.det %x : (tensor<3x3xf32>) -> tensor<f32>
-  func.return %y : tensor<f32>
+func.func @no_lowering(%x: tensor<3x3xf32>) -> tensor<3x3xf32> {
+  // expected-error@+1 {{not supported: 'graph.bernoulli': no lowering to the top dialect}}
+  %y = graph.bernoulli %x : (tensor<3x3xf32>) -> tensor<3x3xf32>
+  func.return %y : tensor<3x3xf32>
 }
 
 // -----
@@ -24,10 +24,18 @@ func.func @arg_max_bad_result(%x: tensor<4xf32>) -> tensor<4xi64> {
 
 // -----
 
-func.func @training_batch_norm(%x: tensor<1x2x3x3xf32>, %p: tensor<2xf32>) -> tensor<1x2x3x3xf32> {
-  // expected-error@+1 {{not supported: 'graph.batch_normalization': training_mode = 1}}
-  %y, %m, %v = graph.batch_normalization %x, %p, %p, %p, %p {training_mode = 1 : i64} : (tensor<1x2x3x3xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> (tensor<1x2x3x3xf32>, tensor<2xf32>, tensor<2xf32>)
-  func.return %y : tensor<1x2x3x3xf32>
+func.func @large_det(%x: tensor<5x5xf32>) -> tensor<f32> {
+  // expected-error@+1 {{not supported: 'graph.det': Det of [5, 5] (square matrices up to 4 x 4)}}
+  %y = graph.det %x : (tensor<5x5xf32>) -> tensor<f32>
+  func.return %y : tensor<f32>
+}
+
+// -----
+
+func.func @computed_compress_condition(%x: tensor<3xf32>, %c: tensor<3xi1>) -> tensor<?xf32> {
+  // expected-error@+1 {{not supported: 'graph.compress': condition (the result shape depends on it) must be a constant}}
+  %y = graph.compress %x, %c : (tensor<3xf32>, tensor<3xi1>) -> tensor<?xf32>
+  func.return %y : tensor<?xf32>
 }
 
 // -----
