@@ -58,6 +58,8 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.hints import isa
 from xdsl.utils.str_enum import StrEnum
 
+from lamina.dialects.top_index import INDEX_ATTRS, INDEX_OPS
+
 # ---------------------------------------------------------------------------------------
 # Enum attributes. Standalone they print as `#top<reduce_kind sum>`; inside an op's
 # custom form only the keyword (`sum`) is printed.
@@ -1196,6 +1198,7 @@ Top = Dialect(
         ReshapeOp,
         ConcatOp,
         SliceOp,
+        *INDEX_OPS,
     ],
     [
         IteratorTypeAttr,
@@ -1204,5 +1207,6 @@ Top = Dialect(
         PoolKindAttr,
         ReduceKindAttr,
         PadModeAttr,
+        *INDEX_ATTRS,
     ],
 )

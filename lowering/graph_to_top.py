@@ -49,12 +49,16 @@ from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError
 from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
+from lamina.lowering.graph_to_top_einsum import EINSUM_LOWERINGS
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
 from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
+from lamina.lowering.graph_to_top_scatter import SCATTER_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
+from lamina.lowering.graph_to_top_sort import SORT_LOWERINGS
+from lamina.lowering.graph_to_top_value_shaped import VALUE_SHAPED_LOWERINGS
 
 _KEPT = (graph.ConstantOp, graph.NoneOp)
 """Graph ops that stay after the pass."""
@@ -68,6 +72,10 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *LOSS_LOWERINGS,
     *RESIZE_LOWERINGS,
     *ATTENTION_LOWERINGS,
+    *EINSUM_LOWERINGS,
+    *VALUE_SHAPED_LOWERINGS,
+    *SORT_LOWERINGS,
+    *SCATTER_LOWERINGS,
 ]
 
 

@@ -43,6 +43,7 @@ from lamina.lowering.bufferize import (
     weights_attr,
 )
 from lamina.lowering.top_to_loop_build import copy
+from lamina.lowering.top_to_loop_index import INDEX_LOOP_LOWERINGS
 from lamina.lowering.top_to_loop_nn import Conv2dLowering, MatmulLowering, PoolLowering
 from lamina.lowering.top_to_loop_tensor import (
     BroadcastLowering,
@@ -129,6 +130,7 @@ def top_to_loop_patterns(buffers: Buffers, vector_bits: int = 512) -> list[Rewri
         ReshapeLowering,
         ConcatLowering,
         SliceLowering,
+        *INDEX_LOOP_LOWERINGS,
     ]
     return [kind(buffers, vector_bits) for kind in kinds]
 

@@ -48,6 +48,7 @@ from lamina.dialects.graph import ConstantOp, NoneOp
 from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError, UnsupportedOpError
 from lamina.runtime.reference.interpreter import _arguments, _function, op_where
+from lamina.runtime.reference.top_interpreter_index import INDEX_OP_TYPES, TopIndexFunctions
 
 Array = np.ndarray
 
@@ -584,7 +585,8 @@ TopFunctions = register_impls(TopFunctions)
 def _check_supported(module_op: Operation) -> None:
     known = {top.GenericOp, top.MatmulOp, top.Conv2dOp, top.PoolOp, top.ReduceOp,
              top.TransposeOp, top.PadOp, top.GatherOp, top.BroadcastOp, top.FillOp,
-             top.ReshapeOp, top.ConcatOp, top.SliceOp, ConstantOp, NoneOp, *_SCALAR}  # fmt: skip
+             top.ReshapeOp, top.ConcatOp, top.SliceOp, ConstantOp, NoneOp, *_SCALAR,
+             *INDEX_OP_TYPES}  # fmt: skip
     for op in module_op.walk():
         parent = op.parent_op()
         if isinstance(parent, top.GenericOp) or op.name.startswith(("func.", "builtin.")):
@@ -609,6 +611,7 @@ def run_top(
     interpreter = Interpreter(module)
     interpreter.register_implementations(FuncFunctions())
     interpreter.register_implementations(TopFunctions())
+    interpreter.register_implementations(TopIndexFunctions())
     callee = _function(module, function)
     _check_supported(callee)
     results = interpreter.call_op(callee, tuple(_arguments(callee, inputs)))
