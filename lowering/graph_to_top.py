@@ -55,8 +55,10 @@ from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
+from lamina.lowering.graph_to_top_sample import SAMPLE_LOWERINGS
 from lamina.lowering.graph_to_top_scatter import SCATTER_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
+from lamina.lowering.graph_to_top_signal import SIGNAL_LOWERINGS
 from lamina.lowering.graph_to_top_sort import SORT_LOWERINGS
 from lamina.lowering.graph_to_top_value_shaped import VALUE_SHAPED_LOWERINGS
 
@@ -76,6 +78,8 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *VALUE_SHAPED_LOWERINGS,
     *SORT_LOWERINGS,
     *SCATTER_LOWERINGS,
+    *SIGNAL_LOWERINGS,
+    *SAMPLE_LOWERINGS,
 ]
 
 
@@ -106,6 +110,9 @@ SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
     "Resize": (1, 2, 3),
     "ConstantOfShape": (0,),
     "Range": (0, 1, 2),
+    "DFT": (1, 2),
+    "STFT": (1, 3),
+    "AffineGrid": (1,),
 }
 """ONNX operand slots whose values (not only shapes) decide a result's shape."""
 

@@ -36,7 +36,7 @@ _KINDS = {"none": ScatterKind.ASSIGN, "add": ScatterKind.ADD, "mul": ScatterKind
           "max": ScatterKind.MAX, "min": ScatterKind.MIN}  # fmt: skip
 
 
-def _coordinate(e: Emitter, shape: Sequence[int], dim: int) -> SSAValue:
+def position_entry(e: Emitter, shape: Sequence[int], dim: int) -> SSAValue:
     """c[i..., 0] = i[dim] for i over `shape`: one tuple entry, the position along `dim`."""
     rank = len(shape)
     result = TensorType(i64, (*shape, 1))
@@ -57,7 +57,7 @@ def _entries(e: Emitter, indices: SSAValue) -> SSAValue:
     return e.generic([indices], TensorType(i64, shape), widen, [identity_map(len(shape))])
 
 
-def _tuples(e: Emitter, parts: Sequence[SSAValue]) -> SSAValue:
+def index_tuples(e: Emitter, parts: Sequence[SSAValue]) -> SSAValue:
     """The index tuples made of `parts` (each [..., n_i]) side by side along the last dim."""
     if len(parts) == 1:
         return parts[0]
@@ -79,8 +79,8 @@ class GatherNDLowering(GraphLowering):
         shape = e.static(indices)
         result = e.static_result()
         batch = int(cast(int, e.attrs()["batch_dims"]))
-        batches = [_coordinate(e, shape[:-1], d) for d in range(batch)]
-        tuples = _tuples(e, [*batches, _entries(e, indices)])
+        batches = [position_entry(e, shape[:-1], d) for d in range(batch)]
+        tuples = index_tuples(e, [*batches, _entries(e, indices)])
         return [e.emit(GatherNDOp(data, tuples, result))]
 
 
@@ -112,8 +112,8 @@ class ScatterElementsLowering(GraphLowering):
             raise e.fail(f"updates of shape {e.static(updates)} for indices of shape {shape}")
         axis = normalize_axis(e, int(cast(int, e.attrs()["axis"])), len(xs))
         along = e.reshape(_entries(e, indices), (*shape, 1))
-        parts = [along if d == axis else _coordinate(e, shape, d) for d in range(len(xs))]
-        return [e.emit(ScatterNDOp(data, _tuples(e, parts), updates, kind=_kind(e)))]
+        parts = [along if d == axis else position_entry(e, shape, d) for d in range(len(xs))]
+        return [e.emit(ScatterNDOp(data, index_tuples(e, parts), updates, kind=_kind(e)))]
 
 
 def _kind(e: Emitter) -> ScatterKind:

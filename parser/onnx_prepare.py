@@ -83,6 +83,7 @@ def prepare_model(
                 f"{onnx_error_message(err)}",
                 where,
             ) from err
+    _explicit_stft_onesided(skeleton.graph)
     skeleton = _onnx_step(
         onnx.shape_inference.infer_shapes,
         where,
@@ -93,6 +94,15 @@ def prepare_model(
     )
     order = [t.name for t in model.graph.initializer]
     return PreparedModel(skeleton, weights, order, where)
+
+
+def _explicit_stft_onesided(graph: GraphProto) -> None:
+    """Give STFT nodes their schema default `onesided = 1` explicitly: onnx's STFT shape
+    inference reads a missing `onesided` as 0 and then rejects the model's true shape."""
+    for node in graph.node:
+        stft = node.op_type == "STFT" and is_default_domain(node.domain)
+        if stft and not any(a.name == "onesided" for a in node.attribute):
+            node.attribute.append(helper.make_attribute("onesided", 1))
 
 
 def _onnx_step(step: Callable[P, R], where: str, *args: P.args, **kwargs: P.kwargs) -> R:

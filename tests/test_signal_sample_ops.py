@@ -1,0 +1,96 @@
+"""DFT, STFT, GridSample and AffineGrid through convert-graph-to-top and the compiled path,
+checked like tests/test_index_ops.py: the top interpreter against the graph reference,
+the JIT-compiled model against onnxruntime at the output's scale.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import helper
+
+from lamina.tests.test_graph_to_top import I64, F, model, rand
+from lamina.tests.test_index_ops import both, matches_onnxruntime
+
+
+@pytest.mark.parametrize(
+    ("inverse", "onesided", "parts", "length"),
+    [(0, 0, 1, None), (0, 1, 1, 6), (1, 0, 2, None), (1, 1, 2, None), (0, 0, 2, 12)],
+)
+def test_dft_matches_onnxruntime(inverse: int, onesided: int, parts: int, length: int | None):
+    x = rand(2, 8, 3, parts)
+    weights = {"axis": np.array(1, np.int64)}
+    inputs = ["x", "", "axis"]
+    if length is not None:
+        weights["n"] = np.array(length, np.int64)
+        inputs[1] = "n"
+    node = helper.make_node("DFT", inputs, ["y"], inverse=inverse, onesided=onesided)
+    both(model([node], {"x": ([2, 8, 3, parts], F)}, {"y": (None, F)}, weights), [x])
+
+
+@pytest.mark.parametrize("with_window", [False, True])
+def test_stft_matches_onnxruntime(with_window: bool):
+    signal = rand(1, 64, 1)
+    weights = {"step": np.array(6, np.int64), "length": np.array(16, np.int64)}
+    shapes = {"s": ([1, 64, 1], F)}
+    arrays = [signal]
+    if with_window:
+        shapes["w"] = ([16], F)
+        arrays.append(np.hanning(16).astype(np.float32))
+    inputs = ["s", "step", "w" if with_window else "", "length"]
+    node = helper.make_node("STFT", inputs, ["y"], onesided=1)
+    both(model([node], shapes, {"y": (None, F)}, weights), arrays)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear", "cubic"])
+@pytest.mark.parametrize("padding", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align", [0, 1])
+def test_grid_sample_outside_the_input_matches_onnxruntime(mode: str, padding: str, align: int):
+    x = rand(2, 3, 4, 5)
+    grid = (rand(2, 3, 6, 2, seed=1) * 0.9).clip(-1.7, 1.7)  # some points outside [-1, 1]
+    node = helper.make_node("GridSample", ["x", "g"], ["y"], mode=mode, padding_mode=padding,
+                            align_corners=align)  # fmt: skip
+    m = model([node], {"x": ([2, 3, 4, 5], F), "g": ([2, 3, 6, 2], F)}, {"y": (None, F)})
+    if mode == "cubic" and padding != "zeros":
+        # the onnx reference pads the point before taking taps, onnxruntime and PyTorch
+        # pad each tap; lamina follows onnxruntime
+        matches_onnxruntime(m, [x, grid])
+    else:
+        both(m, [x, grid])
+
+
+def test_volumetric_grid_sample_matches_onnxruntime():
+    node = helper.make_node("GridSample", ["x", "g"], ["y"], mode="linear")
+    m = model([node], {"x": ([1, 2, 3, 4, 5], F), "g": ([1, 2, 3, 2, 3], F)}, {"y": (None, F)})
+    both(m, [rand(1, 2, 3, 4, 5), rand(1, 2, 3, 2, 3, seed=1)])
+
+
+@pytest.mark.parametrize("size", [[2, 3, 4, 5], [2, 1, 3, 4, 2]])
+@pytest.mark.parametrize("align", [0, 1])
+def test_affine_grid_matches_onnxruntime(size: list[int], align: int):
+    d = len(size) - 2
+    node = helper.make_node("AffineGrid", ["theta", "size"], ["grid"], align_corners=align)
+    weights = {"size": np.array(size, np.int64)}
+    m = model([node], {"theta": ([2, d, d + 1], F)}, {"grid": (None, F)}, weights)
+    both(m, [rand(2, d, d + 1)])
+
+
+def test_affine_grid_feeds_grid_sample():
+    nodes = [
+        helper.make_node("AffineGrid", ["theta", "size"], ["grid"]),
+        helper.make_node("GridSample", ["x", "grid"], ["y"], mode="linear"),
+    ]
+    weights = {"size": np.array([1, 2, 6, 5], np.int64)}
+    m = model(nodes, {"theta": ([1, 2, 3], F), "x": ([1, 2, 4, 4], F)}, {"y": (None, F)}, weights)
+    theta = np.array([[[0.8, -0.3, 0.1], [0.2, 1.1, -0.2]]], np.float32)
+    both(m, [theta, rand(1, 2, 4, 4)])
+
+
+def test_dft_of_int_length_input_rejects_a_computed_axis():
+    from lamina.compiler import compile as lamina_compile
+    from lamina.errors import UnsupportedOpError
+
+    node = helper.make_node("DFT", ["x", "", "axis"], ["y"])
+    m = model([node], {"x": ([2, 8, 1], F), "axis": ([], I64)}, {"y": (None, F)})
+    with pytest.raises(UnsupportedOpError, match="axis must be a constant"):
+        lamina_compile(m)
