@@ -60,6 +60,7 @@ from lamina.lowering.graph_to_top_scatter import SCATTER_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
 from lamina.lowering.graph_to_top_signal import SIGNAL_LOWERINGS
 from lamina.lowering.graph_to_top_sort import SORT_LOWERINGS
+from lamina.lowering.graph_to_top_text import TEXT_LOWERINGS
 from lamina.lowering.graph_to_top_value_shaped import VALUE_SHAPED_LOWERINGS
 
 _KEPT = (graph.ConstantOp, graph.NoneOp)
@@ -80,6 +81,7 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *SCATTER_LOWERINGS,
     *SIGNAL_LOWERINGS,
     *SAMPLE_LOWERINGS,
+    *TEXT_LOWERINGS,
 ]
 
 

@@ -5,6 +5,8 @@ the JIT-compiled model against onnxruntime at the output's scale.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from onnx import helper
@@ -94,3 +96,21 @@ def test_dft_of_int_length_input_rejects_a_computed_axis():
     m = model([node], {"x": ([2, 8, 1], F), "axis": ([], I64)}, {"y": (None, F)})
     with pytest.raises(UnsupportedOpError, match="axis must be a constant"):
         lamina_compile(m)
+
+
+@pytest.mark.parametrize(
+    ("mode", "grams", "skips", "weights"),
+    [("TF", (1, 2), 2, None), ("IDF", (2, 2), 0, [0.5, 2.0, 3.0, 1.5, 0.25]),
+     ("TFIDF", (1, 3), 1, [0.5, 2.0, 3.0, 1.5, 0.25])],
+)  # fmt: skip
+def test_tfidf_vectorizer_matches_onnxruntime(
+    mode: str, grams: tuple[int, int], skips: int, weights: list[float] | None
+):
+    x = np.array([[1, 2, 3, 2, 3, 1, 2, 1], [3, 3, 1, 2, 1, 2, 3, 2]], np.int64)
+    extra: dict[str, Any] = {"weights": weights} if weights else {}
+    node = helper.make_node(
+        "TfIdfVectorizer", ["x"], ["y"], mode=mode, min_gram_length=grams[0],
+        max_gram_length=grams[1], max_skip_count=skips, ngram_counts=[0, 2, 6],
+        ngram_indexes=[0, 1, 2, 3, 4], pool_int64s=[1, 2, 2, 3, 1, 2, 3, 2, 1], **extra,
+    )  # fmt: skip
+    both(model([node], {"x": ([2, 8], I64)}, {"y": (None, F)}), [x])
