@@ -55,6 +55,7 @@ from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
 from lamina.lowering.graph_to_top_loss import LOSS_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
+from lamina.lowering.graph_to_top_roi import ROI_LOWERINGS
 from lamina.lowering.graph_to_top_sample import SAMPLE_LOWERINGS
 from lamina.lowering.graph_to_top_scatter import SCATTER_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
@@ -82,6 +83,7 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *SIGNAL_LOWERINGS,
     *SAMPLE_LOWERINGS,
     *TEXT_LOWERINGS,
+    *ROI_LOWERINGS,
 ]
 
 

@@ -114,3 +114,19 @@ def test_tfidf_vectorizer_matches_onnxruntime(
         ngram_indexes=[0, 1, 2, 3, 4], pool_int64s=[1, 2, 2, 3, 1, 2, 3, 2, 1], **extra,
     )  # fmt: skip
     both(model([node], {"x": ([2, 8], I64)}, {"y": (None, F)}), [x])
+
+
+@pytest.mark.parametrize(
+    ("mode", "transform"),
+    [("avg", "half_pixel"), ("avg", "output_half_pixel"), ("max", "half_pixel")],
+)
+def test_roi_align_matches_onnxruntime(mode: str, transform: str):
+    x = rand(2, 3, 8, 9)
+    rois = np.array([[0.5, 1.0, 6.0, 7.5], [-2.0, 2.0, 3.0, 9.5], [4.0, 0.0, 8.5, 3.0]], np.float32)
+    batch = np.array([1, 0, 1], np.int64)
+    node = helper.make_node("RoiAlign", ["x", "rois", "b"], ["y"], mode=mode, output_height=3,
+                            output_width=2, sampling_ratio=2, spatial_scale=0.9,
+                            coordinate_transformation_mode=transform)  # fmt: skip
+    shapes = {"x": ([2, 3, 8, 9], F), "rois": ([3, 4], F), "b": ([3], I64)}
+    m = model([node], shapes, {"y": (None, F)}, opset=16)  # onnxruntime has RoiAlign-16
+    both(m, [x, rois, batch])
