@@ -49,6 +49,7 @@ from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError
 from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
+from lamina.lowering.graph_to_top_deform import DEFORM_LOWERINGS
 from lamina.lowering.graph_to_top_einsum import EINSUM_LOWERINGS
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
 from lamina.lowering.graph_to_top_index import INDEX_LOWERINGS
@@ -84,6 +85,7 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *SAMPLE_LOWERINGS,
     *TEXT_LOWERINGS,
     *ROI_LOWERINGS,
+    *DEFORM_LOWERINGS,
 ]
 
 

@@ -130,3 +130,22 @@ def test_roi_align_matches_onnxruntime(mode: str, transform: str):
     shapes = {"x": ([2, 3, 8, 9], F), "rois": ([3, 4], F), "b": ([3], I64)}
     m = model([node], shapes, {"y": (None, F)}, opset=16)  # onnxruntime has RoiAlign-16
     both(m, [x, rois, batch])
+
+
+@pytest.mark.parametrize(
+    ("group", "offset_group", "mask"), [(1, 1, False), (2, 2, True), (1, 2, True)]
+)
+def test_deform_conv_matches_onnxruntime(group: int, offset_group: int, mask: bool):
+    x, w = rand(1, 4, 7, 6), rand(6, 4 // group, 3, 2, seed=1)
+    offset = rand(1, offset_group * 2 * 6, 3, 4, seed=2) * 1.5  # some taps leave the input
+    inputs = ["x", "w", "offset", "b"] + (["mask"] if mask else [])
+    shapes = {"x": ([1, 4, 7, 6], F), "w": ([6, 4 // group, 3, 2], F),
+              "offset": ([1, offset_group * 12, 3, 4], F), "b": ([6], F)}  # fmt: skip
+    arrays = [x, w, offset, rand(6, seed=3)]
+    if mask:
+        shapes["mask"] = ([1, offset_group * 6, 3, 4], F)
+        arrays.append(np.abs(rand(1, offset_group * 6, 3, 4, seed=4)))
+    node = helper.make_node("DeformConv", inputs, ["y"], kernel_shape=[3, 2], strides=[2, 1],
+                            pads=[1, 0, 0, 0], dilations=[1, 2], group=group,
+                            offset_group=offset_group)  # fmt: skip
+    both(model([node], shapes, {"y": (None, F)}), arrays)
