@@ -1,11 +1,15 @@
-"""Einsum -> one `top.generic`: a loop per distinct letter of the equation (the output's
-letters parallel, in output order, the contracted ones reductions after them); each input
-is read through the map of its letters, so a repeated letter reads a diagonal and a
-transposed term a transpose; the body multiplies the inputs and adds to the output.
+"""Einsum -> top ops.
 
-    einsum("bij,bjk->bik", a, b)
- -> top.generic {maps = [(b, i, k, j) -> (b, i, j), (b, i, k, j) -> (b, j, k),
-                         (b, i, k, j) -> (b, i, k)], ["parallel" x 3, "reduction"]}
+A two-input contraction whose letters are each in the output or in both inputs
+(`bij,bjk->bik`, `ij,kj->ik`, `i,i`) is a batched `top.matmul` between transposes and
+reshapes (the micro-kernel path):
+
+    einsum("bik,bkj->bij", a, b) -> top.matmul a [b, i, k], b [b, k, j] : [b, i, j]
+
+Any other equation is one `top.generic`: a loop per distinct letter (the output's letters
+parallel, in output order, the contracted ones reductions after them); each input is read
+through the map of its letters, so a repeated letter reads a diagonal and a transposed
+term a transpose; the body multiplies the inputs and adds to the output.
 
 `...` stands for the same broadcast dims in every term (numpy rules, right-aligned): a
 size-1 dim of an input that another input stretches reads index 0. Without `->` the output
@@ -17,10 +21,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import reduce
+from math import prod
 from typing import cast
 
 from xdsl.dialects.builtin import TensorType
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineExpr, AffineMap
 
 from lamina.dialects import graph, top
@@ -99,6 +104,8 @@ class EinsumLowering(GraphLowering):
         loops = {name: i for i, name in enumerate([*output, *contracted])}
         if tuple(sizes[d] for d in output) != result.get_shape():
             raise e.fail(f"einsum '{equation}' result type {result}")
+        if (product := _as_matmul(e, inputs, terms, output, sizes, result)) is not None:
+            return [product]
         maps = [
             _term_map(term, shape, loops, sizes) for term, shape in zip(terms, shapes, strict=True)
         ]
@@ -124,6 +131,56 @@ def _term_map(
         for name, size in zip(term, shape, strict=True)
     ]
     return AffineMap(len(loops), 0, tuple(exprs))
+
+
+def _as_matmul(
+    e: Emitter,
+    inputs: list[SSAValue],
+    terms: list[list[str]],
+    output: list[str],
+    sizes: dict[str, int],
+    result: TensorType[Attribute],
+) -> SSAValue | None:
+    """A two-input contraction as transposes + one batched `top.matmul` + a transpose:
+    a [B, M, K] x b [B, K, N] with B the shared output dims, K the contracted ones. None
+    when the terms do not fit (a diagonal, a broadcast dim, a dim summed in one input)."""
+    if len(inputs) != 2 or any(len(set(t)) != len(t) for t in terms):
+        return None
+    a, b = terms
+    if not all(d in output or d in a and d in b for d in (*a, *b)):
+        return None
+    if any(sizes[d] != n for t, v in zip(terms, inputs, strict=True)
+           for d, n in zip(t, e.static(v), strict=True)):  # fmt: skip
+        return None  # a stretched broadcast dim
+    batch = [d for d in output if d in a and d in b]
+    rows, columns = [d for d in output if d in a and d not in b], [d for d in output if d not in a]
+    inner = [d for d in a if d not in output]
+    lhs = _grouped(e, inputs[0], a, [batch, rows, inner], sizes)
+    rhs = _grouped(e, inputs[1], b, [batch, inner, columns], sizes)
+    element = result.get_element_type()
+    flat = TensorType(element, (_prod(batch, sizes), _prod(rows, sizes), _prod(columns, sizes)))
+    product = e.emit(top.MatmulOp(lhs, rhs, flat))
+    order = [*batch, *rows, *columns]
+    product = e.reshape(product, [sizes[d] for d in order])
+    if order == output:
+        return product
+    return e.emit(top.TransposeOp(product, [order.index(d) for d in output], result))
+
+
+def _prod(names: list[str], sizes: dict[str, int]) -> int:
+    return prod(sizes[d] for d in names)
+
+
+def _grouped(
+    e: Emitter, value: SSAValue, term: list[str], groups: list[list[str]], sizes: dict[str, int]
+) -> SSAValue:
+    """`value` (dims named by `term`) transposed to the order of `groups` and each group
+    flattened into one dim."""
+    order = [d for group in groups for d in group]
+    if order != term:
+        shape = TensorType(elt_of(value), [sizes[d] for d in order])
+        value = e.emit(top.TransposeOp(value, [term.index(d) for d in order], shape))
+    return e.reshape(value, [_prod(group, sizes) for group in groups])
 
 
 EINSUM_LOWERINGS: tuple[type[GraphLowering], ...] = (EinsumLowering,)

@@ -97,6 +97,9 @@ def test_scatter_elements_matches_onnxruntime(axis: int, reduction: str):
     ("equation", "shapes"),
     [
         ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+        ("bji,bjk->kbi", [(2, 4, 3), (2, 4, 5)]),
+        ("ij,kj->ik", [(3, 4), (5, 4)]),
+        ("bii,bi->b", [(2, 3, 3), (2, 3)]),
         ("ij->ji", [(3, 4)]),
         ("ii->i", [(4, 4)]),
         ("...ij,...jk", [(2, 3, 4), (1, 4, 2)]),

@@ -36,12 +36,26 @@ func.func @gather_nd(%d: tensor<2x3xf32>, %i: tensor<2x1xi64>) -> tensor<2xf32> 
   func.return %y : tensor<2xf32>
 }
 
-// einsum("bij,bjk->bik"): a loop per letter, the output's first, j reduced
-// CHECK-LABEL: func.func @einsum
-// CHECK: top.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+// einsum("bji,bjk->kbi"): a batched matmul; the transposes bring each input to
+// [batch, rows / columns, contracted] and the product to the output's order
+// CHECK-LABEL: func.func @einsum_matmul
+// CHECK-SAME: (%[[A:.*]]: tensor<2x4x3xf32>, %[[B:.*]]: tensor<2x4x5xf32>)
+// CHECK: %[[AT:.*]] = top.transpose %[[A]] permutation [0, 2, 1] : tensor<2x4x3xf32> -> tensor<2x3x4xf32>
+// CHECK: %[[P:.*]] = top.matmul %[[AT]], %[[B]] : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
+// CHECK: %[[Y:.*]] = top.transpose %[[P]] permutation [2, 0, 1] : tensor<2x3x5xf32> -> tensor<5x2x3xf32>
+// CHECK: func.return %[[Y]]
+func.func @einsum_matmul(%a: tensor<2x4x3xf32>, %b: tensor<2x4x5xf32>) -> tensor<5x2x3xf32> {
+  %y = graph.einsum %a, %b {equation = "bji,bjk->kbi"} : (tensor<2x4x3xf32>, tensor<2x4x5xf32>) -> tensor<5x2x3xf32>
+  func.return %y : tensor<5x2x3xf32>
+}
+
+// einsum("bii,bi->b"): a diagonal, so one generic: a loop per letter, the output's first,
+// i reduced, the repeated letter read twice by one loop
+// CHECK-LABEL: func.func @einsum_diagonal
+// CHECK: top.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
 // CHECK: %[[P:.*]] = arith.mulf
 // CHECK: arith.addf %{{.*}}, %[[P]] : f32
-func.func @einsum(%a: tensor<2x3x4xf32>, %b: tensor<2x4x5xf32>) -> tensor<2x3x5xf32> {
-  %y = graph.einsum %a, %b {equation = "bij,bjk->bik"} : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
-  func.return %y : tensor<2x3x5xf32>
+func.func @einsum_diagonal(%a: tensor<2x3x3xf32>, %b: tensor<2x3xf32>) -> tensor<2xf32> {
+  %y = graph.einsum %a, %b {equation = "bii,bi->b"} : (tensor<2x3x3xf32>, tensor<2x3xf32>) -> tensor<2xf32>
+  func.return %y : tensor<2xf32>
 }
