@@ -149,3 +149,11 @@ def test_deform_conv_matches_onnxruntime(group: int, offset_group: int, mask: bo
                             pads=[1, 0, 0, 0], dilations=[1, 2], group=group,
                             offset_group=offset_group)  # fmt: skip
     both(model([node], shapes, {"y": (None, F)}), arrays)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "nearest"])
+def test_opset16_grid_sample_mode_names_match_onnxruntime(mode: str):
+    node = helper.make_node("GridSample", ["x", "g"], ["y"], mode=mode, padding_mode="border")
+    shapes = {"x": ([1, 2, 4, 5], F), "g": ([1, 3, 3, 2], F)}
+    m = model([node], shapes, {"y": (None, F)}, opset=16)
+    matches_onnxruntime(m, [rand(1, 2, 4, 5), rand(1, 3, 3, 2, seed=1)])
