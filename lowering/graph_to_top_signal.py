@@ -1,14 +1,16 @@
-"""DFT and STFT -> one `top.generic` each: a transform of a fixed length is a linear map of
+"""DFT and STFT -> one `top.matmul` each: a transform of a fixed length is a linear map of
 the (real, imaginary) input along its axis, so its matrix M[k, c_out, n, c_in] is built at
-compile time (numpy's FFT applied to each basis signal) and the generic sums
-M * x over n and c_in:
+compile time (numpy's FFT applied to each basis signal) and the samples, brought to rows
+of n * c_in values, are multiplied by it on the GEMM path:
 
     dft(x : [b, n, c_in]) -> y[b, k, c_out] = sum_{n, c_in} M[k, c_out, n, c_in] x[b, n, c_in]
+                          = reshape(matmul(reshape(x, [b, n c_in]), M^T [n c_in, k c_out]))
 
 so zero padding / truncation to dft_length, onesided outputs, inverse scaling and the
-inverse one-sided transform (a real output) are all in M. STFT reads frame f of the signal
-through the map (b, f, k, c_out, n, c_in) -> (b, f * step + n, c_in) and multiplies by
-the window. O(n k) per transform: meant for the short transforms of audio front ends.
+inverse one-sided transform (a real output) are all in M; another axis is transposed
+next to the last dim first. STFT first copies its overlapping frames times the window
+(a generic reading (b, f, n, c) -> signal[b, f * step + n, c]). O(n k) per transform
+(no FFT): meant for the short transforms of audio front ends.
 
 dft_length, axis, frame_step and frame_length must be constants (they decide shapes).
 """
@@ -16,17 +18,16 @@ dft_length, axis, frame_step and frame_length must be constants (they decide sha
 from __future__ import annotations
 
 from collections.abc import Sequence
+from math import prod
 
 import numpy as np
 from xdsl.dialects.builtin import TensorType
-from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
-from xdsl.ir.affine import AffineDimExpr, AffineExpr, AffineMap
+from xdsl.ir import Operation, SSAValue
+from xdsl.ir.affine import AffineDimExpr, AffineMap
 
 from lamina.dialects import graph, top
 from lamina.dialects.weights import numpy_dtype
 from lamina.lowering.graph_to_top_common import Body, Emitter, GraphLowering, elt_of, is_none
-
-_P, _R = top.IteratorType.PARALLEL, top.IteratorType.REDUCTION
 
 
 def dft_matrix(size: int, parts: int, length: int, inverse: bool, onesided: bool) -> np.ndarray:
@@ -45,28 +46,16 @@ def dft_matrix(size: int, parts: int, length: int, inverse: bool, onesided: bool
     return out.reshape(size, parts, *out.shape[1:]).transpose(2, 3, 0, 1)
 
 
-def _transform(
-    e: Emitter, inputs: list[tuple[SSAValue, AffineMap]], result: TensorType[Attribute]
-) -> SSAValue:
-    """A generic over (result dims..., n, c_in), the last two reduced, yielding
-    acc + the product of its inputs (each read through its map)."""
-    rank = len(result.get_shape())
-    block = Block(arg_types=[*(elt_of(v) for v, _ in inputs), result.get_element_type()])
-    b = Body(block)
-    *values, acc = block.args
-    product = values[0]
-    for value in values[1:]:
-        product = b.mul(product, value)
-    block.add_op(top.YieldOp(b.add(acc, product)))
-    out_map = AffineMap(rank + 2, 0, tuple(AffineDimExpr(d) for d in range(rank)))
-    maps = [m for _, m in inputs] + [out_map]
-    iterators = [_P] * rank + [_R] * 2
-    init = e.fill(result)
-    return e.emit(top.GenericOp([v for v, _ in inputs], [init], Region(block), maps, iterators))
-
-
-def _matrix(e: Emitter, matrix: np.ndarray, element: Attribute) -> SSAValue:
-    return e.emit(graph.ConstantOp.from_array(matrix.astype(numpy_dtype(element)), "dft"))
+def _transform(e: Emitter, samples: SSAValue, matrix: np.ndarray) -> SSAValue:
+    """samples [..., n, c_in] -> [..., k, c_out] through M (one matmul on flat rows)."""
+    *outer, n, c_in = e.static(samples)
+    k, c_out = matrix.shape[:2]
+    element = elt_of(samples)
+    flat = matrix.reshape(k * c_out, n * c_in).T.astype(numpy_dtype(element))
+    weights = e.emit(graph.ConstantOp.from_array(np.ascontiguousarray(flat), "dft"))
+    rows = e.reshape(samples, (prod(outer), n * c_in))
+    product = e.emit(top.MatmulOp(rows, weights, TensorType(element, (prod(outer), k * c_out))))
+    return e.reshape(product, (*outer, k, c_out))
 
 
 def _int_operand(e: Emitter, value: SSAValue, what: str) -> int | None:
@@ -99,13 +88,16 @@ class DFTLowering(GraphLowering):
         matrix = dft_matrix(size, parts, length, inverse, onesided)
         if result.get_shape() != (*xs[:axis], matrix.shape[0], *xs[axis + 1 : -1], matrix.shape[1]):
             raise e.fail(f"result type {result} for a transform of shape {matrix.shape[:2]}")
-        loops = rank + 2  # the result's dims, then n and c_in
-        n, c_in = AffineDimExpr(rank), AffineDimExpr(rank + 1)
-        x_dims: list[AffineExpr] = [AffineDimExpr(d) for d in range(rank - 1)]
-        x_map = AffineMap(loops, 0, (*x_dims[:axis], n, *x_dims[axis + 1 :], c_in))
-        m_map = AffineMap(loops, 0, (AffineDimExpr(axis), AffineDimExpr(rank - 1), n, c_in))
-        m = _matrix(e, matrix, result.get_element_type())
-        return [_transform(e, [(m, m_map), (x, x_map)], result)]
+        last = [d for d in range(rank - 1) if d != axis] + [axis, rank - 1]
+        samples = x
+        if last != list(range(rank)):
+            moved = TensorType(elt_of(x), [xs[d] for d in last])
+            samples = e.emit(top.TransposeOp(x, last, moved))
+        spectrum = _transform(e, samples, matrix)
+        if last == list(range(rank)):
+            return [spectrum]
+        back = [last.index(d) for d in range(rank)]
+        return [e.emit(top.TransposeOp(spectrum, back, result))]
 
 
 class STFTLowering(GraphLowering):
@@ -131,14 +123,25 @@ class STFTLowering(GraphLowering):
         frames = (xs[1] - length) // step + 1
         if result.get_shape() != (xs[0], frames, matrix.shape[0], 2):
             raise e.fail(f"result type {result} for {frames} frames of {matrix.shape[0]} bins")
-        b, f, k, c_out, n, c_in = (AffineDimExpr(d) for d in range(6))
-        inputs = [
-            (_matrix(e, matrix, result.get_element_type()), AffineMap(6, 0, (k, c_out, n, c_in))),
-            (signal, AffineMap(6, 0, (b, f * step + n, c_in))),
-        ]
-        if not is_none(window):
-            inputs.append((window, AffineMap(6, 0, (n,))))
-        return [_transform(e, inputs, result)]
+        return [_transform(e, _frames(e, signal, window, frames, length, step), matrix)]
+
+
+def _frames(
+    e: Emitter, signal: SSAValue, window: SSAValue, frames: int, length: int, step: int
+) -> SSAValue:
+    """[b, frames, length, c]: frame f is signal[:, f * step + n, :] (times window[n])."""
+    batch, _, parts = e.static(signal)
+    b, f, n, c = (AffineDimExpr(d) for d in range(4))
+    inputs, maps = [signal], [AffineMap(4, 0, (b, f * step + n, c))]
+    if not is_none(window):
+        inputs.append(window)
+        maps.append(AffineMap(4, 0, (n,)))
+
+    def body(body: Body, v: Sequence[SSAValue]) -> SSAValue:
+        return body.mul(v[0], v[1]) if len(v) > 1 else v[0]
+
+    result = TensorType(elt_of(signal), (batch, frames, length, parts))
+    return e.generic(inputs, result, body, maps)
 
 
 SIGNAL_LOWERINGS: tuple[type[GraphLowering], ...] = (DFTLowering, STFTLowering)

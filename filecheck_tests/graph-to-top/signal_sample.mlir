@@ -1,14 +1,15 @@
 // RUN: lamina-opt %s -p convert-graph-to-top | filecheck %s
 // RUN: lamina-opt %s -p convert-graph-to-top | lamina-opt --print-op-generic | lamina-opt | filecheck %s
 
-// dft(x) along axis 1: the transform matrix M[k, c_out, n, c_in] is a constant; one
-// generic sums M * x over n and c_in (the two reduction loops)
+// dft(x) along axis 1: the transform matrix M[k, c_out, n, c_in] is a constant, stored
+// as M^T [n * c_in, k * c_out]; the samples become rows of n * c_in values and one matmul
+// transforms them all
 // CHECK-LABEL: func.func @dft
 // CHECK-SAME: (%[[X:.*]]: tensor<1x4x1xf32>)
-// CHECK: %[[M:.*]] = graph.constant dense_resource<{{.*}}> : tensor<4x2x4x1xf32>
-// CHECK: %[[Y:.*]] = top.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%[[M]], %[[X]] : tensor<4x2x4x1xf32>, tensor<1x4x1xf32>)
-// CHECK: %[[P:.*]] = arith.mulf
-// CHECK: arith.addf %{{.*}}, %[[P]] : f32
+// CHECK: %[[M:.*]] = graph.constant dense_resource<{{.*}}> : tensor<4x8xf32>
+// CHECK: %[[ROWS:.*]] = top.reshape %[[X]] : tensor<1x4x1xf32> -> tensor<1x4xf32>
+// CHECK: %[[P:.*]] = top.matmul %[[ROWS]], %[[M]] : (tensor<1x4xf32>, tensor<4x8xf32>) -> tensor<1x8xf32>
+// CHECK: %[[Y:.*]] = top.reshape %[[P]] : tensor<1x8xf32> -> tensor<1x4x2xf32>
 // CHECK: func.return %[[Y]]
 func.func @dft(%x: tensor<1x4x1xf32>) -> tensor<1x4x2xf32> {
   %n = graph.none : none
