@@ -59,6 +59,7 @@ from xdsl.utils.hints import isa
 from xdsl.utils.str_enum import StrEnum
 
 from lamina.dialects.top_control import TOP_CONTROL_OPS
+from lamina.dialects.top_index import INDEX_ATTRS, INDEX_OPS
 
 # ---------------------------------------------------------------------------------------
 # Enum attributes. Standalone they print as `#top<reduce_kind sum>`; inside an op's
@@ -1199,6 +1200,7 @@ Top = Dialect(
         ConcatOp,
         SliceOp,
         *TOP_CONTROL_OPS,
+        *INDEX_OPS,
     ],
     [
         IteratorTypeAttr,
@@ -1207,5 +1209,6 @@ Top = Dialect(
         PoolKindAttr,
         ReduceKindAttr,
         PadModeAttr,
+        *INDEX_ATTRS,
     ],
 )

@@ -62,7 +62,9 @@ from lamina.lowering.graph_to_top_control import (
 )
 from lamina.lowering.graph_to_top_conv_transpose import CONV_TRANSPOSE_LOWERINGS
 from lamina.lowering.graph_to_top_cumulative import CUMULATIVE_LOWERINGS
+from lamina.lowering.graph_to_top_deform import DEFORM_LOWERINGS
 from lamina.lowering.graph_to_top_depth_space import DEPTH_SPACE_LOWERINGS
+from lamina.lowering.graph_to_top_einsum import EINSUM_LOWERINGS
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
 from lamina.lowering.graph_to_top_errors import (
     CollectUnsupported,
@@ -79,9 +81,16 @@ from lamina.lowering.graph_to_top_norm import NORM_LOWERINGS
 from lamina.lowering.graph_to_top_pool import POOL_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
 from lamina.lowering.graph_to_top_rnn import RNN_LOWERINGS
+from lamina.lowering.graph_to_top_roi import ROI_LOWERINGS
 from lamina.lowering.graph_to_top_rotary import ROTARY_LOWERINGS
+from lamina.lowering.graph_to_top_sample import SAMPLE_LOWERINGS
+from lamina.lowering.graph_to_top_scatter import SCATTER_LOWERINGS
 from lamina.lowering.graph_to_top_shape import SHAPE_LOWERINGS
+from lamina.lowering.graph_to_top_signal import SIGNAL_LOWERINGS
+from lamina.lowering.graph_to_top_sort import SORT_LOWERINGS
 from lamina.lowering.graph_to_top_tensor_scatter import TENSOR_SCATTER_LOWERINGS
+from lamina.lowering.graph_to_top_text import TEXT_LOWERINGS
+from lamina.lowering.graph_to_top_value_shaped import VALUE_SHAPED_LOWERINGS
 from lamina.lowering.graph_to_top_widen import widen_half_float_ops
 from lamina.rewrites.apply_rules import apply_rules, compile_rule_file, rule_set_path
 from lamina.rewrites.graph.fold_if import InlineConstantIf
@@ -111,6 +120,15 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *CONTROL_LOWERINGS,
     *MATH_LOWERINGS,
     *LAYOUT_LOWERINGS,
+    *EINSUM_LOWERINGS,
+    *VALUE_SHAPED_LOWERINGS,
+    *SORT_LOWERINGS,
+    *SCATTER_LOWERINGS,
+    *SIGNAL_LOWERINGS,
+    *SAMPLE_LOWERINGS,
+    *TEXT_LOWERINGS,
+    *ROI_LOWERINGS,
+    *DEFORM_LOWERINGS,
 ]
 
 
@@ -148,6 +166,9 @@ SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
     "MaxUnpool": (2,),
     "Dropout": (1, 2),  # ratio and training_mode decide whether it is random
     **dict.fromkeys(["HannWindow", "HammingWindow", "BlackmanWindow"], (0,)),
+    "DFT": (1, 2),
+    "STFT": (1, 3),
+    "AffineGrid": (1,),
 }
 """ONNX operand slots whose values (not only shapes) decide a result's shape."""
 

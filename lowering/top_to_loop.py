@@ -44,6 +44,7 @@ from lamina.lowering.bufferize import (
 )
 from lamina.lowering.top_to_loop_build import copy
 from lamina.lowering.top_to_loop_control import CONTROL_LOWERINGS
+from lamina.lowering.top_to_loop_index import INDEX_LOOP_LOWERINGS
 from lamina.lowering.top_to_loop_nn import Conv2dLowering, MatmulLowering, PoolLowering
 from lamina.lowering.top_to_loop_tensor import (
     BroadcastLowering,
@@ -131,6 +132,7 @@ def top_to_loop_patterns(buffers: Buffers, vector_bits: int = 512) -> list[Rewri
         ConcatLowering,
         SliceLowering,
         *CONTROL_LOWERINGS,
+        *INDEX_LOOP_LOWERINGS,
     ]
     return [kind(buffers, vector_bits) for kind in kinds]
 

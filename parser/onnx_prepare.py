@@ -82,6 +82,7 @@ def prepare_model(
         _bind_input_shapes(skeleton.graph, weights, input_shapes, where)
     skeleton = _at_graph_opset(skeleton, opset, where)
     _spell_out_function_defaults(skeleton.graph)
+    _explicit_stft_onesided(skeleton.graph)
     skeleton = _infer_shapes(skeleton, where)
     order = [t.name for t in model.graph.initializer]
     return PreparedModel(skeleton, weights, order, where)
@@ -120,6 +121,15 @@ def _spell_out_function_defaults(graph: GraphProto) -> None:
                 default.CopyFrom(attr.default_value)
                 default.name = name
                 node.attribute.append(default)
+
+
+def _explicit_stft_onesided(graph: GraphProto) -> None:
+    """Give STFT nodes their schema default `onesided = 1` explicitly: onnx's STFT shape
+    inference reads a missing `onesided` as 0 and then rejects the model's true shape."""
+    for node in graph.node:
+        stft = node.op_type == "STFT" and is_default_domain(node.domain)
+        if stft and not any(a.name == "onesided" for a in node.attribute):
+            node.attribute.append(helper.make_attribute("onesided", 1))
 
 
 def _onnx_step(step: Callable[P, R], where: str, *args: P.args, **kwargs: P.kwargs) -> R:

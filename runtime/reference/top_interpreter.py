@@ -52,6 +52,7 @@ from lamina.runtime.reference.top_control_interpreter import (
     TOP_CONTROL_OPS_RUN,
     TopControlFunctions,
 )
+from lamina.runtime.reference.top_interpreter_index import INDEX_OP_TYPES, TopIndexFunctions
 
 Array = np.ndarray
 
@@ -591,7 +592,7 @@ def _check_supported(module_op: Operation) -> None:
     known = {top.GenericOp, top.MatmulOp, top.Conv2dOp, top.PoolOp, top.ReduceOp,
              top.TransposeOp, top.PadOp, top.GatherOp, top.BroadcastOp, top.FillOp,
              top.ReshapeOp, top.ConcatOp, top.SliceOp, ConstantOp, NoneOp, *_SCALAR,
-             *TOP_CONTROL_OPS_RUN}  # fmt: skip
+             *TOP_CONTROL_OPS_RUN, *INDEX_OP_TYPES}  # fmt: skip
     for op in module_op.walk():
         parent = op.parent_op()
         if isinstance(parent, top.GenericOp) or op.name.startswith(("func.", "builtin.")):
@@ -617,6 +618,7 @@ def run_top(
     interpreter.register_implementations(FuncFunctions())
     interpreter.register_implementations(TopFunctions())
     interpreter.register_implementations(TopControlFunctions())
+    interpreter.register_implementations(TopIndexFunctions())
     callee = _function(module, function)
     _check_supported(callee)
     results = interpreter.call_op(callee, tuple(_arguments(callee, inputs)))
