@@ -293,9 +293,7 @@ def emit_object(module: ModuleOp, target: Device, opt_level: int = 3) -> bytes:
 def weights_blob(kernel: func.FuncOp, size: int) -> np.ndarray:
     """The weights blob named by the kernel's `lamina.weights` attribute (zeros if none)."""
     key = kernel.attributes.get("lamina.weights")
-    blob = WEIGHTS.get(key.data) if isinstance(key, StringAttr) else None
-    if blob is None:
-        return np.zeros(size, np.uint8)
+    blob = WEIGHTS.kernel_blob(key.data if isinstance(key, StringAttr) else None, size)
     if blob.size != size:
         raise LaminaError(f"internal error: weights blob of {blob.size} bytes, not {size}")
     return blob

@@ -87,6 +87,7 @@ from lamina.dialects.graph_ops import (
     XorOp,
 )
 from lamina.dialects.weights import WEIGHTS, element_type, numpy_dtype
+from lamina.errors import LaminaError
 
 DENSE_LIMIT = 16
 """Arrays with at most this many elements become `dense<...>`; larger ones `dense_resource`."""
@@ -128,8 +129,13 @@ class ConstantOp(IRDLOperation):
         return ConstantOp(DenseResourceAttr(StringAttr(WEIGHTS.add(name, array)), type))
 
     def to_array(self) -> np.ndarray:
-        """The value as a read-only array; no copy for weights."""
-        return tensor_to_array(self.value)
+        """The value as a read-only array; no copy for weights. Weights elided when printed
+        raise a `LaminaError` at this op."""
+        try:
+            return tensor_to_array(self.value)
+        except LaminaError as e:
+            e.op = e.op or self
+            raise
 
     def verify_(self) -> None:
         if not isinstance(self.output.type, TensorType):
