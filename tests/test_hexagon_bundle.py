@@ -150,7 +150,9 @@ def test_lamina_compile_writes_and_builds_a_hexagon_bundle(tmp_path: Path, capsy
 
 def test_lamina_run_on_hexagon_compares_with_onnxruntime(tmp_path: Path, capsys):
     onnx.save(mlp((64, 32, 10)), tmp_path / "mlp.onnx")
-    code = run_main([str(tmp_path / "mlp.onnx"), "--device", DEVICE, "--compare", "ort"])
+    code = run_main(
+        [str(tmp_path / "mlp.onnx"), "--random-inputs", "--device", DEVICE, "--compare", "ort"]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert f"lamina AOT bundle, {DEVICE}, under qemu-hexagon" in out

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from io import StringIO
 
 from xdsl.dialects.builtin import FileLineColLoc, ModuleOp, NameLoc
-from xdsl.ir import Operation
+from xdsl.ir import AttributeInvT, Operation, SSAValue
 from xdsl.parser import Parser
+from xdsl.parser.core import UnresolvedOperand
 from xdsl.passes import ModulePass
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
@@ -40,16 +41,37 @@ from lamina.tools.diagnostics import (
 )
 from lamina.universe import LAMINA_DIALECTS, LAMINA_PASSES, parse_pass_pipeline
 
-_SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
+_SPLIT_MARKER = re.compile(r"^// -----[ \t]*$", re.MULTILINE)
 
 
 class LocatingParser(Parser):
     """A parser that remembers where each operation starts, so diagnostics about an op
-    (from its verifier or from a pass) can name its line and column."""
+    (from its verifier or from a pass) can name its line and column, and reports a value
+    that is used but never defined at its first use (xDSL reports it at the end of input)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.op_spans: dict[Operation, Span[str] | Span[bytes]] = {}
+        self.first_uses: dict[str, Span[str] | Span[bytes]] = {}
+
+    def resolve_operand(
+        self, operand: UnresolvedOperand, type: AttributeInvT
+    ) -> SSAValue[AttributeInvT]:
+        if operand.operand_name not in self.ssa_values:
+            self.first_uses.setdefault(operand.operand_name, operand.span)
+        return super().resolve_operand(operand, type)
+
+    def parse_module(self, allow_implicit_module: bool = True) -> ModuleOp:
+        try:
+            return super().parse_module(allow_implicit_module)
+        except ParseError as e:
+            undefined = [n for n in self.forward_ssa_references if n in self.first_uses]
+            if not undefined or not e.msg.startswith("values used but not defined"):
+                raise
+            first = min(undefined, key=lambda n: self.first_uses[n].start)
+            raise ParseError(
+                self.first_uses[first], f"value %{first} is used but never defined"
+            ) from None
 
     def parse_operation(self) -> Operation:
         start = self._current_token.span
@@ -68,7 +90,8 @@ class Chunk:
 
 
 def split_input(text: str, split: bool) -> list[Chunk]:
-    """The chunks of `text`, split at lines that are exactly `// -----` when `split`."""
+    """The chunks of `text`, split at lines that are exactly `// -----` when `split`; each
+    chunk's `first_line` is its first line's number in `text` (the line after the marker)."""
     if not split:
         return [Chunk(text, 1)]
     chunks: list[Chunk] = []
@@ -186,6 +209,8 @@ class LaminaOptMain(xDSLOptMain):
         return 0
 
     def _process(self, chunk: Chunk, name: str) -> str | None:
+        if not chunk.text.strip():  # like mlir-opt: a blank chunk is an empty module
+            return _ChunkRun(self, chunk, name, {}).finish(ModuleOp([]))
         try:
             parser = LocatingParser(self.ctx, chunk.text, name)  # lexes the first token
         except ParseError as e:
