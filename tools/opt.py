@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import StringIO
+from typing import ClassVar
 
 from xdsl.dialects.builtin import FileLineColLoc, ModuleOp, NameLoc
 from xdsl.ir import AttributeInvT, Operation, SSAValue
@@ -33,12 +34,14 @@ from xdsl.utils.lexer import Span
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from lamina.errors import LaminaError
+from lamina.targets import known_devices
 from lamina.tools.diagnostics import (
     Diagnostic,
     check_diagnostics,
     expected_diagnostics,
     printing_warnings,
 )
+from lamina.tools.versions import versions_text
 from lamina.universe import LAMINA_DIALECTS, LAMINA_PASSES, parse_pass_pipeline
 
 _SPLIT_MARKER = re.compile(r"^// -----[ \t]*$", re.MULTILINE)
@@ -105,12 +108,27 @@ def split_input(text: str, split: bool) -> list[Chunk]:
     return chunks
 
 
+_HELP = {
+    "disable_verify": "do not verify the IR after parsing and after each pass",
+    "verify_diagnostics": "match the errors produced against the `// expected-error {{...}}` "
+    "annotations of the input (like mlir-opt); exit 1 on a missing or unexpected one",
+    "parsing_diagnostics": "print a parse error and exit 0 (for tests of the parser)",
+    "split_input_file": "process each chunk between `// -----` lines on its own; line numbers "
+    "stay those of the whole file",
+    "version": "print lamina's, xDSL's and LLVM's versions and exit",
+    "input_file": "an .mlir file (default: stdin) or an .onnx model, imported to the graph level",
+}
+"""Help of xDSL's flags where it has none or lamina does more (`--verify-diagnostics`)."""
+
+
 class PassError(Exception):
     """Stops the pipeline after a pass left invalid IR (its diagnostics are recorded)."""
 
 
 class LaminaOptMain(xDSLOptMain):
     """xDSL's opt driver with lamina's dialects, passes, diagnostics and ONNX input."""
+
+    version_format: ClassVar[str] = versions_text("lamina-opt")
 
     def register_all_dialects(self) -> None:
         super().register_all_dialects()
@@ -137,7 +155,14 @@ class LaminaOptMain(xDSLOptMain):
             self.register_pass(name, factory)
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        arg_parser.prog = "lamina-opt"
         super().register_all_arguments(arg_parser)
+        for action in arg_parser._actions:  # pyright: ignore[reportPrivateUsage]
+            action.help = _HELP.get(action.dest, action.help)
+        arg_parser.epilog = (
+            f"known devices (for convert-loop-to-llvm{{device=...}}, loop-to-neon, "
+            f"convert-loop-to-ocl): {', '.join(known_devices())}, or a path to a .toml description"
+        )
         arg_parser.add_argument(
             "--print-ir-after-all",
             action="store_true",

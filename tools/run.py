@@ -36,6 +36,7 @@ from lamina.tools.run_io import (
     random_inputs,
     save_outputs,
 )
+from lamina.tools.versions import versions_text
 
 Runner = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
 TimedRunner = Callable[[dict[str, np.ndarray], int], tuple[list[np.ndarray], float]]
@@ -116,6 +117,12 @@ def _arguments() -> argparse.ArgumentParser:
         default=0,
         metavar="K",
         help="print the K largest classes of each 1-D float output with at least K values",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=versions_text("lamina-run"),
+        help="print lamina's, xDSL's and LLVM's versions and exit",
     )
     return parser
 
