@@ -137,6 +137,14 @@ class ConstantOp(IRDLOperation):
             e.op = e.op or self
             raise
 
+    def is_elided(self) -> bool:
+        """Whether the value is a weight whose bytes were elided when printed (its shape is
+        known, its values are not)."""
+        value = self.value
+        return isinstance(value, DenseResourceAttr) and WEIGHTS.is_elided(
+            value.resource_handle.data
+        )
+
     def verify_(self) -> None:
         if not isinstance(self.output.type, TensorType):
             raise VerifyException(f"graph.constant must be a tensor, got {self.output.type}")

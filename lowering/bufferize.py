@@ -282,9 +282,11 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
 def _elided_key(op: ConstantOp) -> str | None:
     """The key of `op`'s weight when its bytes were elided when printed, else None."""
     value = op.value
-    if isinstance(value, DenseResourceAttr) and WEIGHTS.is_elided(value.resource_handle.data):
-        return value.resource_handle.data
-    return None
+    return (
+        value.resource_handle.data
+        if isinstance(value, DenseResourceAttr) and op.is_elided()
+        else None
+    )
 
 
 def _value_or_zeros(op: ConstantOp) -> np.ndarray:

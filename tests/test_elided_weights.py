@@ -67,6 +67,33 @@ def test_readme_pipeline_runs_on_elided_weights(tmp_path: Path):
     assert "lamina.arena_size" in lowered.stdout
 
 
+def _save_batch_norm(path: Path) -> Path:
+    """BatchNormalization over 32 channels: its parameters are weights (dense_resource)."""
+    rng = np.random.default_rng(0)
+    params = [
+        numpy_helper.from_array(rng.random(32).astype(np.float32) + 0.5, name)
+        for name in ("scale", "bias", "mean", "var")
+    ]
+    graph = helper.make_graph(
+        [helper.make_node("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["y"])],
+        "bn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32, 4, 4])],
+        params,
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_lowering_that_folds_known_weights_computes_from_elided_ones(tmp_path: Path):
+    printed = _lamina_opt(_save_batch_norm(tmp_path / "bn.onnx"))
+    assert "dense_resource<scale>" in printed.stdout
+    (tmp_path / "bn.mlir").write_text(printed.stdout)
+    lowered = _lamina_opt(tmp_path / "bn.mlir", "-p", README_PIPELINE.split(",", 1)[1])
+    assert lowered.returncode == 0, lowered.stderr
+    assert "lamina.arena_size" in lowered.stdout
+
+
 def test_folding_an_elided_weight_fails_at_its_op_naming_it(tmp_path: Path):
     printed = _lamina_opt(_save_model(tmp_path / "m.onnx", transpose_weight=True))
     (tmp_path / "m.mlir").write_text(printed.stdout)
