@@ -20,6 +20,7 @@ from lamina.errors import DeviceError, LaminaError
 from lamina.lowering.loop_to_llvm import module_llvm_ir
 from lamina.targets import load_device
 from lamina.tools.compile import main as compile_main
+from lamina.tools.run import main as run_main
 
 PACKAGED = Path(lamina.__file__).parent / "targets"
 
@@ -131,3 +132,13 @@ def test_bad_device_file_names_its_file_and_line(
 def test_missing_device_file_is_named(tmp_path: Path):
     with pytest.raises(DeviceError, match="no such device description file"):
         load_device(str(tmp_path / "absent.toml"))
+
+
+def test_lamina_run_takes_a_device_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    model = _model(tmp_path / "m.onnx")
+    device = str(_copy(tmp_path, "host"))
+    argv = [str(model), "--device", device, "--random-inputs", "--compare", "ort", "--repeat", "1"]
+    assert run_main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"lamina JIT, {device}" in out
+    assert float(out.split("max abs error vs onnxruntime ")[1].split()[0]) < 1e-4
