@@ -137,6 +137,11 @@ class ConstantOp(IRDLOperation):
             e.op = e.op or self
             raise
 
+    def zeros(self) -> np.ndarray:
+        """Zeros of the constant's shape and dtype (for layouts that need only the shape)."""
+        type = cast(TensorType[Attribute], self.output.type)
+        return np.zeros(type.get_shape(), numpy_dtype(type.element_type))
+
     def is_elided(self) -> bool:
         """Whether the value is a weight whose bytes were elided when printed (its shape is
         known, its values are not)."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import Protocol
 
 import numpy as np
 from xdsl.dialects import func
@@ -43,7 +43,7 @@ from xdsl.utils.hints import isa
 from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp, tensor_to_array
 from lamina.dialects.loop import AllocOp, DeallocOp
-from lamina.dialects.weights import WEIGHTS, numpy_dtype
+from lamina.dialects.weights import WEIGHTS
 from lamina.errors import UnsupportedOpError
 from lamina.lowering.top_to_loop_build import Constants, Emitter, copy, lanes
 
@@ -246,7 +246,7 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
     elided = [key for op in constants if (key := _elided_key(op)) is not None]
     for op, use, key in wanted:
         if key not in offsets:
-            array = _value_or_zeros(op) if elided else tensor_to_array(op.value)
+            array = _value_or_zeros(op)
             if use is not None:
                 array = requests[use].pack(array)
             offsets[key] = size
@@ -292,10 +292,7 @@ def _elided_key(op: ConstantOp) -> str | None:
 def _value_or_zeros(op: ConstantOp) -> np.ndarray:
     """`op`'s value, or zeros of its shape when some weight was elided: the layout of the
     weights blob needs only shapes, and its bytes are then never read (the blob is elided)."""
-    if _elided_key(op) is None:
-        return tensor_to_array(op.value)
-    type = cast(TensorType[Attribute], op.output.type)
-    return np.zeros(type.get_shape(), numpy_dtype(type.element_type))
+    return op.zeros() if op.is_elided() else tensor_to_array(op.value)
 
 
 def weights_attr(buffers: Buffers) -> DenseResourceAttr:
