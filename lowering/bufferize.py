@@ -290,7 +290,7 @@ def _elided_key(op: ConstantOp) -> str | None:
 
 
 def _value_or_zeros(op: ConstantOp) -> np.ndarray:
-    """`op`'s value, or zeros of its shape when some weight was elided: the layout of the
+    """`op`'s value, or zeros of its shape when its weight was elided: the layout of the
     weights blob needs only shapes, and its bytes are then never read (the blob is elided)."""
     return op.zeros() if op.is_elided() else tensor_to_array(op.value)
 
