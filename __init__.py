@@ -9,7 +9,7 @@ The public names load on first use, so `import lamina.<submodule>` stays cheap.
 
 from __future__ import annotations
 
-from importlib import import_module
+from importlib import import_module, metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -27,7 +27,19 @@ _PUBLIC = {
     "import_onnx": "lamina.parser.onnx",
 }
 
+
+def _package_version() -> str:
+    try:
+        return metadata.version("lamina")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0.1.0"
+
+
+__version__ = _package_version()
+"""lamina's version, from the installed package's metadata ("0.1.0" without one)."""
+
 __all__ = [
+    "__version__",
     "CompiledModel",
     "LaminaError",
     "ModelImportError",

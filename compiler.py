@@ -169,7 +169,7 @@ class CompiledModel:
 
         start = time.perf_counter()
         self.function = JitFunction(
-            module, device=device.name, opt_level=opt_level, threads=threads
+            module, device=device.source or device.name, opt_level=opt_level, threads=threads
         )
         stats.seconds["llvm"] = time.perf_counter() - start
         self.stats = stats

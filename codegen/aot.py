@@ -301,16 +301,34 @@ def emit_object(module: ModuleOp, target: Device, opt_level: int = 3) -> bytes:
 def weights_blob(kernel: func.FuncOp, size: int) -> np.ndarray:
     """The weights blob named by the kernel's `lamina.weights` attribute (zeros if none)."""
     key = kernel.attributes.get("lamina.weights")
-    blob = WEIGHTS.get(key.data) if isinstance(key, StringAttr) else None
-    if blob is None:
-        return np.zeros(size, np.uint8)
+    blob = WEIGHTS.kernel_blob(key.data if isinstance(key, StringAttr) else None, size)
     if blob.size != size:
         raise LaminaError(f"internal error: weights blob of {blob.size} bytes, not {size}")
     return blob
 
 
+def macro_prefix(bundle: Bundle) -> str:
+    """`LAMINA_<NAME>_`: what every macro of the bundle's header starts with, so that the
+    headers of two bundles (two entry names) can be included in one C file."""
+    return f"LAMINA_{bundle.name.upper()}_"
+
+
+_DRIVER_MACROS = (
+    "MODEL_NAME",
+    "DEVICE",
+    "ALIGNMENT",
+    "WEIGHTS_BYTES",
+    "ARENA_BYTES",
+    "NUM_INPUTS",
+    "NUM_OUTPUTS",
+)
+"""The header's macros the driver template uses without the bundle's prefix."""
+
+
 def header(bundle: Bundle) -> str:
-    """`model.h`: the entry point and the facts a caller needs, as macros."""
+    """`model.h`: the entry point and the facts a caller needs, as macros named
+    `LAMINA_<NAME>_...` (`macro_prefix`) under the include guard `LAMINA_<NAME>_H`."""
+    prefix = macro_prefix(bundle)
     lines = [
         f"/* lamina AOT bundle: model {bundle.name} for device {bundle.device}"
         f" ({bundle.triple}). Generated: do not edit.",
@@ -319,25 +337,25 @@ def header(bundle: Bundle) -> str:
         " * aligned, LAMINA_WEIGHTS_BYTES and LAMINA_ARENA_BYTES long; no buffer may overlap",
         " * another. Outputs are written in place; the arena holds no state between calls.",
         " */",
-        "#ifndef LAMINA_MODEL_H",
-        "#define LAMINA_MODEL_H",
+        f"#ifndef {prefix}H",
+        f"#define {prefix}H",
         "#include <stdint.h>",
         "",
-        f'#define LAMINA_MODEL_NAME "{bundle.name}"',
-        f'#define LAMINA_DEVICE "{bundle.device}"',
-        f"#define LAMINA_ALIGNMENT {ALIGNMENT}",
-        f"#define LAMINA_WEIGHTS_BYTES {bundle.weights_bytes}",
-        f"#define LAMINA_ARENA_BYTES {bundle.arena_bytes}",
-        f"#define LAMINA_THREADS {bundle.threads} /* parallel loops: pthreads, -lpthread */",
-        f"#define LAMINA_NUM_INPUTS {len(bundle.inputs)}",
-        f"#define LAMINA_NUM_OUTPUTS {len(bundle.outputs)}",
+        f'#define {prefix}MODEL_NAME "{bundle.name}"',
+        f'#define {prefix}DEVICE "{bundle.device}"',
+        f"#define {prefix}ALIGNMENT {ALIGNMENT}",
+        f"#define {prefix}WEIGHTS_BYTES {bundle.weights_bytes}",
+        f"#define {prefix}ARENA_BYTES {bundle.arena_bytes}",
+        f"#define {prefix}THREADS {bundle.threads} /* parallel loops: pthreads, -lpthread */",
+        f"#define {prefix}NUM_INPUTS {len(bundle.inputs)}",
+        f"#define {prefix}NUM_OUTPUTS {len(bundle.outputs)}",
     ]
-    for prefix, specs in (("IN", bundle.inputs), ("OUT", bundle.outputs)):
+    for kind, specs in (("IN", bundle.inputs), ("OUT", bundle.outputs)):
         for k, spec in enumerate(specs):
-            macro = f"#define LAMINA_{prefix}{k}"
+            macro = f"#define {prefix}{kind}{k}"
             lines += [
                 "",
-                f"/* {prefix.lower()}{k}: {spec.describe()} */",
+                f"/* {kind.lower()}{k}: {spec.describe()} */",
                 f"{macro}_NAME {_c_string(spec.name)}",
                 f'{macro}_DTYPE "{spec.dtype}"',
                 f"{macro}_RANK {len(spec.shape)}",
@@ -364,17 +382,20 @@ def driver(bundle: Bundle) -> str:
     arguments = ["weights", "arena"]
     arguments += [f"inputs[{k}].data" for k in range(len(bundle.inputs))]
     arguments += [f"outputs[{k}].data" for k in range(len(bundle.outputs))]
+    prefix = macro_prefix(bundle)
+    aliases = "\n".join(f"#define LAMINA_{m} {prefix}{m}" for m in _DRIVER_MACROS)
     return (
-        template.replace("@INPUT_TABLE@", _table(bundle.inputs, "IN"))
-        .replace("@OUTPUT_TABLE@", _table(bundle.outputs, "OUT"))
+        template.replace("@MACROS@", aliases)
+        .replace("@INPUT_TABLE@", _table(bundle.inputs, f"{prefix}IN"))
+        .replace("@OUTPUT_TABLE@", _table(bundle.outputs, f"{prefix}OUT"))
         .replace("@CALL@", f"{bundle.name}({', '.join(arguments)})")
     )
 
 
 def _table(specs: list[TensorSpec], prefix: str) -> str:
     rows = [
-        f"{{LAMINA_{prefix}{k}_NAME, LAMINA_{prefix}{k}_DTYPE, "
-        f'"[{",".join(map(str, s.shape))}]", LAMINA_{prefix}{k}_BYTES, 0}}'
+        f"{{{prefix}{k}_NAME, {prefix}{k}_DTYPE, "
+        f'"[{",".join(map(str, s.shape))}]", {prefix}{k}_BYTES, 0}}'
         for k, s in enumerate(specs)
     ]
     return "{" + ", ".join([*rows, "{0}"]) + "}"

@@ -41,7 +41,8 @@ from typing import Any
 
 from lamina.errors import DeviceError, LaminaError
 from lamina.targets import known_devices, load_device
-from lamina.targets.soc import line_of, load_soc, toml_error
+from lamina.targets.soc import load_soc
+from lamina.targets.toml_text import line_of, toml_error
 
 MANIFEST = "manifest.json"
 CACHE = ".cache"
@@ -81,7 +82,7 @@ def load_fleet(path: str) -> list[FleetTarget]:
     for index, entry in enumerate(entries):
         start = starts[index] if index < len(starts) else 1
         try:
-            targets.append(_target(entry, text, start))
+            targets.append(_target(entry, text, start, Path(path).parent))
         except LaminaError as e:
             line = e.where if e.where and e.where.isdigit() else start
             raise LaminaError(e.message, where=f"{path}:{line}") from None
@@ -93,8 +94,9 @@ def load_fleet(path: str) -> list[FleetTarget]:
     return targets
 
 
-def _target(entry: object, text: str, start: int) -> FleetTarget:
-    """One `[[target]]` table; a `LaminaError` whose `where` is the line number at fault."""
+def _target(entry: object, text: str, start: int, folder: Path) -> FleetTarget:
+    """One `[[target]]` table; a `LaminaError` whose `where` is the line number at fault.
+    A `device` ending in .toml is a description file, relative to the fleet file's folder."""
     table: dict[str, Any] = entry if isinstance(entry, dict) else {}
     device, soc = table.get("device"), table.get("soc")
     if isinstance(soc, str):
@@ -109,6 +111,13 @@ def _target(entry: object, text: str, start: int) -> FleetTarget:
                 where=_line(text, "unit", start),
             )
         device, default = description.units[unit].device, f"{soc}-{unit}"
+    elif isinstance(device, str) and device.endswith(".toml"):
+        device, default = str(folder / device), Path(device).stem
+        try:
+            load_device(device)
+        except DeviceError as e:
+            message = f"device description {e.where}: {e.message}"
+            raise LaminaError(message, where=_line(text, "device", start)) from None
     elif isinstance(device, str):
         if device not in known_devices():
             raise LaminaError(

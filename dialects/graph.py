@@ -94,6 +94,7 @@ from lamina.dialects.graph_ops import (
     XorOp,
 )
 from lamina.dialects.weights import WEIGHTS, element_type, numpy_dtype
+from lamina.errors import LaminaError
 
 DENSE_LIMIT = 16
 """Arrays with at most this many elements become `dense<...>`; larger ones `dense_resource`."""
@@ -135,8 +136,26 @@ class ConstantOp(IRDLOperation):
         return ConstantOp(DenseResourceAttr(StringAttr(WEIGHTS.add(name, array)), type))
 
     def to_array(self) -> np.ndarray:
-        """The value as a read-only array; no copy for weights."""
-        return tensor_to_array(self.value)
+        """The value as a read-only array; no copy for weights. Weights elided when printed
+        raise a `LaminaError` at this op."""
+        try:
+            return tensor_to_array(self.value)
+        except LaminaError as e:
+            e.op = e.op or self
+            raise
+
+    def zeros(self) -> np.ndarray:
+        """Zeros of the constant's shape and dtype (for layouts that need only the shape)."""
+        type = cast(TensorType[Attribute], self.output.type)
+        return np.zeros(type.get_shape(), numpy_dtype(type.element_type))
+
+    def is_elided(self) -> bool:
+        """Whether the value is a weight whose bytes were elided when printed (its shape is
+        known, its values are not)."""
+        value = self.value
+        return isinstance(value, DenseResourceAttr) and WEIGHTS.is_elided(
+            value.resource_handle.data
+        )
 
     def verify_(self) -> None:
         if not isinstance(self.output.type, TensorType):

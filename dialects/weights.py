@@ -56,6 +56,8 @@ class WeightStore(OpAsmDialectInterface):
         super().__init__()
         self._blobs: dict[str, np.ndarray] = {}
         self._alignments: dict[str, int] = {}
+        self._elided: dict[str, tuple[int, tuple[str, ...]]] = {}
+        """Keys whose bytes are unknown: their size and the elided weights they derive from."""
         self.print_weights = False
         """Whether printing a module prints the blobs it references (`--print-weights`)."""
 
@@ -84,10 +86,55 @@ class WeightStore(OpAsmDialectInterface):
         if not (base[0].isalpha() or base[0] == "_"):
             base = "w_" + base
         key, counter = base, 0
-        while key in self._blobs:
+        while key in self._blobs or key in self._elided:
             key = f"{base}_{counter}"
             counter += 1
         return key
+
+    def add_elided(self, name: str, size: int, sources: Iterable[str]) -> str:
+        """A new key for `size` bytes that cannot be known because the weights `sources` were
+        elided when printed; reading it raises the error naming `sources`."""
+        key = self.unique_key(name)
+        self._elided[key] = (size, tuple(sources))
+        return key
+
+    def is_elided(self, key: str) -> bool:
+        """Whether the bytes under `key` are unknown (printed without `--print-weights`)."""
+        return key not in self._blobs
+
+    def size(self, key: str) -> int:
+        """The byte size of the blob under `key`, also when its bytes were elided (0 if unknown)."""
+        blob = self._blobs.get(key)
+        if blob is not None:
+            return blob.size
+        return self._elided.get(key, (0, ()))[0]
+
+    def require(self, key: str) -> np.ndarray:
+        """The bytes under `key` for code that needs the values; raises naming the elided
+        weights when they are not in the store."""
+        blob = self._blobs.get(key)
+        if blob is None:
+            raise self.elided_error(key)
+        return blob
+
+    def kernel_blob(self, key: str | None, size: int) -> np.ndarray:
+        """The weights blob of a kernel naming `key` (zeros of `size` bytes when it names
+        none); raises when its bytes were elided, rather than running on zeros."""
+        if key is None:
+            return np.zeros(size, np.uint8)
+        blob = self._blobs.get(key)
+        if blob is None and size:
+            raise self.elided_error(key)
+        return np.zeros(size, np.uint8) if blob is None else blob
+
+    def elided_error(self, key: str) -> LaminaError:
+        """The error for reading `key` whose bytes were elided (naming its source weights)."""
+        sources = self._elided.get(key, (0, (key,)))[1]
+        names = ", ".join(f"'{s}'" for s in sources)
+        return LaminaError(
+            f"weights of {names} were elided when printed; print the IR with "
+            "--print-weights to keep them"
+        )
 
     def get(self, key: str) -> np.ndarray | None:
         """The bytes under `key` (read-only uint8 array, no copy), or None if absent."""
@@ -95,12 +142,7 @@ class WeightStore(OpAsmDialectInterface):
 
     def array(self, key: str, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
         """The blob under `key` viewed as an array of `dtype` and `shape`, without copying."""
-        blob = self._blobs.get(key)
-        if blob is None:
-            raise LaminaError(
-                f"weights of '{key}' were elided when printed; print the IR with "
-                "--print-weights to keep them"
-            )
+        blob = self.require(key)
         size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if blob.nbytes != size:
             raise LaminaError(
@@ -113,6 +155,7 @@ class WeightStore(OpAsmDialectInterface):
         """Forget the blob under `key` (a model that is no longer needed)."""
         self._blobs.pop(key, None)
         self._alignments.pop(key, None)
+        self._elided.pop(key, None)
 
     def __contains__(self, key: str) -> bool:
         return key in self._blobs
@@ -129,6 +172,7 @@ class WeightStore(OpAsmDialectInterface):
         alignment = int.from_bytes(bytes.fromhex(val[2:10]), "little")
         self._blobs[key] = np.frombuffer(bytes.fromhex(val[10:]), np.uint8)
         self._alignments[key] = alignment
+        self._elided.pop(key, None)
 
     def lookup(self, key: str) -> str | None:
         blob = self._blobs.get(key)

@@ -255,9 +255,10 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
         if not uses or any(use not in requests for use in uses):
             wanted.append((op, None, (op.value, "")))
         wanted += [(op, use, (op.value, requests[use].layout)) for use in uses if use in requests]
+    elided = [key for op in constants if (key := _elided_key(op)) is not None]
     for op, use, key in wanted:
         if key not in offsets:
-            array = tensor_to_array(op.value)
+            array = _value_or_zeros(op)
             if use is not None:
                 array = requests[use].pack(array)
             offsets[key] = size
@@ -267,7 +268,11 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
     blob = np.zeros(size, np.uint8)
     for offset, data in pieces:
         blob[offset : offset + data.size] = data
-    buffers.weights_key = WEIGHTS.add(f"{function.sym_name.data}_weights", blob)
+    name = f"{function.sym_name.data}_weights"
+    if elided:
+        buffers.weights_key = WEIGHTS.add_elided(name, size, dict.fromkeys(elided))
+    else:
+        buffers.weights_key = WEIGHTS.add(name, blob)
     weights = block.insert_arg(MemRefType(i8, [size]), 0)
     weights.name_hint = "weights"
     carves: dict[tuple[Attribute, str], SSAValue] = {}
@@ -286,10 +291,25 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
             buffers.packed[use] = carves[key]
 
 
+def _elided_key(op: ConstantOp) -> str | None:
+    """The key of `op`'s weight when its bytes were elided when printed, else None."""
+    value = op.value
+    return (
+        value.resource_handle.data
+        if isinstance(value, DenseResourceAttr) and op.is_elided()
+        else None
+    )
+
+
+def _value_or_zeros(op: ConstantOp) -> np.ndarray:
+    """`op`'s value, or zeros of its shape when its weight was elided: the layout of the
+    weights blob needs only shapes, and its bytes are then never read (the blob is elided)."""
+    return op.zeros() if op.is_elided() else tensor_to_array(op.value)
+
+
 def weights_attr(buffers: Buffers) -> DenseResourceAttr:
     """The module-level `dense_resource` holding a function's weights blob."""
-    blob = WEIGHTS.get(buffers.weights_key)
-    size = 0 if blob is None else blob.size
+    size = WEIGHTS.size(buffers.weights_key)
     return DenseResourceAttr(StringAttr(buffers.weights_key), TensorType(IntegerType(8), [size]))
 
 

@@ -70,9 +70,12 @@ def is_none(value: SSAValue) -> bool:
 
 
 def constant_value(value: SSAValue) -> np.ndarray | None:
-    """The array of a `graph.constant` operand, None if it is computed."""
+    """The array of a `graph.constant` operand, None if it is computed or its weights were
+    elided when printed (lowerings then compute from it as from any tensor)."""
     owner = value.owner
-    return owner.to_array() if isinstance(owner, ConstantOp) else None
+    if not isinstance(owner, ConstantOp) or owner.is_elided():
+        return None
+    return owner.to_array()
 
 
 def scalar_constant(value: float, type: Attribute) -> arith.ConstantOp:

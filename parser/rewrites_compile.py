@@ -310,7 +310,8 @@ class CompiledRule:
                     continue
                 v = fn(env)  # pyright: ignore[reportCallIssue]
             except LaminaError as err:
-                raise RewriteRuleError(f"rule '{self.rule.name}' at {pos}: {err.message}") from None
+                message = f"rule '{self.rule.name}' at {pos}: {err.message}"
+                raise RewriteRuleError(message, op=err.op or op) from None
             except Exception as err:
                 raise RewriteRuleError(f"rule '{self.rule.name}' at {pos}: {err}") from None
             if name is not None:

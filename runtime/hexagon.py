@@ -336,8 +336,8 @@ class HexagonModule:
         num_outputs = attr.value.data if isinstance(attr, IntegerAttr) else 1
         types = self._memref_types(name)
         key = op.attributes.get("lamina.weights")
-        blob = WEIGHTS.get(key.data) if isinstance(key, StringAttr) else None
-        weights = blob if blob is not None else np.zeros(types[0].get_shape()[0], np.uint8)
+        size = types[0].get_shape()[0]
+        weights = WEIGHTS.kernel_blob(key.data if isinstance(key, StringAttr) else None, size)
         arena = np.zeros(types[1].get_shape()[0], np.uint8)
         outputs = [
             np.empty(t.get_shape(), numpy_dtype(t.element_type))

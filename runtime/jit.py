@@ -267,8 +267,7 @@ class JitFunction:
     def _weights(self, op: func.FuncOp, weights: np.ndarray | None, size: int) -> np.ndarray:
         if weights is None:
             key = op.attributes.get("lamina.weights")
-            blob = WEIGHTS.get(key.data) if isinstance(key, StringAttr) else None
-            weights = blob if blob is not None else np.zeros(size, np.uint8)
+            weights = WEIGHTS.kernel_blob(key.data if isinstance(key, StringAttr) else None, size)
         if weights.dtype != np.uint8 or weights.ndim != 1 or weights.size != size:
             raise LaminaError(
                 f"@{self.name} needs a weights blob of {size} bytes (uint8, 1-D), got "

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from xdsl.dialects import func
@@ -126,8 +126,9 @@ class OpenCLFunction:
         import pyopencl as cl
 
         key = function.attributes.get("lamina.weights")
-        blob = WEIGHTS.get(key.data) if isinstance(key, StringAttr) else None
-        if blob is not None and blob.size:
+        size = cast(MemRefType[Attribute], arg.type).get_shape()[0]
+        blob = WEIGHTS.kernel_blob(key.data if isinstance(key, StringAttr) else None, size)
+        if blob.size:
             cl.enqueue_copy(self.queue, self.buffers[arg], np.ascontiguousarray(blob))
 
     def _launch(self, op: ocl.LaunchOp, built: dict[str, Any]) -> _Launch:

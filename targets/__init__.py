@@ -29,11 +29,12 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lamina.errors import DeviceError
+from lamina.targets.toml_text import line_of, toml_error
 
 if TYPE_CHECKING:
     from lamina.targets.soc import Soc
@@ -58,6 +59,8 @@ class Device:
     l2_bytes: int
     l3_bytes: int
     extra: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    source: str = ""
+    """What `load_device` was given for it (a name or a .toml path): what reloads it."""
 
     @property
     def feature_string(self) -> str:
@@ -84,16 +87,35 @@ def load_soc(name: str) -> Soc:
 
 @functools.cache
 def load_device(name: str) -> Device:
-    """The device described by `targets/<name>.toml`; `DeviceError` for an unknown name."""
-    path = _DIR / f"{name}.toml"
+    """The device described by `targets/<name>.toml`, or by the file `name` when it ends in
+    `.toml`; `DeviceError` for an unknown name or a bad description (naming file and line)."""
+    path = Path(name) if name.endswith(".toml") else _DIR / f"{name}.toml"
     if not path.is_file():
+        if name.endswith(".toml"):
+            raise DeviceError("no such device description file", where=name)
         raise DeviceError(f"unknown device '{name}' (known devices: {', '.join(known_devices())})")
     try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as e:
+        raise DeviceError(f"not UTF-8 text (byte {e.start})", where=str(path)) from None
+    except OSError as e:
+        raise DeviceError(f"cannot read: {e.strerror}", where=str(path)) from None
     except tomllib.TOMLDecodeError as e:
-        raise DeviceError(f"bad device description: {e}", where=str(path)) from None
-    return _device_from_data(data, str(path))
+        raise toml_error(e, str(path)) from None
+    try:
+        return replace(_device_from_data(data, str(path)), source=name)
+    except DeviceError as e:
+        raise _at_key_line(e, text) from None
+
+
+def _at_key_line(error: DeviceError, text: str) -> DeviceError:
+    """The error at the line of the key it names in backquotes (`features`), if any."""
+    key = re.search(r"`(\w+)`", error.message)
+    line = line_of(text, rf"^\s*{key[1]}\s*=") if key else None
+    if line is not None and error.where is not None:
+        error.where = f"{error.where}:{line}"
+    return error
 
 
 def _device_from_data(data: dict[str, Any], where: str) -> Device:
@@ -113,7 +135,7 @@ def _device_from_data(data: dict[str, Any], where: str) -> Device:
     malformed = [f for f in features if not re.fullmatch(r"[+-][A-Za-z0-9._-]+", f)]
     if malformed:
         raise DeviceError(
-            f"features must read '+name' or '-name' (as LLVM takes them): {malformed}",
+            f"`features` must read '+name' or '-name' (as LLVM takes them): {malformed}",
             where=where,
         )
     vector_bits = data.get("vector_bits", fallback.get("vector_bits", 128))

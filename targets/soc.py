@@ -35,10 +35,10 @@ from typing import Any
 
 from lamina.errors import DeviceError
 from lamina.targets import known_devices
+from lamina.targets.toml_text import line_of, toml_error
 
 _DIR = Path(__file__).parent
 _PREFIX = "soc-"
-_TOML_LINE = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column \d+\)$")
 
 
 @dataclass(frozen=True)
@@ -128,22 +128,6 @@ def load_soc(name: str) -> Soc:
     except tomllib.TOMLDecodeError as e:
         raise toml_error(e, str(path)) from None
     return _Reader(text, str(path)).soc(data)
-
-
-def toml_error(error: tomllib.TOMLDecodeError, path: str) -> DeviceError:
-    """A TOML syntax error as `path:line: error: message`."""
-    match = _TOML_LINE.match(str(error))
-    if match is None:
-        return DeviceError(str(error), where=path)
-    return DeviceError(match["message"], where=f"{path}:{match['line']}")
-
-
-def line_of(text: str, pattern: str, start: int = 1) -> int | None:
-    """The number of the first line at or after `start` that matches regex `pattern`."""
-    for number, line in enumerate(text.splitlines()[start - 1 :], start):
-        if re.search(pattern, line):
-            return number
-    return None
 
 
 class _Reader:

@@ -87,10 +87,10 @@ def test_bundle_holds_object_header_weights_driver_and_manifest(host_bundle: Bun
     assert (
         "void small_cnn(const void *weights, void *arena, const float *in0, float *out0);" in header
     )
-    assert "#define LAMINA_IN0_SHAPE {1, 3, 8, 8}" in header
-    assert f"#define LAMINA_ARENA_BYTES {host_bundle.arena_bytes}" in header
+    assert "#define LAMINA_SMALL_CNN_IN0_SHAPE {1, 3, 8, 8}" in header
+    assert f"#define LAMINA_SMALL_CNN_ARENA_BYTES {host_bundle.arena_bytes}" in header
     weights = (host_bundle.directory / "weights.bin").stat().st_size
-    assert f"#define LAMINA_WEIGHTS_BYTES {weights}" in header
+    assert f"#define LAMINA_SMALL_CNN_WEIGHTS_BYTES {weights}" in header
     manifest = json.loads((host_bundle.directory / "bundle.json").read_text())
     assert manifest["inputs"] == [{"name": "x", "shape": [1, 3, 8, 8], "dtype": "float32"}]
     assert Bundle.load(host_bundle.directory) == host_bundle
@@ -165,7 +165,10 @@ def test_cortex_a76_bundle_under_qemu_matches_onnxruntime(tmp_path: Path):
 )
 def test_x86_64_avx512_bundle_runs_natively(tmp_path: Path):
     bundle = write_bundle(small_cnn(), "x86-64-avx512", tmp_path / "avx512")
-    assert '#define LAMINA_DEVICE "x86-64-avx512"' in (bundle.directory / "model.h").read_text()
+    assert (
+        '#define LAMINA_SMALL_CNN_DEVICE "x86-64-avx512"'
+        in (bundle.directory / "model.h").read_text()
+    )
     x = RNG.standard_normal((1, 3, 8, 8), dtype=np.float32)
     (got,) = run_bundle(bundle.directory, [x]).outputs
     (want,) = onnxruntime_outputs(small_cnn(), {"x": x})

@@ -135,7 +135,7 @@ def test_feature_without_sign_is_refused_before_llvm_sees_it(tmp_path: Path):
     from lamina.targets import _device_from_data  # pyright: ignore[reportPrivateUsage]
 
     data = {"name": "odd", "triple": "x86_64-unknown-linux-gnu", "cpu": "skylake"}
-    with pytest.raises(DeviceError, match=r"features must read '\+name' or '-name'"):
+    with pytest.raises(DeviceError, match=r"`features` must read '\+name' or '-name'"):
         _device_from_data({**data, "features": ["avx2"]}, "odd.toml")
 
 
@@ -190,7 +190,7 @@ def test_random_inputs_over_the_size_limit_are_refused_before_allocation(tmp_pat
 
 def test_negative_bound_dim_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     path = one_input_model(tmp_path / "m.onnx", TensorProto.FLOAT, ["n"])
-    assert run_main([str(path), "--input-shape", "x=-3"]) == 1
+    assert run_main([str(path), "--random-inputs", "--input-shape", "x=-3"]) == 1
     assert "error:" in error_of(capsys)
 
 
@@ -206,7 +206,7 @@ def test_onnxruntime_error_in_compare_is_a_diagnostic(
         [helper.make_tensor_value_info("y", TensorProto.UINT16, [2])],
     )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    assert run_main([str(path), "--compare", "ort"]) == 1
+    assert run_main([str(path), "--random-inputs", "--compare", "ort"]) == 1
     assert "error: onnxruntime cannot run the model" in error_of(capsys)
 
 

@@ -105,7 +105,7 @@ def test_compile_bad_arguments_are_one_line_errors(
 
 def test_run_jit_compares_with_onnxruntime(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     model = dense_model(tmp_path / "dense.onnx")
-    assert run_main([str(model), "--compare", "ort", "--repeat", "2"]) == 0
+    assert run_main([str(model), "--random-inputs", "--compare", "ort", "--repeat", "2"]) == 0
     stdout = capsys.readouterr().out
     assert "latency (lamina JIT, host, median of 2)" in stdout
     assert "latency (onnxruntime, median of 2)" in stdout
@@ -114,7 +114,17 @@ def test_run_jit_compares_with_onnxruntime(tmp_path: Path, capsys: pytest.Captur
 
 def test_run_cortex_a76_runs_the_bundle_under_qemu(tmp_path: Path):
     model = dense_model(tmp_path / "dense.onnx")
-    result = run_tool("run", model, "--device", "cortex-a76", "--compare", "ort", "--repeat", "1")
+    result = run_tool(
+        "run",
+        model,
+        "--random-inputs",
+        "--device",
+        "cortex-a76",
+        "--compare",
+        "ort",
+        "--repeat",
+        "1",
+    )
     assert result.returncode == 0, result.stderr
     assert "lamina AOT bundle, cortex-a76, under qemu-aarch64" in result.stdout
     assert max_error(result.stdout) < 1e-5
@@ -132,7 +142,12 @@ def test_run_reference_still_runs_the_interpreter(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     model = dense_model(tmp_path / "dense.onnx")
-    assert run_main([str(model), "--reference", "--compare", "ort", "--repeat", "1"]) == 0
+    assert (
+        run_main(
+            [str(model), "--reference", "--random-inputs", "--compare", "ort", "--repeat", "1"]
+        )
+        == 0
+    )
     stdout = capsys.readouterr().out
     assert "latency (reference interpreter" in stdout
     assert max_error(stdout) < 1e-5

@@ -59,7 +59,7 @@ def test_mlp_bundle_holds_a_v66_object_and_the_cpu_bundles_header(mlp_bundle: Pa
     assert int.from_bytes(model_o[36:40], "little") & 0xFF == HEXAGON_V66
     header = (mlp_bundle / "model.h").read_text()
     assert "void mlp(const void *weights, void *arena, const float *in0, float *out0);" in header
-    assert "#define LAMINA_IN0_SHAPE {1, 784}" in header
+    assert "#define LAMINA_MLP_IN0_SHAPE {1, 784}" in header
     makefile = (mlp_bundle / "Makefile").read_text()
     assert "LDFLAGS = -static -e _start" in makefile and "start.o" in makefile
 
@@ -150,7 +150,9 @@ def test_lamina_compile_writes_and_builds_a_hexagon_bundle(tmp_path: Path, capsy
 
 def test_lamina_run_on_hexagon_compares_with_onnxruntime(tmp_path: Path, capsys):
     onnx.save(mlp((64, 32, 10)), tmp_path / "mlp.onnx")
-    code = run_main([str(tmp_path / "mlp.onnx"), "--device", DEVICE, "--compare", "ort"])
+    code = run_main(
+        [str(tmp_path / "mlp.onnx"), "--random-inputs", "--device", DEVICE, "--compare", "ort"]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert f"lamina AOT bundle, {DEVICE}, under qemu-hexagon" in out

@@ -19,7 +19,9 @@ from xdsl.dialects.builtin import NameLoc
 from xdsl.ir import Operation
 
 from lamina.errors import LaminaError
+from lamina.targets import known_devices
 from lamina.tools.diagnostics import printing_warnings
+from lamina.tools.versions import versions_text
 
 
 def error_text(error: LaminaError, model: str) -> str:
@@ -42,19 +44,7 @@ def error_text(error: LaminaError, model: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `lamina-compile`; returns the exit code."""
-    parser = argparse.ArgumentParser(
-        prog="lamina-compile", description="Compile a model into an AOT bundle for a device."
-    )
-    parser.add_argument("model", help="an .onnx file")
-    parser.add_argument("--device", default="host", help="device description name")
-    parser.add_argument("-o", "--output", default="out", help="bundle directory")
-    parser.add_argument("--name", help="C name of the entry point (default: the file's stem)")
-    parser.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS")
-    parser.add_argument("--build", action="store_true", help="also build the driver (make)")
-    parser.add_argument("--threads", type=int, help="threads of parallel loops (default: cores)")
-    parser.add_argument("-O", dest="opt_level", type=int, default=3, choices=range(4))
-    parser.add_argument("--fleet", help="a fleet.toml: one bundle per target into -o/<name>/")
-    parser.add_argument("--jobs", type=int, help="parallel fleet builds (default: cores)")
+    parser = _arguments()
     args = parser.parse_args(argv)
     if args.fleet:
         return _fleet(args)
@@ -64,6 +54,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LaminaError as e:
         print(error_text(e, args.model), file=sys.stderr)
         return 1
+
+
+def _arguments() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lamina-compile",
+        description="Compile a model into an AOT bundle for a device.",
+        epilog=f"known devices: {', '.join(known_devices())} (or a path to a .toml description)",
+    )
+    parser.add_argument("model", help="the .onnx model to compile")
+    parser.add_argument(
+        "--device", default="host", help="a known device or a .toml file (default: host)"
+    )
+    parser.add_argument("-o", "--output", default="out", help="bundle directory (default: out)")
+    parser.add_argument("--name", help="C name of the entry point (default: the file's stem)")
+    parser.add_argument(
+        "--input-shape",
+        action="append",
+        default=[],
+        metavar="NAME=DIMS",
+        help="bind the dims of a dynamic input, e.g. data=1x3x224x224 (repeatable)",
+    )
+    parser.add_argument("--build", action="store_true", help="also build the driver (make)")
+    parser.add_argument("--threads", type=int, help="threads of parallel loops (default: cores)")
+    parser.add_argument(
+        "-O",
+        dest="opt_level",
+        type=int,
+        default=3,
+        choices=range(4),
+        help="LLVM optimization level 0-3 (default: 3)",
+    )
+    parser.add_argument("--fleet", help="a fleet.toml: one bundle per target into -o/<name>/")
+    parser.add_argument("--jobs", type=int, help="parallel fleet builds (default: cores)")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=versions_text("lamina-compile"),
+        help="print lamina's, xDSL's and LLVM's versions and exit",
+    )
+    return parser
 
 
 def _compile(args: argparse.Namespace) -> int:

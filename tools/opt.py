@@ -21,10 +21,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import StringIO
+from typing import ClassVar
 
 from xdsl.dialects.builtin import FileLineColLoc, ModuleOp, NameLoc
-from xdsl.ir import Operation
+from xdsl.ir import AttributeInvT, Operation, SSAValue
 from xdsl.parser import Parser
+from xdsl.parser.core import UnresolvedOperand
 from xdsl.passes import ModulePass
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
@@ -32,24 +34,47 @@ from xdsl.utils.lexer import Span
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from lamina.errors import LaminaError
+from lamina.targets import known_devices
 from lamina.tools.diagnostics import (
     Diagnostic,
     check_diagnostics,
     expected_diagnostics,
     printing_warnings,
 )
+from lamina.tools.versions import versions_text
 from lamina.universe import LAMINA_DIALECTS, LAMINA_PASSES, parse_pass_pipeline
 
-_SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
+_SPLIT_MARKER = re.compile(r"^// -----[ \t]*$", re.MULTILINE)
 
 
 class LocatingParser(Parser):
     """A parser that remembers where each operation starts, so diagnostics about an op
-    (from its verifier or from a pass) can name its line and column."""
+    (from its verifier or from a pass) can name its line and column, and reports a value
+    that is used but never defined at its first use (xDSL reports it at the end of input)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.op_spans: dict[Operation, Span[str] | Span[bytes]] = {}
+        self.first_uses: dict[str, Span[str] | Span[bytes]] = {}
+
+    def resolve_operand(
+        self, operand: UnresolvedOperand, type: AttributeInvT
+    ) -> SSAValue[AttributeInvT]:
+        if operand.operand_name not in self.ssa_values:
+            self.first_uses.setdefault(operand.operand_name, operand.span)
+        return super().resolve_operand(operand, type)
+
+    def parse_module(self, allow_implicit_module: bool = True) -> ModuleOp:
+        try:
+            return super().parse_module(allow_implicit_module)
+        except ParseError as e:
+            undefined = [n for n in self.forward_ssa_references if n in self.first_uses]
+            if not undefined or not e.msg.startswith("values used but not defined"):
+                raise
+            first = min(undefined, key=lambda n: self.first_uses[n].start)
+            raise ParseError(
+                self.first_uses[first], f"value %{first} is used but never defined"
+            ) from None
 
     def parse_operation(self) -> Operation:
         start = self._current_token.span
@@ -68,7 +93,8 @@ class Chunk:
 
 
 def split_input(text: str, split: bool) -> list[Chunk]:
-    """The chunks of `text`, split at lines that are exactly `// -----` when `split`."""
+    """The chunks of `text`, split at lines that are exactly `// -----` when `split`; each
+    chunk's `first_line` is its first line's number in `text` (the line after the marker)."""
     if not split:
         return [Chunk(text, 1)]
     chunks: list[Chunk] = []
@@ -82,12 +108,27 @@ def split_input(text: str, split: bool) -> list[Chunk]:
     return chunks
 
 
+_HELP = {
+    "disable_verify": "do not verify the IR after parsing and after each pass",
+    "verify_diagnostics": "match the errors produced against the `// expected-error {{...}}` "
+    "annotations of the input (like mlir-opt); exit 1 on a missing or unexpected one",
+    "parsing_diagnostics": "print a parse error and exit 0 (for tests of the parser)",
+    "split_input_file": "process each chunk between `// -----` lines on its own; line numbers "
+    "stay those of the whole file",
+    "version": "print lamina's, xDSL's and LLVM's versions and exit",
+    "input_file": "an .mlir file (default: stdin) or an .onnx model, imported to the graph level",
+}
+"""Help of xDSL's flags where it has none or lamina does more (`--verify-diagnostics`)."""
+
+
 class PassError(Exception):
     """Stops the pipeline after a pass left invalid IR (its diagnostics are recorded)."""
 
 
 class LaminaOptMain(xDSLOptMain):
     """xDSL's opt driver with lamina's dialects, passes, diagnostics and ONNX input."""
+
+    version_format: ClassVar[str] = versions_text("lamina-opt")
 
     def register_all_dialects(self) -> None:
         super().register_all_dialects()
@@ -114,7 +155,14 @@ class LaminaOptMain(xDSLOptMain):
             self.register_pass(name, factory)
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        arg_parser.prog = "lamina-opt"
         super().register_all_arguments(arg_parser)
+        for action in arg_parser._actions:  # pyright: ignore[reportPrivateUsage]
+            action.help = _HELP.get(action.dest, action.help)
+        arg_parser.epilog = (
+            f"known devices (for convert-loop-to-llvm{{device=...}}, loop-to-neon, "
+            f"convert-loop-to-ocl): {', '.join(known_devices())}, or a path to a .toml description"
+        )
         arg_parser.add_argument(
             "--print-ir-after-all",
             action="store_true",
@@ -186,6 +234,8 @@ class LaminaOptMain(xDSLOptMain):
         return 0
 
     def _process(self, chunk: Chunk, name: str) -> str | None:
+        if not chunk.text.strip():  # like mlir-opt: a blank chunk is an empty module
+            return _ChunkRun(self, chunk, name, {}).finish(ModuleOp([]))
         try:
             parser = LocatingParser(self.ctx, chunk.text, name)  # lexes the first token
         except ParseError as e:

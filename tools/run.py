@@ -24,89 +24,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import onnx
 
 from lamina.codegen.aot import TensorSpec
-from lamina.errors import LaminaError, UnsupportedError
-from lamina.limits import INPUTS
+from lamina.errors import LaminaError
+from lamina.targets import known_devices
+from lamina.tools.run_io import (
+    describe,
+    input_specs,
+    load_inputs,
+    missing_inputs,
+    random_inputs,
+    save_outputs,
+)
+from lamina.tools.versions import versions_text
 
 Runner = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
 TimedRunner = Callable[[dict[str, np.ndarray], int], tuple[list[np.ndarray], float]]
 """Feeds and a repeat count in; the outputs and the median latency in ms out."""
-
-
-def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
-    """The graph inputs a caller must feed (initializers excluded)."""
-    initializers = {init.name for init in model.graph.initializer}
-    return [i for i in model.graph.input if i.name not in initializers]
-
-
-def random_inputs(
-    model: onnx.ModelProto, shapes: dict[str, list[int]], seed: int = 0
-) -> dict[str, np.ndarray]:
-    """Seeded random inputs for every graph input; dynamic dims must be bound in `shapes`."""
-    rng = np.random.default_rng(seed)
-    specs = [_input_spec(value, shapes) for value in graph_inputs(model)]
-    _check_input_size(specs)
-    feeds: dict[str, np.ndarray] = {}
-    for name, dims, dtype in specs:
-        if np.issubdtype(dtype, np.floating):
-            feeds[name] = rng.standard_normal(dims).astype(dtype)
-        elif dtype == np.bool_:
-            feeds[name] = rng.integers(0, 2, dims).astype(dtype)
-        elif np.issubdtype(dtype, np.integer):
-            feeds[name] = rng.integers(0, 10, dims).astype(dtype)
-        else:
-            raise UnsupportedError(f"random input of dtype {dtype} for '{name}'")
-    return feeds
-
-
-def _input_spec(
-    value: onnx.ValueInfoProto, shapes: dict[str, list[int]]
-) -> tuple[str, list[int], np.dtype]:
-    """(name, dims, numpy dtype) of a graph input, checked before anything is allocated."""
-    if value.type.WhichOneof("value") != "tensor_type":
-        raise UnsupportedError(f"input '{value.name}' is not a tensor")
-    tensor = value.type.tensor_type
-    try:
-        dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type))
-    except (KeyError, TypeError, ValueError):
-        raise LaminaError(
-            f"input '{value.name}' has no usable element type ({tensor.elem_type})"
-        ) from None
-    dims = shapes.get(value.name) or [
-        d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim
-    ]
-    if any(d < 0 for d in dims):
-        raise LaminaError(
-            f"input '{value.name}' has dynamic dims {dims}: bind them with "
-            f"--input-shape {value.name}=1x..."
-        )
-    return value.name, list(dims), dtype
-
-
-def _check_input_size(specs: list[tuple[str, list[int], np.dtype]]) -> None:
-    total = sum(int(np.prod(dims, dtype=object)) * dtype.itemsize for _, dims, dtype in specs)
-    INPUTS.check(total, ", ".join(f"{name} {'x'.join(map(str, dims))}" for name, dims, _ in specs))
-
-
-def load_inputs(specs: Sequence[str], model: onnx.ModelProto) -> dict[str, np.ndarray]:
-    """Inputs from `name=file.npy` (or bare `file.npy`, in graph input order)."""
-    names = [i.name for i in graph_inputs(model)]
-    feeds: dict[str, np.ndarray] = {}
-    for position, spec in enumerate(specs):
-        name, _, path = spec.rpartition("=")
-        if not name:
-            if position >= len(names):
-                raise LaminaError(f"{len(specs)} inputs given, the model takes {len(names)}")
-            name = names[position]
-        if name not in names:
-            raise LaminaError(f"the model has no input '{name}' (inputs: {', '.join(names)})")
-        try:
-            feeds[name] = np.load(path)
-        except (OSError, ValueError) as e:
-            raise LaminaError(f"cannot read input array: {e}", where=path) from None
-    return feeds
 
 
 def time_runs(run: Runner, feeds: dict[str, np.ndarray], repeat: int) -> tuple[list, float]:
@@ -120,29 +54,9 @@ def time_runs(run: Runner, feeds: dict[str, np.ndarray], repeat: int) -> tuple[l
     return outputs, statistics.median(times)
 
 
-def describe(name: str, value: np.ndarray) -> str:
-    """One line about an output: shape, dtype, range and its first values."""
-    flat = np.asarray(value).reshape(-1)
-    head = ", ".join(f"{v:.4g}" if flat.dtype.kind == "f" else str(v) for v in flat[:6])
-    text = f"{name}: {value.dtype}{list(value.shape)} [{head}{', ...' if flat.size > 6 else ''}]"
-    if np.squeeze(value).ndim == 1 and flat.size >= 5 and flat.dtype.kind == "f":
-        top5 = np.argsort(flat)[::-1][:5]
-        text += "\n  top-5: " + ", ".join(f"#{i} ({flat[i]:.4g})" for i in top5)
-    return text
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `lamina-run`; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="lamina-run", description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("model", type=Path, help="an .onnx file")
-    parser.add_argument("--reference", action="store_true", help="run the reference interpreter")
-    parser.add_argument("--device", default="host")
-    parser.add_argument("--inputs", nargs="*", default=[], metavar="[NAME=]FILE.npy")
-    parser.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS")
-    parser.add_argument("--compare", choices=["ort"], help="compare with onnxruntime")
-    parser.add_argument("--repeat", type=int, default=3, help="runs to take the median of")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = _arguments().parse_args(argv)
     try:
         return _run(args)
     except LaminaError as e:
@@ -152,13 +66,77 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _arguments() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lamina-run",
+        description=(__doc__ or "").split("\n")[0],
+        epilog=f"known devices: {', '.join(known_devices())} (or a path to a .toml description)",
+    )
+    parser.add_argument("model", type=Path, help="the .onnx model to run")
+    parser.add_argument(
+        "--reference", action="store_true", help="run the numpy reference interpreter instead"
+    )
+    parser.add_argument(
+        "--device", default="host", help="a known device or a .toml file (default: host)"
+    )
+    parser.add_argument(
+        "--inputs",
+        nargs="*",
+        default=[],
+        metavar="INPUT",
+        help="NAME=FILE.npy, FILE.npy (next input in order), FILE.npz (arrays by name), "
+        "NAME=FILE.npz, or an inline NAME=[1,2,3] / NAME=0.5 (broadcast to the input's shape)",
+    )
+    parser.add_argument(
+        "--random-inputs",
+        action="store_true",
+        help="feed seeded random values to every input that --inputs does not give",
+    )
+    parser.add_argument(
+        "--input-shape",
+        action="append",
+        default=[],
+        metavar="NAME=DIMS",
+        help="bind the dims of a dynamic input, e.g. data=1x3x224x224 (repeatable)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="PATH",
+        help="save the outputs: one .npz if PATH ends in .npz, else NAME.npy files in folder PATH",
+    )
+    parser.add_argument(
+        "--compare", choices=["ort"], help="also run onnxruntime and print the max abs error"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs to take the median of (3)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --random-inputs (0)")
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=0,
+        metavar="K",
+        help="print the K largest classes of each 1-D float output with at least K values",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=versions_text("lamina-run"),
+        help="print lamina's, xDSL's and LLVM's versions and exit",
+    )
+    return parser
+
+
 def _run(args: argparse.Namespace) -> int:
     from lamina.parser.onnx import parse_input_shapes
     from lamina.parser.onnx_prepare import load_model
 
     shapes = parse_input_shapes(args.input_shape)
     model = load_model(args.model, str(args.model))
-    given = load_inputs(args.inputs, model) if args.inputs else {}
+    specs = input_specs(model, shapes)
+    given = load_inputs(args.inputs, specs)
+    if len(given) < len(specs) and not args.random_inputs:
+        raise missing_inputs(specs, given)
     feeds = random_inputs(model, shapes, args.seed)
     for name, value in given.items():  # early, before compiling: the model's declared types
         spec = TensorSpec(name, feeds[name].shape, feeds[name].dtype.name)
@@ -171,7 +149,9 @@ def _run(args: argparse.Namespace) -> int:
         outputs, ms = run(feeds, max(args.repeat, 1))
     names = [o.name for o in model.graph.output]
     for name, value in zip(names, outputs, strict=True):
-        print(describe(name, value))
+        print(describe(name, value, args.top))
+    if args.output is not None:
+        save_outputs(args.output, names, outputs)
     print(f"latency ({label}, median of {max(args.repeat, 1)}): {ms:.3f} ms")
     if args.compare == "ort":
         emulated = not args.reference and _emulated(args.device)

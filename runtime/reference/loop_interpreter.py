@@ -385,8 +385,8 @@ def run_loop(
     if len(types) < 2 + len(inputs):
         raise LaminaError(f"@{kernel.sym_name.data} takes {len(types) - 2} buffers")
     key = kernel.attributes.get("lamina.weights")
-    blob = WEIGHTS.get(key.data) if isinstance(key, StringAttr) else None
-    weights = np.zeros(types[0].get_shape()[0], np.uint8) if blob is None else blob
+    size = types[0].get_shape()[0]
+    weights = WEIGHTS.kernel_blob(key.data if isinstance(key, StringAttr) else None, size)
     arena = _poisoned(np.dtype(np.uint8), types[1].get_shape())
     buffers: list[np.ndarray] = []
     for value, t in zip(inputs, types[2:], strict=False):

@@ -1,0 +1,78 @@
+"""The AOT bundle's C driver reads .npy inputs as well as raw .bin (issue 17): the header's
+dtype, shape and order are checked, and the outputs match onnxruntime."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from lamina.codegen.aot import Bundle, write_bundle
+from lamina.runtime.qemu import build_bundle
+
+
+def scaled_matmul() -> onnx.ModelProto:
+    """y = x @ W on a 2x5 input (float32), 5x3 weights."""
+    weight = numpy_helper.from_array(
+        np.random.default_rng(4).standard_normal((5, 3)).astype(np.float32), "W"
+    )
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])],
+        "mm",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+        [weight],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
+    built = write_bundle(scaled_matmul(), "host", tmp_path_factory.mktemp("npy") / "mm")
+    build_bundle(built.directory)
+    return built
+
+
+def _run(bundle: Bundle, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    command = ["./run", *map(str, args)]
+    return subprocess.run(command, cwd=bundle.directory, capture_output=True, text=True)
+
+
+def test_npy_input_matches_onnxruntime(bundle: Bundle, tmp_path: Path):
+    x = np.random.default_rng(5).standard_normal((2, 5)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    result = _run(bundle, "-i", tmp_path / "x.npy", "-o", tmp_path)
+    assert result.returncode == 0, result.stderr
+    got = np.fromfile(tmp_path / "out0.bin", np.float32).reshape(2, 3)
+    session = ort.InferenceSession(scaled_matmul().SerializeToString())
+    want = np.asarray(session.run(None, {"x": x})[0])
+    assert np.max(np.abs(got - want)) <= 1e-3 * np.max(np.abs(want)) + 1e-4
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.zeros((2, 5), np.float64), "holds <f8, but input 0 'x' (float32[2,5]) takes <f4"),
+        (np.zeros((5, 2), np.float32), "has shape [5,2], but input 0 'x' (float32[2,5]) takes"),
+        (np.asfortranarray(np.zeros((2, 5), np.float32)), "is in Fortran order"),
+    ],
+)
+def test_npy_of_another_dtype_shape_or_order_is_refused(
+    bundle: Bundle, tmp_path: Path, array: np.ndarray, message: str
+):
+    np.save(tmp_path / "x.npy", array)
+    result = _run(bundle, "-i", tmp_path / "x.npy", "-o", tmp_path)
+    assert result.returncode == 1
+    assert message in result.stderr
+
+
+def test_a_file_that_is_not_npy_is_refused(bundle: Bundle, tmp_path: Path):
+    (tmp_path / "x.npy").write_bytes(b"not numpy at all, just bytes")
+    result = _run(bundle, "-i", tmp_path / "x.npy")
+    assert result.returncode == 1
+    assert "not a .npy file" in result.stderr
