@@ -86,15 +86,15 @@ def test_convnet_through_loop_to_neon_under_qemu_matches_onnxruntime(
 
 
 def test_unsupported_op_names_node_op_and_device_and_leaves_no_bundle(tmp_path: Path):
-    node = helper.make_node("Det", ["x"], ["y"], name="the_det")
+    node = helper.make_node("Bernoulli", ["x"], ["y"], name="coin")
     graph = helper.make_graph(
         [node],
-        "det",
+        "coin",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 3])],
     )
-    path = tmp_path / "det.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    path = tmp_path / "coin.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
     out = tmp_path / "out"
     result = subprocess.run(
         [
@@ -114,6 +114,6 @@ def test_unsupported_op_names_node_op_and_device_and_leaves_no_bundle(tmp_path: 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     message = result.stderr.strip()
-    assert "'graph.det'" in message and "node 'the_det'" in message, message
+    assert "'graph.bernoulli'" in message and "node 'coin'" in message, message
     assert f"device '{DEVICE}'" in message
     assert not out.exists()

@@ -19,16 +19,16 @@ from lamina.parser.onnx import import_onnx
 
 
 def unlowerable_model() -> onnx.ModelProto:
-    """Three ops that import but have no lowering (Det, MaxRoiPool) or an unsupported
-    variant (3-D Conv), and a Neg that lowers after the Conv it reads."""
+    """Three ops that import but have no lowering (Bernoulli: random, MaxRoiPool) or an
+    unsupported variant (3-D Conv), and a Neg that lowers after the Conv it reads."""
     nodes = [
-        helper.make_node("Det", ["x"], ["d"], name="the_det"),
+        helper.make_node("Bernoulli", ["x"], ["d"], name="coin"),
         helper.make_node("Conv", ["v", "w"], ["c"], name="conv3d"),
         helper.make_node("Neg", ["c"], ["r"], name="neg"),
         helper.make_node("MaxRoiPool", ["x4", "rois"], ["p"], name="roipool", pooled_shape=[1, 1]),
     ]
     inputs = {"x": [3, 3], "v": [1, 1, 3, 3, 3], "x4": [1, 1, 4, 4], "rois": [1, 5]}
-    outputs = {"d": [], "r": [1, 1, 1, 1, 1], "p": [1, 1, 1, 1]}
+    outputs = {"d": [3, 3], "r": [1, 1, 1, 1, 1], "p": [1, 1, 1, 1]}
     weight = numpy_helper.from_array(np.ones((1, 1, 3, 3, 3), np.float32), "w")
     graph = helper.make_graph(
         nodes,
@@ -59,7 +59,7 @@ def unimportable_model() -> onnx.ModelProto:
 
 
 LOWERING_LINES = [
-    "'graph.det' (node 'the_det'): no lowering to the top dialect",
+    "'graph.bernoulli' (node 'coin'): no lowering to the top dialect",
     "(node 'conv3d'): 3-D convolution",
     "'graph.max_roi_pool' (node 'roipool'): no lowering to the top dialect",
 ]
