@@ -1,0 +1,82 @@
+"""Small explicit models for bugs that random graphs and engineers found in the lowerings,
+each compiled for the host and compared with onnxruntime at the output's scale
+(max|err| <= 1e-3 * max|ref| + 1e-4, `output_mismatch`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+from lamina.compiler import compile as lamina_compile
+from lamina.tools.models import output_mismatch
+
+RNG = np.random.default_rng(5)
+
+
+def one_node_model(
+    op: str,
+    inputs: dict[str, list[int]],
+    weights: dict[str, np.ndarray],
+    output: list[int],
+    **attrs: Any,
+) -> onnx.ModelProto:
+    """A graph of one `op` node reading the float inputs and then the weights, in order."""
+    node = helper.make_node(op, [*inputs, *weights], ["y"], name=f"{op.lower()}0", **attrs)
+    graph = helper.make_graph(
+        [node],
+        f"{op.lower()}_regression",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, output)],
+        [numpy_helper.from_array(a, n) for n, a in weights.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def assert_matches_onnxruntime(model: onnx.ModelProto) -> list[np.ndarray]:
+    """Run `model` on seeded normal inputs through lamina and onnxruntime; return lamina's."""
+    feeds = {
+        i.name: RNG.standard_normal([d.dim_value for d in i.type.tensor_type.shape.dim]).astype(
+            np.float32
+        )
+        for i in model.graph.input
+    }
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = [np.asarray(w) for w in session.run(None, feeds)]
+    got = lamina_compile(model, device="host")(**feeds)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype
+        assert output_mismatch(g, w) is None, output_mismatch(g, w)
+    return got
+
+
+def normal(*shape: int) -> np.ndarray:
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def test_conv_with_one_input_channel_large_enough_for_gemm_matches_onnxruntime():
+    # random graph 234: the planner packed the filter for the GEMM, but the depthwise kernel
+    # (which also takes C = 1, group 1) lowered the conv and found no plain filter buffer
+    model = one_node_model(
+        "Conv",
+        {"x": [2, 1, 18, 20]},
+        {"w": normal(12, 1, 5, 5), "b": normal(12)},
+        [2, 12, 20, 20],
+        pads=[3, 4, 3, 0],
+    )
+    assert_matches_onnxruntime(model)
+
+
+def test_depthwise_conv_large_enough_for_gemm_matches_onnxruntime():
+    model = one_node_model(
+        "Conv",
+        {"x": [1, 8, 24, 24]},
+        {"w": normal(8, 1, 5, 5)},
+        [1, 8, 24, 24],
+        pads=[2, 2, 2, 2],
+        group=8,
+    )
+    assert_matches_onnxruntime(model)
