@@ -9,9 +9,15 @@ from typing import Any
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 from onnx import TensorProto, helper, numpy_helper
+from xdsl.parser import Parser
+from xdsl.utils.exceptions import VerifyException
 
 from lamina.compiler import compile as lamina_compile
+from lamina.context import make_context
+from lamina.errors import LaminaError
+from lamina.runtime.reference.top_interpreter import run_top
 from lamina.tools.models import output_mismatch
 
 RNG = np.random.default_rng(5)
@@ -80,3 +86,32 @@ def test_depthwise_conv_large_enough_for_gemm_matches_onnxruntime():
         group=8,
     )
     assert_matches_onnxruntime(model)
+
+
+BROADCAST_BY_LOOP = """
+func.func @f(%a: tensor<1x8xf32>, %b: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %z = arith.constant 0.0 : f32
+  %init = top.fill %z : f32 -> tensor<4x8xf32>
+  %r = top.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
+                                     affine_map<(d0, d1) -> (d0, d1)>,
+                                     affine_map<(d0, d1) -> (d0, d1)>],
+                    iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : tensor<1x8xf32>, tensor<4x8xf32>) outs(%init : tensor<4x8xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    top.yield %s : f32
+  } -> tensor<4x8xf32>
+  func.return %r : tensor<4x8xf32>
+}
+"""
+
+
+def test_generic_whose_operands_disagree_on_a_dim_is_rejected_not_broadcast():
+    # loop d0 takes extent 1 from %a (the first operand reading it alone); %b and the
+    # output have 4 rows: the verifier names both sizes, the top interpreter (which runs
+    # unverified IR between passes) refuses instead of broadcasting %a
+    module = Parser(make_context(), BROADCAST_BY_LOOP).parse_module()
+    with pytest.raises(VerifyException, match=r"loop d0 has extent 1 from input #0"):
+        module.verify()
+    with pytest.raises(LaminaError, match=r"dim 0 is 4 but loop d0 runs 1 times"):
+        run_top(module, [normal(1, 8), normal(4, 8)])
