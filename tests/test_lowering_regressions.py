@@ -15,9 +15,12 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import VerifyException
 
 from lamina.compiler import compile as lamina_compile
+from lamina.compiler import import_model
 from lamina.context import make_context
 from lamina.errors import LaminaError
+from lamina.runtime.reference.interpreter import run_reference
 from lamina.runtime.reference.top_interpreter import run_top
+from lamina.tools.model_builders_rnn import recurrent_node
 from lamina.tools.models import output_mismatch
 
 RNG = np.random.default_rng(5)
@@ -115,3 +118,31 @@ def test_generic_whose_operands_disagree_on_a_dim_is_rejected_not_broadcast():
         module.verify()
     with pytest.raises(LaminaError, match=r"dim 0 is 4 but loop d0 runs 1 times"):
         run_top(module, [normal(1, 8), normal(4, 8)])
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        {"clip": 0.3, "direction": "forward"},
+        {"clip": 0.5, "direction": "bidirectional", "input_forget": 1},
+        {"clip": 0.4, "direction": "reverse"},
+        {"activations": ["HardSigmoid", "LeakyRelu", "Softsign"], "activation_alpha": [0.3, 0.2]},
+    ],
+    ids=["clip", "clip-bidirectional-input-forget", "clip-reverse", "activations"],
+)
+def test_reference_lstm_clips_gates_only_as_onnxruntime(attrs: dict[str, Any]):
+    # onnx.reference ignores clip, activations, input_forget and sequence_lens; the graph
+    # reference interpreter (constant folding runs it) now matches onnxruntime: clip bounds
+    # the gate pre-activations, not the input of h(C). Initial states of 3 sigma make the
+    # cell state exceed the clip, so clipping h(C)'s input too would show.
+    uses = ("B", "sequence_lens", "initial_h", "initial_c", "P")
+    model, feeds = recurrent_node(
+        "LSTM", steps=4, batch=3, lens=[4, 2, 0], uses=uses,
+        outputs=("Y", "Y_h", "Y_c"), **attrs,
+    )  # fmt: skip
+    feeds = {n: a * 3 if n in ("initial_h", "initial_c") else a for n, a in feeds.items()}
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = [np.asarray(w) for w in session.run(None, feeds)]
+    got = run_reference(import_model(model), feeds)
+    for g, w in zip(got, want, strict=True):
+        assert output_mismatch(g, w) is None, output_mismatch(g, w)
