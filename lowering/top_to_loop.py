@@ -41,6 +41,7 @@ from lamina.lowering.bufferize import (
     needs_init,
     unsupported,
     weights_attr,
+    writes_nothing,
 )
 from lamina.lowering.top_to_loop_build import copy
 from lamina.lowering.top_to_loop_nn import Conv2dLowering, MatmulLowering, PoolLowering
@@ -142,7 +143,7 @@ def lower_function(function: func.FuncOp, vector_bits: int = 512) -> Buffers:
     # in reverse, so that each op's results are unused when it goes; not through
     # PatternRewriteWalker, which turns a pattern's LaminaError into a generic diagnostic
     for op in reversed(list(function.body.block.ops)):
-        if op in buffers.dead:
+        if op in buffers.dead or (is_top_op(op) and writes_nothing(op)):
             Rewriter.erase_op(op)
         elif is_top_op(op):
             patterns.match_and_rewrite(op, PatternRewriter(op))
@@ -163,7 +164,8 @@ class ConvertTopToLoopPass(ModulePass):
     `loop.carve`s of `%weights`; intermediates are `loop.alloc`s, each freed by a
     `loop.dealloc` after its last use (`plan-memory` places them in `%arena`); outer
     parallel loops are `parallel`, innermost contiguous loops carry `vector N` with
-    N = `vector_bits` / element bits (capped by the trip count).
+    N = `vector_bits` / element bits (capped by the trip count); an op whose results have
+    no element (a 0 dim) leaves no loop nest.
     """
 
     name = "convert-top-to-loop"
