@@ -11,6 +11,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from xdsl.dialects.builtin import NameLoc
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import VerifyException
 
@@ -18,6 +19,7 @@ from lamina.compiler import compile as lamina_compile
 from lamina.compiler import import_model
 from lamina.context import make_context
 from lamina.errors import LaminaError
+from lamina.rewrites.apply_rules import ApplyRulesPass
 from lamina.runtime.reference.interpreter import run_reference
 from lamina.runtime.reference.top_interpreter import run_top
 from lamina.tools.model_builders_rnn import recurrent_node
@@ -187,3 +189,16 @@ def test_conv_whose_kernel_exceeds_the_padded_input_returns_an_empty_output():
     model.graph.output[0].name = "z"
     (got,) = lamina_compile(model, device="host")(normal(1, 3, 4, 4))
     assert got.shape == (1, 32, 0, 0) and got.dtype == np.float32
+
+
+def test_fused_conv_carries_the_conv_node_name_not_the_activation_name():
+    # relu(conv) -> fused_conv: errors about the fused op must name the conv node
+    model = one_node_model(
+        "Conv", {"x": [1, 3, 8, 8]}, {"w": normal(4, 3, 3, 3)}, [1, 4, 8, 8], pads=[1, 1, 1, 1]
+    )
+    model.graph.node.append(helper.make_node("Relu", ["y"], ["z"], name="relu0"))
+    model.graph.output[0].name = "z"
+    module = import_model(model)
+    ApplyRulesPass(set="graph-default").apply(make_context(), module)
+    (fused,) = [op for op in module.walk() if op.name == "graph.fused_conv"]
+    assert isinstance(fused.location, NameLoc) and fused.location.desc.data == "conv0"
