@@ -159,6 +159,10 @@ EMPTY_CASES = {
     "matmul-n0": one_node_model("MatMul", {"a": [3, 5]}, {"b": normal(5, 0)}, [3, 0]),
     "matmul-k0": one_node_model("MatMul", {"a": [64, 0], "b": [0, 64]}, {}, [64, 64]),
     "gemm-m0": one_node_model("Gemm", {"a": [0, 5]}, {"b": normal(5, 4)}, [0, 4]),
+    "gemm-k0-bias": one_node_model("Gemm", {"a": [3, 0], "b": [0, 4]}, {"c": normal(4)}, [3, 4]),
+    "conv-batch0": one_node_model(
+        "Conv", {"x": [0, 3, 6, 6]}, {"w": normal(32, 3, 3, 3)}, [0, 32, 4, 4]
+    ),
     "add": one_node_model("Add", {"a": [2, 0, 3], "b": [2, 0, 3]}, {}, [2, 0, 3]),
     "concat-empty-operand": one_node_model(
         "Concat", {"a": [2, 0], "b": [2, 3]}, {}, [2, 3], axis=1
