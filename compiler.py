@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import onnx
 from xdsl.dialects import func
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp, NameLoc
+from xdsl.dialects.builtin import IntegerAttr, MemRefType, ModuleOp, NameLoc
+from xdsl.ir import Attribute
 
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL
 from lamina.context import make_context
@@ -103,12 +104,18 @@ def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -
 
 
 def _reads_inputs(function: func.FuncOp) -> bool:
-    """Whether a kernel-ABI function (weights, arena, inputs..., outputs...) uses an input."""
+    """Whether a kernel-ABI function (weights, arena, inputs..., outputs...) uses an input;
+    an input with no element counts as read (there is nothing in it to read, and the ops on
+    it leave no loop nest, so its outputs were not computed at compile time either)."""
     if function.body.blocks.first is None:
         return False
     num_outputs = _int_attr(function, "lamina.num_outputs")
     inputs = function.args[2 : len(function.args) - num_outputs]
-    return any(arg.uses for arg in inputs)
+    return any(arg.uses or _is_empty(arg.type) for arg in inputs)
+
+
+def _is_empty(buffer: Attribute) -> bool:
+    return isinstance(buffer, MemRefType) and 0 in buffer.get_shape()
 
 
 def on_device(error: LaminaError, device: Device) -> LaminaError:

@@ -60,6 +60,7 @@ from xdsl.utils.str_enum import StrEnum
 
 from lamina.dialects.top_control import TOP_CONTROL_OPS
 from lamina.dialects.top_index import INDEX_ATTRS, INDEX_OPS
+from lamina.dialects.top_index_bounds import index_interval
 
 # ---------------------------------------------------------------------------------------
 # Enum attributes. Standalone they print as `#top<reduce_kind sum>`; inside an op's
@@ -178,6 +179,23 @@ def _shape(value: SSAValue) -> Shape:
 
 def _elt(value: SSAValue) -> Attribute:
     return _tensor_type(value).get_element_type()
+
+
+def _verify_compound_indices(
+    name: str, operand: SSAValue, amap: AffineMap, extents: Sequence[int]
+) -> None:
+    """Each dim of `operand` that `amap` indexes by a compound expression holds every
+    index the loops reach (dims read by one loop alone are checked against its extent)."""
+    for dim, (expr, size) in enumerate(zip(amap.results, _shape(operand), strict=True)):
+        interval = None if isinstance(expr, AffineDimExpr) else index_interval(expr, extents)
+        if interval is None or size == DYNAMIC_INDEX:
+            continue
+        if interval[0] < 0 or interval[1] >= size:
+            raise VerifyException(
+                f"dim {dim} of {name} ({operand.type}) is {size} but its index {expr} "
+                f"reaches [{interval[0]}, {interval[1]}] over loop extents "
+                f"{_shape_str(extents)}: it needs size {interval[1] + 1}"
+            )
 
 
 def _agree(a: int, b: int) -> bool:
@@ -482,6 +500,10 @@ class GenericOp(IRDLOperation):
                 raise VerifyException(
                     f"loop d{loop} has no extent: no indexing map result is d{loop} alone"
                 )
+        extents = [seen[loop][0] for loop in range(len(self.iterator_types))]
+        if DYNAMIC_INDEX not in extents:
+            for name, operand, amap in zip(names, operands, maps, strict=True):
+                _verify_compound_indices(name, operand, amap, extents)
 
     def _verify_body(self, operands: list[SSAValue]) -> None:
         block = self.body.block

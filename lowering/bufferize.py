@@ -70,6 +70,14 @@ def is_top_op(op: Operation) -> bool:
     return op.name.startswith("top.") and not isinstance(op, top.YieldOp | RegionYieldOp)
 
 
+def writes_nothing(op: Operation) -> bool:
+    """Whether every result of `op` has no element (a 0 dim): nothing to compute, so no
+    loop nest, packing or epilogue is made for it."""
+    return bool(op.results) and all(
+        isa(r.type, TensorType[Attribute]) and 0 in r.type.get_shape() for r in op.results
+    )
+
+
 def needs_init(op: top.GenericOp) -> bool:
     """Whether a generic reads its outputs' initial values (a reduction, or a body that
     uses an output argument)."""
@@ -227,7 +235,7 @@ def _packing_requests(block: Block, vector_bits: int) -> dict[_Site, PackedConst
     """The constant operands the registered planners want pre-packed, by use."""
     requests: dict[_Site, PackedConstant] = {}
     for op in block.ops:
-        if not is_top_op(op):
+        if not is_top_op(op) or writes_nothing(op):
             continue
         for planner in PLANNERS:
             for request in planner.packed_constants(op, vector_bits):
@@ -363,6 +371,8 @@ def _fusable_epilogue(op: top.GenericOp, vector_bits: int) -> OpResult | None:
     rank = len(op.iterator_types)
     identity = AffineMap.identity(rank)
     if len(op.res) != 1 or maps[len(op.inputs)] != identity or needs_init(op):
+        return None
+    if writes_nothing(op):
         return None
     if any(it.data != top.IteratorType.PARALLEL for it in op.iterator_types):
         return None

@@ -41,6 +41,7 @@ from lamina.lowering.bufferize import (
     needs_init,
     unsupported,
     weights_attr,
+    writes_nothing,
 )
 from lamina.lowering.top_to_loop_build import copy
 from lamina.lowering.top_to_loop_control import CONTROL_LOWERINGS
@@ -143,7 +144,7 @@ def _lower_block(block: Block, patterns: RewritePattern, buffers: Buffers) -> No
     generic diagnostic); the blocks a control-flow lowering moves into loop-level regions
     are lowered right after it, while the values they read are still there."""
     for op in reversed(list(block.ops)):
-        if op in buffers.dead:
+        if op in buffers.dead or (is_top_op(op) and writes_nothing(op)):
             Rewriter.erase_op(op)
         elif is_top_op(op):
             patterns.match_and_rewrite(op, PatternRewriter(op))
@@ -178,9 +179,9 @@ class ConvertTopToLoopPass(ModulePass):
     `loop.carve`s of `%weights`; intermediates are `loop.alloc`s, each freed by a
     `loop.dealloc` after its last use (`plan-memory` places them in `%arena`); outer
     parallel loops are `parallel`, innermost contiguous loops carry `vector N` with
-    N = `vector_bits` / element bits (capped by the trip count); `top.if` / `top.loop`
-    are `loop.if` / `loop.while` whose regions write the result buffers
-    (lowering/top_to_loop_control.py).
+    N = `vector_bits` / element bits (capped by the trip count); an op whose results have
+    no element (a 0 dim) leaves no loop nest; `top.if` / `top.loop` are `loop.if` /
+    `loop.while` whose regions write the result buffers (lowering/top_to_loop_control.py).
     """
 
     name = "convert-top-to-loop"

@@ -87,6 +87,9 @@ class GemmPlanner:
                 return packed_gemv_rhs(op, vector_bits)
             return packed_matmul_operands(op, vector_bits)
         if isinstance(op, top.Conv2dOp):
+            # the depthwise kernel (also one input channel, group 1) reads the plain filter
+            if depthwise_geometry(op, vector_bits) is not None:
+                return []
             return packed_filter(op, vector_bits)
         return []
 

@@ -303,10 +303,13 @@ class CompiledRule:
         if any(r.first_use is not None for r in op.results[len(self.root_results) :]):
             return False
         built: list[Operation] = []
+        # built ops carry the location of the root's first matched producer (the conv of
+        # relu(conv)), so diagnostics about a fused op name the node doing its work
+        located = matched[1] if len(matched) > 1 else op
         for fn, name, pos, is_rewrite in self.steps:
             try:
                 if is_rewrite:
-                    fn(env, built, op)  # pyright: ignore[reportCallIssue]
+                    fn(env, built, located)  # pyright: ignore[reportCallIssue]
                     continue
                 v = fn(env)  # pyright: ignore[reportCallIssue]
             except LaminaError as err:

@@ -175,3 +175,24 @@ func.func @fill_input(%x: tensor<4xf32>) -> tensor<4xf32> {
   } -> tensor<4xf32>
   func.return %r : tensor<4xf32>
 }
+
+// -----
+
+// A fill that alone gives the reduction loop its extent stays an input (dropping it would
+// leave d1 without an extent)
+// CHECK-LABEL: func.func @fill_sizing_a_reduction
+// CHECK: %[[F:.*]] = top.fill %{{.*}} : f32 -> tensor<4x8xf32>
+// CHECK: top.generic {{.*}} ins(%[[F]], %{{.*}} : tensor<4x8xf32>, tensor<4x1xf32>)
+func.func @fill_sizing_a_reduction(%a: tensor<4x1xf32>) -> tensor<4xf32> {
+  %one = arith.constant 1.000000e+00 : f32
+  %ones = top.fill %one : f32 -> tensor<4x8xf32>
+  %zero = arith.constant 0.000000e+00 : f32
+  %init = top.fill %zero : f32 -> tensor<4xf32>
+  %r = top.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%ones, %a : tensor<4x8xf32>, tensor<4x1xf32>) outs(%init : tensor<4xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m : f32
+    top.yield %s : f32
+  } -> tensor<4xf32>
+  func.return %r : tensor<4xf32>
+}

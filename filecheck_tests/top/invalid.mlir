@@ -79,6 +79,39 @@ func.func @generic_loop_without_extent(%a: tensor<4x1xf32>, %o: tensor<4xf32>) {
 
 // -----
 
+func.func @generic_broadcast_operand_disagrees(%a: tensor<4x8xf32>, %b: tensor<1x8xf32>, %o: tensor<4x8xf32>) {
+  // expected-error@+1 {{loop d0 has extent 4 from input #0 (tensor<4x8xf32>) but dim 0 of input #1 (tensor<1x8xf32>) is 1}}
+  %r = top.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%a, %b : tensor<4x8xf32>, tensor<1x8xf32>) outs(%o : tensor<4x8xf32>) {
+  ^bb0(%x: f32, %y: f32, %z: f32):
+    top.yield %x : f32
+  } -> tensor<4x8xf32>
+  func.return
+}
+
+// -----
+
+func.func @generic_compound_index_out_of_bounds(%a: tensor<4x8xf32>, %b: tensor<6xf32>, %o: tensor<4x8xf32>) {
+  // expected-error@+1 {{dim 0 of input #1 (tensor<6xf32>) is 6 but its index (d1 + 1) reaches [1, 8] over loop extents [4, 8]: it needs size 9}}
+  %r = top.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1 + 1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%a, %b : tensor<4x8xf32>, tensor<6xf32>) outs(%o : tensor<4x8xf32>) {
+  ^bb0(%x: f32, %y: f32, %z: f32):
+    top.yield %y : f32
+  } -> tensor<4x8xf32>
+  func.return
+}
+
+// -----
+
+func.func @generic_constant_index_out_of_bounds(%a: tensor<4x8xf32>, %b: tensor<4x2xf32>, %o: tensor<4x8xf32>) {
+  // expected-error@+1 {{dim 1 of input #1 (tensor<4x2xf32>) is 2 but its index 2 reaches [2, 2] over loop extents [4, 8]: it needs size 3}}
+  %r = top.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 2)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%a, %b : tensor<4x8xf32>, tensor<4x2xf32>) outs(%o : tensor<4x8xf32>) {
+  ^bb0(%x: f32, %y: f32, %z: f32):
+    top.yield %y : f32
+  } -> tensor<4x8xf32>
+  func.return
+}
+
+// -----
+
 func.func @generic_body_args(%a: tensor<4xf32>, %o: tensor<4xf32>) {
   // expected-error@+1 {{expected body arguments of types (f32, f32), the element types of inputs and outputs, got (f32, f16)}}
   %r = top.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%a : tensor<4xf32>) outs(%o : tensor<4xf32>) {

@@ -15,9 +15,14 @@ spliced in (maps composed through the producer's inverted output map, duplicates
 and its body is the producer's body then the consumer's. The producer's `top.fill` init,
 never read, goes with it.
 
+Neither rewrite changes a generic's iteration space: a fusion whose result would not
+verify or would run other loop extents is not made, and a fill that alone gives a loop its
+extent stays an input.
+
 Afterwards: no all-parallel generic reads the single-use result of a fusable producer, no
-generic input is a `top.fill` of an `arith.constant`, and fills and constants left unused
-are erased. Named ops (conv2d, matmul, ...) are left alone.
+generic input is a `top.fill` of an `arith.constant` except one that alone sizes a loop,
+and fills and constants left unused are erased. Named ops (conv2d, matmul, ...) are left
+alone.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from xdsl.context import Context
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Attribute, Block, Operation, OpResult, Region, SSAValue
-from xdsl.ir.affine import AffineMap
+from xdsl.ir.affine import AffineDimExpr, AffineMap
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -39,6 +44,7 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 from xdsl.rewriter import InsertPoint
+from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.hints import isa
 
 from lamina.dialects import top
@@ -170,8 +176,12 @@ class FuseElementwiseProducer(RewritePattern):
             producer = _fusable_producer(value, op)
             if producer is None:
                 continue
+            fused = fuse_into(producer, op)
+            if not keeps_iteration_space(op, fused):
+                fused.erase()
+                continue
             init = producer.outputs[0].owner
-            rewriter.replace(op, fuse_into(producer, op))
+            rewriter.replace(op, fused)
             rewriter.erase(producer)
             _erase_if_unused(init if isinstance(init, Operation) else None, rewriter)
             return
@@ -189,12 +199,35 @@ class FoldFillInput(RewritePattern):
                 fill.value.owner, arith.ConstantOp
             ):
                 continue
-            constant = fill.value.owner.clone()
-            rewriter.insert_op(constant, InsertPoint.at_start(block))
-            block.args[i].replace_all_uses_with(constant.result)
-            rewriter.replace(op, _drop_input(op, i))
+            if not any(_pins_alone(op, i, loop) for loop in range(len(op.iterator_types))):
+                constant = fill.value.owner.clone()
+                rewriter.insert_op(constant, InsertPoint.at_start(block))
+                block.args[i].replace_all_uses_with(constant.result)
+                rewriter.replace(op, _drop_input(op, i))
             _erase_if_unused(fill, rewriter)
             return
+
+
+def keeps_iteration_space(old: top.GenericOp, new: top.GenericOp) -> bool:
+    """Whether `new` runs the loops of `old` and verifies: every loop still read alone by
+    some operand, with the same extent, and every operand dim of that extent."""
+    try:
+        new.verify()
+    except VerifyException:
+        return False
+    return new.loop_ranges() == old.loop_ranges()
+
+
+def _loops_read_alone(amap: AffineMap) -> set[int]:
+    return {r.position for r in amap.results if isinstance(r, AffineDimExpr)}
+
+
+def _pins_alone(op: top.GenericOp, operand: int, loop: int) -> bool:
+    """Whether operand `operand` is the only one giving `loop` its extent (a fill that
+    sizes a loop nothing else reads alone must stay)."""
+    maps = op.maps()
+    readers = [k for k, amap in enumerate(maps) if loop in _loops_read_alone(amap)]
+    return readers == [operand]
 
 
 def _drop_input(op: top.GenericOp, index: int) -> top.GenericOp:

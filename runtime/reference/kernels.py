@@ -22,9 +22,10 @@ from onnx.reference import ReferenceEvaluator
 from lamina.dialects.graph_ops import GRAPH_OPSET
 from lamina.errors import UnsupportedOpError
 from lamina.runtime.reference.kernels_nn import NN_KERNELS, Kernel
+from lamina.runtime.reference.kernels_rnn import RNN_KERNELS
 from lamina.runtime.reference.kernels_tensor import TENSOR_KERNELS
 
-HANDWRITTEN: dict[str, Kernel] = {**NN_KERNELS, **TENSOR_KERNELS}
+HANDWRITTEN: dict[str, Kernel] = {**NN_KERNELS, **TENSOR_KERNELS, **RNN_KERNELS}
 """The operators with a hand-written numpy kernel; all others run through onnx.reference."""
 
 OPSET = GRAPH_OPSET

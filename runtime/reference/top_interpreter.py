@@ -227,6 +227,19 @@ def _affine(expr: AffineExpr, grids: Sequence[Any]) -> Any:
     raise UnsupportedOpError(f"affine expression {expr} in the top interpreter")
 
 
+def _check_extents(array: Array, positions: Sequence[int], grids: Sequence[Any]) -> None:
+    """Dim k of `array`, read by loop positions[k] alone, has that loop's extent: a size-1
+    dim is not broadcast (the IR is wrong if a verifier-skipping pass made it so)."""
+    for dim, (position, size) in enumerate(zip(positions, array.shape, strict=True)):
+        grid = grids[position]
+        extent = np.shape(grid)[position] if np.ndim(grid) else None
+        if extent is not None and extent != size:
+            raise LaminaError(
+                f"top.generic operand of shape {array.shape}: dim {dim} is {size} but loop "
+                f"d{position} runs {extent} times"
+            )
+
+
 def _gather(array: Array, amap: AffineMap, grids: Sequence[Any], rank: int) -> Array:
     """array[map(i)] for every point i of the grids, broadcastable to the iteration space."""
     if all(isinstance(r, AffineDimExpr) for r in amap.results) and len(
@@ -234,6 +247,7 @@ def _gather(array: Array, amap: AffineMap, grids: Sequence[Any], rank: int) -> A
     ) == len(amap.results):
         # a projected permutation: a transposed view with size-1 dims, no copy
         positions = [cast(AffineDimExpr, r).position for r in amap.results]
+        _check_extents(array, positions, grids)
         view = np.transpose(array, np.argsort(positions))
         shape = [1] * rank
         for position, size in zip(sorted(positions), view.shape, strict=True):
