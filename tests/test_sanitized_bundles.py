@@ -1,7 +1,9 @@
 """AOT bundles under AddressSanitizer + UndefinedBehaviorSanitizer and under valgrind: the C
 driver (codegen/aot_driver.c.in) built with `write_bundle(..., cflags=SANITIZE)` and linked
-with the generated object, run on three models as a separate process; it must exit 0, the
-sanitizers must report nothing, and the outputs must still match onnxruntime."""
+with the generated object, run as a separate process on four models (an MLP, SqueezeNet
+with logits, a YOLO-style detector, an LSTM CRNN). It must exit 0, the sanitizers must
+report nothing (inputs as .npy files, so the driver's header parser runs too) and the
+outputs must still match onnxruntime."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from lamina.codegen.aot import Bundle, write_bundle
 from lamina.errors import UnsupportedError
 from lamina.runtime.qemu import build_bundle
 from lamina.tools.model_builders import yolo_detector
+from lamina.tools.model_builders_rnn import crnn
 from lamina.tools.models import light_model, mlp, output_mismatch, random_inputs, with_logits
 
 SANITIZE = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"]
@@ -42,17 +45,22 @@ MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
     "mlp": mlp,
     "squeezenet": lambda: with_logits(light_model("squeezenet")),
     "yolo": yolo_detector,
+    "crnn": crnn,
 }
 
 
 def run_driver(
-    bundle: Bundle, feeds: dict[str, np.ndarray], prefix: list[str], env: dict[str, str]
+    bundle: Bundle, feeds: dict[str, np.ndarray], prefix: list[str], env: dict[str, str], npy: bool
 ) -> subprocess.CompletedProcess[str]:
-    """Run the bundle's executable (after `prefix`, e.g. valgrind) on `feeds` as .bin files."""
+    """Run the bundle's executable (after `prefix`, e.g. valgrind) on `feeds` as .npy files
+    (the driver's header parser) or raw .bin files."""
     command = [*prefix, str(bundle.executable.resolve()), "-w", "weights.bin"]
     for k, spec in enumerate(bundle.inputs):
-        path = bundle.directory / f"in{k}.bin"
-        feeds[spec.name].tofile(path)
+        path = bundle.directory / f"in{k}.{'npy' if npy else 'bin'}"
+        if npy:
+            np.save(path, feeds[spec.name])
+        else:
+            feeds[spec.name].tofile(path)
         command += ["-i", str(path)]
     return subprocess.run(
         command,
@@ -79,7 +87,7 @@ def test_sanitized_bundle_is_clean_and_matches_onnxruntime(name: str, tmp_path: 
     assert "-fsanitize=address,undefined" in (bundle.directory / "Makefile").read_text()
     build_bundle(bundle.directory)
     feeds = random_inputs(model)
-    result = run_driver(bundle, feeds, [], SANITIZER_ENV)
+    result = run_driver(bundle, feeds, [], SANITIZER_ENV, npy=True)
     assert result.returncode == 0, result.stderr
     assert not [r for r in SANITIZER_REPORTS if r in result.stderr], result.stderr
     check_outputs(bundle, model, feeds)
@@ -98,7 +106,7 @@ def test_bundle_is_clean_under_valgrind(tmp_path: Path):
     feeds = random_inputs(model)
     valgrind = ["valgrind", "--error-exitcode=1", "--leak-check=full"]
     valgrind += ["--errors-for-leak-kinds=definite,indirect"]
-    result = run_driver(bundle, feeds, valgrind, {})
+    result = run_driver(bundle, feeds, valgrind, {}, npy=False)
     assert result.returncode == 0, result.stderr
     assert "ERROR SUMMARY: 0 errors" in result.stderr, result.stderr
     check_outputs(bundle, model, feeds)
