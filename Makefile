@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := qemu-user lld llvm gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
+DEBIAN_PACKAGES := qemu-user lld llvm gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind \
                    pocl-opencl-icd ocl-icd-libopencl1
 
 .PHONY: demo test lint pytest lit install system-packages clean

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -136,11 +138,13 @@ def write_bundle(
     input_shapes: dict[str, list[int]] | None = None,
     opt_level: int = 3,
     threads: int | None = None,
+    cflags: Sequence[str] = (),
 ) -> Bundle:
     """Compile `model` for `device` into the bundle directory `out_dir` (see the module
     docstring); the entry point is `name` (default: derived from the model's name).
     Parallel loops run on `threads` threads (default: $LAMINA_NUM_THREADS, else the
-    device's cores), fixed in the object."""
+    device's cores), fixed in the object. `cflags` are appended to the CPU driver's
+    CFLAGS, which also link it (e.g. `-fsanitize=address,undefined`); Hexagon takes none."""
     from lamina.runtime.jit import thread_count
 
     target = replace(load_device(device), cores=thread_count(device, threads))
@@ -148,6 +152,8 @@ def write_bundle(
         raise UnsupportedError(
             f"AOT bundles for {target.kind} devices ('{device}'): CPUs and Hexagon DSPs only"
         )
+    if cflags and _is_hexagon(target):
+        raise UnsupportedError("extra C flags for a Hexagon bundle (its runtime is freestanding)")
     out = Path(out_dir)
     _check_destination(out)
     symbol = entry_name(name if name is not None else _default_name(model), explicit=bool(name))
@@ -162,7 +168,7 @@ def write_bundle(
     bundle = _describe(kernel, target, out, input_names, output_names)
     bundle.stats = stats
     start = time.perf_counter()
-    files = _device_files(module, bundle, target, opt_level)
+    files = _device_files(module, bundle, target, opt_level, cflags)
     stats.seconds["llvm"] = time.perf_counter() - start
     files |= {
         "model.h": header(bundle).encode(),
@@ -178,7 +184,7 @@ def _is_hexagon(target: Device) -> bool:
 
 
 def _device_files(
-    module: ModuleOp, bundle: Bundle, target: Device, opt_level: int
+    module: ModuleOp, bundle: Bundle, target: Device, opt_level: int, cflags: Sequence[str]
 ) -> dict[str, bytes]:
     """`model.o` and what runs it: the C driver for a CPU, the freestanding runtime of
     codegen/aot_hexagon.py for a Hexagon DSP."""
@@ -190,7 +196,7 @@ def _device_files(
     return {
         "model.o": emit_object(module, target, opt_level),
         "main.c": driver(bundle).encode(),
-        "Makefile": makefile(bundle, target).encode(),
+        "Makefile": makefile(bundle, target, cflags).encode(),
     }
 
 
@@ -405,14 +411,14 @@ def _c_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=True).replace("?", "\\?")
 
 
-def makefile(bundle: Bundle, target: Device) -> str:
+def makefile(bundle: Bundle, target: Device, cflags: Sequence[str] = ()) -> str:
     """The bundle's Makefile: the device's C compiler (`cc` for the host), libm and pthreads
-    (what the generated code may call)."""
+    (what the generated code may call); `cflags` after `-O2 -Wall`, quoted for the shell."""
     toolchain: dict[str, Any] = dict(target.extra.get("toolchain", {}))
     return (
         f"# lamina AOT bundle: {bundle.name} for device {bundle.device} ({bundle.triple})\n"
         f"CC = {toolchain.get('cc', 'cc')}\n"
-        "CFLAGS = -O2 -Wall\n"
+        f"CFLAGS = {shlex.join(['-O2', '-Wall', *cflags])}\n"
         "LDLIBS = -lm -lpthread\n\n"
         "run: main.c model.h model.o\n"
         "\t$(CC) $(CFLAGS) -o $@ main.c model.o $(LDLIBS)\n\n"
