@@ -51,11 +51,11 @@ def test_phone_with_a_dsp_segment_under_qemu_hexagon_matches_onnxruntime():
     """The phone's placement (GPU convs on PoCL, its CPU unit on this CPU) with the last
     conv forced onto the DSP, which runs as a Hexagon program under qemu-hexagon."""
     model = with_logits(light_model("squeezenet"))
-    # graph-default fuses each Conv with its Relu into one graph.fused_conv, which carries
-    # the Relu's node name (the root of the rule's match)
+    # graph-default fuses each Conv with its Relu into one graph.fused_conv named after the conv
     last_conv = [n for n in model.graph.node if n.op_type == "Conv"][-1]
-    relu = next(n.name for n in model.graph.node if last_conv.output[0] in n.input)
-    hetero = compile_hetero(model, "phone", [f"{relu}:dsp"], run_on={"cpu": "host"}, opt_level=1)
+    hetero = compile_hetero(
+        model, "phone", [f"{last_conv.name}:dsp"], run_on={"cpu": "host"}, opt_level=1
+    )
     devices = {(s.unit, s.device) for s in hetero.segments}
     assert ("dsp", "hexagon-v66-hvx128") in devices and ("gpu", "opencl") in devices
     assert [s.unit for s in hetero.segments].count("dsp") == 1
