@@ -1,0 +1,365 @@
+"""Fuzzing lamina's front doors: hypothesis strategies for bad inputs and a runner that
+classifies what a door does with each.
+
+Doors: `ir` (lamina-opt on IR text, with a pass pipeline), `rw` (a rewrite-rule file applied
+by apply-rules), `onnx-proto` (mutated ModelProto fields through lamina.compile, lamina-opt,
+lamina-run or lamina-compile), `onnx-bytes` (mutated serialized models, the same tools) and
+`cli` (flags of the four command lines). Every input must end in one of
+- ok: accepted;
+- diagnostic: refused with `... error: ...` and a non-zero exit, nothing written;
+and never in
+- traceback: an exception escaped the door; internal: the door said "internal error";
+- partial: it failed but left its output file behind; hang: it ran past the time limit;
+- crash: the process died (only seen when each input runs in a child: benchmarks/fuzz.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import signal
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import onnx
+from hypothesis import strategies as st
+
+from lamina.tools.random_graphs import random_graph
+
+FAILURES = ("traceback", "internal", "partial", "hang", "crash")
+OUTCOMES = ("ok", "diagnostic", *FAILURES)
+HANG_SECONDS = int(os.environ.get("LAMINA_FUZZ_HANG_S", "20"))
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Hang(BaseException):
+    """Raised by the alarm; a BaseException so the doors' own `except Exception` passes it."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    detail: str = ""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: int) -> Iterator[None]:
+    def on_alarm(_signum: int, _frame: FrameType | None) -> None:
+        raise _Hang
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_door(call: Callable[[Path], int | None], output: str | None = None) -> Outcome:
+    """Run `call(scratch_dir)` (a tool's main or an API call) and classify it. `output` is
+    the name of the file (in the scratch dir) the call writes on success."""
+    with tempfile.TemporaryDirectory(prefix="lamina-fuzz-") as scratch:
+        err = io.StringIO()
+        try:
+            with (
+                _time_limit(HANG_SECONDS),
+                contextlib.redirect_stderr(err),
+                contextlib.redirect_stdout(io.StringIO()),
+            ):
+                code = call(Path(scratch))
+        except _Hang:
+            return Outcome("hang")
+        except SystemExit as e:  # argparse's usage errors
+            code = e.code if isinstance(e.code, int) else 1
+        except Exception as e:
+            from lamina.errors import LaminaError
+
+            if isinstance(e, LaminaError):  # an API door: the error is its diagnostic
+                return Outcome("diagnostic", e.message.splitlines()[0][:200])
+            return Outcome("traceback", f"{type(e).__name__}: {e}"[:300])
+        text = err.getvalue()
+        if "internal error" in text or "Traceback" in text:
+            lines = [line for line in text.splitlines() if "internal error" in line]
+            return Outcome("internal", (lines or text.strip().splitlines())[-1][:300])
+        if code in (0, None):
+            return Outcome("ok")
+        if output is not None and any(Path(scratch).glob(f"{output}*")):
+            return Outcome("partial", output)
+        if "error" not in text:
+            return Outcome("traceback", f"exit {code} without a diagnostic: {text[-200:]}")
+        return Outcome("diagnostic", text.strip().splitlines()[0][:200])
+
+
+# ---- text mutations -------------------------------------------------------------------
+
+_TOKENS = [
+    "%0", "%x", "%", "tensor<", "tensor<?x", "tensor<*xf32>", "memref<4xi8>", ">", "<", "{",
+    "}", "(", ")", ":", ",", "=", "->", "i1", "i8", "i64", "f16", "f32", "index", "?", "-1",
+    "0", "99999999999999999999", "1e999", "nan", '"', "\\", "\n", "graph.conv", "top.matmul",
+    "loop.for", "func.return", "^bb0", "dense<", "array<i64: ", "affine_map<(d0) -> (d0)>",
+    "rule", "match", "rewrite", "where", "let", "$", "...", "one_use", "//", "\x00", "é",
+]  # fmt: skip
+
+
+def _seed_chunks(pattern: str, folder: str) -> list[str]:
+    chunks: list[str] = []
+    for path in sorted((_ROOT / folder).glob(pattern)):
+        text = path.read_text(encoding="utf-8")
+        chunks += [c for c in re.split(r"^// -----$", text, flags=re.M) if "RUN:" not in c]
+        chunks += [re.sub(r"^//.*$", "", c, flags=re.M) for c in text.split("// -----")[:1]]
+    return [c for c in chunks if c.strip()]
+
+
+def _mutate_text(text: str, edits: list[tuple[int, float, float, int]]) -> str:
+    for kind, where, length, token in edits:
+        start = int(where * len(text))
+        end = min(len(text), start + int(length * 40))
+        piece = _TOKENS[token % len(_TOKENS)]
+        if kind == 0:
+            text = text[:start] + text[end:]  # delete
+        elif kind == 1:
+            text = text[:start] + piece + text[start:]  # insert a token
+        elif kind == 2:
+            text = text[:start] + piece + text[end:]  # replace a span by a token
+        else:
+            text = text[:start] + text[start:end] * 2 + text[end:]  # duplicate a span
+    return text
+
+
+_EDITS = st.lists(
+    st.tuples(
+        st.integers(0, 3), st.floats(0, 1), st.floats(0, 1), st.integers(0, len(_TOKENS) - 1)
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@st.composite
+def ir_texts(draw: st.DrawFn) -> str:
+    seeds = _IR_SEEDS or _load_ir_seeds()
+    return _mutate_text(draw(st.sampled_from(seeds)), draw(_EDITS))
+
+
+@st.composite
+def rule_texts(draw: st.DrawFn) -> str:
+    seeds = _RW_SEEDS or _load_rw_seeds()
+    return _mutate_text(draw(st.sampled_from(seeds)), draw(_EDITS))
+
+
+_IR_SEEDS: list[str] = []
+_RW_SEEDS: list[str] = []
+
+
+def _load_ir_seeds() -> list[str]:
+    _IR_SEEDS.extend(_seed_chunks("**/*.mlir", "filecheck_tests"))
+    return _IR_SEEDS
+
+
+def _load_rw_seeds() -> list[str]:
+    _RW_SEEDS.extend(_seed_chunks("*.rw", "rewrites/graph"))
+    _RW_SEEDS.extend(_seed_chunks("**/*.rw", "filecheck_tests"))
+    return _RW_SEEDS
+
+
+PIPELINES = [
+    "",
+    "apply-rules{set=graph-default}",
+    "apply-rules{set=graph-default},convert-graph-to-top",
+    "convert-graph-to-top,top-fuse-elementwise,convert-top-to-loop,plan-memory",
+    "convert-top-to-loop,plan-memory,convert-loop-to-llvm",
+]
+
+
+# ---- ONNX mutations -------------------------------------------------------------------
+
+_OP_TYPES = ["Conv", "Relu", "MatMul", "Gemm", "Reshape", "Concat", "NoSuchOp", "If", "LSTM"]
+
+
+def _seed_model(index: int) -> onnx.ModelProto:
+    return random_graph(index)
+
+
+def _mutate_model(model: onnx.ModelProto, edits: list[tuple[int, int, int]]) -> onnx.ModelProto:
+    graph = model.graph
+    for kind, a, b in edits:
+        nodes, values = graph.node, [*graph.input, *graph.output]
+        if kind == 0 and values:  # a dim: negative, zero, huge, symbolic
+            dims = values[a % len(values)].type.tensor_type.shape.dim
+            if dims:
+                dim = dims[b % len(dims)]
+                choice = [-5, 0, 1 << 40, 7][b % 4]
+                dim.dim_value = choice
+        elif kind == 1 and values:  # an element type, maybe undefined or unknown
+            values[a % len(values)].type.tensor_type.elem_type = b % 32
+        elif kind == 2 and nodes:  # another operator
+            nodes[a % len(nodes)].op_type = _OP_TYPES[b % len(_OP_TYPES)]
+        elif kind == 3 and nodes:  # a dangling input
+            node = nodes[a % len(nodes)]
+            if node.input:
+                node.input[b % len(node.input)] = f"dangling{b}"
+        elif kind == 4 and len(nodes) > 1:  # a cycle: an earlier node reads a later output
+            first, later = nodes[a % len(nodes)], nodes[-1 - b % len(nodes)]
+            if first.input and later.output:
+                first.input[0] = later.output[0]
+        elif kind == 5 and nodes:  # an attribute of any name and type
+            node = nodes[a % len(nodes)]
+            value: Any = [b, -b, 1 << 40, 0.5, "SAME_UPPER", [b, 0, -1], []][b % 7]
+            name = ["kernel_shape", "pads", "strides", "group", "axis", "perm", "auto_pad"][a % 7]
+            del node.attribute[:]
+            with contextlib.suppress(ValueError, TypeError):
+                node.attribute.append(onnx.helper.make_attribute(name, value))
+        elif kind == 6 and graph.initializer:  # a weight missing or of the wrong size
+            tensor = graph.initializer[a % len(graph.initializer)]
+            if b % 2:
+                graph.initializer.remove(tensor)
+            elif tensor.dims:
+                tensor.dims[0] += 1
+        elif kind == 7:  # another opset
+            model.opset_import[0].version = b % 40
+        elif kind == 8 and nodes:  # a node removed
+            nodes.remove(nodes[a % len(nodes)])
+    return model
+
+
+@st.composite
+def onnx_models(draw: st.DrawFn) -> onnx.ModelProto:
+    model = _seed_model(draw(st.integers(0, 29)))
+    edits = st.tuples(st.integers(0, 8), st.integers(0, 1 << 16), st.integers(0, 1 << 16))
+    return _mutate_model(model, draw(st.lists(edits, min_size=1, max_size=3)))
+
+
+@st.composite
+def onnx_bytes(draw: st.DrawFn) -> bytes:
+    data = bytearray(_seed_model(draw(st.integers(0, 29))).SerializeToString())
+    for kind, where, value in draw(
+        st.lists(st.tuples(st.integers(0, 2), st.floats(0, 1), st.integers(0, 255)), max_size=6)
+    ):
+        at = int(where * (len(data) - 1)) if data else 0
+        if kind == 0 and data:
+            data[at] = value
+        elif kind == 1:
+            data = data[:at]
+        else:
+            data.insert(at, value)
+    return bytes(data)
+
+
+# ---- command lines --------------------------------------------------------------------
+
+CLI_FLAGS = {
+    "opt": ["-p", "--split-input-file", "--verify-diagnostics", "--print-op-generic", "-t",
+            "--input-shape", "--print-weights", "-o", "--time-passes", "--print-ir-after-all"],
+    "run": ["--reference", "--device", "--inputs", "--input-shape", "--compare", "--repeat",
+            "--seed"],
+    "compile": ["--device", "-o", "--fleet", "--input-shape", "--name", "--threads"],
+    "conformance": ["--path", "--device", "--filter", "--json", "--jobs"],
+}  # fmt: skip
+CLI_VALUES = [
+    "", "x", "-1", "0", "1", "99999999999", "host", "cortex-a76", "nope", "ort", "llvm",
+    "opencl", "x=1x3", "x=-1", "x=axb", "(", "compiled", "reference", "apply-rules{", "a.npy",
+    "/", ".", "test_nope_nothing",
+]  # fmt: skip
+
+
+@st.composite
+def cli_args(draw: st.DrawFn) -> tuple[str, list[str]]:
+    tool = draw(st.sampled_from(sorted(CLI_FLAGS)))
+    args: list[str] = []
+    for flag, value in draw(
+        st.lists(
+            st.tuples(st.sampled_from(CLI_FLAGS[tool]), st.sampled_from(CLI_VALUES)), max_size=4
+        )
+    ):
+        args += [flag, value]
+    return tool, args
+
+
+# ---- the doors ------------------------------------------------------------------------
+
+SMALL_GRAPH = """func.func @f(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %y = graph.relu %x : tensor<2x3xf32>
+  %z = graph.add %y, %x : tensor<2x3xf32>
+  func.return %z : tensor<2x3xf32>
+}
+"""
+
+
+def ir_door(text: str, pipeline: str) -> Outcome:
+    from lamina.tools.opt import main
+
+    def call(scratch: Path) -> int:
+        source = scratch / "in.mlir"
+        source.write_text(text, encoding="utf-8", errors="surrogateescape")
+        args = [str(source), "-o", str(scratch / "out.mlir")]
+        return main([*args, "-p", pipeline] if pipeline else args)
+
+    return run_door(call, "out.mlir")
+
+
+def rw_door(text: str) -> Outcome:
+    from lamina.tools.opt import main
+
+    def call(scratch: Path) -> int:
+        rules, source = scratch / "rules.rw", scratch / "in.mlir"
+        rules.write_text(text, encoding="utf-8", errors="surrogateescape")
+        source.write_text(SMALL_GRAPH)
+        pipeline = f'apply-rules{{file="{rules}"}}'
+        return main([str(source), "-p", pipeline, "-o", str(scratch / "out.mlir")])
+
+    return run_door(call, "out.mlir")
+
+
+def onnx_door(data: bytes | onnx.ModelProto, tool: str) -> Outcome:
+    """`tool`: api (lamina.compile + one run), opt, run or compile."""
+
+    def call(scratch: Path) -> int | None:
+        raw = data if isinstance(data, bytes) else data.SerializeToString()
+        path = scratch / "model.onnx"
+        path.write_bytes(raw)
+        if tool == "api":
+            return _compile_and_run(raw)
+        if tool == "opt":
+            from lamina.tools.opt import main as opt_main
+
+            return opt_main([str(path), "-o", str(scratch / "out.mlir")])
+        if tool == "run":
+            from lamina.tools.run import main as run_main
+
+            return run_main([str(path), "--repeat", "1"])
+        from lamina.tools.compile import main as compile_main
+
+        return compile_main([str(path), "-o", str(scratch / "bundle")])
+
+    return run_door(call, {"opt": "out.mlir", "compile": "bundle"}.get(tool))
+
+
+def _compile_and_run(raw: bytes) -> None:
+    import lamina
+    from lamina.tools.run import random_inputs
+
+    compiled = lamina.compile(raw, opt_level=0)
+    compiled(**random_inputs(onnx.load_from_string(raw), {}))
+
+
+def cli_door(tool: str, args: list[str]) -> Outcome:
+    def call(scratch: Path) -> int:
+        os.chdir(scratch)  # relative outputs land in the scratch dir
+        module = __import__(f"lamina.tools.{tool}", fromlist=["main"])
+        return module.main(args)
+
+    cwd = os.getcwd()
+    try:
+        return run_door(call)
+    finally:
+        os.chdir(cwd)
+
+
+ONNX_TOOLS = ("api", "opt", "run", "compile")
