@@ -28,8 +28,15 @@ from types import FrameType
 from typing import Any
 
 import onnx
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from lamina.compiler import compile as lamina_compile
+from lamina.errors import LaminaError
+from lamina.tools import compile as compile_tool
+from lamina.tools import conformance as conformance_tool
+from lamina.tools import opt as opt_tool
+from lamina.tools import run as run_tool
 from lamina.tools.random_graphs import random_graph
 
 FAILURES = ("traceback", "internal", "partial", "hang", "crash")
@@ -79,8 +86,6 @@ def run_door(call: Callable[[Path], int | None], output: str | None = None) -> O
         except SystemExit as e:  # argparse's usage errors
             code = e.code if isinstance(e.code, int) else 1
         except Exception as e:
-            from lamina.errors import LaminaError
-
             if isinstance(e, LaminaError):  # an API door: the error is its diagnostic
                 return Outcome("diagnostic", e.message.splitlines()[0][:200])
             return Outcome("traceback", f"{type(e).__name__}: {e}"[:300])
@@ -293,26 +298,22 @@ SMALL_GRAPH = """func.func @f(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
 
 
 def ir_door(text: str, pipeline: str) -> Outcome:
-    from lamina.tools.opt import main
-
     def call(scratch: Path) -> int:
         source = scratch / "in.mlir"
         source.write_text(text, encoding="utf-8", errors="surrogateescape")
         args = [str(source), "-o", str(scratch / "out.mlir")]
-        return main([*args, "-p", pipeline] if pipeline else args)
+        return opt_tool.main([*args, "-p", pipeline] if pipeline else args)
 
     return run_door(call, "out.mlir")
 
 
 def rw_door(text: str) -> Outcome:
-    from lamina.tools.opt import main
-
     def call(scratch: Path) -> int:
         rules, source = scratch / "rules.rw", scratch / "in.mlir"
         rules.write_text(text, encoding="utf-8", errors="surrogateescape")
         source.write_text(SMALL_GRAPH)
         pipeline = f'apply-rules{{file="{rules}"}}'
-        return main([str(source), "-p", pipeline, "-o", str(scratch / "out.mlir")])
+        return opt_tool.main([str(source), "-p", pipeline, "-o", str(scratch / "out.mlir")])
 
     return run_door(call, "out.mlir")
 
@@ -327,33 +328,23 @@ def onnx_door(data: bytes | onnx.ModelProto, tool: str) -> Outcome:
         if tool == "api":
             return _compile_and_run(raw)
         if tool == "opt":
-            from lamina.tools.opt import main as opt_main
-
-            return opt_main([str(path), "-o", str(scratch / "out.mlir")])
+            return opt_tool.main([str(path), "-o", str(scratch / "out.mlir")])
         if tool == "run":
-            from lamina.tools.run import main as run_main
-
-            return run_main([str(path), "--repeat", "1"])
-        from lamina.tools.compile import main as compile_main
-
-        return compile_main([str(path), "-o", str(scratch / "bundle")])
+            return run_tool.main([str(path), "--repeat", "1"])
+        return compile_tool.main([str(path), "-o", str(scratch / "bundle")])
 
     return run_door(call, {"opt": "out.mlir", "compile": "bundle"}.get(tool))
 
 
 def _compile_and_run(raw: bytes) -> None:
-    import lamina
-    from lamina.tools.run import random_inputs
-
-    compiled = lamina.compile(raw, opt_level=0)
-    compiled(**random_inputs(onnx.load_from_string(raw), {}))
+    compiled = lamina_compile(raw, opt_level=0)
+    compiled(**run_tool.random_inputs(onnx.load_from_string(raw), {}))
 
 
 def cli_door(tool: str, args: list[str]) -> Outcome:
     def call(scratch: Path) -> int:
         os.chdir(scratch)  # relative outputs land in the scratch dir
-        module = __import__(f"lamina.tools.{tool}", fromlist=["main"])
-        return module.main(args)
+        return _TOOLS[tool].main(args)
 
     cwd = os.getcwd()
     try:
@@ -363,3 +354,91 @@ def cli_door(tool: str, args: list[str]) -> Outcome:
 
 
 ONNX_TOOLS = ("api", "opt", "run", "compile")
+_TOOLS = {
+    "opt": opt_tool,
+    "run": run_tool,
+    "compile": compile_tool,
+    "conformance": conformance_tool,
+}
+
+
+# ---- the door table (tests/fuzz, benchmarks/fuzz.py) ----------------------------------
+
+
+def fuzz_settings(examples: int, derandomize: bool = False) -> settings:
+    """`examples` inputs, no example database, no deadline, no health check on slow or big
+    inputs (the doors are slow by nature)."""
+    return settings(
+        max_examples=examples,
+        derandomize=derandomize,
+        database=None,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+            HealthCheck.large_base_example,
+        ],
+    )
+
+
+def _save_text(name: str, text: str, where: Path) -> None:
+    (where / name).write_text(text, encoding="utf-8", errors="surrogateescape")
+
+
+def _save_ir(example: tuple[str, str], where: Path) -> None:
+    text, pipeline = example
+    _save_text("in.mlir", text, where)
+    _save_text("replay.txt", f"lamina-opt in.mlir -p '{pipeline}'\n", where)
+
+
+def _save_rules(text: str, where: Path) -> None:
+    _save_text("rules.rw", text, where)
+    _save_text("in.mlir", SMALL_GRAPH, where)
+    _save_text("replay.txt", "lamina-opt in.mlir -p 'apply-rules{file=\"rules.rw\"}'\n", where)
+
+
+def _save_onnx(example: tuple[bytes | onnx.ModelProto, str], where: Path) -> None:
+    data, tool = example
+    raw = data if isinstance(data, bytes) else data.SerializeToString()
+    (where / "model.onnx").write_bytes(raw)
+    _save_text("replay.txt", f"{tool} on model.onnx (tools/fuzzing.py onnx_door)\n", where)
+
+
+def _save_cli(example: tuple[str, list[str]], where: Path) -> None:
+    tool, args = example
+    _save_text("replay.txt", " ".join([f"lamina-{tool}", *map(repr, args)]) + "\n", where)
+
+
+@dataclass(frozen=True)
+class Door:
+    """A front door: the inputs to try, how to run one, how to save one for replay."""
+
+    name: str
+    inputs: st.SearchStrategy[Any]
+    run: Callable[[Any], Outcome]
+    save: Callable[[Any, Path], None]
+
+
+DOORS = {
+    door.name: door
+    for door in [
+        Door(
+            "ir", st.tuples(ir_texts(), st.sampled_from(PIPELINES)), lambda e: ir_door(*e), _save_ir
+        ),
+        Door("rw", rule_texts(), rw_door, _save_rules),
+        Door(
+            "onnx-proto",
+            st.tuples(onnx_models(), st.sampled_from(ONNX_TOOLS)),
+            lambda e: onnx_door(*e),
+            _save_onnx,
+        ),
+        Door(
+            "onnx-bytes",
+            st.tuples(onnx_bytes(), st.sampled_from(ONNX_TOOLS)),
+            lambda e: onnx_door(*e),
+            _save_onnx,
+        ),
+        Door("cli", cli_args(), lambda e: cli_door(*e), _save_cli),
+    ]
+}

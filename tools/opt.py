@@ -31,6 +31,7 @@ from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyExcepti
 from xdsl.utils.lexer import Span
 from xdsl.xdsl_opt_main import xDSLOptMain
 
+import lamina.xdsl_patches  # noqa: F401  (linear-time string lexing before any parse)
 from lamina.errors import LaminaError
 from lamina.tools.diagnostics import (
     Diagnostic,
