@@ -6,8 +6,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
+from lamina.compiler import compile as lamina_compile
+from lamina.errors import ModelImportError
 from lamina.tools.opt import main as opt_main
 
 GENERIC_WITH_UNCLOSED_STRING = """func.func @f(%a: tensor<4xf32>, %o: tensor<4xf32>) -> tensor<4xf32> {
@@ -36,3 +40,21 @@ def test_unclosed_string_in_a_long_line_lexes_in_linear_time(
     assert time.perf_counter() - start < 10  # it backtracked for minutes before
     assert f"{source}:2:" in (err := error_of(capsys))
     assert "End of file reached before closing string literal" in err
+
+
+def test_model_whose_conv_does_not_verify_is_refused_at_import():
+    """It reached graph-fuse-activation, which blamed its rule for the invalid conv."""
+    weights = numpy_helper.from_array(np.ones((16, 1, 2, 2), np.float32), "w")
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+            helper.make_node("Relu", ["c"], ["y"]),
+        ],
+        "zero_channels",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 0, 13, 20])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 16, 12, 19])],
+        [weights],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(ModelImportError, match=r"node 'conv': 'graph.conv' op .* has 0 channels"):
+        lamina_compile(model)
