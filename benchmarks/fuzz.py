@@ -71,6 +71,7 @@ def run_in_child(door: Door, example: Any, limit: float) -> Outcome:
 def fuzz_door(door: Door, count: int, first_seed: int, save: Path) -> Counter[str]:
     """Run `count` generated inputs through `door`; save the first few failures per kind."""
     counts: Counter[str] = Counter()
+    door.warm_up()
 
     @seed(first_seed)
     @fuzz_settings(count)

@@ -58,3 +58,17 @@ def test_model_whose_conv_does_not_verify_is_refused_at_import():
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     with pytest.raises(ModelImportError, match=r"node 'conv': 'graph.conv' op .* has 0 channels"):
         lamina_compile(model)
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [("1", "column 1: Expected pass name here"), ("llvm{", "column 6: Expected argument name")],
+)
+def test_malformed_target_is_a_diagnostic(
+    target: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """xDSL parses `-t` as a spec and raises a BaseException, which escaped lamina-opt."""
+    source = tmp_path / "f.mlir"
+    source.write_text("func.func @f() {\n  func.return\n}\n")
+    assert opt_main([str(source), "-t", target]) == 1
+    assert f"error: bad target (-t): {message}" in error_of(capsys)

@@ -83,10 +83,12 @@ def run_door(call: Callable[[Path], int | None], output: str | None = None) -> O
             ):
                 code = call(Path(scratch))
         except _Hang:
-            return Outcome("hang")
+            return Outcome("hang", f"past {HANG_SECONDS} s")
         except SystemExit as e:  # argparse's usage errors
             code = e.code if isinstance(e.code, int) else 1
-        except Exception as e:
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException as e:  # some of xDSL's exceptions are BaseExceptions
             if isinstance(e, LaminaError):  # an API door: the error is its diagnostic
                 return Outcome("diagnostic", e.message.splitlines()[0][:200])
             return Outcome("traceback", f"{type(e).__name__}: {e}"[:300])
@@ -302,17 +304,26 @@ CLI_FLAGS = {
 CLI_VALUES = [
     "", "x", "-1", "0", "1", "99999999999", "host", "cortex-a76", "nope", "ort", "llvm",
     "opencl", "x=1x3", "x=-1", "x=axb", "(", "compiled", "reference", "apply-rules{", "a.npy",
-    "/", ".", "test_nope_nothing",
+    "/", ".", "test_nope_nothing", "x=2x1x13x20", "x=0x1x13x20", "y=1", "in.mlir",
+    "model.onnx", "convert-graph-to-top", "top-fuse-elementwise,convert-top-to-loop",
 ]  # fmt: skip
 
 
+CLI_POSITIONALS = {
+    "opt": [[], ["in.mlir"], ["model.onnx"], ["missing.mlir"], ["in.mlir", "model.onnx"]],
+    "run": [[], ["model.onnx"], ["in.mlir"], ["missing.onnx"]],
+    "compile": [[], ["model.onnx"], ["missing.onnx"]],
+    "conformance": [[]],
+}
+"""Files the command lines get first; cli_door writes in.mlir and model.onnx (a small
+valid graph and model) into the scratch dir."""
 CONFORMANCE_FILTERS = ["^test_relu$", "^test_abs$", "(", "[", "test_nope_nothing", "^$"]
 
 
 @st.composite
 def cli_args(draw: st.DrawFn) -> tuple[str, list[str]]:
     tool = draw(st.sampled_from(sorted(CLI_FLAGS)))
-    args: list[str] = []
+    args = draw(st.sampled_from(CLI_POSITIONALS[tool]))
     for flag, value in draw(
         st.lists(
             st.tuples(st.sampled_from(CLI_FLAGS[tool]), st.sampled_from(CLI_VALUES)), max_size=4
@@ -381,6 +392,8 @@ def _compile_and_run(raw: bytes) -> None:
 def cli_door(tool: str, args: list[str]) -> Outcome:
     def call(scratch: Path) -> int:
         os.chdir(scratch)  # relative outputs land in the scratch dir
+        (scratch / "in.mlir").write_text(SMALL_GRAPH)
+        (scratch / "model.onnx").write_bytes(_seed_model(0).SerializeToString())
         return _TOOLS[tool].main(args)
 
     cwd = os.getcwd()
@@ -447,6 +460,13 @@ def _save_cli(example: tuple[str, list[str]], where: Path) -> None:
     _save_text("replay.txt", " ".join([f"lamina-{tool}", *map(repr, args)]) + "\n", where)
 
 
+def _collect_conformance_cases() -> None:
+    """lamina-conformance reads onnx's node cases once per process (tens of seconds on a
+    busy machine): read them before the inputs so the cli door's time limit is for the run."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        conformance_tool.main(["--no-progress", "--filter", "^test_relu$"])
+
+
 @dataclass(frozen=True)
 class Door:
     """A front door: the inputs to try, how to run one, how to save one for replay."""
@@ -455,6 +475,8 @@ class Door:
     inputs: st.SearchStrategy[Any]
     run: Callable[[Any], Outcome]
     save: Callable[[Any, Path], None]
+    warm_up: Callable[[], object] = lambda: None
+    """Run once before the inputs, in the parent: what each input would otherwise redo."""
 
 
 DOORS = {
@@ -476,6 +498,6 @@ DOORS = {
             lambda e: onnx_door(*e),
             _save_onnx,
         ),
-        Door("cli", cli_args(), lambda e: cli_door(*e), _save_cli),
+        Door("cli", cli_args(), lambda e: cli_door(*e), _save_cli, _collect_conformance_cases),
     ]
 }

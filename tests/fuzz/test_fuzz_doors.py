@@ -19,6 +19,7 @@ EXAMPLES = {"ir": 80, "rw": 60, "onnx-proto": 30, "onnx-bytes": 30, "cli": 50}
 @pytest.mark.parametrize("name", list(EXAMPLES))
 def test_door_never_fails(name: str) -> None:
     door = DOORS[name]
+    door.warm_up()
 
     @fuzz_settings(EXAMPLES[name], derandomize=True)
     @given(door.inputs)
