@@ -20,6 +20,7 @@ import io
 import os
 import re
 import signal
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -70,6 +71,16 @@ def _time_limit(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextlib.contextmanager
+def _empty_stdin() -> Iterator[None]:
+    """As `< /dev/null`: a tool given no input file reads an empty stdin, not the test's."""
+    previous, sys.stdin = sys.stdin, io.StringIO("")
+    try:
+        yield
+    finally:
+        sys.stdin = previous
+
+
 def run_door(call: Callable[[Path], int | None], output: str | None = None) -> Outcome:
     """Run `call(scratch_dir)` (a tool's main or an API call) and classify it. `output` is
     the name of the file (in the scratch dir) the call writes on success."""
@@ -78,6 +89,7 @@ def run_door(call: Callable[[Path], int | None], output: str | None = None) -> O
         try:
             with (
                 _time_limit(HANG_SECONDS),
+                _empty_stdin(),
                 contextlib.redirect_stderr(err),
                 contextlib.redirect_stdout(io.StringIO()),
             ):

@@ -12,7 +12,7 @@ from hypothesis import given
 
 from lamina.tools.fuzzing import DOORS, FAILURES, fuzz_settings
 
-EXAMPLES = {"ir": 80, "rw": 60, "onnx-proto": 30, "onnx-bytes": 30, "cli": 50}
+EXAMPLES = {"ir": 100, "rw": 70, "onnx-proto": 30, "onnx-bytes": 30, "cli": 50}
 """Inputs per door; the ONNX doors compile, so they get fewer."""
 
 
