@@ -7,12 +7,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from lamina.compiler import compile as lamina_compile
 from lamina.errors import ModelImportError
 from lamina.tools.opt import main as opt_main
+from lamina.tools.run import main as run_main
 
 GENERIC_WITH_UNCLOSED_STRING = """func.func @f(%a: tensor<4xf32>, %o: tensor<4xf32>) -> tensor<4xf32> {
   %r = top.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["par} ins(%a : tensor<4xf32>) outs(%o : tensor<4xf32>) {
@@ -72,3 +74,20 @@ def test_malformed_target_is_a_diagnostic(
     source.write_text("func.func @f() {\n  func.return\n}\n")
     assert opt_main([str(source), "-t", target]) == 1
     assert f"error: bad target (-t): {message}" in error_of(capsys)
+
+
+def test_input_shape_with_a_zero_and_huge_dims_is_over_the_input_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """numpy raised "array is too big" making the empty random input."""
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "relu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 2, 2])],
+    )
+    path = tmp_path / "relu.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    huge = 1 << 40
+    assert run_main([str(path), "--input-shape", f"x=0x{huge}x{huge}", "--repeat", "1"]) == 1
+    assert "error: inputs too large" in error_of(capsys)

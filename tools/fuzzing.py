@@ -378,27 +378,41 @@ def rw_door(text: str) -> Outcome:
     return run_door(call, "out.mlir")
 
 
-def onnx_door(data: bytes | onnx.ModelProto, tool: str) -> Outcome:
-    """`tool`: api (lamina.compile + one run), opt, run or compile."""
+Shapes = dict[str, list[int]] | None
+
+
+def onnx_door(data: bytes | onnx.ModelProto, tool: str, shapes: Shapes = None) -> Outcome:
+    """`tool`: api (lamina.compile + one run), opt, run or compile; `shapes` are given as
+    `input_shapes=` or as `--input-shape name=AxB` flags."""
 
     def call(scratch: Path) -> int | None:
         raw = data if isinstance(data, bytes) else data.SerializeToString()
         path = scratch / "model.onnx"
         path.write_bytes(raw)
         if tool == "api":
-            return _compile_and_run(raw)
+            return _compile_and_run(raw, shapes)
+        flags = [f"{name}={'x'.join(map(str, dims))}" for name, dims in (shapes or {}).items()]
+        flags = [arg for flag in flags for arg in ("--input-shape", flag)]
         if tool == "opt":
-            return opt_tool.main([str(path), "-o", str(scratch / "out.mlir")])
+            return opt_tool.main([str(path), *flags, "-o", str(scratch / "out.mlir")])
         if tool == "run":
-            return run_tool.main([str(path), "--repeat", "1"])
-        return compile_tool.main([str(path), "-o", str(scratch / "bundle")])
+            return run_tool.main([str(path), *flags, "--repeat", "1"])
+        return compile_tool.main([str(path), *flags, "-o", str(scratch / "bundle")])
 
     return run_door(call, {"opt": "out.mlir", "compile": "bundle"}.get(tool))
 
 
-def _compile_and_run(raw: bytes) -> None:
-    compiled = lamina_compile(raw, opt_level=0)
-    compiled(**run_tool.random_inputs(onnx.load_from_string(raw), {}))
+def _compile_and_run(raw: bytes, shapes: Shapes) -> None:
+    compiled = lamina_compile(raw, opt_level=0, input_shapes=shapes)
+    compiled(**run_tool.random_inputs(onnx.load_from_string(raw), shapes or {}))
+
+
+_DIMS = st.sampled_from([-1, 0, 1, 2, 3, 13, 20, 1 << 40])
+INPUT_SHAPES: st.SearchStrategy[Shapes] = st.one_of(
+    st.none(),
+    st.dictionaries(st.sampled_from(["x", "y", "x y"]), st.lists(_DIMS, max_size=5), max_size=2),
+)
+"""Input shapes to bind: often none, else odd dims, wrong ranks, unknown names."""
 
 
 def cli_door(tool: str, args: list[str]) -> Outcome:
@@ -460,11 +474,11 @@ def _save_rules(text: str, where: Path) -> None:
     _save_text("replay.txt", "lamina-opt in.mlir -p 'apply-rules{file=\"rules.rw\"}'\n", where)
 
 
-def _save_onnx(example: tuple[bytes | onnx.ModelProto, str], where: Path) -> None:
-    data, tool = example
+def _save_onnx(example: tuple[bytes | onnx.ModelProto, str, Shapes], where: Path) -> None:
+    data, tool, shapes = example
     raw = data if isinstance(data, bytes) else data.SerializeToString()
     (where / "model.onnx").write_bytes(raw)
-    _save_text("replay.txt", f"{tool} on model.onnx (tools/fuzzing.py onnx_door)\n", where)
+    _save_text("replay.txt", f"onnx_door(model.onnx, {tool!r}, {shapes!r})\n", where)
 
 
 def _save_cli(example: tuple[str, list[str]], where: Path) -> None:
@@ -500,13 +514,13 @@ DOORS = {
         Door("rw", rule_texts(), rw_door, _save_rules),
         Door(
             "onnx-proto",
-            st.tuples(onnx_models(), st.sampled_from(ONNX_TOOLS)),
+            st.tuples(onnx_models(), st.sampled_from(ONNX_TOOLS), INPUT_SHAPES),
             lambda e: onnx_door(*e),
             _save_onnx,
         ),
         Door(
             "onnx-bytes",
-            st.tuples(onnx_bytes(), st.sampled_from(ONNX_TOOLS)),
+            st.tuples(onnx_bytes(), st.sampled_from(ONNX_TOOLS), INPUT_SHAPES),
             lambda e: onnx_door(*e),
             _save_onnx,
         ),

@@ -86,7 +86,11 @@ def _input_spec(
 
 
 def _check_input_size(specs: list[tuple[str, list[int], np.dtype]]) -> None:
-    total = sum(int(np.prod(dims, dtype=object)) * dtype.itemsize for _, dims, dtype in specs)
+    """Zero dims count as 1: numpy cannot even make an empty 0x2**40x2**40 array."""
+    total = sum(
+        int(np.prod([d or 1 for d in dims], dtype=object)) * dtype.itemsize
+        for _, dims, dtype in specs
+    )
     INPUTS.check(total, ", ".join(f"{name} {'x'.join(map(str, dims))}" for name, dims, _ in specs))
 
 
