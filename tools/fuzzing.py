@@ -148,14 +148,29 @@ def _mutate_text(text: str, edits: list[tuple[int, float, float, int]]) -> str:
             text = text[:start] + piece + text[start:]  # insert a token
         elif kind == 2:
             text = text[:start] + piece + text[end:]  # replace a span by a token
-        else:
+        elif kind == 3:
             text = text[:start] + text[start:end] * 2 + text[end:]  # duplicate a span
+        else:
+            text = _change_number(text, where, token)
     return text
+
+
+_NUMBERS = ["0", "1", "7", "-1", "3", "65536", "4294967297", "2.5", "-0.0"]
+
+
+def _change_number(text: str, where: float, choice: int) -> str:
+    """Another value for one of the numbers (a dim, an index, an attribute): the text still
+    parses more often than after a random edit, so the verifiers and passes see it."""
+    numbers = list(re.finditer(r"\d+", text))
+    if not numbers:
+        return text
+    number = numbers[int(where * (len(numbers) - 1))]
+    return text[: number.start()] + _NUMBERS[choice % len(_NUMBERS)] + text[number.end() :]
 
 
 _EDITS = st.lists(
     st.tuples(
-        st.integers(0, 3), st.floats(0, 1), st.floats(0, 1), st.integers(0, len(_TOKENS) - 1)
+        st.integers(0, 5), st.floats(0, 1), st.floats(0, 1), st.integers(0, len(_TOKENS) - 1)
     ),
     min_size=1,
     max_size=4,
@@ -165,7 +180,10 @@ _EDITS = st.lists(
 @st.composite
 def ir_texts(draw: st.DrawFn) -> str:
     seeds = _IR_SEEDS or _load_ir_seeds()
-    return _mutate_text(draw(st.sampled_from(seeds)), draw(_EDITS))
+    edits = draw(_EDITS)
+    if draw(st.booleans()):  # numbers only: the IR parses and reaches verifiers and passes
+        edits = [(4, where, length, token) for _, where, length, token in edits]
+    return _mutate_text(draw(st.sampled_from(seeds)), edits)
 
 
 @st.composite
