@@ -290,9 +290,9 @@ def _mutate_values(graph: onnx.GraphProto, kind: int, a: int, b: int) -> None:
     elif kind == 10 and graph.initializer:
         tensor = graph.initializer[a % len(graph.initializer)]
         if tensor.data_type == onnx.TensorProto.INT64:
-            values = onnx.numpy_helper.to_array(tensor).copy()
-            if values.size:
-                values.flat[b % values.size] = _ODD_INTS[b % len(_ODD_INTS)]
+            with contextlib.suppress(ValueError, IndexError):  # dims off (kind 6), or empty
+                values = onnx.numpy_helper.to_array(tensor).copy()
+                values.flat[b % max(values.size, 1)] = _ODD_INTS[b % len(_ODD_INTS)]
                 tensor.CopyFrom(onnx.numpy_helper.from_array(values, tensor.name))
     elif kind == 11 and len(nodes) > 1 and nodes[a % len(nodes)].output:
         nodes[-1].output[0] = nodes[a % len(nodes)].output[0]
