@@ -4,7 +4,9 @@ classifies what a door does with each.
 Doors: `ir` (lamina-opt on IR text, with a pass pipeline), `rw` (a rewrite-rule file applied
 by apply-rules), `onnx-proto` (mutated ModelProto fields through lamina.compile, lamina-opt,
 lamina-run or lamina-compile), `onnx-bytes` (mutated serialized models, the same tools) and
-`cli` (flags of the four command lines). Every input must end in one of
+`cli` (flags of the four command lines, on a small valid IR file and model); the ONNX doors
+also bind fuzzed input shapes. `DOORS` names each door's strategy, runner and replay file.
+Every input must end in one of
 - ok: accepted;
 - diagnostic: refused with `... error: ...` and a non-zero exit, nothing written;
 and never in
