@@ -245,10 +245,13 @@ CLI_VALUES = [
     "", "x", "-1", "0", "1", "99999999999", "host", "cortex-a76", "nope", "ort", "llvm",
     "opencl", "x=1x3", "x=-1", "x=axb", "(", "compiled", "reference", "apply-rules{", "a.npy",
     "/", ".", "test_nope_nothing", "x=2x1x13x20", "x=0x1x13x20", "y=1", "in.mlir",
-    "model.onnx", "convert-graph-to-top", "top-fuse-elementwise,convert-top-to-loop",
+    "model.onnx", "x=bad.npy", "x=wrong.npy", "wrong.npy", "convert-graph-to-top", "top-fuse-elementwise,convert-top-to-loop",
 ]  # fmt: skip
 
 
+SWITCHES = {"--split-input-file", "--verify-diagnostics", "--print-op-generic", "--print-weights",
+            "--time-passes", "--print-ir-after-all", "--reference"}  # fmt: skip
+"""Flags without a value: given one only when the drawn value is "" (then a stray "")."""
 CLI_POSITIONALS = {
     "opt": [[], ["in.mlir"], ["model.onnx"], ["missing.mlir"], ["in.mlir", "model.onnx"]],
     "run": [[], ["model.onnx"], ["in.mlir"], ["missing.onnx"]],
@@ -256,7 +259,7 @@ CLI_POSITIONALS = {
     "conformance": [[]],
 }
 """Files the command lines get first; cli_door writes in.mlir and model.onnx (a small
-valid graph and model) into the scratch dir."""
+valid graph and model, an unreadable and a wrong-shaped .npy) into the scratch dir."""
 CONFORMANCE_FILTERS = ["^test_relu$", "^test_abs$", "(", "[", "test_nope_nothing", "^$"]
 
 
@@ -269,7 +272,7 @@ def cli_args(draw: st.DrawFn) -> tuple[str, list[str]]:
             st.tuples(st.sampled_from(CLI_FLAGS[tool]), st.sampled_from(CLI_VALUES)), max_size=4
         )
     ):
-        args += [flag, value]
+        args += [flag] if flag in SWITCHES and value != "" else [flag, value]
     if tool == "conformance":  # last wins: a filter that selects a case or two at most
         args += ["--no-progress", "--filter", draw(st.sampled_from(CONFORMANCE_FILTERS))]
     return tool, args

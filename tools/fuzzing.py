@@ -29,6 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import numpy as np
 import onnx
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -188,6 +189,8 @@ def cli_door(tool: str, args: list[str]) -> Outcome:
         os.chdir(scratch)  # relative outputs land in the scratch dir
         (scratch / "in.mlir").write_text(SMALL_GRAPH)
         (scratch / "model.onnx").write_bytes(seed_model(0).SerializeToString())
+        (scratch / "bad.npy").write_bytes(b"\x93NUMPY garbage")
+        np.save(scratch / "wrong.npy", np.arange(3))
         return _TOOLS[tool].main(args)
 
     cwd = os.getcwd()
