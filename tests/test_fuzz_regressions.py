@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
@@ -91,3 +92,33 @@ def test_input_shape_with_a_zero_and_huge_dims_is_over_the_input_limit(
     huge = 1 << 40
     assert run_main([str(path), "--input-shape", f"x=0x{huge}x{huge}", "--repeat", "1"]) == 1
     assert "error: inputs too large" in error_of(capsys)
+
+
+@pytest.mark.parametrize("op_type", ["MaxPool", "AveragePool", "Conv"])
+def test_stride_beyond_the_input_compiles_and_matches_onnxruntime(op_type: str):
+    """A stride of 2**31 unrolled 2**31 phase planes at compile time (pool, depthwise conv)."""
+    attrs: dict[str, list[int] | int] = {
+        "kernel_shape": [3, 3],
+        "pads": [1, 1, 1, 1],
+        "strides": [1, 1 << 31],
+    }
+    inputs, weights = ["x"], []
+    if op_type == "Conv":
+        weights = [numpy_helper.from_array(np.full((4, 1, 3, 3), 0.25, np.float32), "w")]
+        inputs, attrs = ["x", "w"], {**attrs, "group": 4}
+    node = helper.make_node(op_type, inputs, ["y"])
+    node.attribute.extend(helper.make_attribute(name, value) for name, value in attrs.items())
+    graph = helper.make_graph(
+        [node],
+        "huge_stride",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 7])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 6, 1])],
+        weights,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = np.random.default_rng(0).standard_normal((1, 4, 6, 7)).astype(np.float32)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = np.asarray(session.run(None, {"x": x})[0])
+    (got,) = lamina_compile(model)(x=x)
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= 1e-3 * np.abs(want).max() + 1e-4
