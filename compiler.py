@@ -20,10 +20,11 @@ import onnx
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, MemRefType, ModuleOp, NameLoc
 from xdsl.ir import Attribute
+from xdsl.utils.exceptions import VerifyException
 
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL
 from lamina.context import make_context
-from lamina.errors import LaminaError
+from lamina.errors import LaminaError, ModelImportError
 from lamina.limits import ARENA, WEIGHTS
 from lamina.targets import Device, load_device
 from lamina.universe import parse_pass_pipeline
@@ -139,7 +140,20 @@ def import_model(model: ModelSource, input_shapes: dict[str, list[int]] | None =
     from lamina.parser.onnx import import_onnx
 
     check_weight_size(model)
-    return import_onnx(model, input_shapes=input_shapes)
+    module = import_onnx(model, input_shapes=input_shapes)
+    verify_imported(module)
+    return module
+
+
+def verify_imported(module: ModuleOp) -> None:
+    """Refuse a model whose nodes do not verify (a channel count that does not match the
+    weights, say) before any pass sees it: rewrites assume verified input."""
+    for op in module.walk():
+        try:
+            op.verify(verify_nested_ops=False)
+        except VerifyException as e:
+            node = f"node '{op.location.desc.data}': " if isinstance(op.location, NameLoc) else ""
+            raise ModelImportError(f"{node}'{op.name}' op {e}", op=op) from None
 
 
 def check_weight_size(model: str | os.PathLike[str] | bytes | onnx.ModelProto) -> None:

@@ -9,6 +9,7 @@ from xdsl.dialects.func import Func
 from xdsl.dialects.math import Math
 from xdsl.dialects.vector import Vector
 
+import lamina.xdsl_patches  # noqa: F401  (linear-time string lexing before any parse)
 from lamina.universe import LAMINA_DIALECTS
 
 

@@ -92,9 +92,17 @@ def depthwise_geometry(op: top.Conv2dOp, vector_bits: int) -> DepthwiseGeometry 
     if cg != 1 or op.groups.value.data != c:
         return None
     sh, sw = op.strides.get_values()
+    if not strides_fit_planes((sh, sw), (h, w)):
+        return None
     lh, lw = op.pad_low.get_values()
     lanes = max(1, vector_bits // 32)
     return DepthwiseGeometry(c, h, w, f, kh, kw, oh, ow, (sh, sw), (lh, lw), lanes)
+
+
+def strides_fit_planes(stride: tuple[int, int], size: tuple[int, int]) -> bool:
+    """Whether the sh*sw phase planes (unrolled at compile time) are worth building: a
+    stride beyond the input (2**31 in a fuzzed model) leaves phases empty and never ends."""
+    return stride[0] <= size[0] and stride[1] <= size[1]
 
 
 def lower_depthwise(em: Emitter, op: top.Conv2dOp, g: DepthwiseGeometry, buffers: Buffers):

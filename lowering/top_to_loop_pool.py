@@ -25,7 +25,11 @@ from xdsl.utils.hints import isa
 from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
 from lamina.lowering.top_to_loop_build import Emitter
-from lamina.lowering.top_to_loop_depthwise import DepthwiseGeometry, fill_planes
+from lamina.lowering.top_to_loop_depthwise import (
+    DepthwiseGeometry,
+    fill_planes,
+    strides_fit_planes,
+)
 from lamina.lowering.top_to_loop_gemm import span
 
 
@@ -44,6 +48,8 @@ def pool_geometry(op: top.PoolOp, vector_bits: int) -> DepthwiseGeometry | None:
     (_, c, h, w), (_, _, oh, ow) = x_shape, y_shape
     kh, kw = op.kernel.get_values()
     sh, sw = op.strides.get_values()
+    if not strides_fit_planes((sh, sw), (h, w)):
+        return None
     lh, lw = op.pad_low.get_values()
     if lh == lw == 0 and (oh - 1) * sh + kh <= h and (ow - 1) * sw + kw <= w:
         return None

@@ -29,10 +29,16 @@ from xdsl.parser import Parser
 from xdsl.parser.core import UnresolvedOperand
 from xdsl.passes import ModulePass
 from xdsl.printer import Printer
-from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
+from xdsl.utils.exceptions import (
+    ArgSpecParseError,
+    DiagnosticException,
+    ParseError,
+    VerifyException,
+)
 from xdsl.utils.lexer import Span
 from xdsl.xdsl_opt_main import xDSLOptMain
 
+import lamina.xdsl_patches  # noqa: F401  (linear-time string lexing before any parse)
 from lamina.errors import LaminaError
 from lamina.targets import known_devices
 from lamina.tools.diagnostics import (
@@ -421,6 +427,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except FileNotFoundError as e:
         print(f"{e.filename}: error: no such file", file=sys.stderr)
+        return 1
+    except ArgSpecParseError as e:  # `-t` parses as a spec; a BaseException in xDSL
+        where = str(e).splitlines()[1:]  # "pass-pipeline:1:1", the text, a caret, the message
+        column = where[0].rsplit(":", 1)[-1] if where else "?"
+        message = where[-1].strip() if where else str(e)
+        print(f"error: bad target (-t): column {column}: {message}", file=sys.stderr)
         return 1
     except Exception as e:  # a bug in lamina, not bad input: say so, keep the trace opt-in
         if os.environ.get("LAMINA_DEBUG"):

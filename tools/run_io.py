@@ -33,7 +33,11 @@ def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
 def input_specs(model: onnx.ModelProto, shapes: dict[str, list[int]]) -> list[InputSpec]:
     """The specs of every graph input, checked (bound dims, total size) before allocating."""
     specs = [_input_spec(value, shapes) for value in graph_inputs(model)]
-    total = sum(int(np.prod(dims, dtype=object)) * dtype.itemsize for _, dims, dtype in specs)
+    # zero dims count as 1: numpy cannot even make an empty 0x2**40x2**40 array
+    total = sum(
+        int(np.prod([d or 1 for d in dims], dtype=object)) * dtype.itemsize
+        for _, dims, dtype in specs
+    )
     INPUTS.check(total, ", ".join(f"{name} {'x'.join(map(str, dims))}" for name, dims, _ in specs))
     return specs
 

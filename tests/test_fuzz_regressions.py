@@ -1,0 +1,124 @@
+"""Inputs the fuzzer (tools/fuzzing.py) found that once ended in a traceback, an "internal
+error", a hang or a crash: each now ends in `place: error: message` or is accepted."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from lamina.compiler import compile as lamina_compile
+from lamina.errors import ModelImportError
+from lamina.tools.opt import main as opt_main
+from lamina.tools.run import main as run_main
+
+GENERIC_WITH_UNCLOSED_STRING = """func.func @f(%a: tensor<4xf32>, %o: tensor<4xf32>) -> tensor<4xf32> {
+  %r = top.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["par} ins(%a : tensor<4xf32>) outs(%o : tensor<4xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    top.yield %x : f32
+  } -> tensor<4xf32>
+  func.return %r : tensor<4xf32>
+}
+"""
+
+
+def error_of(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "internal error" not in err, err
+    return err
+
+
+def test_unclosed_string_in_a_long_line_lexes_in_linear_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    source = tmp_path / "f.mlir"
+    source.write_text(GENERIC_WITH_UNCLOSED_STRING)
+    start = time.perf_counter()
+    assert opt_main([str(source)]) == 1
+    assert time.perf_counter() - start < 10  # it backtracked for minutes before
+    assert f"{source}:2:" in (err := error_of(capsys))
+    assert "End of file reached before closing string literal" in err
+
+
+def test_model_whose_conv_does_not_verify_is_refused_at_import():
+    """It reached graph-fuse-activation, which blamed its rule for the invalid conv."""
+    weights = numpy_helper.from_array(np.ones((16, 1, 2, 2), np.float32), "w")
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+            helper.make_node("Relu", ["c"], ["y"]),
+        ],
+        "zero_channels",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 0, 13, 20])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 16, 12, 19])],
+        [weights],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(ModelImportError, match=r"node 'conv': 'graph.conv' op .* has 0 channels"):
+        lamina_compile(model)
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [("1", "column 1: Expected pass name here"), ("llvm{", "column 6: Expected argument name")],
+)
+def test_malformed_target_is_a_diagnostic(
+    target: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """xDSL parses `-t` as a spec and raises a BaseException, which escaped lamina-opt."""
+    source = tmp_path / "f.mlir"
+    source.write_text("func.func @f() {\n  func.return\n}\n")
+    assert opt_main([str(source), "-t", target]) == 1
+    assert f"error: bad target (-t): {message}" in error_of(capsys)
+
+
+def test_input_shape_with_a_zero_and_huge_dims_is_over_the_input_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """numpy raised "array is too big" making the empty random input."""
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "relu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 2, 2])],
+    )
+    path = tmp_path / "relu.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    huge = 1 << 40
+    assert run_main([str(path), "--input-shape", f"x=0x{huge}x{huge}", "--repeat", "1"]) == 1
+    assert "error: inputs too large" in error_of(capsys)
+
+
+@pytest.mark.parametrize("op_type", ["MaxPool", "AveragePool", "Conv"])
+def test_stride_beyond_the_input_compiles_and_matches_onnxruntime(op_type: str):
+    """A stride of 2**31 unrolled 2**31 phase planes at compile time (pool, depthwise conv)."""
+    attrs: dict[str, list[int] | int] = {
+        "kernel_shape": [3, 3],
+        "pads": [1, 1, 1, 1],
+        "strides": [1, 1 << 31],
+    }
+    inputs, weights = ["x"], []
+    if op_type == "Conv":
+        weights = [numpy_helper.from_array(np.full((4, 1, 3, 3), 0.25, np.float32), "w")]
+        inputs, attrs = ["x", "w"], {**attrs, "group": 4}
+    node = helper.make_node(op_type, inputs, ["y"])
+    node.attribute.extend(helper.make_attribute(name, value) for name, value in attrs.items())
+    graph = helper.make_graph(
+        [node],
+        "huge_stride",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 7])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 6, 1])],
+        weights,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = np.random.default_rng(0).standard_normal((1, 4, 6, 7)).astype(np.float32)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = np.asarray(session.run(None, {"x": x})[0])
+    (got,) = lamina_compile(model)(x=x)
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= 1e-3 * np.abs(want).max() + 1e-4
