@@ -56,15 +56,20 @@ take a chunk (the caller runs the chunks nobody has claimed)."""
 ITERATIONS = 4096
 
 
+SPREAD_SECONDS = 60
+
+
 def spread(run: Callable[[], np.ndarray], threads: int) -> np.ndarray:
     """The ids of a run that used at least `threads` distinct threads. The caller claims
-    the chunks no worker has taken yet (on a loaded machine it may run them all), so which
-    thread runs a chunk varies: retry, a bounded number of times."""
-    for _ in range(200):
+    the chunks no worker has taken yet (on a loaded machine, with the other core busy with
+    another test, it may run them all), so which thread runs a chunk varies: retry for up
+    to SPREAD_SECONDS."""
+    deadline = time.monotonic() + SPREAD_SECONDS
+    while time.monotonic() < deadline:
         ids = run()
         if len(set(ids.tolist())) >= threads:
             return ids
-    raise AssertionError(f"no run used {threads} threads")
+    raise AssertionError(f"no run used {threads} threads in {SPREAD_SECONDS} s")
 
 
 def thread_ids(iterations: int, threads: int) -> tuple[np.ndarray, str]:
