@@ -50,14 +50,14 @@ func.func @computed_pads(%x: tensor<2x3xf32>, %pads: tensor<4xi64>) -> tensor<2x
 // -----
 
 // Several unsupported ops: one error at the first, listing each (a pattern's error too).
-func.func @three_unsupported(%x: tensor<3x3xf32>, %v: tensor<1x1x3x3x3xf32>) -> (tensor<f32>, tensor<1x1x1x1x1xf32>, tensor<3x3xf32>) {
+func.func @three_unsupported(%x: tensor<6x6xf32>, %v: tensor<1x1x3x6x6xf32>) -> (tensor<f32>, tensor<1x1x1x1x1xf32>, tensor<6x6xf32>) {
   // expected-error@+1 {{not supported: 3 nodes:}}
-  %d = graph.det %x : (tensor<3x3xf32>) -> tensor<f32>
+  %d = graph.det %x : (tensor<6x6xf32>) -> tensor<f32>
   %n = graph.none : none
-  %c = graph.conv %v, %v, %n : (tensor<1x1x3x3x3xf32>, tensor<1x1x3x3x3xf32>, none) -> tensor<1x1x1x1x1xf32>
-  %r = graph.relu %x : (tensor<3x3xf32>) -> tensor<3x3xf32>
-  %e = graph.det %r : (tensor<3x3xf32>) -> tensor<f32>
-  func.return %d, %c, %r : tensor<f32>, tensor<1x1x1x1x1xf32>, tensor<3x3xf32>
+  %c = graph.conv %v, %v, %n : (tensor<1x1x3x6x6xf32>, tensor<1x1x3x6x6xf32>, none) -> tensor<1x1x1x1x1xf32>
+  %r = graph.relu %x : (tensor<6x6xf32>) -> tensor<6x6xf32>
+  %e = graph.det %r : (tensor<6x6xf32>) -> tensor<f32>
+  func.return %d, %c, %r : tensor<f32>, tensor<1x1x1x1x1xf32>, tensor<6x6xf32>
 }
 
 // -----
