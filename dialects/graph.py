@@ -13,6 +13,7 @@ from typing import ClassVar, cast
 import numpy as np
 from xdsl.dialect_interfaces.constant_materialization import ConstantMaterializationInterface
 from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
     AnyFloat,
     ArrayAttr,
     BytesAttr,
@@ -254,7 +255,10 @@ Shape = tuple[int, ...]
 def _shape(value: SSAValue) -> Shape | None:
     """The shape of a ranked tensor value (-1 for `?`), None for unranked tensors and none."""
     type = value.type
-    return cast(TensorType[Attribute], type).get_shape() if isinstance(type, TensorType) else None
+    if not isinstance(type, TensorType):
+        return None
+    shape = cast(TensorType[Attribute], type).get_shape()
+    return tuple(-1 if d == DYNAMIC_INDEX else d for d in shape)
 
 
 def _operand_name(op: Operation, index: int) -> str:

@@ -334,3 +334,21 @@ def test_structural_ops_build() -> None:
     const = ConstantOp.from_array(np.zeros(2, np.float32))
     assert const.output.type == TensorType(f32, [2])
     assert YieldOp(const).values[0] is const.output
+
+
+@pytest.mark.parametrize(
+    ("other", "verifies"),
+    [("?x?", True), ("?x6", True), ("1x?", True), ("3x6", False), ("?x5", False)],
+)
+def test_broadcast_verifier_treats_dynamic_dims_as_unknown(other: str, verifies: bool) -> None:
+    # xDSL spells `?` as DYNAMIC_INDEX (a large negative number), which once broke this check
+    text = f"""func.func @f(%a: tensor<4x6xf32>, %b: tensor<{other}xf32>) -> tensor<4x6xf32> {{
+      %y = graph.add %a, %b : (tensor<4x6xf32>, tensor<{other}xf32>) -> tensor<4x6xf32>
+      func.return %y : tensor<4x6xf32>
+    }}"""
+    module = Parser(make_ctx(), text).parse_module()
+    if verifies:
+        module.verify()
+    else:
+        with pytest.raises(VerifyException, match="operands do not broadcast"):
+            module.verify()
