@@ -36,11 +36,13 @@ import llvmlite.binding as llvm
 from lamina.codegen import llvm_target
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL, compile_object, target_machine
 from lamina.errors import LaminaError
+from lamina.limits import Limit
 from lamina.targets import Device
 
 CACHE_FORMAT = "2"
 """Bumped when the layout of an entry changes."""
-DEFAULT_MAX_MB = 2048
+CACHE_SIZE = Limit("object cache", "LAMINA_CACHE_MAX_MB", 2048)
+"""How large the cache may grow before eviction (`$LAMINA_CACHE_MAX_MB`, MB)."""
 _CHECKSUM_BYTES = 32
 
 
@@ -57,18 +59,8 @@ def _producer() -> str:
 
 
 def max_cache_bytes() -> int:
-    """`$LAMINA_CACHE_MAX_MB` in bytes (default `DEFAULT_MAX_MB`); a bad value is a
-    `LaminaError`."""
-    configured = os.environ.get("LAMINA_CACHE_MAX_MB", "").strip()
-    if not configured:
-        return DEFAULT_MAX_MB << 20
-    try:
-        megabytes = float(configured)
-    except ValueError:
-        megabytes = -1.0
-    if megabytes < 0:
-        raise LaminaError(f"LAMINA_CACHE_MAX_MB must be a number of MB >= 0, got '{configured}'")
-    return int(megabytes * (1 << 20))
+    """`$LAMINA_CACHE_MAX_MB` in bytes; a bad value is a `LaminaError`."""
+    return int(CACHE_SIZE.megabytes() * (1 << 20))
 
 
 def default_cache_dir() -> Path | None:

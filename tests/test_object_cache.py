@@ -70,9 +70,10 @@ def test_eviction_removes_the_least_recently_used_entries_first(tmp_path: Path):
 def test_the_size_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("LAMINA_CACHE_MAX_MB", "1.5")
     assert max_cache_bytes() == 1536 * 1024
-    monkeypatch.setenv("LAMINA_CACHE_MAX_MB", "lots")
-    with pytest.raises(LaminaError, match="LAMINA_CACHE_MAX_MB must be a number"):
-        max_cache_bytes()
+    for bad in ("lots", "nan", "-1"):
+        monkeypatch.setenv("LAMINA_CACHE_MAX_MB", bad)
+        with pytest.raises(LaminaError, match="LAMINA_CACHE_MAX_MB must be a number"):
+            max_cache_bytes()
 
 
 def test_a_full_cache_is_trimmed_after_a_compile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
