@@ -82,6 +82,7 @@ from xdsl.utils.hints import isa
 from xdsl.utils.str_enum import StrEnum
 
 from lamina.dialects.loop_control import LOOP_CONTROL_OPS
+from lamina.dialects.loop_shape import LOOP_SHAPE_OPS
 
 # ---------------------------------------------------------------------------------------------
 # Memory spaces
@@ -829,6 +830,7 @@ Loop = Dialect(
         VLoadOp,
         VStoreOp,
         *LOOP_CONTROL_OPS,
+        *LOOP_SHAPE_OPS,
     ],
     [SpaceAttr],
 )

@@ -61,6 +61,7 @@ from xdsl.utils.str_enum import StrEnum
 from lamina.dialects.top_control import TOP_CONTROL_OPS
 from lamina.dialects.top_index import INDEX_ATTRS, INDEX_OPS
 from lamina.dialects.top_index_bounds import index_interval
+from lamina.dialects.top_shape import TOP_SHAPE_OPS, dynamic_count
 
 # ---------------------------------------------------------------------------------------
 # Enum attributes. Standalone they print as `#top<reduce_kind sum>`; inside an op's
@@ -200,6 +201,15 @@ def _verify_compound_indices(
 
 def _agree(a: int, b: int) -> bool:
     return a == b or DYNAMIC_INDEX in (a, b)
+
+
+def _expect_dynamic_sizes(result: SSAValue, sizes: Sequence[SSAValue]) -> None:
+    """One `index` size operand per `?` dim of `result`."""
+    if (count := dynamic_count(result.type)) != len(sizes):
+        raise VerifyException(
+            f"expected {count} dynamic size operands for result type {result.type}, "
+            f"got {len(sizes)}"
+        )
 
 
 def _shape_str(shape: Sequence[int]) -> str:
@@ -1070,14 +1080,20 @@ class FillOp(IRDLOperation):
 
     name = "top.fill"
     value = operand_def()
+    dynamic_sizes = var_operand_def(IndexType)
     result = result_def(TensorType)
     traits = traits_def(Pure())
-    assembly_format = "$value attr-dict `:` type($value) `->` type($result)"
+    assembly_format = (
+        "$value (`(` $dynamic_sizes^ `)`)? attr-dict `:` type($value) `->` type($result)"
+    )
 
-    def __init__(self, value: SSAValue, result_type: Attribute) -> None:
-        super().__init__(operands=[value], result_types=[result_type])
+    def __init__(
+        self, value: SSAValue, result_type: Attribute, dynamic_sizes: Sequence[SSAValue] = ()
+    ) -> None:
+        super().__init__(operands=[value, dynamic_sizes], result_types=[result_type])
 
     def verify_(self) -> None:
+        _expect_dynamic_sizes(self.result, self.dynamic_sizes)
         if self.value.type != _elt(self.result):
             raise VerifyException(
                 f"expected value type {self.value.type} to be the element type of result "
@@ -1095,14 +1111,20 @@ class ReshapeOp(IRDLOperation):
 
     name = "top.reshape"
     input = operand_def(TensorType)
+    dynamic_sizes = var_operand_def(IndexType)
     result = result_def(TensorType)
     traits = traits_def(Pure())
-    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+    assembly_format = (
+        "$input (`(` $dynamic_sizes^ `)`)? attr-dict `:` type($input) `->` type($result)"
+    )
 
-    def __init__(self, input: SSAValue, result_type: Attribute) -> None:
-        super().__init__(operands=[input], result_types=[result_type])
+    def __init__(
+        self, input: SSAValue, result_type: Attribute, dynamic_sizes: Sequence[SSAValue] = ()
+    ) -> None:
+        super().__init__(operands=[input, dynamic_sizes], result_types=[result_type])
 
     def verify_(self) -> None:
+        _expect_dynamic_sizes(self.result, self.dynamic_sizes)
         x, y = _shape(self.input), _shape(self.result)
         if DYNAMIC_INDEX not in (*x, *y) and prod(x) != prod(y):
             raise VerifyException(
@@ -1223,6 +1245,7 @@ Top = Dialect(
         SliceOp,
         *TOP_CONTROL_OPS,
         *INDEX_OPS,
+        *TOP_SHAPE_OPS,
     ],
     [
         IteratorTypeAttr,
