@@ -1,5 +1,6 @@
-"""lamina's dialects and passes, for lamina-opt and (through the `xdsl.universe` entry
-point) for plain `xdsl-opt` from the same environment.
+"""The pass registry: lamina's passes (with the dialects of context.py), for lamina-opt
+and (through the `xdsl.universe` entry point) for plain `xdsl-opt` from the same
+environment. It sits above every pass (docs/architecture.md).
 
 Each entry is a factory so that listing the universe imports nothing heavy.
 """
@@ -9,69 +10,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 
-from xdsl.ir import Dialect
 from xdsl.passes import ModulePass, PassPipeline, PassPipelineCallbackType
 from xdsl.universe import Universe
 from xdsl.utils.exceptions import ArgSpecParseError
 
+from lamina.context import LAMINA_DIALECTS
 from lamina.errors import LaminaError
-
-# Installs lamina's weight store as the builtin dialect's resource store before anything
-# parses a `dense_resource` (see dialects/weights.py).
-import lamina.dialects.weights  # noqa: F401  # isort: skip
-
-
-def _graph() -> Dialect:
-    from lamina.dialects.graph import Graph
-
-    return Graph
-
-
-def _top() -> Dialect:
-    from lamina.dialects.top import Top
-
-    return Top
-
-
-def _loop() -> Dialect:
-    from lamina.dialects.loop import Loop
-
-    return Loop
-
-
-def _neon() -> Dialect:
-    from lamina.dialects.isa.neon import Neon
-
-    return Neon
-
-
-def _hvx() -> Dialect:
-    from lamina.dialects.isa.hvx import HVX
-
-    return HVX
-
-
-def _ocl() -> Dialect:
-    from lamina.dialects.isa.ocl import OCL
-
-    return OCL
-
-
-def _part() -> Dialect:
-    from lamina.dialects.partition import Partition
-
-    return Partition
-
-
-LAMINA_DIALECTS: dict[str, Callable[[], Dialect]] = {
-    "graph": _graph,
-    "top": _top,
-    "loop": _loop,
-    "neon": _neon,
-    "hvx": _hvx,
-    "ocl": _ocl,
-    "part": _part,
-}
 
 
 def _apply_rules() -> type[ModulePass]:

@@ -49,8 +49,6 @@ KNOWN_VIOLATIONS = {
     "circle: codegen/fleet.py <-> tools/compile.py",
     "circle: dialects/graph.py <-> dialects/graph_fused.py",
     "circle: targets/__init__.py <-> targets/soc.py",
-    "circle: context.py <-> lowering/graph_to_top.py <-> lowering/loop_to_llvm.py"
-    " <-> parser/rewrites_compile.py <-> rewrites/apply_rules.py <-> universe.py",
     "upward: codegen/aot.py -> compiler.py",
     "upward: codegen/aot.py -> runtime/jit.py",
     "upward: codegen/aot_hexagon.py -> runtime/hexagon.py",
@@ -58,7 +56,6 @@ KNOWN_VIOLATIONS = {
     "upward: codegen/fleet.py -> tools/compile.py",
     "upward: runtime/hetero.py -> compiler.py",
     "upward: runtime/opencl.py -> compiler.py",
-    "upward: context.py -> universe.py",
     "upward: lowering/graph_to_top.py -> runtime/reference/kernels.py",
     "upward: lowering/graph_to_top_resize.py -> runtime/reference/kernels.py",
     "upward: lowering/loop_to_llvm.py -> codegen/llvm_target.py",
