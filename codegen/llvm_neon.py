@@ -23,22 +23,12 @@ from xdsl.ir import Operation
 from lamina.codegen.llvm import llvm_type, type_suffix
 from lamina.dialects.isa import neon
 from lamina.errors import UnsupportedOpError
-from lamina.targets import Device
+from lamina.targets import Device, has_dotprod, is_aarch64
 
 if TYPE_CHECKING:
     from lamina.codegen.llvm import FunctionEmitter
 
 i32 = ir.IntType(32)
-
-
-def is_aarch64(device: Device) -> bool:
-    """Whether the device's triple is an AArch64 one (little- or big-endian)."""
-    return device.triple.split("-")[0] in ("aarch64", "arm64", "aarch64_be")
-
-
-def has_dotprod(device: Device) -> bool:
-    """Whether the device enables the Armv8.2 dot-product instructions."""
-    return "+dotprod" in device.features
 
 
 def check_neon_ops(module: ModuleOp, device: Device) -> None:

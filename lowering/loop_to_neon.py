@@ -55,11 +55,10 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.hints import isa
 
-from lamina.codegen.llvm_neon import has_dotprod, is_aarch64
 from lamina.dialects import loop
 from lamina.dialects.isa import neon
 from lamina.errors import UnsupportedError
-from lamina.targets import Device, load_device
+from lamina.targets import Device, has_dotprod, is_aarch64, load_device
 
 Q_BITS = 128
 DOT_LANES = 16

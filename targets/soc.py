@@ -27,15 +27,14 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lamina.errors import DeviceError
-from lamina.targets import known_devices
-from lamina.targets.toml_text import line_of, toml_error
+from lamina.targets.device import known_devices
+from lamina.targets.toml_text import line_of, read_toml
 
 _DIR = Path(__file__).parent
 _PREFIX = "soc-"
@@ -118,15 +117,7 @@ def load_soc(name: str) -> Soc:
     )
     if not path.is_file():
         raise DeviceError(f"unknown SoC '{name}' (known SoCs: {', '.join(known_socs())})")
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except UnicodeDecodeError as e:
-        raise DeviceError(f"not UTF-8 text (byte {e.start})", where=str(path)) from None
-    except OSError as e:
-        raise DeviceError(f"cannot read: {e.strerror}", where=str(path)) from None
-    except tomllib.TOMLDecodeError as e:
-        raise toml_error(e, str(path)) from None
+    text, data = read_toml(path)
     return _Reader(text, str(path)).soc(data)
 
 
