@@ -2,12 +2,16 @@
 
 Every failure a user can cause (bad IR, a broken model, an unsupported operator or
 device) is a `LaminaError`. Tools catch it once at their boundary and print
-`<where>: error: <message>`, exiting 1, never a traceback.
+`<where>: error: <message>`, exiting 1, never a traceback; `error_text` words an error
+met while compiling a model that way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from xdsl.dialects.builtin import NameLoc
+from xdsl.ir import Operation
 
 
 class LaminaError(Exception):
@@ -25,6 +29,24 @@ class LaminaError(Exception):
 
     def __str__(self) -> str:
         return f"{self.where}: error: {self.message}" if self.where else f"error: {self.message}"
+
+
+def error_text(error: LaminaError, model: str) -> str:
+    """`<model>: error: <message>`, the message naming the ONNX node at fault (from the
+    error's op) and the error's own `where` unless it already says them; a `where` inside
+    the model file (`model.onnx:...`) replaces `<model>`."""
+    message = error.message
+    op = error.op
+    if isinstance(op, Operation) and isinstance(op.location, NameLoc):
+        node = op.location.desc.data
+        if f"node '{node}'" not in message:
+            message = f"node '{node}' ({op.name}): {message}"
+    where = error.where or model
+    if not where.startswith(model):
+        if f"'{where}'" not in message:
+            message = f"{where}: {message}"
+        where = model
+    return f"{where}: error: {message}"
 
 
 class ModelImportError(LaminaError):

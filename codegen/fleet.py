@@ -39,7 +39,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from lamina.errors import DeviceError, LaminaError
+from lamina.errors import DeviceError, LaminaError, error_text
 from lamina.targets import known_devices, load_device
 from lamina.targets.soc import load_soc
 from lamina.targets.toml_text import line_of, toml_error
@@ -205,7 +205,6 @@ def build_fleet(
 def _build_one(model: str, device: str, directory: str, options: dict[str, Any]) -> dict[str, Any]:
     """Worker: compile one bundle into `directory`; failures become a record, not a raise."""
     from lamina.codegen.aot import write_bundle
-    from lamina.tools.compile import error_text
 
     start = time.perf_counter()
     try:

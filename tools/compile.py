@@ -15,31 +15,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import NameLoc
-from xdsl.ir import Operation
-
-from lamina.errors import LaminaError
+from lamina.errors import LaminaError, error_text
 from lamina.targets import known_devices
 from lamina.tools.diagnostics import printing_warnings
 from lamina.tools.versions import versions_text
-
-
-def error_text(error: LaminaError, model: str) -> str:
-    """`<model>: error: <message>`, the message naming the ONNX node at fault (from the
-    error's op) and the error's own `where` unless it already says them; a `where` inside
-    the model file (`model.onnx:...`) replaces `<model>`."""
-    message = error.message
-    op = error.op
-    if isinstance(op, Operation) and isinstance(op.location, NameLoc):
-        node = op.location.desc.data
-        if f"node '{node}'" not in message:
-            message = f"node '{node}' ({op.name}): {message}"
-    where = error.where or model
-    if not where.startswith(model):
-        if f"'{where}'" not in message:
-            message = f"{where}: {message}"
-        where = model
-    return f"{where}: error: {message}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

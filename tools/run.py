@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from lamina.codegen.aot import TensorSpec
-from lamina.errors import LaminaError
+from lamina.errors import LaminaError, error_text
 from lamina.targets import known_devices
 from lamina.tools.run_io import (
     describe,
@@ -60,8 +60,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     except LaminaError as e:
-        from lamina.tools.compile import error_text
-
         print(error_text(e, str(args.model)), file=sys.stderr)
         return 1
 
