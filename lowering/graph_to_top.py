@@ -208,7 +208,7 @@ def _probe_inputs(op: Operation) -> list[np.ndarray | None] | None:
 
 def _refine(op: Operation) -> None:
     """Give `op`'s dynamic tensor results the static shapes its kernel produces."""
-    from lamina.runtime.reference.kernels import OnnxKernel
+    from lamina.kernels import OnnxKernel
 
     probe = _probe_inputs(op)
     if probe is None or op.regions:

@@ -28,7 +28,7 @@ from lamina.lowering.graph_to_top_common import Body, Emitter, GraphLowering, el
 
 
 def _run_1d(attrs: dict[str, object], x: np.ndarray, operands: list[np.ndarray | None]):
-    from lamina.runtime.reference.kernels import OnnxKernel
+    from lamina.kernels import OnnxKernel
 
     (y,) = OnnxKernel("Resize", attrs, 1)([x, *operands])
     return cast(np.ndarray[Any, Any], y)

@@ -142,7 +142,7 @@ def evaluate(v: SSAValue) -> np.ndarray:
     """Runs the op defining `v` on its constant operands (the reference kernel) and returns
     the array of `v`; what constant folding calls."""
     from lamina.dialects.graph import onnx_attributes
-    from lamina.runtime.reference import run_onnx_op
+    from lamina.kernels import run_onnx_op
 
     op = _owner(v)
     assert op is not None and hasattr(type(op), "onnx_op_type")

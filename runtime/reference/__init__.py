@@ -4,7 +4,7 @@
 module with xDSL's interpreter, one kernel per op. Every lowering is checked against it.
 """
 
+from lamina.kernels import HANDWRITTEN, OPSET, OnnxKernel, run_onnx_op
 from lamina.runtime.reference.interpreter import GraphFunctions, run_reference
-from lamina.runtime.reference.kernels import HANDWRITTEN, OPSET, OnnxKernel, run_onnx_op
 
 __all__ = ["HANDWRITTEN", "OPSET", "GraphFunctions", "OnnxKernel", "run_onnx_op", "run_reference"]

@@ -50,7 +50,7 @@ from lamina.dialects.graph_layout import (
 )
 from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError, UnsupportedOpError
-from lamina.runtime.reference.kernels import OnnxKernel
+from lamina.kernels import OnnxKernel
 
 
 def op_where(op: Operation) -> str | None:

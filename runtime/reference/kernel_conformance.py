@@ -26,7 +26,7 @@ from onnx.backend.test.case.node import collect_testcases
 from onnx.backend.test.case.test_case import TestCase
 from onnx.backend.test.runner import Runner
 
-from lamina.runtime.reference.kernels import OPSET, run_onnx_op
+from lamina.kernels import OPSET, run_onnx_op
 
 
 @dataclass

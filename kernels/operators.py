@@ -1,8 +1,9 @@
-"""ONNX operators on numpy arrays: the kernel layer of the reference interpreter.
+"""ONNX operators on numpy arrays: what the reference interpreter runs per op and constant
+folding runs on model constants.
 
 `run_onnx_op` runs one operator of the default domain with its exact ONNX semantics at
 `OPSET`. The hot operators of real CNNs have hand-written numpy kernels
-(`kernels_nn.HANDWRITTEN`); everything else runs through `onnx.reference`, the numpy
+(`HANDWRITTEN`: kernels/nn.py, tensor.py, rnn.py); everything else runs through `onnx.reference`, the numpy
 implementations that ship with the onnx package, so the long tail needs no code here.
 
 A hand-written kernel may decline a call (an integer Conv, a BatchNormalization in training
@@ -21,9 +22,9 @@ from onnx.reference import ReferenceEvaluator
 
 from lamina.dialects.graph_ops import GRAPH_OPSET
 from lamina.errors import UnsupportedOpError
-from lamina.runtime.reference.kernels_nn import NN_KERNELS, Kernel
-from lamina.runtime.reference.kernels_rnn import RNN_KERNELS
-from lamina.runtime.reference.kernels_tensor import TENSOR_KERNELS
+from lamina.kernels.nn import NN_KERNELS, Kernel
+from lamina.kernels.rnn import RNN_KERNELS
+from lamina.kernels.tensor import TENSOR_KERNELS
 
 HANDWRITTEN: dict[str, Kernel] = {**NN_KERNELS, **TENSOR_KERNELS, **RNN_KERNELS}
 """The operators with a hand-written numpy kernel; all others run through onnx.reference."""

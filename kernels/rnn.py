@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lamina.runtime.reference.kernels_nn import Kernel, is_float
+from lamina.kernels.nn import Kernel, is_float
 
 Activation = Callable[[np.ndarray], np.ndarray]
 

@@ -1,6 +1,6 @@
 """Hand-written numpy kernels for the dense, elementwise and shape operators of CNNs.
 
-Same contract as `kernels_nn`: (inputs, attrs, n_outputs) -> outputs, or None to let
+Same contract as `kernels.nn`: (inputs, attrs, n_outputs) -> outputs, or None to let
 `onnx.reference` run the case (integer arithmetic, training-mode Dropout, ...).
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from lamina.runtime.reference.kernels_nn import Kernel, ints, is_float
+from lamina.kernels.nn import Kernel, ints, is_float
 
 
 def gemm(inputs: list[Any], attrs: dict[str, object], n_outputs: int) -> list[Any] | None:
