@@ -13,7 +13,6 @@ from typing import ClassVar, cast
 import numpy as np
 from xdsl.dialect_interfaces.constant_materialization import ConstantMaterializationInterface
 from xdsl.dialects.builtin import (
-    DYNAMIC_INDEX,
     AnyFloat,
     ArrayAttr,
     BytesAttr,
@@ -43,6 +42,8 @@ from xdsl.traits import ConstantLike, HasParent, IsTerminator, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from lamina.dialects.graph_base import OnnxOp, onnx_op, register_verifier
+from lamina.dialects.graph_conv_gemm import verify_conv as verify_conv
+from lamina.dialects.graph_conv_gemm import verify_gemm as verify_gemm
 from lamina.dialects.graph_fused import FusedConvOp as FusedConvOp
 from lamina.dialects.graph_fused import FusedGemmOp as FusedGemmOp
 from lamina.dialects.graph_layout import LAYOUT_OPS
@@ -63,11 +64,9 @@ from lamina.dialects.graph_ops import (
     BitwiseXorOp,
     CausalConvWithStateOp,
     ConcatOp,
-    ConvOp,
     CumProdOp,
     DivOp,
     EqualOp,
-    GemmOp,
     GreaterOp,
     GreaterOrEqualOp,
     IfOp,
@@ -94,6 +93,7 @@ from lamina.dialects.graph_ops import (
     WhereOp,
     XorOp,
 )
+from lamina.dialects.graph_verify import Shape, check_dims, describe, int_list, shape_of
 from lamina.dialects.weights import WEIGHTS, element_type, numpy_dtype
 from lamina.errors import LaminaError
 
@@ -244,61 +244,12 @@ def onnx_attributes(op: Operation) -> dict[str, object]:
     return values
 
 
-# --- verifiers ----------------------------------------------------------------------------------
-
-# Each checks what static types can show; a dynamic dimension (`?`) or an unranked tensor
-# agrees with anything. Messages name the ONNX operand and its type.
-
-Shape = tuple[int, ...]
-
-
-def _shape(value: SSAValue) -> Shape | None:
-    """The shape of a ranked tensor value (-1 for `?`), None for unranked tensors and none."""
-    type = value.type
-    if not isinstance(type, TensorType):
-        return None
-    shape = cast(TensorType[Attribute], type).get_shape()
-    return tuple(-1 if d == DYNAMIC_INDEX else d for d in shape)
-
-
-def _operand_name(op: Operation, index: int) -> str:
-    """The ONNX name of operand `index` (`x`, or `inputs[1]` in a variadic group)."""
-    fields = [name for name, _ in type(cast(IRDLOperation, op)).get_irdl_definition().operands]
-    if len(fields) == len(op.operands):
-        return fields[index]
-    return f"{fields[-1]}[{index - len(fields) + 1}]"
-
-
-def _describe(op: Operation, value: SSAValue) -> str:
-    if value in op.results:
-        return f"result {op.results.index(value)} : {value.type}"
-    return f"{_operand_name(op, list(op.operands).index(value))} : {value.type}"
-
-
-def _int_list(attr: Attribute | None) -> list[int] | None:
-    return None if attr is None else cast(list[int], attribute_value(attr))
-
-
-def _int(attr: Attribute | None, default: int) -> int:
-    return default if attr is None else cast(int, attribute_value(attr))
-
-
-def _check_dims(op: Operation, value: SSAValue, expected: Shape) -> None:
-    """`value`'s type, if ranked, has `expected`'s rank and its static dims."""
-    shape = _shape(value)
-    if shape is None:
-        return
-    wrong = len(shape) != len(expected) or any(
-        a >= 0 and b >= 0 and a != b for a, b in zip(shape, expected, strict=True)
-    )
-    if wrong:
-        dims = "x".join("?" if d < 0 else str(d) for d in expected)
-        raise VerifyException(f"{_describe(op, value)} should have shape {dims}")
+# --- verifiers (shared checks: graph_verify.py; conv and gemm: graph_conv_gemm.py) -------------
 
 
 def _broadcast(op: Operation, values: list[SSAValue]) -> Shape | None:
     """The numpy-broadcast shape of `values`, None if one is unranked."""
-    shapes = [_shape(v) for v in values]
+    shapes = [shape_of(v) for v in values]
     if any(s is None for s in shapes):
         return None
     rank = max(len(cast(Shape, s)) for s in shapes)
@@ -307,7 +258,7 @@ def _broadcast(op: Operation, values: list[SSAValue]) -> Shape | None:
         dims = {s[i - rank + len(s)] for s in cast(list[Shape], shapes) if i - rank + len(s) >= 0}
         static = dims - {1, -1}
         if len(static) > 1:
-            types = ", ".join(_describe(op, v) for v in values)
+            types = ", ".join(describe(op, v) for v in values)
             raise VerifyException(f"operands do not broadcast: {types}")
         result.append(static.pop() if static else (-1 if -1 in dims else 1))
     return tuple(result)
@@ -317,7 +268,7 @@ def verify_broadcast(op: OnnxOp) -> None:
     """Elementwise ops: operands broadcast (numpy rules) to the result's shape."""
     shape = _broadcast(op, list(op.operands))
     if shape is not None:
-        _check_dims(op, op.results[0], shape)
+        check_dims(op, op.results[0], shape)
 
 
 for _op_class in (AddOp, SubOp, MulOp, DivOp, PowOp, ModOp, AndOp, OrOp, XorOp, EqualOp,
@@ -326,86 +277,17 @@ for _op_class in (AddOp, SubOp, MulOp, DivOp, PowOp, ModOp, AndOp, OrOp, XorOp, 
     register_verifier(_op_class)(verify_broadcast)
 
 
-@register_verifier(ConvOp)
-def verify_conv(op: ConvOp) -> None:
-    x, w = _shape(op.x), _shape(op.w)
-    if x is None or w is None:
-        return
-    if len(x) < 3 or len(w) != len(x):
-        raise VerifyException(
-            f"{_describe(op, op.x)} and {_describe(op, op.w)} should have the same rank >= 3"
-        )
-    spatial = len(x) - 2
-    group = _int(op.group, 1)
-    if x[1] >= 0 and w[1] >= 0 and x[1] != w[1] * group:
-        raise VerifyException(
-            f"{_describe(op, op.x)} has {x[1]} channels but {_describe(op, op.w)} with "
-            f"group = {group} expects {w[1] * group}"
-        )
-    kernel = _int_list(op.kernel_shape) or list(w[2:])
-    for attr, size in (("kernel_shape", spatial), ("strides", spatial),
-                       ("dilations", spatial), ("pads", 2 * spatial)):  # fmt: skip
-        values = _int_list(op.properties.get(attr))
-        if values is not None and len(values) != size:
-            raise VerifyException(
-                f"{attr} has {len(values)} values but {_describe(op, op.x)} needs {size}"
-            )
-    if any(k >= 0 and d >= 0 and k != d for k, d in zip(kernel, w[2:], strict=True)):
-        raise VerifyException(f"kernel_shape {kernel} differs from {_describe(op, op.w)}")
-    if (b := _shape(op.b)) is not None:
-        _check_dims(op, op.b, (w[0],))
-        del b
-    strides = _int_list(op.strides) or [1] * spatial
-    dilations = _int_list(op.dilations) or [1] * spatial
-    pads = _int_list(op.pads) or [0] * (2 * spatial)
-    auto_pad = op.auto_pad.data if op.auto_pad is not None else "NOTSET"
-    out = [x[0], w[0]]
-    for i in range(spatial):
-        size, k = x[2 + i], kernel[i]
-        if size < 0 or k < 0:
-            out.append(-1)
-        elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-            out.append(-(-size // strides[i]))
-        else:
-            padded = size + (pads[i] + pads[i + spatial] if auto_pad == "NOTSET" else 0)
-            out.append((padded - dilations[i] * (k - 1) - 1) // strides[i] + 1)
-    _check_dims(op, op.y, tuple(out))
-
-
-@register_verifier(GemmOp)
-def verify_gemm(op: GemmOp) -> None:
-    a, b = _shape(op.a), _shape(op.b)
-    for value, shape in ((op.a, a), (op.b, b)):
-        if shape is not None and len(shape) != 2:
-            raise VerifyException(f"{_describe(op, value)} should be a matrix")
-    if a is None or b is None:
-        return
-    m, k = (a[1], a[0]) if _int(op.trans_a, 0) else a
-    k2, n = (b[1], b[0]) if _int(op.trans_b, 0) else b
-    if k >= 0 and k2 >= 0 and k != k2:
-        raise VerifyException(
-            f"inner dimensions of {_describe(op, op.a)} and {_describe(op, op.b)} differ"
-            f" ({k} != {k2}; trans_a = {_int(op.trans_a, 0)}, trans_b = {_int(op.trans_b, 0)})"
-        )
-    if (c := _shape(op.c)) is not None and (
-        len(c) > 2
-        or any(d not in (1, -1, e) and e >= 0 for d, e in zip(c[::-1], (n, m), strict=False))
-    ):
-        raise VerifyException(f"{_describe(op, op.c)} does not broadcast to {m}x{n}")
-    _check_dims(op, op.y, (m, n))
-
-
 @register_verifier(MatMulOp)
 def verify_mat_mul(op: MatMulOp) -> None:
-    a, b = _shape(op.a), _shape(op.b)
+    a, b = shape_of(op.a), shape_of(op.b)
     if a is None or b is None:
         return
     if not a or not b:
-        raise VerifyException(f"{_describe(op, op.a)} and {_describe(op, op.b)} must not be 0-D")
+        raise VerifyException(f"{describe(op, op.a)} and {describe(op, op.b)} must not be 0-D")
     a2, b2 = (1, *a) if len(a) == 1 else a, (*b, 1) if len(b) == 1 else b
     if a2[-1] >= 0 and b2[-2] >= 0 and a2[-1] != b2[-2]:
         raise VerifyException(
-            f"inner dimensions of {_describe(op, op.a)} and {_describe(op, op.b)} differ"
+            f"inner dimensions of {describe(op, op.a)} and {describe(op, op.b)} differ"
         )
     batch_a, batch_b = a2[:-2], b2[:-2]
     rank = max(len(batch_a), len(batch_b))
@@ -415,44 +297,43 @@ def verify_mat_mul(op: MatMulOp) -> None:
         static = dims - {1, -1}
         if len(static) > 1:
             raise VerifyException(
-                f"batch dimensions of {_describe(op, op.a)} and {_describe(op, op.b)} "
+                f"batch dimensions of {describe(op, op.a)} and {describe(op, op.b)} "
                 "do not broadcast"
             )
         batch.append(static.pop() if static else (-1 if -1 in dims else 1))
     out = [*batch, *([a2[-2]] if len(a) > 1 else []), *([b2[-1]] if len(b) > 1 else [])]
-    _check_dims(op, op.y, tuple(out))
+    check_dims(op, op.y, tuple(out))
 
 
 @register_verifier(ReshapeOp)
 def verify_reshape(op: ReshapeOp) -> None:
-    shape = _shape(op.shape)
+    shape = shape_of(op.shape)
     if shape is not None and len(shape) != 1:
-        raise VerifyException(f"{_describe(op, op.shape)} should be 1-D")
-    data, result = _shape(op.data), _shape(op.reshaped)
+        raise VerifyException(f"{describe(op, op.shape)} should be 1-D")
+    data, result = shape_of(op.data), shape_of(op.reshaped)
     if shape is not None and result is not None and shape[0] >= 0 and shape[0] != len(result):
         raise VerifyException(
-            f"{_describe(op, op.reshaped)} should have rank {shape[0]} "
-            f"like {_describe(op, op.shape)}"
+            f"{describe(op, op.reshaped)} should have rank {shape[0]} like {describe(op, op.shape)}"
         )
     if data and result and min(data) >= 0 and min(result) >= 0 and prod(data) != prod(result):
         raise VerifyException(
-            f"{_describe(op, op.data)} and {_describe(op, op.reshaped)} "
+            f"{describe(op, op.data)} and {describe(op, op.reshaped)} "
             "have different numbers of elements"
         )
 
 
 @register_verifier(ConcatOp)
 def verify_concat(op: ConcatOp) -> None:
-    shapes = [s for v in op.inputs if (s := _shape(v)) is not None]
+    shapes = [s for v in op.inputs if (s := shape_of(v)) is not None]
     if not shapes:
         return
     rank, axis = len(shapes[0]), op.axis.value.data
     if not -rank <= axis < rank:
-        raise VerifyException(f"axis = {axis} is out of range for {_describe(op, op.inputs[0])}")
+        raise VerifyException(f"axis = {axis} is out of range for {describe(op, op.inputs[0])}")
     axis %= rank
     out = list(shapes[0])
     for value in op.inputs[1:]:
-        shape = _shape(value)
+        shape = shape_of(value)
         if shape is None:
             out[axis] = -1
             continue
@@ -461,48 +342,48 @@ def verify_concat(op: ConcatOp) -> None:
             for i, (a, b) in enumerate(zip(shape, out, strict=True))
         ):
             raise VerifyException(
-                f"{_describe(op, value)} does not match {_describe(op, op.inputs[0])} "
+                f"{describe(op, value)} does not match {describe(op, op.inputs[0])} "
                 f"outside axis {axis}"
             )
         out = [b if a < 0 else a for a, b in zip(out, shape, strict=True)]
         out[axis] = -1 if min(out[axis], shape[axis]) < 0 else out[axis] + shape[axis]
     if len(shapes) < len(op.inputs):
         out[axis] = -1
-    _check_dims(op, op.concat_result, tuple(out))
+    check_dims(op, op.concat_result, tuple(out))
 
 
 @register_verifier(TransposeOp)
 def verify_transpose(op: TransposeOp) -> None:
-    shape = _shape(op.data)
+    shape = shape_of(op.data)
     if shape is None:
         return
-    perm = _int_list(op.perm) or list(range(len(shape)))[::-1]
+    perm = int_list(op.perm) or list(range(len(shape)))[::-1]
     if sorted(perm) != list(range(len(shape))):
-        raise VerifyException(f"perm {perm} is not a permutation for {_describe(op, op.data)}")
-    _check_dims(op, op.transposed, tuple(shape[p] for p in perm))
+        raise VerifyException(f"perm {perm} is not a permutation for {describe(op, op.data)}")
+    check_dims(op, op.transposed, tuple(shape[p] for p in perm))
 
 
 @register_verifier(BatchNormalizationOp)
 def verify_batch_normalization(op: BatchNormalizationOp) -> None:
-    x = _shape(op.x)
+    x = shape_of(op.x)
     if x is None:
         return
     if len(x) < 2:
-        raise VerifyException(f"{_describe(op, op.x)} should have rank >= 2 (N x C x ...)")
+        raise VerifyException(f"{describe(op, op.x)} should have rank >= 2 (N x C x ...)")
     for value in (op.scale, op.b, op.input_mean, op.input_var):
-        _check_dims(op, value, (x[1],))
-    _check_dims(op, op.y, x)
+        check_dims(op, value, (x[1],))
+    check_dims(op, op.y, x)
 
 
 def _same_shape(op: Operation, value: SSAValue, like: SSAValue) -> None:
     """`value` has `like`'s shape (where both are ranked)."""
-    if (shape := _shape(like)) is not None:
-        _check_dims(op, value, shape)
+    if (shape := shape_of(like)) is not None:
+        check_dims(op, value, shape)
 
 
 def _check_rank(op: Operation, value: SSAValue, rank: int) -> None:
-    if (shape := _shape(value)) is not None and len(shape) != rank:
-        raise VerifyException(f"{_describe(op, value)} should have rank {rank}")
+    if (shape := shape_of(value)) is not None and len(shape) != rank:
+        raise VerifyException(f"{describe(op, value)} should have rank {rank}")
 
 
 for _op_class in (SwishOp, CumProdOp, BitCastOp):  # fmt: skip
@@ -519,7 +400,7 @@ def verify_swi_glu(op: SwiGLUOp) -> None:
 @register_verifier(TensorScatterOp)
 def verify_tensor_scatter(op: TensorScatterOp) -> None:
     _same_shape(op, op.present_cache, op.past_cache)
-    if (past := _shape(op.past_cache)) is not None:
+    if (past := shape_of(op.past_cache)) is not None:
         _check_rank(op, op.update, len(past))
 
 
@@ -528,8 +409,8 @@ def verify_causal_conv_with_state(op: CausalConvWithStateOp) -> None:
     """input [B, C, L], weight [C, 1, k], output [B, C, L]."""
     _check_rank(op, op.input, 3)
     _same_shape(op, op.output, op.input)
-    if (x := _shape(op.input)) is not None and (w := _shape(op.weight)) is not None:
-        _check_dims(op, op.weight, (x[1], 1, w[2] if len(w) == 3 else -1))
+    if (x := shape_of(op.input)) is not None and (w := shape_of(op.weight)) is not None:
+        check_dims(op, op.weight, (x[1], 1, w[2] if len(w) == 3 else -1))
 
 
 @register_verifier(LinearAttentionOp)

@@ -6,8 +6,8 @@ The rules of `rewrites/graph/fuse_activation.rw` make them; nothing imports them
 
     y = activation(conv(x, w, b), *activation_params)
 
-Operands, attributes and shape checks are those of `graph.conv` / `graph.gemm` (their
-verifiers in `lamina.dialects.graph` run unchanged); `activation` names the function and
+Operands, attributes and shape checks are those of `graph.conv` / `graph.gemm` (the
+fields and verifiers of dialects/graph_conv_gemm.py); `activation` names the function and
 `activation_params` holds its numbers (absent when it takes none).
 """
 
@@ -15,18 +15,12 @@ from __future__ import annotations
 
 from typing import cast
 
-from xdsl.dialects.builtin import (
-    I64,
-    DenseArrayBase,
-    Float32Type,
-    FloatAttr,
-    IntegerAttr,
-    StringAttr,
-)
-from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
+from xdsl.dialects.builtin import DenseArrayBase, Float32Type, StringAttr
+from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def
 from xdsl.utils.exceptions import VerifyException
 
-from lamina.dialects.graph_base import AnyTensor, OnnxOpWithoutRegions, OptionalTensor
+from lamina.dialects.graph_base import OnnxOpWithoutRegions
+from lamina.dialects.graph_conv_gemm import ConvFields, GemmFields, verify_conv, verify_gemm
 from lamina.dialects.graph_ops import ConvOp, GemmOp
 
 ACTIVATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -45,6 +39,9 @@ Clip's min/max are ONNX inputs (a missing bound is -inf / inf); the others' are 
 
 class FusedOp(OnnxOpWithoutRegions):
     """A producer op with an activation: checks the activation, then the producer's shapes."""
+
+    activation = prop_def(StringAttr)
+    activation_params = opt_prop_def(DenseArrayBase[Float32Type])
 
     def activation_name(self) -> str:
         return cast(StringAttr, self.properties["activation"]).data
@@ -75,7 +72,7 @@ class FusedOp(OnnxOpWithoutRegions):
 
 
 @irdl_op_definition
-class FusedConvOp(FusedOp):
+class FusedConvOp(FusedOp, ConvFields):
     """`activation(conv(x, w, b))`: graph.conv's operands and attributes, plus the activation.
 
     Example:
@@ -85,27 +82,12 @@ class FusedConvOp(FusedOp):
 
     name = "graph.fused_conv"
 
-    x = operand_def(AnyTensor)
-    w = operand_def(AnyTensor)
-    b = operand_def(OptionalTensor)
-    y = result_def(AnyTensor)
-    auto_pad = opt_prop_def(StringAttr)
-    dilations = opt_prop_def(DenseArrayBase[I64])
-    group = opt_prop_def(IntegerAttr[I64])
-    kernel_shape = opt_prop_def(DenseArrayBase[I64])
-    pads = opt_prop_def(DenseArrayBase[I64])
-    strides = opt_prop_def(DenseArrayBase[I64])
-    activation = prop_def(StringAttr)
-    activation_params = opt_prop_def(DenseArrayBase[Float32Type])
-
     def verify_producer(self) -> None:
-        from lamina.dialects.graph import verify_conv
-
-        verify_conv(cast(ConvOp, self))
+        verify_conv(self)
 
 
 @irdl_op_definition
-class FusedGemmOp(FusedOp):
+class FusedGemmOp(FusedOp, GemmFields):
     """`activation(gemm(a, b, c))`: graph.gemm's operands and attributes, plus the activation.
 
     Example:
@@ -115,21 +97,8 @@ class FusedGemmOp(FusedOp):
 
     name = "graph.fused_gemm"
 
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = operand_def(OptionalTensor)
-    y = result_def(AnyTensor)
-    alpha = opt_prop_def(FloatAttr[Float32Type])
-    beta = opt_prop_def(FloatAttr[Float32Type])
-    trans_a = opt_prop_def(IntegerAttr[I64], prop_name="transA")
-    trans_b = opt_prop_def(IntegerAttr[I64], prop_name="transB")
-    activation = prop_def(StringAttr)
-    activation_params = opt_prop_def(DenseArrayBase[Float32Type])
-
     def verify_producer(self) -> None:
-        from lamina.dialects.graph import verify_gemm
-
-        verify_gemm(cast(GemmOp, self))
+        verify_gemm(self)
 
 
 FUSED_OPS: dict[type[FusedOp], type[OnnxOpWithoutRegions]] = {

@@ -23,13 +23,14 @@ from xdsl.dialects.builtin import (
     DenseArrayBase,
     IntegerAttr,
     StringAttr,
-    TensorType,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Operation, SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
-from lamina.dialects.graph_base import AnyTensor, OnnxOpWithoutRegions, OptionalTensor
+from lamina.dialects.graph_base import AnyTensor, OnnxOpWithoutRegions
+from lamina.dialects.graph_conv_gemm import ConvFields, conv_result, window_out
+from lamina.dialects.graph_verify import Shape, check_dims, shape_of
 
 NHWC_TO_NCHW = (0, 3, 1, 2)
 """Transpose perm from N x H x W x C to N x C x H x W."""
@@ -52,54 +53,8 @@ def _mark(op_type: str, defaults: dict[str, object]) -> Any:
     return mark
 
 
-def _ints(op: Operation, name: str) -> list[int] | None:
-    attr = op.properties.get(name)
-    return None if attr is None else list(cast(DenseArrayBase[I64], attr).get_values())
-
-
-def _shape(value: SSAValue) -> tuple[int, ...] | None:
-    t = value.type
-    return cast(TensorType[Attribute], t).get_shape() if isinstance(t, TensorType) else None
-
-
-def _window_out(op: Operation, sizes: Sequence[int], kernel: Sequence[int]) -> list[int]:
-    """The output spatial sizes of a conv or pool (-1 where unknown), ONNX rules."""
-    n = len(sizes)
-    strides = _ints(op, "strides") or [1] * n
-    dilations = _ints(op, "dilations") or [1] * n
-    pads = _ints(op, "pads") or [0] * (2 * n)
-    auto_pad = cast(StringAttr, op.properties.get("auto_pad", StringAttr("NOTSET"))).data
-    ceil = cast(IntegerAttr[I64], op.properties.get("ceil_mode", IntegerAttr(0, 64))).value.data
-    out: list[int] = []
-    for i, (size, k) in enumerate(zip(sizes, kernel, strict=True)):
-        if size < 0 or k < 0:
-            out.append(-1)
-        elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-            out.append(-(-size // strides[i]))
-        else:
-            padded = size + (pads[i] + pads[i + n] if auto_pad == "NOTSET" else 0)
-            span = padded - dilations[i] * (k - 1) - 1
-            o = (-(-span // strides[i]) if ceil else span // strides[i]) + 1
-            if ceil and (o - 1) * strides[i] >= size + pads[i]:
-                o -= 1  # the last window must start inside the input or its begin pad
-            out.append(o)
-    return out
-
-
-def _check(op: Operation, value: SSAValue, expected: Sequence[int], what: str) -> None:
-    """`value`, if ranked, has `expected`'s rank and static dims; names it as `what`."""
-    shape = _shape(value)
-    if shape is None:
-        return
-    if len(shape) != len(expected) or any(
-        a >= 0 and b >= 0 and a != b for a, b in zip(shape, expected, strict=True)
-    ):
-        dims = "x".join("?" if d < 0 else str(d) for d in expected)
-        raise VerifyException(f"{what} : {value.type} should have shape {dims}")
-
-
-def _nhwc_input(op: Operation, x: SSAValue) -> tuple[int, ...] | None:
-    shape = _shape(x)
+def _nhwc_input(x: SSAValue) -> Shape | None:
+    shape = shape_of(x)
     if shape is not None and len(shape) != 4:
         raise VerifyException(f"x : {x.type} should be N x H x W x C (rank 4)")
     return shape
@@ -107,7 +62,7 @@ def _nhwc_input(op: Operation, x: SSAValue) -> tuple[int, ...] | None:
 
 @_mark("Conv", {"auto_pad": "NOTSET", "group": 1})
 @irdl_op_definition
-class NhwcConvOp(OnnxOpWithoutRegions):
+class NhwcConvOp(ConvFields):
     """ONNX Conv on N x H x W x C data and a KH x KW x C/group x F filter; the result is
     N x OH x OW x F. Attributes as graph.conv (2-D only).
 
@@ -117,35 +72,15 @@ class NhwcConvOp(OnnxOpWithoutRegions):
 
     name = "graph.nhwc_conv"
 
-    x = operand_def(AnyTensor)
-    w = operand_def(AnyTensor)
-    b = operand_def(OptionalTensor)
-    y = result_def(AnyTensor)
-    auto_pad = opt_prop_def(StringAttr)
-    dilations = opt_prop_def(DenseArrayBase[I64])
-    group = opt_prop_def(IntegerAttr[I64])
-    kernel_shape = opt_prop_def(DenseArrayBase[I64])
-    pads = opt_prop_def(DenseArrayBase[I64])
-    strides = opt_prop_def(DenseArrayBase[I64])
-
     def verify_(self) -> None:
-        x, w = _nhwc_input(self, self.x), _shape(self.w)
+        x, w = _nhwc_input(self.x), shape_of(self.w)
         if x is None or w is None:
             return
         if len(w) != 4:
             raise VerifyException(f"w : {self.w.type} should be KH x KW x C/group x F (rank 4)")
-        group = 1 if self.group is None else self.group.value.data
-        if x[3] >= 0 and w[2] >= 0 and x[3] != w[2] * group:
-            raise VerifyException(
-                f"x : {self.x.type} has {x[3]} channels but w : {self.w.type} with "
-                f"group = {group} expects {w[2] * group}"
-            )
-        kernel = _ints(self, "kernel_shape") or list(w[:2])
-        if list(kernel) != list(w[:2]) and min(w[:2]) >= 0:
-            raise VerifyException(f"kernel_shape {kernel} differs from w : {self.w.type}")
-        if _shape(self.b) is not None:
-            _check(self, self.b, (w[3],), "b")
-        _check(self, self.y, (x[0], *_window_out(self, x[1:3], kernel), w[3]), "result")
+        n, f, oh, ow = conv_result(self, (x[0], x[3], x[1], x[2]), (w[3], w[2], w[0], w[1]))
+        check_dims(self, self.b, (w[3],), "b")
+        check_dims(self, self.y, (n, oh, ow, f), "result")
 
 
 class _NhwcPool(OnnxOpWithoutRegions):
@@ -161,12 +96,12 @@ class _NhwcPool(OnnxOpWithoutRegions):
     strides = opt_prop_def(DenseArrayBase[I64])
 
     def verify_(self) -> None:
-        x = _nhwc_input(self, self.x)
+        x = _nhwc_input(self.x)
         kernel = list(self.kernel_shape.get_values())
         if len(kernel) != 2:
             raise VerifyException(f"kernel_shape {kernel} should have 2 values")
         if x is not None:
-            _check(self, self.y, (x[0], *_window_out(self, x[1:3], kernel), x[3]), "result")
+            check_dims(self, self.y, (x[0], *window_out(self, x[1:3], kernel), x[3]), "result")
 
 
 @_mark("MaxPool", {**_WINDOW_DEFAULTS, "storage_order": 0})
@@ -211,9 +146,9 @@ class NhwcGlobalAveragePoolOp(OnnxOpWithoutRegions):
     y = result_def(AnyTensor)
 
     def verify_(self) -> None:
-        x = _nhwc_input(self, self.x)
+        x = _nhwc_input(self.x)
         if x is not None:
-            _check(self, self.y, (x[0], 1, 1, x[3]), "result")
+            check_dims(self, self.y, (x[0], 1, 1, x[3]), "result")
 
 
 LAYOUT_OPS: tuple[type[OnnxOpWithoutRegions], ...] = (

@@ -46,7 +46,6 @@ KNOWN_VIOLATIONS = {
     " <-> codegen/llvm_split.py <-> codegen/llvm_target.py",
     "circle: codegen/aot.py <-> codegen/aot_hexagon.py",
     "circle: compiler.py <-> runtime/opencl.py",
-    "circle: dialects/graph.py <-> dialects/graph_fused.py",
     "upward: codegen/aot.py -> compiler.py",
     "upward: codegen/aot.py -> runtime/jit.py",
     "upward: codegen/aot_hexagon.py -> runtime/hexagon.py",

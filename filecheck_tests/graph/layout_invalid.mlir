@@ -54,3 +54,11 @@ func.func @global_average_pool_shape(%x: tensor<1x8x8x4xf32>) {
   %y = graph.nhwc_global_average_pool %x : (tensor<1x8x8x4xf32>) -> tensor<1x4x1x1xf32>
   func.return
 }
+
+// -----
+
+func.func @conv_strides(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>, %n: none) {
+  // expected-error@+1 {{strides has 1 values but x : tensor<1x8x8x3xf32> needs 2}}
+  %y = graph.nhwc_conv %x, %w, %n {strides = array<i64: 1>} : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>, none) -> tensor<*xf32>
+  func.return
+}
