@@ -55,7 +55,7 @@ def _expand_float_formats() -> type[ModulePass]:
 
 
 def _convert_loop_to_llvm() -> type[ModulePass]:
-    from lamina.lowering.loop_to_llvm import ConvertLoopToLLVMPass
+    from lamina.codegen.loop_to_llvm import ConvertLoopToLLVMPass
 
     return ConvertLoopToLLVMPass
 

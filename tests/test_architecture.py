@@ -52,7 +52,6 @@ KNOWN_VIOLATIONS = {
     "upward: codegen/fleet.py -> compiler.py",
     "upward: runtime/hetero.py -> compiler.py",
     "upward: runtime/opencl.py -> compiler.py",
-    "upward: lowering/loop_to_llvm.py -> codegen/llvm_target.py",
     "long: dialects/top.py",
     "long: dialects/loop.py",
     "long: runtime/reference/top_interpreter.py",

@@ -15,9 +15,9 @@ from xdsl.parser import Parser
 
 import lamina
 from lamina.codegen.fleet import load_fleet
+from lamina.codegen.loop_to_llvm import module_llvm_ir
 from lamina.context import make_context
 from lamina.errors import DeviceError, LaminaError
-from lamina.lowering.loop_to_llvm import module_llvm_ir
 from lamina.targets import load_device
 from lamina.tools.compile import main as compile_main
 from lamina.tools.run import main as run_main

@@ -13,9 +13,9 @@ from xdsl.dialects.builtin import StringAttr
 from xdsl.parser import Parser
 
 from lamina.codegen.llvm_target import llvm_ir_text
+from lamina.codegen.loop_to_llvm import ConvertLoopToLLVMPass, LLVMIRTarget, main
 from lamina.context import make_context
 from lamina.errors import DeviceError, UnsupportedOpError
-from lamina.lowering.loop_to_llvm import ConvertLoopToLLVMPass, LLVMIRTarget, main
 from lamina.runtime.jit import JitFunction
 from lamina.targets import known_devices, load_device
 

@@ -149,8 +149,8 @@ class LaminaOptMain(xDSLOptMain):
         super().register_all_targets()
         # xDSL owns the universe name `llvm` (for its own llvm dialect); lamina's target
         # prints the LLVM IR of convert-loop-to-llvm and passes xDSL's llvm dialect through.
+        from lamina.codegen.loop_to_llvm import LLVMIRTarget
         from lamina.codegen.opencl import OpenCLTarget
-        from lamina.lowering.loop_to_llvm import LLVMIRTarget
 
         self.available_targets["llvm"] = lambda: LLVMIRTarget
         self.available_targets["opencl"] = lambda: OpenCLTarget

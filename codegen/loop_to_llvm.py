@@ -5,11 +5,15 @@ in `codegen/llvm_ops.py`, target machine and O3 pipeline in `codegen/llvm_target
 This module wraps it as a pass, as the `-t llvm` output target and as a small CLI:
 
     lamina-opt k.mlir -p 'convert-loop-to-llvm{device="x86-64-avx512"}' -t llvm
-    python -m lamina.lowering.loop_to_llvm k.mlir --device host -O3
+    python -m lamina.codegen.loop_to_llvm k.mlir --device host -O3
 
 After the pass the module holds no ops: the LLVM IR text is its `lamina.llvm_ir`
 attribute (with `lamina.device`), which the `llvm` target prints. An op the emitter cannot
 translate raises `UnsupportedOpError` with `op` set, before the module is changed.
+
+The pass lives in codegen/, not lowering/: what it produces is the emitter's LLVM IR text
+(like MLIR's translation to LLVM IR, not a dialect conversion), so it sits above the
+emitter it calls (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ class LLVMIRTarget(Target):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m lamina.lowering.loop_to_llvm file.mlir`: print the file's LLVM IR."""
+    """`python -m lamina.codegen.loop_to_llvm file.mlir`: print the file's LLVM IR."""
     from lamina.context import make_context
 
     args_parser = argparse.ArgumentParser(description="print the LLVM IR of a loop-level module")
