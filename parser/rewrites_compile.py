@@ -15,7 +15,7 @@ from typing import Any
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import NoneType, TensorType, UnrankedTensorType
-from xdsl.ir import Attribute, Operation, OpResult, SSAValue
+from xdsl.ir import Attribute, Operation, OpResult, SSAValue, TypeAttribute
 from xdsl.irdl import IRDLOperation, VarResultDef
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 from xdsl.utils.exceptions import VerifyException
@@ -230,7 +230,7 @@ def _compile_build(b: Build, names: tuple[str, ...], scope: set[str], matched: s
             if len(names) > len(defs):
                 raise RewriteRuleError(f"'{b.op_name}' has {len(defs)} results", str(b.pos))
             n_results = len(defs)
-    types: list[Compiled] = [compile_expr(t, scope) for t in b.types]
+    types: list[Compiled] = [_compile_result_type(t, scope) for t in b.types]
     for name in names[len(types) :]:
         if name not in matched:
             raise RewriteRuleError(
@@ -255,7 +255,7 @@ def _compile_build(b: Build, names: tuple[str, ...], scope: set[str], matched: s
                 props.pop(name, None)
             else:
                 props[name] = python_to_attr(op_class, name, v, pos)
-        result_types = [t(env) or NoneType() for t in types]
+        result_types = [_result_type(t(env), b.op_name) for t in types]
         result_types += [NoneType()] * (n_results - len(result_types))
         op = op_class.create(
             operands=flat, result_types=result_types, properties=props, location=root.location
@@ -265,6 +265,26 @@ def _compile_build(b: Build, names: tuple[str, ...], scope: set[str], matched: s
             env[name] = result
 
     return step
+
+
+def _compile_result_type(t: Expr, scope: set[str]) -> Compiled:
+    """A `: expr` after a built op; naming a value there (`: %y`) is refused where it is
+    written, since a value is not its type."""
+    if isinstance(t, ValueRef):
+        raise RewriteRuleError(
+            f"a result type must be a type, not the value {t.name}: write `type({t.name})`",
+            str(t.pos),
+        )
+    return compile_expr(t, scope)
+
+
+def _result_type(v: object, op_name: str) -> Attribute:
+    """What a `: expr` evaluated to, as a result type of `op_name` (`none` -> the none type)."""
+    if v is None:
+        return NoneType()
+    if not isinstance(v, TypeAttribute):
+        raise LaminaError(f"a result type of '{op_name}' must be a type, got {v!r}")
+    return v
 
 
 def _as_value(v: object, built: list[Operation], root: Operation) -> SSAValue:

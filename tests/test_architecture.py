@@ -22,7 +22,7 @@ import lamina
 PACKAGE = "lamina"
 ROOT = Path(lamina.__file__).parent
 NOT_PACKAGE_CODE = {"tests", "filecheck_tests", "docs", "build", "__pycache__"}
-GENERATED = {"dialects/graph_ops.py", "lamina.egg-info"}
+GENERATED = {"dialects/graph_ops.py"}
 MAX_LINES = 600
 
 LAYERS: tuple[tuple[str, ...], ...] = (

@@ -222,6 +222,11 @@ def test_a_native_helper_registered_from_python_is_callable_from_a_rule(tmp_path
             "rank()",
         ),
         ("rule r { match %y = graph.relu(%x) rewrite %z = %x }", "r.rw:1:6", "does not define %y"),
+        (
+            "rule r { match %y = graph.relu(%x) rewrite %y = graph.sigmoid(%x) : %y }",
+            "r.rw:1:69",
+            "a result type must be a type, not the value %y: write `type(%y)`",
+        ),
     ],
 )
 def test_bad_rules_report_file_line_and_column(tmp_path: Path, text: str, where: str, message: str):
@@ -231,6 +236,20 @@ def test_bad_rules_report_file_line_and_column(tmp_path: Path, text: str, where:
         compile_rule_file(path)
     assert str(caught.value).startswith(f"{tmp_path / where}: error: ")
     assert message in str(caught.value)
+
+
+def test_a_result_type_that_is_no_type_is_named_in_the_error(tmp_path: Path):
+    path = tmp_path / "bad.rw"
+    path.write_text(
+        "rule ranked {\n  match %y = graph.relu(%x)\n"
+        "  rewrite %y = graph.sigmoid(%x) : rank(%x)\n}\n"
+    )
+    module = import_onnx(_model([helper.make_node("Relu", ["x"], ["y"])], {"x": [2, 3]}, "y"))
+    with pytest.raises(
+        RewriteRuleError,
+        match=r"rule 'ranked' at .*bad.rw:3:11: a result type of 'graph.sigmoid' must be a type",
+    ):
+        apply_rules(module, compile_rule_file(path))
 
 
 def test_a_rule_building_ill_typed_ir_is_named_in_the_error(tmp_path: Path):

@@ -16,6 +16,9 @@
 // RUN: not lamina-opt %s -p 'apply-rules{file="%S/inputs/unknown_function.rw"}' 2>&1 | filecheck %s --check-prefix=FUNCTION
 // FUNCTION: unknown_function.rw:3:9: error: unknown function 'is_contant'
 
+// RUN: not lamina-opt %s -p 'apply-rules{file="%S/inputs/result_type_value.rw"}' 2>&1 | filecheck %s --check-prefix=RESULT-TYPE
+// RESULT-TYPE: result_type_value.rw:3:36: error: a result type must be a type, not the value %y: write `type(%y)`
+
 // RUN: not lamina-opt %s -p 'apply-rules{set=graph-nonexistent}' 2>&1 | filecheck %s --check-prefix=SET
 // SET: error: unknown rule set 'graph-nonexistent'; known sets: graph-default,
 
