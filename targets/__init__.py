@@ -1,17 +1,217 @@
-"""Target descriptions as data: devices (`targets/<name>.toml`, targets/device.py) and SoCs
-combining them (`targets/soc-<name>.toml`, targets/soc.py).
+"""Device descriptions: what codegen needs to know about a target, read from data files.
 
-    device = load_device("cortex-a76")      # or a path to a .toml file
-    soc = load_soc("phone")
+Each device is one `targets/<name>.toml` file; adding a device (cortex-a76, hexagon-v73,
+...) is adding a file. Keys the loader does not know stay available in `Device.extra`
+(e.g. `hvx_bytes`, `vtcm_bytes` for a DSP), so a new back end can read its own keys
+without touching this module.
+
+    name = "x86-64-avx512"
+    kind = "cpu"
+    triple = "x86_64-unknown-linux-gnu"
+    cpu = "x86-64-v4"
+    features = ["+avx512f", "+fma"]
+    vector_bits = 512
+    cores = 2
+    [cache]
+    l1d = 32768
+    l2 = 1048576
+    l3 = 33554432
+
+A value `"detect"` asks the machine lamina runs on: LLVM for the triple, CPU name and
+features; the OS for the core count and cache sizes (the `[fallback]` table is used when
+the OS does not say). Only the `host` device should use it.
 """
 
-from lamina.targets.device import (
-    Device,
-    has_dotprod,
-    is_aarch64,
-    known_devices,
-    load_device,
-)
-from lamina.targets.soc import Soc, load_soc
+from __future__ import annotations
 
-__all__ = ["Device", "Soc", "has_dotprod", "is_aarch64", "known_devices", "load_device", "load_soc"]
+import functools
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from lamina.errors import DeviceError
+from lamina.targets.toml_text import line_of, read_toml
+
+_DIR = Path(__file__).parent
+_DETECT = "detect"
+_KNOWN_KEYS = {"name", "kind", "triple", "cpu", "features", "vector_bits", "cores", "cache"}
+
+
+@dataclass(frozen=True)
+class Device:
+    """One compilation target: a CPU (or DSP/GPU) with its ISA features and memory sizes."""
+
+    name: str
+    kind: str
+    triple: str
+    cpu: str
+    features: tuple[str, ...]
+    vector_bits: int
+    cores: int
+    l1d_bytes: int
+    l2_bytes: int
+    l3_bytes: int
+    extra: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    source: str = ""
+    """What `load_device` was given for it (a name or a .toml path): what reloads it."""
+
+    @property
+    def feature_string(self) -> str:
+        """The features as LLVM's target machine takes them: `+avx2,+fma,-prefer-256-bit`."""
+        return ",".join(self.features)
+
+    @property
+    def vector_lanes_f32(self) -> int:
+        """How many f32 lanes fill one native vector register."""
+        return max(1, self.vector_bits // 32)
+
+
+def known_devices() -> list[str]:
+    """Names of the devices that have a description file (`soc-*.toml` describe SoCs)."""
+    return sorted(p.stem for p in _DIR.glob("*.toml") if not p.stem.startswith("soc-"))
+
+
+@functools.cache
+def load_device(name: str) -> Device:
+    """The device described by `targets/<name>.toml`, or by the file `name` when it ends in
+    `.toml`; `DeviceError` for an unknown name or a bad description (naming file and line)."""
+    path = Path(name) if name.endswith(".toml") else _DIR / f"{name}.toml"
+    if not path.is_file():
+        if name.endswith(".toml"):
+            raise DeviceError("no such device description file", where=name)
+        raise DeviceError(f"unknown device '{name}' (known devices: {', '.join(known_devices())})")
+    text, data = read_toml(path)
+    try:
+        return replace(_device_from_data(data, str(path)), source=name)
+    except DeviceError as e:
+        raise _at_key_line(e, text) from None
+
+
+def _at_key_line(error: DeviceError, text: str) -> DeviceError:
+    """The error at the line of the key it names in backquotes (`features`), if any."""
+    key = re.search(r"`(\w+)`", error.message)
+    line = line_of(text, rf"^\s*{key[1]}\s*=") if key else None
+    if line is not None and error.where is not None:
+        error.where = f"{error.where}:{line}"
+    return error
+
+
+def _device_from_data(data: dict[str, Any], where: str) -> Device:
+    fallback: dict[str, Any] = data.get("fallback", {})
+    cache: dict[str, Any] = data.get("cache", {})
+    missing = [k for k in ("name", "triple", "cpu") if k not in data]
+    if missing:
+        raise DeviceError(f"device description lacks {', '.join(missing)}", where=where)
+    features = data.get("features", [])
+    if features == _DETECT:
+        features = _host_features()
+    elif isinstance(features, str):
+        features = [f for f in features.split(",") if f]
+    if not isinstance(features, list | tuple):
+        raise DeviceError(f"`features` must be a list of strings, not {features!r}", where=where)
+    features = [str(f) for f in features]  # pyright: ignore[reportUnknownVariableType]
+    malformed = [f for f in features if not re.fullmatch(r"[+-][A-Za-z0-9._-]+", f)]
+    if malformed:
+        raise DeviceError(
+            f"`features` must read '+name' or '-name' (as LLVM takes them): {malformed}",
+            where=where,
+        )
+    vector_bits = data.get("vector_bits", fallback.get("vector_bits", 128))
+    if vector_bits == _DETECT:
+        vector_bits = _vector_bits_of(features) or fallback.get("vector_bits", 128)
+    cores = data.get("cores", 1)
+    if cores == _DETECT:
+        cores = os.cpu_count() or fallback.get("cores", 1)
+    sizes = {
+        level: _cache_bytes(level, cache.get(level), fallback.get(level))
+        for level in ("l1d", "l2", "l3")
+    }
+    try:
+        return Device(
+            name=str(data["name"]),
+            kind=str(data.get("kind", "cpu")),
+            triple=_host_triple() if data["triple"] == _DETECT else str(data["triple"]),
+            cpu=_host_cpu() if data["cpu"] == _DETECT else str(data["cpu"]),
+            features=tuple(str(f) for f in features),
+            vector_bits=int(vector_bits),
+            cores=int(cores),
+            l1d_bytes=sizes["l1d"],
+            l2_bytes=sizes["l2"],
+            l3_bytes=sizes["l3"],
+            extra={k: v for k, v in data.items() if k not in _KNOWN_KEYS | {"fallback"}},
+        )
+    except (TypeError, ValueError) as e:
+        raise DeviceError(f"bad device description: {e}", where=where) from None
+
+
+def _cache_bytes(level: str, value: object, fallback: object) -> int:
+    if value == _DETECT:
+        detected = _sysfs_cache_bytes(level)
+        return detected if detected is not None else int(str(fallback or 0))
+    return int(str(value if value is not None else fallback or 0))
+
+
+def _sysfs_cache_bytes(level: str) -> int | None:
+    """The per-core size of a cache level as Linux reports it for cpu0, None if unknown."""
+    wanted = {"l1d": ("1", "Data"), "l2": ("2", "Unified"), "l3": ("3", "Unified")}[level]
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            lvl = (index / "level").read_text().strip()
+            kind = (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip()
+        except OSError:
+            continue
+        if (lvl, kind) == wanted:
+            scale = {"K": 1024, "M": 1024 * 1024, "G": 1024**3}.get(size[-1:], 1)
+            return int(size.rstrip("KMG")) * scale
+    return None
+
+
+def _llvm() -> Any:
+    import llvmlite.binding as llvm
+
+    llvm.initialize_all_targets()
+    llvm.initialize_all_asmprinters()
+    return llvm
+
+
+def _host_cpu() -> str:
+    return str(_llvm().get_host_cpu_name())
+
+
+def _host_triple() -> str:
+    return str(_llvm().get_process_triple())
+
+
+def _host_features() -> list[str]:
+    flat = str(_llvm().get_host_cpu_features().flatten())
+    return [f for f in flat.split(",") if f.startswith("+")]
+
+
+def _vector_bits_of(features: list[str]) -> int | None:
+    """The widest vector registers the features give, None when no known ISA says."""
+    enabled = {f[1:] for f in features if f.startswith("+")}
+    for feature, bits in (
+        ("avx512f", 512),
+        ("avx2", 256),
+        ("avx", 256),
+        ("sse2", 128),
+        ("neon", 128),
+        ("hvx-length128b", 1024),
+    ):
+        if feature in enabled:
+            return bits
+    return None
+
+
+def is_aarch64(device: Device) -> bool:
+    """Whether the device's triple is an AArch64 one (little- or big-endian)."""
+    return device.triple.split("-")[0] in ("aarch64", "arm64", "aarch64_be")
+
+
+def has_dotprod(device: Device) -> bool:
+    """Whether the device enables the Armv8.2 dot-product instructions."""
+    return "+dotprod" in device.features

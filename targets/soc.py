@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from lamina.errors import DeviceError
-from lamina.targets.device import known_devices
+from lamina.targets import known_devices
 from lamina.targets.toml_text import line_of, read_toml
 
 _DIR = Path(__file__).parent

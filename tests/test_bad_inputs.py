@@ -132,7 +132,7 @@ def test_device_with_an_unknown_cpu_or_feature_is_refused(
 
 
 def test_feature_without_sign_is_refused_before_llvm_sees_it(tmp_path: Path):
-    from lamina.targets.device import _device_from_data  # pyright: ignore[reportPrivateUsage]
+    from lamina.targets import _device_from_data  # pyright: ignore[reportPrivateUsage]
 
     data = {"name": "odd", "triple": "x86_64-unknown-linux-gnu", "cpu": "skylake"}
     with pytest.raises(DeviceError, match=r"`features` must read '\+name' or '-name'"):
