@@ -10,7 +10,8 @@ on a module down to the loop level in the kernel ABI (docs/pipeline.md); `lower_
 imports a model and lowers it. What follows the loop level is codegen's and the runtime's,
 each handed the lowered module: `compile` JITs it here (runtime/jit.py) or runs it on
 OpenCL (runtime/opencl.py), `compile_bundle` writes an AOT bundle (codegen/aot.py, which
-only writes files), `compile_fleet` a bundle per device class (codegen/fleet.py) and
+only writes files), `FLEET` is what a fleet build (codegen/fleet.py) calls for a bundle
+per device class and
 `compile_hetero` runs the segments of a partitioned model on the units of an SoC
 (runtime/hetero.py).
 """
@@ -35,7 +36,7 @@ from xdsl.utils.exceptions import VerifyException
 from lamina.codegen.aot import check_bundle_target, check_destination, entry_name, write_bundle
 from lamina.codegen.bundle import Bundle
 from lamina.codegen.compile_stats import CompileStats
-from lamina.codegen.fleet import FleetCompiler, build_fleet
+from lamina.codegen.fleet import FleetCompiler
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL
 from lamina.context import make_context
 from lamina.errors import LaminaError, ModelImportError, UnsupportedError
@@ -330,20 +331,9 @@ def _default_name(model: ModelSource) -> str:
     return Path(model).stem if isinstance(model, str | Path) else "model"
 
 
-def compile_fleet(
-    model: str,
-    fleet: str,
-    out: str,
-    *,
-    jobs: int | None = None,
-    options: dict[str, Any] | None = None,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """A bundle of `model` per target of the fleet file `fleet` into `out/`
-    (codegen/fleet.py: `build_fleet`, which this pipeline drives); the manifest written.
-    `options`: `input_shapes`, `opt_level` of `compile_bundle`."""
-    compiler = FleetCompiler(pipeline=pipeline, bundle=compile_bundle)
-    return build_fleet(model, fleet, out, compiler, jobs=jobs, options=options, progress=progress)
+FLEET = FleetCompiler(pipeline=pipeline, bundle=compile_bundle)
+"""The compile pipeline as a fleet build (codegen/fleet.py `build_fleet`) drives it: each
+device's pass pipeline (its bundles' cache key) and `compile_bundle` per target."""
 
 
 def compile_hetero(

@@ -126,8 +126,8 @@ def _compile(args: argparse.Namespace) -> int:
 
 def _fleet(args: argparse.Namespace) -> int:
     """`--fleet`: codegen/fleet.py; exit 1 when the fleet file is bad or any target failed."""
-    from lamina.codegen.fleet import load_fleet
-    from lamina.compiler import compile_fleet
+    from lamina.codegen.fleet import build_fleet, load_fleet
+    from lamina.compiler import FLEET
     from lamina.parser.onnx import parse_input_shapes
 
     try:
@@ -140,8 +140,8 @@ def _fleet(args: argparse.Namespace) -> int:
             "input_shapes": parse_input_shapes(args.input_shape),
             "opt_level": args.opt_level,
         }
-        manifest = compile_fleet(
-            args.model, args.fleet, args.output, jobs=args.jobs, options=options
+        manifest = build_fleet(
+            args.model, args.fleet, args.output, FLEET, jobs=args.jobs, options=options
         )
     except LaminaError as e:
         print(error_text(e, args.model), file=sys.stderr)
