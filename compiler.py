@@ -367,8 +367,7 @@ def segment_kernel(module: ModuleOp, device: Device, opt_level: int) -> Kernel:
     """A callable running the graph-level `module` on `device` from this process: CPUs this
     machine runs and OpenCL through `compile`, Hexagon DSPs under qemu-hexagon."""
     if device.kind == "dsp":
-        lower(module, device)
-        return HexagonModule(module, device=device).kernel()
+        return HexagonModule(lower_model(module, device).module, device=device).kernel()
     if device.kind == "cpu" and device.triple != load_device("host").triple:
         raise UnsupportedError(
             f"running device '{device.name}' ({device.triple}) in this process "
