@@ -13,12 +13,13 @@ from importlib import import_module, metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lamina.compiler import CompiledModel, compile
+    from lamina.compiler import compile
     from lamina.errors import LaminaError, ModelImportError, UnsupportedError, UnsupportedOpError
     from lamina.parser.onnx import import_onnx
+    from lamina.runtime.compiled_model import CompiledModel
 
 _PUBLIC = {
-    "CompiledModel": "lamina.compiler",
+    "CompiledModel": "lamina.runtime.compiled_model",
     "compile": "lamina.compiler",
     "LaminaError": "lamina.errors",
     "ModelImportError": "lamina.errors",

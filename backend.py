@@ -19,8 +19,9 @@ import numpy as np
 import onnx
 from onnx.backend.base import Backend, BackendRep, Device, DeviceType, namedtupledict
 
-from lamina.compiler import CompiledModel
+from lamina.compiler import compile as lamina_compile
 from lamina.errors import DeviceError, LaminaError
+from lamina.runtime.compiled_model import CompiledModel
 
 _NODE_OPSET = 21
 """The default-domain opset of the model `run_node` wraps a node in, unless told."""
@@ -29,7 +30,7 @@ _NODE_OPSET = 21
 class LaminaRep(BackendRep):
     """A prepared (compiled) model: `run` takes the graph inputs by position or by name."""
 
-    def __init__(self, compiled: CompiledModel, output_names: list[str]) -> None:
+    def __init__(self, compiled: CompiledModel[Any], output_names: list[str]) -> None:
         self.compiled = compiled
         self.output_names = output_names
 
@@ -49,8 +50,6 @@ class LaminaBackend(Backend):
     @classmethod
     def prepare(cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any) -> LaminaRep:
         """Compile `model` for this machine's CPU; `input_shapes` binds dynamic dims."""
-        from lamina.compiler import compile as lamina_compile
-
         if not cls.supports_device(device):
             raise DeviceError(f"the lamina ONNX backend runs on CPU only, not '{device}'")
         compiled = lamina_compile(model, "host", input_shapes=kwargs.get("input_shapes"))

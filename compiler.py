@@ -1,11 +1,19 @@
-"""The compile pipeline as one call: a model in, a callable on numpy arrays out.
+"""The compile pipeline, once: import → graph passes → lowering → codegen, for every way a
+model leaves lamina.
 
-    model = lamina.compile("squeezenet.onnx", device="host")
+    model = lamina.compile("squeezenet.onnx", device="host")         # host JIT / OpenCL
     (probs,) = model(image)
+    bundle = compile_bundle("squeezenet.onnx", "cortex-a76", "out/")  # an AOT bundle
 
 `pipeline(device)` is the pass list (the same names `lamina-opt -p` takes); `lower` runs it
-on a module down to the loop level in the kernel ABI (docs/pipeline.md); `compile` adds
-the host JIT.
+on a module down to the loop level in the kernel ABI (docs/pipeline.md); `lower_model`
+imports a model and lowers it. What follows the loop level is codegen's and the runtime's,
+each handed the lowered module: `compile` JITs it here (runtime/jit.py) or runs it on
+OpenCL (runtime/opencl.py), `compile_bundle` writes an AOT bundle (codegen/aot.py, which
+only writes files), `FLEET` is what a fleet build (codegen/fleet.py) calls for a bundle
+per device class and
+`compile_hetero` runs the segments of a partitioned model on the units of an SoC
+(runtime/hetero.py).
 """
 
 from __future__ import annotations
@@ -13,20 +21,37 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
 
-import numpy as np
 import onnx
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, MemRefType, ModuleOp, NameLoc
 from xdsl.ir import Attribute
 from xdsl.utils.exceptions import VerifyException
 
+from lamina.codegen.aot import check_bundle_target, check_destination, entry_name, write_bundle
+from lamina.codegen.bundle import Bundle
+from lamina.codegen.compile_stats import CompileStats
+from lamina.codegen.fleet import FleetCompiler
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL
 from lamina.context import make_context
-from lamina.errors import LaminaError, ModelImportError
+from lamina.errors import LaminaError, ModelImportError, UnsupportedError
 from lamina.limits import ARENA, WEIGHTS
+from lamina.lowering.loop_to_ocl import ConvertLoopToOCLPass
+from lamina.lowering.partition import GraphPartitionPass
+from lamina.parser.onnx import import_onnx
+from lamina.runtime.compiled_model import CompiledModel
+from lamina.runtime.hetero import HeteroModel, Kernel
+from lamina.runtime.hexagon import HexagonModule
+from lamina.runtime.jit import JitFunction
+from lamina.runtime.opencl import OpenCLFunction, opencl_available
 from lamina.targets import Device, load_device
+from lamina.targets.soc import load_soc
+from lamina.targets.threads import thread_count
 from lamina.universe import parse_pass_pipeline
 
 ModelSource = str | os.PathLike[str] | bytes | onnx.ModelProto | ModuleOp
@@ -67,18 +92,6 @@ def device_passes(device: Device) -> list[str]:
     if not isinstance(passes, list) or not all(isinstance(p, str) for p in passes):
         raise LaminaError(f"device '{device.name}': `passes` must be a list of pass specs")
     return [str(p) for p in passes]
-
-
-@dataclass
-class CompileStats:
-    """What compiling one model cost and produced."""
-
-    seconds: dict[str, float] = field(default_factory=dict[str, float])
-    arena_bytes: int = 0
-    arena_lower_bound: int = 0
-    reads_inputs: bool = True
-    """False when no kernel function reads a graph input: every output was computed at
-    compile time (folded), so running the model exercises no generated compute."""
 
 
 def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -> ModuleOp:
@@ -137,8 +150,6 @@ def import_model(model: ModelSource, input_shapes: dict[str, list[int]] | None =
     """A graph-level module from an ONNX model (path, bytes, ModelProto) or a module."""
     if isinstance(model, ModuleOp):
         return model
-    from lamina.parser.onnx import import_onnx
-
     check_weight_size(model)
     module = import_onnx(model, input_shapes=input_shapes)
     verify_imported(module)
@@ -173,43 +184,6 @@ def check_weight_size(model: str | os.PathLike[str] | bytes | onnx.ModelProto) -
         WEIGHTS.check(os.path.getsize(model), where=os.fspath(model))
 
 
-class CompiledModel:
-    """A model compiled for the host: call it with numpy arrays (positional, in graph input
-    order, or by name), get the list of outputs."""
-
-    def __init__(
-        self,
-        module: ModuleOp,
-        device: Device,
-        stats: CompileStats,
-        input_names: list[str],
-        opt_level: int = DEFAULT_OPT_LEVEL,
-        threads: int | None = None,
-    ) -> None:
-        from lamina.runtime.jit import JitFunction
-
-        start = time.perf_counter()
-        self.function = JitFunction(
-            module, device=device.source or device.name, opt_level=opt_level, threads=threads
-        )
-        stats.seconds["llvm"] = time.perf_counter() - start
-        self.stats = stats
-        self.device = device
-        self.input_names = input_names
-
-    def __call__(self, *inputs: np.ndarray, **named: np.ndarray) -> list[np.ndarray]:
-        if named:
-            if inputs:
-                raise LaminaError("pass inputs either by position or by name, not both")
-            missing = [n for n in self.input_names if n not in named]
-            if missing or len(named) != len(self.input_names):
-                raise LaminaError(
-                    f"the model takes inputs {', '.join(self.input_names)}; got {', '.join(named)}"
-                )
-            inputs = tuple(named[n] for n in self.input_names)
-        return self.function(*inputs)
-
-
 def graph_input_names(module: ModuleOp) -> list[str]:
     """The ONNX names of the graph-level function's inputs (kept as argument locations)."""
     function = next(op for op in module.walk() if isinstance(op, func.FuncOp))
@@ -217,6 +191,76 @@ def graph_input_names(module: ModuleOp) -> list[str]:
         arg.location.desc.data if isinstance(arg.location, NameLoc) else arg.name_hint or f"in{i}"
         for i, arg in enumerate(function.args)
     ]
+
+
+def graph_output_names(module: ModuleOp) -> list[str]:
+    """The SSA name hints of the graph-level function's results (which xDSL may shorten)."""
+    function = next(op for op in module.walk() if isinstance(op, func.FuncOp))
+    ret = function.body.block.last_op if function.body.blocks else None
+    operands = ret.operands if isinstance(ret, func.ReturnOp) else ()
+    return [v.name_hint or f"out{i}" for i, v in enumerate(operands)]
+
+
+def onnx_output_names(model: str | os.PathLike[str] | bytes | onnx.ModelProto) -> list[str]:
+    """The ONNX graph's output names (the model read again: call it once it imported)."""
+    if isinstance(model, onnx.ModelProto):
+        proto = model
+    elif isinstance(model, bytes):
+        proto = onnx.ModelProto.FromString(model)
+    else:
+        proto = onnx.load(str(model), load_external_data=False)
+    return [value.name for value in proto.graph.output]
+
+
+@dataclass
+class LoweredModel:
+    """A model brought to the loop level for `device` (the kernel ABI of docs/pipeline.md),
+    with the names of its graph's inputs and results (`graph_input_names`,
+    `graph_output_names`) and what compiling it has cost so far."""
+
+    module: ModuleOp
+    device: Device
+    input_names: list[str]
+    output_names: list[str]
+    stats: CompileStats
+
+
+def lower_model(
+    model: ModelSource, device: Device, input_shapes: dict[str, list[int]] | None = None
+) -> LoweredModel:
+    """The front half of every compile: import `model` (timed as `import`), then `lower`."""
+    stats = CompileStats()
+    start = time.perf_counter()
+    module = import_model(model, input_shapes)
+    stats.seconds["import"] = time.perf_counter() - start
+    lowered = LoweredModel(
+        module, device, graph_input_names(module), graph_output_names(module), stats
+    )
+    lower(module, device, stats)
+    return lowered
+
+
+def jit_model(
+    lowered: LoweredModel, opt_level: int = DEFAULT_OPT_LEVEL, threads: int | None = None
+) -> CompiledModel[JitFunction]:
+    """The lowered model JIT-compiled for this machine (codegen timed as `llvm`)."""
+    device = lowered.device
+    start = time.perf_counter()
+    function = JitFunction(
+        lowered.module, device=device.source or device.name, opt_level=opt_level, threads=threads
+    )
+    lowered.stats.seconds["llvm"] = time.perf_counter() - start
+    return CompiledModel(function, device, lowered.stats, lowered.input_names)
+
+
+def opencl_model(lowered: LoweredModel) -> CompiledModel[OpenCLFunction]:
+    """The lowered model converted to OpenCL kernels (`convert-loop-to-ocl`) and run on the
+    first OpenCL device here (timed as `opencl`)."""
+    start = time.perf_counter()
+    ConvertLoopToOCLPass(device=lowered.device.name).apply(make_context(), lowered.module)
+    function = OpenCLFunction(lowered.module, lowered.device)
+    lowered.stats.seconds["opencl"] = time.perf_counter() - start
+    return CompiledModel(function, lowered.device, lowered.stats, lowered.input_names)
 
 
 def compile(  # noqa: A001 (the public name users expect: lamina.compile)
@@ -227,7 +271,7 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     opt_level: int = DEFAULT_OPT_LEVEL,
     threads: int | None = None,
     fallback: str | None = None,
-) -> CompiledModel:
+) -> CompiledModel[Any]:
     """Compile an ONNX model (or a graph-level module) for `device` and JIT it here;
     `opt_level` (0-3) is LLVM's (default 2: O3 compiles slower and ran no faster on the
     light models; 1 compiles faster still, e.g. for conformance runs); parallel
@@ -235,20 +279,98 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     Devices of kind `opencl`/`gpu` run through runtime/opencl.py; with `fallback="cpu"` a
     machine without an OpenCL platform compiles for `host` instead of failing."""
     target = load_device(device)
+    if target.kind in OPENCL_KINDS and fallback == "cpu" and not opencl_available():
+        target = load_device("host")
+    lowered = lower_model(model, target, input_shapes)
     if target.kind in OPENCL_KINDS:
-        from lamina.runtime.opencl import opencl_available
+        return opencl_model(lowered)
+    return jit_model(lowered, opt_level, threads)
 
-        if fallback == "cpu" and not opencl_available():
-            target = load_device("host")
-    stats = CompileStats()
-    start = time.perf_counter()
+
+def compile_bundle(
+    model: ModelSource,
+    device: str,
+    out_dir: str | Path,
+    *,
+    name: str | None = None,
+    input_shapes: dict[str, list[int]] | None = None,
+    opt_level: int = 3,
+    threads: int | None = None,
+    cflags: Sequence[str] = (),
+) -> Bundle:
+    """Compile `model` for `device` into the AOT bundle directory `out_dir` (codegen/aot.py);
+    the entry point is `name` (default: derived from the model's name). Parallel loops
+    run on `threads` threads (default: $LAMINA_NUM_THREADS, else the device's cores),
+    fixed in the object. `cflags` are appended to the CPU driver's CFLAGS, which also link
+    it (e.g. `-fsanitize=address,undefined`); Hexagon takes none. What the bundle cannot
+    take is refused before anything is compiled."""
+    target = replace(load_device(device), cores=thread_count(device, threads))
+    check_bundle_target(target, cflags)
+    check_destination(Path(out_dir))
+    symbol = entry_name(name if name is not None else _default_name(model), explicit=bool(name))
+    lowered = lower_model(model, target, input_shapes)
+    return write_bundle(
+        lowered.module,
+        target,
+        out_dir,
+        name=symbol,
+        input_names=lowered.input_names,
+        output_names=(
+            lowered.output_names if isinstance(model, ModuleOp) else onnx_output_names(model)
+        ),
+        opt_level=opt_level,
+        cflags=cflags,
+        stats=lowered.stats,
+    )
+
+
+def _default_name(model: ModelSource) -> str:
+    """The model file's stem, an ONNX model's graph name, else `model`."""
+    if isinstance(model, onnx.ModelProto) and model.graph.name:
+        return model.graph.name
+    return Path(model).stem if isinstance(model, str | Path) else "model"
+
+
+FLEET = FleetCompiler(pipeline=pipeline, bundle=compile_bundle)
+"""The compile pipeline as a fleet build (codegen/fleet.py `build_fleet`) drives it: each
+device's pass pipeline (its bundles' cache key) and `compile_bundle` per target."""
+
+
+def compile_hetero(
+    model: ModelSource,
+    soc: str = "host",
+    force: Sequence[str] = (),
+    *,
+    run_on: Mapping[str, str] | None = None,
+    input_shapes: dict[str, list[int]] | None = None,
+    opt_level: int = 3,
+) -> HeteroModel:
+    """Partition `model` over SoC `soc` (placement forced by `force`, see graph-partition)
+    and compile each segment for its unit (runtime/hetero.py): import, the graph-default
+    rules, `graph-partition`, then `segment_kernel` per segment."""
+    description = load_soc(soc)
+    unknown = set(run_on or {}) - set(description.units)
+    if unknown:
+        raise LaminaError(f"run_on names units {sorted(unknown)} that SoC '{soc}' lacks")
     module = import_model(model, input_shapes)
-    stats.seconds["import"] = time.perf_counter() - start
-    names = graph_input_names(module)
-    lower(module, target, stats)
-    if target.kind in OPENCL_KINDS:
-        from lamina.runtime.opencl import opencl_model
+    for rule_pass in parse_pass_pipeline("apply-rules{set=graph-default}").passes:
+        rule_pass.apply(make_context(), module)
+    GraphPartitionPass(soc=soc, force=tuple(force)).apply(make_context(), module)
+    module.verify()
+    compile_segment = partial(segment_kernel, opt_level=opt_level)
+    return HeteroModel(
+        module, description, run_on or {}, compile_segment, graph_input_names(module)
+    )
 
-        # pyright sees lamina.compiler (imported there) and this file as two modules
-        return opencl_model(module, target, stats, names)  # pyright: ignore[reportReturnType, reportArgumentType]
-    return CompiledModel(module, target, stats, names, opt_level, threads)
+
+def segment_kernel(module: ModuleOp, device: Device, opt_level: int) -> Kernel:
+    """A callable running the graph-level `module` on `device` from this process: CPUs this
+    machine runs and OpenCL through `compile`, Hexagon DSPs under qemu-hexagon."""
+    if device.kind == "dsp":
+        return HexagonModule(lower_model(module, device).module, device=device).kernel()
+    if device.kind == "cpu" and device.triple != load_device("host").triple:
+        raise UnsupportedError(
+            f"running device '{device.name}' ({device.triple}) in this process "
+            "(map its unit to a local device with run_on)"
+        )
+    return compile(module, device.name, opt_level=opt_level)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from lamina.codegen.aot import write_bundle
+from lamina.compiler import compile_bundle
 from lamina.errors import LaminaError
 from lamina.runtime.qemu import run_bundle
 from lamina.tools.models import LIGHT_MODELS, light_model, mlp, random_inputs, with_logits
@@ -66,7 +66,7 @@ def bench_model(device: str, name: str, repeat: int, timeout_s: float) -> str:
         out = Path(scratch) / name
         try:
             start = time.perf_counter()
-            bundle = write_bundle(model, device, out)
+            bundle = compile_bundle(model, device, out)
             compile_s = time.perf_counter() - start
             llvm_s = bundle.stats.seconds.get("llvm", 0.0) if bundle.stats else 0.0
             run = run_bundle(out, feeds, repeat=repeat, timeout_s=timeout_s)

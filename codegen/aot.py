@@ -1,9 +1,12 @@
 """AOT bundles: a model compiled ahead of time for a device, built and run without Python.
 
-    bundle = write_bundle("squeezenet.onnx", "cortex-a76", "out/")
+    bundle = compile_bundle("squeezenet.onnx", "cortex-a76", "out/")   # lamina.compiler
+    bundle = write_bundle(module, device, "out/", name=..., input_names=..., output_names=...)
 
-runs the pipeline (`lamina.compiler.import_model` + `lower`), emits an object file for the
-device's triple, CPU and features through llvmlite and writes, into `out/`:
+`lamina.compiler.compile_bundle` runs the compile pipeline and hands the loop-level module
+(one function in the kernel ABI of docs/pipeline.md) to `write_bundle`, which only
+writes files: it emits an object file for the device's triple, CPU and features through
+llvmlite and writes, into `out/`:
 
 | file | what |
 |---|---|
@@ -12,7 +15,7 @@ device's triple, CPU and features through llvmlite and writes, into `out/`:
 | `weights.bin` | the packed weights blob (the module's `lamina.weights` resource) |
 | `main.c`, `Makefile` | a driver (codegen/aot_driver.c.in): `make && ./run -i in0.bin` |
 | `start.o`, `library.o`, `driver.o`, `Makefile` | instead of `main.c` for a Hexagon DSP: a freestanding runtime (codegen/aot_hexagon.py): `make && qemu-hexagon ./run -i in0.bin` |
-| `bundle.json` | the same facts for tools (runtime/qemu.py) |
+| `bundle.json` | the same facts for tools (runtime/qemu.py), codegen/bundle.py's `Bundle` |
 
 Everything is written into a temporary directory next to `out/` and moved there only when
 all of it succeeded: a model with an unsupported op or dtype leaves no partial bundle.
@@ -28,25 +31,26 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import llvmlite.binding as llvm
 import numpy as np
-import onnx
 from xdsl.dialects import func
 from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr
 from xdsl.ir import Attribute
 from xdsl.utils.hints import isa
 
-from lamina.codegen.llvm import KERNEL_ABI
-from lamina.compiler import CompileStats, ModelSource, graph_input_names, import_model, lower
+from lamina.codegen.aot_hexagon import hexagon_files
+from lamina.codegen.bundle import MANIFEST, Bundle, TensorSpec
+from lamina.codegen.compile_stats import CompileStats
+from lamina.codegen.llvm import KERNEL_ABI, emit_llvm
+from lamina.codegen.llvm_split import InlineNests
+from lamina.codegen.llvm_target import initialize_llvm, optimize
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
 from lamina.errors import DeviceError, LaminaError, UnsupportedError
-from lamina.targets import Device, load_device
+from lamina.targets import Device
 
-MANIFEST = "bundle.json"
 ALIGNMENT = 64
 """Byte alignment the entry point assumes of the weights and the arena."""
 C_TYPES = (
@@ -64,112 +68,35 @@ and float4 as one element a byte in its low bits (the `ml_dtypes` layout), not p
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@dataclass(frozen=True)
-class TensorSpec:
-    """One input or output of a compiled model: its ONNX name, static shape, numpy dtype."""
-
-    name: str
-    shape: tuple[int, ...]
-    dtype: str
-
-    @property
-    def nbytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
-
-    def describe(self) -> str:
-        return f"{self.dtype}[{','.join(map(str, self.shape))}]"
-
-    def check(self, value: Any, what: str) -> np.ndarray:
-        """`value` as a C-contiguous array of this spec; a clear `LaminaError` otherwise."""
-        array = np.asarray(value)
-        if array.dtype != np.dtype(self.dtype) or array.shape != self.shape:
-            raise LaminaError(
-                f"{what} '{self.name}' takes {self.describe()}, got "
-                f"{array.dtype}[{','.join(map(str, array.shape))}]"
-            )
-        return np.ascontiguousarray(array)
-
-
-@dataclass
-class Bundle:
-    """What a bundle directory holds (its `bundle.json`); `stats` only right after compiling."""
-
-    directory: Path
-    name: str
-    device: str
-    triple: str
-    inputs: list[TensorSpec]
-    outputs: list[TensorSpec]
-    weights_bytes: int
-    arena_bytes: int
-    threads: int
-    stats: CompileStats | None = field(default=None, compare=False)
-
-    @property
-    def executable(self) -> Path:
-        return self.directory / "run"
-
-    def manifest(self) -> dict[str, Any]:
-        data = asdict(self)
-        del data["directory"], data["stats"]
-        return data
-
-    @classmethod
-    def load(cls, directory: str | Path) -> Bundle:
-        """The bundle in `directory`, from its manifest."""
-        path = Path(directory) / MANIFEST
-        try:
-            data = json.loads(path.read_text())
-            specs = {
-                key: [TensorSpec(t["name"], tuple(t["shape"]), t["dtype"]) for t in data[key]]
-                for key in ("inputs", "outputs")
-            }
-            return cls(Path(directory), **{**data, **specs})
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise LaminaError(f"not a lamina bundle: {e}", where=str(directory)) from None
-
-
 def write_bundle(
-    model: ModelSource,
-    device: str,
+    module: ModuleOp,
+    device: Device,
     out_dir: str | Path,
     *,
-    name: str | None = None,
-    input_shapes: dict[str, list[int]] | None = None,
+    name: str,
+    input_names: Sequence[str],
+    output_names: Sequence[str],
     opt_level: int = 3,
-    threads: int | None = None,
     cflags: Sequence[str] = (),
+    stats: CompileStats | None = None,
 ) -> Bundle:
-    """Compile `model` for `device` into the bundle directory `out_dir` (see the module
-    docstring); the entry point is `name` (default: derived from the model's name).
-    Parallel loops run on `threads` threads (default: $LAMINA_NUM_THREADS, else the
-    device's cores), fixed in the object. `cflags` are appended to the CPU driver's
-    CFLAGS, which also link it (e.g. `-fsanitize=address,undefined`); Hexagon takes none."""
-    from lamina.runtime.jit import thread_count
-
-    target = replace(load_device(device), cores=thread_count(device, threads))
-    if target.kind != "cpu" and not _is_hexagon(target):
-        raise UnsupportedError(
-            f"AOT bundles for {target.kind} devices ('{device}'): CPUs and Hexagon DSPs only"
-        )
-    if cflags and _is_hexagon(target):
-        raise UnsupportedError("extra C flags for a Hexagon bundle (its runtime is freestanding)")
+    """Write the bundle of the loop-level `module` for `device` into `out_dir` (see the
+    module docstring): its one kernel-ABI function becomes the entry point `name` (a C
+    identifier), its tensors are named `input_names` and `output_names`; parallel loops
+    run on `device.cores` threads, fixed in the object. `cflags` are appended to the CPU
+    driver's CFLAGS, which also link it (e.g. `-fsanitize=address,undefined`); Hexagon
+    takes none. The `llvm` seconds go into `stats`, which the bundle carries."""
+    check_bundle_target(device, cflags)
     out = Path(out_dir)
-    _check_destination(out)
-    symbol = entry_name(name if name is not None else _default_name(model), explicit=bool(name))
-    stats = CompileStats()
-    start = time.perf_counter()
-    module = import_model(model, input_shapes)
-    stats.seconds["import"] = time.perf_counter() - start
-    input_names, output_names = graph_input_names(module), graph_output_names(module, model)
-    lower(module, target, stats)
+    check_destination(out)
     kernel = kernel_function(module)
-    kernel.sym_name = StringAttr(symbol)
-    bundle = _describe(kernel, target, out, input_names, output_names)
+    kernel.sym_name = StringAttr(entry_name(name))
+    bundle = _describe(kernel, device, out, list(input_names), list(output_names))
     bundle.stats = stats
     start = time.perf_counter()
-    files = _device_files(module, bundle, target, opt_level, cflags)
-    stats.seconds["llvm"] = time.perf_counter() - start
+    files = _device_files(module, bundle, device, opt_level, cflags)
+    if stats is not None:
+        stats.seconds["llvm"] = time.perf_counter() - start
     files |= {
         "model.h": header(bundle).encode(),
         "weights.bin": weights_blob(kernel, bundle.weights_bytes).tobytes(),
@@ -177,6 +104,18 @@ def write_bundle(
     }
     _write_atomically(out, files)
     return bundle
+
+
+def check_bundle_target(device: Device, cflags: Sequence[str] = ()) -> None:
+    """Refuse, before any compiling, a device no bundle is written for (CPUs and Hexagon
+    DSPs only) and C flags for a freestanding Hexagon bundle."""
+    if device.kind != "cpu" and not _is_hexagon(device):
+        raise UnsupportedError(
+            f"AOT bundles for {device.kind} devices ('{device.source or device.name}'): "
+            "CPUs and Hexagon DSPs only"
+        )
+    if cflags and _is_hexagon(device):
+        raise UnsupportedError("extra C flags for a Hexagon bundle (its runtime is freestanding)")
 
 
 def _is_hexagon(target: Device) -> bool:
@@ -189,32 +128,12 @@ def _device_files(
     """`model.o` and what runs it: the C driver for a CPU, the freestanding runtime of
     codegen/aot_hexagon.py for a Hexagon DSP."""
     if _is_hexagon(target):
-        from lamina.codegen.aot_hexagon import hexagon_files
-
-        # pyright sees lamina.codegen.aot (imported there) and this file as two modules
-        return hexagon_files(module, bundle, target, opt_level)  # pyright: ignore[reportArgumentType]
+        return hexagon_files(module, bundle, target, opt_level)
     return {
         "model.o": emit_object(module, target, opt_level),
         "main.c": driver(bundle).encode(),
         "Makefile": makefile(bundle, target, cflags).encode(),
     }
-
-
-def graph_output_names(module: ModuleOp, model: ModelSource | None = None) -> list[str]:
-    """Names of the graph-level function's results: the ONNX graph's output names when
-    `model` is an ONNX model, else the results' SSA name hints (which xDSL may shorten)."""
-    if model is not None and not isinstance(model, ModuleOp):
-        if isinstance(model, onnx.ModelProto):
-            proto = model
-        elif isinstance(model, bytes):
-            proto = onnx.ModelProto.FromString(model)
-        else:
-            proto = onnx.load(str(model), load_external_data=False)
-        return [value.name for value in proto.graph.output]
-    function = next(op for op in module.walk() if isinstance(op, func.FuncOp))
-    ret = function.body.block.last_op if function.body.blocks else None
-    operands = ret.operands if isinstance(ret, func.ReturnOp) else ()
-    return [v.name_hint or f"out{i}" for i, v in enumerate(operands)]
 
 
 def kernel_function(module: ModuleOp) -> func.FuncOp:
@@ -238,13 +157,6 @@ def entry_name(name: str, *, explicit: bool = True) -> str:
         raise LaminaError(f"entry point name '{name}' is not a C identifier other than main")
     cleaned = re.sub(r"[^A-Za-z0-9_]", "_", name)
     return cleaned if _IDENTIFIER.fullmatch(cleaned) and cleaned != "main" else f"model_{cleaned}"
-
-
-def _default_name(model: ModelSource) -> str:
-    """The model file's stem, an ONNX model's graph name, else `model`."""
-    if isinstance(model, onnx.ModelProto) and model.graph.name:
-        return model.graph.name
-    return Path(model).stem if isinstance(model, str | Path) else "model"
 
 
 def _describe(
@@ -282,10 +194,6 @@ def _spec(name: str, t: MemRefType[Attribute], kernel: func.FuncOp) -> TensorSpe
 
 def emit_object(module: ModuleOp, target: Device, opt_level: int = 3) -> bytes:
     """The object file of a loop-level module for `target` (ELF for the Linux triples)."""
-    from lamina.codegen.llvm import emit_llvm
-    from lamina.codegen.llvm_split import InlineNests
-    from lamina.codegen.llvm_target import initialize_llvm, optimize
-
     # one noinline function per loop nest: LLVM's time stays linear in the model
     optimized = optimize(emit_llvm(module, target, nests=InlineNests()), target, opt_level)
     initialize_llvm()
@@ -426,7 +334,8 @@ def makefile(bundle: Bundle, target: Device, cflags: Sequence[str] = ()) -> str:
     )
 
 
-def _check_destination(out: Path) -> None:
+def check_destination(out: Path) -> None:
+    """Refuse an `out` that exists and is neither empty nor a bundle (never overwritten)."""
     if out.exists() and not (
         out.is_dir() and (not any(out.iterdir()) or (out / MANIFEST).exists())
     ):

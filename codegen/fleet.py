@@ -34,18 +34,34 @@ import shutil
 import sys
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from lamina.codegen.bundle import Bundle
 from lamina.errors import DeviceError, LaminaError, error_text
-from lamina.targets import known_devices, load_device
+from lamina.targets import Device, known_devices, load_device
 from lamina.targets.soc import load_soc
 from lamina.targets.toml_text import line_of, toml_error
 
 MANIFEST = "manifest.json"
 CACHE = ".cache"
+
+
+BundleCompiler = Callable[..., Bundle]
+"""`compile_bundle(model, device, directory, **options)`: the AOT path of the pipeline."""
+
+
+@dataclass(frozen=True)
+class FleetCompiler:
+    """What a fleet build needs of the compile pipeline (compiler.py hands it down): the
+    pass pipeline of a device (part of each bundle's cache key) and the AOT path. Both are
+    module-level functions, so the worker processes receive them by name."""
+
+    pipeline: Callable[[Device], str]
+    bundle: BundleCompiler
 
 
 @dataclass(frozen=True)
@@ -149,16 +165,16 @@ def build_fleet(
     model: str,
     fleet: str,
     out: str,
+    compiler: FleetCompiler,
     *,
     jobs: int | None = None,
     options: dict[str, Any] | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Build every target of `fleet` for `model` into `out/` (see the module docstring) and
-    return the manifest it wrote. `options`: `input_shapes`, `opt_level` of write_bundle;
-    `progress` prints a progress bar on stderr."""
-    from lamina.compiler import pipeline
-
+    """Build every target of `fleet` for `model` into `out/` (see the module docstring) with
+    the compile pipeline `compiler` and return the manifest it wrote. `options`:
+    `input_shapes`, `opt_level` of `compiler.bundle`; `progress` prints a progress bar on
+    stderr."""
     targets = load_fleet(fleet)
     try:
         model_bytes = Path(model).read_bytes()
@@ -170,7 +186,7 @@ def build_fleet(
     records: dict[str, dict[str, Any]] = {}
     pending: list[tuple[FleetTarget, Path]] = []
     for target in targets:
-        passes = pipeline(load_device(target.device))
+        passes = compiler.pipeline(load_device(target.device))
         key = cache_key(model_bytes, target.device, passes, options)
         records[target.name] = {"device": target.device, "key": key, "pipeline": passes}
         cached = root / CACHE / key
@@ -186,7 +202,8 @@ def build_fleet(
     workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {
-            pool.submit(_build_one, model, t.device, str(cache), options): t for t, cache in pending
+            pool.submit(_build_one, compiler.bundle, model, t.device, str(cache), options): t
+            for t, cache in pending
         }
         for future in concurrent.futures.as_completed(futures):
             target = futures[future]
@@ -202,13 +219,17 @@ def build_fleet(
     return _write_manifest(root, model, model_bytes, records)
 
 
-def _build_one(model: str, device: str, directory: str, options: dict[str, Any]) -> dict[str, Any]:
+def _build_one(
+    compile_bundle: BundleCompiler,
+    model: str,
+    device: str,
+    directory: str,
+    options: dict[str, Any],
+) -> dict[str, Any]:
     """Worker: compile one bundle into `directory`; failures become a record, not a raise."""
-    from lamina.codegen.aot import write_bundle
-
     start = time.perf_counter()
     try:
-        write_bundle(model, device, directory, **options)
+        compile_bundle(model, device, directory, **options)
     except LaminaError as e:
         return {"status": "failed", "error": error_text(e, model)}
     except Exception as e:  # noqa: BLE001 (recorded in the manifest; the other targets go on)

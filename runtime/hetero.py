@@ -1,15 +1,17 @@
 """Heterogeneous execution: one model whose segments run on different compute units.
 
-    model = compile_hetero("squeezenet.onnx", soc="host", force=("Conv:gpu",))
+    model = compile_hetero("squeezenet.onnx", soc="host", force=("Conv:gpu",))  # compiler.py
     (probs,) = model(image)
     model.segments      # [SegmentRun(unit="cpu", device="host", ...), ...]
 
-`compile_hetero` imports the model, runs the graph-default rules and `graph-partition`
-(lowering/partition.py), then compiles every `part.segment` as its own graph-level module
-(`func.func @main` of the segment's inputs and results) for its unit's device: CPU devices
-this machine runs natively through the JIT (`lamina.compile`), OpenCL devices through
-runtime/opencl.py (PoCL here), DSP devices under qemu-hexagon (runtime/hexagon.py). The
-executor walks the partitioned function: a segment call computes its results, a
+`lamina.compiler.compile_hetero` imports the model, runs the graph-default rules and
+`graph-partition` (lowering/partition.py) and hands the partitioned module to `HeteroModel`
+with a function that compiles one segment for a device. `HeteroModel` builds every
+`part.segment` as its own graph-level module (`segment_module`: `func.func @main` of the
+segment's inputs and results) and has it compiled for its unit's device: CPU devices this
+machine runs natively through the JIT, OpenCL devices through runtime/opencl.py (PoCL
+here), DSP devices under qemu-hexagon (runtime/hexagon.py). The executor walks the
+partitioned function: a segment call computes its results, a
 `part.transfer` copies its tensor into a fresh buffer (the move between units' memories;
 on one host process both are numpy memory), the return gives the outputs.
 
@@ -21,25 +23,22 @@ Cortex-A76 unit on this machine's CPU); a unit whose device cannot run here is
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
-from xdsl.passes import PassPipeline
 
-from lamina.compiler import ModelSource, compile, graph_input_names, import_model, lower
-from lamina.context import make_context
 from lamina.dialects.partition import SegmentOp, TransferOp
 from lamina.errors import LaminaError, UnsupportedError
-from lamina.lowering.partition import GraphPartitionPass
 from lamina.targets import Device, load_device
-from lamina.targets.soc import Soc, load_soc
-from lamina.universe import LAMINA_PASSES
+from lamina.targets.soc import Soc
 
 Kernel = Callable[..., list[np.ndarray]]
+SegmentCompiler = Callable[[ModuleOp, Device], Kernel]
+"""Compiles a segment's graph-level module for a device into a callable on its inputs."""
 _NOT_COUNTED = {"graph.constant", "graph.none", "part.yield"}
 
 
@@ -64,23 +63,29 @@ class TransferStats:
 
 
 class HeteroModel:
-    """A partitioned graph module with a compiled kernel per segment; call it like
-    `lamina.compile`'s result (positional inputs, list of outputs)."""
+    """A partitioned graph module with a kernel per segment, each compiled for its unit's
+    device (or the device `run_on` maps the unit to) by `compile_segment`; call it like
+    `lamina.compile`'s result (positional inputs named `input_names`, list of outputs)."""
 
     def __init__(
-        self, module: ModuleOp, soc: Soc, run_on: Mapping[str, str], opt_level: int
+        self,
+        module: ModuleOp,
+        soc: Soc,
+        run_on: Mapping[str, str],
+        compile_segment: SegmentCompiler,
+        input_names: list[str],
     ) -> None:
         functions = [op for op in module.ops if isinstance(op, func.FuncOp)]
         if len(functions) != 1:
             raise UnsupportedError(f"heterogeneous execution of {len(functions)} functions")
         self.function = functions[0]
         self.soc = soc
-        self.input_names = graph_input_names(module)
+        self.input_names = input_names
         self.runs: dict[SegmentOp, SegmentRun] = {}
         for op in self.function.body.block.ops:
             if isinstance(op, SegmentOp):
                 device = run_on.get(op.unit.data, soc.units[op.unit.data].device)
-                kernel = segment_kernel(segment_module(op), load_device(device), opt_level)
+                kernel = compile_segment(segment_module(op), load_device(device))
                 num_ops = sum(1 for o in op.block.ops if o.name not in _NOT_COUNTED)
                 self.runs[op] = SegmentRun(op.unit.data, device, num_ops, kernel)
         self.transfers = TransferStats()
@@ -116,30 +121,6 @@ class HeteroModel:
         raise LaminaError("internal error: the partitioned function has no return")
 
 
-def compile_hetero(
-    model: ModelSource,
-    soc: str = "host",
-    force: Sequence[str] = (),
-    *,
-    run_on: Mapping[str, str] | None = None,
-    input_shapes: dict[str, list[int]] | None = None,
-    opt_level: int = 3,
-) -> HeteroModel:
-    """Partition `model` over SoC `soc` (placement forced by `force`, see graph-partition)
-    and compile each segment for its unit; see the module docstring."""
-    description = load_soc(soc)
-    unknown = set(run_on or {}) - set(description.units)
-    if unknown:
-        raise LaminaError(f"run_on names units {sorted(unknown)} that SoC '{soc}' lacks")
-    module = import_model(model, input_shapes)
-    rules = PassPipeline.parse_spec(LAMINA_PASSES, "apply-rules{set=graph-default}").passes
-    for rule_pass in rules:
-        rule_pass.apply(make_context(), module)
-    GraphPartitionPass(soc=soc, force=tuple(force)).apply(make_context(), module)
-    module.verify()
-    return HeteroModel(module, description, run_on or {}, opt_level)
-
-
 def segment_module(segment: SegmentOp) -> ModuleOp:
     """The segment as a graph-level module: `func.func @main` of its inputs -> results."""
     body = segment.body.clone()
@@ -151,18 +132,3 @@ def segment_module(segment: SegmentOp) -> ModuleOp:
     inputs = [a.type for a in block.args]
     outputs = [r.type for r in segment.outputs]
     return ModuleOp([func.FuncOp("main", (inputs, outputs), body)])
-
-
-def segment_kernel(module: ModuleOp, device: Device, opt_level: int) -> Kernel:
-    """A callable running the graph-level `module` on `device` from this process."""
-    if device.kind == "dsp":
-        from lamina.runtime.hexagon import HexagonModule
-
-        lower(module, device)
-        return HexagonModule(module, device=device).kernel()
-    if device.kind == "cpu" and device.triple != load_device("host").triple:
-        raise UnsupportedError(
-            f"running device '{device.name}' ({device.triple}) in this process "
-            "(map its unit to a local device with run_on)"
-        )
-    return compile(module, device.name, opt_level=opt_level)

@@ -6,8 +6,9 @@
 `JitFunction` compiles the module with LLVM's O2 pipeline (`DEFAULT_OPT_LEVEL`) for the
 `host` device: each loop nest of its own, in worker processes through the object cache
 (codegen/llvm_split.py, codegen/object_cache.py), the objects loaded into one MCJIT engine;
-running outer parallel loops on `thread_count()` threads (`threads=`, $LAMINA_NUM_THREADS
-or the device's cores) of one process-wide pool (`process_parallel_runtime`),
+running outer parallel loops on `thread_count()` threads (targets/threads.py: `threads=`,
+$LAMINA_NUM_THREADS or the device's cores) of one process-wide pool
+(`process_parallel_runtime`),
 keeps the weights blob and the arena alive in 64-byte aligned buffers, and calls through
 ctypes: `main(weights, arena, *inputs, *outputs)` (docs/pipeline.md). A wrong number of
 inputs, a wrong shape or dtype is a `LaminaError`, never a crash.
@@ -46,6 +47,7 @@ from lamina.codegen.object_cache import compile_objects
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
 from lamina.errors import DeviceError, LaminaError
 from lamina.targets import load_device
+from lamina.targets.threads import thread_count
 
 ALIGNMENT = 64
 
@@ -65,21 +67,6 @@ def aligned_copy(array: np.ndarray, align: int = ALIGNMENT) -> np.ndarray:
     out = aligned_empty(array.shape, array.dtype, align)
     out[...] = array
     return out
-
-
-def thread_count(device: str = "host", threads: int | None = None) -> int:
-    """Threads for parallel loops: `threads`, else $LAMINA_NUM_THREADS, else the device's
-    cores; a bad value is a `LaminaError`."""
-    if threads is None:
-        env = os.environ.get("LAMINA_NUM_THREADS", "").strip()
-        if not env:
-            return load_device(device).cores
-        if not env.isdigit():
-            raise LaminaError(f"LAMINA_NUM_THREADS must be a positive integer, got '{env}'")
-        threads = int(env)
-    if threads < 1:
-        raise LaminaError(f"the number of threads must be at least 1, got {threads}")
-    return threads
 
 
 _PROCESS_RUNTIME: list[Any] = []

@@ -17,7 +17,6 @@ No OpenCL platform (or no device) is a `DeviceError` that says how to get one.
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -28,7 +27,6 @@ from xdsl.ir import Attribute, BlockArgument
 from xdsl.utils.hints import isa
 
 from lamina.codegen.opencl import OpenCLRenderer
-from lamina.compiler import CompiledModel, CompileStats
 from lamina.dialects.isa import ocl
 from lamina.dialects.loop import buffer_bytes
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
@@ -196,21 +194,3 @@ def opencl_available() -> bool:
     except DeviceError:
         return False
     return True
-
-
-def opencl_model(
-    module: ModuleOp, device: Device, stats: CompileStats, input_names: list[str]
-) -> CompiledModel:
-    """A loop-level module (from `lamina.compiler.lower`) run on OpenCL, called like the
-    host's `CompiledModel` (positional or named inputs, list of outputs)."""
-    from lamina.context import make_context
-    from lamina.lowering.loop_to_ocl import ConvertLoopToOCLPass
-
-    start = time.perf_counter()
-    ConvertLoopToOCLPass(device=device.name).apply(make_context(), module)
-    function = OpenCLFunction(module, device)
-    stats.seconds["opencl"] = time.perf_counter() - start
-    model = CompiledModel.__new__(CompiledModel)
-    model.function = function  # pyright: ignore[reportAttributeAccessIssue]
-    model.stats, model.device, model.input_names = stats, device, input_names
-    return model

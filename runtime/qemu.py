@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from lamina.codegen.aot import Bundle
+from lamina.codegen.bundle import Bundle
 from lamina.errors import DeviceError, LaminaError
 from lamina.targets import load_device
 

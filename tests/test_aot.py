@@ -15,7 +15,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from lamina.codegen.aot import Bundle, write_bundle
+from lamina.codegen.bundle import Bundle
+from lamina.compiler import compile_bundle
 from lamina.errors import DeviceError, LaminaError, UnsupportedError
 from lamina.runtime.qemu import build_bundle, check_toolchain, run_bundle
 from lamina.targets import load_device
@@ -75,7 +76,7 @@ def onnxruntime_outputs(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) ->
 
 @pytest.fixture(scope="module")
 def host_bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
-    bundle = write_bundle(small_cnn(), "host", tmp_path_factory.mktemp("host") / "cnn")
+    bundle = compile_bundle(small_cnn(), "host", tmp_path_factory.mktemp("host") / "cnn")
     build_bundle(bundle.directory)
     return bundle
 
@@ -150,7 +151,7 @@ def test_run_bundle_rejects_wrong_shape_and_dtype(host_bundle: Bundle):
 def test_cortex_a76_bundle_under_qemu_matches_onnxruntime(tmp_path: Path):
     # No skip: `make test` installs qemu-user and the cross toolchain; when they are missing
     # this fails with the Debian package to install.
-    bundle = write_bundle(small_cnn(), "cortex-a76", tmp_path / "a76")
+    bundle = compile_bundle(small_cnn(), "cortex-a76", tmp_path / "a76")
     executable = build_bundle(bundle.directory)
     assert executable.read_bytes()[18] == 183  # ELF e_machine: EM_AARCH64
     x = RNG.standard_normal((1, 3, 8, 8), dtype=np.float32)
@@ -164,7 +165,7 @@ def test_cortex_a76_bundle_under_qemu_matches_onnxruntime(tmp_path: Path):
     "+avx512f" not in load_device("host").features, reason="this CPU has no AVX-512"
 )
 def test_x86_64_avx512_bundle_runs_natively(tmp_path: Path):
-    bundle = write_bundle(small_cnn(), "x86-64-avx512", tmp_path / "avx512")
+    bundle = compile_bundle(small_cnn(), "x86-64-avx512", tmp_path / "avx512")
     assert (
         '#define LAMINA_SMALL_CNN_DEVICE "x86-64-avx512"'
         in (bundle.directory / "model.h").read_text()
@@ -177,7 +178,7 @@ def test_x86_64_avx512_bundle_runs_natively(tmp_path: Path):
 
 def test_gpu_devices_have_no_bundles(tmp_path: Path):
     with pytest.raises(UnsupportedError, match="AOT bundles for opencl devices"):
-        write_bundle(small_cnn(), "opencl", tmp_path / "gpu")
+        compile_bundle(small_cnn(), "opencl", tmp_path / "gpu")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -198,7 +199,7 @@ def test_missing_cross_tools_name_their_debian_package(
 
 def test_unsupported_op_leaves_no_bundle(tmp_path: Path):
     with pytest.raises(UnsupportedError, match="not supported: 'graph.non_zero'") as info:
-        write_bundle(nonzero_model(), "host", tmp_path / "out")
+        compile_bundle(nonzero_model(), "host", tmp_path / "out")
     assert getattr(info.value.op, "name", None) == "graph.non_zero"
     assert list(tmp_path.iterdir()) == []
 
@@ -222,7 +223,7 @@ def test_integer_and_bool_tensors_pass_through_the_c_interface(tmp_path: Path):
         {"x": (TensorProto.FLOAT, [5]), "i": (TensorProto.INT64, [5])},
         {"y": (TensorProto.FLOAT, [5]), "g": (TensorProto.BOOL, [5])},
     )
-    bundle = write_bundle(model, "host", tmp_path / "ints")
+    bundle = compile_bundle(model, "host", tmp_path / "ints")
     header = (bundle.directory / "model.h").read_text()
     assert "const float *in0, const int64_t *in1, float *out0, uint8_t *out1)" in header
     x = RNG.standard_normal(5, dtype=np.float32)
@@ -238,7 +239,7 @@ def test_float16_tensors_pass_through_the_c_interface_as_their_bits(tmp_path: Pa
         {"x": (TensorProto.FLOAT16, [4])},
         {"y": (TensorProto.FLOAT16, [4])},
     )
-    bundle = write_bundle(model, "host", tmp_path / "half")
+    bundle = compile_bundle(model, "host", tmp_path / "half")
     header = (bundle.directory / "model.h").read_text()
     assert "const uint16_t *in0, uint16_t *out0)" in header
     x = np.array([-1.5, 0.25, 3.0, -0.0], np.float16)
@@ -254,17 +255,17 @@ def test_complex_tensors_are_not_supported_in_bundles(tmp_path: Path):
         {"y": (TensorProto.COMPLEX64, [4])},
     )
     with pytest.raises(UnsupportedError, match="COMPLEX64"):
-        write_bundle(model, "host", tmp_path / "complex")
+        compile_bundle(model, "host", tmp_path / "complex")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_existing_directory_that_is_not_a_bundle_is_kept(tmp_path: Path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(LaminaError, match="exists and is not a lamina bundle"):
-        write_bundle(small_cnn(), "host", tmp_path)
+        compile_bundle(small_cnn(), "host", tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def test_bad_entry_point_name_is_an_error(tmp_path: Path):
     with pytest.raises(LaminaError, match="'main' is not a C identifier other than main"):
-        write_bundle(small_cnn(), "host", tmp_path / "out", name="main")
+        compile_bundle(small_cnn(), "host", tmp_path / "out", name="main")

@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from lamina.codegen.aot import write_bundle
+from lamina.compiler import compile_bundle
 
 
 def _model(inner: int) -> onnx.ModelProto:
@@ -41,8 +41,8 @@ int main(void) {
 
 
 def test_two_bundles_headers_compile_in_one_c_file(tmp_path: Path):
-    detector = write_bundle(_model(4), "host", tmp_path / "detector", name="detector")
-    classifier = write_bundle(_model(6), "host", tmp_path / "classifier", name="classifier")
+    detector = compile_bundle(_model(4), "host", tmp_path / "detector", name="detector")
+    classifier = compile_bundle(_model(6), "host", tmp_path / "classifier", name="classifier")
     assert "#ifndef LAMINA_DETECTOR_H" in (detector.directory / "model.h").read_text()
     (tmp_path / "user.c").write_text(USER)
     command = ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-c", "user.c", "-o", "user.o"]

@@ -12,7 +12,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from lamina.codegen.aot import Bundle, write_bundle
+from lamina.codegen.bundle import Bundle
+from lamina.compiler import compile_bundle
 from lamina.runtime.qemu import build_bundle
 
 
@@ -33,7 +34,7 @@ def scaled_matmul() -> onnx.ModelProto:
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
-    built = write_bundle(scaled_matmul(), "host", tmp_path_factory.mktemp("npy") / "mm")
+    built = compile_bundle(scaled_matmul(), "host", tmp_path_factory.mktemp("npy") / "mm")
     build_bundle(built.directory)
     return built
 

@@ -16,8 +16,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import lamina.codegen.aot as aot
-from lamina.codegen.aot import write_bundle
-from lamina.compiler import import_model, lower
+from lamina.compiler import compile_bundle, import_model, lower
 from lamina.lowering.loop_to_neon import LoopToNeonPass, neon_ops
 from lamina.runtime.qemu import run_bundle
 from lamina.targets import load_device
@@ -52,7 +51,7 @@ def convnet(seed: int = 0) -> onnx.ModelProto:
 
 def check_against_onnxruntime(model: onnx.ModelProto, tmp_path: Path) -> None:
     feeds = random_inputs(model)
-    bundle = write_bundle(model, DEVICE, tmp_path / "bundle")
+    bundle = compile_bundle(model, DEVICE, tmp_path / "bundle")
     assert bundle.triple.startswith("aarch64")
     run = run_bundle(tmp_path / "bundle", feeds)
     expected = ort.InferenceSession(model.SerializeToString()).run(None, feeds)

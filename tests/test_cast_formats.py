@@ -20,11 +20,13 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 
 import lamina
-from lamina.codegen.aot import write_bundle
-from lamina.compiler import CompiledModel, CompileStats, graph_input_names, import_model, lower
+from lamina.codegen import hexagon_program
+from lamina.compiler import compile_bundle, jit_model, lower_model
 from lamina.context import make_context
 from lamina.errors import UnsupportedOpError
 from lamina.runtime import hexagon, opencl
+from lamina.runtime.compiled_model import CompiledModel
+from lamina.runtime.jit import JitFunction
 from lamina.runtime.qemu import run_bundle
 from lamina.targets import load_device
 
@@ -214,7 +216,7 @@ def test_storage_types_cross_the_aot_abi_on_cortex_a76_under_qemu(tmp_path: Path
     h = (rng.standard_normal(256) * 100).astype(np.float16)
     x = np.concatenate([rng.standard_normal(250) * 4, [np.nan, np.inf, -np.inf, 1e6, -0.0, 0.3]])
     feeds = {"h": h, "x": x.astype(np.float32)}
-    write_bundle(model, "cortex-a76", tmp_path / "bundle")
+    compile_bundle(model, "cortex-a76", tmp_path / "bundle")
     run = run_bundle(tmp_path / "bundle", feeds)
     expected = reference(model, feeds)
     assert len(run.outputs) == len(expected) == 5
@@ -305,7 +307,7 @@ def test_e8m0_without_saturation_is_unsupported():
 
 
 @pytest.mark.skipif(
-    any(shutil.which(tool) is None for tool in [*hexagon.TOOLS, "make"]),
+    any(shutil.which(tool) is None for tool in [*hexagon_program.TOOLS, "make"]),
     reason="needs qemu-hexagon, llvm-mc, ld.lld and make (Debian: qemu-user, llvm, lld, make)",
 )
 def test_storage_types_and_f16_on_hexagon_under_qemu(tmp_path: Path):
@@ -323,7 +325,7 @@ def test_storage_types_and_f16_on_hexagon_under_qemu(tmp_path: Path):
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
     x = f32_probes()[::100][:1024].copy()
-    write_bundle(model, hexagon.DEVICE, tmp_path / "bundle")
+    compile_bundle(model, hexagon.DEVICE, tmp_path / "bundle")
     run = run_bundle(tmp_path / "bundle", {"x": x})
     expected = reference(model, {"x": x})
     assert len(run.outputs) == len(expected) == 6
@@ -348,15 +350,13 @@ def test_integer_bool_and_double_sources_narrow_like_onnx(src: int, dst: int):
     assert_same_bits(got, want)
 
 
-def compiled_with_f16_expanded(model: onnx.ModelProto) -> CompiledModel:
+def compiled_with_f16_expanded(model: onnx.ModelProto) -> CompiledModel[JitFunction]:
     """`model` for the host with f16 converted by integer ops, as on Hexagon."""
     device = load_device("host")
     device = dataclasses.replace(
         device, extra={**device.extra, "passes": ["loop-expand-float-formats{f16=true}"]}
     )
-    module = import_model(model)
-    names = graph_input_names(module)
-    return CompiledModel(lower(module, device, CompileStats()), device, CompileStats(), names)
+    return jit_model(lower_model(model, device))
 
 
 def test_f16_as_integer_ops_widens_every_pattern_and_rounds_like_onnx():

@@ -14,9 +14,8 @@ import pytest
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DYNAMIC_INDEX, NoneType, TensorType
 
-from lamina.codegen.aot import write_bundle
 from lamina.compiler import compile as lamina_compile
-from lamina.compiler import import_model
+from lamina.compiler import compile_bundle, import_model
 from lamina.context import make_context
 from lamina.dialects import graph
 from lamina.errors import UnsupportedOpError
@@ -60,7 +59,7 @@ def test_silero_vad_ifless_on_host_serves_both_rates():
 def test_silero_vad_ifless_on_cortex_a76_under_qemu(tmp_path: Path):
     path = zoo_model("silero-vad-ifless")
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    bundle = write_bundle(path, "cortex-a76", tmp_path / "vad", input_shapes=SHAPES)
+    bundle = compile_bundle(path, "cortex-a76", tmp_path / "vad", input_shapes=SHAPES)
     assert bundle.triple.startswith("aarch64")
     for seed, sr in enumerate(RATES):
         feeds = vad_feeds(sr, seed)

@@ -20,7 +20,7 @@ import pytest
 from onnx import TensorProto, helper
 
 import lamina
-from lamina.codegen.aot import write_bundle
+from lamina.compiler import compile_bundle
 from lamina.runtime.qemu import run_bundle
 from lamina.tools.models import light_model, mlp, random_inputs, with_logits
 
@@ -73,7 +73,7 @@ def test_jit_matches_onnxruntime(name: str):
 def test_host_bundle_matches_onnxruntime(name: str, tmp_path: Path):
     model = MODELS[name]()
     feeds = random_inputs(model)
-    bundle = write_bundle(model, "host", tmp_path / name)
+    bundle = compile_bundle(model, "host", tmp_path / name)
     assert [spec.name for spec in bundle.inputs] == list(feeds)
     run = run_bundle(bundle.directory, feeds)
     assert_matches(run.outputs, onnxruntime_outputs(model, feeds))

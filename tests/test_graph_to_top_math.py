@@ -16,7 +16,7 @@ import pytest
 from onnx import TensorProto, helper
 
 import lamina
-from lamina.codegen.aot import write_bundle
+from lamina.compiler import compile_bundle
 from lamina.errors import UnsupportedOpError
 from lamina.runtime.qemu import run_bundle
 from lamina.tests.test_graph_to_top import F, model
@@ -159,7 +159,7 @@ def test_math_family_on_cortex_a76_under_qemu_matches_onnxruntime(tmp_path: Path
         nodes.append(helper.make_node(op, ["p" if op == "Acosh" else "x"], [op.lower()]))
     outputs = {op.lower(): (None, F) for op in ops}
     m = model(nodes, {"x": ([64], F)}, outputs, {"one": np.ones(1, np.float32)})
-    write_bundle(m, "cortex-a76", tmp_path / "bundle")
+    compile_bundle(m, "cortex-a76", tmp_path / "bundle")
     run = run_bundle(tmp_path / "bundle", {"x": x})
     for got, want in zip(run.outputs, onnxruntime_outputs(m, {"x": x}), strict=True):
         assert_at_scale(np.asarray(got), want)

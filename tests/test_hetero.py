@@ -9,9 +9,9 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from lamina.codegen import hexagon_program
+from lamina.compiler import compile_hetero
 from lamina.errors import UnsupportedError
-from lamina.runtime import hexagon
-from lamina.runtime.hetero import compile_hetero
 from lamina.runtime.opencl import opencl_available
 from lamina.tools.models import light_model, random_inputs, with_logits
 
@@ -19,7 +19,7 @@ from lamina.tools.models import light_model, random_inputs, with_logits
 RTOL, ATOL = 1e-3, 1e-4
 needs_opencl = pytest.mark.skipif(not opencl_available(), reason="needs an OpenCL platform")
 needs_qemu_hexagon = pytest.mark.skipif(
-    any(shutil.which(tool) is None for tool in hexagon.TOOLS),
+    any(shutil.which(tool) is None for tool in hexagon_program.TOOLS),
     reason="needs qemu-hexagon, llvm-mc and ld.lld",
 )
 

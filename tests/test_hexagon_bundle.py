@@ -1,4 +1,4 @@
-"""Hexagon AOT bundles (codegen/aot_hexagon.py): written by write_bundle and lamina-compile,
+"""Hexagon AOT bundles (codegen/aot_hexagon.py): written by compile_bundle and lamina-compile,
 linked by their Makefile (ld.lld), run under qemu-hexagon by runtime/qemu.py and lamina-run,
 against onnxruntime and numpy; the freestanding driver's command-line errors."""
 
@@ -15,7 +15,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
-from lamina.codegen.aot import write_bundle
+from lamina.codegen import hexagon_program
+from lamina.compiler import compile_bundle
 from lamina.errors import DeviceError, UnsupportedError
 from lamina.runtime import hexagon
 from lamina.runtime.qemu import build_bundle, check_toolchain, run_bundle
@@ -24,7 +25,7 @@ from lamina.tools.models import mlp
 from lamina.tools.run import main as run_main
 
 pytestmark = pytest.mark.skipif(
-    any(shutil.which(tool) is None for tool in [*hexagon.TOOLS, "make"]),
+    any(shutil.which(tool) is None for tool in [*hexagon_program.TOOLS, "make"]),
     reason="needs qemu-hexagon, llvm-mc, ld.lld and make (Debian: qemu-user, llvm, lld, make)",
 )
 
@@ -38,7 +39,7 @@ EM_HEXAGON, HEXAGON_V66 = 164, 0x66
 @pytest.fixture(scope="module")
 def mlp_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("hexagon") / "mlp"
-    write_bundle(mlp(), DEVICE, out, name="mlp")
+    compile_bundle(mlp(), DEVICE, out, name="mlp")
     build_bundle(out)
     return out
 
@@ -103,7 +104,7 @@ def test_bundle_with_two_inputs_and_outputs_keeps_their_order(tmp_path: Path):
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, [3, 5]) for n in "dp"],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    write_bundle(model, DEVICE, tmp_path / "two")
+    compile_bundle(model, DEVICE, tmp_path / "two")
     rng = np.random.default_rng(2)
     a, b = (rng.standard_normal((3, 5)).astype(np.float32) for _ in range(2))
     difference, product = run_bundle(tmp_path / "two", [a, b]).outputs
@@ -123,7 +124,7 @@ def tanh_model() -> onnx.ModelProto:
 
 def test_a_routine_the_runtime_lacks_is_not_supported_and_leaves_no_bundle(tmp_path: Path):
     with pytest.raises(UnsupportedError, match="not supported: calls to tanhf in a freestanding"):
-        write_bundle(tanh_model(), DEVICE, tmp_path / "out")
+        compile_bundle(tanh_model(), DEVICE, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 

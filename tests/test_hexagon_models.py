@@ -13,20 +13,20 @@ import onnx
 import onnxruntime as ort
 import pytest
 
+from lamina.codegen import hexagon_program
 from lamina.compiler import import_model, lower
 from lamina.errors import UnsupportedError
-from lamina.runtime import hexagon
 from lamina.runtime.hexagon import DEVICE, Buffer, HexagonModule, HexagonProgram
 from lamina.targets import load_device
 from lamina.tools.models import mlp, random_inputs
 
 pytestmark = pytest.mark.skipif(
-    any(shutil.which(tool) is None for tool in hexagon.TOOLS),
+    any(shutil.which(tool) is None for tool in hexagon_program.TOOLS),
     reason="needs qemu-hexagon, llvm-mc and ld.lld (Debian: qemu-user, llvm, lld)",
 )
 
 # fp32 sums of hundreds of products in another order than onnxruntime's, and expf from
-# runtime/hexagon.py (relative error < 1e-6): differences near 1e-5 relative on O(1) values.
+# codegen/hexagon_library.ll (relative error < 1e-6): differences near 1e-5 relative on O(1) values.
 RTOL, ATOL = 1e-3, 1e-4
 FLOAT_HVX = re.compile(r"\bv\d+(:\d+)?\.(sf|qf32|hf|qf16)\b")
 
@@ -59,6 +59,6 @@ def test_a_missing_runtime_routine_is_not_supported() -> None:
     llvm_ir = "declare float @tanhf(float)\ndefine void @k(ptr %p) {\n"
     llvm_ir += "  %x = load float, ptr %p\n  %y = call float @tanhf(float %x)\n"
     llvm_ir += "  store float %y, ptr %p\n  ret void\n}\n"
-    obj = hexagon.object_code(llvm_ir, load_device(DEVICE))
+    obj = hexagon_program.object_code(llvm_ir, load_device(DEVICE))
     with pytest.raises(UnsupportedError, match="not supported: calls to tanhf in a freestanding"):
         HexagonProgram(obj, "k", [Buffer(4, output=True)])

@@ -9,15 +9,15 @@ import subprocess
 import numpy as np
 import pytest
 
+from lamina.codegen import hexagon_program
 from lamina.codegen.llvm import emit_llvm
 from lamina.errors import LaminaError, UnsupportedError, UnsupportedOpError
 from lamina.lowering import hvx_kernels as k
-from lamina.runtime import hexagon
 from lamina.runtime.hexagon import HexagonModule
 from lamina.targets import load_device
 
 pytestmark = pytest.mark.skipif(
-    any(shutil.which(tool) is None for tool in hexagon.TOOLS),
+    any(shutil.which(tool) is None for tool in hexagon_program.TOOLS),
     reason="needs qemu-hexagon, llvm-mc and ld.lld (Debian: qemu-user, llvm, lld)",
 )
 
@@ -201,7 +201,7 @@ def test_hvx_ops_on_a_cpu_device_are_rejected() -> None:
 def test_missing_tool_names_its_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda tool: None if tool == "ld.lld" else "/bin/true")
     with pytest.raises(LaminaError, match="ld.lld not found: install the Debian package lld"):
-        hexagon.require_tools()
+        hexagon_program.require_tools()
 
 
 def test_wrong_input_shape_is_an_error_not_a_crash() -> None:

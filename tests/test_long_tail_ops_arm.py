@@ -11,7 +11,7 @@ import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
 
-from lamina.codegen.aot import write_bundle
+from lamina.compiler import compile_bundle
 from lamina.runtime.qemu import run_bundle
 from lamina.tests.test_graph_to_top import I64, F, rand
 
@@ -52,7 +52,7 @@ def long_tail_model() -> onnx.ModelProto:
 def test_long_tail_ops_on_cortex_a76_match_onnxruntime(tmp_path: Path):
     m = long_tail_model()
     feeds = {"x": rand(1, 3, 5, 6), "grid": rand(1, 4, 3, 2, seed=1).clip(-1.2, 1.2)}
-    bundle = write_bundle(m, "cortex-a76", tmp_path / "bundle")
+    bundle = compile_bundle(m, "cortex-a76", tmp_path / "bundle")
     assert bundle.triple.startswith("aarch64")
     got = run_bundle(tmp_path / "bundle", feeds).outputs
     expected = ort.InferenceSession(m.SerializeToString()).run(None, feeds)

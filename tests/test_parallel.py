@@ -19,9 +19,9 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from xdsl.parser import Parser
 
-from lamina.codegen.aot import write_bundle
 from lamina.codegen.llvm_parallel import PARALLEL_MIN_WORK
 from lamina.compiler import compile as lamina_compile
+from lamina.compiler import compile_bundle
 from lamina.context import make_context
 from lamina.errors import LaminaError
 from lamina.runtime.jit import JitModule, thread_count
@@ -375,6 +375,6 @@ def test_aot_bundle_pool_gives_the_jit_results_with_one_two_and_three_threads(
     x = np.random.default_rng(3).standard_normal((1, 8, 40, 40)).astype(np.float32)
     (expected,) = lamina_compile(model, threads=2)(x)
     for threads in (1, 2, 3):
-        bundle = write_bundle(model, "host", tmp_path / f"x{threads}", threads=threads)
+        bundle = compile_bundle(model, "host", tmp_path / f"x{threads}", threads=threads)
         (got,) = run_bundle(bundle.directory, [x], repeat=20).outputs
         np.testing.assert_array_equal(got, expected)

@@ -15,7 +15,7 @@ import pytest
 from onnx import TensorProto, helper
 
 import lamina
-from lamina.codegen.aot import write_bundle
+from lamina.compiler import compile_bundle
 from lamina.runtime.qemu import run_bundle
 from lamina.tools.model_builders import transformer_encoder, yolo_detector
 from lamina.tools.model_zoo import zoo_model
@@ -88,7 +88,7 @@ def test_model_on_host_matches_onnxruntime(name: str):
 def test_model_on_cortex_a76_under_qemu_matches_onnxruntime(name: str, tmp_path: Path):
     model, shapes = model_named(name)
     feeds = feeds_for(model, shapes)
-    bundle = write_bundle(model, "cortex-a76", tmp_path / "bundle", input_shapes=shapes)
+    bundle = compile_bundle(model, "cortex-a76", tmp_path / "bundle", input_shapes=shapes)
     assert bundle.triple.startswith("aarch64")
     run = run_bundle(bundle.directory, feeds)
     assert_at_output_scale(run.outputs, onnxruntime_outputs(model, feeds))

@@ -20,7 +20,7 @@ import onnxruntime as ort
 import pytest
 
 import lamina
-from lamina.codegen.aot import write_bundle
+from lamina.compiler import compile_bundle
 from lamina.runtime.qemu import run_bundle
 from lamina.tools.model_builders_rnn import crnn, gru_audio
 from lamina.tools.model_zoo import zoo_model
@@ -76,7 +76,7 @@ def on_host(
 def on_cortex_a76(
     model: onnx.ModelProto, feeds: dict[str, np.ndarray], tmp_path: Path, shapes: Shapes = None
 ) -> list[np.ndarray]:
-    bundle = write_bundle(model, "cortex-a76", tmp_path / "bundle", input_shapes=shapes)
+    bundle = compile_bundle(model, "cortex-a76", tmp_path / "bundle", input_shapes=shapes)
     assert bundle.triple.startswith("aarch64")
     return list(run_bundle(tmp_path / "bundle", feeds).outputs)
 

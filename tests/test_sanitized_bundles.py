@@ -1,5 +1,5 @@
 """AOT bundles under AddressSanitizer + UndefinedBehaviorSanitizer and under valgrind: the C
-driver (codegen/aot_driver.c.in) built with `write_bundle(..., cflags=SANITIZE)` and linked
+driver (codegen/aot_driver.c.in) built with `compile_bundle(..., cflags=SANITIZE)` and linked
 with the generated object, run as a separate process on four models (an MLP, SqueezeNet
 with logits, a YOLO-style detector, an LSTM CRNN). It must exit 0, the sanitizers must
 report nothing (inputs as .npy files, so the driver's header parser runs too) and the
@@ -17,7 +17,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from lamina.codegen.aot import Bundle, write_bundle
+from lamina.codegen.bundle import Bundle
+from lamina.compiler import compile_bundle
 from lamina.errors import UnsupportedError
 from lamina.runtime.qemu import build_bundle
 from lamina.tools.model_builders import yolo_detector
@@ -83,7 +84,7 @@ def check_outputs(bundle: Bundle, model: onnx.ModelProto, feeds: dict[str, np.nd
 @pytest.mark.parametrize("name", list(MODELS))
 def test_sanitized_bundle_is_clean_and_matches_onnxruntime(name: str, tmp_path: Path):
     model = MODELS[name]()
-    bundle = write_bundle(model, "host", tmp_path / name, cflags=SANITIZE)
+    bundle = compile_bundle(model, "host", tmp_path / name, cflags=SANITIZE)
     assert "-fsanitize=address,undefined" in (bundle.directory / "Makefile").read_text()
     build_bundle(bundle.directory)
     feeds = random_inputs(model)
@@ -100,7 +101,7 @@ def test_bundle_is_clean_under_valgrind(tmp_path: Path):
     device = tmp_path / "x86-64-avx2.toml"
     device.write_text(AVX2_DEVICE)
     model = mlp()
-    bundle = write_bundle(model, str(device), tmp_path / "mlp", cflags=["-g"])
+    bundle = compile_bundle(model, str(device), tmp_path / "mlp", cflags=["-g"])
     # build_bundle looks the device up by name; this one exists only as a file
     subprocess.run(["make", "-s", "-C", str(bundle.directory)], check=True, timeout=120)
     feeds = random_inputs(model)
@@ -114,4 +115,4 @@ def test_bundle_is_clean_under_valgrind(tmp_path: Path):
 
 def test_hexagon_bundles_take_no_extra_c_flags(tmp_path: Path):
     with pytest.raises(UnsupportedError, match="extra C flags for a Hexagon bundle"):
-        write_bundle(mlp(), "hexagon-v66-hvx128", tmp_path / "dsp", cflags=SANITIZE)
+        compile_bundle(mlp(), "hexagon-v66-hvx128", tmp_path / "dsp", cflags=SANITIZE)

@@ -19,8 +19,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from lamina.codegen.aot import write_bundle
 from lamina.compiler import compile as lamina_compile
+from lamina.compiler import compile_bundle
 from lamina.runtime.qemu import run_bundle
 from lamina.tools.model_zoo import zoo_model
 from lamina.tools.models import with_pre_sigmoid
@@ -65,7 +65,7 @@ def test_ppocr_det_on_host_matches_onnxruntime(shape: list[int]):
 def test_ppocr_det_on_cortex_a76_under_qemu_matches_onnxruntime(tmp_path: Path):
     model, shape = ppocr_det(), [1, 3, 64, 64]
     x = image(shape, seed=1)
-    write_bundle(model, "cortex-a76", tmp_path / "bundle", input_shapes={"x": shape})
+    compile_bundle(model, "cortex-a76", tmp_path / "bundle", input_shapes={"x": shape})
     probability, logits = run_bundle(tmp_path / "bundle", {"x": x}).outputs
     want_probability, want_logits = onnxruntime_outputs(model, x)
     close_at_scale(logits, want_logits)
@@ -146,7 +146,7 @@ def test_db_detector_on_host_matches_onnxruntime():
 
 def test_db_detector_on_cortex_a76_under_qemu_matches_onnxruntime(tmp_path: Path):
     model, x = db_detector(48, 64, seed=3), image([1, 3, 48, 64], seed=3)
-    write_bundle(model, "cortex-a76", tmp_path / "bundle")
+    compile_bundle(model, "cortex-a76", tmp_path / "bundle")
     got = run_bundle(tmp_path / "bundle", {"x": x}).outputs
     for g, want in zip(got, onnxruntime_outputs(model, x), strict=True):
         close_at_scale(g, want)

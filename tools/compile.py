@@ -3,10 +3,10 @@
     lamina-compile model.onnx --device cortex-a76 -o out/ [--input-shape data=1x3x224x224]
     lamina-compile model.onnx --fleet fleet.toml -o out/      # a bundle per fleet target
 
-writes `out/` (codegen/aot.py: model.o, model.h, weights.bin, main.c, Makefile) and, with
-`--build`, builds its driver `out/run` with the device's C compiler. Any failure prints
-`<file>: error: ...` (naming the ONNX node when one is at fault), exits 1 and leaves no
-bundle behind.
+writes `out/` (`lamina.compiler.compile_bundle`, codegen/aot.py: model.o, model.h,
+weights.bin, main.c, Makefile) and, with `--build`, builds its driver `out/run` with the
+device's C compiler. Any failure prints `<file>: error: ...` (naming the ONNX node when
+one is at fault), exits 1 and leaves no bundle behind.
 """
 
 from __future__ import annotations
@@ -76,10 +76,11 @@ def _arguments() -> argparse.ArgumentParser:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from lamina.codegen.aot import prototype, write_bundle
+    from lamina.codegen.aot import prototype
+    from lamina.compiler import compile_bundle
     from lamina.parser.onnx import parse_input_shapes
 
-    bundle = write_bundle(
+    bundle = compile_bundle(
         args.model,
         args.device,
         args.output,
@@ -105,6 +106,7 @@ def _compile(args: argparse.Namespace) -> int:
 def _fleet(args: argparse.Namespace) -> int:
     """`--fleet`: codegen/fleet.py; exit 1 when the fleet file is bad or any target failed."""
     from lamina.codegen.fleet import build_fleet, load_fleet
+    from lamina.compiler import FLEET
     from lamina.parser.onnx import parse_input_shapes
 
     try:
@@ -117,7 +119,9 @@ def _fleet(args: argparse.Namespace) -> int:
             "input_shapes": parse_input_shapes(args.input_shape),
             "opt_level": args.opt_level,
         }
-        manifest = build_fleet(args.model, args.fleet, args.output, jobs=args.jobs, options=options)
+        manifest = build_fleet(
+            args.model, args.fleet, args.output, FLEET, jobs=args.jobs, options=options
+        )
     except LaminaError as e:
         print(error_text(e, args.model), file=sys.stderr)
         return 1

@@ -249,7 +249,7 @@ def _emulated_bundle_runner(model: Any, device: str) -> Runner:
     shape-operand values, and run it."""
     import tempfile
 
-    from lamina.codegen.aot import write_bundle
+    from lamina.compiler import compile_bundle
     from lamina.runtime.qemu import run_bundle
 
     frozen = shape_operand_inputs(model)
@@ -262,7 +262,7 @@ def _emulated_bundle_runner(model: Any, device: str) -> Runner:
         if key not in bundles:
             specialised = _freeze_inputs(model, {name: arrays[name] for name in frozen})
             out = Path(scratch.name) / f"b{len(bundles)}"
-            bundle = write_bundle(specialised, device, out, opt_level=COMPILED_OPT_LEVEL)
+            bundle = compile_bundle(specialised, device, out, opt_level=COMPILED_OPT_LEVEL)
             bundles[key] = (out, bundle.stats is None or bundle.stats.reads_inputs)
         rest = {n: a for n, a in arrays.items() if n not in frozen}
         path, reads_inputs = bundles[key]

@@ -6,7 +6,9 @@ Built on xDSL's `xDSLOptMain`; what lamina adds:
 - a real `--verify-diagnostics`: `// expected-error {{...}}` annotations are matched
   against the produced diagnostics like mlir-opt does, failing on a missing or unexpected one;
 - `--print-ir-after-all` and `--time-passes` report on stderr, keeping stdout the IR;
-- `.onnx` inputs are imported (`--input-shape name=1x3x224x224` binds dynamic dims);
+- `.onnx` inputs are imported by the compile pipeline's import step
+  (`lamina.compiler.import_model`: the weights limit, verified graph ops;
+  `--input-shape name=1x3x224x224` binds dynamic dims);
 - `--print-weights` prints the bytes of `dense_resource` weights instead of eliding them.
 """
 
@@ -224,11 +226,13 @@ class LaminaOptMain(xDSLOptMain):
         return 0
 
     def _run_onnx(self, name: str) -> int:
-        from lamina.parser.onnx import import_onnx, parse_input_shapes
+        # the compile pipeline's import step, loaded only for .onnx inputs (startup time)
+        from lamina.compiler import import_model
+        from lamina.parser.onnx import parse_input_shapes
 
         shapes = parse_input_shapes(self.args.input_shape)
         with printing_warnings(name):
-            module = import_onnx(name, input_shapes=shapes)
+            module = import_model(name, input_shapes=shapes)
         run = _ChunkRun(self, Chunk("", 1), name, {})
         output = run.finish(module)
         for diagnostic in run.chunk.diagnostics:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lamina.codegen.aot import TensorSpec
+from lamina.codegen.bundle import TensorSpec
 from lamina.errors import LaminaError, error_text
 from lamina.targets import known_devices
 from lamina.tools.run_io import (
@@ -205,11 +205,11 @@ def _jit_runner(path: Path, device: str, shapes: dict[str, list[int]]) -> TimedR
 def _bundle_runner(
     path: Path, device: str, shapes: dict[str, list[int]], directory: Path
 ) -> TimedRunner:
-    from lamina.codegen.aot import write_bundle
+    from lamina.compiler import compile_bundle
     from lamina.runtime.qemu import build_bundle, check_toolchain, run_bundle
 
     check_toolchain(device)
-    bundle = write_bundle(path, device, directory, input_shapes=shapes)
+    bundle = compile_bundle(path, device, directory, input_shapes=shapes)
     build_bundle(bundle.directory)
 
     def run(feeds: dict[str, np.ndarray], repeat: int) -> tuple[list[np.ndarray], float]:

@@ -1,7 +1,7 @@
 // The freestanding start of a lamina Hexagon program under qemu-hexagon (linux-user):
 // no libc, Linux system calls through trap0(#1) with the number in r6, arguments in
-// r0..r4, result in r0. runtime/hexagon.py assembles it with llvm-mc; AOT bundles
-// (codegen/aot_hexagon.py) ship the assembled object.
+// r0..r4, result in r0. codegen/hexagon_program.py assembles it with llvm-mc; programs
+// under test (runtime/hexagon.py) and AOT bundles (codegen/aot_hexagon.py) link the object.
 
 	.text
 	.globl	_start
