@@ -65,7 +65,9 @@ from lamina.lowering.graph_to_top_cumulative import CUMULATIVE_LOWERINGS
 from lamina.lowering.graph_to_top_deform import DEFORM_LOWERINGS
 from lamina.lowering.graph_to_top_depth_space import DEPTH_SPACE_LOWERINGS
 from lamina.lowering.graph_to_top_einsum import EINSUM_LOWERINGS
+from lamina.lowering.graph_to_top_dynamic import DYNAMIC_LOWERINGS
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
+from lamina.lowering.graph_dims import symbolic_shapes
 from lamina.lowering.graph_to_top_errors import (
     CollectUnsupported,
     errors_on_a_copy,
@@ -100,6 +102,7 @@ _KEPT = (graph.ConstantOp, graph.NoneOp)
 
 
 _LOWERINGS: list[type[GraphLowering]] = [
+    *DYNAMIC_LOWERINGS,  # first: the static lowerings of these ops take static shapes only
     ElementwiseLowering,
     *NORM_LOWERINGS,  # before NN_LOWERINGS: BatchNormalization in training mode
     *POOL_LOWERINGS,  # before NN_LOWERINGS: MaxPool with indices
@@ -315,7 +318,8 @@ class ConvertGraphToTopPass(ModulePass):
             errors = outermost([*errors, *errors_on_a_copy(op, patterns)])
             raise all_unsupported(_in_walk_order(errors, op))
         collect = CollectUnsupported(patterns)
-        PatternRewriteWalker(collect, apply_recursively=False).rewrite_module(op)
+        with symbolic_shapes(op):
+            PatternRewriteWalker(collect, apply_recursively=False).rewrite_module(op)
         failed = collect.failed_ops()
         errors = collect.errors
         for child in op.walk():

@@ -292,6 +292,7 @@ class MatMulLowering(GraphLowering):
     """numpy.matmul semantics: a 1-D lhs is [1, K], a 1-D rhs is [K, 1], dropped after."""
 
     source = (graph.MatMulOp,)
+    dynamic_dims = True
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         a, b = op.operands
@@ -317,6 +318,7 @@ class SoftmaxLowering(GraphLowering):
     log_softmax(x) = x - max - log(sum(exp(x - max)))."""
 
     source = (graph.SoftmaxOp, graph.LogSoftmaxOp)
+    dynamic_dims = True
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]

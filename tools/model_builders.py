@@ -182,10 +182,23 @@ def _gelu_erf(b: GraphBuilder, x: str) -> str:
     return b.op("Mul", b.op("Mul", x, one_plus), b.const(0.5, np.float32))
 
 
-def _attention(b: GraphBuilder, x: str, mask: str, seq: int, width: int, heads: int) -> str:
-    """Multi-head self-attention: scores Q Kᵀ / sqrt(d) + mask, Softmax, times V."""
+def _seq_len(b: GraphBuilder, x: str) -> str:
+    """[seq] of `x` [1, seq, ...] the way exporters compute it: Shape -> Gather -> Unsqueeze."""
+    return b.op("Unsqueeze", b.op("Gather", b.op("Shape", x), b.const(1)), b.const([0]))
+
+
+def _attention(
+    b: GraphBuilder, x: str, mask: str, seq: int | None, width: int, heads: int
+) -> str:
+    """Multi-head self-attention: scores Q Kᵀ / sqrt(d) + mask, Softmax, times V. With a
+    dynamic `seq` (None) the reshape targets are computed from x's shape (Shape, Gather,
+    Concat), and the merge uses Reshape's 0 (copy) and -1 (infer)."""
     depth = width // heads
-    split = b.const([1, seq, heads, depth])
+    if seq is None:
+        split = b.op("Concat", b.const([1]), _seq_len(b, x), b.const([heads, depth]), axis=0)
+        merge = b.const([0, -1, width])
+    else:
+        split, merge = b.const([1, seq, heads, depth]), b.const([1, seq, width])
 
     def project(perm: list[int]) -> str:
         return b.op("Transpose", b.op("Reshape", _dense(b, x, width, width), split), perm=perm)
@@ -194,20 +207,27 @@ def _attention(b: GraphBuilder, x: str, mask: str, seq: int, width: int, heads: 
     scores = b.op("Mul", b.op("MatMul", q, k), b.const(1 / np.sqrt(depth), np.float32))
     weights = b.op("Softmax", b.op("Add", scores, mask), axis=-1)
     context = b.op("Transpose", b.op("MatMul", weights, v), perm=[0, 2, 1, 3])
-    merged = b.op("Reshape", context, b.const([1, seq, width]))
+    merged = b.op("Reshape", context, merge)
     return _dense(b, merged, width, width)
 
 
 def transformer_encoder(
-    vocab: int = 50, seq: int = 8, width: int = 32, heads: int = 4, seed: int = 0
+    vocab: int = 50, seq: int | None = 8, width: int = 32, heads: int = 4, seed: int = 0
 ) -> onnx.ModelProto:
     """A two-layer post-norm BERT-style encoder on `input_ids` [1, seq] (int64) and
     `attention_mask` [1, seq] (int64, 0 = padding): token + position embeddings (Gather),
     LayerNormalization, masked attention, a Gelu MLP (the opset-20 op in layer 1, the Erf
-    form in layer 2), residuals. Output `hidden` [1, seq, width]."""
+    form in layer 2), residuals. Output `hidden` [1, seq, width]. With `seq=None` the
+    sequence length is the dynamic dim "seq" (positions sliced from a 64-row table by the
+    input's length, as exporters do)."""
     b = GraphBuilder(np.random.default_rng(seed))
     tokens = b.op("Gather", b.weight(vocab, width, scale=1.0), "input_ids", axis=0)
-    positions = b.weight(seq, width, scale=0.1)
+    if seq is None:
+        table = b.weight(64, width, scale=0.1)
+        length = b.op("Gather", b.op("Shape", "input_ids"), b.const([1]))
+        positions = b.op("Slice", table, b.const([0]), length, b.const([0]))
+    else:
+        positions = b.weight(seq, width, scale=0.1)
     x = _layer_norm(b, b.op("Add", tokens, positions), width)
     keep = b.op("Cast", "attention_mask", to=TensorProto.FLOAT)
     dropped = b.op("Sub", b.const(1.0, np.float32), keep)
@@ -218,8 +238,9 @@ def transformer_encoder(
         hidden = _dense(b, x, width, 2 * width)
         active = b.op("Gelu", hidden) if layer == 0 else _gelu_erf(b, hidden)
         x = _layer_norm(b, b.op("Add", x, _dense(b, active, 2 * width, width)), width)
+    dims = [1, "seq" if seq is None else seq]
     inputs = [
-        helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, seq]),
-        helper.make_tensor_value_info("attention_mask", TensorProto.INT64, [1, seq]),
+        helper.make_tensor_value_info("input_ids", TensorProto.INT64, dims),
+        helper.make_tensor_value_info("attention_mask", TensorProto.INT64, dims),
     ]
     return b.model("encoder", inputs, {"hidden": x}, opset=20)
