@@ -51,6 +51,7 @@ from xdsl.rewriter import Rewriter
 from lamina.dialects import graph
 from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError, UnsupportedError, all_unsupported
+from lamina.lowering.graph_dims import symbolic_shapes
 from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_causal_conv import CAUSAL_CONV_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
@@ -64,10 +65,9 @@ from lamina.lowering.graph_to_top_conv_transpose import CONV_TRANSPOSE_LOWERINGS
 from lamina.lowering.graph_to_top_cumulative import CUMULATIVE_LOWERINGS
 from lamina.lowering.graph_to_top_deform import DEFORM_LOWERINGS
 from lamina.lowering.graph_to_top_depth_space import DEPTH_SPACE_LOWERINGS
-from lamina.lowering.graph_to_top_einsum import EINSUM_LOWERINGS
 from lamina.lowering.graph_to_top_dynamic import DYNAMIC_LOWERINGS
+from lamina.lowering.graph_to_top_einsum import EINSUM_LOWERINGS
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
-from lamina.lowering.graph_dims import symbolic_shapes
 from lamina.lowering.graph_to_top_errors import (
     CollectUnsupported,
     errors_on_a_copy,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import DictionaryAttr, ModuleOp
+from xdsl.dialects.builtin import DYNAMIC_INDEX, DictionaryAttr, ModuleOp
 from xdsl.ir import Attribute, Block, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 from xdsl.passes import ModulePass
@@ -43,13 +43,14 @@ from lamina.lowering.bufferize import (
     weights_attr,
     writes_nothing,
 )
-from lamina.lowering.top_to_loop_build import copy
+from lamina.lowering.top_to_loop_build import Emitter, Extent, copy
 from lamina.lowering.top_to_loop_control import CONTROL_LOWERINGS
 from lamina.lowering.top_to_loop_index import INDEX_LOOP_LOWERINGS
 from lamina.lowering.top_to_loop_nn import Conv2dLowering, MatmulLowering, PoolLowering
 from lamina.lowering.top_to_loop_tensor import (
     BroadcastLowering,
     ConcatLowering,
+    DimLowering,
     FillLowering,
     GatherLowering,
     PadLowering,
@@ -86,7 +87,7 @@ class GenericLowering(TopLowering):
                     copy(em, source, out, self.vector_bits)
         maps = op.maps()
         out_maps = maps[len(ins) :]
-        ranges = op.loop_ranges()
+        ranges = _loop_extents(op, em, [*ins, *outs])
         parallel = [
             it.data == top.IteratorType.PARALLEL
             and all(AffineDimExpr(d) in m.results for m in out_maps)
@@ -115,6 +116,28 @@ class GenericLowering(TopLowering):
         rewriter.erase(op)
 
 
+def _loop_extents(op: top.GenericOp, em: Emitter, buffers: list[SSAValue]) -> list[Extent]:
+    """Each loop's trip count: the size of an operand dim that the loop alone indexes, a
+    static one if there is one, else that dim of its buffer at run time (outputs first:
+    they span the iteration space)."""
+    ranges: list[Extent] = list(op.loop_ranges())
+    inputs = len(op.inputs)
+    maps = op.maps()
+    operands = list(zip(buffers, maps, strict=True))
+    operands = operands[inputs:] + operands[:inputs]
+    for loop, size in enumerate(ranges):
+        if size != DYNAMIC_INDEX:
+            continue
+        for buffer, amap in operands:
+            axis = next((i for i, e in enumerate(amap.results) if e == AffineDimExpr(loop)), None)
+            if axis is not None:
+                ranges[loop] = em.extents(buffer)[axis]
+                break
+        else:
+            raise unsupported(f"loop {loop} of '{op.name}' indexes no operand dim alone", op)
+    return ranges
+
+
 def top_to_loop_patterns(buffers: Buffers, vector_bits: int = 512) -> list[RewritePattern]:
     """The `<Op>Lowering` patterns of every `top` op, sharing `buffers` (from
     `bufferize_function`). Apply them in reverse op order so each op is unused when lowered."""
@@ -132,6 +155,7 @@ def top_to_loop_patterns(buffers: Buffers, vector_bits: int = 512) -> list[Rewri
         ReshapeLowering,
         ConcatLowering,
         SliceLowering,
+        DimLowering,
         *CONTROL_LOWERINGS,
         *INDEX_LOOP_LOWERINGS,
     ]

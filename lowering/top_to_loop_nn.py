@@ -24,6 +24,7 @@ from lamina.lowering.top_to_loop_build import (
     Emitter,
     element_of,
     fill,
+    has_dynamic_dims,
     is_float,
     shape_of,
 )
@@ -82,6 +83,8 @@ class GemmPlanner:
     of them apply their elementwise consumer (those that lower to a packed GEMM)."""
 
     def packed_constants(self, op: Operation, vector_bits: int) -> Sequence[PackedConstant]:
+        if has_dynamic_dims(op):  # the plain loop nests take dynamic dims
+            return []
         if isinstance(op, top.MatmulOp):
             if gemv_blocking(op, vector_bits) is not None:
                 return packed_gemv_rhs(op, vector_bits)
@@ -94,6 +97,8 @@ class GemmPlanner:
         return []
 
     def fuses_epilogue(self, op: Operation, vector_bits: int) -> bool:
+        if has_dynamic_dims(op):
+            return False
         if isinstance(op, top.MatmulOp):
             return (
                 gemv_blocking(op, vector_bits) is not None
@@ -119,8 +124,9 @@ class MatmulLowering(TopLowering):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: top.MatmulOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
-        gemv = gemv_blocking(op, self.vector_bits)
-        blocking = matmul_blocking(op, self.vector_bits)
+        static = not has_dynamic_dims(op)
+        gemv = gemv_blocking(op, self.vector_bits) if static else None
+        blocking = matmul_blocking(op, self.vector_bits) if static else None
         if gemv is not None and (op, 1) in self.buffers.packed:
             lower_gemv(em, op, gemv, self.buffers)
         elif blocking is not None:
@@ -142,9 +148,9 @@ def lower_matmul(
     pattern: TopLowering,
 ) -> None:
     fill(em, em.from_count(0, element_of(c)), c, pattern.vector_bits)
-    a_shape, b_shape, c_shape = shape_of(a), shape_of(b), shape_of(c)
+    a_shape, b_shape, c_shape = shape_of(a), shape_of(b), em.extents(c)
     batch, (m, n) = c_shape[:-2], c_shape[-2:]
-    k_size = a_shape[-2] if transpose_lhs else a_shape[-1]
+    k_size = em.extents(a)[-2 if transpose_lhs else -1]
     with em.nest([*batch, m]) as outer:
         batch_ivs, i = outer[:-1], outer[-1]
         a_batch = broadcast_indices(em, batch_ivs, a_shape[:-2])
