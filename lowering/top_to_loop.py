@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import DYNAMIC_INDEX, DictionaryAttr, ModuleOp
+from xdsl.dialects.builtin import DictionaryAttr, ModuleOp
 from xdsl.ir import Attribute, Block, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 from xdsl.passes import ModulePass
@@ -43,7 +43,7 @@ from lamina.lowering.bufferize import (
     weights_attr,
     writes_nothing,
 )
-from lamina.lowering.top_to_loop_build import Emitter, Extent, copy
+from lamina.lowering.top_to_loop_build import Emitter, Extent, copy, has_dynamic_dims
 from lamina.lowering.top_to_loop_control import CONTROL_LOWERINGS
 from lamina.lowering.top_to_loop_index import INDEX_LOOP_LOWERINGS
 from lamina.lowering.top_to_loop_nn import Conv2dLowering, MatmulLowering, PoolLowering
@@ -117,21 +117,21 @@ class GenericLowering(TopLowering):
 
 
 def _loop_extents(op: top.GenericOp, em: Emitter, buffers: list[SSAValue]) -> list[Extent]:
-    """Each loop's trip count: the size of an operand dim that the loop alone indexes, a
-    static one if there is one, else that dim of its buffer at run time (outputs first:
-    they span the iteration space)."""
-    ranges: list[Extent] = list(op.loop_ranges())
+    """Each loop's trip count: `loop_ranges` at static shapes; with dynamic dims, the size
+    of the first operand dim that the loop alone indexes, outputs first (they span the
+    iteration space; an input may be read in part, like the table a Slice reads), taken at
+    run time from its buffer when it is dynamic."""
+    if not has_dynamic_dims(op):
+        return list(op.loop_ranges())
     inputs = len(op.inputs)
-    maps = op.maps()
-    operands = list(zip(buffers, maps, strict=True))
+    operands = list(zip(buffers, op.maps(), strict=True))
     operands = operands[inputs:] + operands[:inputs]
-    for loop, size in enumerate(ranges):
-        if size != DYNAMIC_INDEX:
-            continue
+    ranges: list[Extent] = []
+    for loop in range(len(op.iterator_types)):
         for buffer, amap in operands:
             axis = next((i for i, e in enumerate(amap.results) if e == AffineDimExpr(loop)), None)
             if axis is not None:
-                ranges[loop] = em.extents(buffer)[axis]
+                ranges.append(em.extents(buffer)[axis])
                 break
         else:
             raise unsupported(f"loop {loop} of '{op.name}' indexes no operand dim alone", op)
