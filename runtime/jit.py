@@ -34,7 +34,7 @@ from xdsl.ir import Attribute
 from xdsl.utils.hints import isa
 
 from lamina.codegen.llvm import KERNEL_ABI, llvm_type
-from lamina.codegen.llvm_parallel import (
+from lamina.codegen.llvm_pool import (
     AFTER_FORK_NAME,
     RUNTIME_NAME,
     process_pool,
@@ -89,7 +89,7 @@ _PROCESS_RUNTIME_LOCK = threading.Lock()
 def process_parallel_runtime() -> int:
     """The address of this process's `lamina.parallel_for`, the thread pool of every
     module the JIT loads (emitted within `process_pool()`, they only declare it;
-    codegen/llvm_parallel.py): compiled on first use and never freed, so its parked
+    codegen/llvm_pool.py): compiled on first use and never freed, so its parked
     workers never outlive their code; reset in a forked child."""
     with _PROCESS_RUNTIME_LOCK:
         if not _PROCESS_RUNTIME:
