@@ -30,6 +30,7 @@ from xdsl.dialects import arith
 from xdsl.dialects.builtin import IntegerAttr
 from xdsl.ir import Block, Operation, SSAValue
 
+from lamina.codegen import llvm_shape
 from lamina.codegen.llvm_pool import BODY_TYPE, Pointer, opaque, parallel_runtime
 from lamina.dialects import loop
 
@@ -181,7 +182,8 @@ def emit_threaded_for(e: FunctionEmitter, op: loop.ForOp) -> None:
     from lamina.codegen.llvm import FunctionEmitter, emit_loop
 
     captured, carves = _captures(e, op)
-    types = [e.values[v].type for v in captured]
+    passed = llvm_shape.passed_values(e, captured)  # with dynamic memrefs' extents
+    types = [value.type for value in passed]
     index = sum(
         1 for g in e.module.globals if g.startswith(f"{e.fn.name}.par") and g.endswith(".impl")
     )
@@ -190,8 +192,7 @@ def emit_threaded_for(e: FunctionEmitter, op: loop.ForOp) -> None:
     impl.linkage = "internal"
     impl.attributes.add("alwaysinline")
     impl.attributes.add("nounwind")
-    for value, arg in zip(captured, impl.args[2:], strict=True):
-        source = e.values[value]
+    for source, arg in zip(passed, impl.args[2:], strict=True):
         if isinstance(source, ir.Argument) and "noalias" in source.attributes:
             arg.add_attribute("noalias")
 
@@ -199,7 +200,7 @@ def emit_threaded_for(e: FunctionEmitter, op: loop.ForOp) -> None:
     sub.values = {
         k: v for k, v in e.values.items() if not isinstance(v, ir.Instruction | ir.Argument)
     }
-    sub.values.update(zip(captured, impl.args[2:], strict=True))
+    llvm_shape.bind_passed(e, sub, captured, passed, impl.args[2:])
     for carve in carves:
         sub.emit_carve(carve)
     lb, ub, step = (sub.values[v] for v in (op.lb, op.ub, op.step))
@@ -214,9 +215,9 @@ def emit_threaded_for(e: FunctionEmitter, op: loop.ForOp) -> None:
     struct = ir.LiteralStructType(types)
     trampoline = _trampoline(e.module, name, impl, struct)
     slot = opaque(e.allocas.alloca(struct, name="captures"))
-    for k, value in enumerate(captured):
+    for k, value in enumerate(passed):
         field = e.builder.gep(slot, [ir.Constant(i32, 0), ir.Constant(i32, k)], source_etype=struct)
-        e.builder.store(e.values[value], field)
+        e.builder.store(value, field)
     trips, threads = _trips_and_threads(e, op)
     e.builder.call(parallel_runtime(e.module), [Pointer(trampoline), trips, slot, threads])
 
