@@ -190,7 +190,11 @@ class CompiledModel:
 
         start = time.perf_counter()
         self.function = JitFunction(
-            module, device=device.source or device.name, opt_level=opt_level, threads=threads
+            module,
+            device=device.source or device.name,
+            opt_level=opt_level,
+            threads=threads,
+            input_names=input_names,
         )
         stats.seconds["llvm"] = time.perf_counter() - start
         self.stats = stats

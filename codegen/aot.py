@@ -40,6 +40,7 @@ from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr
 from xdsl.ir import Attribute
 from xdsl.utils.hints import isa
 
+from lamina.codegen import aot_dynamic
 from lamina.codegen.llvm import KERNEL_ABI
 from lamina.compiler import CompileStats, ModelSource, graph_input_names, import_model, lower
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
@@ -66,7 +67,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 @dataclass(frozen=True)
 class TensorSpec:
-    """One input or output of a compiled model: its ONNX name, static shape, numpy dtype."""
+    """One input or output of a compiled model: its ONNX name, shape (-1 for a dynamic
+    dim), numpy dtype."""
 
     name: str
     shape: tuple[int, ...]
@@ -77,12 +79,26 @@ class TensorSpec:
         return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
 
     def describe(self) -> str:
-        return f"{self.dtype}[{','.join(map(str, self.shape))}]"
+        return f"{self.dtype}{self.shape_text()}"
+
+    def shape_text(self) -> str:
+        """`[?,16]`: the shape as the driver prints it."""
+        return f"[{','.join('?' if d < 0 else str(d) for d in self.shape)}]"
+
+    @property
+    def is_static(self) -> bool:
+        return all(d >= 0 for d in self.shape)
+
+    def matches(self, shape: tuple[int, ...]) -> bool:
+        """Whether an array of `shape` fits: the same rank and static dims."""
+        return len(shape) == len(self.shape) and all(
+            d < 0 or d == n for d, n in zip(self.shape, shape, strict=True)
+        )
 
     def check(self, value: Any, what: str) -> np.ndarray:
         """`value` as a C-contiguous array of this spec; a clear `LaminaError` otherwise."""
         array = np.asarray(value)
-        if array.dtype != np.dtype(self.dtype) or array.shape != self.shape:
+        if array.dtype != np.dtype(self.dtype) or not self.matches(array.shape):
             raise LaminaError(
                 f"{what} '{self.name}' takes {self.describe()}, got "
                 f"{array.dtype}[{','.join(map(str, array.shape))}]"
@@ -103,6 +119,8 @@ class Bundle:
     weights_bytes: int
     arena_bytes: int
     threads: int
+    shape_checks: list[str] | None = None
+    """A dynamic model's shape function's check messages; None: it has no shape function."""
     stats: CompileStats | None = field(default=None, compare=False)
 
     @property
@@ -164,8 +182,11 @@ def write_bundle(
     input_names, output_names = graph_input_names(module), graph_output_names(module, model)
     lower(module, target, stats)
     kernel = kernel_function(module)
+    shapes = aot_dynamic.shape_function(module, kernel)
     kernel.sym_name = StringAttr(symbol)
     bundle = _describe(kernel, target, out, input_names, output_names)
+    if aot_dynamic.is_dynamic(bundle):
+        _check_dynamic(bundle, target, kernel, shapes)
     bundle.stats = stats
     start = time.perf_counter()
     files = _device_files(module, bundle, target, opt_level, cflags)
@@ -177,6 +198,18 @@ def write_bundle(
     }
     _write_atomically(out, files)
     return bundle
+
+
+def _check_dynamic(
+    bundle: Bundle, target: Device, kernel: func.FuncOp, shapes: func.FuncOp | None
+) -> None:
+    """A dynamic bundle: a CPU's; its shape function renamed with the entry point."""
+    if _is_hexagon(target):
+        raise UnsupportedError(f"dynamic shapes on {target.name}", op=kernel)
+    aot_dynamic.check_dynamic_bundle(bundle, shapes is not None, kernel)
+    if shapes is not None:
+        shapes.sym_name = StringAttr(bundle.name + aot_dynamic.SHAPES_SUFFIX)
+        bundle.shape_checks = aot_dynamic.shape_checks(shapes)
 
 
 def _is_hexagon(target: Device) -> bool:
@@ -277,7 +310,7 @@ def _spec(name: str, t: MemRefType[Attribute], kernel: func.FuncOp) -> TensorSpe
     dtype = numpy_dtype(t.element_type).name
     if dtype not in C_TYPES:
         raise UnsupportedError(f"tensor '{name}' of dtype {dtype} in an AOT bundle", op=kernel)
-    return TensorSpec(name, tuple(t.get_shape()), dtype)
+    return TensorSpec(name, tuple(d if d >= 0 else -1 for d in t.get_shape()), dtype)
 
 
 def emit_object(module: ModuleOp, target: Device, opt_level: int = 3) -> bytes:
@@ -329,6 +362,15 @@ _DRIVER_MACROS = (
     "NUM_OUTPUTS",
 )
 """The header's macros the driver template uses without the bundle's prefix."""
+_DYNAMIC_DRIVER_MACROS = (
+    "DYNAMIC",
+    "NUM_IN_DIMS",
+    "NUM_OUT_DIMS",
+    "HAS_SHAPES",
+    "NUM_CHECKS",
+    "CHECKS",
+)
+"""Those of a bundle with dynamic shapes (codegen/aot_dynamic.py)."""
 
 
 def header(bundle: Bundle) -> str:
@@ -366,10 +408,17 @@ def header(bundle: Bundle) -> str:
                 f'{macro}_DTYPE "{spec.dtype}"',
                 f"{macro}_RANK {len(spec.shape)}",
                 f"{macro}_SHAPE {{{', '.join(map(str, spec.shape)) or '1'}}}",
-                f"{macro}_ELEMENTS {int(np.prod(spec.shape, dtype=np.int64))}",
-                f"{macro}_BYTES {spec.nbytes}",
             ]
+            if spec.is_static:
+                lines += [
+                    f"{macro}_ELEMENTS {int(np.prod(spec.shape, dtype=np.int64))}",
+                    f"{macro}_BYTES {spec.nbytes}",
+                ]
+    dynamic = aot_dynamic.is_dynamic(bundle)
+    shapes = aot_dynamic.shapes_prototype(bundle) if dynamic else None
+    lines += aot_dynamic.header_lines(bundle, prefix) if dynamic else []
     lines += ["", '#ifdef __cplusplus\nextern "C" {\n#endif']
+    lines += [f"{shapes};"] if shapes else []
     lines += [f"void {prototype(bundle)};", "#ifdef __cplusplus\n}\n#endif", "", "#endif"]
     return "\n".join(lines) + "\n"
 
@@ -377,8 +426,7 @@ def header(bundle: Bundle) -> str:
 def prototype(bundle: Bundle) -> str:
     """The C declaration of the entry point (without the semicolon)."""
     params = ["const void *weights", "void *arena"]
-    params += [f"const {C_TYPES[s.dtype]} *in{k}" for k, s in enumerate(bundle.inputs)]
-    params += [f"{C_TYPES[s.dtype]} *out{k}" for k, s in enumerate(bundle.outputs)]
+    params += aot_dynamic.tensor_parameters(bundle, C_TYPES)
     return f"{bundle.name}({', '.join(params)})"
 
 
@@ -389,19 +437,27 @@ def driver(bundle: Bundle) -> str:
     arguments += [f"inputs[{k}].data" for k in range(len(bundle.inputs))]
     arguments += [f"outputs[{k}].data" for k in range(len(bundle.outputs))]
     prefix = macro_prefix(bundle)
-    aliases = "\n".join(f"#define LAMINA_{m} {prefix}{m}" for m in _DRIVER_MACROS)
-    return (
+    dynamic = aot_dynamic.is_dynamic(bundle)
+    macros = (*_DRIVER_MACROS, *(_DYNAMIC_DRIVER_MACROS if dynamic else ()))
+    aliases = "\n".join(f"#define LAMINA_{m} {prefix}{m}" for m in macros)
+    parts = {"@INPUT_DIMS@": "{{0}}", "@OUTPUT_DIMS@": "{{0}}", "@SHAPES@": "NULL"}
+    parts["@CALL@"] = f"{bundle.name}({', '.join(arguments)})"
+    if dynamic:
+        parts |= aot_dynamic.driver_parts(bundle)
+    text = (
         template.replace("@MACROS@", aliases)
         .replace("@INPUT_TABLE@", _table(bundle.inputs, f"{prefix}IN"))
         .replace("@OUTPUT_TABLE@", _table(bundle.outputs, f"{prefix}OUT"))
-        .replace("@CALL@", f"{bundle.name}({', '.join(arguments)})")
     )
+    for placeholder, value in parts.items():
+        text = text.replace(placeholder, value)
+    return text
 
 
 def _table(specs: list[TensorSpec], prefix: str) -> str:
     rows = [
-        f"{{{prefix}{k}_NAME, {prefix}{k}_DTYPE, "
-        f'"[{",".join(map(str, s.shape))}]", {prefix}{k}_BYTES, 0}}'
+        f'{{{prefix}{k}_NAME, {prefix}{k}_DTYPE, "{s.shape_text()}", '
+        f"{f'{prefix}{k}_BYTES' if s.is_static else 0}, 0}}"
         for k, s in enumerate(specs)
     ]
     return "{" + ", ".join([*rows, "{0}"]) + "}"
