@@ -49,10 +49,9 @@ class SymbolicShapes:
     """The function's inputs, which the symbols are dims of."""
     bindings: dict[str, tuple[int, int]] = field(default_factory=dict[str, tuple[int, int]])
     """Each symbol -> (input number, axis) of its first occurrence."""
-    equal: list[tuple[tuple[int, int], tuple[int, int]]] = field(
-        default_factory=list[tuple[tuple[int, int], tuple[int, int]]]
-    )
-    """Input dims that must agree at run time (a shared dim_param, a broadcast)."""
+    checks: list[tuple[Size, Size, str]] = field(default_factory=list[tuple[Size, Size, str]])
+    """Sizes that must agree at run time (a shared dim_param, a broadcast), with the
+    message of the error when they do not."""
     dims: dict[SSAValue, Dims] = field(default_factory=dict[SSAValue, Dims])
     values: dict[SSAValue, tuple[Size, ...]] = field(
         default_factory=dict[SSAValue, tuple[Size, ...]]
@@ -62,7 +61,7 @@ class SymbolicShapes:
     def of(self, value: SSAValue) -> Dims:
         if value in self.dims:
             return self.dims[value]
-        return _static_dims(value)
+        return static_dims(value)
 
     def value(self, value: SSAValue) -> tuple[Size, ...] | None:
         if value in self.values:
@@ -81,17 +80,15 @@ class SymbolicShapes:
         if old in self.values:
             self.values[new] = self.values[old]
 
-    def require_equal(self, a: Size, b: Size) -> None:
-        """Record that two input symbols must be equal at run time."""
-        if not isinstance(a, sd.SymDim) or not isinstance(b, sd.SymDim):
-            return
-        if a.kind == b.kind == "sym" and a != b:
-            pair = (self.bindings[a.name], self.bindings[b.name])
-            if pair not in self.equal:
-                self.equal.append(pair)
+    def require_equal(self, a: Size, b: Size, what: str) -> None:
+        """Record that two sizes must agree at run time (`what` says where)."""
+        if a != b and not (isinstance(a, int) and isinstance(b, int)):
+            check = (a, b, f"{what}: dims {a} and {b} differ")
+            if check not in self.checks:
+                self.checks.append(check)
 
 
-def _static_dims(value: SSAValue) -> Dims:
+def static_dims(value: SSAValue) -> Dims:
     t = value.type
     if not isinstance(t, TensorType):
         return ()
@@ -110,9 +107,9 @@ _ACTIVE: ContextVar[dict[Operation, SymbolicShapes] | None] = ContextVar(
 
 
 @contextmanager
-def symbolic_shapes(module: ModuleOp) -> Generator[None]:
+def symbolic_shapes(module: ModuleOp) -> Generator[dict[Operation, SymbolicShapes]]:
     """While lowering `module`: the symbolic shapes of each function with dynamic inputs,
-    for `shapes_for`."""
+    for `shapes_for` (and yielded: function -> shapes)."""
     table: dict[Operation, SymbolicShapes] = {}
     functions = [f for f in module.walk() if isinstance(f, func.FuncOp) and not f.is_declaration]
     for function in functions:
@@ -120,7 +117,7 @@ def symbolic_shapes(module: ModuleOp) -> Generator[None]:
             table[function] = infer_function(function)
     token = _ACTIVE.set(table)
     try:
-        yield
+        yield table
     finally:
         _ACTIVE.reset(token)
 
@@ -145,7 +142,7 @@ def infer_function(function: func.FuncOp) -> SymbolicShapes:
         for entry in cast(ArrayAttr[ArrayAttr[StringAttr]], params):
             names.append([s.data for s in entry])
     for index, arg in enumerate(function.body.block.args):
-        static = _static_dims(arg)
+        static = static_dims(arg)
         dims: list[Size | None] = []
         for axis, d in enumerate(static):
             if d is not None:
@@ -153,8 +150,14 @@ def infer_function(function: func.FuncOp) -> SymbolicShapes:
                 continue
             given = names[index][axis] if index < len(names) and axis < len(names[index]) else ""
             name = given or f"{arg.name_hint or f'arg{index}'}.{axis}"
-            if name in shapes.bindings:
-                shapes.equal.append((shapes.bindings[name], (index, axis)))
+            if name in shapes.bindings:  # a shared dim_param: an alias, checked equal
+                alias = f"{name}@{arg.name_hint or index}.{axis}"
+                shapes.bindings[alias] = (index, axis)
+                message = (
+                    f"input '{arg.name_hint or index}' dim {axis} is not the size '{name}' "
+                    "the inputs before it have"
+                )
+                shapes.checks.append((sd.symbol(name), sd.symbol(alias), message))
             else:
                 shapes.bindings[name] = (index, axis)
             dims.append(sd.symbol(name))
@@ -182,7 +185,7 @@ def _infer_op(op: Operation, shapes: SymbolicShapes) -> None:
     except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):
         return  # no rule applies: the dims stay unknown
     for result, dims in zip(op.results, inferred, strict=False):
-        static = _static_dims(result)
+        static = static_dims(result)
         if dims is not None and len(dims) == len(static):
             shapes.dims[result] = tuple(
                 s if s is not None else d for s, d in zip(static, dims, strict=True)
@@ -195,7 +198,16 @@ Attrs = dict[str, object]
 ShapeRule = Callable[[Operation, Attrs, SymbolicShapes], Sequence[Dims | None]]
 
 
-def _broadcast(shapes: SymbolicShapes, operands: Sequence[SSAValue]) -> Dims:
+def _where(op: Operation) -> str:
+    """How a check names the op it comes from: its ONNX node, else its name."""
+    location = op.location
+    node = getattr(getattr(location, "desc", None), "data", None)
+    return f"node '{node}' ({op.name})" if isinstance(node, str) else f"'{op.name}'"
+
+
+def _broadcast(
+    shapes: SymbolicShapes, operands: Sequence[SSAValue], op: Operation | None = None
+) -> Dims:
     dims = [shapes.of(v) for v in operands if isinstance(v.type, TensorType)]
     rank = max(len(d) for d in dims)
     out: list[Size | None] = []
@@ -213,10 +225,9 @@ def _broadcast(shapes: SymbolicShapes, operands: Sequence[SSAValue]) -> Dims:
             elif size is not None and size != chosen:
                 if isinstance(size, int) and isinstance(chosen, int):
                     raise ValueError("sizes do not broadcast")
+                shapes.require_equal(chosen, size, _where(op) if op else "a broadcast")
                 if isinstance(size, int):
                     chosen = size  # a static size tells more than a symbol
-                elif isinstance(chosen, sd.SymDim):
-                    shapes.require_equal(chosen, size)
         out.append(chosen)
     return tuple(out)
 
@@ -226,7 +237,7 @@ def _same(op: Operation, attrs: Attrs, shapes: SymbolicShapes) -> Sequence[Dims 
 
 
 def _elementwise(op: Operation, attrs: Attrs, shapes: SymbolicShapes) -> Sequence[Dims | None]:
-    return [_broadcast(shapes, op.operands)]
+    return [_broadcast(shapes, op.operands, op)]
 
 
 def _matmul(op: Operation, attrs: Attrs, shapes: SymbolicShapes) -> Sequence[Dims | None]:

@@ -51,7 +51,7 @@ from xdsl.rewriter import Rewriter
 from lamina.dialects import graph
 from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError, UnsupportedError, all_unsupported
-from lamina.lowering.graph_dims import symbolic_shapes
+from lamina.lowering.graph_dims import SymbolicShapes, symbolic_shapes
 from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_causal_conv import CAUSAL_CONV_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
@@ -94,6 +94,7 @@ from lamina.lowering.graph_to_top_tensor_scatter import TENSOR_SCATTER_LOWERINGS
 from lamina.lowering.graph_to_top_text import TEXT_LOWERINGS
 from lamina.lowering.graph_to_top_value_shaped import VALUE_SHAPED_LOWERINGS
 from lamina.lowering.graph_to_top_widen import widen_half_float_ops
+from lamina.lowering.shape_function import shape_function
 from lamina.rewrites.apply_rules import apply_rules, compile_rule_file, rule_set_path
 from lamina.rewrites.graph.fold_if import InlineConstantIf
 
@@ -318,7 +319,8 @@ class ConvertGraphToTopPass(ModulePass):
             errors = outermost([*errors, *errors_on_a_copy(op, patterns)])
             raise all_unsupported(_in_walk_order(errors, op))
         collect = CollectUnsupported(patterns)
-        with symbolic_shapes(op):
+        with symbolic_shapes(op) as table:
+            shape_functions = _shape_functions(table)
             PatternRewriteWalker(collect, apply_recursively=False).rewrite_module(op)
         failed = collect.failed_ops()
         errors = collect.errors
@@ -331,6 +333,19 @@ class ConvertGraphToTopPass(ModulePass):
             if isinstance(child, _KEPT) and not child.results[0].uses:
                 child.detach()
                 child.erase()
+        for function in shape_functions:
+            op.body.block.add_op(function)
+
+
+def _shape_functions(table: dict[Operation, SymbolicShapes]) -> list[func.FuncOp]:
+    """The shape function of each function with dynamic inputs (lowering/shape_function)."""
+    functions: list[func.FuncOp] = []
+    for function, shapes in table.items():
+        try:
+            functions.append(shape_function(cast(func.FuncOp, function), shapes))
+        except ValueError as error:
+            raise unsupported(function, f"the output dims: {error}") from None
+    return functions
 
 
 def _in_walk_order(errors: list[UnsupportedError], module: ModuleOp) -> list[UnsupportedError]:

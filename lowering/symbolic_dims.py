@@ -199,6 +199,9 @@ def materialize(
         value = symbol_value(size.name)
     else:
         args = [materialize(a, symbol_value, emit, cache) for a in size.operands]
+        if size.kind in ("floordiv", "mod") and not isinstance(size.operands[1], int):
+            one = materialize(1, symbol_value, emit, cache)  # never divide by 0
+            args[1] = emit(arith.MaxSIOp(args[1], one))
         value = args[0]
         for arg in args[1:]:
             value = emit(_OPS[size.kind](value, arg))

@@ -43,6 +43,7 @@ from lamina.lowering.bufferize import (
     weights_attr,
     writes_nothing,
 )
+from lamina.lowering.shape_function import SHAPES_OF
 from lamina.lowering.top_to_loop_build import Emitter, Extent, copy, has_dynamic_dims
 from lamina.lowering.top_to_loop_control import CONTROL_LOWERINGS
 from lamina.lowering.top_to_loop_index import INDEX_LOOP_LOWERINGS
@@ -218,7 +219,7 @@ class ConvertTopToLoopPass(ModulePass):
         if isinstance(existing, DictionaryAttr):
             blobs.update(existing.data)
         for function in [f for f in op.walk() if isinstance(f, func.FuncOp)]:
-            if function.is_declaration or "lamina.abi" in function.attributes:
+            if function.is_declaration or {"lamina.abi", SHAPES_OF} & function.attributes.keys():
                 continue
             buffers = lower_function(function, self.vector_bits)
             blobs[buffers.weights_key] = weights_attr(buffers)
