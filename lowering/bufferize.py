@@ -44,7 +44,7 @@ from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp, tensor_to_array
 from lamina.dialects.loop import AllocOp, DeallocOp
 from lamina.dialects.top_control import RegionYieldOp
-from lamina.dialects.top_shape import DimOp
+from lamina.dialects.top_shape import DimOp, IndexOp
 from lamina.dialects.weights import WEIGHTS
 from lamina.errors import UnsupportedOpError
 from lamina.lowering.top_to_loop_build import Constants, Emitter, copy, lanes
@@ -374,7 +374,7 @@ def _fusable_epilogue(op: top.GenericOp, vector_bits: int) -> OpResult | None:
     identity = AffineMap.identity(rank)
     if len(op.res) != 1 or maps[len(op.inputs)] != identity or needs_init(op):
         return None
-    if writes_nothing(op):
+    if writes_nothing(op) or any(isinstance(o, IndexOp) for o in op.body.block.ops):
         return None
     if any(it.data != top.IteratorType.PARALLEL for it in op.iterator_types):
         return None

@@ -25,8 +25,8 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     ArrayAttr,
-    IntegerType,
     ModuleOp,
+    NoneType,
     StringAttr,
     TensorType,
 )
@@ -335,8 +335,13 @@ def _concat(op: Operation, attrs: Attrs, shapes: SymbolicShapes) -> Sequence[Dim
     out[axis] = None if any(s is None for s in sizes) else sd.add(*cast(list[Size], sizes))
     for p in parts[1:]:
         for i, d in enumerate(p):
-            if i != axis and out[i] is None:
+            if i == axis or d is None:
+                continue
+            current = out[i]
+            if current is None:
                 out[i] = d
+            else:
+                shapes.require_equal(current, d, _where(op))
     return [tuple(out)]
 
 
@@ -470,8 +475,19 @@ def _from_value(op: Operation, attrs: Attrs, shapes: SymbolicShapes) -> Sequence
     return [None if target is None else tuple(target)]
 
 
+def _number(value: SSAValue, shapes: SymbolicShapes) -> tuple[Size, ...] | None:
+    """A size value, or a constant with integral values (a float Range bound)."""
+    known = shapes.value(value)
+    owner = value.owner
+    if known is None and isinstance(owner, graph.ConstantOp) and not owner.is_elided():
+        array = owner.to_array().reshape(-1)
+        if np.all(np.mod(array, 1) == 0):
+            known = tuple(int(v) for v in array)
+    return known
+
+
 def _range(op: Operation, attrs: Attrs, shapes: SymbolicShapes) -> Sequence[Dims | None]:
-    start, limit, delta = (shapes.value(v) for v in op.operands)
+    start, limit, delta = (_number(v, shapes) for v in op.operands)
     if start is None or limit is None or delta is None or not isinstance(delta[0], int):
         return [None]
     return [(sd.maximum(sd.ceildiv(sd.sub(limit[0], start[0]), delta[0]), 0),)]
@@ -616,11 +632,8 @@ def _gather_value(op: Operation, shapes: SymbolicShapes) -> tuple[Size, ...] | N
 
 
 def _passthrough_value(op: Operation, shapes: SymbolicShapes) -> tuple[Size, ...] | None:
-    result = op.results[0].type
-    if isinstance(result, TensorType):
-        element = cast(TensorType[Attribute], result).get_element_type()
-        if not isinstance(element, IntegerType):
-            return None
+    """The value of the operand, unchanged (a Cast of a size to float is the same number,
+    which a Range bound may be)."""
     return shapes.value(op.operands[0])
 
 
@@ -648,7 +661,12 @@ def _slice_value(op: Operation, shapes: SymbolicShapes) -> tuple[Size, ...] | No
     starts, ends = (shapes.value(v) for v in op.operands[1:3])
     if data is None or starts is None or ends is None:
         return None
-    if not all(isinstance(s, int) for s in (*starts, *ends)) or len(op.operands) > 4:
+    steps = op.operands[4] if len(op.operands) > 4 else None
+    if not all(isinstance(s, int) for s in (*starts, *ends)):
+        return None
+    if len(op.operands) > 3 and not isinstance(op.operands[3].type, NoneType):
+        return None  # axes of a 1-D value: only 0 makes sense; left to the static path
+    if steps is not None and not isinstance(steps.type, NoneType):
         return None
     return data[slice(int(cast(int, starts[0])), int(cast(int, ends[0])))]
 

@@ -18,17 +18,23 @@ from collections.abc import Sequence
 from typing import cast
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import TensorType, i64
-from xdsl.ir import Operation, SSAValue
+from xdsl.dialects.builtin import DYNAMIC_INDEX, AnyFloat, IntegerType, TensorType, i64
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter
 
 from lamina.dialects import graph, top
+from lamina.dialects.top_shape import IndexOp
 from lamina.lowering.graph_dims import has_dynamic_dims
 from lamina.lowering.graph_to_top_common import (
+    Body,
     Emitter,
     GraphLowering,
+    broadcast_map,
+    constant_value,
     elt_of,
+    is_none,
+    normalize_axis,
 )
 
 
@@ -106,10 +112,108 @@ class DynamicSliceLowering(DynamicLowering):
         return [e.generic([x], result_type, lambda b, v: v[0], [read], dims=e.dims(result))]
 
 
+class DynamicExpandLowering(DynamicLowering):
+    """Expand to a shape computed from dims: a copy reading `x` broadcast (numpy rules)."""
+
+    source = (graph.ExpandOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x, result = op.operands[0], op.results[0]
+        shape = e.static(result)
+        result_type = TensorType(elt_of(x), shape)
+        read = broadcast_map(e.static(x), shape)
+        return [e.generic([x], result_type, lambda b, v: v[0], [read], dims=e.dims(result))]
+
+
+class DynamicSplitLowering(DynamicLowering):
+    """Split into parts of constant sizes along `axis`: one copy per part, reading `x`
+    from the part's (constant) offset on; the other dims may be dynamic."""
+
+    source = (graph.SplitOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x = op.operands[0]
+        rank = len(e.static(x))
+        axis = normalize_axis(e, int(cast(int, e.attrs()["axis"])), rank)
+        parts: list[SSAValue | None] = []
+        offset = 0
+        for result in op.results:
+            shape = e.static(result)
+            if shape[axis] == DYNAMIC_INDEX:
+                raise e.fail("a Split into parts of dynamic size")
+            exprs: list[AffineExpr] = [AffineDimExpr(d) for d in range(rank)]
+            exprs[axis] = AffineDimExpr(axis) + AffineConstantExpr(offset)
+            read = AffineMap(rank, 0, tuple(exprs))
+            result_type = TensorType(elt_of(x), shape)
+            copy = e.generic([x], result_type, lambda b, v: v[0], [read], dims=e.dims(result))
+            parts.append(copy)
+            offset += shape[axis]
+        return parts
+
+
+class DynamicRangeLowering(DynamicLowering):
+    """Range of a length computed from dims: start + i * delta over `top.index`."""
+
+    source = (graph.RangeOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        start, _, delta = op.operands
+        result = op.results[0]
+        result_type = TensorType(elt_of(start), e.static(result))
+        scalar = AffineMap(1, 0, ())
+
+        def body(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+            position = b.emit(IndexOp(0))
+            element: Attribute = v[0].type
+            if isinstance(element, IntegerType):
+                step = b.emit(arith.IndexCastOp(position, cast(IntegerType, element)))
+            else:
+                count = b.emit(arith.IndexCastOp(position, i64))
+                step = b.emit(arith.SIToFPOp(count, cast(AnyFloat, element)))
+            return b.add(v[0], b.mul(step, v[1]))
+
+        return [e.generic([start, delta], result_type, body, [scalar, scalar], dims=e.dims(result))]
+
+
+class DynamicResizeLowering(DynamicLowering):
+    """Nearest Resize by integer scales of a dynamic tensor where the source of output i is
+    i floordiv scale (asymmetric + floor, or half_pixel + round_prefer_floor)."""
+
+    source = (graph.ResizeOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x, _, scales, _ = op.operands
+        result = op.results[0]
+        attrs = e.attrs()
+        mode, nearest = attrs.get("mode"), attrs.get("nearest_mode")
+        transform = attrs.get("coordinate_transformation_mode")
+        floor_like = (transform, nearest) in {
+            ("asymmetric", "floor"),
+            ("half_pixel", "round_prefer_floor"),
+        }
+        given = constant_value(scales) if not is_none(scales) else None
+        if mode != "nearest" or not floor_like or given is None or attrs.get("axes"):
+            raise e.fail(
+                "a Resize of a dynamic tensor other than nearest by constant integer scales "
+                "(asymmetric + floor, or half_pixel + round_prefer_floor)"
+            )
+        factors = [float(f) for f in given.reshape(-1)]
+        if any(f != int(f) or f < 1 for f in factors):
+            raise e.fail(f"a Resize of a dynamic tensor by scales {factors} (integers only)")
+        exprs = [AffineDimExpr(d) // int(f) for d, f in enumerate(factors)]
+        read = AffineMap(len(factors), 0, tuple(exprs))
+        result_type = TensorType(elt_of(x), e.static(result))
+        return [e.generic([x], result_type, lambda b, v: v[0], [read], dims=e.dims(result))]
+
+
 DYNAMIC_LOWERINGS: tuple[type[GraphLowering], ...] = (
     DynamicReshapeLowering,
     DynamicShapeLowering,
     DynamicSliceLowering,
+    DynamicExpandLowering,
+    DynamicSplitLowering,
+    DynamicRangeLowering,
+    DynamicResizeLowering,
 )
 
 __all__ = ["DYNAMIC_LOWERINGS", "DynamicLowering"]

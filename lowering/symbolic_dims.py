@@ -123,11 +123,27 @@ def mod(a: Size, b: Size) -> Size:
     return SymDim("mod", (a, b))
 
 
+def _nonnegative(size: Size) -> bool:
+    """Whether `size` is >= 0 for all values of its symbols (which are sizes)."""
+    if isinstance(size, int):
+        return size >= 0
+    if size.kind == "sym":
+        return True
+    args = size.operands
+    if size.kind in ("add", "mul", "min"):
+        return all(_nonnegative(a) for a in args)
+    if size.kind in ("floordiv", "mod"):
+        return _nonnegative(args[0]) and isinstance(args[1], int) and args[1] > 0
+    return size.kind == "max" and any(_nonnegative(a) for a in args)
+
+
 def maximum(a: Size, b: Size) -> Size:
     if isinstance(a, int) and isinstance(b, int):
         return max(a, b)
-    if a == b:
+    if a == b or (b == 0 and _nonnegative(a)):
         return a
+    if a == 0 and _nonnegative(b):
+        return b
     return SymDim("max", tuple(sorted((a, b), key=_key)))
 
 
@@ -136,6 +152,8 @@ def minimum(a: Size, b: Size) -> Size:
         return min(a, b)
     if a == b:
         return a
+    if 0 in (a, b) and _nonnegative(b if a == 0 else a):
+        return 0
     return SymDim("min", tuple(sorted((a, b), key=_key)))
 
 

@@ -33,6 +33,7 @@ from xdsl.pattern_rewriter import (
 from xdsl.rewriter import Rewriter
 
 from lamina.dialects import top
+from lamina.dialects.top_shape import IndexOp
 from lamina.lowering.bufferize import (
     Buffers,
     TopLowering,
@@ -109,7 +110,9 @@ class GenericLowering(TopLowering):
                 if arg.uses:
                     mapper[arg] = em.load(buffer, indices(amap))
             for body_op in block.ops:
-                if isinstance(body_op, top.YieldOp):
+                if isinstance(body_op, IndexOp):
+                    mapper[body_op.result] = ivs[body_op.dim.value.data]
+                elif isinstance(body_op, top.YieldOp):
                     for value, out, amap in zip(body_op.arguments, outs, out_maps, strict=True):
                         em.store(mapper.get(value, value), out, indices(amap))
                 else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import cast
 
+from xdsl.dialects import arith
 from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType
 from xdsl.ir import Attribute, OpResult, SSAValue
 
@@ -97,7 +98,33 @@ def _rule(value: OpResult, buffer_of: BufferOf, em: Emitter) -> Sequence[Extent]
             total = part[axis] if total == 0 else em.iadd(em.index(total), part[axis])
         out[axis] = total
         return out
+    if isinstance(op, top.Conv2dOp) and op.layout.data != top.ConvLayout.NCHWC:
+        x, w = dims(op.input), dims(op.filter)
+        nhwc = op.layout.data == top.ConvLayout.NHWC_HWCF
+        spatial = x[1:3] if nhwc else x[2:4]
+        kernel = w[0:2] if nhwc else w[2:4]
+        windows = zip(
+            spatial, kernel, op.strides.get_values(), op.dilations.get_values(),
+            op.pad_low.get_values(), op.pad_high.get_values(), strict=True,
+        )  # fmt: skip
+        out = [_window(em, size, k, *rest) for size, k, *rest in windows]
+        return [x[0], *out, w[3]] if nhwc else [x[0], w[0], *out]
     raise _unsupported(f"the dynamic dims of a '{op.name}' result ({value.type})", value)
+
+
+def _window(
+    em: Emitter, size: Extent, kernel: Extent, stride: int, dilation: int, low: int, high: int
+) -> Extent:
+    """(size + low + high - dilation * (kernel - 1) - 1) floordiv stride + 1."""
+    if not isinstance(kernel, int):
+        raise UnsupportedOpError("a convolution whose filter has dynamic spatial dims")
+    reach = low + high - dilation * (kernel - 1) - 1
+    if isinstance(size, int):
+        return (size + reach) // stride + 1
+    shifted = em.iadd(size, reach)
+    if stride != 1:
+        shifted = em.value(arith.FloorDivSIOp(shifted, em.index(stride)))
+    return em.iadd(shifted, 1)
 
 
 def _broadcast(a: Sequence[Extent], b: Sequence[Extent]) -> list[Extent]:
