@@ -11,8 +11,10 @@ import pytest
 from dynamic_kernels import COLUMN_SUMS, MATMUL, ROWS, parse, rows_reference
 
 from lamina.codegen.llvm_parallel import PARALLEL_MIN_WORK
+from lamina.compiler import CompiledModel, CompileStats
 from lamina.errors import LaminaError
 from lamina.runtime.jit import JitFunction, JitModule
+from lamina.targets import load_device
 
 RNG = np.random.default_rng(12)
 
@@ -120,3 +122,12 @@ def test_static_kernels_keep_their_bare_pointer_signature():
     assert fn.dynamic is None
     x = RNG.standard_normal((5, 8), dtype=np.float32)
     np.testing.assert_allclose(fn(x)[0], x.sum(0), rtol=1e-5, atol=1e-5)
+
+
+def test_compiled_model_call_path_checks_shapes_by_graph_input_name():
+    model = CompiledModel(parse(ROWS), load_device("host"), CompileStats(), ["pixels"])
+    x = RNG.standard_normal((9, 16), dtype=np.float32)
+    (y,) = model(pixels=x)
+    np.testing.assert_array_equal(y, rows_reference(x))
+    with pytest.raises(LaminaError, match=r"input 'pixels' has shape \(3, 4\)"):
+        model(np.zeros((3, 4), np.float32))
