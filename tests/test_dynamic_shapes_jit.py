@@ -11,6 +11,7 @@ import pytest
 from dynamic_kernels import COLUMN_SUMS, MATMUL, ROWS, parse, rows_reference
 
 from lamina.codegen.llvm_parallel import PARALLEL_MIN_WORK
+from lamina.codegen.llvm_split import split_llvm
 from lamina.compiler import CompiledModel, CompileStats
 from lamina.errors import LaminaError
 from lamina.runtime.jit import JitFunction, JitModule
@@ -131,3 +132,21 @@ def test_compiled_model_call_path_checks_shapes_by_graph_input_name():
     np.testing.assert_array_equal(y, rows_reference(x))
     with pytest.raises(LaminaError, match=r"input 'pixels' has shape \(3, 4\)"):
         model(np.zeros((3, 4), np.float32))
+
+
+def test_outlined_nests_take_extents_and_keep_noalias_on_dynamic_buffers():
+    # nest 1 of ROWS reads x and writes the heap buffer t; nest 2 reads t (and its extent,
+    # for loop.dim) and writes y: distinct kernel arguments and a fresh 64-byte aligned block
+    split = split_llvm(parse(ROWS), load_device("host"))
+    signatures = sorted(
+        line
+        for text in split.nests.values()
+        for line in text.splitlines()
+        if line.startswith("define void")
+    )
+    assert len(signatures) == 2
+    for signature in signatures:
+        assert signature.count("ptr noalias nofree") == 2
+        assert signature.count("ptr noalias nofree align 64") == 1  # the heap buffer
+    # nest 1: n (also the extent of x and t); nest 2: n and the extent of y
+    assert sorted(s.count("i64") for s in signatures) == [1, 2]
