@@ -8,7 +8,7 @@ import ctypes
 
 import numpy as np
 import pytest
-from dynamic_kernels import COLUMN_SUMS, MATMUL, ROWS, parse, rows_reference
+from dynamic_kernels import COLUMN_SUMS, MATMUL, ROWS, SCALE, parse, rows_reference
 
 from lamina.codegen.llvm_parallel import PARALLEL_MIN_WORK
 from lamina.codegen.llvm_split import split_llvm
@@ -150,3 +150,18 @@ def test_outlined_nests_take_extents_and_keep_noalias_on_dynamic_buffers():
         assert signature.count("ptr noalias nofree align 64") == 1  # the heap buffer
     # nest 1: n (also the extent of x and t); nest 2: n and the extent of y
     assert sorted(s.count("i64") for s in signatures) == [1, 2]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_vector_and_unroll_hints_on_a_run_time_trip_count_match_numpy(threads: int):
+    # sizes around the vector width (8) and the unroll (2), and enough for the pool
+    fn = JitFunction(parse(SCALE), threads=threads)
+    for n in (0, 1, 7, 8, 15, 16, 17, 37, 100_003):
+        x = RNG.standard_normal(n, dtype=np.float32)
+        (y,) = fn(x)
+        np.testing.assert_array_equal(y, 3 * x)
+
+
+def test_run_time_trip_count_with_a_vector_hint_is_vectorized():
+    assembly = JitModule(parse(SCALE), threads=1).assembly()
+    assert "mulps" in assembly  # packed: the hinted loop runs on vectors (plus a remainder)
