@@ -3,9 +3,9 @@
 `emit_llvm(module, device)` builds an `llvmlite.ir.Module`: one external C-ABI function
 per `func.func`, every memref a bare pointer, followed by one i64 extent per dynamic dim
 (codegen/llvm_shape.py); an element's address is `base + row-major linearised index`, one
-`getelementptr inbounds`. Under
-`lamina.abi = "kernel-v1"` the pointer arguments are `noalias` (weights, arena, inputs and
-outputs are distinct buffers) and weights/arena are 64-byte aligned.
+`getelementptr inbounds`. Under `lamina.abi = "kernel-v1"` the pointer arguments are
+`noalias` (weights, arena, inputs and outputs are distinct buffers) and weights/arena are
+64-byte aligned.
 
 What each loop-level construct becomes:
 
