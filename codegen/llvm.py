@@ -3,9 +3,9 @@
 `emit_llvm(module, device)` builds an `llvmlite.ir.Module`: one external C-ABI function
 per `func.func`, every memref a bare pointer, followed by one i64 extent per dynamic dim
 (codegen/llvm_shape.py); an element's address is `base + row-major linearised index`, one
-`getelementptr inbounds`. Under
-`lamina.abi = "kernel-v1"` the pointer arguments are `noalias` (weights, arena, inputs and
-outputs are distinct buffers) and weights/arena are 64-byte aligned.
+`getelementptr inbounds`. Under `lamina.abi = "kernel-v1"` the pointer arguments are
+`noalias` (weights, arena, inputs and outputs are distinct buffers) and weights/arena are
+64-byte aligned.
 
 What each loop-level construct becomes:
 
@@ -51,6 +51,7 @@ from lamina.codegen import llvm_shape
 from lamina.dialects import loop
 from lamina.dialects.loop_shape import DimOp
 from lamina.errors import UnsupportedOpError
+from lamina.lowering.dynamic_shapes import check_static_shapes
 from lamina.rewrites.loop.float_formats import is_storage_float, storage_integer
 from lamina.targets import Device
 
@@ -126,6 +127,8 @@ def emit_llvm(module: ModuleOp, device: Device, nests: NestSink | None = None) -
 
     check_neon_ops(module, device)
     check_hvx_ops(module, device)
+    if device.kind == "dsp":  # the freestanding DSP runtime has no heap
+        check_static_shapes(module, device.name)
     llvm_module = ir.Module(name="lamina")
     llvm_module.triple = device.triple
     functions: dict[str, ir.Function] = {}

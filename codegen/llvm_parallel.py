@@ -15,7 +15,8 @@ The pool that runs the chunks is codegen/llvm_pool.py.
 Invariants: the loop nest's IR is unchanged (the same ops are emitted into the outlined
 function); constants, globals and carves of a captured arena are rematerialised inside it
 rather than captured, so alias analysis still sees constant offsets from the `noalias`
-kernel arguments (which keep `noalias` on the `.impl` function). The step must be a
+kernel arguments (which keep `noalias` on the `.impl` function); a captured memref with
+dynamic dims brings its run-time extents (codegen/llvm_shape.py). The step must be a
 constant; bounds known only at run time are passed in, and such a loop goes to the pool
 only when its run-time trip count times its body's work reaches `PARALLEL_MIN_WORK`
 (otherwise `threads = 1`: the call runs it inline).

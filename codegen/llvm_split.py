@@ -207,6 +207,8 @@ def _annotate(
     """`noalias`/`nofree`/`align 64` on the nest's pointer arguments where they hold."""
     extents: list[list[tuple[int, int, int]]] = [[] for _ in params]
     for value in captured:
+        if not isinstance(value.type, MemRefType):
+            continue  # a scalar: a loop bound, a dynamic memref's extent
         extent = _extent(e, value)
         if extent is None:
             return  # a pointer of unknown origin may alias any argument
@@ -224,11 +226,15 @@ def _annotate(
 
 def _extent(e: FunctionEmitter, value: SSAValue) -> tuple[int, int, int] | None:
     """(kernel argument index, byte offset, bytes) of a buffer carved (maybe repeatedly)
-    from a `noalias` kernel argument (a dynamic one: all bytes from the start); None for
-    anything else."""
+    from a `noalias` kernel argument (a dynamic one: all bytes from the start); a dynamic
+    `loop.alloc` of the function, a fresh 64-byte aligned heap block, is a region of its
+    own (a negative index); None for anything else."""
     value_type = value.type
     if not isa(value_type, MemRefType[Attribute]):
         return None
+    alloc, body = value.owner, e.op.body.block
+    if isinstance(alloc, loop.AllocOp) and alloc.dynamic_sizes and alloc.parent is body:
+        return (-1 - body.get_operation_index(alloc), 0, _UNBOUNDED)
     size = loop.buffer_bytes(value_type)
     if size is None and isinstance(value, BlockArgument):
         size = _UNBOUNDED

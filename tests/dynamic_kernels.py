@@ -125,6 +125,32 @@ func.func @sums(%w: memref<0xi8>, %arena: memref<0xi8>, %x: memref<?x8xf32>,
 """y = x.sum(0): a dynamic input, a static output, no shape function."""
 
 
+SCALE = """
+func.func @scale(%w: memref<0xi8>, %arena: memref<0xi8>, %x: memref<?xf32>,
+                 %y: memref<?xf32>) attributes {lamina.abi = "kernel-v1", lamina.num_outputs = 1 : i64} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %three = arith.constant 3.0 : f32
+  %n = loop.dim %x, 0 : memref<?xf32>
+  loop.for %i = %c0 to %n step %c1 parallel vector 8 unroll 2 {
+    %v = loop.load %x[%i] : memref<?xf32>
+    %s = arith.mulf %v, %three : f32
+    loop.store %s, %y[%i] : memref<?xf32>
+  }
+  func.return
+}
+
+func.func @scale_shapes(%in: memref<1xindex>, %out: memref<1xindex>) -> i32 {
+  %c0 = arith.constant 0 : index
+  %n = loop.load %in[%c0] : memref<1xindex>
+  loop.store %n, %out[%c0] : memref<1xindex>
+  %ok = arith.constant 0 : i32
+  func.return %ok : i32
+}
+"""
+"""y = 3 * x over a run-time trip count with vector / unroll hints (LLVM's remainder loop)."""
+
+
 def parse(text: str) -> ModuleOp:
     module = Parser(make_context(), text).parse_module()
     module.verify()

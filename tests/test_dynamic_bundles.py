@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dynamic_kernels import MATMUL, ROWS, parse, rows_reference
+from dynamic_kernels import COLUMN_SUMS, MATMUL, ROWS, parse, rows_reference
 
 from lamina.codegen import aot
 from lamina.codegen.aot import Bundle, header, kernel_function
@@ -72,15 +72,32 @@ def test_header_declares_the_extents_and_the_shape_function(rows_bundle: Bundle)
     assert "1. rows_shapes(in_dims, out_dims)" in text
 
 
-def test_driver_builds_without_warnings(rows_bundle: Bundle, tmp_path: Path):
+def compile_driver_strictly(bundle: Bundle, tmp_path: Path) -> None:
     result = subprocess.run(
         ["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-c", "main.c", "-o", str(tmp_path / "m.o")],
-        cwd=rows_bundle.directory,
+        cwd=bundle.directory,
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_driver_builds_without_warnings(rows_bundle: Bundle, tmp_path: Path):
+    compile_driver_strictly(rows_bundle, tmp_path)
+
+
+def test_dynamic_input_static_output_bundle_needs_no_shape_function(tmp_path: Path):
+    bundle = loop_bundle(COLUMN_SUMS, "host", tmp_path / "sums", ["x"], ["y"])
+    text = (bundle.directory / "model.h").read_text()
+    assert "_shapes" not in text and "#define LAMINA_SUMS_HAS_SHAPES 0" in text
+    assert "#define LAMINA_SUMS_OUT0_BYTES 32" in text
+    compile_driver_strictly(bundle, tmp_path)
+    for n in (0, 1, 37):
+        x = RNG.standard_normal((n, 8), dtype=np.float32)
+        (y,) = run_bundle(bundle.directory, [x]).outputs
+        assert y.shape == (8,)
+        np.testing.assert_allclose(y, x.sum(0), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("n", [0, 1, 37, 5000])

@@ -8,11 +8,14 @@ import ctypes
 
 import numpy as np
 import pytest
-from dynamic_kernels import COLUMN_SUMS, MATMUL, ROWS, parse, rows_reference
+from dynamic_kernels import COLUMN_SUMS, MATMUL, ROWS, SCALE, parse, rows_reference
 
 from lamina.codegen.llvm_parallel import PARALLEL_MIN_WORK
+from lamina.codegen.llvm_split import split_llvm
+from lamina.compiler import CompiledModel, CompileStats
 from lamina.errors import LaminaError
 from lamina.runtime.jit import JitFunction, JitModule
+from lamina.targets import load_device
 
 RNG = np.random.default_rng(12)
 
@@ -120,3 +123,45 @@ def test_static_kernels_keep_their_bare_pointer_signature():
     assert fn.dynamic is None
     x = RNG.standard_normal((5, 8), dtype=np.float32)
     np.testing.assert_allclose(fn(x)[0], x.sum(0), rtol=1e-5, atol=1e-5)
+
+
+def test_compiled_model_call_path_checks_shapes_by_graph_input_name():
+    model = CompiledModel(parse(ROWS), load_device("host"), CompileStats(), ["pixels"])
+    x = RNG.standard_normal((9, 16), dtype=np.float32)
+    (y,) = model(pixels=x)
+    np.testing.assert_array_equal(y, rows_reference(x))
+    with pytest.raises(LaminaError, match=r"input 'pixels' has shape \(3, 4\)"):
+        model(np.zeros((3, 4), np.float32))
+
+
+def test_outlined_nests_take_extents_and_keep_noalias_on_dynamic_buffers():
+    # nest 1 of ROWS reads x and writes the heap buffer t; nest 2 reads t (and its extent,
+    # for loop.dim) and writes y: distinct kernel arguments and a fresh 64-byte aligned block
+    split = split_llvm(parse(ROWS), load_device("host"))
+    signatures = sorted(
+        line
+        for text in split.nests.values()
+        for line in text.splitlines()
+        if line.startswith("define void")
+    )
+    assert len(signatures) == 2
+    for signature in signatures:
+        assert signature.count("ptr noalias nofree") == 2
+        assert signature.count("ptr noalias nofree align 64") == 1  # the heap buffer
+    # nest 1: n (also the extent of x and t); nest 2: n and the extent of y
+    assert sorted(s.count("i64") for s in signatures) == [1, 2]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_vector_and_unroll_hints_on_a_run_time_trip_count_match_numpy(threads: int):
+    # sizes around the vector width (8) and the unroll (2), and enough for the pool
+    fn = JitFunction(parse(SCALE), threads=threads)
+    for n in (0, 1, 7, 8, 15, 16, 17, 37, 100_003):
+        x = RNG.standard_normal(n, dtype=np.float32)
+        (y,) = fn(x)
+        np.testing.assert_array_equal(y, 3 * x)
+
+
+def test_run_time_trip_count_with_a_vector_hint_is_vectorized():
+    assembly = JitModule(parse(SCALE), threads=1).assembly()
+    assert "mulps" in assembly  # packed: the hinted loop runs on vectors (plus a remainder)
