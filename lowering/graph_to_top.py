@@ -47,6 +47,7 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
 )
 from xdsl.rewriter import Rewriter
+from xdsl.transforms.dead_code_elimination import region_dce
 
 from lamina.dialects import graph
 from lamina.dialects.weights import numpy_dtype
@@ -320,7 +321,6 @@ class ConvertGraphToTopPass(ModulePass):
             raise all_unsupported(_in_walk_order(errors, op))
         collect = CollectUnsupported(patterns)
         with symbolic_shapes(op) as table:
-            shape_functions = _shape_functions(table)
             PatternRewriteWalker(collect, apply_recursively=False).rewrite_module(op)
         failed = collect.failed_ops()
         errors = collect.errors
@@ -333,7 +333,9 @@ class ConvertGraphToTopPass(ModulePass):
             if isinstance(child, _KEPT) and not child.results[0].uses:
                 child.detach()
                 child.erase()
-        for function in shape_functions:
+        for function in table:  # the shape arithmetic that dims now stand for
+            region_dce(function.regions[0])
+        for function in _shape_functions(table):
             op.body.block.add_op(function)
 
 

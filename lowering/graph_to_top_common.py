@@ -35,7 +35,7 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp, onnx_attributes
 from lamina.dialects.top_shape import DimOp
-from lamina.errors import UnsupportedOpError
+from lamina.errors import UnsupportedError, UnsupportedOpError
 from lamina.lowering.graph_dims import Dims, shapes_for
 from lamina.lowering.symbolic_dims import Size, materialize
 
@@ -47,11 +47,17 @@ def node_name(op: Operation) -> str | None:
     return op.location.desc.data if isinstance(op.location, NameLoc) else None
 
 
-def unsupported(op: Operation, what: str) -> UnsupportedOpError:
+class DynamicShapeError(UnsupportedOpError):
+    """A static-shape lowering met a dynamic dim (`Emitter.static`)."""
+
+
+def unsupported(
+    op: Operation, what: str, kind: type[UnsupportedOpError] = UnsupportedOpError
+) -> UnsupportedOpError:
     """`not supported: '<op>' (node '<name>'): <what>`, pointing at `op` for lamina-opt."""
     name = node_name(op)
     where = f" (node '{name}')" if name else ""
-    error = UnsupportedOpError(f"'{op.name}'{where}: {what}", name)
+    error = kind(f"'{op.name}'{where}: {what}", name)
     setattr(error, "op", op)  # noqa: B010 (lamina-opt reports the error at `op`)
     return error
 
@@ -263,7 +269,7 @@ class Emitter:
             raise self.fail(f"expected a ranked tensor, got {described}")
         shape = shape_of(value)
         if DYNAMIC_INDEX in shape and not self.dynamic_ok:
-            raise self.fail(f"dynamic shape {described}")
+            raise unsupported(self.source, f"dynamic shape {described}", DynamicShapeError)
         return shape
 
     def dims(self, value: SSAValue) -> Dims:
@@ -275,7 +281,7 @@ class Emitter:
     def size(self, size: Size | None) -> SSAValue:
         """The `index` value of a (symbolic) size."""
         if size is None:
-            raise self.fail("a dynamic dim that no shape rule determines")
+            raise self.fail("dynamic shape: a dim that no shape rule determines")
         shapes = self.shapes
         assert shapes is not None or isinstance(size, int)
 
@@ -388,6 +394,7 @@ class GraphLowering(RewritePattern, ABC):
         emitter = Emitter(op)
         emitter.dynamic_ok = self.dynamic_dims
         if not self.dynamic_dims and (dynamic := _dynamic_types(op)):
+            _static_lowering_fails(self, op)
             raise emitter.fail(
                 f"dynamic dims ({dynamic}) in an op that is lowered at static shapes only; "
                 "give the inputs static shapes (input_shapes= / --input-shape)"
@@ -402,6 +409,20 @@ class GraphLowering(RewritePattern, ABC):
 
     @abstractmethod
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]: ...
+
+
+def _static_lowering_fails(lowering: GraphLowering, op: Operation) -> None:
+    """Raise the lowering's own "not supported" for `op` if it has one (a computed operand
+    it needs constant says more than "dynamic dims"); what it emits is dropped: it is not
+    written for dynamic shapes."""
+    try:
+        lowering.lower(op, Emitter(op))
+    except DynamicShapeError:
+        pass
+    except UnsupportedError:
+        raise
+    except Exception:  # noqa: BLE001, S110 (any other failure: static shapes assumed)
+        pass
 
 
 def _dynamic_types(op: Operation) -> str:

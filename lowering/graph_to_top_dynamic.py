@@ -200,7 +200,10 @@ class DynamicResizeLowering(DynamicLowering):
         factors = [float(f) for f in given.reshape(-1)]
         if any(f != int(f) or f < 1 for f in factors):
             raise e.fail(f"a Resize of a dynamic tensor by scales {factors} (integers only)")
-        exprs = [AffineDimExpr(d) // int(f) for d, f in enumerate(factors)]
+        exprs: list[AffineExpr] = [
+            AffineDimExpr(d) if f == 1 else AffineDimExpr(d) // int(f)
+            for d, f in enumerate(factors)
+        ]
         read = AffineMap(len(factors), 0, tuple(exprs))
         result_type = TensorType(elt_of(x), e.static(result))
         return [e.generic([x], result_type, lambda b, v: v[0], [read], dims=e.dims(result))]
