@@ -171,8 +171,9 @@ def test_matmul_bundle_with_two_dynamic_dims_matches_numpy(tmp_path: Path, devic
 
 
 def test_cortex_a76_rows_bundle_under_qemu_matches_numpy(tmp_path: Path):
+    # 5000 rows: enough work for the thread pool, a run-time trip count split into chunks
     bundle = loop_bundle(ROWS, "cortex-a76", tmp_path / "a76", ["x"], ["y"])
-    for n in (0, 1, 37):
+    for n in (0, 1, 37, 5000):
         x = RNG.standard_normal((n, 16), dtype=np.float32)
         (y,) = run_bundle(bundle.directory, [x]).outputs
         np.testing.assert_array_equal(y, rows_reference(x))
