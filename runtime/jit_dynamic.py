@@ -121,6 +121,8 @@ class DynamicSignature:
             code = self.shapes(given.ctypes.data, found.ctypes.data)
             if code != 0:
                 raise LaminaError(f"@{self.name}: {self._check(code)}")
+        if (found < 0).any():
+            raise LaminaError(f"@{self.name}{SHAPES_SUFFIX} gave negative extents {found.tolist()}")
         values = iter(int(n) for n in found)
         return [
             tuple(d if d >= 0 else next(values) for d in t.get_shape()) for t in self.output_types

@@ -151,6 +151,18 @@ func.func @scale_shapes(%in: memref<1xindex>, %out: memref<1xindex>) -> i32 {
 """y = 3 * x over a run-time trip count with vector / unroll hints (LLVM's remainder loop)."""
 
 
+BAD_SHAPES = """
+func.func @rows_shapes(%in: memref<1xindex>, %out: memref<1xindex>) -> i32 {
+  %c0 = arith.constant 0 : index
+  %minus = arith.constant -3 : index
+  loop.store %minus, %out[%c0] : memref<1xindex>
+  %ok = arith.constant 0 : i32
+  func.return %ok : i32
+}
+"""
+"""A shape function for ROWS that gives a negative extent."""
+
+
 def parse(text: str) -> ModuleOp:
     module = Parser(make_context(), text).parse_module()
     module.verify()

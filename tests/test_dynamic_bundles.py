@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dynamic_kernels import COLUMN_SUMS, MATMUL, ROWS, parse, rows_reference
+from dynamic_kernels import BAD_SHAPES, COLUMN_SUMS, MATMUL, ROWS, parse, rows_reference
 
 from lamina.codegen import aot
 from lamina.codegen.aot import Bundle, header, kernel_function
@@ -171,8 +171,9 @@ def test_matmul_bundle_with_two_dynamic_dims_matches_numpy(tmp_path: Path, devic
 
 
 def test_cortex_a76_rows_bundle_under_qemu_matches_numpy(tmp_path: Path):
+    # 5000 rows: enough work for the thread pool, a run-time trip count split into chunks
     bundle = loop_bundle(ROWS, "cortex-a76", tmp_path / "a76", ["x"], ["y"])
-    for n in (0, 1, 37):
+    for n in (0, 1, 37, 5000):
         x = RNG.standard_normal((n, 16), dtype=np.float32)
         (y,) = run_bundle(bundle.directory, [x]).outputs
         np.testing.assert_array_equal(y, rows_reference(x))
@@ -202,3 +203,20 @@ def test_sanitized_host_bundle_reports_nothing(tmp_path: Path):
         assert result.returncode == 0, result.stderr
         assert "Sanitizer" not in result.stderr and "runtime error" not in result.stderr
         np.testing.assert_array_equal(np.load(tmp_path / "out0.npy"), rows_reference(x))
+
+
+def test_driver_refuses_negative_extents_from_the_shape_function(tmp_path: Path):
+    text = ROWS[: ROWS.index("func.func @rows_shapes")] + BAD_SHAPES
+    bundle = loop_bundle(text, "host", tmp_path / "bad", ["x"], ["y"])
+    executable = build_bundle(bundle.directory)
+    path = tmp_path / "x.npy"
+    np.save(path, np.zeros((2, 16), np.float32))
+    result = subprocess.run(
+        [str(executable), "-i", str(path), "-o", str(tmp_path)],
+        cwd=bundle.directory,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "run: error: the shape function gave a negative extent" in result.stderr

@@ -8,7 +8,7 @@ import ctypes
 
 import numpy as np
 import pytest
-from dynamic_kernels import COLUMN_SUMS, MATMUL, ROWS, SCALE, parse, rows_reference
+from dynamic_kernels import BAD_SHAPES, COLUMN_SUMS, MATMUL, ROWS, SCALE, parse, rows_reference
 
 from lamina.codegen.llvm_parallel import PARALLEL_MIN_WORK
 from lamina.codegen.llvm_split import split_llvm
@@ -165,3 +165,9 @@ def test_vector_and_unroll_hints_on_a_run_time_trip_count_match_numpy(threads: i
 def test_run_time_trip_count_with_a_vector_hint_is_vectorized():
     assembly = JitModule(parse(SCALE), threads=1).assembly()
     assert "mulps" in assembly  # packed: the hinted loop runs on vectors (plus a remainder)
+
+
+def test_negative_extents_from_the_shape_function_are_an_error():
+    fn = JitFunction(parse(ROWS[: ROWS.index("func.func @rows_shapes")] + BAD_SHAPES))
+    with pytest.raises(LaminaError, match=r"@rows_shapes gave negative extents \[-3\]"):
+        fn(np.zeros((2, 16), np.float32))
