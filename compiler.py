@@ -247,7 +247,11 @@ def jit_model(
     device = lowered.device
     start = time.perf_counter()
     function = JitFunction(
-        lowered.module, device=device.source or device.name, opt_level=opt_level, threads=threads
+        lowered.module,
+        device=device.source or device.name,
+        opt_level=opt_level,
+        threads=threads,
+        input_names=lowered.input_names,
     )
     lowered.stats.seconds["llvm"] = time.perf_counter() - start
     return CompiledModel(function, device, lowered.stats, lowered.input_names)

@@ -9,7 +9,7 @@ interleaved (round-robin, median of `--repeat` calls each) so that load from oth
 the machine hits all of them alike. Printed: medians, the t-thread speed-up of each engine,
 and lamina / onnxruntime at each thread count; plus compile seconds (LLVM's share apart).
 
-`--handoff` first measures the thread pool itself (codegen/llvm_parallel.py): the time of
+`--handoff` first measures the thread pool itself (codegen/llvm_pool.py): the time of
 `lamina.parallel_for` on an empty body with 2+ threads minus with 1 thread (inline), with
 the workers spinning (calls back to back) and parked (5 ms between calls), which is what
 `HANDOFF_NS` and so `PARALLEL_MIN_WORK` are set from.
@@ -38,7 +38,7 @@ SPIN_STEPS = 256
 def _spin_body(module: ir.Module) -> ir.Function:
     """`body(begin, end, ctx)`: `SPIN_STEPS` dependent multiply-adds per iteration, the
     result stored (so that LLVM keeps them) in a global."""
-    from lamina.codegen.llvm_parallel import BODY_TYPE
+    from lamina.codegen.llvm_pool import BODY_TYPE
 
     i64 = ir.IntType(64)
     fn = ir.Function(module, BODY_TYPE, "body")
@@ -63,7 +63,7 @@ def _spin_body(module: ir.Module) -> ir.Function:
 
 def _handoff_kernel() -> Callable[[int, int], None]:
     """`bench(reps, threads)`: `reps` calls of the pool on a 64-iteration body (~20 us)."""
-    from lamina.codegen.llvm_parallel import parallel_runtime, process_pool
+    from lamina.codegen.llvm_pool import parallel_runtime, process_pool
     from lamina.codegen.llvm_target import optimize, target_machine
     from lamina.runtime.jit import process_parallel_runtime
     from lamina.targets import load_device

@@ -41,6 +41,7 @@ from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr
 from xdsl.ir import Attribute
 from xdsl.utils.hints import isa
 
+from lamina.codegen import aot_dynamic
 from lamina.codegen.aot_hexagon import hexagon_files
 from lamina.codegen.bundle import MANIFEST, Bundle, TensorSpec
 from lamina.codegen.compile_stats import CompileStats
@@ -90,8 +91,11 @@ def write_bundle(
     out = Path(out_dir)
     check_destination(out)
     kernel = kernel_function(module)
+    shapes = aot_dynamic.shape_function(module, kernel)
     kernel.sym_name = StringAttr(entry_name(name))
     bundle = _describe(kernel, device, out, list(input_names), list(output_names))
+    if aot_dynamic.is_dynamic(bundle):
+        _check_dynamic(bundle, device, kernel, shapes)
     bundle.stats = stats
     start = time.perf_counter()
     files = _device_files(module, bundle, device, opt_level, cflags)
@@ -116,6 +120,18 @@ def check_bundle_target(device: Device, cflags: Sequence[str] = ()) -> None:
         )
     if cflags and _is_hexagon(device):
         raise UnsupportedError("extra C flags for a Hexagon bundle (its runtime is freestanding)")
+
+
+def _check_dynamic(
+    bundle: Bundle, target: Device, kernel: func.FuncOp, shapes: func.FuncOp | None
+) -> None:
+    """A dynamic bundle: a CPU's; its shape function renamed with the entry point."""
+    if _is_hexagon(target):
+        raise UnsupportedError(f"dynamic shapes on {target.name}", op=kernel)
+    aot_dynamic.check_dynamic_bundle(bundle, shapes is not None, kernel)
+    if shapes is not None:
+        shapes.sym_name = StringAttr(bundle.name + aot_dynamic.SHAPES_SUFFIX)
+        bundle.shape_checks = aot_dynamic.shape_checks(shapes)
 
 
 def _is_hexagon(target: Device) -> bool:
@@ -189,7 +205,7 @@ def _spec(name: str, t: MemRefType[Attribute], kernel: func.FuncOp) -> TensorSpe
     dtype = numpy_dtype(t.element_type).name
     if dtype not in C_TYPES:
         raise UnsupportedError(f"tensor '{name}' of dtype {dtype} in an AOT bundle", op=kernel)
-    return TensorSpec(name, tuple(t.get_shape()), dtype)
+    return TensorSpec(name, tuple(d if d >= 0 else -1 for d in t.get_shape()), dtype)
 
 
 def emit_object(module: ModuleOp, target: Device, opt_level: int = 3) -> bytes:
@@ -237,6 +253,15 @@ _DRIVER_MACROS = (
     "NUM_OUTPUTS",
 )
 """The header's macros the driver template uses without the bundle's prefix."""
+_DYNAMIC_DRIVER_MACROS = (
+    "DYNAMIC",
+    "NUM_IN_DIMS",
+    "NUM_OUT_DIMS",
+    "HAS_SHAPES",
+    "NUM_CHECKS",
+    "CHECKS",
+)
+"""Those of a bundle with dynamic shapes (codegen/aot_dynamic.py)."""
 
 
 def header(bundle: Bundle) -> str:
@@ -274,10 +299,17 @@ def header(bundle: Bundle) -> str:
                 f'{macro}_DTYPE "{spec.dtype}"',
                 f"{macro}_RANK {len(spec.shape)}",
                 f"{macro}_SHAPE {{{', '.join(map(str, spec.shape)) or '1'}}}",
-                f"{macro}_ELEMENTS {int(np.prod(spec.shape, dtype=np.int64))}",
-                f"{macro}_BYTES {spec.nbytes}",
             ]
+            if spec.is_static:
+                lines += [
+                    f"{macro}_ELEMENTS {int(np.prod(spec.shape, dtype=np.int64))}",
+                    f"{macro}_BYTES {spec.nbytes}",
+                ]
+    dynamic = aot_dynamic.is_dynamic(bundle)
+    shapes = aot_dynamic.shapes_prototype(bundle) if dynamic else None
+    lines += aot_dynamic.header_lines(bundle, prefix) if dynamic else []
     lines += ["", '#ifdef __cplusplus\nextern "C" {\n#endif']
+    lines += [f"{shapes};"] if shapes else []
     lines += [f"void {prototype(bundle)};", "#ifdef __cplusplus\n}\n#endif", "", "#endif"]
     return "\n".join(lines) + "\n"
 
@@ -285,8 +317,7 @@ def header(bundle: Bundle) -> str:
 def prototype(bundle: Bundle) -> str:
     """The C declaration of the entry point (without the semicolon)."""
     params = ["const void *weights", "void *arena"]
-    params += [f"const {C_TYPES[s.dtype]} *in{k}" for k, s in enumerate(bundle.inputs)]
-    params += [f"{C_TYPES[s.dtype]} *out{k}" for k, s in enumerate(bundle.outputs)]
+    params += aot_dynamic.tensor_parameters(bundle, C_TYPES)
     return f"{bundle.name}({', '.join(params)})"
 
 
@@ -297,19 +328,27 @@ def driver(bundle: Bundle) -> str:
     arguments += [f"inputs[{k}].data" for k in range(len(bundle.inputs))]
     arguments += [f"outputs[{k}].data" for k in range(len(bundle.outputs))]
     prefix = macro_prefix(bundle)
-    aliases = "\n".join(f"#define LAMINA_{m} {prefix}{m}" for m in _DRIVER_MACROS)
-    return (
+    dynamic = aot_dynamic.is_dynamic(bundle)
+    macros = (*_DRIVER_MACROS, *(_DYNAMIC_DRIVER_MACROS if dynamic else ()))
+    aliases = "\n".join(f"#define LAMINA_{m} {prefix}{m}" for m in macros)
+    parts = {"@INPUT_DIMS@": "{{0}}", "@OUTPUT_DIMS@": "{{0}}", "@SHAPES@": "NULL"}
+    parts["@CALL@"] = f"{bundle.name}({', '.join(arguments)})"
+    if dynamic:
+        parts |= aot_dynamic.driver_parts(bundle)
+    text = (
         template.replace("@MACROS@", aliases)
         .replace("@INPUT_TABLE@", _table(bundle.inputs, f"{prefix}IN"))
         .replace("@OUTPUT_TABLE@", _table(bundle.outputs, f"{prefix}OUT"))
-        .replace("@CALL@", f"{bundle.name}({', '.join(arguments)})")
     )
+    for placeholder, value in parts.items():
+        text = text.replace(placeholder, value)
+    return text
 
 
 def _table(specs: list[TensorSpec], prefix: str) -> str:
     rows = [
-        f"{{{prefix}{k}_NAME, {prefix}{k}_DTYPE, "
-        f'"[{",".join(map(str, s.shape))}]", {prefix}{k}_BYTES, 0}}'
+        f'{{{prefix}{k}_NAME, {prefix}{k}_DTYPE, "{s.shape_text()}", '
+        f"{f'{prefix}{k}_BYTES' if s.is_static else 0}, 0}}"
         for k, s in enumerate(specs)
     ]
     return "{" + ", ".join([*rows, "{0}"]) + "}"

@@ -19,7 +19,8 @@ MANIFEST = "bundle.json"
 
 @dataclass(frozen=True)
 class TensorSpec:
-    """One input or output of a compiled model: its ONNX name, static shape, numpy dtype."""
+    """One input or output of a compiled model: its ONNX name, shape (-1 for a dynamic
+    dim), numpy dtype."""
 
     name: str
     shape: tuple[int, ...]
@@ -30,12 +31,26 @@ class TensorSpec:
         return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
 
     def describe(self) -> str:
-        return f"{self.dtype}[{','.join(map(str, self.shape))}]"
+        return f"{self.dtype}{self.shape_text()}"
+
+    def shape_text(self) -> str:
+        """`[?,16]`: the shape as the driver prints it."""
+        return f"[{','.join('?' if d < 0 else str(d) for d in self.shape)}]"
+
+    @property
+    def is_static(self) -> bool:
+        return all(d >= 0 for d in self.shape)
+
+    def matches(self, shape: tuple[int, ...]) -> bool:
+        """Whether an array of `shape` fits: the same rank and static dims."""
+        return len(shape) == len(self.shape) and all(
+            d < 0 or d == n for d, n in zip(self.shape, shape, strict=True)
+        )
 
     def check(self, value: Any, what: str) -> np.ndarray:
         """`value` as a C-contiguous array of this spec; a clear `LaminaError` otherwise."""
         array = np.asarray(value)
-        if array.dtype != np.dtype(self.dtype) or array.shape != self.shape:
+        if array.dtype != np.dtype(self.dtype) or not self.matches(array.shape):
             raise LaminaError(
                 f"{what} '{self.name}' takes {self.describe()}, got "
                 f"{array.dtype}[{','.join(map(str, array.shape))}]"
@@ -56,6 +71,8 @@ class Bundle:
     weights_bytes: int
     arena_bytes: int
     threads: int
+    shape_checks: list[str] | None = None
+    """A dynamic model's shape function's check messages; None: it has no shape function."""
     stats: CompileStats | None = field(default=None, compare=False)
 
     @property

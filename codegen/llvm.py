@@ -1,10 +1,11 @@
 """LLVM IR emitter for loop-level modules in the lamina kernel ABI (docs/pipeline.md).
 
 `emit_llvm(module, device)` builds an `llvmlite.ir.Module`: one external C-ABI function
-per `func.func`, every memref a bare pointer (static shapes; an element's address is
-`base + row-major linearised index`, one `getelementptr inbounds`). Under
-`lamina.abi = "kernel-v1"` the pointer arguments are `noalias` (weights, arena, inputs and
-outputs are distinct buffers) and weights/arena are 64-byte aligned.
+per `func.func`, every memref a bare pointer, followed by one i64 extent per dynamic dim
+(codegen/llvm_shape.py); an element's address is `base + row-major linearised index`, one
+`getelementptr inbounds`. Under `lamina.abi = "kernel-v1"` the pointer arguments are
+`noalias` (weights, arena, inputs and outputs are distinct buffers) and weights/arena are
+64-byte aligned.
 
 What each loop-level construct becomes:
 
@@ -16,6 +17,7 @@ What each loop-level construct becomes:
 | `loop.carve %a[off]` | `getelementptr inbounds i8, ptr %a, i64 off` |
 | `loop.arena` | an internal zero-initialised global (global space) or an `alloca` (stack) |
 | `loop.alloc` (static, <= 64 KiB) | an entry-block `alloca`; larger ones must be planned |
+| `loop.alloc(%n)` (dynamic), `loop.dealloc` of it, `loop.dim` | `aligned_alloc`, `free`, the extent (codegen/llvm_shape.py) |
 | `loop.load/store/vload/vstore` | `load`/`store` of the element or `<N x elt>`, scalar alignment |
 | a top-level `loop.for` of a kernel-ABI function, with `nests=` | a call to a `noinline` function of its own (codegen/llvm_split.py) |
 
@@ -45,8 +47,11 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.utils.hints import isa
 
+from lamina.codegen import llvm_shape
 from lamina.dialects import loop
+from lamina.dialects.loop_shape import DimOp
 from lamina.errors import UnsupportedOpError
+from lamina.lowering.dynamic_shapes import check_static_shapes
 from lamina.rewrites.loop.float_formats import is_storage_float, storage_integer
 from lamina.targets import Device
 
@@ -122,6 +127,8 @@ def emit_llvm(module: ModuleOp, device: Device, nests: NestSink | None = None) -
 
     check_neon_ops(module, device)
     check_hvx_ops(module, device)
+    if device.kind == "dsp":  # the freestanding DSP runtime has no heap
+        check_static_shapes(module, device.name)
     llvm_module = ir.Module(name="lamina")
     llvm_module.triple = device.triple
     functions: dict[str, ir.Function] = {}
@@ -142,7 +149,7 @@ def emit_llvm(module: ModuleOp, device: Device, nests: NestSink | None = None) -
 
 
 def _declare_function(llvm_module: ir.Module, op: func.FuncOp) -> ir.Function:
-    inputs = [llvm_type(t, op) for t in op.function_type.inputs]
+    inputs = llvm_shape.parameter_types(op.function_type.inputs.data, lambda t: llvm_type(t, op))
     outputs = op.function_type.outputs.data
     if len(outputs) > 1:
         raise UnsupportedOpError("functions with more than one result in LLVM codegen", op=op)
@@ -183,6 +190,8 @@ class FunctionEmitter:
         self.op = op
         self.fn = fn
         self.values: dict[SSAValue, LLValue] = {}
+        self.extents: dict[SSAValue, tuple[LLValue, ...]] = {}
+        """The i64 extents of each dynamic memref's `?` dims (codegen/llvm_shape.py)."""
         entry = fn.append_basic_block("entry")
         self.allocas: Any = ir.IRBuilder(entry)
         self.builder: Any = ir.IRBuilder(fn.append_basic_block("start"))
@@ -193,9 +202,7 @@ class FunctionEmitter:
         if len(self.op.body.blocks) != 1:
             raise UnsupportedOpError("functions with more than one block", op=self.op)
         block = self.op.body.block
-        for arg, llvm_arg in zip(block.args, self.fn.args, strict=True):
-            llvm_arg.name = arg.name_hint or ""
-            self.values[arg] = llvm_arg
+        llvm_shape.bind_arguments(self, block.args)
         self.emit_block(block)
         self.allocas.branch(self.fn.basic_blocks[1])
 
@@ -250,7 +257,10 @@ class FunctionEmitter:
             return ir.Constant(i64, a.constant + b.constant)
         return self.builder.add(a, b, flags=["nsw"])
 
-    def mul_nsw(self, a: LLValue, b: int) -> LLValue:
+    def mul_nsw(self, a: LLValue, b: int | LLValue) -> LLValue:
+        """`a * b` on i64, `b` a constant or (a run-time extent) an LLVM value."""
+        if not isinstance(b, int):
+            return self.builder.mul(a, b, flags=["nsw"])
         if b == 1:
             return a
         if isinstance(a, ir.Constant):
@@ -263,21 +273,21 @@ class FunctionEmitter:
     def element_pointer(
         self, buffer: SSAValue, indices: Sequence[SSAValue], op: Operation
     ) -> tuple[LLValue, ir.Type, int]:
-        """The address of `buffer[indices]`, the element's LLVM type and its alignment."""
+        """The address of `buffer[indices]`, the element's LLVM type and its alignment
+        (row-major; a `?` dim's size is its run-time extent)."""
         buffer_type = buffer.type
         assert isinstance(buffer_type, MemRefType)  # not `isa`: see llvm_type
         if not isinstance(buffer_type.layout, NoneAttr):
             raise UnsupportedOpError(f"memref with a layout ({buffer_type}) in LLVM codegen", op=op)
         shape = buffer_type.get_shape()
-        if any(d < 0 for d in shape):
-            raise UnsupportedOpError(f"dynamic shape {buffer_type} in LLVM codegen", op=op)
         element = llvm_type(buffer_type.element_type, op)
         align = _natural_alignment(buffer_type.element_type)
         base = self.get(buffer)
         if not indices:
             return base, element, align
         linear = self.get(indices[0])
-        for size, index in zip(shape[1:], indices[1:], strict=True):
+        for axis, index in enumerate(indices[1:], start=1):
+            size = shape[axis] if shape[axis] >= 0 else llvm_shape.dim(self, buffer, axis)
             linear = self.add_nsw(self.mul_nsw(linear, size), self.get(index))
         address = self.builder.gep(base, [linear], inbounds=True, source_etype=element)
         return address, element, align
@@ -330,7 +340,7 @@ def _call(e: FunctionEmitter, op: func.CallOp) -> None:
     callee = e.functions.get(op.callee.root_reference.data)
     if callee is None:
         raise UnsupportedOpError(f"call to unknown function @{op.callee}", op=op)
-    result = e.builder.call(callee, [e.get(a) for a in op.arguments])
+    result = e.builder.call(callee, llvm_shape.call_arguments(e, op.arguments))
     if op.res:
         e.set(op.res[0], result)
 
@@ -368,6 +378,9 @@ def _carve(e: FunctionEmitter, op: loop.CarveOp) -> None:
 def _alloc(e: FunctionEmitter, op: loop.AllocOp) -> None:
     buffer_type = op.buffer.type
     assert isa(buffer_type, MemRefType[Attribute])
+    if op.dynamic_sizes:
+        llvm_shape.emit_heap_alloc(e, op)
+        return
     size = loop.buffer_bytes(buffer_type)
     space = loop.memory_space_of(buffer_type)
     if (
@@ -393,7 +406,7 @@ def _alloc(e: FunctionEmitter, op: loop.AllocOp) -> None:
 
 
 def _dealloc(e: FunctionEmitter, op: loop.DeallocOp) -> None:
-    """Stack slots die with the frame."""
+    llvm_shape.emit_free(e, op)
 
 
 def _load(e: FunctionEmitter, op: loop.LoadOp) -> None:
@@ -515,4 +528,5 @@ _HANDLERS: dict[type[Operation], Callable[[FunctionEmitter, Any], None]] = {
     loop.VStoreOp: _vstore,
     loop.ForOp: _for,
     loop.YieldOp: _yield,
+    DimOp: llvm_shape.emit_dim,
 }

@@ -38,6 +38,7 @@ from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr
 from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 from xdsl.utils.hints import isa
 
+from lamina.codegen import llvm_shape
 from lamina.dialects import loop
 from lamina.targets import Device
 
@@ -48,6 +49,8 @@ NEST_PREFIX = "lamina.nest"
 """Symbol prefix of outlined nests in split modules: `lamina.nest.<16 hex digits>`."""
 KERNEL_ALIGNMENT = 64
 """What the kernel ABI promises of the weights and arena arguments (indices 0 and 1)."""
+_UNBOUNDED = 1 << 62
+"""The byte size `_extent` gives a dynamic kernel argument."""
 
 
 class NestSink(Protocol):
@@ -142,7 +145,7 @@ def outline_nest(e: FunctionEmitter, op: loop.ForOp) -> bool:
     captured = _captured(e, op)
     if captured is None:
         return False
-    params = list(dict.fromkeys(e.values[v] for v in captured))  # distinct LLVM values
+    params = llvm_shape.passed_values(e, captured)  # distinct LLVM values, with extents
     fn = sink.begin(e, ir.FunctionType(ir.VoidType(), [p.type for p in params]))
     fn.attributes.add("nounwind")
     fn.attributes.add("noinline")
@@ -150,7 +153,7 @@ def outline_nest(e: FunctionEmitter, op: loop.ForOp) -> bool:
     sub = FunctionEmitter(fn.module, e.functions, e.op, fn)
     sub.threads = e.threads
     sub.values = {k: v for k, v in e.values.items() if isinstance(v, ir.Constant)}
-    sub.values.update((v, fn.args[params.index(e.values[v])]) for v in captured)
+    llvm_shape.bind_passed(e, sub, captured, params, fn.args)
     _for(sub, op)
     sub.builder.ret_void()
     sub.allocas.branch(fn.basic_blocks[1])
@@ -204,6 +207,8 @@ def _annotate(
     """`noalias`/`nofree`/`align 64` on the nest's pointer arguments where they hold."""
     extents: list[list[tuple[int, int, int]]] = [[] for _ in params]
     for value in captured:
+        if not isinstance(value.type, MemRefType):
+            continue  # a scalar: a loop bound, a dynamic memref's extent
         extent = _extent(e, value)
         if extent is None:
             return  # a pointer of unknown origin may alias any argument
@@ -221,18 +226,25 @@ def _annotate(
 
 def _extent(e: FunctionEmitter, value: SSAValue) -> tuple[int, int, int] | None:
     """(kernel argument index, byte offset, bytes) of a buffer carved (maybe repeatedly)
-    from a `noalias` kernel argument; None for anything else."""
+    from a `noalias` kernel argument (a dynamic one: all bytes from the start); a dynamic
+    `loop.alloc` of the function, a fresh 64-byte aligned heap block, is a region of its
+    own (a negative index); None for anything else."""
     value_type = value.type
     if not isa(value_type, MemRefType[Attribute]):
         return None
+    alloc, body = value.owner, e.op.body.block
+    if isinstance(alloc, loop.AllocOp) and alloc.dynamic_sizes and alloc.parent is body:
+        return (-1 - body.get_operation_index(alloc), 0, _UNBOUNDED)
     size = loop.buffer_bytes(value_type)
+    if size is None and isinstance(value, BlockArgument):
+        size = _UNBOUNDED
     offset = 0
     while isinstance(value.owner, loop.CarveOp):
         offset += value.owner.offset.value.data
         value = value.owner.arena
     if size is None or not isinstance(value, BlockArgument) or value.owner is not e.op.body.block:
         return None
-    llvm_arg = e.fn.args[value.index]
+    llvm_arg = e.values[value]  # not fn.args[index]: extents follow dynamic arguments
     return (value.index, offset, size) if "noalias" in llvm_arg.attributes else None
 
 

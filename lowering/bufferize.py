@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 from xdsl.dialects import func
@@ -44,9 +44,11 @@ from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp, tensor_to_array
 from lamina.dialects.loop import AllocOp, DeallocOp
 from lamina.dialects.top_control import RegionYieldOp
+from lamina.dialects.top_shape import DimOp, IndexOp
 from lamina.dialects.weights import WEIGHTS
 from lamina.errors import UnsupportedOpError
 from lamina.lowering.top_to_loop_build import Constants, Emitter, copy, lanes
+from lamina.lowering.top_to_loop_dims import dynamic_sizes
 
 WEIGHT_ALIGNMENT = 64
 """Byte alignment of each constant in the weights blob (a cache line, an AVX-512 vector)."""
@@ -60,9 +62,9 @@ def unsupported(what: str, op: Operation) -> UnsupportedOpError:
 
 
 def buffer_type(t: Attribute, op: Operation) -> MemRefType[Attribute]:
-    """The memref a tensor of static shape bufferizes to."""
-    if not isa(t, TensorType[Attribute]) or any(d < 0 for d in t.get_shape()):
-        raise unsupported(f"'{op.name}' on {t}: only tensors of static shape bufferize", op)
+    """The memref a ranked tensor bufferizes to (a `?` stays `?`)."""
+    if not isa(t, TensorType[Attribute]):
+        raise unsupported(f"'{op.name}' on {t}: only ranked tensors bufferize", op)
     return MemRefType(t.get_element_type(), t.get_shape())
 
 
@@ -372,7 +374,7 @@ def _fusable_epilogue(op: top.GenericOp, vector_bits: int) -> OpResult | None:
     identity = AffineMap.identity(rank)
     if len(op.res) != 1 or maps[len(op.inputs)] != identity or needs_init(op):
         return None
-    if writes_nothing(op):
+    if writes_nothing(op) or any(isinstance(o, IndexOp) for o in op.body.block.ops):
         return None
     if any(it.data != top.IteratorType.PARALLEL for it in op.iterator_types):
         return None
@@ -481,11 +483,14 @@ def assign_block(
                 else:
                     copies.append((value, k))
         elif is_top_op(op):
-            if all(_ignored(use, buffers.dead) for r in op.results for use in r.uses):
+            sizes_only = isinstance(op, DimOp)  # read by allocs made after this analysis
+            if not sizes_only and all(
+                _ignored(use, buffers.dead) for r in op.results for use in r.uses
+            ):
                 buffers.dead.add(op)
                 continue
             for result in op.results:
-                if result not in groups:
+                if result not in groups and isa(result.type, TensorType[Attribute]):
                     join(result, BufferGroup(buffer_type(result.type, op)))
             if isinstance(op, top.GenericOp):
                 if (producer := fused.get(op)) is not None and producer not in groups:
@@ -496,14 +501,7 @@ def assign_block(
                         join(init, groups[result])
                     elif not init_needed and (x := _in_place_input(op, j, groups)) is not result:
                         join(x, groups[result])
-    order = {op: i for i, op in enumerate(block.ops)}
-    mine = [g for g in {id(g): g for g in groups.values()}.values() if g.buffer is None]
-    for group in mine:
-        first = min((v.owner for v in group.values), key=lambda o: order[o])  # pyright: ignore
-        alloc = AllocOp(group.type)
-        alloc.buffer.name_hint = group.values[-1].name_hint
-        Rewriter.insert_op(alloc, InsertPoint.before(first))  # pyright: ignore
-        group.buffer = alloc.buffer
+    _allocate(block, buffers, groups)
     for group in {id(g): g for g in groups.values()}.values():
         for value in group.values:
             buffers.of[value] = group.buffer  # pyright: ignore[reportArgumentType]
@@ -516,6 +514,29 @@ def assign_block(
         if not handled and op not in buffers.dead:
             raise unsupported(f"'{op.name}': regions without bufferization", op)
     return copies
+
+
+def _allocate(block: Block, buffers: Buffers, groups: dict[SSAValue, BufferGroup]) -> None:
+    """A `loop.alloc` for each group of `block` without a buffer, before its first value,
+    in block order: a dynamic one takes sizes from the dims of what its producer reads
+    (top_to_loop_dims), which have their buffers by then."""
+    order = {op: i for i, op in enumerate(block.ops)}
+
+    def first(group: BufferGroup) -> OpResult:
+        results = [cast(OpResult, v) for v in group.values]
+        return min(results, key=lambda v: order[v.op])
+
+    def buffer_of(value: SSAValue) -> SSAValue | None:
+        return buffers.of.get(value) or (groups[value].buffer if value in groups else None)
+
+    mine = [g for g in {id(g): g for g in groups.values()}.values() if g.buffer is None]
+    for group in sorted(mine, key=lambda g: order[first(g).op]):
+        value = first(group)
+        em = Emitter(InsertPoint.before(value.op), buffers.constants)
+        alloc = AllocOp(group.type, dynamic_sizes(value, buffer_of, em))
+        alloc.buffer.name_hint = group.values[-1].name_hint
+        Rewriter.insert_op(alloc, em.point)
+        group.buffer = alloc.buffer
 
 
 @dataclass

@@ -47,10 +47,13 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
 )
 from xdsl.rewriter import Rewriter
+from xdsl.transforms.dead_code_elimination import region_dce
 
 from lamina.dialects import graph
 from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError, UnsupportedError, all_unsupported
+from lamina.lowering.graph_dims import SymbolicShapes
+from lamina.lowering.graph_dims_infer import symbolic_shapes
 from lamina.lowering.graph_to_top_attention import ATTENTION_LOWERINGS
 from lamina.lowering.graph_to_top_causal_conv import CAUSAL_CONV_LOWERINGS
 from lamina.lowering.graph_to_top_common import GraphLowering, unsupported
@@ -64,6 +67,7 @@ from lamina.lowering.graph_to_top_conv_transpose import CONV_TRANSPOSE_LOWERINGS
 from lamina.lowering.graph_to_top_cumulative import CUMULATIVE_LOWERINGS
 from lamina.lowering.graph_to_top_deform import DEFORM_LOWERINGS
 from lamina.lowering.graph_to_top_depth_space import DEPTH_SPACE_LOWERINGS
+from lamina.lowering.graph_to_top_dynamic import DYNAMIC_LOWERINGS
 from lamina.lowering.graph_to_top_einsum import EINSUM_LOWERINGS
 from lamina.lowering.graph_to_top_elementwise import ElementwiseLowering
 from lamina.lowering.graph_to_top_errors import (
@@ -92,6 +96,7 @@ from lamina.lowering.graph_to_top_tensor_scatter import TENSOR_SCATTER_LOWERINGS
 from lamina.lowering.graph_to_top_text import TEXT_LOWERINGS
 from lamina.lowering.graph_to_top_value_shaped import VALUE_SHAPED_LOWERINGS
 from lamina.lowering.graph_to_top_widen import widen_half_float_ops
+from lamina.lowering.shape_function import shape_function
 from lamina.rewrites.apply_rules import apply_rules, compile_rule_file, rule_set_path
 from lamina.rewrites.graph.fold_if import InlineConstantIf
 
@@ -100,6 +105,7 @@ _KEPT = (graph.ConstantOp, graph.NoneOp)
 
 
 _LOWERINGS: list[type[GraphLowering]] = [
+    *DYNAMIC_LOWERINGS,  # first: the static lowerings of these ops take static shapes only
     ElementwiseLowering,
     *NORM_LOWERINGS,  # before NN_LOWERINGS: BatchNormalization in training mode
     *POOL_LOWERINGS,  # before NN_LOWERINGS: MaxPool with indices
@@ -315,7 +321,8 @@ class ConvertGraphToTopPass(ModulePass):
             errors = outermost([*errors, *errors_on_a_copy(op, patterns)])
             raise all_unsupported(_in_walk_order(errors, op))
         collect = CollectUnsupported(patterns)
-        PatternRewriteWalker(collect, apply_recursively=False).rewrite_module(op)
+        with symbolic_shapes(op) as table:
+            PatternRewriteWalker(collect, apply_recursively=False).rewrite_module(op)
         failed = collect.failed_ops()
         errors = collect.errors
         for child in op.walk():
@@ -327,6 +334,21 @@ class ConvertGraphToTopPass(ModulePass):
             if isinstance(child, _KEPT) and not child.results[0].uses:
                 child.detach()
                 child.erase()
+        for function in table:  # the shape arithmetic that dims now stand for
+            region_dce(function.regions[0])
+        for function in _shape_functions(table):
+            op.body.block.add_op(function)
+
+
+def _shape_functions(table: dict[Operation, SymbolicShapes]) -> list[func.FuncOp]:
+    """The shape function of each function with dynamic inputs (lowering/shape_function)."""
+    functions: list[func.FuncOp] = []
+    for function, shapes in table.items():
+        try:
+            functions.append(shape_function(cast(func.FuncOp, function), shapes))
+        except ValueError as error:
+            raise unsupported(function, f"the output dims: {error}") from None
+    return functions
 
 
 def _in_walk_order(errors: list[UnsupportedError], module: ModuleOp) -> list[UnsupportedError]:

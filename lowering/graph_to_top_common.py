@@ -34,7 +34,11 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 
 from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp, onnx_attributes
-from lamina.errors import UnsupportedOpError
+from lamina.dialects.top_shape import DimOp
+from lamina.errors import UnsupportedError, UnsupportedOpError
+from lamina.lowering.graph_dims import Dims
+from lamina.lowering.graph_dims_infer import shapes_for
+from lamina.lowering.symbolic_dims import Size, materialize
 
 Shape = tuple[int, ...]
 
@@ -44,11 +48,17 @@ def node_name(op: Operation) -> str | None:
     return op.location.desc.data if isinstance(op.location, NameLoc) else None
 
 
-def unsupported(op: Operation, what: str) -> UnsupportedOpError:
+class DynamicShapeError(UnsupportedOpError):
+    """A static-shape lowering met a dynamic dim (`Emitter.static`)."""
+
+
+def unsupported(
+    op: Operation, what: str, kind: type[UnsupportedOpError] = UnsupportedOpError
+) -> UnsupportedOpError:
     """`not supported: '<op>' (node '<name>'): <what>`, pointing at `op` for lamina-opt."""
     name = node_name(op)
     where = f" (node '{name}')" if name else ""
-    error = UnsupportedOpError(f"'{op.name}'{where}: {what}", name)
+    error = kind(f"'{op.name}'{where}: {what}", name)
     setattr(error, "op", op)  # noqa: B010 (lamina-opt reports the error at `op`)
     return error
 
@@ -232,11 +242,17 @@ BodyFn = Callable[[Body, Sequence[SSAValue]], SSAValue]
 
 
 class Emitter:
-    """Collects the ops that replace one graph op, each located at the graph op."""
+    """Collects the ops that replace one graph op, each located at the graph op. In a
+    function with dynamic input dims, `dims` / `sizes` give the run-time dims of values
+    (graph_dims.py) as `index` values computed from `top.dim`s of the inputs."""
 
     def __init__(self, source: Operation) -> None:
         self.source = source
         self.ops: list[Operation] = []
+        self.shapes = shapes_for(source)
+        self._sizes: dict[Size, SSAValue] = {}
+        self.dynamic_ok = False
+        """Set for lowerings that handle dynamic dims: `static` then admits them."""
 
     def fail(self, what: str) -> UnsupportedOpError:
         return unsupported(self.source, what)
@@ -247,14 +263,43 @@ class Emitter:
         return op.results[0]
 
     def static(self, value: SSAValue) -> Shape:
-        """The shape of a ranked, static tensor; anything else is not supported."""
+        """The shape of a ranked, static tensor (a lowering with `dynamic_dims` also takes
+        dynamic ones: DYNAMIC_INDEX marks their `?`); anything else is not supported."""
         described = str(value.type)
         if not isinstance(value.type, TensorType):
             raise self.fail(f"expected a ranked tensor, got {described}")
         shape = shape_of(value)
-        if DYNAMIC_INDEX in shape:
-            raise self.fail(f"dynamic shape {described}")
+        if DYNAMIC_INDEX in shape and not self.dynamic_ok:
+            raise unsupported(self.source, f"dynamic shape {described}", DynamicShapeError)
         return shape
+
+    def dims(self, value: SSAValue) -> Dims:
+        """`value`'s dims: ints where static, symbolic sizes (None if unknown) where not."""
+        if self.shapes is None:
+            return tuple(None if d == DYNAMIC_INDEX else d for d in shape_of(value))
+        return self.shapes.of(value)
+
+    def size(self, size: Size | None) -> SSAValue:
+        """The `index` value of a (symbolic) size."""
+        if size is None:
+            raise self.fail("dynamic shape: a dim that no shape rule determines")
+        shapes = self.shapes
+        assert shapes is not None or isinstance(size, int)
+
+        def symbol_value(name: str) -> SSAValue:
+            assert shapes is not None
+            index, axis = shapes.bindings[name]
+            return self.emit(DimOp(shapes.args[index], axis))
+
+        return materialize(size, symbol_value, self.emit, self._sizes)
+
+    def dynamic_sizes(self, result_type: Attribute, dims: Dims) -> list[SSAValue]:
+        """The `index` operands a `top.fill` / `top.reshape` of `result_type` takes: one
+        per `?`, from `dims`."""
+        shape = cast(TensorType[Attribute], result_type).get_shape()
+        if len(dims) != len(shape):
+            raise self.fail(f"dims {dims} do not fit {result_type}")
+        return [self.size(d) for d, s in zip(dims, shape, strict=True) if s == DYNAMIC_INDEX]
 
     def static_result(self, index: int = 0) -> TensorType[Attribute]:
         result = self.source.results[index]
@@ -281,9 +326,15 @@ class Emitter:
             return self.emit(arith.BitcastOp(raw, integer))
         return self.emit(scalar_constant(value, type))
 
-    def fill(self, result_type: TensorType[Attribute], value: float = 0) -> SSAValue:
+    def fill(
+        self, result_type: TensorType[Attribute], value: float = 0, dims: Dims | None = None
+    ) -> SSAValue:
+        """A `top.fill` of `result_type`; a dynamic one takes its sizes from `dims`."""
         scalar = self.scalar(value, result_type.get_element_type())
-        return self.emit(top.FillOp(scalar, result_type))
+        if dims is None and DYNAMIC_INDEX in result_type.get_shape():
+            raise self.fail(f"a fill of {result_type} whose dims are not known")
+        sizes = self.dynamic_sizes(result_type, dims) if dims is not None else []
+        return self.emit(top.FillOp(scalar, result_type, sizes))
 
     def generic(
         self,
@@ -292,13 +343,17 @@ class Emitter:
         body: BodyFn,
         maps: Sequence[AffineMap] | None = None,
         unsigned: bool = False,
+        dims: Dims | None = None,
     ) -> SSAValue:
         """An all-parallel `top.generic` over `result_type`'s shape; inputs broadcast like
-        numpy unless `maps` (one per input) are given; `unsigned` as in `Body`."""
+        numpy unless `maps` (one per input) are given; `unsigned` as in `Body`. A dynamic
+        `result_type` has the dims `dims` (by default those of the op's first result)."""
         rank = len(result_type.get_shape())
         if maps is None:
             maps = [broadcast_map(shape_of(v), result_type.get_shape()) for v in inputs]
-        init = self.fill(result_type)
+        if dims is None and DYNAMIC_INDEX in result_type.get_shape():
+            dims = self.dims(self.source.results[0])
+        init = self.fill(result_type, dims=dims)
         elts = [elt_of(v) for v in inputs] + [result_type.get_element_type()]
         block = Block(arg_types=elts)
         builder = Body(block, unsigned)
@@ -314,10 +369,15 @@ class Emitter:
             )
         )
 
-    def reshape(self, value: SSAValue, shape: Sequence[int]) -> SSAValue:
+    def reshape(self, value: SSAValue, shape: Sequence[int], dims: Dims | None = None) -> SSAValue:
+        """`value` reshaped to `shape`; a dynamic `shape` has the dims `dims`."""
         if tuple(shape) == shape_of(value):
             return value
-        return self.emit(top.ReshapeOp(value, TensorType(elt_of(value), shape)))
+        result_type = TensorType(elt_of(value), shape)
+        if dims is None and DYNAMIC_INDEX in result_type.get_shape():
+            raise self.fail(f"a reshape to {result_type} whose dims are not known")
+        sizes = self.dynamic_sizes(result_type, dims) if dims is not None else []
+        return self.emit(top.ReshapeOp(value, result_type, sizes))
 
 
 class GraphLowering(RewritePattern, ABC):
@@ -325,19 +385,53 @@ class GraphLowering(RewritePattern, ABC):
     value per result (None for an optional result of type `none`)."""
 
     source: ClassVar[tuple[type[Operation], ...]]
+    dynamic_dims: ClassVar[bool] = False
+    """Whether `lower` handles tensors with dynamic dims (through `Emitter.dims`); other
+    lowerings of an op with a `?` say "not supported"."""
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
         if not isinstance(op, self.source):
             return
         emitter = Emitter(op)
+        emitter.dynamic_ok = self.dynamic_dims
+        if not self.dynamic_dims and (dynamic := _dynamic_types(op)):
+            _static_lowering_fails(self, op)
+            raise emitter.fail(
+                f"dynamic dims ({dynamic}) in an op that is lowered at static shapes only; "
+                "give the inputs static shapes (input_shapes= / --input-shape)"
+            )
         results = list(self.lower(op, emitter))
         for result, value in zip(op.results, results, strict=True):
             if value is None and result.uses:
                 raise emitter.fail(f"output #{result.index} is used but cannot be computed")
+            if value is not None and emitter.shapes is not None:
+                emitter.shapes.inherit(result, value)
         rewriter.replace(op, emitter.ops, results)
 
     @abstractmethod
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]: ...
+
+
+def _static_lowering_fails(lowering: GraphLowering, op: Operation) -> None:
+    """Raise the lowering's own "not supported" for `op` if it has one (a computed operand
+    it needs constant says more than "dynamic dims"); what it emits is dropped: it is not
+    written for dynamic shapes."""
+    try:
+        lowering.lower(op, Emitter(op))
+    except DynamicShapeError:
+        pass
+    except UnsupportedError:
+        raise
+    except Exception:  # noqa: BLE001, S110 (any other failure: static shapes assumed)
+        pass
+
+
+def _dynamic_types(op: Operation) -> str:
+    """The dynamic tensor types among `op`'s operands and results, "" if none."""
+    types: list[Attribute] = [v.type for v in (*op.operands, *op.results)]
+    ranked = [cast(TensorType[Attribute], t) for t in types if isinstance(t, TensorType)]
+    dynamic = {str(t) for t in ranked if DYNAMIC_INDEX in t.get_shape()}
+    return ", ".join(sorted(dynamic))
 
 
 def normalize_axis(e: Emitter, axis: int, rank: int) -> int:

@@ -275,6 +275,7 @@ class ElementwiseLowering(GraphLowering):
     """`graph.<op>(a, b, ...)  ->  top.generic` with the body of `ELEMENTWISE[<op>]`."""
 
     source: ClassVar[tuple[type[Operation], ...]] = tuple(ELEMENTWISE)
+    dynamic_dims = True
     table: ClassVar[dict[type[Operation], ScalarFn]] = ELEMENTWISE
     integer_ok: ClassVar[frozenset[type[Operation]]] = frozenset(_INTEGER_OK)
     """Ops whose formula has an integer form."""

@@ -288,6 +288,7 @@ class NormalizationLowering(GraphLowering):
     kept dims; the optional mean / inv_std_dev outputs of LayerNormalization too."""
 
     source = (graph.LayerNormalizationOp, graph.RMSNormalizationOp)
+    dynamic_dims = True
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, scale = op.operands[:2]

@@ -53,6 +53,8 @@ def resolve_pads(
     n = len(sizes)
     auto_pad = attrs.get("auto_pad", "NOTSET")
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        if any(size < 0 for size in sizes):
+            raise e.fail(f"auto_pad = {auto_pad} on a dynamic dim (its pads depend on the size)")
         low: list[int] = []
         high: list[int] = []
         for size, k, s, d in zip(sizes, kernel, strides, dilations, strict=True):
@@ -84,6 +86,7 @@ def window_attrs(
 
 class ConvLowering(GraphLowering):
     source = (graph.ConvOp,)
+    dynamic_dims = True
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, w, b = op.operands
@@ -278,9 +281,11 @@ class FusedLowering(GraphLowering):
     the activation, which top -> loop fuses into the conv / matmul as its epilogue."""
 
     source = (graph.FusedConvOp, graph.FusedGemmOp)
+    dynamic_dims = True
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         fused = cast(FusedOp, op)
+        e.dynamic_ok = isinstance(op, graph.FusedConvOp)  # Gemm takes static shapes only
         producer = ConvLowering() if isinstance(op, graph.FusedConvOp) else GemmLowering()
         (y,) = producer.lower(op, e)
         assert y is not None
@@ -292,6 +297,7 @@ class MatMulLowering(GraphLowering):
     """numpy.matmul semantics: a 1-D lhs is [1, K], a 1-D rhs is [K, 1], dropped after."""
 
     source = (graph.MatMulOp,)
+    dynamic_dims = True
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         a, b = op.operands
@@ -317,6 +323,7 @@ class SoftmaxLowering(GraphLowering):
     log_softmax(x) = x - max - log(sum(exp(x - max)))."""
 
     source = (graph.SoftmaxOp, graph.LogSoftmaxOp)
+    dynamic_dims = True
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]

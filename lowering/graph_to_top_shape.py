@@ -69,6 +69,7 @@ class IdentityLowering(GraphLowering):
     constant false one) or with a constant ratio of 0; its mask is then all true."""
 
     source = (graph.IdentityOp, graph.DropoutOp)
+    dynamic_dims = True
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         if not isinstance(op, graph.DropoutOp):
@@ -88,6 +89,7 @@ class IdentityLowering(GraphLowering):
 
 class ConcatLowering(GraphLowering):
     source = (graph.ConcatOp,)
+    dynamic_dims = True
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         for value in op.operands:
@@ -101,6 +103,7 @@ class ConcatLowering(GraphLowering):
 
 class TransposeLowering(GraphLowering):
     source = (graph.TransposeOp,)
+    dynamic_dims = True
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         xs = e.static(op.operands[0])
@@ -260,6 +263,7 @@ def _fill_pads(
 
 class GatherLowering(GraphLowering):
     source = (graph.GatherOp,)
+    dynamic_dims = True
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         data, indices = op.operands

@@ -43,6 +43,7 @@ from xdsl.utils.hints import isa
 from lamina.dialects import loop, loop_control
 from lamina.dialects.isa import ocl
 from lamina.errors import UnsupportedError, UnsupportedOpError
+from lamina.lowering.dynamic_shapes import check_static_shapes
 from lamina.targets import Device, load_device
 
 KERNEL_ABI = "kernel-v1"
@@ -566,6 +567,7 @@ class ConvertLoopToOCLPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         device = load_device(self.device)
+        check_static_shapes(op, device.name)
         functions = list(kernel_functions(op))
         if not functions:
             raise UnsupportedError('a module without a lamina.abi = "kernel-v1" function')

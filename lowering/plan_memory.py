@@ -1,5 +1,7 @@
 """`plan-memory`: static memory planning. Every `loop.alloc` becomes a `loop.carve` at a
-static offset into one arena per memory space, offsets chosen from liveness.
+static offset into one arena per memory space, offsets chosen from liveness. A
+`loop.alloc` of dynamic size (and its `loop.dealloc`) stays: codegen makes it a heap
+allocation.
 
     %t = loop.alloc() : memref<64xf32>   ...   loop.dealloc %t : memref<64xf32>
  ->
@@ -99,7 +101,7 @@ def _live_ranges(block: Block, alignment: int) -> list[PlannedBuffer]:
             continue
         size = buffer_bytes(op.buffer.type)  # pyright: ignore[reportArgumentType]
         if size is None:
-            raise _unsupported(f"planning buffer {op.buffer.type} of dynamic size", op)
+            continue  # dynamic: a heap allocation at run time (codegen/llvm_shape.py)
         top = block.find_ancestor_op_in_block(op)
         assert top is not None
         start = end = order[top]
@@ -224,7 +226,7 @@ def plan_function(function: func.FuncOp, alignment: int = ARENA_ALIGNMENT) -> li
             carve.buffer.name_hint = buffer.alloc.buffer.name_hint
             Rewriter.replace_op(buffer.alloc, carve)
     for op in list(block.walk()):
-        if isinstance(op, DeallocOp):
+        if isinstance(op, DeallocOp) and not isinstance(op.buffer.owner, AllocOp):
             Rewriter.erase_op(op)
     global_plan = next((p for p in plans if p.space == MemorySpace.GLOBAL), None)
     if abi_arena is not None:
@@ -251,7 +253,8 @@ def _resize_arena(function: func.FuncOp, size: int) -> BlockArgument:
 class PlanMemoryPass(ModulePass):
     """Places every buffer in an arena.
 
-    Afterwards: no `loop.alloc` or `loop.dealloc` remains; each buffer is a `loop.carve` at
+    Afterwards: no static `loop.alloc` or its `loop.dealloc` remains (dynamic ones stay, for
+    codegen's heap); each static buffer is a `loop.carve` at
     a static, `alignment`-aligned offset into the kernel ABI's `%arena` argument (global
     space, resized to the plan) or a `loop.arena` op (other spaces); two buffers live at
     the same time never share a byte. Kernel-ABI functions carry `lamina.arena_size` and

@@ -33,6 +33,7 @@ from xdsl.pattern_rewriter import (
 from xdsl.rewriter import Rewriter
 
 from lamina.dialects import top
+from lamina.dialects.top_shape import IndexOp
 from lamina.lowering.bufferize import (
     Buffers,
     TopLowering,
@@ -43,13 +44,15 @@ from lamina.lowering.bufferize import (
     weights_attr,
     writes_nothing,
 )
-from lamina.lowering.top_to_loop_build import copy
+from lamina.lowering.shape_function import SHAPES_OF
+from lamina.lowering.top_to_loop_build import Emitter, Extent, copy, has_dynamic_dims
 from lamina.lowering.top_to_loop_control import CONTROL_LOWERINGS
 from lamina.lowering.top_to_loop_index import INDEX_LOOP_LOWERINGS
 from lamina.lowering.top_to_loop_nn import Conv2dLowering, MatmulLowering, PoolLowering
 from lamina.lowering.top_to_loop_tensor import (
     BroadcastLowering,
     ConcatLowering,
+    DimLowering,
     FillLowering,
     GatherLowering,
     PadLowering,
@@ -86,7 +89,7 @@ class GenericLowering(TopLowering):
                     copy(em, source, out, self.vector_bits)
         maps = op.maps()
         out_maps = maps[len(ins) :]
-        ranges = op.loop_ranges()
+        ranges = _loop_extents(op, em, [*ins, *outs])
         parallel = [
             it.data == top.IteratorType.PARALLEL
             and all(AffineDimExpr(d) in m.results for m in out_maps)
@@ -107,12 +110,36 @@ class GenericLowering(TopLowering):
                 if arg.uses:
                     mapper[arg] = em.load(buffer, indices(amap))
             for body_op in block.ops:
-                if isinstance(body_op, top.YieldOp):
+                if isinstance(body_op, IndexOp):
+                    mapper[body_op.result] = ivs[body_op.dim.value.data]
+                elif isinstance(body_op, top.YieldOp):
                     for value, out, amap in zip(body_op.arguments, outs, out_maps, strict=True):
                         em.store(mapper.get(value, value), out, indices(amap))
                 else:
                     em.emit(body_op.clone(value_mapper=mapper))
         rewriter.erase(op)
+
+
+def _loop_extents(op: top.GenericOp, em: Emitter, buffers: list[SSAValue]) -> list[Extent]:
+    """Each loop's trip count: `loop_ranges` at static shapes; with dynamic dims, the size
+    of the first operand dim that the loop alone indexes, outputs first (they span the
+    iteration space; an input may be read in part, like the table a Slice reads), taken at
+    run time from its buffer when it is dynamic."""
+    if not has_dynamic_dims(op):
+        return list(op.loop_ranges())
+    inputs = len(op.inputs)
+    operands = list(zip(buffers, op.maps(), strict=True))
+    operands = operands[inputs:] + operands[:inputs]
+    ranges: list[Extent] = []
+    for loop in range(len(op.iterator_types)):
+        for buffer, amap in operands:
+            axis = next((i for i, e in enumerate(amap.results) if e == AffineDimExpr(loop)), None)
+            if axis is not None:
+                ranges.append(em.extents(buffer)[axis])
+                break
+        else:
+            raise unsupported(f"loop {loop} of '{op.name}' indexes no operand dim alone", op)
+    return ranges
 
 
 def top_to_loop_patterns(buffers: Buffers, vector_bits: int = 512) -> list[RewritePattern]:
@@ -132,6 +159,7 @@ def top_to_loop_patterns(buffers: Buffers, vector_bits: int = 512) -> list[Rewri
         ReshapeLowering,
         ConcatLowering,
         SliceLowering,
+        DimLowering,
         *CONTROL_LOWERINGS,
         *INDEX_LOOP_LOWERINGS,
     ]
@@ -194,7 +222,7 @@ class ConvertTopToLoopPass(ModulePass):
         if isinstance(existing, DictionaryAttr):
             blobs.update(existing.data)
         for function in [f for f in op.walk() if isinstance(f, func.FuncOp)]:
-            if function.is_declaration or "lamina.abi" in function.attributes:
+            if function.is_declaration or {"lamina.abi", SHAPES_OF} & function.attributes.keys():
                 continue
             buffers = lower_function(function, self.vector_bits)
             blobs[buffers.weights_key] = weights_attr(buffers)

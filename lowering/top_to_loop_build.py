@@ -17,12 +17,14 @@ from typing import cast
 
 from xdsl.dialects import arith, math
 from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
     AnyFloat,
     FloatAttr,
     IndexType,
     IntegerAttr,
     IntegerType,
     MemRefType,
+    TensorType,
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.ir.affine import (
@@ -36,7 +38,20 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.hints import isa
 
 from lamina.dialects.loop import ForOp, LoadOp, StoreOp, YieldOp, byte_size
+from lamina.dialects.loop_shape import DimOp
 from lamina.errors import UnsupportedError
+
+Extent = int | SSAValue
+"""A loop bound or buffer dim: a constant, or an `index` value known at run time."""
+
+
+def has_dynamic_dims(op: Operation) -> bool:
+    """Whether an operand or result of `op` is a tensor or buffer with a `?` dim."""
+    types: list[Attribute] = [v.type for v in (*op.operands, *op.results)]
+    shaped = [
+        cast(TensorType[Attribute], t) for t in types if isinstance(t, TensorType | MemRefType)
+    ]
+    return any(DYNAMIC_INDEX in t.get_shape() for t in shaped)
 
 
 def memref_type(buffer: SSAValue) -> MemRefType[Attribute]:
@@ -101,8 +116,26 @@ class Emitter:
 
     # --- constants --------------------------------------------------------------------------
 
-    def index(self, value: int) -> SSAValue:
-        return self.constants.get(value, IndexType())
+    def index(self, value: Extent) -> SSAValue:
+        """An `index` value: a hoisted constant for an int, the value itself otherwise."""
+        return value if isinstance(value, SSAValue) else self.constants.get(value, IndexType())
+
+    def extents(self, buffer: SSAValue) -> list[Extent]:
+        """`buffer`'s dims: ints where static, a `loop.dim` (emitted here) where dynamic."""
+        return [
+            self.value(DimOp(buffer, axis)) if size == DYNAMIC_INDEX else size
+            for axis, size in enumerate(shape_of(buffer))
+        ]
+
+    def product(self, sizes: Sequence[Extent]) -> Extent:
+        """The product of sizes, an int when they are all static."""
+        result: Extent = 1
+        for size in sizes:
+            if isinstance(result, int) and isinstance(size, int):
+                result *= size
+            else:
+                result = self.imul(self.index(result), size)
+        return result
 
     def const(self, value: float | int, t: Attribute) -> SSAValue:
         return self.constants.get(value, t)
@@ -140,8 +173,8 @@ class Emitter:
 
     def loop(
         self,
-        lb: int,
-        ub: int,
+        lb: Extent,
+        ub: Extent,
         step: int = 1,
         *,
         parallel: bool = False,
@@ -162,7 +195,7 @@ class Emitter:
     @contextmanager
     def nest(
         self,
-        extents: Sequence[int],
+        extents: Sequence[Extent],
         parallel: Sequence[bool] | bool = True,
         vector: int | None = None,
     ) -> Generator[list[SSAValue]]:
@@ -174,7 +207,10 @@ class Emitter:
         try:
             for depth, (extent, par) in enumerate(zip(extents, flags, strict=True)):
                 innermost = depth == len(extents) - 1
-                hint = min(vector, extent) if innermost and vector and extent > 1 else None
+                if isinstance(extent, SSAValue):
+                    hint = vector if innermost else None
+                else:
+                    hint = min(vector, extent) if innermost and vector and extent > 1 else None
                 loop = self.loop(0, extent, parallel=par, vector=hint)
                 loop.body.block.add_op(YieldOp())
                 self.point = InsertPoint.before(loop.body.block.last_op)  # pyright: ignore
@@ -185,7 +221,7 @@ class Emitter:
 
     def reduce(
         self,
-        extents: Sequence[int],
+        extents: Sequence[Extent],
         inits: Sequence[SSAValue],
         step: Callable[[list[SSAValue], list[SSAValue]], list[SSAValue]],
     ) -> list[SSAValue]:
@@ -246,14 +282,14 @@ class Emitter:
             b = self.index(b)
         return self.value(arith.AddiOp(a, b))
 
-    def imul(self, a: SSAValue, b: int) -> SSAValue:
+    def imul(self, a: SSAValue, b: Extent) -> SSAValue:
         return a if b == 1 else self.value(arith.MuliOp(a, self.index(b)))
 
     def window(self, out: SSAValue, tap: SSAValue, stride: int, dilation: int, low: int):
         """The input position `out * stride - low + tap * dilation` of a sliding window."""
         return self.iadd(self.iadd(self.imul(out, stride), self.imul(tap, dilation)), -low)
 
-    def in_range(self, i: SSAValue, size: int) -> SSAValue:
+    def in_range(self, i: SSAValue, size: Extent) -> SSAValue:
         """`0 <= i < size` as one unsigned compare (a negative index is a huge unsigned)."""
         return self.value(arith.CmpiOp(i, self.index(size), "ult"))
 
@@ -263,10 +299,11 @@ class Emitter:
     def select(self, cond: SSAValue, a: SSAValue, b: SSAValue) -> SSAValue:
         return self.value(arith.SelectOp(cond, a, b))
 
-    def clamp(self, i: SSAValue, size: int) -> SSAValue:
+    def clamp(self, i: SSAValue, size: Extent) -> SSAValue:
         """`i` clamped into [0, size): safe to load from even when out of range."""
         low = self.value(arith.MaxSIOp(i, self.index(0)))
-        return self.value(arith.MinSIOp(low, self.index(size - 1)))
+        last = size - 1 if isinstance(size, int) else self.iadd(size, -1)
+        return self.value(arith.MinSIOp(low, self.index(last)))
 
     # --- scalar arithmetic, float or integer ------------------------------------------------
 
@@ -311,8 +348,15 @@ class Emitter:
         assert isinstance(to, IntegerType)
         return self.value(arith.ExtSIOp(value, cast(IntegerType, to)))
 
-    def from_count(self, count: int, t: Attribute) -> SSAValue:
-        return self.const(float(count) if is_float(t) else count, t)
+    def from_count(self, count: Extent, t: Attribute) -> SSAValue:
+        """`count` as a scalar of type `t` (converted at run time when dynamic)."""
+        if isinstance(count, int):
+            return self.const(float(count) if is_float(t) else count, t)
+        as_int = self.value(arith.IndexCastOp(count, IntegerType(64)))
+        if is_float(t):
+            return self.value(arith.SIToFPOp(as_int, cast(AnyFloat, t)))
+        integer = cast(IntegerType, t)
+        return self.value(arith.TruncIOp(as_int, integer)) if integer.bitwidth < 64 else as_int
 
 
 def _is_bool(value: SSAValue) -> bool:
@@ -328,11 +372,11 @@ def lanes(vector_bits: int, buffer: SSAValue) -> int | None:
 
 def copy(em: Emitter, src: SSAValue, dst: SSAValue, vector_bits: int) -> None:
     """dst[...] = src[...] for two buffers of one shape."""
-    with em.nest(shape_of(dst), vector=lanes(vector_bits, dst)) as ivs:
+    with em.nest(em.extents(dst), vector=lanes(vector_bits, dst)) as ivs:
         em.store(em.load(src, ivs), dst, ivs)
 
 
 def fill(em: Emitter, value: SSAValue, dst: SSAValue, vector_bits: int) -> None:
     """dst[...] = value."""
-    with em.nest(shape_of(dst), vector=lanes(vector_bits, dst)) as ivs:
+    with em.nest(em.extents(dst), vector=lanes(vector_bits, dst)) as ivs:
         em.store(value, dst, ivs)

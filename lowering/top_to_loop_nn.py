@@ -22,8 +22,10 @@ from lamina.dialects.graph import ConstantOp
 from lamina.lowering.bufferize import PLANNERS, PackedConstant, TopLowering, unsupported
 from lamina.lowering.top_to_loop_build import (
     Emitter,
+    Extent,
     element_of,
     fill,
+    has_dynamic_dims,
     is_float,
     shape_of,
 )
@@ -65,7 +67,7 @@ def padded_load(
     pad_value: SSAValue | None = None,
 ) -> SSAValue:
     """buffer[indices], or `pad_value` (zero) when an index in a `checked` dim is out of range."""
-    shape = shape_of(buffer)
+    shape = em.extents(buffer) if checked else []
     inside: SSAValue | None = None
     for dim in checked:
         inside = em.both(inside, em.in_range(indices[dim], shape[dim]))
@@ -82,6 +84,8 @@ class GemmPlanner:
     of them apply their elementwise consumer (those that lower to a packed GEMM)."""
 
     def packed_constants(self, op: Operation, vector_bits: int) -> Sequence[PackedConstant]:
+        if has_dynamic_dims(op):  # the plain loop nests take dynamic dims
+            return []
         if isinstance(op, top.MatmulOp):
             if gemv_blocking(op, vector_bits) is not None:
                 return packed_gemv_rhs(op, vector_bits)
@@ -94,6 +98,8 @@ class GemmPlanner:
         return []
 
     def fuses_epilogue(self, op: Operation, vector_bits: int) -> bool:
+        if has_dynamic_dims(op):
+            return False
         if isinstance(op, top.MatmulOp):
             return (
                 gemv_blocking(op, vector_bits) is not None
@@ -119,8 +125,9 @@ class MatmulLowering(TopLowering):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: top.MatmulOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
-        gemv = gemv_blocking(op, self.vector_bits)
-        blocking = matmul_blocking(op, self.vector_bits)
+        static = not has_dynamic_dims(op)
+        gemv = gemv_blocking(op, self.vector_bits) if static else None
+        blocking = matmul_blocking(op, self.vector_bits) if static else None
         if gemv is not None and (op, 1) in self.buffers.packed:
             lower_gemv(em, op, gemv, self.buffers)
         elif blocking is not None:
@@ -142,9 +149,9 @@ def lower_matmul(
     pattern: TopLowering,
 ) -> None:
     fill(em, em.from_count(0, element_of(c)), c, pattern.vector_bits)
-    a_shape, b_shape, c_shape = shape_of(a), shape_of(b), shape_of(c)
+    a_shape, b_shape, c_shape = shape_of(a), shape_of(b), em.extents(c)
     batch, (m, n) = c_shape[:-2], c_shape[-2:]
-    k_size = a_shape[-2] if transpose_lhs else a_shape[-1]
+    k_size = em.extents(a)[-2 if transpose_lhs else -1]
     with em.nest([*batch, m]) as outer:
         batch_ivs, i = outer[:-1], outer[-1]
         a_batch = broadcast_indices(em, batch_ivs, a_shape[:-2])
@@ -163,12 +170,13 @@ class Conv2dLowering(TopLowering):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: top.Conv2dOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
-        depthwise = depthwise_geometry(op, self.vector_bits)
+        static = not has_dynamic_dims(op)  # dynamic dims take the plain nest
+        depthwise = depthwise_geometry(op, self.vector_bits) if static else None
         if depthwise is not None:
             lower_depthwise(em, op, depthwise, self.buffers)
             rewriter.erase(op)
             return
-        geometry = conv_geometry(op, self.vector_bits)
+        geometry = conv_geometry(op, self.vector_bits) if static else None
         if geometry is not None and (op, 1) in self.buffers.packed:
             lower_conv_gemm(em, op, geometry, self.buffers, self.vector_bits)
             rewriter.erase(op)
@@ -179,11 +187,17 @@ class Conv2dLowering(TopLowering):
         rewriter.erase(op)
 
 
+def _channels(size: Extent) -> int:
+    """The output channels of a conv: static (the filter is)."""
+    assert isinstance(size, int), "the filter shape, static, gives the output channels"
+    return size
+
+
 def _conv_init(em: Emitter, bias: SSAValue | None, y: SSAValue, f_dims: Sequence[int], bits: int):
     if bias is None:
         fill(em, em.from_count(0, element_of(y)), y, bits)
         return
-    with em.nest(shape_of(y)) as ivs:
+    with em.nest(em.extents(y)) as ivs:
         em.store(em.load(bias, [ivs[d] for d in f_dims]), y, ivs)
 
 
@@ -201,17 +215,27 @@ def lower_conv2d(
     groups = op.groups.value.data
     layout = op.layout.data
     lanes = pattern.lanes(y)
-    xs, ws, ys = shape_of(x), shape_of(w), shape_of(y)
+    xs, ws, ys = em.extents(x), shape_of(w), em.extents(y)
+    if any(d < 0 for d in ws):
+        raise unsupported(f"a convolution with a filter of dynamic shape {w.type}", op)
 
     def taps(oh: SSAValue, ow: SSAValue, kh: SSAValue, kw: SSAValue) -> tuple[SSAValue, SSAValue]:
         return em.window(oh, kh, sh, dh, lh), em.window(ow, kw, sw, dw, lw)
 
-    def checked(h_dim: int, oh: int, ow: int, kh: int, kw: int) -> list[int]:
+    def checked(h_dim: int, oh: Extent, ow: Extent, kh: int, kw: int) -> list[int]:
+        """The spatial dims whose taps may fall outside (all of them when dynamic)."""
         dims: list[int] = []
-        if window_needs_check(oh, kh, sh, dh, lh, xs[h_dim]):
-            dims.append(h_dim)
-        if window_needs_check(ow, kw, sw, dw, lw, xs[h_dim + 1]):
-            dims.append(h_dim + 1)
+        for dim, out, k, s, d, low in (
+            (h_dim, oh, kh, sh, dh, lh),
+            (h_dim + 1, ow, kw, sw, dw, lw),
+        ):
+            size = xs[dim]
+            if (
+                not isinstance(out, int)
+                or not isinstance(size, int)
+                or window_needs_check(out, k, s, d, low, size)
+            ):
+                dims.append(dim)
         return dims
 
     if layout == top.ConvLayout.NCHW_FCHW:
@@ -220,7 +244,7 @@ def lower_conv2d(
         _conv_init(em, bias, y, [1], pattern.vector_bits)
         check = checked(2, oh_size, ow_size, kh_size, kw_size)
         with em.nest([n_size, f_size]) as (n, f):
-            c0 = _group_start(em, f, f_size // groups, cg_size, groups)
+            c0 = _group_start(em, f, _channels(f_size) // groups, cg_size, groups)
             with em.nest([cg_size, kh_size, kw_size], parallel=False) as (cg, kh, kw):
                 c = em.iadd(cg, c0) if c0 is not None else cg
                 w_value = em.load(w, [f, cg, kh, kw])
@@ -240,7 +264,7 @@ def lower_conv2d(
             x_value = padded_load(em, x, [n, ih, iw, cg], check) if groups == 1 else None
             with em.nest([f_size], vector=lanes) as (f,):
                 if x_value is None:
-                    c0 = _group_start(em, f, f_size // groups, cg_size, groups)
+                    c0 = _group_start(em, f, _channels(f_size) // groups, cg_size, groups)
                     c = em.iadd(cg, c0) if c0 is not None else cg
                     x_grouped = padded_load(em, x, [n, ih, iw, c], check)
                 else:

@@ -4,7 +4,7 @@ innermost, `vector N` when every access along it is contiguous or invariant)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from xdsl.dialects import arith, math
 from xdsl.dialects.builtin import IndexType
@@ -12,8 +12,9 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, op_type_rewrite_pattern
 
 from lamina.dialects import top
+from lamina.dialects.top_shape import DimOp
 from lamina.lowering.bufferize import TopLowering
-from lamina.lowering.top_to_loop_build import Emitter, element_of, fill, shape_of
+from lamina.lowering.top_to_loop_build import Emitter, Extent, element_of, fill, shape_of
 from lamina.lowering.top_to_loop_nn import broadcast_indices
 
 Step = Callable[[Emitter, SSAValue], SSAValue]
@@ -57,12 +58,10 @@ class ReduceLowering(TopLowering):
 def lower_reduce(em: Emitter, op: top.ReduceOp, x: SSAValue, y: SSAValue) -> None:
     kind = op.kind.data
     axes = list(op.axes.get_values())
-    xs = shape_of(x)
+    xs = em.extents(x)
     kept = [d for d in range(len(xs)) if d not in axes]
     elt = element_of(y)
-    count = 1
-    for a in axes:
-        count *= xs[a]
+    count = em.product([xs[a] for a in axes])
     with em.nest([xs[d] for d in kept]) as ivs:
         if kind == top.ReduceKind.PROD:
             init, combine = em.from_count(1, elt), em.mul
@@ -108,7 +107,7 @@ class TransposeLowering(TopLowering):
         x, y = self.buffer(op.input, op), self.buffer(op.result, op)
         perm = op.permutation.get_values()
         contiguous = not perm or perm[-1] == len(perm) - 1
-        with em.nest(shape_of(y), vector=self.lanes(y) if contiguous else None) as ivs:
+        with em.nest(em.extents(y), vector=self.lanes(y) if contiguous else None) as ivs:
             indices = [ivs[0]] * len(perm)
             for i, p in enumerate(perm):
                 indices[p] = ivs[i]
@@ -168,9 +167,9 @@ class GatherLowering(TopLowering):
         data, idx = self.buffer(op.data, op), self.buffer(op.indices, op)
         y = self.buffer(op.result, op)
         axis = op.axis.value.data
-        ds, rank = shape_of(data), len(shape_of(idx))
+        ds, rank = em.extents(data), len(shape_of(idx))
         vector = self.lanes(y) if axis < len(ds) - 1 else None
-        with em.nest(shape_of(y), vector=vector) as ivs:
+        with em.nest(em.extents(y), vector=vector) as ivs:
             raw = em.load(idx, ivs[axis : axis + rank])
             if not isinstance(raw.type, IndexType):
                 raw = em.value(arith.IndexCastOp(raw, IndexType()))
@@ -188,7 +187,7 @@ class BroadcastLowering(TopLowering):
     def match_and_rewrite(self, op: top.BroadcastOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
         x, y = self.buffer(op.input, op), self.buffer(op.result, op)
-        with em.nest(shape_of(y), vector=self.lanes(y)) as ivs:
+        with em.nest(em.extents(y), vector=self.lanes(y)) as ivs:
             em.store(em.load(x, broadcast_indices(em, ivs, shape_of(x))), y, ivs)
         rewriter.erase(op)
 
@@ -210,24 +209,26 @@ class ReshapeLowering(TopLowering):
     def match_and_rewrite(self, op: top.ReshapeOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
         x, y = self.buffer(op.input, op), self.buffer(op.result, op)
-        xs, ys = shape_of(x), shape_of(y)
+        xs, ys = em.extents(x), em.extents(y)
         same_rows = bool(xs) and bool(ys) and xs[-1] == ys[-1]
+        x_strides, y_strides = _strides(em, xs), _strides(em, ys)
         with em.nest(ys, vector=self.lanes(y) if same_rows else None) as ivs:
             linear = em.index(0)
-            for iv, stride in zip(ivs, _strides(ys), strict=True):
+            for iv, stride in zip(ivs, y_strides, strict=True):
                 linear = em.iadd(linear, em.imul(iv, stride))
             indices: list[SSAValue] = []
-            for size, stride in zip(xs, _strides(xs), strict=True):
+            for size, stride in zip(xs, x_strides, strict=True):
                 index = em.value(arith.DivUIOp(linear, em.index(stride)))
                 indices.append(em.value(arith.RemUIOp(index, em.index(size))))
             em.store(em.load(x, indices), y, ivs)
         rewriter.erase(op)
 
 
-def _strides(shape: tuple[int, ...]) -> list[int]:
-    strides = [1] * len(shape)
+def _strides(em: Emitter, shape: Sequence[Extent]) -> list[Extent]:
+    """Row-major strides (ints when the dims they multiply are static)."""
+    strides: list[Extent] = [1] * len(shape)
     for d in range(len(shape) - 2, -1, -1):
-        strides[d] = strides[d + 1] * shape[d + 1]
+        strides[d] = em.product([strides[d + 1], shape[d + 1]])
     return strides
 
 
@@ -239,16 +240,21 @@ class ConcatLowering(TopLowering):
         em = self.emitter(op)
         y = self.buffer(op.result, op)
         axis = op.axis.value.data
-        start = 0
+        start: Extent = 0
         for value in op.inputs:
             x = self.buffer(value, op)
-            xs = shape_of(x)
+            xs = em.extents(x)
             vector = self.lanes(y) if axis != len(xs) - 1 else None
             with em.nest(xs, vector=vector) as ivs:
                 out = list(ivs)
                 out[axis] = em.iadd(ivs[axis], start)
                 em.store(em.load(x, ivs), y, out)
-            start += xs[axis]
+            size = xs[axis]
+            start = (
+                start + size
+                if isinstance(start, int) and isinstance(size, int)
+                else (em.iadd(em.index(start), size))
+            )
         rewriter.erase(op)
 
 
@@ -262,10 +268,20 @@ class SliceLowering(TopLowering):
         x, y = self.buffer(op.input, op), self.buffer(op.result, op)
         offsets, strides = op.offsets.get_values(), op.strides.get_values()
         vector = self.lanes(y) if not strides or strides[-1] == 1 else None
-        with em.nest(shape_of(y), vector=vector) as ivs:
+        with em.nest(em.extents(y), vector=vector) as ivs:
             indices = [
                 em.iadd(em.imul(iv, stride), offset)
                 for iv, offset, stride in zip(ivs, offsets, strides, strict=True)
             ]
             em.store(em.load(x, indices), y, ivs)
         rewriter.erase(op)
+
+
+class DimLowering(TopLowering):
+    """top.dim %t, axis -> loop.dim of %t's buffer (a constant for a static dim)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: DimOp, rewriter: PatternRewriter) -> None:
+        em = self.emitter(op)
+        extent = em.extents(self.buffer(op.source, op))[op.axis.value.data]
+        rewriter.replace(op, [], [em.index(extent)])

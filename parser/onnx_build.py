@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from onnx import AttributeProto, GraphProto, NodeProto, TensorProto, TypeProto
-from xdsl.dialects.builtin import ModuleOp, NoneType
+from onnx import AttributeProto, GraphProto, NodeProto, TensorProto, TypeProto, ValueInfoProto
+from xdsl.dialects.builtin import ArrayAttr, ModuleOp, NoneType, StringAttr
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.irdl import VarOperandDef, VarResultDef
@@ -62,6 +62,11 @@ class _Scope:
         return None
 
 
+DIM_PARAMS = "lamina.dim_params"
+"""Function attribute set when an input has named dynamic dims: per input, the ONNX
+dim_param of each dim ("" where it has none)."""
+
+
 class ModuleBuilder:
     """Turns one prepared model into `builtin.module { func.func @<graph> ... }`."""
 
@@ -102,6 +107,11 @@ class ModuleBuilder:
             ([a.type for a in self._body.args], [r.type for r in results]),
             Region(self._body),
         )
+        params = [_dim_params(v) for v in inputs]
+        if any(any(p) for p in params):
+            function.attributes[DIM_PARAMS] = ArrayAttr(
+                [ArrayAttr([StringAttr(p) for p in names]) for names in params]
+            )
         return ModuleOp([function])
 
     # --- values ---------------------------------------------------------------------------
@@ -295,3 +305,9 @@ def _used_names(graph: GraphProto) -> set[str]:
 
 def build_module(prepared: PreparedModel) -> ModuleOp:
     return ModuleBuilder(prepared).build()
+
+
+def _dim_params(value: ValueInfoProto) -> list[str]:
+    """The ONNX dim_param of each dim of an input ("" where it has none)."""
+    tensor = value.type.tensor_type
+    return [d.dim_param if d.HasField("dim_param") else "" for d in tensor.shape.dim]

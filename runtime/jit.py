@@ -35,7 +35,7 @@ from xdsl.ir import Attribute
 from xdsl.utils.hints import isa
 
 from lamina.codegen.llvm import KERNEL_ABI, llvm_type
-from lamina.codegen.llvm_parallel import (
+from lamina.codegen.llvm_pool import (
     AFTER_FORK_NAME,
     RUNTIME_NAME,
     process_pool,
@@ -46,6 +46,7 @@ from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL, optimize, target_machi
 from lamina.codegen.object_cache import compile_objects
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
 from lamina.errors import DeviceError, LaminaError
+from lamina.runtime.jit_dynamic import SHAPES_SUFFIX, DynamicSignature, has_dynamic_dims
 from lamina.targets import load_device
 from lamina.targets.threads import thread_count
 
@@ -76,7 +77,7 @@ _PROCESS_RUNTIME_LOCK = threading.Lock()
 def process_parallel_runtime() -> int:
     """The address of this process's `lamina.parallel_for`, the thread pool of every
     module the JIT loads (emitted within `process_pool()`, they only declare it;
-    codegen/llvm_parallel.py): compiled on first use and never freed, so its parked
+    codegen/llvm_pool.py): compiled on first use and never freed, so its parked
     workers never outlive their code; reset in a forked child."""
     with _PROCESS_RUNTIME_LOCK:
         if not _PROCESS_RUNTIME:
@@ -147,6 +148,8 @@ class JitModule:
         op = self._func(name)
         inputs = list(op.function_type.inputs)
         outputs = list(op.function_type.outputs)
+        if has_dynamic_dims([t for t in inputs if isa(t, MemRefType[Attribute])]):
+            raise LaminaError(f"@{name} takes memrefs of dynamic shape: call it as a JitFunction")
         argtypes = [_ctype(t) for t in inputs]
         restype = _ctype(outputs[0]) if outputs else None
         raw = ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))
@@ -178,7 +181,9 @@ class JitFunction:
     read from the module's `dense_resource` named by the function's `lamina.weights`
     attribute (zeros if it has none). The arena (the size of the second argument) is
     allocated once. Which trailing arguments are outputs: `num_outputs`, else the
-    function's `lamina.num_outputs` attribute, else 1.
+    function's `lamina.num_outputs` attribute, else 1. A function with dynamic dims (`?`)
+    checks each call's input shapes and sizes its outputs with its `<name>_shapes`
+    function (runtime/jit_dynamic.py); `input_names` name the inputs in its errors.
     """
 
     def __init__(
@@ -191,6 +196,7 @@ class JitFunction:
         device: str = "host",
         opt_level: int = DEFAULT_OPT_LEVEL,
         threads: int | None = None,
+        input_names: Sequence[str] | None = None,
     ) -> None:
         self.jit = (
             module
@@ -214,15 +220,17 @@ class JitFunction:
         self.weights = self._weights(op, weights, types[0].get_shape()[0])
         self.arena_size = types[1].get_shape()[0]
         self.arena = aligned_empty((self.arena_size,), np.uint8)
-        self._raw = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * len(types))(
-            self.jit.address(self.name)
-        )
+        self.dynamic = self._dynamic_signature(op, input_names)
+        argtypes = self.dynamic.argument_types() if self.dynamic else [ctypes.c_void_p] * len(types)
+        self._raw = ctypes.CFUNCTYPE(None, *argtypes)(self.jit.address(self.name))
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
         if len(inputs) != len(self.input_types):
             raise LaminaError(
                 f"@{self.name} takes {len(self.input_types)} inputs, got {len(inputs)}"
             )
+        if self.dynamic is not None:
+            return self._call_dynamic(self.dynamic, inputs)
         checked = [
             check_array(x, t, f"input {i} of @{self.name}", in_place=False)
             for i, (x, t) in enumerate(zip(inputs, self.input_types, strict=True))
@@ -235,6 +243,40 @@ class JitFunction:
             self.arena.ctypes.data,
             *[a.ctypes.data for a in (*checked, *outputs)],
         )
+        return outputs
+
+    def _dynamic_signature(
+        self, op: func.FuncOp, input_names: Sequence[str] | None
+    ) -> DynamicSignature | None:
+        if not has_dynamic_dims([*self.input_types, *self.output_types]):
+            return None
+        if input_names is None:
+            args = op.body.block.args[2 : 2 + len(self.input_types)]
+            input_names = [a.name_hint or f"in{k}" for k, a in enumerate(args)]
+        shapes = self.jit.functions.get(self.name + SHAPES_SUFFIX)
+        return DynamicSignature.of(
+            self.name,
+            (self.input_types, self.output_types),
+            list(input_names),
+            (shapes, self.jit.address(shapes.sym_name.data)) if shapes is not None else None,
+        )
+
+    def _call_dynamic(
+        self, signature: DynamicSignature, inputs: Sequence[np.ndarray]
+    ) -> list[np.ndarray]:
+        """Check the inputs' dtypes, rank and static dims, size the outputs with the shape
+        function, pass each array with its `?` extents."""
+        checked = [
+            check_array(x, t, f"input {i} of @{self.name}", in_place=False, shape=_shape_of(x))
+            for i, (x, t) in enumerate(zip(inputs, self.input_types, strict=True))
+        ]
+        shapes = signature.output_shapes(signature.input_extents(checked))
+        outputs = [
+            aligned_empty(shape, numpy_dtype(t.element_type))
+            for shape, t in zip(shapes, self.output_types, strict=True)
+        ]
+        arguments = signature.arguments([*checked, *outputs])
+        self._raw(self.weights.ctypes.data, self.arena.ctypes.data, *arguments)
         return outputs
 
     def _kernel(self, name: str | None) -> func.FuncOp:
@@ -269,11 +311,23 @@ def _memref(t: Attribute, name: str) -> MemRefType[Attribute]:
     return t
 
 
-def check_array(value: Any, t: MemRefType[Attribute], what: str, *, in_place: bool) -> np.ndarray:
-    """`value` as a C-contiguous array of the memref's dtype and shape (copied if needed and
-    allowed), or a `LaminaError` naming `what` and the mismatch."""
+def _shape_of(value: Any) -> tuple[int, ...] | None:
+    return value.shape if isinstance(value, np.ndarray) else None
+
+
+def check_array(
+    value: Any,
+    t: MemRefType[Attribute],
+    what: str,
+    *,
+    in_place: bool,
+    shape: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """`value` as a C-contiguous array of the memref's dtype and shape (or `shape`, for a
+    memref with dynamic dims; copied if needed and allowed), or a `LaminaError` naming
+    `what` and the mismatch."""
     dtype = numpy_dtype(t.element_type)
-    shape = tuple(t.get_shape())
+    shape = tuple(t.get_shape()) if shape is None else shape
     if not isinstance(value, np.ndarray):
         raise LaminaError(f"{what}: expected a numpy array, got {type(value).__name__}")
     if value.dtype != dtype or value.shape != shape:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from lamina.codegen.aot_dynamic import is_dynamic
 from lamina.codegen.bundle import Bundle
 from lamina.errors import DeviceError, LaminaError
 from lamina.targets import load_device
@@ -99,16 +100,21 @@ def run_bundle(
     timeout_s: float = 600,
 ) -> BundleRun:
     """Run the bundle on `inputs` (positional, or by input name), building it first if
-    its executable is missing; a wrong input count, shape or dtype is a `LaminaError`."""
+    its executable is missing; a wrong input count, shape or dtype is a `LaminaError`.
+    A bundle with dynamic shapes takes and gives .npy files (their shapes vary)."""
     bundle = Bundle.load(directory)
+    npy = is_dynamic(bundle)
     arrays = _check_inputs(bundle, inputs)
     executable = bundle.executable if bundle.executable.exists() else build_bundle(directory)
     prefix = emulator_command(bundle.device)
     with tempfile.TemporaryDirectory(prefix="lamina-run-") as scratch:
         command = [*prefix, str(executable.resolve()), "-w", "weights.bin"]
         for k, array in enumerate(arrays):
-            path = Path(scratch) / f"in{k}.bin"
-            array.tofile(path)
+            path = Path(scratch) / f"in{k}.{'npy' if npy else 'bin'}"
+            if npy:
+                np.save(path, array)
+            else:
+                array.tofile(path)
             command += ["-i", str(path)]
         command += ["-o", scratch, "-n", str(max(repeat, 1))]
         result = _run(command, timeout_s, prefix[0] if prefix else "the bundle", bundle.directory)
@@ -118,7 +124,9 @@ def run_bundle(
                 where=str(directory),
             )
         outputs = [
-            np.fromfile(Path(scratch) / f"out{k}.bin", dtype=spec.dtype).reshape(spec.shape)
+            np.load(Path(scratch) / f"out{k}.npy")
+            if npy
+            else np.fromfile(Path(scratch) / f"out{k}.bin", dtype=spec.dtype).reshape(spec.shape)
             for k, spec in enumerate(bundle.outputs)
         ]
     match = _LATENCY.search(result.stdout)

@@ -403,9 +403,14 @@ def test_light_model_matches_reference(name: str) -> None:
 
 
 def test_dynamic_dim_names_the_op_and_its_node() -> None:
-    node = helper.make_node("Relu", ["x"], ["y"], name="act1")
-    module = import_onnx(model([node], {"x": (["n", 4], F)}, {"y": (None, F)}))  # type: ignore[dict-item]
-    with pytest.raises(UnsupportedOpError, match=r"not supported: 'graph.relu' \(node 'act1'\)"):
+    """LRN is lowered at static shapes only (Relu, lowered with dynamic dims, is not the
+    error)."""
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"], name="act1"),
+        helper.make_node("LRN", ["r"], ["y"], name="norm1", size=3),
+    ]
+    module = import_onnx(model(nodes, {"x": (["n", 4, 2, 2], F)}, {"y": (None, F)}))  # type: ignore[dict-item]
+    with pytest.raises(UnsupportedOpError, match=r"not supported: 'graph.lrn' \(node 'norm1'\)"):
         lower(module)
 
 

@@ -116,49 +116,75 @@ def _c2f(b: GraphBuilder, x: str, channels: int) -> str:
 
 def _dfl(b: GraphBuilder, box: str, cells: int) -> str:
     """[1, 4*bins, cells] -> expected distance per side [1, 4, cells]: Softmax over the bins,
-    then a 1x1 conv whose weights are 0..bins-1."""
+    then a 1x1 conv whose weights are 0..bins-1 (`cells` -1: inferred, as with dynamic dims)."""
     bins = b.op("Reshape", box, b.const([1, 4, YOLO_BINS, cells]))
     probabilities = b.op("Softmax", b.op("Transpose", bins, perm=[0, 2, 1, 3]), axis=1)
     arange = b.const(np.arange(YOLO_BINS).reshape(1, YOLO_BINS, 1, 1), np.float32)
     return b.op("Reshape", b.op("Conv", probabilities, arange), b.const([1, 4, cells]))
 
 
-def _anchors(b: GraphBuilder, height: int, width: int) -> str:
-    """Cell centres [1, 2, height*width] from Range, Unsqueeze and Expand."""
+def _anchors(b: GraphBuilder, height: str, width: str, grid: str, cells: int) -> str:
+    """Cell centres [1, 2, height*width] from Range, Unsqueeze and Expand; `height` and
+    `width` are float scalars, `grid` the [height, width] shape to expand to."""
     zero, half, one = b.const(0.0, np.float32), b.const(0.5, np.float32), b.const(1.0, np.float32)
-    xs = b.op("Add", b.op("Range", zero, b.const(float(width), np.float32), one), half)
-    ys = b.op("Add", b.op("Range", zero, b.const(float(height), np.float32), one), half)
-    grid = b.const([height, width])
+    xs = b.op("Add", b.op("Range", zero, width, one), half)
+    ys = b.op("Add", b.op("Range", zero, height, one), half)
     grid_x = b.op("Expand", b.op("Unsqueeze", xs, b.const([0])), grid)
     grid_y = b.op("Expand", b.op("Unsqueeze", ys, b.const([1])), grid)
-    flat = b.const([1, 1, height * width])
+    flat = b.const([1, 1, cells])
     return b.op("Concat", b.op("Reshape", grid_x, flat), b.op("Reshape", grid_y, flat), axis=1)
 
 
-def yolo_detector(size: int = 64, classes: int = 3, seed: int = 0) -> onnx.ModelProto:
+def _grid_of(b: GraphBuilder, x: str) -> tuple[str, str, str]:
+    """(height, width) of feature map `x` as float scalars, and its [height, width], the
+    way exporters compute them from Shape."""
+    shape = b.op("Shape", x)
+    height, width = (b.op("Gather", shape, b.const(axis)) for axis in (2, 3))
+    grid = b.op("Slice", shape, b.const([2]), b.const([4]))
+    floats = [b.op("Cast", v, to=TensorProto.FLOAT) for v in (height, width)]
+    return floats[0], floats[1], grid
+
+
+def yolo_detector(size: int | None = 64, classes: int = 3, seed: int = 0) -> onnx.ModelProto:
     """A YOLOv8-style detector on `images` [1, 3, size, size]: Focus stem, SiLU convs, C2f,
     a top-down neck (nearest Resize x2 + Concat), one head at stride 8 with a DFL box
     branch. Outputs `boxes` [1, 4, cells] (x1 y1 x2 y2 in pixels) and `scores` [1, classes,
-    cells] (logits)."""
+    cells] (logits). With `size=None` the image is [1, 3, height, width] (dynamic, each a
+    multiple of 32): cells and the anchor grid follow from Shape, reshapes use -1."""
     b = GraphBuilder(np.random.default_rng(seed))
     stem = _conv_silu(b, _focus(b, "images"), 12, 16)  # size / 2
     p3 = _c2f(b, _conv_silu(b, stem, 16, 32, stride=2), 32)  # size / 4
     p4 = _c2f(b, _conv_silu(b, p3, 32, 32, stride=2), 32)  # size / 8
     p5 = _conv_silu(b, p4, 32, 64, stride=2)  # size / 16
     scales = b.const([1.0, 1.0, 2.0, 2.0], np.float32)
-    up = b.op("Resize", p5, "", scales, mode="nearest", nearest_mode="floor")
+    up = b.op(
+        "Resize",
+        p5,
+        "",
+        scales,
+        mode="nearest",
+        nearest_mode="floor",
+        coordinate_transformation_mode="asymmetric",
+    )  # fmt: skip  (what torch.onnx writes for nn.Upsample(scale_factor=2))
     neck = _conv_silu(b, b.op("Concat", up, p4, axis=1), 96, 32, 1)
-    cells, side = (size // 8) ** 2, size // 8
+    cells = -1 if size is None else (size // 8) ** 2
     box = b.op("Conv", _conv_silu(b, neck, 32, 32), b.weight(4 * YOLO_BINS, 32, 1, 1))
     cls = b.op("Conv", _conv_silu(b, neck, 32, 32), b.weight(classes, 32, 1, 1))
     box = b.op("Reshape", box, b.const([1, 4 * YOLO_BINS, cells]))
     distances = _dfl(b, box, cells)
     near, far = b.ops("Split", distances, b.const([2, 2]), outputs=2, axis=1)
-    anchors = _anchors(b, side, side)
+    if size is None:
+        height, width, grid = _grid_of(b, neck)
+    else:
+        side = size // 8
+        height = width = b.const(float(side), np.float32)
+        grid = b.const([side, side])
+    anchors = _anchors(b, height, width, grid, cells)
     corners = b.op("Concat", b.op("Sub", anchors, near), b.op("Add", anchors, far), axis=1)
     boxes = b.op("Mul", corners, b.const(8.0, np.float32))
     scores = b.op("Reshape", cls, b.const([1, classes, cells]))
-    image = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, size, size])
+    dims = [1, 3, "height", "width"] if size is None else [1, 3, size, size]
+    image = helper.make_tensor_value_info("images", TensorProto.FLOAT, dims)
     return b.model("yolo", [image], {"boxes": boxes, "scores": scores}, opset=17)
 
 
@@ -182,10 +208,21 @@ def _gelu_erf(b: GraphBuilder, x: str) -> str:
     return b.op("Mul", b.op("Mul", x, one_plus), b.const(0.5, np.float32))
 
 
-def _attention(b: GraphBuilder, x: str, mask: str, seq: int, width: int, heads: int) -> str:
-    """Multi-head self-attention: scores Q Kᵀ / sqrt(d) + mask, Softmax, times V."""
+def _seq_len(b: GraphBuilder, x: str) -> str:
+    """[seq] of `x` [1, seq, ...] the way exporters compute it: Shape -> Gather -> Unsqueeze."""
+    return b.op("Unsqueeze", b.op("Gather", b.op("Shape", x), b.const(1)), b.const([0]))
+
+
+def _attention(b: GraphBuilder, x: str, mask: str, seq: int | None, width: int, heads: int) -> str:
+    """Multi-head self-attention: scores Q Kᵀ / sqrt(d) + mask, Softmax, times V. With a
+    dynamic `seq` (None) the reshape targets are computed from x's shape (Shape, Gather,
+    Concat), and the merge uses Reshape's 0 (copy) and -1 (infer)."""
     depth = width // heads
-    split = b.const([1, seq, heads, depth])
+    if seq is None:
+        split = b.op("Concat", b.const([1]), _seq_len(b, x), b.const([heads, depth]), axis=0)
+        merge = b.const([0, -1, width])
+    else:
+        split, merge = b.const([1, seq, heads, depth]), b.const([1, seq, width])
 
     def project(perm: list[int]) -> str:
         return b.op("Transpose", b.op("Reshape", _dense(b, x, width, width), split), perm=perm)
@@ -194,20 +231,27 @@ def _attention(b: GraphBuilder, x: str, mask: str, seq: int, width: int, heads: 
     scores = b.op("Mul", b.op("MatMul", q, k), b.const(1 / np.sqrt(depth), np.float32))
     weights = b.op("Softmax", b.op("Add", scores, mask), axis=-1)
     context = b.op("Transpose", b.op("MatMul", weights, v), perm=[0, 2, 1, 3])
-    merged = b.op("Reshape", context, b.const([1, seq, width]))
+    merged = b.op("Reshape", context, merge)
     return _dense(b, merged, width, width)
 
 
 def transformer_encoder(
-    vocab: int = 50, seq: int = 8, width: int = 32, heads: int = 4, seed: int = 0
+    vocab: int = 50, seq: int | None = 8, width: int = 32, heads: int = 4, seed: int = 0
 ) -> onnx.ModelProto:
     """A two-layer post-norm BERT-style encoder on `input_ids` [1, seq] (int64) and
     `attention_mask` [1, seq] (int64, 0 = padding): token + position embeddings (Gather),
     LayerNormalization, masked attention, a Gelu MLP (the opset-20 op in layer 1, the Erf
-    form in layer 2), residuals. Output `hidden` [1, seq, width]."""
+    form in layer 2), residuals. Output `hidden` [1, seq, width]. With `seq=None` the
+    sequence length is the dynamic dim "seq" (positions sliced from a 64-row table by the
+    input's length, as exporters do)."""
     b = GraphBuilder(np.random.default_rng(seed))
     tokens = b.op("Gather", b.weight(vocab, width, scale=1.0), "input_ids", axis=0)
-    positions = b.weight(seq, width, scale=0.1)
+    if seq is None:
+        table = b.weight(64, width, scale=0.1)
+        length = b.op("Gather", b.op("Shape", "input_ids"), b.const([1]))
+        positions = b.op("Slice", table, b.const([0]), length, b.const([0]))
+    else:
+        positions = b.weight(seq, width, scale=0.1)
     x = _layer_norm(b, b.op("Add", tokens, positions), width)
     keep = b.op("Cast", "attention_mask", to=TensorProto.FLOAT)
     dropped = b.op("Sub", b.const(1.0, np.float32), keep)
@@ -218,8 +262,9 @@ def transformer_encoder(
         hidden = _dense(b, x, width, 2 * width)
         active = b.op("Gelu", hidden) if layer == 0 else _gelu_erf(b, hidden)
         x = _layer_norm(b, b.op("Add", x, _dense(b, active, 2 * width, width)), width)
+    dims = [1, "seq" if seq is None else seq]
     inputs = [
-        helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, seq]),
-        helper.make_tensor_value_info("attention_mask", TensorProto.INT64, [1, seq]),
+        helper.make_tensor_value_info("input_ids", TensorProto.INT64, dims),
+        helper.make_tensor_value_info("attention_mask", TensorProto.INT64, dims),
     ]
     return b.model("encoder", inputs, {"hidden": x}, opset=20)

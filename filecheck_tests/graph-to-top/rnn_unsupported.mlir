@@ -11,7 +11,7 @@ func.func @unknown_activation(%x: tensor<2x1x3xf32>, %w: tensor<1x2x3xf32>, %r: 
 
 func.func @dynamic_sequence_length(%x: tensor<?x1x3xf32>, %w: tensor<1x2x3xf32>, %r: tensor<1x2x2xf32>) -> tensor<1x1x2xf32> {
   %n = graph.none : none
-  // expected-error@+1 {{not supported: 'graph.rnn': dynamic shape tensor<?x1x3xf32>}}
+  // expected-error@+1 {{not supported: 'graph.rnn': dynamic dims (tensor<?x1x3xf32>) in an op that is lowered at static shapes only}}
   %y, %yh = graph.rnn %x, %w, %r, %n, %n, %n {hidden_size = 2 : i64} : (tensor<?x1x3xf32>, tensor<1x2x3xf32>, tensor<1x2x2xf32>, none, none, none) -> (none, tensor<1x1x2xf32>)
   func.return %yh : tensor<1x1x2xf32>
 }

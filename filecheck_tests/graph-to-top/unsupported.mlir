@@ -1,9 +1,9 @@
 // RUN: lamina-opt %s -p convert-graph-to-top --split-input-file --verify-diagnostics
 
-func.func @dynamic(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
-  // expected-error@+1 {{not supported: 'graph.relu': dynamic shape tensor<?x4xf32>}}
-  %y = graph.relu %x : (tensor<?x4xf32>) -> tensor<?x4xf32>
-  func.return %y : tensor<?x4xf32>
+func.func @dynamic(%x: tensor<?x4x2x2xf32>) -> tensor<?x4x2x2xf32> {
+  // expected-error@+1 {{not supported: 'graph.lrn': dynamic dims (tensor<?x4x2x2xf32>) in an op that is lowered at static shapes only}}
+  %y = graph.lrn %x {size = 3 : i64} : (tensor<?x4x2x2xf32>) -> tensor<?x4x2x2xf32>
+  func.return %y : tensor<?x4x2x2xf32>
 }
 
 // -----

@@ -8,8 +8,10 @@ func.func @graph_op_left(%a: tensor<4xf32>) -> tensor<4xf32> {
 
 // -----
 
-// expected-error@+1 {{not supported: 'func.func' on tensor<?xf32>: only tensors of static shape bufferize}}
+// A dynamic result whose dims bufferization cannot derive from its producer's operands.
 func.func @dynamic(%a: tensor<?xf32>) -> tensor<?xf32> {
-  %t = top.transpose %a permutation [0] : tensor<?xf32> -> tensor<?xf32>
-  func.return %t : tensor<?xf32>
+  // expected-error@+1 {{not supported: the dynamic dims of a 'top.pad' result (tensor<?xf32>)}}
+  %t = top.pad constant %a low [1] high [1] : (tensor<?xf32>) -> tensor<?xf32>
+  %u = top.transpose %t permutation [0] : tensor<?xf32> -> tensor<?xf32>
+  func.return %u : tensor<?xf32>
 }

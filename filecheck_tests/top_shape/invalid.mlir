@@ -21,3 +21,24 @@ func.func @reshape_extra_size(%x: tensor<4x8xf32>, %n: index) -> tensor<32xf32> 
   %r = top.reshape %x (%n) : tensor<4x8xf32> -> tensor<32xf32>
   func.return %r : tensor<32xf32>
 }
+
+// -----
+
+func.func @index_outside_generic() -> index {
+  // expected-error @+1 {{top.index must be in the body of a top.generic}}
+  %i = top.index 0 : index
+  func.return %i : index
+}
+
+// -----
+
+func.func @index_of_no_loop(%init: tensor<4xi64>) -> tensor<4xi64> {
+  %iota = top.generic {indexing_maps = [affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} outs(%init : tensor<4xi64>) {
+  ^bb0(%out: i64):
+    // expected-error @+1 {{top.index 1 names no loop of its top.generic (1 loops)}}
+    %i = top.index 1 : index
+    %v = arith.index_cast %i : index to i64
+    top.yield %v : i64
+  } -> tensor<4xi64>
+  func.return %iota : tensor<4xi64>
+}

@@ -48,6 +48,7 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.hints import isa
 
 from lamina.dialects import top
+from lamina.dialects.top_shape import IndexOp
 
 
 def _all_parallel(op: top.GenericOp) -> bool:
@@ -69,6 +70,8 @@ def _fusable_producer(value: SSAValue, consumer: top.GenericOp) -> top.GenericOp
         return None
     if not _all_parallel(producer) or producer.body.block.args[-1].uses:
         return None
+    if any(isinstance(o, IndexOp) for g in (producer, consumer) for o in g.body.block.ops):
+        return None  # top.index names a loop of its own generic
     if not _is_permutation(producer.maps()[-1]):
         return None
     uses = list(value.uses)

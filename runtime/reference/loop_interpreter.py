@@ -22,6 +22,7 @@ from typing import Any, cast
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
     AnyFloat,
     DenseIntOrFPElementsAttr,
     FloatAttr,
@@ -34,7 +35,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
-from lamina.dialects import loop_control
+from lamina.dialects import loop_control, loop_shape
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
 from lamina.errors import LaminaError, UnsupportedOpError
 
@@ -291,7 +292,11 @@ class _Translator:
             shape = buffer_type.get_shape()
             if isinstance(op, loop.CarveOp):
                 return f"_carve({a}, {op.offset.value.data}, {dtype}, {shape})"
-            return f"_poisoned({dtype}, {shape})"
+            sizes = iter(operands)
+            dims = [next(sizes) if d == DYNAMIC_INDEX else str(d) for d in shape]
+            return f"_poisoned({dtype}, ({', '.join(dims)}{',' if len(dims) == 1 else ''}))"
+        if isinstance(op, loop_shape.DimOp):
+            return f"{a}.shape[{op.axis.value.data}]"
         if name == "arith.constant":
             return self.const(self.constant(op))
         if name in _FLOAT_BINARY:
@@ -375,11 +380,15 @@ def _kernel_function(module: ModuleOp, name: str | None) -> func.FuncOp:
 
 
 def run_loop(
-    module: ModuleOp, inputs: Sequence[np.ndarray], function: str | None = None
+    module: ModuleOp,
+    inputs: Sequence[np.ndarray],
+    function: str | None = None,
+    output_shapes: Sequence[Sequence[int]] | None = None,
 ) -> list[np.ndarray]:
     """Run a kernel-ABI function `(weights, arena, inputs..., outputs...)` on `inputs`;
     returns its outputs. Weights come from the function's `lamina.weights` blob, the arena
-    size from `lamina.arena_size` (0 before planning: buffers are `loop.alloc`s)."""
+    size from `lamina.arena_size` (0 before planning: buffers are `loop.alloc`s). Outputs
+    with dynamic dims need their `output_shapes`."""
     kernel = _kernel_function(module, function)
     types = [cast(MemRefType[Attribute], t) for t in kernel.function_type.inputs.data]
     if len(types) < 2 + len(inputs):
@@ -392,15 +401,26 @@ def run_loop(
     for value, t in zip(inputs, types[2:], strict=False):
         dtype = numpy_dtype(t.element_type)
         array = np.array(value, dtype)  # C order; ascontiguousarray would make 0-d 1-d
-        if array.shape != t.get_shape():
+        if not _fits(array.shape, t.get_shape()):
             raise LaminaError(f"input of shape {array.shape} for a buffer of type {t}")
         buffers.append(array.copy())
-    outputs = [
-        _poisoned(numpy_dtype(t.element_type), t.get_shape()) for t in types[2 + len(inputs) :]
-    ]
+    output_types = types[2 + len(inputs) :]
+    shapes = output_shapes or [t.get_shape() for t in output_types]
+    outputs: list[np.ndarray] = []
+    for t, shape in zip(output_types, shapes, strict=True):
+        if not _fits(tuple(shape), t.get_shape()):
+            raise LaminaError(f"output shape {tuple(shape)} for a buffer of type {t}")
+        outputs.append(_poisoned(numpy_dtype(t.element_type), shape))
     with np.errstate(all="ignore"):
         compile_function(kernel)(weights, arena, *buffers, *outputs)
     return outputs
+
+
+def _fits(shape: tuple[int, ...], buffer: tuple[int, ...]) -> bool:
+    """Whether an array of `shape` fits a buffer type's shape (`?` takes any size)."""
+    return len(shape) == len(buffer) and all(
+        b in (DYNAMIC_INDEX, n) for n, b in zip(shape, buffer, strict=True)
+    )
 
 
 __all__ = ["compile_function", "run_loop"]
