@@ -64,7 +64,7 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.parser import AttrParser, Parser
+from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.traits import (
     HasAncestor,
@@ -80,7 +80,8 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.hints import isa
 from xdsl.utils.str_enum import StrEnum
 
-from lamina.dialects.loop import MemorySpace, SpaceAttr, buffer_bytes, memory_space_of
+from lamina.dialects.enum_syntax import AngleBracketEnum
+from lamina.dialects.loop_base import MemorySpace, SpaceAttr, buffer_bytes, memory_space_of
 
 MAX_DIMS = 3
 """OpenCL NDRanges have one to three dimensions."""
@@ -97,22 +98,13 @@ class AddressSpace(StrEnum):
 
 
 @irdl_attr_definition
-class AddressSpaceAttr(EnumAttribute[AddressSpace]):
+class AddressSpaceAttr(AngleBracketEnum[AddressSpace], EnumAttribute[AddressSpace]):
     """An OpenCL address space as a memref memory space, for what `#loop.space` cannot say:
 
     memref<64xf32, #ocl.space<constant>>
     """
 
     name = "ocl.space"
-
-    def print_parameter(self, printer: Printer) -> None:
-        with printer.in_angle_brackets():
-            printer.print_string(self.data.value)
-
-    @classmethod
-    def parse_parameter(cls, parser: AttrParser) -> AddressSpace:
-        with parser.in_angle_brackets():
-            return parser.parse_str_enum(AddressSpace)
 
 
 _FROM_LOOP = {MemorySpace.GLOBAL: AddressSpace.GLOBAL, MemorySpace.LOCAL: AddressSpace.LOCAL}
