@@ -38,90 +38,66 @@ def _verify_indices(buffer: SSAValue, indices: Sequence[SSAValue]) -> MemRefType
     return buffer_type
 
 
-def _print_access(printer: Printer, buffer: SSAValue, indices: Sequence[SSAValue]) -> None:
+def _verify_element_access(
+    buffer: SSAValue, indices: Sequence[SSAValue], value: SSAValue, what: str
+) -> None:
+    """One index per dim, and `value` (the `loaded` result or the `stored` value) has the
+    buffer's element type."""
+    buffer_type = _verify_indices(buffer, indices)
+    if value.type != buffer_type.element_type:
+        role = "result" if what == "loaded" else "value"
+        raise VerifyException(
+            f"{what} value {show_value(value, role)} does not have the element type "
+            f"of {show_value(buffer, 'buffer')}"
+        )
+
+
+def _print_access(
+    printer: Printer, op: Operation, buffer: SSAValue, indices: Sequence[SSAValue]
+) -> None:
+    """` %buf[%i, %j] {attrs} : type`."""
+    printer.print_string(" ")
     printer.print_ssa_value(buffer)
     printer.print_string("[")
     printer.print_list(indices, printer.print_ssa_value)
     printer.print_string("]")
+    printer.print_op_attributes(op.attributes)
+    printer.print_string(" : ")
+    printer.print_attribute(buffer.type)
 
 
-def _parse_access(parser: Parser) -> tuple[UnresolvedOperand, Sequence[SSAValue]]:
-    """`%buf[%i, %j]`: the buffer stays unresolved until its type is parsed after the `:`."""
+def _parse_access(
+    parser: Parser,
+) -> tuple[UnresolvedOperand, Sequence[SSAValue], dict[str, Attribute], MemRefType[Attribute]]:
+    """`%buf[%i, %j] {attrs} : type`: the buffer, its indices, the attributes and the type
+    (the buffer stays unresolved until its type is parsed after the `:`)."""
     buffer = parser.parse_unresolved_operand()
     indices = parser.parse_comma_separated_list(
         Parser.Delimiter.SQUARE, lambda: parser.parse_operand(IndexType())
     )
-    return buffer, indices
-
-
-def _parse_buffer_type(parser: Parser) -> MemRefType[Attribute]:
+    attributes = parser.parse_optional_attr_dict()
+    parser.parse_punctuation(":")
     pos = parser.pos
     buffer_type = parser.parse_type()
     if not isa(buffer_type, MemRefType[Attribute]):
         parser.raise_error(f"expected a memref type, got {buffer_type}", pos, parser.pos)
-    return buffer_type
+    return buffer, indices, attributes, buffer_type
 
 
-@irdl_op_definition
-class LoadOp(IRDLOperation):
-    """Reads one element of a buffer, with one `index` per dimension:
-
-        %x = loop.load %a[%i, %j] : memref<64x64xf32, #loop.space<vtcm>>
-
-    The result has the buffer's element type.
-    """
-
-    name = "loop.load"
+class BufferRead(IRDLOperation):
+    """Base of `loop.load` and `loop.vload`: reads `buffer` at `indices`, one `index` per
+    dimension."""
 
     buffer = operand_def(MemRefType)
     indices = var_operand_def(IndexType)
-    result = result_def()
 
     traits = traits_def(MemoryReadEffect())
 
-    def __init__(self, buffer: SSAValue | Operation, indices: Sequence[SSAValue | Operation]):
-        buffer_type = SSAValue.get(buffer).type
-        assert isa(buffer_type, MemRefType[Attribute])
-        super().__init__(operands=[buffer, indices], result_types=[buffer_type.element_type])
 
-    def verify_(self) -> None:
-        buffer_type = _verify_indices(self.buffer, self.indices)
-        if self.result.type != buffer_type.element_type:
-            raise VerifyException(
-                f"loaded value {show_value(self.result, 'result')} does not have the element type "
-                f"of {show_value(self.buffer, 'buffer')}"
-            )
+class BufferWrite(IRDLOperation):
+    """Base of `loop.store` and `loop.vstore`: writes the `value` operand each declares
+    (the first operand) to `buffer` at `indices`, one `index` per dimension."""
 
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        _print_access(printer, self.buffer, self.indices)
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.buffer.type)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> Self:
-        buffer, indices = _parse_access(parser)
-        attributes = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        buffer_type = _parse_buffer_type(parser)
-        op = cls(parser.resolve_operand(buffer, buffer_type), indices)
-        op.attributes |= attributes
-        return op
-
-
-@irdl_op_definition
-class StoreOp(IRDLOperation):
-    """Writes one element of a buffer, with one `index` per dimension:
-
-        loop.store %x, %a[%i, %j] : memref<64x64xf32, #loop.space<vtcm>>
-
-    The value must have the buffer's element type.
-    """
-
-    name = "loop.store"
-
-    value = operand_def()
     buffer = operand_def(MemRefType)
     indices = var_operand_def(IndexType)
 
@@ -135,31 +111,66 @@ class StoreOp(IRDLOperation):
     ):
         super().__init__(operands=[value, buffer, indices])
 
+
+@irdl_op_definition
+class LoadOp(BufferRead):
+    """Reads one element of a buffer, with one `index` per dimension:
+
+        %x = loop.load %a[%i, %j] : memref<64x64xf32, #loop.space<vtcm>>
+
+    The result has the buffer's element type.
+    """
+
+    name = "loop.load"
+
+    result = result_def()
+
+    def __init__(self, buffer: SSAValue | Operation, indices: Sequence[SSAValue | Operation]):
+        buffer_type = SSAValue.get(buffer).type
+        assert isa(buffer_type, MemRefType[Attribute])
+        super().__init__(operands=[buffer, indices], result_types=[buffer_type.element_type])
+
     def verify_(self) -> None:
-        buffer_type = _verify_indices(self.buffer, self.indices)
-        if self.value.type != buffer_type.element_type:
-            raise VerifyException(
-                f"stored value {show_value(self.value, 'value')} does not have the element type "
-                f"of {show_value(self.buffer, 'buffer')}"
-            )
+        _verify_element_access(self.buffer, self.indices, self.result, "loaded")
+
+    def print(self, printer: Printer) -> None:
+        _print_access(printer, self, self.buffer, self.indices)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> Self:
+        buffer, indices, attributes, buffer_type = _parse_access(parser)
+        op = cls(parser.resolve_operand(buffer, buffer_type), indices)
+        op.attributes |= attributes
+        return op
+
+
+@irdl_op_definition
+class StoreOp(BufferWrite):
+    """Writes one element of a buffer, with one `index` per dimension:
+
+        loop.store %x, %a[%i, %j] : memref<64x64xf32, #loop.space<vtcm>>
+
+    The value must have the buffer's element type.
+    """
+
+    name = "loop.store"
+
+    value = operand_def()
+
+    def verify_(self) -> None:
+        _verify_element_access(self.buffer, self.indices, self.value, "stored")
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
         printer.print_ssa_value(self.value)
-        printer.print_string(", ")
-        _print_access(printer, self.buffer, self.indices)
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.buffer.type)
+        printer.print_string(",")
+        _print_access(printer, self, self.buffer, self.indices)
 
     @classmethod
     def parse(cls, parser: Parser) -> Self:
         value = parser.parse_unresolved_operand()
         parser.parse_punctuation(",")
-        buffer, indices = _parse_access(parser)
-        attributes = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        buffer_type = _parse_buffer_type(parser)
+        buffer, indices, attributes, buffer_type = _parse_access(parser)
         op = cls(
             parser.resolve_operand(value, buffer_type.element_type),
             parser.resolve_operand(buffer, buffer_type),
@@ -195,7 +206,7 @@ def _verify_vector_access(buffer: SSAValue, indices: Sequence[SSAValue], vector:
 
 
 @irdl_op_definition
-class VLoadOp(IRDLOperation):
+class VLoadOp(BufferRead):
     """Reads N contiguous elements along the innermost dimension, starting at the indices,
     into a `vector<Nxelt>`. Reading past the end of the row is undefined.
 
@@ -204,11 +215,7 @@ class VLoadOp(IRDLOperation):
 
     name = "loop.vload"
 
-    buffer = operand_def(MemRefType)
-    indices = var_operand_def(IndexType)
     result = result_def(VectorType)
-
-    traits = traits_def(MemoryReadEffect())
     assembly_format = "$buffer `[` $indices `]` attr-dict `:` type($buffer) `,` type($result)"
 
     def __init__(
@@ -224,7 +231,7 @@ class VLoadOp(IRDLOperation):
 
 
 @irdl_op_definition
-class VStoreOp(IRDLOperation):
+class VStoreOp(BufferWrite):
     """Writes a `vector<Nxelt>` to N contiguous elements along the innermost dimension,
     starting at the indices. Writing past the end of the row is undefined.
 
@@ -234,21 +241,9 @@ class VStoreOp(IRDLOperation):
     name = "loop.vstore"
 
     value = operand_def(VectorType)
-    buffer = operand_def(MemRefType)
-    indices = var_operand_def(IndexType)
-
-    traits = traits_def(MemoryWriteEffect())
     assembly_format = (
         "$value `,` $buffer `[` $indices `]` attr-dict `:` type($buffer) `,` type($value)"
     )
-
-    def __init__(
-        self,
-        value: SSAValue | Operation,
-        buffer: SSAValue | Operation,
-        indices: Sequence[SSAValue | Operation],
-    ):
-        super().__init__(operands=[value, buffer, indices])
 
     def verify_(self) -> None:
         _verify_vector_access(self.buffer, self.indices, self.value)

@@ -37,6 +37,7 @@ from lamina.dialects.top_base import (
     ConvLayoutAttr,
     PoolKind,
     PoolKindAttr,
+    Shape,
     TensorLayout,
     TensorLayoutAttr,
     agree,
@@ -142,8 +143,52 @@ class MatmulOp(IRDLOperation):
             )
 
 
+Window = tuple[Shape, Shape, Shape, Shape]
+"""strides, dilations, pad_low, pad_high: one entry per spatial dim each."""
+
+
+def window_properties(
+    strides: Sequence[int], dilations: Sequence[int], pad_low: Sequence[int],
+    pad_high: Sequence[int],
+) -> dict[str, Attribute]:  # fmt: skip
+    return {
+        "strides": i64_array(strides),
+        "dilations": i64_array(dilations),
+        "pad_low": i64_array(pad_low),
+        "pad_high": i64_array(pad_high),
+    }
+
+
+class WindowedOp(IRDLOperation):
+    """Base of the sliding-window ops (`top.conv2d`, `top.pool`): per spatial dim a stride,
+    a dilation and the pads before (`pad_low` = top/left) and after (`pad_high`)."""
+
+    strides = prop_def(DenseArrayBase.constr(i64))
+    dilations = prop_def(DenseArrayBase.constr(i64))
+    pad_low = prop_def(DenseArrayBase.constr(i64))
+    pad_high = prop_def(DenseArrayBase.constr(i64))
+    traits = traits_def(Pure())
+
+    def verify_window(
+        self, rank: int, *, kernel: Sequence[int] | None = None, groups: int | None = None
+    ) -> Window:
+        """`rank` entries in each window property; kernel, strides, dilations and groups
+        positive, pads non-negative (checked in that order)."""
+        window = tuple(int_values(a) for a in (self.strides, self.dilations, self.pad_low,
+                                                self.pad_high))  # fmt: skip
+        strides, dilations, low, high = window
+        expect_lengths(rank, strides=strides, dilations=dilations, pad_low=low, pad_high=high)
+        positive = {} if kernel is None else {"kernel": kernel}
+        positive |= {"strides": strides, "dilations": dilations}
+        if groups is not None:
+            positive["groups"] = [groups]
+        expect_positive(**positive)
+        expect_non_negative(pad_low=low, pad_high=high)
+        return strides, dilations, low, high
+
+
 @irdl_op_definition
-class Conv2dOp(IRDLOperation):
+class Conv2dOp(WindowedOp):
     """2-D convolution (cross-correlation) with explicit layout, strides, dilations, pads
     (`pad_low` = top/left, `pad_high` = bottom/right) and groups, plus an optional bias of
     shape [F] (nchwc: [F/f, f]). Out = (H + pads - dilation * (K - 1) - 1) / stride + 1.
@@ -160,12 +205,7 @@ class Conv2dOp(IRDLOperation):
     bias = opt_operand_def(TensorType)
     result = result_def(TensorType)
     layout = prop_def(ConvLayoutAttr)
-    strides = prop_def(DenseArrayBase.constr(i64))
-    dilations = prop_def(DenseArrayBase.constr(i64))
-    pad_low = prop_def(DenseArrayBase.constr(i64))
-    pad_high = prop_def(DenseArrayBase.constr(i64))
     groups = prop_def(IntegerAttr.constr(type=i64))
-    traits = traits_def(Pure())
     assembly_format = (
         "$layout $input `,` $filter (`,` $bias^)? `strides` $strides `dilations` $dilations"
         " `pad_low` $pad_low `pad_high` $pad_high `groups` $groups"
@@ -191,21 +231,14 @@ class Conv2dOp(IRDLOperation):
             result_types=[result_type],
             properties={
                 "layout": ConvLayoutAttr(layout),
-                "strides": i64_array(strides),
-                "dilations": i64_array(dilations),
-                "pad_low": i64_array(pad_low),
-                "pad_high": i64_array(pad_high),
+                **window_properties(strides, dilations, pad_low, pad_high),
                 "groups": IntegerAttr(groups, i64),
             },
         )
 
     def verify_(self) -> None:
-        strides, dilations = int_values(self.strides), int_values(self.dilations)
-        low, high = int_values(self.pad_low), int_values(self.pad_high)
         groups = self.groups.value.data
-        expect_lengths(2, strides=strides, dilations=dilations, pad_low=low, pad_high=high)
-        expect_positive(strides=strides, dilations=dilations, groups=[groups])
-        expect_non_negative(pad_low=low, pad_high=high)
+        strides, dilations, low, high = self.verify_window(2, groups=groups)
         layout = self.layout.data
         blocked = layout == ConvLayout.NCHWC
         expect_rank("input", self.input, 5 if blocked else 4)
@@ -266,7 +299,7 @@ def _spatial_dims(layout: TensorLayout, rank: int) -> range:
 
 
 @irdl_op_definition
-class PoolOp(IRDLOperation):
+class PoolOp(WindowedOp):
     """Max or average pooling over the spatial dims of `layout` (any count, one per kernel
     entry). Padded positions are skipped by max and, unless `count_include_pad`, not
     counted by avg. Ceil mode is resolved into the result type: each spatial output is
@@ -282,12 +315,7 @@ class PoolOp(IRDLOperation):
     kind = prop_def(PoolKindAttr)
     layout = prop_def(TensorLayoutAttr)
     kernel = prop_def(DenseArrayBase.constr(i64))
-    strides = prop_def(DenseArrayBase.constr(i64))
-    dilations = prop_def(DenseArrayBase.constr(i64))
-    pad_low = prop_def(DenseArrayBase.constr(i64))
-    pad_high = prop_def(DenseArrayBase.constr(i64))
     count_include_pad = opt_prop_def(UnitAttr)
-    traits = traits_def(Pure())
     assembly_format = (
         "$kind $layout $input `kernel` $kernel `strides` $strides `dilations` $dilations"
         " `pad_low` $pad_low `pad_high` $pad_high (`count_include_pad` $count_include_pad^)?"
@@ -316,10 +344,12 @@ class PoolOp(IRDLOperation):
                 "kind": PoolKindAttr(kind),
                 "layout": TensorLayoutAttr(layout),
                 "kernel": i64_array(kernel),
-                "strides": i64_array(ones if strides is None else strides),
-                "dilations": i64_array(ones if dilations is None else dilations),
-                "pad_low": i64_array(zeros if pad_low is None else pad_low),
-                "pad_high": i64_array(zeros if pad_high is None else pad_high),
+                **window_properties(
+                    ones if strides is None else strides,
+                    ones if dilations is None else dilations,
+                    zeros if pad_low is None else pad_low,
+                    zeros if pad_high is None else pad_high,
+                ),
                 "count_include_pad": UnitAttr() if count_include_pad else None,
             },
         )
@@ -329,16 +359,9 @@ class PoolOp(IRDLOperation):
         return _spatial_dims(self.layout.data, len(shape_of(self.input)))
 
     def verify_(self) -> None:
-        kernel, strides = int_values(self.kernel), int_values(self.strides)
-        dilations, low, high = (
-            int_values(self.dilations),
-            int_values(self.pad_low),
-            int_values(self.pad_high),
-        )
+        kernel = int_values(self.kernel)
         k = len(kernel)
-        expect_lengths(k, strides=strides, dilations=dilations, pad_low=low, pad_high=high)
-        expect_positive(kernel=kernel, strides=strides, dilations=dilations)
-        expect_non_negative(pad_low=low, pad_high=high)
+        strides, dilations, low, high = self.verify_window(k, kernel=kernel)
         if self.count_include_pad and self.kind.data != PoolKind.AVG:
             raise VerifyException("expected count_include_pad only with avg pooling")
         extra = 3 if self.layout.data == TensorLayout.NCHWC else 2

@@ -10,45 +10,21 @@ Part of the `Top` dialect object (dialects/top.py).
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import I64, IndexType, IntegerAttr, TensorType, i64
-from xdsl.ir import Attribute, SSAValue
-from xdsl.irdl import (
-    IRDLOperation,
-    irdl_op_definition,
-    operand_def,
-    prop_def,
-    result_def,
-    traits_def,
-)
-from xdsl.traits import Pure
-from xdsl.utils.exceptions import VerifyException
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Attribute
+from xdsl.irdl import irdl_op_definition, operand_def
 from xdsl.utils.hints import isa
+
+from lamina.dialects.shaped_dim import DimOpBase
 
 
 @irdl_op_definition
-class DimOp(IRDLOperation):
+class DimOp(DimOpBase):
     """The extent of dim `axis` of `source` (0 <= axis < rank)."""
 
     name = "top.dim"
     source = operand_def(TensorType)
-    axis = prop_def(IntegerAttr[I64])
-    result = result_def(IndexType)
-    traits = traits_def(Pure())
     assembly_format = "$source `,` $axis attr-dict `:` type($source)"
-
-    def __init__(self, source: SSAValue, axis: int) -> None:
-        super().__init__(
-            operands=[source],
-            result_types=[IndexType()],
-            properties={"axis": IntegerAttr(axis, i64)},
-        )
-
-    def verify_(self) -> None:
-        source_type = self.source.type
-        assert isa(source_type, TensorType[Attribute])
-        rank, axis = source_type.get_num_dims(), self.axis.value.data
-        if not 0 <= axis < rank:
-            raise VerifyException(f"axis {axis} is out of range for {source_type} (rank {rank})")
 
 
 def dynamic_count(result_type: Attribute) -> int:

@@ -282,8 +282,25 @@ class BroadcastOp(IRDLOperation):
         expect_same_element("result", self.result, "input", self.input)
 
 
+class SizedResultOp(IRDLOperation):
+    """Base of `top.fill` and `top.reshape`: after the op's own first operand, one `index`
+    operand per dynamic (`?`) dim of the result gives that dim's size."""
+
+    dynamic_sizes = var_operand_def(IndexType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    def __init__(
+        self, source: SSAValue, result_type: Attribute, dynamic_sizes: Sequence[SSAValue] = ()
+    ) -> None:
+        super().__init__(operands=[source, dynamic_sizes], result_types=[result_type])
+
+    def verify_(self) -> None:
+        expect_dynamic_sizes(self.result, self.dynamic_sizes)
+
+
 @irdl_op_definition
-class FillOp(IRDLOperation):
+class FillOp(SizedResultOp):
     """A tensor with every element `value` (a scalar of the result's element type);
     the usual init of a reduction's or a matmul's output.
 
@@ -292,20 +309,12 @@ class FillOp(IRDLOperation):
 
     name = "top.fill"
     value = operand_def()
-    dynamic_sizes = var_operand_def(IndexType)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
     assembly_format = (
         "$value (`(` $dynamic_sizes^ `)`)? attr-dict `:` type($value) `->` type($result)"
     )
 
-    def __init__(
-        self, value: SSAValue, result_type: Attribute, dynamic_sizes: Sequence[SSAValue] = ()
-    ) -> None:
-        super().__init__(operands=[value, dynamic_sizes], result_types=[result_type])
-
     def verify_(self) -> None:
-        expect_dynamic_sizes(self.result, self.dynamic_sizes)
+        super().verify_()
         if self.value.type != element_type_of(self.result):
             raise VerifyException(
                 f"expected value type {self.value.type} to be the element type of result "
@@ -314,7 +323,7 @@ class FillOp(IRDLOperation):
 
 
 @irdl_op_definition
-class ReshapeOp(IRDLOperation):
+class ReshapeOp(SizedResultOp):
     """The same elements in row-major order under a new shape (ONNX Reshape, Flatten,
     Squeeze, Unsqueeze). The element counts agree when both shapes are static.
 
@@ -323,20 +332,12 @@ class ReshapeOp(IRDLOperation):
 
     name = "top.reshape"
     input = operand_def(TensorType)
-    dynamic_sizes = var_operand_def(IndexType)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
     assembly_format = (
         "$input (`(` $dynamic_sizes^ `)`)? attr-dict `:` type($input) `->` type($result)"
     )
 
-    def __init__(
-        self, input: SSAValue, result_type: Attribute, dynamic_sizes: Sequence[SSAValue] = ()
-    ) -> None:
-        super().__init__(operands=[input, dynamic_sizes], result_types=[result_type])
-
     def verify_(self) -> None:
-        expect_dynamic_sizes(self.result, self.dynamic_sizes)
+        super().verify_()
         x, y = shape_of(self.input), shape_of(self.result)
         if DYNAMIC_INDEX not in (*x, *y) and prod(x) != prod(y):
             raise VerifyException(
