@@ -19,7 +19,8 @@ from xdsl.dialects.builtin import (
 from xdsl.dialects.utils import EnumAttribute
 from xdsl.ir import Attribute, SpacedOpaqueSyntaxAttribute, SSAValue
 from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineExpr, AffineMap
-from xdsl.irdl import irdl_attr_definition
+from xdsl.irdl import IRDLOperation, irdl_attr_definition, result_def, traits_def
+from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.hints import isa
 from xdsl.utils.str_enum import StrEnum
@@ -126,12 +127,23 @@ TOP_ENUM_ATTRS = (
 )
 """Added to the `Top` dialect object."""
 
+
+class TensorValueOp(IRDLOperation):
+    """Base of the named `top` ops with one result: pure value ops whose result type is
+    given (each verifier checks that result shape)."""
+
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+
 # ---------------------------------------------------------------------------------------
 # Shape helpers shared by the verifiers.
 # ---------------------------------------------------------------------------------------
 
 Shape = tuple[int, ...]
 I64Array = DenseArrayBase[IntegerType]
+I64_ARRAY = DenseArrayBase.constr(i64)
+"""The constraint of a property that is an array of i64 (strides, pads, axes, ...)."""
 
 
 def i64_array(values: Sequence[int]) -> I64Array:

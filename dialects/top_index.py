@@ -33,6 +33,7 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
 from lamina.dialects.top_base import (
+    TensorValueOp,
     expect_axis,
     expect_element,
     expect_integer,
@@ -105,7 +106,7 @@ class TopKOp(IRDLOperation):
 
 
 @irdl_op_definition
-class GatherNDOp(IRDLOperation):
+class GatherNDOp(TensorValueOp):
     """Slices of `data` addressed by index tuples: with indices of shape [..., k],
     result[i..., j...] = data[indices[i..., 0], ..., indices[i..., k-1], j...]; an index
     below 0 counts from the end of its dim.
@@ -116,8 +117,6 @@ class GatherNDOp(IRDLOperation):
     name = "top.gather_nd"
     data = operand_def(TensorType)
     indices = operand_def(TensorType)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
     assembly_format = "$data `[` $indices `]` attr-dict `:` functional-type(operands, results)"
 
     def __init__(self, data: SSAValue, indices: SSAValue, result_type: Attribute) -> None:
@@ -142,7 +141,7 @@ def _addressed(data: SSAValue, indices: SSAValue) -> tuple[int, ...]:
 
 
 @irdl_op_definition
-class ScatterNDOp(IRDLOperation):
+class ScatterNDOp(TensorValueOp):
     """`data` with `updates` placed at index tuples: with indices of shape [..., k],
     result[indices[i..., :], j...] = combine(result[...], updates[i..., j...]), the updates
     applied in row-major order of i (so with `assign` the last duplicate wins); every other
@@ -156,9 +155,7 @@ class ScatterNDOp(IRDLOperation):
     data = operand_def(TensorType)
     indices = operand_def(TensorType)
     updates = operand_def(TensorType)
-    result = result_def(TensorType)
     kind = prop_def(ScatterKindAttr)
-    traits = traits_def(Pure())
     assembly_format = (
         "$kind $data `[` $indices `]` `,` $updates attr-dict `:` functional-type(operands, results)"
     )

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     AnyFloat,
-    DenseArrayBase,
     IntegerAttr,
     IntegerType,
     TensorType,
@@ -20,19 +19,16 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
-    IRDLOperation,
     irdl_op_definition,
     operand_def,
     opt_operand_def,
     opt_prop_def,
     prop_def,
-    result_def,
-    traits_def,
 )
-from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from lamina.dialects.top_base import (
+    I64_ARRAY,
     ConvLayout,
     ConvLayoutAttr,
     PoolKind,
@@ -40,6 +36,7 @@ from lamina.dialects.top_base import (
     Shape,
     TensorLayout,
     TensorLayoutAttr,
+    TensorValueOp,
     agree,
     broadcast_shapes,
     element_type_of,
@@ -75,7 +72,7 @@ def _window_out(size: int, kernel: int, stride: int, dilation: int, pads: int, c
 
 
 @irdl_op_definition
-class MatmulOp(IRDLOperation):
+class MatmulOp(TensorValueOp):
     """C = A · B over the last two dims; leading (batch) dims broadcast like numpy.matmul.
     Both operands have rank >= 2 (a 1-D operand is reshaped before `top`). `transpose_lhs` /
     `transpose_rhs` swap an operand's last two dims first. The result element type may be
@@ -89,10 +86,8 @@ class MatmulOp(IRDLOperation):
     name = "top.matmul"
     lhs = operand_def(TensorType)
     rhs = operand_def(TensorType)
-    result = result_def(TensorType)
     transpose_lhs = opt_prop_def(UnitAttr)
     transpose_rhs = opt_prop_def(UnitAttr)
-    traits = traits_def(Pure())
     assembly_format = (
         "$lhs `,` $rhs (`transpose_lhs` $transpose_lhs^)? (`transpose_rhs` $transpose_rhs^)?"
         " attr-dict `:` functional-type(operands, results)"
@@ -159,15 +154,14 @@ def window_properties(
     }
 
 
-class WindowedOp(IRDLOperation):
+class WindowedOp(TensorValueOp):
     """Base of the sliding-window ops (`top.conv2d`, `top.pool`): per spatial dim a stride,
     a dilation and the pads before (`pad_low` = top/left) and after (`pad_high`)."""
 
-    strides = prop_def(DenseArrayBase.constr(i64))
-    dilations = prop_def(DenseArrayBase.constr(i64))
-    pad_low = prop_def(DenseArrayBase.constr(i64))
-    pad_high = prop_def(DenseArrayBase.constr(i64))
-    traits = traits_def(Pure())
+    strides = prop_def(I64_ARRAY)
+    dilations = prop_def(I64_ARRAY)
+    pad_low = prop_def(I64_ARRAY)
+    pad_high = prop_def(I64_ARRAY)
 
     def verify_window(
         self, rank: int, *, kernel: Sequence[int] | None = None, groups: int | None = None
@@ -203,7 +197,6 @@ class Conv2dOp(WindowedOp):
     input = operand_def(TensorType)
     filter = operand_def(TensorType)
     bias = opt_operand_def(TensorType)
-    result = result_def(TensorType)
     layout = prop_def(ConvLayoutAttr)
     groups = prop_def(IntegerAttr.constr(type=i64))
     assembly_format = (
@@ -311,10 +304,9 @@ class PoolOp(WindowedOp):
 
     name = "top.pool"
     input = operand_def(TensorType)
-    result = result_def(TensorType)
     kind = prop_def(PoolKindAttr)
     layout = prop_def(TensorLayoutAttr)
-    kernel = prop_def(DenseArrayBase.constr(i64))
+    kernel = prop_def(I64_ARRAY)
     count_include_pad = opt_prop_def(UnitAttr)
     assembly_format = (
         "$kind $layout $input `kernel` $kernel `strides` $strides `dilations` $dilations"

@@ -9,35 +9,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import prod
 
-from xdsl.dialects.builtin import (
-    DYNAMIC_INDEX,
-    DenseArrayBase,
-    IndexType,
-    IntegerAttr,
-    TensorType,
-    UnitAttr,
-    i64,
-)
+from xdsl.dialects.builtin import DYNAMIC_INDEX, IndexType, IntegerAttr, TensorType, UnitAttr, i64
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
-    IRDLOperation,
     irdl_op_definition,
     operand_def,
     opt_operand_def,
     opt_prop_def,
     prop_def,
-    result_def,
-    traits_def,
     var_operand_def,
 )
-from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from lamina.dialects.top_base import (
+    I64_ARRAY,
     PadMode,
     PadModeAttr,
     ReduceKind,
     ReduceKindAttr,
+    TensorValueOp,
     agree,
     element_type_of,
     expect_axis,
@@ -55,7 +45,7 @@ from lamina.dialects.top_base import (
 
 
 @irdl_op_definition
-class ReduceOp(IRDLOperation):
+class ReduceOp(TensorValueOp):
     """Reduces `input` over `axes` (sorted, distinct) with `kind`. With `keepdims` the
     reduced dims stay as size 1; without, they are dropped.
 
@@ -65,11 +55,9 @@ class ReduceOp(IRDLOperation):
 
     name = "top.reduce"
     input = operand_def(TensorType)
-    result = result_def(TensorType)
     kind = prop_def(ReduceKindAttr)
-    axes = prop_def(DenseArrayBase.constr(i64))
+    axes = prop_def(I64_ARRAY)
     keepdims = opt_prop_def(UnitAttr)
-    traits = traits_def(Pure())
     assembly_format = (
         "$kind $input `axes` $axes (`keepdims` $keepdims^)?"
         " attr-dict `:` type($input) `->` type($result)"
@@ -110,7 +98,7 @@ class ReduceOp(IRDLOperation):
 
 
 @irdl_op_definition
-class TransposeOp(IRDLOperation):
+class TransposeOp(TensorValueOp):
     """Permutes dims: result dim i is input dim permutation[i]. A layout change
     (NCHW -> NHWC) is a transpose.
 
@@ -119,9 +107,7 @@ class TransposeOp(IRDLOperation):
 
     name = "top.transpose"
     input = operand_def(TensorType)
-    result = result_def(TensorType)
-    permutation = prop_def(DenseArrayBase.constr(i64))
-    traits = traits_def(Pure())
+    permutation = prop_def(I64_ARRAY)
     assembly_format = (
         "$input `permutation` $permutation attr-dict `:` type($input) `->` type($result)"
     )
@@ -145,7 +131,7 @@ class TransposeOp(IRDLOperation):
 
 
 @irdl_op_definition
-class PadOp(IRDLOperation):
+class PadOp(TensorValueOp):
     """Pads each dim by `low` before and `high` after (non-negative). constant fills with
     `value` (zero when absent); reflect mirrors without repeating the edge (pads < dim);
     edge repeats the border element.
@@ -158,11 +144,9 @@ class PadOp(IRDLOperation):
     name = "top.pad"
     input = operand_def(TensorType)
     value = opt_operand_def()
-    result = result_def(TensorType)
     mode = prop_def(PadModeAttr)
-    low = prop_def(DenseArrayBase.constr(i64))
-    high = prop_def(DenseArrayBase.constr(i64))
-    traits = traits_def(Pure())
+    low = prop_def(I64_ARRAY)
+    high = prop_def(I64_ARRAY)
     assembly_format = (
         "$mode $input (`value` $value^)? `low` $low `high` $high"
         " attr-dict `:` functional-type(operands, results)"
@@ -217,7 +201,7 @@ class PadOp(IRDLOperation):
 
 
 @irdl_op_definition
-class GatherOp(IRDLOperation):
+class GatherOp(TensorValueOp):
     """Picks slices of `data` along `axis` (ONNX Gather): result shape is
     data[:axis] + indices + data[axis+1:]. An index i < 0 reads data[..., i + size, ...].
 
@@ -228,9 +212,7 @@ class GatherOp(IRDLOperation):
     name = "top.gather"
     data = operand_def(TensorType)
     indices = operand_def(TensorType)
-    result = result_def(TensorType)
     axis = prop_def(IntegerAttr.constr(type=i64))
-    traits = traits_def(Pure())
     assembly_format = (
         "$data `[` $indices `]` `axis` $axis attr-dict `:` functional-type(operands, results)"
     )
@@ -253,7 +235,7 @@ class GatherOp(IRDLOperation):
 
 
 @irdl_op_definition
-class BroadcastOp(IRDLOperation):
+class BroadcastOp(TensorValueOp):
     """Broadcasts `input` to the result shape by numpy rules: dims align on the right,
     each input dim is 1 or the result dim, missing leading dims are added.
 
@@ -262,8 +244,6 @@ class BroadcastOp(IRDLOperation):
 
     name = "top.broadcast"
     input = operand_def(TensorType)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
     def __init__(self, input: SSAValue, result_type: Attribute) -> None:
@@ -282,13 +262,11 @@ class BroadcastOp(IRDLOperation):
         expect_same_element("result", self.result, "input", self.input)
 
 
-class SizedResultOp(IRDLOperation):
+class SizedResultOp(TensorValueOp):
     """Base of `top.fill` and `top.reshape`: after the op's own first operand, one `index`
     operand per dynamic (`?`) dim of the result gives that dim's size."""
 
     dynamic_sizes = var_operand_def(IndexType)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
 
     def __init__(
         self, source: SSAValue, result_type: Attribute, dynamic_sizes: Sequence[SSAValue] = ()
@@ -348,7 +326,7 @@ class ReshapeOp(SizedResultOp):
 
 
 @irdl_op_definition
-class ConcatOp(IRDLOperation):
+class ConcatOp(TensorValueOp):
     """Joins the inputs (at least one, same rank) along `axis`; every other dim agrees.
 
     %c = top.concat %a, %b axis 1
@@ -357,9 +335,7 @@ class ConcatOp(IRDLOperation):
 
     name = "top.concat"
     inputs = var_operand_def(TensorType)
-    result = result_def(TensorType)
     axis = prop_def(IntegerAttr.constr(type=i64))
-    traits = traits_def(Pure())
     assembly_format = "$inputs `axis` $axis attr-dict `:` functional-type(operands, results)"
 
     def __init__(self, inputs: Sequence[SSAValue], result_type: Attribute, *, axis: int) -> None:
@@ -389,7 +365,7 @@ class ConcatOp(IRDLOperation):
 
 
 @irdl_op_definition
-class SliceOp(IRDLOperation):
+class SliceOp(TensorValueOp):
     """A strided window of `input`: result[i] = input[offsets + strides * i] per dim, the
     sizes given by the result type. Strides are non-zero and may be negative; every index
     read lies inside the input (ONNX Slice and Split after clamping).
@@ -399,10 +375,8 @@ class SliceOp(IRDLOperation):
 
     name = "top.slice"
     input = operand_def(TensorType)
-    result = result_def(TensorType)
-    offsets = prop_def(DenseArrayBase.constr(i64))
-    strides = prop_def(DenseArrayBase.constr(i64))
-    traits = traits_def(Pure())
+    offsets = prop_def(I64_ARRAY)
+    strides = prop_def(I64_ARRAY)
     assembly_format = (
         "$input `offsets` $offsets `strides` $strides attr-dict `:` type($input) `->` type($result)"
     )

@@ -12,8 +12,7 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.interpreter import Interpreter, InterpreterFunctions, PythonValues, impl, register_impls
 from xdsl.ir import Attribute, Operation
 
-from lamina.dialects.top_base import ConvLayout, PoolKind
-from lamina.dialects.top_nn import Conv2dOp, MatmulOp, PoolOp
+from lamina.dialects import top
 from lamina.dialects.weights import numpy_dtype
 from lamina.errors import UnsupportedOpError
 
@@ -40,11 +39,11 @@ def _windows(
     return view[tuple(index)]
 
 
-def run_conv2d(op: Conv2dOp, x: Array, w: Array, bias: Array | None) -> Array:
+def run_conv2d(op: top.Conv2dOp, x: Array, w: Array, bias: Array | None) -> Array:
     layout = op.layout.data
-    if layout == ConvLayout.NHWC_HWCF:
+    if layout == top.ConvLayout.NHWC_HWCF:
         x, w = x.transpose(0, 3, 1, 2), w.transpose(3, 2, 0, 1)
-    elif layout != ConvLayout.NCHW_FCHW:
+    elif layout != top.ConvLayout.NCHW_FCHW:
         raise UnsupportedOpError(f"top.conv2d layout {layout} in the top interpreter")
     strides, dilations = op.strides.get_values(), op.dilations.get_values()
     low, high = op.pad_low.get_values(), op.pad_high.get_values()
@@ -66,12 +65,12 @@ def run_conv2d(op: Conv2dOp, x: Array, w: Array, bias: Array | None) -> Array:
     y = y.astype(acc)
     if bias is not None:
         y = y + bias.reshape(1, -1, 1, 1)
-    if layout == ConvLayout.NHWC_HWCF:
+    if layout == top.ConvLayout.NHWC_HWCF:
         y = y.transpose(0, 2, 3, 1)
     return y.astype(result_dtype(op))
 
 
-def run_pool(op: PoolOp, x: Array) -> Array:
+def run_pool(op: top.PoolOp, x: Array) -> Array:
     dims = list(op.spatial_dims())
     kernel, strides = op.kernel.get_values(), op.strides.get_values()
     dilations = op.dilations.get_values()
@@ -88,7 +87,7 @@ def run_pool(op: PoolOp, x: Array) -> Array:
     for i, d in enumerate(dims):
         pads[d] = (low[i], high[i] + extra[i])
     axes = tuple(range(x.ndim, x.ndim + len(dims)))
-    if op.kind.data == PoolKind.MAX:
+    if op.kind.data == top.PoolKind.MAX:
         fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         xp = np.pad(x, pads, constant_values=fill)
         return _windows(xp, dims, kernel, strides, dilations, out).max(axis=axes)
@@ -113,23 +112,23 @@ def run_pool(op: PoolOp, x: Array) -> Array:
 class TopNNFunctions(InterpreterFunctions):
     """matmul, conv2d and pool."""
 
-    @impl(MatmulOp)
-    def run_matmul(self, interpreter: Interpreter, op: MatmulOp, args: PythonValues):
+    @impl(top.MatmulOp)
+    def run_matmul(self, interpreter: Interpreter, op: top.MatmulOp, args: PythonValues):
         a, b = (np.asarray(v) for v in args)
         dtype = result_dtype(op)
         a = np.swapaxes(a, -1, -2) if op.transpose_lhs else a
         b = np.swapaxes(b, -1, -2) if op.transpose_rhs else b
         return (np.matmul(a.astype(dtype), b.astype(dtype)),)
 
-    @impl(Conv2dOp)
-    def run_conv2d(self, interpreter: Interpreter, op: Conv2dOp, args: PythonValues):
+    @impl(top.Conv2dOp)
+    def run_conv2d(self, interpreter: Interpreter, op: top.Conv2dOp, args: PythonValues):
         x, w, *bias = args
         return (run_conv2d(op, np.asarray(x), np.asarray(w), bias[0] if bias else None),)
 
-    @impl(PoolOp)
-    def run_pool(self, interpreter: Interpreter, op: PoolOp, args: PythonValues):
+    @impl(top.PoolOp)
+    def run_pool(self, interpreter: Interpreter, op: top.PoolOp, args: PythonValues):
         return (run_pool(op, np.asarray(args[0])),)
 
 
-NN_OPS_RUN = (MatmulOp, Conv2dOp, PoolOp)
+NN_OPS_RUN = (top.MatmulOp, top.Conv2dOp, top.PoolOp)
 """The ops `TopNNFunctions` runs."""
