@@ -17,6 +17,8 @@ from lamina.lowering.loop_to_llvm import ConvertLoopToLLVMPass, LLVMIRTarget, ma
 from lamina.runtime.jit import JitFunction
 from lamina.targets import known_devices, load_device
 
+# Kernels in the kernel ABI: kernel_ir / kernel_module (conftest.py) add the weights and
+# arena arguments of @main, the %c0, %c1 and %c<extent> index constants and func.return.
 SCALE = dict(
     buffers="%x: memref<4x256xf32>, %y: memref<4x256xf32>",
     extents=(4, 256),
