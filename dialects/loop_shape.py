@@ -9,45 +9,19 @@ dialect object (dialects/loop.py).
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import I64, IndexType, IntegerAttr, MemRefType, i64
-from xdsl.ir import Attribute, SSAValue
-from xdsl.irdl import (
-    IRDLOperation,
-    irdl_op_definition,
-    operand_def,
-    prop_def,
-    result_def,
-    traits_def,
-)
-from xdsl.traits import Pure
-from xdsl.utils.exceptions import VerifyException
-from xdsl.utils.hints import isa
+from xdsl.dialects.builtin import MemRefType
+from xdsl.irdl import irdl_op_definition, operand_def
+
+from lamina.dialects.shaped_dim import DimOpBase
 
 
 @irdl_op_definition
-class DimOp(IRDLOperation):
+class DimOp(DimOpBase):
     """The extent of dim `axis` of `buffer` (0 <= axis < rank)."""
 
     name = "loop.dim"
     buffer = operand_def(MemRefType)
-    axis = prop_def(IntegerAttr[I64])
-    result = result_def(IndexType)
-    traits = traits_def(Pure())
     assembly_format = "$buffer `,` $axis attr-dict `:` type($buffer)"
-
-    def __init__(self, buffer: SSAValue, axis: int) -> None:
-        super().__init__(
-            operands=[buffer],
-            result_types=[IndexType()],
-            properties={"axis": IntegerAttr(axis, i64)},
-        )
-
-    def verify_(self) -> None:
-        buffer_type = self.buffer.type
-        assert isa(buffer_type, MemRefType[Attribute])
-        rank, axis = buffer_type.get_num_dims(), self.axis.value.data
-        if not 0 <= axis < rank:
-            raise VerifyException(f"axis {axis} is out of range for {buffer_type} (rank {rank})")
 
 
 LOOP_SHAPE_OPS = (DimOp,)

@@ -7,14 +7,11 @@ verifiers check the result shapes exactly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from enum import auto
 
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
-    IndexType,
     IntegerAttr,
-    IntegerType,
     TensorType,
     UnitAttr,
     i64,
@@ -33,8 +30,17 @@ from xdsl.irdl import (
 )
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
-from xdsl.utils.hints import isa
 from xdsl.utils.str_enum import StrEnum
+
+from lamina.dialects.top_base import (
+    TensorValueOp,
+    expect_axis,
+    expect_element,
+    expect_integer,
+    expect_shape,
+    shape_of,
+    tensor_type_of,
+)
 
 
 class ScatterKind(StrEnum):
@@ -50,33 +56,6 @@ class ScatterKind(StrEnum):
 @irdl_attr_definition
 class ScatterKindAttr(EnumAttribute[ScatterKind], SpacedOpaqueSyntaxAttribute):
     name = "top.scatter_kind"
-
-
-def _type(value: SSAValue) -> TensorType[Attribute]:
-    assert isa(value.type, TensorType[Attribute]), "IRDL checks operand types first"
-    return value.type
-
-
-def _shape(value: SSAValue) -> tuple[int, ...]:
-    return _type(value).get_shape()
-
-
-def _expect_shape(what: str, value: SSAValue, expected: Sequence[int]) -> None:
-    shape = _shape(value)
-    agree = all(a == b or DYNAMIC_INDEX in (a, b) for a, b in zip(shape, expected, strict=False))
-    if len(shape) != len(expected) or not agree:
-        dims = ", ".join("?" if d == DYNAMIC_INDEX else str(d) for d in expected)
-        raise VerifyException(f"expected {what} type {value.type} to have shape [{dims}]")
-
-
-def _expect_element(what: str, value: SSAValue, element: Attribute) -> None:
-    if _type(value).get_element_type() != element:
-        raise VerifyException(f"expected {what} type {value.type} to have elements {element}")
-
-
-def _expect_integer(what: str, value: SSAValue) -> None:
-    if not isinstance(_type(value).get_element_type(), IntegerType | IndexType):
-        raise VerifyException(f"expected {what} type {value.type} to have integer elements")
 
 
 @irdl_op_definition
@@ -102,7 +81,7 @@ class TopKOp(IRDLOperation):
     )
 
     def __init__(self, input: SSAValue, k: int, *, axis: int, largest: bool) -> None:
-        x = _type(input)
+        x = tensor_type_of(input)
         shape = [k if d == axis else s for d, s in enumerate(x.get_shape())]
         super().__init__(
             operands=[input],
@@ -111,26 +90,23 @@ class TopKOp(IRDLOperation):
         )
 
     def verify_(self) -> None:
-        x, axis = _shape(self.input), self.axis.value.data
-        if not 0 <= axis < len(x):
-            raise VerifyException(
-                f"expected axis {axis} to be a dim of input type {self.input.type}"
-            )
-        k = _shape(self.values)[axis] if len(_shape(self.values)) == len(x) else DYNAMIC_INDEX
+        x, axis = shape_of(self.input), self.axis.value.data
+        expect_axis("input", self.input, axis)
+        k = shape_of(self.values)[axis] if len(shape_of(self.values)) == len(x) else DYNAMIC_INDEX
         if k != DYNAMIC_INDEX and x[axis] != DYNAMIC_INDEX and k > x[axis]:
             raise VerifyException(
                 f"expected values type {self.values.type} to keep at most {x[axis]} elements "
                 f"along axis {axis}"
             )
         expected = [k if d == axis else s for d, s in enumerate(x)]
-        _expect_shape("values", self.values, expected)
-        _expect_shape("indices", self.indices, expected)
-        _expect_element("values", self.values, _type(self.input).get_element_type())
-        _expect_element("indices", self.indices, i64)
+        expect_shape("values", self.values, expected)
+        expect_shape("indices", self.indices, expected)
+        expect_element("values", self.values, tensor_type_of(self.input).get_element_type())
+        expect_element("indices", self.indices, i64)
 
 
 @irdl_op_definition
-class GatherNDOp(IRDLOperation):
+class GatherNDOp(TensorValueOp):
     """Slices of `data` addressed by index tuples: with indices of shape [..., k],
     result[i..., j...] = data[indices[i..., 0], ..., indices[i..., k-1], j...]; an index
     below 0 counts from the end of its dim.
@@ -141,23 +117,21 @@ class GatherNDOp(IRDLOperation):
     name = "top.gather_nd"
     data = operand_def(TensorType)
     indices = operand_def(TensorType)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
     assembly_format = "$data `[` $indices `]` attr-dict `:` functional-type(operands, results)"
 
     def __init__(self, data: SSAValue, indices: SSAValue, result_type: Attribute) -> None:
         super().__init__(operands=[data, indices], result_types=[result_type])
 
     def verify_(self) -> None:
-        _expect_integer("indices", self.indices)
+        expect_integer("indices", self.indices)
         expected = _addressed(self.data, self.indices)
-        _expect_shape("result", self.result, expected)
-        _expect_element("result", self.result, _type(self.data).get_element_type())
+        expect_shape("result", self.result, expected)
+        expect_element("result", self.result, tensor_type_of(self.data).get_element_type())
 
 
 def _addressed(data: SSAValue, indices: SSAValue) -> tuple[int, ...]:
     """indices.shape[:-1] + data.shape[k:], k = indices.shape[-1] (at most data's rank)."""
-    x, idx = _shape(data), _shape(indices)
+    x, idx = shape_of(data), shape_of(indices)
     if not idx or idx[-1] == DYNAMIC_INDEX or not 1 <= idx[-1] <= len(x):
         raise VerifyException(
             f"expected the last dim of indices type {indices.type} to be a static size from 1 "
@@ -167,7 +141,7 @@ def _addressed(data: SSAValue, indices: SSAValue) -> tuple[int, ...]:
 
 
 @irdl_op_definition
-class ScatterNDOp(IRDLOperation):
+class ScatterNDOp(TensorValueOp):
     """`data` with `updates` placed at index tuples: with indices of shape [..., k],
     result[indices[i..., :], j...] = combine(result[...], updates[i..., j...]), the updates
     applied in row-major order of i (so with `assign` the last duplicate wins); every other
@@ -181,9 +155,7 @@ class ScatterNDOp(IRDLOperation):
     data = operand_def(TensorType)
     indices = operand_def(TensorType)
     updates = operand_def(TensorType)
-    result = result_def(TensorType)
     kind = prop_def(ScatterKindAttr)
-    traits = traits_def(Pure())
     assembly_format = (
         "$kind $data `[` $indices `]` `,` $updates attr-dict `:` functional-type(operands, results)"
     )
@@ -198,12 +170,12 @@ class ScatterNDOp(IRDLOperation):
         )
 
     def verify_(self) -> None:
-        _expect_integer("indices", self.indices)
-        _expect_shape("updates", self.updates, _addressed(self.data, self.indices))
-        element = _type(self.data).get_element_type()
-        _expect_element("updates", self.updates, element)
-        _expect_shape("result", self.result, _shape(self.data))
-        _expect_element("result", self.result, element)
+        expect_integer("indices", self.indices)
+        expect_shape("updates", self.updates, _addressed(self.data, self.indices))
+        element = tensor_type_of(self.data).get_element_type()
+        expect_element("updates", self.updates, element)
+        expect_shape("result", self.result, shape_of(self.data))
+        expect_element("result", self.result, element)
 
 
 INDEX_OPS = (TopKOp, GatherNDOp, ScatterNDOp)

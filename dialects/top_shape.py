@@ -1,7 +1,7 @@
 """Run-time dimensions at the `top` level (MLIR's `tensor.dim`): the extent of one
 dimension of a tensor as an `index`. Dynamic dims (`?`) of a result are given by such
 values: `top.fill` and `top.reshape` take one `index` operand per `?` of their result, and
-every other op's dynamic result dims follow from its operands (lowering/reify_dims.py).
+every other op's dynamic result dims follow from its operands (lowering/top_to_loop_dims.py).
 Part of the `Top` dialect object (dialects/top.py).
 
     %n = top.dim %x, 0 : tensor<?x64xf32>
@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import cast
 
 from xdsl.dialects.builtin import I64, ArrayAttr, IndexType, IntegerAttr, TensorType, i64
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute
 from xdsl.irdl import (
     IRDLOperation,
     irdl_op_definition,
@@ -29,31 +29,16 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.hints import isa
 
+from lamina.dialects.shaped_dim import DimOpBase
+
 
 @irdl_op_definition
-class DimOp(IRDLOperation):
+class DimOp(DimOpBase):
     """The extent of dim `axis` of `source` (0 <= axis < rank)."""
 
     name = "top.dim"
     source = operand_def(TensorType)
-    axis = prop_def(IntegerAttr[I64])
-    result = result_def(IndexType)
-    traits = traits_def(Pure())
     assembly_format = "$source `,` $axis attr-dict `:` type($source)"
-
-    def __init__(self, source: SSAValue, axis: int) -> None:
-        super().__init__(
-            operands=[source],
-            result_types=[IndexType()],
-            properties={"axis": IntegerAttr(axis, i64)},
-        )
-
-    def verify_(self) -> None:
-        source_type = self.source.type
-        assert isa(source_type, TensorType[Attribute])
-        rank, axis = source_type.get_num_dims(), self.axis.value.data
-        if not 0 <= axis < rank:
-            raise VerifyException(f"axis {axis} is out of range for {source_type} (rank {rank})")
 
 
 @irdl_op_definition

@@ -1,13 +1,19 @@
 """Shared test set-up: every test session compiles into a temporary object cache, never the
 user's `~/.cache/lamina/objects` (stale machine code there could pass a test after a codegen
-change); tests that need their own cache still set `LAMINA_CACHE_DIR` themselves."""
+change); tests that need their own cache still set `LAMINA_CACHE_DIR` themselves. Tests of
+hand-written loop-level kernels build and parse them through `kernel_ir` / `kernel_module`
+/ `parse_ir`."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.parser import Parser
+
+from lamina.context import make_context
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -19,3 +25,54 @@ def temporary_object_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         del os.environ["LAMINA_CACHE_DIR"]
     else:
         os.environ["LAMINA_CACHE_DIR"] = previous
+
+
+def _kernel_ir(
+    buffers: str,
+    body: str,
+    *,
+    extents: Sequence[int] = (),
+    weights: int = 64,
+    arena: int = 64,
+    outputs: int = 1,
+    prelude: str = "",
+) -> str:
+    """The text of a kernel-ABI function @main (docs/pipeline.md): the weights blob
+    `%weights` and the arena `%arena` (sizes in bytes), then `buffers`; `outputs` of them are
+    outputs. The body starts after index constants `%c0`, `%c1` and `%c<n>` per extent."""
+    constants = "".join(
+        f"  %c{n} = arith.constant {n} : index\n" for n in dict.fromkeys((0, 1, *extents))
+    )
+    attributes = '{lamina.abi = "kernel-v1"' + (
+        f", lamina.num_outputs = {outputs} : i64}}" if outputs != 1 else "}"
+    )
+    return (
+        f"{prelude}func.func @main(%weights: memref<{weights}xi8>, %arena: memref<{arena}xi8>,"
+        f" {buffers}) attributes {attributes} {{\n{constants}{body.strip(chr(10))}\n"
+        "  func.return\n}\n"
+    )
+
+
+def _parse_ir(text: str) -> ModuleOp:
+    module = Parser(make_context(), text).parse_module()
+    module.verify()
+    return module
+
+
+@pytest.fixture(scope="session")
+def kernel_ir() -> Callable[..., str]:
+    """`kernel_ir(buffers, body, extents=..., weights=..., arena=..., outputs=...)`: the
+    text of a hand-written loop-level kernel in the kernel ABI, without its boilerplate."""
+    return _kernel_ir
+
+
+@pytest.fixture(scope="session")
+def parse_ir() -> Callable[[str], ModuleOp]:
+    """Parses IR text in lamina's context and verifies it."""
+    return _parse_ir
+
+
+@pytest.fixture(scope="session")
+def kernel_module() -> Callable[..., ModuleOp]:
+    """`kernel_module(...)`: `kernel_ir(...)` parsed and verified."""
+    return lambda *args, **kwargs: _parse_ir(_kernel_ir(*args, **kwargs))

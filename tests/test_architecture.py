@@ -44,9 +44,6 @@ KNOWN_VIOLATIONS = {
     "circle: codegen/llvm.py <-> codegen/llvm_control.py <-> codegen/llvm_hvx.py"
     " <-> codegen/llvm_neon.py <-> codegen/llvm_ops.py <-> codegen/llvm_parallel.py"
     " <-> codegen/llvm_split.py <-> codegen/llvm_target.py",
-    "long: dialects/top.py",
-    "long: dialects/loop.py",
-    "long: runtime/reference/top_interpreter.py",
 }
 """Each entry one circle (its files, sorted), upward import or long file."""
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import llvmlite.binding as llvm
 import numpy as np
 import pytest
-from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 
 from lamina.codegen.llvm import emit_llvm
@@ -30,65 +29,60 @@ from lamina.errors import LaminaError
 from lamina.runtime.jit import JitFunction, JitModule, aligned_copy, aligned_empty
 from lamina.targets import load_device
 
+# Kernels in the kernel ABI: kernel_ir / kernel_module (conftest.py) add the weights and
+# arena arguments of @main, the %c0, %c1 and %c<extent> index constants and func.return.
 # y = 4 * (x + w): `add`, `double` twice (identical nests on other carves), `copy`
-FOUR_NESTS = """
-func.func @main(%weights: memref<1024xi8>, %arena: memref<3072xi8>,
-                %x: memref<256xf32>, %y: memref<256xf32>) attributes {lamina.abi = "kernel-v1"} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %n = arith.constant 256 : index
+FOUR_NESTS = dict(
+    buffers="%x: memref<256xf32>, %y: memref<256xf32>",
+    extents=(256,),
+    weights=1024,
+    arena=3072,
+    body="""
   %two = arith.constant 2.0 : f32
   %w = loop.carve %weights[0] : memref<1024xi8> -> memref<256xf32>
   %t0 = loop.carve %arena[0] : memref<3072xi8> -> memref<256xf32>
   %t1 = loop.carve %arena[1024] : memref<3072xi8> -> memref<256xf32>
   %t2 = loop.carve %arena[2048] : memref<3072xi8> -> memref<256xf32>
-  loop.for %i = %c0 to %n step %c1 {
+  loop.for %i = %c0 to %c256 step %c1 {
     %a = loop.load %x[%i] : memref<256xf32>
     %b = loop.load %w[%i] : memref<256xf32>
     %s = arith.addf %a, %b : f32
     loop.store %s, %t0[%i] : memref<256xf32>
   }
-  loop.for %i = %c0 to %n step %c1 {
+  loop.for %i = %c0 to %c256 step %c1 {
     %a = loop.load %t0[%i] : memref<256xf32>
     %d = arith.mulf %a, %two : f32
     loop.store %d, %t1[%i] : memref<256xf32>
   }
-  loop.for %i = %c0 to %n step %c1 {
+  loop.for %i = %c0 to %c256 step %c1 {
     %a = loop.load %t1[%i] : memref<256xf32>
     %d = arith.mulf %a, %two : f32
     loop.store %d, %t2[%i] : memref<256xf32>
   }
-  loop.for %i = %c0 to %n step %c1 {
+  loop.for %i = %c0 to %c256 step %c1 {
     %a = loop.load %t2[%i] : memref<256xf32>
     loop.store %a, %y[%i] : memref<256xf32>
   }
-  func.return
-}
-"""
+""",
+)
 
 # a nest reading arena[0, 1024) and writing arena[512, 1536): the two overlap
-OVERLAPPING = """
-func.func @main(%weights: memref<64xi8>, %arena: memref<2048xi8>,
-                %x: memref<256xf32>, %y: memref<256xf32>) attributes {lamina.abi = "kernel-v1"} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %n = arith.constant 256 : index
+OVERLAPPING = dict(
+    buffers="%x: memref<256xf32>, %y: memref<256xf32>",
+    extents=(256,),
+    arena=2048,
+    body="""
   %a = loop.carve %arena[0] : memref<2048xi8> -> memref<256xf32>
   %b = loop.carve %arena[512] : memref<2048xi8> -> memref<256xf32>
-  loop.for %i = %c0 to %n step %c1 {
+  loop.for %i = %c0 to %c256 step %c1 {
     %v = loop.load %a[%i] : memref<256xf32>
     loop.store %v, %b[%i] : memref<256xf32>
   }
-  func.return
-}
-"""
+""",
+)
 
 HOST = replace(load_device("host"), cores=1)
 RNG = np.random.default_rng(5)
-
-
-def parse(text: str) -> ModuleOp:
-    return Parser(make_context(), text).parse_module()
 
 
 def run_three_nests(jit: JitModule) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -98,8 +92,8 @@ def run_three_nests(jit: JitModule) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return x, w, y
 
 
-def test_identical_nests_are_emitted_and_compiled_once(tmp_path: Path) -> None:
-    split = split_llvm(parse(FOUR_NESTS), HOST)
+def test_identical_nests_are_emitted_and_compiled_once(tmp_path: Path, kernel_module) -> None:
+    split = split_llvm(kernel_module(**FOUR_NESTS), HOST)
     assert split.calls == 4 and len(split.nests) == 3
     assert split.main.count('call void @"lamina.nest.') == 4
     cache = ObjectCache(tmp_path)
@@ -108,33 +102,33 @@ def test_identical_nests_are_emitted_and_compiled_once(tmp_path: Path) -> None:
 
 
 def test_a_recompile_takes_every_object_from_the_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel_module
 ) -> None:
     monkeypatch.setenv("LAMINA_CACHE_DIR", str(tmp_path))
-    first = run_three_nests(JitModule(parse(FOUR_NESTS), threads=1))
+    first = run_three_nests(JitModule(kernel_module(**FOUR_NESTS), threads=1))
     cache = ObjectCache(default_cache_dir())
-    compile_objects(split_llvm(parse(FOUR_NESTS), HOST).nests.values(), HOST, cache=cache)
+    compile_objects(split_llvm(kernel_module(**FOUR_NESTS), HOST).nests.values(), HOST, cache=cache)
     assert (cache.hits, cache.misses) == (3, 0)
-    x, w, y = run_three_nests(JitModule(parse(FOUR_NESTS), threads=1))
+    x, w, y = run_three_nests(JitModule(kernel_module(**FOUR_NESTS), threads=1))
     np.testing.assert_allclose(y, 4 * (x + w), rtol=1e-6)
     np.testing.assert_allclose(first[2], 4 * (first[0] + first[1]), rtol=1e-6)
 
 
 def test_an_empty_cache_dir_variable_turns_the_disk_cache_off(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, kernel_module
 ) -> None:
     monkeypatch.setenv("LAMINA_CACHE_DIR", "")
     assert default_cache_dir() is None
     cache = ObjectCache(None)
-    text = split_llvm(parse(FOUR_NESTS), HOST).nests
+    text = split_llvm(kernel_module(**FOUR_NESTS), HOST).nests
     compile_objects(text.values(), HOST, cache=cache, jobs=1)
     compile_objects(text.values(), HOST, cache=cache, jobs=1)
     assert (cache.hits, cache.misses, cache.entries()) == (0, 6, 0)
 
 
-def test_the_cache_key_changes_with_the_device_the_opt_level_and_the_text() -> None:
+def test_the_cache_key_changes_with_the_device_the_opt_level_and_the_text(kernel_module) -> None:
     cache = ObjectCache(None)
-    text = next(iter(split_llvm(parse(FOUR_NESTS), HOST).nests.values()))
+    text = next(iter(split_llvm(kernel_module(**FOUR_NESTS), HOST).nests.values()))
     key = cache.key(text, HOST, 2, "static")
     assert key == cache.key(text, HOST, 2, "static")
     for other in (
@@ -147,18 +141,18 @@ def test_the_cache_key_changes_with_the_device_the_opt_level_and_the_text() -> N
         assert other != key
 
 
-def test_worker_processes_emit_the_same_objects_as_one_process() -> None:
-    texts = list(split_llvm(parse(FOUR_NESTS), HOST).nests.values())
+def test_worker_processes_emit_the_same_objects_as_one_process(kernel_module) -> None:
+    texts = list(split_llvm(kernel_module(**FOUR_NESTS), HOST).nests.values())
     serial = compile_objects(texts, HOST, cache=ObjectCache(None), jobs=1)
     parallel = compile_objects(texts, HOST, cache=ObjectCache(None), jobs=2)
     assert parallel == serial
 
 
 def test_split_build_computes_what_the_one_module_build_computes(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, kernel_module
 ) -> None:
     monkeypatch.setenv("LAMINA_CACHE_DIR", "")
-    module = parse(FOUR_NESTS)
+    module = kernel_module(**FOUR_NESTS)
     whole = optimize(emit_llvm(module, HOST), HOST)
     engine = llvm.create_mcjit_compiler(whole, target_machine(HOST, fresh=True))
     engine.finalize_object()
@@ -170,20 +164,20 @@ def test_split_build_computes_what_the_one_module_build_computes(
     ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 4)(engine.get_function_address("main"))(
         w.ctypes.data, arena.ctypes.data, x.ctypes.data, y_whole.ctypes.data
     )
-    (y_split,) = JitFunction(parse(FOUR_NESTS), w.view(np.uint8), threads=1)(x)
+    (y_split,) = JitFunction(kernel_module(**FOUR_NESTS), w.view(np.uint8), threads=1)(x)
     np.testing.assert_array_equal(y_split, y_whole)
 
 
-def test_nest_arguments_are_noalias_only_when_their_bytes_are_disjoint() -> None:
-    disjoint = next(iter(split_llvm(parse(FOUR_NESTS), HOST).nests.values()))
+def test_nest_arguments_are_noalias_only_when_their_bytes_are_disjoint(kernel_module) -> None:
+    disjoint = next(iter(split_llvm(kernel_module(**FOUR_NESTS), HOST).nests.values()))
     assert "ptr noalias nofree align 64" in disjoint
-    overlapping = split_llvm(parse(OVERLAPPING), HOST)
+    overlapping = split_llvm(kernel_module(**OVERLAPPING), HOST)
     (text,) = overlapping.nests.values()
     assert "noalias" not in text and "nofree" in text
 
 
-def test_inline_nests_stay_in_one_module_as_noinline_functions() -> None:
-    text = str(emit_llvm(parse(FOUR_NESTS), HOST, nests=InlineNests()))
+def test_inline_nests_stay_in_one_module_as_noinline_functions(kernel_module) -> None:
+    text = str(emit_llvm(kernel_module(**FOUR_NESTS), HOST, nests=InlineNests()))
     assert text.count('define internal void @"main.nest') == 4
     assert text.count("noinline") >= 4
 
@@ -197,41 +191,40 @@ def test_a_bad_job_count_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 # a full reduction: the nest's result is read after it, so it stays in the kernel function
-SUM_THEN_STORE = """
-func.func @main(%weights: memref<0xi8>, %arena: memref<0xi8>,
-                %x: memref<64xf32>, %y: memref<1xf32>) attributes {lamina.abi = "kernel-v1"} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %n = arith.constant 64 : index
+SUM_THEN_STORE = dict(
+    buffers="%x: memref<64xf32>, %y: memref<1xf32>",
+    extents=(64,),
+    weights=0,
+    arena=0,
+    body="""
   %zero = arith.constant 0.0 : f32
-  %sum = loop.for %i = %c0 to %n step %c1 iter_args(%acc = %zero) -> (f32) {
+  %sum = loop.for %i = %c0 to %c64 step %c1 iter_args(%acc = %zero) -> (f32) {
     %a = loop.load %x[%i] : memref<64xf32>
     %s = arith.addf %acc, %a : f32
     loop.yield %s : f32
   }
   loop.store %sum, %y[%c0] : memref<1xf32>
-  func.return
-}
-"""
+""",
+)
 
 
-def test_a_nest_whose_result_is_read_after_it_is_not_split() -> None:
+def test_a_nest_whose_result_is_read_after_it_is_not_split(kernel_module) -> None:
     x = np.arange(64, dtype=np.float32)
-    (y,) = JitFunction(parse(SUM_THEN_STORE), np.zeros(0, np.uint8), threads=1)(x)
+    (y,) = JitFunction(kernel_module(**SUM_THEN_STORE), np.zeros(0, np.uint8), threads=1)(x)
     assert y[0] == x.sum()
 
 
-def _compile_in_daemon(_: int) -> list[float]:
+def _compile_in_daemon(text: str) -> list[float]:
     os.environ["LAMINA_CACHE_DIR"] = ""  # no cache: the distinct nests really compile
     w = np.ones(256, np.float32)
-    jit = JitModule(parse(FOUR_NESTS), threads=1, jobs=2)
+    jit = JitModule(Parser(make_context(), text).parse_module(), threads=1, jobs=2)
     (y,) = JitFunction(jit, w.view(np.uint8))(np.ones(256, np.float32))
     return [float(v) for v in y[:2]]
 
 
-def test_compiling_inside_a_daemonic_worker_compiles_in_process() -> None:
+def test_compiling_inside_a_daemonic_worker_compiles_in_process(kernel_ir) -> None:
     # a multiprocessing.Pool worker may not start processes of its own
     import multiprocessing
 
     with multiprocessing.get_context("fork").Pool(1) as pool:
-        assert pool.map(_compile_in_daemon, [0]) == [[8.0, 8.0]]
+        assert pool.map(_compile_in_daemon, [kernel_ir(**FOUR_NESTS)]) == [[8.0, 8.0]]

@@ -7,27 +7,20 @@ import math
 
 import numpy as np
 import pytest
-from xdsl.parser import Parser
 
-from lamina.context import make_context
 from lamina.errors import LaminaError
 from lamina.runtime.jit import JitFunction, JitModule
 
-
-def parse(text: str):
-    module = Parser(make_context(), text).parse_module()
-    module.verify()
-    return module
-
-
 RNG = np.random.default_rng(7)
 
-MATMUL_64 = """
-func.func @main(%weights: memref<16384xi8>, %arena: memref<16384xi8>,
-                %a: memref<64x64xf32>, %c: memref<64x64xf32>) attributes {lamina.abi = "kernel-v1"} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c64 = arith.constant 64 : index
+# Kernels in the kernel ABI: kernel_ir / kernel_module (conftest.py) add the weights and
+# arena arguments of @main, the %c0, %c1 and %c<extent> index constants and func.return.
+MATMUL_64 = dict(
+    buffers="%a: memref<64x64xf32>, %c: memref<64x64xf32>",
+    extents=(64,),
+    weights=16384,
+    arena=16384,
+    body="""
   %zero = arith.constant 0.0 : f32
   %b = loop.carve %weights[0] : memref<16384xi8> -> memref<64x64xf32>
   %t = loop.carve %arena[0] : memref<16384xi8> -> memref<64x64xf32>
@@ -49,28 +42,24 @@ func.func @main(%weights: memref<16384xi8>, %arena: memref<16384xi8>,
       loop.store %v, %c[%i2, %j2] : memref<64x64xf32>
     }
   }
-  func.return
-}
-"""
+""",
+)
 
 
-def test_matmul_64_with_weights_and_arena_carves_matches_numpy():
+def test_matmul_64_with_weights_and_arena_carves_matches_numpy(kernel_module):
     a = RNG.standard_normal((64, 64), dtype=np.float32)
     b = RNG.standard_normal((64, 64), dtype=np.float32)
-    fn = JitFunction(parse(MATMUL_64), b.view(np.uint8).reshape(-1))
+    fn = JitFunction(kernel_module(**MATMUL_64), b.view(np.uint8).reshape(-1))
     (c,) = fn(a)
     # f32 sums of 64 products in another order than numpy's: a few ulps of the row norm
     np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-4)
     assert fn.arena.ctypes.data % 64 == 0 and fn.weights.ctypes.data % 64 == 0
 
 
-RELU = """
-func.func @main(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<8x100xf32>,
-                %y: memref<8x100xf32>) attributes {lamina.abi = "kernel-v1"} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c8 = arith.constant 8 : index
-  %c100 = arith.constant 100 : index
+RELU = dict(
+    buffers="%x: memref<8x100xf32>, %y: memref<8x100xf32>",
+    extents=(8, 100),
+    body="""
   %zero = arith.constant 0.0 : f32
   loop.for %i = %c0 to %c8 step %c1 parallel {
     loop.for %j = %c0 to %c100 step %c1 parallel vector 16 {
@@ -79,24 +68,21 @@ func.func @main(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<8x100xf32>,
       loop.store %r, %y[%i, %j] : memref<8x100xf32>
     }
   }
-  func.return
-}
-"""
+""",
+)
 
 
-def test_elementwise_relu_matches_numpy():
+def test_elementwise_relu_matches_numpy(kernel_module):
     x = RNG.standard_normal((8, 100), dtype=np.float32)
-    (y,) = JitFunction(parse(RELU))(x)
+    (y,) = JitFunction(kernel_module(**RELU))(x)
     np.testing.assert_array_equal(y, np.maximum(x, 0))
 
 
-REDUCE = """
-func.func @main(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<4x1000xf32>,
-                %y: memref<4xf32>, %m: memref<4xi32>) attributes {lamina.abi = "kernel-v1", lamina.num_outputs = 2 : i64} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c4 = arith.constant 4 : index
-  %c1000 = arith.constant 1000 : index
+REDUCE = dict(
+    buffers="%x: memref<4x1000xf32>, %y: memref<4xf32>, %m: memref<4xi32>",
+    extents=(4, 1000),
+    outputs=2,
+    body="""
   %zero = arith.constant 0.0 : f32
   %lowest = arith.constant -1000000 : i32
   loop.for %i = %c0 to %c4 step %c1 parallel {
@@ -112,27 +98,24 @@ func.func @main(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<4x1000xf32>
     loop.store %s, %y[%i] : memref<4xf32>
     loop.store %mx, %m[%i] : memref<4xi32>
   }
-  func.return
-}
-"""
+""",
+)
 
 
-def test_reduction_with_two_iter_args_matches_numpy():
+def test_reduction_with_two_iter_args_matches_numpy(kernel_module):
     x = RNG.standard_normal((4, 1000), dtype=np.float32) * 3
-    y, m = JitFunction(parse(REDUCE))(x)
+    y, m = JitFunction(kernel_module(**REDUCE))(x)
     # a sequential f32 sum of 1000 values vs numpy's pairwise f64-free sum: ~1e-4 relative
     np.testing.assert_allclose(y, x.sum(axis=1), rtol=1e-4, atol=1e-3)
     np.testing.assert_array_equal(m, (x * x).astype(np.int32).max(axis=1))
 
 
-VECTOR = """
-func.func @main(%w: memref<64xi8>, %arena: memref<4096xi8>, %x: memref<3x64xf32>,
-                %s: memref<3xf32>, %y: memref<3x64xf32>) attributes {lamina.abi = "kernel-v1", lamina.num_outputs = 2 : i64} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c3 = arith.constant 3 : index
-  %c16 = arith.constant 16 : index
-  %c64 = arith.constant 64 : index
+VECTOR = dict(
+    buffers="%x: memref<3x64xf32>, %s: memref<3xf32>, %y: memref<3x64xf32>",
+    extents=(3, 16, 64),
+    arena=4096,
+    outputs=2,
+    body="""
   %two = arith.constant 2.0 : f32
   %half = arith.constant dense<0.5> : vector<16xf32>
   %zv = arith.constant dense<0.0> : vector<16xf32>
@@ -153,67 +136,53 @@ func.func @main(%w: memref<64xi8>, %arena: memref<4096xi8>, %x: memref<3x64xf32>
       loop.vstore %v, %y[%i, %j] : memref<3x64xf32>, vector<16xf32>
     }
   }
-  func.return
-}
-"""
+""",
+)
 
 
-def test_vload_vstore_fma_broadcast_and_reduction_match_numpy():
+def test_vload_vstore_fma_broadcast_and_reduction_match_numpy(kernel_module):
     x = RNG.standard_normal((3, 64), dtype=np.float32)
-    s, y = JitFunction(parse(VECTOR))(x)
+    s, y = JitFunction(kernel_module(**VECTOR))(x)
     np.testing.assert_allclose(s, x.sum(axis=1), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(y, x * 2 + 0.5, rtol=1e-6)
 
 
-MATH = """
-func.func @main(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<64xf32>,
-                %y: memref<10x64xf32>) attributes {lamina.abi = "kernel-v1"} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c16 = arith.constant 16 : index
-  %c64 = arith.constant 64 : index
-  %r0 = arith.constant 0 : index
-  %r1 = arith.constant 1 : index
-  %r2 = arith.constant 2 : index
-  %r3 = arith.constant 3 : index
-  %r4 = arith.constant 4 : index
-  %r5 = arith.constant 5 : index
-  %r6 = arith.constant 6 : index
-  %r7 = arith.constant 7 : index
-  %r8 = arith.constant 8 : index
-  %r9 = arith.constant 9 : index
+MATH = dict(
+    buffers="%x: memref<64xf32>, %y: memref<10x64xf32>",
+    extents=(16, 64, 2, 3, 4, 5, 6, 7, 8, 9),
+    body="""
   %three = arith.constant 3.0 : f32
   loop.for %j = %c0 to %c64 step %c1 {
     %v = loop.load %x[%j] : memref<64xf32>
     %a = math.absf %v : f32
     %e = math.exp %v : f32
-    loop.store %e, %y[%r0, %j] : memref<10x64xf32>
+    loop.store %e, %y[%c0, %j] : memref<10x64xf32>
     %l = math.log %a : f32
-    loop.store %l, %y[%r1, %j] : memref<10x64xf32>
+    loop.store %l, %y[%c1, %j] : memref<10x64xf32>
     %t = math.tanh %v : f32
-    loop.store %t, %y[%r2, %j] : memref<10x64xf32>
+    loop.store %t, %y[%c2, %j] : memref<10x64xf32>
     %q = math.sqrt %a : f32
-    loop.store %q, %y[%r3, %j] : memref<10x64xf32>
+    loop.store %q, %y[%c3, %j] : memref<10x64xf32>
     %rq = math.rsqrt %a : f32
-    loop.store %rq, %y[%r4, %j] : memref<10x64xf32>
+    loop.store %rq, %y[%c4, %j] : memref<10x64xf32>
     %er = math.erf %v : f32
-    loop.store %er, %y[%r5, %j] : memref<10x64xf32>
+    loop.store %er, %y[%c5, %j] : memref<10x64xf32>
     %p = math.powf %a, %three : f32
-    loop.store %p, %y[%r6, %j] : memref<10x64xf32>
+    loop.store %p, %y[%c6, %j] : memref<10x64xf32>
     %f = math.fma %v, %v, %three : f32
-    loop.store %f, %y[%r7, %j] : memref<10x64xf32>
+    loop.store %f, %y[%c7, %j] : memref<10x64xf32>
     %d = arith.extf %v : f32 to f64
     %dd = arith.divf %d, %d : f64
     %back = arith.truncf %dd : f64 to f32
     %n = arith.negf %back : f32
-    loop.store %n, %y[%r8, %j] : memref<10x64xf32>
+    loop.store %n, %y[%c8, %j] : memref<10x64xf32>
     %i = arith.fptosi %v : f32 to i32
     %i64 = arith.extsi %i : i32 to i64
     %ix = arith.index_cast %i64 : i64 to index
     %iy = arith.index_cast %ix : index to i32
     %fl = arith.sitofp %iy : i32 to f32
     %mn = arith.minimumf %fl, %three : f32
-    loop.store %mn, %y[%r9, %j] : memref<10x64xf32>
+    loop.store %mn, %y[%c9, %j] : memref<10x64xf32>
   }
   %unused = arith.constant 1 : index
   loop.for %k = %c0 to %c64 step %c16 {
@@ -223,18 +192,17 @@ func.func @main(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<64xf32>,
     %z = arith.subf %ev, %tv : vector<16xf32>
     %zero = arith.constant dense<0.0> : vector<16xf32>
     %m = arith.mulf %z, %zero : vector<16xf32>
-    %o = loop.vload %y[%r5, %k] : memref<10x64xf32>, vector<16xf32>
+    %o = loop.vload %y[%c5, %k] : memref<10x64xf32>, vector<16xf32>
     %s = arith.addf %o, %m : vector<16xf32>
-    loop.vstore %s, %y[%r5, %k] : memref<10x64xf32>, vector<16xf32>
+    loop.vstore %s, %y[%c5, %k] : memref<10x64xf32>, vector<16xf32>
   }
-  func.return
-}
-"""
+""",
+)
 
 
-def test_math_and_cast_ops_match_numpy():
+def test_math_and_cast_ops_match_numpy(kernel_module):
     x = RNG.standard_normal(64).astype(np.float32) * 2
-    (y,) = JitFunction(parse(MATH))(x)
+    (y,) = JitFunction(kernel_module(**MATH))(x)
     a = np.abs(x)
     erf = np.array([math.erf(v) for v in x], np.float32)
     expected = [
@@ -287,10 +255,10 @@ func.func @ints(%x: memref<32xi32>, %y: memref<6x32xi32>, %d: i32) {
 """
 
 
-def test_integer_ops_on_a_plain_function_match_numpy():
+def test_integer_ops_on_a_plain_function_match_numpy(parse_ir):
     x = RNG.integers(-100, 100, 32).astype(np.int32)
     y = np.zeros((6, 32), np.int32)
-    JitModule(parse(INTEGER)).function("ints")(x, y, -7)
+    JitModule(parse_ir(INTEGER)).function("ints")(x, y, -7)
     d = np.int32(-7)
     np.testing.assert_array_equal(y[0], np.floor_divide(x, d))
     np.testing.assert_array_equal(y[1], -np.floor_divide(-x, d))
@@ -300,16 +268,17 @@ def test_integer_ops_on_a_plain_function_match_numpy():
     np.testing.assert_array_equal(y[5], (x < 3).astype(np.int32))
 
 
-CALL = """
+CALL = dict(
+    buffers="%x: memref<16xf32>, %y: memref<16xf32>",
+    extents=(16,),
+    arena=256,
+    prelude="""
 func.func private @square(%v: f32) -> f32 {
   %s = arith.mulf %v, %v : f32
   func.return %s : f32
 }
-func.func @main(%w: memref<64xi8>, %arena: memref<256xi8>, %x: memref<16xf32>,
-                %y: memref<16xf32>) attributes {lamina.abi = "kernel-v1"} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c16 = arith.constant 16 : index
+""",
+    body="""
   %buf = loop.alloc() align 64 : memref<16xf32, #loop.space<stack>>
   loop.for %i = %c0 to %c16 step %c1 {
     %v = loop.load %x[%i] : memref<16xf32>
@@ -321,19 +290,18 @@ func.func @main(%w: memref<64xi8>, %arena: memref<256xi8>, %x: memref<16xf32>,
     loop.store %v, %y[%i] : memref<16xf32>
   }
   loop.dealloc %buf : memref<16xf32, #loop.space<stack>>
-  func.return
-}
-"""
+""",
+)
 
 
-def test_call_and_small_stack_alloc_match_numpy():
+def test_call_and_small_stack_alloc_match_numpy(kernel_module):
     x = RNG.standard_normal(16, dtype=np.float32)
-    (y,) = JitFunction(parse(CALL), function="main")(x)
+    (y,) = JitFunction(kernel_module(**CALL), function="main")(x)
     np.testing.assert_allclose(y, x * x, rtol=1e-6)
 
 
-def test_wrong_inputs_are_errors_not_crashes():
-    fn = JitFunction(parse(RELU))
+def test_wrong_inputs_are_errors_not_crashes(kernel_module):
+    fn = JitFunction(kernel_module(**RELU))
     good = np.zeros((8, 100), np.float32)
     with pytest.raises(LaminaError, match="expected float32 of shape"):
         fn(good.astype(np.float64))
@@ -347,6 +315,6 @@ def test_wrong_inputs_are_errors_not_crashes():
     assert y.shape == (8, 100)
 
 
-def test_wrong_weights_blob_is_an_error():
+def test_wrong_weights_blob_is_an_error(kernel_module):
     with pytest.raises(LaminaError, match="weights blob of 16384 bytes"):
-        JitFunction(parse(MATMUL_64), np.zeros(10, np.uint8))
+        JitFunction(kernel_module(**MATMUL_64), np.zeros(10, np.uint8))

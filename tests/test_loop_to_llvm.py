@@ -10,29 +10,19 @@ import numpy as np
 import pytest
 from xdsl.context import Context
 from xdsl.dialects.builtin import StringAttr
-from xdsl.parser import Parser
 
 from lamina.codegen.llvm_target import llvm_ir_text
 from lamina.codegen.loop_to_llvm import ConvertLoopToLLVMPass, LLVMIRTarget, main
-from lamina.context import make_context
 from lamina.errors import DeviceError, UnsupportedOpError
 from lamina.runtime.jit import JitFunction
 from lamina.targets import known_devices, load_device
 
-
-def parse(text: str):
-    module = Parser(make_context(), text).parse_module()
-    module.verify()
-    return module
-
-
-SCALE = """
-func.func @main(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<4x256xf32>,
-                %y: memref<4x256xf32>) attributes {lamina.abi = "kernel-v1"} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c4 = arith.constant 4 : index
-  %c256 = arith.constant 256 : index
+# Kernels in the kernel ABI: kernel_ir / kernel_module (conftest.py) add the weights and
+# arena arguments of @main, the %c0, %c1 and %c<extent> index constants and func.return.
+SCALE = dict(
+    buffers="%x: memref<4x256xf32>, %y: memref<4x256xf32>",
+    extents=(4, 256),
+    body="""
   %two = arith.constant 2.0 : f32
   loop.for %i = %c0 to %c4 step %c1 parallel {
     loop.for %j = %c0 to %c256 step %c1 parallel unroll 2 vector 16 {
@@ -41,13 +31,12 @@ func.func @main(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<4x256xf32>,
       loop.store %r, %y[%i, %j] : memref<4x256xf32>
     }
   }
-  func.return
-}
-"""
+""",
+)
 
 
-def test_pass_replaces_the_module_by_its_llvm_ir():
-    module = parse(SCALE)
+def test_pass_replaces_the_module_by_its_llvm_ir(kernel_module):
+    module = kernel_module(**SCALE)
     ConvertLoopToLLVMPass(device="x86-64-avx512").apply(Context(), module)
     assert not list(module.ops)
     text = module.attributes["lamina.llvm_ir"]
@@ -56,8 +45,8 @@ def test_pass_replaces_the_module_by_its_llvm_ir():
     assert module.attributes["lamina.device"] == StringAttr("x86-64-avx512")
 
 
-def test_hints_become_loop_metadata():
-    text = llvm_ir_text(parse(SCALE), "x86-64-avx512")
+def test_hints_become_loop_metadata(kernel_module):
+    text = llvm_ir_text(kernel_module(**SCALE), "x86-64-avx512")
     assert '!"llvm.loop.unroll.count", i32 2' in text
     assert '!"llvm.loop.vectorize.width", i32 16' in text
     assert '!"llvm.loop.vectorize.enable", i1 true' in text
@@ -66,13 +55,13 @@ def test_hints_become_loop_metadata():
     assert "getelementptr inbounds float, ptr %x" in text
 
 
-def test_o3_vectorizes_for_avx512():
-    text = llvm_ir_text(parse(SCALE), "x86-64-avx512", opt_level=3)
+def test_o3_vectorizes_for_avx512(kernel_module):
+    text = llvm_ir_text(kernel_module(**SCALE), "x86-64-avx512", opt_level=3)
     assert "<16 x float>" in text
 
 
-def test_target_prints_the_pass_output():
-    module = parse(SCALE)
+def test_target_prints_the_pass_output(kernel_module):
+    module = kernel_module(**SCALE)
     ConvertLoopToLLVMPass(device="x86-64-avx512").apply(Context(), module)
     out = io.StringIO()
     LLVMIRTarget().emit(Context(), module, out)
@@ -80,17 +69,19 @@ def test_target_prints_the_pass_output():
     assert 'target triple = "x86_64-unknown-linux-gnu"' in out.getvalue()
 
 
-def test_cli_prints_llvm_ir_and_reports_errors(tmp_path, capsys: pytest.CaptureFixture[str]):
+def test_cli_prints_llvm_ir_and_reports_errors(
+    tmp_path, capsys: pytest.CaptureFixture[str], kernel_ir
+):
     path = tmp_path / "scale.mlir"
-    path.write_text(SCALE)
+    path.write_text(kernel_ir(**SCALE))
     assert main([str(path), "--device", "x86-64-avx512"]) == 0
     assert "define void @main(" in capsys.readouterr().out
     assert main([str(path), "--device", "cortex-z9"]) == 1
     assert "error: unknown device 'cortex-z9'" in capsys.readouterr().err
 
 
-def test_unsupported_op_names_the_op_and_leaves_the_module_alone():
-    module = parse(
+def test_unsupported_op_names_the_op_and_leaves_the_module_alone(parse_ir):
+    module = parse_ir(
         """
         func.func @f(%a: i32, %b: i32) -> i32 {
           %p = math.ipowi %a, %b : i32
@@ -104,8 +95,8 @@ def test_unsupported_op_names_the_op_and_leaves_the_module_alone():
     assert list(module.ops)
 
 
-def test_large_unplanned_alloc_is_rejected():
-    module = parse(
+def test_large_unplanned_alloc_is_rejected(parse_ir):
+    module = parse_ir(
         """
         func.func @f() {
           %b = loop.alloc() : memref<1024x1024xf32>
@@ -144,12 +135,12 @@ func.func @main(%w: memref<64xi8>, %ws: memref<64xi8>, %x: memref<32xf32>,
 """
 
 
-def test_global_and_stack_arenas_run():
-    text = llvm_ir_text(parse(ARENA))
+def test_global_and_stack_arenas_run(parse_ir):
+    text = llvm_ir_text(parse_ir(ARENA))
     assert "@lamina.arena = internal global [4096 x i8] zeroinitializer, align 64" in text
     assert "alloca [256 x i8], align 64" in text
     x = np.arange(32, dtype=np.float32)
-    (y,) = JitFunction(parse(ARENA))(x)
+    (y,) = JitFunction(parse_ir(ARENA))(x)
     np.testing.assert_allclose(y, (x + 1) ** 2)
 
 

@@ -30,7 +30,7 @@ Buffers are memrefs; their address space is the memref's memory space: none or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Self
+from typing import Self, cast
 
 from xdsl.dialects.builtin import (
     I64,
@@ -64,7 +64,7 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.parser import AttrParser, Parser
+from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.traits import (
     HasAncestor,
@@ -80,7 +80,8 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.hints import isa
 from xdsl.utils.str_enum import StrEnum
 
-from lamina.dialects.loop import MemorySpace, SpaceAttr, buffer_bytes, memory_space_of
+from lamina.dialects.enum_syntax import AngleBracketEnum
+from lamina.dialects.loop_base import MemorySpace, SpaceAttr, buffer_bytes, memory_space_of
 
 MAX_DIMS = 3
 """OpenCL NDRanges have one to three dimensions."""
@@ -97,22 +98,13 @@ class AddressSpace(StrEnum):
 
 
 @irdl_attr_definition
-class AddressSpaceAttr(EnumAttribute[AddressSpace]):
+class AddressSpaceAttr(AngleBracketEnum[AddressSpace], EnumAttribute[AddressSpace]):
     """An OpenCL address space as a memref memory space, for what `#loop.space` cannot say:
 
     memref<64xf32, #ocl.space<constant>>
     """
 
     name = "ocl.space"
-
-    def print_parameter(self, printer: Printer) -> None:
-        with printer.in_angle_brackets():
-            printer.print_string(self.data.value)
-
-    @classmethod
-    def parse_parameter(cls, parser: AttrParser) -> AddressSpace:
-        with parser.in_angle_brackets():
-            return parser.parse_str_enum(AddressSpace)
 
 
 _FROM_LOOP = {MemorySpace.GLOBAL: AddressSpace.GLOBAL, MemorySpace.LOCAL: AddressSpace.LOCAL}
@@ -269,9 +261,6 @@ class KernelOp(IRDLOperation):
 class WorkItemOp(IRDLOperation):
     """Base of the work-item queries: one `index` along NDRange dimension 0, 1 or 2."""
 
-    FUNCTION: ClassVar[str]
-    """The OpenCL C built-in this op prints to."""
-
     dimension = prop_def(IntegerAttr[I64])
     result = result_def(IndexType())
 
@@ -287,57 +276,33 @@ class WorkItemOp(IRDLOperation):
     def dim(self) -> int:
         return self.dimension.value.data
 
+    @property
+    def FUNCTION(self) -> str:
+        """The OpenCL C built-in this op prints to: `get_global_id` for `ocl.global_id`."""
+        return "get_" + self.name.removeprefix("ocl.")
+
     def verify_(self) -> None:
         if not 0 <= self.dim < MAX_DIMS:
             raise VerifyException(f"{self.name} dimension {self.dim} is not 0, 1 or 2")
 
 
-@irdl_op_definition
-class GlobalIdOp(WorkItemOp):
-    """This work-item's index in the NDRange: `%i = ocl.global_id 0`."""
-
-    name = "ocl.global_id"
-    FUNCTION: ClassVar[str] = "get_global_id"
-
-
-@irdl_op_definition
-class LocalIdOp(WorkItemOp):
-    """This work-item's index in its work-group: `%i = ocl.local_id 0`."""
-
-    name = "ocl.local_id"
-    FUNCTION: ClassVar[str] = "get_local_id"
+def _work_item_op(name: str, doc: str) -> type[WorkItemOp]:
+    """The work-item query op `name` (`ocl.global_id` is the class GlobalIdOp)."""
+    class_name = "".join(w.title() for w in name.removeprefix("ocl.").split("_")) + "Op"
+    fields = {"name": name, "__doc__": doc, "__module__": __name__, "__qualname__": class_name}
+    return irdl_op_definition(cast(type[WorkItemOp], type(class_name, (WorkItemOp,), fields)))
 
 
-@irdl_op_definition
-class GroupIdOp(WorkItemOp):
-    """This work-group's index: `%g = ocl.group_id 0`."""
-
-    name = "ocl.group_id"
-    FUNCTION: ClassVar[str] = "get_group_id"
-
-
-@irdl_op_definition
-class GlobalSizeOp(WorkItemOp):
-    """The NDRange's size: `%n = ocl.global_size 0`."""
-
-    name = "ocl.global_size"
-    FUNCTION: ClassVar[str] = "get_global_size"
-
-
-@irdl_op_definition
-class LocalSizeOp(WorkItemOp):
-    """The work-group's size: `%n = ocl.local_size 0`."""
-
-    name = "ocl.local_size"
-    FUNCTION: ClassVar[str] = "get_local_size"
-
-
-@irdl_op_definition
-class NumGroupsOp(WorkItemOp):
-    """How many work-groups: `%n = ocl.num_groups 0`."""
-
-    name = "ocl.num_groups"
-    FUNCTION: ClassVar[str] = "get_num_groups"
+GlobalIdOp = _work_item_op(
+    "ocl.global_id", "This work-item's index in the NDRange: `%i = ocl.global_id 0`."
+)
+LocalIdOp = _work_item_op(
+    "ocl.local_id", "This work-item's index in its work-group: `%i = ocl.local_id 0`."
+)
+GroupIdOp = _work_item_op("ocl.group_id", "This work-group's index: `%g = ocl.group_id 0`.")
+GlobalSizeOp = _work_item_op("ocl.global_size", "The NDRange's size: `%n = ocl.global_size 0`.")
+LocalSizeOp = _work_item_op("ocl.local_size", "The work-group's size: `%n = ocl.local_size 0`.")
+NumGroupsOp = _work_item_op("ocl.num_groups", "How many work-groups: `%n = ocl.num_groups 0`.")
 
 
 # ---------------------------------------------------------------------------------------------
