@@ -44,7 +44,7 @@ from lamina.codegen.llvm import KERNEL_ABI
 from lamina.compiler import CompileStats, ModelSource, graph_input_names, import_model, lower
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
 from lamina.errors import DeviceError, LaminaError, UnsupportedError
-from lamina.targets import Device, load_device
+from lamina.targets import Device, device_file, load_device
 
 MANIFEST = "bundle.json"
 ALIGNMENT = 64
@@ -103,6 +103,8 @@ class Bundle:
     weights_bytes: int
     arena_bytes: int
     threads: int
+    device_file: str = ""
+    """The absolute path of the device's description file, which reloads it by path."""
     stats: CompileStats | None = field(default=None, compare=False)
 
     @property
@@ -264,6 +266,7 @@ def _describe(
         directory=out,
         name=kernel.sym_name.data,
         device=target.name,
+        device_file=str(device_file(target.source or target.name).resolve()),
         triple=target.triple,
         inputs=specs[:cut],
         outputs=specs[cut:],

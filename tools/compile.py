@@ -2,6 +2,7 @@
 
     lamina-compile model.onnx --device cortex-a76 -o out/ [--input-shape data=1x3x224x224]
     lamina-compile model.onnx --fleet fleet.toml -o out/      # a bundle per fleet target
+    lamina-compile --list-devices                             # names, triples, features
 
 writes `out/` (codegen/aot.py: model.o, model.h, weights.bin, main.c, Makefile) and, with
 `--build`, builds its driver `out/run` with the device's C compiler. Any failure prints
@@ -18,8 +19,8 @@ from collections.abc import Sequence
 from xdsl.dialects.builtin import NameLoc
 from xdsl.ir import Operation
 
-from lamina.errors import LaminaError
-from lamina.targets import known_devices
+from lamina.errors import DeviceError, LaminaError
+from lamina.targets import DEVICE_PATH_VARIABLE, device_files, known_devices, load_device
 from lamina.tools.diagnostics import printing_warnings
 from lamina.tools.versions import versions_text
 
@@ -46,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `lamina-compile`; returns the exit code."""
     parser = _arguments()
     args = parser.parse_args(argv)
+    if args.list_devices:
+        print(devices_text())
+        return 0
+    if args.model is None:
+        parser.error("the following arguments are required: model")
     if args.fleet:
         return _fleet(args)
     try:
@@ -60,9 +66,16 @@ def _arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lamina-compile",
         description="Compile a model into an AOT bundle for a device.",
-        epilog=f"known devices: {', '.join(known_devices())} (or a path to a .toml description)",
+        epilog=f"known devices: {', '.join(known_devices())} (or a path to a .toml description; "
+        f"${DEVICE_PATH_VARIABLE}: more directories of .toml device files, colon-separated)",
     )
-    parser.add_argument("model", help="the .onnx model to compile")
+    parser.add_argument("model", nargs="?", help="the .onnx model to compile")
+    parser.add_argument(
+        "--list-devices",
+        action="store_true",
+        help=f"list every known device (also those in ${DEVICE_PATH_VARIABLE}) with its "
+        "triple, CPU and features, and exit",
+    )
     parser.add_argument(
         "--device", default="host", help="a known device or a .toml file (default: host)"
     )
@@ -94,6 +107,23 @@ def _arguments() -> argparse.ArgumentParser:
         help="print lamina's, xDSL's and LLVM's versions and exit",
     )
     return parser
+
+
+def devices_text() -> str:
+    """One line per device on the device path: name, kind, triple, CPU, features, file."""
+    lines: list[str] = []
+    for name, path in device_files().items():
+        try:
+            device = load_device(name)
+        except DeviceError as e:
+            lines.append(f"{name}: {e}")
+            continue
+        features = device.feature_string or "(none)"
+        lines.append(
+            f"{name}  {device.kind}  {device.triple}  cpu={device.cpu}  features={features}  "
+            f"vector_bits={device.vector_bits}  cores={device.cores}  ({path})"
+        )
+    return "\n".join(lines)
 
 
 def _compile(args: argparse.Namespace) -> int:
