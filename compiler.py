@@ -1,7 +1,8 @@
 """The compile pipeline as one call: a model in, a callable on numpy arrays out.
 
     model = lamina.compile("squeezenet.onnx", device="host")
-    (probs,) = model(image)
+    (probs,) = model(image)                       # or model(data_0=image), model({"data_0": image})
+    (probs,) = model.run(None, {"data_0": image})  # like onnxruntime's InferenceSession
 
 `pipeline(device)` is the pass list (the same names `lamina-opt -p` takes); `lower` runs it
 on a module down to the loop level in the kernel ABI (docs/pipeline.md); `compile` adds
@@ -13,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -175,7 +177,11 @@ def check_weight_size(model: str | os.PathLike[str] | bytes | onnx.ModelProto) -
 
 class CompiledModel:
     """A model compiled for the host: call it with numpy arrays (positional, in graph input
-    order, or by name), get the list of outputs."""
+    order, by keyword, or as one dict of name -> array), get the list of outputs; or
+    `run(output_names, input_feed)` as with onnxruntime's `InferenceSession`."""
+
+    output_names: list[str]
+    """The graph's output names, in the order of the outputs."""
 
     def __init__(
         self,
@@ -197,7 +203,11 @@ class CompiledModel:
         self.device = device
         self.input_names = input_names
 
-    def __call__(self, *inputs: np.ndarray, **named: np.ndarray) -> list[np.ndarray]:
+    def __call__(
+        self, *inputs: np.ndarray | Mapping[str, np.ndarray], **named: np.ndarray
+    ) -> list[np.ndarray]:
+        if len(inputs) == 1 and isinstance(inputs[0], Mapping) and not named:
+            named, inputs = dict(inputs[0]), ()
         if named:
             if inputs:
                 raise LaminaError("pass inputs either by position or by name, not both")
@@ -206,8 +216,24 @@ class CompiledModel:
                 raise LaminaError(
                     f"the model takes inputs {', '.join(self.input_names)}; got {', '.join(named)}"
                 )
-            inputs = tuple(named[n] for n in self.input_names)
-        return self.function(*inputs)
+            return self.function(*(np.asarray(named[n]) for n in self.input_names))
+        if any(isinstance(x, Mapping) for x in inputs):
+            raise LaminaError("pass one dict of inputs by name, or arrays by position")
+        return self.function(*(np.asarray(x) for x in inputs))
+
+    def run(
+        self, output_names: Sequence[str] | None, input_feed: Mapping[str, np.ndarray]
+    ) -> list[np.ndarray]:
+        """The outputs named in `output_names` (all when None) for the inputs by name."""
+        outputs = self(dict(input_feed))
+        if output_names is None:
+            return outputs
+        unknown = [n for n in output_names if n not in self.output_names]
+        if unknown:
+            raise LaminaError(
+                f"the model has no output '{unknown[0]}' (outputs: {', '.join(self.output_names)})"
+            )
+        return [outputs[self.output_names.index(n)] for n in output_names]
 
 
 def graph_input_names(module: ModuleOp) -> list[str]:
@@ -217,6 +243,23 @@ def graph_input_names(module: ModuleOp) -> list[str]:
         arg.location.desc.data if isinstance(arg.location, NameLoc) else arg.name_hint or f"in{i}"
         for i, arg in enumerate(function.args)
     ]
+
+
+def graph_output_names(module: ModuleOp, model: ModelSource | None = None) -> list[str]:
+    """Names of the graph-level function's results: the ONNX graph's output names when
+    `model` is an ONNX model, else the results' SSA name hints (which xDSL may shorten)."""
+    if model is not None and not isinstance(model, ModuleOp):
+        if isinstance(model, onnx.ModelProto):
+            proto = model
+        elif isinstance(model, bytes):
+            proto = onnx.ModelProto.FromString(model)
+        else:
+            proto = onnx.load(str(model), load_external_data=False)
+        return [value.name for value in proto.graph.output]
+    function = next(op for op in module.walk() if isinstance(op, func.FuncOp))
+    ret = function.body.block.last_op if function.body.blocks else None
+    operands = ret.operands if isinstance(ret, func.ReturnOp) else ()
+    return [v.name_hint or f"out{i}" for i, v in enumerate(operands)]
 
 
 def compile(  # noqa: A001 (the public name users expect: lamina.compile)
@@ -245,10 +288,14 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     module = import_model(model, input_shapes)
     stats.seconds["import"] = time.perf_counter() - start
     names = graph_input_names(module)
+    output_names = graph_output_names(module, model)
     lower(module, target, stats)
     if target.kind in OPENCL_KINDS:
         from lamina.runtime.opencl import opencl_model
 
         # pyright sees lamina.compiler (imported there) and this file as two modules
-        return opencl_model(module, target, stats, names)  # pyright: ignore[reportReturnType, reportArgumentType]
-    return CompiledModel(module, target, stats, names, opt_level, threads)
+        compiled: CompiledModel = opencl_model(module, target, stats, names)  # pyright: ignore[reportAssignmentType, reportArgumentType]
+    else:
+        compiled = CompiledModel(module, target, stats, names, opt_level, threads)
+    compiled.output_names = output_names
+    return compiled

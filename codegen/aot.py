@@ -41,7 +41,14 @@ from xdsl.ir import Attribute
 from xdsl.utils.hints import isa
 
 from lamina.codegen.llvm import KERNEL_ABI
-from lamina.compiler import CompileStats, ModelSource, graph_input_names, import_model, lower
+from lamina.compiler import (
+    CompileStats,
+    ModelSource,
+    graph_input_names,
+    graph_output_names,
+    import_model,
+    lower,
+)
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
 from lamina.errors import DeviceError, LaminaError, UnsupportedError
 from lamina.targets import Device, device_file, load_device
@@ -200,23 +207,6 @@ def _device_files(
         "main.c": driver(bundle).encode(),
         "Makefile": makefile(bundle, target, cflags).encode(),
     }
-
-
-def graph_output_names(module: ModuleOp, model: ModelSource | None = None) -> list[str]:
-    """Names of the graph-level function's results: the ONNX graph's output names when
-    `model` is an ONNX model, else the results' SSA name hints (which xDSL may shorten)."""
-    if model is not None and not isinstance(model, ModuleOp):
-        if isinstance(model, onnx.ModelProto):
-            proto = model
-        elif isinstance(model, bytes):
-            proto = onnx.ModelProto.FromString(model)
-        else:
-            proto = onnx.load(str(model), load_external_data=False)
-        return [value.name for value in proto.graph.output]
-    function = next(op for op in module.walk() if isinstance(op, func.FuncOp))
-    ret = function.body.block.last_op if function.body.blocks else None
-    operands = ret.operands if isinstance(ret, func.ReturnOp) else ()
-    return [v.name_hint or f"out{i}" for i, v in enumerate(operands)]
 
 
 def kernel_function(module: ModuleOp) -> func.FuncOp:
