@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,6 +81,14 @@ class CompileStats:
     reads_inputs: bool = True
     """False when no kernel function reads a graph input: every output was computed at
     compile time (folded), so running the model exercises no generated compute."""
+    on_stage: Callable[[str, float], None] | None = field(default=None, compare=False)
+    """Told each stage (`import`, a pass name, `llvm`) and its seconds as it finishes."""
+
+    def record(self, stage: str, seconds: float) -> None:
+        """Count `seconds` for `stage` and tell `on_stage`."""
+        self.seconds[stage] = seconds
+        if self.on_stage is not None:
+            self.on_stage(stage, seconds)
 
 
 def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -> ModuleOp:
@@ -94,7 +102,7 @@ def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -
         except LaminaError as e:
             raise on_device(e, device) from None
         if stats is not None:
-            stats.seconds[compile_pass.name] = time.perf_counter() - start
+            stats.record(compile_pass.name, time.perf_counter() - start)
     module.verify()
     functions = [f for f in module.walk() if isinstance(f, func.FuncOp)]
     arena_bytes = sum(_int_attr(f, "lamina.arena_size") for f in functions)
@@ -198,7 +206,7 @@ class CompiledModel:
         self.function = JitFunction(
             module, device=device.source or device.name, opt_level=opt_level, threads=threads
         )
-        stats.seconds["llvm"] = time.perf_counter() - start
+        stats.record("llvm", time.perf_counter() - start)
         self.stats = stats
         self.device = device
         self.input_names = input_names
@@ -286,7 +294,7 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     stats = CompileStats()
     start = time.perf_counter()
     module = import_model(model, input_shapes)
-    stats.seconds["import"] = time.perf_counter() - start
+    stats.record("import", time.perf_counter() - start)
     names = graph_input_names(module)
     output_names = graph_output_names(module, model)
     lower(module, target, stats)

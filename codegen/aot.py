@@ -27,7 +27,7 @@ import shlex
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -119,7 +119,7 @@ class Bundle:
         return self.directory / "run"
 
     def manifest(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, stats=None))  # stats may hold a progress callback
         del data["directory"], data["stats"]
         return data
 
@@ -148,12 +148,14 @@ def write_bundle(
     opt_level: int = 3,
     threads: int | None = None,
     cflags: Sequence[str] = (),
+    on_stage: Callable[[str, float], None] | None = None,
 ) -> Bundle:
     """Compile `model` for `device` into the bundle directory `out_dir` (see the module
     docstring); the entry point is `name` (default: derived from the model's name).
     Parallel loops run on `threads` threads (default: $LAMINA_NUM_THREADS, else the
     device's cores), fixed in the object. `cflags` are appended to the CPU driver's
-    CFLAGS, which also link it (e.g. `-fsanitize=address,undefined`); Hexagon takes none."""
+    CFLAGS, which also link it (e.g. `-fsanitize=address,undefined`); Hexagon takes none.
+    `on_stage` is told each stage and its seconds as it finishes (CompileStats.record)."""
     from lamina.runtime.jit import thread_count
 
     target = replace(load_device(device), cores=thread_count(device, threads))
@@ -166,10 +168,10 @@ def write_bundle(
     out = Path(out_dir)
     _check_destination(out)
     symbol = entry_name(name if name is not None else _default_name(model), explicit=bool(name))
-    stats = CompileStats()
+    stats = CompileStats(on_stage=on_stage)
     start = time.perf_counter()
     module = import_model(model, input_shapes)
-    stats.seconds["import"] = time.perf_counter() - start
+    stats.record("import", time.perf_counter() - start)
     input_names, output_names = graph_input_names(module), graph_output_names(module, model)
     lower(module, target, stats)
     kernel = kernel_function(module)
@@ -178,7 +180,7 @@ def write_bundle(
     bundle.stats = stats
     start = time.perf_counter()
     files = _device_files(module, bundle, target, opt_level, cflags)
-    stats.seconds["llvm"] = time.perf_counter() - start
+    stats.record("llvm", time.perf_counter() - start)
     files |= {
         "model.h": header(bundle).encode(),
         "weights.bin": weights_blob(kernel, bundle.weights_bytes).tobytes(),

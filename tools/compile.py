@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import NameLoc
 from xdsl.ir import Operation
 
+from lamina.compiler import pipeline
 from lamina.errors import DeviceError, LaminaError
+from lamina.progress import Progress
 from lamina.targets import DEVICE_PATH_VARIABLE, device_files, known_devices, load_device
+from lamina.tools.compile_stages import StageReporter
 from lamina.tools.diagnostics import printing_warnings
 from lamina.tools.versions import versions_text
+from lamina.universe import parse_pass_pipeline
 
 
 def error_text(error: LaminaError, model: str) -> str:
@@ -101,6 +106,12 @@ def _arguments() -> argparse.ArgumentParser:
     parser.add_argument("--fleet", help="a fleet.toml: one bundle per target into -o/<name>/")
     parser.add_argument("--jobs", type=int, help="parallel fleet builds (default: cores)")
     parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print nothing but errors (no progress: a bar on a terminal, lines when piped)",
+    )
+    parser.add_argument(
         "--version",
         action="version",
         version=versions_text("lamina-compile"),
@@ -129,27 +140,41 @@ def devices_text() -> str:
 def _compile(args: argparse.Namespace) -> int:
     from lamina.codegen.aot import prototype, write_bundle
     from lamina.parser.onnx import parse_input_shapes
+    from lamina.runtime.qemu import build_bundle
 
-    bundle = write_bundle(
-        args.model,
-        args.device,
-        args.output,
-        name=args.name,
-        input_shapes=parse_input_shapes(args.input_shape),
-        opt_level=args.opt_level,
-        threads=args.threads,
-    )
-    seconds = sum(bundle.stats.seconds.values()) if bundle.stats else 0.0
+    passes = [p.name for p in parse_pass_pipeline(pipeline(load_device(args.device))).passes]
+    steps = 2 + len(passes) + (1 if args.build else 0)
+    executable = None
+    with Progress(steps, "lamina-compile", quiet=args.quiet) as progress:
+        stages = StageReporter(progress, passes, args.device)
+        progress.note(f"import: {args.model}")
+        bundle = write_bundle(
+            args.model,
+            args.device,
+            args.output,
+            name=args.name,
+            input_shapes=parse_input_shapes(args.input_shape),
+            opt_level=args.opt_level,
+            threads=args.threads,
+            on_stage=stages,
+        )
+        if args.build:
+            progress.note("link: building the driver with make ...")
+            start = time.perf_counter()
+            executable = build_bundle(bundle.directory)
+            stages("link", time.perf_counter() - start)
+    if args.quiet:
+        return 0
+    seconds = sum(stages.seconds.values())
     print(f"{args.model}: compiled for {bundle.device} ({bundle.triple}) in {seconds:.1f} s")
+    print(f"  stages: {stages.summary()}")
     print(f"  {bundle.directory}/model.o: void {prototype(bundle)}")
     print(
         f"  weights {bundle.weights_bytes} bytes, arena {bundle.arena_bytes} bytes, "
         f"{bundle.threads} thread(s)"
     )
-    if args.build:
-        from lamina.runtime.qemu import build_bundle
-
-        print(f"  built {build_bundle(bundle.directory)}")
+    if executable is not None:
+        print(f"  built {executable}")
     return 0
 
 
@@ -168,16 +193,23 @@ def _fleet(args: argparse.Namespace) -> int:
             "input_shapes": parse_input_shapes(args.input_shape),
             "opt_level": args.opt_level,
         }
-        manifest = build_fleet(args.model, args.fleet, args.output, jobs=args.jobs, options=options)
+        manifest = build_fleet(
+            args.model,
+            args.fleet,
+            args.output,
+            jobs=args.jobs,
+            options=options,
+            progress=not args.quiet,
+        )
     except LaminaError as e:
         print(error_text(e, args.model), file=sys.stderr)
         return 1
     failed = [t for t in manifest["targets"] if t["status"] != "ok"]
     for target in failed:
         print(f"{target['name']}: {target['error']}", file=sys.stderr)
-    print(
-        f"{args.output}/manifest.json: {len(manifest['targets']) - len(failed)} ok, {len(failed)} failed"
-    )
+    if not args.quiet:
+        ok = len(manifest["targets"]) - len(failed)
+        print(f"{args.output}/manifest.json: {ok} ok, {len(failed)} failed")
     return 1 if failed else 0
 
 
