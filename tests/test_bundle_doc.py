@@ -81,6 +81,7 @@ def test_the_two_bundle_example_of_the_doc_builds_runs_and_matches_onnxruntime(t
         "arith": arith_model(tmp_path / "arith.onnx"),
     }
     (shell,) = fenced_blocks(section, "sh")[:1]
+    stdout = ""
     for line in shell.splitlines():
         words = shlex.split(line, comments=True)
         if words and words[0] == "lamina-compile":
@@ -93,7 +94,8 @@ def test_the_two_bundle_example_of_the_doc_builds_runs_and_matches_onnxruntime(t
             continue
         result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
         assert result.returncode == 0, f"{line}\n{result.stderr}"
-    outputs = printed(result.stdout)
+        stdout = result.stdout
+    outputs = printed(stdout)
     x = (0.25 * np.arange(16, dtype=np.float32) - 2.0).reshape(2, 8)
     a, b = np.arange(3, dtype=np.float32) + 1, 0.5 * np.arange(3, dtype=np.float32)
     (y,) = reference(models["dense"], {"x": x})
