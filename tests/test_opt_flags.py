@@ -117,3 +117,12 @@ def test_time_passes_is_a_tree_that_adds_up_to_the_wall_time(graph_file: Path):
     assert sum(p for _, p in top) == pytest.approx(100.0, abs=0.1 * len(top))
     # the report covers the process from its start, so it is close to what the parent saw
     assert 0.7 * wall <= total_seconds <= wall + 0.05
+
+
+def test_ir_dumps_are_mlir_when_the_output_is_llvm_ir(graph_file: Path):
+    passes = "convert-graph-to-top,convert-top-to-loop,plan-memory,convert-loop-to-llvm"
+    result = lamina_opt(graph_file, "-p", passes, "-t", "llvm", "--print-ir-after=plan-memory")
+    assert result.returncode == 0, result.stderr
+    assert dumps(result.stderr) == [("After", "plan-memory")]
+    assert "loop.for" in result.stderr and "define void" not in result.stderr
+    assert "define void" in result.stdout

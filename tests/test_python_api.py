@@ -5,6 +5,7 @@ path; the wheel ships `lamina.benchmarks` and names its authors and license."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -107,6 +108,12 @@ def test_backend_prepare_takes_a_path(model_path: Path):
 
 
 def test_every_package_directory_is_in_the_wheel_with_metadata(tmp_path: Path):
+    """Built from a copy of the source tree, so that setuptools' build/ stays out of it."""
+    source, wheels = tmp_path / "source", tmp_path / "wheels"
+    skipped = shutil.ignore_patterns(
+        ".venv", "build", "__pycache__", "*.egg-info", ".git*", "Output"
+    )
+    shutil.copytree(ROOT, source, ignore=skipped)
     command = [
         sys.executable,
         "-m",
@@ -115,12 +122,12 @@ def test_every_package_directory_is_in_the_wheel_with_metadata(tmp_path: Path):
         "--no-deps",
         "-q",
         "-w",
-        str(tmp_path),
-        str(ROOT),
+        str(wheels),
+        str(source),
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    (wheel,) = tmp_path.glob("lamina-*.whl")
+    (wheel,) = wheels.glob("lamina-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         metadata = archive.read(f"lamina-{lamina.__version__}.dist-info/METADATA").decode()

@@ -45,6 +45,7 @@ from xdsl.utils.lexer import Span
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 import lamina.xdsl_patches  # noqa: F401  (linear-time string lexing before any parse)
+from lamina.dialects.weights import printing_weights
 from lamina.errors import LaminaError
 from lamina.targets import known_devices
 from lamina.tools.diagnostics import (
@@ -296,27 +297,30 @@ class LaminaOptMain(xDSLOptMain):
                 raise PassError
         if self.dumps.wanted:
             with self.timer.phase("pipeline", "IR dumps"):
-                self.dumps.between(previous, module, following, self.print_module)
+                self.dumps.between(previous, module, following, self.mlir_text)
         run.pass_started = time.perf_counter()
 
     def print_module(self, module: ModuleOp) -> str:
         """The module as text, in the format the command line asked for."""
-        from lamina.dialects.weights import printing_weights
-
+        if self.args.target == "mlir":
+            return self.mlir_text(module)
         with printing_weights(self.args.print_weights):
-            if self.args.target == "mlir":
-                out = StringIO()
-                printer = Printer(
-                    stream=out,
-                    print_generic_format=self.args.print_op_generic,
-                    print_properties_as_attributes=self.args.print_no_properties,
-                    print_debuginfo=self.args.print_debuginfo,
-                )
-                printer.print_op(module)
-                printer.print_metadata(self.ctx.loaded_dialects)
-                out.write("\n")
-                return out.getvalue()
             return self.output_resulting_program(module)
+
+    def mlir_text(self, module: ModuleOp) -> str:
+        """The module as MLIR text with the printing flags (what IR dumps show, whatever -t)."""
+        with printing_weights(self.args.print_weights):
+            out = StringIO()
+            printer = Printer(
+                stream=out,
+                print_generic_format=self.args.print_op_generic,
+                print_properties_as_attributes=self.args.print_no_properties,
+                print_debuginfo=self.args.print_debuginfo,
+            )
+            printer.print_op(module)
+            printer.print_metadata(self.ctx.loaded_dialects)
+            out.write("\n")
+            return out.getvalue()
 
     def _write(self, text: str) -> None:
         with self.timer.phase("write output"):
