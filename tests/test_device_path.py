@@ -13,10 +13,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import lamina
 from lamina.runtime.qemu import run_bundle
+from lamina.targets import load_device
+from lamina.targets.soc import known_socs, load_soc
 
 PACKAGED = Path(lamina.__file__).parent / "targets"
 ELF_MACHINE = {"x86_64": 62, "aarch64": 183}
@@ -105,3 +108,19 @@ def test_bundle_for_a_device_file_builds_and_runs_by_its_file(tmp_path: Path):
     expected = np.asarray(ort.InferenceSession(str(model)).run(None, {"x": x})[0])
     (got,) = run_bundle(out, [x]).outputs
     assert np.abs(got - expected).max() <= 1e-3 * np.abs(expected).max() + 1e-4
+
+
+def test_soc_on_the_device_path_with_a_unit_described_by_a_relative_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    boards = tmp_path / "boards"
+    device_copy(boards, "x86-64-avx512", "my-server")
+    text = (PACKAGED / "soc-host.toml").read_text().replace('name = "host"', 'name = "rack"')
+    (boards / "soc-rack.toml").write_text(
+        text.replace('device = "host"', 'device = "my-server.toml"')
+    )
+    monkeypatch.setenv("LAMINA_DEVICE_PATH", str(boards))
+    assert "rack" in known_socs()
+    soc = load_soc("rack")
+    assert soc.units["cpu"].device == str(boards / "my-server.toml")
+    assert load_device(soc.units["cpu"].device).cpu == "x86-64-v4"
