@@ -2,8 +2,9 @@
 viewer such as Netron shows the graph after lamina's rewrites.
 
 The generated graph ops carry their ONNX operator and attributes one to one (the dialect
-is generated from `onnx.defs`), so each becomes one node of the opset the dialect
-defines (`GRAPH_OPSET`). What is not an ONNX operator is expanded back into ONNX nodes:
+is generated from `onnx.defs`), so each becomes one node with the definition of the opset
+the dialect has (`GRAPH_OPSET`); the model imports the oldest opset in which all its
+operators read that way (`lowest_opset`). What is not an ONNX operator is expanded back into ONNX nodes:
 
     graph.fused_conv {activation = "relu"}   ->  Conv, Relu
     graph.fused_gemm {activation = "clip"}   ->  Gemm, Clip(min, max as initializers)
@@ -25,7 +26,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, NameLoc, NoneType, TensorType
+from xdsl.dialects.builtin import ModuleOp, NameLoc, NoneType, TensorType, UnrankedTensorType
 from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 
 from lamina.dialects.graph import ConstantOp, NoneOp, YieldOp, attribute_value
@@ -52,15 +53,18 @@ def no_onnx_form(op: Operation, why: str = "") -> UnsupportedOpError:
 
 
 def value_info(name: str, type: Attribute, op: Operation) -> onnx.ValueInfoProto:
-    """An ONNX tensor value info for a value of `type` (a dynamic dim stays unnamed)."""
-    if not isinstance(type, TensorType):
+    """An ONNX tensor value info for a value of `type` (a dynamic dim stays unnamed, an
+    unranked tensor has no shape)."""
+    if not isinstance(type, TensorType | UnrankedTensorType):
         raise no_onnx_form(op, f" (a value of type {type})")
-    tensor = cast(TensorType[Attribute], type)
+    element_type = cast(Attribute, type.element_type)
     try:
-        element = helper.np_dtype_to_tensor_dtype(numpy_dtype(tensor.element_type))
+        element = helper.np_dtype_to_tensor_dtype(numpy_dtype(element_type))
     except (UnsupportedError, KeyError, TypeError):
-        raise no_onnx_form(op, f" (element type {tensor.element_type})") from None
-    shape = [d if d >= 0 else None for d in tensor.get_shape()]
+        raise no_onnx_form(op, f" (element type {element_type})") from None
+    if isinstance(type, UnrankedTensorType):
+        return helper.make_tensor_value_info(name, element, None)
+    shape = [d if d >= 0 else None for d in cast(TensorType[Attribute], type).get_shape()]
     return helper.make_tensor_value_info(name, element, shape)
 
 
@@ -290,9 +294,19 @@ def export_onnx(module: ModuleOp, output_names: Sequence[str] | None = None) -> 
     function = functions[0]
     writer = OnnxWriter(reserved=output_names or ())
     graph = writer.graph(function.body.block, function.sym_name.data, output_names)
-    model = helper.make_model(
+    return helper.make_model(
         graph,
-        opset_imports=[helper.make_opsetid("", GRAPH_OPSET)],
+        opset_imports=[helper.make_opsetid("", lowest_opset(graph))],
         producer_name="lamina",
     )
-    return model
+
+
+def lowest_opset(graph: onnx.GraphProto) -> int:
+    """The oldest opset in which every operator of `graph` (subgraphs included) has the
+    definition the graph dialect has (GRAPH_OPSET's), so that older runtimes and viewers
+    that know those definitions take the model."""
+    versions = [1]
+    for node in graph.node:
+        versions.append(onnx.defs.get_schema(node.op_type, GRAPH_OPSET).since_version)
+        versions += [lowest_opset(a.g) for a in node.attribute if a.HasField("g")]
+    return max(versions)
