@@ -196,3 +196,47 @@ def test_ops_below_the_graph_level_are_refused_at_their_line(tmp_path: Path):
     assert f"{source}:3:" in result.stderr
     assert "not supported: 'arith.constant' has no ONNX form" in result.stderr
     assert not target.exists()
+
+
+def _optional_operands_model() -> onnx.ModelProto:
+    """Squeeze without axes, BatchNormalization with one output, and an If whose branch
+    returns a value of the enclosing graph: the absent optionals must stay absent and the
+    outer value must be copied to become the branch's output."""
+    rng = np.random.default_rng(9)
+    stats = [numpy_helper.from_array(rng.random(3).astype(np.float32) + 0.5, n) for n in "sbmv"]
+    then_copy = helper.make_node("Identity", ["sq"], ["copy"])  # removed by graph-default
+    then_branch = helper.make_graph(
+        [then_copy], "then", [], [helper.make_tensor_value_info("copy", TensorProto.FLOAT, [3, 4])]
+    )
+    else_neg = helper.make_node("Neg", ["sq"], ["neg"])
+    else_branch = helper.make_graph(
+        [else_neg], "else", [], [helper.make_tensor_value_info("neg", TensorProto.FLOAT, [3, 4])]
+    )
+    nodes = [
+        helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["n"], epsilon=1e-3),
+        helper.make_node("Squeeze", ["n"], ["sq"]),
+        helper.make_node("ReduceSum", ["x"], ["total"], keepdims=0),
+        helper.make_node("Greater", ["total", "zero"], ["positive"]),
+        helper.make_node(
+            "If", ["positive"], ["y"], then_branch=then_branch, else_branch=else_branch
+        ),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "optionals",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 4])],
+        [*stats, numpy_helper.from_array(np.array(0.0, np.float32), "zero")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_absent_optional_operands_and_outer_values_in_branches(tmp_path: Path):
+    model = _optional_operands_model()
+    exported, ir = export(tmp_path, model, "apply-rules{set=graph-default}")
+    assert "graph.identity" not in ir
+    squeeze = next(n for n in exported.graph.node if n.op_type == "Squeeze")
+    assert list(squeeze.input) == [squeeze.input[0]]  # no "" for the absent axes
+    norm = next(n for n in exported.graph.node if n.op_type == "BatchNormalization")
+    assert len(norm.output) == 1
+    assert_same_outputs(model, exported)

@@ -115,7 +115,7 @@ class OnnxWriter:
                 self._op(op, nodes, initializers)
         if not isinstance(terminator, func.ReturnOp | YieldOp):
             raise LaminaError(f"a region ending in '{terminator and terminator.name}'")
-        outputs = self._outputs(terminator, nodes, inputs, initializers, output_names)
+        outputs = self._outputs(terminator, nodes, output_names)
         return helper.make_graph(nodes, title, inputs, outputs, initializers)
 
     def _name_outputs(self, values: Sequence[SSAValue], wanted: Sequence[str]) -> None:
@@ -134,21 +134,18 @@ class OnnxWriter:
         return value_info(self.names[arg], arg.type, owner)
 
     def _outputs(
-        self,
-        terminator: Operation,
-        nodes: list[onnx.NodeProto],
-        inputs: list[onnx.ValueInfoProto],
-        initializers: list[onnx.TensorProto],
-        wanted: Sequence[str] | None,
+        self, terminator: Operation, nodes: list[onnx.NodeProto], wanted: Sequence[str] | None
     ) -> list[onnx.ValueInfoProto]:
-        """Graph outputs; an input, initializer or repeated value is copied by Identity
-        (an ONNX output must be a node's output, once), as is one renamed to `wanted`."""
-        fixed = {i.name for i in inputs} | {t.name for t in initializers}
+        """Graph outputs; a value no node of this graph produces (an input, an initializer,
+        a value of an enclosing graph) or one returned twice is copied by Identity (an ONNX
+        output must be a node's output, once), as is one renamed to `wanted`."""
+        produced = {name for node in nodes for name in node.output}
         outputs: list[onnx.ValueInfoProto] = []
         for k, value in enumerate(terminator.operands):
             name = self.name_of(value)
             target = wanted[k] if wanted is not None and k < len(wanted) else None
-            if name in fixed or name in {o.name for o in outputs} or (target and target != name):
+            repeated = name in {o.name for o in outputs}
+            if name not in produced or repeated or (target and target != name):
                 copy = target if target and target != name else self.fresh(f"{name}_out")
                 nodes.append(helper.make_node("Identity", [name], [copy]))
                 name = copy
@@ -212,8 +209,8 @@ class OnnxWriter:
             attributes.append(helper.make_attribute(name, self.graph(region.block, title)))
         node = helper.make_node(
             op_type,
-            list(inputs) if inputs is not None else [self.name_of(v) for v in operands],
-            list(outputs) if outputs is not None else [self.name_of(r) for r in results],
+            _present(list(inputs) if inputs is not None else [self.name_of(v) for v in operands]),
+            _present(list(outputs) if outputs is not None else [self.name_of(r) for r in results]),
             name=self.node_name(op),
         )
         node.attribute.extend(attributes)
@@ -272,6 +269,14 @@ class OnnxWriter:
         op_type = nchw_op_type(op)
         nodes.append(self._node(op, op_type, [], [], inputs=[nchw_x, *rest], outputs=[nchw_y]))
         nodes.append(helper.make_node("Transpose", [nchw_y], [result], perm=list(NCHW_TO_NHWC)))
+
+
+def _present(names: list[str]) -> list[str]:
+    """Names without the trailing missing ones: onnxruntime and the checker count a trailing
+    "" (Squeeze's axes, BatchNormalization's training outputs) as given."""
+    while names and not names[-1]:
+        names.pop()
+    return names
 
 
 def _node_name(op: Operation) -> str:
