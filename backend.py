@@ -1,7 +1,8 @@
 """lamina as an ONNX backend (`onnx.backend.base.Backend`), so ONNX tooling can drive it:
 
     import lamina.backend as backend
-    rep = backend.prepare(model, device="CPU")        # compiles (lamina.compile, host JIT)
+    rep = backend.prepare(model, device="CPU")        # a ModelProto or a path to a .onnx file
+                                                       # compiles (lamina.compile, host JIT)
     outputs = rep.run([x])                             # a namedtuple of numpy arrays
     backend.run_node(node, [x, y])                     # one operator, wrapped in a model
 
@@ -12,6 +13,7 @@ Models lamina cannot compile raise lamina's `UnsupportedError` ("not supported: 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,16 +50,24 @@ class LaminaBackend(Backend):
     """The ONNX backend API over `lamina.compile` (host JIT)."""
 
     @classmethod
-    def prepare(cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any) -> LaminaRep:
-        """Compile `model` for this machine's CPU; `input_shapes` binds dynamic dims."""
+    def prepare(
+        cls, model: onnx.ModelProto | str | os.PathLike[str], device: str = "CPU", **kwargs: Any
+    ) -> LaminaRep:
+        """Compile `model` (a ModelProto or the path of a .onnx file) for this machine's
+        CPU; `input_shapes` binds dynamic dims."""
+
         if not cls.supports_device(device):
             raise DeviceError(f"the lamina ONNX backend runs on CPU only, not '{device}'")
         compiled = lamina_compile(model, "host", input_shapes=kwargs.get("input_shapes"))
-        return LaminaRep(compiled, [value.name for value in model.graph.output])
+        return LaminaRep(compiled, compiled.output_names)
 
     @classmethod
     def run_model(
-        cls, model: onnx.ModelProto, inputs: Any, device: str = "CPU", **kwargs: Any
+        cls,
+        model: onnx.ModelProto | str | os.PathLike[str],
+        inputs: Any,
+        device: str = "CPU",
+        **kwargs: Any,
     ) -> tuple[Any, ...]:
         return cls.prepare(model, device, **kwargs).run(inputs)
 

@@ -2,7 +2,8 @@
 model leaves lamina.
 
     model = lamina.compile("squeezenet.onnx", device="host")         # host JIT / OpenCL
-    (probs,) = model(image)
+    (probs,) = model(image)                       # or model(data_0=image), model({"data_0": image})
+    (probs,) = model.run(None, {"data_0": image})  # like onnxruntime's InferenceSession
     bundle = compile_bundle("squeezenet.onnx", "cortex-a76", "out/")  # an AOT bundle
 
 `pipeline(device)` is the pass list (the same names `lamina-opt -p` takes); `lower` runs it
@@ -21,7 +22,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -105,7 +106,7 @@ def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -
         except LaminaError as e:
             raise on_device(e, device) from None
         if stats is not None:
-            stats.seconds[compile_pass.name] = time.perf_counter() - start
+            stats.record(compile_pass.name, time.perf_counter() - start)
     module.verify()
     functions = [f for f in module.walk() if isinstance(f, func.FuncOp)]
     arena_bytes = sum(_int_attr(f, "lamina.arena_size") for f in functions)
@@ -193,8 +194,11 @@ def graph_input_names(module: ModuleOp) -> list[str]:
     ]
 
 
-def graph_output_names(module: ModuleOp) -> list[str]:
-    """The SSA name hints of the graph-level function's results (which xDSL may shorten)."""
+def graph_output_names(module: ModuleOp, model: ModelSource | None = None) -> list[str]:
+    """Names of the graph-level function's results: the ONNX graph's output names when
+    `model` is an ONNX model, else the results' SSA name hints (which xDSL may shorten)."""
+    if model is not None and not isinstance(model, ModuleOp):
+        return onnx_output_names(model)
     function = next(op for op in module.walk() if isinstance(op, func.FuncOp))
     ret = function.body.block.last_op if function.body.blocks else None
     operands = ret.operands if isinstance(ret, func.ReturnOp) else ()
@@ -226,15 +230,19 @@ class LoweredModel:
 
 
 def lower_model(
-    model: ModelSource, device: Device, input_shapes: dict[str, list[int]] | None = None
+    model: ModelSource,
+    device: Device,
+    input_shapes: dict[str, list[int]] | None = None,
+    on_stage: Callable[[str, float], None] | None = None,
 ) -> LoweredModel:
-    """The front half of every compile: import `model` (timed as `import`), then `lower`."""
-    stats = CompileStats()
+    """The front half of every compile: import `model` (timed as `import`), then `lower`;
+    `on_stage` is told each stage and its seconds as it finishes (CompileStats.record)."""
+    stats = CompileStats(on_stage=on_stage)
     start = time.perf_counter()
     module = import_model(model, input_shapes)
-    stats.seconds["import"] = time.perf_counter() - start
+    stats.record("import", time.perf_counter() - start)
     lowered = LoweredModel(
-        module, device, graph_input_names(module), graph_output_names(module), stats
+        module, device, graph_input_names(module), graph_output_names(module, model), stats
     )
     lower(module, device, stats)
     return lowered
@@ -253,8 +261,8 @@ def jit_model(
         threads=threads,
         input_names=lowered.input_names,
     )
-    lowered.stats.seconds["llvm"] = time.perf_counter() - start
-    return CompiledModel(function, device, lowered.stats, lowered.input_names)
+    lowered.stats.record("llvm", time.perf_counter() - start)
+    return CompiledModel(function, device, lowered.stats, lowered.input_names, lowered.output_names)
 
 
 def opencl_model(lowered: LoweredModel) -> CompiledModel[OpenCLFunction]:
@@ -263,8 +271,10 @@ def opencl_model(lowered: LoweredModel) -> CompiledModel[OpenCLFunction]:
     start = time.perf_counter()
     ConvertLoopToOCLPass(device=lowered.device.name).apply(make_context(), lowered.module)
     function = OpenCLFunction(lowered.module, lowered.device)
-    lowered.stats.seconds["opencl"] = time.perf_counter() - start
-    return CompiledModel(function, lowered.device, lowered.stats, lowered.input_names)
+    lowered.stats.record("opencl", time.perf_counter() - start)
+    return CompiledModel(
+        function, lowered.device, lowered.stats, lowered.input_names, lowered.output_names
+    )
 
 
 def compile(  # noqa: A001 (the public name users expect: lamina.compile)
@@ -301,27 +311,27 @@ def compile_bundle(
     opt_level: int = 3,
     threads: int | None = None,
     cflags: Sequence[str] = (),
+    on_stage: Callable[[str, float], None] | None = None,
 ) -> Bundle:
     """Compile `model` for `device` into the AOT bundle directory `out_dir` (codegen/aot.py);
     the entry point is `name` (default: derived from the model's name). Parallel loops
     run on `threads` threads (default: $LAMINA_NUM_THREADS, else the device's cores),
     fixed in the object. `cflags` are appended to the CPU driver's CFLAGS, which also link
     it (e.g. `-fsanitize=address,undefined`); Hexagon takes none. What the bundle cannot
-    take is refused before anything is compiled."""
+    take is refused before anything is compiled. `on_stage` is told each stage and its
+    seconds as it finishes."""
     target = replace(load_device(device), cores=thread_count(device, threads))
     check_bundle_target(target, cflags)
     check_destination(Path(out_dir))
     symbol = entry_name(name if name is not None else _default_name(model), explicit=bool(name))
-    lowered = lower_model(model, target, input_shapes)
+    lowered = lower_model(model, target, input_shapes, on_stage)
     return write_bundle(
         lowered.module,
         target,
         out_dir,
         name=symbol,
         input_names=lowered.input_names,
-        output_names=(
-            lowered.output_names if isinstance(model, ModuleOp) else onnx_output_names(model)
-        ),
+        output_names=lowered.output_names,
         opt_level=opt_level,
         cflags=cflags,
         stats=lowered.stats,

@@ -50,7 +50,7 @@ from lamina.codegen.llvm_split import InlineNests
 from lamina.codegen.llvm_target import initialize_llvm, optimize
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
 from lamina.errors import DeviceError, LaminaError, UnsupportedError
-from lamina.targets import Device
+from lamina.targets import Device, device_file
 
 ALIGNMENT = 64
 """Byte alignment the entry point assumes of the weights and the arena."""
@@ -100,7 +100,7 @@ def write_bundle(
     start = time.perf_counter()
     files = _device_files(module, bundle, device, opt_level, cflags)
     if stats is not None:
-        stats.seconds["llvm"] = time.perf_counter() - start
+        stats.record("llvm", time.perf_counter() - start)
     files |= {
         "model.h": header(bundle).encode(),
         "weights.bin": weights_blob(kernel, bundle.weights_bytes).tobytes(),
@@ -192,6 +192,7 @@ def _describe(
         directory=out,
         name=kernel.sym_name.data,
         device=target.name,
+        device_file=str(device_file(target.source or target.name).resolve()),
         triple=target.triple,
         inputs=specs[:cut],
         outputs=specs[cut:],

@@ -5,7 +5,7 @@ lamina-run) see it: the `Bundle` of its `bundle.json` and a `TensorSpec` per ten
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,8 @@ class Bundle:
     threads: int
     shape_checks: list[str] | None = None
     """A dynamic model's shape function's check messages; None: it has no shape function."""
+    device_file: str = ""
+    """The absolute path of the device's description file, which reloads it by path."""
     stats: CompileStats | None = field(default=None, compare=False)
 
     @property
@@ -80,7 +82,7 @@ class Bundle:
         return self.directory / "run"
 
     def manifest(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, stats=None))  # stats may hold a progress callback
         del data["directory"], data["stats"]
         return data
 

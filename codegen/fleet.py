@@ -31,7 +31,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import time
 import tomllib
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from typing import Any
 
 from lamina.codegen.bundle import Bundle
 from lamina.errors import DeviceError, LaminaError, error_text
+from lamina.progress import Progress
 from lamina.targets import Device, known_devices, load_device
 from lamina.targets.soc import load_soc
 from lamina.targets.toml_text import line_of, toml_error
@@ -195,10 +195,10 @@ def build_fleet(
         else:
             records[target.name]["cache"] = "miss"
             pending.append((target, cached))
-    bar = _Progress(len(targets), progress)
+    bar = Progress(len(targets), "fleet", quiet=not progress)
     for name, record in records.items():
         if record["cache"] == "hit":
-            bar.step(name, "ok (cached)")
+            bar.step(f"{name}: ok (cached)")
     workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {
@@ -212,11 +212,20 @@ def build_fleet(
             except Exception as e:  # a worker that died (killed, out of memory)
                 result = {"status": "failed", "error": f"internal error: {e!r}"}
             records[target.name].update(result)
-            bar.step(target.name, result["status"])
+            bar.step(f"{target.name}: {_step_text(result)}")
+    bar.close()
     for name, record in records.items():
         if record["status"] == "ok":
             record["files"] = _install(root / CACHE / record["key"], root / name)
     return _write_manifest(root, model, model_bytes, records)
+
+
+def _step_text(result: dict[str, Any]) -> str:
+    """`ok in 3.2 s`, or the failed status."""
+    seconds = result.get("seconds")
+    if result["status"] != "ok" or not isinstance(seconds, int | float):
+        return str(result["status"])
+    return f"ok in {seconds:.1f} s"
 
 
 def _build_one(
@@ -266,16 +275,3 @@ def _write_manifest(
     }
     (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
-
-
-class _Progress:
-    """A one-line-per-step progress bar on stderr: `[##--] 2/4 cortex-a76: ok`."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.done, self.enabled = total, 0, enabled
-
-    def step(self, name: str, status: str) -> None:
-        self.done += 1
-        if self.enabled:
-            bar = "#" * self.done + "-" * (self.total - self.done)
-            print(f"[{bar}] {self.done}/{self.total} {name}: {status}", file=sys.stderr)

@@ -80,10 +80,16 @@ def emulator_command(device: str) -> list[str]:
     return emulator
 
 
+def bundle_device(bundle: Bundle) -> str:
+    """What loads the bundle's device: its description file where that is still there
+    (a .toml device, or one from $LAMINA_DEVICE_PATH), else its name."""
+    return bundle.device_file if Path(bundle.device_file).is_file() else bundle.device
+
+
 def build_bundle(directory: str | Path) -> Path:
     """`make` in the bundle directory with the device's compiler; returns the executable."""
     bundle = Bundle.load(directory)
-    check_toolchain(bundle.device, run=False)
+    check_toolchain(bundle_device(bundle), run=False)
     result = _run(["make", "-s", "-C", str(bundle.directory)], BUILD_TIMEOUT_S, "make")
     if result.returncode != 0 or not bundle.executable.exists():
         raise LaminaError(
@@ -106,7 +112,7 @@ def run_bundle(
     npy = is_dynamic(bundle)
     arrays = _check_inputs(bundle, inputs)
     executable = bundle.executable if bundle.executable.exists() else build_bundle(directory)
-    prefix = emulator_command(bundle.device)
+    prefix = emulator_command(bundle_device(bundle))
     with tempfile.TemporaryDirectory(prefix="lamina-run-") as scratch:
         command = [*prefix, str(executable.resolve()), "-w", "weights.bin"]
         for k, array in enumerate(arrays):

@@ -17,6 +17,10 @@ without touching this module.
     l2 = 1048576
     l3 = 33554432
 
+Devices are looked up by name in the directories of `$LAMINA_DEVICE_PATH` (a
+colon-separated list, searched first, so a user's file may stand in for a packaged one) and
+then in this package; a name ending in `.toml` is a path to a description file.
+
 A value `"detect"` asks the machine lamina runs on: LLVM for the triple, CPU name and
 features; the OS for the core count and cache sizes (the `[fallback]` table is used when
 the OS does not say). Only the `host` device should use it.
@@ -24,6 +28,7 @@ the OS does not say). Only the `host` device should use it.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import re
@@ -69,20 +74,55 @@ class Device:
         return max(1, self.vector_bits // 32)
 
 
+DEVICE_PATH_VARIABLE = "LAMINA_DEVICE_PATH"
+
+
+def device_directories() -> list[Path]:
+    """Where device names are looked up: `$LAMINA_DEVICE_PATH`'s directories, then the package's."""
+    user = [Path(d) for d in os.environ.get(DEVICE_PATH_VARIABLE, "").split(os.pathsep) if d]
+    return [*user, _DIR]
+
+
+def device_files() -> dict[str, Path]:
+    """Each known device name and its description file (the first found on the path;
+    `soc-*.toml` describe SoCs, not devices)."""
+    found: dict[str, Path] = {}
+    for directory in device_directories():
+        for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
+            if not path.stem.startswith("soc-"):
+                found.setdefault(path.stem, path)
+    return found
+
+
 def known_devices() -> list[str]:
-    """Names of the devices that have a description file (`soc-*.toml` describe SoCs)."""
-    return sorted(p.stem for p in _DIR.glob("*.toml") if not p.stem.startswith("soc-"))
+    """Names of the devices that have a description file on the device path."""
+    return sorted(device_files())
+
+
+def device_file(name: str) -> Path:
+    """The description file of the device `name` (a name on the path, or a .toml path);
+    `DeviceError` for an unknown name, with the nearest known ones."""
+    if name.endswith(".toml"):
+        if not Path(name).is_file():
+            raise DeviceError("no such device description file", where=name)
+        return Path(name)
+    files = device_files()
+    if name not in files:
+        close = difflib.get_close_matches(name, files, 1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise DeviceError(
+            f"unknown device '{name}'{hint} (known devices: {', '.join(sorted(files))}; "
+            f"more in ${DEVICE_PATH_VARIABLE} directories)"
+        )
+    return files[name]
 
 
 @functools.cache
 def load_device(name: str) -> Device:
-    """The device described by `targets/<name>.toml`, or by the file `name` when it ends in
-    `.toml`; `DeviceError` for an unknown name or a bad description (naming file and line)."""
-    path = Path(name) if name.endswith(".toml") else _DIR / f"{name}.toml"
-    if not path.is_file():
-        if name.endswith(".toml"):
-            raise DeviceError("no such device description file", where=name)
-        raise DeviceError(f"unknown device '{name}' (known devices: {', '.join(known_devices())})")
+    """The device described by `<name>.toml` on the device path, or by the file `name` when
+    it ends in `.toml`; `DeviceError` for an unknown name or a bad description (naming file
+    and line)."""
+    path = device_file(name)
     text, data = read_toml(path)
     try:
         return replace(_device_from_data(data, str(path)), source=name)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from lamina.errors import DeviceError
-from lamina.targets import known_devices
+from lamina.targets import device_directories, known_devices
 from lamina.targets.toml_text import line_of, read_toml
 
 _DIR = Path(__file__).parent
@@ -102,19 +102,29 @@ class Soc:
         )
 
 
+def soc_files() -> dict[str, Path]:
+    """Each SoC name and its `soc-<name>.toml` (first found: `$LAMINA_DEVICE_PATH`, then
+    the package)."""
+    found: dict[str, Path] = {}
+    for directory in device_directories():
+        for path in sorted(directory.glob(f"{_PREFIX}*.toml")) if directory.is_dir() else []:
+            found.setdefault(path.stem.removeprefix(_PREFIX), path)
+    return found
+
+
 def known_socs() -> list[str]:
     """Names of the SoCs that have a description file (`soc-<name>.toml`)."""
-    return sorted(p.stem.removeprefix(_PREFIX) for p in _DIR.glob(f"{_PREFIX}*.toml"))
+    return sorted(soc_files())
 
 
 def load_soc(name: str) -> Soc:
     """The SoC `targets/soc-<name>.toml` (`name` may carry the `soc-` prefix, or be a path
     to a .toml file); `DeviceError` for an unknown name or a bad description."""
-    path = (
-        Path(name)
-        if name.endswith(".toml")
-        else _DIR / f"{_PREFIX}{name.removeprefix(_PREFIX)}.toml"
-    )
+    if name.endswith(".toml"):
+        path = Path(name)
+    else:
+        bare = name.removeprefix(_PREFIX)
+        path = soc_files().get(bare, _DIR / f"{_PREFIX}{bare}.toml")
     if not path.is_file():
         raise DeviceError(f"unknown SoC '{name}' (known SoCs: {', '.join(known_socs())})")
     text, data = read_toml(path)
@@ -156,7 +166,15 @@ class _Reader:
         if not isinstance(data, dict):
             raise self.error(f"unit '{name}' must be a table", header)
         device = data.get("device")
-        if not isinstance(device, str) or device not in known_devices():
+        if isinstance(device, str) and device.endswith(".toml"):
+            device = str(Path(self.path).parent / device)  # relative to the SoC file
+            if not Path(device).is_file():
+                raise self.error(
+                    f"unit '{name}': no device description file {device}",
+                    r"^\s*device\s*=",
+                    where,
+                )
+        elif not isinstance(device, str) or device not in known_devices():
             raise self.error(
                 f"unit '{name}': unknown device {device!r} "
                 f"(known devices: {', '.join(known_devices())})",

@@ -76,13 +76,17 @@ def test_compile_writes_and_builds_a_bundle(tmp_path: Path, capsys: pytest.Captu
 
 def test_compile_unsupported_op_names_the_node_and_writes_nothing(tmp_path: Path):
     model = nonzero_model(tmp_path / "nonzero.onnx")
-    result = run_tool("compile", model, "-o", tmp_path / "out")
+    result = run_tool("compile", model, "-o", tmp_path / "out", "--quiet")
     assert result.returncode == 1
     assert result.stderr.startswith(f"{model}: error: ")
     assert "node 'find_nonzero'" in result.stderr and "not supported" in result.stderr
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nonzero.onnx"]
+    piped = run_tool("compile", model, "-o", tmp_path / "out")  # progress lines, then the error
+    assert piped.returncode == 1
+    assert piped.stderr.splitlines()[-1] == result.stderr.strip()
+    assert all(line.startswith("lamina-compile: ") for line in piped.stderr.splitlines()[:-1])
 
 
 @pytest.mark.parametrize(

@@ -131,7 +131,7 @@ def test_a_routine_the_runtime_lacks_is_not_supported_and_leaves_no_bundle(tmp_p
 def test_lamina_compile_reports_a_missing_routine_without_a_traceback(tmp_path: Path, capsys):
     onnx.save(tanh_model(), tmp_path / "tanh.onnx")
     code = compile_main(
-        [str(tmp_path / "tanh.onnx"), "--device", DEVICE, "-o", str(tmp_path / "o")]
+        [str(tmp_path / "tanh.onnx"), "--device", DEVICE, "-o", str(tmp_path / "o"), "--quiet"]
     )
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err

@@ -2,6 +2,7 @@
 
     lamina-compile model.onnx --device cortex-a76 -o out/ [--input-shape data=1x3x224x224]
     lamina-compile model.onnx --fleet fleet.toml -o out/      # a bundle per fleet target
+    lamina-compile --list-devices                             # names, triples, features
 
 writes `out/` (`lamina.compiler.compile_bundle`, codegen/aot.py: model.o, model.h,
 weights.bin, main.c, Makefile) and, with `--build`, builds its driver `out/run` with the
@@ -13,18 +14,28 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 
-from lamina.errors import LaminaError, error_text
-from lamina.targets import known_devices
+from lamina.compiler import pipeline
+from lamina.errors import DeviceError, LaminaError, error_text
+from lamina.progress import Progress
+from lamina.targets import DEVICE_PATH_VARIABLE, device_files, known_devices, load_device
+from lamina.tools.compile_stages import StageReporter
 from lamina.tools.diagnostics import printing_warnings
 from lamina.tools.versions import versions_text
+from lamina.universe import parse_pass_pipeline
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `lamina-compile`; returns the exit code."""
     parser = _arguments()
     args = parser.parse_args(argv)
+    if args.list_devices:
+        print(devices_text())
+        return 0
+    if args.model is None:
+        parser.error("the following arguments are required: model")
     if args.fleet:
         return _fleet(args)
     try:
@@ -39,9 +50,16 @@ def _arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lamina-compile",
         description="Compile a model into an AOT bundle for a device.",
-        epilog=f"known devices: {', '.join(known_devices())} (or a path to a .toml description)",
+        epilog=f"known devices: {', '.join(known_devices())} (or a path to a .toml description; "
+        f"${DEVICE_PATH_VARIABLE}: more directories of .toml device files, colon-separated)",
     )
-    parser.add_argument("model", help="the .onnx model to compile")
+    parser.add_argument("model", nargs="?", help="the .onnx model to compile")
+    parser.add_argument(
+        "--list-devices",
+        action="store_true",
+        help=f"list every known device (also those in ${DEVICE_PATH_VARIABLE}) with its "
+        "triple, CPU and features, and exit",
+    )
     parser.add_argument(
         "--device", default="host", help="a known device or a .toml file (default: host)"
     )
@@ -67,6 +85,12 @@ def _arguments() -> argparse.ArgumentParser:
     parser.add_argument("--fleet", help="a fleet.toml: one bundle per target into -o/<name>/")
     parser.add_argument("--jobs", type=int, help="parallel fleet builds (default: cores)")
     parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print nothing but errors (no progress: a bar on a terminal, lines when piped)",
+    )
+    parser.add_argument(
         "--version",
         action="version",
         version=versions_text("lamina-compile"),
@@ -75,31 +99,62 @@ def _arguments() -> argparse.ArgumentParser:
     return parser
 
 
+def devices_text() -> str:
+    """One line per device on the device path: name, kind, triple, CPU, features, file."""
+    lines: list[str] = []
+    for name, path in device_files().items():
+        try:
+            device = load_device(name)
+        except DeviceError as e:
+            lines.append(f"{name}: {e}")
+            continue
+        features = device.feature_string or "(none)"
+        lines.append(
+            f"{name}  {device.kind}  {device.triple}  cpu={device.cpu}  features={features}  "
+            f"vector_bits={device.vector_bits}  cores={device.cores}  ({path})"
+        )
+    return "\n".join(lines)
+
+
 def _compile(args: argparse.Namespace) -> int:
     from lamina.codegen.aot import prototype
     from lamina.compiler import compile_bundle
     from lamina.parser.onnx import parse_input_shapes
+    from lamina.runtime.qemu import build_bundle
 
-    bundle = compile_bundle(
-        args.model,
-        args.device,
-        args.output,
-        name=args.name,
-        input_shapes=parse_input_shapes(args.input_shape),
-        opt_level=args.opt_level,
-        threads=args.threads,
-    )
-    seconds = sum(bundle.stats.seconds.values()) if bundle.stats else 0.0
+    passes = [p.name for p in parse_pass_pipeline(pipeline(load_device(args.device))).passes]
+    steps = 2 + len(passes) + (1 if args.build else 0)
+    executable = None
+    with Progress(steps, "lamina-compile", quiet=args.quiet) as progress:
+        stages = StageReporter(progress, passes, args.device)
+        progress.note(f"import: {args.model}")
+        bundle = compile_bundle(
+            args.model,
+            args.device,
+            args.output,
+            name=args.name,
+            input_shapes=parse_input_shapes(args.input_shape),
+            opt_level=args.opt_level,
+            threads=args.threads,
+            on_stage=stages,
+        )
+        if args.build:
+            progress.note("link: building the driver with make ...")
+            start = time.perf_counter()
+            executable = build_bundle(bundle.directory)
+            stages("link", time.perf_counter() - start)
+    if args.quiet:
+        return 0
+    seconds = sum(stages.seconds.values())
     print(f"{args.model}: compiled for {bundle.device} ({bundle.triple}) in {seconds:.1f} s")
+    print(f"  stages: {stages.summary()}")
     print(f"  {bundle.directory}/model.o: void {prototype(bundle)}")
     print(
         f"  weights {bundle.weights_bytes} bytes, arena {bundle.arena_bytes} bytes, "
         f"{bundle.threads} thread(s)"
     )
-    if args.build:
-        from lamina.runtime.qemu import build_bundle
-
-        print(f"  built {build_bundle(bundle.directory)}")
+    if executable is not None:
+        print(f"  built {executable}")
     return 0
 
 
@@ -120,7 +175,13 @@ def _fleet(args: argparse.Namespace) -> int:
             "opt_level": args.opt_level,
         }
         manifest = build_fleet(
-            args.model, args.fleet, args.output, FLEET, jobs=args.jobs, options=options
+            args.model,
+            args.fleet,
+            args.output,
+            FLEET,
+            jobs=args.jobs,
+            options=options,
+            progress=not args.quiet,
         )
     except LaminaError as e:
         print(error_text(e, args.model), file=sys.stderr)
@@ -128,9 +189,9 @@ def _fleet(args: argparse.Namespace) -> int:
     failed = [t for t in manifest["targets"] if t["status"] != "ok"]
     for target in failed:
         print(f"{target['name']}: {target['error']}", file=sys.stderr)
-    print(
-        f"{args.output}/manifest.json: {len(manifest['targets']) - len(failed)} ok, {len(failed)} failed"
-    )
+    if not args.quiet:
+        ok = len(manifest["targets"]) - len(failed)
+        print(f"{args.output}/manifest.json: {ok} ok, {len(failed)} failed")
     return 1 if failed else 0
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from lamina.errors import LaminaError, UnsupportedError
+from lamina.progress import Progress
 
 STATUSES = ("pass", "folded", "fail", "unsupported", "error")
 SMOKE_LIST = Path(__file__).with_name("conformance_smoke.txt")
@@ -354,24 +355,18 @@ def run_cases(
     """
     results: dict[int, CaseResult] = {}
     pending = list(indices)
-    counts: Counter[str] = Counter()
+    bar = Progress(len(indices), "conformance", quiet=not progress)
 
     def record(index: int, result: CaseResult) -> None:
         results[index] = result
-        counts[result.status] += 1
-        if progress:
-            done = len(results)
-            bar = "#" * (30 * done // len(indices))
-            summary = " ".join(f"{s} {counts[s]}" for s in STATUSES)
-            print(f"\r[{bar:<30}] {done}/{len(indices)} {summary}", end="", file=sys.stderr)
+        bar.step(f"{result.name}: {result.status} ({result.seconds:.1f} s)")
 
-    while pending:
-        suspects = _run_until_crash(pending, (path, device, worker), jobs, record)
-        for index in suspects:
-            record(index, _run_alone(index, (path, device, worker)))
-        pending = [i for i in pending if i not in results]
-    if progress:
-        print(file=sys.stderr)
+    with bar:
+        while pending:
+            suspects = _run_until_crash(pending, (path, device, worker), jobs, record)
+            for index in suspects:
+                record(index, _run_alone(index, (path, device, worker)))
+            pending = [i for i in pending if i not in results]
     yield from (results[i] for i in indices)
 
 
@@ -443,7 +438,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="only the cases of the smoke list")
     parser.add_argument("--json", type=Path, help="write every case's result here")
     parser.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1)
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        "--no-progress",
+        dest="quiet",
+        action="store_true",
+        help="no progress on stderr (a bar on a terminal, a line per case when piped)",
+    )
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -480,7 +482,7 @@ def _run(args: argparse.Namespace) -> int:
     if not indices:
         raise LaminaError(f"no conformance case matches '{args.filter}'")
     start = time.perf_counter()
-    results = list(run_cases(indices, args.path, args.device, args.jobs, not args.no_progress))
+    results = list(run_cases(indices, args.path, args.device, args.jobs, not args.quiet))
     print(summary_table(results))
     print(f"path {args.path}, device {args.device}, {time.perf_counter() - start:.1f} s")
     if args.json:

@@ -235,10 +235,13 @@ def onnx_bytes(draw: st.DrawFn) -> bytes:
 
 CLI_FLAGS = {
     "opt": ["-p", "--split-input-file", "--verify-diagnostics", "--print-op-generic", "-t",
-            "--input-shape", "--print-weights", "-o", "--time-passes", "--print-ir-after-all"],
+            "--input-shape", "--print-weights", "-o", "--time-passes", "--print-ir-after-all",
+            "--pass-pipeline", "--print-ir-before", "--print-ir-after", "--print-ir-after-change",
+            "--view-op-graph", "--emit-onnx"],
     "run": ["--reference", "--device", "--inputs", "--input-shape", "--compare", "--repeat",
             "--seed"],
-    "compile": ["--device", "-o", "--fleet", "--input-shape", "--name", "--threads"],
+    "compile": ["--device", "-o", "--fleet", "--input-shape", "--name", "--threads", "--quiet",
+                "--list-devices"],
     "conformance": ["--path", "--device", "--json", "--jobs"],
 }  # fmt: skip
 CLI_VALUES = [
@@ -246,11 +249,13 @@ CLI_VALUES = [
     "opencl", "x=1x3", "x=-1", "x=axb", "(", "compiled", "reference", "apply-rules{", "a.npy",
     "/", ".", "test_nope_nothing", "x=2x1x13x20", "x=0x1x13x20", "y=1", "in.mlir",
     "model.onnx", "x=bad.npy", "x=wrong.npy", "wrong.npy", "convert-graph-to-top", "top-fuse-elementwise,convert-top-to-loop",
+    "builtin.module(convert-graph-to-top)", "builtin.module(", "out.dot", "out.onnx",
 ]  # fmt: skip
 
 
 SWITCHES = {"--split-input-file", "--verify-diagnostics", "--print-op-generic", "--print-weights",
-            "--time-passes", "--print-ir-after-all", "--reference"}  # fmt: skip
+            "--time-passes", "--print-ir-after-all", "--reference", "--print-ir-after-change",
+            "--quiet", "--list-devices"}  # fmt: skip
 """Flags without a value: given one only when the drawn value is "" (then a stray "")."""
 CLI_POSITIONALS = {
     "opt": [[], ["in.mlir"], ["model.onnx"], ["missing.mlir"], ["in.mlir", "model.onnx"]],

@@ -174,7 +174,7 @@ def onnx_door(data: bytes | onnx.ModelProto, tool: str, shapes: Shapes = None) -
             return opt_tool.main([str(path), *flags, "-o", str(scratch / "out.mlir")])
         if tool == "run":
             return run_tool.main([str(path), *flags, "--repeat", "1"])
-        return compile_tool.main([str(path), *flags, "-o", str(scratch / "bundle")])
+        return compile_tool.main([str(path), *flags, "-o", str(scratch / "bundle"), "--quiet"])
 
     return run_door(call, {"opt": "out.mlir", "compile": "bundle"}.get(tool))
 

@@ -5,10 +5,13 @@ Built on xDSL's `xDSLOptMain`; what lamina adds:
   traceback, and nothing is written to `-o` unless every split succeeded;
 - a real `--verify-diagnostics`: `// expected-error {{...}}` annotations are matched
   against the produced diagnostics like mlir-opt does, failing on a missing or unexpected one;
-- `--print-ir-after-all` and `--time-passes` report on stderr, keeping stdout the IR;
-- `.onnx` inputs are imported by the compile pipeline's import step
-  (`lamina.compiler.import_model`: the weights limit, verified graph ops;
-  `--input-shape name=1x3x224x224` binds dynamic dims);
+- mlir-opt's pass flags (tools/opt_instrument.py): `--pass-pipeline='builtin.module(...)'`,
+  `--print-ir-before/after=<pass>`, `--print-ir-after-all` / `--print-between-passes`,
+  `--print-ir-after-change`, and `--time-passes` as a tree of every phase with percentages,
+  all reporting on stderr, keeping stdout the IR;
+- `.onnx` inputs are imported (`--input-shape name=1x3x224x224` binds dynamic dims);
+- `--view-op-graph=out.dot` and `--emit-onnx out.onnx` also write a picture of the result
+  and the graph level as ONNX (tools/opt_outputs.py);
 - `--print-weights` prints the bytes of `dense_resource` weights instead of eliding them.
 """
 
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 from io import StringIO
 from typing import ClassVar
 
+import onnx
 from xdsl.dialects.builtin import FileLineColLoc, ModuleOp, NameLoc
 from xdsl.ir import AttributeInvT, Operation, SSAValue
 from xdsl.parser import Parser
@@ -41,6 +45,7 @@ from xdsl.utils.lexer import Span
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 import lamina.xdsl_patches  # noqa: F401  (linear-time string lexing before any parse)
+from lamina.dialects.weights import printing_weights
 from lamina.errors import LaminaError
 from lamina.targets import known_devices
 from lamina.tools.diagnostics import (
@@ -49,6 +54,13 @@ from lamina.tools.diagnostics import (
     expected_diagnostics,
     printing_warnings,
 )
+from lamina.tools.opt_instrument import (
+    IRDumps,
+    PhaseTimer,
+    add_instrument_arguments,
+    pipeline_spec,
+)
+from lamina.tools.opt_outputs import SideOutputs, add_output_arguments
 from lamina.tools.versions import versions_text
 from lamina.universe import LAMINA_DIALECTS, LAMINA_PASSES, parse_pass_pipeline
 
@@ -125,6 +137,9 @@ _HELP = {
     "stay those of the whole file",
     "version": "print lamina's, xDSL's and LLVM's versions and exit",
     "input_file": "an .mlir file (default: stdin) or an .onnx model, imported to the graph level",
+    "print_between_passes": "print the IR to stderr after every pass (as --print-ir-after-all)",
+    "time_passes": "print the wall time of every phase (start-up, parse, verify, each pass, "
+    "print) to stderr as a tree with percentages of the whole run",
 }
 """Help of xDSL's flags where it has none or lamina does more (`--verify-diagnostics`)."""
 
@@ -171,11 +186,8 @@ class LaminaOptMain(xDSLOptMain):
             f"known devices (for convert-loop-to-llvm{{device=...}}, loop-to-neon, "
             f"convert-loop-to-ocl): {', '.join(known_devices())}, or a path to a .toml description"
         )
-        arg_parser.add_argument(
-            "--print-ir-after-all",
-            action="store_true",
-            help="print the IR to stderr after every pass",
-        )
+        add_instrument_arguments(arg_parser)
+        add_output_arguments(arg_parser)
         arg_parser.add_argument(
             "--print-weights",
             action="store_true",
@@ -190,9 +202,14 @@ class LaminaOptMain(xDSLOptMain):
         )
 
     def setup_pipeline(self) -> None:
-        self.pass_times: dict[str, float] = {}
+        self.timer = PhaseTimer.started_now()
         self._current: _ChunkRun | None = None
-        self.pipeline = parse_pass_pipeline(self.args.passes, self._between_passes)
+        self.side_outputs = SideOutputs.from_args(self.args)
+        self.dumps = IRDumps.from_args(self.args)
+        self.dumps.check_names(lambda name: name in self.available_passes)
+        spec = pipeline_spec(self.args.passes, self.args.pass_pipeline)
+        with self.timer.phase("load passes"):
+            self.pipeline = parse_pass_pipeline(spec, self._between_passes)
 
     # ----------------------------------------------------------------------------------
     # Running
@@ -204,7 +221,8 @@ class LaminaOptMain(xDSLOptMain):
             raise LaminaError("is a directory, not a file to write", where=self.args.output_file)
         if name.endswith(".onnx"):
             return self._run_onnx(name)
-        text = sys.stdin.read() if self.args.input_file is None else read_text(name)
+        with self.timer.phase("read input"):
+            text = sys.stdin.read() if self.args.input_file is None else read_text(name)
         chunks = split_input(text, self.args.split_input_file)
         outputs = [self._process(chunk, name) for chunk in chunks]
         produced = [d for chunk in chunks for d in chunk.diagnostics]
@@ -216,12 +234,14 @@ class LaminaOptMain(xDSLOptMain):
             if problems:
                 return 1
             self._write("// -----\n".join(o for o in outputs if o is not None))
+            self.side_outputs.write()
             return 0
         if produced:
             for diagnostic in produced:
                 print(diagnostic, file=sys.stderr)
             return 1
         self._write("// -----\n".join(o for o in outputs if o is not None))
+        self.side_outputs.write()
         self._report_times()
         return 0
 
@@ -231,8 +251,9 @@ class LaminaOptMain(xDSLOptMain):
         from lamina.parser.onnx import parse_input_shapes
 
         shapes = parse_input_shapes(self.args.input_shape)
-        with printing_warnings(name):
+        with printing_warnings(name), self.timer.phase("import ONNX"):
             module = import_model(name, input_shapes=shapes)
+            self.side_outputs.output_names = onnx_output_names(name)
         run = _ChunkRun(self, Chunk("", 1), name, {})
         output = run.finish(module)
         for diagnostic in run.chunk.diagnostics:
@@ -240,6 +261,7 @@ class LaminaOptMain(xDSLOptMain):
         if run.chunk.diagnostics:
             return 1
         self._write(output or "")
+        self.side_outputs.write()
         self._report_times()
         return 0
 
@@ -253,7 +275,8 @@ class LaminaOptMain(xDSLOptMain):
             return None
         run = _ChunkRun(self, chunk, name, parser.op_spans)
         try:
-            module = parser.parse_module(not self.args.no_implicit_module)
+            with self.timer.phase("parse"):
+                module = parser.parse_module(not self.args.no_implicit_module)
         except ParseError as e:
             run.report_at_span(e.span, e.msg)
             return None
@@ -268,38 +291,44 @@ class LaminaOptMain(xDSLOptMain):
     ) -> None:
         run = self._current
         assert run is not None
-        now = time.perf_counter()
         if previous is not None:
-            self.pass_times[previous.name] = (
-                self.pass_times.get(previous.name, 0.0) + now - run.pass_started
-            )
-            if not self.args.disable_verify and not run.verify(module, after=previous.name):
+            self.timer.add(("pipeline", previous.name), time.perf_counter() - run.pass_started)
+            with self.timer.phase("pipeline", "verify"):
+                ok = self.args.disable_verify or run.verify(module, after=previous.name)
+            if not ok:
                 raise PassError
-            if self.args.print_ir_after_all:
-                print(f"// -----// IR Dump After {previous.name} //----- //", file=sys.stderr)
-                print(self.print_module(module), file=sys.stderr)
+        if self.dumps.wanted:
+            with self.timer.phase("pipeline", "IR dumps"):
+                self.dumps.between(previous, module, following, self.mlir_text)
         run.pass_started = time.perf_counter()
 
     def print_module(self, module: ModuleOp) -> str:
         """The module as text, in the format the command line asked for."""
-        from lamina.dialects.weights import printing_weights
-
+        if self.args.target == "mlir":
+            return self.mlir_text(module)
         with printing_weights(self.args.print_weights):
-            if self.args.target == "mlir":
-                out = StringIO()
-                printer = Printer(
-                    stream=out,
-                    print_generic_format=self.args.print_op_generic,
-                    print_properties_as_attributes=self.args.print_no_properties,
-                    print_debuginfo=self.args.print_debuginfo,
-                )
-                printer.print_op(module)
-                printer.print_metadata(self.ctx.loaded_dialects)
-                out.write("\n")
-                return out.getvalue()
             return self.output_resulting_program(module)
 
+    def mlir_text(self, module: ModuleOp) -> str:
+        """The module as MLIR text with the printing flags (what IR dumps show, whatever -t)."""
+        with printing_weights(self.args.print_weights):
+            out = StringIO()
+            printer = Printer(
+                stream=out,
+                print_generic_format=self.args.print_op_generic,
+                print_properties_as_attributes=self.args.print_no_properties,
+                print_debuginfo=self.args.print_debuginfo,
+            )
+            printer.print_op(module)
+            printer.print_metadata(self.ctx.loaded_dialects)
+            out.write("\n")
+            return out.getvalue()
+
     def _write(self, text: str) -> None:
+        with self.timer.phase("write output"):
+            self._write_text(text)
+
+    def _write_text(self, text: str) -> None:
         if self.args.output_file is None:
             sys.stdout.write(text)
             return
@@ -310,13 +339,8 @@ class LaminaOptMain(xDSLOptMain):
             raise LaminaError(f"cannot write: {e.strerror}", where=self.args.output_file) from None
 
     def _report_times(self) -> None:
-        if not self.args.time_passes:
-            return
-        total = sum(self.pass_times.values())
-        print("===-- lamina-opt pass timing --===", file=sys.stderr)
-        for name, seconds in self.pass_times.items():
-            print(f"  {seconds * 1e3:10.2f} ms  {name}", file=sys.stderr)
-        print(f"  {total * 1e3:10.2f} ms  total", file=sys.stderr)
+        if self.args.time_passes:
+            sys.stderr.write(self.timer.report())
 
 
 class _ChunkRun:
@@ -336,11 +360,14 @@ class _ChunkRun:
         self.pass_started = 0.0
 
     def finish(self, module: ModuleOp) -> str | None:
-        if not self.main.args.disable_verify and not self.verify(module):
+        with self.main.timer.phase("verify"):
+            ok = self.main.args.disable_verify or self.verify(module)
+        if not ok:
             return None
         self.main._current = self
         try:
             self.main.pipeline.apply(self.main.ctx, module)
+            self.main.side_outputs.add(module)
         except PassError:
             return None
         except (LaminaError, DiagnosticException) as e:
@@ -349,7 +376,8 @@ class _ChunkRun:
             return None
         finally:
             self.main._current = None
-        return self.main.print_module(module)
+        with self.main.timer.phase("print"):
+            return self.main.print_module(module)
 
     def verify(self, module: ModuleOp, after: str | None = None) -> bool:
         """Verify every op on its own, so that each failure becomes one diagnostic."""
@@ -407,6 +435,11 @@ def _message(error: Exception) -> str:
     for prefix in ("Operation does not verify: ",):
         text = text.removeprefix(prefix)
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+def onnx_output_names(path: str) -> list[str]:
+    """The graph output names of the ONNX model in `path` (read without its weights)."""
+    return [value.name for value in onnx.load(path, load_external_data=False).graph.output]
 
 
 def read_text(path: str) -> str:
