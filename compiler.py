@@ -26,6 +26,7 @@ from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL
 from lamina.context import make_context
 from lamina.errors import LaminaError, ModelImportError
 from lamina.limits import ARENA, WEIGHTS
+from lamina.parser.tflite import import_tflite, is_tflite_model
 from lamina.targets import Device, load_device
 from lamina.universe import parse_pass_pipeline
 
@@ -134,9 +135,17 @@ def _int_attr(op: func.FuncOp, name: str) -> int:
 
 
 def import_model(model: ModelSource, input_shapes: dict[str, list[int]] | None = None) -> ModuleOp:
-    """A graph-level module from an ONNX model (path, bytes, ModelProto) or a module."""
+    """A graph-level module from an ONNX or TFLite model (path, bytes, ModelProto) or a
+    module; a TFLite file is told by its file identifier, not its extension."""
     if isinstance(model, ModuleOp):
         return model
+    if is_tflite_model(model):
+        check_weight_size(model)
+        if input_shapes:
+            raise ModelImportError("--input-shape: a TFLite model's input shapes are fixed")
+        module = import_tflite(model)
+        verify_imported(module)
+        return module
     from lamina.parser.onnx import import_onnx
 
     check_weight_size(model)

@@ -1,0 +1,125 @@
+"""The TFLite importer: a .tflite flatbuffer becomes a `builtin.module` of `graph` ops.
+
+    module = import_tflite("face_detection_short_range.tflite")
+
+Subgraph 0 becomes one `func.func` whose arguments are the model's inputs (located by
+their tensor names) and which returns its outputs, in the model's order. Constant buffers
+become `graph.constant` weights; each builtin operator becomes the graph ops of its ONNX
+meaning (`parser/tflite_ops*.py`), NHWC data kept NHWC. The schema is read by
+`parser/tflite_model.py` through the `tflite` package.
+
+Errors are `LaminaError`s at the model's path (or `<bytes>`): `ModelImportError` for a
+file that is not a valid model, `operator N (NAME): ...` for a bad operator. Every
+operator lamina cannot import (an unknown builtin, a custom op, an unsupported option) is
+collected and reported in one diagnostic.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TypeGuard, cast
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.func import FuncOp, ReturnOp
+from xdsl.ir import Block, Region
+
+from lamina.errors import (
+    LaminaError,
+    ModelImportError,
+    UnsupportedError,
+    UnsupportedOpError,
+    all_unsupported,
+)
+from lamina.parser.onnx_types import location, sanitize_symbol
+from lamina.parser.tflite_graph import Converter, GraphBuilder
+from lamina.parser.tflite_model import (
+    FILE_IDENTIFIER,
+    Operator,
+    TFLiteModel,
+    TFLiteSource,
+    is_tflite,
+    read_tflite,
+)
+from lamina.parser.tflite_ops import NN_CONVERTERS
+from lamina.parser.tflite_ops_shape import SHAPE_CONVERTERS
+
+__all__ = ["FILE_IDENTIFIER", "CONVERTERS", "import_tflite", "is_tflite", "is_tflite_model"]
+
+CONVERTERS: dict[str, Converter] = {**NN_CONVERTERS, **SHAPE_CONVERTERS}
+"""Builtin operator name -> the converter that emits its graph ops."""
+
+
+def is_tflite_model(source: object) -> TypeGuard[TFLiteSource]:
+    """Whether `source` (bytes or a path) starts like a .tflite flatbuffer: bytes 4..8 are
+    the file identifier TFL3, whatever the file's extension."""
+    if isinstance(source, bytes):
+        return is_tflite(source)
+    if not isinstance(source, str | os.PathLike):
+        return False
+    try:
+        with open(cast("str | os.PathLike[str]", source), "rb") as file:
+            return is_tflite(file.read(8))
+    except OSError:
+        return os.fspath(cast("str | os.PathLike[str]", source)).endswith(".tflite")
+
+
+def import_tflite(source: TFLiteSource) -> ModuleOp:
+    """Import subgraph 0 of a TFLite model (a path or the file's bytes)."""
+    model, where = read_tflite(source)
+    return _Importer(model, where).build()
+
+
+class _Importer:
+    def __init__(self, model: TFLiteModel, where: str) -> None:
+        self.model = model
+        self.where = where
+        self.unsupported: list[UnsupportedError] = []
+
+    def build(self) -> ModuleOp:
+        tensors = self.model.tensors
+        block = Block()
+        g = GraphBuilder(tensors, block, self.where)
+        inputs = [tensors[i] for i in self.model.inputs if i >= 0 and i not in g.arrays]
+        for tensor in inputs:
+            arg = block.insert_arg(g.type_of(tensor), len(block.args))
+            arg.location = location(tensor.name)
+            g.define(tensor, arg)
+        for op in self.model.operators:
+            self._convert(g, op)
+        if self.unsupported:
+            raise all_unsupported(self.unsupported)
+        results = [g.value_of(tensors[i]) for i in self.model.outputs if i >= 0]
+        block.add_op(ReturnOp(*results))
+        signature = ([a.type for a in block.args], [r.type for r in results])
+        return ModuleOp([FuncOp(sanitize_symbol(self.model.name), signature, Region(block))])
+
+    def _convert(self, g: GraphBuilder, op: Operator) -> None:
+        """Emit `op`; what lamina cannot import is recorded and its outputs stand in as
+        `graph.none`, so the operators after it are still checked."""
+        g.label = next((g.tensors[i].name for i in op.outputs if i >= 0), op.label)
+        try:
+            converter = None if op.custom else CONVERTERS.get(op.name)
+            if converter is None:
+                kind = f"custom op '{op.name}'" if op.custom else f"builtin op '{op.name}'"
+                raise UnsupportedOpError(f"{kind} ({op.label.split(' (')[0]})", self.where)
+            converter(g, op)
+        except UnsupportedError as err:
+            self.unsupported.append(self._at_operator(err, op))
+            for i in op.outputs:
+                if i >= 0:
+                    g.values[i] = g.none()
+        except (KeyError, ValueError, IndexError, TypeError) as err:
+            # options or constants that contradict the operator (a corrupt file)
+            reason = f"invalid operator ({type(err).__name__}: {err})"
+            raise ModelImportError(f"{op.label}: {reason}", self.where) from None
+        except LaminaError as err:
+            if not err.message.startswith("operator "):
+                err.message = f"{op.label}: {err.message}"
+                err.args = (err.message,)
+            raise
+
+    def _at_operator(self, err: UnsupportedError, op: Operator) -> UnsupportedError:
+        what = err.message.removeprefix("not supported: ")
+        if what.startswith(("operator ", "custom op ", "builtin op ")):
+            return err
+        return UnsupportedOpError(f"{op.label}: {what}", self.where)
