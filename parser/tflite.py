@@ -50,17 +50,21 @@ CONVERTERS: dict[str, Converter] = {**NN_CONVERTERS, **SHAPE_CONVERTERS}
 
 
 def is_tflite_model(source: object) -> TypeGuard[TFLiteSource]:
-    """Whether `source` (bytes or a path) starts like a .tflite flatbuffer: bytes 4..8 are
-    the file identifier TFL3, whatever the file's extension."""
+    """Whether `source` is for the TFLite importer: bytes or a file whose bytes 4..8 are
+    the file identifier TFL3 (whatever the file's extension), or a path ending in .tflite
+    (the importer then says what is wrong with it)."""
     if isinstance(source, bytes):
         return is_tflite(source)
     if not isinstance(source, str | os.PathLike):
         return False
+    path = os.fspath(cast("str | os.PathLike[str]", source))
+    if path.endswith(".tflite"):
+        return True
     try:
-        with open(cast("str | os.PathLike[str]", source), "rb") as file:
+        with open(path, "rb") as file:
             return is_tflite(file.read(8))
     except OSError:
-        return os.fspath(cast("str | os.PathLike[str]", source)).endswith(".tflite")
+        return False
 
 
 def import_tflite(source: TFLiteSource) -> ModuleOp:

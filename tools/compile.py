@@ -62,7 +62,7 @@ def _arguments() -> argparse.ArgumentParser:
         description="Compile a model into an AOT bundle for a device.",
         epilog=f"known devices: {', '.join(known_devices())} (or a path to a .toml description)",
     )
-    parser.add_argument("model", help="the .onnx model to compile")
+    parser.add_argument("model", help="the .onnx or .tflite model to compile")
     parser.add_argument(
         "--device", default="host", help="a known device or a .toml file (default: host)"
     )
@@ -99,12 +99,14 @@ def _arguments() -> argparse.ArgumentParser:
 def _compile(args: argparse.Namespace) -> int:
     from lamina.codegen.aot import prototype, write_bundle
     from lamina.parser.onnx import parse_input_shapes
+    from lamina.tools.run_tflite import bundle_source
 
+    model, name = bundle_source(args.model, args.name)
     bundle = write_bundle(
-        args.model,
+        model,
         args.device,
         args.output,
-        name=args.name,
+        name=name,
         input_shapes=parse_input_shapes(args.input_shape),
         opt_level=args.opt_level,
         threads=args.threads,

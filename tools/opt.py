@@ -40,6 +40,7 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 
 import lamina.xdsl_patches  # noqa: F401  (linear-time string lexing before any parse)
 from lamina.errors import LaminaError
+from lamina.parser.tflite import import_tflite, is_tflite_model
 from lamina.targets import known_devices
 from lamina.tools.diagnostics import (
     Diagnostic,
@@ -122,7 +123,7 @@ _HELP = {
     "split_input_file": "process each chunk between `// -----` lines on its own; line numbers "
     "stay those of the whole file",
     "version": "print lamina's, xDSL's and LLVM's versions and exit",
-    "input_file": "an .mlir file (default: stdin) or an .onnx model, imported to the graph level",
+    "input_file": "an .mlir file (default: stdin), an .onnx or .tflite model, imported to the graph level",
 }
 """Help of xDSL's flags where it has none or lamina does more (`--verify-diagnostics`)."""
 
@@ -202,6 +203,8 @@ class LaminaOptMain(xDSLOptMain):
             raise LaminaError("is a directory, not a file to write", where=self.args.output_file)
         if name.endswith(".onnx"):
             return self._run_onnx(name)
+        if self.args.input_file is not None and is_tflite_model(self.args.input_file):
+            return self._run_imported(import_tflite(name), name)
         text = sys.stdin.read() if self.args.input_file is None else read_text(name)
         chunks = split_input(text, self.args.split_input_file)
         outputs = [self._process(chunk, name) for chunk in chunks]
@@ -229,6 +232,10 @@ class LaminaOptMain(xDSLOptMain):
         shapes = parse_input_shapes(self.args.input_shape)
         with printing_warnings(name):
             module = import_onnx(name, input_shapes=shapes)
+        return self._run_imported(module, name)
+
+    def _run_imported(self, module: ModuleOp, name: str) -> int:
+        """Run the pipeline on a module imported from a model file."""
         run = _ChunkRun(self, Chunk("", 1), name, {})
         output = run.finish(module)
         for diagnostic in run.chunk.diagnostics:
