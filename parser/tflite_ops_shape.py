@@ -167,12 +167,10 @@ def _resize(linear: bool) -> Converter:
         )
         if align and half:
             g.unsupported(op, "align_corners together with half_pixel_centers")
-        if linear:
-            mode = "align_corners" if align else "half_pixel" if half else "asymmetric"
-            rounding = None
-        else:
-            mode = "align_corners" if align else "tf_half_pixel_for_nn" if half else "asymmetric"
-            rounding = "round_prefer_ceil" if align else "floor"
+        mode = "align_corners" if align else "half_pixel" if half else "asymmetric"
+        # TFLite's nearest index: round(x * s) with align_corners, else floor((x + 0.5 * half) * s);
+        # for half pixels that is ONNX's round-half-up of (x + 0.5) * s - 0.5
+        rounding = None if linear else "floor" if mode == "asymmetric" else "round_prefer_ceil"
         sizes = g.ints(out.shape, "sizes")
         y = g.emit1("Resize", [g.value(op, 0), None, None, sizes], g.type_of(out),
                     mode="linear" if linear else "nearest", coordinate_transformation_mode=mode,
