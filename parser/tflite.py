@@ -21,7 +21,8 @@ from typing import TypeGuard, cast
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.dialects.func import FuncOp, ReturnOp
-from xdsl.ir import Block, Region
+from xdsl.ir import Block, Operation, Region
+from xdsl.utils.exceptions import VerifyException
 
 from lamina.errors import (
     LaminaError,
@@ -78,6 +79,8 @@ class _Importer:
         self.model = model
         self.where = where
         self.unsupported: list[UnsupportedError] = []
+        self.stand_ins: set[int] = set()
+        """Outputs of operators that could not be imported: what reads them is skipped."""
 
     def build(self) -> ModuleOp:
         tensors = self.model.tensors
@@ -98,21 +101,26 @@ class _Importer:
         return ModuleOp([FuncOp(sanitize_symbol(self.model.name), signature, Region(block))])
 
     def _convert(self, g: GraphBuilder, op: Operator) -> None:
-        """Emit `op`; what lamina cannot import is recorded and its outputs stand in as
-        `graph.none`, so the operators after it are still checked."""
+        """Emit `op`; what lamina cannot import is recorded, and the operators reading its
+        outputs are skipped (unknown ones are still named), so one diagnostic lists all."""
         g.label = next((g.tensors[i].name for i in op.outputs if i >= 0), op.label)
+        converter = None if op.custom else CONVERTERS.get(op.name)
+        if converter is None:
+            kind = f"custom op '{op.name}'" if op.custom else f"builtin op '{op.name}'"
+            self.unsupported.append(UnsupportedOpError(f"{kind} (operator {op.index})", self.where))
+            self.stand_ins.update(op.outputs)
+            return
+        if any(i in self.stand_ins for i in op.inputs):
+            self.stand_ins.update(op.outputs)
+            return
         try:
-            converter = None if op.custom else CONVERTERS.get(op.name)
-            if converter is None:
-                kind = f"custom op '{op.name}'" if op.custom else f"builtin op '{op.name}'"
-                raise UnsupportedOpError(f"{kind} ({op.label.split(' (')[0]})", self.where)
+            last = g.block.last_op
             converter(g, op)
+            self._verify_since(g, last, op)
         except UnsupportedError as err:
             self.unsupported.append(self._at_operator(err, op))
-            for i in op.outputs:
-                if i >= 0:
-                    g.values[i] = g.none()
-        except (KeyError, ValueError, IndexError, TypeError) as err:
+            self.stand_ins.update(op.outputs)
+        except (KeyError, ValueError, IndexError, TypeError, ArithmeticError) as err:
             # options or constants that contradict the operator (a corrupt file)
             reason = f"invalid operator ({type(err).__name__}: {err})"
             raise ModelImportError(f"{op.label}: {reason}", self.where) from None
@@ -122,8 +130,26 @@ class _Importer:
                 err.args = (err.message,)
             raise
 
+    def _verify_since(self, g: GraphBuilder, last: Operation | None, op: Operator) -> None:
+        """Verify the ops `op` became (those after `last`): the operator's shapes and
+        options must agree before any pass sees them."""
+        new = g.block.ops if last is None else _ops_after(last)
+        for emitted in new:
+            try:
+                emitted.verify(verify_nested_ops=False)
+            except VerifyException as e:
+                raise ModelImportError(f"{op.label}: '{emitted.name}' op {e}", self.where) from None
+
     def _at_operator(self, err: UnsupportedError, op: Operator) -> UnsupportedError:
         what = err.message.removeprefix("not supported: ")
-        if what.startswith(("operator ", "custom op ", "builtin op ")):
+        if what.startswith("operator "):
             return err
         return UnsupportedOpError(f"{op.label}: {what}", self.where)
+
+
+def _ops_after(op: Operation) -> list[Operation]:
+    ops: list[Operation] = []
+    while op.next_op is not None:
+        op = op.next_op
+        ops.append(op)
+    return ops

@@ -41,6 +41,10 @@ def _window(op: Operator, g: GraphBuilder, sizes: Sequence[int], kernel: Sequenc
     strides = [op.options["StrideH"], op.options["StrideW"]]
     dilations = [op.options.get("DilationHFactor", 1), op.options.get("DilationWFactor", 1)]
     padding = op.options["Padding"]
+    if min(*strides, *dilations, *kernel) < 1:
+        g.fail(
+            op, f"strides {strides}, dilations {dilations} and window {list(kernel)} must be >= 1"
+        )
     if padding not in (SAME, VALID):
         g.unsupported(op, f"padding {padding}")
     pads = same_pads(sizes, kernel, strides, dilations) if padding == SAME else [0] * 4
