@@ -17,6 +17,8 @@ collected and reported in one diagnostic.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TypeGuard, cast
 
 from xdsl.dialects.builtin import ModuleOp
@@ -41,7 +43,7 @@ from lamina.parser.tflite_model import (
     is_tflite,
     read_tflite,
 )
-from lamina.parser.tflite_ops import NN_CONVERTERS
+from lamina.parser.tflite_ops import CUSTOM_CONVERTERS, NN_CONVERTERS
 from lamina.parser.tflite_ops_shape import SHAPE_CONVERTERS
 
 __all__ = ["FILE_IDENTIFIER", "CONVERTERS", "import_tflite", "is_tflite", "is_tflite_model"]
@@ -68,9 +70,17 @@ def is_tflite_model(source: object) -> TypeGuard[TFLiteSource]:
         return False
 
 
-def import_tflite(source: TFLiteSource) -> ModuleOp:
-    """Import subgraph 0 of a TFLite model (a path or the file's bytes)."""
+def import_tflite(source: TFLiteSource, outputs: Sequence[str] | None = None) -> ModuleOp:
+    """Import subgraph 0 of a TFLite model (a path or the file's bytes); `outputs` names
+    the tensors to return instead of the model's outputs (e.g. the logits before a final
+    LOGISTIC, to check a model at the scale of what it computes)."""
     model, where = read_tflite(source)
+    if outputs is not None:
+        names = {t.name: t.index for t in model.tensors}
+        missing = [n for n in outputs if n not in names]
+        if missing:
+            raise ModelImportError(f"no tensor named '{missing[0]}'", where)
+        model = replace(model, outputs=[names[n] for n in outputs])
     return _Importer(model, where).build()
 
 
@@ -104,7 +114,7 @@ class _Importer:
         """Emit `op`; what lamina cannot import is recorded, and the operators reading its
         outputs are skipped (unknown ones are still named), so one diagnostic lists all."""
         g.label = next((g.tensors[i].name for i in op.outputs if i >= 0), op.label)
-        converter = None if op.custom else CONVERTERS.get(op.name)
+        converter = (CUSTOM_CONVERTERS if op.custom else CONVERTERS).get(op.name)
         if converter is None:
             kind = f"custom op '{op.name}'" if op.custom else f"builtin op '{op.name}'"
             self.unsupported.append(UnsupportedOpError(f"{kind} (operator {op.index})", self.where))

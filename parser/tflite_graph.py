@@ -121,8 +121,6 @@ class GraphBuilder:
             if data is None:
                 reason = f"tensor '{tensor.name}' is used before it is computed"
                 raise ModelImportError(reason, self.where)
-            if tensor.sparse:
-                raise UnsupportedError(f"sparse tensor '{tensor.name}'", self.where)
             if tensor.quantization is not None and data.dtype.kind in "iu":
                 raise UnsupportedError(f"quantized constant '{tensor.name}'", self.where)
             self.define(tensor, self.constant(data, tensor.name))

@@ -23,6 +23,7 @@ import numpy as np
 
 import tflite
 from lamina.errors import ModelImportError
+from lamina.parser.tflite_sparse import densify, read_levels
 from tflite.utils import BUILTIN_OPCODE2NAME
 
 FILE_IDENTIFIER = b"TFL3"
@@ -64,7 +65,6 @@ class Tensor:
     data: np.ndarray | None
     """The constant's elements in `shape`, None for a run-time value."""
     quantization: Quantization | None
-    sparse: bool
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ class Operator:
     """Tensor indices; -1 marks an omitted optional input."""
     outputs: tuple[int, ...]
     options: dict[str, Any] = field(default_factory=dict[str, Any])
+    custom_options: bytes = b""
+    """A custom op's options, in the format its implementation defines."""
 
     @property
     def label(self) -> str:
@@ -187,7 +189,9 @@ class _Reader:
             op.OutputsAsNumpy(), op.OutputsLength(), count, f"{where}: its output"
         )
         options = {} if custom else _options(op, name)
-        return Operator(index, name, custom, tuple(inputs), tuple(outputs), options)
+        n = self.length(op.CustomOptionsLength(), f"{where}: its custom options", 1)
+        raw = op.CustomOptionsAsNumpy().tobytes() if n else b""
+        return Operator(index, name, custom, tuple(inputs), tuple(outputs), options, raw)
 
     def tensor(self, index: int, t: Any) -> Tensor:
         shape = (
@@ -198,14 +202,17 @@ class _Reader:
         if any(d < 0 for d in shape):
             raise self.fail(f"tensor {index} has a negative dimension in shape {list(shape)}")
         name = (t.Name() or f"t{index}".encode()).decode()
-        data = self.buffer(index, t.Buffer(), shape, t.Type())
-        return Tensor(
-            index, name, shape, t.Type(), data, _quantization(t), t.Sparsity() is not None
-        )
+        sparsity = t.Sparsity()
+        data = self.buffer(index, t.Buffer(), shape if sparsity is None else None, t.Type())
+        if sparsity is not None and data is not None:
+            data = densify(data, shape, *read_levels(sparsity))
+        return Tensor(index, name, shape, t.Type(), data, _quantization(t))
 
     def buffer(
-        self, index: int, buffer: int, shape: tuple[int, ...], type_code: int
+        self, index: int, buffer: int, shape: tuple[int, ...] | None, type_code: int
     ) -> np.ndarray | None:
+        """The tensor's constant elements in `shape` (None: a flat vector of the sparse
+        values), None when it has no data."""
         if buffer == 0:
             return None  # buffer 0 is the empty sentinel every run-time tensor points at
         if not 0 < buffer < self.length(self.root.BuffersLength(), "the buffer list"):
@@ -217,6 +224,10 @@ class _Reader:
         dtype = TENSOR_DTYPES.get(type_code)
         if dtype is None:
             return None  # the importer names the type when it meets the tensor
+        if shape is None:
+            if len(raw) % dtype.itemsize:
+                raise self.fail(f"tensor {index}: sparse values of {len(raw)} bytes")
+            return np.frombuffer(raw, dtype)
         count = int(np.prod(shape, dtype=np.int64))
         if len(raw) != count * dtype.itemsize:
             raise self.fail(

@@ -10,6 +10,7 @@ transposes.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 
 import numpy as np
@@ -184,26 +185,42 @@ def softmax(g: GraphBuilder, op: Operator) -> None:
 
 
 def transpose_conv(g: GraphBuilder, op: Operator) -> None:
-    """inputs (output_shape, filter O x KH x KW x I, x, bias?) -> NCHW ConvTranspose with
-    filter I x O x KH x KW; pads from the output shape like TFLite's SAME/VALID."""
-    x, out = g.tensor(op, 2), g.output(op)
-    fshape = g.tensor(op, 1).shape
-    if len(x.shape) != 4 or len(fshape) != 4 or len(out.shape) != 4:
-        g.fail(op, "transpose convolution needs 4-D input, filter and output")
-    w = g.const_array(op, 1, "the filter")
+    """TRANSPOSE_CONV(output_shape, filter, x, bias?)."""
     strides = [op.options["StrideH"], op.options["StrideW"]]
+    _transposed_conv(g, op, (2, 1, 3), strides, op.options.get("FusedActivationFunction", 0))
+
+
+def transpose_conv_bias(g: GraphBuilder, op: Operator) -> None:
+    """MediaPipe's custom Convolution2DTransposeBias(x, filter, bias); its options are a
+    TfLiteTransposeConvParams struct: int32 padding, stride_width, stride_height."""
+    if len(op.custom_options) < 12:
+        g.fail(op, f"custom options of {len(op.custom_options)} bytes, expected 12")
+    _, stride_w, stride_h = struct.unpack("<3i", op.custom_options[:12])
+    _transposed_conv(g, op, (0, 1, 2), [stride_h, stride_w], 0)
+
+
+def _transposed_conv(
+    g: GraphBuilder, op: Operator, positions: tuple[int, int, int], strides: list[int], act: int
+) -> None:
+    """(x, filter O x KH x KW x I, bias?) at `positions` -> NCHW ConvTranspose with filter
+    I x O x KH x KW between transposes; pads follow from the output shape (SAME/VALID)."""
+    xi, wi, bi = positions
+    x, out = g.tensor(op, xi), g.output(op)
+    fshape = g.tensor(op, wi).shape
+    if len(x.shape) != 4 or len(fshape) != 4 or len(out.shape) != 4 or min(strides) < 1:
+        g.fail(op, "transpose convolution needs 4-D input, filter and output, strides >= 1")
+    w = g.const_array(op, wi, "the filter")
     pads = _transpose_pads(x.shape[1:3], fshape[1:3], strides, out.shape[1:3])
     if pads is None:
         g.fail(op, f"output shape {list(out.shape)} does not follow from input {list(x.shape)}")
     filt = g.constant(np.transpose(w, (3, 0, 1, 2)), f"{g.label}.filter")
-    bias = g.value(op, 3) if g.has_input(op, 3) else None
+    bias = g.value(op, bi) if g.has_input(op, bi) else None
     otype = g.type_of(out)
     nchw = type(otype)(otype.element_type, [out.shape[i] for i in NHWC_TO_NCHW])
-    xt = g.transpose(g.value(op, 2), NHWC_TO_NCHW)
+    xt = g.transpose(g.value(op, xi), NHWC_TO_NCHW)
     y = g.emit1("ConvTranspose", [xt, filt, bias], nchw, strides=strides, pads=pads,
                 kernel_shape=list(fshape[1:3]))  # fmt: skip
-    y = g.transpose(y, NCHW_TO_NHWC)
-    g.define(out, g.activate(op, y, op.options.get("FusedActivationFunction", 0)))
+    g.define(out, g.activate(op, g.transpose(y, NCHW_TO_NHWC), act))
 
 
 def _transpose_pads(sizes, kernel, strides, outs) -> list[int] | None:
@@ -259,3 +276,8 @@ NN_CONVERTERS: dict[str, Converter] = {
     "SOFTMAX": softmax,
     "LOG_SOFTMAX": _unary("LogSoftmax", axis=-1),
 }
+
+CUSTOM_CONVERTERS: dict[str, Converter] = {
+    "Convolution2DTransposeBias": transpose_conv_bias,
+}
+"""Custom ops of the common model collections that LiteRT's delegates implement."""

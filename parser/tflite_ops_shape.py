@@ -223,6 +223,11 @@ def _dequantized(data: np.ndarray, quantization: Quantization | None) -> np.ndar
     return ((data.astype(np.float32) - zero) * scale).astype(np.float32)
 
 
+def densify(g: GraphBuilder, op: Operator) -> None:
+    """The reader made the sparse constant dense already (parser/tflite_sparse.py)."""
+    g.arrays[g.output(op).index] = g.const_array(op, 0, "a sparse tensor")
+
+
 def cast(g: GraphBuilder, op: Operator) -> None:
     out = g.output(op)
     otype = g.type_of(out)
@@ -254,5 +259,6 @@ SHAPE_CONVERTERS: dict[str, Converter] = {
     "DEPTH_TO_SPACE": _depth_space("DepthToSpace"),
     "SPACE_TO_DEPTH": _depth_space("SpaceToDepth"),
     "DEQUANTIZE": dequantize,
+    "DENSIFY": densify,
     "CAST": cast,
 }
