@@ -38,6 +38,7 @@ from lamina.tools.run_io import (
     random_feeds,
     save_outputs,
 )
+from lamina.tools.run_io import random_inputs as random_inputs  # used by tests
 from lamina.tools.run_tflite import bundle_source, litert_runner, tflite_io
 from lamina.tools.versions import versions_text
 
