@@ -9,7 +9,7 @@ ONNX form; a computed one is "not supported".
 from __future__ import annotations
 
 import numpy as np
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import TensorType, i64
 
 from lamina.dialects.graph_layout import NCHW_TO_NHWC, NHWC_TO_NCHW
 from lamina.dialects.weights import numpy_dtype
@@ -223,6 +223,70 @@ def _dequantized(data: np.ndarray, quantization: Quantization | None) -> np.ndar
     return ((data.astype(np.float32) - zero) * scale).astype(np.float32)
 
 
+def pack(g: GraphBuilder, op: Operator) -> None:
+    """PACK: each input reshaped with a 1 at `axis`, then concatenated there."""
+    out = g.output(op)
+    axis = int(op.options["Axis"]) % len(out.shape)
+    parts = []
+    for i in range(len(op.inputs)):
+        shape = list(g.tensor(op, i).shape)
+        parts.append(g.reshape(g.value(op, i), [*shape[:axis], 1, *shape[axis:]]))
+    g.define(out, g.emit1("Concat", parts, g.type_of(out), axis=axis))
+
+
+def unpack(g: GraphBuilder, op: Operator) -> None:
+    """UNPACK: a split into size-1 parts at `axis`, each reshaped without it."""
+    x = g.tensor(op, 0)
+    axis = int(op.options["Axis"]) % len(x.shape)
+    outs = [g.output(op, i) for i in range(len(op.outputs))]
+    kept = [*x.shape[:axis], 1, *x.shape[axis + 1 :]]
+    types = [TensorType(g.type_of(t).element_type, kept) for t in outs]
+    split = g.emit("Split", [g.value(op, 0), g.ints([1] * len(outs), "split")], types, axis=axis)
+    for tensor, value in zip(outs, split.results, strict=True):
+        g.define(tensor, g.reshape(value, tensor.shape))
+
+
+def batch_matmul(g: GraphBuilder, op: Operator) -> None:
+    """BATCH_MATMUL with adj_x / adj_y: the last two dims transposed first."""
+    out = g.output(op)
+    operands = []
+    for position, adjoint in ((0, "AdjX"), (1, "AdjY")):
+        value = g.value(op, position)
+        if op.options.get(adjoint, False):
+            rank = len(g.tensor(op, position).shape)
+            value = g.transpose(value, [*range(rank - 2), rank - 1, rank - 2])
+        operands.append(value)
+    g.define(out, g.emit1("MatMul", operands, g.type_of(out)))
+
+
+def tile(g: GraphBuilder, op: Operator) -> None:
+    repeats = [int(r) for r in g.const_array(op, 1, "the repeats")]
+    out = g.output(op)
+    g.define(out, g.emit1("Tile", [g.value(op, 0), g.ints(repeats, "repeats")], g.type_of(out)))
+
+
+def broadcast_to(g: GraphBuilder, op: Operator) -> None:
+    out = g.output(op)
+    g.define(out, g.emit1("Expand", [g.value(op, 0), g.ints(out.shape)], g.type_of(out)))
+
+
+def _arg(op_type: str) -> Converter:
+    """ARG_MAX / ARG_MIN(x, axis): ONNX's int64 index, cast to an int32 output."""
+
+    def convert(g: GraphBuilder, op: Operator) -> None:
+        out = g.output(op)
+        rank = len(g.tensor(op, 0).shape)
+        axis = int(g.const_array(op, 1, "the axis").reshape(-1)[0]) % rank
+        otype = g.type_of(out)
+        wide = TensorType(i64, out.shape)
+        y = g.emit1(op_type, [g.value(op, 0)], wide, axis=axis, keepdims=0)
+        if otype.element_type != i64:
+            y = g.emit1("Cast", [y], otype, to=ONNX_TO[numpy_dtype(otype.element_type)])
+        g.define(out, y)
+
+    return convert
+
+
 def densify(g: GraphBuilder, op: Operator) -> None:
     """The reader made the sparse constant dense already (parser/tflite_sparse.py)."""
     g.arrays[g.output(op).index] = g.const_array(op, 0, "a sparse tensor")
@@ -261,4 +325,11 @@ SHAPE_CONVERTERS: dict[str, Converter] = {
     "DEQUANTIZE": dequantize,
     "DENSIFY": densify,
     "CAST": cast,
+    "PACK": pack,
+    "UNPACK": unpack,
+    "BATCH_MATMUL": batch_matmul,
+    "TILE": tile,
+    "BROADCAST_TO": broadcast_to,
+    "ARG_MAX": _arg("ArgMax"),
+    "ARG_MIN": _arg("ArgMin"),
 }

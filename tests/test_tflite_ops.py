@@ -262,3 +262,34 @@ def test_prelu_with_per_channel_alpha_matches_litert() -> None:
     m.op("PRELU", [x, alpha], [y])
     m.output(y)
     check(m, [normal(1, 3, 3, 4)])
+
+
+def test_pack_unpack_batch_matmul_match_litert() -> None:
+    m = TFLiteBuilder()
+    a, b = m.input("a", [3, 4]), m.input("b", [3, 4])
+    packed = m.tensor("packed", [2, 3, 4])
+    m.op("PACK", [a, b], [packed], "PackOptions", ValuesCount=2, Axis=0)
+    rows = [m.tensor(f"row{i}", [2, 4]) for i in range(3)]
+    m.op("UNPACK", [packed], rows, "UnpackOptions", Num=3, Axis=1)
+    product = m.tensor("product", [2, 3, 3])
+    m.op("BATCH_MATMUL", [packed, packed], [product], "BatchMatMulOptions", AdjY=True)
+    m.output(rows[2])
+    m.output(product)
+    check(m, [normal(3, 4), normal(3, 4)])
+
+
+def test_tile_broadcast_arg_max_match_litert() -> None:
+    m = TFLiteBuilder()
+    x = m.input("x", [2, 1, 3])
+    repeats = m.constant("repeats", np.array([1, 2, 2], np.int32))
+    tiled = m.tensor("tiled", [2, 2, 6])
+    m.op("TILE", [x, repeats], [tiled])
+    shape = m.constant("shape", np.array([2, 4, 3], np.int32))
+    wide = m.tensor("wide", [2, 4, 3])
+    m.op("BROADCAST_TO", [x, shape], [wide], version=2)
+    axis = m.constant("axis", np.array([2], np.int32))
+    best = m.tensor("best", [2, 2], np.int32)
+    m.op("ARG_MAX", [tiled, axis], [best], "ArgMaxOptions", OutputType=2)
+    m.output(wide)
+    m.output(best)
+    check(m, [normal(2, 1, 3)])

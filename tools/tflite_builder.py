@@ -51,7 +51,7 @@ class TFLiteBuilder:
     tensors: list[_Tensor] = field(default_factory=list[_Tensor])
     buffers: list[bytes] = field(default_factory=lambda: [b""])
     ops: list[_Op] = field(default_factory=list[_Op])
-    codes: list[tuple[int, str]] = field(default_factory=list[tuple[int, str]])
+    codes: list[tuple[int, str, int]] = field(default_factory=list[tuple[int, str, int]])
     inputs: list[int] = field(default_factory=list[int])
     outputs: list[int] = field(default_factory=list[int])
 
@@ -87,9 +87,10 @@ class TFLiteBuilder:
         outputs: Sequence[int],
         options_type: str | None = None,
         custom: str = "",
+        version: int = 1,
         **options: int | float | bool,
     ) -> None:
-        code = (_CODES["CUSTOM"], custom) if custom else (_CODES[name], "")
+        code = (_CODES["CUSTOM"], custom, version) if custom else (_CODES[name], "", version)
         if code not in self.codes:
             self.codes.append(code)
         self.ops.append(
@@ -101,7 +102,7 @@ class TFLiteBuilder:
         buffers = [self._buffer(b, data) for data in self.buffers]
         tensors = [self._tensor(b, t) for t in self.tensors]
         ops = [self._operator(b, op) for op in self.ops]
-        codes = [self._code(b, code, custom) for code, custom in self.codes]
+        codes = [self._code(b, *code) for code in self.codes]
         graph_name = b.CreateString("main")
         fields = [self._vector(b, tensors), self._ints(b, self.inputs), self._ints(b, self.outputs),
                   self._vector(b, ops)]  # fmt: skip
@@ -182,9 +183,10 @@ class TFLiteBuilder:
         return getattr(tflite, f"{kind}End")(b)
 
     @staticmethod
-    def _code(b: flatbuffers.Builder, code: int, custom: str) -> int:
+    def _code(b: flatbuffers.Builder, code: int, custom: str, version: int) -> int:
         name = b.CreateString(custom) if custom else None
         tflite.OperatorCodeStart(b)
+        tflite.OperatorCodeAddVersion(b, version)
         tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
         tflite.OperatorCodeAddBuiltinCode(b, code)
         if name is not None:
