@@ -129,7 +129,11 @@ def _fleet(args: argparse.Namespace) -> int:
     """`--fleet`: codegen/fleet.py; exit 1 when the fleet file is bad or any target failed."""
     from lamina.codegen.fleet import build_fleet, load_fleet
     from lamina.parser.onnx import parse_input_shapes
+    from lamina.parser.tflite import is_tflite_model
 
+    if is_tflite_model(args.model):  # the fleet's bundles read output names from ONNX files
+        print(f"{args.model}: error: not supported: --fleet with a TFLite model", file=sys.stderr)
+        return 1
     try:
         load_fleet(args.fleet)
     except LaminaError as e:
