@@ -293,3 +293,17 @@ def test_tile_broadcast_arg_max_match_litert() -> None:
     m.output(wide)
     m.output(best)
     check(m, [normal(2, 1, 3)])
+
+
+def test_per_axis_int8_weights_through_dequantize_match_litert() -> None:
+    m = TFLiteBuilder()
+    x = m.input("x", [2, 6])
+    q = RNG.integers(-127, 128, (4, 6)).astype(np.int8)
+    scales = [0.01, 0.02, 0.05, 0.1]
+    weights8 = m.constant("w8", q, quantization=(scales, [0, 0, 0, 0], 0))
+    w = m.tensor("w", [4, 6])
+    m.op("DEQUANTIZE", [weights8], [w], version=2)
+    y = m.tensor("y", [2, 4])
+    m.op("FULLY_CONNECTED", [x, w, -1], [y], "FullyConnectedOptions")
+    m.output(y)
+    check(m, [normal(2, 6)])
