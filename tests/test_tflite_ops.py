@@ -307,3 +307,56 @@ def test_per_axis_int8_weights_through_dequantize_match_litert() -> None:
     m.op("FULLY_CONNECTED", [x, w, -1], [y], "FullyConnectedOptions")
     m.output(y)
     check(m, [normal(2, 6)])
+
+
+@pytest.mark.parametrize("name", ["SQRT", "RSQRT", "LOG"])
+def test_positive_domain_unary_matches_litert(name: str) -> None:
+    m = TFLiteBuilder()
+    x, y = m.input("x", [3, 7]), m.tensor("y", [3, 7])
+    m.op(name, [x], [y])
+    m.output(y)
+    check(m, [np.abs(normal(3, 7)) + 0.1])
+
+
+def test_squared_difference_pow_log_softmax_match_litert() -> None:
+    m = TFLiteBuilder()
+    a, b = m.input("a", [2, 5]), m.input("b", [2, 5])
+    diff, power, logp = (
+        m.tensor("diff", [2, 5]),
+        m.tensor("power", [2, 5]),
+        m.tensor("logp", [2, 5]),
+    )
+    m.op("SQUARED_DIFFERENCE", [a, b], [diff])
+    m.op("POW", [diff, b], [power])
+    m.op("LOG_SOFTMAX", [a], [logp], "LogSoftmaxOptions")
+    for t in (diff, power, logp):
+        m.output(t)
+    check(m, [normal(2, 5), normal(2, 5).round()])
+
+
+def test_split_v_padv2_mirror_pad_squeeze_expand_cast_match_litert() -> None:
+    m = TFLiteBuilder()
+    x = m.input("x", [1, 5, 4])
+    sizes, axis = (
+        m.constant("sizes", np.array([2, -1], np.int32)),
+        m.constant("axis", np.array(1, np.int32)),
+    )
+    parts = [m.tensor("p0", [1, 2, 4]), m.tensor("p1", [1, 3, 4])]
+    m.op("SPLIT_V", [x, sizes, axis], parts, "SplitVOptions", NumSplits=2)
+    pads = m.constant("pads", np.array([[0, 0], [1, 2], [0, 1]], np.int32))
+    fill = m.constant("fill", np.array([2.5], np.float32))
+    padded = m.tensor("padded", [1, 5, 5])
+    m.op("PADV2", [parts[0], pads, fill], [padded])
+    mirror_pads = m.constant("mirror_pads", np.array([[0, 0], [1, 1], [2, 1]], np.int32))
+    mirrored = m.tensor("mirrored", [1, 5, 7])
+    m.op("MIRROR_PAD", [parts[1], mirror_pads], [mirrored], "MirrorPadOptions", Mode=0)
+    squeezed = m.tensor("squeezed", [5, 7])
+    m.op("SQUEEZE", [mirrored], [squeezed], "SqueezeOptions")
+    dim = m.constant("dim", np.array(2, np.int32))
+    expanded = m.tensor("expanded", [5, 7, 1])
+    m.op("EXPAND_DIMS", [squeezed, dim], [expanded])
+    whole = m.tensor("whole", [5, 7, 1], np.int32)
+    m.op("CAST", [expanded], [whole])
+    for t in (padded, expanded, whole):
+        m.output(t)
+    check(m, [normal(1, 5, 4) * 5])
