@@ -299,17 +299,22 @@ def _fields(options: Any) -> dict[str, Any]:
     return values
 
 
+_SHARED_OPTIONS = {"MAX_POOL_2D": "Pool2DOptions", "AVERAGE_POOL_2D": "Pool2DOptions",
+                   "L2_POOL_2D": "Pool2DOptions", "MEAN": "ReducerOptions",
+                   "SUM": "ReducerOptions", "REDUCE_MAX": "ReducerOptions",
+                   "REDUCE_MIN": "ReducerOptions", "REDUCE_PROD": "ReducerOptions",
+                   "REDUCE_ANY": "ReducerOptions", "PADV2": "PadV2Options",
+                   "BATCH_MATMUL": "BatchMatMulOptions"}  # fmt: skip
+"""Builtins whose options table is named for another op."""
+
+
 def _default_options_type(name: str) -> str | None:
-    """Options class of a builtin whose model left out its (all-default) options table."""
-    camel = "".join(part.capitalize() for part in name.split("_"))
-    for candidate in (f"{camel}Options", f"{camel.replace('2d', '2D')}Options"):
-        if hasattr(tflite, candidate):
-            return candidate
-    return {"CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
-            "MAX_POOL_2D": "Pool2DOptions", "AVERAGE_POOL_2D": "Pool2DOptions",
-            "MEAN": "ReducerOptions", "SUM": "ReducerOptions", "REDUCE_MAX": "ReducerOptions",
-            "REDUCE_MIN": "ReducerOptions", "REDUCE_PROD": "ReducerOptions",
-            "PADV2": "PadV2Options", "RESHAPE": "ReshapeOptions"}.get(name)  # fmt: skip
+    """Options class of a builtin whose model left out its (all-default) options table:
+    CONV_2D -> Conv2DOptions, PADV2 -> PadV2Options, ..."""
+    if name in _SHARED_OPTIONS:
+        return _SHARED_OPTIONS[name]
+    camel = "".join(part.capitalize() for part in name.split("_")).replace("2d", "2D")
+    return f"{camel}Options" if hasattr(tflite, f"{camel}Options") else None
 
 
 def _empty_table() -> bytes:
