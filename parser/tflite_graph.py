@@ -145,7 +145,7 @@ class GraphBuilder:
     # --- ops ------------------------------------------------------------------------------
 
     def constant(self, array: np.ndarray, name: str) -> SSAValue:
-        op = ConstantOp.from_array(np.ascontiguousarray(array), name)
+        op = ConstantOp.from_array(np.asarray(array, order="C"), name)
         op.location = location(name)
         self.block.add_op(op)
         return op.results[0]
