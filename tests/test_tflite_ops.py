@@ -52,7 +52,7 @@ def unary(name: str, options: str | None = None, **attrs: object) -> Callable[[]
 
 
 UNARY = ["RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "EXP", "ABS", "NEG",
-         "FLOOR", "CEIL", "SIN", "COS", "SQUARE", "ELU"]  # fmt: skip
+         "FLOOR", "CEIL", "SIN", "COS", "SQUARE", "ELU", "ROUND", "RELU_0_TO_1"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", UNARY)
@@ -157,7 +157,8 @@ def test_pool_matches_litert(name: str, padding: int) -> None:
 
 
 @pytest.mark.parametrize(("name", "keep"), [("MEAN", True), ("MEAN", False), ("SUM", False),
-                                            ("REDUCE_MAX", True)])  # fmt: skip
+                                            ("REDUCE_MAX", True), ("REDUCE_MIN", False),
+                                            ("REDUCE_PROD", True)])  # fmt: skip
 def test_reduction_matches_litert(name: str, keep: bool) -> None:
     m = TFLiteBuilder()
     x, axes = m.input("x", [1, 5, 6, 3]), m.constant("axes", np.array([1, 2], np.int32))
