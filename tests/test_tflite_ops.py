@@ -65,8 +65,11 @@ def test_leaky_relu_and_gelu_match_litert() -> None:
     unary("GELU", "GeluOptions", Approximate=True)()
 
 
-@pytest.mark.parametrize("name", ["ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM"])
-@pytest.mark.parametrize("activation", [0, 1, 3])
+BINARY = [(op, act) for op in ("ADD", "SUB", "MUL", "DIV") for act in (0, 1, 3)]
+"""Arithmetic with no, RELU and RELU6 fused activations; MAXIMUM / MINIMUM have none."""
+
+
+@pytest.mark.parametrize(("name", "activation"), [*BINARY, ("MAXIMUM", 0), ("MINIMUM", 0)])
 def test_broadcast_binary_with_fused_activation_matches_litert(name: str, activation: int) -> None:
     m = TFLiteBuilder()
     a, b, y = m.input("a", [1, 4, 4, 3]), m.input("b", [1, 1, 1, 3]), m.tensor("y", [1, 4, 4, 3])
