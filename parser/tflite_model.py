@@ -23,6 +23,7 @@ import numpy as np
 
 import tflite
 from lamina.errors import ModelImportError
+from lamina.limits import WEIGHTS
 from lamina.parser.tflite_sparse import densify, read_levels
 from tflite.utils import BUILTIN_OPCODE2NAME
 
@@ -205,6 +206,8 @@ class _Reader:
         sparsity = t.Sparsity()
         data = self.buffer(index, t.Buffer(), shape if sparsity is None else None, t.Type())
         if sparsity is not None and data is not None:
+            dense_bytes = int(np.prod(shape, dtype=object)) * data.dtype.itemsize
+            WEIGHTS.check(dense_bytes, f"sparse tensor {index} made dense", self.where)
             data = densify(data, shape, *read_levels(sparsity))
         return Tensor(index, name, shape, t.Type(), data, _quantization(t))
 

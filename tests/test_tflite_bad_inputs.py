@@ -14,6 +14,7 @@ import pytest
 
 from lamina.compiler import import_model
 from lamina.errors import LaminaError
+from lamina.tools.model_zoo import zoo_model
 from lamina.tools.opt import main as opt_main
 from lamina.tools.run import main as run_main
 from lamina.tools.tflite_builder import TFLiteBuilder
@@ -118,3 +119,14 @@ def test_seeded_mutations_import_or_give_a_diagnostic():
     finally:
         signal.signal(signal.SIGALRM, previous)
     assert outcomes["diagnostic"] > 100 and outcomes["ok"] > 10, outcomes
+
+
+def test_sparse_tensor_too_large_once_dense_is_a_diagnostic():
+    """Fuzz regression (benchmarks/tflite_fuzz.py, seed 1): a mutated shape of a sparse
+    weight asked numpy for 54 GB; the weights limit refuses it first."""
+    data = zoo_model("mp-face-detection-sparse").read_bytes()
+    mutated = list(mutations(data, count=1313, seed=1))[-1]
+    with pytest.raises(
+        LaminaError, match=r"weights too large: .* \(sparse tensor 214 made dense\)"
+    ):
+        import_model(mutated)
