@@ -175,6 +175,30 @@ def square(g: GraphBuilder, op: Operator) -> None:
     g.define(out, g.emit1("Mul", [x, x], g.type_of(out)))
 
 
+def not_equal(g: GraphBuilder, op: Operator) -> None:
+    out = g.output(op)
+    equal = g.emit1("Equal", [g.value(op, 0), g.value(op, 1)], g.type_of(out))
+    g.define(out, g.emit1("Not", [equal], g.type_of(out)))
+
+
+def select(g: GraphBuilder, op: Operator) -> None:
+    """SELECT / SELECT_V2(condition, x, y): numpy broadcasting, like ONNX Where."""
+    out = g.output(op)
+    operands = [g.value(op, i) for i in range(3)]
+    g.define(out, g.emit1("Where", operands, g.type_of(out)))
+
+
+def l2_normalization(g: GraphBuilder, op: Operator) -> None:
+    """x / max(sqrt(sum(x^2, last axis)), 1e-6), TFLite's epsilon."""
+    x, out = g.tensor(op, 0), g.output(op)
+    value, otype = g.value(op, 0), g.type_of(out)
+    norm_type = type(otype)(otype.element_type, [*x.shape[:-1], 1])
+    norm = g.emit1("ReduceL2", [value, g.ints([len(x.shape) - 1], "axes")], norm_type, keepdims=1)
+    norm = g.emit1("Max", [norm, g.scalar(1e-6, value, "epsilon")], norm_type)
+    y = g.emit1("Div", [value, norm], otype)
+    g.define(out, g.activate(op, y, op.options.get("FusedActivationFunction", 0)))
+
+
 def softmax(g: GraphBuilder, op: Operator) -> None:
     """softmax(beta * x) over the last axis."""
     out, x = g.output(op), g.value(op, 0)
@@ -273,6 +297,18 @@ NN_CONVERTERS: dict[str, Converter] = {
     "ROUND": _unary("Round"),
     "SIN": _unary("Sin"),
     "COS": _unary("Cos"),
+    "LESS": _binary("Less"),
+    "LESS_EQUAL": _binary("LessOrEqual"),
+    "GREATER": _binary("Greater"),
+    "GREATER_EQUAL": _binary("GreaterOrEqual"),
+    "EQUAL": _binary("Equal"),
+    "NOT_EQUAL": not_equal,
+    "LOGICAL_AND": _binary("And"),
+    "LOGICAL_OR": _binary("Or"),
+    "LOGICAL_NOT": _unary("Not"),
+    "SELECT": select,
+    "SELECT_V2": select,
+    "L2_NORMALIZATION": l2_normalization,
     "SOFTMAX": softmax,
     "LOG_SOFTMAX": _unary("LogSoftmax", axis=-1),
 }

@@ -287,6 +287,32 @@ def _arg(op_type: str) -> Converter:
     return convert
 
 
+def shape(g: GraphBuilder, op: Operator) -> None:
+    """SHAPE of a static tensor: a constant of the output's dtype."""
+    out = g.output(op)
+    dtype = numpy_dtype(g.type_of(out).element_type)
+    g.arrays[out.index] = np.array(g.tensor(op, 0).shape, dtype)
+
+
+def zeros_like(g: GraphBuilder, op: Operator) -> None:
+    out = g.output(op)
+    g.arrays[out.index] = np.zeros(out.shape, numpy_dtype(g.type_of(out).element_type))
+
+
+def fill(g: GraphBuilder, op: Operator) -> None:
+    """FILL(dims, value): the scalar broadcast to the output's (static) shape."""
+    out = g.output(op)
+    value = g.reshape(g.value(op, 1), ())
+    g.define(out, g.emit1("Expand", [value, g.ints(out.shape)], g.type_of(out)))
+
+
+def embedding_lookup(g: GraphBuilder, op: Operator) -> None:
+    """EMBEDDING_LOOKUP(ids, params): rows of params."""
+    out = g.output(op)
+    y = g.emit1("Gather", [g.value(op, 1), g.value(op, 0)], g.type_of(out), axis=0)
+    g.define(out, y)
+
+
 def densify(g: GraphBuilder, op: Operator) -> None:
     """The reader made the sparse constant dense already (parser/tflite_sparse.py)."""
     g.arrays[g.output(op).index] = g.const_array(op, 0, "a sparse tensor")
@@ -332,4 +358,8 @@ SHAPE_CONVERTERS: dict[str, Converter] = {
     "BROADCAST_TO": broadcast_to,
     "ARG_MAX": _arg("ArgMax"),
     "ARG_MIN": _arg("ArgMin"),
+    "SHAPE": shape,
+    "ZEROS_LIKE": zeros_like,
+    "FILL": fill,
+    "EMBEDDING_LOOKUP": embedding_lookup,
 }

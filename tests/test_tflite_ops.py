@@ -364,3 +364,43 @@ def test_split_v_padv2_mirror_pad_squeeze_expand_cast_match_litert() -> None:
     for t in (padded, expanded, whole):
         m.output(t)
     check(m, [normal(1, 5, 4) * 5])
+
+
+@pytest.mark.parametrize(
+    "name", ["LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL"]
+)
+def test_comparison_then_select_matches_litert(name: str) -> None:
+    m = TFLiteBuilder()
+    a, b = m.input("a", [3, 4]), m.input("b", [1, 4])
+    mask, picked = m.tensor("mask", [3, 4], np.bool_), m.tensor("picked", [3, 4])
+    m.op(name, [a, b], [mask])
+    m.op("SELECT_V2", [mask, a, b], [picked])
+    negated, both = m.tensor("negated", [3, 4], np.bool_), m.tensor("both", [3, 4], np.bool_)
+    m.op("LOGICAL_NOT", [mask], [negated])
+    m.op("LOGICAL_AND", [mask, negated], [both])
+    m.output(picked)
+    m.output(both)
+    check(m, [normal(3, 4).round(), normal(1, 4).round()])
+
+
+def test_l2_normalization_fill_shape_zeros_embedding_match_litert() -> None:
+    m = TFLiteBuilder()
+    x, ids = m.input("x", [2, 3, 5]), m.input("ids", [4], np.int32)
+    normed = m.tensor("normed", [2, 3, 5])
+    m.op("L2_NORMALIZATION", [x], [normed], "L2NormOptions")
+    dims, value = (
+        m.constant("dims", np.array([2, 3], np.int32)),
+        m.constant("value", np.array(1.5, np.float32)),
+    )
+    filled = m.tensor("filled", [2, 3])
+    m.op("FILL", [dims, value], [filled])
+    size = m.tensor("size", [3], np.int32)
+    m.op("SHAPE", [x], [size], "ShapeOptions", OutType=2)
+    zeros = m.tensor("zeros", [2, 3, 5])
+    m.op("ZEROS_LIKE", [x], [zeros])
+    table = m.constant("table", normal(6, 3))
+    rows = m.tensor("rows", [4, 3])
+    m.op("EMBEDDING_LOOKUP", [ids, table], [rows])
+    for t in (normed, filled, size, zeros, rows):
+        m.output(t)
+    check(m, [normal(2, 3, 5), np.array([5, 0, 2, 2], np.int32)])
