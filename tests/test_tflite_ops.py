@@ -4,6 +4,7 @@ output's scale: max|err| <= 1e-3 * max|ref| + 1e-4."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 
 import numpy as np
@@ -404,3 +405,19 @@ def test_l2_normalization_fill_shape_zeros_embedding_match_litert() -> None:
     for t in (normed, filled, size, zeros, rows):
         m.output(t)
     check(m, [normal(2, 3, 5), np.array([5, 0, 2, 2], np.int32)])
+
+
+@pytest.mark.parametrize(("padding", "size"), [(1, 8), (2, 9)])
+def test_mediapipe_transpose_conv_bias_custom_op_matches_litert(padding: int, size: int) -> None:
+    """Convolution2DTransposeBias: options are int32 padding (1 SAME, 2 VALID), strides."""
+    m = TFLiteBuilder()
+    x, w, b = (
+        m.input("x", [1, 4, 4, 3]),
+        m.constant("w", normal(2, 3, 3, 3)),
+        m.constant("b", normal(2)),
+    )
+    y = m.tensor("y", [1, size, size, 2])
+    params = struct.pack("<3i", padding, 2, 2)
+    m.op("CUSTOM", [x, w, b], [y], custom="Convolution2DTransposeBias", custom_options=params)
+    m.output(y)
+    check(m, [normal(1, 4, 4, 3)])

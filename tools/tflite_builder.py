@@ -44,6 +44,7 @@ class _Op:
     outputs: list[int]
     options_type: str | None
     options: dict[str, int | float | bool]
+    custom_options: bytes = b""
 
 
 @dataclass
@@ -88,13 +89,15 @@ class TFLiteBuilder:
         options_type: str | None = None,
         custom: str = "",
         version: int = 1,
+        custom_options: bytes = b"",
         **options: int | float | bool,
     ) -> None:
         code = (_CODES["CUSTOM"], custom, version) if custom else (_CODES[name], "", version)
         if code not in self.codes:
             self.codes.append(code)
+        index = self.codes.index(code)
         self.ops.append(
-            _Op(self.codes.index(code), list(inputs), list(outputs), options_type, options)
+            _Op(index, list(inputs), list(outputs), options_type, options, custom_options)
         )
 
     def finish(self) -> bytes:
@@ -165,7 +168,14 @@ class TFLiteBuilder:
     def _operator(self, b: flatbuffers.Builder, op: _Op) -> int:
         options = self._options(b, op) if op.options_type else None
         inputs, outputs = self._ints(b, op.inputs), self._ints(b, op.outputs)
+        raw = (
+            b.CreateNumpyVector(np.frombuffer(op.custom_options, np.uint8))
+            if op.custom_options
+            else None
+        )
         tflite.OperatorStart(b)
+        if raw is not None:
+            tflite.OperatorAddCustomOptions(b, raw)
         tflite.OperatorAddOpcodeIndex(b, op.opcode)
         tflite.OperatorAddInputs(b, inputs)
         tflite.OperatorAddOutputs(b, outputs)
