@@ -421,3 +421,15 @@ def test_mediapipe_transpose_conv_bias_custom_op_matches_litert(padding: int, si
     m.op("CUSTOM", [x, w, b], [y], custom="Convolution2DTransposeBias", custom_options=params)
     m.output(y)
     check(m, [normal(1, 4, 4, 3)])
+
+
+def test_sparse_weights_through_densify_match_litert() -> None:
+    m = TFLiteBuilder()
+    x = m.input("x", [2, 8])
+    dense = normal(5, 8) * (RNG.random((5, 8)) < 0.3)
+    w = m.tensor("w", [5, 8])
+    m.op("DENSIFY", [m.sparse_constant("w_sparse", dense)], [w])
+    y = m.tensor("y", [2, 5])
+    m.op("FULLY_CONNECTED", [x, w, -1], [y], "FullyConnectedOptions")
+    m.output(y)
+    check(m, [normal(2, 8)])

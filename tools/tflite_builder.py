@@ -35,6 +35,8 @@ class _Tensor:
     type_code: int
     buffer: int
     quantization: tuple[list[float], list[int], int] | None = None
+    csr: tuple[np.ndarray, np.ndarray] | None = None
+    """(row segments, column indices) of a 2-D constant stored sparse (CSR)."""
 
 
 @dataclass
@@ -78,6 +80,17 @@ class TFLiteBuilder:
         tensor = _Tensor(
             name, list(array.shape), _TYPES[array.dtype], len(self.buffers) - 1, quantization
         )
+        self.tensors.append(tensor)
+        return len(self.tensors) - 1
+
+    def sparse_constant(self, name: str, dense: np.ndarray) -> int:
+        """A 2-D constant stored as its nonzeros, rows DENSE and columns SPARSE_CSR (the
+        input a DENSIFY makes dense again)."""
+        rows, cols = np.nonzero(dense)
+        segments = np.searchsorted(rows, np.arange(dense.shape[0] + 1)).astype(np.int32)
+        self.buffers.append(np.ascontiguousarray(dense[rows, cols]).tobytes())
+        tensor = _Tensor(name, list(dense.shape), _TYPES[dense.dtype], len(self.buffers) - 1)
+        tensor.csr = (segments, cols.astype(np.int32))
         self.tensors.append(tensor)
         return len(self.tensors) - 1
 
@@ -156,14 +169,42 @@ class TFLiteBuilder:
             tflite.QuantizationParametersAddZeroPoint(b, zero)
             tflite.QuantizationParametersAddQuantizedDimension(b, t.quantization[2])
             quantization = tflite.QuantizationParametersEnd(b)
+        sparsity = self._sparsity(b, t) if t.csr is not None else None
         tflite.TensorStart(b)
         tflite.TensorAddName(b, name)
+        if sparsity is not None:
+            tflite.TensorAddSparsity(b, sparsity)
         tflite.TensorAddShape(b, shape)
         tflite.TensorAddType(b, t.type_code)
         tflite.TensorAddBuffer(b, t.buffer)
         if quantization is not None:
             tflite.TensorAddQuantization(b, quantization)
         return tflite.TensorEnd(b)
+
+    def _sparsity(self, b: flatbuffers.Builder, t: _Tensor) -> int:
+        assert t.csr is not None
+        vectors = []
+        for values in t.csr:
+            data = b.CreateNumpyVector(values)
+            tflite.Int32VectorStart(b)
+            tflite.Int32VectorAddValues(b, data)
+            vectors.append(tflite.Int32VectorEnd(b))
+        tflite.DimensionMetadataStart(b)
+        tflite.DimensionMetadataAddFormat(b, 0)
+        tflite.DimensionMetadataAddDenseSize(b, t.shape[0])
+        rows = tflite.DimensionMetadataEnd(b)
+        tflite.DimensionMetadataStart(b)
+        tflite.DimensionMetadataAddFormat(b, 1)
+        tflite.DimensionMetadataAddArraySegmentsType(b, tflite.SparseIndexVector.Int32Vector)
+        tflite.DimensionMetadataAddArraySegments(b, vectors[0])
+        tflite.DimensionMetadataAddArrayIndicesType(b, tflite.SparseIndexVector.Int32Vector)
+        tflite.DimensionMetadataAddArrayIndices(b, vectors[1])
+        cols = tflite.DimensionMetadataEnd(b)
+        order, levels = self._ints(b, [0, 1]), self._vector(b, [rows, cols])
+        tflite.SparsityParametersStart(b)
+        tflite.SparsityParametersAddTraversalOrder(b, order)
+        tflite.SparsityParametersAddDimMetadata(b, levels)
+        return tflite.SparsityParametersEnd(b)
 
     def _operator(self, b: flatbuffers.Builder, op: _Op) -> int:
         options = self._options(b, op) if op.options_type else None
