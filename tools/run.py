@@ -171,8 +171,13 @@ def _run(args: argparse.Namespace) -> int:
         _compare_with_ort(args.model, feeds, names, outputs, ms, args.repeat, emulated)
     if args.compare == "litert":
         emulated = not args.reference and _emulated(args.device)
-        expected, litert_ms = time_runs(litert_runner(args.model), feeds, args.repeat)
+        from lamina.runtime.jit import thread_count
+
+        threads = 1 if args.reference else thread_count(args.device)  # lamina's own count
+        runner = litert_runner(args.model, threads)
+        expected, litert_ms = time_runs(runner, feeds, args.repeat)
         _print_comparison("LiteRT", names, expected, outputs, ms, litert_ms, args.repeat, emulated)
+        print(f"(LiteRT on {threads} thread(s), as many as lamina's parallel loops)")
     return 0
 
 
