@@ -45,6 +45,7 @@ from lamina.limits import ARENA, WEIGHTS
 from lamina.lowering.loop_to_ocl import ConvertLoopToOCLPass
 from lamina.lowering.partition import GraphPartitionPass
 from lamina.parser.onnx import import_onnx
+from lamina.parser.tflite import import_tflite, is_tflite_model
 from lamina.runtime.compiled_model import CompiledModel
 from lamina.runtime.hetero import HeteroModel, Kernel
 from lamina.runtime.hexagon import HexagonModule
@@ -148,9 +149,17 @@ def _int_attr(op: func.FuncOp, name: str) -> int:
 
 
 def import_model(model: ModelSource, input_shapes: dict[str, list[int]] | None = None) -> ModuleOp:
-    """A graph-level module from an ONNX model (path, bytes, ModelProto) or a module."""
+    """A graph-level module from an ONNX or TFLite model (path, bytes, ModelProto) or a
+    module; a TFLite file is told by its file identifier, not its extension."""
     if isinstance(model, ModuleOp):
         return model
+    if is_tflite_model(model):
+        check_weight_size(model)
+        if input_shapes:
+            raise ModelImportError("--input-shape: a TFLite model's input shapes are fixed")
+        module = import_tflite(model)
+        verify_imported(module)
+        return module
     check_weight_size(model)
     module = import_onnx(model, input_shapes=input_shapes)
     verify_imported(module)
@@ -197,7 +206,7 @@ def graph_input_names(module: ModuleOp) -> list[str]:
 def graph_output_names(module: ModuleOp, model: ModelSource | None = None) -> list[str]:
     """Names of the graph-level function's results: the ONNX graph's output names when
     `model` is an ONNX model, else the results' SSA name hints (which xDSL may shorten)."""
-    if model is not None and not isinstance(model, ModuleOp):
+    if model is not None and not isinstance(model, ModuleOp) and not is_tflite_model(model):
         return onnx_output_names(model)
     function = next(op for op in module.walk() if isinstance(op, func.FuncOp))
     ret = function.body.block.last_op if function.body.blocks else None

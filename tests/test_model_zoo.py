@@ -31,5 +31,5 @@ def test_unknown_zoo_model_names_the_choices():
         zoo_model("nope")
 
 
-def test_every_entry_names_an_onnx_file():
-    assert all(entry.member.endswith(".onnx") for entry in ZOO.values())
+def test_every_entry_names_an_onnx_or_tflite_file():
+    assert all(entry.member.endswith((".onnx", ".tflite")) for entry in ZOO.values())

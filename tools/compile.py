@@ -60,6 +60,7 @@ def _arguments() -> argparse.ArgumentParser:
         help=f"list every known device (also those in ${DEVICE_PATH_VARIABLE}) with its "
         "triple, CPU and features, and exit",
     )
+    parser.add_argument("model", help="the .onnx or .tflite model to compile")
     parser.add_argument(
         "--device", default="host", help="a known device or a .toml file (default: host)"
     )
@@ -163,7 +164,11 @@ def _fleet(args: argparse.Namespace) -> int:
     from lamina.codegen.fleet import build_fleet, load_fleet
     from lamina.compiler import FLEET
     from lamina.parser.onnx import parse_input_shapes
+    from lamina.parser.tflite import is_tflite_model
 
+    if is_tflite_model(args.model):  # the fleet's bundles read output names from ONNX files
+        print(f"{args.model}: error: not supported: --fleet with a TFLite model", file=sys.stderr)
+        return 1
     try:
         load_fleet(args.fleet)
     except LaminaError as e:

@@ -47,6 +47,7 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 import lamina.xdsl_patches  # noqa: F401  (linear-time string lexing before any parse)
 from lamina.dialects.weights import printing_weights
 from lamina.errors import LaminaError
+from lamina.parser.tflite import import_tflite, is_tflite_model
 from lamina.targets import known_devices
 from lamina.tools.diagnostics import (
     Diagnostic,
@@ -136,7 +137,7 @@ _HELP = {
     "split_input_file": "process each chunk between `// -----` lines on its own; line numbers "
     "stay those of the whole file",
     "version": "print lamina's, xDSL's and LLVM's versions and exit",
-    "input_file": "an .mlir file (default: stdin) or an .onnx model, imported to the graph level",
+    "input_file": "an .mlir file (default: stdin), an .onnx or .tflite model, imported to the graph level",
     "print_between_passes": "print the IR to stderr after every pass (as --print-ir-after-all)",
     "time_passes": "print the wall time of every phase (start-up, parse, verify, each pass, "
     "print) to stderr as a tree with percentages of the whole run",
@@ -221,6 +222,10 @@ class LaminaOptMain(xDSLOptMain):
             raise LaminaError("is a directory, not a file to write", where=self.args.output_file)
         if name.endswith(".onnx"):
             return self._run_onnx(name)
+        if self.args.input_file is not None and is_tflite_model(self.args.input_file):
+            with self.timer.phase("import TFLite"):
+                module = import_tflite(name)
+            return self._run_imported(module, name)
         with self.timer.phase("read input"):
             text = sys.stdin.read() if self.args.input_file is None else read_text(name)
         chunks = split_input(text, self.args.split_input_file)
@@ -254,6 +259,10 @@ class LaminaOptMain(xDSLOptMain):
         with printing_warnings(name), self.timer.phase("import ONNX"):
             module = import_model(name, input_shapes=shapes)
             self.side_outputs.output_names = onnx_output_names(name)
+        return self._run_imported(module, name)
+
+    def _run_imported(self, module: ModuleOp, name: str) -> int:
+        """Run the pipeline on a module imported from a model file."""
         run = _ChunkRun(self, Chunk("", 1), name, {})
         output = run.finish(module)
         for diagnostic in run.chunk.diagnostics:

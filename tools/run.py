@@ -4,6 +4,7 @@
     lamina-run model.onnx --device cortex-a76 --compare ort  # AOT bundle under qemu-aarch64
     lamina-run model.onnx --device hexagon-v66-hvx128 --compare ort  # ... under qemu-hexagon
     lamina-run model.onnx --reference --inputs data=x.npy --input-shape data=1x3x224x224
+    lamina-run model.tflite --compare litert                 # a TFLite model against LiteRT
 
 A device whose CPU is this machine's architecture runs through the host JIT
 (`lamina.compile`); any other, and a Hexagon DSP, runs as an AOT bundle (codegen/aot.py)
@@ -27,15 +28,18 @@ import numpy as np
 
 from lamina.codegen.bundle import TensorSpec
 from lamina.errors import LaminaError, error_text
+from lamina.parser.tflite import import_tflite, is_tflite_model
 from lamina.targets import known_devices
 from lamina.tools.run_io import (
     describe,
     input_specs,
     load_inputs,
     missing_inputs,
-    random_inputs,
+    random_feeds,
     save_outputs,
 )
+from lamina.tools.run_io import random_inputs as random_inputs  # used by tests
+from lamina.tools.run_tflite import litert_runner, tflite_io
 from lamina.tools.versions import versions_text
 
 Runner = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
@@ -70,7 +74,7 @@ def _arguments() -> argparse.ArgumentParser:
         description=(__doc__ or "").split("\n")[0],
         epilog=f"known devices: {', '.join(known_devices())} (or a path to a .toml description)",
     )
-    parser.add_argument("model", type=Path, help="the .onnx model to run")
+    parser.add_argument("model", type=Path, help="the .onnx or .tflite model to run")
     parser.add_argument(
         "--reference", action="store_true", help="run the numpy reference interpreter instead"
     )
@@ -105,7 +109,9 @@ def _arguments() -> argparse.ArgumentParser:
         help="save the outputs: one .npz if PATH ends in .npz, else NAME.npy files in folder PATH",
     )
     parser.add_argument(
-        "--compare", choices=["ort"], help="also run onnxruntime and print the max abs error"
+        "--compare",
+        choices=["ort", "litert"],
+        help="also run onnxruntime (.onnx) or LiteRT (.tflite) and print the max abs error",
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs to take the median of (3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of --random-inputs (0)")
@@ -130,12 +136,20 @@ def _run(args: argparse.Namespace) -> int:
     from lamina.parser.onnx_prepare import load_model
 
     shapes = parse_input_shapes(args.input_shape)
-    model = load_model(args.model, str(args.model))
-    specs = input_specs(model, shapes)
+    tflite = is_tflite_model(args.model)
+    if tflite:
+        specs, names = tflite_io(args.model)
+    else:
+        model = load_model(args.model, str(args.model))
+        specs, names = input_specs(model, shapes), [o.name for o in model.graph.output]
+    if args.compare not in (None, "litert" if tflite else "ort"):
+        raise LaminaError(
+            f"--compare {args.compare} runs {'.onnx' if tflite else '.tflite'} models"
+        )
     given = load_inputs(args.inputs, specs)
     if len(given) < len(specs) and not args.random_inputs:
         raise missing_inputs(specs, given)
-    feeds = random_inputs(model, shapes, args.seed)
+    feeds = random_feeds(specs, args.seed)
     for name, value in given.items():  # early, before compiling: the model's declared types
         spec = TensorSpec(name, feeds[name].shape, feeds[name].dtype.name)
         feeds[name] = spec.check(value, "input")
@@ -145,7 +159,6 @@ def _run(args: argparse.Namespace) -> int:
         else:
             run, label = _compiled_runner(args.model, args.device, shapes, Path(scratch))
         outputs, ms = run(feeds, max(args.repeat, 1))
-    names = [o.name for o in model.graph.output]
     for name, value in zip(names, outputs, strict=True):
         print(describe(name, value, args.top))
     if args.output is not None:
@@ -154,6 +167,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.compare == "ort":
         emulated = not args.reference and _emulated(args.device)
         _compare_with_ort(args.model, feeds, names, outputs, ms, args.repeat, emulated)
+    if args.compare == "litert":
+        emulated = not args.reference and _emulated(args.device)
+        from lamina.runtime.jit import thread_count
+
+        threads = 1 if args.reference else thread_count(args.device)  # lamina's own count
+        runner = litert_runner(args.model, threads)
+        expected, litert_ms = time_runs(runner, feeds, args.repeat)
+        _print_comparison("LiteRT", names, expected, outputs, ms, litert_ms, args.repeat, emulated)
+        print(f"(LiteRT on {threads} thread(s), as many as lamina's parallel loops)")
     return 0
 
 
@@ -161,7 +183,9 @@ def _reference_runner(path: Path, shapes: dict[str, list[int]]) -> TimedRunner:
     from lamina.parser.onnx import import_onnx
     from lamina.runtime.reference import run_reference
 
-    module = import_onnx(path, input_shapes=shapes)
+    module = (
+        import_tflite(path) if is_tflite_model(path) else import_onnx(path, input_shapes=shapes)
+    )
     return lambda feeds, repeat: time_runs(lambda f: run_reference(module, f), feeds, repeat)
 
 
@@ -237,12 +261,25 @@ def _compare_with_ort(
         )
     except Exception as e:  # onnxruntime's own errors: the comparison cannot be made
         raise LaminaError(f"onnxruntime cannot run the model: {_first_line(str(e))}") from None
+    _print_comparison("onnxruntime", names, expected, outputs, ms, ort_ms, repeat, emulated)
+
+
+def _print_comparison(
+    reference: str,
+    names: list[str],
+    expected: list[np.ndarray],
+    outputs: list[np.ndarray],
+    ms: float,
+    reference_ms: float,
+    repeat: int,
+    emulated: bool,
+) -> None:
     for name, want, got in zip(names, expected, outputs, strict=True):
         error = np.abs(np.asarray(got, np.float64) - np.asarray(want, np.float64))
-        print(f"{name}: max abs error vs onnxruntime {float(error.max(initial=0)):.3g}")
-    print(f"latency (onnxruntime, median of {max(repeat, 1)}): {ort_ms:.3f} ms")
-    note = " (lamina emulated, onnxruntime native: not a device figure)" if emulated else ""
-    print(f"lamina / onnxruntime latency: {ms / ort_ms:.2f}x{note}")
+        print(f"{name}: max abs error vs {reference} {float(error.max(initial=0)):.3g}")
+    print(f"latency ({reference}, median of {max(repeat, 1)}): {reference_ms:.3f} ms")
+    note = f" (lamina emulated, {reference} native: not a device figure)" if emulated else ""
+    print(f"lamina / {reference} latency: {ms / reference_ms:.2f}x{note}")
 
 
 def _first_line(text: str) -> str:

@@ -46,9 +46,14 @@ def random_inputs(
     model: onnx.ModelProto, shapes: dict[str, list[int]], seed: int = 0
 ) -> dict[str, np.ndarray]:
     """Seeded random inputs for every graph input; dynamic dims must be bound in `shapes`."""
+    return random_feeds(input_specs(model, shapes), seed)
+
+
+def random_feeds(specs: Sequence[InputSpec], seed: int = 0) -> dict[str, np.ndarray]:
+    """Seeded random values for `specs`: floats standard normal, ints in [0, 10)."""
     rng = np.random.default_rng(seed)
     feeds: dict[str, np.ndarray] = {}
-    for name, dims, dtype in input_specs(model, shapes):
+    for name, dims, dtype in specs:
         if np.issubdtype(dtype, np.floating):
             feeds[name] = rng.standard_normal(dims).astype(dtype)
         elif dtype == np.bool_:

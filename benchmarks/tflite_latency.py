@@ -1,0 +1,80 @@
+"""lamina against LiteRT (XNNPACK) on real .tflite models, side by side in one run: the
+median latency of each on the same inputs and thread count, their ratio per model and the
+geomean of the ratios (goal: <= 0.9 at 1 thread).
+
+    .venv/bin/python -m lamina.benchmarks.tflite_latency --threads 1 --repeat 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+import lamina
+from lamina.parser.tflite_model import read_tflite
+from lamina.tools.model_zoo import zoo_model
+
+MODELS = ("mp-face-detection", "mp-face-detection-sparse", "mp-face-landmark", "mp-hand-recrop",
+          "mp-iris-landmark", "mp-palm-detection-lite", "mp-palm-detection-full",
+          "mp-pose-detection", "mp-hand-landmark-lite", "mp-hand-landmark-full",
+          "mp-pose-landmark-full", "mp-selfie-segmentation",
+          "mp-selfie-segmentation-landscape")  # fmt: skip
+
+
+def median_ms(run: Callable[[], object], repeat: int) -> float:
+    run()  # warm up
+    times: list[float] = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def litert_run(path: str, feeds: list[np.ndarray], threads: int) -> Callable[[], object]:
+    interpreter = Interpreter(model_path=path, num_threads=threads)
+    interpreter.allocate_tensors()
+    details = interpreter.get_input_details()
+
+    def run() -> None:
+        for detail, value in zip(details, feeds, strict=True):
+            interpreter.set_tensor(detail["index"], value)
+        interpreter.invoke()
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--models", nargs="*", default=list(MODELS))
+    args = parser.parse_args(argv)
+    print(
+        f"{'model':34} {'lamina ms':>10} {'LiteRT ms':>10} {'ratio':>7}  ({args.threads} thread(s))"
+    )
+    ratios: list[float] = []
+    for name in args.models:
+        path = zoo_model(name)
+        model, _ = read_tflite(path)
+        rng = np.random.default_rng(0)
+        feeds = [rng.random(model.tensors[i].shape).astype(np.float32) for i in model.inputs]
+        compiled = lamina.compile(path, threads=args.threads)
+        ours = median_ms(lambda: compiled(*feeds), args.repeat)  # noqa: B023 (used at once)
+        theirs = median_ms(litert_run(str(path), feeds, args.threads), args.repeat)
+        ratios.append(ours / theirs)
+        print(f"{name:34} {ours:10.3f} {theirs:10.3f} {ours / theirs:7.2f}")
+    geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+    print(f"{'geomean lamina / LiteRT':34} {'':10} {'':10} {geomean:7.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
