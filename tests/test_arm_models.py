@@ -15,7 +15,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-import lamina.codegen.aot as aot
+import lamina.compiler as compiler
 from lamina.compiler import compile_bundle, import_model, lower
 from lamina.lowering.loop_to_neon import LoopToNeonPass, neon_ops
 from lamina.runtime.qemu import run_bundle
@@ -76,7 +76,7 @@ def test_convnet_through_loop_to_neon_under_qemu_matches_onnxruntime(
     passes = ['loop-to-neon{device="cortex-a76"}']
     device = dataclasses.replace(a76, extra={**a76.extra, "passes": passes})
     monkeypatch.setitem(LAMINA_PASSES, "loop-to-neon", lambda: LoopToNeonPass)
-    monkeypatch.setattr(aot, "load_device", lambda name: device)
+    monkeypatch.setattr(compiler, "load_device", lambda name: device)
     model = convnet()
     lowered = lower(import_model(model), device)
     assert {op.name for op in neon_ops(lowered)} == {"neon.fmla_lane"}

@@ -53,14 +53,13 @@ def _arguments() -> argparse.ArgumentParser:
         epilog=f"known devices: {', '.join(known_devices())} (or a path to a .toml description; "
         f"${DEVICE_PATH_VARIABLE}: more directories of .toml device files, colon-separated)",
     )
-    parser.add_argument("model", nargs="?", help="the .onnx model to compile")
+    parser.add_argument("model", nargs="?", help="the .onnx or .tflite model to compile")
     parser.add_argument(
         "--list-devices",
         action="store_true",
         help=f"list every known device (also those in ${DEVICE_PATH_VARIABLE}) with its "
         "triple, CPU and features, and exit",
     )
-    parser.add_argument("model", help="the .onnx or .tflite model to compile")
     parser.add_argument(
         "--device", default="host", help="a known device or a .toml file (default: host)"
     )
