@@ -3,6 +3,8 @@ refused unless --random-inputs, outputs saved, --top; outputs checked against on
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -123,3 +125,19 @@ def test_bad_inputs_are_one_line_errors(
     assert run_main([str(model), "--inputs", *inputs]) == 1
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_iree_spelling_of_inputs_and_outputs_round_trips_through_the_cli(tmp_path: Path):
+    """`--input NAME=@file.npy` (repeated) and `--output @o.npz`, as iree-run-module takes them,
+    run as a subprocess; the saved outputs match onnxruntime."""
+    model = two_input_model(tmp_path / "m.onnx")
+    s = np.array([[1.5]], np.float32)
+    np.save(tmp_path / "a.npy", A)
+    np.save(tmp_path / "s.npy", s)
+    out = tmp_path / "o.npz"
+    command = [sys.executable, "-m", "lamina.tools.run", str(model)]
+    command += ["--input", f"a=@{tmp_path / 'a.npy'}", "--input", f"s=@{tmp_path / 's.npy'}"]
+    result = subprocess.run([*command, "--output", f"@{out}"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    with np.load(out) as saved:
+        assert _close(saved["y"], _reference(model, {"a": A, "s": s}))

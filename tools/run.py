@@ -83,7 +83,9 @@ def _arguments() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--inputs",
+        "--input",
         nargs="*",
+        action="extend",
         default=[],
         metavar="INPUT",
         help="NAME=FILE.npy, FILE.npy (next input in order), FILE.npz (arrays by name), "
@@ -104,9 +106,10 @@ def _arguments() -> argparse.ArgumentParser:
     parser.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=lambda text: Path(text.removeprefix("@")),
         metavar="PATH",
-        help="save the outputs: one .npz if PATH ends in .npz, else NAME.npy files in folder PATH",
+        help="save the outputs: one .npz if PATH ends in .npz, else NAME.npy files in folder PATH "
+        "(`@PATH` too, as iree-run-module writes it)",
     )
     parser.add_argument(
         "--compare",

@@ -5,6 +5,7 @@ random ones), outputs saved as .npy files or one .npz, and one printed line per 
     --inputs feeds.npz           every array of an .npz, by name (x=feeds.npz: its array x)
     --inputs 'x=[1,2,3]' y=0.5   inline values, cast to the input's dtype; a scalar or any
                                  smaller array broadcasts to the input's shape
+    --input x=@x.npy             iree-run-module's spelling (--input repeats, `@` marks a file)
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def load_inputs(arguments: Sequence[str], specs: Sequence[InputSpec]) -> dict[st
         name, _, value = argument.rpartition("=") if _is_file(argument) else argument.partition("=")
         if not value:
             name, value = "", argument
+        value = value.removeprefix("@")  # iree-run-module's `x=@file.npy`
         if value.endswith(".npz"):
             loaded = _load_npz(value, name)
         elif value.endswith(".npy"):
