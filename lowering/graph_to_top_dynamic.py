@@ -18,7 +18,14 @@ from collections.abc import Sequence
 from typing import cast
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import DYNAMIC_INDEX, AnyFloat, IntegerType, TensorType, i64
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    AnyFloat,
+    IntegerType,
+    TensorType,
+    UnrankedTensorType,
+    i64,
+)
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter
@@ -45,7 +52,10 @@ class DynamicLowering(GraphLowering):
     dynamic_dims = True
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
-        if any(has_dynamic_dims(v) for v in (*op.operands, *op.results)):
+        values = (*op.operands, *op.results)
+        if any(isinstance(v.type, UnrankedTensorType) for v in values):
+            return  # the static lowering says what it says of unranked tensors
+        if any(has_dynamic_dims(v) for v in values):
             super().match_and_rewrite(op, rewriter)
 
 

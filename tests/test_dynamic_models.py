@@ -14,12 +14,13 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from onnx.backend.test.case.node import collect_testcases
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DYNAMIC_INDEX, MemRefType
 
 import lamina
 from lamina.compiler import compile_bundle, import_model, lower
-from lamina.errors import LaminaError
+from lamina.errors import LaminaError, UnsupportedError
 from lamina.runtime.qemu import run_bundle
 from lamina.targets import load_device
 from lamina.tools.model_builders import transformer_encoder, yolo_detector
@@ -105,3 +106,12 @@ def test_transformer_bundle_on_cortex_a76_runs_at_several_lengths(
         run = run_bundle(tmp_path / "bundle", feeds)
         (want,) = session.run(None, feeds)
         _close(run.outputs[0], np.asarray(want))
+
+
+def test_unranked_values_in_subgraphs_are_left_to_the_static_lowerings():
+    """AffineGrid's function body types its If branches as tensor<*xf32>: the dynamic
+    Reshape lowering must not read a shape off them (it was an AttributeError); the
+    static lowering reports them as not supported."""
+    (case,) = [c for c in collect_testcases(None) if c.name == "test_affine_grid_2d_expanded"]
+    with pytest.raises(UnsupportedError, match="not supported"):
+        lower(import_model(case.model), load_device("host"))
