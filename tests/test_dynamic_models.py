@@ -113,5 +113,6 @@ def test_unranked_values_in_subgraphs_are_left_to_the_static_lowerings():
     Reshape lowering must not read a shape off them (it was an AttributeError); the
     static lowering reports them as not supported."""
     (case,) = [c for c in collect_testcases(None) if c.name == "test_affine_grid_2d_expanded"]
+    assert case.model is not None
     with pytest.raises(UnsupportedError, match="not supported"):
         lower(import_model(case.model), load_device("host"))
