@@ -18,7 +18,7 @@ from xdsl.ir import Block, Operation
 from lamina.dialects.loop_control import ConditionOp, EndOp, IfOp, WhileOp
 
 if TYPE_CHECKING:
-    from lamina.codegen.llvm import FunctionEmitter
+    from lamina.codegen.llvm_core import FunctionEmitter
 
 
 def _emit_into(e: FunctionEmitter, block: Block, llvm_block: Any) -> None:

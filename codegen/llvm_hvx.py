@@ -18,13 +18,13 @@ import llvmlite.ir as ir
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
-from lamina.codegen.llvm import LLValue, llvm_type
+from lamina.codegen.llvm_core import LLValue, llvm_type
 from lamina.dialects.isa.hvx import HVXOp, VCastOp
 from lamina.errors import UnsupportedOpError
 from lamina.targets import Device
 
 if TYPE_CHECKING:
-    from lamina.codegen.llvm import FunctionEmitter
+    from lamina.codegen.llvm_core import FunctionEmitter
 
 _I32 = ir.IntType(32)
 HVX_FEATURE = "+hvx-length128b"

@@ -20,13 +20,13 @@ import llvmlite.ir as ir
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
-from lamina.codegen.llvm import llvm_type, type_suffix
+from lamina.codegen.llvm_core import llvm_type, type_suffix
 from lamina.dialects.isa import neon
 from lamina.errors import UnsupportedOpError
 from lamina.targets import Device, has_dotprod, is_aarch64
 
 if TYPE_CHECKING:
-    from lamina.codegen.llvm import FunctionEmitter
+    from lamina.codegen.llvm_core import FunctionEmitter
 
 i32 = ir.IntType(32)
 

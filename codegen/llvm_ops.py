@@ -28,12 +28,12 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Operation
 from xdsl.utils.hints import isa
 
-from lamina.codegen.llvm import LLValue, i1, i64, llvm_type, type_suffix
+from lamina.codegen.llvm_core import LLValue, i1, i64, llvm_type, type_suffix
 from lamina.errors import UnsupportedOpError
 from lamina.rewrites.loop.float_formats import is_storage_float
 
 if TYPE_CHECKING:
-    from lamina.codegen.llvm import FunctionEmitter
+    from lamina.codegen.llvm_core import FunctionEmitter
 
 _ALL_FAST = {"reassoc", "nnan", "ninf", "nsz", "arcp", "contract", "afn"}
 

@@ -24,7 +24,7 @@ only when its run-time trip count times its body's work reaches `PARALLEL_MIN_WO
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import llvmlite.ir as ir
 from xdsl.dialects import arith
@@ -32,11 +32,9 @@ from xdsl.dialects.builtin import IntegerAttr
 from xdsl.ir import Block, Operation, SSAValue
 
 from lamina.codegen import llvm_shape
+from lamina.codegen.llvm_core import FunctionEmitter, emit_loop
 from lamina.codegen.llvm_pool import BODY_TYPE, Pointer, opaque, parallel_runtime
 from lamina.dialects import loop
-
-if TYPE_CHECKING:
-    from lamina.codegen.llvm import FunctionEmitter
 
 HANDOFF_NS = 10_000
 """What handing a loop to the pool costs against running it inline, measured with a
@@ -180,8 +178,6 @@ def _known_carve(e: FunctionEmitter, op: loop.CarveOp) -> bool:
 
 def emit_threaded_for(e: FunctionEmitter, op: loop.ForOp) -> None:
     """Emit `op` (see `should_run_threaded`) as an outlined body run by the pool."""
-    from lamina.codegen.llvm import FunctionEmitter, emit_loop
-
     captured, carves = _captures(e, op)
     passed = llvm_shape.passed_values(e, captured)  # with dynamic memrefs' extents
     types = [value.type for value in passed]
@@ -197,7 +193,7 @@ def emit_threaded_for(e: FunctionEmitter, op: loop.ForOp) -> None:
         if isinstance(source, ir.Argument) and "noalias" in source.attributes:
             arg.add_attribute("noalias")
 
-    sub = FunctionEmitter(e.module, e.functions, e.op, impl)
+    sub = FunctionEmitter(e.module, e.functions, e.op, impl, e.emit_op)
     sub.values = {
         k: v for k, v in e.values.items() if not isinstance(v, ir.Instruction | ir.Argument)
     }

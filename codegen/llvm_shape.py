@@ -39,7 +39,7 @@ LLValue = Any
 
 
 class FunctionEmitter(Protocol):
-    """What this module uses of codegen/llvm.py's `FunctionEmitter`."""
+    """What this module uses of codegen/llvm_core.py's `FunctionEmitter`."""
 
     fn: Any
     builder: Any

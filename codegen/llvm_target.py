@@ -20,6 +20,7 @@ import llvmlite.binding as llvm
 import llvmlite.ir as ir
 from xdsl.dialects.builtin import ModuleOp
 
+from lamina.codegen.llvm import emit_llvm
 from lamina.errors import DeviceError, LaminaError
 from lamina.targets import Device, load_device
 
@@ -154,7 +155,5 @@ def assembly(module: ir.Module, device: Device, opt_level: int = 3) -> str:
 def llvm_ir_text(module: ModuleOp, device_name: str = "host", opt_level: int = 0) -> str:
     """The LLVM IR of a loop-level module for a device, as LLVM prints it (verified, and
     optimised at `opt_level`); what `convert-loop-to-llvm` and `-t llvm` print."""
-    from lamina.codegen.llvm import emit_llvm
-
     device = load_device(device_name)
     return str(optimize(emit_llvm(module, device), device, opt_level))
