@@ -1,15 +1,16 @@
-"""Symbolic shape inference on the graph level: for a function with dynamic input dims,
+"""Symbolic shapes on the graph level, the data: for a function with dynamic input dims,
 the dims of every value as `Size`s (lowering/symbolic_dims.py) over symbols that name the
 inputs' dynamic dims, and the values of the small integer tensors that shape arithmetic
 computes (`Shape -> Gather -> Concat -> Reshape`, `Range(0, seq)`), so that the lowering
-of a `Reshape` or a `Slice` knows its result dims as expressions of the inputs.
+of a `Reshape` or a `Slice` knows its result dims as expressions of the inputs. The rules
+are in graph_dims_rules.py, running them over a function in graph_dims_infer.py.
 
 A dynamic input dim named by an ONNX `dim_param` is that symbol wherever it appears (the
 function attribute `lamina.dim_params` carries the names); an unnamed one is
 `<input>.<axis>`. Where no rule gives a dim it stays unknown (None) and a lowering that
-needs it says "not supported". A `?` that two operands must agree on (a broadcast of two
-different symbols) takes the first operand's and is recorded as a check on the inputs when
-both are plain symbols.
+needs it says "not supported". Sizes that must agree at run time (a shared dim_param, a
+broadcast, the parts of a Concat) are recorded as `checks`, which the shape function
+(lowering/shape_function.py) tests on the inputs.
 """
 
 from __future__ import annotations

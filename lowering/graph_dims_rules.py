@@ -72,12 +72,12 @@ def _matmul(op: Operation, attrs: Attrs, shapes: SymbolicShapes) -> Sequence[Dim
     squeeze_a, squeeze_b = len(a) == 1, len(b) == 1
     a = (1, *a) if squeeze_a else a
     b = (*b, 1) if squeeze_b else b
-    batch = _broadcast_dims(shapes, a[:-2], b[:-2])
+    batch = _broadcast_dims(a[:-2], b[:-2])
     out = (*batch, *(() if squeeze_a else (a[-2],)), *(() if squeeze_b else (b[-1],)))
     return [out]
 
 
-def _broadcast_dims(shapes: SymbolicShapes, a: Dims, b: Dims) -> Dims:
+def _broadcast_dims(a: Dims, b: Dims) -> Dims:
     rank = max(len(a), len(b))
     a = (1,) * (rank - len(a)) + a
     b = (1,) * (rank - len(b)) + b
@@ -191,18 +191,24 @@ def _bound(value: Size, size: Size) -> Size:
     return value
 
 
+def slice_axes_steps(
+    op: Operation, shapes: SymbolicShapes, rank: int, count: int
+) -> tuple[list[int], list[int]]:
+    """A Slice's axes (normalized) and steps for its `count` starts: its constant operands,
+    or ONNX's defaults (the first dims, step 1) where they are absent."""
+    axes_value = shapes.value(op.operands[3]) if len(op.operands) > 3 else None
+    steps_value = shapes.value(op.operands[4]) if len(op.operands) > 4 else None
+    axes = [int(cast(int, a)) % rank for a in axes_value] if axes_value else list(range(count))
+    steps = [int(cast(int, s)) for s in steps_value] if steps_value else [1] * count
+    return axes, steps
+
+
 def _slice(op: Operation, attrs: Attrs, shapes: SymbolicShapes) -> Sequence[Dims | None]:
     data = list(shapes.of(op.operands[0]))
     starts, ends = (shapes.value(v) for v in op.operands[1:3])
-    rank = len(data)
-    axes_value = shapes.value(op.operands[3]) if len(op.operands) > 3 else None
-    steps_value = shapes.value(op.operands[4]) if len(op.operands) > 4 else None
     if starts is None or ends is None:
         return [None]
-    axes = (
-        [int(cast(int, a)) % rank for a in axes_value] if axes_value else list(range(len(starts)))
-    )
-    steps = [int(cast(int, s)) for s in steps_value] if steps_value else [1] * len(starts)
+    axes, steps = slice_axes_steps(op, shapes, len(data), len(starts))
     for axis, start, end, step in zip(axes, starts, ends, steps, strict=True):
         size = data[axis]
         if size is None:
@@ -294,7 +300,7 @@ def _expand(op: Operation, attrs: Attrs, shapes: SymbolicShapes) -> Sequence[Dim
     target = shapes.value(op.operands[1])
     if target is None:
         return [None]
-    return [_broadcast_dims(shapes, shapes.of(op.operands[0]), target)]
+    return [_broadcast_dims(shapes.of(op.operands[0]), target)]
 
 
 def _from_value(op: Operation, attrs: Attrs, shapes: SymbolicShapes) -> Sequence[Dims | None]:

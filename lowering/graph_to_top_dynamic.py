@@ -33,6 +33,7 @@ from xdsl.pattern_rewriter import PatternRewriter
 from lamina.dialects import graph, top
 from lamina.dialects.top_shape import IndexOp
 from lamina.lowering.graph_dims import has_dynamic_dims
+from lamina.lowering.graph_dims_rules import slice_axes_steps
 from lamina.lowering.graph_to_top_common import (
     Body,
     Emitter,
@@ -108,10 +109,7 @@ class DynamicSliceLowering(DynamicLowering):
         if starts is None or not all(isinstance(s, int) and s >= 0 for s in starts):
             raise e.fail("a Slice of a dynamic dim whose starts are not non-negative constants")
         rank = len(xs)
-        axes_value = shapes.value(op.operands[3]) if len(op.operands) > 3 else None
-        steps_value = shapes.value(op.operands[4]) if len(op.operands) > 4 else None
-        axes = [int(cast(int, a)) % rank for a in axes_value] if axes_value else range(len(starts))
-        steps = [int(cast(int, s)) for s in steps_value] if steps_value else [1] * len(starts)
+        axes, steps = slice_axes_steps(op, shapes, rank, len(starts))
         if any(s <= 0 for s in steps):
             raise e.fail("a Slice of a dynamic dim with a negative step")
         exprs: list[AffineExpr] = [AffineDimExpr(d) for d in range(rank)]
