@@ -43,6 +43,7 @@ from lamina.context import make_context
 from lamina.errors import LaminaError, ModelImportError, UnsupportedError
 from lamina.limits import ARENA, WEIGHTS
 from lamina.lowering.loop_to_ocl import ConvertLoopToOCLPass
+from lamina.lowering.parallel_writes import shared_writes
 from lamina.lowering.partition import GraphPartitionPass
 from lamina.parser.onnx import import_onnx
 from lamina.parser.tflite import import_tflite, is_tflite_model
@@ -109,6 +110,7 @@ def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -
         if stats is not None:
             stats.record(compile_pass.name, time.perf_counter() - start)
     module.verify()
+    check_parallel_loops(module)
     functions = [f for f in module.walk() if isinstance(f, func.FuncOp)]
     arena_bytes = sum(_int_attr(f, "lamina.arena_size") for f in functions)
     ARENA.check(arena_bytes, f"compiling for device '{device.name}'")
@@ -117,6 +119,19 @@ def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -
         stats.arena_lower_bound += sum(_int_attr(f, "lamina.arena_lower_bound") for f in functions)
         stats.reads_inputs = any(_reads_inputs(f) for f in functions)
     return module
+
+
+def check_parallel_loops(module: ModuleOp) -> None:
+    """Fail (a compiler bug, not the model's) where a `parallel` loop writes a buffer from
+    outside at the same elements in every iteration (lowering/parallel_writes.py): threads
+    would race on it."""
+    for parallel_loop, write in shared_writes(module):
+        buffer = write.buffer.name_hint or str(write.buffer.type)
+        raise LaminaError(
+            f"internal error: a parallel loop writes '{buffer}' at indices that do not depend "
+            "on its iterations (its iterations would race)",
+            op=parallel_loop,
+        )
 
 
 def _reads_inputs(function: func.FuncOp) -> bool:

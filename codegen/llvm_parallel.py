@@ -28,13 +28,13 @@ from typing import Any
 
 import llvmlite.ir as ir
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntegerAttr
 from xdsl.ir import Block, Operation, SSAValue
 
 from lamina.codegen import llvm_shape
 from lamina.codegen.llvm_core import FunctionEmitter, emit_loop
 from lamina.codegen.llvm_pool import BODY_TYPE, Pointer, opaque, parallel_runtime
 from lamina.dialects import loop
+from lamina.dialects.loop_for import constant_index
 
 HANDOFF_NS = 10_000
 """What handing a loop to the pool costs against running it inline, measured with a
@@ -55,13 +55,6 @@ i64 = ir.IntType(64)
 # Which loops, and their work
 
 
-def _constant(value: SSAValue) -> int | None:
-    owner = value.owner
-    if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, IntegerAttr):
-        return owner.value.value.data
-    return None
-
-
 def _upper(value: SSAValue) -> int | None:
     """An upper bound of an index value from constants, min, select and add; None if
     unknown."""
@@ -74,7 +67,7 @@ def _upper(value: SSAValue) -> int | None:
         bounds = [_upper(v) for v in owner.operands]
     if bounds and all(b is not None for b in bounds):
         return (max if isinstance(owner, arith.SelectOp) else sum)(b or 0 for b in bounds)
-    return _constant(value)
+    return constant_index(value)
 
 
 def _lower(value: SSAValue) -> int:
@@ -82,20 +75,12 @@ def _lower(value: SSAValue) -> int:
     owner = value.owner
     if isinstance(owner, arith.MaxSIOp | arith.MaxUIOp):
         return max(_lower(v) for v in owner.operands)
-    return max(_constant(value) or 0, 0)
-
-
-def trip_count(op: loop.ForOp) -> int | None:
-    """Iterations of a loop with constant bounds and step, None if one is not constant."""
-    lb, ub, step = (_constant(v) for v in (op.lb, op.ub, op.step))
-    if lb is None or ub is None or step is None or step <= 0:
-        return None
-    return max(0, -(-(ub - lb) // step))
+    return max(constant_index(value) or 0, 0)
 
 
 def max_trip_count(op: loop.ForOp) -> int | None:
     """An upper bound of the iterations (`_upper` of ub, `_lower` of lb), None if unknown."""
-    upper, step = _upper(op.ub), _constant(op.step)
+    upper, step = _upper(op.ub), constant_index(op.step)
     if upper is None or step is None or step <= 0:
         return None
     return max(0, -(-(upper - _lower(op.lb)) // step))
@@ -118,7 +103,7 @@ def _in_parallel_loop(op: Operation) -> bool:
     the one to split: a trip count of 1, e.g. a batch of 1, does not count)."""
     parent = op.parent_op()
     while isinstance(parent, loop.ForOp):
-        if parent.parallel and trip_count(parent) != 1:
+        if parent.parallel and parent.constant_trip_count() != 1:
             return True
         parent = parent.parent_op()
     return False
@@ -129,11 +114,11 @@ def should_run_threaded(e: FunctionEmitter, op: loop.ForOp) -> bool:
     step, when threads > 1 and its work can reach PARALLEL_MIN_WORK (at least two
     iterations for a constant trip count; for run-time bounds, the check is repeated at
     run time)."""
-    if e.threads <= 1 or not op.parallel or (_constant(op.step) or 0) <= 0:
+    if e.threads <= 1 or not op.parallel or (constant_index(op.step) or 0) <= 0:
         return False
     if _in_parallel_loop(op):
         return False
-    trips = trip_count(op)
+    trips = op.constant_trip_count()
     if trips is not None and trips < 2:
         return False
     bound = trips if trips is not None else max_trip_count(op)
@@ -222,7 +207,7 @@ def emit_threaded_for(e: FunctionEmitter, op: loop.ForOp) -> None:
 def _trips_and_threads(e: FunctionEmitter, op: loop.ForOp) -> tuple[Any, Any]:
     """The trip count and thread count to call the pool with: constants when the bounds are,
     else computed here, with 1 thread when the run-time trip count is too small to pay."""
-    exact = trip_count(op)
+    exact = op.constant_trip_count()
     if exact is not None:
         return ir.Constant(i64, exact), ir.Constant(i32, e.threads)
     b = e.builder

@@ -38,6 +38,14 @@ from xdsl.utils.exceptions import VerifyException
 from lamina.dialects.loop_base import optional_i64, show_value
 
 
+def constant_index(value: SSAValue) -> int | None:
+    """The value of an `arith.constant` of integer or index type, None for anything else."""
+    owner = value.owner
+    if isinstance(owner, ConstantOp) and isinstance(owner.value, IntegerAttr):
+        return owner.value.value.data
+    return None
+
+
 @irdl_op_definition
 class YieldOp(AbstractYieldOperation[Attribute]):
     """Ends a `loop.for` body, passing the next values of its iter_args. Implicit (and not
@@ -118,6 +126,14 @@ class ForOp(IRDLOperation):
     @property
     def induction_var(self) -> SSAValue:
         return self.body.block.args[0]
+
+    def constant_trip_count(self) -> int | None:
+        """How many times the loop runs when its bounds and (positive) step are constants,
+        else None."""
+        lb, ub, step = (constant_index(v) for v in (self.lb, self.ub, self.step))
+        if lb is None or ub is None or step is None or step <= 0:
+            return None
+        return max(0, -(-(ub - lb) // step))
 
     def verify_(self) -> None:
         args = self.body.block.args

@@ -57,6 +57,7 @@ from xdsl.utils.hints import isa
 
 from lamina.dialects import loop
 from lamina.dialects.isa import neon
+from lamina.dialects.loop_for import constant_index
 from lamina.errors import UnsupportedError
 from lamina.targets import Device, has_dotprod, is_aarch64, load_device
 
@@ -65,14 +66,6 @@ DOT_LANES = 16
 """i8 lanes of one `sdot`/`udot` operand (a Q register)."""
 
 i8, i32 = IntegerType(8), IntegerType(32)
-
-
-def constant_index(value: SSAValue) -> int | None:
-    """The value of an `arith.constant` of integer or index type, None otherwise."""
-    owner = value.owner
-    if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, IntegerAttr):
-        return owner.value.value.data
-    return None
 
 
 def split_index(value: SSAValue) -> tuple[SSAValue | None, int]:

@@ -42,6 +42,7 @@ from xdsl.utils.hints import isa
 
 from lamina.dialects import loop, loop_control
 from lamina.dialects.isa import ocl
+from lamina.dialects.loop_for import constant_index
 from lamina.errors import UnsupportedError, UnsupportedOpError
 from lamina.lowering.dynamic_shapes import check_static_shapes
 from lamina.targets import Device, load_device
@@ -51,20 +52,12 @@ _WRITES = (loop.StoreOp, loop.VStoreOp)
 _ACCESSES = (loop.LoadOp, loop.StoreOp, loop.VLoadOp, loop.VStoreOp)
 
 
-def constant_index(value: SSAValue) -> int | None:
-    """The value of an `arith.constant` of an integer type, None for anything else."""
-    owner = value.owner
-    if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, IntegerAttr):
-        return owner.value.value.data
-    return None
-
-
 def trip_count(nest: loop.ForOp) -> int:
     """How many times a loop with constant bounds runs."""
-    lb, ub, step = (constant_index(v) for v in (nest.lb, nest.ub, nest.step))
-    if lb is None or ub is None or step is None:
+    trips = nest.constant_trip_count()
+    if trips is None:
         raise UnsupportedOpError("a parallel loop with non-constant bounds on OpenCL", op=nest)
-    return max(0, -(-(ub - lb) // step))
+    return trips
 
 
 def _only_loop(block: Block) -> loop.ForOp | None:

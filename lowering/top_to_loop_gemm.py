@@ -384,7 +384,9 @@ def lower_matmul_gemm(em: Emitter, op: top.MatmulOp, b: Blocking, buffers: Buffe
     cp = c if direct else alloc([b.mp, b.np_])
     ap = None if a_packed else alloc([b.mc // b.mr, b.kc, b.mr])
     bp = None if b_packed else alloc([b.nc // b.nr, b.kc, b.nr])
-    with em.nest(c_shape[:-2]) as batch:
+    # the scratch panels are shared by every batch: the batches run one after another (the
+    # GEMM's own loops split the work), else two threads would pack into the same panel
+    with em.nest(c_shape[:-2], parallel=not allocs) as batch:
         a_batch = [] if a_packed else _broadcast_indices(em, batch, a_shape[:-2])
         b_batch = [] if b_packed else _broadcast_indices(em, batch, b_shape[:-2])
         plan = GemmPlan(
