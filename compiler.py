@@ -35,6 +35,7 @@ from xdsl.ir import Attribute
 from xdsl.utils.exceptions import VerifyException
 
 from lamina.codegen.aot import check_bundle_target, check_destination, entry_name, write_bundle
+from lamina.codegen.aot_fat import check_variants, write_fat_bundle
 from lamina.codegen.bundle import Bundle
 from lamina.codegen.compile_stats import CompileStats
 from lamina.codegen.fleet import FleetCompiler
@@ -359,6 +360,41 @@ def compile_bundle(
         opt_level=opt_level,
         cflags=cflags,
         stats=lowered.stats,
+    )
+
+
+def compile_fat_bundle(
+    model: ModelSource,
+    devices: Sequence[str],
+    out_dir: str | Path,
+    *,
+    name: str | None = None,
+    input_shapes: dict[str, list[int]] | None = None,
+    opt_level: int = 3,
+    threads: int | None = None,
+    cflags: Sequence[str] = (),
+    on_stage: Callable[[str, float], None] | None = None,
+) -> Bundle:
+    """Compile `model` once per device of `devices` (CPU variants of one triple, listed
+    from the baseline up) into one fat bundle that runs the best of them this CPU supports
+    (codegen/aot_fat.py); the other arguments are `compile_bundle`'s. The variants are
+    checked before anything is compiled."""
+    targets = [replace(load_device(d), cores=thread_count(d, threads)) for d in devices]
+    check_variants(targets)
+    for target in targets:
+        check_bundle_target(target, cflags)
+    check_destination(Path(out_dir))
+    symbol = entry_name(name if name is not None else _default_name(model), explicit=bool(name))
+    lowered = [lower_model(model, target, input_shapes, on_stage) for target in targets]
+    return write_fat_bundle(
+        [(target, variant.module) for target, variant in zip(targets, lowered, strict=True)],
+        out_dir,
+        name=symbol,
+        input_names=lowered[0].input_names,
+        output_names=lowered[0].output_names,
+        opt_level=opt_level,
+        cflags=cflags,
+        stats=lowered[0].stats,
     )
 
 

@@ -93,7 +93,7 @@ def write_bundle(
     kernel = kernel_function(module)
     shapes = aot_dynamic.shape_function(module, kernel)
     kernel.sym_name = StringAttr(entry_name(name))
-    bundle = _describe(kernel, device, out, list(input_names), list(output_names))
+    bundle = describe_kernel(kernel, device, out, list(input_names), list(output_names))
     if aot_dynamic.is_dynamic(bundle):
         _check_dynamic(bundle, device, kernel, shapes)
     bundle.stats = stats
@@ -106,7 +106,7 @@ def write_bundle(
         "weights.bin": weights_blob(kernel, bundle.weights_bytes).tobytes(),
         MANIFEST: json.dumps(bundle.manifest(), indent=2).encode(),
     }
-    _write_atomically(out, files)
+    write_atomically(out, files)
     return bundle
 
 
@@ -175,7 +175,7 @@ def entry_name(name: str, *, explicit: bool = True) -> str:
     return cleaned if _IDENTIFIER.fullmatch(cleaned) and cleaned != "main" else f"model_{cleaned}"
 
 
-def _describe(
+def describe_kernel(
     kernel: func.FuncOp, target: Device, out: Path, input_names: list[str], output_names: list[str]
 ) -> Bundle:
     types = [t for t in kernel.function_type.inputs if isa(t, MemRefType[Attribute])]
@@ -265,9 +265,10 @@ _DYNAMIC_DRIVER_MACROS = (
 """Those of a bundle with dynamic shapes (codegen/aot_dynamic.py)."""
 
 
-def header(bundle: Bundle) -> str:
+def header(bundle: Bundle, macros: Sequence[str] = (), declarations: Sequence[str] = ()) -> str:
     """`model.h`: the entry point and the facts a caller needs, as macros named
-    `LAMINA_<NAME>_...` (`macro_prefix`) under the include guard `LAMINA_<NAME>_H`."""
+    `LAMINA_<NAME>_...` (`macro_prefix`) under the include guard `LAMINA_<NAME>_H`; then
+    `macros` and `declarations` (lines) of a writer's own (codegen/aot_fat.py)."""
     prefix = macro_prefix(bundle)
     lines = [
         f"/* lamina AOT bundle: model {bundle.name} for device {bundle.device}"
@@ -309,9 +310,11 @@ def header(bundle: Bundle) -> str:
     dynamic = aot_dynamic.is_dynamic(bundle)
     shapes = aot_dynamic.shapes_prototype(bundle) if dynamic else None
     lines += aot_dynamic.header_lines(bundle, prefix) if dynamic else []
+    lines += ["", *macros] if macros else []
     lines += ["", '#ifdef __cplusplus\nextern "C" {\n#endif']
     lines += [f"{shapes};"] if shapes else []
-    lines += [f"void {prototype(bundle)};", "#ifdef __cplusplus\n}\n#endif", "", "#endif"]
+    lines += [f"void {prototype(bundle)};", *declarations]
+    lines += ["#ifdef __cplusplus\n}\n#endif", "", "#endif"]
     return "\n".join(lines) + "\n"
 
 
@@ -322,8 +325,9 @@ def prototype(bundle: Bundle) -> str:
     return f"{bundle.name}({', '.join(params)})"
 
 
-def driver(bundle: Bundle) -> str:
-    """`main.c`: the driver template with this model's tensor tables and call."""
+def driver(bundle: Bundle, report: Sequence[str] = ()) -> str:
+    """`main.c`: the driver template with this model's tensor tables and call; `report`:
+    C statements run after the outputs are written (a fat bundle prints its variant)."""
     template = (Path(__file__).parent / "aot_driver.c.in").read_text()
     arguments = ["weights", "arena"]
     arguments += [f"inputs[{k}].data" for k in range(len(bundle.inputs))]
@@ -333,6 +337,7 @@ def driver(bundle: Bundle) -> str:
     macros = (*_DRIVER_MACROS, *(_DYNAMIC_DRIVER_MACROS if dynamic else ()))
     aliases = "\n".join(f"#define LAMINA_{m} {prefix}{m}" for m in macros)
     parts = {"@INPUT_DIMS@": "{{0}}", "@OUTPUT_DIMS@": "{{0}}", "@SHAPES@": "NULL"}
+    parts["@REPORT@\n"] = "".join(f"    {line}\n" for line in report)
     parts["@CALL@"] = f"{bundle.name}({', '.join(arguments)})"
     if dynamic:
         parts |= aot_dynamic.driver_parts(bundle)
@@ -382,7 +387,7 @@ def check_destination(out: Path) -> None:
         raise LaminaError("exists and is not a lamina bundle: not overwriting it", where=str(out))
 
 
-def _write_atomically(out: Path, files: dict[str, bytes]) -> None:
+def write_atomically(out: Path, files: dict[str, bytes]) -> None:
     """Write `files` into a fresh directory next to `out`, then rename it to `out`."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -75,6 +75,8 @@ class Bundle:
     """A dynamic model's shape function's check messages; None: it has no shape function."""
     device_file: str = ""
     """The absolute path of the device's description file, which reloads it by path."""
+    variants: list[dict[str, Any]] | None = None
+    """A fat bundle's variants (codegen/aot_fat.py), baseline first; None: one device."""
     stats: CompileStats | None = field(default=None, compare=False)
 
     @property

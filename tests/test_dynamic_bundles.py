@@ -38,7 +38,7 @@ def loop_bundle(
     target = load_device(device)
     kernel = kernel_function(module)
     shapes = aot.aot_dynamic.shape_function(module, kernel)
-    bundle = aot._describe(kernel, target, out, inputs, outputs)  # noqa: SLF001
+    bundle = aot.describe_kernel(kernel, target, out, inputs, outputs)
     aot._check_dynamic(bundle, target, kernel, shapes)  # noqa: SLF001
     files = aot._device_files(module, bundle, target, 2, cflags)  # noqa: SLF001
     files |= {

@@ -16,6 +16,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from lamina.compiler import pipeline
 from lamina.errors import DeviceError, LaminaError, error_text
@@ -62,6 +63,13 @@ def _arguments() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--device", default="host", help="a known device or a .toml file (default: host)"
+    )
+    parser.add_argument(
+        "--fat",
+        metavar="DEVICE,DEVICE,...",
+        help="one fat bundle for these CPU variants of one architecture, baseline first "
+        "(e.g. x86-64-avx2,x86-64-avx512,x86-64-avx512-vnni): the best this CPU supports "
+        "runs, $LAMINA_VARIANT forces one (docs/bundle.md); instead of --device",
     )
     parser.add_argument("-o", "--output", default="out", help="bundle directory (default: out)")
     parser.add_argument("--name", help="C name of the entry point (default: the file's stem)")
@@ -118,26 +126,28 @@ def devices_text() -> str:
 
 def _compile(args: argparse.Namespace) -> int:
     from lamina.codegen.aot import prototype
-    from lamina.compiler import compile_bundle
+    from lamina.compiler import compile_bundle, compile_fat_bundle
     from lamina.parser.onnx import parse_input_shapes
     from lamina.runtime.qemu import build_bundle
 
-    passes = [p.name for p in parse_pass_pipeline(pipeline(load_device(args.device))).passes]
-    steps = 2 + len(passes) + (1 if args.build else 0)
+    devices = args.fat.split(",") if args.fat else [args.device]
+    passes = [p.name for d in devices for p in parse_pass_pipeline(pipeline(load_device(d))).passes]
+    steps = 2 * len(devices) + len(passes) + (1 if args.build else 0)
     executable = None
     with Progress(steps, "lamina-compile", quiet=args.quiet) as progress:
-        stages = StageReporter(progress, passes, args.device)
+        stages = StageReporter(progress, passes, ", ".join(devices))
         progress.note(f"import: {args.model}")
-        bundle = compile_bundle(
-            args.model,
-            args.device,
-            args.output,
-            name=args.name,
-            input_shapes=parse_input_shapes(args.input_shape),
-            opt_level=args.opt_level,
-            threads=args.threads,
-            on_stage=stages,
-        )
+        options: dict[str, Any] = {
+            "name": args.name,
+            "input_shapes": parse_input_shapes(args.input_shape),
+            "opt_level": args.opt_level,
+            "threads": args.threads,
+            "on_stage": stages,
+        }
+        if args.fat:
+            bundle = compile_fat_bundle(args.model, devices, args.output, **options)
+        else:
+            bundle = compile_bundle(args.model, args.device, args.output, **options)
         if args.build:
             progress.note("link: building the driver with make ...")
             start = time.perf_counter()

@@ -1,0 +1,145 @@
+"""Fat bundles (codegen/aot_fat.py): SqueezeNet (seeded random weights, logits exposed) as
+one bundle of three x86-64 ISA levels, each forced by $LAMINA_VARIANT on this host and the
+default the best this host's CPU flags allow; as one AArch64 bundle of Cortex-A53 and
+Cortex-A76 code under qemu-aarch64, whose `-cpu` model (QEMU_CPU) picks the variant; the
+variants it refuses before compiling."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from lamina.codegen.bundle import Bundle
+from lamina.compiler import compile_fat_bundle
+from lamina.runtime.qemu import build_bundle, run_bundle
+from lamina.tools.compile import main as compile_main
+from lamina.tools.models import light_model, random_inputs, with_logits
+
+X86 = ["x86-64-avx2", "x86-64-avx512", "x86-64-avx512-vnni"]
+AARCH64 = ["cortex-a53", "cortex-a76"]
+
+
+Reference = tuple[onnx.ModelProto, dict[str, np.ndarray], list[np.ndarray]]
+"""The model, its inputs, onnxruntime's outputs."""
+
+
+@pytest.fixture(scope="module")
+def squeezenet() -> Reference:
+    model = with_logits(light_model("squeezenet"))
+    feeds = random_inputs(model)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return model, feeds, [np.asarray(x) for x in session.run(None, feeds)]
+
+
+@pytest.fixture(scope="module")
+def x86_bundle(squeezenet: Reference, tmp_path_factory: pytest.TempPathFactory) -> Bundle:
+    out = tmp_path_factory.mktemp("fat") / "squeezenet"
+    return compile_fat_bundle(squeezenet[0], X86, out, name="squeezenet")
+
+
+def host_best() -> str:
+    """The last of X86 this host's /proc/cpuinfo flags allow (what the dispatcher picks)."""
+    flags = set(
+        next(
+            line
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("flags")
+        )
+        .split(":")[1]
+        .split()
+    )
+    avx512 = {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"} <= flags
+    return X86[2] if avx512 and "avx512_vnni" in flags else X86[1] if avx512 else X86[0]
+
+
+def variant_and_logits(directory: Path, feeds: dict[str, np.ndarray]) -> tuple[str, np.ndarray]:
+    run = run_bundle(directory, feeds)
+    (variant,) = [line.split()[1] for line in run.stdout.splitlines() if line.startswith("variant")]
+    return variant, run.outputs[1]
+
+
+def assert_close(got: np.ndarray, want: np.ndarray) -> None:
+    assert np.abs(got - want).max() <= 1e-3 * np.abs(want).max() + 1e-4
+
+
+def test_fat_x86_bundle_holds_every_variant_behind_one_entry_point(x86_bundle: Bundle):
+    files = {p.name for p in x86_bundle.directory.iterdir()}
+    assert {f"model-{v}.o" for v in X86} | {"dispatch.c", "model.h", "weights.bin"} <= files
+    header = (x86_bundle.directory / "model.h").read_text()
+    assert f'#define LAMINA_SQUEEZENET_VARIANTS "{",".join(X86)}"' in header
+    assert "const char *squeezenet_variant(void);" in header
+    manifest = Bundle.load(x86_bundle.directory)
+    assert [v["device"] for v in manifest.variants or []] == X86
+    offsets = [v["weights_offset"] for v in manifest.variants or []]
+    assert offsets[0] == 0 and all(o % 64 == 0 for o in offsets)
+
+
+@pytest.mark.parametrize("variant", X86)
+def test_each_forced_x86_variant_matches_onnxruntime(
+    x86_bundle: Bundle, squeezenet: Reference, variant: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("LAMINA_VARIANT", variant)
+    ran, logits = variant_and_logits(x86_bundle.directory, squeezenet[1])
+    assert ran == variant
+    assert_close(logits, squeezenet[2][1])
+
+
+def test_the_default_x86_variant_is_the_best_this_host_supports(
+    x86_bundle: Bundle, squeezenet: Reference, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("LAMINA_VARIANT", raising=False)
+    ran, logits = variant_and_logits(x86_bundle.directory, squeezenet[1])
+    assert ran == host_best()
+    assert_close(logits, squeezenet[2][1])
+
+
+def test_an_unknown_forced_variant_is_reported_and_the_default_runs(x86_bundle: Bundle):
+    executable = build_bundle(x86_bundle.directory)
+    result = subprocess.run(
+        [str(executable.resolve()), "-w", "weights.bin", "-o", "."],
+        cwd=x86_bundle.directory,
+        env={"LAMINA_VARIANT": "x86-64-avx9"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "LAMINA_VARIANT=x86-64-avx9 is no variant of squeezenet" in result.stderr
+    assert f"variant: {host_best()}" in result.stdout
+
+
+def test_fat_aarch64_bundle_picks_its_variant_by_the_cpu_under_qemu(
+    squeezenet: Reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    model, feeds, want = squeezenet
+    compile_fat_bundle(model, AARCH64, tmp_path / "fat", name="squeezenet")
+    for cpu in AARCH64:
+        monkeypatch.setenv("QEMU_CPU", cpu)
+        ran, logits = variant_and_logits(tmp_path / "fat", feeds)
+        assert ran == cpu
+        assert_close(logits, want[1])
+
+
+@pytest.mark.parametrize(
+    ("variants", "message"),
+    [
+        ("x86-64-avx2", "a fat bundle of fewer than two variants"),
+        ("x86-64-avx2,x86-64-avx2", "naming a variant twice"),
+        ("x86-64-avx2,cortex-a76", "every variant is a CPU of the first one's triple"),
+        ("x86-64-avx2,host", "whose requirements the dispatcher knows"),
+        ("x86-64-avx2,opencl", "every variant is a CPU"),
+    ],
+)
+def test_bad_variant_lists_get_one_diagnostic_and_no_bundle(
+    variants: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    model = tmp_path / "squeezenet.onnx"
+    onnx.save(light_model("squeezenet"), model)
+    assert compile_main([str(model), "--fat", variants, "-o", str(tmp_path / "out"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
