@@ -14,7 +14,8 @@ or `<soc>-<unit>`):
     soc = "phone"
     unit = "dsp"
 
-Bundles are compiled in parallel (one process per target, at most `jobs`), each into a
+Bundles are compiled in parallel (one process per target, at most `jobs`; with `--cluster
+ADDRESS` on the workers of a Dask cluster, `--cluster local` one started here), each into a
 content-addressed cache `out/.cache/<key>/`, key = sha256(model bytes, the device
 description as loaded, the pass pipeline, the lamina version, the options), then copied to
 `out/<name>/`. A target whose key is cached is not compiled again. `out/manifest.json`
@@ -22,6 +23,12 @@ records per target: device, status (`ok` / `failed` with the error), cache `hit`
 the key, the pipeline and every file with its sha256 and size. One target failing does
 not stop the others. A fleet file that is malformed or names an unknown device or SoC is
 a `LaminaError` at `fleet.toml:line`.
+
+Why Dask (distributed) for clusters rather than Ray: its `Client.get_executor()` is a
+`concurrent.futures.Executor`, so a cluster build is the process-pool build with another
+executor (same worker function, same cache, same manifest: tests/test_fleet.py checks the
+artifacts are byte-identical); it is pure Python, a few MB, and runs anywhere Python does,
+where Ray's wheels carry a C++ core of ~100 MB per platform.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ import os
 import shutil
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -48,6 +56,8 @@ from lamina.targets.toml_text import line_of, toml_error
 
 MANIFEST = "manifest.json"
 CACHE = ".cache"
+CLUSTER_TIMEOUT_S = 30
+"""How long connecting to a cluster's scheduler may take."""
 
 
 BundleCompiler = Callable[..., Bundle]
@@ -170,11 +180,13 @@ def build_fleet(
     jobs: int | None = None,
     options: dict[str, Any] | None = None,
     progress: bool = True,
+    cluster: str | None = None,
 ) -> dict[str, Any]:
     """Build every target of `fleet` for `model` into `out/` (see the module docstring) with
     the compile pipeline `compiler` and return the manifest it wrote. `options`:
     `input_shapes`, `opt_level` of `compiler.bundle`; `progress` prints a progress bar on
-    stderr."""
+    stderr; `cluster` (a Dask scheduler address, or `local`) builds on a cluster instead
+    of this machine's process pool."""
     targets = load_fleet(fleet)
     try:
         model_bytes = Path(model).read_bytes()
@@ -200,7 +212,7 @@ def build_fleet(
         if record["cache"] == "hit":
             bar.step(f"{name}: ok (cached)")
     workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+    with builders(cluster, workers) as pool:
         futures = {
             pool.submit(_build_one, compiler.bundle, model, t.device, str(cache), options): t
             for t, cache in pending
@@ -218,6 +230,43 @@ def build_fleet(
         if record["status"] == "ok":
             record["files"] = _install(root / CACHE / record["key"], root / name)
     return _write_manifest(root, model, model_bytes, records)
+
+
+@contextmanager
+def builders(cluster: str | None, workers: int) -> Iterator[concurrent.futures.Executor]:
+    """Where the bundles are built: this machine's process pool (`workers` processes), or
+    the Dask cluster at `cluster` (`local`: one started here with `workers` worker
+    processes), through Dask's concurrent.futures executor. Dask is the optional extra
+    `lamina[cluster]`: imported only for a cluster build."""
+    if cluster is None:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+            yield pool
+        return
+    try:
+        import distributed  # noqa: PLC0415 (the optional cluster engine)
+    except ImportError:
+        raise LaminaError(
+            "--cluster needs the optional Dask engine: pip install 'lamina[cluster]'"
+        ) from None
+    local = None
+    try:
+        if cluster == "local":
+            local = distributed.LocalCluster(  # dashboard_address=None: no dashboard (documented)
+                n_workers=workers,
+                threads_per_worker=1,
+                dashboard_address=None,  # pyright: ignore[reportArgumentType]
+            )
+        client = distributed.Client(local or cluster, timeout=CLUSTER_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as e:
+        if local is not None:
+            local.close()
+        raise LaminaError(f"cannot reach the cluster: {e}", where=cluster) from None
+    try:
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+        if local is not None:
+            local.close()
 
 
 def _step_text(result: dict[str, Any]) -> str:

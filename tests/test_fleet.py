@@ -12,6 +12,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from lamina.codegen import fleet as fleet_module
 from lamina.tools.compile import main
 
 FLEET = """[[target]]
@@ -141,3 +142,43 @@ def test_bad_fleet_file_names_its_line(project: Path, capsys, text: str, line, m
     assert code == 1
     assert err.startswith(f"{where}: error: ") and message in err
     assert "Traceback" not in err and not (project / "out").exists()
+
+
+def fleet_files(out: Path) -> dict[str, str]:
+    """Every artifact of a fleet build (the cache left out) by path, as its sha256."""
+    return {
+        str(path.relative_to(out)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(out.rglob("*"))
+        if path.is_file() and ".cache" not in path.parts and path.name != "manifest.json"
+    }
+
+
+def test_three_models_on_a_local_dask_cluster_match_the_process_pool_byte_for_byte(
+    project: Path,
+):
+    models = [mlp(), mlp(), mlp()]
+    models[1].graph.node[1].op_type = "Sigmoid"
+    models[2].graph.node[1].op_type = "Abs"
+    for k, model in enumerate(models):
+        onnx.save(model, project / f"model{k}.onnx")
+        for where, extra in (("pool", []), ("cluster", ["--cluster", "local", "--jobs", "2"])):
+            out = project / where / f"model{k}"
+            fleet = [str(project / f"model{k}.onnx"), "--fleet", str(project / "fleet.toml")]
+            assert main([*fleet, "-o", str(out), "-q", *extra]) == 0
+    for k in range(3):
+        pool, cluster = (
+            fleet_files(project / where / f"model{k}") for where in ("pool", "cluster")
+        )
+        assert len(pool) >= 3 * 4 and pool == cluster
+    manifest = json.loads((project / "cluster" / "model2" / "manifest.json").read_text())
+    assert [t["status"] for t in manifest["targets"]] == ["ok"] * 3
+
+
+def test_an_unreachable_cluster_is_one_diagnostic(
+    project: Path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(fleet_module, "CLUSTER_TIMEOUT_S", 2)
+    fleet = [str(project / "mlp.onnx"), "--fleet", str(project / "fleet.toml")]
+    code = main([*fleet, "-o", str(project / "out"), "-q", "--cluster", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot reach the cluster" in err and "Traceback" not in err

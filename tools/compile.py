@@ -93,6 +93,12 @@ def _arguments() -> argparse.ArgumentParser:
     parser.add_argument("--fleet", help="a fleet.toml: one bundle per target into -o/<name>/")
     parser.add_argument("--jobs", type=int, help="parallel fleet builds (default: cores)")
     parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="build the fleet on the Dask cluster at ADDRESS (tcp://host:8786), or 'local' "
+        "to start one here with --jobs workers (pip install 'lamina[cluster]')",
+    )
+    parser.add_argument(
         "-q",
         "--quiet",
         action="store_true",
@@ -196,6 +202,7 @@ def _fleet(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             options=options,
             progress=not args.quiet,
+            cluster=args.cluster,
         )
     except LaminaError as e:
         print(error_text(e, args.model), file=sys.stderr)
