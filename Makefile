@@ -9,12 +9,14 @@ DEBIAN_PACKAGES := qemu-user lld llvm gcc-aarch64-linux-gnu libc6-dev-arm64-cros
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/lamina-ort-backend/pyproject.toml
 	@$(MAKE) --no-print-directory system-packages
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	mkdir -p $(VENV)/src && ln -sfn $(CURDIR) $(VENV)/src/lamina
+	# the example backend plugin (docs/plugins.md), which tests/test_plugins.py runs
+	$(PY) -m pip install --quiet --no-deps -e examples/lamina-ort-backend
 	touch $(STAMP)
 
 # Debian packages for the emulated and OpenCL targets; installed only when run as root.

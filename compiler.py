@@ -48,6 +48,7 @@ from lamina.lowering.parallel_writes import shared_writes
 from lamina.lowering.partition import GraphPartitionPass
 from lamina.parser.onnx import import_onnx
 from lamina.parser.tflite import import_tflite, is_tflite_model
+from lamina.plugins import plugin_names, plugin_runtime
 from lamina.runtime.compiled_model import CompiledModel
 from lamina.runtime.hetero import HeteroModel, Kernel
 from lamina.runtime.hexagon import HexagonModule
@@ -405,6 +406,18 @@ def _default_name(model: ModelSource) -> str:
     return Path(model).stem if isinstance(model, str | Path) else "model"
 
 
+def _plugin_kernel(module: ModuleOp, device: Device) -> Kernel:
+    name = str(device.extra.get("runtime", ""))
+    runtime = plugin_runtime(name)
+    if runtime is None:
+        installed = ", ".join(plugin_names()) or "none"
+        raise UnsupportedError(
+            f"device '{device.name}' runs on the runtime '{name}', which no installed backend "
+            f"plugin provides (installed: {installed})"
+        )
+    return runtime(module, device)
+
+
 FLEET = FleetCompiler(pipeline=pipeline, bundle=compile_bundle)
 """The compile pipeline as a fleet build (codegen/fleet.py `build_fleet`) drives it: each
 device's pass pipeline (its bundles' cache key) and `compile_bundle` per target."""
@@ -439,7 +452,10 @@ def compile_hetero(
 
 def segment_kernel(module: ModuleOp, device: Device, opt_level: int) -> Kernel:
     """A callable running the graph-level `module` on `device` from this process: CPUs this
-    machine runs and OpenCL through `compile`, Hexagon DSPs under qemu-hexagon."""
+    machine runs and OpenCL through `compile`, Hexagon DSPs under qemu-hexagon, a device
+    of kind `runtime` through the backend plugin runtime it names (plugins.py)."""
+    if device.kind == "runtime":
+        return _plugin_kernel(module, device)
     if device.kind == "dsp":
         return HexagonModule(lower_model(module, device).module, device=device).kernel()
     if device.kind == "cpu" and device.triple != load_device("host").triple:

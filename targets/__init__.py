@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from lamina.errors import DeviceError
+from lamina.plugins import plugin_device_directories
 from lamina.targets.toml_text import line_of, read_toml
 
 _DIR = Path(__file__).parent
@@ -78,9 +79,10 @@ DEVICE_PATH_VARIABLE = "LAMINA_DEVICE_PATH"
 
 
 def device_directories() -> list[Path]:
-    """Where device names are looked up: `$LAMINA_DEVICE_PATH`'s directories, then the package's."""
+    """Where device names are looked up: `$LAMINA_DEVICE_PATH`'s directories, then those of
+    the installed backend plugins (plugins.py), then the package's."""
     user = [Path(d) for d in os.environ.get(DEVICE_PATH_VARIABLE, "").split(os.pathsep) if d]
-    return [*user, _DIR]
+    return [*user, *plugin_device_directories(), _DIR]
 
 
 def device_files() -> dict[str, Path]:

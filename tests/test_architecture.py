@@ -21,12 +21,12 @@ import lamina
 
 PACKAGE = "lamina"
 ROOT = Path(lamina.__file__).parent
-NOT_PACKAGE_CODE = {"tests", "filecheck_tests", "docs", "build", "__pycache__"}
+NOT_PACKAGE_CODE = {"tests", "filecheck_tests", "docs", "examples", "build", "__pycache__"}
 GENERATED = {"dialects/graph_ops.py"}
 MAX_LINES = 600
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors.py", "limits.py", "progress.py", "xdsl_patches.py"),
+    ("errors.py", "limits.py", "progress.py", "xdsl_patches.py", "plugins.py"),
     ("dialects", "targets", "kernels"),
     ("context.py",),
     ("parser", "rewrites"),
