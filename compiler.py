@@ -36,11 +36,13 @@ from xdsl.utils.exceptions import VerifyException
 
 from lamina.codegen.aot import check_bundle_target, check_destination, entry_name, write_bundle
 from lamina.codegen.aot_fat import check_variants, write_fat_bundle
+from lamina.codegen.aot_soc import LoweredSegment, write_soc_bundle
 from lamina.codegen.bundle import Bundle
 from lamina.codegen.compile_stats import CompileStats
 from lamina.codegen.fleet import FleetCompiler
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL
 from lamina.context import make_context
+from lamina.dialects.partition import SegmentOp
 from lamina.errors import LaminaError, ModelImportError, UnsupportedError
 from lamina.limits import ARENA, WEIGHTS
 from lamina.lowering.loop_to_ocl import ConvertLoopToOCLPass
@@ -50,7 +52,7 @@ from lamina.parser.onnx import import_onnx
 from lamina.parser.tflite import import_tflite, is_tflite_model
 from lamina.plugins import plugin_names, plugin_runtime
 from lamina.runtime.compiled_model import CompiledModel
-from lamina.runtime.hetero import HeteroModel, Kernel
+from lamina.runtime.hetero import HeteroModel, Kernel, segment_module
 from lamina.runtime.hexagon import HexagonModule
 from lamina.runtime.jit import JitFunction
 from lamina.runtime.opencl import OpenCLFunction, opencl_available
@@ -404,6 +406,48 @@ def _default_name(model: ModelSource) -> str:
     if isinstance(model, onnx.ModelProto) and model.graph.name:
         return model.graph.name
     return Path(model).stem if isinstance(model, str | Path) else "model"
+
+
+def compile_soc_bundle(
+    model: ModelSource,
+    soc: str,
+    out_dir: str | Path,
+    *,
+    force: Sequence[str] = (),
+    name: str | None = None,
+    input_shapes: dict[str, list[int]] | None = None,
+    opt_level: int = 3,
+) -> Bundle:
+    """Partition `model` over SoC `soc` as `compile_hetero` does and write one AOT bundle
+    whose C scheduler runs every segment on its unit (codegen/aot_soc.py): CPU segments as
+    objects, OpenCL segments as kernels it launches."""
+    check_destination(Path(out_dir))
+    symbol = entry_name(name if name is not None else _default_name(model), explicit=bool(name))
+    description = load_soc(soc)
+    module = import_model(model, input_shapes)
+    for rule_pass in parse_pass_pipeline("apply-rules{set=graph-default}").passes:
+        rule_pass.apply(make_context(), module)
+    GraphPartitionPass(soc=soc, force=tuple(force)).apply(make_context(), module)
+    module.verify()
+    (function,) = [op for op in module.ops if isinstance(op, func.FuncOp)]
+    segments: list[LoweredSegment] = []
+    for op in function.body.block.ops:
+        if isinstance(op, SegmentOp):
+            device = load_device(description.units[op.unit.data].device)
+            lowered = lower_model(segment_module(op), device).module
+            if device.kind in OPENCL_KINDS:
+                ConvertLoopToOCLPass(device=device.name).apply(make_context(), lowered)
+            segments.append(LoweredSegment(op, device, lowered))
+    return write_soc_bundle(
+        function,
+        segments,
+        out_dir,
+        name=symbol,
+        soc=description.name,
+        input_names=graph_input_names(module),
+        output_names=graph_output_names(module, model),
+        opt_level=opt_level,
+    )
 
 
 def _plugin_kernel(module: ModuleOp, device: Device) -> Kernel:

@@ -77,6 +77,8 @@ class Bundle:
     """The absolute path of the device's description file, which reloads it by path."""
     variants: list[dict[str, Any]] | None = None
     """A fat bundle's variants (codegen/aot_fat.py), baseline first; None: one device."""
+    segments: list[dict[str, Any]] | None = None
+    """An SoC bundle's segments (codegen/aot_soc.py), in the order they run."""
     stats: CompileStats | None = field(default=None, compare=False)
 
     @property

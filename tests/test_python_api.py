@@ -134,7 +134,7 @@ def test_every_package_directory_is_in_the_wheel_with_metadata(tmp_path: Path):
     packages = {
         p.parent.relative_to(ROOT) for p in ROOT.glob("**/__init__.py") if ".venv" not in p.parts
     }
-    packages -= {p for p in packages if p.parts and p.parts[0] in ("build", "tests")}
+    packages -= {p for p in packages if p.parts and p.parts[0] in ("build", "tests", "examples")}
     for package in packages:
         assert f"lamina/{package.as_posix()}/__init__.py".replace("/./", "/") in names, package
     assert "lamina/benchmarks/fuzz.py" in names

@@ -71,6 +71,18 @@ def _arguments() -> argparse.ArgumentParser:
         "(e.g. x86-64-avx2,x86-64-avx512,x86-64-avx512-vnni): the best this CPU supports "
         "runs, $LAMINA_VARIANT forces one (docs/bundle.md); instead of --device",
     )
+    parser.add_argument(
+        "--soc",
+        help="one bundle for the model partitioned over this SoC's CPU and OpenCL units "
+        "(graph-partition), run by a generated C scheduler (docs/bundle.md); instead of --device",
+    )
+    parser.add_argument(
+        "--force",
+        action="append",
+        default=[],
+        metavar="OP:UNIT",
+        help="with --soc: pin an op type or node name to a unit, e.g. Conv:gpu (repeatable)",
+    )
     parser.add_argument("-o", "--output", default="out", help="bundle directory (default: out)")
     parser.add_argument("--name", help="C name of the entry point (default: the file's stem)")
     parser.add_argument(
@@ -132,7 +144,7 @@ def devices_text() -> str:
 
 def _compile(args: argparse.Namespace) -> int:
     from lamina.codegen.aot import prototype
-    from lamina.compiler import compile_bundle, compile_fat_bundle
+    from lamina.compiler import compile_bundle, compile_fat_bundle, compile_soc_bundle
     from lamina.parser.onnx import parse_input_shapes
     from lamina.runtime.qemu import build_bundle
 
@@ -150,7 +162,12 @@ def _compile(args: argparse.Namespace) -> int:
             "threads": args.threads,
             "on_stage": stages,
         }
-        if args.fat:
+        if args.soc:
+            del options["threads"], options["on_stage"]
+            bundle = compile_soc_bundle(
+                args.model, args.soc, args.output, force=args.force, **options
+            )
+        elif args.fat:
             bundle = compile_fat_bundle(args.model, devices, args.output, **options)
         else:
             bundle = compile_bundle(args.model, args.device, args.output, **options)
