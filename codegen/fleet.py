@@ -1,6 +1,7 @@
 """Fleet builds: one model, one AOT bundle (codegen/aot.py) per device class of a fleet.
 
     lamina-compile model.onnx --fleet fleet.toml -o out/
+    lamina-compile a.onnx b.onnx c.onnx --fleet fleet.toml -o out/ --cluster local  # out/a/, ...
 
 `fleet.toml` lists the device classes, each a `[[target]]` table naming a device
 description (`device = "cortex-a76"`) or a unit of an SoC description (`soc = "phone"`,
@@ -40,7 +41,7 @@ import os
 import shutil
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -187,49 +188,114 @@ def build_fleet(
     `input_shapes`, `opt_level` of `compiler.bundle`; `progress` prints a progress bar on
     stderr; `cluster` (a Dask scheduler address, or `local`) builds on a cluster instead
     of this machine's process pool."""
+    plans = [_plan(model, Path(out), load_fleet(fleet), compiler, dict(options or {}))]
+    return _build(plans, compiler, jobs, progress, cluster)[0]
+
+
+def build_fleets(
+    models: Sequence[str],
+    fleet: str,
+    out: str,
+    compiler: FleetCompiler,
+    *,
+    jobs: int | None = None,
+    options: dict[str, Any] | None = None,
+    progress: bool = True,
+    cluster: str | None = None,
+) -> list[dict[str, Any]]:
+    """`build_fleet` for several models at once, every bundle of every model on one pool or
+    cluster: model `m.onnx` into `out/m/` (with its own manifest and cache)."""
     targets = load_fleet(fleet)
+    stems = [Path(m).stem for m in models]
+    if len(set(stems)) != len(stems):
+        raise LaminaError(f"a fleet of models whose file names repeat ({', '.join(models)})")
+    plans = [
+        _plan(m, Path(out) / stem, targets, compiler, dict(options or {}))
+        for m, stem in zip(models, stems, strict=True)
+    ]
+    return _build(plans, compiler, jobs, progress, cluster)
+
+
+@dataclass
+class _Plan:
+    """One model's fleet: its bytes, output root, a record per target, the cache misses."""
+
+    model: str
+    model_bytes: bytes
+    root: Path
+    options: dict[str, Any]
+    records: dict[str, dict[str, Any]]
+    pending: list[tuple[FleetTarget, Path]]
+
+
+def _plan(
+    model: str,
+    root: Path,
+    targets: list[FleetTarget],
+    compiler: FleetCompiler,
+    options: dict[str, Any],
+) -> _Plan:
     try:
         model_bytes = Path(model).read_bytes()
     except OSError as e:
         raise LaminaError(f"cannot read the model: {e.strerror}", where=model) from None
-    options = dict(options or {})
-    root = Path(out)
     (root / CACHE).mkdir(parents=True, exist_ok=True)
-    records: dict[str, dict[str, Any]] = {}
-    pending: list[tuple[FleetTarget, Path]] = []
+    plan = _Plan(model, model_bytes, root, options, {}, [])
     for target in targets:
         passes = compiler.pipeline(load_device(target.device))
         key = cache_key(model_bytes, target.device, passes, options)
-        records[target.name] = {"device": target.device, "key": key, "pipeline": passes}
+        plan.records[target.name] = {"device": target.device, "key": key, "pipeline": passes}
         cached = root / CACHE / key
         if (cached / "bundle.json").is_file():
-            records[target.name].update(status="ok", cache="hit", seconds=0.0)
+            plan.records[target.name].update(status="ok", cache="hit", seconds=0.0)
         else:
-            records[target.name]["cache"] = "miss"
-            pending.append((target, cached))
-    bar = Progress(len(targets), "fleet", quiet=not progress)
-    for name, record in records.items():
-        if record["cache"] == "hit":
-            bar.step(f"{name}: ok (cached)")
+            plan.records[target.name]["cache"] = "miss"
+            plan.pending.append((target, cached))
+    return plan
+
+
+def _build(
+    plans: list[_Plan],
+    compiler: FleetCompiler,
+    jobs: int | None,
+    progress: bool,
+    cluster: str | None,
+) -> list[dict[str, Any]]:
+    several = len(plans) > 1
+    bar = Progress(sum(len(p.records) for p in plans), "fleet", quiet=not progress)
+    for plan in plans:
+        for name, record in plan.records.items():
+            if record["cache"] == "hit":
+                bar.step(f"{_label(plan, name, several)}: ok (cached)")
+    pending = [(plan, target, cache) for plan in plans for target, cache in plan.pending]
     workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
     with builders(cluster, workers) as pool:
         futures = {
-            pool.submit(_build_one, compiler.bundle, model, t.device, str(cache), options): t
-            for t, cache in pending
+            pool.submit(
+                _build_one, compiler.bundle, plan.model, t.device, str(cache), plan.options
+            ): (plan, t)
+            for plan, t, cache in pending
         }
         for future in concurrent.futures.as_completed(futures):
-            target = futures[future]
+            plan, target = futures[future]
             try:
                 result = future.result()
             except Exception as e:  # a worker that died (killed, out of memory)
                 result = {"status": "failed", "error": f"internal error: {e!r}"}
-            records[target.name].update(result)
-            bar.step(f"{target.name}: {_step_text(result)}")
+            plan.records[target.name].update(result)
+            bar.step(f"{_label(plan, target.name, several)}: {_step_text(result)}")
     bar.close()
-    for name, record in records.items():
-        if record["status"] == "ok":
-            record["files"] = _install(root / CACHE / record["key"], root / name)
-    return _write_manifest(root, model, model_bytes, records)
+    manifests: list[dict[str, Any]] = []
+    for plan in plans:
+        for name, record in plan.records.items():
+            if record["status"] == "ok":
+                record["files"] = _install(plan.root / CACHE / record["key"], plan.root / name)
+        manifests.append(_write_manifest(plan.root, plan.model, plan.model_bytes, plan.records))
+    return manifests
+
+
+def _label(plan: _Plan, target: str, several: bool) -> str:
+    return f"{Path(plan.model).stem}/{target}" if several else target
 
 
 @contextmanager

@@ -159,19 +159,26 @@ def test_three_models_on_a_local_dask_cluster_match_the_process_pool_byte_for_by
     models = [mlp(), mlp(), mlp()]
     models[1].graph.node[1].op_type = "Sigmoid"
     models[2].graph.node[1].op_type = "Abs"
-    for k, model in enumerate(models):
-        onnx.save(model, project / f"model{k}.onnx")
-        for where, extra in (("pool", []), ("cluster", ["--cluster", "local", "--jobs", "2"])):
-            out = project / where / f"model{k}"
-            fleet = [str(project / f"model{k}.onnx"), "--fleet", str(project / "fleet.toml")]
-            assert main([*fleet, "-o", str(out), "-q", *extra]) == 0
+    paths = [str(project / f"model{k}.onnx") for k in range(3)]
+    for model, path in zip(models, paths, strict=True):
+        onnx.save(model, path)
+    fleet = [*paths, "--fleet", str(project / "fleet.toml"), "-q"]
+    assert main([*fleet, "-o", str(project / "pool")]) == 0
+    assert main([*fleet, "-o", str(project / "cluster"), "--cluster", "local", "--jobs", "2"]) == 0
     for k in range(3):
         pool, cluster = (
             fleet_files(project / where / f"model{k}") for where in ("pool", "cluster")
         )
         assert len(pool) >= 3 * 4 and pool == cluster
-    manifest = json.loads((project / "cluster" / "model2" / "manifest.json").read_text())
-    assert [t["status"] for t in manifest["targets"]] == ["ok"] * 3
+        manifest = json.loads((project / "cluster" / f"model{k}" / "manifest.json").read_text())
+        assert [t["status"] for t in manifest["targets"]] == ["ok"] * 3
+        assert manifest["model"] == paths[k]
+
+
+def test_several_models_without_fleet_is_a_usage_error(project: Path):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(project / "mlp.onnx"), str(project / "mlp.onnx"), "-o", str(project / "o")])
+    assert exit_info.value.code == 2
 
 
 def test_an_unreachable_cluster_is_one_diagnostic(

@@ -39,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("the following arguments are required: model")
     if args.fleet:
         return _fleet(args)
+    if args.more_models:
+        parser.error("several models need --fleet")
     try:
         with printing_warnings(args.model):
             return _compile(args)
@@ -55,6 +57,12 @@ def _arguments() -> argparse.ArgumentParser:
         f"${DEVICE_PATH_VARIABLE}: more directories of .toml device files, colon-separated)",
     )
     parser.add_argument("model", nargs="?", help="the .onnx or .tflite model to compile")
+    parser.add_argument(
+        "more_models",
+        nargs="*",
+        metavar="MODEL",
+        help="with --fleet: more models, each built into -o/<model's file stem>/",
+    )
     parser.add_argument(
         "--list-devices",
         action="store_true",
@@ -192,15 +200,18 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _fleet(args: argparse.Namespace) -> int:
-    """`--fleet`: codegen/fleet.py; exit 1 when the fleet file is bad or any target failed."""
-    from lamina.codegen.fleet import build_fleet, load_fleet
+    """`--fleet`: codegen/fleet.py (several models: each into -o/<model>/); exit 1 when the
+    fleet file is bad or any target failed."""
+    from lamina.codegen.fleet import build_fleet, build_fleets, load_fleet
     from lamina.compiler import FLEET
     from lamina.parser.onnx import parse_input_shapes
     from lamina.parser.tflite import is_tflite_model
 
-    if is_tflite_model(args.model):  # the fleet's bundles read output names from ONNX files
-        print(f"{args.model}: error: not supported: --fleet with a TFLite model", file=sys.stderr)
-        return 1
+    models = [args.model, *args.more_models]
+    for model in models:
+        if is_tflite_model(model):  # the fleet's bundles read output names from ONNX files
+            print(f"{model}: error: not supported: --fleet with a TFLite model", file=sys.stderr)
+            return 1
     try:
         load_fleet(args.fleet)
     except LaminaError as e:
@@ -211,25 +222,26 @@ def _fleet(args: argparse.Namespace) -> int:
             "input_shapes": parse_input_shapes(args.input_shape),
             "opt_level": args.opt_level,
         }
-        manifest = build_fleet(
-            args.model,
-            args.fleet,
-            args.output,
-            FLEET,
-            jobs=args.jobs,
-            options=options,
-            progress=not args.quiet,
-            cluster=args.cluster,
-        )
+        settings: dict[str, Any] = {
+            "jobs": args.jobs,
+            "options": options,
+            "progress": not args.quiet,
+            "cluster": args.cluster,
+        }
+        if len(models) == 1:
+            manifests = [build_fleet(args.model, args.fleet, args.output, FLEET, **settings)]
+        else:
+            manifests = build_fleets(models, args.fleet, args.output, FLEET, **settings)
     except LaminaError as e:
         print(error_text(e, args.model), file=sys.stderr)
         return 1
-    failed = [t for t in manifest["targets"] if t["status"] != "ok"]
+    failed = [t for m in manifests for t in m["targets"] if t["status"] != "ok"]
     for target in failed:
         print(f"{target['name']}: {target['error']}", file=sys.stderr)
     if not args.quiet:
-        ok = len(manifest["targets"]) - len(failed)
-        print(f"{args.output}/manifest.json: {ok} ok, {len(failed)} failed")
+        ok = sum(len(m["targets"]) for m in manifests) - len(failed)
+        where = "manifest.json" if len(models) == 1 else "*/manifest.json"
+        print(f"{args.output}/{where}: {ok} ok, {len(failed)} failed")
     return 1 if failed else 0
 
 
