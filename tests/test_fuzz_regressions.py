@@ -122,3 +122,18 @@ def test_stride_beyond_the_input_compiles_and_matches_onnxruntime(op_type: str):
     (got,) = lamina_compile(model)(x=x)
     assert got.shape == want.shape
     assert np.abs(got - want).max() <= 1e-3 * np.abs(want).max() + 1e-4
+
+
+def test_dense_array_of_an_odd_integer_width_is_a_diagnostic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """xDSL packs dense arrays of 8/16/32/64-bit integers only: its NotImplementedError."""
+    source = tmp_path / "f.mlir"
+    source.write_text(
+        "func.func @f(%x: tensor<6xi64>) -> tensor<6xi64> {\n"
+        '  %y = "graph.identity"(%x) {a = array<i4294967297: 0, 0>} : (tensor<6xi64>) -> tensor<6xi64>\n'
+        "  func.return %y : tensor<6xi64>\n}\n"
+    )
+    assert opt_main([str(source)]) == 1
+    err = error_of(capsys)
+    assert f"{source}:2:" in err and "not supported: a dense array element type" in err

@@ -293,6 +293,10 @@ class LaminaOptMain(xDSLOptMain):
             # Attribute and type verifiers run while parsing, before any op exists.
             run.report_at_span(parser._current_token.span, _message(e))  # pyright: ignore[reportPrivateUsage]
             return None
+        except NotImplementedError as e:  # xDSL packs dense arrays of 8/16/32/64-bit only
+            message = f"not supported: a dense array element type ({_message(e)})"
+            run.report_at_span(parser._current_token.span, message)  # pyright: ignore[reportPrivateUsage]
+            return None
         return run.finish(module)
 
     def _between_passes(
