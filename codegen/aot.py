@@ -364,18 +364,39 @@ def _c_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=True).replace("?", "\\?")
 
 
-def makefile(bundle: Bundle, target: Device, cflags: Sequence[str] = ()) -> str:
+def makefile(
+    bundle: Bundle,
+    target: Device,
+    cflags: Sequence[str] = (),
+    linked: tuple[str, Sequence[str]] | None = None,
+    libraries: Sequence[str] = (),
+) -> str:
     """The bundle's Makefile: the device's C compiler (`cc` for the host), libm and pthreads
-    (what the generated code may call); `cflags` after `-O2 -Wall`, quoted for the shell."""
+    (what the generated code may call) and `libraries`; `cflags` after `-O2 -Wall`, quoted
+    for the shell. `linked` = (a C file, objects): `model.o` is made from them by a
+    relocatable link (a fat or SoC bundle's dispatcher or scheduler and its parts)."""
     toolchain: dict[str, Any] = dict(target.extra.get("toolchain", {}))
+    rules = ""
+    cleaned = "run"
+    if linked is not None:
+        source, objects = linked
+        compiled = source.removesuffix(".c") + ".o"
+        rules = (
+            f"model.o: {compiled} {' '.join(objects)}\n"
+            "\t$(CC) -r -nostdlib -o $@ $^\n\n"
+            f"{compiled}: {source} model.h\n"
+            f"\t$(CC) $(CFLAGS) -c -o $@ {source}\n\n"
+        )
+        cleaned = f"run model.o {compiled}"
     return (
-        f"# lamina AOT bundle: {bundle.name} for device {bundle.device} ({bundle.triple})\n"
+        f"# lamina AOT bundle: {bundle.name} for {bundle.device} ({bundle.triple})\n"
         f"CC = {toolchain.get('cc', 'cc')}\n"
         f"CFLAGS = {shlex.join(['-O2', '-Wall', *cflags])}\n"
-        "LDLIBS = -lm -lpthread\n\n"
+        f"LDLIBS = {' '.join(['-lm', '-lpthread', *libraries])}\n\n"
         "run: main.c model.h model.o\n"
         "\t$(CC) $(CFLAGS) -o $@ main.c model.o $(LDLIBS)\n\n"
-        "clean:\n\trm -f run\n\n.PHONY: clean\n"
+        f"{rules}"
+        f"clean:\n\trm -f {cleaned}\n\n.PHONY: clean\n"
     )
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -45,6 +44,7 @@ from lamina.codegen.aot import (
     emit_object,
     header,
     kernel_function,
+    makefile,
     prototype,
     weights_blob,
     write_atomically,
@@ -169,12 +169,15 @@ def write_fat_bundle(
     for _, part, _ in described:
         if (part.inputs, part.outputs) != (first.inputs, first.outputs):
             raise UnsupportedError("fat bundle variants whose tensors differ")
+    objects = [f"model-{device.name}.o" for device, _ in variants]
     files |= {
         "dispatch.c": dispatcher(bundle, described).encode(),
         "model.h": fat_header(bundle).encode(),
         "weights.bin": b"".join(blobs),
         "main.c": driver(bundle, [f'printf("variant: %s\\n", {name}_variant());']).encode(),
-        "Makefile": fat_makefile(bundle, variants[0][0], cflags).encode(),
+        "Makefile": makefile(
+            bundle, variants[0][0], cflags, linked=("dispatch.c", objects)
+        ).encode(),
         MANIFEST: json.dumps(bundle.manifest(), indent=2).encode(),
     }
     write_atomically(out, files)
@@ -313,23 +316,3 @@ def _check(device: Device) -> str:
     if is_aarch64(device):
         return " && ".join(f"((getauxval({HWCAPS[n][0]}) >> {HWCAPS[n][1]}) & 1)" for n in needs)
     return " && ".join(f'__builtin_cpu_supports("{n}")' for n in needs)
-
-
-def fat_makefile(bundle: Bundle, baseline: Device, cflags: Sequence[str] = ()) -> str:
-    """Links the dispatcher and every variant into the one object `model.o` (a relocatable
-    link by the device's compiler driver), then the driver `run` as for any bundle."""
-    toolchain: dict[str, Any] = dict(baseline.extra.get("toolchain", {}))
-    objects = " ".join(v["object"] for v in bundle.variants or [])
-    return (
-        f"# lamina fat bundle: {bundle.name} for devices {bundle.device} ({bundle.triple})\n"
-        f"CC = {toolchain.get('cc', 'cc')}\n"
-        f"CFLAGS = {shlex.join(['-O2', '-Wall', *cflags])}\n"
-        "LDLIBS = -lm -lpthread\n\n"
-        "run: main.c model.h model.o\n"
-        "\t$(CC) $(CFLAGS) -o $@ main.c model.o $(LDLIBS)\n\n"
-        f"model.o: dispatch.o {objects}\n"
-        "\t$(CC) -r -nostdlib -o $@ $^\n\n"
-        "dispatch.o: dispatch.c model.h\n"
-        "\t$(CC) $(CFLAGS) -c -o $@ dispatch.c\n\n"
-        "clean:\n\trm -f run model.o dispatch.o\n\n.PHONY: clean\n"
-    )

@@ -23,7 +23,6 @@ every CPU segment's arena and every tensor that passes between segments.
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,18 +34,7 @@ from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, BlockArgument, SSAValue
 from xdsl.utils.hints import isa
 
-from lamina.codegen.aot import (
-    ALIGNMENT,
-    check_destination,
-    describe_kernel,
-    driver,
-    emit_object,
-    header,
-    kernel_function,
-    prototype,
-    weights_blob,
-    write_atomically,
-)
+from lamina.codegen import aot
 from lamina.codegen.bundle import MANIFEST, Bundle, TensorSpec
 from lamina.codegen.opencl import OpenCLRenderer
 from lamina.dialects.isa import ocl
@@ -71,7 +59,7 @@ class LoweredSegment:
 
 
 def _align(n: int) -> int:
-    return -(-n // ALIGNMENT) * ALIGNMENT
+    return -(-n // aot.ALIGNMENT) * aot.ALIGNMENT
 
 
 def _tensor_bytes(value: SSAValue) -> int:
@@ -115,7 +103,7 @@ def write_soc_bundle(
     """Write the SoC bundle of the partitioned `function` (its segments lowered in
     `segments`, in block order) into `out_dir` (see the module docstring)."""
     out = Path(out_dir)
-    check_destination(out)
+    aot.check_destination(out)
     layout = _Layout()
     values: dict[SSAValue, str] = {
         arg: f"graph_inputs[{k}]" for k, arg in enumerate(function.body.block.args)
@@ -164,13 +152,15 @@ def write_soc_bundle(
     scheduler = _scheduler(bundle, prologue, bodies, calls, segments)
     files |= {
         "scheduler.c": scheduler.encode(),
-        "model.h": header(bundle).encode(),
+        "model.h": aot.header(bundle).encode(),
         "weights.bin": b"".join(layout.weights),
-        "main.c": driver(bundle).encode(),
-        "Makefile": _makefile(bundle, cpu, cpu_objects).encode(),
+        "main.c": aot.driver(bundle).encode(),
+        "Makefile": aot.makefile(
+            bundle, cpu, linked=("scheduler.c", cpu_objects), libraries=["-ldl"]
+        ).encode(),
         MANIFEST: json.dumps(bundle.manifest(), indent=2).encode(),
     }
-    write_atomically(out, files)
+    aot.write_atomically(out, files)
     return bundle
 
 
@@ -184,12 +174,12 @@ def _cpu_segment(
     opt_level: int,
     files: dict[str, bytes],
 ) -> tuple[tuple[str, str], dict[str, Any]]:
-    kernel = kernel_function(segment.module)
+    kernel = aot.kernel_function(segment.module)
     symbol = f"{name}__seg{k}"
     kernel.sym_name = StringAttr(symbol)
-    part = describe_kernel(kernel, segment.device, Path("."), ins, outs)
-    files[f"segment{k}.o"] = emit_object(segment.module, segment.device, opt_level)
-    weights = layout.add_weights(weights_blob(kernel, part.weights_bytes).tobytes())
+    part = aot.describe_kernel(kernel, segment.device, Path("."), ins, outs)
+    files[f"segment{k}.o"] = aot.emit_object(segment.module, segment.device, opt_level)
+    weights = layout.add_weights(aot.weights_blob(kernel, part.weights_bytes).tobytes())
     arena = layout.add_arena(part.arena_bytes)
     params = ", ".join(["const void *", "void *", *(["void *"] * (len(ins) + len(outs)))])
     declaration = f"void {symbol}({params});"
@@ -221,7 +211,7 @@ def _opencl_segment(
     args = list(function.body.block.args)
     raw = [buffer_bytes(cast(MemRefType[Attribute], a.type)) or 0 for a in args]
     sizes = [max(1, n) for n in raw]
-    weights = weights_blob(function, raw[0]).tobytes()
+    weights = aot.weights_blob(function, raw[0]).tobytes()
     weights_offset = layout.add_weights(weights)
     kernels = [op for op in segment.module.ops if isinstance(op, ocl.KernelOp)]
     sources = [renderer.render_kernel(kr, name=f"s{k}_{kr.sym_name.data}") for kr in kernels]
@@ -363,7 +353,7 @@ def _scheduler(
             inits,
             "}",
             "",
-            f"void {prototype(bundle).replace('void *arena', 'void *arena_memory')} {{",
+            f"void {aot.prototype(bundle).replace('void *arena', 'void *arena_memory')} {{",
             "    char *arena = arena_memory;",
             "    init_weights = weights;",
             "    pthread_once(&initialized, initialize);",
@@ -372,23 +362,4 @@ def _scheduler(
             "}",
             "",
         ]
-    )
-
-
-def _makefile(bundle: Bundle, cpu: Device, objects: list[str]) -> str:
-    """Links the scheduler and the CPU segments into one `model.o` with the CPU device's
-    C compiler, then the driver `run`."""
-    toolchain: dict[str, Any] = dict(cpu.extra.get("toolchain", {}))
-    return (
-        f"# lamina SoC bundle: {bundle.name} for SoC {bundle.device} ({bundle.triple})\n"
-        f"CC = {toolchain.get('cc', 'cc')}\n"
-        f"CFLAGS = {shlex.join(['-O2', '-Wall'])}\n"
-        "LDLIBS = -lm -lpthread -ldl\n\n"
-        "run: main.c model.h model.o\n"
-        "\t$(CC) $(CFLAGS) -o $@ main.c model.o $(LDLIBS)\n\n"
-        f"model.o: scheduler.o {' '.join(objects)}\n"
-        "\t$(CC) -r -nostdlib -o $@ $^\n\n"
-        "scheduler.o: scheduler.c model.h\n"
-        "\t$(CC) $(CFLAGS) -c -o $@ scheduler.c\n\n"
-        "clean:\n\trm -f run model.o scheduler.o\n\n.PHONY: clean\n"
     )

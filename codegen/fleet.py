@@ -173,26 +173,6 @@ def cache_key(model: bytes, device: str, pipeline: str, options: dict[str, Any])
 
 
 def build_fleet(
-    model: str,
-    fleet: str,
-    out: str,
-    compiler: FleetCompiler,
-    *,
-    jobs: int | None = None,
-    options: dict[str, Any] | None = None,
-    progress: bool = True,
-    cluster: str | None = None,
-) -> dict[str, Any]:
-    """Build every target of `fleet` for `model` into `out/` (see the module docstring) with
-    the compile pipeline `compiler` and return the manifest it wrote. `options`:
-    `input_shapes`, `opt_level` of `compiler.bundle`; `progress` prints a progress bar on
-    stderr; `cluster` (a Dask scheduler address, or `local`) builds on a cluster instead
-    of this machine's process pool."""
-    plans = [_plan(model, Path(out), load_fleet(fleet), compiler, dict(options or {}))]
-    return _build(plans, compiler, jobs, progress, cluster)[0]
-
-
-def build_fleets(
     models: Sequence[str],
     fleet: str,
     out: str,
@@ -203,15 +183,20 @@ def build_fleets(
     progress: bool = True,
     cluster: str | None = None,
 ) -> list[dict[str, Any]]:
-    """`build_fleet` for several models at once, every bundle of every model on one pool or
-    cluster: model `m.onnx` into `out/m/` (with its own manifest and cache)."""
+    """Build every target of `fleet` for each of `models` (see the module docstring) with
+    the compile pipeline `compiler`, every bundle on one pool or cluster, and return the
+    manifests written: one model into `out/`, several each into `out/<its file stem>/`
+    (with its own manifest and cache). `options`: `input_shapes`, `opt_level` of
+    `compiler.bundle`; `progress` prints a progress bar on stderr; `cluster` (a Dask
+    scheduler address, or `local`) builds on a cluster instead of this machine's pool."""
     targets = load_fleet(fleet)
     stems = [Path(m).stem for m in models]
     if len(set(stems)) != len(stems):
         raise LaminaError(f"a fleet of models whose file names repeat ({', '.join(models)})")
+    roots = [Path(out)] if len(models) == 1 else [Path(out) / stem for stem in stems]
     plans = [
-        _plan(m, Path(out) / stem, targets, compiler, dict(options or {}))
-        for m, stem in zip(models, stems, strict=True)
+        _plan(m, root, targets, compiler, dict(options or {}))
+        for m, root in zip(models, roots, strict=True)
     ]
     return _build(plans, compiler, jobs, progress, cluster)
 

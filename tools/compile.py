@@ -202,7 +202,7 @@ def _compile(args: argparse.Namespace) -> int:
 def _fleet(args: argparse.Namespace) -> int:
     """`--fleet`: codegen/fleet.py (several models: each into -o/<model>/); exit 1 when the
     fleet file is bad or any target failed."""
-    from lamina.codegen.fleet import build_fleet, build_fleets, load_fleet
+    from lamina.codegen.fleet import build_fleet, load_fleet
     from lamina.compiler import FLEET
     from lamina.parser.onnx import parse_input_shapes
     from lamina.parser.tflite import is_tflite_model
@@ -228,10 +228,7 @@ def _fleet(args: argparse.Namespace) -> int:
             "progress": not args.quiet,
             "cluster": args.cluster,
         }
-        if len(models) == 1:
-            manifests = [build_fleet(args.model, args.fleet, args.output, FLEET, **settings)]
-        else:
-            manifests = build_fleets(models, args.fleet, args.output, FLEET, **settings)
+        manifests = build_fleet(models, args.fleet, args.output, FLEET, **settings)
     except LaminaError as e:
         print(error_text(e, args.model), file=sys.stderr)
         return 1
