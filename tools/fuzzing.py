@@ -18,6 +18,7 @@ and never in
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import signal
@@ -40,6 +41,7 @@ from lamina.tools import compile as compile_tool
 from lamina.tools import conformance as conformance_tool
 from lamina.tools import opt as opt_tool
 from lamina.tools import run as run_tool
+from lamina.tools import tflite_mutations
 from lamina.tools.fuzz_inputs import (
     INPUT_SHAPES,
     PIPELINES,
@@ -179,6 +181,39 @@ def onnx_door(data: bytes | onnx.ModelProto, tool: str, shapes: Shapes = None) -
     return run_door(call, {"opt": "out.mlir", "compile": "bundle"}.get(tool))
 
 
+TFLITE_TOOLS = ("api", "run", "compile")
+
+
+def tflite_bytes() -> st.SearchStrategy[bytes]:
+    """Seeded mutations (tools/tflite_mutations.py) of a small built TFLite classifier."""
+    return st.integers(0, 2**63 - 1).map(
+        lambda s: tflite_mutations.mutate(_tflite_seed(), np.random.default_rng(s))
+    )
+
+
+@functools.cache
+def _tflite_seed() -> bytes:
+    return tflite_mutations.seed_model()
+
+
+def tflite_door(data: bytes, tool: str) -> Outcome:
+    """`tool`: api (lamina.compile), run (lamina-run --random-inputs: compile and run) or
+    compile (lamina-compile, a bundle); the file has no .tflite extension: its identifier
+    decides."""
+
+    def call(scratch: Path) -> int | None:
+        path = scratch / "model.bin"
+        path.write_bytes(data)
+        if tool == "api":
+            lamina_compile(data, opt_level=0)
+            return None
+        if tool == "run":
+            return run_tool.main([str(path), "--random-inputs", "--repeat", "1"])
+        return compile_tool.main([str(path), "-o", str(scratch / "bundle"), "--quiet"])
+
+    return run_door(call, {"compile": "bundle"}.get(tool))
+
+
 def _compile_and_run(raw: bytes, shapes: Shapes) -> None:
     compiled = lamina_compile(raw, opt_level=0, input_shapes=shapes)
     compiled(**run_tool.random_inputs(onnx.load_from_string(raw), shapes or {}))
@@ -252,6 +287,12 @@ def _save_onnx(example: tuple[bytes | onnx.ModelProto, str, Shapes], where: Path
     _save_text("replay.txt", f"onnx_door(model.onnx, {tool!r}, {shapes!r})\n", where)
 
 
+def _save_tflite(example: tuple[bytes, str], where: Path) -> None:
+    data, tool = example
+    (where / "model.bin").write_bytes(data)
+    _save_text("replay.txt", f"tflite_door(model.bin, {tool!r})\n", where)
+
+
 def _save_cli(example: tuple[str, list[str]], where: Path) -> None:
     tool, args = example
     _save_text("replay.txt", " ".join([f"lamina-{tool}", *map(repr, args)]) + "\n", where)
@@ -294,6 +335,12 @@ DOORS = {
             st.tuples(onnx_bytes(), st.sampled_from(ONNX_TOOLS), INPUT_SHAPES),
             lambda e: onnx_door(*e),
             _save_onnx,
+        ),
+        Door(
+            "tflite-bytes",
+            st.tuples(tflite_bytes(), st.sampled_from(TFLITE_TOOLS)),
+            lambda e: tflite_door(*e),
+            _save_tflite,
         ),
         Door("cli", cli_args(), lambda e: cli_door(*e), _save_cli, _collect_conformance_cases),
     ]

@@ -12,7 +12,14 @@ from hypothesis import given
 
 from lamina.tools.fuzzing import DOORS, FAILURES, fuzz_settings
 
-EXAMPLES = {"ir": 300, "rw": 200, "onnx-proto": 200, "onnx-bytes": 200, "cli": 200}
+EXAMPLES = {
+    "ir": 300,
+    "rw": 200,
+    "onnx-proto": 200,
+    "onnx-bytes": 200,
+    "tflite-bytes": 100,
+    "cli": 200,
+}
 """Inputs per door: about 25 s of CPU for the folder (most inputs stop at a diagnostic)."""
 
 
