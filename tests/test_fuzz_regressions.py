@@ -16,6 +16,7 @@ from lamina.compiler import compile as lamina_compile
 from lamina.errors import ModelImportError
 from lamina.tools.opt import main as opt_main
 from lamina.tools.run import main as run_main
+from lamina.tools.tflite_builder import TFLiteBuilder
 
 GENERIC_WITH_UNCLOSED_STRING = """func.func @f(%a: tensor<4xf32>, %o: tensor<4xf32>) -> tensor<4xf32> {
   %r = top.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["par} ins(%a : tensor<4xf32>) outs(%o : tensor<4xf32>) {
@@ -137,3 +138,17 @@ def test_dense_array_of_an_odd_integer_width_is_a_diagnostic(
     assert opt_main([str(source)]) == 1
     err = error_of(capsys)
     assert f"{source}:2:" in err and "not supported: a dense array element type" in err
+
+
+def test_tflite_operator_whose_output_shape_contradicts_it_is_refused_at_import():
+    """A corrupt file gave SOFTMAX on 1x10 a rank-0 output: the graph verifier of
+    shape-preserving ops names it at import instead of an IndexError in the lowering."""
+    m = TFLiteBuilder()
+    x = m.input("x", [1, 10])
+    probs = m.tensor("probs", [])
+    m.op("SOFTMAX", [x], [probs], "SoftmaxOptions", Beta=1.0)
+    m.output(probs)
+    with pytest.raises(
+        ModelImportError, match=r"'graph.softmax' op result 0 .* should have shape 1x10"
+    ):
+        lamina_compile(m.finish())

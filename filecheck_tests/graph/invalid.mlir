@@ -206,3 +206,19 @@ func.func @linear_attention_rank(%q: tensor<1x2x2x4xf32>, %k: tensor<1x2x8xf32>,
   %y, %s = graph.linear_attention %q, %k, %v, %n, %n, %n {kv_num_heads = 2 : i64, q_num_heads = 2 : i64} : (tensor<1x2x2x4xf32>, tensor<1x2x8xf32>, tensor<1x2x8xf32>, none, none, none) -> (tensor<1x2x8xf32>, tensor<1x2x4x4xf32>)
   func.return
 }
+
+// -----
+
+func.func @softmax_result(%x: tensor<1x10xf32>) {
+  // expected-error@+1 {{result 0 : tensor<f32> should have shape 1x10}}
+  %y = "graph.softmax"(%x) : (tensor<1x10xf32>) -> tensor<f32>
+  func.return
+}
+
+// -----
+
+func.func @relu_result(%x: tensor<2x?xf32>) {
+  // expected-error@+1 {{result 0 : tensor<3x4xf32> should have shape 2x?}}
+  %y = "graph.relu"(%x) : (tensor<2x?xf32>) -> tensor<3x4xf32>
+  func.return
+}
