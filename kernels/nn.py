@@ -210,32 +210,24 @@ def average_pool(inputs: list[Any], attrs: dict[str, object], n_outputs: int) ->
     return [(total / count.astype(x.dtype)).astype(x.dtype)]
 
 
-def global_average_pool(
-    inputs: list[Any], attrs: dict[str, object], n_outputs: int
-) -> list[Any] | None:
-    x = inputs[0]
-    if not is_float(x):
-        return None
-    return [x.mean(axis=tuple(range(2, x.ndim)), keepdims=True)]
+def global_pool(reduce: Callable[[Any, dict[str, object]], Any]) -> Kernel:
+    """The kernel of a global pool of float N x C x ... tensors: `reduce(x, attrs)` over
+    the spatial axes (`x` given as N x C x S, S the flattened spatial dims) gives N x C."""
+
+    def kernel(inputs: list[Any], attrs: dict[str, object], n_outputs: int) -> list[Any] | None:
+        x = inputs[0]
+        if not is_float(x):
+            return None
+        pooled = reduce(x.reshape(*x.shape[:2], -1), attrs)
+        return [np.asarray(pooled).astype(x.dtype).reshape(*x.shape[:2], *[1] * (x.ndim - 2))]
+
+    return kernel
 
 
-def global_max_pool(
-    inputs: list[Any], attrs: dict[str, object], n_outputs: int
-) -> list[Any] | None:
-    x = inputs[0]
-    if not is_float(x):
-        return None
-    return [x.max(axis=tuple(range(2, x.ndim)), keepdims=True)]
-
-
-def global_lp_pool(inputs: list[Any], attrs: dict[str, object], n_outputs: int) -> list[Any] | None:
+def _lp_norm(x: Any, attrs: dict[str, object]) -> Any:
     """GlobalLpPool: the p-norm of each channel (onnx.reference has no kernel for it)."""
-    x = inputs[0]
-    if not is_float(x):
-        return None
     p = _int(attrs, "p", 2)
-    total = (np.abs(x) ** p).sum(axis=tuple(range(2, x.ndim)), keepdims=True)
-    return [(total ** (1.0 / p)).astype(x.dtype)]
+    return (np.abs(x) ** p).sum(axis=-1) ** (1.0 / p)
 
 
 # ---------------------------------------------------------------------------- normalization
@@ -275,9 +267,9 @@ NN_KERNELS: dict[str, Kernel] = {
     "Conv": conv,
     "MaxPool": max_pool,
     "AveragePool": average_pool,
-    "GlobalAveragePool": global_average_pool,
-    "GlobalMaxPool": global_max_pool,
-    "GlobalLpPool": global_lp_pool,
+    "GlobalAveragePool": global_pool(lambda x, _: x.mean(axis=-1)),
+    "GlobalMaxPool": global_pool(lambda x, _: x.max(axis=-1)),
+    "GlobalLpPool": global_pool(_lp_norm),
     "BatchNormalization": batch_normalization,
     "LRN": lrn,
 }

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from onnx import AttributeProto, GraphProto, NodeProto, TensorProto, TypeProto, ValueInfoProto
@@ -12,7 +13,7 @@ from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.irdl import VarOperandDef, VarResultDef
 
-from lamina.dialects.graph import ONNX_OPS, ConstantOp, NoneOp, YieldOp
+from lamina.dialects.graph import ONNX_OPS, ConstantOp, YieldOp
 from lamina.errors import ModelImportError, UnsupportedError, all_unsupported
 from lamina.parser.onnx_prepare import PreparedModel
 from lamina.parser.onnx_types import (
@@ -21,6 +22,7 @@ from lamina.parser.onnx_types import (
     initializer_type,
     location,
     node_label,
+    none_at_top,
     sanitize_symbol,
     tensor_to_array,
     tensor_type,
@@ -28,6 +30,8 @@ from lamina.parser.onnx_types import (
     unsupported_node_error,
     value_name_hint,
 )
+
+T = TypeVar("T")
 
 _CONSTANT_ATTRIBUTES = {
     "value_float": np.float32,
@@ -46,18 +50,17 @@ class _Scope:
     types: dict[str, TypeProto] = field(default_factory=dict[str, TypeProto])
 
     def value(self, name: str) -> SSAValue | None:
-        scope: _Scope | None = self
-        while scope is not None:
-            if name in scope.values:
-                return scope.values[name]
-            scope = scope.parent
-        return None
+        return self._innermost(name, lambda scope: scope.values)
 
     def type(self, name: str) -> TypeProto | None:
+        return self._innermost(name, lambda scope: scope.types)
+
+    def _innermost(self, name: str, table: Callable[[_Scope], dict[str, T]]) -> T | None:
+        """`name`'s entry in `table` of the innermost scope that has one."""
         scope: _Scope | None = self
         while scope is not None:
-            if name in scope.types:
-                return scope.types[name]
+            if name in (entries := table(scope)):
+                return entries[name]
             scope = scope.parent
         return None
 
@@ -150,13 +153,7 @@ class ModuleBuilder:
     def _none_value(self) -> SSAValue:
         """One `graph.none` per function, at its top: it stands for every missing input."""
         if self._none is None:
-            op = NoneOp()
-            first = self._body.first_op
-            if first is None:
-                self._body.add_op(op)
-            else:
-                self._body.insert_op_before(op, first)
-            self._none = op.results[0]
+            self._none = none_at_top(self._body)
             self._none.name_hint = "none"
         return self._none
 

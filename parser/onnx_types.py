@@ -10,64 +10,58 @@ import re
 from typing import NoReturn
 
 import numpy as np
-from onnx import AttributeProto, NodeProto, TensorProto, TypeProto, numpy_helper
+from onnx import AttributeProto, NodeProto, TensorProto, TypeProto, helper, numpy_helper
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     ArrayAttr,
-    BFloat16Type,
     DenseArrayBase,
-    Float4E2M1FNType,
-    Float8E4M3FNType,
-    Float8E4M3FNUZType,
-    Float8E5M2FNUZType,
-    Float8E5M2Type,
-    Float8E8M0FNUType,
-    Float16Type,
-    Float32Type,
-    Float64Type,
     FloatAttr,
     IntegerAttr,
-    IntegerType,
     NameLoc,
     NoneAttr,
-    Signedness,
     StringAttr,
     TensorType,
     UnrankedTensorType,
     f32,
     i64,
 )
-from xdsl.ir import Attribute
+from xdsl.ir import Attribute, Block, SSAValue
 
+from lamina.dialects import weights
+from lamina.dialects.graph import NoneOp
 from lamina.dialects.graph_ops import GRAPH_OPSET
 from lamina.errors import ModelImportError, UnsupportedError, UnsupportedOpError
 
 ELEMENT_TYPES: dict[int, Attribute] = {
-    TensorProto.FLOAT: Float32Type(),
-    TensorProto.DOUBLE: Float64Type(),
-    TensorProto.FLOAT16: Float16Type(),
-    TensorProto.BFLOAT16: BFloat16Type(),
-    TensorProto.BOOL: IntegerType(1),
-    TensorProto.INT8: IntegerType(8),
-    TensorProto.INT16: IntegerType(16),
-    TensorProto.INT32: IntegerType(32),
-    TensorProto.INT64: IntegerType(64),
-    TensorProto.UINT8: IntegerType(8, Signedness.UNSIGNED),
-    TensorProto.UINT16: IntegerType(16, Signedness.UNSIGNED),
-    TensorProto.UINT32: IntegerType(32, Signedness.UNSIGNED),
-    TensorProto.UINT64: IntegerType(64, Signedness.UNSIGNED),
-    TensorProto.INT4: IntegerType(4),
-    TensorProto.UINT4: IntegerType(4, Signedness.UNSIGNED),
-    TensorProto.INT2: IntegerType(2),
-    TensorProto.UINT2: IntegerType(2, Signedness.UNSIGNED),
-    TensorProto.FLOAT8E4M3FN: Float8E4M3FNType(),
-    TensorProto.FLOAT8E4M3FNUZ: Float8E4M3FNUZType(),
-    TensorProto.FLOAT8E5M2: Float8E5M2Type(),
-    TensorProto.FLOAT8E5M2FNUZ: Float8E5M2FNUZType(),
-    TensorProto.FLOAT8E8M0: Float8E8M0FNUType(),
-    TensorProto.FLOAT4E2M1: Float4E2M1FNType(),
+    code: weights.element_type(np.dtype(helper.tensor_dtype_to_np_dtype(code)))
+    for code in (
+        TensorProto.FLOAT,
+        TensorProto.DOUBLE,
+        TensorProto.FLOAT16,
+        TensorProto.BFLOAT16,
+        TensorProto.BOOL,
+        TensorProto.INT8,
+        TensorProto.INT16,
+        TensorProto.INT32,
+        TensorProto.INT64,
+        TensorProto.UINT8,
+        TensorProto.UINT16,
+        TensorProto.UINT32,
+        TensorProto.UINT64,
+        TensorProto.INT4,
+        TensorProto.UINT4,
+        TensorProto.INT2,
+        TensorProto.UINT2,
+        TensorProto.FLOAT8E4M3FN,
+        TensorProto.FLOAT8E4M3FNUZ,
+        TensorProto.FLOAT8E5M2,
+        TensorProto.FLOAT8E5M2FNUZ,
+        TensorProto.FLOAT8E8M0,
+        TensorProto.FLOAT4E2M1,
+    )
 }
-"""ONNX element types with an MLIR builtin counterpart (bool is `i1`, ints signless; int4,
+"""ONNX element types with an MLIR builtin counterpart, the type of their numpy dtype
+(`weights.element_type`: bool is `i1`, ints signless; int4,
 uint4, int2, uint2 and float4e2m1, which ONNX packs in its protos, are one element a byte
 once imported, like their `ml_dtypes` numpy views)."""
 
@@ -245,3 +239,14 @@ def is_default_domain(domain: str) -> bool:
 
 SUPPORTED_OPSETS = range(1, GRAPH_OPSET + 1)
 """Opsets of the default domain lamina imports (converted to the newest where they differ)."""
+
+
+def none_at_top(block: Block) -> SSAValue:
+    """A new `graph.none` as the first op of `block`: the value every omitted optional
+    operand of the function reads."""
+    op = NoneOp()
+    if block.first_op is None:
+        block.add_op(op)
+    else:
+        block.insert_op_before(op, block.first_op)
+    return op.results[0]

@@ -26,10 +26,10 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.irdl import IRDLOperation, VarOperandDef
 
-from lamina.dialects.graph import ONNX_OPS, ConstantOp, NoneOp
+from lamina.dialects.graph import ONNX_OPS, ConstantOp
 from lamina.dialects.weights import element_type, numpy_dtype
 from lamina.errors import ModelImportError, UnsupportedError, UnsupportedOpError
-from lamina.parser.onnx_types import location, value_name_hint
+from lamina.parser.onnx_types import location, none_at_top, value_name_hint
 from lamina.parser.tflite_model import TENSOR_DTYPES, TENSOR_TYPE_NAMES, Operator, Tensor
 
 Converter = Callable[["GraphBuilder", Operator], None]
@@ -133,13 +133,7 @@ class GraphBuilder:
     def none(self) -> SSAValue:
         """One `graph.none` per function, at its top: every omitted optional operand."""
         if self._none is None:
-            op = NoneOp()
-            first = self.block.first_op
-            if first is None:
-                self.block.add_op(op)
-            else:
-                self.block.insert_op_before(op, first)
-            self._none = op.results[0]
+            self._none = none_at_top(self.block)
         return self._none
 
     # --- ops ------------------------------------------------------------------------------

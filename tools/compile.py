@@ -24,7 +24,7 @@ from lamina.progress import Progress
 from lamina.targets import DEVICE_PATH_VARIABLE, device_files, known_devices, load_device
 from lamina.tools.compile_stages import StageReporter
 from lamina.tools.diagnostics import printing_warnings
-from lamina.tools.versions import versions_text
+from lamina.tools.versions import add_version_flag
 from lamina.universe import parse_pass_pipeline
 
 
@@ -124,12 +124,7 @@ def _arguments() -> argparse.ArgumentParser:
         action="store_true",
         help="print nothing but errors (no progress: a bar on a terminal, lines when piped)",
     )
-    parser.add_argument(
-        "--version",
-        action="version",
-        version=versions_text("lamina-compile"),
-        help="print lamina's, xDSL's and LLVM's versions and exit",
-    )
+    add_version_flag(parser, "lamina-compile")
     return parser
 
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from lamina.errors import LaminaError, UnsupportedError
 from lamina.progress import Progress
+from lamina.tools.versions import add_version_flag
 
 STATUSES = ("pass", "folded", "fail", "unsupported", "error")
 SMOKE_LIST = Path(__file__).with_name("conformance_smoke.txt")
@@ -432,12 +433,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="lamina-conformance", description=(__doc__ or "").split("\n")[0]
     )
-    parser.add_argument("--path", choices=["reference", "compiled"], default="reference")
-    parser.add_argument("--device", default="host")
+    parser.add_argument(
+        "--path",
+        choices=["reference", "compiled"],
+        default="reference",
+        help="run each case on the reference interpreter or compiled for --device (reference)",
+    )
+    parser.add_argument("--device", default="host", help="device name or .toml file (host)")
     parser.add_argument("--filter", help="regular expression on case name or op type")
     parser.add_argument("--smoke", action="store_true", help="only the cases of the smoke list")
     parser.add_argument("--json", type=Path, help="write every case's result here")
-    parser.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        help="cases run in this many worker processes (the CPU count)",
+    )
     parser.add_argument(
         "-q",
         "--quiet",
@@ -446,6 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="no progress on stderr (a bar on a terminal, a line per case when piped)",
     )
+    add_version_flag(parser, "lamina-conformance")
     args = parser.parse_args(argv)
     try:
         return _run(args)

@@ -40,7 +40,7 @@ from lamina.tools.run_io import (
 )
 from lamina.tools.run_io import random_inputs as random_inputs  # used by tests
 from lamina.tools.run_tflite import litert_runner, tflite_io
-from lamina.tools.versions import versions_text
+from lamina.tools.versions import add_version_flag
 
 Runner = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
 TimedRunner = Callable[[dict[str, np.ndarray], int], tuple[list[np.ndarray], float]]
@@ -125,12 +125,7 @@ def _arguments() -> argparse.ArgumentParser:
         metavar="K",
         help="print the K largest classes of each 1-D float output with at least K values",
     )
-    parser.add_argument(
-        "--version",
-        action="version",
-        version=versions_text("lamina-run"),
-        help="print lamina's, xDSL's and LLVM's versions and exit",
-    )
+    add_version_flag(parser, "lamina-run")
     return parser
 
 

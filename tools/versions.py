@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from importlib import metadata
 
 import llvmlite
@@ -16,4 +17,14 @@ def versions_text(tool: str) -> str:
     return (
         f"{tool} {lamina.__version__} (xDSL {metadata.version('xdsl')}, "
         f"LLVM {llvm} through llvmlite {llvmlite.__version__})"
+    )
+
+
+def add_version_flag(parser: argparse.ArgumentParser, tool: str) -> None:
+    """`--version`: print `versions_text(tool)` and exit."""
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=versions_text(tool),
+        help="print lamina's, xDSL's and LLVM's versions and exit",
     )
