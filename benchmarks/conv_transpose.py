@@ -27,7 +27,7 @@ import onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from lamina.benchmarks.latency import median_ms_in_turns, onnxruntime_session  # noqa: E402
-from lamina.benchmarks.ops import best_time  # noqa: E402
+from lamina.benchmarks.timing import best_seconds  # noqa: E402
 from lamina.compiler import compile as lamina_compile  # noqa: E402
 from lamina.tools.model_zoo import zoo_model  # noqa: E402
 
@@ -73,7 +73,7 @@ def time_row(name: str, model: onnx.ModelProto, shape: list[int], repeat: int) -
     for got, want in zip(engines["lamina"](), engines["ort"](), strict=True):
         if not np.allclose(got, want, rtol=1e-3, atol=1e-4):
             return f"{name:36} mismatch: max abs error {np.abs(got - want).max():.3g}"
-    best = {engine: best_time(call, 3 * repeat) * 1e3 for engine, call in engines.items()}
+    best = {engine: best_seconds(call, 3 * repeat) * 1e3 for engine, call in engines.items()}
     ms = median_ms_in_turns(engines, warmup=2, repeat=repeat)
     return (
         f"{name:36} {best['lamina']:12.3f} {best['ort']:9.3f} {best['lamina'] / best['ort']:6.2f}"

@@ -42,6 +42,8 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from lamina.benchmarks.timing import best_seconds  # noqa: E402
+
 LANES = 16  # f32 lanes of a 512-bit vector
 
 
@@ -161,16 +163,6 @@ def gflops(seconds: float, m: int, n: int, k: int) -> float:
     return 2.0 * m * n * k / seconds / 1e9
 
 
-def best_time(fn, repeats: int) -> float:  # noqa: ANN001
-    fn()  # warm up (and page in)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main() -> None:
     from xdsl.parser import Parser
 
@@ -212,9 +204,9 @@ def main() -> None:
     lowered_compile = time.perf_counter() - start
     (c2,) = lowered(a, b)
     error2 = float(np.abs(c2 - expected).max() / np.abs(expected).max())
-    ours = gflops(best_time(lambda: kernel(a, b), args.repeats), s, s, s)
-    pipe = gflops(best_time(lambda: lowered(a, b), args.repeats), s, s, s)
-    theirs = gflops(best_time(lambda: a @ b, args.repeats), s, s, s)
+    ours = gflops(best_seconds(lambda: kernel(a, b), args.repeats), s, s, s)
+    pipe = gflops(best_seconds(lambda: lowered(a, b), args.repeats), s, s, s)
+    theirs = gflops(best_seconds(lambda: a @ b, args.repeats), s, s, s)
     print(
         f"sgemm {s}^3  MR={args.mr} NR={args.nr} KC={args.kc} MC={args.mc}  "
         f"compile {compile_seconds:.2f}s  max rel error {error:.1e}\n"

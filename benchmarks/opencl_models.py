@@ -16,9 +16,6 @@ each compiled model is a warm-up (PoCL compiles kernels lazily at their first la
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,20 +24,11 @@ from onnx import TensorProto, helper, numpy_helper
 from xdsl.parser import Parser
 
 import lamina
+from lamina.benchmarks.timing import median_seconds
 from lamina.context import make_context
 from lamina.lowering.loop_to_ocl import ConvertLoopToOCLPass
 from lamina.runtime.opencl import OpenCLFunction
 from lamina.tools.models import LIGHT_MODELS, light_model, random_inputs, with_logits
-
-
-def median_seconds(call: Callable[[], Any], repeat: int) -> float:
-    call()
-    times: list[float] = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def model_row(name: str, repeat: int) -> str:

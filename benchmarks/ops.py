@@ -25,6 +25,8 @@ import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+from lamina.benchmarks.timing import best_seconds  # noqa: E402
+
 # (name, C, H, W, F, K, stride, pad)
 LAYERS = [
     ("resnet conv1 7x7/2", 3, 224, 224, 64, 7, 2, 3),
@@ -138,16 +140,6 @@ def all_layers() -> list[tuple[str, Callable[[], onnx.ModelProto]]]:
     return layers
 
 
-def best_time(fn: Callable[[], object], repeats: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main() -> None:
     import onnxruntime as ort
 
@@ -175,8 +167,8 @@ def main() -> None:
         (expected,) = session.run(None, {"x": x})
         (got,) = compiled(x)
         error = float(np.abs(got - expected).max())
-        ours = best_time(lambda: compiled(x), args.repeats)  # noqa: B023
-        theirs = best_time(lambda: session.run(None, {"x": x}), args.repeats)  # noqa: B023
+        ours = best_seconds(lambda: compiled(x), args.repeats)  # noqa: B023
+        theirs = best_seconds(lambda: session.run(None, {"x": x}), args.repeats)  # noqa: B023
         ratios.append(ours / theirs)
         print(
             f"{name:30s} lamina {ours * 1e3:8.3f} ms  ort {theirs * 1e3:8.3f} ms  "

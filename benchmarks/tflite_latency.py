@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import sys
-import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 import lamina
+from lamina.benchmarks.timing import median_seconds
 from lamina.parser.tflite_model import read_tflite
 from lamina.tools.model_zoo import zoo_model
 
@@ -26,16 +25,6 @@ MODELS = ("mp-face-detection", "mp-face-detection-sparse", "mp-face-landmark", "
           "mp-pose-detection", "mp-hand-landmark-lite", "mp-hand-landmark-full",
           "mp-pose-landmark-full", "mp-selfie-segmentation",
           "mp-selfie-segmentation-landscape")  # fmt: skip
-
-
-def median_ms(run: Callable[[], object], repeat: int) -> float:
-    run()  # warm up
-    times: list[float] = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
 
 
 def litert_run(path: str, feeds: list[np.ndarray], threads: int) -> Callable[[], object]:
@@ -67,8 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rng = np.random.default_rng(0)
         feeds = [rng.random(model.tensors[i].shape).astype(np.float32) for i in model.inputs]
         compiled = lamina.compile(path, threads=args.threads)
-        ours = median_ms(lambda: compiled(*feeds), args.repeat)  # noqa: B023 (used at once)
-        theirs = median_ms(litert_run(str(path), feeds, args.threads), args.repeat)
+        ours = median_seconds(lambda: compiled(*feeds), args.repeat) * 1e3  # noqa: B023 (used at once)
+        theirs = median_seconds(litert_run(str(path), feeds, args.threads), args.repeat) * 1e3
         ratios.append(ours / theirs)
         print(f"{name:34} {ours:10.3f} {theirs:10.3f} {ours / theirs:7.2f}")
     geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
