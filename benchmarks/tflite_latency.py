@@ -1,6 +1,8 @@
 """lamina against LiteRT (XNNPACK) on real .tflite models, side by side in one run: the
 median latency of each on the same inputs and thread count, their ratio per model and the
-geomean of the ratios (goal: <= 0.9 at 1 thread).
+geomean of the ratios (goal: <= 0.9 at 1 thread). lamina's outputs are checked against
+LiteRT's at their scale (the logits a final LOGISTIC reads, tools/tflite_check.py): a row
+that does not match says so, stays out of the geomean and makes the exit status 1.
 
     .venv/bin/python -m lamina.benchmarks.tflite_latency --threads 1 --repeat 20
 """
@@ -17,14 +19,10 @@ from ai_edge_litert.interpreter import Interpreter
 
 import lamina
 from lamina.benchmarks.timing import median_seconds
+from lamina.parser.tflite import import_tflite
 from lamina.parser.tflite_model import read_tflite
-from lamina.tools.model_zoo import zoo_model
-
-MODELS = ("mp-face-detection", "mp-face-detection-sparse", "mp-face-landmark", "mp-hand-recrop",
-          "mp-iris-landmark", "mp-palm-detection-lite", "mp-palm-detection-full",
-          "mp-pose-detection", "mp-hand-landmark-lite", "mp-hand-landmark-full",
-          "mp-pose-landmark-full", "mp-selfie-segmentation",
-          "mp-selfie-segmentation-landscape")  # fmt: skip
+from lamina.tools.model_zoo import MEDIAPIPE_MODELS, zoo_model
+from lamina.tools.tflite_check import image_feeds, litert_tensors, logits_outputs, mismatch
 
 
 def litert_run(path: str, feeds: list[np.ndarray], threads: int) -> Callable[[], object]:
@@ -44,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument("--models", nargs="*", default=list(MEDIAPIPE_MODELS))
     args = parser.parse_args(argv)
     print(
         f"{'model':34} {'lamina ms':>10} {'LiteRT ms':>10} {'ratio':>7}  ({args.threads} thread(s))"
@@ -53,16 +51,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in args.models:
         path = zoo_model(name)
         model, _ = read_tflite(path)
-        rng = np.random.default_rng(0)
-        feeds = [rng.random(model.tensors[i].shape).astype(np.float32) for i in model.inputs]
-        compiled = lamina.compile(path, threads=args.threads)
+        logits, feeds = logits_outputs(path), image_feeds(path, seed=0)
+        outputs = [model.tensors[i].name for i in model.outputs]
+        # the model's own outputs (what LiteRT computes and is timed on) and the logits
+        compiled = lamina.compile(
+            import_tflite(path, outputs=[*outputs, *(n for n in logits if n not in outputs)]),
+            threads=args.threads,
+        )
+        got = dict(zip(compiled.output_names, compiled(*feeds), strict=True))
+        wrong = mismatch([got[n] for n in logits], litert_tensors(path, logits, feeds))
         ours = median_seconds(lambda: compiled(*feeds), args.repeat) * 1e3  # noqa: B023 (used at once)
         theirs = median_seconds(litert_run(str(path), feeds, args.threads), args.repeat) * 1e3
-        ratios.append(ours / theirs)
-        print(f"{name:34} {ours:10.3f} {theirs:10.3f} {ours / theirs:7.2f}")
-    geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+        if wrong is None:
+            ratios.append(ours / theirs)
+        check = "" if wrong is None else f"  MISMATCH {wrong} (left out)"
+        print(f"{name:34} {ours:10.3f} {theirs:10.3f} {ours / theirs:7.2f}{check}", flush=True)
+    geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios)) if ratios else math.nan
     print(f"{'geomean lamina / LiteRT':34} {'':10} {'':10} {geomean:7.2f}")
-    return 0
+    return 0 if len(ratios) == len(args.models) else 1
 
 
 if __name__ == "__main__":

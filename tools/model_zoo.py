@@ -158,6 +158,10 @@ _MEDIAPIPE_MODELS = {
 
 ZOO.update({name: _entry(_MEDIAPIPE, *entry) for name, entry in _MEDIAPIPE_MODELS.items()})
 
+MEDIAPIPE_MODELS = tuple(name for name in _MEDIAPIPE_MODELS if name != "mp-face-landmark-attention")
+"""The MediaPipe models lamina compiles (face-landmark-attention needs MediaPipe-only
+custom ops)."""
+
 
 def zoo_dir() -> Path:
     return Path(os.environ.get("LAMINA_ZOO_DIR") or Path.home() / ".cache/lamina/zoo")
