@@ -1,6 +1,6 @@
 """Every door takes a .tflite model, told by its file identifier (TFL3 at bytes 4..8), not
 its extension: lamina.compile, lamina-run (with --compare litert), lamina-compile
-(--device host; --fleet is refused with a diagnostic)."""
+(--device host, and --fleet)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ import numpy as np
 import pytest
 
 import lamina
+from lamina.codegen.bundle import Bundle
+from lamina.runtime.qemu import run_bundle
 from lamina.tools.compile import main as compile_main
 from lamina.tools.run import main as run_main
+from lamina.tools.tflite_check import litert_outputs, mismatch
 from lamina.tools.tflite_mutations import seed_model
 
 
@@ -58,11 +61,16 @@ def test_lamina_compile_writes_a_host_bundle(
     )
 
 
-def test_lamina_compile_fleet_is_refused(
-    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_lamina_compile_fleet_builds_a_bundle_per_device_that_matches_litert(
+    model: Path, tmp_path: Path
 ):
     fleet = tmp_path / "fleet.toml"
-    fleet.write_text('[[target]]\ndevice = "host"\n')
-    assert compile_main([str(model), "--fleet", str(fleet), "-o", str(tmp_path / "out")]) == 1
-    assert "not supported: --fleet with a TFLite model" in capsys.readouterr().err
-    assert not (tmp_path / "out").exists()
+    fleet.write_text('[[target]]\nname = "pc"\ndevice = "host"\n'
+                     '[[target]]\nname = "phone"\ndevice = "cortex-a76"\n')  # fmt: skip
+    out = tmp_path / "out"
+    assert compile_main([str(model), "--fleet", str(fleet), "-o", str(out), "--quiet"]) == 0
+    assert Bundle.load(out / "phone").triple.startswith("aarch64")
+    x = np.random.default_rng(0).standard_normal((1, 8, 8, 2)).astype(np.float32)
+    got = run_bundle(out / "pc", [x]).outputs
+    want = litert_outputs(model.read_bytes(), [x])
+    assert mismatch(got, want) is None

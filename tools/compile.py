@@ -200,13 +200,8 @@ def _fleet(args: argparse.Namespace) -> int:
     from lamina.codegen.fleet import build_fleet, load_fleet
     from lamina.compiler import FLEET
     from lamina.parser.onnx import parse_input_shapes
-    from lamina.parser.tflite import is_tflite_model
 
     models = [args.model, *args.more_models]
-    for model in models:
-        if is_tflite_model(model):  # the fleet's bundles read output names from ONNX files
-            print(f"{model}: error: not supported: --fleet with a TFLite model", file=sys.stderr)
-            return 1
     try:
         load_fleet(args.fleet)
     except LaminaError as e:
