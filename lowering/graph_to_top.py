@@ -83,6 +83,7 @@ from lamina.lowering.graph_to_top_math import MATH_LOWERINGS
 from lamina.lowering.graph_to_top_nn import NN_LOWERINGS
 from lamina.lowering.graph_to_top_norm import NORM_LOWERINGS
 from lamina.lowering.graph_to_top_pool import POOL_LOWERINGS
+from lamina.lowering.graph_to_top_quant import QUANT_LOWERINGS
 from lamina.lowering.graph_to_top_resize import RESIZE_LOWERINGS
 from lamina.lowering.graph_to_top_rnn import RNN_LOWERINGS
 from lamina.lowering.graph_to_top_roi import ROI_LOWERINGS
@@ -135,6 +136,7 @@ _LOWERINGS: list[type[GraphLowering]] = [
     *TEXT_LOWERINGS,
     *ROI_LOWERINGS,
     *DEFORM_LOWERINGS,
+    *QUANT_LOWERINGS,
 ]
 
 

@@ -1,0 +1,50 @@
+// RUN: lamina-opt %s -p convert-graph-to-top | filecheck %s
+// RUN: lamina-opt %s -p convert-graph-to-top | lamina-opt --print-op-generic | lamina-opt | filecheck %s
+
+// quantize_linear to uint8, per tensor: x / scale rounded half to even, plus the zero point
+// (read as unsigned), clamped to [0, 255] (NaN to 0), as the bit pattern of a ui8
+// CHECK-LABEL: func.func @quantize_per_tensor
+// CHECK: top.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> ()>, affine_map<(d0, d1) -> ()>, affine_map<(d0, d1) -> (d0, d1)>]
+// CHECK: ^{{.*}}(%[[X:.*]]: f32, %[[S:.*]]: f32, %[[Z:.*]]: ui8, %{{.*}}: ui8):
+// CHECK: %[[ZS:.*]] = arith.bitcast %[[Z]] : ui8 to i8
+// CHECK: %[[ZF:.*]] = arith.uitofp %[[ZS]] : i8 to f32
+// CHECK: %[[D:.*]] = arith.divf %[[X]], %[[S]] : f32
+// CHECK: %[[R:.*]] = math.roundeven %[[D]] : f32
+// CHECK: %[[Q:.*]] = arith.addf %[[R]], %[[ZF]] : f32
+// CHECK: arith.constant 2.550000e+02 : f32
+// CHECK: arith.cmpf uno, %[[Q]], %[[Q]] : f32
+// CHECK: %[[I:.*]] = arith.fptosi %{{.*}} : f32 to i32
+// CHECK: %[[T:.*]] = arith.trunci %[[I]] : i32 to i8
+// CHECK: %[[U:.*]] = arith.bitcast %[[T]] : i8 to ui8
+// CHECK: top.yield %[[U]] : ui8
+// CHECK-NOT: graph.
+func.func @quantize_per_tensor(%x: tensor<2x3xf32>, %s: tensor<f32>, %z: tensor<ui8>) -> tensor<2x3xui8> {
+  %y = graph.quantize_linear %x, %s, %z : (tensor<2x3xf32>, tensor<f32>, tensor<ui8>) -> tensor<2x3xui8>
+  func.return %y : tensor<2x3xui8>
+}
+
+// dequantize_linear per axis 1: scale and zero point indexed by d1
+// CHECK-LABEL: func.func @dequantize_per_axis
+// CHECK: top.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d1)>, affine_map<(d0, d1, d2) -> (d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>]
+// CHECK: ^{{.*}}(%[[X:.*]]: i8, %[[S:.*]]: f32, %[[Z:.*]]: i8, %{{.*}}: f32):
+// CHECK: %[[XF:.*]] = arith.sitofp %[[X]] : i8 to f32
+// CHECK: %[[ZF:.*]] = arith.sitofp %[[Z]] : i8 to f32
+// CHECK: %[[D:.*]] = arith.subf %[[XF]], %[[ZF]] : f32
+// CHECK: %[[Y:.*]] = arith.mulf %[[D]], %[[S]] : f32
+// CHECK: top.yield %[[Y]] : f32
+func.func @dequantize_per_axis(%x: tensor<1x3x4xi8>, %s: tensor<3xf32>, %z: tensor<3xi8>) -> tensor<1x3x4xf32> {
+  %y = graph.dequantize_linear %x, %s, %z {axis = 1 : i64} : (tensor<1x3x4xi8>, tensor<3xf32>, tensor<3xi8>) -> tensor<1x3x4xf32>
+  func.return %y : tensor<1x3x4xf32>
+}
+
+// blocked (block_size 2 on axis 1): the scale is read at d1 floordiv 2; no zero point
+// CHECK-LABEL: func.func @dequantize_blocked
+// CHECK: affine_map<(d0, d1) -> (d0, (d1 floordiv 2))>
+// CHECK: ^{{.*}}(%[[X:.*]]: i8, %[[S:.*]]: f32, %{{.*}}: f32):
+// CHECK: %[[XF:.*]] = arith.sitofp %[[X]] : i8 to f32
+// CHECK: arith.mulf %[[XF]], %[[S]] : f32
+func.func @dequantize_blocked(%x: tensor<3x4xi8>, %s: tensor<3x2xf32>) -> tensor<3x4xf32> {
+  %n = graph.none : none
+  %y = graph.dequantize_linear %x, %s, %n {axis = 1 : i64, block_size = 2 : i64} : (tensor<3x4xi8>, tensor<3x2xf32>, none) -> tensor<3x4xf32>
+  func.return %y : tensor<3x4xf32>
+}

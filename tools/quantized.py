@@ -1,0 +1,86 @@
+"""Quantized ONNX models made by onnxruntime's own quantizer, and how their outputs are
+compared, for tests and benchmarks (onnxruntime is a test dependency only).
+
+    q = quantize(model, calibration_inputs)          # QDQ, per-channel int8 weights,
+    steps = output_steps(q)                          # uint8 activations
+    within_one_step(got, want, steps[0]) >= 0.99
+
+A quantized model's output is the dequantization of an integer: two runtimes that round one
+intermediate differently differ by whole quantization steps, so outputs are compared in
+steps (the scale of the DequantizeLinear that makes each output).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx.version_converter
+from onnx import numpy_helper
+
+QDQ_OPSET = 13
+"""DequantizeLinear takes `axis` (per-channel weights) from opset 13 on."""
+
+
+def quantize(
+    model: onnx.ModelProto,
+    calibration: Sequence[dict[str, np.ndarray]],
+    *,
+    qdq: bool = True,
+    per_channel: bool = True,
+) -> onnx.ModelProto:
+    """`model` quantized by `onnxruntime.quantization.quantize_static`, calibrated on the
+    feeds `calibration`: int8 weights (per output channel when `per_channel`), uint8
+    activations, in the QDQ form (or the QOperator form: QLinearConv, ...)."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    class Feeds(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.rest = iter(calibration)
+
+        # onnxruntime's annotation says dict, its loop ends on None
+        def get_next(self) -> dict[str, np.ndarray] | None:  # pyright: ignore[reportIncompatibleMethodOverride]
+            return next(self.rest, None)
+
+    if model.opset_import[0].version < QDQ_OPSET:
+        model = onnx.version_converter.convert_version(model, QDQ_OPSET)
+    with tempfile.TemporaryDirectory(prefix="lamina-quantize-") as scratch:
+        source, quantized = Path(scratch) / "model.onnx", Path(scratch) / "quantized.onnx"
+        onnx.save(model, source)
+        quantize_static(
+            str(source),
+            str(quantized),
+            Feeds(),
+            quant_format=QuantFormat.QDQ if qdq else QuantFormat.QOperator,
+            per_channel=per_channel,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+        )
+        return onnx.load(quantized)
+
+
+def output_steps(model: onnx.ModelProto) -> list[float]:
+    """The quantization step of each graph output: the scale of the DequantizeLinear that
+    produces it."""
+    producers = {out: node for node in model.graph.node for out in node.output}
+    constants = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    steps: list[float] = []
+    for output in model.graph.output:
+        node = producers[output.name]
+        if node.op_type != "DequantizeLinear":
+            raise ValueError(f"output {output.name} is made by {node.op_type}")
+        steps.append(float(constants[node.input[1]]))
+    return steps
+
+
+def within_one_step(got: np.ndarray, want: np.ndarray, step: float) -> float:
+    """The share of elements of `got` within one quantization step of `want`."""
+    return float(np.mean(np.abs(got.astype(np.float64) - want) <= step * 1.0001))
