@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import TensorType, UnrankedTensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.errors import LaminaError
@@ -214,6 +214,17 @@ def permute_type(v: SSAValue, p: list[int]) -> Attribute:
     assert isinstance(t, TensorType)
     dims = t.get_shape()
     return TensorType(t.element_type, [dims[i] for i in p])
+
+
+@helper
+def with_element_type(v: SSAValue, like: SSAValue) -> Attribute:
+    """`v`'s tensor type with the element type of `like` (a dequantized value's type:
+    `v`'s shape, its scale's element type)."""
+    t, e = v.type, like.type
+    assert isinstance(t, TensorType | UnrankedTensorType) and isinstance(e, TensorType)
+    if isinstance(t, UnrankedTensorType):
+        return UnrankedTensorType(e.element_type)
+    return TensorType(e.element_type, t.get_shape())
 
 
 @helper
