@@ -26,6 +26,7 @@ from lamina.parser.onnx_annotations import (
     is_stale_annotation_error,
     unknown_negative_dims,
 )
+from lamina.parser.onnx_contrib import expand_contrib_ops
 from lamina.parser.onnx_opsets import definition_version, reads_as_dialect_op
 from lamina.parser.onnx_types import (
     SUPPORTED_OPSETS,
@@ -74,6 +75,7 @@ def prepare_model(
     unknown_negative_dims(skeleton.graph)
     if skeleton.functions:
         skeleton = _onnx_step(onnx.inliner.inline_local_functions, where, skeleton)
+    skeleton = expand_contrib_ops(skeleton)
     if not all(isinstance(text, str) for text in _graph_text(skeleton.graph)):
         raise ModelImportError("the model holds names that are not UTF-8 text", where)
     _check_operators(skeleton.graph, opset, where)
