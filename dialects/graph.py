@@ -120,6 +120,16 @@ from lamina.dialects.graph_ops import (
     OrOp,
     PowOp,
     ReciprocalOp,
+    ReduceL1Op,
+    ReduceL2Op,
+    ReduceLogSumExpOp,
+    ReduceLogSumOp,
+    ReduceMaxOp,
+    ReduceMeanOp,
+    ReduceMinOp,
+    ReduceProdOp,
+    ReduceSumOp,
+    ReduceSumSquareOp,
     ReluOp,
     ReshapeOp,
     RoundOp,
@@ -147,7 +157,14 @@ from lamina.dialects.graph_ops import (
     WhereOp,
     XorOp,
 )
-from lamina.dialects.graph_verify import Shape, check_dims, describe, int_list, shape_of
+from lamina.dialects.graph_verify import (
+    Shape,
+    check_dims,
+    describe,
+    int_list,
+    int_value,
+    shape_of,
+)
 from lamina.dialects.weights import WEIGHTS, element_type, numpy_dtype
 from lamina.errors import LaminaError
 
@@ -453,6 +470,41 @@ SHAPE_PRESERVING = (
 
 for _op_class in SHAPE_PRESERVING:
     register_verifier(_op_class)(lambda op: _same_shape(op, op.results[0], op.operands[0]))
+
+
+def verify_reduce(op: Operation) -> None:
+    """A reduction of `data` over `axes` (all of them when absent, unless
+    `noop_with_empty_axes`): keepdims keeps the rank (each dim its own or 1), else the
+    rank drops by the number of axes."""
+    data, axes = shape_of(op.operands[0]), op.operands[1]
+    result = shape_of(op.results[0])
+    if data is None or result is None:
+        return
+    keepdims = int_value(op.properties.get("keepdims"), 1)
+    noop = int_value(op.properties.get("noop_with_empty_axes"), 0)
+    if keepdims:
+        if len(result) != len(data) or any(
+            r >= 0 and d >= 0 and r not in (d, 1) for r, d in zip(result, data, strict=True)
+        ):
+            dims = "x".join("?" if d < 0 else str(d) for d in data)
+            raise VerifyException(f"{describe(op, op.results[0])} should have rank "
+                                  f"{len(data)}, each dim that of {dims} or 1")  # fmt: skip
+        return
+    count = shape_of(axes) if isinstance(axes.type, TensorType) else (0,)
+    if count is None or len(count) != 1 or count[0] < 0:
+        return
+    reduced = count[0] if count[0] or noop else len(data)
+    if len(result) != len(data) - reduced:
+        raise VerifyException(
+            f"{describe(op, op.results[0])} should have rank {len(data) - reduced} "
+            f"({len(data)} minus {reduced} reduced axes)"
+        )
+
+
+for _op_class in (ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp,
+                  ReduceL1Op, ReduceL2Op, ReduceLogSumOp, ReduceLogSumExpOp,
+                  ReduceSumSquareOp):  # fmt: skip
+    register_verifier(_op_class)(verify_reduce)
 
 
 @register_verifier(SwiGLUOp)

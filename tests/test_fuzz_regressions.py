@@ -152,3 +152,16 @@ def test_tflite_operator_whose_output_shape_contradicts_it_is_refused_at_import(
         ModelImportError, match=r"'graph.softmax' op result 0 .* should have shape 1x10"
     ):
         lamina_compile(m.finish())
+
+
+def test_tflite_sum_whose_output_keeps_the_rank_it_reduces_is_refused_at_import():
+    """A corrupt file gave SUM over every axis (keep_dims false) a rank-4 output: the
+    reduce verifier names it at import, not a VerifyException from the loop level."""
+    m = TFLiteBuilder()
+    x = m.input("x", [1, 8, 8, 2])
+    axes = m.constant("axes", np.array([0, 1, 2, 3], np.int32))
+    total = m.tensor("total", [1, 8, 8, 4])
+    m.op("SUM", [x, axes], [total], "ReducerOptions", KeepDims=False)
+    m.output(total)
+    with pytest.raises(ModelImportError, match=r"should have rank 0 \(4 minus 4 reduced axes\)"):
+        lamina_compile(m.finish())

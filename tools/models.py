@@ -51,7 +51,7 @@ def _consumers(graph: onnx.GraphProto) -> dict[str, tuple[onnx.NodeProto, int]]:
 def _random_weight(
     shape: Sequence[int], use: tuple[onnx.NodeProto, int] | None, rng: np.random.Generator
 ) -> np.ndarray:
-    normal = rng.standard_normal(shape).astype(np.float32)
+    normal = rng.standard_normal(shape, dtype=np.float32)
     node, index = use if use else (None, -1)
     op = node.op_type if node else ""
     if op == "BatchNormalization":
@@ -106,11 +106,26 @@ def with_logits(model: onnx.ModelProto) -> onnx.ModelProto:
     softmaxes = [n for n in model.graph.node if n.op_type == "Softmax"]
     if not softmaxes:
         return model
-    inferred = onnx.shape_inference.infer_shapes(model)
     logits = softmaxes[-1].input[0]
-    info = next(v for v in inferred.graph.value_info if v.name == logits)
+    info = next(v for v in _inferred_values(model) if v.name == logits)
     model.graph.output.append(info)
     return model
+
+
+def _inferred_values(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """The value types shape inference gives `model`, inferred on its skeleton: large
+    weights as typed inputs (inference copies the model it reads, and they are most of
+    it), small ones (shapes, axes: values inference reads) kept."""
+    graph = model.graph
+    large = [t for t in graph.initializer if np.prod(t.dims) > 1024]
+    small = [t for t in graph.initializer if np.prod(t.dims) <= 1024]
+    typed = [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in large]
+    skeleton = helper.make_graph(
+        list(graph.node), graph.name, [*graph.input, *typed], list(graph.output), small
+    )
+    bare = helper.make_model(skeleton, opset_imports=list(model.opset_import))
+    bare.ir_version = model.ir_version
+    return list(onnx.shape_inference.infer_shapes(bare).graph.value_info)
 
 
 def output_mismatch(

@@ -222,3 +222,21 @@ func.func @relu_result(%x: tensor<2x?xf32>) {
   %y = "graph.relu"(%x) : (tensor<2x?xf32>) -> tensor<3x4xf32>
   func.return
 }
+
+// -----
+
+func.func @reduce_result_rank(%x: tensor<1x8x8x2xf32>) {
+  %axes = graph.constant dense<[0, 1, 2, 3]> : tensor<4xi64>
+  // expected-error@+1 {{result 0 : tensor<1x8x8x4xf32> should have rank 0 (4 minus 4 reduced axes)}}
+  %y = graph.reduce_sum %x, %axes {keepdims = 0 : i64} : (tensor<1x8x8x2xf32>, tensor<4xi64>) -> tensor<1x8x8x4xf32>
+  func.return
+}
+
+// -----
+
+func.func @reduce_keepdims(%x: tensor<2x3xf32>) {
+  %n = graph.none : none
+  // expected-error@+1 {{result 0 : tensor<2x4xf32> should have rank 2, each dim that of 2x3 or 1}}
+  %y = graph.reduce_max %x, %n : (tensor<2x3xf32>, none) -> tensor<2x4xf32>
+  func.return
+}
