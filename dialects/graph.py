@@ -157,6 +157,7 @@ from lamina.dialects.graph_ops import (
     WhereOp,
     XorOp,
 )
+from lamina.dialects.graph_quant import check_parameters as check_parameters
 from lamina.dialects.graph_verify import (
     Shape,
     check_dims,
@@ -165,7 +166,7 @@ from lamina.dialects.graph_verify import (
     int_value,
     shape_of,
 )
-from lamina.dialects.weights import WEIGHTS, element_type, numpy_dtype
+from lamina.dialects.weights import WEIGHTS, element_type, numpy_dtype, tensor_to_array
 from lamina.errors import LaminaError
 
 DENSE_LIMIT = 16
@@ -232,19 +233,6 @@ class ConstantOp(IRDLOperation):
     def verify_(self) -> None:
         if not isinstance(self.output.type, TensorType):
             raise VerifyException(f"graph.constant must be a tensor, got {self.output.type}")
-
-
-def tensor_to_array(attr: Attribute) -> np.ndarray:
-    """The value of a TENSOR attribute (`dense` or `dense_resource`) as a read-only array."""
-    if isinstance(attr, DenseResourceAttr):
-        type = cast(TensorType[Attribute], attr.type)
-        shape = type.get_shape()
-        return WEIGHTS.array(attr.resource_handle.data, numpy_dtype(type.element_type), shape)
-    if isinstance(attr, DenseIntOrFPElementsAttr):
-        dtype = numpy_dtype(cast(DenseIntOrFPElementsAttr, attr).get_element_type())
-        dense = cast(DenseIntOrFPElementsAttr, attr)
-        return np.frombuffer(dense.data.data, dtype).reshape(dense.get_shape())
-    raise VerifyException(f"expected a dense or dense_resource tensor, got {attr}")
 
 
 @irdl_op_definition
@@ -315,7 +303,7 @@ def onnx_attributes(op: Operation) -> dict[str, object]:
     return values
 
 
-# --- verifiers (shared checks: graph_verify.py; conv and gemm: graph_conv_gemm.py) -------------
+# --- verifiers (shared: graph_verify.py; conv, gemm: graph_conv_gemm.py; quant: graph_quant.py)
 
 
 def _broadcast(op: Operation, values: list[SSAValue]) -> Shape | None:

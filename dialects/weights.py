@@ -30,6 +30,8 @@ from xdsl.dialect_interfaces.op_asm import OpAsmDialectInterface
 from xdsl.dialects.builtin import (
     BFloat16Type,
     Builtin,
+    DenseIntOrFPElementsAttr,
+    DenseResourceAttr,
     Float4E2M1FNType,
     Float8E4M3FNType,
     Float8E4M3FNUZType,
@@ -41,8 +43,10 @@ from xdsl.dialects.builtin import (
     Float64Type,
     IntegerType,
     Signedness,
+    TensorType,
 )
 from xdsl.ir import Attribute, Dialect
+from xdsl.utils.exceptions import VerifyException
 
 from lamina.errors import LaminaError, UnsupportedError
 
@@ -298,3 +302,16 @@ def numpy_dtype(element: Attribute) -> np.dtype:
         if isinstance(element, float_type):
             return np.dtype(name).newbyteorder("<")
     raise UnsupportedError(f"tensors of element type {element}")
+
+
+def tensor_to_array(attr: Attribute) -> np.ndarray:
+    """The value of a TENSOR attribute (`dense` or `dense_resource`) as a read-only array."""
+    if isinstance(attr, DenseResourceAttr):
+        type = cast(TensorType[Attribute], attr.type)
+        shape = type.get_shape()
+        return WEIGHTS.array(attr.resource_handle.data, numpy_dtype(type.element_type), shape)
+    if isinstance(attr, DenseIntOrFPElementsAttr):
+        dtype = numpy_dtype(cast(DenseIntOrFPElementsAttr, attr).get_element_type())
+        dense = cast(DenseIntOrFPElementsAttr, attr)
+        return np.frombuffer(dense.data.data, dtype).reshape(dense.get_shape())
+    raise VerifyException(f"expected a dense or dense_resource tensor, got {attr}")

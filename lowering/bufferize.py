@@ -41,11 +41,11 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.hints import isa
 
 from lamina.dialects import top
-from lamina.dialects.graph import ConstantOp, tensor_to_array
+from lamina.dialects.graph import ConstantOp
 from lamina.dialects.loop import AllocOp, DeallocOp
 from lamina.dialects.top_control import RegionYieldOp
 from lamina.dialects.top_shape import DimOp, IndexOp
-from lamina.dialects.weights import WEIGHTS
+from lamina.dialects.weights import WEIGHTS, tensor_to_array
 from lamina.errors import UnsupportedOpError
 from lamina.lowering.top_to_loop_build import Constants, Emitter, copy, lanes
 from lamina.lowering.top_to_loop_dims import dynamic_sizes

@@ -84,38 +84,41 @@ def window_attrs(
     return strides, dilations, low, high
 
 
+def convolution(
+    e: Emitter, x: SSAValue, w: SSAValue, bias: SSAValue | None, result: TensorType[Attribute]
+) -> SSAValue:
+    """ONNX Conv of x by w (plus bias) for 1-D and 2-D inputs with the node's window
+    attributes: a top.conv2d nchw_fchw, a 1-D one over a height of 1."""
+    xs, ws = e.static(x), e.static(w)
+    if len(xs) not in (3, 4):
+        raise e.fail(f"{len(xs) - 2}-D convolution")
+    strides, dilations, low, high = window_attrs(e, xs, ws[2:])
+    groups = int(cast(int, e.attrs()["group"]))
+    if len(xs) == 4:
+        return e.emit(
+            top.Conv2dOp(x, w, result, layout=top.ConvLayout.NCHW_FCHW, strides=strides,
+                         dilations=dilations, pad_low=low, pad_high=high, groups=groups,
+                         bias=bias)
+        )  # fmt: skip
+    ys = result.get_shape()
+    x2 = e.reshape(x, (xs[0], xs[1], 1, xs[2]))
+    w2 = e.reshape(w, (ws[0], ws[1], 1, ws[2]))
+    y2 = e.emit(
+        top.Conv2dOp(x2, w2, TensorType(result.element_type, (ys[0], ys[1], 1, ys[2])),
+                     layout=top.ConvLayout.NCHW_FCHW, strides=[1, *strides],
+                     dilations=[1, *dilations], pad_low=[0, *low], pad_high=[0, *high],
+                     groups=groups, bias=bias)
+    )  # fmt: skip
+    return e.reshape(y2, ys)
+
+
 class ConvLowering(GraphLowering):
     source = (graph.ConvOp,)
     dynamic_dims = True
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, w, b = op.operands
-        xs, ws = e.static(x), e.static(w)
-        result = e.static_result()
-        if len(xs) not in (3, 4):
-            raise e.fail(f"{len(xs) - 2}-D convolution")
-        strides, dilations, low, high = window_attrs(e, xs, ws[2:])
-        groups = int(cast(int, e.attrs()["group"]))
-        bias = None if is_none(b) else b
-        if len(xs) == 4:
-            return [
-                e.emit(
-                    top.Conv2dOp(x, w, result, layout=top.ConvLayout.NCHW_FCHW, strides=strides,
-                                 dilations=dilations, pad_low=low, pad_high=high, groups=groups,
-                                 bias=bias)
-                )
-            ]  # fmt: skip
-        # 1-D: a 2-D convolution over a height of 1
-        ys = result.get_shape()
-        x2 = e.reshape(x, (xs[0], xs[1], 1, xs[2]))
-        w2 = e.reshape(w, (ws[0], ws[1], 1, ws[2]))
-        y2 = e.emit(
-            top.Conv2dOp(x2, w2, TensorType(result.element_type, (ys[0], ys[1], 1, ys[2])),
-                         layout=top.ConvLayout.NCHW_FCHW, strides=[1, *strides],
-                         dilations=[1, *dilations], pad_low=[0, *low], pad_high=[0, *high],
-                         groups=groups, bias=bias)
-        )  # fmt: skip
-        return [e.reshape(y2, ys)]
+        return [convolution(e, x, w, None if is_none(b) else b, e.static_result())]
 
 
 class NhwcConvLowering(GraphLowering):
@@ -293,25 +296,28 @@ class FusedLowering(GraphLowering):
         return [e.generic([y], result, lambda b, v: _activation(b, fused, v[0]))]
 
 
-class MatMulLowering(GraphLowering):
-    """numpy.matmul semantics: a 1-D lhs is [1, K], a 1-D rhs is [K, 1], dropped after."""
+def matmul(e: Emitter, a: SSAValue, b: SSAValue, result: TensorType[Attribute]) -> SSAValue:
+    """numpy.matmul of a and b as a top.matmul: a 1-D lhs is [1, K], a 1-D rhs is [K, 1],
+    dropped after; batch dims broadcast."""
+    as_, bs = e.static(a), e.static(b)
+    a2 = e.reshape(a, (1, *as_)) if len(as_) == 1 else a
+    b2 = e.reshape(b, (*bs, 1)) if len(bs) == 1 else b
+    s_a, s_b = shape_of(a2), shape_of(b2)
+    batch = top.broadcast_shapes(s_a[:-2], s_b[:-2])
+    if batch is None:
+        raise e.fail(f"batch dims of {a.type} and {b.type} do not broadcast")
+    full = TensorType(result.element_type, (*batch, s_a[-2], s_b[-1]))
+    y = e.emit(top.MatmulOp(a2, b2, full))
+    return e.reshape(y, result.get_shape())
 
+
+class MatMulLowering(GraphLowering):
     source = (graph.MatMulOp,)
     dynamic_dims = True
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         a, b = op.operands
-        as_, bs = e.static(a), e.static(b)
-        result = e.static_result()
-        a2 = e.reshape(a, (1, *as_)) if len(as_) == 1 else a
-        b2 = e.reshape(b, (*bs, 1)) if len(bs) == 1 else b
-        s_a, s_b = shape_of(a2), shape_of(b2)
-        batch = top.broadcast_shapes(s_a[:-2], s_b[:-2])
-        if batch is None:
-            raise e.fail(f"batch dims of {a.type} and {b.type} do not broadcast")
-        full = TensorType(result.element_type, (*batch, s_a[-2], s_b[-1]))
-        y = e.emit(top.MatmulOp(a2, b2, full))
-        return [e.reshape(y, result.get_shape())]
+        return [matmul(e, a, b, e.static_result())]
 
 
 def _keep_dim(shape: Sequence[int], axis: int) -> tuple[int, ...]:

@@ -11,6 +11,17 @@ per tensor (one element), per axis (1-D, one per index of dim `axis` of x) or bl
 read element d_axis, or d_axis floordiv block_size. A missing zero point is 0 (its type:
 uint8, or `output_dtype`). These are the exact integer semantics every back end runs; the
 int8 kernels of the devices are separate lowerings of fused quantized ops.
+
+The integer ops accumulate exactly in i32 (wrapping, as ONNX allows), never in float:
+
+    conv_integer(x, w, xz, wz)     = top.conv2d of i32(x) - i32(xz) by i32(w) - i32(wz)
+    mat_mul_integer(a, b, az, bz)  = top.matmul of i32(a) - i32(az) and i32(b) - i32(bz)
+    dynamic_quantize_linear(x)     = quantize_linear(x, s, z) with, over all of x,
+        lo, hi = min(0, min x), max(0, max x); s = (hi - lo, or 1 if hi = lo) / 255
+        z = saturate(roundeven(-lo / s))                                  (uint8)
+
+A per-axis zero point of conv_integer's w is per output channel (dim 0); of
+mat_mul_integer's a per row (dim -2), of b per column (dim -1).
 """
 
 from __future__ import annotations
@@ -20,11 +31,18 @@ from math import prod
 from typing import cast
 
 from xdsl.dialects import arith, math
-from xdsl.dialects.builtin import AnySignlessIntegerType, IntegerType, Signedness, f32
+from xdsl.dialects.builtin import (
+    AnySignlessIntegerType,
+    IntegerType,
+    Signedness,
+    TensorType,
+    f32,
+    i32,
+)
 from xdsl.ir import Operation, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineExpr, AffineMap
 
-from lamina.dialects import graph
+from lamina.dialects import graph, top
 from lamina.lowering.graph_to_top_common import (
     Body,
     Emitter,
@@ -37,26 +55,23 @@ from lamina.lowering.graph_to_top_common import (
     normalize_axis,
 )
 from lamina.lowering.graph_to_top_elementwise import convert
+from lamina.lowering.graph_to_top_nn import convolution, matmul
 
 
 def parameter_map(
     e: Emitter, x: Sequence[int], param: Sequence[int], axis: int, block: int
 ) -> AffineMap:
-    """How a scale / zero point of shape `param` is read at each element of x (shape `x`)."""
+    """How a scale / zero point of shape `param` is read at each element of x (shape `x`):
+    per tensor, per `axis`, in blocks along `axis`, or (x's rank) broadcast, as the graph
+    verifier (dialects/graph_quant.py) admits them."""
     rank = len(x)
-    if prod(param) == 1 and len(param) <= 1:
+    if (prod(param) == 1 and len(param) <= 1) or (block == 0 and len(param) == rank > 1):
         return broadcast_map(param, x)
     axis = normalize_axis(e, axis, rank)
     if block > 0:
-        if len(param) != rank or param[axis] != -(-x[axis] // block):
-            raise e.fail(
-                f"a blocked scale of shape {list(param)} for x {list(x)}, block_size {block}"
-            )
         dims: list[AffineExpr] = [AffineDimExpr(d) for d in range(rank)]
         dims[axis] = AffineDimExpr(axis) // block
         return AffineMap(rank, 0, tuple(dims))
-    if len(param) != 1 or param[0] != x[axis]:
-        raise e.fail(f"a per-axis scale of shape {list(param)} for x {list(x)} on axis {axis}")
     return AffineMap(rank, 0, (AffineDimExpr(axis),))
 
 
@@ -66,15 +81,9 @@ def _parameters(e: Emitter, op: Operation) -> tuple[list[SSAValue], list[AffineM
     attrs = e.attrs()
     xs, ss = e.static(x), e.static(scale)
     axis, block = int(cast(int, attrs["axis"])), int(cast(int, attrs["block_size"]))
-    if block < 0:
-        raise e.fail(f"block_size {block}")
     params, maps = [x, scale], [AffineMap.identity(len(xs)), parameter_map(e, xs, ss, axis, block)]
     if not is_none(zero_point):
         zs = e.static(zero_point)
-        if zs != ss and not prod(zs) == prod(ss) == 1:
-            raise e.fail(
-                f"a zero point {zero_point.type} of another shape than the scale {scale.type}"
-            )
         params.append(zero_point)
         maps.append(parameter_map(e, xs, zs, axis, block))
     return params, maps
@@ -117,16 +126,27 @@ class QuantizeLinearLowering(GraphLowering):
 
         def body(b: Body, xs: Sequence[SSAValue]) -> SSAValue:
             x, scale, *zero_point = [_to_f32(b, b.signless(v)) for v in xs]
-            scaled = b.div(x, scale)
             if integer is None:  # float8 / float4: the cast rounds and saturates
+                scaled = b.div(x, scale)
                 shifted = b.add(scaled, zero_point[0]) if zero_point else scaled
                 return convert(b, shifted, element, saturate)
-            rounded = b.emit(math.RoundEvenOp(scaled))
-            shifted = b.add(rounded, zero_point[0]) if zero_point else rounded
-            return b.cast_to(_saturated(b, shifted, integer), element)
+            return b.cast_to(_quantized(b, x, scale, zero_point, integer), element)
 
         unsigned = integer is not None and is_unsigned(integer)
         return [e.generic(inputs, result, body, maps, unsigned=unsigned)]
+
+
+def _quantized(
+    b: Body,
+    x: SSAValue,
+    scale: SSAValue,
+    zero_point: Sequence[SSAValue],
+    integer: IntegerType[int, Signedness],
+) -> SSAValue:
+    """saturate(roundeven(x / scale) + zero_point) of f32 values, as signless `integer`."""
+    rounded = b.emit(math.RoundEvenOp(b.div(x, scale)))
+    shifted = b.add(rounded, zero_point[0]) if zero_point else rounded
+    return _saturated(b, shifted, integer)
 
 
 def _saturated(b: Body, value: SSAValue, integer: IntegerType[int, Signedness]) -> SSAValue:
@@ -143,7 +163,97 @@ def _saturated(b: Body, value: SSAValue, integer: IntegerType[int, Signedness]) 
     return whole if bits == 32 else b.emit(arith.TruncIOp(whole, signless))
 
 
+def _minus_zero_point(e: Emitter, value: SSAValue, zero_point: SSAValue, axis: int) -> SSAValue:
+    """i32(value) - i32(zero_point) over value's shape; the zero point (of value's type) is
+    absent or quantizes value per tensor or along dim `axis` (dialects/graph_quant.py)."""
+    shape = e.static(value)
+    inputs, maps = [value], [AffineMap.identity(len(shape))]
+    if not is_none(zero_point):
+        maps.append(parameter_map(e, shape, e.static(zero_point), axis, 0))
+        inputs.append(zero_point)
+
+    def body(b: Body, xs: Sequence[SSAValue]) -> SSAValue:
+        v, *z = [convert(b, b.signless(x), i32) for x in xs]
+        return b.sub(v, z[0]) if z else v
+
+    unsigned = is_unsigned(elt_of(value))
+    return e.generic(inputs, TensorType(i32, shape), body, maps, unsigned=unsigned)
+
+
+class ConvIntegerLowering(GraphLowering):
+    """conv_integer -> top.conv2d over i32 operands less their zero points."""
+
+    source = (graph.ConvIntegerOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x, w, x_zero_point, w_zero_point = op.operands
+        xs = _minus_zero_point(e, x, x_zero_point, -1)
+        ws = _minus_zero_point(e, w, w_zero_point, 0)
+        return [convolution(e, xs, ws, None, e.static_result())]
+
+
+class MatMulIntegerLowering(GraphLowering):
+    """mat_mul_integer -> top.matmul over i32 operands less their zero points."""
+
+    source = (graph.MatMulIntegerOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        a, b, a_zero_point, b_zero_point = op.operands
+        rows, columns = len(e.static(a)) - 2, len(e.static(b)) - 1
+        a_less = _minus_zero_point(e, a, a_zero_point, rows)
+        b_less = _minus_zero_point(e, b, b_zero_point, columns)
+        return [matmul(e, a_less, b_less, e.static_result())]
+
+
+class DynamicQuantizeLinearLowering(GraphLowering):
+    """dynamic_quantize_linear -> top.reduce min / max over x, generics of the scale and
+    zero point (module doc), and quantize_linear's generic."""
+
+    source = (graph.DynamicQuantizeLinearOp,)
+
+    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
+        x = op.operands[0]
+        rank = len(e.static(x))
+        y, scale, zero_point = (e.static_result(i) for i in range(3))
+        if elt_of(x) != f32 or scale.element_type != f32:
+            raise e.fail(f"a dynamic quantization of {x.type}")
+        integer = integer_type(y.element_type)
+        if integer is None or not is_unsigned(integer) or integer.bitwidth != 8:
+            raise e.fail(f"a dynamic quantization to {y}")
+
+        def extreme(kind: top.ReduceKind) -> SSAValue:
+            if rank == 0:
+                return x
+            axes = list(range(rank))
+            return e.emit(top.ReduceOp(x, scale, kind=kind, axes=axes, keepdims=False))
+
+        low, high = extreme(top.ReduceKind.MIN), extreme(top.ReduceKind.MAX)
+
+        def step(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+            lo, hi = b.min(v[0], b.like(0, v[0])), b.max(v[1], b.like(0, v[1]))
+            span = b.select(b.cmp("oeq", hi, lo), b.like(1, hi), b.sub(hi, lo))
+            return b.div(span, b.like(255, span))
+
+        y_scale = e.generic([low, high], scale, step)
+
+        def zero(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+            lo = b.min(v[0], b.like(0, v[0]))
+            return b.cast_to(_quantized(b, b.neg(lo), v[1], [], integer), integer)
+
+        y_zero_point = e.generic([low, y_scale], zero_point, zero, unsigned=True)
+
+        def quantized(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+            xf, s, z = v[0], v[1], _to_f32(b, b.signless(v[2]))
+            return b.cast_to(_quantized(b, xf, s, [z], integer), integer)
+
+        y_value = e.generic([x, y_scale, y_zero_point], y, quantized, unsigned=True)
+        return [y_value, y_scale, y_zero_point]
+
+
 QUANT_LOWERINGS: tuple[type[GraphLowering], ...] = (
     DequantizeLinearLowering,
     QuantizeLinearLowering,
+    ConvIntegerLowering,
+    MatMulIntegerLowering,
+    DynamicQuantizeLinearLowering,
 )

@@ -3,7 +3,8 @@ activations; the QDQ form: QuantizeLinear / DequantizeLinear around float ops, a
 QOperator form: QLinearConv and onnxruntime's com.microsoft QLinear* / QGemm) compiled by
 lamina and checked against onnxruntime's int8 run of the same file on the same inputs:
 the top-1 class equal and at least 99% of the output elements within one quantization step
-(tools/quantized.py). lamina computes them with the exact integer semantics of
+(tools/quantized.py). Dynamically quantized models (DynamicQuantizeLinear into
+ConvInteger / MatMulInteger, float outputs) match onnxruntime's run to float rounding. lamina computes them with the exact integer semantics of
 QuantizeLinear / DequantizeLinear (lowering/graph_to_top_quant.py) around float ops; the
 QOperator form is rewritten into the QDQ form (parser/onnx_contrib.py,
 rewrites/graph/expand_quantized.rw)."""
@@ -17,13 +18,14 @@ import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
 
 import lamina
 from lamina.compiler import compile_bundle
-from lamina.errors import UnsupportedError
+from lamina.errors import ModelImportError, UnsupportedError
 from lamina.runtime.qemu import run_bundle
 from lamina.tools.models import light_model, mlp, random_inputs, with_logits
-from lamina.tools.quantized import output_steps, quantize, within_one_step
+from lamina.tools.quantized import output_steps, quantize, quantize_dynamic, within_one_step
 
 
 def calibrated(model: onnx.ModelProto, qdq: bool = True) -> onnx.ModelProto:
@@ -138,3 +140,132 @@ def test_a_com_microsoft_form_that_is_not_expanded_is_named_as_unsupported():
     pool.attribute.append(helper.make_attribute("channels_last", 1))
     with pytest.raises(UnsupportedError, match="QLinearAveragePool.*com.microsoft"):
         lamina.compile(model)
+
+
+def assert_matches_dynamic_run(model: onnx.ModelProto, got: list[np.ndarray]) -> None:
+    """Outputs equal onnxruntime's to float rounding: both quantize each activation with
+    the same DynamicQuantizeLinear and sum the same integer products."""
+    want = onnxruntime_outputs(model, random_inputs(model))
+    for g, w in zip(got, want, strict=True):
+        assert g.shape == w.shape
+        assert np.array_equal(g.reshape(len(g), -1).argmax(1), w.reshape(len(w), -1).argmax(1))
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-5 * np.abs(w).max())
+
+
+@pytest.fixture(scope="module")
+def dynamic_mlp() -> onnx.ModelProto:
+    return quantize_dynamic(mlp(form="matmul"))
+
+
+def test_dynamic_mlp_on_host_matches_onnxruntime(dynamic_mlp: onnx.ModelProto):
+    ops = {node.op_type for node in dynamic_mlp.graph.node}
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops
+    assert_matches_dynamic_run(
+        dynamic_mlp, lamina.compile(dynamic_mlp)(**random_inputs(dynamic_mlp))
+    )
+
+
+def test_dynamic_mlp_on_cortex_a76_under_qemu_matches_onnxruntime(
+    dynamic_mlp: onnx.ModelProto, tmp_path: Path
+):
+    compile_bundle(dynamic_mlp, "cortex-a76", tmp_path / "bundle", name="mlp_dynamic")
+    assert_matches_dynamic_run(
+        dynamic_mlp, run_bundle(tmp_path / "bundle", random_inputs(dynamic_mlp)).outputs
+    )
+
+
+def test_dynamic_squeezenet_with_uint8_weights_on_host_matches_onnxruntime():
+    model = quantize_dynamic(with_logits(light_model("squeezenet")), unsigned_weights=True)
+    assert "ConvInteger" in {node.op_type for node in model.graph.node}
+    assert_matches_dynamic_run(model, lamina.compile(model)(**random_inputs(model)))
+
+
+def integer_op(
+    op_type: str, x: np.ndarray, w: np.ndarray, x_zero: np.ndarray, w_zero: np.ndarray
+) -> onnx.ModelProto:
+    """A one-node ConvInteger (3x3, padded) / MatMulInteger model with constant weights and
+    zero points."""
+    if op_type == "ConvInteger":
+        shape = [x.shape[0], w.shape[0], *x.shape[2:]]
+    else:
+        shape = [*x.shape[:-1], w.shape[-1]]
+    initializers = [
+        numpy_helper.from_array(v, k) for k, v in {"w": w, "xz": x_zero, "wz": w_zero}.items()
+    ]
+    node = helper.make_node(op_type, ["x", "w", "xz", "wz"], ["y"])
+    if op_type == "ConvInteger":
+        node.attribute.append(helper.make_attribute("pads", [1, 1, 1, 1]))
+    graph = helper.make_graph(
+        [node],
+        op_type,
+        [helper.make_tensor_value_info("x", helper.np_dtype_to_tensor_dtype(x.dtype), x.shape)],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, shape)],
+        initializers,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+@pytest.mark.parametrize("op_type", ["ConvInteger", "MatMulInteger"])
+def test_integer_op_with_a_zero_point_per_channel_matches_the_onnx_reference(op_type: str):
+    rng = np.random.default_rng(3)
+    if op_type == "ConvInteger":
+        x, w = (
+            rng.integers(0, 256, (1, 3, 6, 6), np.uint8),
+            rng.integers(-128, 128, (4, 3, 3, 3), np.int8),
+        )
+    else:
+        x, w = rng.integers(0, 256, (5, 7), np.uint8), rng.integers(-128, 128, (7, 4), np.int8)
+    x_zero, w_zero = np.array(131, np.uint8), rng.integers(-128, 128, 4, np.int8)
+    model = integer_op(op_type, x, w, x_zero, w_zero)
+    (want,) = ReferenceEvaluator(model).run(None, {"x": x})
+    (got,) = lamina.compile(model)(x=x)
+    assert got.dtype == np.int32
+    assert np.array_equal(got, want)
+    assert len(np.unique(w_zero)) > 1, "a zero point that is one value checks little"
+
+
+def quantize_dequantize(scale: np.ndarray, zero_point: np.ndarray) -> onnx.ModelProto:
+    """x [1, 3, 4, 4] -> QuantizeLinear (node 'quant', axis 1) -> DequantizeLinear."""
+    initializers = [numpy_helper.from_array(scale, "s"), numpy_helper.from_array(zero_point, "z")]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], name="quant", axis=1),
+        helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], name="dequant", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "qdq",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])],
+        initializers,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+@pytest.mark.parametrize(
+    ("scale", "zero_point", "message"),
+    [
+        (
+            np.array(0, np.float32),
+            np.array(0, np.uint8),
+            "y_scale .* holds 0.0: a scale must be nonzero",
+        ),
+        (np.array(np.nan, np.float32), np.array(0, np.uint8), "holds nan"),
+        (
+            np.ones(2, np.float32),
+            np.zeros(2, np.uint8),
+            r"y_scale .* should have shape 3 \(one per index of dim 1",
+        ),
+        (np.ones(3, np.float32), np.zeros(2, np.uint8), r"y_zero_point .* should have shape 3"),
+        (
+            np.ones(3, np.float32),
+            np.zeros(1, np.uint8),
+            r"y_zero_point .* should have the shape of y_scale",
+        ),
+    ],
+    ids=["zero scale", "nan scale", "per-axis length", "zero point length", "zero point shape"],
+)
+def test_broken_quantization_parameters_are_an_import_diagnostic_naming_the_node(
+    scale: np.ndarray, zero_point: np.ndarray, message: str
+):
+    with pytest.raises(ModelImportError, match=f"node 'quant'.*{message}"):
+        lamina.compile(quantize_dequantize(scale, zero_point))

@@ -4,6 +4,8 @@ compared, for tests and benchmarks (onnxruntime is a test dependency only).
     q = quantize(model, calibration_inputs)          # QDQ, per-channel int8 weights,
     steps = output_steps(q)                          # uint8 activations
     within_one_step(got, want, steps[0]) >= 0.99
+    d = quantize_dynamic(model)                      # int8 weights, activations quantized
+                                                     # at run time (float outputs)
 
 A quantized model's output is the dequantization of an integer: two runtimes that round one
 intermediate differently differ by whole quantization steps, so outputs are compared in
@@ -63,6 +65,27 @@ def quantize(
             per_channel=per_channel,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
+        )
+        return onnx.load(quantized)
+
+
+def quantize_dynamic(model: onnx.ModelProto, *, unsigned_weights: bool = False) -> onnx.ModelProto:
+    """`model` quantized by `onnxruntime.quantization.quantize_dynamic`: the weights of its
+    Conv, MatMul and Gemm int8 (uint8 when `unsigned_weights`), each activation that feeds
+    one quantized at run time by DynamicQuantizeLinear into ConvInteger / MatMulInteger."""
+    from onnxruntime.quantization import QuantType
+    from onnxruntime.quantization import quantize_dynamic as onnxruntime_quantize_dynamic
+
+    if model.opset_import[0].version < QDQ_OPSET:
+        model = onnx.version_converter.convert_version(model, QDQ_OPSET)
+    with tempfile.TemporaryDirectory(prefix="lamina-quantize-") as scratch:
+        source, quantized = Path(scratch) / "model.onnx", Path(scratch) / "quantized.onnx"
+        onnx.save(model, source)
+        onnxruntime_quantize_dynamic(
+            str(source),
+            str(quantized),
+            op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+            weight_type=QuantType.QUInt8 if unsigned_weights else QuantType.QInt8,
         )
         return onnx.load(quantized)
 

@@ -240,3 +240,80 @@ func.func @reduce_keepdims(%x: tensor<2x3xf32>) {
   %y = graph.reduce_max %x, %n : (tensor<2x3xf32>, none) -> tensor<2x4xf32>
   func.return
 }
+
+// -----
+
+func.func @per_axis_scale_of_the_wrong_length(%x: tensor<1x3x4xi8>, %s: tensor<4xf32>) {
+  %n = graph.none : none
+  // expected-error@+1 {{x_scale : tensor<4xf32> should have shape 3 (one per index of dim 1 of x)}}
+  %y = graph.dequantize_linear %x, %s, %n {axis = 1 : i64} : (tensor<1x3x4xi8>, tensor<4xf32>, none) -> tensor<1x3x4xf32>
+  func.return
+}
+
+// -----
+
+func.func @zero_point_of_another_shape(%x: tensor<1x3x4xf32>, %s: tensor<3xf32>, %z: tensor<1xi8>) {
+  // expected-error@+1 {{y_zero_point : tensor<1xi8> should have the shape of y_scale : tensor<3xf32>}}
+  %y = graph.quantize_linear %x, %s, %z {axis = 1 : i64} : (tensor<1x3x4xf32>, tensor<3xf32>, tensor<1xi8>) -> tensor<1x3x4xi8>
+  func.return
+}
+
+// -----
+
+func.func @zero_point_of_another_type(%x: tensor<1x3x4xf32>, %s: tensor<f32>, %z: tensor<ui8>) {
+  // expected-error@+1 {{y_zero_point : tensor<ui8> should have the element type i8 of result 0 : tensor<1x3x4xi8>}}
+  %y = graph.quantize_linear %x, %s, %z : (tensor<1x3x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x3x4xi8>
+  func.return
+}
+
+// -----
+
+func.func @blocked_scale(%x: tensor<3x5xi8>, %s: tensor<3x2xf32>) {
+  %n = graph.none : none
+  // expected-error@+1 {{x_scale : tensor<3x2xf32> should have shape 3x3 (x's shape with dim 1 in blocks of 2)}}
+  %y = graph.dequantize_linear %x, %s, %n {axis = 1 : i64, block_size = 2 : i64} : (tensor<3x5xi8>, tensor<3x2xf32>, none) -> tensor<3x5xf32>
+  func.return
+}
+
+// -----
+
+func.func @negative_block_size(%x: tensor<3x4xi8>, %s: tensor<3x2xf32>) {
+  %n = graph.none : none
+  // expected-error@+1 {{block_size = -2 should be at least 0}}
+  %y = graph.dequantize_linear %x, %s, %n {axis = 1 : i64, block_size = -2 : i64} : (tensor<3x4xi8>, tensor<3x2xf32>, none) -> tensor<3x4xf32>
+  func.return
+}
+
+// -----
+
+func.func @zero_scale(%x: tensor<2x3xf32>) {
+  %s = graph.constant dense<0.0> : tensor<f32>
+  %n = graph.none : none
+  // expected-error@+1 {{y_scale : tensor<f32> holds 0.0: a scale must be nonzero and finite}}
+  %y = graph.quantize_linear %x, %s, %n : (tensor<2x3xf32>, tensor<f32>, none) -> tensor<2x3xui8>
+  func.return
+}
+
+// -----
+
+func.func @q_linear_conv_per_axis_activation(%x: tensor<1x3x4x4xui8>, %xs: tensor<3xf32>, %xz: tensor<ui8>, %w: tensor<2x3x1x1xi8>, %ws: tensor<2xf32>, %wz: tensor<2xi8>, %ys: tensor<f32>, %yz: tensor<ui8>, %n: none) {
+  // expected-error@+1 {{x_scale : tensor<3xf32> should have one element (per tensor)}}
+  %y = graph.q_linear_conv %x, %xs, %xz, %w, %ws, %wz, %ys, %yz, %n : (tensor<1x3x4x4xui8>, tensor<3xf32>, tensor<ui8>, tensor<2x3x1x1xi8>, tensor<2xf32>, tensor<2xi8>, tensor<f32>, tensor<ui8>, none) -> tensor<1x2x4x4xui8>
+  func.return
+}
+
+// -----
+
+func.func @mat_mul_integer_column_zero_point(%a: tensor<5x7xui8>, %b: tensor<7x4xi8>, %az: tensor<ui8>, %bz: tensor<7xi8>) {
+  // expected-error@+1 {{b_zero_point : tensor<7xi8> should have shape 4 (one per index of dim 1 of x)}}
+  %y = graph.mat_mul_integer %a, %b, %az, %bz : (tensor<5x7xui8>, tensor<7x4xi8>, tensor<ui8>, tensor<7xi8>) -> tensor<5x4xi32>
+  func.return
+}
+
+// -----
+
+func.func @conv_integer_per_channel_input_zero_point(%x: tensor<1x3x4x4xui8>, %w: tensor<2x3x1x1xi8>, %xz: tensor<3xui8>, %wz: tensor<2xi8>) {
+  // expected-error@+1 {{x_zero_point : tensor<3xui8> should have one element (per tensor)}}
+  %y = graph.conv_integer %x, %w, %xz, %wz : (tensor<1x3x4x4xui8>, tensor<2x3x1x1xi8>, tensor<3xui8>, tensor<2xi8>) -> tensor<1x2x4x4xi32>
+  func.return
+}
