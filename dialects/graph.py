@@ -169,6 +169,11 @@ from lamina.dialects.graph_verify import (
 from lamina.dialects.weights import WEIGHTS, element_type, numpy_dtype, tensor_to_array
 from lamina.errors import LaminaError
 
+DIM_PARAMS = "lamina.dim_params"
+"""Attribute of a `func.func` whose inputs have named dynamic dims: per input, an array of
+the ONNX dim_param of each dim ("" where it has none); dynamic-dim inference equates the
+dims that share a name."""
+
 DENSE_LIMIT = 16
 """Arrays with at most this many elements become `dense<...>`; larger ones `dense_resource`."""
 

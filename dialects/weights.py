@@ -24,7 +24,6 @@ from collections.abc import Generator, Iterable
 from contextlib import contextmanager
 from typing import cast
 
-import ml_dtypes
 import numpy as np
 from xdsl.dialect_interfaces.op_asm import OpAsmDialectInterface
 from xdsl.dialects.builtin import (
@@ -259,13 +258,23 @@ _FLOATS: dict[str, type[FloatElementType]] = {
 }
 """numpy (and `ml_dtypes`) float dtype names -> MLIR float types."""
 
-_NARROW_INTS: dict[tuple[int, bool], np.dtype] = {
-    (4, False): np.dtype(ml_dtypes.int4),
-    (4, True): np.dtype(ml_dtypes.uint4),
-    (2, False): np.dtype(ml_dtypes.int2),
-    (2, True): np.dtype(ml_dtypes.uint2),
+_NARROW_INTS: dict[str, tuple[int, bool]] = {
+    "int4": (4, False),
+    "uint4": (4, True),
+    "int2": (2, False),
+    "uint2": (2, True),
 }
-"""Sub-byte integers: `ml_dtypes` views of one element a byte (the low bits hold it)."""
+"""Sub-byte integers (width, unsigned) by their `ml_dtypes` name: numpy views of one element
+a byte (the low bits hold it)."""
+
+
+def _ml_dtype(name: str) -> np.dtype:
+    """The numpy dtype `name` of `ml_dtypes`, imported on first use (it costs most of a
+    second at start-up, which `lamina-opt` on float32 IR never needs)."""
+    import ml_dtypes
+
+    return np.dtype(getattr(ml_dtypes, name))
+
 
 ElementType = IntegerType | FloatElementType
 
@@ -274,9 +283,9 @@ def element_type(dtype: np.dtype) -> ElementType:
     """The MLIR element type of a numpy dtype: bool -> i1, int8 -> i8, uint8 -> ui8, ..."""
     if dtype == np.bool_:
         return IntegerType(1)
-    for (width, unsigned), narrow in _NARROW_INTS.items():
-        if dtype == narrow:
-            return IntegerType(width, Signedness.UNSIGNED if unsigned else Signedness.SIGNLESS)
+    if dtype.name in _NARROW_INTS and dtype.kind == "V":
+        width, unsigned = _NARROW_INTS[dtype.name]
+        return IntegerType(width, Signedness.UNSIGNED if unsigned else Signedness.SIGNLESS)
     if dtype.kind == "i":
         return IntegerType(dtype.itemsize * 8)
     if dtype.kind == "u":
@@ -296,11 +305,13 @@ def numpy_dtype(element: Attribute) -> np.dtype:
         unsigned = integer.signedness.data == Signedness.UNSIGNED
         if width in (8, 16, 32, 64):
             return np.dtype(f"<{'u' if unsigned else 'i'}{width // 8}")
-        if (width, unsigned) in _NARROW_INTS:
-            return _NARROW_INTS[width, unsigned]
+        for name, narrow in _NARROW_INTS.items():
+            if narrow == (width, unsigned):
+                return _ml_dtype(name)
     for name, float_type in _FLOATS.items():
         if isinstance(element, float_type):
-            return np.dtype(name).newbyteorder("<")
+            dtype = np.dtype(name) if name in ("float16", "float32", "float64") else _ml_dtype(name)
+            return dtype.newbyteorder("<")
     raise UnsupportedError(f"tensors of element type {element}")
 
 

@@ -19,11 +19,11 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Operation
 
 from lamina.dialects import graph
+from lamina.dialects.graph import DIM_PARAMS
 from lamina.lowering import symbolic_dims as sd
 from lamina.lowering.graph_dims import SymbolicShapes, has_dynamic_dims, static_dims
 from lamina.lowering.graph_dims_rules import SHAPE_RULES, VALUE_RULES
 from lamina.lowering.symbolic_dims import Size
-from lamina.parser.onnx_build import DIM_PARAMS
 
 _ACTIVE: ContextVar[dict[Operation, SymbolicShapes] | None] = ContextVar(
     "symbolic_shapes", default=None

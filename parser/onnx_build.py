@@ -13,7 +13,7 @@ from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.irdl import VarOperandDef, VarResultDef
 
-from lamina.dialects.graph import ONNX_OPS, ConstantOp, YieldOp
+from lamina.dialects.graph import DIM_PARAMS, ONNX_OPS, ConstantOp, YieldOp
 from lamina.errors import ModelImportError, UnsupportedError, all_unsupported
 from lamina.parser.onnx_prepare import PreparedModel
 from lamina.parser.onnx_types import (
@@ -63,11 +63,6 @@ class _Scope:
                 return entries[name]
             scope = scope.parent
         return None
-
-
-DIM_PARAMS = "lamina.dim_params"
-"""Function attribute set when an input has named dynamic dims: per input, the ONNX
-dim_param of each dim ("" where it has none)."""
 
 
 class ModuleBuilder:

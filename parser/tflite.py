@@ -16,10 +16,8 @@ collected and reported in one diagnostic.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TypeGuard, cast
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.dialects.func import FuncOp, ReturnOp
@@ -35,39 +33,15 @@ from lamina.errors import (
 )
 from lamina.parser.onnx_types import location, sanitize_symbol
 from lamina.parser.tflite_graph import Converter, GraphBuilder
-from lamina.parser.tflite_model import (
-    FILE_IDENTIFIER,
-    Operator,
-    TFLiteModel,
-    TFLiteSource,
-    is_tflite,
-    read_tflite,
-)
+from lamina.parser.tflite_model import Operator, TFLiteModel, read_tflite
 from lamina.parser.tflite_ops import CUSTOM_CONVERTERS, NN_CONVERTERS
 from lamina.parser.tflite_ops_shape import SHAPE_CONVERTERS
+from lamina.parser.tflite_source import FILE_IDENTIFIER, TFLiteSource, is_tflite, is_tflite_model
 
 __all__ = ["FILE_IDENTIFIER", "CONVERTERS", "import_tflite", "is_tflite", "is_tflite_model"]
 
 CONVERTERS: dict[str, Converter] = {**NN_CONVERTERS, **SHAPE_CONVERTERS}
 """Builtin operator name -> the converter that emits its graph ops."""
-
-
-def is_tflite_model(source: object) -> TypeGuard[TFLiteSource]:
-    """Whether `source` is for the TFLite importer: bytes or a file whose bytes 4..8 are
-    the file identifier TFL3 (whatever the file's extension), or a path ending in .tflite
-    (the importer then says what is wrong with it)."""
-    if isinstance(source, bytes):
-        return is_tflite(source)
-    if not isinstance(source, str | os.PathLike):
-        return False
-    path = os.fspath(cast("str | os.PathLike[str]", source))
-    if path.endswith(".tflite"):
-        return True
-    try:
-        with open(path, "rb") as file:
-            return is_tflite(file.read(8))
-    except OSError:
-        return False
 
 
 def import_tflite(source: TFLiteSource, outputs: Sequence[str] | None = None) -> ModuleOp:

@@ -25,12 +25,8 @@ from tflite.utils import BUILTIN_OPCODE2NAME
 
 from lamina.errors import ModelImportError
 from lamina.limits import WEIGHTS
+from lamina.parser.tflite_source import FILE_IDENTIFIER, TFLiteSource, is_tflite
 from lamina.parser.tflite_sparse import densify, read_levels
-
-FILE_IDENTIFIER = b"TFL3"
-"""Bytes 4..8 of every .tflite file."""
-
-TFLiteSource = str | os.PathLike[str] | bytes
 
 TENSOR_DTYPES: dict[int, np.dtype[Any]] = {
     0: np.dtype(np.float32),
@@ -93,10 +89,6 @@ class TFLiteModel:
     inputs: list[int]
     outputs: list[int]
     name: str
-
-
-def is_tflite(data: bytes) -> bool:
-    return data[4:8] == FILE_IDENTIFIER
 
 
 def tflite_bytes(source: TFLiteSource) -> tuple[bytes, str]:

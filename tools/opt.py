@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from io import StringIO
 from typing import ClassVar
 
-import onnx
 from xdsl.dialects.builtin import FileLineColLoc, ModuleOp, NameLoc
 from xdsl.ir import AttributeInvT, Operation, SSAValue
 from xdsl.parser import Parser
@@ -47,7 +46,7 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 import lamina.xdsl_patches  # noqa: F401  (linear-time string lexing before any parse)
 from lamina.dialects.weights import printing_weights
 from lamina.errors import LaminaError
-from lamina.parser.tflite import import_tflite, is_tflite_model
+from lamina.parser.tflite_source import is_tflite_model
 from lamina.targets import known_devices
 from lamina.tools.diagnostics import (
     Diagnostic,
@@ -223,6 +222,8 @@ class LaminaOptMain(xDSLOptMain):
         if name.endswith(".onnx"):
             return self._run_onnx(name)
         if self.args.input_file is not None and is_tflite_model(self.args.input_file):
+            from lamina.parser.tflite import import_tflite  # loaded only for TFLite inputs
+
             with self.timer.phase("import TFLite"):
                 module = import_tflite(name)
             return self._run_imported(module, name)
@@ -452,6 +453,8 @@ def _message(error: Exception) -> str:
 
 def onnx_output_names(path: str) -> list[str]:
     """The graph output names of the ONNX model in `path` (read without its weights)."""
+    import onnx
+
     return [value.name for value in onnx.load(path, load_external_data=False).graph.output]
 
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import onnx
 from xdsl.dialects.builtin import ModuleOp
 
 from lamina.errors import LaminaError
-from lamina.tools.onnx_export import export_onnx
 from lamina.tools.op_graph import op_graph_dot
+
+if TYPE_CHECKING:
+    import onnx
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +48,7 @@ class SideOutputs:
     output_names: Sequence[str] | None = None
     """The ONNX graph's output names to keep (those of an .onnx input)."""
     dots: list[str] = field(default_factory=list[str])
-    models: list[onnx.ModelProto] = field(default_factory=list[onnx.ModelProto])
+    models: list[onnx.ModelProto] = field(default_factory=lambda: [])
 
     @staticmethod
     def from_args(args: argparse.Namespace) -> SideOutputs:
@@ -59,6 +61,8 @@ class SideOutputs:
         if self.onnx_path is not None:
             if self.models:
                 raise LaminaError("--emit-onnx writes one model: give one chunk, not several")
+            from lamina.tools.onnx_export import export_onnx  # onnx loads only when asked
+
             self.models.append(export_onnx(module, self.output_names))
 
     def write(self) -> None:

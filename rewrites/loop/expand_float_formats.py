@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ml_dtypes
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import arith
@@ -33,6 +32,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from lamina.dialects.weights import numpy_dtype
 from lamina.errors import UnsupportedOpError
 from lamina.rewrites.loop.float_formats import (
     BitBuilder,
@@ -44,18 +44,6 @@ from lamina.rewrites.loop.float_formats import (
 
 _TYPE_OBLIVIOUS = ("arith.select", "arith.bitcast")
 """Ops that move a storage float's bits without looking at them."""
-
-_NUMPY_DTYPES: dict[str, np.dtype] = {
-    "f16": np.dtype(np.float16),
-    "bf16": np.dtype(ml_dtypes.bfloat16),
-    "f8E4M3FN": np.dtype(ml_dtypes.float8_e4m3fn),
-    "f8E4M3FNUZ": np.dtype(ml_dtypes.float8_e4m3fnuz),
-    "f8E5M2": np.dtype(ml_dtypes.float8_e5m2),
-    "f8E5M2FNUZ": np.dtype(ml_dtypes.float8_e5m2fnuz),
-    "f8E8M0FNU": np.dtype(ml_dtypes.float8_e8m0fnu),
-    "f4E2M1FN": np.dtype(ml_dtypes.float4_e2m1fn),
-}
-"""How a constant of each expanded float type rounds (at compile time)."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +107,7 @@ def _constant_bits(op: arith.ConstantOp) -> list[Operation]:
     value = op.value
     if not isinstance(value, FloatAttr):
         raise UnsupportedOpError(f"constant {value} of a storage float type", op=op)
-    dtype = _NUMPY_DTYPES[str(op.result.type)]
+    dtype = numpy_dtype(op.result.type)  # how the constant rounds, at compile time
     rounded = np.array(value.value.data, dtype=np.float32).astype(dtype)
     raw = int(rounded.view(np.dtype(f"<u{dtype.itemsize}"))[()])
     bits = arith.ConstantOp.from_int_and_width(
