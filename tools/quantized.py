@@ -15,7 +15,7 @@ steps (the scale of the DequantizeLinear that makes each output).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -52,21 +52,18 @@ def quantize(
         def get_next(self) -> dict[str, np.ndarray] | None:  # pyright: ignore[reportIncompatibleMethodOverride]
             return next(self.rest, None)
 
-    if model.opset_import[0].version < QDQ_OPSET:
-        model = onnx.version_converter.convert_version(model, QDQ_OPSET)
-    with tempfile.TemporaryDirectory(prefix="lamina-quantize-") as scratch:
-        source, quantized = Path(scratch) / "model.onnx", Path(scratch) / "quantized.onnx"
-        onnx.save(model, source)
-        quantize_static(
-            str(source),
-            str(quantized),
+    return _through_files(
+        model,
+        lambda source, quantized: quantize_static(
+            source,
+            quantized,
             Feeds(),
             quant_format=QuantFormat.QDQ if qdq else QuantFormat.QOperator,
             per_channel=per_channel,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
-        )
-        return onnx.load(quantized)
+        ),
+    )
 
 
 def quantize_dynamic(model: onnx.ModelProto, *, unsigned_weights: bool = False) -> onnx.ModelProto:
@@ -76,17 +73,28 @@ def quantize_dynamic(model: onnx.ModelProto, *, unsigned_weights: bool = False) 
     from onnxruntime.quantization import QuantType
     from onnxruntime.quantization import quantize_dynamic as onnxruntime_quantize_dynamic
 
+    return _through_files(
+        model,
+        lambda source, quantized: onnxruntime_quantize_dynamic(
+            source,
+            quantized,
+            op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+            weight_type=QuantType.QUInt8 if unsigned_weights else QuantType.QInt8,
+        ),
+    )
+
+
+def _through_files(
+    model: onnx.ModelProto, quantizer: Callable[[str, str], None]
+) -> onnx.ModelProto:
+    """`model` (at opset QDQ_OPSET at least) saved, given to `quantizer(source, quantized)`
+    (onnxruntime's quantizers work on paths) and the quantized file loaded back."""
     if model.opset_import[0].version < QDQ_OPSET:
         model = onnx.version_converter.convert_version(model, QDQ_OPSET)
     with tempfile.TemporaryDirectory(prefix="lamina-quantize-") as scratch:
         source, quantized = Path(scratch) / "model.onnx", Path(scratch) / "quantized.onnx"
         onnx.save(model, source)
-        onnxruntime_quantize_dynamic(
-            str(source),
-            str(quantized),
-            op_types_to_quantize=["Conv", "MatMul", "Gemm"],
-            weight_type=QuantType.QUInt8 if unsigned_weights else QuantType.QInt8,
-        )
+        quantizer(str(source), str(quantized))
         return onnx.load(quantized)
 
 
