@@ -15,7 +15,11 @@ int8 kernels of the devices are separate lowerings of fused quantized ops.
 The integer ops accumulate exactly in i32 (wrapping, as ONNX allows), never in float:
 
     conv_integer(x, w, xz, wz)     = top.conv2d of i32(x) - i32(xz) by i32(w) - i32(wz)
-    mat_mul_integer(a, b, az, bz)  = top.matmul of i32(a) - i32(az) and i32(b) - i32(bz)
+    mat_mul_integer(a, b, az, bz)  = top.matmul of i32(a) - i32(az) and i32(b) - i32(bz);
+        by a 2-D constant b: an 8-bit dot-product matmul (sdot / udot on AArch64) of
+        a' = a - sa and b'^T = (b - sb)^T, sa / sb = 128 for uint8 (else 0), corrected
+        sum_k (a - az)(b - bz) = P - az' colsum(b') - bz' rowsum(a') + K az' bz'
+        with P = a' . b', az' = az - sa, bz' = bz - sb (rowsum is a dot product with ones)
     dynamic_quantize_linear(x)     = quantize_linear(x, s, z) with, over all of x,
         lo, hi = min(0, min x), max(0, max x); s = (hi - lo, or 1 if hi = lo) / 255
         z = saturate(roundeven(-lo / s))                                  (uint8)
@@ -30,6 +34,7 @@ from collections.abc import Sequence
 from math import prod
 from typing import cast
 
+import numpy as np
 from xdsl.dialects import arith, math
 from xdsl.dialects.builtin import (
     AnySignlessIntegerType,
@@ -48,6 +53,7 @@ from lamina.lowering.graph_to_top_common import (
     Emitter,
     GraphLowering,
     broadcast_map,
+    constant_value,
     elt_of,
     integer_type,
     is_none,
@@ -199,10 +205,86 @@ class MatMulIntegerLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         a, b, a_zero_point, b_zero_point = op.operands
+        weights, b_zero = constant_value(b), _constant_or_zero(b_zero_point)
+        if (
+            weights is not None
+            and weights.ndim == 2
+            and len(e.static(a)) >= 2
+            and b_zero is not None
+            and (is_none(a_zero_point) or prod(e.static(a_zero_point)) == 1)
+        ):
+            return [_dot_mat_mul_integer(e, a, weights, a_zero_point, b_zero)]
         rows, columns = len(e.static(a)) - 2, len(e.static(b)) - 1
         a_less = _minus_zero_point(e, a, a_zero_point, rows)
         b_less = _minus_zero_point(e, b, b_zero_point, columns)
         return [matmul(e, a_less, b_less, e.static_result())]
+
+
+def _constant_or_zero(zero_point: SSAValue) -> np.ndarray | None:
+    """An absent zero point as 0, a constant one as its array, None if computed."""
+    return np.zeros((), np.int32) if is_none(zero_point) else constant_value(zero_point)
+
+
+def _signed_bytes(array: np.ndarray) -> tuple[np.ndarray, int]:
+    """An 8-bit integer array as int8 less its shift (128 for uint8, else 0), and the shift."""
+    shift = 128 if array.dtype == np.uint8 else 0
+    return (array.astype(np.int16) - shift).astype(np.int8), shift
+
+
+def _dot_mat_mul_integer(
+    e: Emitter, a: SSAValue, weights: np.ndarray, a_zero_point: SSAValue, b_zero: np.ndarray
+) -> SSAValue:
+    """mat_mul_integer by the constant `weights` [K, N] as an int8 dot-product matmul and
+    its zero-point corrections (the module doc)."""
+    result = e.static_result()
+    shape, k = e.static(a), weights.shape[0]
+    a_unsigned = is_unsigned(elt_of(a))
+    a_shift = 128 if a_unsigned else 0
+    if a_unsigned:
+        byte = IntegerType(8)
+
+        def to_signed(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+            wide = convert(b, b.signless(v[0]), i32)
+            return convert(b, b.sub(wide, b.like(128, wide)), byte)
+
+        a = e.generic([a], TensorType(byte, shape), to_signed, unsigned=True)
+    w, b_shift = _signed_bytes(weights)
+    columns = e.emit(graph.ConstantOp.from_array(np.ascontiguousarray(w.T), "dot_weights"))
+    product = e.emit(top.MatmulOp(a, columns, result, transpose_rhs=True))
+    b_zero = b_zero.astype(np.int32).reshape(-1) - b_shift
+    with_rows = bool(b_zero.any())  # the bz' rowsum(a') term
+    with_columns = not is_none(a_zero_point) or a_shift != 0  # az' != 0: colsum, K terms
+    terms: list[SSAValue] = [product]
+    if with_rows:
+        ones = e.emit(graph.ConstantOp.from_array(np.ones((1, k), np.int8), "dot_ones"))
+        row_type = TensorType(i32, (*result.get_shape()[:-1], 1))
+        terms.append(e.emit(top.MatmulOp(a, ones, row_type, transpose_rhs=True)))
+        terms.append(e.emit(graph.ConstantOp.from_array(b_zero, "dot_b_zero")))
+    if with_columns:
+        column_sums = w.sum(axis=0, dtype=np.int32)
+        terms.append(e.emit(graph.ConstantOp.from_array(column_sums, "dot_column_sums")))
+        if not is_none(a_zero_point):
+            terms.append(a_zero_point)
+    if len(terms) == 1:
+        return product
+
+    def correct(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+        y, rest = v[0], list(v[1:])
+        zb = None
+        if with_rows:
+            rows, zb, *rest = rest
+            y = b.sub(y, b.mul(zb, rows))
+        if with_columns:
+            sums, *given = rest
+            za = convert(b, b.signless(given[0]), i32) if given else b.like(0, y)
+            za = b.sub(za, b.like(a_shift, y))
+            y = b.sub(y, b.mul(za, sums))
+            if zb is not None:
+                y = b.add(y, b.mul(b.mul(za, zb), b.like(k, y)))
+        return y
+
+    unsigned = not is_none(a_zero_point) and is_unsigned(elt_of(a_zero_point))
+    return e.generic(terms, result, correct, unsigned=unsigned)
 
 
 class DynamicQuantizeLinearLowering(GraphLowering):

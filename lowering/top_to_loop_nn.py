@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from xdsl.dialects import arith
+from xdsl.dialects.builtin import IntegerType
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, op_type_rewrite_pattern
 
 from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp
+from lamina.dialects.top_base import element_type_of
 from lamina.lowering.bufferize import PLANNERS, PackedConstant, TopLowering, unsupported
 from lamina.lowering.top_to_loop_build import (
     Emitter,
@@ -119,8 +121,11 @@ PLANNERS.append(GemmPlanner())
 
 class MatmulLowering(TopLowering):
     """f32 matmuls of a few rows by a constant: the GEMV kernel (top_to_loop_gemv); of
-    useful size: the packed GEMM (top_to_loop_gemm). Others: C = 0; for batch, i (parallel):
-    for k: a = A[i, k]; for j (parallel, vector): C[i, j] += a * B[k, j]."""
+    useful size: the packed GEMM (top_to_loop_gemm). 8-bit integer ones with B transposed
+    (k contiguous in both): for batch, i, j (parallel): C[i, j] = the sum over k of
+    A[i, k] * B[j, k] in an i32 loop-carried accumulator, the dot-product loop that
+    loop-to-neon makes `sdot` / `udot`. Others: C = 0; for batch, i (parallel): for k:
+    a = A[i, k]; for j (parallel, vector): C[i, j] += a * B[k, j]."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: top.MatmulOp, rewriter: PatternRewriter) -> None:
@@ -135,8 +140,44 @@ class MatmulLowering(TopLowering):
         else:
             a, b = self.buffer(op.lhs, op), self.buffer(op.rhs, op)
             c = self.buffer(op.result, op)
-            lower_matmul(em, a, b, c, bool(op.transpose_lhs), bool(op.transpose_rhs), self)
+            if is_dot_product(op):
+                lower_dot_matmul(em, a, b, c)
+            else:
+                lower_matmul(em, a, b, c, bool(op.transpose_lhs), bool(op.transpose_rhs), self)
         rewriter.erase(op)
+
+
+def is_dot_product(op: top.MatmulOp) -> bool:
+    """An 8-bit integer matmul into i32 whose k is the last dim of both operands."""
+    element = element_type_of(op.lhs)
+    return (
+        bool(op.transpose_rhs)
+        and not op.transpose_lhs
+        and isinstance(element, IntegerType)
+        and element.bitwidth == 8
+        and element_type_of(op.result) == IntegerType(32)
+    )
+
+
+def lower_dot_matmul(em: Emitter, a: SSAValue, b: SSAValue, c: SSAValue) -> None:
+    """C[.., i, j] = sum_k A[.., i, k] * B[.., j, k], widened to C's type, as one
+    loop-carried sum per output element (the dot-product loop of the module doc)."""
+    a_shape, b_shape, c_shape = shape_of(a), shape_of(b), em.extents(c)
+    acc_type = element_of(c)
+    with em.nest(c_shape) as ivs:
+        batch_ivs, (i, j) = ivs[:-2], ivs[-2:]
+        a_batch = broadcast_indices(em, batch_ivs, a_shape[:-2])
+        b_batch = broadcast_indices(em, batch_ivs, b_shape[:-2])
+
+        def step(ks: list[SSAValue], acc: list[SSAValue]) -> list[SSAValue]:
+            (k,) = ks
+            x = em.extend(em.load(a, [*a_batch, i, k]), acc_type)
+            y = em.extend(em.load(b, [*b_batch, j, k]), acc_type)
+            return [em.add(acc[0], em.mul(x, y))]
+
+        k_size = em.extents(a)[-1]
+        (total,) = em.reduce([k_size], [em.from_count(0, acc_type)], step)
+        em.store(total, c, ivs)
 
 
 def lower_matmul(

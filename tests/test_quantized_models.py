@@ -11,6 +11,7 @@ rewrites/graph/expand_quantized.rw)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -172,6 +173,13 @@ def test_dynamic_mlp_on_cortex_a76_under_qemu_matches_onnxruntime(
     assert_matches_dynamic_run(
         dynamic_mlp, run_bundle(tmp_path / "bundle", random_inputs(dynamic_mlp)).outputs
     )
+    disassembly = subprocess.run(
+        ["llvm-objdump", "-d", "--mattr=+neon,+dotprod", str(tmp_path / "bundle" / "model.o")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "sdot\t" in disassembly, "the MatMulIntegers should reach the int8 dot-product kernel"
 
 
 def test_dynamic_squeezenet_with_uint8_weights_on_host_matches_onnxruntime():

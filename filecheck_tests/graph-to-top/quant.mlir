@@ -48,3 +48,25 @@ func.func @dequantize_blocked(%x: tensor<3x4xi8>, %s: tensor<3x2xf32>) -> tensor
   %y = graph.dequantize_linear %x, %s, %n {axis = 1 : i64, block_size = 2 : i64} : (tensor<3x4xi8>, tensor<3x2xf32>, none) -> tensor<3x4xf32>
   func.return %y : tensor<3x4xf32>
 }
+
+// mat_mul_integer by a constant: a (uint8) shifted to int8, the weights transposed into an
+// int8 dot-product top.matmul, the zero points as corrections with a row sum (a dot product
+// with ones) and the constant column sums of the shifted weights
+// CHECK-LABEL: func.func @mat_mul_integer_by_constant
+// CHECK: %[[AS:.*]] = top.generic {{.*}} ins(%{{.*}} : tensor<2x4xui8>) outs(%{{.*}} : tensor<2x4xi8>)
+// CHECK: arith.subi %{{.*}}, %{{.*}} : i32
+// CHECK: arith.trunci %{{.*}} : i32 to i8
+// CHECK: %[[W:.*]] = graph.constant dense<{{\[\[}}1, 4, 7, -10], [-2, 5, 8, 11], [3, -6, 9, 12]]> : tensor<3x4xi8>
+// CHECK: %[[P:.*]] = top.matmul %[[AS]], %[[W]] transpose_rhs : (tensor<2x4xi8>, tensor<3x4xi8>) -> tensor<2x3xi32>
+// CHECK: %[[ONES:.*]] = graph.constant dense<1> : tensor<1x4xi8>
+// CHECK: %[[ROWS:.*]] = top.matmul %[[AS]], %[[ONES]] transpose_rhs : (tensor<2x4xi8>, tensor<1x4xi8>) -> tensor<2x1xi32>
+// CHECK: %[[BZ:.*]] = graph.constant dense<[1, 0, -1]> : tensor<3xi32>
+// CHECK: %[[SUMS:.*]] = graph.constant dense<[2, 22, 18]> : tensor<3xi32>
+// CHECK: top.generic {{.*}} ins(%[[P]], %[[ROWS]], %[[BZ]], %[[SUMS]], %{{.*}} : tensor<2x3xi32>, tensor<2x1xi32>, tensor<3xi32>, tensor<3xi32>, tensor<ui8>)
+// CHECK-NOT: graph.mat_mul_integer
+func.func @mat_mul_integer_by_constant(%a: tensor<2x4xui8>, %az: tensor<ui8>) -> tensor<2x3xi32> {
+  %b = graph.constant dense<[[1, -2, 3], [4, 5, -6], [7, 8, 9], [-10, 11, 12]]> : tensor<4x3xi8>
+  %bz = graph.constant dense<[1, 0, -1]> : tensor<3xi8>
+  %y = graph.mat_mul_integer %a, %b, %az, %bz : (tensor<2x4xui8>, tensor<4x3xi8>, tensor<ui8>, tensor<3xi8>) -> tensor<2x3xi32>
+  func.return %y : tensor<2x3xi32>
+}

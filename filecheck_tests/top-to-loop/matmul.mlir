@@ -43,3 +43,27 @@ func.func @wide(%a: tensor<2x8xf32>, %b: tensor<8x64xf32>) -> tensor<2x64xf32> {
   %c = top.matmul %a, %b : (tensor<2x8xf32>, tensor<8x64xf32>) -> tensor<2x64xf32>
   func.return %c : tensor<2x64xf32>
 }
+
+// -----
+
+// An i8 matmul with B transposed (k contiguous in both): each output element is one
+// loop-carried i32 sum over k, the dot-product loop loop-to-neon makes sdot.
+// CHECK-LABEL: func.func @dot
+// CHECK-SAME: (%{{.*}}: memref<0xi8>, %{{.*}}: memref<0xi8>, %[[A:.*]]: memref<8x96xi8>, %[[B:.*]]: memref<32x96xi8>, %[[OUT:.*]]: memref<8x32xi32>)
+// CHECK: loop.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} parallel {
+// CHECK-NEXT: loop.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} parallel {
+// CHECK-NEXT: %[[S:.*]] = loop.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (i32) {
+// CHECK-NEXT: %[[AV:.*]] = loop.load %[[A]][%[[I]], %[[K]]] : memref<8x96xi8>
+// CHECK-NEXT: %[[AW:.*]] = arith.extsi %[[AV]] : i8 to i32
+// CHECK-NEXT: %[[BV:.*]] = loop.load %[[B]][%[[J]], %[[K]]] : memref<32x96xi8>
+// CHECK-NEXT: %[[BW:.*]] = arith.extsi %[[BV]] : i8 to i32
+// CHECK-NEXT: %[[P:.*]] = arith.muli %[[AW]], %[[BW]] : i32
+// CHECK-NEXT: %[[N:.*]] = arith.addi %[[ACC]], %[[P]] : i32
+// CHECK-NEXT: loop.yield %[[N]] : i32
+// CHECK: loop.store %[[S]], %[[OUT]][%[[I]], %[[J]]] : memref<8x32xi32>
+// AVX2-LABEL: func.func @dot
+// AVX2: iter_args
+func.func @dot(%a: tensor<8x96xi8>, %b: tensor<32x96xi8>) -> tensor<8x32xi32> {
+  %c = top.matmul %a, %b transpose_rhs : (tensor<8x96xi8>, tensor<32x96xi8>) -> tensor<8x32xi32>
+  func.return %c : tensor<8x32xi32>
+}
