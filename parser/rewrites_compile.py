@@ -57,8 +57,10 @@ def _check_attr(op_class: type[Operation], name: str, pos: Pos) -> None:
 
 
 def _attr_value(op: Operation, name: str) -> object:
-    attr = op.properties.get(name) or op.attributes.get(name)
-    if attr is not None:
+    attr = op.properties.get(name)
+    if attr is None:
+        attr = op.attributes.get(name)
+    if attr is not None:  # not `or`: an IntegerAttr of 0 is falsy
         return attr_to_python(attr)
     return getattr(type(op), "onnx_defaults", {}).get(name)
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
-from xdsl.dialects.builtin import TensorType, UnrankedTensorType
+from xdsl.dialects.builtin import TensorType, UnrankedTensorType, i32
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.errors import LaminaError
@@ -225,6 +225,16 @@ def with_element_type(v: SSAValue, like: SSAValue) -> Attribute:
     if isinstance(t, UnrankedTensorType):
         return UnrankedTensorType(e.element_type)
     return TensorType(e.element_type, t.get_shape())
+
+
+@helper
+def with_i32(v: SSAValue) -> Attribute:
+    """`v`'s tensor type with element type i32 (the accumulator of an integer op)."""
+    t = v.type
+    assert isinstance(t, TensorType | UnrankedTensorType)
+    if isinstance(t, UnrankedTensorType):
+        return UnrankedTensorType(i32)
+    return TensorType(i32, t.get_shape())
 
 
 @helper

@@ -89,6 +89,12 @@ def assert_matches_int8_run(model: onnx.ModelProto, got: list[np.ndarray]) -> No
         assert np.abs(w).max() > 10 * step, "an output of a few steps checks little"
 
 
+def aarch64_disassembly(path: Path) -> str:
+    """The disassembly of an AArch64 object (with the dot-product extension decoded)."""
+    command = ["llvm-objdump", "-d", "--mattr=+neon,+dotprod", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
 @pytest.fixture(scope="module")
 def squeezenet() -> onnx.ModelProto:
     return calibrated(with_logits(light_model("squeezenet")))
@@ -110,12 +116,18 @@ def test_qdq_mlp_on_host_matches_onnxruntime_int8(quantized_mlp: onnx.ModelProto
     assert_matches_int8_run(quantized_mlp, got)
 
 
-def test_qdq_mlp_on_cortex_a76_under_qemu_matches_onnxruntime_int8(
+def test_qdq_mlp_in_the_matmul_form_on_host_matches_onnxruntime_int8():
+    model = calibrated(mlp(form="matmul"))
+    assert_matches_int8_run(model, lamina.compile(model)(**random_inputs(model)))
+
+
+def test_qdq_mlp_on_cortex_a76_under_qemu_matches_onnxruntime_int8_on_sdot(
     quantized_mlp: onnx.ModelProto, tmp_path: Path
 ):
     compile_bundle(quantized_mlp, "cortex-a76", tmp_path / "bundle", name="mlp_int8")
     run = run_bundle(tmp_path / "bundle", random_inputs(quantized_mlp))
     assert_matches_int8_run(quantized_mlp, run.outputs)
+    assert "sdot\t" in aarch64_disassembly(tmp_path / "bundle" / "model.o")
 
 
 def test_qoperator_squeezenet_on_host_matches_onnxruntime_int8():
@@ -173,13 +185,7 @@ def test_dynamic_mlp_on_cortex_a76_under_qemu_matches_onnxruntime(
     assert_matches_dynamic_run(
         dynamic_mlp, run_bundle(tmp_path / "bundle", random_inputs(dynamic_mlp)).outputs
     )
-    disassembly = subprocess.run(
-        ["llvm-objdump", "-d", "--mattr=+neon,+dotprod", str(tmp_path / "bundle" / "model.o")],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "sdot\t" in disassembly, "the MatMulIntegers should reach the int8 dot-product kernel"
+    assert "sdot\t" in aarch64_disassembly(tmp_path / "bundle" / "model.o")
 
 
 def test_dynamic_squeezenet_with_uint8_weights_on_host_matches_onnxruntime():

@@ -1,0 +1,65 @@
+// RUN: lamina-opt %s --split-input-file -p 'apply-rules{set=graph-fuse-quantized}' | filecheck %s
+
+// mat_mul(dequantize(x), dequantize(w) per column) -> cast(mat_mul_integer(x, w, xz, wz))
+// scaled by xs * ws
+// CHECK-LABEL: func.func @mat_mul
+// CHECK: %[[I:.*]] = graph.mat_mul_integer %x, %w, %xz, %wz : (tensor<2x3xui8>, tensor<3x4xi8>, tensor<ui8>, tensor<4xi8>) -> tensor<2x4xi32>
+// CHECK: %[[F:.*]] = graph.cast %[[I]] {to = 1 : i64} : (tensor<2x4xi32>) -> tensor<2x4xf32>
+// CHECK: %[[S:.*]] = graph.constant dense<[5.000000e-02, 1.000000e-01, 2.000000e-01, 4.000000e-01]> : tensor<4xf32>
+// CHECK: %[[Y:.*]] = graph.mul %[[F]], %[[S]] : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+// CHECK: func.return %[[Y]]
+// CHECK-NOT: graph.dequantize_linear
+func.func @mat_mul(%x: tensor<2x3xui8>) -> tensor<2x4xf32> {
+  %xs = graph.constant dense<5.000000e-01> : tensor<f32>
+  %xz = graph.constant dense<128> : tensor<ui8>
+  %w = graph.constant dense<[[1, -2, 3, 4], [5, 6, -7, 8], [9, 10, 11, -12]]> : tensor<3x4xi8>
+  %ws = graph.constant dense<[1.000000e-01, 2.000000e-01, 4.000000e-01, 8.000000e-01]> : tensor<4xf32>
+  %wz = graph.constant dense<0> : tensor<4xi8>
+  %xf = graph.dequantize_linear %x, %xs, %xz : (tensor<2x3xui8>, tensor<f32>, tensor<ui8>) -> tensor<2x3xf32>
+  %wf = graph.dequantize_linear %w, %ws, %wz {axis = 1 : i64} : (tensor<3x4xi8>, tensor<4xf32>, tensor<4xi8>) -> tensor<3x4xf32>
+  %y = graph.mat_mul %xf, %wf : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  func.return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// gemm(dequantize(x), dequantize(w) per output row, c) with transB = 1 -> the same on the
+// transposed weights, plus c
+// CHECK-LABEL: func.func @gemm
+// CHECK: %[[WT:.*]] = graph.constant dense<{{\[\[}}1, 5], [-2, 6], [3, -7]]> : tensor<3x2xi8>
+// CHECK: %[[I:.*]] = graph.mat_mul_integer %x, %[[WT]], %xz, %wz : (tensor<1x3xi8>, tensor<3x2xi8>, tensor<i8>, tensor<2xi8>) -> tensor<1x2xi32>
+// CHECK: %[[F:.*]] = graph.cast %[[I]] {to = 1 : i64}
+// CHECK: %[[S:.*]] = graph.mul %[[F]], %{{.*}} : (tensor<1x2xf32>, tensor<2xf32>) -> tensor<1x2xf32>
+// CHECK: %[[Y:.*]] = graph.add %[[S]], %c : (tensor<1x2xf32>, tensor<2xf32>) -> tensor<1x2xf32>
+// CHECK: func.return %[[Y]]
+func.func @gemm(%x: tensor<1x3xi8>, %c: tensor<2xf32>) -> tensor<1x2xf32> {
+  %xs = graph.constant dense<2.500000e-01> : tensor<f32>
+  %xz = graph.constant dense<3> : tensor<i8>
+  %w = graph.constant dense<[[1, -2, 3], [5, 6, -7]]> : tensor<2x3xi8>
+  %ws = graph.constant dense<[1.000000e-01, 2.000000e-01]> : tensor<2xf32>
+  %wz = graph.constant dense<0> : tensor<2xi8>
+  %xf = graph.dequantize_linear %x, %xs, %xz : (tensor<1x3xi8>, tensor<f32>, tensor<i8>) -> tensor<1x3xf32>
+  %wf = graph.dequantize_linear %w, %ws, %wz {axis = 0 : i64} : (tensor<2x3xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x3xf32>
+  %y = graph.gemm %xf, %wf, %c {transB = 1 : i64} : (tensor<1x3xf32>, tensor<2x3xf32>, tensor<2xf32>) -> tensor<1x2xf32>
+  func.return %y : tensor<1x2xf32>
+}
+
+// -----
+
+// weights quantized along the contracting dim (axis 0 of a MatMul's [K, N]) cannot be taken
+// out of the sum: the rule does not apply
+// CHECK-LABEL: func.func @mat_mul_per_row_weights
+// CHECK: graph.dequantize_linear
+// CHECK: graph.mat_mul %
+// CHECK-NOT: graph.mat_mul_integer
+func.func @mat_mul_per_row_weights(%x: tensor<2x3xui8>) -> tensor<2x2xf32> {
+  %xs = graph.constant dense<5.000000e-01> : tensor<f32>
+  %xz = graph.constant dense<128> : tensor<ui8>
+  %w = graph.constant dense<[[1, 2], [3, 4], [5, 6]]> : tensor<3x2xi8>
+  %ws = graph.constant dense<[1.000000e-01, 2.000000e-01, 4.000000e-01]> : tensor<3xf32>
+  %wz = graph.constant dense<0> : tensor<3xi8>
+  %xf = graph.dequantize_linear %x, %xs, %xz : (tensor<2x3xui8>, tensor<f32>, tensor<ui8>) -> tensor<2x3xf32>
+  %wf = graph.dequantize_linear %w, %ws, %wz {axis = 0 : i64} : (tensor<3x2xi8>, tensor<3xf32>, tensor<3xi8>) -> tensor<3x2xf32>
+  %y = graph.mat_mul %xf, %wf : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+  func.return %y : tensor<2x2xf32>
+}
