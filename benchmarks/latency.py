@@ -191,18 +191,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     threads = [int(t) for t in args.threads.split(",")]
     print(f"CPU: {cpu_name()}; {args.repeat} timed rounds after {args.warmup} warm-up")
     rows = []
-    context = multiprocessing.get_context("spawn")
     for name in args.models.split(","):
-        with context.Pool(1) as pool:
-            rows.append(pool.apply(measure, (name, threads, args.repeat, args.warmup)))
+        rows.append(in_fresh_process(measure, name, threads, args.repeat, args.warmup))
         ms = ", ".join(
             f"{t}T {r['lamina']:.2f}/{r['ort']:.2f} ms" for t, r in rows[-1]["ms"].items()
         )
         print(f"  {name}: compiled in {rows[-1]['compile_s']:.1f} s; lamina/ort {ms}", flush=True)
     print(table(rows, threads))
+    return exit_status(rows)
+
+
+def in_fresh_process(measure: Callable[..., dict[str, Any]], *args: object) -> dict[str, Any]:
+    """`measure(*args)` in a spawned process (its weights, LLVM state and sessions go with it)."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(measure, args)
+
+
+def exit_status(rows: Sequence[dict[str, Any]]) -> int:
+    """1 after naming the rows whose outputs did not match (left out of the geomeans), else 0."""
     mismatches = [row["model"] for row in rows if row["error"]]
     if mismatches:
-        print(f"MISMATCH: {', '.join(mismatches)} (left out of the geomean)", file=sys.stderr)
+        print(f"MISMATCH: {', '.join(mismatches)} (left out of the geomeans)", file=sys.stderr)
         return 1
     return 0
 

@@ -4,9 +4,12 @@ match is left out of the geomean."""
 from __future__ import annotations
 
 import numpy as np
+from onnx import TensorProto, helper, numpy_helper
 
+from lamina.benchmarks.int8_latency import table as int8_table
 from lamina.benchmarks.latency import table
 from lamina.tools.models import output_mismatch
+from lamina.tools.quantized import quantized_mismatch
 
 
 def test_output_mismatch_is_judged_at_the_output_scale():
@@ -33,3 +36,41 @@ def test_a_mismatching_row_is_left_out_of_the_geomean():
     assert "MISMATCH max abs error 3" in text
     assert text.splitlines()[-1].split()[-1] == "2.00"
     assert "(1 of 2 rows match)" in text
+
+
+def test_a_mismatching_int8_row_is_left_out_of_both_geomeans():
+    def row(name: str, int8_ms: float, error: str = "") -> dict[str, object]:
+        return {
+            "model": name,
+            "ms": {1: {"int8": int8_ms, "ort": 2.0, "fp32": 4.0}},
+            "error": error,
+        }
+
+    text = int8_table([row("good", 1.0), row("wrong", 0.01, "another top-1 class")], [1])
+    assert "MISMATCH another top-1 class" in text
+    assert text.splitlines()[-1].split()[-2:] == ["0.50", "0.25"]
+    assert "(1 of 2 match)" in text
+
+
+def test_quantized_outputs_are_judged_in_quantization_steps():
+    scale = numpy_helper.from_array(np.array(0.5, np.float32), "s")
+    node = helper.make_node("DequantizeLinear", ["q", "s"], ["y"])
+    graph = helper.make_graph(
+        [node],
+        "dq",
+        [helper.make_tensor_value_info("q", TensorProto.INT8, [1, 200])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 200])],
+        [scale],
+    )
+    model = helper.make_model(graph)
+    want = np.linspace(-10, 10, 200, dtype=np.float32).reshape(1, 200)
+    one_step_off = want.copy()
+    one_step_off[0, :100] += 0.5  # within one step (0.5) of the reference, top-1 unchanged
+    assert quantized_mismatch(model, [one_step_off], [want]) is None
+    two_steps_off = want.copy()
+    two_steps_off[0, :3] += 1.0
+    assert "98.5% of the elements within one step" in (
+        quantized_mismatch(model, [two_steps_off], [want]) or ""
+    )
+    flipped = want[:, ::-1].copy()
+    assert "another top-1 class" in (quantized_mismatch(model, [flipped], [want]) or "")

@@ -63,3 +63,21 @@ func.func @mat_mul_per_row_weights(%x: tensor<2x3xui8>) -> tensor<2x2xf32> {
   %y = graph.mat_mul %xf, %wf : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
   func.return %y : tensor<2x2xf32>
 }
+
+// -----
+
+// conv(x, dequantize(w)) with constant w: the weights dequantized now ((w - wz) * ws per
+// output channel), the conv by the float constant
+// CHECK-LABEL: func.func @conv
+// CHECK: %[[W:.*]] = graph.constant dense<{{\[\[\[\[}}5.000000e-01]], {{\[\[}}-1.000000e+00]]], {{\[\[\[}}6.000000e-01]], {{\[\[}}2.000000e-01]]]]> : tensor<2x2x1x1xf32>
+// CHECK: graph.conv %xf, %[[W]], %{{.*}} {kernel_shape = array<i64: 1, 1>}
+// CHECK-NOT: graph.dequantize_linear %w
+func.func @conv(%xf: tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32> {
+  %w = graph.constant dense<[[[[1]], [[-2]]], [[[4]], [[2]]]]> : tensor<2x2x1x1xi8>
+  %ws = graph.constant dense<[5.000000e-01, 2.000000e-01]> : tensor<2xf32>
+  %wz = graph.constant dense<[0, 1]> : tensor<2xi8>
+  %n = graph.none : none
+  %wf = graph.dequantize_linear %w, %ws, %wz {axis = 0 : i64} : (tensor<2x2x1x1xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x2x1x1xf32>
+  %y = graph.conv %xf, %wf, %n {kernel_shape = array<i64: 1, 1>} : (tensor<1x2x3x3xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x3x3xf32>
+  func.return %y : tensor<1x2x3x3xf32>
+}
