@@ -166,7 +166,13 @@ from lamina.dialects.graph_verify import (
     int_value,
     shape_of,
 )
-from lamina.dialects.weights import WEIGHTS, element_type, numpy_dtype, tensor_to_array
+from lamina.dialects.weights import (
+    WEIGHTS,
+    element_type,
+    is_elided_tensor,
+    numpy_dtype,
+    tensor_to_array,
+)
 from lamina.errors import LaminaError
 
 DIM_PARAMS = "lamina.dim_params"
@@ -230,10 +236,7 @@ class ConstantOp(IRDLOperation):
     def is_elided(self) -> bool:
         """Whether the value is a weight whose bytes were elided when printed (its shape is
         known, its values are not)."""
-        value = self.value
-        return isinstance(value, DenseResourceAttr) and WEIGHTS.is_elided(
-            value.resource_handle.data
-        )
+        return is_elided_tensor(self.value)
 
     def verify_(self) -> None:
         if not isinstance(self.output.type, TensorType):

@@ -35,7 +35,7 @@ from lamina.dialects.graph_ops import (
     QuantizeLinearOp,
 )
 from lamina.dialects.graph_verify import Shape, describe, int_value, shape_of
-from lamina.dialects.weights import WEIGHTS, tensor_to_array
+from lamina.dialects.weights import is_elided_tensor, tensor_to_array
 
 
 def _element(value: SSAValue) -> Attribute | None:
@@ -95,8 +95,7 @@ def _check_scale_values(op: IRDLOperation, scale: SSAValue) -> None:
     if not isinstance(owner, IRDLOperation) or not owner.has_trait(ConstantLike):
         return
     value = owner.properties.get("value")
-    handle = getattr(value, "resource_handle", None)
-    if value is None or (handle is not None and WEIGHTS.is_elided(handle.data)):
+    if value is None or is_elided_tensor(value):
         return
     values = np.asarray(tensor_to_array(value), np.float64)
     bad = values[(values == 0) | ~np.isfinite(values)]

@@ -315,6 +315,12 @@ def numpy_dtype(element: Attribute) -> np.dtype:
     raise UnsupportedError(f"tensors of element type {element}")
 
 
+def is_elided_tensor(attr: Attribute) -> bool:
+    """Whether a TENSOR attribute is a weight whose bytes were elided when printed (its
+    shape is known, its values are not)."""
+    return isinstance(attr, DenseResourceAttr) and WEIGHTS.is_elided(attr.resource_handle.data)
+
+
 def tensor_to_array(attr: Attribute) -> np.ndarray:
     """The value of a TENSOR attribute (`dense` or `dense_resource`) as a read-only array."""
     if isinstance(attr, DenseResourceAttr):
