@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import inspect
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from typing import Any
 
 import numpy as np
-import onnx
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseArrayBase,
@@ -23,8 +22,9 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.ir import Attribute, Operation
+from xdsl.irdl import AttrConstraint, ConstraintContext
+from xdsl.utils.exceptions import VerifyException
 
-from lamina.dialects.graph_ops import GRAPH_OPSET
 from lamina.errors import RewriteRuleError
 from lamina.parser.rewrites import (
     Call,
@@ -155,38 +155,60 @@ def attr_to_python(attr: Attribute) -> object:
 
 
 @cache
-def onnx_attr_types(op_class: type[Operation]) -> dict[str, int] | None:
-    """ONNX attribute name -> onnx AttributeProto type, for ops of the graph dialect."""
-    op_type = getattr(op_class, "onnx_op_type", None)
-    if op_type is None or op_type == "Constant":
+def _property_constraint(op_class: type[Operation], name: str) -> AttrConstraint | None:
+    """The IRDL constraint of property `name` of `op_class` (None: not a declared property)."""
+    get_definition = getattr(op_class, "get_irdl_definition", None)
+    if get_definition is None:
         return None
-    schema = onnx.defs.get_schema(op_type, GRAPH_OPSET, "")
-    return {name: int(a.type) for name, a in schema.attributes.items()}  # pyright: ignore[reportArgumentType]
+    prop = get_definition().properties.get(name)
+    return None if prop is None else prop.constr
+
+
+def _accepts(constraint: AttrConstraint, attr: Attribute) -> bool:
+    try:
+        constraint.verify(attr, ConstraintContext())
+    except VerifyException:
+        return False
+    return True
+
+
+def _attr_candidates(v: object) -> Iterator[Attribute]:
+    """The attributes a Python value can stand for, the likeliest (by its Python type) first."""
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    if isinstance(v, bool | int | np.integer):
+        yield IntegerAttr(int(v), i64)  # pyright: ignore[reportArgumentType]
+        yield FloatAttr(float(v), f32)  # pyright: ignore[reportArgumentType]
+    elif isinstance(v, float | np.floating):
+        yield FloatAttr(float(v), f32)
+        if float(v).is_integer() and abs(v) < 2**63:
+            yield IntegerAttr(int(v), i64)
+    elif isinstance(v, str):
+        yield StringAttr(v)
+    elif isinstance(v, list | tuple):
+        items: list[Any] = list(v)  # pyright: ignore[reportUnknownArgumentType]
+        if all(isinstance(x, str) for x in items) and items:
+            yield ArrayAttr([StringAttr(x) for x in items])
+        elif not any(isinstance(x, str) for x in items):
+            has_float = any(isinstance(x, float) for x in items)
+            if has_float:
+                yield DenseArrayBase.from_list(f32, [float(x) for x in items])
+            yield DenseArrayBase.from_list(i64, [int(x) for x in items])
+            if not has_float:
+                yield DenseArrayBase.from_list(f32, [float(x) for x in items])
+            if not items:
+                yield ArrayAttr([])
 
 
 def python_to_attr(op_class: type[Operation], name: str, v: object, pos: Pos) -> Attribute:
-    """A Python value as the property `name` of `op_class` (its ONNX attribute type decides
-    i64 vs f32 and scalar vs array)."""
+    """A Python value as the property `name` of `op_class`: the first reading of it (i64 or
+    f32, scalar or array) that the property's declared constraint accepts."""
     if isinstance(v, Attribute):
         return v
-    kinds = onnx_attr_types(op_class) or {}
-    kind = kinds.get(name)
-    A = onnx.AttributeProto
-    if isinstance(v, np.ndarray) and kind != A.TENSOR:
-        v = v.tolist()
-    if kind == A.INT or (kind is None and isinstance(v, int | np.integer | bool)):
-        return IntegerAttr(int(v), i64)  # pyright: ignore[reportArgumentType]
-    if kind == A.FLOAT or (kind is None and isinstance(v, float)):
-        return FloatAttr(float(v), f32)  # pyright: ignore[reportArgumentType]
-    if kind == A.STRING or (kind is None and isinstance(v, str)):
-        return StringAttr(str(v))
-    if kind == A.STRINGS:
-        return ArrayAttr([StringAttr(str(s)) for s in v])  # pyright: ignore[reportGeneralTypeIssues]
-    if isinstance(v, list | tuple):
-        items = list(v)  # pyright: ignore[reportUnknownArgumentType]
-        if kind == A.FLOATS or (kind is None and any(isinstance(x, float) for x in items)):
-            return DenseArrayBase.from_list(f32, [float(x) for x in items])
-        return DenseArrayBase.from_list(i64, [int(x) for x in items])
+    constraint = _property_constraint(op_class, name)
+    for attr in _attr_candidates(v):
+        if constraint is None or _accepts(constraint, attr):
+            return attr
     raise RewriteRuleError(f"cannot make attribute '{name}' from {v!r}", str(pos))
 
 

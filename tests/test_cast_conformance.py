@@ -16,14 +16,15 @@ from test_cast_formats import graph_cast
 
 import lamina
 from lamina.parser.onnx_types import ELEMENT_TYPES
-from lamina.tools.conformance import _all_cases, _from_proto, compare_outputs, run_case
+from lamina.runtime.reference.kernel_conformance import all_node_cases
+from lamina.tools.conformance import _from_proto, compare_outputs, run_case
 
 LAMINA_OPSET = 23
 NEWER_TYPES = re.compile(r"INT2|UINT2|E8M0")
 
 
 def cast_cases() -> list[Any]:
-    return [c for c in _all_cases() if re.match(r"test_cast(like)?_", c.name)]
+    return [c for c in all_node_cases() if re.match(r"test_cast(like)?_", c.name)]
 
 
 def test_cast_cases_of_opset_23_types_pass_with_the_opset_lowered():

@@ -7,12 +7,12 @@ import os
 import numpy as np
 import pytest
 
+from lamina.runtime.reference.kernel_conformance import all_node_cases
 from lamina.tools.conformance import (
     COMPILED_RUNNERS,
     SMOKE_LIST,
     SMOKE_LISTS,
     CaseResult,
-    _all_cases,
     compare_outputs,
     run_case,
     run_cases,
@@ -25,7 +25,7 @@ from lamina.tools.conformance import (
 def test_smoke_subset_passes_on_the_reference_path():
     # A fixed list of a few hundred ONNX node cases that pass (regenerate it from a full
     # `lamina-conformance --json` run when the reference path grows).
-    indices = select_cases(_all_cases(), None, smoke=True)
+    indices = select_cases(all_node_cases(), None, smoke=True)
     assert len(indices) == len(SMOKE_LIST.read_text().split()) >= 300
     results = list(run_cases(indices, "reference", "host", jobs=2, progress=False))
     failures = [f"{r.name}: {r.status}: {r.reason}" for r in results if r.status != "pass"]
@@ -33,7 +33,7 @@ def test_smoke_subset_passes_on_the_reference_path():
 
 
 def test_filter_selects_by_op_type():
-    cases = _all_cases()
+    cases = all_node_cases()
     chosen = [cases[i].name for i in select_cases(cases, "^Conv$", smoke=False)]
     assert "test_conv_with_strides_padding" in chosen
     assert all("conv" in name for name in chosen)
@@ -66,7 +66,7 @@ def test_summary_table_counts_each_status_per_op():
 
 def test_case_computed_at_compile_time_is_folded_not_passed():
     # every input of Shape is only read for its (static) shape: nothing is left to compute
-    case = next(c for c in _all_cases() if c.name == "test_shape")
+    case = next(c for c in all_node_cases() if c.name == "test_shape")
     assert run_case(case, "compiled", "host").status == "folded"
 
 
@@ -80,7 +80,7 @@ def test_output_dtype_must_match_exactly():
 def test_smoke_subset_passes_on_the_compiled_path():
     # ~150 fast cases through import -> graph -> top -> loop -> LLVM (O1) -> JIT, one or more
     # per lowering family (regenerate from a full `--path compiled --json` run)
-    indices = select_cases(_all_cases(), None, smoke=True, path="compiled")
+    indices = select_cases(all_node_cases(), None, smoke=True, path="compiled")
     assert len(indices) == len(SMOKE_LISTS["compiled"].read_text().split()) >= 100
     results = list(run_cases(indices, "compiled", "host", jobs=2, progress=False))
     failures = [f"{r.name}: {r.status}: {r.reason}" for r in results if r.status != "pass"]
@@ -91,33 +91,33 @@ def test_compiled_path_on_a_device_kind_without_a_runner_is_unsupported(
     monkeypatch: pytest.MonkeyPatch,
 ):
     monkeypatch.delitem(COMPILED_RUNNERS, "dsp")
-    case = next(c for c in _all_cases() if c.name == "test_relu")
+    case = next(c for c in all_node_cases() if c.name == "test_relu")
     result = run_case(case, "compiled", "hexagon-v66-hvx128")
     assert result.status == "unsupported"
     assert "conformance path 'compiled' on device 'hexagon-v66-hvx128'" in result.reason
 
 
 def test_compiled_path_runs_a_case_as_a_hexagon_bundle_under_qemu():
-    case = next(c for c in _all_cases() if c.name == "test_relu")
+    case = next(c for c in all_node_cases() if c.name == "test_relu")
     result = run_case(case, "compiled", "hexagon-v66-hvx128")
     assert (result.status, result.reason) == ("pass", "")
 
 
 def test_shape_operand_inputs_are_frozen_for_the_compiled_path():
-    case = next(c for c in _all_cases() if c.name == "test_expand_dim_changed")
+    case = next(c for c in all_node_cases() if c.name == "test_expand_dim_changed")
     assert shape_operand_inputs(case.model) == ["new_shape"]
     assert run_case(case, "compiled", "host").status == "pass"
 
 
 def test_inputs_reaching_a_shape_operand_through_other_nodes_are_frozen_but_not_through_shape():
-    case = next(c for c in _all_cases() if c.name == "test_center_crop_pad_crop_expanded")
+    case = next(c for c in all_node_cases() if c.name == "test_center_crop_pad_crop_expanded")
     assert shape_operand_inputs(case.model) == ["shape"]  # x reaches Pad only through Shape
-    case = next(c for c in _all_cases() if c.name == "test_hannwindow_expanded")
+    case = next(c for c in all_node_cases() if c.name == "test_hannwindow_expanded")
     assert shape_operand_inputs(case.model) == ["x"]  # Range(0, Cast(x), 1)
 
 
 def test_sequence_inputs_are_unsupported_on_the_compiled_path():
-    case = next(c for c in _all_cases() if c.name == "test_sequence_insert_at_back")
+    case = next(c for c in all_node_cases() if c.name == "test_sequence_insert_at_back")
     result = run_case(case, "compiled", "host")
     assert (result.status, result.reason) == (
         "unsupported",

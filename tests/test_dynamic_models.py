@@ -14,7 +14,6 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from onnx.backend.test.case.node import collect_testcases
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DYNAMIC_INDEX, MemRefType
 
@@ -22,6 +21,7 @@ import lamina
 from lamina.compiler import compile_bundle, import_model, lower
 from lamina.errors import LaminaError, UnsupportedError
 from lamina.runtime.qemu import run_bundle
+from lamina.runtime.reference.kernel_conformance import all_node_cases
 from lamina.targets import load_device
 from lamina.tools.model_builders import transformer_encoder, yolo_detector
 
@@ -112,7 +112,7 @@ def test_unranked_values_in_subgraphs_are_left_to_the_static_lowerings():
     """AffineGrid's function body types its If branches as tensor<*xf32>: the dynamic
     Reshape lowering must not read a shape off them (it was an AttributeError); the
     static lowering reports them as not supported."""
-    (case,) = [c for c in collect_testcases(None) if c.name == "test_affine_grid_2d_expanded"]
+    (case,) = [c for c in all_node_cases() if c.name == "test_affine_grid_2d_expanded"]
     assert case.model is not None
     with pytest.raises(UnsupportedError, match="not supported"):
         lower(import_model(case.model), load_device("host"))

@@ -1,5 +1,5 @@
-"""Fat bundles (codegen/aot_fat.py): SqueezeNet (seeded random weights, logits exposed) as
-one bundle of three x86-64 ISA levels, each forced by $LAMINA_VARIANT on this host and the
+"""Fat bundles (codegen/aot_fat.py): a small YOLOv8-style detector (convs, SiLU, C2f, a
+Resize + Concat neck, seeded weights; its class scores are logits) as one bundle of three x86-64 ISA levels, each forced by $LAMINA_VARIANT on this host and the
 default the best this host's CPU flags allow; as one AArch64 bundle of Cortex-A53 and
 Cortex-A76 code under qemu-aarch64, whose `-cpu` model (QEMU_CPU) picks the variant; the
 variants it refuses before compiling."""
@@ -18,7 +18,8 @@ from lamina.codegen.bundle import Bundle
 from lamina.compiler import compile_fat_bundle
 from lamina.runtime.qemu import build_bundle, run_bundle
 from lamina.tools.compile import main as compile_main
-from lamina.tools.models import light_model, random_inputs, with_logits
+from lamina.tools.model_builders import yolo_detector
+from lamina.tools.models import light_model, random_inputs
 
 X86 = ["x86-64-avx2", "x86-64-avx512", "x86-64-avx512-vnni"]
 AARCH64 = ["cortex-a53", "cortex-a76"]
@@ -29,17 +30,17 @@ Reference = tuple[onnx.ModelProto, dict[str, np.ndarray], list[np.ndarray]]
 
 
 @pytest.fixture(scope="module")
-def squeezenet() -> Reference:
-    model = with_logits(light_model("squeezenet"))
+def detector() -> Reference:
+    model = yolo_detector(size=64)
     feeds = random_inputs(model)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return model, feeds, [np.asarray(x) for x in session.run(None, feeds)]
 
 
 @pytest.fixture(scope="module")
-def x86_bundle(squeezenet: Reference, tmp_path_factory: pytest.TempPathFactory) -> Bundle:
-    out = tmp_path_factory.mktemp("fat") / "squeezenet"
-    return compile_fat_bundle(squeezenet[0], X86, out, name="squeezenet")
+def x86_bundle(detector: Reference, tmp_path_factory: pytest.TempPathFactory) -> Bundle:
+    out = tmp_path_factory.mktemp("fat") / "detector"
+    return compile_fat_bundle(detector[0], X86, out, name="detector")
 
 
 def host_best() -> str:
@@ -57,22 +58,26 @@ def host_best() -> str:
     return X86[2] if avx512 and "avx512_vnni" in flags else X86[1] if avx512 else X86[0]
 
 
-def variant_and_logits(directory: Path, feeds: dict[str, np.ndarray]) -> tuple[str, np.ndarray]:
+def variant_and_outputs(
+    directory: Path, feeds: dict[str, np.ndarray]
+) -> tuple[str, list[np.ndarray]]:
     run = run_bundle(directory, feeds)
     (variant,) = [line.split()[1] for line in run.stdout.splitlines() if line.startswith("variant")]
-    return variant, run.outputs[1]
+    return variant, run.outputs
 
 
-def assert_close(got: np.ndarray, want: np.ndarray) -> None:
-    assert np.abs(got - want).max() <= 1e-3 * np.abs(want).max() + 1e-4
+def assert_close(got: list[np.ndarray], want: list[np.ndarray]) -> None:
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert np.abs(g - w).max() <= 1e-3 * np.abs(w).max() + 1e-4
 
 
 def test_fat_x86_bundle_holds_every_variant_behind_one_entry_point(x86_bundle: Bundle):
     files = {p.name for p in x86_bundle.directory.iterdir()}
     assert {f"model-{v}.o" for v in X86} | {"dispatch.c", "model.h", "weights.bin"} <= files
     header = (x86_bundle.directory / "model.h").read_text()
-    assert f'#define LAMINA_SQUEEZENET_VARIANTS "{",".join(X86)}"' in header
-    assert "const char *squeezenet_variant(void);" in header
+    assert f'#define LAMINA_DETECTOR_VARIANTS "{",".join(X86)}"' in header
+    assert "const char *detector_variant(void);" in header
     manifest = Bundle.load(x86_bundle.directory)
     assert [v["device"] for v in manifest.variants or []] == X86
     offsets = [v["weights_offset"] for v in manifest.variants or []]
@@ -81,21 +86,21 @@ def test_fat_x86_bundle_holds_every_variant_behind_one_entry_point(x86_bundle: B
 
 @pytest.mark.parametrize("variant", X86)
 def test_each_forced_x86_variant_matches_onnxruntime(
-    x86_bundle: Bundle, squeezenet: Reference, variant: str, monkeypatch: pytest.MonkeyPatch
+    x86_bundle: Bundle, detector: Reference, variant: str, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setenv("LAMINA_VARIANT", variant)
-    ran, logits = variant_and_logits(x86_bundle.directory, squeezenet[1])
+    ran, outputs = variant_and_outputs(x86_bundle.directory, detector[1])
     assert ran == variant
-    assert_close(logits, squeezenet[2][1])
+    assert_close(outputs, detector[2])
 
 
 def test_the_default_x86_variant_is_the_best_this_host_supports(
-    x86_bundle: Bundle, squeezenet: Reference, monkeypatch: pytest.MonkeyPatch
+    x86_bundle: Bundle, detector: Reference, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.delenv("LAMINA_VARIANT", raising=False)
-    ran, logits = variant_and_logits(x86_bundle.directory, squeezenet[1])
+    ran, outputs = variant_and_outputs(x86_bundle.directory, detector[1])
     assert ran == host_best()
-    assert_close(logits, squeezenet[2][1])
+    assert_close(outputs, detector[2])
 
 
 def test_an_unknown_forced_variant_is_reported_and_the_default_runs(x86_bundle: Bundle):
@@ -108,20 +113,20 @@ def test_an_unknown_forced_variant_is_reported_and_the_default_runs(x86_bundle: 
         text=True,
         check=True,
     )
-    assert "LAMINA_VARIANT=x86-64-avx9 is no variant of squeezenet" in result.stderr
+    assert "LAMINA_VARIANT=x86-64-avx9 is no variant of detector" in result.stderr
     assert f"variant: {host_best()}" in result.stdout
 
 
 def test_fat_aarch64_bundle_picks_its_variant_by_the_cpu_under_qemu(
-    squeezenet: Reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    detector: Reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    model, feeds, want = squeezenet
-    compile_fat_bundle(model, AARCH64, tmp_path / "fat", name="squeezenet")
+    model, feeds, want = detector
+    compile_fat_bundle(model, AARCH64, tmp_path / "fat", name="detector")
     for cpu in AARCH64:
         monkeypatch.setenv("QEMU_CPU", cpu)
-        ran, logits = variant_and_logits(tmp_path / "fat", feeds)
+        ran, outputs = variant_and_outputs(tmp_path / "fat", feeds)
         assert ran == cpu
-        assert_close(logits, want[1])
+        assert_close(outputs, want)
 
 
 @pytest.mark.parametrize(

@@ -132,12 +132,24 @@ def test_dense_array_of_an_odd_integer_width_is_a_diagnostic(
     source = tmp_path / "f.mlir"
     source.write_text(
         "func.func @f(%x: tensor<6xi64>) -> tensor<6xi64> {\n"
-        '  %y = "graph.identity"(%x) {a = array<i4294967297: 0, 0>} : (tensor<6xi64>) -> tensor<6xi64>\n'
+        '  %y = "graph.identity"(%x) {a = array<i65536: 0, 0>} : (tensor<6xi64>) -> tensor<6xi64>\n'
         "  func.return %y : tensor<6xi64>\n}\n"
     )
     assert opt_main([str(source)]) == 1
     err = error_of(capsys)
     assert f"{source}:2:" in err and "not supported: a dense array element type" in err
+
+
+@pytest.mark.parametrize("width", ["i16777216", "si4294967297", "ui99999999999999999999"])
+def test_an_integer_type_wider_than_mlirs_limit_is_a_parse_error_at_it(
+    width: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """xDSL computed the bounds of any width as Python integers: seconds per attribute."""
+    source = tmp_path / "f.mlir"
+    source.write_text(f"func.func @f(%x: tensor<2x{width}>) {{\n  func.return\n}}\n")
+    assert opt_main([str(source)]) == 1
+    err = error_of(capsys)
+    assert f"{source}:1:27: error: integer bitwidth is limited to 16777215 bits" in err
 
 
 def test_tflite_operator_whose_output_shape_contradicts_it_is_refused_at_import():

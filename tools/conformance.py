@@ -15,7 +15,6 @@ has a model, input/output data sets and its own rtol/atol. A case ends as
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import re
@@ -36,6 +35,7 @@ import numpy as np
 
 from lamina.errors import LaminaError, UnsupportedError
 from lamina.progress import Progress
+from lamina.runtime.reference.kernel_conformance import all_node_cases
 from lamina.tools.versions import add_version_flag
 
 STATUSES = ("pass", "folded", "fail", "unsupported", "error")
@@ -59,16 +59,6 @@ class CaseResult:
 
 class _CaseTimeout(Exception):
     pass
-
-
-@functools.cache
-def _all_cases() -> list[Any]:
-    """The node cases, collected once per process (onnx refuses to register them twice)."""
-    from onnx.backend.test.case.node import collect_testcases
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return sorted(collect_testcases(None), key=lambda case: case.name)
 
 
 def case_op(case: Any) -> str:
@@ -316,7 +306,7 @@ _WORKER_CASES: list[Any] = []
 def _run_index(args: tuple[int, str, str]) -> CaseResult:
     index, path, device = args
     if not _WORKER_CASES:
-        _WORKER_CASES.extend(_all_cases())
+        _WORKER_CASES.extend(all_node_cases())
     return run_case(_WORKER_CASES[index], path, device)
 
 
@@ -404,7 +394,7 @@ def _run_alone(index: int, how: tuple[str, str, Worker]) -> CaseResult:
         try:
             return pool.submit(worker, (index, path, device)).result()
         except BrokenProcessPool:
-            case = _all_cases()[index]
+            case = all_node_cases()[index]
             return CaseResult(case.name, case_op(case), "error", "the process crashed")
 
 
@@ -489,7 +479,7 @@ def _run(args: argparse.Namespace) -> int:
         _check_writable(args.json)
     if args.path == "compiled":
         device_kind(args.device)  # an unknown device fails here, before any case runs
-    cases = _all_cases()
+    cases = all_node_cases()
     indices = select_cases(cases, args.filter, args.smoke, args.path)
     if not indices:
         raise LaminaError(f"no conformance case matches '{args.filter}'")

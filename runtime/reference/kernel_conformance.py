@@ -11,12 +11,18 @@ at its own opset (through onnx.reference only). Nodes run in order, each through
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
+import pickle
 import sys
+import tempfile
 import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -133,10 +139,30 @@ def run_case(case: TestCase) -> CaseResult:
     return CaseResult(case.name, "pass")
 
 
-def node_cases(substrings: Sequence[str] = ()) -> list[TestCase]:
+@functools.cache
+def all_node_cases() -> list[TestCase]:
+    """onnx's node cases, sorted by name. Generating them runs every case's numpy reference
+    code (about 7 s), so the list is kept, pickled, in `~/.cache/lamina` (or
+    `$XDG_CACHE_HOME/lamina`) under the versions of onnx and numpy that made it; an unreadable
+    cache file is generated again, an unwritable cache directory only costs the 7 s."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lamina"
+    path = cache / f"onnx-node-cases-{onnx.__version__}-numpy-{np.__version__}.pickle"
+    with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        return pickle.loads(path.read_bytes())
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        cases = collect_testcases(None)
+        cases = sorted(collect_testcases(None), key=lambda case: case.name)
+    with contextlib.suppress(OSError):
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=cache, delete=False) as part:
+            part.write(pickle.dumps(cases))
+        os.replace(part.name, path)
+    return cases
+
+
+def node_cases(substrings: Sequence[str] = ()) -> list[TestCase]:
+    """The node cases whose name contains one of `substrings` (all when none are given)."""
+    cases = all_node_cases()
     return [c for c in cases if not substrings or any(s in c.name for s in substrings)]
 
 
