@@ -69,16 +69,19 @@ OPENCL_KINDS = ("opencl", "gpu")
 def pipeline(device: Device) -> str:
     """The pass pipeline from the graph level to the loop level for `device`: the common
     passes, then the device's own loop-level passes (the `passes` list of its description,
-    e.g. `passes = ['loop-to-neon{device="cortex-a76"}']`), which run before codegen."""
+    e.g. `passes = ['loop-to-neon{device="cortex-a76"}']`), which run before codegen; the
+    device's own graph rule sets (`graph_rules`, e.g. `['graph-fuse-quantized-conv']` where
+    it has an int8 dot-product kernel) run before graph-default."""
     return ",".join(
         [
+            *(f"apply-rules{{set={name}}}" for name in device_strings(device, "graph_rules")),
             "apply-rules{set=graph-default}",
             "convert-graph-to-top",
             "top-fuse-elementwise",
             f"convert-top-to-loop{{vector_bits={lowering_vector_bits(device)}}}",
             "plan-memory",
             "loop-expand-float-formats",
-            *device_passes(device),
+            *device_strings(device, "passes"),
         ]
     )
 
@@ -93,12 +96,13 @@ def lowering_vector_bits(device: Device) -> int:
     return width
 
 
-def device_passes(device: Device) -> list[str]:
-    """The extra pass specs of a device description (`passes`: a list of strings)."""
-    passes = device.extra.get("passes", [])
-    if not isinstance(passes, list) or not all(isinstance(p, str) for p in passes):
-        raise LaminaError(f"device '{device.name}': `passes` must be a list of pass specs")
-    return [str(p) for p in passes]
+def device_strings(device: Device, key: str) -> list[str]:
+    """A list of strings of a device description (`passes`: pass specs, `graph_rules`: rule
+    set names); absent is empty."""
+    values = device.extra.get(key, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise LaminaError(f"device '{device.name}': `{key}` must be a list of strings")
+    return [str(v) for v in values]
 
 
 def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -> ModuleOp:

@@ -15,6 +15,9 @@ int8 kernels of the devices are separate lowerings of fused quantized ops.
 The integer ops accumulate exactly in i32 (wrapping, as ONNX allows), never in float:
 
     conv_integer(x, w, xz, wz)     = top.conv2d of i32(x) - i32(xz) by i32(w) - i32(wz)
+        by constant 8-bit w (2-D, group 1, xz constant): x padded with xz, its patches
+        [N, OH * OW, C * KH * KW] (im2col) times w as [C * KH * KW, F] on the 8-bit
+        dot-product matmul below, transposed to N x F x OH x OW
     mat_mul_integer(a, b, az, bz)  = top.matmul of i32(a) - i32(az) and i32(b) - i32(bz);
         by a 2-D constant b: an 8-bit dot-product matmul (sdot / udot on AArch64) of
         a' = a - sa and b'^T = (b - sb)^T, sa / sb = 128 for uint8 (else 0), corrected
@@ -44,7 +47,7 @@ from xdsl.dialects.builtin import (
     f32,
     i32,
 )
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineExpr, AffineMap
 
 from lamina.dialects import graph, top
@@ -61,7 +64,7 @@ from lamina.lowering.graph_to_top_common import (
     normalize_axis,
 )
 from lamina.lowering.graph_to_top_elementwise import convert
-from lamina.lowering.graph_to_top_nn import convolution, matmul
+from lamina.lowering.graph_to_top_nn import convolution, matmul, window_attrs
 
 
 def parameter_map(
@@ -187,12 +190,26 @@ def _minus_zero_point(e: Emitter, value: SSAValue, zero_point: SSAValue, axis: i
 
 
 class ConvIntegerLowering(GraphLowering):
-    """conv_integer -> top.conv2d over i32 operands less their zero points."""
+    """conv_integer -> top.conv2d over i32 operands less their zero points; a 2-D one by
+    constant weights (group 1, x's zero point a constant) -> the dot-product matmul of its
+    patches (`_dot_conv_integer`)."""
 
     source = (graph.ConvIntegerOp,)
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, w, x_zero_point, w_zero_point = op.operands
+        weights, w_zero = constant_value(w), _constant_or_zero(w_zero_point)
+        x_zero = _constant_or_zero(x_zero_point)
+        if (
+            weights is not None
+            and _are_bytes(x, weights)
+            and weights.ndim == 4
+            and w_zero is not None
+            and x_zero is not None
+            and x_zero.size == 1
+            and int(cast(int, e.attrs()["group"])) == 1
+        ):
+            return [_dot_conv_integer(e, x, weights, x_zero_point, int(x_zero.item()), w_zero)]
         xs = _minus_zero_point(e, x, x_zero_point, -1)
         ws = _minus_zero_point(e, w, w_zero_point, 0)
         return [convolution(e, xs, ws, None, e.static_result())]
@@ -208,16 +225,23 @@ class MatMulIntegerLowering(GraphLowering):
         weights, b_zero = constant_value(b), _constant_or_zero(b_zero_point)
         if (
             weights is not None
+            and _are_bytes(a, weights)
             and weights.ndim == 2
             and len(e.static(a)) >= 2
             and b_zero is not None
             and (is_none(a_zero_point) or prod(e.static(a_zero_point)) == 1)
         ):
-            return [_dot_mat_mul_integer(e, a, weights, a_zero_point, b_zero)]
+            return [_dot_mat_mul_integer(e, a, weights, a_zero_point, b_zero, e.static_result())]
         rows, columns = len(e.static(a)) - 2, len(e.static(b)) - 1
         a_less = _minus_zero_point(e, a, a_zero_point, rows)
         b_less = _minus_zero_point(e, b, b_zero_point, columns)
         return [matmul(e, a_less, b_less, e.static_result())]
+
+
+def _are_bytes(x: SSAValue, weights: np.ndarray) -> bool:
+    """x and the constant weights are 8-bit integers, what the dot-product kernels take."""
+    integer = integer_type(elt_of(x))
+    return integer is not None and integer.bitwidth == 8 and weights.dtype.itemsize == 1
 
 
 def _constant_or_zero(zero_point: SSAValue) -> np.ndarray | None:
@@ -231,12 +255,52 @@ def _signed_bytes(array: np.ndarray) -> tuple[np.ndarray, int]:
     return (array.astype(np.int16) - shift).astype(np.int8), shift
 
 
+def _dot_conv_integer(
+    e: Emitter,
+    x: SSAValue,
+    weights: np.ndarray,
+    x_zero_point: SSAValue,
+    x_zero: int,
+    w_zero: np.ndarray,
+) -> SSAValue:
+    """conv_integer of N x C x H x W `x` by the constant `weights` [F, C, KH, KW] (group 1)
+    as the dot-product matmul of x's patches (im2col): x padded with its zero point `x_zero`
+    (so padding adds nothing to the sum), the patches [N, OH * OW, C * KH * KW] by weights
+    [C * KH * KW, F] (`_dot_mat_mul_integer`), the N x OH * OW x F product transposed to
+    N x F x OH x OW."""
+    n, c, h, w = e.static(x)
+    f, _, kh, kw = weights.shape
+    strides, dilations, low, high = window_attrs(e, (n, c, h, w), (kh, kw))
+    result = e.static_result()
+    _, _, oh, ow = result.get_shape()
+    byte = elt_of(x)
+    if any(low + high):
+        padded = TensorType(byte, (n, c, h + low[0] + high[0], w + low[1] + high[1]))
+        x = e.emit(top.PadOp(x, padded, mode=top.PadMode.CONSTANT, low=[0, 0, *low],
+                             high=[0, 0, *high], value=e.scalar(x_zero, byte)))  # fmt: skip
+    d = [AffineDimExpr(i) for i in range(6)]  # n, oh, ow, c, kh, kw
+    rows = d[1] * strides[0] + d[4] * dilations[0]
+    columns = d[2] * strides[1] + d[5] * dilations[1]
+    patch = AffineMap(6, 0, (d[0], d[3], rows, columns))
+    patches = e.generic([x], TensorType(byte, (n, oh, ow, c, kh, kw)), lambda b, v: v[0], [patch])
+    matrix = e.reshape(patches, (n, oh * ow, c * kh * kw))
+    product_type = TensorType(i32, (n, oh * ow, f))
+    columns_first = np.ascontiguousarray(weights.reshape(f, -1).T)
+    product = _dot_mat_mul_integer(e, matrix, columns_first, x_zero_point, w_zero, product_type)
+    channels_first = e.emit(top.TransposeOp(product, [0, 2, 1], TensorType(i32, (n, f, oh * ow))))
+    return e.reshape(channels_first, result.get_shape())
+
+
 def _dot_mat_mul_integer(
-    e: Emitter, a: SSAValue, weights: np.ndarray, a_zero_point: SSAValue, b_zero: np.ndarray
+    e: Emitter,
+    a: SSAValue,
+    weights: np.ndarray,
+    a_zero_point: SSAValue,
+    b_zero: np.ndarray,
+    result: TensorType[Attribute],
 ) -> SSAValue:
     """mat_mul_integer by the constant `weights` [K, N] as an int8 dot-product matmul and
-    its zero-point corrections (the module doc)."""
-    result = e.static_result()
+    its zero-point corrections (the module doc), of type `result`."""
     shape, k = e.static(a), weights.shape[0]
     a_unsigned = is_unsigned(elt_of(a))
     a_shift = 128 if a_unsigned else 0

@@ -280,12 +280,20 @@ def test_neon_ops_are_refused_on_x86_and_loop_to_neon_on_host():
 
 def test_device_passes_extend_the_pipeline():
     device = load_device(DEVICE)
-    extended = dataclasses.replace(
-        device, extra={**device.extra, "passes": ['loop-to-neon{device="cortex-a76"}']}
-    )
+    extended = dataclasses.replace(device, extra={"passes": ['loop-to-neon{device="cortex-a76"}']})
     spec = pipeline(extended)
     assert spec.startswith(pipeline(dataclasses.replace(device, extra={})))
     assert spec.endswith(',plan-memory,loop-expand-float-formats,loop-to-neon{device="cortex-a76"}')
     assert "vector_bits=128" in spec
     with pytest.raises(LaminaError, match="`passes` must be a list"):
         pipeline(dataclasses.replace(device, extra={"passes": "loop-to-neon"}))
+
+
+def test_device_graph_rules_run_before_graph_default():
+    spec = pipeline(load_device(DEVICE))
+    assert spec.startswith(
+        "apply-rules{set=graph-fuse-quantized-conv},apply-rules{set=graph-default},"
+    )
+    assert pipeline(load_device("host")).startswith("apply-rules{set=graph-default},")
+    with pytest.raises(LaminaError, match="`graph_rules` must be a list of strings"):
+        pipeline(dataclasses.replace(load_device(DEVICE), extra={"graph_rules": "graph-fuse"}))

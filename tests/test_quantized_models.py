@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -22,9 +23,12 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 import lamina
-from lamina.compiler import compile_bundle
+from lamina.compiler import compile_bundle, device_strings, import_model
+from lamina.context import make_context
 from lamina.errors import ModelImportError, UnsupportedError
+from lamina.rewrites.apply_rules import ApplyRulesPass
 from lamina.runtime.qemu import run_bundle
+from lamina.targets import load_device
 from lamina.tools.models import light_model, mlp, random_inputs, with_logits
 from lamina.tools.quantized import (
     calibrated,
@@ -124,6 +128,67 @@ def test_qdq_mlp_on_cortex_a76_under_qemu_matches_onnxruntime_int8_on_sdot(
     assert "sdot\t" in aarch64_disassembly(tmp_path / "bundle" / "model.o")
 
 
+@pytest.mark.parametrize("qdq", [True, False], ids=["qdq", "qoperator"])
+def test_quantized_squeezenet_on_cortex_a76_under_qemu_matches_onnxruntime_int8_on_sdot(
+    qdq: bool, tmp_path: Path
+):
+    """cortex-a76's graph rules (graph-fuse-quantized-conv) put the convs on the int8
+    dot-product matmul of their patches: sdot."""
+    model = calibrated(with_logits(light_model("squeezenet")), qdq=qdq)
+    compile_bundle(model, "cortex-a76", tmp_path / "bundle", name="squeezenet_int8")
+    assert_matches_int8_run(model, run_bundle(tmp_path / "bundle", random_inputs(model)).outputs)
+    assert "sdot\t" in aarch64_disassembly(tmp_path / "bundle" / "model.o")
+
+
+def host_with_int8_convs(tmp_path: Path) -> str:
+    """The host's description with cortex-a76's `graph_rules` (QDQ convs computed as
+    conv_integer, whatever the host's kernels), as a device file."""
+    host = (Path(lamina.__file__).parent / "targets" / "host.toml").read_text()
+    rules = 'name = "host-int8-convs"\ngraph_rules = ["graph-fuse-quantized-conv"]\n'
+    path = tmp_path / "host-int8-convs.toml"
+    path.write_text(host.replace('name = "host"\n', rules, 1))
+    return str(path)
+
+
+def one_conv(bias: bool, **attributes: Any) -> onnx.ModelProto:
+    """x [1, 5, 11, 9] -> Conv by seeded random 3x3 weights [7, 5, 3, 3] (and bias)."""
+    rng = np.random.default_rng(5)
+    weights = {"w": rng.standard_normal((7, 5, 3, 3)), "b": rng.standard_normal(7)}
+    inputs = ["x", "w", "b"] if bias else ["x", "w"]
+    graph = helper.make_graph(
+        [helper.make_node("Conv", inputs, ["y"], **attributes)],
+        "conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 5, 11, 9])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(weights[k].astype(np.float32), k) for k in inputs[1:]],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    return onnx.shape_inference.infer_shapes(model)
+
+
+@pytest.mark.parametrize(
+    ("bias", "attributes"),
+    [
+        (True, {"pads": [1, 1, 1, 1]}),
+        (True, {"pads": [2, 0, 1, 1], "strides": [2, 1], "dilations": [1, 2]}),
+        (False, {}),
+    ],
+    ids=["padded", "strided-dilated", "without-bias"],
+)
+@pytest.mark.parametrize("qdq", [True, False], ids=["qdq", "qoperator"])
+def test_quantized_conv_as_conv_integer_matches_onnxruntime_int8(
+    bias: bool, attributes: dict[str, Any], qdq: bool, tmp_path: Path
+):
+    model = calibrated(one_conv(bias, **attributes), qdq=qdq)
+    module = import_model(model)
+    for name in device_strings(load_device("cortex-a76"), "graph_rules") + ["graph-default"]:
+        ApplyRulesPass(set=name).apply(make_context(), module)
+    ops = {op.name for op in module.walk()}
+    assert "graph.conv_integer" in ops and "graph.conv" not in ops
+    device = host_with_int8_convs(tmp_path)
+    assert_matches_int8_run(model, lamina.compile(model, device)(**random_inputs(model)))
+
+
 def test_qoperator_squeezenet_on_host_matches_onnxruntime_int8():
     model = calibrated(with_logits(light_model("squeezenet")), qdq=False)
     ops = {node.op_type for node in model.graph.node}
@@ -218,6 +283,39 @@ def test_integer_op_with_a_zero_point_per_channel_matches_the_onnx_reference(op_
     assert got.dtype == np.int32
     assert np.array_equal(got, want)
     assert len(np.unique(w_zero)) > 1, "a zero point that is one value checks little"
+
+
+@pytest.mark.parametrize(
+    ("dtype", "attributes"),
+    [
+        (np.int8, {"strides": [2, 1], "dilations": [1, 2], "pads": [2, 0, 1, 1]}),
+        (np.uint8, {"group": 2, "pads": [1, 1, 1, 1]}),
+    ],
+    ids=["int8-strided-dilated", "grouped"],
+)
+def test_conv_integer_by_constant_weights_matches_the_onnx_reference(
+    dtype: type[np.integer], attributes: dict[str, Any]
+):
+    """The patches' dot-product matmul (signed x, strides, dilations, uneven pads) and the
+    i32 conv a grouped one keeps."""
+    rng = np.random.default_rng(4)
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max + 1, (2, 4, 9, 8), dtype)
+    w = rng.integers(-128, 128, (6, 4 // int(attributes.get("group", 1)), 3, 3), np.int8)
+    node = helper.make_node("ConvInteger", ["x", "w", "xz"], ["y"], **attributes)
+    graph = helper.make_graph(
+        [node],
+        "conv_integer",
+        [helper.make_tensor_value_info("x", helper.np_dtype_to_tensor_dtype(x.dtype), x.shape)],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, None)],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.array(7, dtype), "xz")],
+    )
+    model = onnx.shape_inference.infer_shapes(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    )
+    (want,) = ReferenceEvaluator(model).run(None, {"x": x})
+    (got,) = lamina.compile(model)(x=x)
+    assert np.array_equal(got, want)
 
 
 def quantize_dequantize(scale: np.ndarray, zero_point: np.ndarray) -> onnx.ModelProto:

@@ -81,19 +81,3 @@ func.func @conv(%xf: tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32> {
   %y = graph.conv %xf, %wf, %n {kernel_shape = array<i64: 1, 1>} : (tensor<1x2x3x3xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x3x3xf32>
   func.return %y : tensor<1x2x3x3xf32>
 }
-
-// -----
-
-// conv(x, w, dequantize(b)) with a constant int32 bias: the float bias b * bs, now
-// CHECK-LABEL: func.func @conv_bias
-// CHECK: %[[B:.*]] = graph.constant dense<[1.000000e+00, -1.500000e+00]> : tensor<2xf32>
-// CHECK: graph.conv %xf, %w, %[[B]]
-// CHECK-NOT: graph.dequantize_linear
-func.func @conv_bias(%xf: tensor<1x2x3x3xf32>, %w: tensor<2x2x1x1xf32>) -> tensor<1x2x3x3xf32> {
-  %b = graph.constant dense<[4, -6]> : tensor<2xi32>
-  %bs = graph.constant dense<2.500000e-01> : tensor<f32>
-  %n = graph.none : none
-  %bf = graph.dequantize_linear %b, %bs, %n : (tensor<2xi32>, tensor<f32>, none) -> tensor<2xf32>
-  %y = graph.conv %xf, %w, %bf {kernel_shape = array<i64: 1, 1>} : (tensor<1x2x3x3xf32>, tensor<2x2x1x1xf32>, tensor<2xf32>) -> tensor<1x2x3x3xf32>
-  func.return %y : tensor<1x2x3x3xf32>
-}
