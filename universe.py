@@ -66,6 +66,12 @@ def _loop_to_neon() -> type[ModulePass]:
     return LoopToNeonPass
 
 
+def _loop_to_hvx() -> type[ModulePass]:
+    from lamina.lowering.loop_to_hvx import LoopToHVXPass
+
+    return LoopToHVXPass
+
+
 def _convert_loop_to_ocl() -> type[ModulePass]:
     from lamina.lowering.loop_to_ocl import ConvertLoopToOCLPass
 
@@ -87,6 +93,7 @@ LAMINA_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "plan-memory": _plan_memory,
     "loop-expand-float-formats": _expand_float_formats,
     "loop-to-neon": _loop_to_neon,
+    "loop-to-hvx": _loop_to_hvx,
     "convert-loop-to-llvm": _convert_loop_to_llvm,
     "convert-loop-to-ocl": _convert_loop_to_ocl,
 }

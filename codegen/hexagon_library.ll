@@ -50,6 +50,20 @@ define float @expf(float %x) {
   ret float %y
 }
 
+; roundevenf(x): ties to even (QuantizeLinear), by the default rounding of |x| + 2^23 - 2^23
+; with x's sign; |x| >= 2^23 (already whole), infinities and NaN are x itself.
+define float @roundevenf(float %x) {
+  %a = call float @llvm.fabs.f32(float %x)
+  %whole = fcmp uge float %a, 8388608.0
+  %t = fadd float %a, 8388608.0
+  %r = fsub float %t, 8388608.0
+  %s = call float @llvm.copysign.f32(float %r, float %x)
+  %y = select i1 %whole, float %x, float %s
+  ret float %y
+}
+declare float @llvm.fabs.f32(float)
+declare float @llvm.copysign.f32(float, float)
+
 define void @lamina_exit(i32 %code) noreturn {
   %ignored = call i32 @lamina_syscall(i32 93, i32 %code, i32 0, i32 0, i32 0, i32 0)
   unreachable

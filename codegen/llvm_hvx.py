@@ -21,13 +21,12 @@ from xdsl.ir import Operation
 from lamina.codegen.llvm_core import LLValue, llvm_type
 from lamina.dialects.isa.hvx import HVXOp, VCastOp
 from lamina.errors import UnsupportedOpError
-from lamina.targets import Device
+from lamina.targets import HVX_FEATURE, Device, has_hvx128
 
 if TYPE_CHECKING:
     from lamina.codegen.llvm_core import FunctionEmitter
 
 _I32 = ir.IntType(32)
-HVX_FEATURE = "+hvx-length128b"
 
 
 def intrinsic_type(t: ir.Type) -> ir.Type:
@@ -65,7 +64,7 @@ def emit_hvx_op(e: FunctionEmitter, op: Operation) -> bool:
 def check_hvx_ops(module: ModuleOp, device: Device) -> None:
     """Raise `UnsupportedOpError` (naming op and device) for an hvx op on a device without
     128-byte HVX."""
-    if HVX_FEATURE in device.features:
+    if has_hvx128(device):
         return
     for op in module.walk():
         if op.name.startswith("hvx."):

@@ -15,17 +15,9 @@ hints that `convert-top-to-loop{vector_bits=128}` puts on the loops):
    that reads nothing out of bounds (every lane of the group is loaded anyway, or the index is
    constant and inside the static row) and no op between the group's loads may write memory.
 
-2. Dot product (int8 GEMM/conv with the reduction innermost and contiguous):
-
-       %s = loop.for %k = lb to ub step 1 iter_args(%acc = %init) -> (i32) {
-         %a = loop.load %A[.., %k] : i8;  %b = loop.load %B[.., %k] : i8
-         %p = arith.muli (arith.extsi %a), (arith.extsi %b) : i32      (extui: udot)
-         loop.yield (arith.addi %acc, %p)
-       }
-     -> a loop over the first 16*floor((ub-lb)/16) iterations, step 16, carrying a
-        vector<4xi32> of `neon.sdot`s of `loop.vload`ed vector<16xi8>; one `vector.reduction
-        <add>` into %init after it; the original loop runs the remaining iterations (erased
-        when none remain). Exact: i32 addition wraps and is associative. Needs `+dotprod`.
+2. Dot product (int8 GEMM/conv with the reduction innermost and contiguous): the i8
+   dot-product loops of lowering/dot_loops.py run 16 bytes a step, a vector<4xi32> of
+   `neon.sdot`s (`neon.udot`s for unsigned bytes). Needs `+dotprod`.
 
 After the pass: the matched patterns are neon ops; the module is otherwise unchanged.
 The device must be an AArch64 one (else "not supported: ..."); dot products are formed only
@@ -40,7 +32,6 @@ from dataclasses import dataclass, field
 from xdsl.context import Context
 from xdsl.dialects import arith, func, vector
 from xdsl.dialects.builtin import (
-    DenseIntOrFPElementsAttr,
     Float32Type,
     Float64Type,
     IndexType,
@@ -59,6 +50,7 @@ from lamina.dialects import loop
 from lamina.dialects.isa import neon
 from lamina.dialects.loop_for import constant_index
 from lamina.errors import UnsupportedError
+from lamina.lowering.dot_loops import DotLoop, DotStep, rewrite_dot_loops
 from lamina.targets import Device, has_dotprod, is_aarch64, load_device
 
 Q_BITS = 128
@@ -260,105 +252,11 @@ def rewrite_lane_fmas(module: ModuleOp) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# 2. i8 dot-product reduction loops -> neon.sdot / neon.udot
+# 2. i8 dot-product reduction loops -> neon.sdot / neon.udot (lowering/dot_loops.py)
 
 
-@dataclass(frozen=True)
-class DotLoop:
-    """A matched scalar i8 dot-product loop: its two loads and whether they are unsigned."""
-
-    op: loop.ForOp
-    lhs: loop.LoadOp
-    rhs: loop.LoadOp
-    unsigned: bool
-
-
-def match_dot_loop(op: loop.ForOp) -> DotLoop | None:
-    """`op` as a unit-step i8 dot-product reduction into one i32 iter_arg, else None."""
-    if constant_index(op.step) != 1 or len(op.iter_args) != 1 or op.iter_args[0].type != i32:
-        return None
-    body = op.body.block
-    iv, acc = body.args
-    ops = list(body.ops)
-    if len(ops) != 7 or not isinstance(ops[-1], loop.YieldOp):
-        return None
-    add = ops[-1].operands[0].owner
-    if not isinstance(add, arith.AddiOp) or acc not in (add.lhs, add.rhs):
-        return None
-    mul = (add.rhs if add.lhs is acc else add.lhs).owner
-    if not isinstance(mul, arith.MuliOp):
-        return None
-    exts = [mul.lhs.owner, mul.rhs.owner]
-    kinds = {type(e) for e in exts}
-    if kinds not in ({arith.ExtSIOp}, {arith.ExtUIOp}):
-        return None
-    loads = [e.operands[0].owner for e in exts if isinstance(e, arith.ExtSIOp | arith.ExtUIOp)]
-    if len(loads) != 2 or not all(_is_row_load(ld, iv, body) for ld in loads):
-        return None
-    lhs, rhs = loads
-    assert isinstance(lhs, loop.LoadOp) and isinstance(rhs, loop.LoadOp)
-    return DotLoop(op, lhs, rhs, kinds == {arith.ExtUIOp})
-
-
-def _is_row_load(op: Operation | Block, iv: SSAValue, body: Block) -> bool:
-    """An i8 `loop.load` indexed by `iv` last and by values from outside the loop before."""
-    if not isinstance(op, loop.LoadOp) or op.result.type != i8 or not op.indices:
-        return False
-    if op.indices[-1] is not iv:
-        return False
-    return all(_defined_outside(v, body) for v in op.indices[:-1])
-
-
-def _defined_outside(value: SSAValue, body: Block) -> bool:
-    owner = value.owner
-    block = owner if isinstance(owner, Block) else owner.parent_block()
-    while block is not None:
-        if block is body:
-            return False
-        parent = block.parent_op()
-        block = parent.parent_block() if parent is not None else None
-    return True
-
-
-def rewrite_dot_loop(dot: DotLoop) -> bool:
-    """Split a matched loop into an sdot/udot main loop and a scalar tail; False when its
-    bounds are not constants or it runs fewer than 16 iterations."""
-    op = dot.op
-    lb, ub = constant_index(op.lb), constant_index(op.ub)
-    if lb is None or ub is None or ub - lb < DOT_LANES:
-        return False
-    split = lb + (ub - lb) // DOT_LANES * DOT_LANES
-    acc_type = VectorType(i32, [DOT_LANES // 4])
-    zero = arith.ConstantOp(DenseIntOrFPElementsAttr.from_list(acc_type, [0]))
-    c_lb = arith.ConstantOp(IntegerAttr(lb, IndexType()))
-    c_split = arith.ConstantOp(IntegerAttr(split, IndexType()))
-    c_step = arith.ConstantOp(IntegerAttr(DOT_LANES, IndexType()))
-    main = loop.ForOp(c_lb, c_split, c_step, [zero])
-    k, acc = main.body.block.args
-    operand_type = VectorType(i8, [DOT_LANES])
-    lhs = loop.VLoadOp(dot.lhs.buffer, [*dot.lhs.indices[:-1], k], operand_type)
-    rhs = loop.VLoadOp(dot.rhs.buffer, [*dot.rhs.indices[:-1], k], operand_type)
-    kind = neon.UdotOp if dot.unsigned else neon.SdotOp
-    step = kind(acc, lhs.result, rhs.result)
-    main.body.block.add_ops([lhs, rhs, step, loop.YieldOp(step.result)])
-    total = vector.ReductionOp.create(
-        operands=[main.res[0], op.iter_args[0]],
-        result_types=[i32],
-        properties={"kind": vector.CombiningKindAttr(vector.CombiningKindFlag.ADD)},
-    )
-    Rewriter.insert_op([zero, c_lb, c_split, c_step, main, total], InsertPoint.before(op))
-    if split == ub:
-        op.res[0].replace_all_uses_with(total.results[0])
-        Rewriter.erase_op(op)
-    else:
-        op.operands = [c_split.result, op.ub, op.step, total.results[0]]
-    return True
-
-
-def rewrite_dot_loops(module: ModuleOp) -> int:
-    """Rewrite every eligible dot-product loop; returns how many were rewritten."""
-    matches = [m for op in module.walk() if isinstance(op, loop.ForOp) if (m := match_dot_loop(op))]
-    return sum(rewrite_dot_loop(m) for m in matches)
+def _dot_instruction(dot: DotLoop) -> DotStep:
+    return neon.UdotOp if dot.unsigned else neon.SdotOp
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,7 +268,7 @@ def loop_to_neon(module: ModuleOp, device: Device) -> tuple[int, int]:
         raise UnsupportedError(
             f"loop-to-neon for device '{device.name}' ({device.triple}): it needs an AArch64 device"
         )
-    dots = rewrite_dot_loops(module) if has_dotprod(device) else 0
+    dots = rewrite_dot_loops(module, DOT_LANES, _dot_instruction) if has_dotprod(device) else 0
     return rewrite_lane_fmas(module), dots
 
 

@@ -257,3 +257,12 @@ def is_aarch64(device: Device) -> bool:
 def has_dotprod(device: Device) -> bool:
     """Whether the device enables the Armv8.2 dot-product instructions."""
     return "+dotprod" in device.features
+
+
+HVX_FEATURE = "+hvx-length128b"
+"""The feature of Hexagon HVX in 128-byte mode, what the `hvx` dialect's ops need."""
+
+
+def has_hvx128(device: Device) -> bool:
+    """Whether the device has 128-byte HVX vectors."""
+    return HVX_FEATURE in device.features

@@ -140,6 +140,41 @@ def test_quantized_squeezenet_on_cortex_a76_under_qemu_matches_onnxruntime_int8_
     assert "sdot\t" in aarch64_disassembly(tmp_path / "bundle" / "model.o")
 
 
+def hexagon_disassembly(path: Path) -> str:
+    """The disassembly of a Hexagon object (with HVX decoded)."""
+    command = ["llvm-objdump", "-d", "--mcpu=hexagonv66", "--mattr=+hvxv66,+hvx-length128b"]
+    return subprocess.run([*command, str(path)], capture_output=True, text=True, check=True).stdout
+
+
+def test_qdq_squeezenet_on_hexagon_under_qemu_matches_onnxruntime_int8_on_vrmpy(
+    squeezenet: onnx.ModelProto, tmp_path: Path
+):
+    """hexagon-v66-hvx128's graph rules and loop-to-hvx put the convs on HVX vrmpy."""
+    compile_bundle(squeezenet, "hexagon-v66-hvx128", tmp_path / "bundle", name="squeezenet_int8")
+    outputs = run_bundle(tmp_path / "bundle", random_inputs(squeezenet)).outputs
+    assert_matches_int8_run(squeezenet, outputs)
+    assert "+= vrmpy(" in hexagon_disassembly(tmp_path / "bundle" / "model.o")
+
+
+def test_quantize_linear_on_hexagon_rounds_ties_to_even(tmp_path: Path):
+    """roundevenf of the freestanding Hexagon library (codegen/hexagon_library.ll)."""
+    x = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.49, -3.51, 100.5, 2.0**23 + 1], np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["y"])],
+        "quantize",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info("y", TensorProto.INT16, x.shape)],
+        [
+            numpy_helper.from_array(np.array(1, np.float32), "s"),
+            numpy_helper.from_array(np.array(0, np.int16), "z"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    compile_bundle(model, "hexagon-v66-hvx128", tmp_path / "bundle", name="quantize")
+    (got,) = run_bundle(tmp_path / "bundle", {"x": x}).outputs
+    assert np.array_equal(got, onnxruntime_outputs(model, {"x": x})[0])
+
+
 def host_with_int8_convs(tmp_path: Path) -> str:
     """The host's description with cortex-a76's `graph_rules` (QDQ convs computed as
     conv_integer, whatever the host's kernels), as a device file."""
