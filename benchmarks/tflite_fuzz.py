@@ -1,5 +1,5 @@
 """Fuzz the TFLite door: seeded mutations (tools/tflite_mutations.py) of a small built
-model and of real MediaPipe models, each imported and verified like `lamina.compile`
+model, of real MediaPipe models and of one quantized to int8 (tools/tflite_quantize.py), each imported and verified like `lamina.compile`
 does; prints the outcomes per seed model and the first failing mutations.
 
     .venv/bin/python -m lamina.benchmarks.tflite_fuzz --count 2000 --seed 1
@@ -23,6 +23,7 @@ from lamina.compiler import import_model
 from lamina.errors import LaminaError
 from lamina.tools.model_zoo import zoo_model
 from lamina.tools.tflite_mutations import mutations, seed_model
+from lamina.tools.tflite_quantize import quantize_static
 
 REAL_MODELS = ("mp-face-detection", "mp-palm-detection-lite", "mp-face-detection-sparse")
 
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     signal.signal(signal.SIGALRM, _alarm)
     seeds = {"built": seed_model(), **{name: zoo_model(name).read_bytes() for name in REAL_MODELS}}
+    seeds["mp-hand-landmark-lite int8"] = quantize_static(zoo_model("mp-hand-landmark-lite"))
     failed = 0
     for name, data in seeds.items():
         counts: Counter[str] = Counter()

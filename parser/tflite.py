@@ -36,6 +36,7 @@ from lamina.parser.tflite_graph import Converter, GraphBuilder
 from lamina.parser.tflite_model import Operator, TFLiteModel, read_tflite
 from lamina.parser.tflite_ops import CUSTOM_CONVERTERS, NN_CONVERTERS
 from lamina.parser.tflite_ops_shape import SHAPE_CONVERTERS
+from lamina.parser.tflite_quant import Quantizer
 from lamina.parser.tflite_source import FILE_IDENTIFIER, TFLiteSource, is_tflite, is_tflite_model
 
 __all__ = ["FILE_IDENTIFIER", "CONVERTERS", "import_tflite", "is_tflite", "is_tflite_model"]
@@ -69,7 +70,8 @@ class _Importer:
     def build(self) -> ModuleOp:
         tensors = self.model.tensors
         block = Block()
-        g = GraphBuilder(tensors, block, self.where)
+        g = GraphBuilder(list(tensors), block, self.where)
+        self.quantizer = Quantizer(g)
         inputs = [tensors[i] for i in self.model.inputs if i >= 0 and i not in g.arrays]
         for tensor in inputs:
             arg = block.insert_arg(g.type_of(tensor), len(block.args))
@@ -99,7 +101,9 @@ class _Importer:
             return
         try:
             last = g.block.last_op
-            converter(g, op)
+            quantized = self.quantizer.prepare(op)
+            converter(g, quantized.op)
+            self.quantizer.finish(quantized)
             self._verify_since(g, last, op)
         except UnsupportedError as err:
             self.unsupported.append(self._at_operator(err, op))

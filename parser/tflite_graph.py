@@ -96,10 +96,6 @@ class GraphBuilder:
         if dtype is None:
             kind = TENSOR_TYPE_NAMES.get(tensor.type_code, f"#{tensor.type_code}")
             raise UnsupportedError(f"tensor '{tensor.name}' of type {kind}", self.where)
-        if tensor.quantization is not None and tensor.data is None and dtype.kind in "iu":
-            raise UnsupportedError(
-                f"quantized tensor '{tensor.name}' ({dtype}) computed at run time", self.where
-            )
         return TensorType(element_type(dtype), tensor.shape)
 
     def array(self, op: Operator, position: int) -> np.ndarray | None:
@@ -121,8 +117,6 @@ class GraphBuilder:
             if data is None:
                 reason = f"tensor '{tensor.name}' is used before it is computed"
                 raise ModelImportError(reason, self.where)
-            if tensor.quantization is not None and data.dtype.kind in "iu":
-                raise UnsupportedError(f"quantized constant '{tensor.name}'", self.where)
             self.define(tensor, self.constant(data, tensor.name))
         return self.values[tensor.index]
 

@@ -21,6 +21,7 @@ from typing import Any
 import flatbuffers
 import numpy as np
 import tflite
+from flatbuffers import number_types
 from tflite.utils import BUILTIN_OPCODE2NAME
 
 from lamina.errors import ModelImportError
@@ -166,7 +167,7 @@ class _Reader:
         return values
 
     def opcode(self, code: Any) -> tuple[str, bool]:
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        builtin = max(_raw_builtin_code(code), code.DeprecatedBuiltinCode())
         if builtin == tflite.BuiltinOperator.CUSTOM:
             return (code.CustomCode() or b"").decode(), True
         return BUILTIN_OPCODE2NAME.get(builtin, f"builtin #{builtin}"), False
@@ -240,6 +241,16 @@ class _Reader:
         if self.length(entry.DataLength(), "a buffer", 1) == 0:
             return None
         return entry.DataAsNumpy().tobytes()
+
+
+def _raw_builtin_code(code: Any) -> int:
+    """The `builtin_code` field as stored: the `tflite` package's `BuiltinCode()` answers
+    `deprecated_builtin_code` for codes below 127, but writers may leave that field 0 (the
+    runtime takes the larger of the two, as `opcode` does)."""
+    offset = code._tab.Offset(10)  # pyright: ignore[reportPrivateUsage]
+    if offset == 0:
+        return 0
+    return int(code._tab.Get(number_types.Int32Flags, offset + code._tab.Pos))  # pyright: ignore[reportPrivateUsage]
 
 
 def _quantization(t: Any) -> Quantization | None:

@@ -14,7 +14,7 @@ from xdsl.dialects.builtin import TensorType, i64
 from lamina.dialects.graph_layout import NCHW_TO_NHWC, NHWC_TO_NCHW
 from lamina.dialects.weights import numpy_dtype
 from lamina.parser.tflite_graph import Converter, GraphBuilder
-from lamina.parser.tflite_model import Operator, Quantization
+from lamina.parser.tflite_model import Operator
 
 FLOAT16 = 1
 """TFLite TensorType FLOAT16."""
@@ -200,27 +200,26 @@ def _depth_space(op_type: str) -> Converter:
 
 
 def dequantize(g: GraphBuilder, op: Operator) -> None:
-    """float16 or affine-quantized constants are dequantized at import; a run-time float16
-    value is cast."""
+    """float16 constants are widened at import, a run-time float16 value is cast; a
+    quantized input reaches here already dequantized (parser/tflite_quant.py)."""
     x, out = g.tensor(op, 0), g.output(op)
     data = g.array(op, 0)
-    if data is None:
-        if x.quantization is not None or x.type_code != FLOAT16:
-            g.unsupported(op, "dequantization of a quantized value computed at run time")
+    if data is not None:
+        g.arrays[out.index] = data.astype(np.float32)
+    elif x.type_code == FLOAT16:
         g.define(out, g.emit1("Cast", [g.value(op, 0)], g.type_of(out), to=1))
-        return
-    g.arrays[out.index] = _dequantized(data, x.quantization)
+    else:
+        g.define(out, g.value(op, 0))
 
 
-def _dequantized(data: np.ndarray, quantization: Quantization | None) -> np.ndarray:
-    if quantization is None:
-        return data.astype(np.float32)
-    shape = [1] * data.ndim
-    if len(quantization.scale) > 1:
-        shape[quantization.axis] = -1
-    scale = np.array(quantization.scale, np.float32).reshape(shape)
-    zero = np.array(quantization.zero_point, np.float32).reshape(shape)
-    return ((data.astype(np.float32) - zero) * scale).astype(np.float32)
+def quantize(g: GraphBuilder, op: Operator) -> None:
+    """QUANTIZE (or a requantization): the value itself; parser/tflite_quant.py writes the
+    QuantizeLinear of its quantized output."""
+    data = g.array(op, 0)
+    if data is not None:
+        g.arrays[g.output(op).index] = data
+    else:
+        g.define(g.output(op), g.value(op, 0))
 
 
 def pack(g: GraphBuilder, op: Operator) -> None:
@@ -349,6 +348,7 @@ SHAPE_CONVERTERS: dict[str, Converter] = {
     "DEPTH_TO_SPACE": _depth_space("DepthToSpace"),
     "SPACE_TO_DEPTH": _depth_space("SpaceToDepth"),
     "DEQUANTIZE": dequantize,
+    "QUANTIZE": quantize,
     "DENSIFY": densify,
     "CAST": cast,
     "PACK": pack,

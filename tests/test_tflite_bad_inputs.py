@@ -132,16 +132,16 @@ def test_sparse_tensor_too_large_once_dense_is_a_diagnostic():
         import_model(mutated)
 
 
-def test_int8_model_is_not_supported_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    """Quantized tensors computed at run time wait for the int8 path (issue 15)."""
+def test_zero_quantization_scale_is_a_diagnostic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     m = TFLiteBuilder()
-    x = m.input("x", [1, 4], np.int8)
-    m.tensors[x].quantization = ([0.1], [0], 0)
-    y = m.tensor("y", [1, 4], np.int8)
-    m.tensors[y].quantization = ([0.1], [0], 0)
+    x = m.input("x", [1, 4], np.int8, ([0.1], [0], 0))
+    y = m.tensor("y", [1, 4], np.int8, ([0.0], [0], 0))
     m.op("RELU", [x], [y])
     m.output(y)
     message = opt_error(m.finish(), tmp_path, capsys)
     assert message.endswith(
-        "error: not supported: quantized tensor 'x' (int8) computed at run time\n"
+        "error: operator 0 (RELU): tensor 'y': a quantization scale is not a positive finite"
+        " number\n"
     )

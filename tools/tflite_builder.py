@@ -26,6 +26,9 @@ _TYPES = {np.dtype(np.float32): 0, np.dtype(np.float16): 1, np.dtype(np.int32): 
           np.dtype(np.uint8): 3, np.dtype(np.int64): 4, np.dtype(np.bool_): 6,
           np.dtype(np.int16): 7, np.dtype(np.int8): 9}  # fmt: skip
 
+Quantization = tuple[list[float], list[int], int]
+"""A tensor's affine quantization: (scales, zero points, quantized dimension)."""
+
 
 @dataclass
 class _Tensor:
@@ -33,7 +36,7 @@ class _Tensor:
     shape: list[int]
     type_code: int
     buffer: int
-    quantization: tuple[list[float], list[int], int] | None = None
+    quantization: Quantization | None = None
     csr: tuple[np.ndarray, np.ndarray] | None = None
     """(row segments, column indices) of a 2-D constant stored sparse (CSR)."""
 
@@ -57,12 +60,26 @@ class TFLiteBuilder:
     inputs: list[int] = field(default_factory=list[int])
     outputs: list[int] = field(default_factory=list[int])
 
-    def tensor(self, name: str, shape: Sequence[int], dtype: npt.DTypeLike = np.float32) -> int:
-        self.tensors.append(_Tensor(name, list(shape), _TYPES[np.dtype(dtype)], 0))
+    def tensor(
+        self,
+        name: str,
+        shape: Sequence[int],
+        dtype: npt.DTypeLike = np.float32,
+        quantization: Quantization | None = None,
+    ) -> int:
+        """A run-time tensor; `quantization` (scales, zero points, axis) makes an integer
+        one stand for real numbers."""
+        self.tensors.append(_Tensor(name, list(shape), _TYPES[np.dtype(dtype)], 0, quantization))
         return len(self.tensors) - 1
 
-    def input(self, name: str, shape: Sequence[int], dtype: npt.DTypeLike = np.float32) -> int:
-        index = self.tensor(name, shape, dtype)
+    def input(
+        self,
+        name: str,
+        shape: Sequence[int],
+        dtype: npt.DTypeLike = np.float32,
+        quantization: Quantization | None = None,
+    ) -> int:
+        index = self.tensor(name, shape, dtype, quantization)
         self.inputs.append(index)
         return index
 
@@ -73,7 +90,7 @@ class TFLiteBuilder:
         self,
         name: str,
         array: np.ndarray,
-        quantization: tuple[list[float], list[int], int] | None = None,
+        quantization: Quantization | None = None,
     ) -> int:
         self.buffers.append(np.ascontiguousarray(array).tobytes())
         tensor = _Tensor(

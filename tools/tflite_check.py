@@ -42,6 +42,44 @@ def check_against_litert(m: TFLiteBuilder, feeds: list[np.ndarray]) -> None:
     assert (wrong := mismatch(got, want, nonzero=False)) is None, wrong
 
 
+def check_quantized_against_litert(
+    m: TFLiteBuilder, feeds: list[np.ndarray], *, equal: float = 0.99
+) -> None:
+    """lamina's integer outputs have LiteRT's dtypes and are within one quantization step of
+    LiteRT's fixed-point kernels, a share `equal` of them equal (`quantized_mismatch`)."""
+    data = m.finish()
+    want = litert_outputs(data, feeds)
+    got = lamina_compile(data)(*feeds)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype, (g.dtype, w.dtype)
+    assert (wrong := quantized_mismatch(got, want, equal=equal)) is None, wrong
+
+
+def quantized_mismatch(
+    got: list[np.ndarray], want: list[np.ndarray], *, equal: float = 0.99, near: float = 1.0
+) -> str | None:
+    """None when every integer output has the reference's shape, a share `equal` of its
+    elements equal and a share `near` within one quantization step (defaults: one
+    operator's outputs); else what differs. Float outputs are held to `mismatch`."""
+    if len(got) != len(want):
+        return f"{len(got)} outputs, expected {len(want)}"
+    for k, (g, w) in enumerate(zip(got, want, strict=True)):
+        if g.shape != w.shape:
+            return f"output {k}: shape {g.shape}, expected {w.shape}"
+        if w.dtype.kind == "f":
+            if (wrong := mismatch([g], [w], nonzero=False)) is not None:
+                return f"output {k}: {wrong}"
+            continue
+        steps = np.abs(g.astype(np.int64) - w.astype(np.int64))
+        same, within = float(np.mean(steps == 0)), float(np.mean(steps <= 1))
+        if same < equal or within < near:
+            return (
+                f"output {k}: {same:.2%} equal, {within:.2%} within one step "
+                f"(at most {int(steps.max(initial=0))} steps off)"
+            )
+    return None
+
+
 def mismatch(got: list[np.ndarray], want: list[np.ndarray], *, nonzero: bool = True) -> str | None:
     """None when every output has the reference's shape and is within
     1e-3 * max|ref| + 1e-4 of it; else what differs. With `nonzero`, a reference that is

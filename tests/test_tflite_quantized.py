@@ -1,0 +1,212 @@
+"""Quantized TFLite models: int8 / uint8 tensors import as the QDQ form
+(parser/tflite_quant.py) and match LiteRT's fixed-point kernels. Each operator in a small
+model built with the schema's flatbuffers builder, compiled for the host: every output
+element within one quantization step of LiteRT, at least 99% equal. Broken quantization
+parameters are diagnostics naming the operator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina.errors import ModelImportError
+from lamina.tools.tflite_builder import Quantization, TFLiteBuilder
+from lamina.tools.tflite_check import check_quantized_against_litert as check
+
+RNG = np.random.default_rng(11)
+
+
+def per_tensor(scale: float, zero: int) -> Quantization:
+    return ([scale], [zero], 0)
+
+
+def int8_feed(*shape: int) -> np.ndarray:
+    return RNG.integers(-128, 128, shape).astype(np.int8)
+
+
+X = per_tensor(0.0473, -3)
+"""The input's quantization: reals in about [-5.9, 6.2]. (Scale ratios that make exact ties
+round them to even here, as ONNX does, and away from zero in TFLite: one step apart.)"""
+
+
+def weights(channels: int, *shape: int) -> tuple[np.ndarray, Quantization]:
+    """Symmetric per-channel int8 weights along axis 0, as TFLite's converter writes them."""
+    w = RNG.integers(-127, 128, (channels, *shape)).astype(np.int8)
+    scales = list(RNG.uniform(0.002, 0.01, channels))
+    return w, (scales, [0] * channels, 0)
+
+
+def bias(channels: int, w: Quantization) -> tuple[np.ndarray, Quantization]:
+    """int32 bias at scale x_scale * w_scale[c]."""
+    scales = [X[0][0] * s for s in w[0]]
+    return RNG.integers(-2000, 2000, channels).astype(np.int32), (scales, [0] * channels, 0)
+
+
+@pytest.mark.parametrize(("stride", "activation"), [(1, 0), (2, 3)])
+def test_int8_conv_2d_per_channel_matches_litert(stride: int, activation: int) -> None:
+    m = TFLiteBuilder()
+    x = m.input("x", [1, 9, 9, 8], np.int8, X)
+    wq, wp = weights(6, 3, 3, 8)
+    bq, bp = bias(6, wp)
+    w, b = m.constant("w", wq, wp), m.constant("b", bq, bp)
+    size = -(-9 // stride)
+    y = m.tensor("y", [1, size, size, 6], np.int8, per_tensor(0.08, 5))
+    m.op("CONV_2D", [x, w, b], [y], "Conv2DOptions", Padding=0, StrideW=stride,
+         StrideH=stride, FusedActivationFunction=activation)  # fmt: skip
+    m.output(y)
+    check(m, [int8_feed(1, 9, 9, 8)])
+
+
+def test_int8_depthwise_conv_2d_matches_litert() -> None:
+    m = TFLiteBuilder()
+    x = m.input("x", [1, 8, 8, 4], np.int8, X)
+    wq = RNG.integers(-127, 128, (1, 3, 3, 4)).astype(np.int8)
+    wp: Quantization = (list(RNG.uniform(0.005, 0.02, 4)), [0] * 4, 3)
+    bq, bp = bias(4, wp)
+    w, b = m.constant("w", wq, wp), m.constant("b", bq, (bp[0], bp[1], 0))
+    y = m.tensor("y", [1, 8, 8, 4], np.int8, per_tensor(0.06, -10))
+    m.op("DEPTHWISE_CONV_2D", [x, w, b], [y], "DepthwiseConv2DOptions", Padding=0, StrideW=1,
+         StrideH=1, DepthMultiplier=1, FusedActivationFunction=1)  # fmt: skip
+    m.output(y)
+    check(m, [int8_feed(1, 8, 8, 4)])
+
+
+def test_int8_fully_connected_matches_litert() -> None:
+    m = TFLiteBuilder()
+    x = m.input("x", [2, 32], np.int8, X)
+    wq = RNG.integers(-127, 128, (10, 32)).astype(np.int8)
+    w = m.constant("w", wq, per_tensor(0.01, 0))
+    b = m.constant("b", RNG.integers(-500, 500, 10).astype(np.int32), per_tensor(X[0][0] * 0.01, 0))
+    y = m.tensor("y", [2, 10], np.int8, per_tensor(0.1, 2))
+    m.op("FULLY_CONNECTED", [x, w, b], [y], "FullyConnectedOptions")
+    m.output(y)
+    check(m, [int8_feed(2, 32)])
+
+
+@pytest.mark.parametrize("name", ["ADD", "MUL", "SUB"])
+def test_int8_arithmetic_with_different_scales_matches_litert(name: str) -> None:
+    m = TFLiteBuilder()
+    a = m.input("a", [1, 4, 4, 3], np.int8, X)
+    b = m.input("b", [1, 4, 4, 3], np.int8, per_tensor(0.03, 7))
+    y = m.tensor("y", [1, 4, 4, 3], np.int8, per_tensor(0.09 if name != "MUL" else 0.2, -1))
+    m.op(name, [a, b], [y], f"{name.title()}Options", FusedActivationFunction=0)
+    m.output(y)
+    check(m, [int8_feed(1, 4, 4, 3), int8_feed(1, 4, 4, 3)])
+
+
+OUTPUT_QUANTIZATION = {
+    "LOGISTIC": per_tensor(1 / 256, -128),
+    "TANH": per_tensor(1 / 128, 0),
+    "HARD_SWISH": per_tensor(0.03, -20),
+    "RELU": per_tensor(0.03, -128),
+    "RELU6": per_tensor(6 / 255, -128),
+}
+"""The output quantization TFLite's int8 kernels take for each activation."""
+
+
+@pytest.mark.parametrize("name", list(OUTPUT_QUANTIZATION))
+def test_int8_activation_matches_litert(name: str) -> None:
+    m = TFLiteBuilder()
+    x = m.input("x", [2, 5, 6], np.int8, X)
+    y = m.tensor("y", [2, 5, 6], np.int8, OUTPUT_QUANTIZATION[name])
+    m.op(name, [x], [y])
+    m.output(y)
+    check(m, [int8_feed(2, 5, 6)])
+
+
+def test_int8_softmax_matches_litert() -> None:
+    m = TFLiteBuilder()
+    x = m.input("x", [3, 10], np.int8, X)
+    y = m.tensor("y", [3, 10], np.int8, per_tensor(1 / 256, -128))
+    m.op("SOFTMAX", [x], [y], "SoftmaxOptions", Beta=1.0)
+    m.output(y)
+    check(m, [int8_feed(3, 10)])
+
+
+@pytest.mark.parametrize("name", ["MAX_POOL_2D", "AVERAGE_POOL_2D"])
+def test_int8_pool_matches_litert(name: str) -> None:
+    m = TFLiteBuilder()
+    x = m.input("x", [1, 8, 8, 3], np.int8, X)
+    y = m.tensor("y", [1, 3, 3, 3], np.int8, X)
+    # 3x3 windows: a mean of 9 levels is never a tie (of 4 it is: TFLite rounds those away
+    # from zero, ONNX's QuantizeLinear to even)
+    m.op(name, [x], [y], "Pool2DOptions", Padding=1, StrideW=2, StrideH=2, FilterWidth=3,
+         FilterHeight=3)  # fmt: skip
+    m.output(y)
+    check(m, [int8_feed(1, 8, 8, 3)])
+
+
+def test_int8_mean_reshape_and_concatenation_match_litert() -> None:
+    m = TFLiteBuilder()
+    x = m.input("x", [1, 4, 4, 3], np.int8, X)
+    axes = m.constant("axes", np.array([1, 2], np.int32))
+    mean = m.tensor("mean", [1, 1, 1, 3], np.int8, per_tensor(0.02, 1))
+    m.op("MEAN", [x, axes], [mean], "ReducerOptions", KeepDims=True)
+    shape = m.constant("shape", np.array([1, 16, 3], np.int32))
+    flat = m.tensor("flat", [1, 16, 3], np.int8, X)
+    m.op("RESHAPE", [x, shape], [flat])
+    other = m.input("other", [1, 5, 3], np.int8, X)
+    joined = m.tensor("joined", [1, 21, 3], np.int8, X)
+    m.op("CONCATENATION", [flat, other], [joined], "ConcatenationOptions", Axis=1)
+    m.output(mean)
+    m.output(joined)
+    check(m, [int8_feed(1, 4, 4, 3), int8_feed(1, 5, 3)])
+
+
+def test_int8_resize_bilinear_matches_litert_within_one_step() -> None:
+    """TFLite's int8 kernel places samples in 1/1024ths and rounds its weighted sum in
+    fixed point, lamina interpolates exactly: some elements one step apart."""
+    m = TFLiteBuilder()
+    x = m.input("x", [1, 4, 4, 3], np.int8, X)
+    size = m.constant("size", np.array([7, 7], np.int32))
+    y = m.tensor("y", [1, 7, 7, 3], np.int8, X)
+    m.op("RESIZE_BILINEAR", [x, size], [y], "ResizeBilinearOptions", HalfPixelCenters=True)
+    m.output(y)
+    check(m, [int8_feed(1, 4, 4, 3)], equal=0.9)
+
+
+def test_quantize_requantize_and_dequantize_match_litert() -> None:
+    """float -> int8 (QUANTIZE), int8 -> uint8 at another scale, uint8 -> float."""
+    m = TFLiteBuilder()
+    x = m.input("x", [4, 16])
+    q = m.tensor("q", [4, 16], np.int8, X)
+    m.op("QUANTIZE", [x], [q])
+    r = m.tensor("r", [4, 16], np.uint8, per_tensor(0.07, 120))
+    m.op("QUANTIZE", [q], [r])
+    y = m.tensor("y", [4, 16])
+    m.op("DEQUANTIZE", [r], [y])
+    m.output(q)
+    m.output(y)
+    check(m, [RNG.uniform(-8, 8, (4, 16)).astype(np.float32)])
+
+
+def test_uint8_conv_with_asymmetric_weights_matches_litert() -> None:
+    m = TFLiteBuilder()
+    x = m.input("x", [1, 6, 6, 3], np.uint8, per_tensor(0.04, 128))
+    w = m.constant("w", RNG.integers(0, 256, (4, 3, 3, 3)).astype(np.uint8), per_tensor(0.01, 120))
+    b = m.constant("b", RNG.integers(-300, 300, 4).astype(np.int32), per_tensor(0.04 * 0.01, 0))
+    y = m.tensor("y", [1, 6, 6, 4], np.uint8, per_tensor(0.05, 100))
+    m.op("CONV_2D", [x, w, b], [y], "Conv2DOptions", Padding=0, StrideW=1, StrideH=1)
+    m.output(y)
+    check(m, [RNG.integers(0, 256, (1, 6, 6, 3)).astype(np.uint8)])
+
+
+BROKEN = {
+    "a zero scale": (([0.0], [0], 0), "scale is not a positive finite number"),
+    "a zero point out of range": (([0.1], [300], 0), "zero point is out of the range of int8"),
+    "per-axis lengths that differ": (([0.1, 0.2], [0], 0), "2 scales but 1 zero points"),
+    "scales that do not fit the axis": (([0.1, 0.2, 0.3], [0, 0, 0], 1), "3 scales along axis 1"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_broken_quantization_is_a_diagnostic_naming_the_operator(case: str) -> None:
+    quantization, message = BROKEN[case]
+    m = TFLiteBuilder()
+    x = m.input("x", [2, 4], np.int8, X)
+    y = m.tensor("y", [2, 4], np.int8, quantization)
+    m.op("RELU", [x], [y])
+    m.output(y)
+    with pytest.raises(ModelImportError, match=rf"operator 0 \(RELU\): tensor 'y': .*{message}"):
+        lamina.compile(m.finish())
