@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import pytest
+from helpers_cli import DiagnosticOf, MlirFile, checked_diagnostic
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 
@@ -76,3 +78,28 @@ def parse_ir() -> Callable[[str], ModuleOp]:
 def kernel_module() -> Callable[..., ModuleOp]:
     """`kernel_module(...)`: `kernel_ir(...)` parsed and verified."""
     return lambda *args, **kwargs: _parse_ir(_kernel_ir(*args, **kwargs))
+
+
+@pytest.fixture
+def diagnostic_of(capsys: pytest.CaptureFixture[str]) -> DiagnosticOf:
+    """`diagnostic_of(main, *args)`: the stderr of a tool's entry point `main` run on `args`,
+    after checking that it failed with a diagnostic: exit 1, no traceback, no "internal
+    error"."""
+
+    def run(main: Callable[[list[str]], int], *args: str | Path) -> str:
+        assert main([str(arg) for arg in args]) == 1
+        return checked_diagnostic(capsys.readouterr().err)
+
+    return run
+
+
+@pytest.fixture
+def mlir_file(tmp_path: Path) -> MlirFile:
+    """`mlir_file(text)`: the file `f.mlir` of the test's tmp_path, holding `text`."""
+
+    def write(text: str) -> Path:
+        path = tmp_path / "f.mlir"
+        path.write_text(text)
+        return path
+
+    return write

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from helpers_cli import onnx_model, onnxruntime_outputs, unary_model
+from onnx import TensorProto, helper
 
 from lamina.codegen.bundle import Bundle
 from lamina.compiler import compile_bundle
@@ -29,11 +29,11 @@ def small_cnn() -> onnx.ModelProto:
     convolution, a reduction-like pool, a dense layer and libm calls in 0.3 MFLOP. The same
     seeded weights on every call."""
     rng = np.random.default_rng(0)
-    weights = [
-        numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32) * 0.3, "w"),
-        numpy_helper.from_array(rng.standard_normal(4).astype(np.float32) * 0.1, "b"),
-        numpy_helper.from_array(rng.standard_normal((64, 10)).astype(np.float32) * 0.2, "fc"),
-    ]
+    weights = {
+        "w": rng.standard_normal((4, 3, 3, 3)).astype(np.float32) * 0.3,
+        "b": rng.standard_normal(4).astype(np.float32) * 0.1,
+        "fc": rng.standard_normal((64, 10)).astype(np.float32) * 0.2,
+    }
     nodes = [
         helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
         helper.make_node("Relu", ["c"], ["r"], name="relu"),
@@ -43,14 +43,7 @@ def small_cnn() -> onnx.ModelProto:
         helper.make_node("Tanh", ["m"], ["t"], name="tanh"),
         helper.make_node("Softmax", ["t"], ["y"], name="softmax", axis=1),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "small_cnn",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
-        weights,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return onnx_model(nodes, {"x": [1, 3, 8, 8]}, {"y": [1, 10]}, weights, name="small_cnn")
 
 
 def nonzero_model() -> onnx.ModelProto:
@@ -60,18 +53,9 @@ def nonzero_model() -> onnx.ModelProto:
         helper.make_node("Relu", ["x"], ["r"], name="relu"),
         helper.make_node("NonZero", ["r"], ["y"], name="the_nonzero"),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "nonzero",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])],
-        [helper.make_tensor_value_info("y", TensorProto.INT64, [2, None])],
+    return onnx_model(
+        nodes, {"x": [2, 5]}, {"y": [2, None]}, name="nonzero", elem_types={"y": TensorProto.INT64}
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-
-
-def onnxruntime_outputs(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return [np.asarray(x) for x in session.run(None, feeds)]
 
 
 @pytest.fixture(scope="module")
@@ -204,24 +188,17 @@ def test_unsupported_op_leaves_no_bundle(tmp_path: Path):
     assert list(tmp_path.iterdir()) == []
 
 
-def _model(nodes: list[onnx.NodeProto], inputs: dict, outputs: dict) -> onnx.ModelProto:
-    def info(specs: dict) -> list[onnx.ValueInfoProto]:
-        return [helper.make_tensor_value_info(n, t, shape) for n, (t, shape) in specs.items()]
-
-    graph = helper.make_graph(nodes, "g", info(inputs), info(outputs))
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-
-
 def test_integer_and_bool_tensors_pass_through_the_c_interface(tmp_path: Path):
     nodes = [
         helper.make_node("Cast", ["i"], ["f"], to=TensorProto.FLOAT),
         helper.make_node("Add", ["f", "x"], ["y"]),
         helper.make_node("Greater", ["y", "x"], ["g"]),
     ]
-    model = _model(
+    model = onnx_model(
         nodes,
-        {"x": (TensorProto.FLOAT, [5]), "i": (TensorProto.INT64, [5])},
-        {"y": (TensorProto.FLOAT, [5]), "g": (TensorProto.BOOL, [5])},
+        {"x": [5], "i": [5]},
+        {"y": [5], "g": [5]},
+        elem_types={"i": TensorProto.INT64, "g": TensorProto.BOOL},
     )
     bundle = compile_bundle(model, "host", tmp_path / "ints")
     header = (bundle.directory / "model.h").read_text()
@@ -234,11 +211,7 @@ def test_integer_and_bool_tensors_pass_through_the_c_interface(tmp_path: Path):
 
 
 def test_float16_tensors_pass_through_the_c_interface_as_their_bits(tmp_path: Path):
-    model = _model(
-        [helper.make_node("Relu", ["x"], ["y"])],
-        {"x": (TensorProto.FLOAT16, [4])},
-        {"y": (TensorProto.FLOAT16, [4])},
-    )
+    model = unary_model("Relu", [4], TensorProto.FLOAT16)
     bundle = compile_bundle(model, "host", tmp_path / "half")
     header = (bundle.directory / "model.h").read_text()
     assert "const uint16_t *in0, uint16_t *out0)" in header
@@ -249,11 +222,7 @@ def test_float16_tensors_pass_through_the_c_interface_as_their_bits(tmp_path: Pa
 
 
 def test_complex_tensors_are_not_supported_in_bundles(tmp_path: Path):
-    model = _model(
-        [helper.make_node("Identity", ["x"], ["y"])],
-        {"x": (TensorProto.COMPLEX64, [4])},
-        {"y": (TensorProto.COMPLEX64, [4])},
-    )
+    model = unary_model("Identity", [4], TensorProto.COMPLEX64)
     with pytest.raises(UnsupportedError, match="COMPLEX64"):
         compile_bundle(model, "host", tmp_path / "complex")
     assert list(tmp_path.iterdir()) == []

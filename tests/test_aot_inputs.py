@@ -7,34 +7,17 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import onnx
-import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from helpers_cli import assert_close_at_scale, matmul_model, onnxruntime_outputs
 
 from lamina.codegen.bundle import Bundle
 from lamina.compiler import compile_bundle
 from lamina.runtime.qemu import build_bundle
 
 
-def scaled_matmul() -> onnx.ModelProto:
-    """y = x @ W on a 2x5 input (float32), 5x3 weights."""
-    weight = numpy_helper.from_array(
-        np.random.default_rng(4).standard_normal((5, 3)).astype(np.float32), "W"
-    )
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "W"], ["y"])],
-        "mm",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
-        [weight],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-
-
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
-    built = compile_bundle(scaled_matmul(), "host", tmp_path_factory.mktemp("npy") / "mm")
+    built = compile_bundle(matmul_model(2, 5, 3), "host", tmp_path_factory.mktemp("npy") / "mm")
     build_bundle(built.directory)
     return built
 
@@ -50,9 +33,7 @@ def test_npy_input_matches_onnxruntime(bundle: Bundle, tmp_path: Path):
     result = _run(bundle, "-i", tmp_path / "x.npy", "-o", tmp_path)
     assert result.returncode == 0, result.stderr
     got = np.fromfile(tmp_path / "out0.bin", np.float32).reshape(2, 3)
-    session = ort.InferenceSession(scaled_matmul().SerializeToString())
-    want = np.asarray(session.run(None, {"x": x})[0])
-    assert np.max(np.abs(got - want)) <= 1e-3 * np.max(np.abs(want)) + 1e-4
+    assert_close_at_scale([got], onnxruntime_outputs(matmul_model(2, 5, 3), {"x": x}))
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import onnx
 import pytest
-from onnx import TensorProto, helper
+from helpers_cli import DiagnosticOf, MlirFile, checked_diagnostic, saved, unary_model
+from onnx import TensorProto
 
 from lamina.codegen.fleet import load_fleet
 from lamina.codegen.llvm_target import target_machine
@@ -27,10 +28,17 @@ GRAPH_IR = """func.func @f(%x: tensor<2xf32>) -> tensor<2xf32> {
 """
 
 
-def error_of(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and "internal error" not in err, err
-    return err
+@pytest.fixture
+def graph_ir(mlir_file: MlirFile) -> Path:
+    """f.mlir holding GRAPH_IR."""
+    return mlir_file(GRAPH_IR)
+
+
+def rules_pipeline(tmp_path: Path, rules: str) -> str:
+    """The pass pipeline applying the rule file `rules.rw` of text `rules`, now written."""
+    path = tmp_path / "rules.rw"
+    path.write_text(rules)
+    return f'apply-rules{{file="{path}"}}'
 
 
 @pytest.mark.parametrize(
@@ -44,67 +52,51 @@ def error_of(capsys: pytest.CaptureFixture[str]) -> str:
     ],
 )
 def test_malformed_pipeline_is_a_diagnostic(
-    spec: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    spec: str, message: str, graph_ir: Path, diagnostic_of: DiagnosticOf
 ):
-    source = tmp_path / "f.mlir"
-    source.write_text(GRAPH_IR)
-    assert opt_main([str(source), "-p", spec]) == 1
-    assert f"error: bad pass pipeline '{spec}'" in (err := error_of(capsys))
-    assert message in err
+    err = diagnostic_of(opt_main, graph_ir, "-p", spec)
+    assert f"error: bad pass pipeline '{spec}'" in err and message in err
 
 
-def test_ir_file_that_is_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_ir_file_that_is_not_utf8(tmp_path: Path, diagnostic_of: DiagnosticOf):
     source = tmp_path / "f.mlir"
     source.write_bytes(b"\xff\xfe garbage")
-    assert opt_main([str(source)]) == 1
-    assert f"{source}: error: not UTF-8 text (byte 0)" in error_of(capsys)
+    assert f"{source}: error: not UTF-8 text (byte 0)" in diagnostic_of(opt_main, source)
 
 
-def test_ir_input_or_output_that_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    assert opt_main([str(tmp_path)]) == 1
-    assert f"{tmp_path}: error: cannot read" in error_of(capsys)
-    source = tmp_path / "f.mlir"
-    source.write_text(GRAPH_IR)
-    assert opt_main([str(source), "-o", str(tmp_path)]) == 1
-    assert f"{tmp_path}: error: is a directory" in error_of(capsys)
+def test_ir_input_or_output_that_is_a_directory(
+    tmp_path: Path, graph_ir: Path, diagnostic_of: DiagnosticOf
+):
+    assert f"{tmp_path}: error: cannot read" in diagnostic_of(opt_main, tmp_path)
+    err = diagnostic_of(opt_main, graph_ir, "-o", tmp_path)
+    assert f"{tmp_path}: error: is a directory" in err
 
 
-def test_ir_integer_out_of_range_names_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    source = tmp_path / "f.mlir"
-    source.write_text(
+def test_ir_integer_out_of_range_names_its_line(mlir_file: MlirFile, diagnostic_of: DiagnosticOf):
+    source = mlir_file(
         'func.func @f() {\n  %0 = "test.op"() {a = dense<[300]> : tensor<1xi8>} : () -> i32\n'
         "  func.return\n}\n"
     )
-    assert opt_main([str(source)]) == 1
-    assert f"{source}:2:" in (err := error_of(capsys))
-    assert "out of range for type i8" in err
+    err = diagnostic_of(opt_main, source)
+    assert f"{source}:2:" in err and "out of range for type i8" in err
 
 
 def test_rule_that_rewrites_its_own_result_is_reported_not_hung(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, graph_ir: Path, diagnostic_of: DiagnosticOf
 ):
-    rules = tmp_path / "loop.rw"
-    rules.write_text(
-        "rule again {\n  match %y = graph.relu(%x)\n  rewrite %y = graph.relu(%x)\n}\n"
-    )
-    source = tmp_path / "f.mlir"
-    source.write_text(GRAPH_IR)
-    assert opt_main([str(source), "-p", f'apply-rules{{file="{rules}"}}']) == 1
-    assert "no fixed point" in (err := error_of(capsys))
-    assert "rule 'again'" in err
+    rules = "rule again {\n  match %y = graph.relu(%x)\n  rewrite %y = graph.relu(%x)\n}\n"
+    err = diagnostic_of(opt_main, graph_ir, "-p", rules_pipeline(tmp_path, rules))
+    assert "no fixed point" in err and "rule 'again'" in err
 
 
 def test_result_type_pattern_of_any_rank_matches(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, graph_ir: Path, capsys: pytest.CaptureFixture[str]
 ):
-    rules = tmp_path / "typed.rw"
-    rules.write_text(
+    rules = (
         "rule r {\n  match %y : f32 = graph.relu(%x : tensor<2xf32>)\n"
         "  rewrite %y = graph.sigmoid(%x)\n}\n"
     )
-    source = tmp_path / "f.mlir"
-    source.write_text(GRAPH_IR)
-    assert opt_main([str(source), "-p", f'apply-rules{{file="{rules}"}}']) == 0
+    assert opt_main([str(graph_ir), "-p", rules_pipeline(tmp_path, rules)]) == 0
     assert "graph.sigmoid" in capsys.readouterr().out
 
 
@@ -147,67 +139,48 @@ def test_feature_without_sign_is_refused_before_llvm_sees_it(tmp_path: Path):
         (["--path", "compiled", "--device", "nope"], "unknown device 'nope'"),
     ],
 )
-def test_conformance_flags(args: list[str], message: str, capsys: pytest.CaptureFixture[str]):
+def test_conformance_flags(
+    args: list[str], message: str, diagnostic_of: DiagnosticOf, capsys: pytest.CaptureFixture[str]
+):
     if args[0] == "--jobs":  # argparse's own usage error: exit 2
         with pytest.raises(SystemExit, match="2"):
             conformance_main([*args, "--no-progress"])
+        err = checked_diagnostic(capsys.readouterr().err)
     else:
-        assert conformance_main([*args, "--no-progress"]) == 1
-    assert message in error_of(capsys)
+        err = diagnostic_of(conformance_main, *args, "--no-progress")
+    assert message in err
 
 
-def test_conformance_json_that_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    assert conformance_main(["--json", str(tmp_path), "--filter", "test_abs$"]) == 1
-    assert f"--json {tmp_path}: is a directory" in error_of(capsys)
+def test_conformance_json_that_is_a_directory(tmp_path: Path, diagnostic_of: DiagnosticOf):
+    err = diagnostic_of(conformance_main, "--json", tmp_path, "--filter", "test_abs$")
+    assert f"--json {tmp_path}: is a directory" in err
 
 
-def one_input_model(path: Path, elem_type: int, dims: list[int | str]) -> Path:
-    graph = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["y"])],
-        "g",
-        [helper.make_tensor_value_info("x", elem_type, dims)],
-        [helper.make_tensor_value_info("y", elem_type, dims)],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    onnx.save(model, path)
-    return path
-
-
-def test_random_input_of_undefined_dtype(tmp_path: Path):
-    model = onnx.load(one_input_model(tmp_path / "m.onnx", TensorProto.FLOAT, [2]))
+def test_random_input_of_undefined_dtype():
+    model = unary_model("Identity", [2])
     model.graph.input[0].type.tensor_type.elem_type = TensorProto.UNDEFINED
     with pytest.raises(LaminaError, match="input 'x' has no usable element type"):
         random_inputs(model, {})
 
 
-def test_random_inputs_over_the_size_limit_are_refused_before_allocation(tmp_path: Path):
-    model = onnx.load(one_input_model(tmp_path / "m.onnx", TensorProto.FLOAT, [1 << 20, 1 << 21]))
+def test_random_inputs_over_the_size_limit_are_refused_before_allocation():
+    model = unary_model("Identity", [1 << 20, 1 << 21])
     with pytest.raises(
         LaminaError, match=r"inputs too large: 8\.38861e\+06 MB .*; the limit is 1024 MB"
     ):
         random_inputs(model, {})
 
 
-def test_negative_bound_dim_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    path = one_input_model(tmp_path / "m.onnx", TensorProto.FLOAT, ["n"])
-    assert run_main([str(path), "--random-inputs", "--input-shape", "x=-3"]) == 1
-    assert "error:" in error_of(capsys)
+def test_negative_bound_dim_is_refused(tmp_path: Path, diagnostic_of: DiagnosticOf):
+    path = saved(unary_model("Identity", ["n"]), tmp_path / "m.onnx")
+    assert "error:" in diagnostic_of(run_main, path, "--random-inputs", "--input-shape", "x=-3")
 
 
-def test_onnxruntime_error_in_compare_is_a_diagnostic(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+def test_onnxruntime_error_in_compare_is_a_diagnostic(tmp_path: Path, diagnostic_of: DiagnosticOf):
     # onnxruntime 1.32 has no uint16 kernel of Max; lamina compiles it, so only --compare fails
-    path = tmp_path / "max.onnx"
-    graph = helper.make_graph(
-        [helper.make_node("Max", ["x"], ["y"])],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.UINT16, [2])],
-        [helper.make_tensor_value_info("y", TensorProto.UINT16, [2])],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    assert run_main([str(path), "--random-inputs", "--compare", "ort"]) == 1
-    assert "error: onnxruntime cannot run the model" in error_of(capsys)
+    path = saved(unary_model("Max", [2], TensorProto.UINT16), tmp_path / "max.onnx")
+    err = diagnostic_of(run_main, path, "--random-inputs", "--compare", "ort")
+    assert "error: onnxruntime cannot run the model" in err
 
 
 def test_weights_over_the_limit_are_refused_before_import(

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from helpers_cli import assert_close_at_scale, matmul_model, onnxruntime_outputs, saved
 from xdsl.parser import Parser
 
 import lamina
@@ -46,17 +45,10 @@ def _copy(tmp_path: Path, device: str) -> Path:
     return path
 
 
-def _model(path: Path) -> Path:
-    weight = numpy_helper.from_array(np.random.default_rng(1).random((8, 4), np.float32), "W")
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "W"], ["y"])],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])],
-        [weight],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    return path
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    """m.onnx: y = x @ W, x float32[2, 8]."""
+    return saved(matmul_model(2, 8, 4), tmp_path / "m.onnx")
 
 
 def test_a_renamed_copy_loads_like_the_packaged_description(tmp_path: Path):
@@ -76,17 +68,13 @@ def test_convert_loop_to_llvm_takes_a_device_file(tmp_path: Path):
     assert 'target triple = "aarch64' in text
 
 
-def test_compile_for_a_device_file_matches_onnxruntime(tmp_path: Path):
-    model = _model(tmp_path / "m.onnx")
+def test_compile_for_a_device_file_matches_onnxruntime(tmp_path: Path, model: Path):
     compiled = lamina.compile(str(model), device=str(_copy(tmp_path, "host")))
     x = np.random.default_rng(2).standard_normal((2, 8)).astype(np.float32)
-    reference = np.asarray(ort.InferenceSession(str(model)).run(None, {"x": x})[0])
-    (got,) = compiled(x)
-    assert np.max(np.abs(got - reference)) <= 1e-3 * np.max(np.abs(reference)) + 1e-4
+    assert_close_at_scale(compiled(x), onnxruntime_outputs(onnx.load(model), {"x": x}))
 
 
-def test_lamina_compile_builds_a_bundle_for_a_device_file(tmp_path: Path):
-    model = _model(tmp_path / "m.onnx")
+def test_lamina_compile_builds_a_bundle_for_a_device_file(tmp_path: Path, model: Path):
     device = str(_copy(tmp_path, "x86-64-avx512"))
     assert compile_main([str(model), "--device", device, "-o", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "model.h").is_file()
@@ -134,8 +122,9 @@ def test_missing_device_file_is_named(tmp_path: Path):
         load_device(str(tmp_path / "absent.toml"))
 
 
-def test_lamina_run_takes_a_device_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    model = _model(tmp_path / "m.onnx")
+def test_lamina_run_takes_a_device_file(
+    tmp_path: Path, model: Path, capsys: pytest.CaptureFixture[str]
+):
     device = str(_copy(tmp_path, "host"))
     argv = [str(model), "--device", device, "--random-inputs", "--compare", "ort", "--repeat", "1"]
     assert run_main(argv) == 0

@@ -7,14 +7,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from helpers_cli import assert_close_at_scale, matmul_model, onnxruntime_outputs, run_tool, saved
 
 import lamina
 from lamina.runtime.qemu import run_bundle
@@ -33,8 +31,7 @@ def lamina_compile(
     env.pop("LAMINA_DEVICE_PATH", None)
     if device_path is not None:
         env["LAMINA_DEVICE_PATH"] = f"/no/such/dir:{device_path}"
-    command = [sys.executable, "-m", "lamina.tools.compile", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    return run_tool("compile", *args, env=env)
 
 
 def device_copy(directory: Path, packaged: str, name: str) -> Path:
@@ -46,17 +43,10 @@ def device_copy(directory: Path, packaged: str, name: str) -> Path:
     return path
 
 
-def dense_model(path: Path) -> Path:
-    weight = numpy_helper.from_array(np.random.default_rng(4).random((8, 4), np.float32), "W")
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "W"], ["m"]), helper.make_node("Tanh", ["m"], ["y"])],
-        "dense",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])],
-        [weight],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    return path
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    """m.onnx: y = tanh(x @ W), x float32[2, 8]."""
+    return saved(matmul_model(2, 8, 4, "Tanh"), tmp_path / "m.onnx")
 
 
 def elf_machine(path: Path) -> int:
@@ -75,9 +65,8 @@ def test_list_devices_shows_packaged_and_user_devices_with_triple_and_features(t
     assert "x86_64" in lines["x86-64-avx512"] and "+avx512f" in lines["x86-64-avx512"]
 
 
-def test_device_named_from_the_device_path_compiles_for_its_isa(tmp_path: Path):
+def test_device_named_from_the_device_path_compiles_for_its_isa(tmp_path: Path, model: Path):
     device_copy(tmp_path / "boards", "cortex-a76", "my-board")
-    model = dense_model(tmp_path / "m.onnx")
     out = tmp_path / "out"
     result = lamina_compile(
         model, "--device", "my-board", "-o", out, device_path=tmp_path / "boards"
@@ -89,25 +78,22 @@ def test_device_named_from_the_device_path_compiles_for_its_isa(tmp_path: Path):
     assert without.returncode == 1 and "unknown device 'my-board'" in without.stderr
 
 
-def test_unknown_device_suggests_the_nearest_name(tmp_path: Path):
+def test_unknown_device_suggests_the_nearest_name(tmp_path: Path, model: Path):
     device_copy(tmp_path / "boards", "cortex-a76", "my-board")
-    model = dense_model(tmp_path / "m.onnx")
     result = lamina_compile(model, "--device", "my-bord", device_path=tmp_path / "boards")
     assert result.returncode == 1
     assert "did you mean 'my-board'?" in result.stderr
 
 
-def test_bundle_for_a_device_file_builds_and_runs_by_its_file(tmp_path: Path):
+def test_bundle_for_a_device_file_builds_and_runs_by_its_file(tmp_path: Path, model: Path):
     board = device_copy(tmp_path / "boards", "x86-64-avx512", "my-server")
-    model = dense_model(tmp_path / "m.onnx")
     out = tmp_path / "out"
     result = lamina_compile(model, "--device", board, "-o", out)
     assert result.returncode == 0, result.stderr
     assert elf_machine(out / "model.o") == ELF_MACHINE["x86_64"]
     x = np.random.default_rng(2).standard_normal((2, 8)).astype(np.float32)
-    expected = np.asarray(ort.InferenceSession(str(model)).run(None, {"x": x})[0])
-    (got,) = run_bundle(out, [x]).outputs
-    assert np.abs(got - expected).max() <= 1e-3 * np.abs(expected).max() + 1e-4
+    expected = onnxruntime_outputs(onnx.load(model), {"x": x})
+    assert_close_at_scale(run_bundle(out, [x]).outputs, expected)
 
 
 def test_soc_on_the_device_path_with_a_unit_described_by_a_relative_file(

@@ -3,14 +3,12 @@ the values of an elided weight fails at the weight's op, naming it (issue 17).""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from helpers_cli import onnx_model, run_tool, saved
+from onnx import helper
 from xdsl.parser import Parser
 
 from lamina.context import make_context
@@ -32,37 +30,23 @@ func.func @g(%x: tensor<2x4xf32>) -> tensor<2x8xf32> {
 """
 
 
-def _lamina_opt(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """lamina-opt in its own process, so no weight of this test process is in its store."""
-    command = [sys.executable, "-m", "lamina.tools.opt", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
-
-
 def _save_model(path: Path, transpose_weight: bool) -> Path:
-    weight = numpy_helper.from_array(np.ones((8, 4), np.float32), "W")
     nodes = [helper.make_node("Gemm", ["x", "W"], ["y"], transB=1)]
     if transpose_weight:
         nodes = [
             helper.make_node("Transpose", ["W"], ["Wt"], perm=[1, 0]),
             helper.make_node("MatMul", ["x", "Wt"], ["y"]),
         ]
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 8])],
-        [weight],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    return path
+    weights = {"W": np.ones((8, 4), np.float32)}
+    return saved(onnx_model(nodes, {"x": [2, 4]}, {"y": [2, 8]}, weights), path)
 
 
 def test_readme_pipeline_runs_on_elided_weights(tmp_path: Path):
-    printed = _lamina_opt(_save_model(tmp_path / "m.onnx", transpose_weight=False))
+    printed = run_tool("opt", _save_model(tmp_path / "m.onnx", transpose_weight=False))
     assert printed.returncode == 0, printed.stderr
     assert "dense_resource<W>" in printed.stdout and "dialect_resources" not in printed.stdout
     (tmp_path / "m.mlir").write_text(printed.stdout)
-    lowered = _lamina_opt(tmp_path / "m.mlir", "-p", README_PIPELINE)
+    lowered = run_tool("opt", tmp_path / "m.mlir", "-p", README_PIPELINE)
     assert lowered.returncode == 0, lowered.stderr
     assert "lamina.arena_size" in lowered.stdout
 
@@ -70,37 +54,30 @@ def test_readme_pipeline_runs_on_elided_weights(tmp_path: Path):
 def _save_batch_norm(path: Path) -> Path:
     """BatchNormalization over 32 channels: its parameters are weights (dense_resource)."""
     rng = np.random.default_rng(0)
-    params = [
-        numpy_helper.from_array(rng.random(32).astype(np.float32) + 0.5, name)
-        for name in ("scale", "bias", "mean", "var")
-    ]
-    graph = helper.make_graph(
-        [helper.make_node("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["y"])],
-        "bn",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, 4, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32, 4, 4])],
-        params,
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    return path
+    params = {
+        name: rng.random(32).astype(np.float32) + 0.5 for name in ("scale", "bias", "mean", "var")
+    }
+    norm = helper.make_node("BatchNormalization", ["x", *params], ["y"])
+    shape = [1, 32, 4, 4]
+    return saved(onnx_model([norm], {"x": shape}, {"y": shape}, params, name="bn"), path)
 
 
 def test_lowering_that_folds_known_weights_computes_from_elided_ones(tmp_path: Path):
-    printed = _lamina_opt(_save_batch_norm(tmp_path / "bn.onnx"))
+    printed = run_tool("opt", _save_batch_norm(tmp_path / "bn.onnx"))
     assert "dense_resource<scale>" in printed.stdout
     (tmp_path / "bn.mlir").write_text(printed.stdout)
-    lowered = _lamina_opt(tmp_path / "bn.mlir", "-p", README_PIPELINE.split(",", 1)[1])
+    lowered = run_tool("opt", tmp_path / "bn.mlir", "-p", README_PIPELINE.split(",", 1)[1])
     assert lowered.returncode == 0, lowered.stderr
     assert "lamina.arena_size" in lowered.stdout
 
 
 def test_folding_an_elided_weight_fails_at_its_op_naming_it(tmp_path: Path):
-    printed = _lamina_opt(_save_model(tmp_path / "m.onnx", transpose_weight=True))
+    printed = run_tool("opt", _save_model(tmp_path / "m.onnx", transpose_weight=True))
     (tmp_path / "m.mlir").write_text(printed.stdout)
     line = 1 + printed.stdout.splitlines().index(
         next(t for t in printed.stdout.splitlines() if "dense_resource<W>" in t)
     )
-    folded = _lamina_opt(tmp_path / "m.mlir", "-p", "apply-rules{set=graph-default}")
+    folded = run_tool("opt", tmp_path / "m.mlir", "-p", "apply-rules{set=graph-default}")
     assert folded.returncode == 1
     assert f"m.mlir:{line}:5: error: " in folded.stderr
     assert "weights of 'W' were elided" in folded.stderr

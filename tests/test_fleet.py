@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from helpers_cli import DiagnosticOf, onnx_model
+from onnx import helper
 
 from lamina.codegen import fleet as fleet_module
 from lamina.tools.compile import main
@@ -31,23 +32,16 @@ unit = "dsp"
 def mlp() -> onnx.ModelProto:
     """Gemm -> Relu -> Gemm, 64 -> 32 -> 10, seeded weights."""
     rng = np.random.default_rng(0)
-    inits = [
-        numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n)
+    weights = {
+        n: rng.standard_normal(s).astype(np.float32)
         for n, s in (("w0", (64, 32)), ("b0", (32,)), ("w1", (32, 10)), ("b1", (10,)))
-    ]
+    }
     nodes = [
         helper.make_node("Gemm", ["x", "w0", "b0"], ["g0"], name="fc0"),
         helper.make_node("Relu", ["g0"], ["r0"], name="relu0"),
         helper.make_node("Gemm", ["r0", "w1", "b1"], ["y"], name="fc1"),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "mlp",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
-        inits,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return onnx_model(nodes, {"x": [1, 64]}, {"y": [1, 10]}, weights, name="mlp")
 
 
 @pytest.fixture
@@ -57,16 +51,14 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def fleet_args(project: Path) -> list[str]:
+    """lamina-compile's arguments building the project's model for its fleet into `out`."""
+    model, fleet, out = (str(project / name) for name in ("mlp.onnx", "fleet.toml", "out"))
+    return [model, "--fleet", fleet, "-o", out]
+
+
 def build(project: Path) -> tuple[int, dict]:
-    code = main(
-        [
-            str(project / "mlp.onnx"),
-            "--fleet",
-            str(project / "fleet.toml"),
-            "-o",
-            str(project / "out"),
-        ]
-    )
+    code = main(fleet_args(project))
     return code, json.loads((project / "out" / "manifest.json").read_text())
 
 
@@ -126,22 +118,14 @@ def test_changed_model_misses_the_cache(project: Path):
         ("title = 'no targets'\n", None, "at least one [[target]]"),
     ],
 )
-def test_bad_fleet_file_names_its_line(project: Path, capsys, text: str, line, message: str):
+def test_bad_fleet_file_names_its_line(
+    project: Path, diagnostic_of: DiagnosticOf, text: str, line, message: str
+):
     (project / "fleet.toml").write_text(text)
-    code = main(
-        [
-            str(project / "mlp.onnx"),
-            "--fleet",
-            str(project / "fleet.toml"),
-            "-o",
-            str(project / "out"),
-        ]
-    )
-    err = capsys.readouterr().err
+    err = diagnostic_of(main, *fleet_args(project))
     where = f"{project / 'fleet.toml'}:{line}" if line else f"{project / 'fleet.toml'}"
-    assert code == 1
     assert err.startswith(f"{where}: error: ") and message in err
-    assert "Traceback" not in err and not (project / "out").exists()
+    assert not (project / "out").exists()
 
 
 def fleet_files(out: Path) -> dict[str, str]:
@@ -182,10 +166,8 @@ def test_several_models_without_fleet_is_a_usage_error(project: Path):
 
 
 def test_an_unreachable_cluster_is_one_diagnostic(
-    project: Path, capsys, monkeypatch: pytest.MonkeyPatch
+    project: Path, diagnostic_of: DiagnosticOf, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(fleet_module, "CLUSTER_TIMEOUT_S", 2)
-    fleet = [str(project / "mlp.onnx"), "--fleet", str(project / "fleet.toml")]
-    code = main([*fleet, "-o", str(project / "out"), "-q", "--cluster", "tcp://127.0.0.1:9"])
-    err = capsys.readouterr().err
-    assert code == 1 and "cannot reach the cluster" in err and "Traceback" not in err
+    err = diagnostic_of(main, *fleet_args(project), "-q", "--cluster", "tcp://127.0.0.1:9")
+    assert "cannot reach the cluster" in err

@@ -9,16 +9,18 @@ from typing import Any
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from helpers_cli import (
+    constant_node,
+    graph_op_counts,
+    inferred_model,
+    onnxruntime_outputs,
+    rewritten_by_graph_default,
+)
+from onnx import helper
 from xdsl.dialects.builtin import ModuleOp
 
 import lamina
-from lamina.context import make_context
-from lamina.parser.onnx import import_onnx
-from lamina.rewrites.apply_rules import ApplyRulesPass
-from lamina.runtime.reference import run_reference
 from lamina.tools.models import light_model, random_inputs, with_logits
 
 RNG = np.random.default_rng(0)
@@ -38,99 +40,76 @@ def _random(*dims: int) -> np.ndarray:
     return RNG.standard_normal(dims).astype(np.float32)
 
 
-def _const(name: str, array: np.ndarray) -> onnx.NodeProto:
-    return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(array, name))
-
-
 def _activation_nodes(op_type: str, attrs: dict[str, Any], x: str) -> list[onnx.NodeProto]:
     """`y = op_type(x)`; Clip gets constant bounds (-0.5, 0.5) so it clips both sides."""
     if op_type != "Clip":
         return [helper.make_node(op_type, [x], ["y"], **attrs)]
     lo, hi = np.array(-0.5, np.float32), np.array(0.5, np.float32)
-    return [_const("lo", lo), _const("hi", hi), helper.make_node("Clip", [x, "lo", "hi"], ["y"])]
-
-
-def _model(nodes: list[onnx.NodeProto], inputs: dict[str, list[int]]) -> onnx.ModelProto:
-    graph = helper.make_graph(
-        nodes,
-        "fused",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    return onnx.shape_inference.infer_shapes(model)
+    return [
+        constant_node("lo", lo),
+        constant_node("hi", hi),
+        helper.make_node("Clip", [x, "lo", "hi"], ["y"]),
+    ]
 
 
 def conv_model(activation: str) -> onnx.ModelProto:
     """Conv 3x3 (3 -> 4 channels, pads 1, bias) then `activation`, on 1x3x8x8."""
     op_type, attrs = ACTIVATIONS[activation]
     nodes = [
-        _const("w", _random(4, 3, 3, 3)),
-        _const("b", _random(4)),
+        constant_node("w", _random(4, 3, 3, 3)),
+        constant_node("b", _random(4)),
         helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
         *_activation_nodes(op_type, attrs, "c"),
     ]
-    return _model(nodes, {"x": [1, 3, 8, 8]})
+    return inferred_model(nodes, {"x": [1, 3, 8, 8]}, "y")
 
 
 def gemm_model(activation: str) -> onnx.ModelProto:
     """Gemm 2x6 @ (5x6)^T + c (alpha 0.5) then `activation`."""
     op_type, attrs = ACTIVATIONS[activation]
     nodes = [
-        _const("b", _random(5, 6)),
-        _const("c", _random(5)),
+        constant_node("b", _random(5, 6)),
+        constant_node("c", _random(5)),
         helper.make_node("Gemm", ["a", "b", "c"], ["g"], transB=1, alpha=0.5),
         *_activation_nodes(op_type, attrs, "g"),
     ]
-    return _model(nodes, {"a": [2, 6]})
-
-
-def _ops(module: ModuleOp) -> Counter[str]:
-    return Counter(op.name for op in module.walk())
+    return inferred_model(nodes, {"a": [2, 6]}, "y")
 
 
 def _fuse_and_compare(model: onnx.ModelProto) -> ModuleOp:
-    """graph-default on the model; the reference interpreter gives the same outputs."""
-    feeds = random_inputs(model)
-    before = run_reference(import_onnx(model), feeds)
-    module = import_onnx(model)
-    ApplyRulesPass(set="graph-default").apply(make_context(), module)
-    module.verify()
-    after = run_reference(module, feeds)
-    for got, want in zip(after, before, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)  # the same kernels run
-    return module
+    """graph-default on the model; the same kernels run, so the same outputs to 1e-6."""
+    return rewritten_by_graph_default(model, random_inputs(model), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_conv_activation_fuses_and_keeps_numbers(activation: str):
-    ops = _ops(_fuse_and_compare(conv_model(activation)))
+    ops = graph_op_counts(_fuse_and_compare(conv_model(activation)))
     assert ops["graph.fused_conv"] == 1 and ops["graph.conv"] == 0
     assert ops[f"graph.{activation}"] == 0
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_gemm_activation_fuses_and_keeps_numbers(activation: str):
-    ops = _ops(_fuse_and_compare(gemm_model(activation)))
+    ops = graph_op_counts(_fuse_and_compare(gemm_model(activation)))
     assert ops["graph.fused_gemm"] == 1 and ops["graph.gemm"] == 0
     assert ops[f"graph.{activation}"] == 0
 
 
 def test_clip_without_max_fuses_with_the_largest_float_as_max():
     nodes = [
-        _const("w", _random(4, 3, 1, 1)),
-        _const("lo", np.array(0.0, np.float32)),
+        constant_node("w", _random(4, 3, 1, 1)),
+        constant_node("lo", np.array(0.0, np.float32)),
         helper.make_node("Conv", ["x", "w"], ["c"]),
         helper.make_node("Clip", ["c", "lo", ""], ["y"]),
     ]
-    module = _fuse_and_compare(_model(nodes, {"x": [1, 3, 4, 4]}))
+    module = _fuse_and_compare(inferred_model(nodes, {"x": [1, 3, 4, 4]}, "y"))
     (fused,) = [op for op in module.walk() if op.name == "graph.fused_conv"]
     assert "array<f32: 0.000000e+00, 3.40282347e+38>" in str(fused)
 
 
 def test_clip_with_a_computed_bound_and_a_conv_with_two_uses_stay_unfused():
     nodes = [
-        _const("w", _random(4, 3, 1, 1)),
+        constant_node("w", _random(4, 3, 1, 1)),
         helper.make_node("Conv", ["x", "w"], ["c"]),
         helper.make_node("ReduceMin", ["x"], ["lo"], keepdims=0),
         helper.make_node("Clip", ["c", "lo"], ["clipped"]),
@@ -139,7 +118,7 @@ def test_clip_with_a_computed_bound_and_a_conv_with_two_uses_stay_unfused():
         helper.make_node("Add", ["c2", "r"], ["s"]),
         helper.make_node("Add", ["clipped", "s"], ["y"]),
     ]
-    ops = _ops(_fuse_and_compare(_model(nodes, {"x": [1, 3, 4, 4]})))
+    ops = graph_op_counts(_fuse_and_compare(inferred_model(nodes, {"x": [1, 3, 4, 4]}, "y")))
     assert ops["graph.fused_conv"] == 0 and ops["graph.clip"] == 1 and ops["graph.relu"] == 1
 
 
@@ -159,29 +138,12 @@ def _fusable_activations(model: onnx.ModelProto) -> int:
 @pytest.mark.parametrize("name", ["squeezenet", "resnet50"])
 def test_light_models_fold_every_batchnorm_and_fuse_every_conv_relu(name: str):
     model = with_logits(light_model(name))
-    module = _fuse_and_compare_loosely(model)
-    ops = _ops(module)
+    module = rewritten_by_graph_default(model, random_inputs(model))
+    ops = graph_op_counts(module)
     relus = sum(node.op_type == "Relu" for node in model.graph.node)
     fused = _fusable_activations(model)
     assert fused > 0 and ops["graph.batch_normalization"] == 0
     assert ops["graph.fused_conv"] == fused and ops["graph.relu"] == relus - fused
-
-
-def _fuse_and_compare_loosely(model: onnx.ModelProto) -> ModuleOp:
-    feeds = random_inputs(model)
-    module = import_onnx(model)
-    before = run_reference(module, feeds)
-    ApplyRulesPass(set="graph-default").apply(make_context(), module)
-    after = run_reference(module, feeds)
-    # folding BatchNorm into conv weights reorders float32 arithmetic: ~1e-6 relative
-    for got, want in zip(after, before, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
-    return module
-
-
-def _onnxruntime(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return [np.asarray(x) for x in session.run(None, feeds)]
 
 
 @pytest.mark.parametrize(
@@ -194,5 +156,5 @@ def test_compiled_fused_model_matches_onnxruntime(model: onnx.ModelProto):
     compiled = lamina.compile(model)
     got = compiled(**feeds)
     # a 27-term dot product per output in a different order than onnxruntime's: ~1e-6
-    for g, w in zip(got, _onnxruntime(model, feeds), strict=True):
+    for g, w in zip(got, onnxruntime_outputs(model, feeds), strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)

@@ -7,10 +7,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-import onnx
-import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from helpers_cli import (
+    DiagnosticOf,
+    MlirFile,
+    assert_close_at_scale,
+    onnx_model,
+    onnxruntime_outputs,
+    saved,
+    unary_model,
+)
+from onnx import helper
 
 from lamina.compiler import compile as lamina_compile
 from lamina.errors import ModelImportError
@@ -28,38 +35,25 @@ GENERIC_WITH_UNCLOSED_STRING = """func.func @f(%a: tensor<4xf32>, %o: tensor<4xf
 """
 
 
-def error_of(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and "internal error" not in err, err
-    return err
-
-
 def test_unclosed_string_in_a_long_line_lexes_in_linear_time(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    mlir_file: MlirFile, diagnostic_of: DiagnosticOf
 ):
-    source = tmp_path / "f.mlir"
-    source.write_text(GENERIC_WITH_UNCLOSED_STRING)
+    source = mlir_file(GENERIC_WITH_UNCLOSED_STRING)
     start = time.perf_counter()
-    assert opt_main([str(source)]) == 1
+    err = diagnostic_of(opt_main, source)
     assert time.perf_counter() - start < 10  # it backtracked for minutes before
-    assert f"{source}:2:" in (err := error_of(capsys))
+    assert f"{source}:2:" in err
     assert "End of file reached before closing string literal" in err
 
 
 def test_model_whose_conv_does_not_verify_is_refused_at_import():
     """It reached graph-fuse-activation, which blamed its rule for the invalid conv."""
-    weights = numpy_helper.from_array(np.ones((16, 1, 2, 2), np.float32), "w")
-    graph = helper.make_graph(
-        [
-            helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
-            helper.make_node("Relu", ["c"], ["y"]),
-        ],
-        "zero_channels",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 0, 13, 20])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 16, 12, 19])],
-        [weights],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Relu", ["c"], ["y"]),
+    ]
+    weights = {"w": np.ones((16, 1, 2, 2), np.float32)}
+    model = onnx_model(nodes, {"x": [2, 0, 13, 20]}, {"y": [2, 16, 12, 19]}, weights)
     with pytest.raises(ModelImportError, match=r"node 'conv': 'graph.conv' op .* has 0 channels"):
         lamina_compile(model)
 
@@ -69,30 +63,21 @@ def test_model_whose_conv_does_not_verify_is_refused_at_import():
     [("1", "column 1: Expected pass name here"), ("llvm{", "column 6: Expected argument name")],
 )
 def test_malformed_target_is_a_diagnostic(
-    target: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    target: str, message: str, mlir_file: MlirFile, diagnostic_of: DiagnosticOf
 ):
     """xDSL parses `-t` as a spec and raises a BaseException, which escaped lamina-opt."""
-    source = tmp_path / "f.mlir"
-    source.write_text("func.func @f() {\n  func.return\n}\n")
-    assert opt_main([str(source), "-t", target]) == 1
-    assert f"error: bad target (-t): {message}" in error_of(capsys)
+    source = mlir_file("func.func @f() {\n  func.return\n}\n")
+    assert f"error: bad target (-t): {message}" in diagnostic_of(opt_main, source, "-t", target)
 
 
 def test_input_shape_with_a_zero_and_huge_dims_is_over_the_input_limit(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, diagnostic_of: DiagnosticOf
 ):
     """numpy raised "array is too big" making the empty random input."""
-    graph = helper.make_graph(
-        [helper.make_node("Relu", ["x"], ["y"])],
-        "relu",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 2, 2])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 2, 2])],
-    )
-    path = tmp_path / "relu.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    path = saved(unary_model("Relu", [4, 2, 2]), tmp_path / "relu.onnx")
     huge = 1 << 40
-    assert run_main([str(path), "--input-shape", f"x=0x{huge}x{huge}", "--repeat", "1"]) == 1
-    assert "error: inputs too large" in error_of(capsys)
+    err = diagnostic_of(run_main, path, "--input-shape", f"x=0x{huge}x{huge}", "--repeat", "1")
+    assert "error: inputs too large" in err
 
 
 @pytest.mark.parametrize("op_type", ["MaxPool", "AveragePool", "Conv"])
@@ -103,52 +88,39 @@ def test_stride_beyond_the_input_compiles_and_matches_onnxruntime(op_type: str):
         "pads": [1, 1, 1, 1],
         "strides": [1, 1 << 31],
     }
-    inputs, weights = ["x"], []
+    weights: dict[str, np.ndarray] = {}
     if op_type == "Conv":
-        weights = [numpy_helper.from_array(np.full((4, 1, 3, 3), 0.25, np.float32), "w")]
-        inputs, attrs = ["x", "w"], {**attrs, "group": 4}
-    node = helper.make_node(op_type, inputs, ["y"])
+        weights = {"w": np.full((4, 1, 3, 3), 0.25, np.float32)}
+        attrs = {**attrs, "group": 4}
+    node = helper.make_node(op_type, ["x", *weights], ["y"])
     node.attribute.extend(helper.make_attribute(name, value) for name, value in attrs.items())
-    graph = helper.make_graph(
-        [node],
-        "huge_stride",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 7])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 6, 1])],
-        weights,
+    model = onnx_model(
+        [node], {"x": [1, 4, 6, 7]}, {"y": [1, 4, 6, 1]}, weights, name="huge_stride"
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     x = np.random.default_rng(0).standard_normal((1, 4, 6, 7)).astype(np.float32)
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    want = np.asarray(session.run(None, {"x": x})[0])
-    (got,) = lamina_compile(model)(x=x)
-    assert got.shape == want.shape
-    assert np.abs(got - want).max() <= 1e-3 * np.abs(want).max() + 1e-4
+    assert_close_at_scale(lamina_compile(model)(x=x), onnxruntime_outputs(model, {"x": x}))
 
 
 def test_dense_array_of_an_odd_integer_width_is_a_diagnostic(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    mlir_file: MlirFile, diagnostic_of: DiagnosticOf
 ):
     """xDSL packs dense arrays of 8/16/32/64-bit integers only: its NotImplementedError."""
-    source = tmp_path / "f.mlir"
-    source.write_text(
+    source = mlir_file(
         "func.func @f(%x: tensor<6xi64>) -> tensor<6xi64> {\n"
         '  %y = "graph.identity"(%x) {a = array<i65536: 0, 0>} : (tensor<6xi64>) -> tensor<6xi64>\n'
         "  func.return %y : tensor<6xi64>\n}\n"
     )
-    assert opt_main([str(source)]) == 1
-    err = error_of(capsys)
+    err = diagnostic_of(opt_main, source)
     assert f"{source}:2:" in err and "not supported: a dense array element type" in err
 
 
 @pytest.mark.parametrize("width", ["i16777216", "si4294967297", "ui99999999999999999999"])
 def test_an_integer_type_wider_than_mlirs_limit_is_a_parse_error_at_it(
-    width: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    width: str, mlir_file: MlirFile, diagnostic_of: DiagnosticOf
 ):
     """xDSL computed the bounds of any width as Python integers: seconds per attribute."""
-    source = tmp_path / "f.mlir"
-    source.write_text(f"func.func @f(%x: tensor<2x{width}>) {{\n  func.return\n}}\n")
-    assert opt_main([str(source)]) == 1
-    err = error_of(capsys)
+    source = mlir_file(f"func.func @f(%x: tensor<2x{width}>) {{\n  func.return\n}}\n")
+    err = diagnostic_of(opt_main, source)
     assert f"{source}:1:27: error: integer bitwidth is limited to 16777215 bits" in err
 
 

@@ -4,8 +4,6 @@ it as from the original model (issue 17)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -13,19 +11,10 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from helpers_cli import assert_close_at_scale, onnx_model, onnxruntime_outputs, run_tool
 from onnx import TensorProto, helper, numpy_helper
 
 from lamina.tools.models import light_model, random_inputs, with_logits
-
-
-def lamina_opt(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "lamina.tools.opt", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
-
-
-def ort_outputs(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return [np.asarray(output) for output in session.run(None, feeds)]
 
 
 def assert_same_outputs(original: onnx.ModelProto, exported: onnx.ModelProto) -> None:
@@ -33,15 +22,15 @@ def assert_same_outputs(original: onnx.ModelProto, exported: onnx.ModelProto) ->
     onnx.checker.check_model(exported, full_check=True)
     assert [o.name for o in exported.graph.output] == [o.name for o in original.graph.output]
     feeds = random_inputs(original)
-    for ref, got in zip(ort_outputs(original, feeds), ort_outputs(exported, feeds), strict=True):
-        assert got.shape == ref.shape and got.dtype == ref.dtype
-        assert np.abs(got - ref).max() <= 1e-3 * np.abs(ref).max() + 1e-4
+    assert_close_at_scale(
+        onnxruntime_outputs(exported, feeds), onnxruntime_outputs(original, feeds)
+    )
 
 
 def export(tmp_path: Path, model: onnx.ModelProto, passes: str) -> tuple[onnx.ModelProto, str]:
     source, target = tmp_path / "m.onnx", tmp_path / "out.onnx"
     onnx.save(model, source)
-    result = lamina_opt(source, "-p", passes, "--emit-onnx", target)
+    result = run_tool("opt", source, "-p", passes, "--emit-onnx", target)
     assert result.returncode == 0, result.stderr
     return onnx.load(str(target)), result.stdout
 
@@ -81,13 +70,13 @@ def test_squeezenet_in_nhwc_layout_exports_as_transposed_nchw_ops(
 def _fused_activations_model() -> onnx.ModelProto:
     """Conv -> Clip(0, 6) -> Flatten -> Gemm -> LeakyRelu(0.2): two fused ops with params."""
     rng = np.random.default_rng(3)
-    weights = [
-        numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "w"),
-        numpy_helper.from_array(rng.standard_normal(4).astype(np.float32), "b"),
-        numpy_helper.from_array(np.array(0.0, np.float32), "lo"),
-        numpy_helper.from_array(np.array(6.0, np.float32), "hi"),
-        numpy_helper.from_array(rng.standard_normal((5, 64)).astype(np.float32), "g"),
-    ]
+    weights = {
+        "w": rng.standard_normal((4, 3, 3, 3)).astype(np.float32),
+        "b": rng.standard_normal(4).astype(np.float32),
+        "lo": np.array(0.0, np.float32),
+        "hi": np.array(6.0, np.float32),
+        "g": rng.standard_normal((5, 64)).astype(np.float32),
+    }
     nodes = [
         helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"),
         helper.make_node("Clip", ["c", "lo", "hi"], ["r"], name="relu6"),
@@ -95,14 +84,7 @@ def _fused_activations_model() -> onnx.ModelProto:
         helper.make_node("Gemm", ["f", "g"], ["d"], name="dense", transB=1),
         helper.make_node("LeakyRelu", ["d"], ["y"], name="leaky", alpha=0.2),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "fused",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 6])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])],
-        weights,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return onnx_model(nodes, {"x": [1, 3, 6, 6]}, {"y": [1, 5]}, weights, name="fused")
 
 
 def test_fused_activations_with_parameters_export_as_their_onnx_ops(tmp_path: Path):
@@ -140,14 +122,8 @@ def _if_model() -> onnx.ModelProto:
             else_branch=branch("Mul", 2.0, "else"),
         ),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "branchy",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])],
-        [numpy_helper.from_array(np.array(0.0, np.float32), "zero")],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    zero = {"zero": np.array(0.0, np.float32)}
+    return onnx_model(nodes, {"x": [3]}, {"y": [3]}, zero, name="branchy")
 
 
 def test_if_regions_export_as_subgraphs(tmp_path: Path):
@@ -158,7 +134,7 @@ def test_if_regions_export_as_subgraphs(tmp_path: Path):
     onnx.checker.check_model(exported, full_check=True)
     session = ort.InferenceSession(exported.SerializeToString())
     for x in (np.array([1, 2, 3], np.float32), np.array([-1, -2, 0.5], np.float32)):
-        (expected,) = ort_outputs(model, {"x": x})
+        (expected,) = onnxruntime_outputs(model, {"x": x})
         got = np.asarray(session.run(None, {"x": x})[0])
         np.testing.assert_allclose(got, expected, rtol=1e-6)
 
@@ -166,18 +142,18 @@ def test_if_regions_export_as_subgraphs(tmp_path: Path):
 def test_elided_weights_cannot_be_exported_and_nothing_is_written(tmp_path: Path):
     source = tmp_path / "m.onnx"
     onnx.save(_fused_activations_model(), source)
-    printed = lamina_opt(source)
+    printed = run_tool("opt", source)
     assert printed.returncode == 0, printed.stderr
     ir = tmp_path / "m.mlir"
     ir.write_text(printed.stdout)
     target = tmp_path / "out.onnx"
-    result = lamina_opt(ir, "--emit-onnx", target)
+    result = run_tool("opt", ir, "--emit-onnx", target)
     assert result.returncode == 1
     assert "--print-weights" in result.stderr and "Traceback" not in result.stderr
     assert not target.exists()
-    kept = lamina_opt(source, "--print-weights")
+    kept = run_tool("opt", source, "--print-weights")
     ir.write_text(kept.stdout)
-    assert lamina_opt(ir, "--emit-onnx", target).returncode == 0
+    assert run_tool("opt", ir, "--emit-onnx", target).returncode == 0
     assert_same_outputs(_fused_activations_model(), onnx.load(str(target)))
 
 
@@ -191,7 +167,7 @@ def test_ops_below_the_graph_level_are_refused_at_their_line(tmp_path: Path):
         "}\n"
     )
     target = tmp_path / "out.onnx"
-    result = lamina_opt(source, "--emit-onnx", target)
+    result = run_tool("opt", source, "--emit-onnx", target)
     assert result.returncode == 1
     assert f"{source}:3:" in result.stderr
     assert "not supported: 'arith.constant' has no ONNX form" in result.stderr
@@ -203,7 +179,7 @@ def _optional_operands_model() -> onnx.ModelProto:
     returns a value of the enclosing graph: the absent optionals must stay absent and the
     outer value must be copied to become the branch's output."""
     rng = np.random.default_rng(9)
-    stats = [numpy_helper.from_array(rng.random(3).astype(np.float32) + 0.5, n) for n in "sbmv"]
+    stats = {n: rng.random(3).astype(np.float32) + 0.5 for n in "sbmv"}
     then_copy = helper.make_node("Identity", ["sq"], ["copy"])  # removed by graph-default
     then_branch = helper.make_graph(
         [then_copy], "then", [], [helper.make_tensor_value_info("copy", TensorProto.FLOAT, [3, 4])]
@@ -221,14 +197,8 @@ def _optional_operands_model() -> onnx.ModelProto:
             "If", ["positive"], ["y"], then_branch=then_branch, else_branch=else_branch
         ),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "optionals",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 4])],
-        [*stats, numpy_helper.from_array(np.array(0.0, np.float32), "zero")],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    weights = {**stats, "zero": np.array(0.0, np.float32)}
+    return onnx_model(nodes, {"x": [1, 3, 4]}, {"y": [3, 4]}, weights, name="optionals")
 
 
 def test_absent_optional_operands_and_outer_values_in_branches(tmp_path: Path):

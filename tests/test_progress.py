@@ -12,34 +12,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+import pytest
+from helpers_cli import matmul_model, run_tool, saved
 
 
-def tool(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", f"lamina.tools.{name}", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
-
-
-def dense_model(path: Path) -> Path:
-    weight = numpy_helper.from_array(np.random.default_rng(4).random((8, 4), np.float32), "W")
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "W"], ["m"]), helper.make_node("Relu", ["m"], ["y"])],
-        "dense",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])],
-        [weight],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    return path
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    """m.onnx: y = relu(x @ W), x float32[2, 8]."""
+    return saved(matmul_model(2, 8, 4, "Relu"), tmp_path / "m.onnx")
 
 
 _STEP = re.compile(r"^lamina-compile: (\d+)/(\d+) (import|graph passes|lowering|codegen|link)\b")
 
 
-def test_compile_piped_reports_every_stage_on_stderr_as_lines(tmp_path: Path):
-    result = tool("compile", dense_model(tmp_path / "m.onnx"), "-o", tmp_path / "out", "--build")
+def test_compile_piped_reports_every_stage_on_stderr_as_lines(tmp_path: Path, model: Path):
+    result = run_tool("compile", model, "-o", tmp_path / "out", "--build")
     assert result.returncode == 0, result.stderr
     steps = [m for line in result.stderr.splitlines() if (m := _STEP.match(line))]
     assert [int(m[1]) for m in steps] == list(range(1, len(steps) + 1))
@@ -56,21 +43,20 @@ def test_compile_piped_reports_every_stage_on_stderr_as_lines(tmp_path: Path):
     assert summary is not None, result.stdout
 
 
-def test_compile_quiet_prints_nothing_and_still_builds(tmp_path: Path):
+def test_compile_quiet_prints_nothing_and_still_builds(tmp_path: Path, model: Path):
     out = tmp_path / "out"
-    result = tool("compile", dense_model(tmp_path / "m.onnx"), "-o", out, "--quiet")
+    result = run_tool("compile", model, "-o", out, "--quiet")
     assert result.returncode == 0, result.stderr
     assert (result.stdout, result.stderr) == ("", "")
     assert (out / "model.o").is_file()
 
 
-def test_fleet_reports_each_device(tmp_path: Path):
+def test_fleet_reports_each_device(tmp_path: Path, model: Path):
     fleet = tmp_path / "fleet.toml"
     fleet.write_text(
         '[[target]]\ndevice = "host"\n\n[[target]]\nname = "big"\ndevice = "x86-64-avx512"\n'
     )
-    model = dense_model(tmp_path / "m.onnx")
-    result = tool("compile", model, "--fleet", fleet, "-o", tmp_path / "out", "--jobs", "1")
+    result = run_tool("compile", model, "--fleet", fleet, "-o", tmp_path / "out", "--jobs", "1")
     assert result.returncode == 0, result.stderr
     lines = sorted(line for line in result.stderr.splitlines() if line.startswith("fleet: "))
     assert len(lines) == 2
@@ -78,18 +64,18 @@ def test_fleet_reports_each_device(tmp_path: Path):
     assert all(matches), lines
     assert {m[2] for m in matches if m} == {"host", "big"}
     assert {m[1] for m in matches if m} == {"1", "2"}
-    again = tool("compile", model, "--fleet", fleet, "-o", tmp_path / "out", "--quiet")
+    again = run_tool("compile", model, "--fleet", fleet, "-o", tmp_path / "out", "--quiet")
     assert again.returncode == 0 and (again.stdout, again.stderr) == ("", "")
 
 
 def test_conformance_piped_prints_a_line_per_case_and_quiet_prints_none():
     args = ["--filter", "^test_(relu|abs)$", "--jobs", "1"]
-    result = tool("conformance", *args)
+    result = run_tool("conformance", *args)
     assert result.returncode == 0, result.stderr
     lines = sorted(line for line in result.stderr.splitlines() if line.startswith("conformance: "))
     assert len(lines) == 2
     assert all(re.match(r"conformance: [12]/2 test_(relu|abs): pass \(", line) for line in lines)
-    quiet = tool("conformance", *args, "--quiet")
+    quiet = run_tool("conformance", *args, "--quiet")
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert "pass" in quiet.stdout  # the results table is the output, not progress
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
+from helpers_cli import assert_close_at_scale, onnxruntime_outputs
 from onnx import TensorProto, helper
 
 import lamina
@@ -55,19 +55,6 @@ def feeds_for(model: onnx.ModelProto, shapes: dict[str, list[int]]) -> dict[str,
     return feeds
 
 
-def onnxruntime_outputs(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return [np.asarray(x) for x in session.run(None, feeds)]
-
-
-def assert_at_output_scale(got: list[np.ndarray], want: list[np.ndarray]) -> None:
-    assert len(got) == len(want)
-    for g, w in zip(got, want, strict=True):
-        assert g.shape == w.shape and g.dtype == w.dtype
-        error, scale = float(np.abs(g - w).max()), float(np.abs(w).max())
-        assert error <= 1e-3 * scale + 1e-4, f"max|err| {error} at max|ref| {scale}"
-
-
 BUILT = {"yolo": yolo_detector, "transformer": transformer_encoder}
 
 
@@ -81,7 +68,7 @@ def test_model_on_host_matches_onnxruntime(name: str):
     feeds = feeds_for(model, shapes)
     compiled = lamina.compile(model, device="host", input_shapes=shapes)
     assert compiled.stats.reads_inputs  # computed at run time, not folded
-    assert_at_output_scale(compiled(**feeds), onnxruntime_outputs(model, feeds))
+    assert_close_at_scale(compiled(**feeds), onnxruntime_outputs(model, feeds))
 
 
 @pytest.mark.parametrize("name", ["ppocr-cls", *BUILT])
@@ -91,7 +78,7 @@ def test_model_on_cortex_a76_under_qemu_matches_onnxruntime(name: str, tmp_path:
     bundle = compile_bundle(model, "cortex-a76", tmp_path / "bundle", input_shapes=shapes)
     assert bundle.triple.startswith("aarch64")
     run = run_bundle(bundle.directory, feeds)
-    assert_at_output_scale(run.outputs, onnxruntime_outputs(model, feeds))
+    assert_close_at_scale(run.outputs, onnxruntime_outputs(model, feeds))
 
 
 def test_yolo_detector_is_built_the_way_exporters_emit_it():

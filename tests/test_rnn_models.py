@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
+from helpers_cli import assert_close_at_scale, onnxruntime_outputs
 
 import lamina
 from lamina.compiler import compile_bundle
@@ -51,18 +51,6 @@ def silero(name: str) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
     return with_sigmoid_logit(onnx.load(zoo_model(name))), feeds
 
 
-def onnxruntime_outputs(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return [np.asarray(x) for x in session.run(None, feeds)]
-
-
-def assert_close(got: list[np.ndarray], want: list[np.ndarray]) -> None:
-    assert len(got) == len(want)
-    for g, w in zip(got, want, strict=True):
-        assert g.shape == w.shape and g.dtype == w.dtype
-        assert np.abs(g - w).max() <= 1e-3 * np.abs(w).max() + 1e-4
-
-
 Shapes = dict[str, list[int]] | None
 
 
@@ -85,13 +73,13 @@ def on_cortex_a76(
 def test_silero_vad_on_host_matches_onnxruntime(name: str):
     model, feeds = silero(name)
     got = on_host(model, feeds, SILERO_SHAPES[name])
-    assert_close(got, onnxruntime_outputs(model, feeds))
+    assert_close_at_scale(got, onnxruntime_outputs(model, feeds))
 
 
 def test_silero_vad_openvino_on_cortex_a76_under_qemu_matches_onnxruntime(tmp_path: Path):
     model, feeds = silero("silero-vad-openvino")
     got = on_cortex_a76(model, feeds, tmp_path, SILERO_SHAPES["silero-vad-openvino"])
-    assert_close(got, onnxruntime_outputs(model, feeds))
+    assert_close_at_scale(got, onnxruntime_outputs(model, feeds))
 
 
 @pytest.mark.parametrize("build", [crnn, gru_audio], ids=["crnn", "gru_audio"])
@@ -102,4 +90,4 @@ def test_recurrent_test_model_matches_onnxruntime(
     model = build()
     feeds = random_inputs(model)
     got = on_host(model, feeds) if device == "host" else on_cortex_a76(model, feeds, tmp_path)
-    assert_close(got, onnxruntime_outputs(model, feeds))
+    assert_close_at_scale(got, onnxruntime_outputs(model, feeds))
