@@ -3,12 +3,15 @@
 
 It imports dialects only, so every layer above them may build a context
 (docs/architecture.md); the passes are registered above them, in universe.py. Each entry
-is a factory so that listing the dialects imports nothing heavy.
+is a `LazyImport` so that listing the dialects imports nothing heavy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
 
 from xdsl.context import Context
 from xdsl.dialects.arith import Arith
@@ -25,56 +28,26 @@ import lamina.xdsl_patches  # noqa: F401  (linear-time string lexing before any 
 import lamina.dialects.weights  # noqa: F401  # isort: skip
 
 
-def _graph() -> Dialect:
-    from lamina.dialects.graph import Graph
+@dataclass(frozen=True)
+class LazyImport:
+    """A registry entry: the factory of `name` in `module`, which imports `module` only
+    when called, so that listing a registry imports nothing heavy."""
 
-    return Graph
+    module: str
+    name: str
 
-
-def _top() -> Dialect:
-    from lamina.dialects.top import Top
-
-    return Top
-
-
-def _loop() -> Dialect:
-    from lamina.dialects.loop import Loop
-
-    return Loop
-
-
-def _neon() -> Dialect:
-    from lamina.dialects.isa.neon import Neon
-
-    return Neon
-
-
-def _hvx() -> Dialect:
-    from lamina.dialects.isa.hvx import HVX
-
-    return HVX
-
-
-def _ocl() -> Dialect:
-    from lamina.dialects.isa.ocl import OCL
-
-    return OCL
-
-
-def _part() -> Dialect:
-    from lamina.dialects.partition import Partition
-
-    return Partition
+    def __call__(self) -> Any:
+        return getattr(import_module(self.module), self.name)
 
 
 LAMINA_DIALECTS: dict[str, Callable[[], Dialect]] = {
-    "graph": _graph,
-    "top": _top,
-    "loop": _loop,
-    "neon": _neon,
-    "hvx": _hvx,
-    "ocl": _ocl,
-    "part": _part,
+    "graph": LazyImport("lamina.dialects.graph", "Graph"),
+    "top": LazyImport("lamina.dialects.top", "Top"),
+    "loop": LazyImport("lamina.dialects.loop", "Loop"),
+    "neon": LazyImport("lamina.dialects.isa.neon", "Neon"),
+    "hvx": LazyImport("lamina.dialects.isa.hvx", "HVX"),
+    "ocl": LazyImport("lamina.dialects.isa.ocl", "OCL"),
+    "part": LazyImport("lamina.dialects.partition", "Partition"),
 }
 
 

@@ -2,7 +2,8 @@
 and (through the `xdsl.universe` entry point) for plain `xdsl-opt` from the same
 environment. It sits above every pass (docs/architecture.md).
 
-Each entry is a factory so that listing the universe imports nothing heavy.
+Each entry is a `LazyImport` (context.py) so that listing the universe imports nothing
+heavy; tests/test_registries.py checks that each loads from below this layer.
 """
 
 from __future__ import annotations
@@ -14,88 +15,25 @@ from xdsl.passes import ModulePass, PassPipeline, PassPipelineCallbackType
 from xdsl.universe import Universe
 from xdsl.utils.exceptions import ArgSpecParseError
 
-from lamina.context import LAMINA_DIALECTS
+from lamina.context import LAMINA_DIALECTS, LazyImport
 from lamina.errors import LaminaError
 
-
-def _apply_rules() -> type[ModulePass]:
-    from lamina.rewrites.apply_rules import ApplyRulesPass
-
-    return ApplyRulesPass
-
-
-def _convert_graph_to_top() -> type[ModulePass]:
-    from lamina.lowering.graph_to_top import ConvertGraphToTopPass
-
-    return ConvertGraphToTopPass
-
-
-def _fuse_elementwise() -> type[ModulePass]:
-    from lamina.rewrites.top.fuse_elementwise import TopFuseElementwisePass
-
-    return TopFuseElementwisePass
-
-
-def _convert_top_to_loop() -> type[ModulePass]:
-    from lamina.lowering.top_to_loop import ConvertTopToLoopPass
-
-    return ConvertTopToLoopPass
-
-
-def _plan_memory() -> type[ModulePass]:
-    from lamina.lowering.plan_memory import PlanMemoryPass
-
-    return PlanMemoryPass
-
-
-def _expand_float_formats() -> type[ModulePass]:
-    from lamina.rewrites.loop.expand_float_formats import LoopExpandFloatFormatsPass
-
-    return LoopExpandFloatFormatsPass
-
-
-def _convert_loop_to_llvm() -> type[ModulePass]:
-    from lamina.codegen.loop_to_llvm import ConvertLoopToLLVMPass
-
-    return ConvertLoopToLLVMPass
-
-
-def _loop_to_neon() -> type[ModulePass]:
-    from lamina.lowering.loop_to_neon import LoopToNeonPass
-
-    return LoopToNeonPass
-
-
-def _loop_to_hvx() -> type[ModulePass]:
-    from lamina.lowering.loop_to_hvx import LoopToHVXPass
-
-    return LoopToHVXPass
-
-
-def _convert_loop_to_ocl() -> type[ModulePass]:
-    from lamina.lowering.loop_to_ocl import ConvertLoopToOCLPass
-
-    return ConvertLoopToOCLPass
-
-
-def _graph_partition() -> type[ModulePass]:
-    from lamina.lowering.partition import GraphPartitionPass
-
-    return GraphPartitionPass
-
-
 LAMINA_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
-    "apply-rules": _apply_rules,
-    "graph-partition": _graph_partition,
-    "convert-graph-to-top": _convert_graph_to_top,
-    "top-fuse-elementwise": _fuse_elementwise,
-    "convert-top-to-loop": _convert_top_to_loop,
-    "plan-memory": _plan_memory,
-    "loop-expand-float-formats": _expand_float_formats,
-    "loop-to-neon": _loop_to_neon,
-    "loop-to-hvx": _loop_to_hvx,
-    "convert-loop-to-llvm": _convert_loop_to_llvm,
-    "convert-loop-to-ocl": _convert_loop_to_ocl,
+    "apply-rules": LazyImport("lamina.rewrites.apply_rules", "ApplyRulesPass"),
+    "graph-partition": LazyImport("lamina.lowering.partition", "GraphPartitionPass"),
+    "convert-graph-to-top": LazyImport("lamina.lowering.graph_to_top", "ConvertGraphToTopPass"),
+    "top-fuse-elementwise": LazyImport(
+        "lamina.rewrites.top.fuse_elementwise", "TopFuseElementwisePass"
+    ),
+    "convert-top-to-loop": LazyImport("lamina.lowering.top_to_loop", "ConvertTopToLoopPass"),
+    "plan-memory": LazyImport("lamina.lowering.plan_memory", "PlanMemoryPass"),
+    "loop-expand-float-formats": LazyImport(
+        "lamina.rewrites.loop.expand_float_formats", "LoopExpandFloatFormatsPass"
+    ),
+    "loop-to-neon": LazyImport("lamina.lowering.loop_to_neon", "LoopToNeonPass"),
+    "loop-to-hvx": LazyImport("lamina.lowering.loop_to_hvx", "LoopToHVXPass"),
+    "convert-loop-to-llvm": LazyImport("lamina.codegen.loop_to_llvm", "ConvertLoopToLLVMPass"),
+    "convert-loop-to-ocl": LazyImport("lamina.lowering.loop_to_ocl", "ConvertLoopToOCLPass"),
 }
 
 LAMINA_UNIVERSE = Universe(all_dialects=LAMINA_DIALECTS, all_passes=LAMINA_PASSES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import numpy as np
 from onnx import AttributeProto, GraphProto, NodeProto, TensorProto, TypeProto, ValueInfoProto
@@ -124,11 +124,14 @@ class ModuleBuilder:
     def _type(self, name: str, scope: _Scope, node: NodeProto | None = None) -> Attribute:
         type_proto = scope.type(name)
         if type_proto is None:
-            reason = f"the type of '{name}' is unknown after shape inference"
-            if node is not None:
-                fail_node(node, reason, self.where)
-            raise ModelImportError(reason, self.where)
+            self._fail(f"the type of '{name}' is unknown after shape inference", node)
         return tensor_type(type_proto, name, self.where)
+
+    def _fail(self, reason: str, node: NodeProto | None) -> NoReturn:
+        """Raise the import error `reason`, naming `node` when the failure is one's."""
+        if node is not None:
+            fail_node(node, reason, self.where)
+        raise ModelImportError(reason, self.where)
 
     def _define(self, scope: _Scope, name: str, value: SSAValue) -> None:
         scope.values[name] = value
@@ -139,10 +142,7 @@ class ModuleBuilder:
             return self._none_value()
         value = scope.value(name)
         if value is None:
-            reason = f"'{name}' is used but never defined"
-            if node is not None:
-                fail_node(node, reason, self.where)
-            raise ModelImportError(reason, self.where)
+            self._fail(f"'{name}' is used but never defined", node)
         return value
 
     def _none_value(self) -> SSAValue:

@@ -24,6 +24,7 @@ from lamina.progress import Progress
 from lamina.targets import DEVICE_PATH_VARIABLE, device_files, known_devices, load_device
 from lamina.tools.compile_stages import StageReporter
 from lamina.tools.diagnostics import printing_warnings
+from lamina.tools.flags import add_input_shape_flag
 from lamina.tools.versions import add_version_flag
 from lamina.universe import parse_pass_pipeline
 
@@ -93,13 +94,7 @@ def _arguments() -> argparse.ArgumentParser:
     )
     parser.add_argument("-o", "--output", default="out", help="bundle directory (default: out)")
     parser.add_argument("--name", help="C name of the entry point (default: the file's stem)")
-    parser.add_argument(
-        "--input-shape",
-        action="append",
-        default=[],
-        metavar="NAME=DIMS",
-        help="bind the dims of a dynamic input, e.g. data=1x3x224x224 (repeatable)",
-    )
+    add_input_shape_flag(parser)
     parser.add_argument("--build", action="store_true", help="also build the driver (make)")
     parser.add_argument("--threads", type=int, help="threads of parallel loops (default: cores)")
     parser.add_argument(

@@ -54,6 +54,7 @@ from lamina.tools.diagnostics import (
     expected_diagnostics,
     printing_warnings,
 )
+from lamina.tools.flags import add_input_shape_flag
 from lamina.tools.opt_instrument import (
     IRDumps,
     PhaseTimer,
@@ -193,13 +194,7 @@ class LaminaOptMain(xDSLOptMain):
             action="store_true",
             help="print the bytes of dense_resource weights instead of eliding them",
         )
-        arg_parser.add_argument(
-            "--input-shape",
-            action="append",
-            default=[],
-            metavar="NAME=DIMS",
-            help="bind the dims of an ONNX graph input, e.g. data=1x3x224x224",
-        )
+        add_input_shape_flag(arg_parser, "an ONNX graph input")
 
     def setup_pipeline(self) -> None:
         self.timer = PhaseTimer.started_now()

@@ -30,6 +30,7 @@ from lamina.codegen.bundle import TensorSpec
 from lamina.errors import LaminaError, error_text
 from lamina.parser.tflite import import_tflite, is_tflite_model
 from lamina.targets import known_devices
+from lamina.tools.flags import add_input_shape_flag
 from lamina.tools.run_io import (
     describe,
     input_specs,
@@ -96,13 +97,7 @@ def _arguments() -> argparse.ArgumentParser:
         action="store_true",
         help="feed seeded random values to every input that --inputs does not give",
     )
-    parser.add_argument(
-        "--input-shape",
-        action="append",
-        default=[],
-        metavar="NAME=DIMS",
-        help="bind the dims of a dynamic input, e.g. data=1x3x224x224 (repeatable)",
-    )
+    add_input_shape_flag(parser)
     parser.add_argument(
         "-o",
         "--output",

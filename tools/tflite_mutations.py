@@ -11,6 +11,7 @@ they reach the schema reader instead of stopping at the file check.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 
@@ -36,48 +37,38 @@ _WORDS = [
 ]
 
 
+def _weights_and_bias(
+    m: TFLiteBuilder,
+    rng: np.random.Generator,
+    names: tuple[str, str],
+    shape: tuple[int, ...],
+    channels: int,
+) -> tuple[int, int]:
+    """The constants `names`: random float32 weights of `shape` and a zero bias, one per
+    output channel."""
+    weights = m.constant(names[0], rng.standard_normal(shape).astype(np.float32))
+    return weights, m.constant(names[1], np.zeros(channels, np.float32))
+
+
 def seed_model() -> bytes:
     """A small model touching the common operators: conv, depthwise conv, pool, add,
     reshape, fully connected, softmax."""
     rng = np.random.default_rng(0)
     m = TFLiteBuilder()
     x = m.input("x", [1, 8, 8, 2])
-    w, b = (
-        m.constant("w", rng.standard_normal((4, 3, 3, 2)).astype(np.float32)),
-        m.constant("b", np.zeros(4, np.float32)),
-    )
+    w, b = _weights_and_bias(m, rng, ("w", "b"), (4, 3, 3, 2), 4)
     conv = m.tensor("conv", [1, 8, 8, 4])
-    m.op(
-        "CONV_2D",
-        [x, w, b],
-        [conv],
-        "Conv2DOptions",
-        Padding=0,
-        StrideW=1,
-        StrideH=1,
-        FusedActivationFunction=3,
-    )
-    dw, db = (
-        m.constant("dw", rng.standard_normal((1, 3, 3, 4)).astype(np.float32)),
-        m.constant("db", np.zeros(4, np.float32)),
-    )
+    same_padded = partial(m.op, Padding=0, StrideW=1, StrideH=1)  # TFLite's Padding 0 is SAME
+    same_padded("CONV_2D", [x, w, b], [conv], "Conv2DOptions", FusedActivationFunction=3)
+    dw, db = _weights_and_bias(m, rng, ("dw", "db"), (1, 3, 3, 4), 4)
     depth = m.tensor("depth", [1, 8, 8, 4])
-    m.op(
-        "DEPTHWISE_CONV_2D",
-        [conv, dw, db],
-        [depth],
-        "DepthwiseConv2DOptions",
-        Padding=0,
-        StrideW=1,
-        StrideH=1,
-        DepthMultiplier=1,
+    same_padded(
+        "DEPTHWISE_CONV_2D", [conv, dw, db], [depth], "DepthwiseConv2DOptions", DepthMultiplier=1
     )
     pooled = m.tensor("pooled", [1, 4, 4, 4])
     m.op(
         "MAX_POOL_2D",
-        [
-            depth,
-        ],
+        [depth],
         [pooled],
         "Pool2DOptions",
         Padding=1,
@@ -91,10 +82,7 @@ def seed_model() -> bytes:
     shape = m.constant("shape", np.array([1, 64], np.int32))
     flat = m.tensor("flat", [1, 64])
     m.op("RESHAPE", [summed, shape], [flat])
-    fw, fb = (
-        m.constant("fw", rng.standard_normal((10, 64)).astype(np.float32)),
-        m.constant("fb", np.zeros(10, np.float32)),
-    )
+    fw, fb = _weights_and_bias(m, rng, ("fw", "fb"), (10, 64), 10)
     logits = m.tensor("logits", [1, 10])
     m.op("FULLY_CONNECTED", [flat, fw, fb], [logits], "FullyConnectedOptions")
     probs = m.tensor("probs", [1, 10])

@@ -46,6 +46,19 @@ _TYPE_OBLIVIOUS = ("arith.select", "arith.bitcast")
 """Ops that move a storage float's bits without looking at them."""
 
 
+def _resize_float(b: BitBuilder, x: SSAValue, t: Attribute) -> SSAValue:
+    """`x` as the float type `t`: itself, extended or truncated (a type that is no
+    `AnyFloat` counts as narrower than any float)."""
+    if x.type == t:
+        return x
+    widens = _float_width(x.type) < _float_width(t)
+    return b.emit(arith.ExtFOp(x, t) if widens else arith.TruncFOp(x, t))
+
+
+def _float_width(t: Attribute) -> int:
+    return t.bitwidth if isinstance(t, AnyFloat) else 0
+
+
 @dataclass(frozen=True)
 class Expansion:
     """Which floats are expanded: the storage floats, and f16 when `f16`."""
@@ -66,19 +79,13 @@ class Expansion:
         t = x.type
         if self.expands(t):
             return format_to_f32(b, x, t)
-        if t == f32:
-            return x
-        width = t.bitwidth if isinstance(t, AnyFloat) else 0
-        return b.emit(arith.ExtFOp(x, f32) if width < 32 else arith.TruncFOp(x, f32))
+        return _resize_float(b, x, f32)
 
     def from_f32(self, b: BitBuilder, x: SSAValue, t: Attribute) -> SSAValue:
         """The f32 `x` as float type `t`."""
         if self.expands(t):
             return f32_to_format(b, x, t)
-        if t == f32:
-            return x
-        width = t.bitwidth if isinstance(t, AnyFloat) else 0
-        return b.emit(arith.TruncFOp(x, t) if width < 32 else arith.ExtFOp(x, t))
+        return _resize_float(b, x, t)
 
     def expand(self, op: Operation) -> tuple[list[Operation], list[SSAValue]]:
         """The ops replacing `op` and the values that replace its results."""
