@@ -320,35 +320,47 @@ Left out:
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import (
-    I64,
-    ArrayAttr,
-    DenseArrayBase,
-    Float32Type,
-    FloatAttr,
-    IntegerAttr,
-    StringAttr,
-)
-from xdsl.irdl import (
-    irdl_op_definition,
-    operand_def,
-    opt_prop_def,
-    prop_def,
-    region_def,
-    result_def,
-    var_operand_def,
-    var_result_def,
-)
-
-from lamina.dialects.graph_base import (
-    AnyTensor,
-    OnnxOp,
-    OnnxOpWithoutRegions,
-    OptionalTensor,
-    TensorValueAttr,
-    onnx_op,
-)
+{imports}
 '''
+
+
+IMPORTS = {
+    "xdsl.dialects.builtin": [
+        "I64",
+        "ArrayAttr",
+        "DenseArrayBase",
+        "Float32Type",
+        "FloatAttr",
+        "IntegerAttr",
+        "StringAttr",
+    ],
+    "xdsl.irdl": [
+        "irdl_op_definition",
+        "operand_def",
+        "opt_prop_def",
+        "prop_def",
+        "region_def",
+        "result_def",
+        "var_operand_def",
+        "var_result_def",
+    ],
+    "lamina.dialects.graph_base": [
+        "AnyTensor",
+        "OnnxOp",
+        "OnnxOpWithoutRegions",
+        "OptionalTensor",
+        "TensorValueAttr",
+        "onnx_op",
+    ],
+}
+"""The names the generated ops use, by module: one import line each, which `ruff` (run
+by `main`) wraps and sorts."""
+
+
+def import_lines() -> str:
+    return "\n".join(
+        f"from {module} import {', '.join(names)}" for module, names in IMPORTS.items()
+    )
 
 
 def docstring(schema: OpSchema) -> str:
@@ -455,6 +467,7 @@ def generate_module(schemas: list[OpSchema], left_out: dict[str, str]) -> str:
             opset=OPSET,
             onnx_version=onnx.__version__,
             left_out=left_text,
+            imports=import_lines(),
         )
     ]
     parts.append(
