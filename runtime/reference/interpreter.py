@@ -68,6 +68,14 @@ def scalar(value: Any) -> Any:
     return np.asarray(value).reshape(()).item()
 
 
+def return_yielded(
+    functions: InterpreterFunctions, interpreter: Interpreter, op: Operation, args: PythonValues
+) -> tuple[TerminatorValue, PythonValues]:
+    """The terminator of a control-flow region (`graph.yield`, `top.region_yield`): the
+    region returns the yielded values."""
+    return ReturnedValues(args), ()
+
+
 def run_loop_body(
     interpreter: Interpreter, body: Region, limit: int | None, keep_going: bool,
     carried: Sequence[Any], n_scans: int, name: str,
@@ -175,11 +183,7 @@ class GraphFunctions(_GenericOps):
     def run_none(self, interpreter: Interpreter, op: NoneOp, args: PythonValues) -> PythonValues:
         return (None,)
 
-    @impl_terminator(YieldOp)
-    def run_yield(
-        self, interpreter: Interpreter, op: YieldOp, args: PythonValues
-    ) -> tuple[TerminatorValue, PythonValues]:
-        return ReturnedValues(args), ()
+    run_yield = impl_terminator(YieldOp)(return_yielded)
 
     @impl(IfOp)
     def run_if(self, interpreter: Interpreter, op: IfOp, args: PythonValues) -> PythonValues:

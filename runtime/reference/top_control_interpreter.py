@@ -8,8 +8,6 @@ from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,
     PythonValues,
-    ReturnedValues,
-    TerminatorValue,
     impl,
     impl_terminator,
     register_impls,
@@ -17,16 +15,12 @@ from xdsl.interpreter import (
 
 from lamina.dialects.top_control import IfOp, LoopOp, RegionYieldOp
 from lamina.dialects.weights import numpy_dtype
-from lamina.runtime.reference.interpreter import run_loop_body, scalar
+from lamina.runtime.reference.interpreter import return_yielded, run_loop_body, scalar
 
 
 @register_impls
 class TopControlFunctions(InterpreterFunctions):
-    @impl_terminator(RegionYieldOp)
-    def run_region_yield(
-        self, interpreter: Interpreter, op: RegionYieldOp, args: PythonValues
-    ) -> tuple[TerminatorValue, PythonValues]:
-        return ReturnedValues(args), ()
+    run_region_yield = impl_terminator(RegionYieldOp)(return_yielded)
 
     @impl(IfOp)
     def run_if(self, interpreter: Interpreter, op: IfOp, args: PythonValues) -> PythonValues:
