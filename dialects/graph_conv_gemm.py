@@ -1,7 +1,8 @@
-"""The operands, attributes and shape rules of ONNX Conv and Gemm, written once for every
-graph op that has them: `graph.conv` / `graph.gemm` (generated; their verifiers are
-registered here), `graph.fused_conv` / `graph.fused_gemm` (graph_fused.py) and
-`graph.nhwc_conv` and the NHWC pools (graph_layout.py).
+"""The shape rules of ONNX Conv and Gemm, written once for every graph op that has them:
+`graph.conv` / `graph.gemm` (generated; their verifiers are registered here),
+`graph.fused_conv` / `graph.fused_gemm` (graph_fused.py) and `graph.nhwc_conv` and the NHWC
+pools (graph_layout.py). Their operands and attributes are generated too, as `ConvFields` /
+`GemmFields` in graph_ops.py.
 
     out = (in + pad_begin + pad_end - dilation * (kernel - 1) - 1) // stride + 1
 """
@@ -11,24 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from xdsl.dialects.builtin import (
-    I64,
-    DenseArrayBase,
-    Float32Type,
-    FloatAttr,
-    IntegerAttr,
-    StringAttr,
-)
+from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Operation
-from xdsl.irdl import IRDLOperation, operand_def, opt_prop_def, result_def
+from xdsl.irdl import IRDLOperation
 from xdsl.utils.exceptions import VerifyException
 
-from lamina.dialects.graph_base import (
-    AnyTensor,
-    OnnxOpWithoutRegions,
-    OptionalTensor,
-    register_verifier,
-)
+from lamina.dialects.graph_base import register_verifier
 from lamina.dialects.graph_ops import ConvOp, GemmOp
 from lamina.dialects.graph_verify import (
     Shape,
@@ -38,34 +27,6 @@ from lamina.dialects.graph_verify import (
     int_value,
     shape_of,
 )
-
-
-class ConvFields(OnnxOpWithoutRegions):
-    """graph.conv's operands and attributes: data x, filter w, optional bias b, result y."""
-
-    x = operand_def(AnyTensor)
-    w = operand_def(AnyTensor)
-    b = operand_def(OptionalTensor)
-    y = result_def(AnyTensor)
-    auto_pad = opt_prop_def(StringAttr)
-    dilations = opt_prop_def(DenseArrayBase[I64])
-    group = opt_prop_def(IntegerAttr[I64])
-    kernel_shape = opt_prop_def(DenseArrayBase[I64])
-    pads = opt_prop_def(DenseArrayBase[I64])
-    strides = opt_prop_def(DenseArrayBase[I64])
-
-
-class GemmFields(OnnxOpWithoutRegions):
-    """graph.gemm's operands and attributes: y = alpha * op(a) @ op(b) + beta * c."""
-
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = operand_def(OptionalTensor)
-    y = result_def(AnyTensor)
-    alpha = opt_prop_def(FloatAttr[Float32Type])
-    beta = opt_prop_def(FloatAttr[Float32Type])
-    trans_a = opt_prop_def(IntegerAttr[I64], prop_name="transA")
-    trans_b = opt_prop_def(IntegerAttr[I64], prop_name="transB")
 
 
 def window_out(op: Operation, sizes: Sequence[int], kernel: Sequence[int]) -> list[int]:

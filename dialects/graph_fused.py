@@ -7,8 +7,9 @@ The rules of `rewrites/graph/fuse_activation.rw` make them; nothing imports them
     y = activation(conv(x, w, b), *activation_params)
 
 Operands, attributes and shape checks are those of `graph.conv` / `graph.gemm` (the
-fields and verifiers of dialects/graph_conv_gemm.py); `activation` names the function and
-`activation_params` holds its numbers (absent when it takes none).
+generated fields classes of graph_ops.py, the verifiers of graph_conv_gemm.py);
+`activation` names the function and `activation_params` holds its numbers (absent when it
+takes none).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from lamina.dialects.graph_base import OnnxOpWithoutRegions
-from lamina.dialects.graph_conv_gemm import ConvFields, GemmFields, verify_conv, verify_gemm
-from lamina.dialects.graph_ops import ConvOp, GemmOp
+from lamina.dialects.graph_conv_gemm import verify_conv, verify_gemm
+from lamina.dialects.graph_ops import ConvFields, ConvOp, GemmFields, GemmOp
 
 ACTIVATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "relu": ("Relu", ()),

@@ -29,7 +29,8 @@ from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, r
 from xdsl.utils.exceptions import VerifyException
 
 from lamina.dialects.graph_base import AnyTensor, OnnxOpWithoutRegions
-from lamina.dialects.graph_conv_gemm import ConvFields, conv_result, window_out
+from lamina.dialects.graph_conv_gemm import conv_result, window_out
+from lamina.dialects.graph_ops import ConvFields
 from lamina.dialects.graph_verify import Shape, check_dims, shape_of
 
 NHWC_TO_NCHW = (0, 3, 1, 2)

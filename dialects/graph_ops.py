@@ -732,17 +732,8 @@ class ConstantOfShapeOp(OnnxOpWithoutRegions):
     value = opt_prop_def(TensorValueAttr)
 
 
-@onnx_op("Conv", {"auto_pad": "NOTSET", "group": 1})
-@irdl_op_definition
-class ConvOp(OnnxOpWithoutRegions):
-    """The convolution operator consumes an input tensor and a filter, and computes the output.
-
-    Example:
-
-        %y = graph.conv %x, %w, %none {auto_pad = "NOTSET", dilations = array<i64: 1, 1>, group = 1 : i64, kernel_shape = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xf32>, none) -> tensor<*xf32>
-    """
-
-    name = "graph.conv"
+class ConvFields(OnnxOpWithoutRegions):
+    """The operands and attributes of graph.conv and of the ops that take them."""
 
     x = operand_def(AnyTensor)
     w = operand_def(AnyTensor)
@@ -754,6 +745,19 @@ class ConvOp(OnnxOpWithoutRegions):
     kernel_shape = opt_prop_def(DenseArrayBase[I64])
     pads = opt_prop_def(DenseArrayBase[I64])
     strides = opt_prop_def(DenseArrayBase[I64])
+
+
+@onnx_op("Conv", {"auto_pad": "NOTSET", "group": 1})
+@irdl_op_definition
+class ConvOp(ConvFields):
+    """The convolution operator consumes an input tensor and a filter, and computes the output.
+
+    Example:
+
+        %y = graph.conv %x, %w, %none {auto_pad = "NOTSET", dilations = array<i64: 1, 1>, group = 1 : i64, kernel_shape = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xf32>, none) -> tensor<*xf32>
+    """
+
+    name = "graph.conv"
 
 
 @onnx_op("ConvInteger", {"auto_pad": "NOTSET", "group": 1})
@@ -1333,18 +1337,8 @@ class GeluOp(OnnxOpWithoutRegions):
     approximate = opt_prop_def(StringAttr)
 
 
-@onnx_op("Gemm", {"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 0})
-@irdl_op_definition
-class GemmOp(OnnxOpWithoutRegions):
-    """General Matrix multiplication:
-    https://en.wikipedia.org/wiki/Basic_Linear_Algebra_Subprograms#Level_3
-
-    Example:
-
-        %y = graph.gemm %a, %b, %none {alpha = 1.000000e+00 : f32, beta = 1.000000e+00 : f32, transA = 0 : i64, transB = 0 : i64} : (tensor<*xf32>, tensor<*xf32>, none) -> tensor<*xf32>
-    """
-
-    name = "graph.gemm"
+class GemmFields(OnnxOpWithoutRegions):
+    """The operands and attributes of graph.gemm and of the ops that take them."""
 
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
@@ -1354,6 +1348,20 @@ class GemmOp(OnnxOpWithoutRegions):
     beta = opt_prop_def(FloatAttr[Float32Type])
     trans_a = opt_prop_def(IntegerAttr[I64], prop_name="transA")
     trans_b = opt_prop_def(IntegerAttr[I64], prop_name="transB")
+
+
+@onnx_op("Gemm", {"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 0})
+@irdl_op_definition
+class GemmOp(GemmFields):
+    """General Matrix multiplication:
+    https://en.wikipedia.org/wiki/Basic_Linear_Algebra_Subprograms#Level_3
+
+    Example:
+
+        %y = graph.gemm %a, %b, %none {alpha = 1.000000e+00 : f32, beta = 1.000000e+00 : f32, transA = 0 : i64, transB = 0 : i64} : (tensor<*xf32>, tensor<*xf32>, none) -> tensor<*xf32>
+    """
+
+    name = "graph.gemm"
 
 
 @onnx_op("GlobalAveragePool", {})

@@ -24,10 +24,6 @@ from xdsl.dialects import arith
 from xdsl.dialects.builtin import (
     AnySignlessIntegerType,
     BFloat16Type,
-    Float8E4M3FNType,
-    Float8E4M3FNUZType,
-    Float8E5M2FNUZType,
-    Float8E5M2Type,
     Float8E8M0FNUType,
     Float16Type,
     IntegerType,
@@ -38,14 +34,13 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, SSAValue
 
 from lamina.lowering.graph_to_top_common import Body, Emitter
+from lamina.rewrites.loop.float_formats import FORMATS
 
 SATURATING_MAX: dict[type[Attribute], float] = {
-    Float8E4M3FNType: 448.0,
-    Float8E4M3FNUZType: 240.0,
-    Float8E5M2Type: 57344.0,
-    Float8E5M2FNUZType: 57344.0,
+    t: fmt.max_finite for t, fmt in FORMATS.items() if fmt.bits == 8
 }
-"""The float8 formats ONNX Cast saturates into, and their largest finite value."""
+"""The float8 formats ONNX Cast saturates into, and their largest finite value (448 for
+E4M3FN, 240 for E4M3FNUZ, 57344 for E5M2 / E5M2FNUZ); E8M0 always saturates."""
 
 
 def saturate_for(x: SSAValue, dst: Attribute, saturate: bool) -> SSAValue | None:

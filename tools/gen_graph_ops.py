@@ -30,6 +30,11 @@ OPS_TEST = ROOT / "filecheck_tests" / "graph" / "ops.mlir"
 HAND_WRITTEN = {"Constant": "graph.constant in dialects/graph.py (dense or dense_resource value)"}
 """Operators with a hand-written op instead of a generated one."""
 
+SHARED_FIELDS = {"Conv": "ConvFields", "Gemm": "GemmFields"}
+"""Operators whose operands and attributes hand-written ops take too (`graph.fused_conv`,
+`graph.nhwc_conv`, ...): they are generated as a base class of their own, which the op
+derives from and the hand-written ops import."""
+
 SEQUENCE_OPS_REASON = "takes or returns sequence/optional values, which the dialect has no type for"
 LEFT_OUT_REASONS = {"Optional": "TYPE_PROTO attribute and optional-typed result"}
 
@@ -315,35 +320,47 @@ Left out:
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import (
-    I64,
-    ArrayAttr,
-    DenseArrayBase,
-    Float32Type,
-    FloatAttr,
-    IntegerAttr,
-    StringAttr,
-)
-from xdsl.irdl import (
-    irdl_op_definition,
-    operand_def,
-    opt_prop_def,
-    prop_def,
-    region_def,
-    result_def,
-    var_operand_def,
-    var_result_def,
-)
-
-from lamina.dialects.graph_base import (
-    AnyTensor,
-    OnnxOp,
-    OnnxOpWithoutRegions,
-    OptionalTensor,
-    TensorValueAttr,
-    onnx_op,
-)
+{imports}
 '''
+
+
+IMPORTS = {
+    "xdsl.dialects.builtin": [
+        "I64",
+        "ArrayAttr",
+        "DenseArrayBase",
+        "Float32Type",
+        "FloatAttr",
+        "IntegerAttr",
+        "StringAttr",
+    ],
+    "xdsl.irdl": [
+        "irdl_op_definition",
+        "operand_def",
+        "opt_prop_def",
+        "prop_def",
+        "region_def",
+        "result_def",
+        "var_operand_def",
+        "var_result_def",
+    ],
+    "lamina.dialects.graph_base": [
+        "AnyTensor",
+        "OnnxOp",
+        "OnnxOpWithoutRegions",
+        "OptionalTensor",
+        "TensorValueAttr",
+        "onnx_op",
+    ],
+}
+"""The names the generated ops use, by module: one import line each, which `ruff` (run
+by `main`) wraps and sorts."""
+
+
+def import_lines() -> str:
+    return "\n".join(
+        f"from {module} import {', '.join(names)}" for module, names in IMPORTS.items()
+    )
 
 
 def docstring(schema: OpSchema) -> str:
@@ -374,21 +391,36 @@ def has_regions(schema: OpSchema) -> bool:
 
 
 def op_class(schema: OpSchema) -> str:
+    """The op's class; for a `SHARED_FIELDS` operator its fields class, then the op."""
     name = snake_case(schema.name)
     defaults = {}
     for attr in attributes(schema):
         default = onnx_default(attr)
         if default is not None:
             defaults[attr.name] = default
-    lines = [
+    base = "OnnxOp" if has_regions(schema) else "OnnxOpWithoutRegions"
+    head = [
         f"@onnx_op({schema.name!r}, {defaults!r})",
         "@irdl_op_definition",
-        f"class {schema.name}Op({'OnnxOp' if has_regions(schema) else 'OnnxOpWithoutRegions'}):",
+        f"class {schema.name}Op({SHARED_FIELDS.get(schema.name, base)}):",
         docstring(schema),
         "",
         f'    name = "graph.{name}"',
-        "",
     ]
+    if schema.name not in SHARED_FIELDS:
+        return "\n".join([*head, "", *op_fields(schema)])
+    fields_class = [
+        f"class {SHARED_FIELDS[schema.name]}({base}):",
+        f'    """The operands and attributes of graph.{name} and of the ops that take them."""',
+        "",
+        *op_fields(schema),
+    ]
+    return "\n".join(fields_class) + "\n\n\n" + "\n".join(head)
+
+
+def op_fields(schema: OpSchema) -> list[str]:
+    """The operand, result, property and region definitions (and the assembly format)."""
+    lines: list[str] = []
     option = OpSchema.FormalParameterOption
     for formal in schema.inputs:
         if formal.option == option.Variadic:
@@ -423,7 +455,7 @@ def op_class(schema: OpSchema) -> str:
             f'    assembly_format = "operands {region_text} attr-dict `:` '
             'functional-type(operands, results)"'
         )
-    return "\n".join(lines)
+    return lines
 
 
 def generate_module(schemas: list[OpSchema], left_out: dict[str, str]) -> str:
@@ -435,6 +467,7 @@ def generate_module(schemas: list[OpSchema], left_out: dict[str, str]) -> str:
             opset=OPSET,
             onnx_version=onnx.__version__,
             left_out=left_text,
+            imports=import_lines(),
         )
     ]
     parts.append(

@@ -67,6 +67,12 @@ class FloatFormat:
     def storage(self) -> IntegerType:
         return IntegerType(self.bits)
 
+    @property
+    def max_finite(self) -> float:
+        """The largest finite value, the number `max_code` stands for."""
+        exponent, mantissa = divmod(self.max_code, 1 << self.mantissa)
+        return (1 + mantissa / (1 << self.mantissa)) * 2.0 ** (exponent - self.bias)
+
 
 FORMATS: dict[type[Attribute], FloatFormat] = {
     BFloat16Type: FloatFormat(16, 8, 7, 127, 0x7F7F, 0x7FC0, Overflow.INF, ieee_specials=True),

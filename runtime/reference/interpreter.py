@@ -63,6 +63,42 @@ def op_where(op: Operation) -> str | None:
     return None
 
 
+def scalar(value: Any) -> Any:
+    """The element of a one-element tensor (a condition, a trip count)."""
+    return np.asarray(value).reshape(()).item()
+
+
+def return_yielded(
+    functions: InterpreterFunctions, interpreter: Interpreter, op: Operation, args: PythonValues
+) -> tuple[TerminatorValue, PythonValues]:
+    """The terminator of a control-flow region (`graph.yield`, `top.region_yield`): the
+    region returns the yielded values."""
+    return ReturnedValues(args), ()
+
+
+def run_loop_body(
+    interpreter: Interpreter, body: Region, limit: int | None, keep_going: bool,
+    carried: Sequence[Any], n_scans: int, name: str,
+) -> tuple[list[Any], list[list[Any]]]:  # fmt: skip
+    """The iterations of an ONNX Loop (`graph.loop`, `top.loop`): while `i < limit` (no
+    limit when None) and the condition holds, `body` takes (i, cond, carried...) and yields
+    (cond, carried..., one element per scan output); `name` names the region's scope.
+    Returns the carried values after the last iteration and the elements of each of the
+    `n_scans` scan outputs."""
+    carried = list(carried)
+    scans: list[list[Any]] = [[] for _ in range(n_scans)]
+    i = 0
+    while (limit is None or i < limit) and keep_going:
+        block_args = (np.array(i, np.int64), np.array(keep_going), *carried)
+        yielded = interpreter.run_ssacfg_region(body, block_args, name)
+        keep_going = bool(scalar(yielded[0]))
+        carried = list(yielded[1 : 1 + len(carried)])
+        for scan, value in zip(scans, yielded[1 + len(carried) :], strict=True):
+            scan.append(np.asarray(value))
+        i += 1
+    return carried, scans
+
+
 def _describe(op: Operation) -> str:
     where = op_where(op)
     return f"'{op.name}'" + (f" (node '{where}')" if where else "")
@@ -147,16 +183,12 @@ class GraphFunctions(_GenericOps):
     def run_none(self, interpreter: Interpreter, op: NoneOp, args: PythonValues) -> PythonValues:
         return (None,)
 
-    @impl_terminator(YieldOp)
-    def run_yield(
-        self, interpreter: Interpreter, op: YieldOp, args: PythonValues
-    ) -> tuple[TerminatorValue, PythonValues]:
-        return ReturnedValues(args), ()
+    run_yield = impl_terminator(YieldOp)(return_yielded)
 
     @impl(IfOp)
     def run_if(self, interpreter: Interpreter, op: IfOp, args: PythonValues) -> PythonValues:
         (cond,) = args
-        region = op.then_branch if bool(np.asarray(cond).reshape(())) else op.else_branch
+        region = op.then_branch if scalar(cond) else op.else_branch
         return interpreter.run_ssacfg_region(region, (), "if")
 
     @impl(LoopOp)
@@ -165,18 +197,12 @@ class GraphFunctions(_GenericOps):
         the body yields (cond, carried values..., scan outputs...)."""
         trip_count, cond, *carried = args
         n_carried = len(carried)
-        limit = None if trip_count is None else int(np.asarray(trip_count).reshape(()))
-        keep_going = True if cond is None else bool(np.asarray(cond).reshape(()))
-        scans: list[list[Any]] = [[] for _ in range(len(op.results) - n_carried)]
-        i = 0
-        while (limit is None or i < limit) and keep_going:
-            block_args = (np.array(i, np.int64), np.array(keep_going), *carried)
-            yielded = interpreter.run_ssacfg_region(op.body, block_args, "loop")
-            keep_going = bool(np.asarray(yielded[0]).reshape(()))
-            carried = list(yielded[1 : 1 + n_carried])
-            for scan, value in zip(scans, yielded[1 + n_carried :], strict=True):
-                scan.append(value)
-            i += 1
+        limit = None if trip_count is None else int(scalar(trip_count))
+        keep_going = True if cond is None else bool(scalar(cond))
+        n_scans = len(op.results) - n_carried
+        carried, scans = run_loop_body(
+            interpreter, op.body, limit, keep_going, carried, n_scans, "loop"
+        )
         stacked = [
             _stack(values, result.type, 0)
             for values, result in zip(scans, op.results[n_carried:], strict=True)

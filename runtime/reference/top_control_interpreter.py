@@ -3,15 +3,11 @@ interpreter: regions run on numpy arrays, scan elements stack along a new dim 0.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,
     PythonValues,
-    ReturnedValues,
-    TerminatorValue,
     impl,
     impl_terminator,
     register_impls,
@@ -19,40 +15,25 @@ from xdsl.interpreter import (
 
 from lamina.dialects.top_control import IfOp, LoopOp, RegionYieldOp
 from lamina.dialects.weights import numpy_dtype
-
-
-def _truth(value: Any) -> bool:
-    return bool(np.asarray(value).reshape(-1)[0])
+from lamina.runtime.reference.interpreter import return_yielded, run_loop_body, scalar
 
 
 @register_impls
 class TopControlFunctions(InterpreterFunctions):
-    @impl_terminator(RegionYieldOp)
-    def run_region_yield(
-        self, interpreter: Interpreter, op: RegionYieldOp, args: PythonValues
-    ) -> tuple[TerminatorValue, PythonValues]:
-        return ReturnedValues(args), ()
+    run_region_yield = impl_terminator(RegionYieldOp)(return_yielded)
 
     @impl(IfOp)
     def run_if(self, interpreter: Interpreter, op: IfOp, args: PythonValues) -> PythonValues:
-        region = op.then_region if _truth(args[0]) else op.else_region
+        region = op.then_region if scalar(args[0]) else op.else_region
         return interpreter.run_ssacfg_region(region, (), "top.if")
 
     @impl(LoopOp)
     def run_loop(self, interpreter: Interpreter, op: LoopOp, args: PythonValues) -> PythonValues:
         max_trips, cond, *carried = args
-        limit = int(np.asarray(max_trips).reshape(-1)[0])
-        going = _truth(cond)
-        elements: list[list[Any]] = [[] for _ in op.stacked]
-        i = 0
-        while i < limit and going:
-            block_args = (np.array(i, np.int64), np.array(going), *carried)
-            yielded = interpreter.run_ssacfg_region(op.body, block_args, "top.loop")
-            going = _truth(yielded[0])
-            carried = list(yielded[1 : 1 + len(carried)])
-            for stack, value in zip(elements, yielded[1 + len(carried) :], strict=True):
-                stack.append(np.asarray(value))
-            i += 1
+        limit, going = int(scalar(max_trips)), bool(scalar(cond))
+        carried, elements = run_loop_body(
+            interpreter, op.body, limit, going, carried, len(op.stacked), "top.loop"
+        )
         stacked = [
             np.stack(values)
             if values
