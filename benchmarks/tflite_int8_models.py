@@ -11,7 +11,6 @@ quantizer or LiteRT cannot take are listed as such.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import tempfile
@@ -21,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 import lamina
-from lamina.benchmarks.tflite_latency import litert_run
+from lamina.benchmarks.tflite_latency import litert_run, model_arguments
 from lamina.benchmarks.timing import median_seconds
-from lamina.tools.model_zoo import MEDIAPIPE_MODELS, zoo_model
+from lamina.tools.model_zoo import zoo_model
 from lamina.tools.tflite_check import image_feeds, litert_outputs
 from lamina.tools.tflite_quantize import quantize_static, quantized_feeds
 
@@ -41,11 +40,7 @@ def agreement(got: list[np.ndarray], want: list[np.ndarray]) -> tuple[float, flo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--models", nargs="*", default=list(MEDIAPIPE_MODELS))
-    args = parser.parse_args(argv)
+    args = model_arguments(argv, __doc__, repeat=10)
     print(f"{'model':34} {'equal':>7} {'<=1 step':>8} {'max':>4} {'lamina ms':>10} "
           f"{'LiteRT ms':>10} {'ratio':>6}  ({args.threads} thread(s))")  # fmt: skip
     ratios: list[float] = []

@@ -38,12 +38,17 @@ def litert_run(path: str, feeds: list[np.ndarray], threads: int) -> Callable[[],
     return run
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+def model_arguments(argv: Sequence[str] | None, doc: str | None, repeat: int) -> argparse.Namespace:
+    """--threads, --repeat and --models (MediaPipe's zoo names) of a TFLite benchmark."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=repeat)
     parser.add_argument("--models", nargs="*", default=list(MEDIAPIPE_MODELS))
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = model_arguments(argv, __doc__, repeat=20)
     print(
         f"{'model':34} {'lamina ms':>10} {'LiteRT ms':>10} {'ratio':>7}  ({args.threads} thread(s))"
     )
