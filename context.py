@@ -46,6 +46,7 @@ LAMINA_DIALECTS: dict[str, Callable[[], Dialect]] = {
     "loop": LazyImport("lamina.dialects.loop", "Loop"),
     "neon": LazyImport("lamina.dialects.isa.neon", "Neon"),
     "hvx": LazyImport("lamina.dialects.isa.hvx", "HVX"),
+    "x86vector": LazyImport("lamina.dialects.isa.x86", "X86Vector"),
     "ocl": LazyImport("lamina.dialects.isa.ocl", "OCL"),
     "part": LazyImport("lamina.dialects.partition", "Partition"),
 }

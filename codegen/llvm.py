@@ -24,7 +24,7 @@ What each loop-level construct becomes:
 This module is the driver: it composes the emitter core (`FunctionEmitter`, types,
 memory and loop helpers: codegen/llvm_core.py) with the op emitters (arith / math /
 vector: codegen/llvm_ops.py; loop.if / loop.while: llvm_control.py; NEON / HVX:
-llvm_neon.py, llvm_hvx.py), threads (llvm_parallel.py) and outlined nests
+llvm_neon.py, llvm_hvx.py, llvm_x86.py), threads (llvm_parallel.py) and outlined nests
 (llvm_outline.py), all of which import only the core.
 """
 
@@ -53,6 +53,7 @@ from lamina.codegen.llvm_neon import check_neon_ops, emit_neon_op
 from lamina.codegen.llvm_ops import emit_compute_op
 from lamina.codegen.llvm_outline import outline_nest
 from lamina.codegen.llvm_parallel import emit_threaded_for, should_run_threaded
+from lamina.codegen.llvm_x86 import check_x86_ops, emit_x86_op
 from lamina.dialects import loop
 from lamina.errors import UnsupportedOpError
 from lamina.lowering.dynamic_shapes import check_static_shapes
@@ -65,6 +66,7 @@ def emit_llvm(module: ModuleOp, device: Device, nests: NestSink | None = None) -
     kernel-ABI function becomes a function of its own (codegen/llvm_split.py)."""
     check_neon_ops(module, device)
     check_hvx_ops(module, device)
+    check_x86_ops(module, device)
     if device.kind == "dsp":  # the freestanding DSP runtime has no heap
         check_static_shapes(module, device.name)
     llvm_module = ir.Module(name="lamina")
@@ -115,7 +117,8 @@ def emit_op(e: FunctionEmitter, op: Operation) -> None:
     if handler is not None:
         handler(e, op)
     elif not any(
-        emit(e, op) for emit in (emit_compute_op, emit_control_op, emit_neon_op, emit_hvx_op)
+        emit(e, op)
+        for emit in (emit_compute_op, emit_control_op, emit_neon_op, emit_hvx_op, emit_x86_op)
     ):
         raise UnsupportedOpError(f"'{op.name}' in LLVM codegen", op=op)
 

@@ -1,5 +1,5 @@
 """i8 dot-product reduction loops of loop-level IR, for the ISA passes that turn them into
-dot-product instructions (loop-to-neon: `sdot` / `udot`; loop-to-hvx: `vrmpy`):
+dot-product instructions (loop-to-neon: `sdot` / `udot`; loop-to-hvx: `vrmpy`; loop-to-x86: `vpdpbusd`):
 
     %s = loop.for %k = lb to ub step 1 iter_args(%acc = %init) -> (i32) {
       %a = loop.load %A[.., %k] : i8;  %b = loop.load %B[.., %k] : i8
@@ -15,7 +15,7 @@ dot-product instructions (loop-to-neon: `sdot` / `udot`; loop-to-hvx: `vrmpy`):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from xdsl.dialects import arith, vector
@@ -35,8 +35,8 @@ from lamina.dialects.loop_for import constant_index
 
 i8, i32 = IntegerType(8), IntegerType(32)
 
-DotStep = Callable[[SSAValue, SSAValue, SSAValue], Operation]
-"""Builds one step of a dot loop: (accumulator, lhs bytes, rhs bytes) -> the op whose
+DotStep = Callable[[SSAValue, SSAValue, SSAValue], Sequence[Operation]]
+"""Builds one step of a dot loop: (accumulator, lhs bytes, rhs bytes) -> the ops whose last
 result is the accumulator plus the 4-byte dot products of each lane."""
 
 
@@ -117,7 +117,7 @@ def rewrite_dot_loop(dot: DotLoop, lanes: int, step: DotStep) -> bool:
     lhs = loop.VLoadOp(dot.lhs.buffer, [*dot.lhs.indices[:-1], k], operand_type)
     rhs = loop.VLoadOp(dot.rhs.buffer, [*dot.rhs.indices[:-1], k], operand_type)
     added = step(acc, lhs.result, rhs.result)
-    main.body.block.add_ops([lhs, rhs, added, loop.YieldOp(added.results[0])])
+    main.body.block.add_ops([lhs, rhs, *added, loop.YieldOp(added[-1].results[0])])
     total = vector.ReductionOp.create(
         operands=[main.res[0], op.iter_args[0]],
         result_types=[i32],

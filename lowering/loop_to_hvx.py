@@ -21,7 +21,7 @@ from lamina.targets import Device, has_hvx128, load_device
 
 
 def _dot_instruction(dot: DotLoop) -> DotStep | None:
-    return None if dot.unsigned else OPS["vrmpybv.acc"]
+    return None if dot.unsigned else lambda acc, a, b: [OPS["vrmpybv.acc"](acc, a, b)]
 
 
 def loop_to_hvx(module: ModuleOp, device: Device) -> int:

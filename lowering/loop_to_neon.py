@@ -256,7 +256,8 @@ def rewrite_lane_fmas(module: ModuleOp) -> int:
 
 
 def _dot_instruction(dot: DotLoop) -> DotStep:
-    return neon.UdotOp if dot.unsigned else neon.SdotOp
+    instruction = neon.UdotOp if dot.unsigned else neon.SdotOp
+    return lambda acc, a, b: [instruction(acc, a, b)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -259,6 +259,11 @@ def has_dotprod(device: Device) -> bool:
     return "+dotprod" in device.features
 
 
+def has_vnni(device: Device) -> bool:
+    """Whether the device is x86-64 with the AVX-512 VNNI int8 dot products (`vpdpbusd`)."""
+    return device.triple.startswith("x86_64") and "+avx512vnni" in device.features
+
+
 HVX_FEATURE = "+hvx-length128b"
 """The feature of Hexagon HVX in 128-byte mode, what the `hvx` dialect's ops need."""
 

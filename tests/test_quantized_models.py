@@ -28,7 +28,7 @@ from lamina.context import make_context
 from lamina.errors import ModelImportError, UnsupportedError
 from lamina.rewrites.apply_rules import ApplyRulesPass
 from lamina.runtime.qemu import run_bundle
-from lamina.targets import load_device
+from lamina.targets import has_vnni, load_device
 from lamina.tools.models import light_model, mlp, random_inputs, with_logits
 from lamina.tools.quantized import (
     calibrated,
@@ -87,10 +87,14 @@ def assert_matches_int8_run(model: onnx.ModelProto, got: list[np.ndarray]) -> No
             assert np.abs(w).max() > 10 * step, "an output of a few steps checks little"
 
 
-def aarch64_disassembly(path: Path) -> str:
-    """The disassembly of an AArch64 object (with the dot-product extension decoded)."""
-    command = ["llvm-objdump", "-d", "--mattr=+neon,+dotprod", str(path)]
+def disassembly(path: Path, *options: str) -> str:
+    """The disassembly of an object, `options` naming the extensions to decode."""
+    command = ["llvm-objdump", "-d", *options, str(path)]
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+def aarch64_disassembly(path: Path) -> str:
+    return disassembly(path, "--mattr=+neon,+dotprod")
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +132,18 @@ def test_qdq_mlp_on_cortex_a76_under_qemu_matches_onnxruntime_int8_on_sdot(
     assert "sdot\t" in aarch64_disassembly(tmp_path / "bundle" / "model.o")
 
 
+def test_qdq_mlp_for_avx512_vnni_matches_onnxruntime_int8_on_vpdpbusd(
+    quantized_mlp: onnx.ModelProto, tmp_path: Path
+):
+    """loop-to-x86 (the device's passes) puts the int8 matmul on AVX-512 VNNI."""
+    compile_bundle(quantized_mlp, "x86-64-avx512-vnni", tmp_path / "bundle", name="mlp_vnni")
+    assert "vpdpbusd" in disassembly(tmp_path / "bundle" / "model.o")
+    if not has_vnni(load_device("host")):
+        pytest.skip("this host has no AVX-512 VNNI to run the bundle on")
+    run = run_bundle(tmp_path / "bundle", random_inputs(quantized_mlp))
+    assert_matches_int8_run(quantized_mlp, run.outputs)
+
+
 @pytest.mark.parametrize("qdq", [True, False], ids=["qdq", "qoperator"])
 def test_quantized_squeezenet_on_cortex_a76_under_qemu_matches_onnxruntime_int8_on_sdot(
     qdq: bool, tmp_path: Path
@@ -141,9 +157,7 @@ def test_quantized_squeezenet_on_cortex_a76_under_qemu_matches_onnxruntime_int8_
 
 
 def hexagon_disassembly(path: Path) -> str:
-    """The disassembly of a Hexagon object (with HVX decoded)."""
-    command = ["llvm-objdump", "-d", "--mcpu=hexagonv66", "--mattr=+hvxv66,+hvx-length128b"]
-    return subprocess.run([*command, str(path)], capture_output=True, text=True, check=True).stdout
+    return disassembly(path, "--mcpu=hexagonv66", "--mattr=+hvxv66,+hvx-length128b")
 
 
 def test_qdq_squeezenet_on_hexagon_under_qemu_matches_onnxruntime_int8_on_vrmpy(
