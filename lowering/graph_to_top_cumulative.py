@@ -38,8 +38,7 @@ class CumProdLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, axis_value = op.operands
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         axis = normalize_axis(e, int(e.constant(axis_value, "axis").item()), len(xs))
         attrs = e.attrs()
         predicate = _PREDICATES[(bool(attrs["exclusive"]), bool(attrs["reverse"]))]

@@ -56,10 +56,9 @@ class ArgReduceLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
-        axis = normalize_axis(e, int(cast(int, attrs["axis"])), len(xs))
+        axis = e.axis_attr(len(xs))
         last = bool(attrs.get("select_last_index"))
         kept = _at0(xs, axis) if attrs["keepdims"] else _without_dim(xs, axis)
         if result.get_shape() != kept:
@@ -156,9 +155,8 @@ class GatherElementsLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, indices = op.operands
-        xs = e.static(x)
-        result = e.static_result()
-        axis = normalize_axis(e, int(cast(int, e.attrs()["axis"])), len(xs))
+        xs, result = e.static_in_out(x)
+        axis = e.axis_attr(len(xs))
         rank = len(e.static(indices))
         key_map = AffineMap(rank + 1, 0, tuple(AffineDimExpr(d) for d in range(rank)))
         return [select_sum(e, x, axis, result, (indices, key_map), "oeq")]
@@ -172,8 +170,7 @@ class CumSumLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, axis_value = op.operands
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         axis = normalize_axis(e, int(e.constant(axis_value, "axis").item()), len(xs))
         attrs = e.attrs()
         exclusive, reverse = bool(attrs["exclusive"]), bool(attrs["reverse"])
@@ -191,9 +188,8 @@ class HardmaxLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
-        xs = e.static(x)
-        result = e.static_result()
-        axis = normalize_axis(e, int(cast(int, e.attrs()["axis"])), len(xs))
+        xs, result = e.static_in_out(x)
+        axis = e.axis_attr(len(xs))
         index = arg_reduce(e, x, axis, True, False)
         rank = len(xs)
         maps = [dim_map(rank, axis), _without(rank, axis)]
@@ -213,10 +209,9 @@ class LpNormalizationLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
-        axis = normalize_axis(e, int(cast(int, attrs["axis"])), len(xs))
+        axis = e.axis_attr(len(xs))
         kinds = {1: top.ReduceKind.L1, 2: top.ReduceKind.L2}
         p = int(cast(int, attrs["p"]))
         if p not in kinds:
@@ -247,8 +242,7 @@ class TriluLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, k = op.operands
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         rank = len(xs)
         upper = bool(e.attrs()["upper"])
         inputs = [x, iota(e, xs[-2]), iota(e, xs[-1])]
@@ -293,10 +287,9 @@ class NormalizationLowering(GraphLowering):
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, scale = op.operands[:2]
         bias = op.operands[2] if len(op.operands) > 2 and not is_none(op.operands[2]) else None
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
-        axis = normalize_axis(e, int(cast(int, attrs["axis"])), len(xs))
+        axis = e.axis_attr(len(xs))
         eps = float(cast(float, attrs["epsilon"]))
         axes = list(range(axis, len(xs)))
         element = elt_of(x)
