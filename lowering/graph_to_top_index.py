@@ -10,6 +10,7 @@ whose k is wanted (O(size of the dim) per element: these ops are small in models
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import cast
 
@@ -29,6 +30,7 @@ from lamina.lowering.graph_to_top_common import (
     identity_map,
     is_none,
     normalize_axis,
+    shape_of,
 )
 
 
@@ -162,23 +164,41 @@ class GatherElementsLowering(GraphLowering):
         return [select_sum(e, x, axis, result, (indices, key_map), "oeq")]
 
 
-class CumSumLowering(GraphLowering):
-    """cumsum(x, axis): y[i] = sum of x[k] for k <= i along axis (k < i exclusive; k >= i,
-    k > i reversed), a select_sum keyed by an iota."""
+_CUMULATIVE_PREDICATES = {
+    (False, False): "ole",
+    (True, False): "olt",
+    (False, True): "oge",
+    (True, True): "ogt",
+}
+"""(exclusive, reverse) -> how k compares with i for x[k] to count in y[i]."""
 
-    source = (graph.CumSumOp,)
+
+class CumulativeLowering(GraphLowering):
+    """CumSum / CumProd (x, axis): y[i] accumulates x[k] for k <= i along the constant
+    axis (k < i exclusive; k >= i, k > i reversed); `accumulate` emits the accumulation."""
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, axis_value = op.operands
-        xs, result = e.static_in_out(x)
+        xs = e.static(x)
         axis = normalize_axis(e, int(e.constant(axis_value, "axis").item()), len(xs))
         attrs = e.attrs()
-        exclusive, reverse = bool(attrs["exclusive"]), bool(attrs["reverse"])
-        predicate = {(False, False): "ole", (True, False): "olt",
-                     (False, True): "oge", (True, True): "ogt"}[(exclusive, reverse)]  # fmt: skip
-        rank = len(xs)
-        key = (iota(e, xs[axis]), AffineMap(rank + 1, 0, (AffineDimExpr(axis),)))
-        return [select_sum(e, x, axis, result, key, predicate)]
+        predicate = _CUMULATIVE_PREDICATES[(bool(attrs["exclusive"]), bool(attrs["reverse"]))]
+        return [self.accumulate(e, x, axis, predicate)]
+
+    @abstractmethod
+    def accumulate(self, e: Emitter, x: SSAValue, axis: int, predicate: str) -> SSAValue:
+        """y (the static result), x[k] counting in y[i] where `k <predicate> i` along `axis`."""
+
+
+class CumSumLowering(CumulativeLowering):
+    """cumsum: a select_sum keyed by an iota."""
+
+    source = (graph.CumSumOp,)
+
+    def accumulate(self, e: Emitter, x: SSAValue, axis: int, predicate: str) -> SSAValue:
+        xs = shape_of(x)
+        key = (iota(e, xs[axis]), AffineMap(len(xs) + 1, 0, (AffineDimExpr(axis),)))
+        return select_sum(e, x, axis, e.static_result(), key, predicate)
 
 
 class HardmaxLowering(GraphLowering):
