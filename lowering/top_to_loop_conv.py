@@ -39,7 +39,7 @@ from lamina.lowering.top_to_loop_gemm import (
     emit_gemm,
     gemm_blocking,
     pack_a_array,
-    panel_a_packed,
+    packed_panel,
     span,
     store_with_epilogue,
 )
@@ -124,7 +124,7 @@ def lower_conv_gemm(
     bias = None if op.bias is None else buffers.buffer(op.bias, op)
     bp = _alloc(em, [b.kc, g.ncp])
     cp = _alloc(em, [b.mp, g.blocks * g.ncp])
-    panel_of_group = panel_a_packed(em, a_packed, b)
+    panel_of_group = packed_panel(em, a_packed, b.mr, 1)
     with span(em, 0, shape_of(y)[0]) as n, span(em, 0, g.groups) as group:
         first_row = em.imul(group, b.mp)
         with span(em, 0, g.blocks) as jb:
