@@ -273,6 +273,11 @@ class Emitter:
             raise unsupported(self.source, f"dynamic shape {described}", DynamicShapeError)
         return shape
 
+    def check_static(self, *values: SSAValue) -> None:
+        """Each of `values` is a ranked, static tensor (as `static` checks it)."""
+        for value in values:
+            self.static(value)
+
     def dims(self, value: SSAValue) -> Dims:
         """`value`'s dims: ints where static, symbolic sizes (None if unknown) where not."""
         if self.shapes is None:

@@ -240,8 +240,7 @@ class GemmLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         a, b, c = op.operands
-        e.static(a)
-        e.static(b)
+        e.check_static(a, b)
         result = e.static_result()
         attrs = e.attrs()
         alpha, beta = float(cast(float, attrs["alpha"])), float(cast(float, attrs["beta"]))

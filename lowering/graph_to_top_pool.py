@@ -149,8 +149,7 @@ class MaxUnpoolLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, indices = op.operands[:2]
-        e.static(x)
-        e.static(indices)
+        e.check_static(x, indices)
         return [self._scatter(e, x, indices, e.static_result().get_shape())]
 
     @staticmethod

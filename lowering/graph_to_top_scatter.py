@@ -89,9 +89,7 @@ class ScatterNDLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         data, indices, updates = op.operands
-        e.static(data)
-        e.static(updates)
-        e.static_result()
+        e.check_static(data, updates, op.results[0])
         kind = _kind(e)
         return [e.emit(ScatterNDOp(data, _entries(e, indices), updates, kind=kind))]
 
