@@ -273,6 +273,11 @@ class Emitter:
             raise unsupported(self.source, f"dynamic shape {described}", DynamicShapeError)
         return shape
 
+    def check_static(self, *values: SSAValue) -> None:
+        """Each of `values` is a ranked, static tensor (as `static` checks it)."""
+        for value in values:
+            self.static(value)
+
     def dims(self, value: SSAValue) -> Dims:
         """`value`'s dims: ints where static, symbolic sizes (None if unknown) where not."""
         if self.shapes is None:
@@ -305,6 +310,18 @@ class Emitter:
         result = self.source.results[index]
         self.static(result)
         return tensor_type(result)
+
+    def static_in_out(self, value: SSAValue) -> tuple[Shape, TensorType[Attribute]]:
+        """`value`'s static shape and the static type of the op's first result: what a
+        lowering of one main input checks first."""
+        return self.static(value), self.static_result()
+
+    def axis_attr(self, rank: int, name: str = "axis", default: int | None = None) -> int:
+        """The int attribute `name` (`default` where it is absent, if given), an axis of a
+        rank-`rank` tensor, in [0, rank)."""
+        attrs = self.attrs()
+        value = attrs[name] if default is None else attrs.get(name, default)
+        return normalize_axis(self, int(cast(int, value)), rank)
 
     def constant(self, value: SSAValue, what: str) -> np.ndarray:
         """The value of an operand that must be a `graph.constant` (shape inputs, axes)."""

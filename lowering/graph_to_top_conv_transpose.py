@@ -38,6 +38,7 @@ from lamina.lowering.graph_to_top_common import (
     ints,
     is_none,
     node_name,
+    shape_of,
 )
 
 
@@ -204,9 +205,25 @@ def emit_conv_transpose(
     groups: int,
     axes: Sequence[PhaseAxis],
 ) -> SSAValue:
-    """The 2-D transposed convolution of nchw `x` by [C, F/g, KH, KW] `w` (module doc)."""
-    n = cast(TensorType[Attribute], x.type).get_shape()[0]
-    fg = cast(TensorType[Attribute], w.type).get_shape()[1]
+    """The transposed convolution of `x` [N, C, spatial...] by `w` [C, F/g, kernel...] over
+    1 to 3 spatial `axes` (module doc): 1-D over a height of 1; 3-D as 2-D with depth, a
+    dense map from D input to OD output depths, folded into the channels (c, i) -> (f, o)
+    of the filter."""
+    n = shape_of(x)[0]
+    fg = shape_of(w)[1]
+    if len(axes) == 1:
+        (_, c, length), (wc, _, k) = shape_of(x), shape_of(w)
+        x2, w2 = e.reshape(x, (n, c, 1, length)), e.reshape(w, (wc, fg, 1, k))
+        y2 = emit_conv_transpose(e, x2, w2, bias, groups, _height_one(axes))
+        return e.reshape(y2, (n, groups * fg, axes[0].out))
+    if len(axes) == 3:
+        _, c, d, h, width = shape_of(x)
+        depth = axes[0]
+        x2 = e.reshape(x, (n, c * d, h, width))
+        w2 = _depth_folded_filter(e, w, depth)
+        b2 = None if bias is None else _depth_folded_bias(e, bias, depth.out)
+        y2 = emit_conv_transpose(e, x2, w2, b2, groups, axes[1:])
+        return e.reshape(y2, (n, groups * fg, depth.out, axes[1].out, axes[2].out))
     elt = elt_of(x)
     phases = axes[0].stride * axes[1].stride
     conv_type = TensorType(elt, (n, groups * fg * phases, axes[0].blocks, axes[1].blocks))
@@ -265,26 +282,6 @@ def _depth_folded_bias(e: Emitter, bias: SSAValue, out: int) -> SSAValue:
     return e.reshape(e.emit(top.BroadcastOp(e.reshape(bias, (f, 1)), spread)), (f * out,))
 
 
-def emit_conv_transpose_3d(
-    e: Emitter,
-    x: SSAValue,
-    w: SSAValue,
-    bias: SSAValue | None,
-    groups: int,
-    axes: Sequence[PhaseAxis],
-) -> SSAValue:
-    """The 3-D transposed convolution as a 2-D one: depth is a dense map from D input to
-    OD output depths, folded into the channels (c, i) -> (f, o) of the filter."""
-    n, c, d, h, width = cast(TensorType[Attribute], x.type).get_shape()
-    depth = axes[0]
-    x2 = e.reshape(x, (n, c * d, h, width))
-    w2 = _depth_folded_filter(e, w, depth)
-    b2 = None if bias is None else _depth_folded_bias(e, bias, depth.out)
-    y2 = emit_conv_transpose(e, x2, w2, b2, groups, axes[1:])
-    f = cast(TensorType[Attribute], w.type).get_shape()[1] * groups
-    return e.reshape(y2, (n, f, depth.out, axes[1].out, axes[2].out))
-
-
 def _height_one(axes: Sequence[PhaseAxis]) -> list[PhaseAxis]:
     """A 1-D problem as 2-D over a height of 1."""
     return [PhaseAxis(1, 1, 1, 1, 0, 1), *axes]
@@ -308,14 +305,7 @@ class ConvTransposeLowering(GraphLowering):
         axes = transpose_axes(e, xs[2:], kernel, result.get_shape()[2:])
         groups = int(cast(int, e.attrs().get("group") or 1))
         bias = None if is_none(b) else b
-        if len(xs) == 4:
-            return [emit_conv_transpose(e, x, w, bias, groups, axes)]
-        if len(xs) == 5:
-            return [emit_conv_transpose_3d(e, x, w, bias, groups, axes)]
-        x2 = e.reshape(x, (xs[0], xs[1], 1, xs[2]))
-        w2 = e.reshape(w, (ws[0], ws[1], 1, ws[2]))
-        y2 = emit_conv_transpose(e, x2, w2, bias, groups, _height_one(axes))
-        return [e.reshape(y2, result.get_shape())]
+        return [emit_conv_transpose(e, x, w, bias, groups, axes)]
 
 
 class Col2ImLowering(GraphLowering):
@@ -359,8 +349,7 @@ class Col2ImLowering(GraphLowering):
         filter_array = np.tile(one_hot, (channels, 1, *[1] * rank))
         ones = e.emit(graph.ConstantOp.from_array(filter_array, "col2im_one_hot"))
         x_blocks = e.reshape(x, (n, ck, *blocks))
-        emit = emit_conv_transpose if rank == 2 else emit_conv_transpose_3d
-        y = emit(e, x_blocks, ones, None, channels, axes)
+        y = emit_conv_transpose(e, x_blocks, ones, None, channels, axes)
         return [e.reshape(y, e.static_result().get_shape())]
 
 

@@ -7,42 +7,21 @@ with k < i (exclusive), k >= i (reverse) or k > i (both); an empty product is 1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir import Block, Region, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 
 from lamina.dialects import graph, top
-from lamina.lowering.graph_to_top_common import (
-    Body,
-    Emitter,
-    GraphLowering,
-    elt_of,
-    normalize_axis,
-)
-from lamina.lowering.graph_to_top_index import dim_map, iota
-
-_PREDICATES = {
-    (False, False): "ole",
-    (True, False): "olt",
-    (False, True): "oge",
-    (True, True): "ogt",
-}
-"""(exclusive, reverse) -> how k compares with i for x[k] to be in y[i]'s product."""
+from lamina.lowering.graph_to_top_common import Body, Emitter, GraphLowering, elt_of, shape_of
+from lamina.lowering.graph_to_top_index import CumulativeLowering, dim_map, iota
 
 
-class CumProdLowering(GraphLowering):
-    """cum_prod(x, axis) as in the module doc; loops: the result's dims, then k."""
+class CumProdLowering(CumulativeLowering):
+    """cum_prod as in the module doc; loops: the result's dims, then k."""
 
     source = (graph.CumProdOp,)
 
-    def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
-        x, axis_value = op.operands
-        xs = e.static(x)
-        result = e.static_result()
-        axis = normalize_axis(e, int(e.constant(axis_value, "axis").item()), len(xs))
-        attrs = e.attrs()
-        predicate = _PREDICATES[(bool(attrs["exclusive"]), bool(attrs["reverse"]))]
+    def accumulate(self, e: Emitter, x: SSAValue, axis: int, predicate: str) -> SSAValue:
+        xs = shape_of(x)
         rank = len(xs)
         x_map = AffineMap(
             rank + 1, 0, tuple(AffineDimExpr(rank if d == axis else d) for d in range(rank))
@@ -58,12 +37,12 @@ class CumProdLowering(GraphLowering):
         out_map = AffineMap(rank + 1, 0, tuple(AffineDimExpr(d) for d in range(rank)))
         generic = top.GenericOp(
             [x, positions, positions],
-            [e.fill(result, 1)],
+            [e.fill(e.static_result(), 1)],
             Region(block),
             [*maps, out_map],
             iterators,
         )
-        return [e.emit(generic)]
+        return e.emit(generic)
 
 
 CUMULATIVE_LOWERINGS: tuple[type[GraphLowering], ...] = (CumProdLowering,)

@@ -43,8 +43,7 @@ class DepthSpaceLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
         op_type: str = getattr(type(op), "onnx_op_type")  # noqa: B009
         mode, block = str(attrs.get("mode", "DCR")), int(cast(int, attrs["blocksize"]))

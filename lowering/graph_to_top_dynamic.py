@@ -42,7 +42,6 @@ from lamina.lowering.graph_to_top_common import (
     constant_value,
     elt_of,
     is_none,
-    normalize_axis,
 )
 
 
@@ -142,7 +141,7 @@ class DynamicSplitLowering(DynamicLowering):
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
         rank = len(e.static(x))
-        axis = normalize_axis(e, int(cast(int, e.attrs()["axis"])), rank)
+        axis = e.axis_attr(rank)
         parts: list[SSAValue | None] = []
         offset = 0
         for result in op.results:

@@ -10,6 +10,7 @@ whose k is wanted (O(size of the dim) per element: these ops are small in models
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import cast
 
@@ -29,6 +30,7 @@ from lamina.lowering.graph_to_top_common import (
     identity_map,
     is_none,
     normalize_axis,
+    shape_of,
 )
 
 
@@ -56,10 +58,9 @@ class ArgReduceLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
-        axis = normalize_axis(e, int(cast(int, attrs["axis"])), len(xs))
+        axis = e.axis_attr(len(xs))
         last = bool(attrs.get("select_last_index"))
         kept = _at0(xs, axis) if attrs["keepdims"] else _without_dim(xs, axis)
         if result.get_shape() != kept:
@@ -156,32 +157,48 @@ class GatherElementsLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, indices = op.operands
-        xs = e.static(x)
-        result = e.static_result()
-        axis = normalize_axis(e, int(cast(int, e.attrs()["axis"])), len(xs))
+        xs, result = e.static_in_out(x)
+        axis = e.axis_attr(len(xs))
         rank = len(e.static(indices))
         key_map = AffineMap(rank + 1, 0, tuple(AffineDimExpr(d) for d in range(rank)))
         return [select_sum(e, x, axis, result, (indices, key_map), "oeq")]
 
 
-class CumSumLowering(GraphLowering):
-    """cumsum(x, axis): y[i] = sum of x[k] for k <= i along axis (k < i exclusive; k >= i,
-    k > i reversed), a select_sum keyed by an iota."""
+_CUMULATIVE_PREDICATES = {
+    (False, False): "ole",
+    (True, False): "olt",
+    (False, True): "oge",
+    (True, True): "ogt",
+}
+"""(exclusive, reverse) -> how k compares with i for x[k] to count in y[i]."""
 
-    source = (graph.CumSumOp,)
+
+class CumulativeLowering(GraphLowering):
+    """CumSum / CumProd (x, axis): y[i] accumulates x[k] for k <= i along the constant
+    axis (k < i exclusive; k >= i, k > i reversed); `accumulate` emits the accumulation."""
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, axis_value = op.operands
         xs = e.static(x)
-        result = e.static_result()
         axis = normalize_axis(e, int(e.constant(axis_value, "axis").item()), len(xs))
         attrs = e.attrs()
-        exclusive, reverse = bool(attrs["exclusive"]), bool(attrs["reverse"])
-        predicate = {(False, False): "ole", (True, False): "olt",
-                     (False, True): "oge", (True, True): "ogt"}[(exclusive, reverse)]  # fmt: skip
-        rank = len(xs)
-        key = (iota(e, xs[axis]), AffineMap(rank + 1, 0, (AffineDimExpr(axis),)))
-        return [select_sum(e, x, axis, result, key, predicate)]
+        predicate = _CUMULATIVE_PREDICATES[(bool(attrs["exclusive"]), bool(attrs["reverse"]))]
+        return [self.accumulate(e, x, axis, predicate)]
+
+    @abstractmethod
+    def accumulate(self, e: Emitter, x: SSAValue, axis: int, predicate: str) -> SSAValue:
+        """y (the static result), x[k] counting in y[i] where `k <predicate> i` along `axis`."""
+
+
+class CumSumLowering(CumulativeLowering):
+    """cumsum: a select_sum keyed by an iota."""
+
+    source = (graph.CumSumOp,)
+
+    def accumulate(self, e: Emitter, x: SSAValue, axis: int, predicate: str) -> SSAValue:
+        xs = shape_of(x)
+        key = (iota(e, xs[axis]), AffineMap(len(xs) + 1, 0, (AffineDimExpr(axis),)))
+        return select_sum(e, x, axis, e.static_result(), key, predicate)
 
 
 class HardmaxLowering(GraphLowering):
@@ -191,9 +208,8 @@ class HardmaxLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
-        xs = e.static(x)
-        result = e.static_result()
-        axis = normalize_axis(e, int(cast(int, e.attrs()["axis"])), len(xs))
+        xs, result = e.static_in_out(x)
+        axis = e.axis_attr(len(xs))
         index = arg_reduce(e, x, axis, True, False)
         rank = len(xs)
         maps = [dim_map(rank, axis), _without(rank, axis)]
@@ -213,10 +229,9 @@ class LpNormalizationLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
-        axis = normalize_axis(e, int(cast(int, attrs["axis"])), len(xs))
+        axis = e.axis_attr(len(xs))
         kinds = {1: top.ReduceKind.L1, 2: top.ReduceKind.L2}
         p = int(cast(int, attrs["p"]))
         if p not in kinds:
@@ -247,8 +262,7 @@ class TriluLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, k = op.operands
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         rank = len(xs)
         upper = bool(e.attrs()["upper"])
         inputs = [x, iota(e, xs[-2]), iota(e, xs[-1])]
@@ -293,10 +307,9 @@ class NormalizationLowering(GraphLowering):
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, scale = op.operands[:2]
         bias = op.operands[2] if len(op.operands) > 2 and not is_none(op.operands[2]) else None
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
-        axis = normalize_axis(e, int(cast(int, attrs["axis"])), len(xs))
+        axis = e.axis_attr(len(xs))
         eps = float(cast(float, attrs["epsilon"]))
         axes = list(range(axis, len(xs)))
         element = elt_of(x)

@@ -115,10 +115,9 @@ class ReverseSequenceLowering(GraphLowering):
         x, lens = op.operands
         xs = e.static(x)
         e.static(lens)
-        attrs = e.attrs()
         rank = len(xs)
-        batch = normalize_axis(e, int(cast(int, attrs.get("batch_axis", 1))), rank)
-        time = normalize_axis(e, int(cast(int, attrs.get("time_axis", 0))), rank)
+        batch = e.axis_attr(rank, "batch_axis", 1)
+        time = e.axis_attr(rank, "time_axis", 0)
         source_type = TensorType(i64, [xs[batch], xs[time]])
 
         def position(b: Body, v: Sequence[SSAValue]) -> SSAValue:
@@ -145,7 +144,7 @@ class OneHotLowering(GraphLowering):
         depth = int(e.constant(depth_v, "depth").reshape(-1)[0])
         result = e.static_result()
         rank = len(shape) + 1
-        axis = normalize_axis(e, int(cast(int, e.attrs().get("axis", -1))), rank)
+        axis = e.axis_attr(rank, default=-1)
         element = result.get_element_type()
         pair = [self._value(e, values, k, element) for k in (0, 1)]
         index_map = AffineMap(rank, 0, tuple(AffineDimExpr(d) for d in range(rank) if d != axis))

@@ -153,8 +153,7 @@ class BatchNormalizationLowering(GraphLowering):
         if attrs["training_mode"]:
             raise e.fail("training_mode = 1")
         x, *params = op.operands
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         epsilon = float(cast(float, attrs["epsilon"]))
         arrays = [constant_value(p) for p in params]
         if all(a is not None for a in arrays):
@@ -241,8 +240,7 @@ class GemmLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         a, b, c = op.operands
-        e.static(a)
-        e.static(b)
+        e.check_static(a, b)
         result = e.static_result()
         attrs = e.attrs()
         alpha, beta = float(cast(float, attrs["alpha"])), float(cast(float, attrs["beta"]))
@@ -333,9 +331,8 @@ class SoftmaxLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
-        xs = e.static(x)
-        result = e.static_result()
-        axis = normalize_axis(e, int(cast(int, e.attrs()["axis"])), len(xs))
+        xs, result = e.static_in_out(x)
+        axis = e.axis_attr(len(xs))
         kept = TensorType(result.element_type, _keep_dim(xs, axis))
 
         def reduce(kind: top.ReduceKind, value: SSAValue) -> SSAValue:
@@ -357,8 +354,7 @@ class LRNLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
         size = int(cast(int, attrs["size"]))
         alpha, beta = float(cast(float, attrs["alpha"])), float(cast(float, attrs["beta"]))
@@ -409,8 +405,7 @@ class ReduceLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, axes_value = op.operands
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
         axes = [] if is_none(axes_value) else ints(e.constant(axes_value, "axes").tolist())
         if not axes:

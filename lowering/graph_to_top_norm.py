@@ -184,8 +184,7 @@ class LpPoolLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
         kernel = ints(attrs["kernel_shape"])
         p = float(cast(float, attrs.get("p", 2)))

@@ -74,8 +74,7 @@ class MaxPoolIndicesLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
         kernel = ints(attrs["kernel_shape"])
         strides, dilations, low, _ = window_attrs(e, xs, kernel)
@@ -150,8 +149,7 @@ class MaxUnpoolLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, indices = op.operands[:2]
-        e.static(x)
-        e.static(indices)
+        e.check_static(x, indices)
         return [self._scatter(e, x, indices, e.static_result().get_shape())]
 
     @staticmethod

@@ -33,7 +33,7 @@ mat_mul_integer's a per row (dim -2), of b per column (dim -1).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from math import prod
 from typing import cast
 
@@ -102,23 +102,38 @@ def _to_f32(b: Body, value: SSAValue) -> SSAValue:
     return convert(b, value, f32)
 
 
+ScaleFormula = Callable[[Body, SSAValue, SSAValue, Sequence[SSAValue]], SSAValue]
+"""(body, x, scale, [zero point] or [] when absent), all f32 -> the result element."""
+
+
+def _scale_generic(e: Emitter, op: Operation, formula: ScaleFormula, unsigned: bool) -> SSAValue:
+    """The generic of a (de)quantize_linear `op`: `formula` at each element of x, with the
+    scale and zero point read through their `_parameters` maps; `unsigned` as in `Body`."""
+    result = e.static_result()
+    inputs, maps = _parameters(e, op)
+
+    def body(b: Body, values: Sequence[SSAValue]) -> SSAValue:
+        x, scale, *zero_point = [_to_f32(b, b.signless(v)) for v in values]
+        return formula(b, x, scale, zero_point)
+
+    return e.generic(inputs, result, body, maps, unsigned=unsigned)
+
+
 class DequantizeLinearLowering(GraphLowering):
     """dequantize_linear(x, scale, zp) -> top.generic of (f32(x) - f32(zp)) * scale."""
 
     source = (graph.DequantizeLinearOp,)
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
-        result = e.static_result()
-        inputs, maps = _parameters(e, op)
-        element = result.get_element_type()
+        element = elt_of(op.results[0])
 
-        def body(b: Body, xs: Sequence[SSAValue]) -> SSAValue:
-            x, scale, *zero_point = [_to_f32(b, b.signless(v)) for v in xs]
+        def formula(
+            b: Body, x: SSAValue, scale: SSAValue, zero_point: Sequence[SSAValue]
+        ) -> SSAValue:
             shifted = b.sub(x, zero_point[0]) if zero_point else x
             return convert(b, b.mul(shifted, scale), element)
 
-        unsigned = is_unsigned(elt_of(op.operands[0]))
-        return [e.generic(inputs, result, body, maps, unsigned=unsigned)]
+        return [_scale_generic(e, op, formula, is_unsigned(elt_of(op.operands[0])))]
 
 
 class QuantizeLinearLowering(GraphLowering):
@@ -127,14 +142,13 @@ class QuantizeLinearLowering(GraphLowering):
     source = (graph.QuantizeLinearOp,)
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
-        result = e.static_result()
-        inputs, maps = _parameters(e, op)
-        element = result.get_element_type()
+        element = elt_of(op.results[0])
         saturate = bool(e.attrs()["saturate"])
         integer = integer_type(element)
 
-        def body(b: Body, xs: Sequence[SSAValue]) -> SSAValue:
-            x, scale, *zero_point = [_to_f32(b, b.signless(v)) for v in xs]
+        def formula(
+            b: Body, x: SSAValue, scale: SSAValue, zero_point: Sequence[SSAValue]
+        ) -> SSAValue:
             if integer is None:  # float8 / float4: the cast rounds and saturates
                 scaled = b.div(x, scale)
                 shifted = b.add(scaled, zero_point[0]) if zero_point else scaled
@@ -142,7 +156,7 @@ class QuantizeLinearLowering(GraphLowering):
             return b.cast_to(_quantized(b, x, scale, zero_point, integer), element)
 
         unsigned = integer is not None and is_unsigned(integer)
-        return [e.generic(inputs, result, body, maps, unsigned=unsigned)]
+        return [_scale_generic(e, op, formula, unsigned)]
 
 
 def _quantized(

@@ -127,8 +127,7 @@ class RoiAlignLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, rois, batch_indices = op.operands
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
         if int(cast(int, attrs["sampling_ratio"])) < 1:
             raise e.fail("sampling_ratio 0 (the sample count would depend on the rois)")

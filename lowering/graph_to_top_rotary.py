@@ -62,8 +62,7 @@ class RotaryEmbeddingLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, cos_in, sin_in, positions = op.operands
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
         heads = int(cast(int, attrs.get("num_heads") or 0))
         if len(xs) == 3:  # [B, S, H*D] -> [B, S, H, D]; the caches broadcast over H

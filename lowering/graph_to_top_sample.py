@@ -227,8 +227,7 @@ class AffineGridLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         theta, size_value = op.operands
-        ts = e.static(theta)
-        result = e.static_result()
+        ts, result = e.static_in_out(theta)
         spatial = [int(s) for s in e.constant(size_value, "size").reshape(-1)[2:]]
         d = len(spatial)
         if ts[1:] != (d, d + 1) or result.get_shape() != (ts[0], *spatial, d):

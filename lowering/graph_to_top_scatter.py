@@ -28,7 +28,6 @@ from lamina.lowering.graph_to_top_common import (
     GraphLowering,
     elt_of,
     identity_map,
-    normalize_axis,
 )
 from lamina.lowering.graph_to_top_index import iota
 
@@ -76,8 +75,7 @@ class GatherNDLowering(GraphLowering):
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         data, indices = op.operands
         e.static(data)
-        shape = e.static(indices)
-        result = e.static_result()
+        shape, result = e.static_in_out(indices)
         batch = int(cast(int, e.attrs()["batch_dims"]))
         batches = [position_entry(e, shape[:-1], d) for d in range(batch)]
         tuples = index_tuples(e, [*batches, _entries(e, indices)])
@@ -91,9 +89,7 @@ class ScatterNDLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         data, indices, updates = op.operands
-        e.static(data)
-        e.static(updates)
-        e.static_result()
+        e.check_static(data, updates, op.results[0])
         kind = _kind(e)
         return [e.emit(ScatterNDOp(data, _entries(e, indices), updates, kind=kind))]
 
@@ -110,7 +106,7 @@ class ScatterElementsLowering(GraphLowering):
         e.static_result()
         if e.static(updates) != shape:
             raise e.fail(f"updates of shape {e.static(updates)} for indices of shape {shape}")
-        axis = normalize_axis(e, int(cast(int, e.attrs()["axis"])), len(xs))
+        axis = e.axis_attr(len(xs))
         along = e.reshape(_entries(e, indices), (*shape, 1))
         parts = [along if d == axis else position_entry(e, shape, d) for d in range(len(xs))]
         return [e.emit(ScatterNDOp(data, index_tuples(e, parts), updates, kind=_kind(e)))]

@@ -95,7 +95,7 @@ class ConcatLowering(GraphLowering):
         for value in op.operands:
             e.static(value)
         result = e.static_result()
-        axis = normalize_axis(e, int(cast(int, e.attrs()["axis"])), len(result.get_shape()))
+        axis = e.axis_attr(len(result.get_shape()))
         if len(op.operands) == 1:
             return [op.operands[0]]
         return [e.emit(top.ConcatOp(list(op.operands), result, axis=axis))]
@@ -143,8 +143,7 @@ class SliceLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, starts_v, ends_v, axes_v, steps_v = op.operands
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         starts = ints(e.constant(starts_v, "starts").tolist())
         ends = ints(e.constant(ends_v, "ends").tolist())
         axes = (
@@ -176,7 +175,7 @@ class SplitLowering(GraphLowering):
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
         xs = e.static(x)
-        axis = normalize_axis(e, int(cast(int, e.attrs()["axis"])), len(xs))
+        axis = e.axis_attr(len(xs))
         outputs: list[SSAValue | None] = []
         offset = 0
         for index in range(len(op.results)):
@@ -194,8 +193,7 @@ class PadLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, pads_v, value_v, axes_v = op.operands
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         mode = str(e.attrs()["mode"])
         if mode not in ("constant", "reflect", "edge", "wrap"):
             raise e.fail(f"pad mode {mode}")
@@ -269,7 +267,7 @@ class GatherLowering(GraphLowering):
         data, indices = op.operands
         xs = e.static(data)
         e.static(indices)
-        axis = normalize_axis(e, int(cast(int, e.attrs()["axis"])), len(xs))
+        axis = e.axis_attr(len(xs))
         return [e.emit(top.GatherOp(data, indices, e.static_result(), axis=axis))]
 
 

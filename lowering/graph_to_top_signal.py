@@ -69,8 +69,7 @@ class DFTLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x, length_value, axis_value = op.operands
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
         inverse, onesided = bool(attrs.get("inverse")), bool(attrs.get("onesided"))
         axis = _int_operand(e, axis_value, "axis")
@@ -108,8 +107,7 @@ class STFTLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         signal, step_value, window, length_value = op.operands
-        xs = e.static(signal)
-        result = e.static_result()
+        xs, result = e.static_in_out(signal)
         step = _int_operand(e, step_value, "frame_step")
         length = _int_operand(e, length_value, "frame_length")
         if length is None:

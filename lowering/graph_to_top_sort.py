@@ -10,13 +10,12 @@ k must be a constant (it decides the result shape). Results are always sorted, w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
 from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects import graph
 from lamina.dialects.top_index import TopKOp
-from lamina.lowering.graph_to_top_common import Emitter, GraphLowering, normalize_axis
+from lamina.lowering.graph_to_top_common import Emitter, GraphLowering
 
 
 class TopKLowering(GraphLowering):
@@ -28,7 +27,7 @@ class TopKLowering(GraphLowering):
         x, k_value = op.operands
         xs = e.static(x)
         attrs = e.attrs()
-        axis = normalize_axis(e, int(cast(int, attrs["axis"])), len(xs))
+        axis = e.axis_attr(len(xs))
         k = int(e.constant(k_value, "k").reshape(-1)[0])
         if not 0 <= k <= xs[axis]:
             raise e.fail(f"k = {k} for a dim of {xs[axis]}")

@@ -11,7 +11,6 @@ w = write_indices (zeros when absent); t and s index the sequence axis (`axis`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import TensorType, i64
@@ -25,7 +24,6 @@ from lamina.lowering.graph_to_top_common import (
     GraphLowering,
     elt_of,
     is_none,
-    normalize_axis,
 )
 from lamina.lowering.graph_to_top_elementwise import convert
 from lamina.lowering.graph_to_top_index import dim_map, iota
@@ -53,7 +51,7 @@ class TensorScatterLowering(GraphLowering):
         result = e.static_result()
         attrs = e.attrs()
         rank = len(ps)
-        axis = normalize_axis(e, int(cast(int, attrs["axis"])), rank)
+        axis = e.axis_attr(rank)
         if axis == 0:
             raise e.fail("axis 0 (the batch dimension)")
         circular = attrs["mode"] == "circular"

@@ -78,8 +78,7 @@ class TfIdfVectorizerLowering(GraphLowering):
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:
         x = op.operands[0]
-        xs = e.static(x)
-        result = e.static_result()
+        xs, result = e.static_in_out(x)
         attrs = e.attrs()
         integer_pool = attrs.get("pool_int64s") and not attrs.get("pool_strings")
         if not integer_pool or not attrs.get("ngram_indexes") or len(xs) not in (1, 2):

@@ -45,6 +45,21 @@ Extent = int | SSAValue
 """A loop bound or buffer dim: a constant, or an `index` value known at run time."""
 
 
+@dataclass(frozen=True)
+class ConvSizes:
+    """The sizes of a 2-D convolution: c input channels of h x w, f output channels of
+    oh x ow, a kh x kw kernel."""
+
+    c: int
+    h: int
+    w: int
+    f: int
+    kh: int
+    kw: int
+    oh: int
+    ow: int
+
+
 def has_dynamic_dims(op: Operation) -> bool:
     """Whether an operand or result of `op` is a tensor or buffer with a `?` dim."""
     types: list[Attribute] = [v.type for v in (*op.operands, *op.results)]

@@ -31,7 +31,7 @@ from xdsl.utils.hints import isa
 from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
 from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
-from lamina.lowering.top_to_loop_build import Emitter, shape_of
+from lamina.lowering.top_to_loop_build import ConvSizes, Emitter, shape_of
 from lamina.lowering.top_to_loop_gemm import (
     Blocking,
     GemmPlan,
@@ -39,7 +39,7 @@ from lamina.lowering.top_to_loop_gemm import (
     emit_gemm,
     gemm_blocking,
     pack_a_array,
-    panel_a_packed,
+    packed_panel,
     span,
     store_with_epilogue,
 )
@@ -49,19 +49,11 @@ MIN_GEMM_FLOPS = 1 << 16
 
 
 @dataclass(frozen=True)
-class ConvGeometry:
+class ConvGeometry(ConvSizes):
     """Sizes of one nchw_fchw convolution and of its per-group GEMM: `c` and `f` count the
     input and output channels of one of the `groups` groups; R output rows per B block."""
 
     groups: int
-    c: int
-    h: int
-    w: int
-    f: int
-    kh: int
-    kw: int
-    oh: int
-    ow: int
     rows: int
     blocking: Blocking
 
@@ -94,7 +86,7 @@ def conv_geometry(op: top.Conv2dOp, vector_bits: int) -> ConvGeometry | None:
     nr = probe.nr
     ncp = -(-rows * ow // nr) * nr
     blocking = Blocking(f, ncp, c * kh * kw, probe.lanes, probe.mr, nr, probe.kc, probe.mc, ncp)
-    return ConvGeometry(groups, c, h, w, f, kh, kw, oh, ow, rows, blocking)
+    return ConvGeometry(c, h, w, f, kh, kw, oh, ow, groups, rows, blocking)
 
 
 def packed_filter(op: top.Conv2dOp, vector_bits: int) -> list[PackedConstant]:
@@ -124,7 +116,7 @@ def lower_conv_gemm(
     bias = None if op.bias is None else buffers.buffer(op.bias, op)
     bp = _alloc(em, [b.kc, g.ncp])
     cp = _alloc(em, [b.mp, g.blocks * g.ncp])
-    panel_of_group = panel_a_packed(em, a_packed, b)
+    panel_of_group = packed_panel(em, a_packed, b.mr, 1)
     with span(em, 0, shape_of(y)[0]) as n, span(em, 0, g.groups) as group:
         first_row = em.imul(group, b.mp)
         with span(em, 0, g.blocks) as jb:

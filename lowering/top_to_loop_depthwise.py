@@ -31,7 +31,7 @@ from xdsl.utils.hints import isa
 from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
 from lamina.lowering.bufferize import Buffers
-from lamina.lowering.top_to_loop_build import Emitter
+from lamina.lowering.top_to_loop_build import ConvSizes, Emitter
 from lamina.lowering.top_to_loop_gemm import span, store_with_epilogue
 
 CHAINS = 4
@@ -39,17 +39,9 @@ CHAINS = 4
 
 
 @dataclass(frozen=True)
-class DepthwiseGeometry:
+class DepthwiseGeometry(ConvSizes):
     """Sizes of one depthwise conv and of its phase planes (see the module docstring)."""
 
-    c: int
-    h: int
-    w: int
-    f: int
-    kh: int
-    kw: int
-    oh: int
-    ow: int
     stride: tuple[int, int]
     pad: tuple[int, int]
     lanes: int

@@ -211,48 +211,28 @@ def emit_gemm(em: Emitter, plan: GemmPlan) -> None:
                 )
 
 
-def panel_a_runtime(
-    em: Emitter, ap: SSAValue, b: Blocking
+def runtime_panel(
+    em: Emitter, block: SSAValue, step: int
 ) -> Callable[..., tuple[SSAValue, Indices]]:
-    """Micro-panel `ip` of a runtime A block `ap`: [MC/MR][KC][MR]."""
+    """Micro-panel `inner` of a runtime A block [MC/MR][KC][MR] (`step` 1: element r) or
+    B block [NC/NR][KC][NR] (`step` = lanes: vector v at v * lanes)."""
 
-    def panel(ic: SSAValue, pc: SSAValue, ip: SSAValue) -> tuple[SSAValue, Indices]:
-        return ap, lambda k, r: [ip, k, em.index(r)]
+    def panel(outer: SSAValue, pc: SSAValue, inner: SSAValue) -> tuple[SSAValue, Indices]:
+        return block, lambda k, r: [inner, k, em.index(r * step)]
 
     return panel
 
 
-def panel_a_packed(
-    em: Emitter, ap: SSAValue, b: Blocking
+def packed_panel(
+    em: Emitter, packed: SSAValue, width: int, step: int
 ) -> Callable[..., tuple[SSAValue, Indices]]:
-    """Micro-panel `ip` of A packed at compile time: [Mp/MR][K][MR] (see `pack_a_array`)."""
+    """Micro-panel `inner` of block `outer` of A packed at compile time [Mp/MR][K][MR]
+    (`width` MR, `step` 1) or of B [Np/NR][K][NR] (`width` NR, `step` = lanes), see
+    `pack_a_array` / `pack_b_array`; k counts from depth pc."""
 
-    def panel(ic: SSAValue, pc: SSAValue, ip: SSAValue) -> tuple[SSAValue, Indices]:
-        row = em.iadd(_divide(em, ic, b.mr), ip)
-        return ap, lambda k, r: [row, em.iadd(pc, k), em.index(r)]
-
-    return panel
-
-
-def panel_b_runtime(
-    em: Emitter, bp: SSAValue, b: Blocking
-) -> Callable[..., tuple[SSAValue, Indices]]:
-    """Micro-panel `jp` of a runtime B block `bp`: [NC/NR][KC][NR]."""
-
-    def panel(jc: SSAValue, pc: SSAValue, jp: SSAValue) -> tuple[SSAValue, Indices]:
-        return bp, lambda k, v: [jp, k, em.index(v * b.lanes)]
-
-    return panel
-
-
-def panel_b_packed(
-    em: Emitter, bp: SSAValue, b: Blocking
-) -> Callable[..., tuple[SSAValue, Indices]]:
-    """Micro-panel `jp` of B packed at compile time: [Np/NR][K][NR] (see `pack_b_array`)."""
-
-    def panel(jc: SSAValue, pc: SSAValue, jp: SSAValue) -> tuple[SSAValue, Indices]:
-        column = em.iadd(_divide(em, jc, b.nr), jp)
-        return bp, lambda k, v: [column, em.iadd(pc, k), em.index(v * b.lanes)]
+    def panel(outer: SSAValue, pc: SSAValue, inner: SSAValue) -> tuple[SSAValue, Indices]:
+        position = em.iadd(_divide(em, outer, width), inner)
+        return packed, lambda k, r: [position, em.iadd(pc, k), em.index(r * step)]
 
     return panel
 
@@ -391,8 +371,8 @@ def lower_matmul_gemm(em: Emitter, op: top.MatmulOp, b: Blocking, buffers: Buffe
         b_batch = [] if b_packed else _broadcast_indices(em, batch, b_shape[:-2])
         plan = GemmPlan(
             b,
-            panel_a_packed(em, a, b) if ap is None else panel_a_runtime(em, ap, b),
-            panel_b_packed(em, bm, b) if bp is None else panel_b_runtime(em, bp, b),
+            packed_panel(em, a, b.mr, 1) if ap is None else runtime_panel(em, ap, 1),
+            packed_panel(em, bm, b.nr, b.lanes) if bp is None else runtime_panel(em, bp, b.lanes),
             cp,
             (lambda i, j: [*batch, i, j]) if direct else (lambda i, j: [i, j]),
         )
