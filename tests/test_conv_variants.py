@@ -13,17 +13,10 @@ whole term, orders of magnitude more). Pooling is exact up to the rounding of on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pytest
-from xdsl.dialects.builtin import ModuleOp
-from xdsl.parser import Parser
+from helpers_kernels import constant, lower, parse, tensor
 
-from lamina.context import make_context
-from lamina.dialects.weights import WEIGHTS
-from lamina.lowering.plan_memory import PlanMemoryPass
-from lamina.lowering.top_to_loop import ConvertTopToLoopPass
 from lamina.runtime.jit import JitFunction
 
 RNG = np.random.default_rng(11)
@@ -43,24 +36,6 @@ def assert_within_rounding(
 
 def f32(*shape: int) -> np.ndarray:
     return RNG.standard_normal(shape).astype(np.float32)
-
-
-def tensor(shape: Sequence[int]) -> str:
-    return f"tensor<{'x'.join(map(str, shape))}xf32>"
-
-
-def constant(name: str, array: np.ndarray) -> str:
-    key = WEIGHTS.add("conv_variants_test", array)
-    return f"%{name} = graph.constant dense_resource<{key}> : {tensor(array.shape)}"
-
-
-def lower(text: str, vector_bits: int = 512) -> ModuleOp:
-    module = Parser(make_context(), text).parse_module()
-    module.verify()
-    ConvertTopToLoopPass(vector_bits=vector_bits).apply(make_context(), module)
-    PlanMemoryPass().apply(make_context(), module)
-    module.verify()
-    return module
 
 
 # --- grouped and depthwise conv ---------------------------------------------------------------
@@ -250,7 +225,7 @@ def test_pool_on_phase_planes_matches_the_top_interpreter(
       func.return %y : {yt}
     }}"""
     x = f32(*x_shape)
-    (expected,) = run_top(Parser(make_context(), text).parse_module(), [x])
+    (expected,) = run_top(parse(text), [x])
     module = lower(text)
     assert "loop.vload" in str(module), "expected the vectorised pooling"
     (y,) = JitFunction(module, threads=1)(x)

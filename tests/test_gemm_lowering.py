@@ -13,13 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from xdsl.dialects.builtin import ModuleOp
-from xdsl.parser import Parser
+from helpers_kernels import constant, lower, tensor
 
-from lamina.context import make_context
-from lamina.dialects.weights import WEIGHTS
-from lamina.lowering.plan_memory import PlanMemoryPass
-from lamina.lowering.top_to_loop import ConvertTopToLoopPass
 from lamina.lowering.top_to_loop_gemm import gemm_blocking
 from lamina.runtime.jit import JitFunction
 
@@ -31,28 +26,10 @@ def f32(*shape: int) -> np.ndarray:
     return RNG.standard_normal(shape).astype(np.float32)
 
 
-def lower(text: str, vector_bits: int = 512) -> ModuleOp:
-    module = Parser(make_context(), text).parse_module()
-    module.verify()
-    ConvertTopToLoopPass(vector_bits=vector_bits).apply(make_context(), module)
-    PlanMemoryPass().apply(make_context(), module)
-    module.verify()
-    return module
-
-
 def run(text: str, inputs: Sequence[np.ndarray], vector_bits: int = 512) -> list[np.ndarray]:
     module = lower(text, vector_bits)
     assert "vector.fma" in str(module), "expected the packed GEMM lowering"
     return JitFunction(module, threads=1)(*inputs)
-
-
-def tensor(shape: Sequence[int]) -> str:
-    return f"tensor<{'x'.join(map(str, shape))}xf32>"
-
-
-def constant(name: str, array: np.ndarray) -> str:
-    key = WEIGHTS.add("gemm_test", array)
-    return f"%{name} = graph.constant dense_resource<{key}> : {tensor(array.shape)}"
 
 
 # --- matmul -----------------------------------------------------------------------------------

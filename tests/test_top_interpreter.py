@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from xdsl.dialects.builtin import ModuleOp
-from xdsl.parser import Parser
+from helpers_kernels import parse
 
-from lamina.context import make_context
 from lamina.errors import UnsupportedOpError
 from lamina.runtime.reference.top_interpreter import run_top
-
-
-def parse(text: str) -> ModuleOp:
-    module = Parser(make_context(), text).parse_module()
-    module.verify()
-    return module
 
 
 def rand(*shape: int, seed: int = 0) -> np.ndarray:

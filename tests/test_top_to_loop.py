@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
+from helpers_kernels import parse
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp
-from xdsl.parser import Parser
 
 from lamina.context import make_context
 from lamina.dialects import loop
@@ -29,12 +29,6 @@ RNG = np.random.default_rng(0)
 
 def f32(*shape: int) -> np.ndarray:
     return RNG.standard_normal(shape).astype(np.float32)
-
-
-def parse(text: str) -> ModuleOp:
-    module = Parser(make_context(), text).parse_module()
-    module.verify()
-    return module
 
 
 def lower(text: str, plan: bool = True) -> ModuleOp:
