@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from io import StringIO
 
 import pytest
@@ -82,6 +82,48 @@ def bias_add(bias_type: Attribute | None = None, body: Region | None = None) -> 
         body if body is not None else add_body(f32, 3),
         [identity, broadcast_map([8], 2), identity],
         [IteratorType.PARALLEL, IteratorType.PARALLEL],
+    )
+
+
+def nchw_conv(
+    input_shape: tuple[int, ...] = (1, 3, 8, 8),
+    filter_shape: tuple[int, ...] = (4, 3, 3, 3),
+    result_shape: tuple[int, ...] = (1, 4, 6, 6),
+    *,
+    layout: ConvLayout = ConvLayout.NCHW_FCHW,
+    strides: Sequence[int] = (1, 1),
+    groups: int = 1,
+    bias: SSAValue | None = None,
+) -> Conv2dOp:
+    """A conv of f32 values of the given shapes; by default 3 channels into 4 by 3x3 filters
+    over an 8x8 image, which verifies."""
+    return Conv2dOp(
+        value(tensor(*input_shape)),
+        value(tensor(*filter_shape)),
+        tensor(*result_shape),
+        layout=layout,
+        strides=strides,
+        groups=groups,
+        bias=bias,
+    )
+
+
+def max_pool_nchw(
+    result_shape: tuple[int, ...],
+    kernel: Sequence[int],
+    *,
+    strides: Sequence[int] | None = None,
+    count_include_pad: bool = False,
+) -> PoolOp:
+    """An NCHW max pool of an f32 value of shape 1x4x8x8."""
+    return PoolOp(
+        value(tensor(1, 4, 8, 8)),
+        tensor(*result_shape),
+        kind=PoolKind.MAX,
+        layout=TensorLayout.NCHW,
+        kernel=kernel,
+        strides=strides,
+        count_include_pad=count_include_pad,
     )
 
 
@@ -254,74 +296,33 @@ ERRORS: dict[str, tuple[Callable[[], Operation], str]] = {
         "or a wider one",
     ),
     "conv_result": (
-        lambda: Conv2dOp(
-            value(tensor(1, 3, 8, 8)),
-            value(tensor(4, 3, 3, 3)),
-            tensor(1, 4, 8, 8),
-            layout=ConvLayout.NCHW_FCHW,
-        ),
+        lambda: nchw_conv(result_shape=(1, 4, 8, 8)),
         "expected result type tensor<1x4x8x8xf32> to have shape [1, 4, 6, 6]",
     ),
     "conv_groups": (
-        lambda: Conv2dOp(
-            value(tensor(1, 8, 8, 8)),
-            value(tensor(6, 2, 3, 3)),
-            tensor(1, 6, 6, 6),
-            layout=ConvLayout.NCHW_FCHW,
-            groups=4,
-        ),
+        lambda: nchw_conv((1, 8, 8, 8), (6, 2, 3, 3), (1, 6, 6, 6), groups=4),
         "divisible by groups (4)",
     ),
     "conv_bias": (
-        lambda: Conv2dOp(
-            value(tensor(1, 3, 8, 8)),
-            value(tensor(4, 3, 3, 3)),
-            tensor(1, 4, 6, 6),
-            layout=ConvLayout.NCHW_FCHW,
-            bias=value(tensor(3)),
-        ),
+        lambda: nchw_conv(bias=value(tensor(3))),
         "expected bias type tensor<3xf32> to have shape [4]",
     ),
     "conv_nchwc_groups": (
-        lambda: Conv2dOp(
-            value(tensor(1, 1, 8, 8, 4)),
-            value(tensor(1, 1, 3, 3, 4, 4)),
-            tensor(1, 1, 6, 6, 4),
-            layout=ConvLayout.NCHWC,
-            groups=2,
+        lambda: nchw_conv(
+            (1, 1, 8, 8, 4), (1, 1, 3, 3, 4, 4), (1, 1, 6, 6, 4), layout=ConvLayout.NCHWC, groups=2
         ),
         "expected groups = 1 with layout nchwc, got 2",
     ),
     "conv_stride_count": (
-        lambda: Conv2dOp(
-            value(tensor(1, 3, 8, 8)),
-            value(tensor(4, 3, 3, 3)),
-            tensor(1, 4, 6, 6),
-            layout=ConvLayout.NCHW_FCHW,
-            strides=(1,),
-        ),
+        lambda: nchw_conv(strides=(1,)),
         "expected 2 values in strides, got [1]",
     ),
     "pool_spatial": (
-        lambda: PoolOp(
-            value(tensor(1, 4, 8, 8)),
-            tensor(1, 4, 5, 4),
-            kind=PoolKind.MAX,
-            layout=TensorLayout.NCHW,
-            kernel=(3, 2),
-            strides=(2, 2),
-        ),
+        lambda: max_pool_nchw((1, 4, 5, 4), (3, 2), strides=(2, 2)),
         "expected dim 2 of result type tensor<1x4x5x4xf32> to be 3 or 4 (ceil mode)",
     ),
     "pool_count_include_pad": (
-        lambda: PoolOp(
-            value(tensor(1, 4, 8, 8)),
-            tensor(1, 4, 7, 7),
-            kind=PoolKind.MAX,
-            layout=TensorLayout.NCHW,
-            kernel=(2, 2),
-            count_include_pad=True,
-        ),
+        lambda: max_pool_nchw((1, 4, 7, 7), (2, 2), count_include_pad=True),
         "expected count_include_pad only with avg pooling",
     ),
     "reduce_axes": (
