@@ -41,3 +41,35 @@ def lower(text: str, vector_bits: int = 512) -> ModuleOp:
     PlanMemoryPass().apply(make_context(), module)
     module.verify()
     return module
+
+
+def identity_map(rank: int) -> str:
+    """The text of the identity affine map on `rank` dims."""
+    dims = ", ".join(f"d{i}" for i in range(rank))
+    return f"affine_map<({dims}) -> ({dims})>"
+
+
+def return_relu_of_sum(shape: Sequence[int], operands: Sequence[tuple[str, str, str]]) -> str:
+    """The last lines of a top-level function returning max(sum of `operands`, 0) as an f32
+    tensor of `shape`: a top.generic writing a filled tensor, the epilogue the lowerings
+    fuse. Each operand is (SSA value, type, indexing map)."""
+    out = tensor(shape)
+    values = ", ".join(value for value, _, _ in operands)
+    types = ", ".join(type_ for _, type_, _ in operands)
+    maps = ", ".join([*(map_ for _, _, map_ in operands), identity_map(len(shape))])
+    parallel = ", ".join(['"parallel"'] * len(shape))
+    arguments = "".join(f"%a{i}: f32, " for i in range(len(operands)))
+    sums, total = "", "%a0"
+    for i in range(1, len(operands)):
+        sums += f"        %s{i} = arith.addf {total}, %a{i} : f32\n"
+        total = f"%s{i}"
+    return f"""%zero = arith.constant 0.0 : f32
+      %init = top.fill %zero : f32 -> {out}
+      %r = top.generic {{indexing_maps = [{maps}], iterator_types = [{parallel}]}}
+          ins({values} : {types}) outs(%init : {out}) {{
+      ^bb0({arguments}%o: f32):
+{sums}        %z = arith.constant 0.0 : f32
+        %m = arith.maximumf {total}, %z : f32
+        top.yield %m : f32
+      }} -> {out}
+      func.return %r : {out}"""

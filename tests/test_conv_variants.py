@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_kernels import constant, lower, parse, tensor
+from helpers_kernels import constant, identity_map, lower, parse, return_relu_of_sum, tensor
 
 from lamina.runtime.jit import JitFunction
 
@@ -67,20 +67,9 @@ def conv_text(x_shape, w: np.ndarray, y_shape, stride: int, pad, groups: int, re
         f"pad_high [{pad[1]}, {pad[1]}] groups {groups}"
     )
     xt, wt, yt, bt = tensor(x_shape), tensor(w.shape), tensor(y_shape), tensor([w.shape[0]])
-    ident = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>"
     tail = f"func.return %y : {yt}"
     if relu:
-        tail = f"""%zero = arith.constant 0.0 : f32
-      %init = top.fill %zero : f32 -> {yt}
-      %r = top.generic {{indexing_maps = [{ident}, {ident}],
-          iterator_types = ["parallel", "parallel", "parallel", "parallel"]}}
-          ins(%y : {yt}) outs(%init : {yt}) {{
-      ^bb0(%v: f32, %o: f32):
-        %z = arith.constant 0.0 : f32
-        %m = arith.maximumf %v, %z : f32
-        top.yield %m : f32
-      }} -> {yt}
-      func.return %r : {yt}"""
+        tail = return_relu_of_sum(y_shape, [("%y", yt, identity_map(4))])
     return f"""
     func.func @main(%x: {xt}, %b: {bt}) -> {yt} {{
       {constant("w", w)}
@@ -143,21 +132,12 @@ def test_depthwise_conv_with_relu_applies_the_epilogue() -> None:
 
 def gemv_text(a_shape, b: np.ndarray, c_shape, flags: str, bias_relu: bool) -> str:  # noqa: ANN001
     at, bt, ct = tensor(a_shape), tensor(b.shape), tensor(c_shape)
-    ident, row = "affine_map<(d0, d1) -> (d0, d1)>", "affine_map<(d0, d1) -> (d1)>"
     tail = f"func.return %c : {ct}"
     if bias_relu:
-        tail = f"""%zero = arith.constant 0.0 : f32
-      %init = top.fill %zero : f32 -> {ct}
-      %r = top.generic {{indexing_maps = [{ident}, {row}, {ident}],
-          iterator_types = ["parallel", "parallel"]}}
-          ins(%c, %bias : {ct}, tensor<{c_shape[1]}xf32>) outs(%init : {ct}) {{
-      ^bb0(%x: f32, %y: f32, %o: f32):
-        %s = arith.addf %x, %y : f32
-        %z = arith.constant 0.0 : f32
-        %m = arith.maximumf %s, %z : f32
-        top.yield %m : f32
-      }} -> {ct}
-      func.return %r : {ct}"""
+        row = "affine_map<(d0, d1) -> (d1)>"
+        tail = return_relu_of_sum(
+            c_shape, [("%c", ct, identity_map(2)), ("%bias", tensor([c_shape[1]]), row)]
+        )
     return f"""
     func.func @main(%a: {at}, %bias: tensor<{c_shape[1]}xf32>) -> {ct} {{
       {constant("b", b)}
