@@ -3,6 +3,7 @@ tensor types and weight constants, and top-level IR lowered to planned loop IR."
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -73,3 +74,25 @@ def return_relu_of_sum(shape: Sequence[int], operands: Sequence[tuple[str, str, 
         top.yield %m : f32
       }} -> {out}
       func.return %r : {out}"""
+
+
+def scaled_row_reduction(init: str, body: str) -> str:
+    """A top-level @main(%x: tensor<4x8xf32>, %scale: tensor<1x8xf32>) -> tensor<4xf32>:
+    one top.generic reducing the rows of x (d1 a reduction), scale broadcast along the rows,
+    into a tensor filled with the f32 `init`. `body`, its lines ending in top.yield, sees %a
+    of x, %b of scale and the accumulator %o."""
+    return f"""
+func.func @main(%x: tensor<4x8xf32>, %scale: tensor<1x8xf32>) -> tensor<4xf32> {{
+  %init_value = arith.constant {init} : f32
+  %init = top.fill %init_value : f32 -> tensor<4xf32>
+  %r = top.generic {{indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
+                                     affine_map<(d0, d1) -> (0, d1)>,
+                                     affine_map<(d0, d1) -> (d0)>],
+                    iterator_types = ["parallel", "reduction"]}}
+      ins(%x, %scale : tensor<4x8xf32>, tensor<1x8xf32>) outs(%init : tensor<4xf32>) {{
+  ^bb0(%a: f32, %b: f32, %o: f32):
+{textwrap.indent(textwrap.dedent(body).strip(), "    ")}
+  }} -> tensor<4xf32>
+  func.return %r : tensor<4xf32>
+}}
+"""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_kernels import parse
+from helpers_kernels import parse, scaled_row_reduction
 
 from lamina.errors import UnsupportedOpError
 from lamina.runtime.reference.top_interpreter import run_top
@@ -14,35 +14,32 @@ def rand(*shape: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
-ROW_SUM = """
-func.func @f(%x: tensor<4x8xf32>, %s: tensor<1x8xf32>) -> tensor<4xf32> {
-  %z = arith.constant 1.0 : f32
-  %acc = top.fill %z : f32 -> tensor<4xf32>
-  %r = top.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
-                                     affine_map<(d0, d1) -> (0, d1)>,
-                                     affine_map<(d0, d1) -> (d0)>],
-                    iterator_types = ["parallel", "reduction"]}
-      ins(%x, %s : tensor<4x8xf32>, tensor<1x8xf32>) outs(%acc : tensor<4xf32>) {
-  ^bb0(%a: f32, %b: f32, %o: f32):
-    %p = arith.mulf %a, %b : f32
-    %q = BODY
-    top.yield %q : f32
-  } -> tensor<4xf32>
-  func.return %r : tensor<4xf32>
-}
-"""
-
-
 def test_reduction_generic_of_combine_form_reduces_with_numpy() -> None:
     x, s = rand(4, 8), rand(1, 8, seed=1)
-    (got,) = run_top(parse(ROW_SUM.replace("BODY", "arith.addf %o, %p : f32")), [x, s])
+    text = scaled_row_reduction(
+        "1.0",
+        """
+        %p = arith.mulf %a, %b : f32
+        %q = arith.addf %o, %p : f32
+        top.yield %q : f32
+        """,
+    )
+    (got,) = run_top(parse(text), [x, s])
     np.testing.assert_allclose(got, 1 + (x * s).sum(axis=1), rtol=1e-6)
 
 
 def test_reduction_generic_of_any_other_body_runs_step_by_step() -> None:
     # o * 0.5 + p depends on the order: it must run in loop order
-    half = "%z2 = arith.constant 0.5 : f32\n    %h = arith.mulf %o, %z2 : f32\n    "
-    text = ROW_SUM.replace("%q = BODY", half + "%q = arith.addf %h, %p : f32")
+    text = scaled_row_reduction(
+        "1.0",
+        """
+        %p = arith.mulf %a, %b : f32
+        %z2 = arith.constant 0.5 : f32
+        %h = arith.mulf %o, %z2 : f32
+        %q = arith.addf %h, %p : f32
+        top.yield %q : f32
+        """,
+    )
     x, s = rand(4, 8), rand(1, 8, seed=1)
     (got,) = run_top(parse(text), [x, s])
     expected = np.ones(4, np.float32)
