@@ -85,13 +85,15 @@ def bias_add(bias_type: Attribute | None = None, body: Region | None = None) -> 
     )
 
 
-def nchw_conv(
+def conv(
     input_shape: tuple[int, ...] = (1, 3, 8, 8),
     filter_shape: tuple[int, ...] = (4, 3, 3, 3),
     result_shape: tuple[int, ...] = (1, 4, 6, 6),
     *,
     layout: ConvLayout = ConvLayout.NCHW_FCHW,
     strides: Sequence[int] = (1, 1),
+    pad_low: Sequence[int] = (0, 0),
+    pad_high: Sequence[int] = (0, 0),
     groups: int = 1,
     bias: SSAValue | None = None,
 ) -> Conv2dOp:
@@ -103,26 +105,35 @@ def nchw_conv(
         tensor(*result_shape),
         layout=layout,
         strides=strides,
+        pad_low=pad_low,
+        pad_high=pad_high,
         groups=groups,
         bias=bias,
     )
 
 
-def max_pool_nchw(
+def pool(
+    input_shape: tuple[int, ...],
     result_shape: tuple[int, ...],
     kernel: Sequence[int],
     *,
+    kind: PoolKind = PoolKind.MAX,
+    layout: TensorLayout = TensorLayout.NCHW,
     strides: Sequence[int] | None = None,
+    pad_low: Sequence[int] | None = None,
+    pad_high: Sequence[int] | None = None,
     count_include_pad: bool = False,
 ) -> PoolOp:
-    """An NCHW max pool of an f32 value of shape 1x4x8x8."""
+    """A pool of an f32 value of `input_shape`, by default max pooling in NCHW."""
     return PoolOp(
-        value(tensor(1, 4, 8, 8)),
+        value(tensor(*input_shape)),
         tensor(*result_shape),
-        kind=PoolKind.MAX,
-        layout=TensorLayout.NCHW,
+        kind=kind,
+        layout=layout,
         kernel=kernel,
         strides=strides,
+        pad_low=pad_low,
+        pad_high=pad_high,
         count_include_pad=count_include_pad,
     )
 
@@ -172,42 +183,39 @@ def test_named_op_builders_verify() -> None:
             transpose_lhs=True,
             transpose_rhs=True,
         ),
-        Conv2dOp(
-            value(tensor(1, 3, 224, 224)),
-            value(tensor(64, 3, 7, 7)),
-            tensor(1, 64, 112, 112),
-            layout=ConvLayout.NCHW_FCHW,
+        conv(
+            (1, 3, 224, 224),
+            (64, 3, 7, 7),
+            (1, 64, 112, 112),
             strides=(2, 2),
             pad_low=(3, 3),
             pad_high=(3, 3),
             bias=value(tensor(64)),
         ),
-        Conv2dOp(
-            value(tensor(1, 8, 8, 32)),
-            value(tensor(3, 3, 1, 32)),
-            tensor(1, 8, 8, 32),
+        conv(
+            (1, 8, 8, 32),
+            (3, 3, 1, 32),
+            (1, 8, 8, 32),
             layout=ConvLayout.NHWC_HWCF,
             pad_low=(1, 1),
             pad_high=(1, 1),
             groups=32,
         ),
-        PoolOp(
-            value(tensor(1, 64, 112, 112)),
-            tensor(1, 64, 56, 56),
-            kind=PoolKind.MAX,
-            layout=TensorLayout.NCHW,
-            kernel=(3, 3),
+        pool(
+            (1, 64, 112, 112),
+            (1, 64, 56, 56),
+            (3, 3),
             strides=(2, 2),
             pad_low=(1, 1),
             pad_high=(1, 1),
         ),
         # ceil mode: floor((5 - 2) / 2) + 1 = 2, ceil gives 3
-        PoolOp(
-            value(tensor(1, 5, 5, 8)),
-            tensor(1, 3, 3, 8),
+        pool(
+            (1, 5, 5, 8),
+            (1, 3, 3, 8),
+            (2, 2),
             kind=PoolKind.AVG,
             layout=TensorLayout.NHWC,
-            kernel=(2, 2),
             strides=(2, 2),
             count_include_pad=True,
         ),
@@ -232,15 +240,9 @@ def test_named_op_builders_verify() -> None:
 
 
 def test_pool_reports_its_spatial_dims() -> None:
-    pool = PoolOp(
-        value(tensor(1, 2, 10, 10, 16)),
-        tensor(1, 2, 9, 9, 16),
-        kind=PoolKind.MAX,
-        layout=TensorLayout.NCHWC,
-        kernel=(2, 2),
-    )
-    pool.verify()
-    assert list(pool.spatial_dims()) == [2, 3]
+    blocked = pool((1, 2, 10, 10, 16), (1, 2, 9, 9, 16), (2, 2), layout=TensorLayout.NCHWC)
+    blocked.verify()
+    assert list(blocked.spatial_dims()) == [2, 3]
 
 
 # --- verifier errors ----------------------------------------------------------------------
@@ -296,33 +298,33 @@ ERRORS: dict[str, tuple[Callable[[], Operation], str]] = {
         "or a wider one",
     ),
     "conv_result": (
-        lambda: nchw_conv(result_shape=(1, 4, 8, 8)),
+        lambda: conv(result_shape=(1, 4, 8, 8)),
         "expected result type tensor<1x4x8x8xf32> to have shape [1, 4, 6, 6]",
     ),
     "conv_groups": (
-        lambda: nchw_conv((1, 8, 8, 8), (6, 2, 3, 3), (1, 6, 6, 6), groups=4),
+        lambda: conv((1, 8, 8, 8), (6, 2, 3, 3), (1, 6, 6, 6), groups=4),
         "divisible by groups (4)",
     ),
     "conv_bias": (
-        lambda: nchw_conv(bias=value(tensor(3))),
+        lambda: conv(bias=value(tensor(3))),
         "expected bias type tensor<3xf32> to have shape [4]",
     ),
     "conv_nchwc_groups": (
-        lambda: nchw_conv(
+        lambda: conv(
             (1, 1, 8, 8, 4), (1, 1, 3, 3, 4, 4), (1, 1, 6, 6, 4), layout=ConvLayout.NCHWC, groups=2
         ),
         "expected groups = 1 with layout nchwc, got 2",
     ),
     "conv_stride_count": (
-        lambda: nchw_conv(strides=(1,)),
+        lambda: conv(strides=(1,)),
         "expected 2 values in strides, got [1]",
     ),
     "pool_spatial": (
-        lambda: max_pool_nchw((1, 4, 5, 4), (3, 2), strides=(2, 2)),
+        lambda: pool((1, 4, 8, 8), (1, 4, 5, 4), (3, 2), strides=(2, 2)),
         "expected dim 2 of result type tensor<1x4x5x4xf32> to be 3 or 4 (ceil mode)",
     ),
     "pool_count_include_pad": (
-        lambda: max_pool_nchw((1, 4, 7, 7), (2, 2), count_include_pad=True),
+        lambda: pool((1, 4, 8, 8), (1, 4, 7, 7), (2, 2), count_include_pad=True),
         "expected count_include_pad only with avg pooling",
     ),
     "reduce_axes": (
