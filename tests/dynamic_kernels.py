@@ -10,6 +10,24 @@ from xdsl.parser import Parser
 
 from lamina.context import make_context
 
+
+def checked_shape_function(kernel: str, inputs: int, message: str, body: str) -> str:
+    """@<kernel>_shapes(%in: memref<<inputs>xindex>, %out: memref<1xindex>) -> i32 with the
+    one check `message`: `body` (after %c0) reads the input extents from %in, stores the
+    output extent to %out and sets the i1 %failed; the function returns 1 if it is set."""
+    return f"""
+func.func @{kernel}_shapes(%in: memref<{inputs}xindex>, %out: memref<1xindex>) -> i32
+    attributes {{lamina.checks = ["{message}"]}} {{
+  %c0 = arith.constant 0 : index
+{body.strip(chr(10))}
+  %ok = arith.constant 0 : i32
+  %fail = arith.constant 1 : i32
+  %code = arith.select %failed, %fail, %ok : i32
+  func.return %code : i32
+}}
+"""
+
+
 ROWS = """
 func.func @rows(%w: memref<0xi8>, %arena: memref<0xi8>, %x: memref<?x16xf32>,
                 %y: memref<?x16xf32>) attributes {lamina.abi = "kernel-v1", lamina.num_outputs = 1 : i64} {
@@ -39,20 +57,17 @@ func.func @rows(%w: memref<0xi8>, %arena: memref<0xi8>, %x: memref<?x16xf32>,
   loop.dealloc %t : memref<?x16xf32>
   func.return
 }
-
-func.func @rows_shapes(%in: memref<1xindex>, %out: memref<1xindex>) -> i32
-    attributes {lamina.checks = ["input 'x' has more than 100000 rows"]} {
-  %c0 = arith.constant 0 : index
+""" + checked_shape_function(
+    "rows",
+    1,
+    "input 'x' has more than 100000 rows",
+    """
   %max = arith.constant 100000 : index
   %n = loop.load %in[%c0] : memref<1xindex>
   loop.store %n, %out[%c0] : memref<1xindex>
-  %big = arith.cmpi sgt, %n, %max : index
-  %ok = arith.constant 0 : i32
-  %fail = arith.constant 1 : i32
-  %code = arith.select %big, %fail, %ok : i32
-  func.return %code : i32
-}
-"""
+  %failed = arith.cmpi sgt, %n, %max : index
+""",
+)
 """y = 2 * x[::-1] + 2 through a heap buffer of x's rows; parallel loops up to loop.dim."""
 
 
@@ -84,23 +99,20 @@ func.func @matmul(%w: memref<0xi8>, %arena: memref<0xi8>, %a: memref<?x?xf32>,
   }
   func.return
 }
-
-func.func @matmul_shapes(%in: memref<3xindex>, %out: memref<1xindex>) -> i32
-    attributes {lamina.checks = ["the columns of 'a' and the rows of 'b' differ"]} {
-  %c0 = arith.constant 0 : index
+""" + checked_shape_function(
+    "matmul",
+    3,
+    "the columns of 'a' and the rows of 'b' differ",
+    """
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
   %m = loop.load %in[%c0] : memref<3xindex>
   %k = loop.load %in[%c1] : memref<3xindex>
   %kb = loop.load %in[%c2] : memref<3xindex>
   loop.store %m, %out[%c0] : memref<1xindex>
-  %differ = arith.cmpi ne, %k, %kb : index
-  %ok = arith.constant 0 : i32
-  %fail = arith.constant 1 : i32
-  %code = arith.select %differ, %fail, %ok : i32
-  func.return %code : i32
-}
-"""
+  %failed = arith.cmpi ne, %k, %kb : index
+""",
+)
 """c = a @ b, a: M x K with both dynamic, b: K x 12; the shape function checks the Ks."""
 
 COLUMN_SUMS = """
