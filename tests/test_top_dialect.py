@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from io import StringIO
+from typing import Any
 
 import pytest
 from xdsl.builder import Builder
@@ -89,53 +90,23 @@ def conv(
     input_shape: tuple[int, ...] = (1, 3, 8, 8),
     filter_shape: tuple[int, ...] = (4, 3, 3, 3),
     result_shape: tuple[int, ...] = (1, 4, 6, 6),
-    *,
-    layout: ConvLayout = ConvLayout.NCHW_FCHW,
-    strides: Sequence[int] = (1, 1),
-    pad_low: Sequence[int] = (0, 0),
-    pad_high: Sequence[int] = (0, 0),
-    groups: int = 1,
-    bias: SSAValue | None = None,
+    **options: Any,
 ) -> Conv2dOp:
-    """A conv of f32 values of the given shapes; by default 3 channels into 4 by 3x3 filters
-    over an 8x8 image, which verifies."""
+    """A conv (NCHW unless `options` give a layout; the other options as Conv2dOp takes them)
+    of f32 values of the given shapes; by default 3 channels into 4 by 3x3 filters over an
+    8x8 image, which verifies."""
+    options.setdefault("layout", ConvLayout.NCHW_FCHW)
     return Conv2dOp(
-        value(tensor(*input_shape)),
-        value(tensor(*filter_shape)),
-        tensor(*result_shape),
-        layout=layout,
-        strides=strides,
-        pad_low=pad_low,
-        pad_high=pad_high,
-        groups=groups,
-        bias=bias,
+        value(tensor(*input_shape)), value(tensor(*filter_shape)), tensor(*result_shape), **options
     )
 
 
-def pool(
-    input_shape: tuple[int, ...],
-    result_shape: tuple[int, ...],
-    kernel: Sequence[int],
-    *,
-    kind: PoolKind = PoolKind.MAX,
-    layout: TensorLayout = TensorLayout.NCHW,
-    strides: Sequence[int] | None = None,
-    pad_low: Sequence[int] | None = None,
-    pad_high: Sequence[int] | None = None,
-    count_include_pad: bool = False,
-) -> PoolOp:
-    """A pool of an f32 value of `input_shape`, by default max pooling in NCHW."""
-    return PoolOp(
-        value(tensor(*input_shape)),
-        tensor(*result_shape),
-        kind=kind,
-        layout=layout,
-        kernel=kernel,
-        strides=strides,
-        pad_low=pad_low,
-        pad_high=pad_high,
-        count_include_pad=count_include_pad,
-    )
+def pool(input_shape: tuple[int, ...], result_shape: tuple[int, ...], **options: Any) -> PoolOp:
+    """A pool (max in NCHW unless `options` say otherwise; the other options as PoolOp takes
+    them) of an f32 value of `input_shape`."""
+    options.setdefault("kind", PoolKind.MAX)
+    options.setdefault("layout", TensorLayout.NCHW)
+    return PoolOp(value(tensor(*input_shape)), tensor(*result_shape), **options)
 
 
 # --- builders -----------------------------------------------------------------------------
@@ -204,7 +175,7 @@ def test_named_op_builders_verify() -> None:
         pool(
             (1, 64, 112, 112),
             (1, 64, 56, 56),
-            (3, 3),
+            kernel=(3, 3),
             strides=(2, 2),
             pad_low=(1, 1),
             pad_high=(1, 1),
@@ -213,7 +184,7 @@ def test_named_op_builders_verify() -> None:
         pool(
             (1, 5, 5, 8),
             (1, 3, 3, 8),
-            (2, 2),
+            kernel=(2, 2),
             kind=PoolKind.AVG,
             layout=TensorLayout.NHWC,
             strides=(2, 2),
@@ -240,7 +211,7 @@ def test_named_op_builders_verify() -> None:
 
 
 def test_pool_reports_its_spatial_dims() -> None:
-    blocked = pool((1, 2, 10, 10, 16), (1, 2, 9, 9, 16), (2, 2), layout=TensorLayout.NCHWC)
+    blocked = pool((1, 2, 10, 10, 16), (1, 2, 9, 9, 16), kernel=(2, 2), layout=TensorLayout.NCHWC)
     blocked.verify()
     assert list(blocked.spatial_dims()) == [2, 3]
 
@@ -320,11 +291,11 @@ ERRORS: dict[str, tuple[Callable[[], Operation], str]] = {
         "expected 2 values in strides, got [1]",
     ),
     "pool_spatial": (
-        lambda: pool((1, 4, 8, 8), (1, 4, 5, 4), (3, 2), strides=(2, 2)),
+        lambda: pool((1, 4, 8, 8), (1, 4, 5, 4), kernel=(3, 2), strides=(2, 2)),
         "expected dim 2 of result type tensor<1x4x5x4xf32> to be 3 or 4 (ceil mode)",
     ),
     "pool_count_include_pad": (
-        lambda: pool((1, 4, 8, 8), (1, 4, 7, 7), (2, 2), count_include_pad=True),
+        lambda: pool((1, 4, 8, 8), (1, 4, 7, 7), kernel=(2, 2), count_include_pad=True),
         "expected count_include_pad only with avg pooling",
     ),
     "reduce_axes": (
