@@ -96,3 +96,8 @@ func.func @main(%x: tensor<4x8xf32>, %scale: tensor<1x8xf32>) -> tensor<4xf32> {
   func.return %r : tensor<4xf32>
 }}
 """
+
+
+def index_constants(*values: int) -> str:
+    """The lines of a function body defining the index constant %c<n> of each of `values`."""
+    return "".join(f"  %c{n} = arith.constant {n} : index\n" for n in values)

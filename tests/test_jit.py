@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers_kernels import index_constants
 
 from lamina.errors import LaminaError
 from lamina.runtime.jit import JitFunction, JitModule
@@ -221,38 +222,33 @@ def test_math_and_cast_ops_match_numpy(kernel_module):
         np.testing.assert_allclose(y[row], want, rtol=2e-6, atol=1e-6, err_msg=f"row {row}")
 
 
-INTEGER = """
+INTEGER = (
+    """
 func.func @ints(%x: memref<32xi32>, %y: memref<6x32xi32>, %d: i32) {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c32 = arith.constant 32 : index
-  %r0 = arith.constant 0 : index
-  %r1 = arith.constant 1 : index
-  %r2 = arith.constant 2 : index
-  %r3 = arith.constant 3 : index
-  %r4 = arith.constant 4 : index
-  %r5 = arith.constant 5 : index
-  %three = arith.constant 3 : i32
+"""
+    + index_constants(0, 1, 2, 3, 4, 5, 32)
+    + """  %three = arith.constant 3 : i32
   loop.for %j = %c0 to %c32 step %c1 {
     %v = loop.load %x[%j] : memref<32xi32>
     %a = arith.floordivsi %v, %d : i32
-    loop.store %a, %y[%r0, %j] : memref<6x32xi32>
+    loop.store %a, %y[%c0, %j] : memref<6x32xi32>
     %b = arith.ceildivsi %v, %d : i32
-    loop.store %b, %y[%r1, %j] : memref<6x32xi32>
+    loop.store %b, %y[%c1, %j] : memref<6x32xi32>
     %c = arith.remsi %v, %d : i32
-    loop.store %c, %y[%r2, %j] : memref<6x32xi32>
+    loop.store %c, %y[%c2, %j] : memref<6x32xi32>
     %s = arith.shli %v, %three : i32
     %x2 = arith.xori %s, %v : i32
-    loop.store %x2, %y[%r3, %j] : memref<6x32xi32>
+    loop.store %x2, %y[%c3, %j] : memref<6x32xi32>
     %mx = arith.maxsi %v, %d : i32
-    loop.store %mx, %y[%r4, %j] : memref<6x32xi32>
+    loop.store %mx, %y[%c4, %j] : memref<6x32xi32>
     %lt = arith.cmpi slt, %v, %three : i32
     %z = arith.extui %lt : i1 to i32
-    loop.store %z, %y[%r5, %j] : memref<6x32xi32>
+    loop.store %z, %y[%c5, %j] : memref<6x32xi32>
   }
   func.return
 }
 """
+)
 
 
 def test_integer_ops_on_a_plain_function_match_numpy(parse_ir):
