@@ -109,6 +109,11 @@ def pool(input_shape: tuple[int, ...], result_shape: tuple[int, ...], **options:
     return PoolOp(value(tensor(*input_shape)), tensor(*result_shape), **options)
 
 
+def pad(result_shape: tuple[int, ...], **options: Any) -> PadOp:
+    """A pad (`options` as PadOp takes them) of an f32 value of shape 4x8."""
+    return PadOp(value(tensor(4, 8)), tensor(*result_shape), **options)
+
+
 # --- builders -----------------------------------------------------------------------------
 
 
@@ -192,14 +197,7 @@ def test_named_op_builders_verify() -> None:
         ),
         ReduceOp(value(tensor(4, 8)), tensor(4, 1), kind=ReduceKind.SUM, axes=[1], keepdims=True),
         TransposeOp(value(tensor(1, 3, 4, 5)), [0, 2, 3, 1], tensor(1, 4, 5, 3)),
-        PadOp(
-            value(tensor(4, 8)),
-            tensor(4, 10),
-            mode=PadMode.CONSTANT,
-            low=[0, 1],
-            high=[0, 1],
-            value=value(f32),
-        ),
+        pad((4, 10), mode=PadMode.CONSTANT, low=[0, 1], high=[0, 1], value=value(f32)),
         GatherOp(
             value(tensor(100, 16)), value(tensor(2, 3, element=i64)), tensor(2, 3, 16), axis=0
         ),
@@ -313,20 +311,11 @@ ERRORS: dict[str, tuple[Callable[[], Operation], str]] = {
         "expected permutation [0, 0] to permute the dims of input type tensor<4x8xf32>",
     ),
     "pad_value_mode": (
-        lambda: PadOp(
-            value(tensor(4, 8)),
-            tensor(6, 10),
-            mode=PadMode.EDGE,
-            low=[1, 1],
-            high=[1, 1],
-            value=value(f32),
-        ),
+        lambda: pad((6, 10), mode=PadMode.EDGE, low=[1, 1], high=[1, 1], value=value(f32)),
         "expected no value with pad mode edge",
     ),
     "pad_reflect": (
-        lambda: PadOp(
-            value(tensor(4, 8)), tensor(8, 8), mode=PadMode.REFLECT, low=[4, 0], high=[0, 0]
-        ),
+        lambda: pad((8, 8), mode=PadMode.REFLECT, low=[4, 0], high=[0, 0]),
         "to have at least 5 elements for reflect pads 4, 0",
     ),
     "gather_indices": (
