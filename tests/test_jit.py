@@ -148,6 +148,15 @@ def test_vload_vstore_fma_broadcast_and_reduction_match_numpy(kernel_module):
     np.testing.assert_allclose(y, x * 2 + 0.5, rtol=1e-6)
 
 
+# rows 0-5 of MATH's y: a unary math op of %v = x or %a = |x|
+UNARY_ROWS = [
+    ("exp", "%v"),
+    ("log", "%a"),
+    ("tanh", "%v"),
+    ("sqrt", "%a"),
+    ("rsqrt", "%a"),
+    ("erf", "%v"),
+]
 MATH = dict(
     buffers="%x: memref<64xf32>, %y: memref<10x64xf32>",
     extents=(16, 64, 2, 3, 4, 5, 6, 7, 8, 9),
@@ -156,19 +165,13 @@ MATH = dict(
   loop.for %j = %c0 to %c64 step %c1 {
     %v = loop.load %x[%j] : memref<64xf32>
     %a = math.absf %v : f32
-    %e = math.exp %v : f32
-    loop.store %e, %y[%c0, %j] : memref<10x64xf32>
-    %l = math.log %a : f32
-    loop.store %l, %y[%c1, %j] : memref<10x64xf32>
-    %t = math.tanh %v : f32
-    loop.store %t, %y[%c2, %j] : memref<10x64xf32>
-    %q = math.sqrt %a : f32
-    loop.store %q, %y[%c3, %j] : memref<10x64xf32>
-    %rq = math.rsqrt %a : f32
-    loop.store %rq, %y[%c4, %j] : memref<10x64xf32>
-    %er = math.erf %v : f32
-    loop.store %er, %y[%c5, %j] : memref<10x64xf32>
-    %p = math.powf %a, %three : f32
+"""
+    + "".join(
+        f"    %{op} = math.{op} {operand} : f32\n"
+        f"    loop.store %{op}, %y[%c{row}, %j] : memref<10x64xf32>\n"
+        for row, (op, operand) in enumerate(UNARY_ROWS)
+    )
+    + """    %p = math.powf %a, %three : f32
     loop.store %p, %y[%c6, %j] : memref<10x64xf32>
     %f = math.fma %v, %v, %three : f32
     loop.store %f, %y[%c7, %j] : memref<10x64xf32>
