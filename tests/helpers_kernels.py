@@ -1,5 +1,6 @@
-"""Helpers shared by the tests that write their kernels as IR text: parsing, the text of f32
-tensor types and weight constants, and top-level IR lowered to planned loop IR."""
+"""Helpers shared by the tests that write their kernels as IR text: parsing, lowering
+top-level IR to planned loop IR, and pieces of IR text (f32 tensor types, weight constants,
+index constants, a relu epilogue, a scaled row reduction)."""
 
 from __future__ import annotations
 
