@@ -1,6 +1,6 @@
 """Helpers shared by the tests that write their kernels as IR text: parsing, lowering
 top-level IR to planned loop IR, and pieces of IR text (f32 tensor types, weight constants,
-index constants, a relu epilogue, a scaled row reduction)."""
+index constants, elementwise and relu epilogues, a scaled row reduction)."""
 
 from __future__ import annotations
 
@@ -51,30 +51,37 @@ def identity_map(rank: int) -> str:
     return f"affine_map<({dims}) -> ({dims})>"
 
 
-def return_relu_of_sum(shape: Sequence[int], operands: Sequence[tuple[str, str, str]]) -> str:
-    """The last lines of a top-level function returning max(sum of `operands`, 0) as an f32
-    tensor of `shape`: a top.generic writing a filled tensor, the epilogue the lowerings
-    fuse. Each operand is (SSA value, type, indexing map)."""
+def return_elementwise(
+    shape: Sequence[int], operands: Sequence[tuple[str, str, str]], body: str
+) -> str:
+    """The last lines of a top-level function returning an f32 tensor of `shape` that a
+    parallel top.generic over `operands` writes into a zero-filled tensor. Each operand is
+    (SSA value, type, indexing map); `body`, its lines ending in top.yield, sees their
+    elements as %a0, %a1, ..."""
     out = tensor(shape)
     values = ", ".join(value for value, _, _ in operands)
     types = ", ".join(type_ for _, type_, _ in operands)
     maps = ", ".join([*(map_ for _, _, map_ in operands), identity_map(len(shape))])
     parallel = ", ".join(['"parallel"'] * len(shape))
     arguments = "".join(f"%a{i}: f32, " for i in range(len(operands)))
-    sums, total = "", "%a0"
-    for i in range(1, len(operands)):
-        sums += f"        %s{i} = arith.addf {total}, %a{i} : f32\n"
-        total = f"%s{i}"
     return f"""%zero = arith.constant 0.0 : f32
       %init = top.fill %zero : f32 -> {out}
       %r = top.generic {{indexing_maps = [{maps}], iterator_types = [{parallel}]}}
           ins({values} : {types}) outs(%init : {out}) {{
       ^bb0({arguments}%o: f32):
-{sums}        %z = arith.constant 0.0 : f32
-        %m = arith.maximumf {total}, %z : f32
-        top.yield %m : f32
+{textwrap.indent(textwrap.dedent(body).strip(), " " * 8)}
       }} -> {out}
       func.return %r : {out}"""
+
+
+def return_relu_of_sum(shape: Sequence[int], operands: Sequence[tuple[str, str, str]]) -> str:
+    """`return_elementwise` of max(sum of `operands`, 0): the epilogue the lowerings fuse."""
+    sums, total = "", "%a0"
+    for i in range(1, len(operands)):
+        sums += f"%s{i} = arith.addf {total}, %a{i} : f32\n"
+        total = f"%s{i}"
+    relu = f"%z = arith.constant 0.0 : f32\n%m = arith.maximumf {total}, %z : f32\n"
+    return return_elementwise(shape, operands, sums + relu + "top.yield %m : f32")
 
 
 def scaled_row_reduction(init: str, body: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_kernels import parse, scaled_row_reduction
+from helpers_kernels import parse, return_elementwise, scaled_row_reduction
 
 from lamina.errors import UnsupportedOpError
 from lamina.runtime.reference.top_interpreter import run_top
@@ -49,20 +49,19 @@ def test_reduction_generic_of_any_other_body_runs_step_by_step() -> None:
 
 
 def test_parallel_generic_with_transposed_output_and_slice_map() -> None:
-    text = """
-    func.func @f(%x: tensor<3x8xf32>) -> tensor<4x3xf32> {
-      %z = arith.constant 0.0 : f32
-      %init = top.fill %z : f32 -> tensor<4x3xf32>
-      %r = top.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0 * 2 + 1)>,
-                                         affine_map<(d0, d1) -> (d0, d1)>],
-                        iterator_types = ["parallel", "parallel"]}
-          ins(%x : tensor<3x8xf32>) outs(%init : tensor<4x3xf32>) {
-      ^bb0(%a: f32, %o: f32):
-        %e = math.exp %a : f32
+    transposed_slice = "affine_map<(d0, d1) -> (d1, d0 * 2 + 1)>"
+    exp = return_elementwise(
+        (4, 3),
+        [("%x", "tensor<3x8xf32>", transposed_slice)],
+        """
+        %e = math.exp %a0 : f32
         top.yield %e : f32
-      } -> tensor<4x3xf32>
-      func.return %r : tensor<4x3xf32>
-    }
+        """,
+    )
+    text = f"""
+    func.func @f(%x: tensor<3x8xf32>) -> tensor<4x3xf32> {{
+      {exp}
+    }}
     """
     x = rand(3, 8)
     (got,) = run_top(parse(text), [x])
