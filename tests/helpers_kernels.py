@@ -1,5 +1,5 @@
 """Helpers shared by the tests that write their kernels as IR text: parsing, lowering
-top-level IR to planned loop IR, and pieces of IR text (f32 tensor types, weight constants,
+top-level IR to planned loop IR, a reference conv, and pieces of IR text (f32 tensor types, weight constants,
 index constants, elementwise and relu epilogues, a scaled row reduction)."""
 
 from __future__ import annotations
@@ -43,6 +43,42 @@ def lower(text: str, vector_bits: int = 512) -> ModuleOp:
     PlanMemoryPass().apply(make_context(), module)
     module.verify()
     return module
+
+
+def conv_nchw(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    low: Sequence[int],
+    high: Sequence[int],
+    groups: int,
+) -> np.ndarray:
+    """The reference NCHW / FCHW conv (pads: top/left `low`, bottom/right `high`), summed in
+    float64 through strided patches, rounded to f32."""
+    n, _, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (low[0], high[0]), (low[1], high[1])))
+    oh = (h + low[0] + high[0] - dilations[0] * (kh - 1) - 1) // strides[0] + 1
+    ow = (wd + low[1] + high[1] - dilations[1] * (kw - 1) - 1) // strides[1] + 1
+    y = np.zeros((n, f, oh, ow), np.float64)
+    per_group = f // groups
+    for fo in range(f):
+        g = fo // per_group
+        for i in range(kh):
+            for j in range(kw):
+                h0, w0 = i * dilations[0], j * dilations[1]
+                patch = xp[
+                    :,
+                    g * cg : (g + 1) * cg,
+                    h0 : h0 + strides[0] * (oh - 1) + 1 : strides[0],
+                    w0 : w0 + strides[1] * (ow - 1) + 1 : strides[1],
+                ]
+                y[:, fo] += np.einsum("nchw,c->nhw", patch, w[fo, :, i, j])
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    return y.astype(np.float32)
 
 
 def identity_map(rank: int) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from helpers_kernels import parse, scaled_row_reduction, tensor
+from helpers_kernels import conv_nchw, parse, scaled_row_reduction, tensor
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 
@@ -112,31 +112,6 @@ def test_int8_matmul_accumulates_in_i32() -> None:
 
 
 # --- conv2d -----------------------------------------------------------------------------------
-
-
-def conv_nchw(x, w, b, strides, dilations, low, high, groups):  # type: ignore[no-untyped-def]
-    n, _, h, wd = x.shape
-    f, cg, kh, kw = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (low[0], high[0]), (low[1], high[1])))
-    oh = (h + low[0] + high[0] - dilations[0] * (kh - 1) - 1) // strides[0] + 1
-    ow = (wd + low[1] + high[1] - dilations[1] * (kw - 1) - 1) // strides[1] + 1
-    y = np.zeros((n, f, oh, ow), np.float64)
-    per_group = f // groups
-    for fo in range(f):
-        g = fo // per_group
-        for i in range(kh):
-            for j in range(kw):
-                h0, w0 = i * dilations[0], j * dilations[1]
-                patch = xp[
-                    :,
-                    g * cg : (g + 1) * cg,
-                    h0 : h0 + strides[0] * (oh - 1) + 1 : strides[0],
-                    w0 : w0 + strides[1] * (ow - 1) + 1 : strides[1],
-                ]
-                y[:, fo] += np.einsum("nchw,c->nhw", patch, w[fo, :, i, j])
-    if b is not None:
-        y += b.reshape(1, -1, 1, 1)
-    return y.astype(np.float32)
 
 
 def conv2d_text(
