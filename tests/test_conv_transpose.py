@@ -85,21 +85,6 @@ CASES_2D: list[tuple[str, list[int], list[int], dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(
-    ("name", "x_shape", "w_shape", "attrs"), CASES_2D, ids=[c[0] for c in CASES_2D]
-)
-@pytest.mark.parametrize("with_bias", [False, True])
-def test_conv_transpose_2d_matches_onnxruntime(
-    name: str, x_shape: list[int], w_shape: list[int], attrs: dict[str, Any], with_bias: bool
-):
-    rng = np.random.default_rng(len(name))
-    w = rng.standard_normal(w_shape).astype(np.float32)
-    groups = attrs.get("group", 1)
-    bias = rng.standard_normal(w_shape[1] * groups).astype(np.float32) if with_bias else None
-    x = rng.standard_normal(x_shape).astype(np.float32)
-    check_against_onnxruntime(conv_transpose_model(x_shape, w, bias, **attrs), {"x": x})
-
-
-@pytest.mark.parametrize(
     "attrs",
     [{"strides": [2]}, {"strides": [3], "pads": [1, 2], "dilations": [2]}, {"output_padding": [1], "strides": [2]}],
     ids=["s2", "pads_dilations", "output_padding"],
@@ -139,16 +124,46 @@ CASES_3D: list[tuple[str, list[int], list[int], dict[str, Any]]] = [
 ]  # fmt: skip
 
 
+def random_cases(
+    cases: list[tuple[str, list[int], list[int], dict[str, Any]]],
+    variants: list[tuple[bool, bool]],
+    seed_offset: int,
+) -> list[Any]:
+    """Each of `cases` once per (with_bias, weights_as_input) of `variants`, its inputs drawn
+    from a generator seeded by the length of its name plus `seed_offset`."""
+    return [
+        pytest.param(
+            x_shape,
+            w_shape,
+            attrs,
+            with_bias,
+            weights_as_input,
+            len(name) + seed_offset,
+            id=f"{name}-{'bias' if with_bias else 'no_bias'}-"
+            f"{'filter_input' if weights_as_input else 'filter_constant'}",
+        )
+        for name, x_shape, w_shape, attrs in cases
+        for with_bias, weights_as_input in variants
+    ]
+
+
 @pytest.mark.parametrize(
-    ("name", "x_shape", "w_shape", "attrs"), CASES_3D, ids=[c[0] for c in CASES_3D]
+    ("x_shape", "w_shape", "attrs", "with_bias", "weights_as_input", "seed"),
+    random_cases(CASES_2D, [(False, False), (True, False)], 0)
+    + random_cases(CASES_3D, [(True, False), (True, True)], 100),
 )
-@pytest.mark.parametrize("weights_as_input", [False, True])
-def test_conv_transpose_3d_matches_onnxruntime(
-    name: str, x_shape: list[int], w_shape: list[int], attrs: dict[str, Any], weights_as_input: bool
+def test_conv_transpose_2d_and_3d_match_onnxruntime(
+    x_shape: list[int],
+    w_shape: list[int],
+    attrs: dict[str, Any],
+    with_bias: bool,
+    weights_as_input: bool,
+    seed: int,
 ):
-    rng = np.random.default_rng(len(name) + 100)
+    rng = np.random.default_rng(seed)
     w = rng.standard_normal(w_shape).astype(np.float32)
-    bias = rng.standard_normal(w_shape[1] * attrs.get("group", 1)).astype(np.float32)
+    groups = attrs.get("group", 1)
+    bias = rng.standard_normal(w_shape[1] * groups).astype(np.float32) if with_bias else None
     x = rng.standard_normal(x_shape).astype(np.float32)
     model = conv_transpose_model(x_shape, w, bias, weights_as_input=weights_as_input, **attrs)
     check_against_onnxruntime(model, {"x": x, "w": w} if weights_as_input else {"x": x})

@@ -13,17 +13,10 @@ whole term, orders of magnitude more). Pooling is exact up to the rounding of on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pytest
-from xdsl.dialects.builtin import ModuleOp
-from xdsl.parser import Parser
+from helpers_kernels import constant, identity_map, lower, parse, return_relu_of_sum, tensor
 
-from lamina.context import make_context
-from lamina.dialects.weights import WEIGHTS
-from lamina.lowering.plan_memory import PlanMemoryPass
-from lamina.lowering.top_to_loop import ConvertTopToLoopPass
 from lamina.runtime.jit import JitFunction
 
 RNG = np.random.default_rng(11)
@@ -43,24 +36,6 @@ def assert_within_rounding(
 
 def f32(*shape: int) -> np.ndarray:
     return RNG.standard_normal(shape).astype(np.float32)
-
-
-def tensor(shape: Sequence[int]) -> str:
-    return f"tensor<{'x'.join(map(str, shape))}xf32>"
-
-
-def constant(name: str, array: np.ndarray) -> str:
-    key = WEIGHTS.add("conv_variants_test", array)
-    return f"%{name} = graph.constant dense_resource<{key}> : {tensor(array.shape)}"
-
-
-def lower(text: str, vector_bits: int = 512) -> ModuleOp:
-    module = Parser(make_context(), text).parse_module()
-    module.verify()
-    ConvertTopToLoopPass(vector_bits=vector_bits).apply(make_context(), module)
-    PlanMemoryPass().apply(make_context(), module)
-    module.verify()
-    return module
 
 
 # --- grouped and depthwise conv ---------------------------------------------------------------
@@ -92,20 +67,9 @@ def conv_text(x_shape, w: np.ndarray, y_shape, stride: int, pad, groups: int, re
         f"pad_high [{pad[1]}, {pad[1]}] groups {groups}"
     )
     xt, wt, yt, bt = tensor(x_shape), tensor(w.shape), tensor(y_shape), tensor([w.shape[0]])
-    ident = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>"
     tail = f"func.return %y : {yt}"
     if relu:
-        tail = f"""%zero = arith.constant 0.0 : f32
-      %init = top.fill %zero : f32 -> {yt}
-      %r = top.generic {{indexing_maps = [{ident}, {ident}],
-          iterator_types = ["parallel", "parallel", "parallel", "parallel"]}}
-          ins(%y : {yt}) outs(%init : {yt}) {{
-      ^bb0(%v: f32, %o: f32):
-        %z = arith.constant 0.0 : f32
-        %m = arith.maximumf %v, %z : f32
-        top.yield %m : f32
-      }} -> {yt}
-      func.return %r : {yt}"""
+        tail = return_relu_of_sum(y_shape, [("%y", yt, identity_map(4))])
     return f"""
     func.func @main(%x: {xt}, %b: {bt}) -> {yt} {{
       {constant("w", w)}
@@ -168,21 +132,12 @@ def test_depthwise_conv_with_relu_applies_the_epilogue() -> None:
 
 def gemv_text(a_shape, b: np.ndarray, c_shape, flags: str, bias_relu: bool) -> str:  # noqa: ANN001
     at, bt, ct = tensor(a_shape), tensor(b.shape), tensor(c_shape)
-    ident, row = "affine_map<(d0, d1) -> (d0, d1)>", "affine_map<(d0, d1) -> (d1)>"
     tail = f"func.return %c : {ct}"
     if bias_relu:
-        tail = f"""%zero = arith.constant 0.0 : f32
-      %init = top.fill %zero : f32 -> {ct}
-      %r = top.generic {{indexing_maps = [{ident}, {row}, {ident}],
-          iterator_types = ["parallel", "parallel"]}}
-          ins(%c, %bias : {ct}, tensor<{c_shape[1]}xf32>) outs(%init : {ct}) {{
-      ^bb0(%x: f32, %y: f32, %o: f32):
-        %s = arith.addf %x, %y : f32
-        %z = arith.constant 0.0 : f32
-        %m = arith.maximumf %s, %z : f32
-        top.yield %m : f32
-      }} -> {ct}
-      func.return %r : {ct}"""
+        row = "affine_map<(d0, d1) -> (d1)>"
+        tail = return_relu_of_sum(
+            c_shape, [("%c", ct, identity_map(2)), ("%bias", tensor([c_shape[1]]), row)]
+        )
     return f"""
     func.func @main(%a: {at}, %bias: tensor<{c_shape[1]}xf32>) -> {ct} {{
       {constant("b", b)}
@@ -250,7 +205,7 @@ def test_pool_on_phase_planes_matches_the_top_interpreter(
       func.return %y : {yt}
     }}"""
     x = f32(*x_shape)
-    (expected,) = run_top(Parser(make_context(), text).parse_module(), [x])
+    (expected,) = run_top(parse(text), [x])
     module = lower(text)
     assert "loop.vload" in str(module), "expected the vectorised pooling"
     (y,) = JitFunction(module, threads=1)(x)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -72,14 +73,24 @@ def test_header_declares_the_extents_and_the_shape_function(rows_bundle: Bundle)
     assert "1. rows_shapes(in_dims, out_dims)" in text
 
 
-def compile_driver_strictly(bundle: Bundle, tmp_path: Path) -> None:
-    result = subprocess.run(
-        ["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-c", "main.c", "-o", str(tmp_path / "m.o")],
-        cwd=bundle.directory,
+def run_in(
+    directory: Path, command: Sequence[str | Path], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`command` run in `directory` (with only `env` in its environment, if given), its
+    output captured as text; its exit status is the caller's to check."""
+    return subprocess.run(
+        [str(part) for part in command],
+        cwd=directory,
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
+
+
+def compile_driver_strictly(bundle: Bundle, tmp_path: Path) -> None:
+    command = ["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-c", "main.c", "-o", tmp_path / "m.o"]
+    result = run_in(bundle.directory, command)
     assert result.returncode == 0, result.stderr
 
 
@@ -116,13 +127,8 @@ def test_driver_rejects_wrong_rank_or_static_dim(
 ):
     path = tmp_path / "x.npy"
     np.save(path, np.zeros(shape, np.float32))
-    result = subprocess.run(
-        [str(rows_bundle.executable), "-w", "weights.bin", "-i", str(path), "-o", str(tmp_path)],
-        cwd=rows_bundle.directory,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    command = [rows_bundle.executable, "-w", "weights.bin", "-i", path, "-o", tmp_path]
+    result = run_in(rows_bundle.directory, command)
     assert result.returncode == 1
     assert f"has shape {shown}, but input 0 'x' (float32[?,16]) takes [?,16]" in result.stderr
 
@@ -130,24 +136,14 @@ def test_driver_rejects_wrong_rank_or_static_dim(
 def test_driver_reports_a_failed_shape_check(rows_bundle: Bundle, tmp_path: Path):
     path = tmp_path / "x.npy"
     np.save(path, np.zeros((100001, 16), np.float32))
-    result = subprocess.run(
-        [str(rows_bundle.executable), "-i", str(path), "-o", str(tmp_path)],
-        cwd=rows_bundle.directory,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_in(rows_bundle.directory, [rows_bundle.executable, "-i", path, "-o", tmp_path])
     assert result.returncode == 1
     assert "run: error: input 'x' has more than 100000 rows" in result.stderr
 
 
 def test_driver_generates_inputs_with_one_for_each_dynamic_dim(rows_bundle: Bundle, tmp_path):
-    subprocess.run(
-        [str(rows_bundle.executable), "-o", str(tmp_path)],
-        cwd=rows_bundle.directory,
-        check=True,
-        capture_output=True,
-    )
+    result = run_in(rows_bundle.directory, [rows_bundle.executable, "-o", tmp_path])
+    assert result.returncode == 0, result.stderr
     assert np.load(tmp_path / "out0.npy").shape == (1, 16)
 
 
@@ -192,12 +188,9 @@ def test_sanitized_host_bundle_reports_nothing(tmp_path: Path):
         path = tmp_path / f"x{n}.npy"
         x = RNG.standard_normal((n, 16), dtype=np.float32)
         np.save(path, x)
-        result = subprocess.run(
-            [str(executable), "-i", str(path), "-o", str(tmp_path), "-n", "2"],
-            cwd=bundle.directory,
-            capture_output=True,
-            text=True,
-            check=False,
+        result = run_in(
+            bundle.directory,
+            [executable, "-i", path, "-o", tmp_path, "-n", "2"],
             env={"UBSAN_OPTIONS": "halt_on_error=1", "ASAN_OPTIONS": "detect_leaks=1"},
         )
         assert result.returncode == 0, result.stderr
@@ -211,12 +204,6 @@ def test_driver_refuses_negative_extents_from_the_shape_function(tmp_path: Path)
     executable = build_bundle(bundle.directory)
     path = tmp_path / "x.npy"
     np.save(path, np.zeros((2, 16), np.float32))
-    result = subprocess.run(
-        [str(executable), "-i", str(path), "-o", str(tmp_path)],
-        cwd=bundle.directory,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_in(bundle.directory, [executable, "-i", path, "-o", tmp_path])
     assert result.returncode == 1
     assert "run: error: the shape function gave a negative extent" in result.stderr

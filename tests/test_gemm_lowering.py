@@ -13,13 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from xdsl.dialects.builtin import ModuleOp
-from xdsl.parser import Parser
+from helpers_kernels import constant, identity_map, lower, return_relu_of_sum, tensor
 
-from lamina.context import make_context
-from lamina.dialects.weights import WEIGHTS
-from lamina.lowering.plan_memory import PlanMemoryPass
-from lamina.lowering.top_to_loop import ConvertTopToLoopPass
 from lamina.lowering.top_to_loop_gemm import gemm_blocking
 from lamina.runtime.jit import JitFunction
 
@@ -31,28 +26,10 @@ def f32(*shape: int) -> np.ndarray:
     return RNG.standard_normal(shape).astype(np.float32)
 
 
-def lower(text: str, vector_bits: int = 512) -> ModuleOp:
-    module = Parser(make_context(), text).parse_module()
-    module.verify()
-    ConvertTopToLoopPass(vector_bits=vector_bits).apply(make_context(), module)
-    PlanMemoryPass().apply(make_context(), module)
-    module.verify()
-    return module
-
-
 def run(text: str, inputs: Sequence[np.ndarray], vector_bits: int = 512) -> list[np.ndarray]:
     module = lower(text, vector_bits)
     assert "vector.fma" in str(module), "expected the packed GEMM lowering"
     return JitFunction(module, threads=1)(*inputs)
-
-
-def tensor(shape: Sequence[int]) -> str:
-    return f"tensor<{'x'.join(map(str, shape))}xf32>"
-
-
-def constant(name: str, array: np.ndarray) -> str:
-    key = WEIGHTS.add("gemm_test", array)
-    return f"%{name} = graph.constant dense_resource<{key}> : {tensor(array.shape)}"
 
 
 # --- matmul -----------------------------------------------------------------------------------
@@ -107,24 +84,19 @@ def test_batched_matmul_gemm_broadcasts_batch_dims() -> None:
 
 def test_matmul_with_relu_and_bias_fuses_the_generic() -> None:
     a, b, bias = f32(33, 40), f32(40, 50), f32(50)
-    text = """
+    tail = return_relu_of_sum(
+        (33, 50),
+        [
+            ("%c", "tensor<33x50xf32>", identity_map(2)),
+            ("%bias", "tensor<50xf32>", "affine_map<(d0, d1) -> (d1)>"),
+        ],
+    )
+    text = f"""
     func.func @main(%a: tensor<33x40xf32>, %b: tensor<40x50xf32>, %bias: tensor<50xf32>)
-        -> tensor<33x50xf32> {
+        -> tensor<33x50xf32> {{
       %c = top.matmul %a, %b : (tensor<33x40xf32>, tensor<40x50xf32>) -> tensor<33x50xf32>
-      %zero = arith.constant 0.0 : f32
-      %init = top.fill %zero : f32 -> tensor<33x50xf32>
-      %r = top.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
-          affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>],
-          iterator_types = ["parallel", "parallel"]}
-          ins(%c, %bias : tensor<33x50xf32>, tensor<50xf32>) outs(%init : tensor<33x50xf32>) {
-      ^bb0(%x: f32, %y: f32, %o: f32):
-        %s = arith.addf %x, %y : f32
-        %z = arith.constant 0.0 : f32
-        %m = arith.maximumf %s, %z : f32
-        top.yield %m : f32
-      } -> tensor<33x50xf32>
-      func.return %r : tensor<33x50xf32>
-    }"""
+      {tail}
+    }}"""
     module = lower(text)
     assert str(module).count("arith.maximumf") == 1
     (r,) = JitFunction(module, threads=1)(a, b, bias)
@@ -196,21 +168,8 @@ def test_conv_gemm_matches_numpy(x_shape, w_shape, stride, pad, dil) -> None:  #
 
 def test_conv_gemm_with_residual_add_and_relu_fuses_the_epilogue() -> None:
     x, w, b, skip = f32(1, 8, 15, 15), f32(16, 8, 3, 3), f32(16), f32(1, 16, 15, 15)
-    out = "tensor<1x16x15x15xf32>"
-    ident = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>"
-    tail = f"""
-      %zero = arith.constant 0.0 : f32
-      %init = top.fill %zero : f32 -> {out}
-      %r = top.generic {{indexing_maps = [{ident}, {ident}, {ident}],
-          iterator_types = ["parallel", "parallel", "parallel", "parallel"]}}
-          ins(%skip, %y : {out}, {out}) outs(%init : {out}) {{
-      ^bb0(%s: f32, %v: f32, %o: f32):
-        %a = arith.addf %s, %v : f32
-        %z = arith.constant 0.0 : f32
-        %m = arith.maximumf %a, %z : f32
-        top.yield %m : f32
-      }} -> {out}
-      func.return %r : {out}"""
+    out, ident = "tensor<1x16x15x15xf32>", identity_map(4)
+    tail = return_relu_of_sum((1, 16, 15, 15), [("%skip", out, ident), ("%y", out, ident)])
     text = conv_text(x, w, (1, 16, 15, 15), 1, (1, 1), 1, tail)
     text = text.replace("%b: tensor<16xf32>)", f"%b: tensor<16xf32>, %skip: {out})")
     module = lower(text)

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers_kernels import index_constants
 
 from lamina.errors import LaminaError
 from lamina.runtime.jit import JitFunction, JitModule
@@ -147,6 +148,15 @@ def test_vload_vstore_fma_broadcast_and_reduction_match_numpy(kernel_module):
     np.testing.assert_allclose(y, x * 2 + 0.5, rtol=1e-6)
 
 
+# rows 0-5 of MATH's y: a unary math op of %v = x or %a = |x|
+UNARY_ROWS = [
+    ("exp", "%v"),
+    ("log", "%a"),
+    ("tanh", "%v"),
+    ("sqrt", "%a"),
+    ("rsqrt", "%a"),
+    ("erf", "%v"),
+]
 MATH = dict(
     buffers="%x: memref<64xf32>, %y: memref<10x64xf32>",
     extents=(16, 64, 2, 3, 4, 5, 6, 7, 8, 9),
@@ -155,19 +165,13 @@ MATH = dict(
   loop.for %j = %c0 to %c64 step %c1 {
     %v = loop.load %x[%j] : memref<64xf32>
     %a = math.absf %v : f32
-    %e = math.exp %v : f32
-    loop.store %e, %y[%c0, %j] : memref<10x64xf32>
-    %l = math.log %a : f32
-    loop.store %l, %y[%c1, %j] : memref<10x64xf32>
-    %t = math.tanh %v : f32
-    loop.store %t, %y[%c2, %j] : memref<10x64xf32>
-    %q = math.sqrt %a : f32
-    loop.store %q, %y[%c3, %j] : memref<10x64xf32>
-    %rq = math.rsqrt %a : f32
-    loop.store %rq, %y[%c4, %j] : memref<10x64xf32>
-    %er = math.erf %v : f32
-    loop.store %er, %y[%c5, %j] : memref<10x64xf32>
-    %p = math.powf %a, %three : f32
+"""
+    + "".join(
+        f"    %{op} = math.{op} {operand} : f32\n"
+        f"    loop.store %{op}, %y[%c{row}, %j] : memref<10x64xf32>\n"
+        for row, (op, operand) in enumerate(UNARY_ROWS)
+    )
+    + """    %p = math.powf %a, %three : f32
     loop.store %p, %y[%c6, %j] : memref<10x64xf32>
     %f = math.fma %v, %v, %three : f32
     loop.store %f, %y[%c7, %j] : memref<10x64xf32>
@@ -221,38 +225,33 @@ def test_math_and_cast_ops_match_numpy(kernel_module):
         np.testing.assert_allclose(y[row], want, rtol=2e-6, atol=1e-6, err_msg=f"row {row}")
 
 
-INTEGER = """
+INTEGER = (
+    """
 func.func @ints(%x: memref<32xi32>, %y: memref<6x32xi32>, %d: i32) {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c32 = arith.constant 32 : index
-  %r0 = arith.constant 0 : index
-  %r1 = arith.constant 1 : index
-  %r2 = arith.constant 2 : index
-  %r3 = arith.constant 3 : index
-  %r4 = arith.constant 4 : index
-  %r5 = arith.constant 5 : index
-  %three = arith.constant 3 : i32
+"""
+    + index_constants(0, 1, 2, 3, 4, 5, 32)
+    + """  %three = arith.constant 3 : i32
   loop.for %j = %c0 to %c32 step %c1 {
     %v = loop.load %x[%j] : memref<32xi32>
     %a = arith.floordivsi %v, %d : i32
-    loop.store %a, %y[%r0, %j] : memref<6x32xi32>
+    loop.store %a, %y[%c0, %j] : memref<6x32xi32>
     %b = arith.ceildivsi %v, %d : i32
-    loop.store %b, %y[%r1, %j] : memref<6x32xi32>
+    loop.store %b, %y[%c1, %j] : memref<6x32xi32>
     %c = arith.remsi %v, %d : i32
-    loop.store %c, %y[%r2, %j] : memref<6x32xi32>
+    loop.store %c, %y[%c2, %j] : memref<6x32xi32>
     %s = arith.shli %v, %three : i32
     %x2 = arith.xori %s, %v : i32
-    loop.store %x2, %y[%r3, %j] : memref<6x32xi32>
+    loop.store %x2, %y[%c3, %j] : memref<6x32xi32>
     %mx = arith.maxsi %v, %d : i32
-    loop.store %mx, %y[%r4, %j] : memref<6x32xi32>
+    loop.store %mx, %y[%c4, %j] : memref<6x32xi32>
     %lt = arith.cmpi slt, %v, %three : i32
     %z = arith.extui %lt : i1 to i32
-    loop.store %z, %y[%r5, %j] : memref<6x32xi32>
+    loop.store %z, %y[%c5, %j] : memref<6x32xi32>
   }
   func.return
 }
 """
+)
 
 
 def test_integer_ops_on_a_plain_function_match_numpy(parse_ir):

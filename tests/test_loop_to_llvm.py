@@ -109,16 +109,14 @@ def test_large_unplanned_alloc_is_rejected(parse_ir):
     assert getattr(info.value.op, "name", None) == "loop.alloc"
 
 
-ARENA = """
-func.func @main(%w: memref<64xi8>, %ws: memref<64xi8>, %x: memref<32xf32>,
-                %y: memref<32xf32>) attributes {lamina.abi = "kernel-v1"} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c32 = arith.constant 32 : index
+ARENA = dict(
+    buffers="%x: memref<32xf32>, %y: memref<32xf32>",
+    extents=(32,),
+    body="""
   %one = arith.constant 1.0 : f32
-  %arena = loop.arena align 64 : memref<4096xi8>
+  %global = loop.arena align 64 : memref<4096xi8>
   %stack = loop.arena align 64 : memref<256xi8, #loop.space<stack>>
-  %t = loop.carve %arena[128] : memref<4096xi8> -> memref<32xf32>
+  %t = loop.carve %global[128] : memref<4096xi8> -> memref<32xf32>
   %u = loop.carve %stack[64] : memref<256xi8, #loop.space<stack>> -> memref<32xf32, #loop.space<stack>>
   loop.for %i = %c0 to %c32 step %c1 {
     %v = loop.load %x[%i] : memref<32xf32>
@@ -130,17 +128,16 @@ func.func @main(%w: memref<64xi8>, %ws: memref<64xi8>, %x: memref<32xf32>,
     %n = loop.load %u[%i] : memref<32xf32, #loop.space<stack>>
     loop.store %n, %y[%i] : memref<32xf32>
   }
-  func.return
-}
-"""
+""",
+)
 
 
-def test_global_and_stack_arenas_run(parse_ir):
-    text = llvm_ir_text(parse_ir(ARENA))
+def test_global_and_stack_arenas_run(kernel_module):
+    text = llvm_ir_text(kernel_module(**ARENA))
     assert "@lamina.arena = internal global [4096 x i8] zeroinitializer, align 64" in text
     assert "alloca [256 x i8], align 64" in text
     x = np.arange(32, dtype=np.float32)
-    (y,) = JitFunction(parse_ir(ARENA))(x)
+    (y,) = JitFunction(kernel_module(**ARENA))(x)
     np.testing.assert_allclose(y, (x + 1) ** 2)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_kernels import index_constants
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
@@ -126,17 +127,14 @@ def before_and_after(text: str, symbol: str, buffers: list[np.ndarray], tmp: Pat
 
 # An fp32 GEMM micro-kernel over a K loop: A packed [K][4] (one row of the 4x8 C block per
 # lane), B [K][8], C 4x8 accumulated in eight vector<4xf32>; one C block per i (3 blocks).
-FMLA_KERNEL = """
+FMLA_KERNEL = (
+    """
 func.func @gemm4x8(%w: memref<64xi8>, %arena: memref<64xi8>, %a: memref<3x37x4xf32>,
                    %b: memref<37x8xf32>, %c: memref<3x4x8xf32>)
     attributes {lamina.abi = "kernel-v1"} {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c2 = arith.constant 2 : index
-  %c3 = arith.constant 3 : index
-  %c4 = arith.constant 4 : index
-  %c37 = arith.constant 37 : index
-  %z = arith.constant dense<0.0> : vector<4xf32>
+"""
+    + index_constants(0, 1, 2, 3, 4, 37)
+    + """  %z = arith.constant dense<0.0> : vector<4xf32>
   loop.for %i = %c0 to %c3 step %c1 parallel {
     %r:8 = loop.for %k = %c0 to %c37 step %c1 iter_args(%c00 = %z, %c01 = %z, %c10 = %z,
         %c11 = %z, %c20 = %z, %c21 = %z, %c30 = %z, %c31 = %z) -> (vector<4xf32>,
@@ -176,6 +174,7 @@ func.func @gemm4x8(%w: memref<64xi8>, %arena: memref<64xi8>, %a: memref<3x37x4xf
   func.return
 }
 """
+)
 
 
 def dot_kernel(ext: str, k: int) -> str:
@@ -184,11 +183,7 @@ def dot_kernel(ext: str, k: int) -> str:
 func.func @dots(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<5x{k}xi8>,
                 %y: memref<3x{k}xi8>, %out: memref<5x3xi32>)
     attributes {{lamina.abi = "kernel-v1"}} {{
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c3 = arith.constant 3 : index
-  %c5 = arith.constant 5 : index
-  %ck = arith.constant {k} : index
+{index_constants(0, 1, 3, 5)}  %ck = arith.constant {k} : index
   %zero = arith.constant 0 : i32
   loop.for %i = %c0 to %c5 step %c1 parallel {{
     loop.for %j = %c0 to %c3 step %c1 parallel {{

@@ -173,21 +173,20 @@ def test_no_platform_is_a_clear_error_and_cpu_fallback_works(
     np.testing.assert_array_equal(compiled(x)[0], np.maximum(x, 0))
 
 
-def test_op_without_opencl_rule_is_unsupported() -> None:
-    text = """
-    func.func @f(%weights: memref<0xi8>, %arena: memref<0xi8>, %x: memref<8xf32>,
-                 %y: memref<8xf32>) attributes {lamina.abi = "kernel-v1"} {
-      %c0 = arith.constant 0 : index
-      %c1 = arith.constant 1 : index
-      %c8 = arith.constant 8 : index
-      loop.for %i = %c0 to %c8 step %c1 parallel {
-        %v = loop.load %x[%i] : memref<8xf32>
-        %r = math.atan2 %v, %v : f32
-        loop.store %r, %y[%i] : memref<8xf32>
-      }
-      func.return
-    }
-    """
+def test_op_without_opencl_rule_is_unsupported(kernel_ir) -> None:
+    text = kernel_ir(
+        "%x: memref<8xf32>, %y: memref<8xf32>",
+        """
+  loop.for %i = %c0 to %c8 step %c1 parallel {
+    %v = loop.load %x[%i] : memref<8xf32>
+    %r = math.atan2 %v, %v : f32
+    loop.store %r, %y[%i] : memref<8xf32>
+  }
+""",
+        extents=(8,),
+        weights=0,
+        arena=0,
+    )
     module = _lowered(text)
     kernel = next(op for op in module.ops if isinstance(op, ocl.KernelOp))
     with pytest.raises(UnsupportedOpError, match="not supported: math.atan2 in OpenCL codegen"):

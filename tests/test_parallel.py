@@ -27,28 +27,37 @@ from lamina.errors import LaminaError
 from lamina.runtime.jit import JitModule, thread_count
 from lamina.runtime.qemu import run_bundle
 
-# out[i] = the id of the thread running iteration i, N iterations of a 2-op body
-THREAD_IDS = """
+
+def thread_ids_text(
+    iterations: int, spin: int, name: str = "tids", arguments: str = "", body: str = ""
+) -> str:
+    """@<name>(%out: memref<2x<iterations>xi64>, <arguments>): a parallel loop over %i whose
+    iteration writes the id of its thread to out[0, i] and, after `spin` dependent multiplies
+    of it, the product to out[1, i]; then runs `body` (in the same iteration)."""
+    out = f"memref<2x{iterations}xi64>"
+    return f"""
 func.func private @pthread_self() -> i64
-func.func @tids(%out: memref<2xNxi64>) {
+func.func @{name}(%out: {out}{arguments}) {{
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
-  %n = arith.constant N : index
-  %s = arith.constant S : index
-  loop.for %i = %c0 to %n step %c1 parallel {
+  %n = arith.constant {iterations} : index
+  %s = arith.constant {spin} : index
+  loop.for %i = %c0 to %n step %c1 parallel {{
     %t = func.call @pthread_self() : () -> i64
-    loop.store %t, %out[%c0, %i] : memref<2xNxi64>
-    %x = loop.for %j = %c0 to %s step %c1 iter_args(%a = %t) -> (i64) {
+    loop.store %t, %out[%c0, %i] : {out}
+    %x = loop.for %j = %c0 to %s step %c1 iter_args(%a = %t) -> (i64) {{
       %y = arith.muli %a, %t : i64
       %k = arith.index_cast %j : index to i64
       %z = arith.addi %y, %k : i64
       loop.yield %z : i64
-    }
-    loop.store %x, %out[%c1, %i] : memref<2xNxi64>
-  }
+    }}
+    loop.store %x, %out[%c1, %i] : {out}
+{body}  }}
   func.return
-}
+}}
 """
+
+
 SPIN = 1024
 """Dependent multiplies per iteration (written to row 1 of `out`): with
 `ITERATIONS`, a few ms per call, so that a worker on a loaded machine wakes in time to
@@ -73,9 +82,10 @@ def spread(run: Callable[[], np.ndarray], threads: int) -> np.ndarray:
 
 
 def thread_ids(iterations: int, threads: int) -> tuple[np.ndarray, str]:
-    """The thread of each iteration of THREAD_IDS, from a run using `threads` threads when
-    the loop is threaded (at least 2 of 3: the machine has 2 cores; else the first run)."""
-    text = THREAD_IDS.replace("N", str(iterations)).replace("S", str(SPIN))
+    """The thread of each iteration of thread_ids_text(iterations, SPIN), from a run using
+    `threads` threads when the loop is threaded (at least 2 of 3: the machine has 2 cores;
+    else the first run)."""
+    text = thread_ids_text(iterations, SPIN)
     module = Parser(make_context(), text).parse_module()
     jit = JitModule(module, threads=threads)
 
@@ -166,33 +176,20 @@ def test_thread_count_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 # 7 heavy iterations: out[i] = the thread of iteration i; acc[i, :] *= 2
-UNEVEN = """
-func.func private @pthread_self() -> i64
-func.func @uneven(%out: memref<2x7xi64>, %acc: memref<7x4096xf32>) {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c7 = arith.constant 7 : index
-  %m = arith.constant 4096 : index
-  %s = arith.constant 262144 : index
-  loop.for %i = %c0 to %c7 step %c1 parallel {
-    %t = func.call @pthread_self() : () -> i64
-    loop.store %t, %out[%c0, %i] : memref<2x7xi64>
-    %spun = loop.for %j = %c0 to %s step %c1 iter_args(%a = %t) -> (i64) {
-      %b = arith.muli %a, %t : i64
-      %k = arith.index_cast %j : index to i64
-      %c = arith.addi %b, %k : i64
-      loop.yield %c : i64
-    }
-    loop.store %spun, %out[%c1, %i] : memref<2x7xi64>
+UNEVEN = thread_ids_text(
+    7,
+    262144,
+    name="uneven",
+    arguments=", %acc: memref<7x4096xf32>",
+    body="""\
+    %m = arith.constant 4096 : index
     loop.for %j = %c0 to %m step %c1 {
-      %x = loop.load %acc[%i, %j] : memref<7x4096xf32>
-      %y = arith.addf %x, %x : f32
-      loop.store %y, %acc[%i, %j] : memref<7x4096xf32>
+      %v = loop.load %acc[%i, %j] : memref<7x4096xf32>
+      %d = arith.addf %v, %v : f32
+      loop.store %d, %acc[%i, %j] : memref<7x4096xf32>
     }
-  }
-  func.return
-}
-"""
+""",
+)
 
 
 @pytest.mark.parametrize(("threads", "chunks"), [(1, [7]), (2, [4, 3]), (3, [3, 2, 2])])
@@ -250,7 +247,7 @@ def task_count() -> int:
 def test_repeated_calls_and_more_modules_reuse_the_same_worker_threads() -> None:
     # OS thread ids (gettid): a new thread gets a new one, where pthread_self may repeat
     n = ITERATIONS
-    text = THREAD_IDS.replace("N", str(n)).replace("S", "64")  # still threaded, but short
+    text = thread_ids_text(n, 64)  # still threaded, but short
     text = text.replace("pthread_self", "gettid").replace("i64", "i32")
     call = JitModule(Parser(make_context(), text).parse_module(), threads=2).function("tids")
     out = np.zeros((2, n), np.int32)
@@ -331,7 +328,7 @@ def test_nested_parallel_loops_run_inline_without_deadlock() -> None:
 
 def test_concurrent_callers_get_correct_results() -> None:
     n = ITERATIONS
-    text = THREAD_IDS.replace("N", str(n)).replace("S", str(SPIN))
+    text = thread_ids_text(n, SPIN)
     call = JitModule(Parser(make_context(), text).parse_module(), threads=2).function("tids")
     outs = [np.zeros((2, n), np.int64) for _ in range(4)]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from io import StringIO
+from typing import Any
 
 import pytest
 from xdsl.builder import Builder
@@ -85,6 +86,34 @@ def bias_add(bias_type: Attribute | None = None, body: Region | None = None) -> 
     )
 
 
+def conv(
+    input_shape: tuple[int, ...] = (1, 3, 8, 8),
+    filter_shape: tuple[int, ...] = (4, 3, 3, 3),
+    result_shape: tuple[int, ...] = (1, 4, 6, 6),
+    **options: Any,
+) -> Conv2dOp:
+    """A conv (NCHW unless `options` give a layout; the other options as Conv2dOp takes them)
+    of f32 values of the given shapes; by default 3 channels into 4 by 3x3 filters over an
+    8x8 image, which verifies."""
+    options.setdefault("layout", ConvLayout.NCHW_FCHW)
+    return Conv2dOp(
+        value(tensor(*input_shape)), value(tensor(*filter_shape)), tensor(*result_shape), **options
+    )
+
+
+def pool(input_shape: tuple[int, ...], result_shape: tuple[int, ...], **options: Any) -> PoolOp:
+    """A pool (max in NCHW unless `options` say otherwise; the other options as PoolOp takes
+    them) of an f32 value of `input_shape`."""
+    options.setdefault("kind", PoolKind.MAX)
+    options.setdefault("layout", TensorLayout.NCHW)
+    return PoolOp(value(tensor(*input_shape)), tensor(*result_shape), **options)
+
+
+def pad(result_shape: tuple[int, ...], **options: Any) -> PadOp:
+    """A pad (`options` as PadOp takes them) of an f32 value of shape 4x8."""
+    return PadOp(value(tensor(4, 8)), tensor(*result_shape), **options)
+
+
 # --- builders -----------------------------------------------------------------------------
 
 
@@ -130,55 +159,45 @@ def test_named_op_builders_verify() -> None:
             transpose_lhs=True,
             transpose_rhs=True,
         ),
-        Conv2dOp(
-            value(tensor(1, 3, 224, 224)),
-            value(tensor(64, 3, 7, 7)),
-            tensor(1, 64, 112, 112),
-            layout=ConvLayout.NCHW_FCHW,
+        conv(
+            (1, 3, 224, 224),
+            (64, 3, 7, 7),
+            (1, 64, 112, 112),
             strides=(2, 2),
             pad_low=(3, 3),
             pad_high=(3, 3),
             bias=value(tensor(64)),
         ),
-        Conv2dOp(
-            value(tensor(1, 8, 8, 32)),
-            value(tensor(3, 3, 1, 32)),
-            tensor(1, 8, 8, 32),
+        conv(
+            (1, 8, 8, 32),
+            (3, 3, 1, 32),
+            (1, 8, 8, 32),
             layout=ConvLayout.NHWC_HWCF,
             pad_low=(1, 1),
             pad_high=(1, 1),
             groups=32,
         ),
-        PoolOp(
-            value(tensor(1, 64, 112, 112)),
-            tensor(1, 64, 56, 56),
-            kind=PoolKind.MAX,
-            layout=TensorLayout.NCHW,
+        pool(
+            (1, 64, 112, 112),
+            (1, 64, 56, 56),
             kernel=(3, 3),
             strides=(2, 2),
             pad_low=(1, 1),
             pad_high=(1, 1),
         ),
         # ceil mode: floor((5 - 2) / 2) + 1 = 2, ceil gives 3
-        PoolOp(
-            value(tensor(1, 5, 5, 8)),
-            tensor(1, 3, 3, 8),
+        pool(
+            (1, 5, 5, 8),
+            (1, 3, 3, 8),
+            kernel=(2, 2),
             kind=PoolKind.AVG,
             layout=TensorLayout.NHWC,
-            kernel=(2, 2),
             strides=(2, 2),
             count_include_pad=True,
         ),
         ReduceOp(value(tensor(4, 8)), tensor(4, 1), kind=ReduceKind.SUM, axes=[1], keepdims=True),
         TransposeOp(value(tensor(1, 3, 4, 5)), [0, 2, 3, 1], tensor(1, 4, 5, 3)),
-        PadOp(
-            value(tensor(4, 8)),
-            tensor(4, 10),
-            mode=PadMode.CONSTANT,
-            low=[0, 1],
-            high=[0, 1],
-            value=value(f32),
-        ),
+        pad((4, 10), mode=PadMode.CONSTANT, low=[0, 1], high=[0, 1], value=value(f32)),
         GatherOp(
             value(tensor(100, 16)), value(tensor(2, 3, element=i64)), tensor(2, 3, 16), axis=0
         ),
@@ -190,15 +209,9 @@ def test_named_op_builders_verify() -> None:
 
 
 def test_pool_reports_its_spatial_dims() -> None:
-    pool = PoolOp(
-        value(tensor(1, 2, 10, 10, 16)),
-        tensor(1, 2, 9, 9, 16),
-        kind=PoolKind.MAX,
-        layout=TensorLayout.NCHWC,
-        kernel=(2, 2),
-    )
-    pool.verify()
-    assert list(pool.spatial_dims()) == [2, 3]
+    blocked = pool((1, 2, 10, 10, 16), (1, 2, 9, 9, 16), kernel=(2, 2), layout=TensorLayout.NCHWC)
+    blocked.verify()
+    assert list(blocked.spatial_dims()) == [2, 3]
 
 
 # --- verifier errors ----------------------------------------------------------------------
@@ -254,74 +267,33 @@ ERRORS: dict[str, tuple[Callable[[], Operation], str]] = {
         "or a wider one",
     ),
     "conv_result": (
-        lambda: Conv2dOp(
-            value(tensor(1, 3, 8, 8)),
-            value(tensor(4, 3, 3, 3)),
-            tensor(1, 4, 8, 8),
-            layout=ConvLayout.NCHW_FCHW,
-        ),
+        lambda: conv(result_shape=(1, 4, 8, 8)),
         "expected result type tensor<1x4x8x8xf32> to have shape [1, 4, 6, 6]",
     ),
     "conv_groups": (
-        lambda: Conv2dOp(
-            value(tensor(1, 8, 8, 8)),
-            value(tensor(6, 2, 3, 3)),
-            tensor(1, 6, 6, 6),
-            layout=ConvLayout.NCHW_FCHW,
-            groups=4,
-        ),
+        lambda: conv((1, 8, 8, 8), (6, 2, 3, 3), (1, 6, 6, 6), groups=4),
         "divisible by groups (4)",
     ),
     "conv_bias": (
-        lambda: Conv2dOp(
-            value(tensor(1, 3, 8, 8)),
-            value(tensor(4, 3, 3, 3)),
-            tensor(1, 4, 6, 6),
-            layout=ConvLayout.NCHW_FCHW,
-            bias=value(tensor(3)),
-        ),
+        lambda: conv(bias=value(tensor(3))),
         "expected bias type tensor<3xf32> to have shape [4]",
     ),
     "conv_nchwc_groups": (
-        lambda: Conv2dOp(
-            value(tensor(1, 1, 8, 8, 4)),
-            value(tensor(1, 1, 3, 3, 4, 4)),
-            tensor(1, 1, 6, 6, 4),
-            layout=ConvLayout.NCHWC,
-            groups=2,
+        lambda: conv(
+            (1, 1, 8, 8, 4), (1, 1, 3, 3, 4, 4), (1, 1, 6, 6, 4), layout=ConvLayout.NCHWC, groups=2
         ),
         "expected groups = 1 with layout nchwc, got 2",
     ),
     "conv_stride_count": (
-        lambda: Conv2dOp(
-            value(tensor(1, 3, 8, 8)),
-            value(tensor(4, 3, 3, 3)),
-            tensor(1, 4, 6, 6),
-            layout=ConvLayout.NCHW_FCHW,
-            strides=(1,),
-        ),
+        lambda: conv(strides=(1,)),
         "expected 2 values in strides, got [1]",
     ),
     "pool_spatial": (
-        lambda: PoolOp(
-            value(tensor(1, 4, 8, 8)),
-            tensor(1, 4, 5, 4),
-            kind=PoolKind.MAX,
-            layout=TensorLayout.NCHW,
-            kernel=(3, 2),
-            strides=(2, 2),
-        ),
+        lambda: pool((1, 4, 8, 8), (1, 4, 5, 4), kernel=(3, 2), strides=(2, 2)),
         "expected dim 2 of result type tensor<1x4x5x4xf32> to be 3 or 4 (ceil mode)",
     ),
     "pool_count_include_pad": (
-        lambda: PoolOp(
-            value(tensor(1, 4, 8, 8)),
-            tensor(1, 4, 7, 7),
-            kind=PoolKind.MAX,
-            layout=TensorLayout.NCHW,
-            kernel=(2, 2),
-            count_include_pad=True,
-        ),
+        lambda: pool((1, 4, 8, 8), (1, 4, 7, 7), kernel=(2, 2), count_include_pad=True),
         "expected count_include_pad only with avg pooling",
     ),
     "reduce_axes": (
@@ -339,20 +311,11 @@ ERRORS: dict[str, tuple[Callable[[], Operation], str]] = {
         "expected permutation [0, 0] to permute the dims of input type tensor<4x8xf32>",
     ),
     "pad_value_mode": (
-        lambda: PadOp(
-            value(tensor(4, 8)),
-            tensor(6, 10),
-            mode=PadMode.EDGE,
-            low=[1, 1],
-            high=[1, 1],
-            value=value(f32),
-        ),
+        lambda: pad((6, 10), mode=PadMode.EDGE, low=[1, 1], high=[1, 1], value=value(f32)),
         "expected no value with pad mode edge",
     ),
     "pad_reflect": (
-        lambda: PadOp(
-            value(tensor(4, 8)), tensor(8, 8), mode=PadMode.REFLECT, low=[4, 0], high=[0, 0]
-        ),
+        lambda: pad((8, 8), mode=PadMode.REFLECT, low=[4, 0], high=[0, 0]),
         "to have at least 5 elements for reflect pads 4, 0",
     ),
     "gather_indices": (

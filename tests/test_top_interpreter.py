@@ -1,56 +1,45 @@
-"""The top reference interpreter on hand-written top IR, against direct numpy loops."""
+"""The top reference interpreter on hand-written top IR, against numpy."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from xdsl.dialects.builtin import ModuleOp
-from xdsl.parser import Parser
+from helpers_kernels import conv_nchw, parse, return_elementwise, scaled_row_reduction
 
-from lamina.context import make_context
 from lamina.errors import UnsupportedOpError
 from lamina.runtime.reference.top_interpreter import run_top
-
-
-def parse(text: str) -> ModuleOp:
-    module = Parser(make_context(), text).parse_module()
-    module.verify()
-    return module
 
 
 def rand(*shape: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
-ROW_SUM = """
-func.func @f(%x: tensor<4x8xf32>, %s: tensor<1x8xf32>) -> tensor<4xf32> {
-  %z = arith.constant 1.0 : f32
-  %acc = top.fill %z : f32 -> tensor<4xf32>
-  %r = top.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
-                                     affine_map<(d0, d1) -> (0, d1)>,
-                                     affine_map<(d0, d1) -> (d0)>],
-                    iterator_types = ["parallel", "reduction"]}
-      ins(%x, %s : tensor<4x8xf32>, tensor<1x8xf32>) outs(%acc : tensor<4xf32>) {
-  ^bb0(%a: f32, %b: f32, %o: f32):
-    %p = arith.mulf %a, %b : f32
-    %q = BODY
-    top.yield %q : f32
-  } -> tensor<4xf32>
-  func.return %r : tensor<4xf32>
-}
-"""
-
-
 def test_reduction_generic_of_combine_form_reduces_with_numpy() -> None:
     x, s = rand(4, 8), rand(1, 8, seed=1)
-    (got,) = run_top(parse(ROW_SUM.replace("BODY", "arith.addf %o, %p : f32")), [x, s])
+    text = scaled_row_reduction(
+        "1.0",
+        """
+        %p = arith.mulf %a, %b : f32
+        %q = arith.addf %o, %p : f32
+        top.yield %q : f32
+        """,
+    )
+    (got,) = run_top(parse(text), [x, s])
     np.testing.assert_allclose(got, 1 + (x * s).sum(axis=1), rtol=1e-6)
 
 
 def test_reduction_generic_of_any_other_body_runs_step_by_step() -> None:
     # o * 0.5 + p depends on the order: it must run in loop order
-    half = "%z2 = arith.constant 0.5 : f32\n    %h = arith.mulf %o, %z2 : f32\n    "
-    text = ROW_SUM.replace("%q = BODY", half + "%q = arith.addf %h, %p : f32")
+    text = scaled_row_reduction(
+        "1.0",
+        """
+        %p = arith.mulf %a, %b : f32
+        %z2 = arith.constant 0.5 : f32
+        %h = arith.mulf %o, %z2 : f32
+        %q = arith.addf %h, %p : f32
+        top.yield %q : f32
+        """,
+    )
     x, s = rand(4, 8), rand(1, 8, seed=1)
     (got,) = run_top(parse(text), [x, s])
     expected = np.ones(4, np.float32)
@@ -60,45 +49,27 @@ def test_reduction_generic_of_any_other_body_runs_step_by_step() -> None:
 
 
 def test_parallel_generic_with_transposed_output_and_slice_map() -> None:
-    text = """
-    func.func @f(%x: tensor<3x8xf32>) -> tensor<4x3xf32> {
-      %z = arith.constant 0.0 : f32
-      %init = top.fill %z : f32 -> tensor<4x3xf32>
-      %r = top.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0 * 2 + 1)>,
-                                         affine_map<(d0, d1) -> (d0, d1)>],
-                        iterator_types = ["parallel", "parallel"]}
-          ins(%x : tensor<3x8xf32>) outs(%init : tensor<4x3xf32>) {
-      ^bb0(%a: f32, %o: f32):
-        %e = math.exp %a : f32
+    transposed_slice = "affine_map<(d0, d1) -> (d1, d0 * 2 + 1)>"
+    exp = return_elementwise(
+        (4, 3),
+        [("%x", "tensor<3x8xf32>", transposed_slice)],
+        """
+        %e = math.exp %a0 : f32
         top.yield %e : f32
-      } -> tensor<4x3xf32>
-      func.return %r : tensor<4x3xf32>
-    }
+        """,
+    )
+    text = f"""
+    func.func @f(%x: tensor<3x8xf32>) -> tensor<4x3xf32> {{
+      {exp}
+    }}
     """
     x = rand(3, 8)
     (got,) = run_top(parse(text), [x])
     np.testing.assert_allclose(got, np.exp(x[:, 1::2]).T, rtol=1e-6)
 
 
-def naive_conv(x: np.ndarray, w: np.ndarray, stride: int, pad: int, groups: int) -> np.ndarray:
-    n, c, h, wd = x.shape
-    f, cg, kh, kw = w.shape
-    xp = np.pad(x, [(0, 0), (0, 0), (pad, pad), (pad, pad)])
-    oh, ow = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
-    y = np.zeros((n, f, oh, ow), np.float64)
-    fg = f // groups
-    for o in range(f):
-        g = o // fg
-        for i in range(oh):
-            for j in range(ow):
-                patch = xp[:, g * cg : (g + 1) * cg, i * stride : i * stride + kh,
-                           j * stride : j * stride + kw]  # fmt: skip
-                y[:, o, i, j] = (patch * w[o]).sum(axis=(1, 2, 3))
-    return y
-
-
 @pytest.mark.parametrize("groups", [1, 2, 4])
-def test_conv2d_matches_a_direct_loop(groups: int) -> None:
+def test_conv2d_matches_the_numpy_reference_conv(groups: int) -> None:
     text = f"""
     func.func @f(%x: tensor<1x4x7x7xf32>, %w: tensor<8x{4 // groups}x3x3xf32>) -> tensor<1x8x4x4xf32> {{
       %y = top.conv2d nchw_fchw %x, %w strides [2, 2] dilations [1, 1] pad_low [1, 1]
@@ -109,7 +80,9 @@ def test_conv2d_matches_a_direct_loop(groups: int) -> None:
     """
     x, w = rand(1, 4, 7, 7), rand(8, 4 // groups, 3, 3, seed=1)
     (got,) = run_top(parse(text), [x, w])
-    np.testing.assert_allclose(got, naive_conv(x, w, 2, 1, groups), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        got, conv_nchw(x, w, None, (2, 2), (1, 1), (1, 1), (1, 1), groups), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_ceil_mode_avg_pool_counts_only_real_and_explicit_pad_positions() -> None:

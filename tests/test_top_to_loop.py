@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
+from helpers_kernels import conv_nchw, parse, scaled_row_reduction, tensor
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp
-from xdsl.parser import Parser
 
 from lamina.context import make_context
 from lamina.dialects import loop
@@ -29,12 +29,6 @@ RNG = np.random.default_rng(0)
 
 def f32(*shape: int) -> np.ndarray:
     return RNG.standard_normal(shape).astype(np.float32)
-
-
-def parse(text: str) -> ModuleOp:
-    module = Parser(make_context(), text).parse_module()
-    module.verify()
-    return module
 
 
 def lower(text: str, plan: bool = True) -> ModuleOp:
@@ -120,85 +114,70 @@ def test_int8_matmul_accumulates_in_i32() -> None:
 # --- conv2d -----------------------------------------------------------------------------------
 
 
-def conv_nchw(x, w, b, strides, dilations, low, high, groups):  # type: ignore[no-untyped-def]
-    n, _, h, wd = x.shape
-    f, cg, kh, kw = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (low[0], high[0]), (low[1], high[1])))
-    oh = (h + low[0] + high[0] - dilations[0] * (kh - 1) - 1) // strides[0] + 1
-    ow = (wd + low[1] + high[1] - dilations[1] * (kw - 1) - 1) // strides[1] + 1
-    y = np.zeros((n, f, oh, ow), np.float64)
-    per_group = f // groups
-    for fo in range(f):
-        g = fo // per_group
-        for i in range(kh):
-            for j in range(kw):
-                h0, w0 = i * dilations[0], j * dilations[1]
-                patch = xp[
-                    :,
-                    g * cg : (g + 1) * cg,
-                    h0 : h0 + strides[0] * (oh - 1) + 1 : strides[0],
-                    w0 : w0 + strides[1] * (ow - 1) + 1 : strides[1],
-                ]
-                y[:, fo] += np.einsum("nchw,c->nhw", patch, w[fo, :, i, j])
-    if b is not None:
-        y += b.reshape(1, -1, 1, 1)
-    return y.astype(np.float32)
+def conv2d_text(
+    layout: str,
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    y_shape: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    low: Sequence[int],
+    high: Sequence[int],
+    groups: int,
+    *,
+    constant_filter: bool = False,
+) -> str:
+    """A @main of one top.conv2d `layout` on f32 arguments shaped like `x`, `w` (with
+    `constant_filter`, a graph.constant of `w` instead) and `b` (None: no bias), returning
+    its result of shape `y_shape`; the geometry as conv_nchw takes it."""
+    xt, wt, yt = tensor(x.shape), tensor(w.shape), tensor(y_shape)
+    operands = [("%x", xt), ("%w", wt)] + ([] if b is None else [("%b", tensor(b.shape))])
+    arguments = [
+        f"{name}: {type_}" for name, type_ in operands if name != "%w" or not constant_filter
+    ]
+    filter_constant = (
+        f"%w = graph.constant dense_resource<{weight(w)}> : {wt}\n      " if constant_filter else ""
+    )
+    return f"""
+    func.func @main({", ".join(arguments)}) -> {yt} {{
+      {filter_constant}%y = top.conv2d {layout} {", ".join(name for name, _ in operands)}
+          strides {list(strides)} dilations {list(dilations)} pad_low {list(low)}
+          pad_high {list(high)} groups {groups}
+          : ({", ".join(type_ for _, type_ in operands)}) -> {yt}
+      func.return %y : {yt}
+    }}"""
 
 
 def test_conv2d_nchw_with_stride_pad_groups_and_bias() -> None:
     x, w, b = f32(1, 4, 9, 8), f32(6, 2, 3, 3), f32(6)
-    text = f"""
-    func.func @main(%x: tensor<1x4x9x8xf32>, %b: tensor<6xf32>) -> tensor<1x6x5x4xf32> {{
-      %w = graph.constant dense_resource<{weight(w)}> : tensor<6x2x3x3xf32>
-      %y = top.conv2d nchw_fchw %x, %w, %b strides [2, 2] dilations [1, 1] pad_low [1, 1]
-          pad_high [1, 0] groups 2
-          : (tensor<1x4x9x8xf32>, tensor<6x2x3x3xf32>, tensor<6xf32>) -> tensor<1x6x5x4xf32>
-      func.return %y : tensor<1x6x5x4xf32>
-    }}"""
-    check(text, [x, b], [conv_nchw(x, w, b, (2, 2), (1, 1), (1, 1), (1, 0), 2)])
+    geometry = ((2, 2), (1, 1), (1, 1), (1, 0), 2)
+    text = conv2d_text("nchw_fchw", x, w, b, (1, 6, 5, 4), *geometry, constant_filter=True)
+    check(text, [x, b], [conv_nchw(x, w, b, *geometry)])
 
 
 def test_conv2d_nchw_with_dilation_and_asymmetric_pads() -> None:
     x, w = f32(2, 3, 7, 7), f32(4, 3, 2, 3)
-    text = """
-    func.func @main(%x: tensor<2x3x7x7xf32>, %w: tensor<4x3x2x3xf32>) -> tensor<2x4x7x5xf32> {
-      %y = top.conv2d nchw_fchw %x, %w strides [1, 1] dilations [2, 1] pad_low [2, 0]
-          pad_high [0, 0] groups 1 : (tensor<2x3x7x7xf32>, tensor<4x3x2x3xf32>)
-          -> tensor<2x4x7x5xf32>
-      func.return %y : tensor<2x4x7x5xf32>
-    }"""
-    check(text, [x, w], [conv_nchw(x, w, None, (1, 1), (2, 1), (2, 0), (0, 0), 1)])
+    geometry = ((1, 1), (2, 1), (2, 0), (0, 0), 1)
+    text = conv2d_text("nchw_fchw", x, w, None, (2, 4, 7, 5), *geometry)
+    check(text, [x, w], [conv_nchw(x, w, None, *geometry)])
 
 
 def test_conv2d_nhwc_hwcf_with_groups() -> None:
     x, w = f32(1, 6, 6, 4), f32(3, 3, 2, 6)
-    text = """
-    func.func @main(%x: tensor<1x6x6x4xf32>, %w: tensor<3x3x2x6xf32>) -> tensor<1x6x6x6xf32> {
-      %y = top.conv2d nhwc_hwcf %x, %w strides [1, 1] dilations [1, 1] pad_low [1, 1]
-          pad_high [1, 1] groups 2 : (tensor<1x6x6x4xf32>, tensor<3x3x2x6xf32>)
-          -> tensor<1x6x6x6xf32>
-      func.return %y : tensor<1x6x6x6xf32>
-    }"""
-    y = conv_nchw(
-        x.transpose(0, 3, 1, 2), w.transpose(3, 2, 0, 1), None, (1, 1), (1, 1), (1, 1), (1, 1), 2
-    )
+    geometry = ((1, 1), (1, 1), (1, 1), (1, 1), 2)
+    text = conv2d_text("nhwc_hwcf", x, w, None, (1, 6, 6, 6), *geometry)
+    y = conv_nchw(x.transpose(0, 3, 1, 2), w.transpose(3, 2, 0, 1), None, *geometry)
     check(text, [x, w], [y.transpose(0, 2, 3, 1)])
 
 
 def test_conv2d_nchwc_blocked_with_bias() -> None:
     x, w, b = f32(1, 2, 5, 5, 4), f32(2, 2, 3, 3, 4, 8), f32(2, 8)
-    text = """
-    func.func @main(%x: tensor<1x2x5x5x4xf32>, %w: tensor<2x2x3x3x4x8xf32>, %b: tensor<2x8xf32>)
-        -> tensor<1x2x3x3x8xf32> {
-      %y = top.conv2d nchwc %x, %w, %b strides [2, 2] dilations [1, 1] pad_low [1, 1]
-          pad_high [1, 1] groups 1
-          : (tensor<1x2x5x5x4xf32>, tensor<2x2x3x3x4x8xf32>, tensor<2x8xf32>)
-          -> tensor<1x2x3x3x8xf32>
-      func.return %y : tensor<1x2x3x3x8xf32>
-    }"""
+    geometry = ((2, 2), (1, 1), (1, 1), (1, 1), 1)
+    text = conv2d_text("nchwc", x, w, b, (1, 2, 3, 3, 8), *geometry)
     xn = x.transpose(0, 1, 4, 2, 3).reshape(1, 8, 5, 5)
     wn = w.transpose(0, 5, 1, 4, 2, 3).reshape(16, 8, 3, 3)
-    y = conv_nchw(xn, wn, b.reshape(-1), (2, 2), (1, 1), (1, 1), (1, 1), 1)
+    y = conv_nchw(xn, wn, b.reshape(-1), *geometry)
     check(text, [x, w, b], [y.reshape(1, 2, 8, 3, 3).transpose(0, 1, 3, 4, 2)])
 
 
@@ -395,23 +374,15 @@ def test_generic_elementwise_with_broadcast_in_place_chain() -> None:
 
 def test_generic_reduction_accumulates_into_filled_output() -> None:
     x, scale = f32(4, 8), f32(1, 8)
-    text = """
-    func.func @main(%x: tensor<4x8xf32>, %scale: tensor<1x8xf32>) -> tensor<4xf32> {
-      %zero = arith.constant 0.0 : f32
-      %init = top.fill %zero : f32 -> tensor<4xf32>
-      %s = top.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
-                                         affine_map<(d0, d1) -> (0, d1)>,
-                                         affine_map<(d0, d1) -> (d0)>],
-                        iterator_types = ["parallel", "reduction"]}
-          ins(%x, %scale : tensor<4x8xf32>, tensor<1x8xf32>) outs(%init : tensor<4xf32>) {
-      ^bb0(%a: f32, %b: f32, %o: f32):
+    text = scaled_row_reduction(
+        "0.0",
+        """
         %e = math.exp %a : f32
         %f = arith.mulf %e, %b : f32
         %t = arith.addf %o, %f : f32
         top.yield %t : f32
-      } -> tensor<4xf32>
-      func.return %s : tensor<4xf32>
-    }"""
+        """,
+    )
     check(text, [x, scale], [(np.exp(x) * scale).sum(axis=1)])
 
 
