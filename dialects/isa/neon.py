@@ -42,6 +42,8 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.hints import isa
 
+from lamina.dialects.isa.byte_dot import ByteDotOp
+
 REGISTER_BITS = (64, 128)
 """The widths of a NEON D (64-bit) and Q (128-bit) register."""
 
@@ -117,40 +119,12 @@ class FmlaLaneOp(IRDLOperation):
             raise VerifyException(f"neon.fmla_lane: lane {lane} is outside {lanes_type}")
 
 
-class DotOp(IRDLOperation):
-    """Shared form of the 8-bit dot products: each i32 lane `i` of `acc` adds the dot
-    product of the four i8 lanes `4i..4i+3` of `lhs` and `rhs`. `acc` (= result) is
-    `vector<4xi32>` or `vector<2xi32>`; `lhs` and `rhs` have four times as many i8 lanes.
-    Needs the `+dotprod` feature (Armv8.2-A and later: Cortex-A55/A76)."""
+class DotOp(ByteDotOp):
+    """The 8-bit dot products (dialects/isa/byte_dot.py): `acc` is a D or Q
+    register of i32 (`vector<2xi32>`, `vector<4xi32>`). Needs the `+dotprod` feature
+    (Armv8.2-A and later: Cortex-A55/A76)."""
 
-    T: ClassVar = VarConstraint("T", base(VectorType))
-    U: ClassVar = VarConstraint("U", base(VectorType))
-    acc = operand_def(T)
-    lhs = operand_def(U)
-    rhs = operand_def(U)
-    result = result_def(T)
-    traits = traits_def(Pure())
-    assembly_format = "$acc `,` $lhs `,` $rhs attr-dict `:` type($acc) `,` type($lhs)"
-
-    def __init__(self, acc: SSAValue, lhs: SSAValue, rhs: SSAValue) -> None:
-        super().__init__(operands=[acc, lhs, rhs], result_types=[acc.type])
-
-    def verify_(self) -> None:
-        acc, lhs = self.acc.type, self.lhs.type
-        i32, i8 = IntegerType(32), IntegerType(8)
-        if (
-            _vector_bits(acc) not in REGISTER_BITS
-            or not isa(acc, VectorType[Attribute])
-            or acc.element_type != i32
-        ):
-            raise VerifyException(
-                f"{self.name}: accumulator {acc} must be vector<4xi32> or vector<2xi32>"
-            )
-        if not isa(lhs, VectorType[Attribute]) or lhs != VectorType(i8, [4 * _lanes(acc)]):
-            raise VerifyException(
-                f"{self.name}: operands {lhs} must be vector<{4 * _lanes(acc)}xi8> for an "
-                f"accumulator {acc}"
-            )
+    ACCUMULATOR_LANES: ClassVar = (4, 2)
 
 
 @irdl_op_definition
