@@ -1,18 +1,24 @@
 """Quantized TFLite models: int8 / uint8 tensors import as the QDQ form
 (parser/tflite_quant.py) and match LiteRT's fixed-point kernels. Each operator in a small
-model built with the schema's flatbuffers builder, compiled for the host: every output
+model built with the schema's flatbuffers builder, compiled for the host (a chain of them
+also as a cortex-a76 bundle under qemu-aarch64): every output
 element within one quantization step of LiteRT, at least 99% equal. Broken quantization
 parameters are diagnostics naming the operator."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import lamina
+from lamina.compiler import compile_bundle
 from lamina.errors import ModelImportError
+from lamina.runtime.qemu import run_bundle
 from lamina.tools.tflite_builder import Quantization, TFLiteBuilder
 from lamina.tools.tflite_check import check_quantized_against_litert as check
+from lamina.tools.tflite_check import litert_outputs, quantized_mismatch
 
 RNG = np.random.default_rng(11)
 
@@ -190,6 +196,41 @@ def test_uint8_conv_with_asymmetric_weights_matches_litert() -> None:
     m.op("CONV_2D", [x, w, b], [y], "Conv2DOptions", Padding=0, StrideW=1, StrideH=1)
     m.output(y)
     check(m, [RNG.integers(0, 256, (1, 6, 6, 3)).astype(np.uint8)])
+
+
+def conv_block() -> TFLiteBuilder:
+    """int8 CONV_2D (RELU6) -> DEPTHWISE_CONV_2D -> RESHAPE -> FULLY_CONNECTED."""
+    m = TFLiteBuilder()
+    x = m.input("x", [1, 8, 8, 8], np.int8, X)
+    wq, wp = weights(8, 3, 3, 8)
+    bq, bp = bias(8, wp)
+    conv = m.tensor("conv", [1, 8, 8, 8], np.int8, per_tensor(6 / 255, -128))
+    m.op("CONV_2D", [x, m.constant("w", wq, wp), m.constant("b", bq, bp)], [conv],
+         "Conv2DOptions", Padding=0, StrideW=1, StrideH=1, FusedActivationFunction=3)  # fmt: skip
+    dq = RNG.integers(-127, 128, (1, 3, 3, 8)).astype(np.int8)
+    dp: Quantization = (list(RNG.uniform(0.005, 0.02, 8)), [0] * 8, 3)
+    db = m.constant("db", np.zeros(8, np.int32), ([6 / 255 * s for s in dp[0]], [0] * 8, 0))
+    depth = m.tensor("depth", [1, 4, 4, 8], np.int8, per_tensor(0.03, 3))
+    m.op("DEPTHWISE_CONV_2D", [conv, m.constant("dw", dq, dp), db], [depth],
+         "DepthwiseConv2DOptions", Padding=0, StrideW=2, StrideH=2, DepthMultiplier=1)  # fmt: skip
+    flat = m.tensor("flat", [1, 128], np.int8, per_tensor(0.03, 3))
+    m.op("RESHAPE", [depth, m.constant("shape", np.array([1, 128], np.int32))], [flat])
+    fw = m.constant("fw", RNG.integers(-127, 128, (10, 128)).astype(np.int8), per_tensor(0.01, 0))
+    logits = m.tensor("logits", [1, 10], np.int8, per_tensor(0.5, 0))
+    m.op("FULLY_CONNECTED", [flat, fw, -1], [logits], "FullyConnectedOptions")
+    m.output(logits)
+    return m
+
+
+def test_int8_conv_block_matches_litert() -> None:
+    check(conv_block(), [int8_feed(1, 8, 8, 8)])
+
+
+def test_int8_conv_block_on_cortex_a76_under_qemu_matches_litert(tmp_path: Path) -> None:
+    data, feed = conv_block().finish(), int8_feed(1, 8, 8, 8)
+    compile_bundle(data, "cortex-a76", tmp_path / "bundle", name="block_int8")
+    got = run_bundle(tmp_path / "bundle", {"x": feed}).outputs
+    assert (wrong := quantized_mismatch(got, litert_outputs(data, [feed]))) is None, wrong
 
 
 BROKEN = {

@@ -8,25 +8,13 @@ TFLite's int8 resize weighs in fixed point; benchmarks/tflite_int8_models.py lis
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pytest
 
 import lamina
-from lamina.compiler import compile_bundle
 from lamina.parser.tflite_model import read_tflite
-from lamina.runtime.qemu import run_bundle
 from lamina.tools.model_zoo import zoo_model
 from lamina.tools.tflite_check import image_feeds, litert_outputs, quantized_mismatch
 from lamina.tools.tflite_quantize import quantize_static, quantized_feeds
-
-
-@pytest.fixture(scope="module")
-def hand_landmark() -> tuple[bytes, list[np.ndarray]]:
-    path = zoo_model("mp-hand-landmark-lite")
-    data = quantize_static(path)
-    return data, quantized_feeds(data, image_feeds(path))
 
 
 @pytest.mark.parametrize("name", ["mp-hand-landmark-lite", "mp-selfie-segmentation"])
@@ -38,14 +26,3 @@ def test_int8_mediapipe_model_on_host_equals_litert(name: str):
     feeds = quantized_feeds(data, image_feeds(path))
     got, want = lamina.compile(data)(*feeds), litert_outputs(data, feeds)
     assert quantized_mismatch(got, want, equal=0.999) is None
-
-
-def test_int8_hand_landmark_on_cortex_a76_under_qemu_equals_litert(
-    hand_landmark: tuple[bytes, list[np.ndarray]], tmp_path: Path
-):
-    data, feeds = hand_landmark
-    compile_bundle(data, "cortex-a76", tmp_path / "bundle", name="hand_int8")
-    model, _ = read_tflite(data)
-    inputs = {model.tensors[i].name: f for i, f in zip(model.inputs, feeds, strict=True)}
-    got = run_bundle(tmp_path / "bundle", inputs).outputs
-    assert quantized_mismatch(got, litert_outputs(data, feeds), equal=0.999) is None
