@@ -7,6 +7,8 @@ onnxruntime's MLAS, so single ops get rtol 1e-4 and whole models rtol 1e-3 / ato
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -41,9 +43,11 @@ def _model(
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-def _check(model: onnx.ModelProto, rtol: float = 1e-4, atol: float = 1e-5) -> None:
+def _check(
+    model: onnx.ModelProto, rtol: float = 1e-4, atol: float = 1e-5, device: str | Path = "opencl"
+) -> None:
     feeds = random_inputs(model)
-    (got,) = lamina.compile(model, device="opencl")(*feeds.values())
+    (got,) = lamina.compile(model, device=str(device))(*feeds.values())
     want = np.asarray(ort.InferenceSession(model.SerializeToString()).run(None, feeds)[0])
     np.testing.assert_allclose(got.reshape(want.shape), want, rtol=rtol, atol=atol)
 
@@ -152,6 +156,17 @@ def test_light_model_runs_entirely_on_opencl_and_matches_onnxruntime(name: str) 
     for g, w in zip(got, want, strict=True):
         w = np.asarray(w)
         np.testing.assert_allclose(g.reshape(w.shape), w, rtol=1e-3, atol=1e-4)
+
+
+def test_an_opencl_device_given_as_a_file_compiles(tmp_path: Path) -> None:
+    """convert-loop-to-ocl reads the device from the file it came from, not by its name."""
+    device = tmp_path / "my-gpu.toml"
+    device.write_text(
+        (Path(lamina.__file__).parent / "targets" / "opencl.toml")
+        .read_text()
+        .replace('name = "opencl"', 'name = "my-gpu"')
+    )
+    _check(_model(helper.make_node("Relu", ["x"], ["y"]), {"x": [4, 8]}, [4, 8]), device=device)
 
 
 def test_no_platform_is_a_clear_error_and_cpu_fallback_works(
