@@ -23,6 +23,7 @@ from lamina.context import make_context
 from lamina.dialects.isa import ocl
 from lamina.errors import DeviceError, UnsupportedOpError
 from lamina.lowering.loop_to_ocl import ConvertLoopToOCLPass
+from lamina.lowering.loop_to_ocl_dot import LoopToOCLDotPass
 from lamina.runtime import opencl
 from lamina.tools.models import light_model, random_inputs, with_logits
 
@@ -143,6 +144,53 @@ def test_kernels_differing_only_in_offsets_compile_once() -> None:
     opencl.OpenCLFunction(module)
     assert len(opencl._PROGRAMS) == before  # noqa: SLF001
     assert len(sources) == 2 and len(function.launches) == 2
+
+
+def _dot_rows(extend: str, output: str) -> str:
+    """`output[i, j]` = the dot product of rows x[i] and w[j] (40 bytes: two 16-byte steps and
+    a rest of 8), the bytes read through `extend` (extsi: signed, extui: unsigned)."""
+    return f"""
+  loop.for %i = %c0 to %c3 step %c1 parallel {{
+    loop.for %j = %c0 to %c5 step %c1 parallel {{
+      %s = loop.for %k = %c0 to %c40 step %c1 iter_args(%acc = %zero) -> (i32) {{
+        %a = loop.load %x[%i, %k] : memref<3x40xi8>
+        %ea = arith.{extend} %a : i8 to i32
+        %b = loop.load %w[%j, %k] : memref<5x40xi8>
+        %eb = arith.{extend} %b : i8 to i32
+        %p = arith.muli %ea, %eb : i32
+        %n = arith.addi %acc, %p : i32
+        loop.yield %n : i32
+      }}
+      loop.store %s, %{output}[%i, %j] : memref<3x5xi32>
+    }}
+  }}
+"""
+
+
+def test_char4_and_uchar4_dot_products_match_numpy(kernel_module) -> None:
+    """loop-to-ocl-dot's kernels give the exact integer dot products of extreme and random
+    bytes, signed and unsigned (on PoCL, whose compiler has no dot(char4, char4): the
+    widened form)."""
+    body = "  %zero = arith.constant 0 : i32\n" + _dot_rows("extsi", "y") + _dot_rows("extui", "u")
+    buffers = "%x: memref<3x40xi8>, %w: memref<5x40xi8>, %y: memref<3x5xi32>, %u: memref<3x5xi32>"
+    module = kernel_module(buffers, body, extents=(3, 5, 40), outputs=2)
+    for compile_pass in (LoopToOCLDotPass(), ConvertLoopToOCLPass()):
+        compile_pass.apply(make_context(), module)
+    module.verify()
+    dots = [op.name for op in module.walk() if isinstance(op, ocl.Dot4Op)]
+    assert dots == ["ocl.dot_char4", "ocl.dot_uchar4"]
+    rng = np.random.default_rng(0)
+    x = rng.integers(-128, 128, (3, 40), np.int8)
+    w = rng.integers(-128, 128, (5, 40), np.int8)
+    x[0], w[0] = -128, -128  # the largest products, signed (16384) and unsigned (128 * 128)
+    x[1], w[1] = -1, -1  # 255 * 255 unsigned
+    function = opencl.OpenCLFunction(module)
+    assert "convert_int16(as_uchar16(" in function.source
+    y, u = function(x, w)
+    np.testing.assert_array_equal(y, x.astype(np.int32) @ w.T.astype(np.int32))
+    np.testing.assert_array_equal(
+        u, x.view(np.uint8).astype(np.int32) @ w.view(np.uint8).T.astype(np.int32)
+    )
 
 
 @pytest.mark.parametrize("name", ["squeezenet", "shufflenet"])
