@@ -12,6 +12,7 @@ rewrites/graph/expand_quantized.rw)."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from lamina.errors import ModelImportError, UnsupportedError
 from lamina.rewrites.apply_rules import ApplyRulesPass
 from lamina.runtime.opencl import OpenCLFunction, opencl_available
 from lamina.runtime.qemu import run_bundle
-from lamina.targets import has_vnni, load_device
+from lamina.targets import Device, has_avx2, has_vnni, load_device
 from lamina.tools.models import light_model, mlp, random_inputs, with_logits
 from lamina.tools.quantized import (
     calibrated,
@@ -133,14 +134,23 @@ def test_qdq_mlp_on_cortex_a76_under_qemu_matches_onnxruntime_int8_on_sdot(
     assert "sdot\t" in aarch64_disassembly(tmp_path / "bundle" / "model.o")
 
 
-def test_qdq_mlp_for_avx512_vnni_matches_onnxruntime_int8_on_vpdpbusd(
-    quantized_mlp: onnx.ModelProto, tmp_path: Path
+@pytest.mark.parametrize(
+    ("device", "instruction", "host_runs_it"),
+    [("x86-64-avx512-vnni", "vpdpbusd", has_vnni), ("x86-64-avx2", "vpmaddubsw", has_avx2)],
+)
+def test_qdq_mlp_for_x86_matches_onnxruntime_int8_on_its_int8_instructions(
+    device: str,
+    instruction: str,
+    host_runs_it: Callable[[Device], bool],
+    quantized_mlp: onnx.ModelProto,
+    tmp_path: Path,
 ):
-    """loop-to-x86 (the device's passes) puts the int8 matmul on AVX-512 VNNI."""
-    compile_bundle(quantized_mlp, "x86-64-avx512-vnni", tmp_path / "bundle", name="mlp_vnni")
-    assert "vpdpbusd" in disassembly(tmp_path / "bundle" / "model.o")
-    if not has_vnni(load_device("host")):
-        pytest.skip("this host has no AVX-512 VNNI to run the bundle on")
+    """loop-to-x86 (the device's passes) puts the int8 matmul on AVX-512 VNNI, or without
+    it on AVX2 vpmaddubsw + vpmaddwd."""
+    compile_bundle(quantized_mlp, device, tmp_path / "bundle", name="mlp_int8")
+    assert f"{instruction}\t" in disassembly(tmp_path / "bundle" / "model.o")
+    if not host_runs_it(load_device("host")):
+        pytest.skip(f"this host cannot run the {device} bundle")
     run = run_bundle(tmp_path / "bundle", random_inputs(quantized_mlp))
     assert_matches_int8_run(quantized_mlp, run.outputs)
 
