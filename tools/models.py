@@ -107,15 +107,16 @@ def with_logits(model: onnx.ModelProto) -> onnx.ModelProto:
     if not softmaxes:
         return model
     logits = softmaxes[-1].input[0]
-    info = next(v for v in _inferred_values(model) if v.name == logits)
+    info = next(v for v in inferred_values(model) if v.name == logits)
     model.graph.output.append(info)
     return model
 
 
-def _inferred_values(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
-    """The value types shape inference gives `model`, inferred on its skeleton: large
-    weights as typed inputs (inference copies the model it reads, and they are most of
-    it), small ones (shapes, axes: values inference reads) kept."""
+def inferred_values(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """The value types shape inference gives `model` (its intermediate values, then its
+    outputs), inferred on its skeleton: large weights as typed inputs (inference copies the
+    model it reads, and they are most of it), small ones (shapes, axes: values inference
+    reads) kept."""
     graph = model.graph
     large = [t for t in graph.initializer if np.prod(t.dims) > 1024]
     small = [t for t in graph.initializer if np.prod(t.dims) <= 1024]
@@ -125,7 +126,8 @@ def _inferred_values(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
     )
     bare = helper.make_model(skeleton, opset_imports=list(model.opset_import))
     bare.ir_version = model.ir_version
-    return list(onnx.shape_inference.infer_shapes(bare).graph.value_info)
+    inferred = onnx.shape_inference.infer_shapes(bare).graph
+    return [*inferred.value_info, *inferred.output]
 
 
 def output_mismatch(
