@@ -86,6 +86,7 @@ class ShiftedLogits:
 def test_a_row_whose_logits_are_wrong_fails_and_the_benchmark_exits_1():
     model = logits_model()
     assert [o.name for o in model.graph.output] == ["p", "logits"]
+    assert with_logits(model) is model and len(model.graph.output) == 2
     good = measure_model("right", model, [1], 1, 0, lamina_compile)
     wrong = measure_model("shifted", model, [1], 1, 0, ShiftedLogits)
     assert good["error"] == "" and good["macs"] == 32

@@ -102,9 +102,10 @@ def with_random_weights(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProt
 
 def with_logits(model: onnx.ModelProto) -> onnx.ModelProto:
     """The model with the input of its last Softmax as an extra output: near-one-hot
-    probabilities would hide errors that the logits show."""
+    probabilities would hide errors that the logits show (unchanged when they are an
+    output already)."""
     softmaxes = [n for n in model.graph.node if n.op_type == "Softmax"]
-    if not softmaxes:
+    if not softmaxes or softmaxes[-1].input[0] in {o.name for o in model.graph.output}:
         return model
     logits = softmaxes[-1].input[0]
     info = next(v for v in inferred_values(model) if v.name == logits)
