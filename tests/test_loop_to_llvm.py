@@ -21,7 +21,6 @@ from lamina.targets import known_devices, load_device
 # arena arguments of @main, the %c0, %c1 and %c<extent> index constants and func.return.
 SCALE = dict(
     buffers="%x: memref<4x256xf32>, %y: memref<4x256xf32>",
-    extents=(4, 256),
     body="""
   %two = arith.constant 2.0 : f32
   loop.for %i = %c0 to %c4 step %c1 parallel {
@@ -111,7 +110,6 @@ def test_large_unplanned_alloc_is_rejected(parse_ir):
 
 ARENA = dict(
     buffers="%x: memref<32xf32>, %y: memref<32xf32>",
-    extents=(32,),
     body="""
   %one = arith.constant 1.0 : f32
   %global = loop.arena align 64 : memref<4096xi8>

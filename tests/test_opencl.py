@@ -183,7 +183,6 @@ def test_op_without_opencl_rule_is_unsupported(kernel_ir) -> None:
     loop.store %r, %y[%i] : memref<8xf32>
   }
 """,
-        extents=(8,),
         weights=0,
         arena=0,
     )
