@@ -210,7 +210,9 @@ def test_8_bit_resize_bilinear_equals_litert(
     x = m.input("x", [1, size, size + 1, 3], dtype, q)
     shape = m.constant("size", np.array([out, out + 2], np.int32))
     y = m.tensor("y", [1, out, out + 2, 3], dtype, q)
-    m.op("RESIZE_BILINEAR", [x, shape], [y], "ResizeBilinearOptions", **options)
+    align, half = options.get("AlignCorners", False), options.get("HalfPixelCenters", False)
+    m.op("RESIZE_BILINEAR", [x, shape], [y], "ResizeBilinearOptions",
+         AlignCorners=align, HalfPixelCenters=half)  # fmt: skip
     m.output(y)
     feed = RNG.integers(info.min, int(info.max) + 1, (1, size, size + 1, 3)).astype(dtype)
     check(m, [feed], equal=1.0)
