@@ -51,6 +51,7 @@ from xdsl.utils.target import Target
 from lamina.dialects import loop
 from lamina.dialects.isa import ocl
 from lamina.errors import UnsupportedError, UnsupportedOpError
+from lamina.names import unused_name
 from lamina.rewrites.loop.float_formats import is_storage_float, storage_integer
 from lamina.targets import Device, load_device
 
@@ -173,12 +174,7 @@ class _KernelState:
 
     def unused(self, base: str) -> str:
         """`base`, or `base` with the first number that makes it a new name; now taken."""
-        name, n = base, 0
-        while name in self.taken:
-            n += 1
-            name = f"{base}{n}"
-        self.taken.add(name)
-        return name
+        return unused_name(base, self.taken, separator="")
 
     def param(self, arg: SSAValue) -> str:
         name = self.fresh(arg, "p")

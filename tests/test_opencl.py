@@ -173,7 +173,7 @@ def test_char4_and_uchar4_dot_products_match_numpy(kernel_module) -> None:
     widened form)."""
     body = "  %zero = arith.constant 0 : i32\n" + _dot_rows("extsi", "y") + _dot_rows("extui", "u")
     buffers = "%x: memref<3x40xi8>, %w: memref<5x40xi8>, %y: memref<3x5xi32>, %u: memref<3x5xi32>"
-    module = kernel_module(buffers, body, extents=(3, 5, 40), outputs=2)
+    module = kernel_module(buffers, body, outputs=2)
     for compile_pass in (LoopToOCLDotPass(), ConvertLoopToOCLPass()):
         compile_pass.apply(make_context(), module)
     module.verify()
@@ -246,7 +246,6 @@ def test_op_without_opencl_rule_is_unsupported(kernel_ir) -> None:
     loop.store %r, %y[%i] : memref<8xf32>
   }
 """,
-        extents=(8,),
         weights=0,
         arena=0,
     )

@@ -162,23 +162,23 @@ def opencl_platform() -> None:
         pytest.skip("no OpenCL platform (install pocl-opencl-icd)")
 
 
-def char4_dot_products(compiled: lamina.CompiledModel[Any]) -> int:
-    """How many `ocl.dot_char4`s the OpenCL C of a compiled model has, each printed as
-    `dot(char4, char4)`s and as the widened form."""
+def assert_int8_on_char4_dot_products(model: onnx.ModelProto, dot_products: int) -> None:
+    """`model` compiled for opencl matches onnxruntime's int8 run, and its OpenCL C has
+    `dot_products` `ocl.dot_char4`s, each printed as `dot(char4, char4)`s and as the
+    widened form."""
+    compiled = lamina.compile(model, "opencl")
+    assert_matches_int8_run(model, compiled(**random_inputs(model)))
     assert isinstance(compiled.function, OpenCLFunction)
     source = compiled.function.source
-    count = source.count("(int4)(dot(")
-    assert source.count("_products.even + ") == count
-    return count
+    assert source.count("(int4)(dot(") == dot_products
+    assert source.count("_products.even + ") == dot_products
 
 
 def test_qdq_mlp_on_opencl_matches_onnxruntime_int8_on_char4_dot_products(
     quantized_mlp: onnx.ModelProto, opencl_platform: None
 ):
     """loop-to-ocl-dot (opencl's passes) puts the int8 matmuls on char4 dot products."""
-    compiled = lamina.compile(quantized_mlp, "opencl")
-    assert_matches_int8_run(quantized_mlp, compiled(**random_inputs(quantized_mlp)))
-    assert char4_dot_products(compiled) == 3
+    assert_int8_on_char4_dot_products(quantized_mlp, 3)
 
 
 @pytest.mark.parametrize("qdq", [True, False], ids=["qdq", "qoperator"])
@@ -188,9 +188,7 @@ def test_quantized_conv_on_opencl_matches_onnxruntime_int8_on_char4_dot_products
     """opencl's graph rules (graph-fuse-quantized-conv) put the conv on the dot products of
     its patches: char4 dot products (45 bytes a patch: two steps of 16, the rest scalar)."""
     model = calibrated(one_conv(True, pads=[1, 1, 1, 1]), qdq=qdq)
-    compiled = lamina.compile(model, "opencl")
-    assert_matches_int8_run(model, compiled(**random_inputs(model)))
-    assert char4_dot_products(compiled) == 1
+    assert_int8_on_char4_dot_products(model, 1)
 
 
 @pytest.mark.parametrize("qdq", [True, False], ids=["qdq", "qoperator"])
