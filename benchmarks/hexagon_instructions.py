@@ -128,20 +128,22 @@ def bench(label: str, top: int) -> list[str]:
     return lines
 
 
+HEADER = (
+    f"{'model':<6} {'check':<5} {'MACs M':>8} {'packets M':>9} {'instr M':>9} "
+    f"{'packets/MAC':>11} {'instr/MAC':>10} {'instr/pkt':>9} {'model':>6} {'vrmpy':>6} "
+    f"{'+=sfmpy':>8}"
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="SqueezeNet instructions per MAC on Hexagon")
     parser.add_argument("--models", nargs="*", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--top", type=int, default=8, help="hottest functions listed")
     args = parser.parse_args()
     print(f"SqueezeNet as {DEVICE} bundles under qemu-hexagon, one call, counted by function")
-    print(
-        f"{'model':<6} {'check':<5} {'MACs M':>8} {'packets M':>9} {'instr M':>9} "
-        f"{'packets/MAC':>11} {'instr/MAC':>10} {'instr/pkt':>9} {'model':>6} {'vrmpy':>6} "
-        f"{'+=sfmpy':>8}"
-    )
-    for label in args.models:
-        for line in bench(label, args.top):
-            print(line, flush=True)
+    print(HEADER)
+    for line in (line for label in args.models for line in bench(label, args.top)):
+        print(line, flush=True)
 
 
 if __name__ == "__main__":
