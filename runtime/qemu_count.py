@@ -17,9 +17,10 @@ moved by where QEMU loads a position-independent executable. A block that runs p
 function's end counts there; code outside every symbol (a shared library) counts under
 `OUTSIDE`. Inline adds are not atomic: a multi-threaded guest is counted inexactly.
 
-The plugin is built once with `gcc -shared -fPIC` into `$XDG_CACHE_HOME/lamina/qemu-plugins`
-(default `~/.cache`), named by the hash of its source; where that is not writable, into the
-system's temporary directory. A missing gcc or llvm-nm / llvm-objdump is a `DeviceError`
+The plugin is built once with `gcc -shared -fPIC` into `qemu-plugins` in the object cache's
+directory (`$LAMINA_CACHE_DIR`, else `~/.cache/lamina/objects`: tests get a temporary one),
+named by the hash of its source; without a cache directory, or where it is not writable,
+into the system's temporary directory. A missing gcc or llvm-nm / llvm-objdump is a `DeviceError`
 naming the Debian package.
 """
 
@@ -34,6 +35,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from lamina.codegen.object_cache import default_cache_dir
 from lamina.errors import DeviceError, LaminaError
 
 PLUGIN_SOURCE = Path(__file__).with_name("qemu_count_plugin.c")
@@ -89,8 +91,9 @@ def _require(tool: str, package: str, why: str) -> str:
 
 
 def _cache_dirs() -> list[Path]:
-    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return [Path(home) / "lamina" / "qemu-plugins", Path(tempfile.gettempdir())]
+    objects = default_cache_dir()
+    beside_objects = [] if objects is None else [objects / "qemu-plugins"]
+    return [*beside_objects, Path(tempfile.gettempdir())]
 
 
 @functools.cache
