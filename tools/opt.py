@@ -29,7 +29,7 @@ from io import StringIO
 from typing import ClassVar
 
 from xdsl.dialects.builtin import FileLineColLoc, ModuleOp, NameLoc
-from xdsl.ir import AttributeInvT, Operation, SSAValue
+from xdsl.ir import AttributeInvT, Operation, SSAValue, TypeAttribute
 from xdsl.parser import Parser
 from xdsl.parser.core import UnresolvedOperand
 from xdsl.passes import ModulePass
@@ -41,6 +41,7 @@ from xdsl.utils.exceptions import (
     VerifyException,
 )
 from xdsl.utils.lexer import Span
+from xdsl.utils.mlir_lexer import MLIRTokenKind
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 import lamina.xdsl_patches  # noqa: F401  (linear-time string lexing before any parse)
@@ -67,16 +68,51 @@ from lamina.universe import LAMINA_DIALECTS, LAMINA_PASSES, parse_pass_pipeline
 
 _SPLIT_MARKER = re.compile(r"^// -----[ \t]*$", re.MULTILINE)
 
+_PARAMETRIZED_TYPES = frozenset({"tensor", "memref", "vector", "complex", "tuple"})
+"""xDSL's builtin parametrized types: `name<...>`."""
+_PLAIN_TYPE_BODY = re.compile(r"<[\w.?\[\], ]*(?:<[\w.?\[\], ]*>[\w.?\[\], ]*)*>", re.ASCII)
+"""The `<...>` of such a type when it holds only names, numbers, `?`, `[]`, `,` and spaces,
+nested one deep (`tensor<2xcomplex<f32>>`): no string, attribute, comment or line break,
+so the text alone decides the type it parses to."""
+
 
 class LocatingParser(Parser):
     """A parser that remembers where each operation starts, so diagnostics about an op
     (from its verifier or from a pass) can name its line and column, and reports a value
-    that is used but never defined at its first use (xDSL reports it at the end of input)."""
+    that is used but never defined at its first use (xDSL reports it at the end of input).
+
+    It parses the text of a plain builtin parametrized type (`tensor<1x16xf32>`, see
+    `_PLAIN_TYPE_BODY`) once and reuses that type wherever the same text appears again:
+    a graph-level module spells the same few tensor types thousands of times, and xDSL
+    lexes and builds each one anew (most of the parse time). Only types that parsed
+    without error are reused, so every diagnostic comes from xDSL's parser as before."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.op_spans: dict[Operation, Span[str] | Span[bytes]] = {}
         self.first_uses: dict[str, Span[str] | Span[bytes]] = {}
+        self.types_by_text: dict[str, TypeAttribute] = {}
+
+    def parse_optional_type(self) -> TypeAttribute | None:
+        token = self._current_token
+        if token.kind != MLIRTokenKind.BARE_IDENT or token.text not in _PARAMETRIZED_TYPES:
+            return super().parse_optional_type()
+        text = self.lexer.input.content
+        if (
+            not isinstance(text, str)
+            or (body := _PLAIN_TYPE_BODY.match(text, token.span.end)) is None
+        ):
+            return super().parse_optional_type()
+        end = body.end()
+        spelling = text[token.span.start : end]
+        if (known := self.types_by_text.get(spelling)) is not None:
+            self._resume_from(end)
+            return known
+        parsed = super().parse_optional_type()
+        # reusable only if xDSL's parse ended right at the `>` (what follows is blank)
+        if parsed is not None and self.pos >= end and not text[end : self.pos].strip():
+            self.types_by_text[spelling] = parsed
+        return parsed
 
     def resolve_operand(
         self, operand: UnresolvedOperand, type: AttributeInvT
