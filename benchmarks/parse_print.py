@@ -94,7 +94,7 @@ def best_cli_run(path: Path, repeats: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    arguments = argparse.ArgumentParser(description="lamina-opt read / verify / print throughput")
     arguments.add_argument("n_ops", nargs="?", type=int, default=20_000)
     arguments.add_argument("--repeats", type=int, default=3)
     args = arguments.parse_args()

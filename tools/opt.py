@@ -26,7 +26,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import StringIO
-from typing import ClassVar
 
 from xdsl.dialects.builtin import FileLineColLoc, ModuleOp, NameLoc
 from xdsl.ir import AttributeInvT, Operation, SSAValue, TypeAttribute
@@ -45,6 +44,7 @@ from xdsl.utils.mlir_lexer import MLIRTokenKind
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 import lamina.xdsl_patches  # noqa: F401  (linear-time string lexing before any parse)
+from lamina.context import LazyImport
 from lamina.dialects.weights import printing_weights
 from lamina.errors import LaminaError
 from lamina.parser.tflite_source import is_tflite_model
@@ -63,7 +63,7 @@ from lamina.tools.opt_instrument import (
     pipeline_spec,
 )
 from lamina.tools.opt_outputs import SideOutputs, add_output_arguments
-from lamina.tools.versions import versions_text
+from lamina.tools.versions import add_version_flag
 from lamina.universe import LAMINA_DIALECTS, LAMINA_PASSES, parse_pass_pipeline
 
 _SPLIT_MARKER = re.compile(r"^// -----[ \t]*$", re.MULTILINE)
@@ -172,7 +172,6 @@ _HELP = {
     "parsing_diagnostics": "print a parse error and exit 0 (for tests of the parser)",
     "split_input_file": "process each chunk between `// -----` lines on its own; line numbers "
     "stay those of the whole file",
-    "version": "print lamina's, xDSL's and LLVM's versions and exit",
     "input_file": "an .mlir file (default: stdin), an .onnx or .tflite model, imported to the graph level",
     "print_between_passes": "print the IR to stderr after every pass (as --print-ir-after-all)",
     "time_passes": "print the wall time of every phase (start-up, parse, verify, each pass, "
@@ -188,8 +187,6 @@ class PassError(Exception):
 class LaminaOptMain(xDSLOptMain):
     """xDSL's opt driver with lamina's dialects, passes, diagnostics and ONNX input."""
 
-    version_format: ClassVar[str] = versions_text("lamina-opt")
-
     def register_all_dialects(self) -> None:
         super().register_all_dialects()
         # Passes may create `dense_resource` weights in IR that never named the builtin
@@ -203,11 +200,9 @@ class LaminaOptMain(xDSLOptMain):
         super().register_all_targets()
         # xDSL owns the universe name `llvm` (for its own llvm dialect); lamina's target
         # prints the LLVM IR of convert-loop-to-llvm and passes xDSL's llvm dialect through.
-        from lamina.codegen.loop_to_llvm import LLVMIRTarget
-        from lamina.codegen.opencl import OpenCLTarget
-
-        self.available_targets["llvm"] = lambda: LLVMIRTarget
-        self.available_targets["opencl"] = lambda: OpenCLTarget
+        # Codegen (and llvmlite) load only when `-t` names one of them (start-up time).
+        self.available_targets["llvm"] = LazyImport("lamina.codegen.loop_to_llvm", "LLVMIRTarget")
+        self.available_targets["opencl"] = LazyImport("lamina.codegen.opencl", "OpenCLTarget")
 
     def register_all_passes(self) -> None:
         super().register_all_passes()
@@ -217,6 +212,11 @@ class LaminaOptMain(xDSLOptMain):
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         arg_parser.prog = "lamina-opt"
         super().register_all_arguments(arg_parser)
+        # lamina's -v / --version (LLVM's version loads only when asked) replaces xDSL's
+        optionals = arg_parser._optionals  # pyright: ignore[reportPrivateUsage]
+        optionals.conflict_handler = "resolve"
+        add_version_flag(arg_parser, "lamina-opt", "-v")
+        optionals.conflict_handler = "error"
         for action in arg_parser._actions:  # pyright: ignore[reportPrivateUsage]
             action.help = _HELP.get(action.dest, action.help)
         arg_parser.epilog = (
