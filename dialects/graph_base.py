@@ -16,6 +16,8 @@ form halves the types the parser reads on elementwise chains.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import lru_cache
+from io import StringIO
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
 import numpy as np
@@ -26,6 +28,7 @@ from xdsl.dialects.builtin import (
     DenseResourceAttr,
     FloatAttr,
     IntegerAttr,
+    NoneAttr,
     NoneType,
     StringAttr,
     TensorType,
@@ -166,8 +169,22 @@ class OnnxOpWithoutRegions(OnnxOp):
             printer.print_list(self.operands, printer.print_operand)
         printer.print_op_attributes({**self.properties, **self.attributes})
         printer.print_string(" : ")
-        types: set[Attribute] = {*self.operand_types, *self.result_types}
-        if self.operands and len(self.results) == 1 and len(types) == 1:
-            printer.print_attribute(next(iter(types)))
-        else:
-            printer.print_function_type(self.operand_types, self.result_types)
+        results = self.results
+        if self.operands and len(results) == 1:
+            same: Attribute = results[0].type
+            if all(t is same or t == same for t in self.operand_types):
+                if isinstance(same, TensorType) and isinstance(same.encoding, NoneAttr):
+                    printer.print_string(_tensor_type_text(cast(TensorType[Attribute], same)))
+                else:
+                    printer.print_attribute(cast(Attribute, same))
+                return
+        printer.print_function_type(self.operand_types, self.result_types)
+
+
+@lru_cache(maxsize=1024)
+def _tensor_type_text(type: TensorType[Attribute]) -> str:
+    """How xDSL prints `type`, a tensor type without encoding: a pure function of the
+    type (a model's thousands of ops print the same few types, each printed once here)."""
+    text = StringIO()
+    Printer(stream=text).print_attribute(type)
+    return text.getvalue()
