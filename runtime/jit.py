@@ -22,7 +22,6 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -34,6 +33,7 @@ from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr, i8
 from xdsl.ir import Attribute
 from xdsl.utils.hints import isa
 
+from lamina.codegen.compile_stats import CompileStats
 from lamina.codegen.llvm import KERNEL_ABI, llvm_type
 from lamina.codegen.llvm_pool import (
     AFTER_FORK_NAME,
@@ -113,23 +113,24 @@ class JitModule:
         self.device = target
         self.opt_level = opt_level
         process_parallel_runtime()
-        self.seconds: dict[str, float] = {}
-        """Wall seconds of `llvm-emit` (split_llvm), `llvm-objects` (compile_objects: the
-        nests' optimisation and machine code, or cache reads) and `llvm-load` (MCJIT)."""
-        start = time.perf_counter()
-        with process_pool():
+        self.stats = CompileStats()
+        """The stages `llvm-emit` (split_llvm), `llvm-objects` (compile_objects: the nests'
+        optimisation and machine code in workers, or cache reads) and `llvm-load` (`main`
+        optimised, every object loaded into MCJIT)."""
+        with self.stats.stage("llvm-emit"), process_pool():
             self.llvm_module = split_llvm(module, target)
-        self.seconds["llvm-emit"] = (lap := time.perf_counter()) - start
-        objects = compile_objects(self.llvm_module.nests.values(), target, opt_level, jobs=jobs)
-        self.seconds["llvm-objects"] = (start := time.perf_counter()) - lap
-        self.engine = llvm.create_mcjit_compiler(
-            optimize(self.llvm_module.main, target, opt_level), target_machine(target, fresh=True)
-        )
-        for data in objects:
-            self.engine.add_object_file(llvm.ObjectFileRef.from_data(data))
-        self.engine.finalize_object()
-        self.engine.run_static_constructors()
-        self.seconds["llvm-load"] = time.perf_counter() - start
+        with self.stats.stage("llvm-objects"):
+            nests = self.llvm_module.nests.values()
+            objects = compile_objects(nests, target, opt_level, jobs=jobs)
+        with self.stats.stage("llvm-load"):
+            self.engine = llvm.create_mcjit_compiler(
+                optimize(self.llvm_module.main, target, opt_level),
+                target_machine(target, fresh=True),
+            )
+            for data in objects:
+                self.engine.add_object_file(llvm.ObjectFileRef.from_data(data))
+            self.engine.finalize_object()
+            self.engine.run_static_constructors()
         self.functions = {op.sym_name.data: op for op in module.ops if isinstance(op, func.FuncOp)}
 
     def address(self, name: str) -> int:
