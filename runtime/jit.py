@@ -44,24 +44,11 @@ from lamina.codegen.llvm_pool import (
 from lamina.codegen.llvm_split import split_llvm
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL, optimize, target_machine
 from lamina.codegen.object_cache import compile_objects
-from lamina.dialects.weights import WEIGHTS, numpy_dtype
+from lamina.dialects.weights import ALIGNMENT, WEIGHTS, aligned_empty, numpy_dtype
 from lamina.errors import DeviceError, LaminaError
 from lamina.runtime.jit_dynamic import SHAPES_SUFFIX, DynamicSignature, has_dynamic_dims
 from lamina.targets import load_device
 from lamina.targets.threads import thread_count
-
-ALIGNMENT = 64
-
-
-def aligned_empty(
-    shape: Sequence[int], dtype: np.dtype | type, align: int = ALIGNMENT
-) -> np.ndarray:
-    """An uninitialised C-contiguous array whose data starts on an `align`-byte boundary."""
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    raw = np.empty(nbytes + align, np.uint8)
-    start = -raw.ctypes.data % align
-    return raw[start : start + nbytes].view(dtype).reshape(tuple(shape))
 
 
 def aligned_copy(array: np.ndarray, align: int = ALIGNMENT) -> np.ndarray:
@@ -180,8 +167,9 @@ class JitFunction:
 
     `weights` is the weights blob (uint8, the size of the first argument); when None it is
     read from the module's `dense_resource` named by the function's `lamina.weights`
-    attribute (zeros if it has none). The arena (the size of the second argument) is
-    allocated once. Which trailing arguments are outputs: `num_outputs`, else the
+    attribute (zeros if it has none). It is copied to a 64-byte boundary unless it is
+    read-only and already there (a blob of the weights store: never copied). The arena
+    (the size of the second argument) is allocated once. Which trailing arguments are outputs: `num_outputs`, else the
     function's `lamina.num_outputs` attribute, else 1. A function with dynamic dims (`?`)
     checks each call's input shapes and sizes its outputs with its `<name>_shapes`
     function (runtime/jit_dynamic.py); `input_names` name the inputs in its errors.
@@ -303,7 +291,9 @@ class JitFunction:
                 f"@{self.name} needs a weights blob of {size} bytes (uint8, 1-D), got "
                 f"{weights.dtype} of shape {weights.shape}"
             )
-        return aligned_copy(weights)
+        if weights.flags.writeable or weights.ctypes.data % ALIGNMENT:
+            return aligned_copy(weights)
+        return weights  # read-only and aligned, as the weights store's blobs are: not copied
 
 
 def _memref(t: Attribute, name: str) -> MemRefType[Attribute]:
