@@ -127,6 +127,21 @@ class Epilogue:
     fused: int
     result: SSAValue
 
+    def arguments(
+        self, value: SSAValue, read: Callable[[SSAValue, AffineMap], SSAValue]
+    ) -> dict[SSAValue, SSAValue]:
+        """The body's arguments bound: the producer's to `value`, each other one the body
+        uses to `read(input, map)`."""
+        bound: dict[SSAValue, SSAValue] = {}
+        for i, (arg, source, amap) in enumerate(
+            zip(self.body.block.args, self.inputs, self.maps, strict=False)
+        ):
+            if i == self.fused:
+                bound[arg] = value
+            elif arg.uses:
+                bound[arg] = read(source, amap)
+        return bound
+
 
 @dataclass
 class BufferGroup:
