@@ -37,7 +37,7 @@ from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, ForOp, VLoadOp, VStoreOp, YieldOp
 from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
 from lamina.lowering.top_to_loop_build import Emitter
-from lamina.lowering.top_to_loop_lanes import fma, load_piece, splat, width_of
+from lamina.lowering.top_to_loop_lanes import fma, load_piece, scalar_constant, splat, width_of
 
 L1D_BYTES = 32 * 1024
 L2_BYTES = 1024 * 1024
@@ -297,10 +297,13 @@ def store_with_epilogue(
     buffers: Buffers,
 ) -> None:
     """out[indices] = value, or the fused consumer's body applied to it (its other inputs
-    read through their maps at the same loop indices)."""
+    read through their maps at the same loop indices, one-element constants as literals)."""
     if epilogue is not None:
 
         def read(source: SSAValue, amap: AffineMap) -> SSAValue:
+            literal = scalar_constant(source)
+            if literal is not None:
+                return em.const(literal, f32)
             return em.load(buffers.of[source], [em.affine(e, indices) for e in amap.results])
 
         mapper = epilogue.arguments(value, read)

@@ -8,7 +8,9 @@ is short and seldom a multiple of the vector: the channels of NHWC convolutions.
   as the scalar op when its width is 1 (OpenCL C has no 1-lane vectors);
 - `vectorises` / `vector_epilogue`: the fused elementwise consumer (`Epilogue`) applied to
   a whole piece, its other inputs read as a piece where their map keeps the innermost loop
-  dim as its last result and as one broadcast element where the map does not use it.
+  dim as its last result and as one broadcast element where the map does not use it; a
+  one-element constant input (a clamp's bound) is a literal (`scalar_constant`), which
+  LLVM folds into cheaper min / max sequences than for a value it loads.
   Comparisons and selects stay scalar (xDSL's `arith.cmpf` gives an `i1`, never a
   vector of them), so a body with them does not vectorise.
 """
@@ -16,14 +18,18 @@ is short and seldom a multiple of the vector: the channels of NHWC convolutions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from math import prod
 
 from xdsl.dialects import arith, vector
-from xdsl.dialects.builtin import VectorType, f32
-from xdsl.ir import Block, SSAValue
+from xdsl.dialects.builtin import TensorType, VectorType, f32
+from xdsl.ir import Attribute, Block, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
+from xdsl.utils.hints import isa
 
 from lamina.dialects import top
+from lamina.dialects.graph import ConstantOp
 from lamina.dialects.loop import VLoadOp, VStoreOp
+from lamina.dialects.weights import tensor_to_array
 from lamina.lowering.bufferize import Buffers, Epilogue
 from lamina.lowering.top_to_loop_build import Emitter, is_float
 
@@ -73,6 +79,17 @@ def fma(em: Emitter, a: SSAValue, b: SSAValue, acc: SSAValue) -> SSAValue:
     return em.add(em.mul(a, b), acc)
 
 
+def scalar_constant(value: SSAValue) -> float | None:
+    """The element of a one-element f32 `graph.constant`, else None (also when its weight
+    was elided)."""
+    op, t = value.owner, value.type
+    if not isinstance(op, ConstantOp) or op.is_elided() or not isa(t, TensorType[Attribute]):
+        return None
+    if t.get_element_type() != f32 or prod(t.get_shape()) != 1:
+        return None
+    return float(tensor_to_array(op.value).reshape(-1)[0])
+
+
 def _reads_lanes(amap: AffineMap) -> bool | None:
     """True where `amap` reads a run along the innermost loop dim (its last result is that
     dim, no other result uses it), False where it does not use that dim, else None."""
@@ -112,6 +129,9 @@ def vector_epilogue(
     width = width_of(value)
 
     def read(source: SSAValue, amap: AffineMap) -> SSAValue:
+        literal = scalar_constant(source)
+        if literal is not None:
+            return splat(em, em.const(literal, f32), width)
         where = [em.affine(e, indices) for e in amap.results]
         if _reads_lanes(amap):
             return load_piece(em, buffers.of[source], where, width)
