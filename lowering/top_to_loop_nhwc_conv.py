@@ -16,7 +16,11 @@ the HWCF filter itself, reshaped.)
   column panels, here its pixels too): for each, the tile with each B panel is summed by
   the micro-kernel (`tile_sums`) and stored into Y through the bias and the fused
   consumer, applied to whole vectors (`vector_epilogue`) where the consumer vectorises,
-  else through the panel's rows of an arena Cp[Mp][NR] copied out element by element.
+  else through the panel's rows of an arena Cp[Mp][NR] copied out element by element;
+- a filter larger than half of L2 is taken in blocks of B panels (the outer, serial loop),
+  each block staying in L2 while every pixel panel streams past it (BLIS's NC loop); the
+  im2col rows are then packed by a parallel loop of their own first;
+- MR is balanced over the pixels (49 pixels: 7 panels of 7, not 6 of 8 and one of 1).
 
 Invariants: pixel panels and channel panels are peeled, the last of each as wide as it is
 (its column pieces the binary split of the rest, `tail_pieces`), so nothing past M or F is
@@ -39,6 +43,7 @@ from lamina.dialects.loop import AllocOp, DeallocOp
 from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
 from lamina.lowering.top_to_loop_build import ConvSizes, Emitter, f32_conv_shapes, shape_of
 from lamina.lowering.top_to_loop_gemm import (
+    L2_BYTES,
     Blocking,
     Indices,
     micro_tile,
@@ -69,6 +74,7 @@ class NhwcGemm(ConvSizes):
     pad: tuple[int, int]
     direct: bool
     blocking: Blocking
+    block_panels: int
 
     @property
     def panels(self) -> int:
@@ -88,14 +94,22 @@ def nhwc_gemm(op: top.Conv2dOp, vector_bits: int) -> NhwcGemm | None:
         return None
     lanes, mr, nr = micro_tile(vector_bits)
     f, m, k = f_all // groups, oh * ow, kh * kw * c
+    mr = balanced_rows(m, mr)
     np_ = -(-f // nr) * nr
     blocking = Blocking(m, f, k, lanes, mr, nr, k, -(-m // mr) * mr, np_)
+    block_panels = max(1, L2_BYTES // 2 // (4 * k * nr))
     (lh, lw), high = op.pad_low.get_values(), op.pad_high.get_values()
     direct = kh == kw == 1 and not any((lh, lw, *high))
     (sh, sw), (dh, dw) = op.strides.get_values(), op.dilations.get_values()
-    return NhwcGemm(
-        c, h, w, f, kh, kw, oh, ow, groups, (sh, sw), (dh, dw), (lh, lw), direct, blocking
-    )
+    window = (sh, sw), (dh, dw), (lh, lw)
+    return NhwcGemm(c, h, w, f, kh, kw, oh, ow, groups, *window, direct, blocking, block_panels)
+
+
+def balanced_rows(m: int, mr: int) -> int:
+    """Rows per pixel panel: the largest of MR down to 3/4 of it that divides M (no short
+    last panel, whose few accumulators would wait on the FMA latency), else MR."""
+    fits = [r for r in range(mr, -(-3 * mr // 4) - 1, -1) if m % r == 0]
+    return fits[0] if fits else mr
 
 
 def packed_nhwc_filter(op: top.Conv2dOp, vector_bits: int) -> list[PackedConstant]:
@@ -149,22 +163,56 @@ def lower_nhwc_gemm(em: Emitter, op: top.Conv2dOp, g: NhwcGemm, buffers: Buffers
         None if g.direct else alloc([b.mp, b.k]),
         alloc([b.mp, b.nr]) if scalar_epilogue else None,
     )
-    whole = b.m // b.mr
+    whole, tail = b.n // b.nr, b.n % b.nr
+    per_block = g.block_panels
+    blocks = -(-(whole + (tail > 0)) // per_block)
+    pack_first = conv.ap is not None and blocks > 1
+    last = (blocks - 1) * per_block
     with span(em, 0, shape_of(conv.y)[0]) as n:
-        if whole:
-            with span(em, 0, whole, parallel=True) as ip:
-                _pixel_panel(em, conv, n, em.imul(ip, b.mr), b.mr)
-        if b.m % b.mr:
-            _pixel_panel(em, conv, n, em.index(whole * b.mr), b.m % b.mr)
+        if pack_first:
+            _pixel_loop(em, conv, n, _Work(True, None, 0, False))
+        if blocks > 1:
+            with span(em, 0, blocks - 1) as jb:
+                _pixel_loop(em, conv, n, _Work(False, em.imul(jb, per_block), per_block, False))
+        work = _Work(conv.ap is not None and not pack_first, em.index(last), whole - last, tail > 0)
+        _pixel_loop(em, conv, n, work)
     for buffer in allocs:
         em.emit(DeallocOp(buffer))
 
 
-def _pixel_panel(em: Emitter, conv: _Conv, n: SSAValue, i0: SSAValue, rows: int) -> None:
-    """Output pixels i0 .. i0 + rows - 1 (flat oh*OW + ow), every group and channel."""
+@dataclass(frozen=True)
+class _Work:
+    """What a pass over the pixel panels does: pack their im2col rows; then the tiles of
+    `count` whole B panels from `first` (none when `first` is None), and of the last,
+    partial one when `tail`."""
+
+    pack: bool
+    first: SSAValue | None
+    count: int
+    tail: bool
+
+
+def _pixel_loop(em: Emitter, conv: _Conv, n: SSAValue, work: _Work) -> None:
+    """`work` for every pixel panel of image n: the whole panels in a parallel loop, then
+    the short last one."""
+    rows = conv.g.blocking.mr
+    whole = conv.g.blocking.m // rows
+    if whole:
+        with span(em, 0, whole, parallel=True) as ip:
+            _pixel_panel(em, conv, n, (em.imul(ip, rows), rows), work)
+    if conv.g.blocking.m % rows:
+        _pixel_panel(em, conv, n, (em.index(whole * rows), conv.g.blocking.m % rows), work)
+
+
+def _pixel_panel(
+    em: Emitter, conv: _Conv, n: SSAValue, panel: tuple[SSAValue, int], work: _Work
+) -> None:
+    """`work` for output pixels i0 .. i0 + rows - 1 (flat oh*OW + ow), `panel` = (i0,
+    rows), every group."""
     g, b = conv.g, conv.g.blocking
+    i0, rows = panel
     flat = [em.iadd(i0, r) for r in range(rows)]
-    pixels = [(i, *_divmod(em, i, g.ow)) for i in flat]
+    pixels = [(i, *_divmod(em, i, g.ow)) for i in flat] if work.first is not None else []
     sh, sw = g.stride
     taps = [(em.imul(oh, sh), em.imul(ow, sw)) for _, oh, ow in pixels] if g.direct else []
     with _groups(em, g.groups) as group:
@@ -176,18 +224,19 @@ def _pixel_panel(em: Emitter, conv: _Conv, n: SSAValue, i0: SSAValue, rows: int)
         def in_ap(k: SSAValue, r: int) -> list[SSAValue]:
             return [flat[r], k]
 
-        a_panel: tuple[SSAValue, Indices] = (conv.x, in_x)
-        if conv.ap is not None:
+        if work.pack:
             _pack_rows(em, conv, n, group, i0, rows)
-            a_panel = (conv.ap, in_ap)
-        whole = b.n // b.nr
-        if whole:
-            with span(em, 0, whole) as jp:
+        if work.first is None:
+            return
+        a_panel: tuple[SSAValue, Indices] = (conv.x, in_x) if conv.ap is None else (conv.ap, in_ap)
+        if work.count:
+            with span(em, work.first, em.iadd(work.first, work.count)) as jp:
                 _tile(em, conv, (n, group, pixels), a_panel, jp, [b.lanes] * b.nv)
-        if b.n % b.nr:
+        if work.tail:
             rest = b.n % b.nr
             widths = [b.lanes] * (rest // b.lanes) + [w for _, w in tail_pieces(rest, b.lanes)]
-            _tile(em, conv, (n, group, pixels), a_panel, em.index(whole), widths)
+            jp = em.index(b.n // b.nr)
+            _tile(em, conv, (n, group, pixels), a_panel, jp, widths)
 
 
 def _tile(

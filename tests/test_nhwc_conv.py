@@ -3,11 +3,14 @@ pixels; lowering/top_to_loop_nhwc_depthwise.py: the direct depthwise kernel): ea
 top-level IR runs in the reference interpreter and, after convert-top-to-loop +
 plan-memory, through the host JIT on the same random inputs.
 
-Tolerance: f32 sums of at most 75 products of N(0, 1) values, in other orders on the two
-sides: 1e-5 of the output's scale (a wrong tap or channel is off by a whole product).
+Tolerance: f32 sums of up to 1440 products of N(0, 1) values, in other orders on the two
+sides: 1e-5 of the output's scale, about 40 sqrt(K) units of roundoff at K = 1440 (a wrong
+tap or channel is off by a whole product, ~1/sqrt(K) of the scale).
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -115,15 +118,16 @@ def check_conv(x_shape, w_shape, window, epilogue=None) -> str:  # noqa: ANN001
         ((1, 7, 7, 3), (5, 5, 3, 24), (2, (2, 1), 1, 1)),  # 5x5/2 stem, asymmetric pads
         ((1, 8, 8, 12), (3, 3, 4, 6), (1, (1, 1), 1, 3)),  # three groups
         ((1, 9, 9, 4), (3, 3, 4, 16), (1, (2, 2), 2, 1)),  # dilation 2
+        ((1, 7, 7, 1200), (1, 1, 1200, 100), (1, (0, 0), 1, 1)),  # 2 blocks of B; 7-pixel rows
+        ((1, 5, 6, 160), (3, 3, 160, 80), (1, (1, 1), 1, 1)),  # 2 blocks, im2col packed first
     ],
 )
 def test_nhwc_conv_gemm_matches_the_interpreter(x_shape, w_shape, window) -> None:  # noqa: ANN001
     text = check_conv(x_shape, w_shape, window)
     assert "vector.fma" in text and "top." not in text
-    _, oh, ow, _ = output_shape(x_shape, w_shape, window)
-    im2col = f"memref<{-(-oh * ow // 8) * 8}x{w_shape[0] * w_shape[1] * w_shape[2]}xf32>"
+    im2col = re.search(rf"memref<\d+x{w_shape[0] * w_shape[1] * w_shape[2]}xf32>", text)
     in_place = w_shape[:2] == (1, 1) and window[1] == (0, 0)
-    assert (im2col in text) != in_place, "A is X itself exactly for 1x1 convs without pads"
+    assert (im2col is None) == in_place, "A is X itself exactly for 1x1 convs without pads"
 
 
 @pytest.mark.parametrize(
