@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, cast
 
 import numpy as np
-from xdsl.dialects import func
+from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import (
     DenseResourceAttr,
     IntegerAttr,
@@ -126,6 +126,21 @@ class Epilogue:
     maps: tuple[AffineMap, ...]
     fused: int
     result: SSAValue
+
+    def arguments(
+        self, value: SSAValue, read: Callable[[SSAValue, AffineMap], SSAValue]
+    ) -> dict[SSAValue, SSAValue]:
+        """The body's arguments bound: the producer's to `value`, each other one the body
+        uses to `read(input, map)`."""
+        bound: dict[SSAValue, SSAValue] = {}
+        for i, (arg, source, amap) in enumerate(
+            zip(self.body.block.args, self.inputs, self.maps, strict=False)
+        ):
+            if i == self.fused:
+                bound[arg] = value
+            elif arg.uses:
+                bound[arg] = read(source, amap)
+        return bound
 
 
 @dataclass
@@ -234,9 +249,10 @@ _Site = tuple[Operation, int]
 
 
 def _packing_requests(block: Block, vector_bits: int) -> dict[_Site, PackedConstant]:
-    """The constant operands the registered planners want pre-packed, by use."""
+    """The constant operands the registered planners want pre-packed, by use: of the ops
+    in control-flow regions too (a lowering that fused an epilogue relies on its packing)."""
     requests: dict[_Site, PackedConstant] = {}
-    for op in block.ops:
+    for op in block.walk():
         if not is_top_op(op) or writes_nothing(op):
             continue
         for planner in PLANNERS:
@@ -380,7 +396,8 @@ def _fusable_epilogue(op: top.GenericOp, vector_bits: int) -> OpResult | None:
     """The producer result `op` can be applied to as an epilogue: `op` is elementwise
     (parallel, one output with the identity map, a body using only its arguments), reads
     the result once through the identity map and is its only user, the producer's planner
-    accepts, and every other input is ready when the producer runs."""
+    accepts, and every other input is ready when the producer runs, or can be made so
+    (`_hoistable`: a residual computed between producer and consumer)."""
     maps = op.maps()
     rank = len(op.iterator_types)
     identity = AffineMap.identity(rank)
@@ -407,13 +424,53 @@ def _fusable_epilogue(op: top.GenericOp, vector_bits: int) -> OpResult | None:
         block = producer.parent_block()
         if block is None or block is not op.parent_block():
             continue
-        if all(_defined_before(other, producer) for other in op.inputs if other is not value):
+        others = [other for other in op.inputs if other is not value]
+        if all(_hoistable(v, producer, vector_bits) is not None for v in others):
             return value
     return None
 
 
+def _hoistable(value: SSAValue, producer: Operation, vector_bits: int) -> list[Operation] | None:
+    """The ops, in order, that must move before `producer` for `value` to be ready when it
+    runs (none when it already is; `_move_before`), or None when they cannot: each is an
+    `arith.constant` or a top op (no nested control flow) of `producer`'s block that is not
+    itself a producer applying epilogues (its own consumer may rely on where it is; this
+    also keeps out everything computed from `producer`)."""
+    if _defined_before(value, producer):
+        return []
+    op = value.owner
+    if not isinstance(op, Operation) or op.parent is not producer.parent:
+        return None
+    if not (isinstance(op, arith.ConstantOp) or is_top_op(op) and _without_control_flow(op)):
+        return None
+    if any(p.fuses_epilogue(op, vector_bits) for p in PLANNERS):
+        return None
+    needed: list[Operation] = []
+    for operand in op.operands:
+        before = _hoistable(operand, producer, vector_bits)
+        if before is None:
+            return None
+        needed += before
+    return [*dict.fromkeys(needed), op]
+
+
+def _without_control_flow(op: Operation) -> bool:
+    return not op.regions or isinstance(op, top.GenericOp)
+
+
+def _move_before(ops: list[Operation], producer: Operation) -> None:
+    """Move `ops` (in their order) up before `producer`: the residual of a residual add
+    and what it is computed from, e.g. a channel pad, a relu, their fill and constants."""
+    for op in dict.fromkeys(ops):
+        op.detach()
+        Rewriter.insert_op(op, InsertPoint.before(producer))
+
+
 def _defined_before(value: SSAValue, op: Operation) -> bool:
-    if isinstance(value, BlockArgument):
+    """Whether `value`'s buffer exists where `op` runs: arguments and constants (carved
+    from the weights at the function's start, wherever the importer put their op)
+    always."""
+    if isinstance(value, BlockArgument) or isinstance(value.owner, ConstantOp):
         return True
     owner = value.owner
     assert isinstance(owner, Operation)
@@ -475,9 +532,15 @@ def assign_block(
     through `REGION_BUFFERS` once the block's own values have buffers."""
     fused = {
         op: producer
-        for op in block.ops
+        for op in list(block.ops)
         if isinstance(op, top.GenericOp) and (producer := _fusable_epilogue(op, vector_bits))
     }
+    for op, producer in fused.items():
+        inputs = [v for v in op.inputs if v is not producer]
+        moves = [
+            hoisted for v in inputs for hoisted in _hoistable(v, producer.op, vector_bits) or []
+        ]
+        _move_before(moves, producer.op)
     copies: list[tuple[SSAValue, int]] = []
 
     def join(value: SSAValue, group: BufferGroup) -> None:
