@@ -37,7 +37,7 @@ from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, ForOp, VLoadOp, VStoreOp, YieldOp
 from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
 from lamina.lowering.top_to_loop_build import Emitter
-from lamina.lowering.top_to_loop_lanes import fma, load_piece, scalar_constant, splat, width_of
+from lamina.lowering.top_to_loop_lanes import fma, load_like, scalar_constant, splat_like
 
 L1D_BYTES = 32 * 1024
 L2_BYTES = 1024 * 1024
@@ -166,23 +166,24 @@ def tile_sums(
     inits: Sequence[Sequence[SSAValue]],
 ) -> list[list[SSAValue]]:
     """acc[r][v] = inits[r][v] + the sum over k < k_len of A panel (k, r) · B panel (k, v),
-    the k loop of the micro-kernel with the accumulators in its iter_args. The widths of a
-    row of `inits` are those of the tile's column pieces (vectors, or scalars of width 1)."""
+    the k loop of the micro-kernel with the accumulators in its iter_args. The types of a
+    row of `inits` are those of the tile's column pieces: vectors (a one-lane vector stays a
+    vector: the NCHW kernels on a device without f32 vectors) or scalars."""
     (a_buf, a_at), (b_buf, b_at) = a_panel, b_panel
-    widths = [width_of(value) for value in inits[0]]
+    pieces = inits[0]
+    count = len(pieces)
     loop = ForOp(em.index(0), k_len, em.index(1), [value for row in inits for value in row])
     em.emit(loop)
     with em.inside(loop):
         k, *acc = loop.body.block.args
-        bs = [load_piece(em, b_buf, b_at(k, v), width) for v, width in enumerate(widths)]
+        bs = [load_like(em, b_buf, b_at(k, v), piece) for v, piece in enumerate(pieces)]
         out: list[SSAValue] = []
         for r in range(len(inits)):
             element = em.load(a_buf, a_at(k, r))
-            splats = {width: splat(em, element, width) for width in dict.fromkeys(widths)}
-            for v, width in enumerate(widths):
-                out.append(fma(em, splats[width], bs[v], acc[r * len(widths) + v]))
+            splats = {p.type: splat_like(em, element, p) for p in pieces}
+            for v, piece in enumerate(pieces):
+                out.append(fma(em, splats[piece.type], bs[v], acc[r * count + v]))
         em.emit(YieldOp(*out))
-    count = len(widths)
     return [list(loop.res[r * count : (r + 1) * count]) for r in range(len(inits))]
 
 

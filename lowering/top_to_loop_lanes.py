@@ -59,6 +59,21 @@ def load_piece(em: Emitter, buffer: SSAValue, indices: Sequence[SSAValue], width
     return em.value(VLoadOp(buffer, indices, VectorType(f32, [width])))
 
 
+def load_like(em: Emitter, buffer: SSAValue, indices: Sequence[SSAValue], like: SSAValue):
+    """One piece of `buffer` from `indices` of `like`'s type: a vector (of any width, one
+    lane too) or a scalar."""
+    if isa(like.type, VectorType[Attribute]):
+        return em.value(VLoadOp(buffer, indices, like.type))
+    return em.load(buffer, indices)
+
+
+def splat_like(em: Emitter, scalar: SSAValue, like: SSAValue) -> SSAValue:
+    """`scalar` as a piece of `like`'s type (see `load_like`)."""
+    if isa(like.type, VectorType[Attribute]):
+        return em.value(vector.BroadcastOp(scalar, like.type))
+    return scalar
+
+
 def store_piece(em: Emitter, value: SSAValue, buffer: SSAValue, indices: Sequence[SSAValue]):
     if isinstance(value.type, VectorType):
         em.emit(VStoreOp(value, buffer, indices))
