@@ -21,7 +21,8 @@ from xdsl.pattern_rewriter import PatternRewriter, op_type_rewrite_pattern
 from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp
 from lamina.dialects.top_base import element_type_of
-from lamina.lowering.bufferize import PLANNERS, PackedConstant, TopLowering, unsupported
+from lamina.lowering.bufferize import TopLowering, unsupported
+from lamina.lowering.bufferize_plan import PLANNERS, PackedConstant
 from lamina.lowering.top_to_loop_build import (
     Emitter,
     Extent,

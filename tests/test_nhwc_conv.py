@@ -96,17 +96,22 @@ def conv_module(x_shape: tuple[int, ...], w: np.ndarray, window, epilogue: str |
     }}"""
 
 
-def check_conv(x_shape, w_shape, window, epilogue=None) -> str:  # noqa: ANN001
-    """The lowered module's text, after checking its output against the interpreter's."""
-    w = f32(*w_shape)
-    text = conv_module(x_shape, w, window, epilogue)
-    inputs = [f32(*x_shape), f32(w_shape[3]), f32(*output_shape(x_shape, w_shape, window))]
+def run_both(text: str, inputs: list[np.ndarray]) -> str:
+    """The lowered text of top-level IR `text`, after checking its output on `inputs`
+    against the interpreter's at 1e-5 of the output's scale."""
     (expected,) = run_top(parse(text), inputs)
     lowered = lower(text)
-    (y,) = JitFunction(lowered, threads=1)(*inputs)
+    (got,) = JitFunction(lowered, threads=1)(*inputs)
     scale = float(np.abs(expected).max())
-    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-5 * scale)  # pyright: ignore
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * scale)  # pyright: ignore
     return str(lowered)
+
+
+def check_conv(x_shape, w_shape, window, epilogue=None) -> str:  # noqa: ANN001
+    """The lowered module's text, after checking its output against the interpreter's."""
+    text = conv_module(x_shape, f32(*w_shape), window, epilogue)
+    inputs = [f32(*x_shape), f32(w_shape[3]), f32(*output_shape(x_shape, w_shape, window))]
+    return run_both(text, inputs)
 
 
 @pytest.mark.parametrize(
