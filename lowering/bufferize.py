@@ -42,7 +42,7 @@ from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp
 from lamina.dialects.loop import AllocOp, DeallocOp
 from lamina.dialects.top_shape import DimOp
-from lamina.dialects.weights import WEIGHTS, tensor_to_array
+from lamina.dialects.weights import WEIGHTS, aligned_empty, tensor_to_array
 from lamina.errors import UnsupportedOpError
 from lamina.lowering.bufferize_plan import (
     PLANNERS,
@@ -222,16 +222,13 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
                 array = requests[use].pack(array)
             offsets[key] = size
             shapes[key] = array.shape
-            pieces.append((size, np.ascontiguousarray(array).reshape(-1).view(np.uint8)))
+            pieces.append((size, array))
             size += -(-array.nbytes // WEIGHT_ALIGNMENT) * WEIGHT_ALIGNMENT
-    blob = np.zeros(size, np.uint8)
-    for offset, data in pieces:
-        blob[offset : offset + data.size] = data
     name = f"{function.sym_name.data}_weights"
     if elided:
         buffers.weights_key = WEIGHTS.add_elided(name, size, dict.fromkeys(elided))
     else:
-        buffers.weights_key = WEIGHTS.add(name, blob)
+        buffers.weights_key = WEIGHTS.add(name, _blob(pieces, size))
     weights = block.insert_arg(MemRefType(i8, [size]), 0)
     weights.name_hint = "weights"
     carves: dict[tuple[Attribute, str], SSAValue] = {}
@@ -248,6 +245,21 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
             buffers.of[op.output] = carves[key]
         else:
             buffers.packed[use] = carves[key]
+
+
+def _blob(pieces: list[tuple[int, np.ndarray]], size: int) -> np.ndarray:
+    """`size` read-only bytes on a 64-byte boundary holding each array at its offset, zeros
+    between them. Each array is copied once, straight into place: on a model of 100 MB of
+    weights every further pass over fresh memory costs a tenth of a second or more."""
+    blob = aligned_empty((size,), np.uint8)
+    end = 0
+    for offset, array in pieces:
+        blob[end:offset] = 0
+        end = offset + array.nbytes
+        np.copyto(blob[offset:end].view(array.dtype).reshape(array.shape), array)
+    blob[end:] = 0
+    blob.flags.writeable = False  # so that the store keeps it without a copy
+    return blob
 
 
 def _elided_key(op: ConstantOp) -> str | None:

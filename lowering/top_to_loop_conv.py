@@ -96,7 +96,8 @@ def packed_filter(op: top.Conv2dOp, vector_bits: int) -> list[PackedConstant]:
 
     def pack(array: np.ndarray) -> np.ndarray:
         per_group = np.asarray(array, np.float32).reshape(g.groups, b.m, b.k)
-        return np.concatenate([pack_a_array(a, b) for a in per_group])
+        panels = [pack_a_array(a, b) for a in per_group]
+        return panels[0] if len(panels) == 1 else np.concatenate(panels)
 
     return [PackedConstant(1, f"gemm-a-{g.groups}x{b.mp}x{b.k}/{b.mr}", pack)]
 

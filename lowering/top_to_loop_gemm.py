@@ -267,19 +267,27 @@ def _divide(em: Emitter, value: SSAValue, by: int) -> SSAValue:
 
 
 def pack_a_array(a: np.ndarray, b: Blocking) -> np.ndarray:
-    """A [M, K] (numpy) -> [Mp/MR, K, MR] with zero rows past M."""
+    """A [M, K] (numpy) -> [Mp/MR, K, MR] with zero rows past M (written in one pass)."""
     array = np.asarray(a, np.float32).reshape(b.m, b.k)
-    padded = np.zeros((b.mp, b.k), np.float32)
-    padded[: b.m] = array
-    return np.ascontiguousarray(padded.reshape(b.mp // b.mr, b.mr, b.k).transpose(0, 2, 1))
+    packed = np.zeros((b.mp // b.mr, b.k, b.mr), np.float32)
+    panels = packed.transpose(0, 2, 1)  # [Mp/MR, MR, K], a view of `packed`
+    full, rest = divmod(b.m, b.mr)
+    panels[:full] = array[: full * b.mr].reshape(full, b.mr, b.k)
+    if rest:
+        panels[full, :rest] = array[full * b.mr :]
+    return packed
 
 
 def pack_b_array(bmat: np.ndarray, b: Blocking) -> np.ndarray:
-    """B [K, N] (numpy) -> [Np/NR, K, NR] with zero columns past N."""
+    """B [K, N] (numpy) -> [Np/NR, K, NR] with zero columns past N (written in one pass)."""
     array = np.asarray(bmat, np.float32).reshape(b.k, b.n)
-    padded = np.zeros((b.k, b.np_), np.float32)
-    padded[:, : b.n] = array
-    return np.ascontiguousarray(padded.reshape(b.k, b.np_ // b.nr, b.nr).transpose(1, 0, 2))
+    packed = np.zeros((b.np_ // b.nr, b.k, b.nr), np.float32)
+    panels = packed.transpose(1, 0, 2)  # [K, Np/NR, NR], a view of `packed`
+    full, rest = divmod(b.n, b.nr)
+    panels[:, :full] = array[:, : full * b.nr].reshape(b.k, full, b.nr)
+    if rest:
+        panels[:, full, :rest] = array[:, full * b.nr :]
+    return packed
 
 
 def clamped(em: Emitter, index: SSAValue, size: int, padded: int) -> SSAValue:
