@@ -19,7 +19,6 @@ function's type and attributes. The arena stays `memref<0xi8>` until `plan-memor
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
@@ -34,8 +33,7 @@ from xdsl.dialects.builtin import (
     TensorType,
     i8,
 )
-from xdsl.ir import Attribute, Block, BlockArgument, Operation, OpResult, Region, SSAValue, Use
-from xdsl.ir.affine import AffineMap
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, OpResult, SSAValue, Use
 from xdsl.pattern_rewriter import RewritePattern
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.hints import isa
@@ -48,6 +46,7 @@ from lamina.dialects.weights import WEIGHTS, aligned_empty, tensor_to_array
 from lamina.errors import UnsupportedOpError
 from lamina.lowering.epilogue_fusion import (
     PLANNERS,
+    Epilogue,
     PackedConstant,
     fusable_epilogue,
     hoistable,
@@ -75,35 +74,6 @@ def buffer_type(t: Attribute, op: Operation) -> MemRefType[Attribute]:
     if not isa(t, TensorType[Attribute]):
         raise unsupported(f"'{op.name}' on {t}: only ranked tensors bufferize", op)
     return MemRefType(t.get_element_type(), t.get_shape())
-
-
-@dataclass
-class Epilogue:
-    """An elementwise single-output `top.generic` (identity output map) that its producer's
-    lowering applies when storing: `body` is a detached copy of the generic's body, `inputs`
-    and `maps` its inputs (`inputs[fused]` is the producer's result), `result` the value
-    whose buffer receives the output."""
-
-    body: Region
-    inputs: list[SSAValue]
-    maps: tuple[AffineMap, ...]
-    fused: int
-    result: SSAValue
-
-    def arguments(
-        self, value: SSAValue, read: Callable[[SSAValue, AffineMap], SSAValue]
-    ) -> dict[SSAValue, SSAValue]:
-        """The body's arguments bound: the producer's to `value`, each other one the body
-        uses to `read(input, map)`."""
-        bound: dict[SSAValue, SSAValue] = {}
-        for i, (arg, source, amap) in enumerate(
-            zip(self.body.block.args, self.inputs, self.maps, strict=False)
-        ):
-            if i == self.fused:
-                bound[arg] = value
-            elif arg.uses:
-                bound[arg] = read(source, amap)
-        return bound
 
 
 @dataclass

@@ -1,6 +1,14 @@
-"""Which elementwise consumer a top op's lowering applies in its own stores (an epilogue),
-and the predicates bufferization shares with the lowerings: the planners each lowering
-registers (`PLANNERS`) say which ops fuse and which constants they want packed."""
+"""What the lowerings of `convert-top-to-loop` ask of bufferization before they run, and
+which elementwise consumers their producers apply:
+
+- a `LoweringPlanner` (registered in `PLANNERS` by the lowering modules) names the constant
+  operands an op wants pre-packed (`PackedConstant`) and whether its lowering applies an
+  elementwise consumer in its own stores;
+- `fusable_epilogue` finds, for an elementwise `top.generic`, the producer result it can
+  be applied to as an `Epilogue`; its other inputs must be ready when the producer runs:
+  arguments, constants (carved at the function's start), values defined before the
+  producer, or values whose ops `move_before` can move up before it (`hoistable`).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,7 @@ from typing import Protocol
 import numpy as np
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import TensorType
-from xdsl.ir import Attribute, BlockArgument, Operation, OpResult, SSAValue
+from xdsl.ir import Attribute, BlockArgument, Operation, OpResult, Region, SSAValue
 from xdsl.ir.affine import AffineMap
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.hints import isa
@@ -66,6 +74,35 @@ class LoweringPlanner(Protocol):
 
 PLANNERS: list[LoweringPlanner] = []
 """Registered by the lowering modules (top_to_loop_nn) when they are imported."""
+
+
+@dataclass
+class Epilogue:
+    """An elementwise single-output `top.generic` (identity output map) that its producer's
+    lowering applies when storing: `body` is a detached copy of the generic's body, `inputs`
+    and `maps` its inputs (`inputs[fused]` is the producer's result), `result` the value
+    whose buffer receives the output."""
+
+    body: Region
+    inputs: list[SSAValue]
+    maps: tuple[AffineMap, ...]
+    fused: int
+    result: SSAValue
+
+    def arguments(
+        self, value: SSAValue, read: Callable[[SSAValue, AffineMap], SSAValue]
+    ) -> dict[SSAValue, SSAValue]:
+        """The body's arguments bound: the producer's to `value`, each other one the body
+        uses to `read(input, map)`."""
+        bound: dict[SSAValue, SSAValue] = {}
+        for i, (arg, source, amap) in enumerate(
+            zip(self.body.block.args, self.inputs, self.maps, strict=False)
+        ):
+            if i == self.fused:
+                bound[arg] = value
+            elif arg.uses:
+                bound[arg] = read(source, amap)
+        return bound
 
 
 def fusable_epilogue(op: top.GenericOp, vector_bits: int) -> OpResult | None:

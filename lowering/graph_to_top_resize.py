@@ -9,7 +9,11 @@ W_d (out x in) and b_d (only tf_crop_and_resize's extrapolation value makes it n
 are computed at compile time by running the reference Resize kernel, with the op's own
 attributes, on the identity basis of the dim (a 2-D [in, in] input resized along dim 1)
 and on zeros. A dim whose W_d is the identity is skipped; one whose rows are all one-hot
-(nearest modes) is a gather of the rows it picks, O(out) instead of O(out x in).
+(nearest modes) is a gather of the rows it picks, O(out) instead of O(out x in); one whose
+rows have at most `MAX_TAPS` weights (linear: 2, cubic: 4) is a gather per tap and one
+weighted sum, O(taps x out):
+
+    y[..., o, ...] = sum_t weights[o, t] * x[..., index[o, t], ...]
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from xdsl.ir.affine import AffineDimExpr, AffineMap
 from lamina.dialects import graph, top
 from lamina.dialects.weights import numpy_dtype
 from lamina.lowering.graph_to_top_common import Body, Emitter, GraphLowering, elt_of, is_none
+
+MAX_TAPS = 4
+"""Interpolation rows with at most this many weights take the gathers, not the contraction."""
 
 
 def _run_1d(attrs: dict[str, object], x: np.ndarray, operands: list[np.ndarray | None]):
@@ -52,15 +59,12 @@ def interpolation(
     return (basis - bias).T, bias[0]
 
 
-def contract(e: Emitter, x: SSAValue, dim: int, matrix: np.ndarray, bias: np.ndarray) -> SSAValue:
-    """y[..., o, ...] = sum_k matrix[o, k] x[..., k, ...] (+ bias[o]) along `dim`."""
-    xs = e.static(x)
+def contract(e: Emitter, x: SSAValue, dim: int, matrix: np.ndarray) -> SSAValue:
+    """y[..., o, ...] = sum_k matrix[o, k] x[..., k, ...] along `dim`."""
     element = elt_of(x)
-    rank = len(xs)
-    dtype = numpy_dtype(element)
-    shape = tuple(matrix.shape[0] if d == dim else s for d, s in enumerate(xs))
-    result = TensorType(element, shape)
-    w = e.emit(graph.ConstantOp.from_array(matrix.astype(dtype), "resize_weights"))
+    rank = len(e.static(x))
+    result = _resized(x, dim, matrix.shape[0])
+    w = e.emit(graph.ConstantOp.from_array(matrix.astype(numpy_dtype(element)), "resize_weights"))
     dims = [AffineDimExpr(d) for d in range(rank)]
     x_map = AffineMap(rank + 1, 0, tuple(AffineDimExpr(rank) if d == dim else dims[d]
                                          for d in range(rank)))  # fmt: skip
@@ -70,22 +74,73 @@ def contract(e: Emitter, x: SSAValue, dim: int, matrix: np.ndarray, bias: np.nda
     b = Body(block)
     block.add_op(top.YieldOp(b.add(block.args[2], b.mul(block.args[0], block.args[1]))))
     iterators = [top.IteratorType.PARALLEL] * rank + [top.IteratorType.REDUCTION]
-    y = e.emit(top.GenericOp([x, w], [e.fill(result)], Region(block),
-                             [x_map, w_map, out_map], iterators))  # fmt: skip
+    return e.emit(top.GenericOp([x, w], [e.fill(result)], Region(block),
+                                [x_map, w_map, out_map], iterators))  # fmt: skip
+
+
+def taps(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(index, weights), both out x T: each row's nonzero weights and the inputs they weigh
+    (a shorter row padded with weight 0 on input 0); None when a row has more than
+    `MAX_TAPS` or none has any."""
+    counts = (matrix != 0).sum(axis=1)
+    width = int(counts.max(initial=0))
+    if not 0 < width <= MAX_TAPS:
+        return None
+    index = np.zeros((matrix.shape[0], width), np.int64)
+    weights = np.zeros((matrix.shape[0], width), matrix.dtype)
+    for o, row in enumerate(matrix):
+        nonzero = np.flatnonzero(row)
+        index[o, : len(nonzero)] = nonzero
+        weights[o, : len(nonzero)] = row[nonzero]
+    return index, weights
+
+
+def interpolate(e: Emitter, x: SSAValue, dim: int, index: np.ndarray, weights: np.ndarray):
+    """y[..., o, ...] = sum_t weights[o, t] x[..., index[o, t], ...] along `dim`: a gather
+    per tap, then one weighted sum."""
+    element = elt_of(x)
+    rank, width = len(e.static(x)), int(index.shape[1])
+    result = _resized(x, dim, index.shape[0])
+    gathered: list[SSAValue] = []
+    factors: list[SSAValue] = []
+    for t in range(width):
+        rows = e.emit(graph.ConstantOp.from_array(np.ascontiguousarray(index[:, t]), "resize_taps"))
+        gathered.append(e.emit(top.GatherOp(x, rows, result, axis=dim)))
+        factor = weights[:, t].astype(numpy_dtype(element))
+        factors.append(e.emit(graph.ConstantOp.from_array(factor, "resize_weights")))
+    along = AffineMap(rank, 0, (AffineDimExpr(dim),))
+    maps = [AffineMap.identity(rank)] * width + [along] * width
+
+    def weighted_sum(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+        total = b.mul(v[0], v[width])
+        for t in range(1, width):
+            total = b.add(total, b.mul(v[t], v[width + t]))
+        return total
+
+    return e.generic([*gathered, *factors], result, weighted_sum, maps)
+
+
+def add_bias(e: Emitter, y: SSAValue, dim: int, bias: np.ndarray) -> SSAValue:
+    """y[..., o, ...] + bias[o] along `dim` (tf_crop_and_resize's extrapolation value)."""
     if not bias.any():
         return y
-    offset = e.emit(graph.ConstantOp.from_array(bias.astype(dtype), "resize_bias"))
-    maps = [AffineMap.identity(rank), AffineMap(rank, 0, (dims[dim],))]
+    result = cast(TensorType[Any], y.type)
+    rank = len(result.get_shape())
+    offset = e.emit(graph.ConstantOp.from_array(bias.astype(numpy_dtype(elt_of(y))), "resize_bias"))
+    maps = [AffineMap.identity(rank), AffineMap(rank, 0, (AffineDimExpr(dim),))]
     return e.generic([y, offset], result, lambda b, v: b.add(v[0], v[1]), maps)
+
+
+def _resized(x: SSAValue, dim: int, size: int) -> TensorType[Any]:
+    shape = cast(TensorType[Any], x.type).get_shape()
+    return TensorType(elt_of(x), tuple(size if d == dim else s for d, s in enumerate(shape)))
 
 
 def select(e: Emitter, x: SSAValue, dim: int, matrix: np.ndarray) -> SSAValue:
     """y[..., o, ...] = x[..., k_o, ...] along `dim` where row o of `matrix` is one-hot at
     k_o (nearest modes): a gather, O(output) instead of a contraction's O(output x in)."""
-    xs = e.static(x)
     rows = e.emit(graph.ConstantOp.from_array(matrix.argmax(axis=1).astype(np.int64), "nearest"))
-    shape = tuple(matrix.shape[0] if d == dim else s for d, s in enumerate(xs))
-    return e.emit(top.GatherOp(x, rows, TensorType(elt_of(x), shape), axis=dim))
+    return e.emit(top.GatherOp(x, rows, _resized(x, dim, matrix.shape[0]), axis=dim))
 
 
 def is_selection(matrix: np.ndarray, bias: np.ndarray) -> bool:
@@ -121,8 +176,10 @@ class ResizeLowering(GraphLowering):
                 continue
             if is_selection(matrix, bias):
                 value = select(e, value, dim, matrix)
+            elif (banded := taps(matrix)) is not None:
+                value = add_bias(e, interpolate(e, value, dim, *banded), dim, bias)
             else:
-                value = contract(e, value, dim, matrix, bias)
+                value = add_bias(e, contract(e, value, dim, matrix), dim, bias)
         return [value]
 
     def _scales(

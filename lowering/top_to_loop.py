@@ -38,12 +38,10 @@ from lamina.lowering.bufferize import (
     Buffers,
     TopLowering,
     bufferize_function,
-    is_top_op,
-    needs_init,
     unsupported,
     weights_attr,
-    writes_nothing,
 )
+from lamina.lowering.epilogue_fusion import is_top_op, needs_init, writes_nothing
 from lamina.lowering.shape_function import SHAPES_OF
 from lamina.lowering.top_to_loop_build import Emitter, Extent, copy, has_dynamic_dims
 from lamina.lowering.top_to_loop_control import CONTROL_LOWERINGS

@@ -28,7 +28,8 @@ from xdsl.ir import SSAValue
 
 from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
-from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
+from lamina.lowering.bufferize import Buffers
+from lamina.lowering.epilogue_fusion import Epilogue, PackedConstant
 from lamina.lowering.top_to_loop_build import ConvSizes, Emitter, f32_conv_shapes, shape_of
 from lamina.lowering.top_to_loop_gemm import (
     Blocking,

@@ -35,7 +35,8 @@ from xdsl.utils.hints import isa
 
 from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, ForOp, VLoadOp, VStoreOp, YieldOp
-from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
+from lamina.lowering.bufferize import Buffers
+from lamina.lowering.epilogue_fusion import Epilogue, PackedConstant
 from lamina.lowering.top_to_loop_build import Emitter
 from lamina.lowering.top_to_loop_lanes import fma, load_like, scalar_constant, splat_like
 

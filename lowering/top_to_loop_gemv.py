@@ -30,7 +30,8 @@ from xdsl.utils.hints import isa
 from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp
 from lamina.dialects.loop import AllocOp, DeallocOp, ForOp, VLoadOp, VStoreOp, YieldOp
-from lamina.lowering.bufferize import Buffers, PackedConstant
+from lamina.lowering.bufferize import Buffers
+from lamina.lowering.epilogue_fusion import PackedConstant
 from lamina.lowering.top_to_loop_build import Emitter
 from lamina.lowering.top_to_loop_gemm import Blocking, pack_b_array, span, store_with_epilogue
 

@@ -30,7 +30,8 @@ from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp
 from lamina.dialects.loop import VLoadOp, VStoreOp
 from lamina.dialects.weights import tensor_to_array
-from lamina.lowering.bufferize import Buffers, Epilogue
+from lamina.lowering.bufferize import Buffers
+from lamina.lowering.epilogue_fusion import Epilogue
 from lamina.lowering.top_to_loop_build import Emitter, is_float
 
 

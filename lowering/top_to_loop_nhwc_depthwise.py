@@ -29,7 +29,8 @@ from xdsl.ir import SSAValue
 
 from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp
-from lamina.lowering.bufferize import Buffers, Epilogue
+from lamina.lowering.bufferize import Buffers
+from lamina.lowering.epilogue_fusion import Epilogue
 from lamina.lowering.top_to_loop_build import ConvSizes, Emitter, f32_conv_shapes, shape_of
 from lamina.lowering.top_to_loop_gemm import span, store_with_epilogue
 from lamina.lowering.top_to_loop_lanes import (

@@ -21,7 +21,8 @@ from xdsl.pattern_rewriter import PatternRewriter, op_type_rewrite_pattern
 from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp
 from lamina.dialects.top_base import element_type_of
-from lamina.lowering.bufferize import PLANNERS, PackedConstant, TopLowering, unsupported
+from lamina.lowering.bufferize import TopLowering, unsupported
+from lamina.lowering.epilogue_fusion import PLANNERS, PackedConstant
 from lamina.lowering.top_to_loop_build import (
     Emitter,
     Extent,
@@ -45,6 +46,7 @@ from lamina.lowering.top_to_loop_nhwc_conv import (
     packed_nhwc_filter,
 )
 from lamina.lowering.top_to_loop_nhwc_depthwise import lower_nhwc_depthwise, nhwc_depthwise
+from lamina.lowering.top_to_loop_nhwc_pool import is_nhwc_pool, lower_nhwc_pool
 from lamina.lowering.top_to_loop_pool import lower_pool_planes, pool_geometry
 
 
@@ -356,7 +358,8 @@ def _group_start(
 
 
 class PoolLowering(TopLowering):
-    """2-D nchw f32 pools: vectorised along the output rows (top_to_loop_pool). Others: for
+    """2-D nchw f32 pools: vectorised along the output rows (top_to_loop_pool); nhwc ones
+    along the channels (top_to_loop_nhwc_pool). Others: for
     every output element (parallel): a sequential window nest carrying the running max, or
     the sum and the count of counted taps (avg); padded taps are skipped."""
 
@@ -367,6 +370,8 @@ class PoolLowering(TopLowering):
         geometry = pool_geometry(op, self.vector_bits)
         if geometry is not None:
             lower_pool_planes(em, op, geometry, x, y)
+        elif is_nhwc_pool(op) and not has_dynamic_dims(op):
+            lower_nhwc_pool(em, op, x, y, max(1, self.vector_bits // 32))
         else:
             lower_pool(em, op, x, y)
         rewriter.erase(op)

@@ -12,21 +12,8 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from helpers_kernels import constant, identity_map, lower, parse, tensor
-from test_nhwc_conv import RELU, f32, generic
-
-from lamina.runtime.jit import JitFunction
-from lamina.runtime.reference.top_interpreter import run_top
-
-
-def run_both(text: str, inputs: list[np.ndarray]) -> str:
-    """The lowered text, after checking its outputs against the interpreter's."""
-    (expected,) = run_top(parse(text), inputs)
-    lowered = lower(text)
-    (got,) = JitFunction(lowered, threads=1)(*inputs)
-    scale = float(np.abs(expected).max())
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * scale)  # pyright: ignore
-    return str(lowered)
+from helpers_kernels import constant, identity_map, tensor
+from test_nhwc_conv import RELU, f32, generic, run_both
 
 
 def test_residual_computed_after_the_conv_and_constant_bounds_still_fuse() -> None:

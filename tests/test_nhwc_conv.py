@@ -1,5 +1,6 @@
 """The NHWC convolution lowerings (lowering/top_to_loop_nhwc_conv.py: the GEMM over output
-pixels; lowering/top_to_loop_nhwc_depthwise.py: the direct depthwise kernel): each conv's
+pixels; lowering/top_to_loop_nhwc_depthwise.py: the direct depthwise kernel) and pools
+(lowering/top_to_loop_nhwc_pool.py; pooling is exact up to one division: rtol 1e-6): each
 top-level IR runs in the reference interpreter and, after convert-top-to-loop +
 plan-memory, through the host JIT on the same random inputs.
 
@@ -96,17 +97,22 @@ def conv_module(x_shape: tuple[int, ...], w: np.ndarray, window, epilogue: str |
     }}"""
 
 
-def check_conv(x_shape, w_shape, window, epilogue=None) -> str:  # noqa: ANN001
-    """The lowered module's text, after checking its output against the interpreter's."""
-    w = f32(*w_shape)
-    text = conv_module(x_shape, w, window, epilogue)
-    inputs = [f32(*x_shape), f32(w_shape[3]), f32(*output_shape(x_shape, w_shape, window))]
+def run_both(text: str, inputs: list[np.ndarray]) -> str:
+    """The lowered text of top-level IR `text`, after checking its output on `inputs`
+    against the interpreter's at 1e-5 of the output's scale."""
     (expected,) = run_top(parse(text), inputs)
     lowered = lower(text)
-    (y,) = JitFunction(lowered, threads=1)(*inputs)
+    (got,) = JitFunction(lowered, threads=1)(*inputs)
     scale = float(np.abs(expected).max())
-    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-5 * scale)  # pyright: ignore
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * scale)  # pyright: ignore
     return str(lowered)
+
+
+def check_conv(x_shape, w_shape, window, epilogue=None) -> str:  # noqa: ANN001
+    """The lowered module's text, after checking its output against the interpreter's."""
+    text = conv_module(x_shape, f32(*w_shape), window, epilogue)
+    inputs = [f32(*x_shape), f32(w_shape[3]), f32(*output_shape(x_shape, w_shape, window))]
+    return run_both(text, inputs)
 
 
 @pytest.mark.parametrize(
@@ -163,3 +169,32 @@ def test_nhwc_conv_applies_its_fused_consumer(w_shape, window, epilogue) -> None
         assert "arith.select" in text, "expected the scalar epilogue through the scratch"
     else:
         assert "arith.maximumf" in text and "vector<" in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "x_shape", "kernel", "stride", "pads", "flags"),
+    [
+        ("max", (1, 9, 8, 24), (2, 2), 2, (0, 0), ""),  # BlazeFace's 2x2/2 shortcut, 24 = 16 + 8
+        ("max", (2, 7, 7, 5), (3, 3), 2, (1, 1), ""),  # padded taps skipped, 5 = 4 + 1
+        ("avg", (1, 6, 6, 16), (3, 3), 1, (1, 1), ""),  # padded taps not counted
+        ("avg", (1, 5, 5, 8), (3, 3), 2, (1, 1), " count_include_pad"),  # padded taps counted
+        ("avg", (1, 12, 10, 40), (12, 10), 1, (0, 0), ""),  # a whole-image window (global)
+    ],
+)
+def test_nhwc_pool_matches_the_interpreter(kind, x_shape, kernel, stride, pads, flags) -> None:  # noqa: ANN001
+    n, h, w, c = x_shape
+    (kh, kw), (low, high) = kernel, pads
+    oh, ow = (h + low + high - kh) // stride + 1, (w + low + high - kw) // stride + 1
+    xt, yt = tensor(x_shape), tensor((n, oh, ow, c))
+    text = f"""
+    func.func @main(%x: {xt}) -> {yt} {{
+      %y = top.pool {kind} nhwc %x kernel [{kh}, {kw}] strides [{stride}, {stride}]
+          dilations [1, 1] pad_low [{low}, {low}] pad_high [{high}, {high}]{flags} : {xt} -> {yt}
+      func.return %y : {yt}
+    }}"""
+    x = f32(*x_shape)
+    (expected,) = run_top(parse(text), [x])
+    lowered = lower(text)
+    assert "loop.vload" in str(lowered), "expected the channel-vectorised pool"
+    (y,) = JitFunction(lowered, threads=1)(x)
+    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)  # pyright: ignore
