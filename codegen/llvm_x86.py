@@ -10,9 +10,9 @@ diagnostic first).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
 from lamina.codegen.llvm_core import llvm_type
@@ -27,9 +27,9 @@ _WIDTHS = {4: 128, 8: 256, 16: 512}
 """i32 lanes of the accumulator -> the register width in the intrinsic's name."""
 
 
-def check_x86_ops(module: ModuleOp, device: Device) -> None:
+def check_x86_ops(ops: Iterable[Operation], device: Device) -> None:
     """Raise `UnsupportedOpError` (naming op and device) for an x86vector op `device` cannot run."""
-    for op in module.walk():
+    for op in ops:
         if op.name.startswith("x86vector.") and not has_vnni(device):
             raise UnsupportedOpError(
                 f"'{op.name}' on device '{device.name}' ({device.triple}): it needs an x86-64 "
