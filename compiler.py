@@ -58,14 +58,12 @@ from lamina.runtime.hetero import HeteroModel, Kernel, segment_module
 from lamina.runtime.hexagon import HexagonModule
 from lamina.runtime.jit import JitFunction
 from lamina.runtime.opencl import OpenCLFunction, opencl_available
-from lamina.targets import Device, load_device
+from lamina.targets import Device, is_opencl, load_device
 from lamina.targets.soc import load_soc
 from lamina.targets.threads import thread_count
 from lamina.universe import parse_pass_pipeline
 
 ModelSource = str | os.PathLike[str] | bytes | onnx.ModelProto | ModuleOp
-OPENCL_KINDS = ("opencl", "gpu")
-"""Device kinds that compile to OpenCL kernels (runtime/opencl.py) instead of the host JIT."""
 
 
 YOUNG_COLLECTIONS = (10_000, 1_000, 1_000)
@@ -329,7 +327,8 @@ def opencl_model(lowered: LoweredModel) -> CompiledModel[OpenCLFunction]:
     """The lowered model converted to OpenCL kernels (`convert-loop-to-ocl`) and run on the
     first OpenCL device here (timed as `opencl`)."""
     with lowered.stats.stage("opencl"):
-        ConvertLoopToOCLPass(device=lowered.device.name).apply(make_context(), lowered.module)
+        device = lowered.device.source or lowered.device.name
+        ConvertLoopToOCLPass(device=device).apply(make_context(), lowered.module)
         function = OpenCLFunction(lowered.module, lowered.device)
     return CompiledModel(
         function, lowered.device, lowered.stats, lowered.input_names, lowered.output_names
@@ -353,10 +352,10 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     Devices of kind `opencl`/`gpu` run through runtime/opencl.py; with `fallback="cpu"` a
     machine without an OpenCL platform compiles for `host` instead of failing."""
     target = load_device(device)
-    if target.kind in OPENCL_KINDS and fallback == "cpu" and not opencl_available():
+    if is_opencl(target) and fallback == "cpu" and not opencl_available():
         target = load_device("host")
     lowered = lower_model(model, target, input_shapes)
-    if target.kind in OPENCL_KINDS:
+    if is_opencl(target):
         return opencl_model(lowered)
     return jit_model(lowered, opt_level, threads)
 
@@ -470,8 +469,10 @@ def compile_soc_bundle(
         if isinstance(op, SegmentOp):
             device = load_device(description.units[op.unit.data].device)
             lowered = lower_model(segment_module(op), device).module
-            if device.kind in OPENCL_KINDS:
-                ConvertLoopToOCLPass(device=device.name).apply(make_context(), lowered)
+            if is_opencl(device):
+                ConvertLoopToOCLPass(device=device.source or device.name).apply(
+                    make_context(), lowered
+                )
             segments.append(LoweredSegment(op, device, lowered))
     return write_soc_bundle(
         function,

@@ -64,7 +64,11 @@ def measure(name: str, baseline: bool) -> dict[str, Any]:
     stages = [(k, stats.seconds[k], stats.cpu_seconds.get(k, 0.0)) for k in stats.seconds]
     llvm = next(s for s in stages if s[0] == "llvm")
     jit_stages = [(k, jit.stats.seconds[k], jit.stats.cpu_seconds[k]) for k in JIT_STAGES]
-    other = ("llvm-other", *(llvm[i] - sum(s[i] for s in jit_stages) for i in (1, 2)))
+    other = (
+        "llvm-other",
+        llvm[1] - sum(s[1] for s in jit_stages),
+        llvm[2] - sum(s[2] for s in jit_stages),
+    )
     result: dict[str, Any] = {
         "wall": time.perf_counter() - start,
         "cpu": cpu_seconds() - cpu,

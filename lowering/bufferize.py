@@ -19,7 +19,7 @@ function's type and attributes. The arena stays `memref<0xi8>` until `plan-memor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
@@ -43,10 +43,19 @@ from xdsl.utils.hints import isa
 from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp
 from lamina.dialects.loop import AllocOp, DeallocOp
-from lamina.dialects.top_control import RegionYieldOp
-from lamina.dialects.top_shape import DimOp, IndexOp
+from lamina.dialects.top_shape import DimOp
 from lamina.dialects.weights import WEIGHTS, aligned_empty, tensor_to_array
 from lamina.errors import UnsupportedOpError
+from lamina.lowering.epilogue_fusion import (
+    PLANNERS,
+    PackedConstant,
+    fusable_epilogue,
+    hoistable,
+    is_top_op,
+    move_before,
+    needs_init,
+    writes_nothing,
+)
 from lamina.lowering.top_to_loop_build import Constants, Emitter, copy, lanes
 from lamina.lowering.top_to_loop_dims import dynamic_sizes
 
@@ -68,52 +77,6 @@ def buffer_type(t: Attribute, op: Operation) -> MemRefType[Attribute]:
     return MemRefType(t.get_element_type(), t.get_shape())
 
 
-def is_top_op(op: Operation) -> bool:
-    return op.name.startswith("top.") and not isinstance(op, top.YieldOp | RegionYieldOp)
-
-
-def writes_nothing(op: Operation) -> bool:
-    """Whether every result of `op` has no element (a 0 dim): nothing to compute, so no
-    loop nest, packing or epilogue is made for it."""
-    return bool(op.results) and all(
-        isa(r.type, TensorType[Attribute]) and 0 in r.type.get_shape() for r in op.results
-    )
-
-
-def needs_init(op: top.GenericOp) -> bool:
-    """Whether a generic reads its outputs' initial values (a reduction, or a body that
-    uses an output argument)."""
-    reduces = any(it.data == top.IteratorType.REDUCTION for it in op.iterator_types)
-    outs = op.body.block.args[len(op.inputs) :]
-    return reduces or any(arg.uses for arg in outs)
-
-
-@dataclass(frozen=True)
-class PackedConstant:
-    """A constant operand that a lowering reads in another layout (`layout` names it, so
-    equal requests share one copy), packed at compile time into the weights blob."""
-
-    operand: int
-    layout: str
-    pack: Callable[[np.ndarray], np.ndarray]
-
-
-class LoweringPlanner(Protocol):
-    """What a lowering asks of bufferization before it runs (see `PLANNERS`)."""
-
-    def packed_constants(self, op: Operation, vector_bits: int) -> Sequence[PackedConstant]:
-        """Constant operands of `op` wanted pre-packed."""
-        ...
-
-    def fuses_epilogue(self, op: Operation, vector_bits: int) -> bool:
-        """Whether `op`'s lowering applies an elementwise consumer in its own stores."""
-        ...
-
-
-PLANNERS: list[LoweringPlanner] = []
-"""Registered by the lowering modules (top_to_loop_nn) when they are imported."""
-
-
 @dataclass
 class Epilogue:
     """An elementwise single-output `top.generic` (identity output map) that its producer's
@@ -126,6 +89,21 @@ class Epilogue:
     maps: tuple[AffineMap, ...]
     fused: int
     result: SSAValue
+
+    def arguments(
+        self, value: SSAValue, read: Callable[[SSAValue, AffineMap], SSAValue]
+    ) -> dict[SSAValue, SSAValue]:
+        """The body's arguments bound: the producer's to `value`, each other one the body
+        uses to `read(input, map)`."""
+        bound: dict[SSAValue, SSAValue] = {}
+        for i, (arg, source, amap) in enumerate(
+            zip(self.body.block.args, self.inputs, self.maps, strict=False)
+        ):
+            if i == self.fused:
+                bound[arg] = value
+            elif arg.uses:
+                bound[arg] = read(source, amap)
+        return bound
 
 
 @dataclass
@@ -234,9 +212,10 @@ _Site = tuple[Operation, int]
 
 
 def _packing_requests(block: Block, vector_bits: int) -> dict[_Site, PackedConstant]:
-    """The constant operands the registered planners want pre-packed, by use."""
+    """The constant operands the registered planners want pre-packed, by use: of the ops
+    in control-flow regions too (a lowering that fused an epilogue relies on its packing)."""
     requests: dict[_Site, PackedConstant] = {}
-    for op in block.ops:
+    for op in block.walk():
         if not is_top_op(op) or writes_nothing(op):
             continue
         for planner in PLANNERS:
@@ -376,50 +355,6 @@ def _ignored(use: Use, dead: set[Operation]) -> bool:
     )
 
 
-def _fusable_epilogue(op: top.GenericOp, vector_bits: int) -> OpResult | None:
-    """The producer result `op` can be applied to as an epilogue: `op` is elementwise
-    (parallel, one output with the identity map, a body using only its arguments), reads
-    the result once through the identity map and is its only user, the producer's planner
-    accepts, and every other input is ready when the producer runs."""
-    maps = op.maps()
-    rank = len(op.iterator_types)
-    identity = AffineMap.identity(rank)
-    if len(op.res) != 1 or maps[len(op.inputs)] != identity or needs_init(op):
-        return None
-    if writes_nothing(op) or any(isinstance(o, IndexOp) for o in op.body.block.ops):
-        return None
-    if any(it.data != top.IteratorType.PARALLEL for it in op.iterator_types):
-        return None
-    body_values = {*op.body.block.args, *(r for o in op.body.block.ops for r in o.results)}
-    if any(v not in body_values for o in op.body.block.ops for v in o.operands):
-        return None
-    for value, amap in zip(op.inputs, maps, strict=False):
-        if not isinstance(value, OpResult) or not is_top_op(value.op):
-            continue
-        producer = value.op
-        if (
-            amap != identity
-            or value.type != op.res[0].type
-            or [u.operation for u in value.uses] != [op]
-            or not any(p.fuses_epilogue(producer, vector_bits) for p in PLANNERS)
-        ):
-            continue
-        block = producer.parent_block()
-        if block is None or block is not op.parent_block():
-            continue
-        if all(_defined_before(other, producer) for other in op.inputs if other is not value):
-            return value
-    return None
-
-
-def _defined_before(value: SSAValue, op: Operation) -> bool:
-    if isinstance(value, BlockArgument):
-        return True
-    owner = value.owner
-    assert isinstance(owner, Operation)
-    return owner.parent is op.parent and owner.is_before_in_block(op)
-
-
 def _record_epilogues(buffers: Buffers, fused: dict[top.GenericOp, OpResult]) -> None:
     for generic, producer in fused.items():
         if generic in buffers.dead:
@@ -475,9 +410,15 @@ def assign_block(
     through `REGION_BUFFERS` once the block's own values have buffers."""
     fused = {
         op: producer
-        for op in block.ops
-        if isinstance(op, top.GenericOp) and (producer := _fusable_epilogue(op, vector_bits))
+        for op in list(block.ops)
+        if isinstance(op, top.GenericOp) and (producer := fusable_epilogue(op, vector_bits))
     }
+    for op, producer in fused.items():
+        inputs = [v for v in op.inputs if v is not producer]
+        moves = [
+            hoisted for v in inputs for hoisted in hoistable(v, producer.op, vector_bits) or []
+        ]
+        move_before(moves, producer.op)
     copies: list[tuple[SSAValue, int]] = []
 
     def join(value: SSAValue, group: BufferGroup) -> None:

@@ -1,14 +1,25 @@
 """`loop-to-x86`: the signed i8 dot-product loops of loop-level IR (lowering/dot_loops.py) ->
-AVX-512 VNNI `vpdpbusd`, for x86-64 devices with `+avx512vnni`: 64 bytes a step into a
-vector<16xi32>. `vpdpbusd` multiplies unsigned by signed bytes, so a signed `a` is read as
-`a xor 0x80` (= a + 128 unsigned) and the step subtracts what that adds:
+x86 int8 multiply-adds, for x86-64 devices.
+
+With `+avx512vnni`, AVX-512 VNNI `vpdpbusd`: 64 bytes a step into a vector<16xi32>.
+`vpdpbusd` multiplies unsigned by signed bytes, so a signed `a` is read as `a xor 0x80`
+(= a + 128 unsigned) and the step subtracts what that adds:
 
     acc' = vpdpbusd(acc, a ^ 0x80, b) - vpdpbusd(0, splat(0x80), b)    (= acc + a . b)
 
-Exact: i32 addition wraps and is associative. Loops of unsigned bytes stay as they are (the
-int8 matmuls of lowering/graph_to_top_quant.py shift their operands to signed bytes). On an
-x86-64 device without VNNI nothing is rewritten (LLVM's vectorizer keeps the loops); on
-another architecture the pass is an error.
+Without VNNI but with AVX2, `vpmaddubsw` (u8 x s8 -> i16 pair sums) and `vpmaddwd` by ones
+(i16 pairs -> i32): 32 bytes a step into a vector<8xi32> (64 into a vector<16xi32> with
+`+avx512bw`). `vpmaddubsw` saturates its i16 sums, which `a xor 0x80` would reach
+(255 * 127 * 2 > 32767), so `a` is split at its sign bit instead, `a = (a & 0x7f) - (a & 0x80)`
+with both parts read unsigned, and each part's pair sums fit in i16: (a & 0x7f) . b within
+127 * 128 * 2 = 32512, (a & 0x80) . b within [-32768, 32512]:
+
+    acc' = acc + vpmaddwd(vpmaddubsw(a & 0x7f, b), 1) - vpmaddwd(vpmaddubsw(a & 0x80, b), 1)
+
+Both exact: i32 addition wraps and is associative. Loops of unsigned bytes stay as they are
+(the int8 matmuls of lowering/graph_to_top_quant.py shift their operands to signed bytes).
+On an x86-64 device with neither nothing is rewritten (LLVM's vectorizer keeps the loops);
+on another architecture the pass is an error.
 """
 
 from __future__ import annotations
@@ -19,46 +30,75 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType, ModuleOp, VectorType
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
+from xdsl.utils.hints import isa
 
-from lamina.dialects.isa.x86 import VpdpbusdOp
+from lamina.dialects.isa.x86 import VpdpbusdOp, VpmaddubswOp, VpmaddwdOp
 from lamina.errors import UnsupportedError
 from lamina.lowering.dot_loops import DotLoop, DotStep, rewrite_dot_loops
-from lamina.targets import Device, has_vnni, load_device
+from lamina.targets import Device, has_avx2, has_avx512bw, has_vnni, load_device
 
-LANES = 64
-"""Bytes of a zmm register: one vpdpbusd step."""
+ZMM_BYTES, YMM_BYTES = 64, 32
+"""Bytes of a zmm and a ymm register: one step."""
 
 
-def _signed_step(acc: SSAValue, a: SSAValue, b: SSAValue) -> Sequence[Operation]:
-    bytes_type = VectorType(IntegerType(8), [LANES])
-    bias = arith.ConstantOp(DenseIntOrFPElementsAttr.from_list(bytes_type, [-128]))
-    acc_type = VectorType(IntegerType(32), [LANES // 4])
-    zero = arith.ConstantOp(DenseIntOrFPElementsAttr.from_list(acc_type, [0]))
+def _splat(element_bits: int, lanes: int, value: int) -> arith.ConstantOp:
+    t = VectorType(IntegerType(element_bits), [lanes])
+    return arith.ConstantOp(DenseIntOrFPElementsAttr.from_list(t, [value]))
+
+
+def _vnni_step(acc: SSAValue, a: SSAValue, b: SSAValue) -> Sequence[Operation]:
+    bias, zero = _splat(8, ZMM_BYTES, -128), _splat(32, ZMM_BYTES // 4, 0)
     unsigned = arith.XOrIOp(a, bias)
     products = VpdpbusdOp(acc, unsigned.result, b)
     excess = VpdpbusdOp(zero.result, bias.result, b)
     return [bias, zero, unsigned, products, excess, arith.SubiOp(products, excess)]
 
 
-def _dot_instruction(dot: DotLoop) -> DotStep | None:
-    return None if dot.unsigned else _signed_step
+def _madd_step(acc: SSAValue, a: SSAValue, b: SSAValue) -> Sequence[Operation]:
+    t = a.type
+    assert isa(t, VectorType[Attribute])
+    lanes = t.get_shape()[0]
+    low_bits, sign_bit, ones = (
+        _splat(8, lanes, 0x7F),
+        _splat(8, lanes, -128),
+        _splat(16, lanes // 2, 1),
+    )
+    low, sign = arith.AndIOp(a, low_bits), arith.AndIOp(a, sign_bit)
+    low_pairs, sign_pairs = VpmaddubswOp(low.result, b), VpmaddubswOp(sign.result, b)
+    low_sums = VpmaddwdOp(low_pairs.result, ones.result)
+    sign_sums = VpmaddwdOp(sign_pairs.result, ones.result)
+    added = arith.AddiOp(acc, low_sums)
+    return [
+        *(low_bits, sign_bit, ones, low, sign),
+        *(low_pairs, sign_pairs, low_sums, sign_sums),
+        *(added, arith.SubiOp(added, sign_sums)),
+    ]
 
 
 def loop_to_x86(module: ModuleOp, device: Device) -> int:
     """Rewrite the signed dot-product loops of `module` for `device`; returns how many."""
     if not device.triple.startswith("x86_64"):
         raise UnsupportedError(f"loop-to-x86 for device '{device.name}' ({device.triple})")
-    if not has_vnni(device):
+    if has_vnni(device):
+        lanes, step = ZMM_BYTES, _vnni_step
+    elif has_avx2(device):
+        lanes, step = (ZMM_BYTES if has_avx512bw(device) else YMM_BYTES), _madd_step
+    else:
         return 0
-    return rewrite_dot_loops(module, LANES, _dot_instruction)
+
+    def signed_step(dot: DotLoop) -> DotStep | None:
+        return None if dot.unsigned else step
+
+    return rewrite_dot_loops(module, lanes, signed_step)
 
 
 @dataclass(frozen=True)
 class LoopToX86Pass(ModulePass):
-    """Rewrite the int8 dot-product loops of loop-level IR into AVX-512 VNNI `vpdpbusd` for
-    `device` (an x86-64 device name in `targets/`, or `host`)."""
+    """Rewrite the int8 dot-product loops of loop-level IR into AVX-512 VNNI `vpdpbusd`, or
+    AVX2 / AVX-512BW `vpmaddubsw` + `vpmaddwd`, for `device` (an x86-64 device name in
+    `targets/`, or `host`)."""
 
     name = "loop-to-x86"
 

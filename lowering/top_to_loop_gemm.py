@@ -30,12 +30,14 @@ import numpy as np
 from xdsl.dialects import arith, vector
 from xdsl.dialects.builtin import MemRefType, TensorType, VectorType, f32
 from xdsl.ir import Attribute, SSAValue
+from xdsl.ir.affine import AffineMap
 from xdsl.utils.hints import isa
 
 from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, ForOp, VLoadOp, VStoreOp, YieldOp
 from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
 from lamina.lowering.top_to_loop_build import Emitter
+from lamina.lowering.top_to_loop_lanes import fma, load_piece, scalar_constant, splat, width_of
 
 L1D_BYTES = 32 * 1024
 L2_BYTES = 1024 * 1024
@@ -144,23 +146,44 @@ def micro_kernel(
     """C[tile] (+)= A panel · B panel over k < k_len: the accumulators start at zero when
     `first` (the first K block) else at C, live in the k loop's iter_args, end in C."""
     vt = vector_type(b)
-    (a_buf, a_at), (b_buf, b_at), (c_buf, c_at) = a_panel, b_panel, c
+    c_buf, c_at = c
     zero = em.value(vector.BroadcastOp(em.const(0.0, f32), vt))
-    tiles = [(r, v) for r in range(b.mr) for v in range(b.nv)]
-    inits = [em.select(first, zero, em.value(VLoadOp(c_buf, c_at(r, v), vt))) for r, v in tiles]
-    loop = ForOp(em.index(0), k_len, em.index(1), inits)
+    inits = [
+        [em.select(first, zero, em.value(VLoadOp(c_buf, c_at(r, v), vt))) for v in range(b.nv)]
+        for r in range(b.mr)
+    ]
+    sums = tile_sums(em, a_panel, b_panel, k_len, inits)
+    for r, row in enumerate(sums):
+        for v, total in enumerate(row):
+            em.emit(VStoreOp(total, c_buf, c_at(r, v)))
+
+
+def tile_sums(
+    em: Emitter,
+    a_panel: tuple[SSAValue, Indices],
+    b_panel: tuple[SSAValue, Indices],
+    k_len: SSAValue,
+    inits: Sequence[Sequence[SSAValue]],
+) -> list[list[SSAValue]]:
+    """acc[r][v] = inits[r][v] + the sum over k < k_len of A panel (k, r) · B panel (k, v),
+    the k loop of the micro-kernel with the accumulators in its iter_args. The widths of a
+    row of `inits` are those of the tile's column pieces (vectors, or scalars of width 1)."""
+    (a_buf, a_at), (b_buf, b_at) = a_panel, b_panel
+    widths = [width_of(value) for value in inits[0]]
+    loop = ForOp(em.index(0), k_len, em.index(1), [value for row in inits for value in row])
     em.emit(loop)
     with em.inside(loop):
         k, *acc = loop.body.block.args
-        bs = [em.value(VLoadOp(b_buf, b_at(k, v), vt)) for v in range(b.nv)]
+        bs = [load_piece(em, b_buf, b_at(k, v), width) for v, width in enumerate(widths)]
         out: list[SSAValue] = []
-        for r in range(b.mr):
-            a = em.value(vector.BroadcastOp(em.load(a_buf, a_at(k, r)), vt))
-            for v in range(b.nv):
-                out.append(em.value(vector.FMAOp(a, bs[v], acc[r * b.nv + v])))
+        for r in range(len(inits)):
+            element = em.load(a_buf, a_at(k, r))
+            splats = {width: splat(em, element, width) for width in dict.fromkeys(widths)}
+            for v, width in enumerate(widths):
+                out.append(fma(em, splats[width], bs[v], acc[r * len(widths) + v]))
         em.emit(YieldOp(*out))
-    for (r, v), result in zip(tiles, loop.res, strict=True):
-        em.emit(VStoreOp(result, c_buf, c_at(r, v)))
+    count = len(widths)
+    return [list(loop.res[r * count : (r + 1) * count]) for r in range(len(inits))]
 
 
 @dataclass
@@ -282,19 +305,17 @@ def store_with_epilogue(
     buffers: Buffers,
 ) -> None:
     """out[indices] = value, or the fused consumer's body applied to it (its other inputs
-    read through their maps at the same loop indices)."""
+    read through their maps at the same loop indices, one-element constants as literals)."""
     if epilogue is not None:
-        block = epilogue.body.block
-        mapper: dict[SSAValue, SSAValue] = {}
-        for i, (arg, source, amap) in enumerate(
-            zip(block.args, epilogue.inputs, epilogue.maps, strict=False)
-        ):
-            if i == epilogue.fused:
-                mapper[arg] = value
-            elif arg.uses:
-                where = [em.affine(e, indices) for e in amap.results]
-                mapper[arg] = em.load(buffers.of[source], where)
-        for body_op in block.ops:
+
+        def read(source: SSAValue, amap: AffineMap) -> SSAValue:
+            literal = scalar_constant(source)
+            if literal is not None:
+                return em.const(literal, f32)
+            return em.load(buffers.of[source], [em.affine(e, indices) for e in amap.results])
+
+        mapper = epilogue.arguments(value, read)
+        for body_op in epilogue.body.block.ops:
             if isinstance(body_op, top.YieldOp):
                 value = mapper.get(body_op.arguments[0], body_op.arguments[0])
             else:

@@ -39,6 +39,12 @@ from lamina.lowering.top_to_loop_gemm import (
     packed_matmul_operands,
 )
 from lamina.lowering.top_to_loop_gemv import gemv_blocking, lower_gemv, packed_gemv_rhs
+from lamina.lowering.top_to_loop_nhwc_conv import (
+    lower_nhwc_gemm,
+    nhwc_gemm,
+    packed_nhwc_filter,
+)
+from lamina.lowering.top_to_loop_nhwc_depthwise import lower_nhwc_depthwise, nhwc_depthwise
 from lamina.lowering.top_to_loop_pool import lower_pool_planes, pool_geometry
 
 
@@ -94,9 +100,9 @@ class GemmPlanner:
             return packed_matmul_operands(op, vector_bits)
         if isinstance(op, top.Conv2dOp):
             # the depthwise kernel (also one input channel, group 1) reads the plain filter
-            if depthwise_geometry(op, vector_bits) is not None:
+            if depthwise_geometry(op, vector_bits) or nhwc_depthwise(op, vector_bits):
                 return []
-            return packed_filter(op, vector_bits)
+            return [*packed_filter(op, vector_bits), *packed_nhwc_filter(op, vector_bits)]
         return []
 
     def fuses_epilogue(self, op: Operation, vector_bits: int) -> bool:
@@ -109,11 +115,13 @@ class GemmPlanner:
             )
         if not isinstance(op, top.Conv2dOp):
             return False
-        if depthwise_geometry(op, vector_bits) is not None:
+        if depthwise_geometry(op, vector_bits) or nhwc_depthwise(op, vector_bits):
             return True
-        return (
-            isinstance(op.filter.owner, ConstantOp) and conv_geometry(op, vector_bits) is not None
-        )
+        if not isinstance(op.filter.owner, ConstantOp):
+            return False
+        if nhwc_gemm(op, vector_bits) is not None:
+            return True
+        return conv_geometry(op, vector_bits) is not None
 
 
 PLANNERS.append(GemmPlanner())
@@ -217,9 +225,19 @@ class Conv2dLowering(TopLowering):
             lower_depthwise(em, op, depthwise, self.buffers)
             rewriter.erase(op)
             return
+        nhwc_direct = nhwc_depthwise(op, self.vector_bits) if static else None
+        if nhwc_direct is not None:
+            lower_nhwc_depthwise(em, op, nhwc_direct, self.buffers)
+            rewriter.erase(op)
+            return
         geometry = conv_geometry(op, self.vector_bits) if static else None
         if geometry is not None and (op, 1) in self.buffers.packed:
             lower_conv_gemm(em, op, geometry, self.buffers, self.vector_bits)
+            rewriter.erase(op)
+            return
+        gemm = nhwc_gemm(op, self.vector_bits) if static else None
+        if gemm is not None and (op, 1) in self.buffers.packed:
+            lower_nhwc_gemm(em, op, gemm, self.buffers)
             rewriter.erase(op)
             return
         x, w, y = self.buffer(op.input, op), self.buffer(op.filter, op), self.buffer(op.result, op)

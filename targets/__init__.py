@@ -264,6 +264,23 @@ def has_vnni(device: Device) -> bool:
     return device.triple.startswith("x86_64") and "+avx512vnni" in device.features
 
 
+def has_avx2(device: Device) -> bool:
+    """Whether the device is x86-64 with AVX2, named or implied by AVX-512 (`+avx512f`, as
+    the x86-64-v4 devices list it)."""
+    enabled = {"+avx2", "+avx512f"} & set(device.features)
+    return device.triple.startswith("x86_64") and bool(enabled)
+
+
+def has_avx512bw(device: Device) -> bool:
+    """Whether the device is x86-64 with the AVX-512 byte and word instructions."""
+    return device.triple.startswith("x86_64") and "+avx512bw" in device.features
+
+
+def is_opencl(device: Device) -> bool:
+    """Whether the device runs OpenCL kernels (kind `opencl` or `gpu`) rather than objects."""
+    return device.kind in ("opencl", "gpu")
+
+
 HVX_FEATURE = "+hvx-length128b"
 """The feature of Hexagon HVX in 128-byte mode, what the `hvx` dialect's ops need."""
 

@@ -1,6 +1,7 @@
 """Helpers shared by the tests that write their kernels as IR text: parsing, lowering
 top-level IR to planned loop IR, a reference conv, and pieces of IR text (f32 tensor types, weight constants,
-index constants, elementwise and relu epilogues, a scaled row reduction)."""
+index constants, elementwise and relu epilogues, a scaled row reduction, an i8 dot-product
+kernel)."""
 
 from __future__ import annotations
 
@@ -145,3 +146,30 @@ func.func @main(%x: tensor<4x8xf32>, %scale: tensor<1x8xf32>) -> tensor<4xf32> {
 def index_constants(*values: int) -> str:
     """The lines of a function body defining the index constant %c<n> of each of `values`."""
     return "".join(f"  %c{n} = arith.constant {n} : index\n" for n in values)
+
+
+def dot_kernel(ext: str, k: int) -> str:
+    """out[i, j] = sum_k ext(x[i, k]) * ext(y[j, k]) over i8 rows (`ext`: extsi / extui)."""
+    return f"""
+func.func @dots(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<5x{k}xi8>,
+                %y: memref<3x{k}xi8>, %out: memref<5x3xi32>)
+    attributes {{lamina.abi = "kernel-v1"}} {{
+{index_constants(0, 1, 3, 5)}  %ck = arith.constant {k} : index
+  %zero = arith.constant 0 : i32
+  loop.for %i = %c0 to %c5 step %c1 parallel {{
+    loop.for %j = %c0 to %c3 step %c1 parallel {{
+      %s = loop.for %kk = %c0 to %ck step %c1 iter_args(%acc = %zero) -> (i32) {{
+        %a = loop.load %x[%i, %kk] : memref<5x{k}xi8>
+        %b = loop.load %y[%j, %kk] : memref<3x{k}xi8>
+        %ea = arith.{ext} %a : i8 to i32
+        %eb = arith.{ext} %b : i8 to i32
+        %p = arith.muli %ea, %eb : i32
+        %n = arith.addi %acc, %p : i32
+        loop.yield %n : i32
+      }}
+      loop.store %s, %out[%i, %j] : memref<5x3xi32>
+    }}
+  }}
+  func.return
+}}
+"""

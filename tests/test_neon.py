@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers_kernels import index_constants
+from helpers_kernels import dot_kernel, index_constants
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
@@ -175,33 +175,6 @@ func.func @gemm4x8(%w: memref<64xi8>, %arena: memref<64xi8>, %a: memref<3x37x4xf
 }
 """
 )
-
-
-def dot_kernel(ext: str, k: int) -> str:
-    """out[i, j] = sum_k ext(x[i, k]) * ext(y[j, k]) over i8 rows (`ext`: extsi / extui)."""
-    return f"""
-func.func @dots(%w: memref<64xi8>, %arena: memref<64xi8>, %x: memref<5x{k}xi8>,
-                %y: memref<3x{k}xi8>, %out: memref<5x3xi32>)
-    attributes {{lamina.abi = "kernel-v1"}} {{
-{index_constants(0, 1, 3, 5)}  %ck = arith.constant {k} : index
-  %zero = arith.constant 0 : i32
-  loop.for %i = %c0 to %c5 step %c1 parallel {{
-    loop.for %j = %c0 to %c3 step %c1 parallel {{
-      %s = loop.for %kk = %c0 to %ck step %c1 iter_args(%acc = %zero) -> (i32) {{
-        %a = loop.load %x[%i, %kk] : memref<5x{k}xi8>
-        %b = loop.load %y[%j, %kk] : memref<3x{k}xi8>
-        %ea = arith.{ext} %a : i8 to i32
-        %eb = arith.{ext} %b : i8 to i32
-        %p = arith.muli %ea, %eb : i32
-        %n = arith.addi %acc, %p : i32
-        loop.yield %n : i32
-      }}
-      loop.store %s, %out[%i, %j] : memref<5x3xi32>
-    }}
-  }}
-  func.return
-}}
-"""
 
 
 def abi_buffers(*arrays: np.ndarray) -> list[np.ndarray]:
