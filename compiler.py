@@ -19,9 +19,12 @@ per device class and
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -61,6 +64,32 @@ from lamina.targets.threads import thread_count
 from lamina.universe import parse_pass_pipeline
 
 ModelSource = str | os.PathLike[str] | bytes | onnx.ModelProto | ModuleOp
+
+
+YOUNG_COLLECTIONS = (10_000, 1_000, 1_000)
+"""The collector's thresholds while a compile runs (Python's default: 700, 10, 10)."""
+_COLLECTOR = threading.Lock()
+_COMPILING: list[tuple[int, ...]] = []
+"""The thresholds to restore, once per compile running."""
+
+
+@contextlib.contextmanager
+def young_collections() -> Iterator[None]:
+    """Python's cyclic collector held to collections of young objects while the body runs:
+    a model's IR is millions of objects that outlive the passes, and every full collection
+    walks them all (DenseNet-121: 2.1 of 10 CPU seconds in the collector with the default
+    thresholds, 0.3 s with these, which leave ~15 MB more garbage until after the
+    compile). Nested or concurrent compiles restore the thresholds when the last ends."""
+    with _COLLECTOR:
+        _COMPILING.append(gc.get_threshold() if not _COMPILING else _COMPILING[0])
+        gc.set_threshold(*YOUNG_COLLECTIONS)
+    try:
+        yield
+    finally:
+        with _COLLECTOR:
+            saved = _COMPILING.pop()
+            if not _COMPILING:
+                gc.set_threshold(*saved)
 
 
 def pipeline(device: Device) -> str:
@@ -306,6 +335,7 @@ def opencl_model(lowered: LoweredModel) -> CompiledModel[OpenCLFunction]:
     )
 
 
+@young_collections()
 def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     model: ModelSource,
     device: str = "host",
@@ -330,6 +360,7 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     return jit_model(lowered, opt_level, threads)
 
 
+@young_collections()
 def compile_bundle(
     model: ModelSource,
     device: str,
@@ -367,6 +398,7 @@ def compile_bundle(
     )
 
 
+@young_collections()
 def compile_fat_bundle(
     model: ModelSource,
     devices: Sequence[str],
@@ -409,6 +441,7 @@ def _default_name(model: ModelSource) -> str:
     return Path(model).stem if isinstance(model, str | Path) else "model"
 
 
+@young_collections()
 def compile_soc_bundle(
     model: ModelSource,
     soc: str,
@@ -470,6 +503,7 @@ FLEET = FleetCompiler(pipeline=pipeline, bundle=compile_bundle)
 device's pass pipeline (its bundles' cache key) and `compile_bundle` per target."""
 
 
+@young_collections()
 def compile_hetero(
     model: ModelSource,
     soc: str = "host",

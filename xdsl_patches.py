@@ -12,15 +12,25 @@
   call (~40 us; a ResNet-50 compile makes some 40,000 such calls, in verifiers and codegen):
   the constraint of a hashable generic hint is built once. `isa` imports
   `irdl_to_attr_constraint` from `xdsl.irdl` when it runs, so replacing it there reaches it.
+- Verifying an op costs ~30 us of generic IRDL checks, and a ResNet-50 loop nest holds some
+  30,000 `arith` / `vector` / `loop` access ops of a few hundred distinct signatures:
+  `verify_once_per_signature` makes the verifier of a class whose verdict depends on nothing
+  but the op's signature (operand and result types, properties, attributes: no regions, no
+  look at other ops) run once per signature; applied to xDSL's arith and math ops and
+  `vector.fma` / `vector.broadcast` here, to loop.load / store / vload / vstore in
+  dialects/loop_access.py. A failing op is not remembered, so each one still reports.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, get_origin
+from typing import Any, TypeVar, get_origin
 
 import xdsl.irdl
-from xdsl.ir import TypeAttribute
+from xdsl.dialects import vector
+from xdsl.dialects.arith import Arith
+from xdsl.dialects.math import Math
+from xdsl.ir import Operation, TypeAttribute
 from xdsl.irdl import AttrConstraint
 from xdsl.parser.attribute_parser import AttrParser
 from xdsl.utils.mlir_lexer import MLIRLexer, MLIRTokenKind
@@ -66,3 +76,42 @@ def _cached_irdl_to_attr_constraint(irdl: Any, *, allow_type_var: bool = False) 
 
 
 xdsl.irdl.irdl_to_attr_constraint = _cached_irdl_to_attr_constraint  # pyright: ignore[reportAttributeAccessIssue]
+
+
+_OpT = TypeVar("_OpT", bound=type[Operation])
+_VERIFIED_SIGNATURES: set[tuple[Any, ...]] = set()
+_MAX_VERIFIED_SIGNATURES = 1 << 16
+"""Past this many the set starts again (a long-running process verifies many modules)."""
+
+
+def verify_once_per_signature(cls: _OpT) -> _OpT:
+    """Make `cls.verify_` (IRDL constraints, traits, custom checks) run once per signature:
+    only for classes whose ops have no regions or successors and whose verifier reads
+    nothing but the signature."""
+    verify = cls.verify_
+
+    def verify_once(op: Operation) -> None:
+        try:
+            signature = (
+                cls,
+                tuple(v.type for v in op.operands),
+                tuple(r.type for r in op.results),
+                tuple(op.properties.items()),
+                tuple(op.attributes.items()),
+            )
+            known = signature in _VERIFIED_SIGNATURES
+        except TypeError:  # an unhashable attribute: verified every time
+            verify(op)
+            return
+        if not known:
+            verify(op)
+            if len(_VERIFIED_SIGNATURES) >= _MAX_VERIFIED_SIGNATURES:
+                _VERIFIED_SIGNATURES.clear()
+            _VERIFIED_SIGNATURES.add(signature)
+
+    cls.verify_ = verify_once  # pyright: ignore[reportAttributeAccessIssue]
+    return cls
+
+
+for _op in (*Arith.operations, *Math.operations, vector.FMAOp, vector.BroadcastOp):
+    verify_once_per_signature(_op)

@@ -7,8 +7,9 @@ ResNet-50 <= 3 s, DenseNet-121 <= 5 s).
 Each model compiles in a fresh process (`lamina.compile(model, threads=1)`) with an empty
 object cache (`$LAMINA_CACHE_DIR` set to a new temporary directory: a cold compile, as on
 a fresh CI machine), then once more in another fresh process on that cache (warm: every
-nest object is a cache hit). lamina's Python modules are imported before the clock starts
-(their import is printed apart: a process pays it once, whatever it compiles).
+nest object is a cache hit). lamina's Python modules (the compiler and the modules of the
+host pipeline's passes) are imported before the clock starts: their import is printed
+apart, since a process pays it once, whatever it compiles.
 
 Printed per model: wall and CPU seconds of the cold compile (CPU: this process and its
 compile workers; the machine is shared, so wall time swings with others' load, CPU time
@@ -46,10 +47,14 @@ def measure(name: str, baseline: bool) -> dict[str, Any]:
     """One compile of `name` in this process (its cache is whatever $LAMINA_CACHE_DIR says)."""
     start, cpu = time.perf_counter(), time.process_time()
     import lamina
-    import lamina.compiler
     from lamina.codegen.compile_stats import cpu_seconds
+    from lamina.compiler import pipeline
+    from lamina.targets import load_device
     from lamina.tools.models import light_model
+    from lamina.universe import LAMINA_PASSES
 
+    for spec in pipeline(load_device("host")).split(","):
+        LAMINA_PASSES[spec.split("{")[0]]()  # the pass's module imported, nothing built
     imported = {"wall": time.perf_counter() - start, "cpu": time.process_time() - cpu}
     model = light_model(name)
     start, cpu = time.perf_counter(), cpu_seconds()

@@ -64,9 +64,10 @@ def emit_llvm(module: ModuleOp, device: Device, nests: NestSink | None = None) -
     """The LLVM module for a loop-level module; `UnsupportedOpError` (with `op`) for an op
     or type this emitter does not translate. With `nests`, each top-level loop nest of a
     kernel-ABI function becomes a function of its own (codegen/llvm_split.py)."""
-    check_neon_ops(module, device)
-    check_hvx_ops(module, device)
-    check_x86_ops(module, device)
+    isa_ops = [op for op in module.walk() if op.name.startswith(("neon.", "hvx.", "x86vector."))]
+    check_neon_ops(isa_ops, device)
+    check_hvx_ops(isa_ops, device)
+    check_x86_ops(isa_ops, device)
     if device.kind == "dsp":  # the freestanding DSP runtime has no heap
         check_static_shapes(module, device.name)
     llvm_module = ir.Module(name="lamina")

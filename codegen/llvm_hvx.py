@@ -12,10 +12,10 @@ and its result is bitcast to the op's lane type. `hvx.vcast` is only the bitcast
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import llvmlite.ir as ir
-from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
 from lamina.codegen.llvm_core import LLValue, llvm_type
@@ -61,12 +61,12 @@ def emit_hvx_op(e: FunctionEmitter, op: Operation) -> bool:
     return True
 
 
-def check_hvx_ops(module: ModuleOp, device: Device) -> None:
+def check_hvx_ops(ops: Iterable[Operation], device: Device) -> None:
     """Raise `UnsupportedOpError` (naming op and device) for an hvx op on a device without
     128-byte HVX."""
     if has_hvx128(device):
         return
-    for op in module.walk():
+    for op in ops:
         if op.name.startswith("hvx."):
             raise UnsupportedOpError(
                 f"'{op.name}' on device '{device.name}' ({device.triple}): hvx ops need a "

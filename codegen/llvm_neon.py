@@ -13,11 +13,10 @@ must be a diagnostic first).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 import llvmlite.ir as ir
-from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
 from lamina.codegen.llvm_core import llvm_type, type_suffix
@@ -31,9 +30,9 @@ if TYPE_CHECKING:
 i32 = ir.IntType(32)
 
 
-def check_neon_ops(module: ModuleOp, device: Device) -> None:
+def check_neon_ops(ops: Iterable[Operation], device: Device) -> None:
     """Raise `UnsupportedOpError` (naming op and device) for a neon op `device` cannot run."""
-    for op in module.walk():
+    for op in ops:
         if not op.name.startswith("neon."):
             continue
         if not is_aarch64(device):

@@ -36,7 +36,7 @@ from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 from xdsl.utils.hints import isa
 
 from lamina.codegen import llvm_shape
-from lamina.codegen.llvm_core import KERNEL_ABI, FunctionEmitter
+from lamina.codegen.llvm_core import KERNEL_ABI, FunctionEmitter, LLValue
 from lamina.dialects import loop
 
 KERNEL_ALIGNMENT = 64
@@ -56,9 +56,10 @@ def outline_nest(e: FunctionEmitter, op: loop.ForOp) -> bool:
         or any(result.uses for result in op.results)  # a reduction read after the nest
     ):
         return False
-    captured = _captured(e, op)
-    if captured is None:
+    outside = _outside_values(e, op)
+    if outside is None:
         return False
+    captured, constants = outside
     params = llvm_shape.passed_values(e, captured)  # distinct LLVM values, with extents
     fn = sink.begin(e, ir.FunctionType(ir.VoidType(), [p.type for p in params]))
     fn.attributes.add("nounwind")
@@ -66,7 +67,7 @@ def outline_nest(e: FunctionEmitter, op: loop.ForOp) -> bool:
     _annotate(e, fn, captured, params)
     sub = FunctionEmitter(fn.module, e.functions, e.op, fn, e.emit_op)
     sub.threads = e.threads
-    sub.values = {k: v for k, v in e.values.items() if isinstance(v, ir.Constant)}
+    sub.values = dict[SSAValue, LLValue](constants)
     llvm_shape.bind_passed(e, sub, captured, params, fn.args)
     sub.emit_op(sub, op)  # the driver's loop.for: threaded or a loop (no `nests`)
     sub.builder.ret_void()
@@ -86,21 +87,30 @@ def _outermost(e: FunctionEmitter, op: loop.ForOp) -> bool:
     return parent is e.op
 
 
-def _captured(e: FunctionEmitter, op: loop.ForOp) -> list[SSAValue] | None:
-    """The values from outside `op` it uses that are not LLVM constants; None if it calls a
-    function (a callee may live in another module)."""
+def _outside_values(
+    e: FunctionEmitter, op: loop.ForOp
+) -> tuple[list[SSAValue], dict[SSAValue, ir.Constant]] | None:
+    """The values from outside `op` that it uses: those that are not LLVM constants (the
+    nest's arguments) and the constants; None if it calls a function (a callee may live in
+    another module)."""
     nest = _ops_in(op)
     if any(isinstance(inner, func.CallOp) for inner in nest):
         return None
     inside = set(nest)
     captured: dict[SSAValue, None] = {}
+    constants: dict[SSAValue, ir.Constant] = {}
     for inner in nest:
         for operand in inner.operands:
             owner = operand.owner
             parent = owner if isinstance(owner, Operation) else owner.parent_op()
-            if parent not in inside and not isinstance(e.values[operand], ir.Constant):
+            if parent in inside:
+                continue
+            value = e.values[operand]
+            if isinstance(value, ir.Constant):
+                constants[operand] = value
+            else:
                 captured[operand] = None
-    return list(captured)
+    return list(captured), constants
 
 
 def _ops_in(op: Operation) -> list[Operation]:

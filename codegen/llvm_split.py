@@ -6,6 +6,7 @@ nests=InlineNests())` keeps them in the one module as internal `noinline` functi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,8 @@ class SplitNests:
 
     triple: str
     data_layout: str
+    on_nest: Callable[[str], None] | None = None
+    """Told the text of each distinct nest as it is emitted."""
     texts: dict[str, str] = field(default_factory=dict[str, str])
     calls: int = 0
 
@@ -54,8 +57,11 @@ class SplitNests:
     def finish(self, e: FunctionEmitter, fn: ir.Function) -> ir.Function:
         text = str(fn.module)
         name = f"{NEST_PREFIX}.{hashlib.sha256(text.encode()).hexdigest()[:16]}"
-        # the placeholder also prefixes the nest's own internal helpers (`.par0`)
-        self.texts.setdefault(name, text.replace(f'"{NEST_PREFIX}', f'"{name}'))
+        if name not in self.texts:
+            # the placeholder also prefixes the nest's own internal helpers (`.par0`)
+            self.texts[name] = text.replace(f'"{NEST_PREFIX}', f'"{name}')
+            if self.on_nest is not None:
+                self.on_nest(self.texts[name])
         self.calls += 1
         existing = e.module.globals.get(name)
         if isinstance(existing, ir.Function):
@@ -77,11 +83,14 @@ class SplitModule:
         return "\n".join([self.main, *self.nests.values()])
 
 
-def split_llvm(module: ModuleOp, device: Device) -> SplitModule:
+def split_llvm(
+    module: ModuleOp, device: Device, on_nest: Callable[[str], None] | None = None
+) -> SplitModule:
     """`module` emitted with every top-level nest of its kernel-ABI functions in a module of
-    its own (the data layout of the device's target machine set in each)."""
+    its own (the data layout of the device's target machine set in each); `on_nest` is told
+    each distinct nest's text as soon as it is emitted (in the order of `nests`)."""
     layout = str(target_machine(device).target_data)
-    sink = SplitNests(device.triple, layout)
+    sink = SplitNests(device.triple, layout, on_nest)
     main = emit_llvm(module, device, nests=sink)
     main.data_layout = layout
     return SplitModule(str(main), sink.texts, sink.calls)

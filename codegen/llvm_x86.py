@@ -12,9 +12,10 @@ process on an intrinsic the target cannot select, so this must be a diagnostic f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from xdsl.dialects.builtin import ModuleOp, VectorType
+from xdsl.dialects.builtin import VectorType
 from xdsl.ir import Attribute, Operation
 from xdsl.utils.hints import isa
 
@@ -55,9 +56,9 @@ def _missing_feature(op: Operation, device: Device) -> str | None:
     return None if has_vnni(device) else "+avx512vnni"
 
 
-def check_x86_ops(module: ModuleOp, device: Device) -> None:
+def check_x86_ops(ops: Iterable[Operation], device: Device) -> None:
     """Raise `UnsupportedOpError` (naming op and device) for an x86vector op `device` cannot run."""
-    for op in module.walk():
+    for op in ops:
         if not op.name.startswith("x86vector."):
             continue
         missing = _missing_feature(op, device)

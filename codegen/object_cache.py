@@ -1,6 +1,9 @@
 """Object files for LLVM IR texts: content-addressed on disk, compiled in parallel.
 
     objects = compile_objects(split.nests.values(), device)   # list[bytes], in order
+    with ObjectBuilder(device) as builder:                    # or text by text, compiled
+        split = split_llvm(module, device, on_nest=builder.add)   # while codegen goes on
+        objects = builder.objects()
 
 The key of an object is the sha256 of its LLVM IR text, the device's triple, CPU and
 features, the optimisation level and relocation model, LLVM's version, lamina's version,
@@ -13,8 +16,9 @@ a corrupt entry (wrong checksum) is compiled again and replaced. The cache holds
 (a hit refreshes an entry's time). An unreadable or read-only cache only costs a recompile.
 
 Texts that are not cached are compiled in `jobs` worker processes (default:
-`$LAMINA_COMPILE_JOBS`, else the cores this process may run on; 1 compiles here), each running `llvm_target.compile_object`
-(strings in, bytes out). Identical texts are compiled once.
+`$LAMINA_COMPILE_JOBS`, else the cores this process may run on; 1 compiles here), each
+running `llvm_target.compile_object` (strings in, bytes out). Identical texts are compiled
+once.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import multiprocessing
 import os
 import tempfile
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -163,6 +167,81 @@ def default_jobs() -> int:
     return int(configured)
 
 
+class ObjectBuilder:
+    """Objects for LLVM IR texts handed over one at a time (`add`: as codegen emits them),
+    each from `cache` (default: `default_cache_dir()`) or compiled in one of `jobs` worker
+    processes while the caller goes on (1 job: compiled in `add`); `objects()` waits for
+    them, stores the new ones in the cache and returns one per text, in the order added.
+    `reloc` is the relocation model ("static" for the JIT, "pic" for objects linked into
+    shared libraries). Used as a context manager, it stops its workers on the way out."""
+
+    def __init__(
+        self,
+        device: Device,
+        opt_level: int = DEFAULT_OPT_LEVEL,
+        *,
+        cache: ObjectCache | None = None,
+        jobs: int | None = None,
+        reloc: str = "static",
+    ) -> None:
+        target_machine(device)  # a bad device fails here, with a DeviceError
+        self.cache = cache if cache is not None else ObjectCache(default_cache_dir())
+        self.device = device
+        self.opt_level = opt_level
+        self.reloc = reloc
+        self.target = (device.triple, device.cpu, device.feature_string, opt_level, reloc)
+        self.workers = jobs or default_jobs()
+        if multiprocessing.current_process().daemon:  # daemons have no children
+            self.workers = 1
+        self.keys: list[str] = []
+        self.found: dict[str, bytes] = {}
+        self.building: dict[str, Future[bytes]] = {}
+        self.compiled = False
+        self.pool: ProcessPoolExecutor | None = None
+
+    def add(self, text: str) -> None:
+        key = self.cache.key(text, self.device, self.opt_level, self.reloc)
+        self.keys.append(key)
+        if key in self.found or key in self.building:
+            return
+        data = self.cache.get(key)
+        self.compiled |= data is None
+        if data is not None:
+            self.found[key] = data
+        elif self.workers <= 1:
+            self.found[key] = self._store(key, compile_object(text, *self.target))
+        else:
+            if self.pool is None:
+                context = multiprocessing.get_context("fork")  # workers inherit LLVM's set-up
+                self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self.building[key] = self.pool.submit(compile_object, text, *self.target)
+
+    def objects(self) -> list[bytes]:
+        for key, future in self.building.items():
+            self.found[key] = self._store(key, future.result())
+        self.building.clear()
+        self.close()
+        if self.compiled:
+            self.cache.evict(max_cache_bytes())
+        return [self.found[k] for k in self.keys]
+
+    def _store(self, key: str, data: bytes) -> bytes:
+        self.cache.put(key, data)
+        return data
+
+    def close(self) -> None:
+        """Stop the workers (waiting for them, so that their CPU time is counted)."""
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+    def __enter__(self) -> ObjectBuilder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def compile_objects(
     texts: Iterable[str],
     device: Device,
@@ -172,41 +251,13 @@ def compile_objects(
     jobs: int | None = None,
     reloc: str = "static",
 ) -> list[bytes]:
-    """One object per text (in order), from `cache` (default: `default_cache_dir()`) or
-    compiled in `jobs` processes and then stored there; `reloc` is the relocation model
-    ("static" for the JIT, "pic" for objects linked into shared libraries)."""
-    cache = cache if cache is not None else ObjectCache(default_cache_dir())
-    target_machine(device)  # a bad device fails here, with a DeviceError
+    """One object per text (in order), as `ObjectBuilder` makes them; the biggest texts go
+    first, so that no worker is left with a big one at the end."""
     texts = list(texts)
-    keys = [cache.key(t, device, opt_level, reloc) for t in texts]
-    found: dict[str, bytes] = {}
-    todo: dict[str, str] = {}
-    for key, text in zip(keys, texts, strict=True):
-        if key in found or key in todo:
-            continue
-        data = cache.get(key)
-        if data is None:
-            todo[key] = text
-        else:
-            found[key] = data
-    target = (device.triple, device.cpu, device.feature_string, opt_level, reloc)
-    for key, data in zip(todo, _compile_all(list(todo.values()), target, jobs), strict=True):
-        cache.put(key, data)
-        found[key] = data
-    if todo:
-        cache.evict(max_cache_bytes())
-    return [found[k] for k in keys]
-
-
-def _compile_all(
-    texts: list[str], target: tuple[str, str, str, int, str], jobs: int | None
-) -> list[bytes]:
-    workers = min(jobs or default_jobs(), len(texts))
-    if workers <= 1 or multiprocessing.current_process().daemon:  # daemons have no children
-        return [compile_object(t, *target) for t in texts]
-    # biggest first, so no worker is left with a big text at the end
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    context = multiprocessing.get_context("fork")  # workers inherit LLVM's initialisation
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = {i: pool.submit(compile_object, texts[i], *target) for i in order}
-        return [futures[i].result() for i in range(len(texts))]
+    jobs = min(jobs or default_jobs(), len(texts))
+    with ObjectBuilder(device, opt_level, cache=cache, jobs=jobs, reloc=reloc) as builder:
+        for i in order:
+            builder.add(texts[i])
+        built = dict(zip(order, builder.objects(), strict=True))
+    return [built[i] for i in range(len(texts))]

@@ -25,6 +25,7 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.hints import isa
 
 from lamina.dialects.loop_base import show_value
+from lamina.xdsl_patches import verify_once_per_signature
 
 
 def _verify_indices(buffer: SSAValue, indices: Sequence[SSAValue]) -> MemRefType[Attribute]:
@@ -112,6 +113,7 @@ class BufferWrite(IRDLOperation):
         super().__init__(operands=[value, buffer, indices])
 
 
+@verify_once_per_signature
 @irdl_op_definition
 class LoadOp(BufferRead):
     """Reads one element of a buffer, with one `index` per dimension:
@@ -144,6 +146,7 @@ class LoadOp(BufferRead):
         return op
 
 
+@verify_once_per_signature
 @irdl_op_definition
 class StoreOp(BufferWrite):
     """Writes one element of a buffer, with one `index` per dimension:
@@ -205,6 +208,7 @@ def _verify_vector_access(buffer: SSAValue, indices: Sequence[SSAValue], vector:
         )
 
 
+@verify_once_per_signature
 @irdl_op_definition
 class VLoadOp(BufferRead):
     """Reads N contiguous elements along the innermost dimension, starting at the indices,
@@ -230,6 +234,7 @@ class VLoadOp(BufferRead):
         _verify_vector_access(self.buffer, self.indices, self.result)
 
 
+@verify_once_per_signature
 @irdl_op_definition
 class VStoreOp(BufferWrite):
     """Writes a `vector<Nxelt>` to N contiguous elements along the innermost dimension,

@@ -4,8 +4,9 @@
     (y,) = fn(x)                                # checks x, allocates y, calls main()
 
 `JitFunction` compiles the module with LLVM's O2 pipeline (`DEFAULT_OPT_LEVEL`) for the
-`host` device: each loop nest of its own, in worker processes through the object cache
-(codegen/llvm_split.py, codegen/object_cache.py), the objects loaded into one MCJIT engine;
+`host` device: each loop nest of its own, in worker processes (which start on the first
+nests while the rest is still being emitted) through the object cache (codegen/llvm_split.py,
+codegen/object_cache.py), the objects loaded into one MCJIT engine;
 running outer parallel loops on `thread_count()` threads (targets/threads.py: `threads=`,
 $LAMINA_NUM_THREADS or the device's cores) of one process-wide pool
 (`process_parallel_runtime`),
@@ -43,7 +44,7 @@ from lamina.codegen.llvm_pool import (
 )
 from lamina.codegen.llvm_split import split_llvm
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL, optimize, target_machine
-from lamina.codegen.object_cache import compile_objects
+from lamina.codegen.object_cache import ObjectBuilder
 from lamina.dialects.weights import ALIGNMENT, WEIGHTS, aligned_empty, numpy_dtype
 from lamina.errors import DeviceError, LaminaError
 from lamina.runtime.jit_dynamic import SHAPES_SUFFIX, DynamicSignature, has_dynamic_dims
@@ -101,14 +102,15 @@ class JitModule:
         self.opt_level = opt_level
         process_parallel_runtime()
         self.stats = CompileStats()
-        """The stages `llvm-emit` (split_llvm), `llvm-objects` (compile_objects: the nests'
-        optimisation and machine code in workers, or cache reads) and `llvm-load` (`main`
+        """The stages `llvm-emit` (split_llvm; each nest is handed to the worker processes
+        as it is emitted, so they compile while the rest is emitted), `llvm-objects` (the
+        wait for the nests' objects, and the workers' CPU time) and `llvm-load` (`main`
         optimised, every object loaded into MCJIT)."""
-        with self.stats.stage("llvm-emit"), process_pool():
-            self.llvm_module = split_llvm(module, target)
-        with self.stats.stage("llvm-objects"):
-            nests = self.llvm_module.nests.values()
-            objects = compile_objects(nests, target, opt_level, jobs=jobs)
+        with ObjectBuilder(target, opt_level, jobs=jobs) as builder:
+            with self.stats.stage("llvm-emit"), process_pool():
+                self.llvm_module = split_llvm(module, target, on_nest=builder.add)
+            with self.stats.stage("llvm-objects"):
+                objects = builder.objects()
         with self.stats.stage("llvm-load"):
             self.engine = llvm.create_mcjit_compiler(
                 optimize(self.llvm_module.main, target, opt_level),

@@ -234,7 +234,7 @@ def test_sdot_needs_the_dotprod_feature():
     assert not neon_ops(module)  # left to LLVM's generic vectorizer
     loop_to_neon(module, load_device(DEVICE))
     with pytest.raises(UnsupportedOpError, match="'neon.sdot' on device 'a53': it lacks"):
-        check_neon_ops(module, plain)
+        check_neon_ops(module.walk(), plain)
 
 
 def test_neon_ops_are_refused_on_x86_and_loop_to_neon_on_host():
