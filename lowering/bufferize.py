@@ -45,7 +45,7 @@ from lamina.dialects.graph import ConstantOp
 from lamina.dialects.loop import AllocOp, DeallocOp
 from lamina.dialects.top_control import RegionYieldOp
 from lamina.dialects.top_shape import DimOp, IndexOp
-from lamina.dialects.weights import WEIGHTS, tensor_to_array
+from lamina.dialects.weights import WEIGHTS, element_type, numpy_dtype, tensor_to_array
 from lamina.errors import UnsupportedOpError
 from lamina.lowering.top_to_loop_build import Constants, Emitter, copy, lanes
 from lamina.lowering.top_to_loop_dims import dynamic_sizes
@@ -101,11 +101,14 @@ class PackedConstant:
 class LoweringPlanner(Protocol):
     """What a lowering asks of bufferization before it runs (see `PLANNERS`)."""
 
-    def packed_constants(self, op: Operation, vector_bits: int) -> Sequence[PackedConstant]:
-        """Constant operands of `op` wanted pre-packed."""
+    def packed_constants(
+        self, op: Operation, vector_bits: int, int8_gemm: bool
+    ) -> Sequence[PackedConstant]:
+        """Constant operands of `op` wanted pre-packed (`int8_gemm`: the int8 matmuls and
+        convs may take the byte-dot GEMM, as `convert-top-to-loop{int8_gemm}` says)."""
         ...
 
-    def fuses_epilogue(self, op: Operation, vector_bits: int) -> bool:
+    def fuses_epilogue(self, op: Operation, vector_bits: int, int8_gemm: bool) -> bool:
         """Whether `op`'s lowering applies an elementwise consumer in its own stores."""
         ...
 
@@ -156,6 +159,8 @@ class Buffers:
     """Producers that apply their consumer generic (which is then in `dead`)."""
     pending: list[Block] = field(default_factory=list[Block])
     """Blocks of loop-level control flow whose `top` ops are still to be lowered."""
+    int8_gemm: bool = False
+    """Whether the planners were told the int8 byte-dot GEMM may be used."""
 
     def buffer(self, value: SSAValue, user: Operation) -> SSAValue:
         if value not in self.of:
@@ -189,14 +194,17 @@ def _add_deallocs(block: Block) -> None:
         Rewriter.insert_op(DeallocOp(alloc.buffer), InsertPoint.after(last))
 
 
-def bufferize_function(function: func.FuncOp, vector_bits: int = 512) -> Buffers:
-    """Give every tensor value of `function` a buffer and switch it to the kernel ABI."""
+def bufferize_function(
+    function: func.FuncOp, vector_bits: int = 512, int8_gemm: bool = False
+) -> Buffers:
+    """Give every tensor value of `function` a buffer and switch it to the kernel ABI
+    (`int8_gemm` as the planners take it)."""
     if function.is_declaration:
         raise unsupported(f"function @{function.sym_name.data} has no body", function)
     block = function.body.block
     _hoist_constants(block)
     _check_ops(block)
-    buffers = Buffers(function, Constants(block), old_args=list(block.args))
+    buffers = Buffers(function, Constants(block), old_args=list(block.args), int8_gemm=int8_gemm)
     for arg in buffers.old_args:
         new = block.insert_arg(buffer_type(arg.type, function), len(block.args))
         new.name_hint = arg.name_hint
@@ -233,14 +241,16 @@ _Site = tuple[Operation, int]
 """An operand of an op: the op and the operand's index."""
 
 
-def _packing_requests(block: Block, vector_bits: int) -> dict[_Site, PackedConstant]:
+def _packing_requests(
+    block: Block, vector_bits: int, int8_gemm: bool
+) -> dict[_Site, PackedConstant]:
     """The constant operands the registered planners want pre-packed, by use."""
     requests: dict[_Site, PackedConstant] = {}
     for op in block.ops:
         if not is_top_op(op) or writes_nothing(op):
             continue
         for planner in PLANNERS:
-            for request in planner.packed_constants(op, vector_bits):
+            for request in planner.packed_constants(op, vector_bits, int8_gemm):
                 operand = op.operands[request.operand]
                 if isinstance(operand, OpResult) and isinstance(operand.op, ConstantOp):
                     requests[(op, request.operand)] = request
@@ -254,9 +264,10 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
 
     block = function.body.block
     constants = [op for op in block.ops if isinstance(op, ConstantOp)]
-    requests = _packing_requests(block, vector_bits)
+    requests = _packing_requests(block, vector_bits, buffers.int8_gemm)
     offsets: dict[tuple[Attribute, str], int] = {}
     shapes: dict[tuple[Attribute, str], tuple[int, ...]] = {}
+    dtypes: dict[tuple[Attribute, str], np.dtype] = {}
     pieces: list[tuple[int, np.ndarray]] = []
     size = 0
     wanted: list[tuple[ConstantOp, _Site | None, tuple[Attribute, str]]] = []
@@ -272,7 +283,7 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
             if use is not None:
                 array = requests[use].pack(array)
             offsets[key] = size
-            shapes[key] = array.shape
+            shapes[key], dtypes[key] = array.shape, array.dtype
             pieces.append((size, np.ascontiguousarray(array).reshape(-1).view(np.uint8)))
             size += -(-array.nbytes // WEIGHT_ALIGNMENT) * WEIGHT_ALIGNMENT
     blob = np.zeros(size, np.uint8)
@@ -290,7 +301,10 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
         if key not in carves:
             carve_type = buffer_type(op.output.type, op)
             if use is not None:
-                carve_type = MemRefType(carve_type.element_type, shapes[key])
+                element = carve_type.element_type
+                if numpy_dtype(element) != dtypes[key]:  # packed into wider words
+                    element = element_type(dtypes[key])
+                carve_type = MemRefType(element, shapes[key])
             carve = CarveOp(weights, offsets[key], carve_type)
             carve.buffer.name_hint = op.output.name_hint
             Rewriter.insert_op(carve, InsertPoint.at_start(block))
@@ -364,10 +378,11 @@ def _ignored(use: Use, dead: set[Operation]) -> bool:
     )
 
 
-def _fusable_epilogue(op: top.GenericOp, vector_bits: int) -> OpResult | None:
+def _fusable_epilogue(op: top.GenericOp, vector_bits: int, int8_gemm: bool) -> OpResult | None:
     """The producer result `op` can be applied to as an epilogue: `op` is elementwise
     (parallel, one output with the identity map, a body using only its arguments), reads
-    the result once through the identity map and is its only user, the producer's planner
+    the result once through the identity map and is its only user, has its type (or its
+    shape, for integer sums: an int8 kernel's i32 requantized), the producer's planner
     accepts, and every other input is ready when the producer runs."""
     maps = op.maps()
     rank = len(op.iterator_types)
@@ -387,9 +402,9 @@ def _fusable_epilogue(op: top.GenericOp, vector_bits: int) -> OpResult | None:
         producer = value.op
         if (
             amap != identity
-            or value.type != op.res[0].type
+            or not _same_or_integer_sums(value.type, op.res[0].type)
             or [u.operation for u in value.uses] != [op]
-            or not any(p.fuses_epilogue(producer, vector_bits) for p in PLANNERS)
+            or not any(p.fuses_epilogue(producer, vector_bits, int8_gemm) for p in PLANNERS)
         ):
             continue
         block = producer.parent_block()
@@ -400,11 +415,29 @@ def _fusable_epilogue(op: top.GenericOp, vector_bits: int) -> OpResult | None:
     return None
 
 
+def _same_or_integer_sums(produced: Attribute, consumed: Attribute) -> bool:
+    """Whether an epilogue producing `consumed` may take a producer result of type
+    `produced`: the same type, or integer sums of the same shape (their lowering writes
+    the epilogue's result only, never a buffer of the sums)."""
+    if produced == consumed:
+        return True
+    return (
+        isa(produced, TensorType[Attribute])
+        and isa(consumed, TensorType[Attribute])
+        and isinstance(produced.get_element_type(), IntegerType)
+        and produced.get_shape() == consumed.get_shape()
+    )
+
+
 def _defined_before(value: SSAValue, op: Operation) -> bool:
+    """Whether `value` is ready when `op` runs: an argument, a constant (carved from the
+    weights at the function's start) or the result of an op before it."""
     if isinstance(value, BlockArgument):
         return True
     owner = value.owner
     assert isinstance(owner, Operation)
+    if isinstance(owner, ConstantOp):
+        return True
     return owner.parent is op.parent and owner.is_before_in_block(op)
 
 
@@ -464,7 +497,8 @@ def assign_block(
     fused = {
         op: producer
         for op in block.ops
-        if isinstance(op, top.GenericOp) and (producer := _fusable_epilogue(op, vector_bits))
+        if isinstance(op, top.GenericOp)
+        and (producer := _fusable_epilogue(op, vector_bits, buffers.int8_gemm))
     }
     copies: list[tuple[SSAValue, int]] = []
 

@@ -100,10 +100,12 @@ def gemm_blocking(
     vector_bits: int,
     l1d: int = L1D_BYTES,
     l2: int = L2_BYTES,
+    tile: tuple[int, int, int] | None = None,
 ) -> Blocking:
     """Blocks where the B micro-panel (KC x NR) fills half of L1 and the A block (MC x KC)
-    and the B block (KC x NC) half of L2 each."""
-    lanes, mr, nr = micro_tile(vector_bits)
+    and the B block (KC x NC) half of L2 each (elements of 4 bytes); the micro-tile
+    (lanes, MR, NR) is `micro_tile`'s unless given."""
+    lanes, mr, nr = tile or micro_tile(vector_bits)
     kc = _balanced(k, max(16, l1d // 2 // (4 * nr)), 1)
     mc = _balanced(_round_up(m, mr), max(mr, l2 // 2 // (4 * kc)), mr)
     nc = _balanced(_round_up(n, nr), max(nr, l2 // 2 // (4 * kc)), nr)
@@ -163,12 +165,28 @@ def micro_kernel(
         em.emit(VStoreOp(result, c_buf, c_at(r, v)))
 
 
+MicroKernel = Callable[
+    [
+        Emitter,
+        Blocking,
+        tuple[SSAValue, Indices],
+        tuple[SSAValue, Indices],
+        SSAValue,
+        tuple[SSAValue, Callable[[int, int], list[SSAValue]]],
+        SSAValue,
+    ],
+    None,
+]
+"""Emits C[tile] (+)= A panel · B panel, as `micro_kernel` (its arguments)."""
+
+
 @dataclass
 class GemmPlan:
     """The operands of one GEMM as packed panels. `a_panel(ic, pc, ip)` / `b_panel(jc, pc,
     jp)` give the buffer and the (k, r) / (k, v) indices of one micro-panel (k counts from
     the K block's start); `pack_a(ic, pc, k_len)` / `pack_b(jc, pc, k_len)` fill the
-    runtime panel buffers (None: packed at compile time); `c_at(i, j)` indexes C."""
+    runtime panel buffers (None: packed at compile time); `c_at(i, j)` indexes C;
+    `kernel` emits one micro-tile (the f32 FMA one unless given)."""
 
     blocking: Blocking
     a_panel: Callable[[SSAValue, SSAValue, SSAValue], tuple[SSAValue, Indices]]
@@ -177,6 +195,7 @@ class GemmPlan:
     c_at: Callable[[SSAValue, SSAValue], list[SSAValue]]
     pack_a: Callable[[SSAValue, SSAValue, SSAValue], None] | None = None
     pack_b: Callable[[SSAValue, SSAValue, SSAValue], None] | None = None
+    kernel: MicroKernel = micro_kernel
 
 
 def emit_gemm(em: Emitter, plan: GemmPlan) -> None:
@@ -200,7 +219,7 @@ def emit_gemm(em: Emitter, plan: GemmPlan) -> None:
                 def c_at(r: int, v: int) -> list[SSAValue]:
                     return plan.c_at(em.iadd(i0, r), em.iadd(j0, v * b.lanes))
 
-                micro_kernel(
+                plan.kernel(
                     em,
                     b,
                     plan.a_panel(ic, pc, ip),
