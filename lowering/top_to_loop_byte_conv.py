@@ -12,7 +12,7 @@ shape of the f32 conv GEMM (top_to_loop_conv.py), per image:
   covering R whole output rows: word kk of column r*OW + ow holds the four taps
   4(pc + kk) .. +3 of that output, each byte xor 0x80;
 - the sums go to Cp[Fp][blocks*NCp] and are copied into Y through the fused consumer
-  (`copy_out`: the requantization).
+  (the requantization), a B block's columns at a time.
 
 Otherwise (devices whose dot products are the i8 loops of lowering/dot_loops.py: `sdot`,
 `vrmpy`) the patches of each image are copied into P[OH*OW][C*KH*KW] and each output is
@@ -30,7 +30,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp
 from lamina.dialects.top_base import element_type_of
-from lamina.lowering.bufferize import Buffers, PackedConstant
+from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
 from lamina.lowering.top_to_loop_build import Emitter
 from lamina.lowering.top_to_loop_byte_gemm import (
     byte_micro_kernel,
@@ -45,7 +45,14 @@ from lamina.lowering.top_to_loop_conv import (
     conv_blocking,
     copy_out,
 )
-from lamina.lowering.top_to_loop_gemm import GemmPlan, Indices, clamped, emit_gemm, span
+from lamina.lowering.top_to_loop_gemm import (
+    GemmPlan,
+    Indices,
+    clamped,
+    emit_gemm,
+    span,
+    store_with_epilogue,
+)
 
 
 def is_byte_conv(op: Operation) -> bool:
@@ -123,7 +130,7 @@ def lower_byte_conv(em: Emitter, op: top.Conv2dOp, g: ConvGeometry, buffers: Buf
                 kernel=byte_micro_kernel(weights_in_b=False),
             )
             emit_gemm(em, plan)
-        copy_out(em, g, cp, None, y, (n, em.index(0)), epilogue, buffers)
+        _copy_out(em, g, cp, y, n, epilogue, buffers)
     for buffer in (bp, cp):
         em.emit(DeallocOp(buffer))
 
@@ -164,6 +171,37 @@ def _pack_im2col_words(
                     return em.load(x, [n, c, em.iadd(ih0, dy), em.iadd(iw0, dx)])
 
                 em.store(packed_word(em, byte_at), bp, [kk, em.iadd(base, ow)])
+
+
+def _copy_out(
+    em: Emitter,
+    g: ConvGeometry,
+    cp: SSAValue,
+    y: SSAValue,
+    n: SSAValue,
+    epilogue: Epilogue | None,
+    buffers: Buffers,
+) -> None:
+    """Y[n, f, oh, ow] = epilogue(Cp[f, column of (oh, ow)]): one vectorised loop over the
+    columns of each B block (its R rows one after another, so that rows shorter than a
+    vector, or not a multiple of one, still fill vectors), unless the epilogue reads an
+    input per pixel: then the row by row `copy_out` of the f32 conv, whose loads of it
+    stay contiguous."""
+    if epilogue is not None and any(
+        {2, 3} & amap.used_dims() for i, amap in enumerate(epilogue.maps) if i != epilogue.fused
+    ):
+        copy_out(em, g, cp, None, y, (n, em.index(0)), epilogue, buffers)
+        return
+    with span(em, 0, g.f, parallel=True) as f, span(em, 0, g.blocks, parallel=True) as jb:
+        row0 = em.imul(jb, g.rows)
+        rows = em.value(
+            arith.MinSIOp(em.index(g.rows), em.value(arith.SubiOp(em.index(g.oh), row0)))
+        )
+        column0 = em.imul(jb, g.ncp)
+        with span(em, 0, em.imul(rows, g.ow), parallel=True, vector=g.blocking.lanes) as col:
+            r, ow = _divmod(em, col, g.ow)
+            value = em.load(cp, [f, em.iadd(column0, col)])
+            store_with_epilogue(em, value, y, [n, f, em.iadd(row0, r), ow], epilogue, buffers)
 
 
 def _divmod(em: Emitter, value: SSAValue, by: int) -> tuple[SSAValue, SSAValue]:
