@@ -15,7 +15,7 @@ int8 kernels of the devices are separate lowerings of fused quantized ops.
 The integer ops accumulate exactly in i32 (wrapping, as ONNX allows), never in float:
 
     conv_integer(x, w, xz, wz)     = top.conv2d of i32(x) - i32(xz) by i32(w) - i32(wz)
-        by constant 8-bit w (2-D, group 1, xz constant): the 8-bit top.conv2d of x' = x - sa
+        by constant 8-bit w (2-D, group 1, xz one element): the 8-bit top.conv2d of x' = x - sa
         padded with xz - sa by w' = w - sw into i32, corrected as below per output channel
         (K = C * KH * KW, rowsum(a') an 8-bit conv by ones)
     mat_mul_integer(a, b, az, bz)  = top.matmul of i32(a) - i32(az) and i32(b) - i32(bz);
@@ -50,7 +50,7 @@ from xdsl.dialects.builtin import (
     i32,
 )
 from xdsl.ir import Attribute, Operation, SSAValue
-from xdsl.ir.affine import AffineDimExpr, AffineExpr, AffineMap
+from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineExpr, AffineMap
 
 from lamina.dialects import graph, top
 from lamina.lowering.graph_to_top_common import (
@@ -207,8 +207,8 @@ def _minus_zero_point(e: Emitter, value: SSAValue, zero_point: SSAValue, axis: i
 
 class ConvIntegerLowering(GraphLowering):
     """conv_integer -> top.conv2d over i32 operands less their zero points; a 2-D one by
-    constant weights (group 1, x's zero point a constant) -> the dot-product matmul of its
-    patches (`_dot_conv_integer`)."""
+    constant 8-bit weights (group 1, x's zero point one element) -> the 8-bit conv
+    (`_dot_conv_integer`)."""
 
     source = (graph.ConvIntegerOp,)
 
@@ -221,11 +221,12 @@ class ConvIntegerLowering(GraphLowering):
             and _are_bytes(x, weights)
             and weights.ndim == 4
             and w_zero is not None
-            and x_zero is not None
-            and x_zero.size == 1
+            and (x_zero is not None or prod(e.static(x_zero_point)) == 1)
+            and (x_zero is None or x_zero.size == 1)
             and int(cast(int, e.attrs()["group"])) == 1
         ):
-            return [_dot_conv_integer(e, x, weights, x_zero_point, int(x_zero.item()), w_zero)]
+            zero = None if x_zero is None else int(x_zero.item())
+            return [_dot_conv_integer(e, x, weights, (x_zero_point, zero), w_zero)]
         xs = _minus_zero_point(e, x, x_zero_point, -1)
         ws = _minus_zero_point(e, w, w_zero_point, 0)
         return [convolution(e, xs, ws, None, e.static_result())]
@@ -275,23 +276,26 @@ def _dot_conv_integer(
     e: Emitter,
     x: SSAValue,
     weights: np.ndarray,
-    x_zero_point: SSAValue,
-    x_zero: int,
+    x_zero: tuple[SSAValue, int | None],
     w_zero: np.ndarray,
 ) -> SSAValue:
     """conv_integer of N x C x H x W `x` by the constant `weights` [F, C, KH, KW] (group 1)
     as an 8-bit `top.conv2d` into i32 and its zero-point corrections (`_corrected`): x in
-    signed bytes (`_signed`) padded with its zero point `x_zero` (so that padding adds
-    nothing to the sums), the conv itself unpadded."""
+    signed bytes (`_signed`) padded with its zero point (so that padding adds nothing to
+    the sums; `x_zero`: the operand, and its value when constant), the conv unpadded."""
     n, c, h, w = e.static(x)
     f, _, kh, kw = weights.shape
     strides, dilations, low, high = window_attrs(e, (n, c, h, w), (kh, kw))
     result = e.static_result()
     x, x_shift = _signed(e, x)
+    x_zero_point, zero = x_zero
     if any(low + high):
         padded = TensorType(elt_of(x), (n, c, h + low[0] + high[0], w + low[1] + high[1]))
+        value = None if zero is None else e.scalar(zero - x_shift, i8)
         x = e.emit(top.PadOp(x, padded, mode=top.PadMode.CONSTANT, low=[0, 0, *low],
-                             high=[0, 0, *high], value=e.scalar(x_zero - x_shift, i8)))  # fmt: skip
+                             high=[0, 0, *high], value=value))  # fmt: skip
+        if zero is None:
+            x = _fill_pads(e, x, (x_zero_point, x_shift), (h, w), low)
     signed, w_shift = _signed_bytes(weights)
 
     def conv(filter: np.ndarray, name: str, result_type: TensorType[Attribute]) -> SSAValue:
@@ -305,6 +309,35 @@ def _dot_conv_integer(
     zero = (w_zero.astype(np.int32) - w_shift).reshape(-1)
     rows = signed.reshape(f, -1)
     return _corrected(e, product, row_sums, rows, zero, (x_zero_point, x_shift), 1)
+
+
+def _fill_pads(
+    e: Emitter,
+    padded: SSAValue,
+    zero: tuple[SSAValue, int],
+    size: tuple[int, int],
+    low: Sequence[int],
+) -> SSAValue:
+    """N x C x H' x W' `padded` (signed bytes) with its pads set to the computed one-element
+    zero point less its shift (`zero`): a select on a constant H' x W' mask of the
+    positions that came from the H x W input."""
+    zero_point, shift = zero
+    _, _, hp, wp = e.static(padded)
+    inside = np.zeros((hp, wp), np.bool_)
+    inside[low[0] : low[0] + size[0], low[1] : low[1] + size[1]] = True
+    mask = e.emit(graph.ConstantOp.from_array(inside, "pad_mask"))
+    d = [AffineDimExpr(i) for i in range(4)]
+    scalar = tuple(AffineConstantExpr(0) for _ in e.static(zero_point))
+    maps = [AffineMap.identity(4), AffineMap(4, 0, (d[2], d[3])), AffineMap(4, 0, scalar)]
+
+    def select(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+        wide = convert(b, b.signless(v[2]), i32)
+        pad = convert(b, b.sub(wide, b.like(shift, wide)), i8)
+        return b.select(v[1], v[0], pad)
+
+    unsigned = is_unsigned(elt_of(zero_point))
+    inputs = [padded, mask, zero_point]
+    return e.generic(inputs, TensorType(i8, e.static(padded)), select, maps, unsigned=unsigned)
 
 
 def _dot_mat_mul_integer(

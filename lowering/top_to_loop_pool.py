@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import cast
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import MemRefType, TensorType, VectorType, f32, i64
+from xdsl.dialects.builtin import IntegerType, MemRefType, TensorType, VectorType, f32, i64
 from xdsl.ir import Attribute, SSAValue
 from xdsl.utils.hints import isa
 
@@ -55,6 +55,45 @@ def pool_geometry(op: top.PoolOp, vector_bits: int) -> DepthwiseGeometry | None:
         return None
     lanes = max(1, vector_bits // 32)
     return DepthwiseGeometry(c, h, w, c, kh, kw, oh, ow, (sh, sw), (lh, lw), lanes)
+
+
+def integer_max_rows(op: top.PoolOp) -> bool:
+    """Whether `op` takes `lower_max_rows`: a 2-D nchw max pool of integers (quantized
+    tensors) whose windows all stay inside x, of static shape."""
+    x_type, y_type = op.input.type, op.result.type
+    if not (isa(x_type, TensorType[Attribute]) and isa(y_type, TensorType[Attribute])):
+        return False
+    if op.kind.data != top.PoolKind.MAX or not isinstance(x_type.get_element_type(), IntegerType):
+        return False
+    x_shape, y_shape = x_type.get_shape(), y_type.get_shape()
+    if len(x_shape) != 4 or tuple(op.spatial_dims()) != (2, 3) or -1 in (*x_shape, *y_shape):
+        return False
+    if any((*op.pad_low.get_values(), *op.pad_high.get_values())):
+        return False
+    return all(
+        (o - 1) * s + (k - 1) * d < size
+        for o, s, k, d, size in zip(
+            y_shape[2:], op.strides.get_values(), op.kernel.get_values(),
+            op.dilations.get_values(), x_shape[2:], strict=True,
+        )
+    )  # fmt: skip
+
+
+def lower_max_rows(em: Emitter, op: top.PoolOp, x: SSAValue, y: SSAValue, lanes: int) -> None:
+    """Y[n, c, oh, ow] = the max over the taps of X[n, c, oh*sh + kh*dh, ow*sw + kw*dw]: the
+    taps unrolled in one loop along ow, which LLVM vectorises (`lanes`; strided loads)."""
+    (kh, kw), (sh, sw) = op.kernel.get_values(), op.strides.get_values()
+    dh, dw = op.dilations.get_values()
+    n, c, oh, ow = cast(MemRefType[Attribute], y.type).get_shape()
+    with em.nest([n, c, oh]) as (ni, ci, ohi), span(em, 0, ow, parallel=True, vector=lanes) as o:
+        best: SSAValue | None = None
+        for i in range(kh):
+            for j in range(kw):
+                ih, iw = em.iadd(em.imul(ohi, sh), i * dh), em.iadd(em.imul(o, sw), j * dw)
+                tap = em.load(x, [ni, ci, ih, iw])
+                best = tap if best is None else em.max(best, tap)
+        assert best is not None, "a window has at least one tap"
+        em.store(best, y, [ni, ci, ohi, o])
 
 
 def lower_pool_planes(
