@@ -203,13 +203,14 @@ class PoolLowering(GraphLowering):
         strides, dilations, low, high = window_attrs(e, xs, kernel)
         is_max = isinstance(op, graph.MaxPoolOp | graph.NhwcMaxPoolOp)
         unsigned = is_unsigned(elt_of(x))
+        pooled = result
         if unsigned:
             x = _flip_top_bit(e, x, IntegerType(cast(IntegerType, elt_of(x)).bitwidth))
             pooled = TensorType(elt_of(x), result.get_shape())
         y = e.emit(
             top.PoolOp(
                 x,
-                pooled if unsigned else result,
+                pooled,
                 kind=top.PoolKind.MAX if is_max else top.PoolKind.AVG,
                 layout=top.TensorLayout.NHWC if nhwc else top.TensorLayout.NCHW,
                 kernel=kernel,

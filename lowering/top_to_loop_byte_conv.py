@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import cast
 
+import numpy as np
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import IntegerType, MemRefType, TensorType, i8, i32
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -93,11 +94,18 @@ def packed_byte_filter(op: Operation, vector_bits: int, int8_gemm: bool) -> list
     g = byte_conv_geometry(op, vector_bits) if int8_gemm else None
     if g is not None:
         b = g.blocking
-        pack = lambda w: pack_weights(w, b.mp, b.mr)  # noqa: E731
+
+        def pack(w: np.ndarray) -> np.ndarray:
+            return pack_weights(w, b.mp, b.mr)
+
         return [PackedConstant(1, f"byte-gemm-a-{b.mp}x{b.k}/{b.mr}", pack)]
     if not is_byte_conv(op):
         return []
-    return [PackedConstant(1, "rows", lambda w: w.reshape(w.shape[0], -1))]
+
+    def rows(w: np.ndarray) -> np.ndarray:
+        return w.reshape(w.shape[0], -1)
+
+    return [PackedConstant(1, "rows", rows)]
 
 
 def lower_byte_conv(em: Emitter, op: top.Conv2dOp, g: ConvGeometry, buffers: Buffers) -> None:
@@ -154,7 +162,7 @@ def _pack_im2col_words(
     rows = em.value(arith.MinSIOp(em.index(g.rows), em.value(arith.SubiOp(em.index(g.oh), row0))))
     with span(em, 0, k_len, parallel=True) as kk:
         first_tap = em.imul(em.iadd(pc, kk), 4)
-        taps = []
+        taps: list[tuple[SSAValue, SSAValue, SSAValue]] = []
         for t in range(4):
             tap = clamped(em, em.iadd(first_tap, t), k, 4 * g.blocking.k)
             c, rest = _divmod(em, tap, g.kh * g.kw)
