@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -56,14 +55,12 @@ from lamina.runtime.hetero import HeteroModel, Kernel, segment_module
 from lamina.runtime.hexagon import HexagonModule
 from lamina.runtime.jit import JitFunction
 from lamina.runtime.opencl import OpenCLFunction, opencl_available
-from lamina.targets import Device, load_device
+from lamina.targets import Device, is_opencl, load_device
 from lamina.targets.soc import load_soc
 from lamina.targets.threads import thread_count
 from lamina.universe import parse_pass_pipeline
 
 ModelSource = str | os.PathLike[str] | bytes | onnx.ModelProto | ModuleOp
-OPENCL_KINDS = ("opencl", "gpu")
-"""Device kinds that compile to OpenCL kernels (runtime/opencl.py) instead of the host JIT."""
 
 
 def pipeline(device: Device) -> str:
@@ -116,26 +113,28 @@ def device_strings(device: Device, key: str) -> list[str]:
 
 
 def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -> ModuleOp:
-    """Run the graph-to-loop pipeline on `module` in place and return it."""
-    passes = parse_pass_pipeline(pipeline(device)).passes
-    ctx = make_context()
+    """Run the graph-to-loop pipeline on `module` in place and return it; `stats` gets the
+    stages `pass-pipeline` (the passes built, their rule files compiled), one per pass, and
+    `verify` (the loop-level module verified, its parallel loops checked)."""
+    stats = stats if stats is not None else CompileStats()
+    with stats.stage("pass-pipeline"):
+        passes = parse_pass_pipeline(pipeline(device)).passes
+        ctx = make_context()
     for compile_pass in passes:
-        start = time.perf_counter()
-        try:
-            compile_pass.apply(ctx, module)
-        except LaminaError as e:
-            raise on_device(e, device) from None
-        if stats is not None:
-            stats.record(compile_pass.name, time.perf_counter() - start)
-    module.verify()
-    check_parallel_loops(module)
+        with stats.stage(compile_pass.name):
+            try:
+                compile_pass.apply(ctx, module)
+            except LaminaError as e:
+                raise on_device(e, device) from None
+    with stats.stage("verify"):
+        module.verify()
+        check_parallel_loops(module)
     functions = [f for f in module.walk() if isinstance(f, func.FuncOp)]
     arena_bytes = sum(_int_attr(f, "lamina.arena_size") for f in functions)
     ARENA.check(arena_bytes, f"compiling for device '{device.name}'")
-    if stats is not None:
-        stats.arena_bytes += arena_bytes
-        stats.arena_lower_bound += sum(_int_attr(f, "lamina.arena_lower_bound") for f in functions)
-        stats.reads_inputs = any(_reads_inputs(f) for f in functions)
+    stats.arena_bytes += arena_bytes
+    stats.arena_lower_bound += sum(_int_attr(f, "lamina.arena_lower_bound") for f in functions)
+    stats.reads_inputs = any(_reads_inputs(f) for f in functions)
     return module
 
 
@@ -280,9 +279,8 @@ def lower_model(
     """The front half of every compile: import `model` (timed as `import`), then `lower`;
     `on_stage` is told each stage and its seconds as it finishes (CompileStats.record)."""
     stats = CompileStats(on_stage=on_stage)
-    start = time.perf_counter()
-    module = import_model(model, input_shapes)
-    stats.record("import", time.perf_counter() - start)
+    with stats.stage("import"):
+        module = import_model(model, input_shapes)
     lowered = LoweredModel(
         module, device, graph_input_names(module), graph_output_names(module, model), stats
     )
@@ -295,25 +293,24 @@ def jit_model(
 ) -> CompiledModel[JitFunction]:
     """The lowered model JIT-compiled for this machine (codegen timed as `llvm`)."""
     device = lowered.device
-    start = time.perf_counter()
-    function = JitFunction(
-        lowered.module,
-        device=device.source or device.name,
-        opt_level=opt_level,
-        threads=threads,
-        input_names=lowered.input_names,
-    )
-    lowered.stats.record("llvm", time.perf_counter() - start)
+    with lowered.stats.stage("llvm"):
+        function = JitFunction(
+            lowered.module,
+            device=device.source or device.name,
+            opt_level=opt_level,
+            threads=threads,
+            input_names=lowered.input_names,
+        )
     return CompiledModel(function, device, lowered.stats, lowered.input_names, lowered.output_names)
 
 
 def opencl_model(lowered: LoweredModel) -> CompiledModel[OpenCLFunction]:
     """The lowered model converted to OpenCL kernels (`convert-loop-to-ocl`) and run on the
     first OpenCL device here (timed as `opencl`)."""
-    start = time.perf_counter()
-    ConvertLoopToOCLPass(device=lowered.device.name).apply(make_context(), lowered.module)
-    function = OpenCLFunction(lowered.module, lowered.device)
-    lowered.stats.record("opencl", time.perf_counter() - start)
+    with lowered.stats.stage("opencl"):
+        device = lowered.device.source or lowered.device.name
+        ConvertLoopToOCLPass(device=device).apply(make_context(), lowered.module)
+        function = OpenCLFunction(lowered.module, lowered.device)
     return CompiledModel(
         function, lowered.device, lowered.stats, lowered.input_names, lowered.output_names
     )
@@ -335,10 +332,10 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     Devices of kind `opencl`/`gpu` run through runtime/opencl.py; with `fallback="cpu"` a
     machine without an OpenCL platform compiles for `host` instead of failing."""
     target = load_device(device)
-    if target.kind in OPENCL_KINDS and fallback == "cpu" and not opencl_available():
+    if is_opencl(target) and fallback == "cpu" and not opencl_available():
         target = load_device("host")
     lowered = lower_model(model, target, input_shapes)
-    if target.kind in OPENCL_KINDS:
+    if is_opencl(target):
         return opencl_model(lowered)
     return jit_model(lowered, opt_level, threads)
 
@@ -449,8 +446,10 @@ def compile_soc_bundle(
         if isinstance(op, SegmentOp):
             device = load_device(description.units[op.unit.data].device)
             lowered = lower_model(segment_module(op), device).module
-            if device.kind in OPENCL_KINDS:
-                ConvertLoopToOCLPass(device=device.name).apply(make_context(), lowered)
+            if is_opencl(device):
+                ConvertLoopToOCLPass(device=device.source or device.name).apply(
+                    make_context(), lowered
+                )
             segments.append(LoweredSegment(op, device, lowered))
     return write_soc_bundle(
         function,

@@ -14,11 +14,6 @@ from importlib import import_module
 from typing import Any
 
 from xdsl.context import Context
-from xdsl.dialects.arith import Arith
-from xdsl.dialects.builtin import Builtin
-from xdsl.dialects.func import Func
-from xdsl.dialects.math import Math
-from xdsl.dialects.vector import Vector
 from xdsl.ir import Dialect
 
 import lamina.xdsl_patches  # noqa: F401  (linear-time string lexing before any parse)
@@ -52,11 +47,20 @@ LAMINA_DIALECTS: dict[str, Callable[[], Dialect]] = {
 }
 
 
+_XDSL_DIALECTS: tuple[Callable[[], Dialect], ...] = (
+    LazyImport("xdsl.dialects.builtin", "Builtin"),
+    LazyImport("xdsl.dialects.func", "Func"),
+    LazyImport("xdsl.dialects.arith", "Arith"),
+    LazyImport("xdsl.dialects.math", "Math"),
+    LazyImport("xdsl.dialects.vector", "Vector"),
+)
+"""The xDSL dialects lamina's IR uses besides its own (imported by `make_context`, not
+by lamina-opt, which registers xDSL's dialects by name and loads those a file uses)."""
+
+
 def make_context() -> Context:
     """A context with builtin, func, arith, math, vector and all lamina dialects loaded."""
     ctx = Context()
-    for dialect in (Builtin, Func, Arith, Math, Vector):
-        ctx.load_dialect(dialect)
-    for factory in LAMINA_DIALECTS.values():
+    for factory in (*_XDSL_DIALECTS, *LAMINA_DIALECTS.values()):
         ctx.load_dialect(factory())
     return ctx

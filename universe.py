@@ -33,6 +33,7 @@ LAMINA_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "loop-to-neon": LazyImport("lamina.lowering.loop_to_neon", "LoopToNeonPass"),
     "loop-to-hvx": LazyImport("lamina.lowering.loop_to_hvx", "LoopToHVXPass"),
     "loop-to-x86": LazyImport("lamina.lowering.loop_to_x86", "LoopToX86Pass"),
+    "loop-to-ocl-dot": LazyImport("lamina.lowering.loop_to_ocl_dot", "LoopToOCLDotPass"),
     "convert-loop-to-llvm": LazyImport("lamina.codegen.loop_to_llvm", "ConvertLoopToLLVMPass"),
     "convert-loop-to-ocl": LazyImport("lamina.lowering.loop_to_ocl", "ConvertLoopToOCLPass"),
 }

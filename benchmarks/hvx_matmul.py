@@ -3,9 +3,9 @@
     .venv/bin/python -m lamina.benchmarks.hvx_matmul [--m 8 --k 128 --n 64]
 
 Both kernels are loop-level IR compiled by lamina for Hexagon v66 and run under
-qemu-hexagon with `-singlestep -d in_asm,exec,nochain`: every executed packet is logged,
-the disassembly of each packet says how many instructions it holds (a duplex word is two,
-`immext` none), and only packets inside the kernel function are counted. The baseline is
+qemu-hexagon with lamina's instruction-counting plugin (runtime/qemu_count.py: a duplex
+word is two instructions, `immext` and `nop` none); only instructions inside the kernel
+function are counted. The baseline is
 the same product as a plain loop nest (i8 loads, sign/zero extension, i32 multiply-add)
 compiled with HVX disabled, so LLVM cannot vectorise it. Both results are checked against
 numpy before counting. The bar: the HVX kernel needs >= 20x fewer instructions per MAC.
@@ -15,11 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
-import subprocess
-import tempfile
-from collections import Counter
-from pathlib import Path
 
 import numpy as np
 from xdsl.dialects import arith
@@ -28,9 +23,6 @@ from xdsl.dialects.builtin import MemRefType, ModuleOp, i8, i32
 from lamina.lowering import hvx_kernels as k
 from lamina.runtime.hexagon import DEVICE, HexagonModule
 from lamina.targets import load_device
-
-_PACKET = re.compile(r"^0x([0-9a-f]+):\s+0x[0-9a-f]+\s+(.*)$")
-_TRACE = re.compile(r"^Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/")
 
 
 def scalar_matmul(m: int, kk: int, n: int) -> ModuleOp:
@@ -49,49 +41,6 @@ def scalar_matmul(m: int, kk: int, n: int) -> ModuleOp:
 
     types = [MemRefType(i8, [m, kk]), MemRefType(i8, [kk, n]), MemRefType(i32, [m, n])]
     return k._module("scalar_matmul", types, build)  # noqa: SLF001
-
-
-def count_instructions(program: Path, stdin: bytes, symbol: str) -> int:
-    """Instructions executed inside `symbol` when qemu-hexagon runs `program` on `stdin`."""
-    nm = subprocess.run(
-        ["llvm-nm", "-S", str(program)], capture_output=True, text=True, check=True
-    ).stdout
-    start, size = next(
-        (int(a, 16), int(s, 16))
-        for a, s, _, name in (line.split() for line in nm.splitlines() if len(line.split()) == 4)
-        if name == symbol
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "qemu.log"
-        subprocess.run(
-            [
-                "qemu-hexagon",
-                "-singlestep",
-                "-d",
-                "in_asm,exec,nochain",
-                "-D",
-                str(log),
-                str(program),
-            ],
-            input=stdin,
-            capture_output=True,
-            check=True,
-        )
-        sizes: dict[int, int] = {}
-        runs: Counter[int] = Counter()
-        current: int | None = None
-        with log.open() as f:
-            for line in f:
-                if (packet := _PACKET.match(line)) is not None:
-                    address, text = int(packet.group(1), 16), packet.group(2)
-                    if "{" in text:
-                        current = address
-                        sizes[current] = 0
-                    if current is not None and "immext" not in text:
-                        sizes[current] += 1 + text.count(";")
-                elif (trace := _TRACE.match(line)) is not None:
-                    runs[int(trace.group(1), 16)] += 1
-    return sum(count * sizes.get(pc, 0) for pc, count in runs.items() if start <= pc < start + size)
 
 
 def main() -> None:
@@ -116,13 +65,11 @@ def main() -> None:
     np.testing.assert_array_equal(got, expected)
 
     macs = m * kk * n
+    hvx_count = hvx.program("matmul").count([a.tobytes(), k.pack_rhs(b).tobytes()])
+    scalar_count = scalar.program("scalar_matmul").count([a.tobytes(), b.tobytes()])
     counts = {
-        "hvx vrmpy": count_instructions(
-            hvx.program("matmul").path, a.tobytes() + k.pack_rhs(b).tobytes(), "matmul"
-        ),
-        "scalar": count_instructions(
-            scalar.program("scalar_matmul").path, a.tobytes() + b.tobytes(), "scalar_matmul"
-        ),
+        "hvx vrmpy": hvx_count.functions["matmul"].instructions,
+        "scalar": scalar_count.functions["scalar_matmul"].instructions,
     }
     print(f"int8 matmul {m}x{kk}x{n} ({macs} MACs) under qemu-hexagon (v66, HVX 128B)")
     for name, count in counts.items():

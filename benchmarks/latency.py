@@ -9,30 +9,44 @@ compiles it once per thread count (`lamina.compile(..., threads=t)`, the same co
 $LAMINA_NUM_THREADS) and onnxruntime gets `intra_op_num_threads = t`; the engines are then
 timed in alternating turns (per round and engine: a pause for the other engine's idle
 threads to park, one untimed call, then CALLS_PER_TURN timed calls; `--repeat` rounds after
-`--warmup`) so that load from other users of the machine hits both alike. Printed per model: compile seconds
-(1-thread compile, all stages), lamina's peak arena against the planner's lower bound
-(`CompiledModel.stats`), and per thread count the medians and lamina / onnxruntime; at the
-bottom the geometric mean of the ratios. Outputs, the logits included (the input of the last
-Softmax is exposed: probabilities hide a wrong layer), are checked against onnxruntime at
-their scale (max|err| <= 1e-3 max|ref| + 1e-4); a row that does not match is marked
-MISMATCH, left out of the geomean, and the benchmark exits 1.
+`--warmup`) so that load from other users of the machine hits both alike. Printed per
+model: compile seconds (the first thread count's compile, all stages, into an empty
+temporary object cache: a cold compile),
+lamina's peak arena against the planner's lower bound (`CompiledModel.stats`), the model's
+GMACs (Conv, Gemm and MatMul, tools/macs.py), per thread count the medians, lamina /
+onnxruntime and the share of the fp32 peak lamina reaches (2 * MACs / lamina's median,
+over t times one core's peak, measured at the start of the run by the register-only FMA
+loop of benchmarks/fma_peak.py), and whether lamina is faster at each thread count than at
+the one before; at the bottom the geometric mean of the ratios. Outputs, the logits
+included (the input of the last Softmax is exposed: probabilities hide a wrong layer), are
+checked against onnxruntime at their scale (max|err| <= 1e-3 max|ref| + 1e-4); a row that
+does not match, or does not compile, is marked FAILED, left out of the geomean, and the
+benchmark exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import onnx
 from onnx import TensorProto, helper
 
+from lamina.benchmarks import fma_peak
+from lamina.codegen.object_cache import CACHE_DIR_VARIABLE
+from lamina.errors import LaminaError, error_text
+from lamina.tools.macs import model_macs
 from lamina.tools.models import (
     LIGHT_MODELS,
     light_model,
@@ -47,6 +61,7 @@ CALLS_PER_TURN = 3
 """Timed calls of one engine before the other takes its turn."""
 TURN_PAUSE_S = 0.05
 """Pause before each turn, longer than either engine's spin-before-park time."""
+T = TypeVar("T")
 
 
 def matmul_1024() -> onnx.ModelProto:
@@ -116,28 +131,66 @@ def median_ms_in_turns(
     return {engine: statistics.median(ts) for engine, ts in times.items()}
 
 
+Compile = Callable[..., Any]
+"""`lamina.compile`'s signature: (model, device, threads=t) -> a callable of the feeds."""
+
+
 def measure(name: str, threads: Sequence[int], repeat: int, warmup: int) -> dict[str, Any]:
-    """One model's row: compile time, arena, and per thread count the two medians (ms)."""
+    """The row of the model `name` (`measure_model`)."""
     from lamina.compiler import compile as lamina_compile
 
-    model = load(name)
+    return measure_model(name, load(name), threads, repeat, warmup, lamina_compile)
+
+
+def measure_model(
+    name: str,
+    model: onnx.ModelProto,
+    threads: Sequence[int],
+    repeat: int,
+    warmup: int,
+    compile_model: Compile,
+) -> dict[str, Any]:
+    """One model's row: its MACs, compile time (first thread count, empty object cache) and
+    arena, per thread count the two medians (ms); `error` says why the row failed (a
+    compile error or the first output that does not match onnxruntime's), "" if it did not."""
     feeds = random_inputs(model)
-    row: dict[str, Any] = {"model": name, "ms": {}, "error": ""}
-    for t in threads:
-        start = time.perf_counter()
-        compiled = lamina_compile(model, "host", threads=t)
-        if "compile_s" not in row:
-            row["compile_s"] = time.perf_counter() - start
-            row["arena"] = compiled.stats.arena_bytes
-            row["lower_bound"] = compiled.stats.arena_lower_bound
-        ort_run = onnxruntime_session(model, t)
-        engines = {"lamina": partial(compiled, **feeds), "ort": partial(ort_run, feeds)}
-        for got, want in zip(engines["lamina"](), engines["ort"](), strict=True):
-            mismatch = output_mismatch(got, want)
-            if mismatch is not None:
-                row["error"] = f"{t} threads: {mismatch}"
-        row["ms"][t] = median_ms_in_turns(engines, warmup, repeat)
+    row: dict[str, Any] = {"model": name, "ms": {}, "error": "", "macs": model_macs(model)}
+    with empty_object_cache():
+        for t in threads:
+            start = time.perf_counter()
+            try:
+                compiled = compile_model(model, "host", threads=t)
+            except LaminaError as e:
+                row["error"] = f"{t} threads: {error_text(e, name)}"
+                return row
+            if "compile_s" not in row:
+                row["compile_s"] = time.perf_counter() - start
+                row["arena"] = compiled.stats.arena_bytes
+                row["lower_bound"] = compiled.stats.arena_lower_bound
+            ort_run = onnxruntime_session(model, t)
+            engines = {"lamina": partial(compiled, **feeds), "ort": partial(ort_run, feeds)}
+            for got, want in zip(engines["lamina"](), engines["ort"](), strict=True):
+                mismatch = output_mismatch(got, want)
+                if mismatch is not None and not row["error"]:
+                    row["error"] = f"{t} threads: {mismatch}"
+            row["ms"][t] = median_ms_in_turns(engines, warmup, repeat)
     return row
+
+
+@contextlib.contextmanager
+def empty_object_cache() -> Iterator[Path]:
+    """`$LAMINA_CACHE_DIR` is a new, empty temporary directory meanwhile (compiles are cold
+    and leave the user's cache alone); the variable is restored after."""
+    previous = os.environ.get(CACHE_DIR_VARIABLE)
+    with tempfile.TemporaryDirectory(prefix="lamina-objects-") as directory:
+        os.environ[CACHE_DIR_VARIABLE] = directory
+        try:
+            yield Path(directory)
+        finally:
+            if previous is None:
+                del os.environ[CACHE_DIR_VARIABLE]
+            else:
+                os.environ[CACHE_DIR_VARIABLE] = previous
 
 
 def cpu_name() -> str:
@@ -155,30 +208,62 @@ def cpu_name() -> str:
     return f"{model} (LLVM: {llvm.get_host_cpu_name()})"
 
 
-def table(rows: list[dict[str, Any]], threads: Sequence[int]) -> str:
-    head = f"{'model':<20} {'compile s':>9} {'arena MB':>9} {'bound MB':>9}"
+def peak_share(row: dict[str, Any], threads: int, core_gflops: float) -> float:
+    """The share of `threads` cores' fp32 peak that lamina's median reaches on the row."""
+    achieved_gflops = 2 * row["macs"] / (row["ms"][threads]["lamina"] * 1e-3) / 1e9
+    return achieved_gflops / (core_gflops * threads)
+
+
+def table(rows: list[dict[str, Any]], threads: Sequence[int], core_gflops: float) -> str:
+    """The report: a line per row (FAILED ones say why), the geomeans of the rows that pass,
+    and how many rows lamina runs faster with more threads."""
+    steps = list(zip(threads, threads[1:], strict=False))
+    head = f"{'model':<20} {'compile s':>9} {'arena MB':>9} {'bound MB':>9} {'GMAC':>7}"
     for t in threads:
-        head += f" | {t}T lamina ms {'ort ms':>8} {'ratio':>6}"
+        head += f" | {t}T lamina ms {'ort ms':>8} {'ratio':>6} {'peak':>5}"
+    head += "".join(f" | {more}T<{fewer}T" for fewer, more in steps)
     lines = [head, "-" * len(head)]
     ratios: dict[int, list[float]] = {t: [] for t in threads}
+    faster = {step: 0 for step in steps}
     for row in rows:
-        line = (
-            f"{row['model']:<20} {row['compile_s']:>9.1f} {row['arena'] / 1e6:>9.2f} "
-            f"{row['lower_bound'] / 1e6:>9.2f}"
+        line = f"{row['model']:<20} " + (
+            f"{row['compile_s']:>9.1f} {row['arena'] / 1e6:>9.2f} {row['lower_bound'] / 1e6:>9.2f}"
+            if "compile_s" in row
+            else f"{'-':>9} {'-':>9} {'-':>9}"
         )
+        line += f" {row['macs'] / 1e9:>7.3f}"
         for t in threads:
+            if t not in row["ms"]:
+                line += f" | {'-':>14} {'-':>8} {'-':>6} {'-':>5}"
+                continue
             ms = row["ms"][t]
             ratio = ms["lamina"] / ms["ort"]
             if not row["error"]:  # a row that computes the wrong thing has no speed to count
                 ratios[t].append(ratio)
-            line += f" | {ms['lamina']:>14.3f} {ms['ort']:>8.3f} {ratio:>6.2f}"
-        lines.append(line + (f"   MISMATCH {row['error']}" if row["error"] else ""))
+            share = f"{peak_share(row, t, core_gflops):.0%}"
+            line += f" | {ms['lamina']:>14.3f} {ms['ort']:>8.3f} {ratio:>6.2f} {share:>5}"
+        for fewer, more in steps:
+            both = fewer in row["ms"] and more in row["ms"]
+            is_faster = both and row["ms"][more]["lamina"] < row["ms"][fewer]["lamina"]
+            faster[(fewer, more)] += is_faster
+            flag = ("yes" if is_faster else "NO") if both else "-"
+            line += f" | {flag:>{len(f'{more}T<{fewer}T')}}"
+        lines.append(line + (f"   FAILED {row['error']}" if row["error"] else ""))
     counted = sum(1 for row in rows if not row["error"])
-    geomean = f"{f'geomean lamina/ort ({counted} of {len(rows)} rows match)':<50}"
+    geomean = f"{f'geomean lamina/ort ({counted} of {len(rows)} rows pass)':<58}"
     for t in threads:
         mean = statistics.geometric_mean(ratios[t]) if ratios[t] else float("nan")
-        geomean += f" | {'':>14} {'':>8} {mean:>6.2f}"
-    return "\n".join([*lines, geomean])
+        geomean += f" | {'':>14} {'':>8} {mean:>6.2f} {'':>5}"
+    notes = [
+        f"peak = 2 * MACs / lamina's median over threads x {core_gflops:.1f} GFLOP/s, "
+        "one core's fp32 peak (FMA loop, this run)",
+        *(
+            f"lamina faster at {more} threads than at {fewer}: {faster[(fewer, more)]} of "
+            f"{len(rows)} rows"
+            for fewer, more in steps
+        ),
+    ]
+    return "\n".join([*lines, geomean, *notes])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -190,28 +275,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
     print(f"CPU: {cpu_name()}; {args.repeat} timed rounds after {args.warmup} warm-up")
+    core_gflops = in_fresh_process(fma_peak.core_gflops)
+    print(f"  fp32 peak of one core (FMA loop): {core_gflops:.1f} GFLOP/s", flush=True)
     rows = []
     for name in args.models.split(","):
         rows.append(in_fresh_process(measure, name, threads, args.repeat, args.warmup))
-        ms = ", ".join(
-            f"{t}T {r['lamina']:.2f}/{r['ort']:.2f} ms" for t, r in rows[-1]["ms"].items()
-        )
-        print(f"  {name}: compiled in {rows[-1]['compile_s']:.1f} s; lamina/ort {ms}", flush=True)
-    print(table(rows, threads))
+        print(f"  {name}: {progress_line(rows[-1])}", flush=True)
+    print(table(rows, threads, core_gflops))
     return exit_status(rows)
 
 
-def in_fresh_process(measure: Callable[..., dict[str, Any]], *args: object) -> dict[str, Any]:
+def progress_line(row: dict[str, Any]) -> str:
+    if "compile_s" not in row:
+        return f"FAILED {row['error']}"
+    ms = ", ".join(f"{t}T {r['lamina']:.2f}/{r['ort']:.2f} ms" for t, r in row["ms"].items())
+    return f"compiled in {row['compile_s']:.1f} s; lamina/ort {ms}"
+
+
+def in_fresh_process(measure: Callable[..., T], *args: object) -> T:
     """`measure(*args)` in a spawned process (its weights, LLVM state and sessions go with it)."""
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(measure, args)
 
 
 def exit_status(rows: Sequence[dict[str, Any]]) -> int:
-    """1 after naming the rows whose outputs did not match (left out of the geomeans), else 0."""
-    mismatches = [row["model"] for row in rows if row["error"]]
-    if mismatches:
-        print(f"MISMATCH: {', '.join(mismatches)} (left out of the geomeans)", file=sys.stderr)
+    """1 after naming the rows that failed (left out of the geomeans), else 0."""
+    failed = [row["model"] for row in rows if row["error"]]
+    if failed:
+        print(f"FAILED: {', '.join(failed)} (left out of the geomeans)", file=sys.stderr)
         return 1
     return 0
 

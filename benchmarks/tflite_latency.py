@@ -58,12 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         model, _ = read_tflite(path)
         logits, feeds = logits_outputs(path), image_feeds(path, seed=0)
         outputs = [model.tensors[i].name for i in model.outputs]
-        # the model's own outputs (what LiteRT computes and is timed on) and the logits
-        compiled = lamina.compile(
-            import_tflite(path, outputs=[*outputs, *(n for n in logits if n not in outputs)]),
-            threads=args.threads,
-        )
-        got = dict(zip(compiled.output_names, compiled(*feeds), strict=True))
+        # the model's own outputs (what LiteRT computes and is timed on) and the logits, by
+        # position: result names come from SSA name hints, which drop a `_1` suffix
+        returned = [*outputs, *(n for n in logits if n not in outputs)]
+        compiled = lamina.compile(import_tflite(path, outputs=returned), threads=args.threads)
+        got = dict(zip(returned, compiled(*feeds), strict=True))
         wrong = mismatch([got[n] for n in logits], litert_tensors(path, logits, feeds))
         ours = median_seconds(lambda: compiled(*feeds), args.repeat) * 1e3  # noqa: B023 (used at once)
         theirs = median_seconds(litert_run(str(path), feeds, args.threads), args.repeat) * 1e3

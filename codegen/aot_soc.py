@@ -43,7 +43,7 @@ from lamina.dialects.partition import SegmentOp, TransferOp
 from lamina.dialects.weights import numpy_dtype
 from lamina.errors import UnsupportedError
 from lamina.lowering.loop_to_ocl import kernel_functions
-from lamina.targets import Device, device_file
+from lamina.targets import Device, device_file, is_opencl
 
 _CL_RUNTIME = (Path(__file__).parent / "aot_soc_opencl.c.in").read_text()
 
@@ -124,7 +124,7 @@ def write_soc_bundle(
             outs = [values[v] for v in op.outputs]
             if segment.device.kind == "cpu":
                 text, record = _cpu_segment(k, segment, name, layout, ins, outs, opt_level, files)
-            elif segment.device.kind in ("opencl", "gpu"):
+            elif is_opencl(segment.device):
                 renderer = renderer_cache.setdefault(
                     segment.device.name, OpenCLRenderer(segment.device)
                 )

@@ -41,6 +41,8 @@ from lamina.targets import Device
 
 CACHE_FORMAT = "2"
 """Bumped when the layout of an entry changes."""
+CACHE_DIR_VARIABLE = "LAMINA_CACHE_DIR"
+"""Where the objects go (an empty value: no disk cache)."""
 CACHE_SIZE = Limit("object cache", "LAMINA_CACHE_MAX_MB", 2048)
 """How large the cache may grow before eviction (`$LAMINA_CACHE_MAX_MB`, MB)."""
 _CHECKSUM_BYTES = 32
@@ -65,7 +67,7 @@ def max_cache_bytes() -> int:
 
 def default_cache_dir() -> Path | None:
     """`$LAMINA_CACHE_DIR` (None when set but empty), else `~/.cache/lamina/objects`."""
-    configured = os.environ.get("LAMINA_CACHE_DIR")
+    configured = os.environ.get(CACHE_DIR_VARIABLE)
     if configured is not None:
         return Path(configured) if configured.strip() else None
     return Path.home() / ".cache" / "lamina" / "objects"

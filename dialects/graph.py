@@ -164,6 +164,7 @@ from lamina.dialects.graph_verify import (
     describe,
     int_list,
     int_value,
+    same_type,
     shape_of,
 )
 from lamina.dialects.weights import (
@@ -332,7 +333,11 @@ def _broadcast(op: Operation, values: list[SSAValue]) -> Shape | None:
 
 
 def verify_broadcast(op: OnnxOp) -> None:
-    """Elementwise ops: operands broadcast (numpy rules) to the result's shape."""
+    """Elementwise ops: operands broadcast (numpy rules) to the result's shape (at once
+    when every operand has the result's type, as in most of a model's elementwise ops)."""
+    result = op.results[0].type
+    if op.operands and all(same_type(v.type, result) for v in op.operands):
+        return
     shape = _broadcast(op, list(op.operands))
     if shape is not None:
         check_dims(op, op.results[0], shape)
@@ -444,6 +449,8 @@ def verify_batch_normalization(op: BatchNormalizationOp) -> None:
 
 def _same_shape(op: Operation, value: SSAValue, like: SSAValue) -> None:
     """`value` has `like`'s shape (where both are ranked)."""
+    if same_type(value.type, like.type):
+        return
     if (shape := shape_of(like)) is not None:
         check_dims(op, value, shape)
 

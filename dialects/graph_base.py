@@ -1,4 +1,5 @@
-"""What every generated `graph` op shares: its base class, textual form and marks.
+"""What every generated `graph` op shares: its base class, textual form and marks, and
+the properties Python values stand for.
 
 The textual form of an op without regions is
 
@@ -14,15 +15,26 @@ form halves the types the parser reads on elementwise chains.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from io import StringIO
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
+import numpy as np
 from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DenseArrayBase,
     DenseIntOrFPElementsAttr,
     DenseResourceAttr,
+    FloatAttr,
+    IntegerAttr,
+    NoneAttr,
     NoneType,
+    StringAttr,
     TensorType,
     UnrankedTensorType,
+    f32,
+    i64,
 )
 from xdsl.ir import Attribute
 from xdsl.irdl import IRDLOperation, ParsePropInAttrDict, base
@@ -68,6 +80,43 @@ def register_verifier(
         return check
 
     return register
+
+
+def property_candidates(value: object) -> Iterator[Attribute]:
+    """The properties a Python (or numpy) value can stand for, the likeliest by its type
+    first: an int as i64 then f32, a float as f32 (then i64 when whole), a str, a list of
+    str, a list of numbers as an i64 or f32 array (f32 first when one of them is a float)."""
+    if isinstance(value, np.ndarray | np.generic):
+        value = cast(object, value.tolist())
+    if isinstance(value, bool | int):
+        yield IntegerAttr(int(value), i64)
+        yield FloatAttr(float(value), f32)
+    elif isinstance(value, float):
+        yield FloatAttr(float(value), f32)
+        if float(value).is_integer() and abs(value) < 2**63:
+            yield IntegerAttr(int(value), i64)
+    elif isinstance(value, str):
+        yield StringAttr(value)
+    elif isinstance(value, list | tuple):
+        items: list[Any] = list(value)  # pyright: ignore[reportUnknownArgumentType]
+        if all(isinstance(x, str) for x in items) and items:
+            yield ArrayAttr([StringAttr(x) for x in items])
+        elif not any(isinstance(x, str) for x in items):
+            has_float = any(isinstance(x, float) for x in items)
+            if has_float:
+                yield DenseArrayBase.from_list(f32, [float(x) for x in items])
+            yield DenseArrayBase.from_list(i64, [int(x) for x in items])
+            if not has_float:
+                yield DenseArrayBase.from_list(f32, [float(x) for x in items])
+            if not items:
+                yield ArrayAttr([])
+
+
+def property_of(value: object) -> Attribute:
+    """The likeliest property of a Python value (the first of `property_candidates`)."""
+    for attr in property_candidates(value):
+        return attr
+    raise TypeError(f"no property for {value!r}")
 
 
 class OnnxOp(IRDLOperation):
@@ -120,8 +169,22 @@ class OnnxOpWithoutRegions(OnnxOp):
             printer.print_list(self.operands, printer.print_operand)
         printer.print_op_attributes({**self.properties, **self.attributes})
         printer.print_string(" : ")
-        types: set[Attribute] = {*self.operand_types, *self.result_types}
-        if self.operands and len(self.results) == 1 and len(types) == 1:
-            printer.print_attribute(next(iter(types)))
-        else:
-            printer.print_function_type(self.operand_types, self.result_types)
+        results = self.results
+        if self.operands and len(results) == 1:
+            same: Attribute = results[0].type
+            if all(t is same or t == same for t in self.operand_types):
+                if isinstance(same, TensorType) and isinstance(same.encoding, NoneAttr):
+                    printer.print_string(_tensor_type_text(cast(TensorType[Attribute], same)))
+                else:
+                    printer.print_attribute(cast(Attribute, same))
+                return
+        printer.print_function_type(self.operand_types, self.result_types)
+
+
+@lru_cache(maxsize=1024)
+def _tensor_type_text(type: TensorType[Attribute]) -> str:
+    """How xDSL prints `type`, a tensor type without encoding: a pure function of the
+    type (a model's thousands of ops print the same few types, each printed once here)."""
+    text = StringIO()
+    Printer(stream=text).print_attribute(type)
+    return text.getvalue()

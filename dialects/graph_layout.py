@@ -18,19 +18,14 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
-from xdsl.dialects.builtin import (
-    I64,
-    DenseArrayBase,
-    IntegerAttr,
-    StringAttr,
-)
+from xdsl.dialects.builtin import I64, IntegerAttr
 from xdsl.ir import Operation, SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
 from lamina.dialects.graph_base import AnyTensor, OnnxOpWithoutRegions
 from lamina.dialects.graph_conv_gemm import conv_result, window_out
-from lamina.dialects.graph_ops import ConvFields
+from lamina.dialects.graph_ops import ConvFields, PoolWindowFields
 from lamina.dialects.graph_verify import Shape, check_dims, shape_of
 
 NHWC_TO_NCHW = (0, 3, 1, 2)
@@ -84,17 +79,10 @@ class NhwcConvOp(ConvFields):
         check_dims(self, self.y, (n, oh, ow, f), "result")
 
 
-class _NhwcPool(OnnxOpWithoutRegions):
+class _NhwcPool(PoolWindowFields):
     """A pool on N x H x W x C: the result is N x OH x OW x C."""
 
-    x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    auto_pad = opt_prop_def(StringAttr)
-    ceil_mode = opt_prop_def(IntegerAttr[I64])
-    dilations = opt_prop_def(DenseArrayBase[I64])
-    kernel_shape = prop_def(DenseArrayBase[I64])
-    pads = opt_prop_def(DenseArrayBase[I64])
-    strides = opt_prop_def(DenseArrayBase[I64])
 
     def verify_(self) -> None:
         x = _nhwc_input(self.x)

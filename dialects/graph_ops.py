@@ -312,9 +312,22 @@ class AttentionOp(OnnxOpWithoutRegions):
     softmax_precision = opt_prop_def(IntegerAttr[I64])
 
 
+class PoolWindowFields(OnnxOpWithoutRegions):
+    """The data operand and window attributes of graph.average_pool, graph.lp_pool, graph.max_pool
+    and of the NHWC pools (graph_layout.py)."""
+
+    x = operand_def(AnyTensor)
+    auto_pad = opt_prop_def(StringAttr)
+    ceil_mode = opt_prop_def(IntegerAttr[I64])
+    dilations = opt_prop_def(DenseArrayBase[I64])
+    kernel_shape = prop_def(DenseArrayBase[I64])
+    pads = opt_prop_def(DenseArrayBase[I64])
+    strides = opt_prop_def(DenseArrayBase[I64])
+
+
 @onnx_op("AveragePool", {"auto_pad": "NOTSET", "ceil_mode": 0, "count_include_pad": 0})
 @irdl_op_definition
-class AveragePoolOp(OnnxOpWithoutRegions):
+class AveragePoolOp(PoolWindowFields):
     """AveragePool consumes an input tensor X and applies average pooling across the tensor
     according to kernel sizes, stride sizes, and pad lengths. average pooling consisting of
     computing the average on all values of a subset of the input tensor according to the kernel
@@ -327,15 +340,8 @@ class AveragePoolOp(OnnxOpWithoutRegions):
 
     name = "graph.average_pool"
 
-    x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    auto_pad = opt_prop_def(StringAttr)
-    ceil_mode = opt_prop_def(IntegerAttr[I64])
     count_include_pad = opt_prop_def(IntegerAttr[I64])
-    dilations = opt_prop_def(DenseArrayBase[I64])
-    kernel_shape = prop_def(DenseArrayBase[I64])
-    pads = opt_prop_def(DenseArrayBase[I64])
-    strides = opt_prop_def(DenseArrayBase[I64])
 
 
 @onnx_op("BatchNormalization", {"epsilon": 1e-05, "momentum": 0.9, "training_mode": 0})
@@ -1946,7 +1952,7 @@ class LpNormalizationOp(OnnxOpWithoutRegions):
 
 @onnx_op("LpPool", {"auto_pad": "NOTSET", "ceil_mode": 0, "p": 2})
 @irdl_op_definition
-class LpPoolOp(OnnxOpWithoutRegions):
+class LpPoolOp(PoolWindowFields):
     """LpPool consumes an input tensor X and applies Lp pooling across the tensor according to
     kernel sizes, stride sizes, and pad lengths. Lp pooling consisting of computing the Lp norm
     on all values of a subset of the input tensor according to the kernel size and downsampling
@@ -1959,15 +1965,8 @@ class LpPoolOp(OnnxOpWithoutRegions):
 
     name = "graph.lp_pool"
 
-    x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    auto_pad = opt_prop_def(StringAttr)
-    ceil_mode = opt_prop_def(IntegerAttr[I64])
-    dilations = opt_prop_def(DenseArrayBase[I64])
-    kernel_shape = prop_def(DenseArrayBase[I64])
     p = opt_prop_def(IntegerAttr[I64])
-    pads = opt_prop_def(DenseArrayBase[I64])
-    strides = opt_prop_def(DenseArrayBase[I64])
 
 
 @onnx_op("MatMul", {})
@@ -2030,7 +2029,7 @@ class MaxOp(OnnxOpWithoutRegions):
 
 @onnx_op("MaxPool", {"auto_pad": "NOTSET", "ceil_mode": 0, "storage_order": 0})
 @irdl_op_definition
-class MaxPoolOp(OnnxOpWithoutRegions):
+class MaxPoolOp(PoolWindowFields):
     """MaxPool consumes an input tensor X and applies max pooling across the tensor according to
     kernel sizes, stride sizes, and pad lengths. max pooling consisting of computing the max on
     all values of a subset of the input tensor according to the kernel size and downsampling the
@@ -2043,16 +2042,9 @@ class MaxPoolOp(OnnxOpWithoutRegions):
 
     name = "graph.max_pool"
 
-    x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     indices = result_def(OptionalTensor)
-    auto_pad = opt_prop_def(StringAttr)
-    ceil_mode = opt_prop_def(IntegerAttr[I64])
-    dilations = opt_prop_def(DenseArrayBase[I64])
-    kernel_shape = prop_def(DenseArrayBase[I64])
-    pads = opt_prop_def(DenseArrayBase[I64])
     storage_order = opt_prop_def(IntegerAttr[I64])
-    strides = opt_prop_def(DenseArrayBase[I64])
 
 
 @onnx_op("MaxRoiPool", {"spatial_scale": 1.0})

@@ -27,6 +27,11 @@ def shape_of(value: SSAValue) -> Shape | None:
     return tuple(-1 if d == DYNAMIC_INDEX else d for d in shape)
 
 
+def same_type(a: Attribute, b: Attribute) -> bool:
+    """`a` and `b` are one type; the identity test first (parsed IR shares its types)."""
+    return a is b or a == b
+
+
 def operand_name(op: Operation, index: int) -> str:
     """The ONNX name of operand `index` (`x`, or `inputs[1]` in a variadic group)."""
     fields = [name for name, _ in type(cast(IRDLOperation, op)).get_irdl_definition().operands]

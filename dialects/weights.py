@@ -20,7 +20,7 @@ dialect object, which every xDSL context uses; `lamina.dialects.graph` imports i
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from contextlib import contextmanager
 from typing import cast
 
@@ -50,6 +50,20 @@ from xdsl.utils.exceptions import VerifyException
 from lamina.errors import LaminaError, UnsupportedError
 
 _KEY_CHARS = re.compile(r"[^A-Za-z0-9_.$]")
+ALIGNMENT = 64
+"""What the kernel ABI promises of the weights and arena buffers (and the JIT of its
+inputs and outputs): a cache line, an AVX-512 vector."""
+
+
+def aligned_empty(
+    shape: Sequence[int], dtype: np.dtype | type, align: int = ALIGNMENT
+) -> np.ndarray:
+    """An uninitialised C-contiguous array whose data starts on an `align`-byte boundary."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(nbytes + align, np.uint8)
+    start = -raw.ctypes.data % align
+    return raw[start : start + nbytes].view(dtype).reshape(tuple(shape))
 
 
 class WeightStore(OpAsmDialectInterface):

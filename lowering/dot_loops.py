@@ -1,6 +1,6 @@
 """i8 dot-product reduction loops of loop-level IR, for the ISA passes that turn them into
 dot-product instructions (loop-to-neon: `sdot` / `udot`; loop-to-hvx: `vrmpy`; loop-to-x86:
-`vpdpbusd`, or `vpmaddubsw` + `vpmaddwd`):
+`vpdpbusd`, or `vpmaddubsw` + `vpmaddwd`; loop-to-ocl-dot: OpenCL `char4` dot products):
 
     %s = loop.for %k = lb to ub step 1 iter_args(%acc = %init) -> (i32) {
       %a = loop.load %A[.., %k] : i8;  %b = loop.load %B[.., %k] : i8

@@ -25,6 +25,7 @@ from xdsl.dialects.builtin import (
     IntegerType,
     MemRefType,
     TensorType,
+    f32,
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.ir.affine import (
@@ -58,6 +59,15 @@ class ConvSizes:
     kw: int
     oh: int
     ow: int
+
+
+def f32_conv_shapes(op: Operation) -> tuple[tuple[int, ...], ...] | None:
+    """The shapes of a conv's input, filter and result (its first two operands and its
+    result) when all three are f32 tensors, else None."""
+    types: list[Attribute] = [v.type for v in (*op.operands[:2], op.results[0])]
+    if not all(isa(t, TensorType[Attribute]) and t.get_element_type() == f32 for t in types):
+        return None
+    return tuple(cast(TensorType[Attribute], t).get_shape() for t in types)
 
 
 def has_dynamic_dims(op: Operation) -> bool:

@@ -34,7 +34,7 @@ from lamina.dialects.top_base import element_type_of
 from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
 from lamina.lowering.top_to_loop_build import Emitter
 from lamina.lowering.top_to_loop_byte_gemm import (
-    byte_micro_kernel,
+    byte_step,
     pack_weights,
     packed_word,
     weights_panel,
@@ -135,7 +135,7 @@ def lower_byte_conv(em: Emitter, op: top.Conv2dOp, g: ConvGeometry, buffers: Buf
                 cp,
                 lambda i, j: [i, em.iadd(j, column0)],
                 pack_b=pack_b,
-                kernel=byte_micro_kernel(weights_in_b=False),
+                step=byte_step(weights_in_b=False),
             )
             emit_gemm(em, plan)
         _copy_out(em, g, cp, y, n, epilogue, buffers)

@@ -28,7 +28,7 @@ from xdsl.dialects.builtin import IntegerType, MemRefType, TensorType, VectorTyp
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.dialects import top
-from lamina.dialects.loop import AllocOp, ByteDotOp, DeallocOp, ForOp, VLoadOp, VStoreOp, YieldOp
+from lamina.dialects.loop import AllocOp, ByteDotOp, DeallocOp
 from lamina.dialects.top_base import element_type_of
 from lamina.lowering.bufferize import Buffers, PackedConstant
 from lamina.lowering.top_to_loop_build import Emitter
@@ -37,6 +37,7 @@ from lamina.lowering.top_to_loop_gemm import (
     Blocking,
     GemmPlan,
     Indices,
+    KernelStep,
     clamped,
     emit_gemm,
     gemm_blocking,
@@ -46,6 +47,7 @@ from lamina.lowering.top_to_loop_gemm import (
     span,
     store_with_epilogue,
 )
+from lamina.lowering.top_to_loop_lanes import load_piece, splat
 
 FLIP = -0x7F7F7F80
 """0x80808080 as an i32: the xor that reads each signed byte of a word as unsigned."""
@@ -127,64 +129,36 @@ def weights_panel(
     return at_block
 
 
-def byte_micro_kernel(
-    weights_in_b: bool,
-) -> Callable[..., None]:
-    """The micro-kernel (top_to_loop_gemm.MicroKernel) of the byte GEMM whose weights are
-    the B panels (`weights_in_b`) or the A panels: acc[r][v] starts at the weights' start
-    row in the first K block (else at C), adds byte_dot(activation bytes, weight bytes) of
-    the word of A row r (broadcast) and the vector v of B words each k step, ends in C."""
+def byte_step(weights_in_b: bool) -> KernelStep:
+    """The byte GEMM's micro-kernel step, its weights the B panels (`weights_in_b`) or the
+    A panels: accumulators of i32 starting at the weights' start row (k = -1 of
+    `weights_panel`), each k step byte_dot(activation bytes, weight bytes) of the word of
+    A row r (broadcast) and the vector v of B words."""
 
-    def kernel(
+    def starts(
         em: Emitter,
         b: Blocking,
         a_panel: tuple[SSAValue, Indices],
         b_panel: tuple[SSAValue, Indices],
-        k_len: SSAValue,
-        c: tuple[SSAValue, Callable[[int, int], list[SSAValue]]],
-        first: SSAValue,
-    ) -> None:
-        word_vector = VectorType(i32, [b.lanes])
-        byte_vector = VectorType(i8, [4 * b.lanes])
-        (a_buf, a_at), (b_buf, b_at), (c_buf, c_at) = a_panel, b_panel, c
-
-        def a_words(k: SSAValue, r: int) -> SSAValue:
-            return em.value(vector.BroadcastOp(em.load(a_buf, a_at(k, r)), word_vector))
-
-        def b_words(k: SSAValue, v: int) -> SSAValue:
-            return em.value(VLoadOp(b_buf, b_at(k, v), word_vector))
-
+    ) -> list[list[SSAValue]]:
+        (a_buf, a_at), (b_buf, b_at) = a_panel, b_panel
         before = em.index(-1)
-        starts = (
-            [[b_words(before, v) for v in range(b.nv)]] * b.mr
-            if weights_in_b
-            else [[a_words(before, r)] * b.nv for r in range(b.mr)]
-        )
-        inits = [
-            em.select(first, starts[r][v], em.value(VLoadOp(c_buf, c_at(r, v), word_vector)))
-            for r in range(b.mr)
-            for v in range(b.nv)
-        ]
-        loop = ForOp(em.index(0), k_len, em.index(1), inits)
-        em.emit(loop)
-        with em.inside(loop):
-            k, *acc = loop.body.block.args
-            bs = [_as_bytes(em, b_words(k, v), byte_vector) for v in range(b.nv)]
-            out: list[SSAValue] = []
-            for r in range(b.mr):
-                a = _as_bytes(em, a_words(k, r), byte_vector)
-                for v in range(b.nv):
-                    unsigned, signed = (a, bs[v]) if weights_in_b else (bs[v], a)
-                    out.append(em.value(ByteDotOp(acc[r * b.nv + v], unsigned, signed)))
-            em.emit(YieldOp(*out))
-        for i, result in enumerate(loop.res):
-            em.emit(VStoreOp(result, c_buf, c_at(i // b.nv, i % b.nv)))
+        if weights_in_b:
+            row = [load_piece(em, b_buf, b_at(before, v), b.lanes) for v in range(b.nv)]
+            return [row] * b.mr
+        return [[splat(em, em.load(a_buf, a_at(before, r)), b.lanes)] * b.nv for r in range(b.mr)]
 
-    return kernel
+    def multiply_add(em: Emitter, a: SSAValue, b: SSAValue, acc: SSAValue) -> SSAValue:
+        lanes = cast(VectorType[Attribute], acc.type).get_shape()[0]
+        bytes_a, bytes_b = (_as_bytes(em, v, 4 * lanes) for v in (a, b))
+        unsigned, signed = (bytes_a, bytes_b) if weights_in_b else (bytes_b, bytes_a)
+        return em.value(ByteDotOp(acc, unsigned, signed))
+
+    return KernelStep(i32, starts, multiply_add)
 
 
-def _as_bytes(em: Emitter, value: SSAValue, byte_vector: VectorType[Attribute]) -> SSAValue:
-    return em.value(vector.BitcastOp(value, byte_vector))
+def _as_bytes(em: Emitter, words: SSAValue, count: int) -> SSAValue:
+    return em.value(vector.BitcastOp(words, VectorType(i8, [count])))
 
 
 def packed_word(em: Emitter, byte_at: Callable[[int], SSAValue]) -> SSAValue:
@@ -236,7 +210,7 @@ def lower_byte_matmul(em: Emitter, op: top.MatmulOp, b: Blocking, buffers: Buffe
             cp,
             (lambda i, j: [*batch, i, j]) if direct else (lambda i, j: [i, j]),
             pack_a=pack_a,
-            kernel=byte_micro_kernel(weights_in_b=True),
+            step=byte_step(weights_in_b=True),
         )
         emit_gemm(em, plan)
         if not direct:

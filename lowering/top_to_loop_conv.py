@@ -20,18 +20,16 @@ ShuffleNet's grouped convs run the same GEMM once per group.)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import MemRefType, TensorType, VectorType, f32
-from xdsl.ir import Attribute, SSAValue
-from xdsl.utils.hints import isa
+from xdsl.dialects.builtin import MemRefType, VectorType, f32
+from xdsl.ir import SSAValue
 
 from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
 from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
-from lamina.lowering.top_to_loop_build import ConvSizes, Emitter, shape_of
+from lamina.lowering.top_to_loop_build import ConvSizes, Emitter, f32_conv_shapes, shape_of
 from lamina.lowering.top_to_loop_gemm import (
     Blocking,
     GemmPlan,
@@ -71,12 +69,10 @@ def conv_geometry(op: top.Conv2dOp, vector_bits: int) -> ConvGeometry | None:
     if op.layout.data != top.ConvLayout.NCHW_FCHW:
         return None
     groups = op.groups.value.data
-    types = [v.type for v in (op.input, op.filter, op.result)]
-    if not all(isa(t, TensorType[Attribute]) and t.get_element_type() == f32 for t in types):
+    shapes = f32_conv_shapes(op)
+    if shapes is None:
         return None
-    (_, c_all, h, w), (f_all, _, kh, kw), (_, _, oh, ow) = (
-        cast(TensorType[Attribute], t).get_shape() for t in types
-    )
+    (_, c_all, h, w), (f_all, _, kh, kw), (_, _, oh, ow) = shapes
     c, f = c_all // groups, f_all // groups
     if f * oh * ow * c * kh * kw < MIN_GEMM_FLOPS or f < 4:
         return None
@@ -106,7 +102,8 @@ def packed_filter(op: top.Conv2dOp, vector_bits: int) -> list[PackedConstant]:
 
     def pack(array: np.ndarray) -> np.ndarray:
         per_group = np.asarray(array, np.float32).reshape(g.groups, b.m, b.k)
-        return np.concatenate([pack_a_array(a, b) for a in per_group])
+        panels = [pack_a_array(a, b) for a in per_group]
+        return panels[0] if len(panels) == 1 else np.concatenate(panels)
 
     return [PackedConstant(1, f"gemm-a-{g.groups}x{b.mp}x{b.k}/{b.mr}", pack)]
 

@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from typing import cast
 
 from xdsl.dialects import arith, vector
-from xdsl.dialects.builtin import MemRefType, TensorType, VectorType, f32
+from xdsl.dialects.builtin import MemRefType, VectorType, f32
 from xdsl.ir import Attribute, SSAValue
-from xdsl.utils.hints import isa
 
 from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
 from lamina.lowering.bufferize import Buffers
-from lamina.lowering.top_to_loop_build import ConvSizes, Emitter
+from lamina.lowering.top_to_loop_build import ConvSizes, Emitter, f32_conv_shapes
 from lamina.lowering.top_to_loop_gemm import span, store_with_epilogue
 
 CHAINS = 4
@@ -75,12 +74,10 @@ def depthwise_geometry(op: top.Conv2dOp, vector_bits: int) -> DepthwiseGeometry 
     """The direct-kernel form of `op`, or None when another lowering takes it."""
     if op.layout.data != top.ConvLayout.NCHW_FCHW or op.dilations.get_values() != (1, 1):
         return None
-    types = [v.type for v in (op.input, op.filter, op.result)]
-    if not all(isa(t, TensorType[Attribute]) and t.get_element_type() == f32 for t in types):
+    shapes = f32_conv_shapes(op)
+    if shapes is None:
         return None
-    (_, c, h, w), (f, cg, kh, kw), (_, _, oh, ow) = (
-        cast(TensorType[Attribute], t).get_shape() for t in types
-    )
+    (_, c, h, w), (f, cg, kh, kw), (_, _, oh, ow) = shapes
     if cg != 1 or op.groups.value.data != c:
         return None
     sh, sw = op.strides.get_values()

@@ -30,12 +30,14 @@ import numpy as np
 from xdsl.dialects import arith, vector
 from xdsl.dialects.builtin import MemRefType, TensorType, VectorType, f32
 from xdsl.ir import Attribute, SSAValue
+from xdsl.ir.affine import AffineMap
 from xdsl.utils.hints import isa
 
 from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, ForOp, VLoadOp, VStoreOp, YieldOp
 from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
 from lamina.lowering.top_to_loop_build import Emitter
+from lamina.lowering.top_to_loop_lanes import fma, load_piece, scalar_constant, splat, width_of
 
 L1D_BYTES = 32 * 1024
 L2_BYTES = 1024 * 1024
@@ -134,6 +136,32 @@ def vector_type(b: Blocking) -> VectorType[Attribute]:
     return VectorType(f32, [b.lanes])
 
 
+MultiplyAdd = Callable[[Emitter, SSAValue, SSAValue, SSAValue], SSAValue]
+"""(a splat of an A panel element, a piece of a B panel row, acc) -> the next acc."""
+
+
+@dataclass(frozen=True)
+class KernelStep:
+    """What a micro-kernel computes on: accumulators of `element` (a B panel's element
+    type), `starts(em, b, a_panel, b_panel)` their values at the first K block (MR rows
+    of NV), `multiply_add` one k step of one of them."""
+
+    element: Attribute
+    starts: Callable[..., list[list[SSAValue]]]
+    multiply_add: MultiplyAdd
+
+
+def _zeros(
+    em: Emitter, b: Blocking, a_panel: tuple[SSAValue, Indices], b_panel: tuple[SSAValue, Indices]
+) -> list[list[SSAValue]]:
+    zero = em.value(vector.BroadcastOp(em.const(0.0, f32), vector_type(b)))
+    return [[zero] * b.nv for _ in range(b.mr)]
+
+
+FMA_STEP = KernelStep(f32, _zeros, fma)
+"""The f32 GEMM's: from zero, acc + a * b."""
+
+
 def micro_kernel(
     em: Emitter,
     b: Blocking,
@@ -142,42 +170,55 @@ def micro_kernel(
     k_len: SSAValue,
     c: tuple[SSAValue, Callable[[int, int], list[SSAValue]]],
     first: SSAValue,
+    step: KernelStep = FMA_STEP,
 ) -> None:
-    """C[tile] (+)= A panel · B panel over k < k_len: the accumulators start at zero when
-    `first` (the first K block) else at C, live in the k loop's iter_args, end in C."""
-    vt = vector_type(b)
-    (a_buf, a_at), (b_buf, b_at), (c_buf, c_at) = a_panel, b_panel, c
-    zero = em.value(vector.BroadcastOp(em.const(0.0, f32), vt))
-    tiles = [(r, v) for r in range(b.mr) for v in range(b.nv)]
-    inits = [em.select(first, zero, em.value(VLoadOp(c_buf, c_at(r, v), vt))) for r, v in tiles]
-    loop = ForOp(em.index(0), k_len, em.index(1), inits)
+    """C[tile] (+)= A panel · B panel over k < k_len: the accumulators start at `step`'s
+    starts when `first` (the first K block) else at C, live in the k loop's iter_args,
+    end in C."""
+    vt = VectorType(step.element, [b.lanes])
+    c_buf, c_at = c
+    starts = step.starts(em, b, a_panel, b_panel)
+    inits = [
+        [
+            em.select(first, starts[r][v], em.value(VLoadOp(c_buf, c_at(r, v), vt)))
+            for v in range(b.nv)
+        ]
+        for r in range(b.mr)
+    ]
+    sums = tile_sums(em, a_panel, b_panel, k_len, inits, step.multiply_add)
+    for r, row in enumerate(sums):
+        for v, total in enumerate(row):
+            em.emit(VStoreOp(total, c_buf, c_at(r, v)))
+
+
+def tile_sums(
+    em: Emitter,
+    a_panel: tuple[SSAValue, Indices],
+    b_panel: tuple[SSAValue, Indices],
+    k_len: SSAValue,
+    inits: Sequence[Sequence[SSAValue]],
+    multiply_add: MultiplyAdd = fma,
+) -> list[list[SSAValue]]:
+    """acc[r][v] = inits[r][v] + the sum over k < k_len of A panel (k, r) · B panel (k, v)
+    (each step `multiply_add`), the k loop of the micro-kernel with the accumulators in its
+    iter_args. The widths of a row of `inits` are those of the tile's column pieces
+    (vectors, or scalars of width 1)."""
+    (a_buf, a_at), (b_buf, b_at) = a_panel, b_panel
+    widths = [width_of(value) for value in inits[0]]
+    loop = ForOp(em.index(0), k_len, em.index(1), [value for row in inits for value in row])
     em.emit(loop)
     with em.inside(loop):
         k, *acc = loop.body.block.args
-        bs = [em.value(VLoadOp(b_buf, b_at(k, v), vt)) for v in range(b.nv)]
+        bs = [load_piece(em, b_buf, b_at(k, v), width) for v, width in enumerate(widths)]
         out: list[SSAValue] = []
-        for r in range(b.mr):
-            a = em.value(vector.BroadcastOp(em.load(a_buf, a_at(k, r)), vt))
-            for v in range(b.nv):
-                out.append(em.value(vector.FMAOp(a, bs[v], acc[r * b.nv + v])))
+        for r in range(len(inits)):
+            element = em.load(a_buf, a_at(k, r))
+            splats = {width: splat(em, element, width) for width in dict.fromkeys(widths)}
+            for v, width in enumerate(widths):
+                out.append(multiply_add(em, splats[width], bs[v], acc[r * len(widths) + v]))
         em.emit(YieldOp(*out))
-    for (r, v), result in zip(tiles, loop.res, strict=True):
-        em.emit(VStoreOp(result, c_buf, c_at(r, v)))
-
-
-MicroKernel = Callable[
-    [
-        Emitter,
-        Blocking,
-        tuple[SSAValue, Indices],
-        tuple[SSAValue, Indices],
-        SSAValue,
-        tuple[SSAValue, Callable[[int, int], list[SSAValue]]],
-        SSAValue,
-    ],
-    None,
-]
-"""Emits C[tile] (+)= A panel · B panel, as `micro_kernel` (its arguments)."""
+    count = len(widths)
+    return [list(loop.res[r * count : (r + 1) * count]) for r in range(len(inits))]
 
 
 @dataclass
@@ -185,8 +226,8 @@ class GemmPlan:
     """The operands of one GEMM as packed panels. `a_panel(ic, pc, ip)` / `b_panel(jc, pc,
     jp)` give the buffer and the (k, r) / (k, v) indices of one micro-panel (k counts from
     the K block's start); `pack_a(ic, pc, k_len)` / `pack_b(jc, pc, k_len)` fill the
-    runtime panel buffers (None: packed at compile time); `c_at(i, j)` indexes C;
-    `kernel` emits one micro-tile (the f32 FMA one unless given)."""
+    runtime panel buffers (None: packed at compile time); `c_at(i, j)` indexes C; `step`
+    is what the micro-kernel computes on (f32 FMAs unless given)."""
 
     blocking: Blocking
     a_panel: Callable[[SSAValue, SSAValue, SSAValue], tuple[SSAValue, Indices]]
@@ -195,7 +236,7 @@ class GemmPlan:
     c_at: Callable[[SSAValue, SSAValue], list[SSAValue]]
     pack_a: Callable[[SSAValue, SSAValue, SSAValue], None] | None = None
     pack_b: Callable[[SSAValue, SSAValue, SSAValue], None] | None = None
-    kernel: MicroKernel = micro_kernel
+    step: KernelStep = FMA_STEP
 
 
 def emit_gemm(em: Emitter, plan: GemmPlan) -> None:
@@ -219,7 +260,7 @@ def emit_gemm(em: Emitter, plan: GemmPlan) -> None:
                 def c_at(r: int, v: int) -> list[SSAValue]:
                     return plan.c_at(em.iadd(i0, r), em.iadd(j0, v * b.lanes))
 
-                plan.kernel(
+                micro_kernel(
                     em,
                     b,
                     plan.a_panel(ic, pc, ip),
@@ -227,6 +268,7 @@ def emit_gemm(em: Emitter, plan: GemmPlan) -> None:
                     k_len,
                     (plan.c, c_at),
                     first,
+                    plan.step,
                 )
 
 
@@ -262,19 +304,27 @@ def _divide(em: Emitter, value: SSAValue, by: int) -> SSAValue:
 
 
 def pack_a_array(a: np.ndarray, b: Blocking) -> np.ndarray:
-    """A [M, K] (numpy) -> [Mp/MR, K, MR] with zero rows past M."""
+    """A [M, K] (numpy) -> [Mp/MR, K, MR] with zero rows past M (written in one pass)."""
     array = np.asarray(a, np.float32).reshape(b.m, b.k)
-    padded = np.zeros((b.mp, b.k), np.float32)
-    padded[: b.m] = array
-    return np.ascontiguousarray(padded.reshape(b.mp // b.mr, b.mr, b.k).transpose(0, 2, 1))
+    packed = np.zeros((b.mp // b.mr, b.k, b.mr), np.float32)
+    panels = packed.transpose(0, 2, 1)  # [Mp/MR, MR, K], a view of `packed`
+    full, rest = divmod(b.m, b.mr)
+    panels[:full] = array[: full * b.mr].reshape(full, b.mr, b.k)
+    if rest:
+        panels[full, :rest] = array[full * b.mr :]
+    return packed
 
 
 def pack_b_array(bmat: np.ndarray, b: Blocking) -> np.ndarray:
-    """B [K, N] (numpy) -> [Np/NR, K, NR] with zero columns past N."""
+    """B [K, N] (numpy) -> [Np/NR, K, NR] with zero columns past N (written in one pass)."""
     array = np.asarray(bmat, np.float32).reshape(b.k, b.n)
-    padded = np.zeros((b.k, b.np_), np.float32)
-    padded[:, : b.n] = array
-    return np.ascontiguousarray(padded.reshape(b.k, b.np_ // b.nr, b.nr).transpose(1, 0, 2))
+    packed = np.zeros((b.np_ // b.nr, b.k, b.nr), np.float32)
+    panels = packed.transpose(1, 0, 2)  # [K, Np/NR, NR], a view of `packed`
+    full, rest = divmod(b.n, b.nr)
+    panels[:, :full] = array[:, : full * b.nr].reshape(b.k, full, b.nr)
+    if rest:
+        panels[:, full, :rest] = array[:, full * b.nr :]
+    return packed
 
 
 def clamped(em: Emitter, index: SSAValue, size: int, padded: int) -> SSAValue:
@@ -293,19 +343,17 @@ def store_with_epilogue(
     buffers: Buffers,
 ) -> None:
     """out[indices] = value, or the fused consumer's body applied to it (its other inputs
-    read through their maps at the same loop indices)."""
+    read through their maps at the same loop indices, one-element constants as literals)."""
     if epilogue is not None:
-        block = epilogue.body.block
-        mapper: dict[SSAValue, SSAValue] = {}
-        for i, (arg, source, amap) in enumerate(
-            zip(block.args, epilogue.inputs, epilogue.maps, strict=False)
-        ):
-            if i == epilogue.fused:
-                mapper[arg] = value
-            elif arg.uses:
-                where = [em.affine(e, indices) for e in amap.results]
-                mapper[arg] = em.load(buffers.of[source], where)
-        for body_op in block.ops:
+
+        def read(source: SSAValue, amap: AffineMap) -> SSAValue:
+            literal = scalar_constant(source)
+            if literal is not None:
+                return em.const(literal, f32)
+            return em.load(buffers.of[source], [em.affine(e, indices) for e in amap.results])
+
+        mapper = epilogue.arguments(value, read)
+        for body_op in epilogue.body.block.ops:
             if isinstance(body_op, top.YieldOp):
                 value = mapper.get(body_op.arguments[0], body_op.arguments[0])
             else:

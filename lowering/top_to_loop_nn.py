@@ -51,6 +51,12 @@ from lamina.lowering.top_to_loop_gemm import (
     packed_matmul_operands,
 )
 from lamina.lowering.top_to_loop_gemv import gemv_blocking, lower_gemv, packed_gemv_rhs
+from lamina.lowering.top_to_loop_nhwc_conv import (
+    lower_nhwc_gemm,
+    nhwc_gemm,
+    packed_nhwc_filter,
+)
+from lamina.lowering.top_to_loop_nhwc_depthwise import lower_nhwc_depthwise, nhwc_depthwise
 from lamina.lowering.top_to_loop_pool import (
     integer_max_rows,
     lower_max_rows,
@@ -117,9 +123,9 @@ class GemmPlanner:
             return packed_byte_filter(op, vector_bits, int8_gemm)
         if isinstance(op, top.Conv2dOp):
             # the depthwise kernel (also one input channel, group 1) reads the plain filter
-            if depthwise_geometry(op, vector_bits) is not None:
+            if depthwise_geometry(op, vector_bits) or nhwc_depthwise(op, vector_bits):
                 return []
-            return packed_filter(op, vector_bits)
+            return [*packed_filter(op, vector_bits), *packed_nhwc_filter(op, vector_bits)]
         return []
 
     def fuses_epilogue(self, op: Operation, vector_bits: int, int8_gemm: bool) -> bool:
@@ -136,11 +142,13 @@ class GemmPlanner:
             )
         if not isinstance(op, top.Conv2dOp):
             return False
-        if depthwise_geometry(op, vector_bits) is not None:
+        if depthwise_geometry(op, vector_bits) or nhwc_depthwise(op, vector_bits):
             return True
-        return (
-            isinstance(op.filter.owner, ConstantOp) and conv_geometry(op, vector_bits) is not None
-        )
+        if not isinstance(op.filter.owner, ConstantOp):
+            return False
+        if nhwc_gemm(op, vector_bits) is not None:
+            return True
+        return conv_geometry(op, vector_bits) is not None
 
 
 PLANNERS.append(GemmPlanner())
@@ -235,6 +243,11 @@ class Conv2dLowering(TopLowering):
             lower_depthwise(em, op, depthwise, self.buffers)
             rewriter.erase(op)
             return
+        nhwc_direct = nhwc_depthwise(op, self.vector_bits) if static else None
+        if nhwc_direct is not None:
+            lower_nhwc_depthwise(em, op, nhwc_direct, self.buffers)
+            rewriter.erase(op)
+            return
         geometry = conv_geometry(op, self.vector_bits) if static else None
         if geometry is not None and (op, 1) in self.buffers.packed:
             lower_conv_gemm(em, op, geometry, self.buffers, self.vector_bits)
@@ -246,6 +259,11 @@ class Conv2dLowering(TopLowering):
                 lower_byte_conv(em, op, byte_gemm, self.buffers)
             else:
                 lower_dot_conv(em, op, self.buffers)
+            rewriter.erase(op)
+            return
+        gemm = nhwc_gemm(op, self.vector_bits) if static else None
+        if gemm is not None and (op, 1) in self.buffers.packed:
+            lower_nhwc_gemm(em, op, gemm, self.buffers)
             rewriter.erase(op)
             return
         x, w, y = self.buffer(op.input, op), self.buffer(op.filter, op), self.buffer(op.result, op)

@@ -18,6 +18,8 @@ from typing import Any
 
 from onnx import AttributeProto, GraphProto, ModelProto, NodeProto, helper
 
+from lamina.names import unused_name
+
 CONTRIB_DOMAIN = "com.microsoft"
 
 
@@ -31,13 +33,7 @@ class _Expansion:
         self.nodes: list[NodeProto] = []
 
     def fresh(self, what: str) -> str:
-        base = f"{self.node.output[0]}__{what}"
-        name, k = base, 0
-        while name in self.taken:
-            k += 1
-            name = f"{base}_{k}"
-        self.taken.add(name)
-        return name
+        return unused_name(f"{self.node.output[0]}__{what}", self.taken)
 
     def add(
         self,

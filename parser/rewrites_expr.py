@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
@@ -18,13 +18,12 @@ from xdsl.dialects.builtin import (
     NoneType,
     StringAttr,
     TensorType,
-    f32,
-    i64,
 )
 from xdsl.ir import Attribute, Operation
 from xdsl.irdl import AttrConstraint, ConstraintContext
 from xdsl.utils.exceptions import VerifyException
 
+from lamina.dialects.graph_base import property_candidates
 from lamina.errors import RewriteRuleError
 from lamina.parser.rewrites import (
     Call,
@@ -172,41 +171,13 @@ def _accepts(constraint: AttrConstraint, attr: Attribute) -> bool:
     return True
 
 
-def _attr_candidates(v: object) -> Iterator[Attribute]:
-    """The attributes a Python value can stand for, the likeliest (by its Python type) first."""
-    if isinstance(v, np.ndarray):
-        v = v.tolist()
-    if isinstance(v, bool | int | np.integer):
-        yield IntegerAttr(int(v), i64)  # pyright: ignore[reportArgumentType]
-        yield FloatAttr(float(v), f32)  # pyright: ignore[reportArgumentType]
-    elif isinstance(v, float | np.floating):
-        yield FloatAttr(float(v), f32)
-        if float(v).is_integer() and abs(v) < 2**63:
-            yield IntegerAttr(int(v), i64)
-    elif isinstance(v, str):
-        yield StringAttr(v)
-    elif isinstance(v, list | tuple):
-        items: list[Any] = list(v)  # pyright: ignore[reportUnknownArgumentType]
-        if all(isinstance(x, str) for x in items) and items:
-            yield ArrayAttr([StringAttr(x) for x in items])
-        elif not any(isinstance(x, str) for x in items):
-            has_float = any(isinstance(x, float) for x in items)
-            if has_float:
-                yield DenseArrayBase.from_list(f32, [float(x) for x in items])
-            yield DenseArrayBase.from_list(i64, [int(x) for x in items])
-            if not has_float:
-                yield DenseArrayBase.from_list(f32, [float(x) for x in items])
-            if not items:
-                yield ArrayAttr([])
-
-
 def python_to_attr(op_class: type[Operation], name: str, v: object, pos: Pos) -> Attribute:
     """A Python value as the property `name` of `op_class`: the first reading of it (i64 or
     f32, scalar or array) that the property's declared constraint accepts."""
     if isinstance(v, Attribute):
         return v
     constraint = _property_constraint(op_class, name)
-    for attr in _attr_candidates(v):
+    for attr in property_candidates(v):
         if constraint is None or _accepts(constraint, attr):
             return attr
     raise RewriteRuleError(f"cannot make attribute '{name}' from {v!r}", str(pos))

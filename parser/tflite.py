@@ -102,7 +102,7 @@ class _Importer:
         try:
             last = g.block.last_op
             quantized = self.quantizer.prepare(op)
-            converter(g, quantized.op)
+            (quantized.converter or converter)(g, quantized.op)
             self.quantizer.finish(quantized)
             self._verify_since(g, last, op)
         except UnsupportedError as err:

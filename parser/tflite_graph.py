@@ -13,20 +13,14 @@ from typing import NoReturn, cast
 
 import numpy as np
 from xdsl.dialects.builtin import (
-    I64,
-    DenseArrayBase,
-    FloatAttr,
-    IntegerAttr,
     NoneType,
-    StringAttr,
     TensorType,
-    f32,
-    i64,
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.irdl import IRDLOperation, VarOperandDef
 
 from lamina.dialects.graph import ONNX_OPS, ConstantOp
+from lamina.dialects.graph_base import property_of
 from lamina.dialects.weights import element_type, numpy_dtype
 from lamina.errors import ModelImportError, UnsupportedError, UnsupportedOpError
 from lamina.parser.onnx_types import location, none_at_top, value_name_hint
@@ -36,21 +30,6 @@ Converter = Callable[["GraphBuilder", Operator], None]
 
 FUSED_ACTIVATIONS = {0: None, 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
 """TFLite ActivationFunctionType -> the activation op it stands for."""
-
-
-def property_of(value: object) -> Attribute:
-    """A Python attribute value as the property an ONNX-style graph op holds."""
-    if isinstance(value, bool | int):
-        return IntegerAttr(int(value), i64)
-    if isinstance(value, float):
-        return FloatAttr(value, f32)
-    if isinstance(value, str):
-        return StringAttr(value)
-    if isinstance(value, list | tuple) and all(isinstance(v, int) for v in value):
-        return DenseArrayBase[I64].from_list(i64, [int(v) for v in value])  # pyright: ignore[reportUnknownArgumentType]
-    if isinstance(value, list | tuple):
-        return DenseArrayBase.from_list(f32, [float(v) for v in value])  # pyright: ignore[reportUnknownArgumentType]
-    raise TypeError(f"no property for {value!r}")
 
 
 class GraphBuilder:

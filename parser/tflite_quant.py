@@ -30,8 +30,9 @@ from xdsl.dialects.builtin import TensorType, f32
 from xdsl.ir import SSAValue
 
 from lamina.dialects.weights import element_type
-from lamina.parser.tflite_graph import GraphBuilder
+from lamina.parser.tflite_graph import Converter, GraphBuilder
 from lamina.parser.tflite_model import TENSOR_DTYPES, Operator, Quantization, Tensor
+from lamina.parser.tflite_quant_integer import INTEGER_KERNELS
 
 FLOAT32 = 0
 
@@ -77,6 +78,9 @@ class QuantizedOperator:
     outputs: list[tuple[Tensor, Tensor]]
     multiplier: np.ndarray | None = None
     bounds: tuple[float | None, float | None] = (None, None)
+    converter: Converter | None = None
+    """Set where LiteRT computes `op` in fixed point: the exact integer ops to emit instead
+    of the operator's float converter (parser/tflite_quant_integer.py)."""
 
 
 class Quantizer:
@@ -98,6 +102,9 @@ class Quantizer:
                 self._check(op, tensors[i])
         if (accumulating := self._accumulating(op)) is not None:
             return accumulating
+        kernel = INTEGER_KERNELS.get(op.name)
+        if kernel is not None and kernel[0](self.g, op):
+            return QuantizedOperator(op, [], converter=kernel[1])
         inputs = tuple(
             self._dequantized_input(tensors[i]).index if i >= 0 and is_quantized(tensors[i]) else i
             for i in op.inputs

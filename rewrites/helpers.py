@@ -275,6 +275,16 @@ def spatial_pads(pads: SSAValue, rank: int) -> list[int] | None:
 
 
 @helper
+def nhwc_spatial_pads(pads: SSAValue) -> list[int] | None:
+    """The pads of a Pad on an N,H,W,C tensor as an nhwc_conv `pads` attribute ([top,
+    left, bottom, right]), or None if it pads N or C or crops."""
+    p = [int(x) for x in value(pads)]
+    if len(p) != 8 or min(p) < 0 or p[0] or p[3] or p[4] or p[7]:
+        return None
+    return [p[1], p[2], p[5], p[6]]
+
+
+@helper
 def add_pads(a: list[int] | None, b: list[int]) -> list[int]:
     """Elementwise sum of two `pads` attributes; an absent attribute is all zeros."""
     return [x + y for x, y in zip(a or [0] * len(b), b, strict=True)]

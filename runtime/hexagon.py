@@ -3,6 +3,7 @@
     hm = HexagonModule(module)                      # LLVM -> Hexagon object, once
     (c,) = hm.function("matmul")(a, b, c_like)      # the last array(s) are outputs
     (y,) = hm.kernel()(x)                           # a kernel-ABI function (weights, arena)
+    hm.program("matmul").count([a_bytes, b_bytes])  # instructions executed, by function
 
 A program is the start, library and link of codegen/hexagon_program.py (`runtime_objects`,
 `link`), the module's object (llvmlite, `reloc=static`) and a driver in LLVM IR that reads
@@ -37,6 +38,7 @@ from lamina.codegen.llvm import KERNEL_ABI, emit_llvm
 from lamina.codegen.llvm_split import InlineNests
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
 from lamina.errors import LaminaError, UnsupportedError
+from lamina.runtime.qemu_count import InstructionCount, InstructionCounter
 from lamina.targets import Device, load_device
 
 DEVICE = "hexagon-v66-hvx128"
@@ -94,11 +96,24 @@ class HexagonProgram:
 
     def run(self, inputs: Sequence[bytes], timeout: float = RUN_TIMEOUT_SECONDS) -> list[bytes]:
         """Run under qemu-hexagon on the input buffers' bytes; the output buffers' bytes."""
+        return self._run(inputs, timeout, [])
+
+    def count(
+        self, inputs: Sequence[bytes], timeout: float = RUN_TIMEOUT_SECONDS
+    ) -> InstructionCount:
+        """What a run on the input buffers' bytes executes, by function (qemu-hexagon with
+        the instruction-counting plugin of runtime/qemu_count.py)."""
+        with tempfile.TemporaryDirectory(prefix="lamina-hexagon-count-") as scratch:
+            counter = InstructionCounter(self.path, scratch)
+            self._run(inputs, timeout, counter.options)
+            return counter.read()
+
+    def _run(self, inputs: Sequence[bytes], timeout: float, options: list[str]) -> list[bytes]:
         sizes = [b.nbytes for b in self.buffers if not b.output]
         if [len(x) for x in inputs] != sizes:
             raise LaminaError(f"the program reads buffers of {sizes} bytes")
         done = subprocess.run(
-            ["qemu-hexagon", str(self.path)],
+            ["qemu-hexagon", *options, str(self.path)],
             input=b"".join(inputs),
             capture_output=True,
             timeout=timeout,

@@ -22,7 +22,6 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -34,6 +33,7 @@ from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr, i8
 from xdsl.ir import Attribute
 from xdsl.utils.hints import isa
 
+from lamina.codegen.compile_stats import CompileStats
 from lamina.codegen.llvm import KERNEL_ABI, llvm_type
 from lamina.codegen.llvm_pool import (
     AFTER_FORK_NAME,
@@ -44,24 +44,11 @@ from lamina.codegen.llvm_pool import (
 from lamina.codegen.llvm_split import split_llvm
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL, optimize, target_machine
 from lamina.codegen.object_cache import compile_objects
-from lamina.dialects.weights import WEIGHTS, numpy_dtype
+from lamina.dialects.weights import ALIGNMENT, WEIGHTS, aligned_empty, numpy_dtype
 from lamina.errors import DeviceError, LaminaError
 from lamina.runtime.jit_dynamic import SHAPES_SUFFIX, DynamicSignature, has_dynamic_dims
 from lamina.targets import load_device
 from lamina.targets.threads import thread_count
-
-ALIGNMENT = 64
-
-
-def aligned_empty(
-    shape: Sequence[int], dtype: np.dtype | type, align: int = ALIGNMENT
-) -> np.ndarray:
-    """An uninitialised C-contiguous array whose data starts on an `align`-byte boundary."""
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    raw = np.empty(nbytes + align, np.uint8)
-    start = -raw.ctypes.data % align
-    return raw[start : start + nbytes].view(dtype).reshape(tuple(shape))
 
 
 def aligned_copy(array: np.ndarray, align: int = ALIGNMENT) -> np.ndarray:
@@ -113,23 +100,24 @@ class JitModule:
         self.device = target
         self.opt_level = opt_level
         process_parallel_runtime()
-        self.seconds: dict[str, float] = {}
-        """Wall seconds of `llvm-emit` (split_llvm), `llvm-objects` (compile_objects: the
-        nests' optimisation and machine code, or cache reads) and `llvm-load` (MCJIT)."""
-        start = time.perf_counter()
-        with process_pool():
+        self.stats = CompileStats()
+        """The stages `llvm-emit` (split_llvm), `llvm-objects` (compile_objects: the nests'
+        optimisation and machine code in workers, or cache reads) and `llvm-load` (`main`
+        optimised, every object loaded into MCJIT)."""
+        with self.stats.stage("llvm-emit"), process_pool():
             self.llvm_module = split_llvm(module, target)
-        self.seconds["llvm-emit"] = (lap := time.perf_counter()) - start
-        objects = compile_objects(self.llvm_module.nests.values(), target, opt_level, jobs=jobs)
-        self.seconds["llvm-objects"] = (start := time.perf_counter()) - lap
-        self.engine = llvm.create_mcjit_compiler(
-            optimize(self.llvm_module.main, target, opt_level), target_machine(target, fresh=True)
-        )
-        for data in objects:
-            self.engine.add_object_file(llvm.ObjectFileRef.from_data(data))
-        self.engine.finalize_object()
-        self.engine.run_static_constructors()
-        self.seconds["llvm-load"] = time.perf_counter() - start
+        with self.stats.stage("llvm-objects"):
+            nests = self.llvm_module.nests.values()
+            objects = compile_objects(nests, target, opt_level, jobs=jobs)
+        with self.stats.stage("llvm-load"):
+            self.engine = llvm.create_mcjit_compiler(
+                optimize(self.llvm_module.main, target, opt_level),
+                target_machine(target, fresh=True),
+            )
+            for data in objects:
+                self.engine.add_object_file(llvm.ObjectFileRef.from_data(data))
+            self.engine.finalize_object()
+            self.engine.run_static_constructors()
         self.functions = {op.sym_name.data: op for op in module.ops if isinstance(op, func.FuncOp)}
 
     def address(self, name: str) -> int:
@@ -179,8 +167,9 @@ class JitFunction:
 
     `weights` is the weights blob (uint8, the size of the first argument); when None it is
     read from the module's `dense_resource` named by the function's `lamina.weights`
-    attribute (zeros if it has none). The arena (the size of the second argument) is
-    allocated once. Which trailing arguments are outputs: `num_outputs`, else the
+    attribute (zeros if it has none). It is copied to a 64-byte boundary unless it is
+    read-only and already there (a blob of the weights store: never copied). The arena
+    (the size of the second argument) is allocated once. Which trailing arguments are outputs: `num_outputs`, else the
     function's `lamina.num_outputs` attribute, else 1. A function with dynamic dims (`?`)
     checks each call's input shapes and sizes its outputs with its `<name>_shapes`
     function (runtime/jit_dynamic.py); `input_names` name the inputs in its errors.
@@ -302,7 +291,9 @@ class JitFunction:
                 f"@{self.name} needs a weights blob of {size} bytes (uint8, 1-D), got "
                 f"{weights.dtype} of shape {weights.shape}"
             )
-        return aligned_copy(weights)
+        if weights.flags.writeable or weights.ctypes.data % ALIGNMENT:
+            return aligned_copy(weights)
+        return weights  # read-only and aligned, as the weights store's blobs are: not copied
 
 
 def _memref(t: Attribute, name: str) -> MemRefType[Attribute]:

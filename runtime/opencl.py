@@ -110,7 +110,9 @@ class OpenCLFunction:
         self.buffers = {arg: cl.Buffer(self.context, flags.READ_WRITE, _size(arg)) for arg in args}
         self._upload_weights(function, args[0])
         kernels = _render(module, OpenCLRenderer(device or load_device("opencl")))
-        program = build_program(self.context, "\n".join(dict.fromkeys(kernels.values())))
+        self.source = "\n".join(dict.fromkeys(kernels.values()))
+        """The OpenCL C program of every kernel (each distinct kernel once)."""
+        program = build_program(self.context, self.source)
         unique = {_canonical(src) for src in kernels.values()}
         by_source = {name: cl.Kernel(program, name) for name in unique}
         built = {name: by_source[_canonical(src)] for name, src in kernels.items()}

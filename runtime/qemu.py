@@ -5,11 +5,14 @@ bundle's CPU is this machine's, under user-mode qemu otherwise (cortex-a76 on x8
 
     run = run_bundle("out/", [image], repeat=5)      # builds `out/run` first if needed
     run.outputs, run.median_ms
+    run_bundle("out/", [image], count_instructions=True).instructions.total.instructions
 
 How a device's bundle is built and run is data, the `[toolchain]` table of its
 `targets/<name>.toml` (`cc`, `emulator`, `sysroot`, each with the Debian package that
 provides it); a device without one builds with `cc` and runs natively. A missing tool is a
-`DeviceError` naming the package to install.
+`DeviceError` naming the package to install. `count_instructions` counts what the run
+executes, by function, with a qemu plugin (runtime/qemu_count.py); a bundle run natively
+cannot be counted.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ import numpy as np
 
 from lamina.codegen.aot_dynamic import is_dynamic
 from lamina.codegen.bundle import Bundle
-from lamina.errors import DeviceError, LaminaError
+from lamina.errors import DeviceError, LaminaError, UnsupportedError
+from lamina.runtime.qemu_count import InstructionCount, InstructionCounter
 from lamina.targets import load_device
 
 BUILD_TIMEOUT_S = 300
@@ -37,11 +41,13 @@ _LATENCY = re.compile(r"latency: median ([0-9.e+-]+) ms")
 
 @dataclass
 class BundleRun:
-    """The outputs of a bundle run (in the manifest's order) and its median latency."""
+    """The outputs of a bundle run (in the manifest's order), its median latency and, when
+    counted, the instructions it executed (all `repeat` calls and the driver's work)."""
 
     outputs: list[np.ndarray]
     median_ms: float
     stdout: str
+    instructions: InstructionCount | None = None
 
 
 def toolchain(device: str) -> dict[str, Any]:
@@ -104,6 +110,7 @@ def run_bundle(
     *,
     repeat: int = 1,
     timeout_s: float = 600,
+    count_instructions: bool = False,
 ) -> BundleRun:
     """Run the bundle on `inputs` (positional, or by input name), building it first if
     its executable is missing; a wrong input count, shape or dtype is a `LaminaError`.
@@ -113,8 +120,12 @@ def run_bundle(
     arrays = _check_inputs(bundle, inputs)
     executable = bundle.executable if bundle.executable.exists() else build_bundle(directory)
     prefix = emulator_command(bundle_device(bundle))
+    if count_instructions and not prefix:
+        raise UnsupportedError(f"counting the instructions of bundle '{bundle.name}' run natively")
     with tempfile.TemporaryDirectory(prefix="lamina-run-") as scratch:
-        command = [*prefix, str(executable.resolve()), "-w", "weights.bin"]
+        counter = InstructionCounter(executable, scratch) if count_instructions else None
+        options = counter.options if counter is not None else []
+        command = [*prefix, *options, str(executable.resolve()), "-w", "weights.bin"]
         for k, array in enumerate(arrays):
             path = Path(scratch) / f"in{k}.{'npy' if npy else 'bin'}"
             if npy:
@@ -135,8 +146,10 @@ def run_bundle(
             else np.fromfile(Path(scratch) / f"out{k}.bin", dtype=spec.dtype).reshape(spec.shape)
             for k, spec in enumerate(bundle.outputs)
         ]
+        counts = counter.read() if counter is not None else None
     match = _LATENCY.search(result.stdout)
-    return BundleRun(outputs, float(match.group(1)) if match else float("nan"), result.stdout)
+    median_ms = float(match.group(1)) if match else float("nan")
+    return BundleRun(outputs, median_ms, result.stdout, counts)
 
 
 def _check_inputs(

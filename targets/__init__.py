@@ -276,6 +276,11 @@ def has_avx512bw(device: Device) -> bool:
     return device.triple.startswith("x86_64") and "+avx512bw" in device.features
 
 
+def is_opencl(device: Device) -> bool:
+    """Whether the device runs OpenCL kernels (kind `opencl` or `gpu`) rather than objects."""
+    return device.kind in ("opencl", "gpu")
+
+
 HVX_FEATURE = "+hvx-length128b"
 """The feature of Hexagon HVX in 128-byte mode, what the `hvx` dialect's ops need."""
 

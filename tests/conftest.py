@@ -7,7 +7,8 @@ hand-written loop-level kernels build and parse them through `kernel_ir` / `kern
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,22 +30,32 @@ def temporary_object_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         os.environ["LAMINA_CACHE_DIR"] = previous
 
 
+_INDEX_CONSTANT = re.compile(r"%c(\d+)\b")
+_CARVE = re.compile(r"loop\.carve %(weights|arena)\[[^:]*: memref<(\d+)xi8>")
+
+
 def _kernel_ir(
     buffers: str,
     body: str,
     *,
-    extents: Sequence[int] = (),
-    weights: int = 64,
-    arena: int = 64,
+    weights: int | None = None,
+    arena: int | None = None,
     outputs: int = 1,
     prelude: str = "",
 ) -> str:
     """The text of a kernel-ABI function @main (docs/pipeline.md): the weights blob
-    `%weights` and the arena `%arena` (sizes in bytes), then `buffers`; `outputs` of them are
-    outputs. The body starts after index constants `%c0`, `%c1` and `%c<n>` per extent."""
+    `%weights` and the arena `%arena`, then `buffers`; `outputs` of them are outputs. The
+    body starts after the index constants `%c0`, `%c1` and every `%c<n>` it uses. A blob's
+    size in bytes is `weights` / `arena`, by default the size the body's carves of it give
+    (64 where it carves none)."""
+    used = sorted({int(n) for n in _INDEX_CONSTANT.findall(body)})
     constants = "".join(
-        f"  %c{n} = arith.constant {n} : index\n" for n in dict.fromkeys((0, 1, *extents))
+        f"  %c{n} = arith.constant {n} : index\n" for n in dict.fromkeys((0, 1, *used))
     )
+    carved = dict.fromkeys(("weights", "arena"), 64)
+    carved |= {blob: int(size) for blob, size in _CARVE.findall(body)}
+    weights = carved["weights"] if weights is None else weights
+    arena = carved["arena"] if arena is None else arena
     attributes = '{lamina.abi = "kernel-v1"' + (
         f", lamina.num_outputs = {outputs} : i64}}" if outputs != 1 else "}"
     )
@@ -63,7 +74,7 @@ def _parse_ir(text: str) -> ModuleOp:
 
 @pytest.fixture(scope="session")
 def kernel_ir() -> Callable[..., str]:
-    """`kernel_ir(buffers, body, extents=..., weights=..., arena=..., outputs=...)`: the
+    """`kernel_ir(buffers, body, weights=..., arena=..., outputs=..., prelude=...)`: the
     text of a hand-written loop-level kernel in the kernel ABI, without its boilerplate."""
     return _kernel_ir
 

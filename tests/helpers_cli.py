@@ -1,7 +1,7 @@
 """Set-up shared by tests that build small ONNX models, write them to files and run lamina's
 tools on them: the models, the tools in their own processes, the diagnostics they print,
-onnxruntime's outputs to compare with, and graph-default checked against the reference
-interpreter."""
+onnxruntime's outputs to compare with, graph-default checked against the reference
+interpreter, and the pieces a printed text must hold."""
 
 from __future__ import annotations
 
@@ -111,6 +111,13 @@ def checked_diagnostic(err: str) -> str:
     error"."""
     assert "Traceback" not in err and "internal error" not in err, err
     return err
+
+
+def assert_contains(text: str, *pieces: str) -> None:
+    """Every one of `pieces` is in `text` (printed IR, LLVM IR, ...); the message names
+    those that are not."""
+    missing = [piece for piece in pieces if piece not in text]
+    assert not missing, f"missing {missing} in:\n{text}"
 
 
 def onnxruntime_outputs(

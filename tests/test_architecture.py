@@ -26,7 +26,7 @@ GENERATED = {"dialects/graph_ops.py"}
 MAX_LINES = 600
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors.py", "limits.py", "progress.py", "xdsl_patches.py", "plugins.py"),
+    ("errors.py", "limits.py", "names.py", "progress.py", "xdsl_patches.py", "plugins.py"),
     ("dialects", "targets", "kernels"),
     ("context.py",),
     ("parser", "rewrites"),

@@ -1,14 +1,19 @@
-"""The benchmarks' own honesty: outputs are compared at their scale, and a row that does not
-match is left out of the geomean."""
+"""The benchmarks' own honesty: outputs are compared at their scale (the logits, not only the
+probabilities), a row that does not match is left out of the geomean and makes the latency
+benchmark exit 1, compiles are timed cold, and the peak share is 2 * MACs / time / peak."""
 
 from __future__ import annotations
 
 import numpy as np
+import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from lamina.benchmarks.int8_latency import table as int8_table
-from lamina.benchmarks.latency import table
-from lamina.tools.models import output_mismatch
+from lamina.benchmarks.latency import empty_object_cache, exit_status, measure_model, table
+from lamina.codegen.object_cache import default_cache_dir
+from lamina.compiler import compile as lamina_compile
+from lamina.errors import UnsupportedError
+from lamina.tools.models import output_mismatch, with_logits
 from lamina.tools.quantized import quantized_mismatch
 
 
@@ -20,22 +25,93 @@ def test_output_mismatch_is_judged_at_the_output_scale():
     assert output_mismatch(want[:1], want) == "shape (1,), expected (2,)"
 
 
-def test_a_mismatching_row_is_left_out_of_the_geomean():
-    def row(name: str, lamina_ms: float, error: str = "") -> dict[str, object]:
-        ms = {1: {"lamina": lamina_ms, "ort": 1.0}}
-        return {
-            "model": name,
-            "ms": ms,
-            "error": error,
-            "compile_s": 1.0,
-            "arena": 0,
-            "lower_bound": 0,
-        }
+def timed_row(name: str, lamina_ms: dict[int, float], error: str = "") -> dict[str, object]:
+    """A row as `measure_model` returns it: 1 GMAC, onnxruntime at 1 ms."""
+    ms = {t: {"lamina": v, "ort": 1.0} for t, v in lamina_ms.items()}
+    sizes = {"compile_s": 1.0, "arena": 0, "lower_bound": 0}
+    return {"model": name, "ms": ms, "error": error, "macs": 10**9, **sizes}
 
-    text = table([row("good", 2.0), row("wrong", 0.01, "max abs error 3")], [1])
-    assert "MISMATCH max abs error 3" in text
-    assert text.splitlines()[-1].split()[-1] == "2.00"
-    assert "(1 of 2 rows match)" in text
+
+def test_a_failed_row_is_left_out_of_the_geomean():
+    rows = [timed_row("good", {1: 2.0}), timed_row("wrong", {1: 0.01}, "max abs error 3")]
+    text = table(rows, [1], core_gflops=100.0)
+    assert "FAILED max abs error 3" in text
+    geomean = next(line for line in text.splitlines() if line.startswith("geomean"))
+    assert "(1 of 2 rows pass)" in geomean and geomean.split()[-1] == "2.00"
+    assert exit_status(rows) == 1
+    assert exit_status(rows[:1]) == 0
+
+
+def test_the_peak_share_and_the_thread_scaling_flag():
+    # 2 GFLOP in 20 ms = 100 GFLOP/s: 50% of one 200 GFLOP/s core, 25% of two at 1T speed
+    rows = [timed_row("scales", {1: 20.0, 2: 12.0}), timed_row("flat", {1: 20.0, 2: 20.0})]
+    lines = table(rows, [1, 2], core_gflops=200.0).splitlines()
+    assert lines[2].split()[-1] == "yes" and lines[3].split()[-1] == "NO"
+    assert lines[3].split("|")[1].split()[-1] == "50%"
+    assert lines[3].split("|")[2].split()[-1] == "25%"
+    assert lines[-1] == "lamina faster at 2 threads than at 1: 1 of 2 rows"
+
+
+def logits_model() -> onnx.ModelProto:
+    """x [1, 8] -> Gemm (8 -> 4) -> Softmax, the Gemm's output exposed as the logits."""
+    rng = np.random.default_rng(0)
+    w = numpy_helper.from_array(rng.standard_normal((4, 8)).astype(np.float32), "w")
+    nodes = [
+        helper.make_node("Gemm", ["x", "w"], ["logits"], transB=1),
+        helper.make_node("Softmax", ["logits"], ["p"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "classifier",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 4])],
+        [w],
+    )
+    return with_logits(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+
+
+class ShiftedLogits:
+    """A compiled model whose logits are all one too high: its probabilities are right
+    (softmax does not see a shift), so only the check at the logits can tell."""
+
+    def __init__(self, model: onnx.ModelProto, device: str, threads: int) -> None:
+        self.compiled = lamina_compile(model, device, threads=threads)
+        self.stats = self.compiled.stats
+
+    def __call__(self, **feeds: np.ndarray) -> list[np.ndarray]:
+        probabilities, logits = self.compiled(**feeds)
+        return [probabilities, logits + np.float32(1.0)]
+
+
+def test_a_row_whose_logits_are_wrong_fails_and_the_benchmark_exits_1():
+    model = logits_model()
+    assert [o.name for o in model.graph.output] == ["p", "logits"]
+    assert with_logits(model) is model and len(model.graph.output) == 2
+    good = measure_model("right", model, [1], 1, 0, lamina_compile)
+    wrong = measure_model("shifted", model, [1], 1, 0, ShiftedLogits)
+    assert good["error"] == "" and good["macs"] == 32
+    assert wrong["error"].startswith("1 threads: max abs error 1 at output scale")
+    text = table([good, wrong], [1], core_gflops=100.0)
+    assert "(1 of 2 rows pass)" in text and "FAILED 1 threads: max abs error 1" in text
+    assert exit_status([good, wrong]) == 1
+
+
+def test_a_row_that_does_not_compile_fails_without_timings():
+    def refuse(model: onnx.ModelProto, device: str, threads: int) -> None:
+        raise UnsupportedError("op 'Gemm' here")
+
+    row = measure_model("refused", logits_model(), [1, 2], 1, 0, refuse)
+    assert row["error"] == "1 threads: refused: error: not supported: op 'Gemm' here"
+    line = table([row], [1, 2], core_gflops=100.0).splitlines()[2]
+    assert line.split("|")[1].split() == ["-"] * 4 and "FAILED 1 threads" in line
+    assert exit_status([row]) == 1
+
+
+def test_compiles_are_timed_into_an_empty_temporary_object_cache():
+    outside = default_cache_dir()
+    with empty_object_cache() as directory:
+        assert default_cache_dir() == directory and not any(directory.iterdir())
+    assert default_cache_dir() == outside and not directory.exists()
 
 
 def test_a_mismatching_int8_row_is_left_out_of_both_geomeans():

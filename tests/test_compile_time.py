@@ -34,9 +34,6 @@ from lamina.targets import load_device
 # y = 4 * (x + w): `add`, `double` twice (identical nests on other carves), `copy`
 FOUR_NESTS = dict(
     buffers="%x: memref<256xf32>, %y: memref<256xf32>",
-    extents=(256,),
-    weights=1024,
-    arena=3072,
     body="""
   %two = arith.constant 2.0 : f32
   %w = loop.carve %weights[0] : memref<1024xi8> -> memref<256xf32>
@@ -69,8 +66,6 @@ FOUR_NESTS = dict(
 # a nest reading arena[0, 1024) and writing arena[512, 1536): the two overlap
 OVERLAPPING = dict(
     buffers="%x: memref<256xf32>, %y: memref<256xf32>",
-    extents=(256,),
-    arena=2048,
     body="""
   %a = loop.carve %arena[0] : memref<2048xi8> -> memref<256xf32>
   %b = loop.carve %arena[512] : memref<2048xi8> -> memref<256xf32>
@@ -193,7 +188,6 @@ def test_a_bad_job_count_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
 # a full reduction: the nest's result is read after it, so it stays in the kernel function
 SUM_THEN_STORE = dict(
     buffers="%x: memref<64xf32>, %y: memref<1xf32>",
-    extents=(64,),
     weights=0,
     arena=0,
     body="""

@@ -18,9 +18,6 @@ RNG = np.random.default_rng(7)
 # arena arguments of @main, the %c0, %c1 and %c<extent> index constants and func.return.
 MATMUL_64 = dict(
     buffers="%a: memref<64x64xf32>, %c: memref<64x64xf32>",
-    extents=(64,),
-    weights=16384,
-    arena=16384,
     body="""
   %zero = arith.constant 0.0 : f32
   %b = loop.carve %weights[0] : memref<16384xi8> -> memref<64x64xf32>
@@ -59,7 +56,6 @@ def test_matmul_64_with_weights_and_arena_carves_matches_numpy(kernel_module):
 
 RELU = dict(
     buffers="%x: memref<8x100xf32>, %y: memref<8x100xf32>",
-    extents=(8, 100),
     body="""
   %zero = arith.constant 0.0 : f32
   loop.for %i = %c0 to %c8 step %c1 parallel {
@@ -81,7 +77,6 @@ def test_elementwise_relu_matches_numpy(kernel_module):
 
 REDUCE = dict(
     buffers="%x: memref<4x1000xf32>, %y: memref<4xf32>, %m: memref<4xi32>",
-    extents=(4, 1000),
     outputs=2,
     body="""
   %zero = arith.constant 0.0 : f32
@@ -113,8 +108,6 @@ def test_reduction_with_two_iter_args_matches_numpy(kernel_module):
 
 VECTOR = dict(
     buffers="%x: memref<3x64xf32>, %s: memref<3xf32>, %y: memref<3x64xf32>",
-    extents=(3, 16, 64),
-    arena=4096,
     outputs=2,
     body="""
   %two = arith.constant 2.0 : f32
@@ -159,7 +152,6 @@ UNARY_ROWS = [
 ]
 MATH = dict(
     buffers="%x: memref<64xf32>, %y: memref<10x64xf32>",
-    extents=(16, 64, 2, 3, 4, 5, 6, 7, 8, 9),
     body="""
   %three = arith.constant 3.0 : f32
   loop.for %j = %c0 to %c64 step %c1 {
@@ -269,7 +261,6 @@ def test_integer_ops_on_a_plain_function_match_numpy(parse_ir):
 
 CALL = dict(
     buffers="%x: memref<16xf32>, %y: memref<16xf32>",
-    extents=(16,),
     arena=256,
     prelude="""
 func.func private @square(%v: f32) -> f32 {

@@ -7,6 +7,8 @@ onnxruntime's MLAS, so single ops get rtol 1e-4 and whole models rtol 1e-3 / ato
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -21,6 +23,7 @@ from lamina.context import make_context
 from lamina.dialects.isa import ocl
 from lamina.errors import DeviceError, UnsupportedOpError
 from lamina.lowering.loop_to_ocl import ConvertLoopToOCLPass
+from lamina.lowering.loop_to_ocl_dot import LoopToOCLDotPass
 from lamina.runtime import opencl
 from lamina.tools.models import light_model, random_inputs, with_logits
 
@@ -41,9 +44,11 @@ def _model(
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-def _check(model: onnx.ModelProto, rtol: float = 1e-4, atol: float = 1e-5) -> None:
+def _check(
+    model: onnx.ModelProto, rtol: float = 1e-4, atol: float = 1e-5, device: str | Path = "opencl"
+) -> None:
     feeds = random_inputs(model)
-    (got,) = lamina.compile(model, device="opencl")(*feeds.values())
+    (got,) = lamina.compile(model, device=str(device))(*feeds.values())
     want = np.asarray(ort.InferenceSession(model.SerializeToString()).run(None, feeds)[0])
     np.testing.assert_allclose(got.reshape(want.shape), want, rtol=rtol, atol=atol)
 
@@ -141,6 +146,53 @@ def test_kernels_differing_only_in_offsets_compile_once() -> None:
     assert len(sources) == 2 and len(function.launches) == 2
 
 
+def _dot_rows(extend: str, output: str) -> str:
+    """`output[i, j]` = the dot product of rows x[i] and w[j] (40 bytes: two 16-byte steps and
+    a rest of 8), the bytes read through `extend` (extsi: signed, extui: unsigned)."""
+    return f"""
+  loop.for %i = %c0 to %c3 step %c1 parallel {{
+    loop.for %j = %c0 to %c5 step %c1 parallel {{
+      %s = loop.for %k = %c0 to %c40 step %c1 iter_args(%acc = %zero) -> (i32) {{
+        %a = loop.load %x[%i, %k] : memref<3x40xi8>
+        %ea = arith.{extend} %a : i8 to i32
+        %b = loop.load %w[%j, %k] : memref<5x40xi8>
+        %eb = arith.{extend} %b : i8 to i32
+        %p = arith.muli %ea, %eb : i32
+        %n = arith.addi %acc, %p : i32
+        loop.yield %n : i32
+      }}
+      loop.store %s, %{output}[%i, %j] : memref<3x5xi32>
+    }}
+  }}
+"""
+
+
+def test_char4_and_uchar4_dot_products_match_numpy(kernel_module) -> None:
+    """loop-to-ocl-dot's kernels give the exact integer dot products of extreme and random
+    bytes, signed and unsigned (on PoCL, whose compiler has no dot(char4, char4): the
+    widened form)."""
+    body = "  %zero = arith.constant 0 : i32\n" + _dot_rows("extsi", "y") + _dot_rows("extui", "u")
+    buffers = "%x: memref<3x40xi8>, %w: memref<5x40xi8>, %y: memref<3x5xi32>, %u: memref<3x5xi32>"
+    module = kernel_module(buffers, body, outputs=2)
+    for compile_pass in (LoopToOCLDotPass(), ConvertLoopToOCLPass()):
+        compile_pass.apply(make_context(), module)
+    module.verify()
+    dots = [op.name for op in module.walk() if isinstance(op, ocl.Dot4Op)]
+    assert dots == ["ocl.dot_char4", "ocl.dot_uchar4"]
+    rng = np.random.default_rng(0)
+    x = rng.integers(-128, 128, (3, 40), np.int8)
+    w = rng.integers(-128, 128, (5, 40), np.int8)
+    x[0], w[0] = -128, -128  # the largest products, signed (16384) and unsigned (128 * 128)
+    x[1], w[1] = -1, -1  # 255 * 255 unsigned
+    function = opencl.OpenCLFunction(module)
+    assert "convert_int16(as_uchar16(" in function.source
+    y, u = function(x, w)
+    np.testing.assert_array_equal(y, x.astype(np.int32) @ w.T.astype(np.int32))
+    np.testing.assert_array_equal(
+        u, x.view(np.uint8).astype(np.int32) @ w.view(np.uint8).T.astype(np.int32)
+    )
+
+
 @pytest.mark.parametrize("name", ["squeezenet", "shufflenet"])
 def test_light_model_runs_entirely_on_opencl_and_matches_onnxruntime(name: str) -> None:
     model = with_logits(light_model(name))
@@ -152,6 +204,17 @@ def test_light_model_runs_entirely_on_opencl_and_matches_onnxruntime(name: str) 
     for g, w in zip(got, want, strict=True):
         w = np.asarray(w)
         np.testing.assert_allclose(g.reshape(w.shape), w, rtol=1e-3, atol=1e-4)
+
+
+def test_an_opencl_device_given_as_a_file_compiles(tmp_path: Path) -> None:
+    """convert-loop-to-ocl reads the device from the file it came from, not by its name."""
+    device = tmp_path / "my-gpu.toml"
+    device.write_text(
+        (Path(lamina.__file__).parent / "targets" / "opencl.toml")
+        .read_text()
+        .replace('name = "opencl"', 'name = "my-gpu"')
+    )
+    _check(_model(helper.make_node("Relu", ["x"], ["y"]), {"x": [4, 8]}, [4, 8]), device=device)
 
 
 def test_no_platform_is_a_clear_error_and_cpu_fallback_works(
@@ -183,7 +246,6 @@ def test_op_without_opencl_rule_is_unsupported(kernel_ir) -> None:
     loop.store %r, %y[%i] : memref<8xf32>
   }
 """,
-        extents=(8,),
         weights=0,
         arena=0,
     )

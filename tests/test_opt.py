@@ -76,6 +76,56 @@ def test_verifier_error_names_file_line_and_op(tmp_path: Path, capsys: pytest.Ca
     assert "Traceback" not in captured.err
 
 
+REPEATED_TYPES = """func.func @f(%x: tensor<2x3xf32>, %c: tensor<2xcomplex<f32>>) -> tensor<2x3xf32> {
+  %a = graph.relu %x : tensor<2x3xf32>
+  %b = graph.add %a, %x : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %d = graph.identity %c : tensor<2xcomplex<f32>>
+  %e = graph.identity %d : tensor<2xcomplex<f32>>
+  func.return %b : tensor<2x3xf32>
+}
+"""
+
+
+def test_a_type_spelled_again_parses_to_that_type(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """LocatingParser parses a tensor type's text once and reuses it (whole or nested)."""
+    assert _run(tmp_path, REPEATED_TYPES) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[2:4] == [
+        "    %a = graph.relu %x : tensor<2x3xf32>",
+        "    %b = graph.add %a, %x : tensor<2x3xf32>",
+    ]
+    assert printed[5] == "    %e = graph.identity %d : tensor<2xcomplex<f32>>"
+
+
+ADD_RESULT = "-> tensor<2x3xf32>\n"
+
+
+@pytest.mark.parametrize(
+    ("spelled", "respelled", "diagnostic"),
+    [
+        (
+            ADD_RESULT,
+            "-> tensor<2x3xf32\n",
+            "4:3: error: Expected '>' after builtin parameter list",
+        ),
+        (ADD_RESULT, "-> tensor<2x3xi99999999>\n", "3:76: error: integer bitwidth is limited"),
+        (ADD_RESULT, "-> tensor<2x4xf32>\n", "6:15: error: operand is used with type tensor<2x3"),
+        ("%d : tensor<2xcomplex<f32>>", "%d : tensor<2xcomplex<f64>>", "5:23: error: operand is"),
+    ],
+)
+def test_a_type_spelled_differently_is_parsed_and_diagnosed_on_its_own(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    spelled: str,
+    respelled: str,
+    diagnostic: str,
+):
+    assert _run(tmp_path, REPEATED_TYPES.replace(spelled, respelled)) == 1
+    assert capsys.readouterr().err.startswith(f"{tmp_path / 'input.mlir'}:{diagnostic}")
+
+
 def test_output_file_is_not_written_when_any_split_fails(tmp_path: Path):
     out = tmp_path / "out.mlir"
     text = VALID + "// -----\n" + WRONG_RETURN

@@ -28,6 +28,7 @@ from lamina.compiler import compile_bundle, device_strings, import_model
 from lamina.context import make_context
 from lamina.errors import ModelImportError, UnsupportedError
 from lamina.rewrites.apply_rules import ApplyRulesPass
+from lamina.runtime.opencl import OpenCLFunction, opencl_available
 from lamina.runtime.qemu import run_bundle
 from lamina.targets import Device, has_avx2, has_vnni, load_device
 from lamina.tools.models import light_model, mlp, random_inputs, with_logits
@@ -152,6 +153,42 @@ def test_qdq_mlp_for_x86_matches_onnxruntime_int8_on_its_int8_instructions(
         pytest.skip(f"this host cannot run the {device} bundle")
     run = run_bundle(tmp_path / "bundle", random_inputs(quantized_mlp))
     assert_matches_int8_run(quantized_mlp, run.outputs)
+
+
+@pytest.fixture
+def opencl_platform() -> None:
+    """Skips the test where no OpenCL platform can be opened (asked only by tests that need it)."""
+    if not opencl_available():
+        pytest.skip("no OpenCL platform (install pocl-opencl-icd)")
+
+
+def assert_int8_on_char4_dot_products(model: onnx.ModelProto, dot_products: int) -> None:
+    """`model` compiled for opencl matches onnxruntime's int8 run, and its OpenCL C has
+    `dot_products` `ocl.dot_char4`s, each printed as `dot(char4, char4)`s and as the
+    widened form."""
+    compiled = lamina.compile(model, "opencl")
+    assert_matches_int8_run(model, compiled(**random_inputs(model)))
+    assert isinstance(compiled.function, OpenCLFunction)
+    source = compiled.function.source
+    assert source.count("(int4)(dot(") == dot_products
+    assert source.count("_products.even + ") == dot_products
+
+
+def test_qdq_mlp_on_opencl_matches_onnxruntime_int8_on_char4_dot_products(
+    quantized_mlp: onnx.ModelProto, opencl_platform: None
+):
+    """loop-to-ocl-dot (opencl's passes) puts the int8 matmuls on char4 dot products."""
+    assert_int8_on_char4_dot_products(quantized_mlp, 3)
+
+
+@pytest.mark.parametrize("qdq", [True, False], ids=["qdq", "qoperator"])
+def test_quantized_conv_on_opencl_matches_onnxruntime_int8_on_char4_dot_products(
+    qdq: bool, opencl_platform: None
+):
+    """opencl's graph rules (graph-fuse-quantized-conv) put the conv on the dot products of
+    its patches: char4 dot products (45 bytes a patch: two steps of 16, the rest scalar)."""
+    model = calibrated(one_conv(True, pads=[1, 1, 1, 1]), qdq=qdq)
+    assert_int8_on_char4_dot_products(model, 1)
 
 
 @pytest.mark.parametrize("qdq", [True, False], ids=["qdq", "qoperator"])

@@ -90,6 +90,36 @@ def test_int8_fully_connected_matches_litert() -> None:
     check(m, [int8_feed(2, 32)])
 
 
+@pytest.mark.parametrize(
+    ("name", "dtype", "activation", "b_shape", "scales"),
+    [
+        ("ADD", np.int8, 0, [1, 8, 8, 16], (0.05, 0.025, 0.1)),
+        ("ADD", np.uint8, 1, [1, 1, 8, 16], (0.0473, 0.031, 0.0617)),
+        ("SUB", np.int8, 3, [1, 8, 8, 16], (0.0473, 0.031, 0.0617)),
+        ("SUB", np.uint8, 0, [16], (0.05, 0.1, 0.2)),
+    ],
+)
+def test_8_bit_add_and_sub_equal_litert(
+    name: str, dtype: type, activation: int, b_shape: list[int], scales: tuple[float, ...]
+) -> None:
+    """XNNPACK's fixed-point sum (20-bit multipliers, one rounding shift: ties up, where a
+    float sum quantized rounds them to even) in exact integer ops: every element equal,
+    with broadcasting and fused activations."""
+    info = np.iinfo(dtype)
+    zeros = (130, 120, 125) if dtype is np.uint8 else (-3, 7, -1)
+    q = [per_tensor(s, z) for s, z in zip(scales, zeros, strict=True)]
+    m = TFLiteBuilder()
+    a = m.input("a", [1, 8, 8, 16], dtype, q[0])
+    b = m.input("b", b_shape, dtype, q[1])
+    y = m.tensor("y", [1, 8, 8, 16], dtype, q[2])
+    m.op(name, [a, b], [y], f"{name.title()}Options", FusedActivationFunction=activation)
+    m.output(y)
+    shapes = ([1, 8, 8, 16], b_shape)
+    check(
+        m, [RNG.integers(info.min, int(info.max) + 1, s).astype(dtype) for s in shapes], equal=1.0
+    )
+
+
 @pytest.mark.parametrize("name", ["ADD", "MUL", "SUB"])
 def test_int8_arithmetic_with_different_scales_matches_litert(name: str) -> None:
     m = TFLiteBuilder()
@@ -160,16 +190,54 @@ def test_int8_mean_reshape_and_concatenation_match_litert() -> None:
     check(m, [int8_feed(1, 4, 4, 3), int8_feed(1, 5, 3)])
 
 
-def test_int8_resize_bilinear_matches_litert_within_one_step() -> None:
-    """TFLite's int8 kernel places samples in 1/1024ths and rounds its weighted sum in
-    fixed point, lamina interpolates exactly: some elements one step apart."""
+@pytest.mark.parametrize(
+    ("size", "out", "options", "dtype"),
+    [
+        (4, 7, {"HalfPixelCenters": True}, np.int8),
+        (6, 13, {"HalfPixelCenters": True}, np.uint8),
+        (5, 9, {"AlignCorners": True}, np.int8),
+        (7, 3, {}, np.int8),
+    ],
+)
+def test_8_bit_resize_bilinear_equals_litert(
+    size: int, out: int, options: dict[str, bool], dtype: type
+) -> None:
+    """XNNPACK's fixed-point blend (11-bit weights placed in f32, one rounding shift) in
+    exact int32 ops: every element equal, for each coordinate mode."""
+    info = np.iinfo(dtype)
+    q = X if dtype is np.int8 else per_tensor(0.0473, 125)
     m = TFLiteBuilder()
-    x = m.input("x", [1, 4, 4, 3], np.int8, X)
-    size = m.constant("size", np.array([7, 7], np.int32))
-    y = m.tensor("y", [1, 7, 7, 3], np.int8, X)
-    m.op("RESIZE_BILINEAR", [x, size], [y], "ResizeBilinearOptions", HalfPixelCenters=True)
+    x = m.input("x", [1, size, size + 1, 3], dtype, q)
+    shape = m.constant("size", np.array([out, out + 2], np.int32))
+    y = m.tensor("y", [1, out, out + 2, 3], dtype, q)
+    align, half = options.get("AlignCorners", False), options.get("HalfPixelCenters", False)
+    m.op("RESIZE_BILINEAR", [x, shape], [y], "ResizeBilinearOptions",
+         AlignCorners=align, HalfPixelCenters=half)  # fmt: skip
     m.output(y)
-    check(m, [int8_feed(1, 4, 4, 3)], equal=0.9)
+    feed = RNG.integers(info.min, int(info.max) + 1, (1, size, size + 1, 3)).astype(dtype)
+    check(m, [feed], equal=1.0)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "source", "target"),
+    [
+        (np.int8, (0.0460255, 3), (0.0768510, -5)),
+        (np.int8, (0.02, 5), (0.5, -1)),
+        (np.uint8, (0.0473, 125), (0.07, 130)),
+    ],
+)
+def test_8_bit_requantize_equals_litert(
+    dtype: type, source: tuple[float, int], target: tuple[float, int]
+) -> None:
+    """QUANTIZE from 8 bits to the same type at another scale: XNNPACK's multiplier holds
+    8 fraction bits only, so a float requantization is steps apart; every element equal."""
+    info = np.iinfo(dtype)
+    m = TFLiteBuilder()
+    x = m.input("x", [32, 64], dtype, per_tensor(*source))
+    y = m.tensor("y", [32, 64], dtype, per_tensor(*target))
+    m.op("QUANTIZE", [x], [y])
+    m.output(y)
+    check(m, [RNG.integers(info.min, int(info.max) + 1, (32, 64)).astype(dtype)], equal=1.0)
 
 
 def test_quantize_requantize_and_dequantize_match_litert() -> None:

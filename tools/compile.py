@@ -22,7 +22,7 @@ from lamina.compiler import pipeline
 from lamina.errors import DeviceError, LaminaError, error_text
 from lamina.progress import Progress
 from lamina.targets import DEVICE_PATH_VARIABLE, device_files, known_devices, load_device
-from lamina.tools.compile_stages import StageReporter
+from lamina.tools.compile_stages import STEPS_BESIDE_PASSES, StageReporter
 from lamina.tools.diagnostics import printing_warnings
 from lamina.tools.flags import add_input_shape_flag
 from lamina.tools.versions import add_version_flag
@@ -148,10 +148,10 @@ def _compile(args: argparse.Namespace) -> int:
 
     devices = args.fat.split(",") if args.fat else [args.device]
     passes = [p.name for d in devices for p in parse_pass_pipeline(pipeline(load_device(d))).passes]
-    steps = 2 * len(devices) + len(passes) + (1 if args.build else 0)
+    steps = len(STEPS_BESIDE_PASSES) * len(devices) + len(passes) + (1 if args.build else 0)
     executable = None
     with Progress(steps, "lamina-compile", quiet=args.quiet) as progress:
-        stages = StageReporter(progress, passes, ", ".join(devices))
+        stages = StageReporter(progress, ", ".join(devices))
         progress.note(f"import: {args.model}")
         options: dict[str, Any] = {
             "name": args.name,

@@ -9,17 +9,18 @@ summed for the closing line:
     lamina-compile: 8/9 codegen: llvm 14.1 s
     lamina-compile: 9/9 link 0.9 s
 
-A step is what `CompileStats.record` names: `import`, a pass of the pipeline, `llvm`
-(LLVM IR to the object), and `link` for `--build`.
+A step is what `CompileStats.record` names: `import`, `pass-pipeline` (the passes built),
+a pass of the pipeline, `verify` (the loop-level module checked), `llvm` (LLVM IR to the
+object), and `link` for `--build`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from lamina.progress import Progress
 
 STAGES = ("import", "graph passes", "lowering", "codegen", "link")
+STEPS_BESIDE_PASSES = ("import", "pass-pipeline", "verify", "llvm")
+"""The steps of one device's compile that are not passes of its pipeline."""
 
 
 def stage_of(step: str) -> str:
@@ -28,17 +29,16 @@ def stage_of(step: str) -> str:
         return step
     if step == "llvm":
         return "codegen"
-    if step.startswith(("apply-rules", "graph-")):
+    if step.startswith(("pass-pipeline", "apply-rules", "graph-")):
         return "graph passes"
     return "lowering"
 
 
 class StageReporter:
-    """Reports each step of a compile for `device` that runs the passes `passes`."""
+    """Reports each step of a compile for `device`."""
 
-    def __init__(self, progress: Progress, passes: Sequence[str], device: str) -> None:
+    def __init__(self, progress: Progress, device: str) -> None:
         self.progress = progress
-        self.last_pass = passes[-1] if passes else "import"
         self.device = device
         self.seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)
 
@@ -47,7 +47,7 @@ class StageReporter:
         self.seconds[stage] += seconds
         what = stage if step == stage else f"{stage}: {step}"
         self.progress.step(f"{what} {seconds:.2f} s")
-        if step == self.last_pass:
+        if step == "verify":  # the last step before codegen
             self.progress.note(f"codegen: LLVM to an object file for {self.device} ...")
 
     def summary(self) -> str:

@@ -35,6 +35,11 @@ SHARED_FIELDS = {"Conv": "ConvFields", "Gemm": "GemmFields"}
 `graph.nhwc_conv`, ...): they are generated as a base class of their own, which the op
 derives from and the hand-written ops import."""
 
+WINDOW_POOLS = ("AveragePool", "LpPool", "MaxPool")
+"""Pools whose data operand and window attributes (the ones all of them have) are generated
+once, as `PoolWindowFields`: they derive from it, and so do the NHWC pools of
+`graph_layout.py`. Results stay in each op (IRDL lists a subclass's fields first)."""
+
 SEQUENCE_OPS_REASON = "takes or returns sequence/optional values, which the dialect has no type for"
 LEFT_OUT_REASONS = {"Optional": "TYPE_PROTO attribute and optional-typed result"}
 
@@ -390,8 +395,34 @@ def has_regions(schema: OpSchema) -> bool:
     return any(a.type == AttributeProto.GRAPH for a in schema.attributes.values())
 
 
-def op_class(schema: OpSchema) -> str:
-    """The op's class; for a `SHARED_FIELDS` operator its fields class, then the op."""
+def window_field_names(schemas: list[OpSchema]) -> set[str]:
+    """The inputs and attributes every `WINDOW_POOLS` operator has; they are all the pools'
+    inputs, so that inheriting them keeps the operand order."""
+    pools = [s for s in schemas if s.name in WINDOW_POOLS]
+    names = set.intersection(*({f.name for f in [*p.inputs, *attributes(p)]} for p in pools))
+    assert all({f.name for f in p.inputs} <= names for p in pools), "a pool has its own input"
+    return names
+
+
+def window_fields_class(schema: OpSchema, names: set[str]) -> str:
+    """`PoolWindowFields`: the `names` fields, as `schema` (one of the pools) has them."""
+    ops = ", ".join(f"graph.{snake_case(name)}" for name in WINDOW_POOLS)
+    fields = [operand_field(f) for f in schema.inputs]
+    fields += [attribute_field(a) for a in attributes(schema) if a.name in names]
+    return "\n".join(
+        [
+            "class PoolWindowFields(OnnxOpWithoutRegions):",
+            f'    """The data operand and window attributes of {ops}',
+            '    and of the NHWC pools (graph_layout.py)."""',
+            "",
+            *fields,
+        ]
+    )
+
+
+def op_class(schema: OpSchema, window_names: set[str]) -> str:
+    """The op's class; for a `SHARED_FIELDS` operator its fields class, then the op, and
+    before the first of the `WINDOW_POOLS` their `PoolWindowFields`."""
     name = snake_case(schema.name)
     defaults = {}
     for attr in attributes(schema):
@@ -399,6 +430,9 @@ def op_class(schema: OpSchema) -> str:
         if default is not None:
             defaults[attr.name] = default
     base = "OnnxOp" if has_regions(schema) else "OnnxOpWithoutRegions"
+    inherited: set[str] = set()
+    if schema.name in WINDOW_POOLS:
+        base, inherited = "PoolWindowFields", window_names
     head = [
         f"@onnx_op({schema.name!r}, {defaults!r})",
         "@irdl_op_definition",
@@ -407,48 +441,59 @@ def op_class(schema: OpSchema) -> str:
         "",
         f'    name = "graph.{name}"',
     ]
-    if schema.name not in SHARED_FIELDS:
-        return "\n".join([*head, "", *op_fields(schema)])
-    fields_class = [
-        f"class {SHARED_FIELDS[schema.name]}({base}):",
-        f'    """The operands and attributes of graph.{name} and of the ops that take them."""',
-        "",
-        *op_fields(schema),
-    ]
-    return "\n".join(fields_class) + "\n\n\n" + "\n".join(head)
+    if schema.name in SHARED_FIELDS:
+        fields_class = [
+            f"class {SHARED_FIELDS[schema.name]}({base}):",
+            f'    """The operands and attributes of graph.{name} and of the ops that take them."""',
+            "",
+            *op_fields(schema),
+        ]
+        return "\n".join(fields_class) + "\n\n\n" + "\n".join(head)
+    op = "\n".join([*head, "", *op_fields(schema, inherited)])
+    if schema.name == WINDOW_POOLS[0]:
+        return window_fields_class(schema, window_names) + "\n\n\n" + op
+    return op
 
 
-def op_fields(schema: OpSchema) -> list[str]:
-    """The operand, result, property and region definitions (and the assembly format)."""
-    lines: list[str] = []
+def value_field(formal: OpSchema.FormalParameter, kind: str) -> str:
+    """The definition of an input (`kind` "operand") or output (`kind` "result")."""
     option = OpSchema.FormalParameterOption
-    for formal in schema.inputs:
-        if formal.option == option.Variadic:
-            lines.append(f"    {field_name(formal.name)} = var_operand_def(AnyTensor)")
-        elif formal.option == option.Optional:
-            lines.append(f"    {field_name(formal.name)} = operand_def(OptionalTensor)")
-        else:
-            lines.append(f"    {field_name(formal.name)} = operand_def(AnyTensor)")
-    for formal in schema.outputs:
-        if formal.option == option.Variadic:
-            lines.append(f"    {field_name(formal.name)} = var_result_def(AnyTensor)")
-        elif formal.option == option.Optional:
-            lines.append(f"    {field_name(formal.name)} = result_def(OptionalTensor)")
-        else:
-            lines.append(f"    {field_name(formal.name)} = result_def(AnyTensor)")
+    if formal.option == option.Variadic:
+        definition = f"var_{kind}_def(AnyTensor)"
+    elif formal.option == option.Optional:
+        definition = f"{kind}_def(OptionalTensor)"
+    else:
+        definition = f"{kind}_def(AnyTensor)"
+    return f"    {field_name(formal.name)} = {definition}"
+
+
+def operand_field(formal: OpSchema.FormalParameter) -> str:
+    return value_field(formal, "operand")
+
+
+def attribute_field(attr: OpSchema.Attribute) -> str:
+    """The property definition of a non-graph attribute."""
+    field = field_name(attr.name)
+    prop_name = f", prop_name={attr.name!r}" if field != attr.name else ""
+    kind = "prop_def" if attr.required else "opt_prop_def"
+    return f"    {field} = {kind}({ATTR_CONSTRAINT[attr_kind(attr)]}{prop_name})"
+
+
+def op_fields(schema: OpSchema, inherited: set[str] | None = None) -> list[str]:
+    """The operand, result, property and region definitions (and the assembly format),
+    except the inputs and attributes named in `inherited` (a base class defines them)."""
+    skip = inherited or set()
+    lines = [operand_field(f) for f in schema.inputs if f.name not in skip]
+    lines += [value_field(f, "result") for f in schema.outputs]
     regions = []
     for attr in attributes(schema):
-        field = field_name(attr.name)
-        prop_name = f", prop_name={attr.name!r}" if field != attr.name else ""
+        if attr.name in skip:
+            continue
         if attr.type == AttributeProto.GRAPH:
             regions.append(attr.name)
-            lines.append(f'    {field} = region_def("single_block")')
-        elif attr.required:
-            lines.append(f"    {field} = prop_def({ATTR_CONSTRAINT[attr_kind(attr)]}{prop_name})")
+            lines.append(f'    {field_name(attr.name)} = region_def("single_block")')
         else:
-            lines.append(
-                f"    {field} = opt_prop_def({ATTR_CONSTRAINT[attr_kind(attr)]}{prop_name})"
-            )
+            lines.append(attribute_field(attr))
     if regions:
         region_text = " ".join(f"`{r}` ${r}" for r in regions)
         lines.append(
@@ -474,7 +519,8 @@ def generate_module(schemas: list[OpSchema], left_out: dict[str, str]) -> str:
         f"GRAPH_OPSET = {OPSET}\n"
         '"""The opset whose operator definitions the generated ops have (the newest of each)."""'
     )
-    parts += [op_class(s) for s in schemas]
+    window_names = window_field_names(schemas)
+    parts += [op_class(s, window_names) for s in schemas]
     table = ",\n".join(f"    {s.name!r}: {s.name}Op" for s in schemas)
     parts.append(
         "GENERATED_OPS: dict[str, type[OnnxOp]] = {\n"

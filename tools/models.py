@@ -102,20 +102,22 @@ def with_random_weights(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProt
 
 def with_logits(model: onnx.ModelProto) -> onnx.ModelProto:
     """The model with the input of its last Softmax as an extra output: near-one-hot
-    probabilities would hide errors that the logits show."""
+    probabilities would hide errors that the logits show (unchanged when they are an
+    output already)."""
     softmaxes = [n for n in model.graph.node if n.op_type == "Softmax"]
-    if not softmaxes:
+    if not softmaxes or softmaxes[-1].input[0] in {o.name for o in model.graph.output}:
         return model
     logits = softmaxes[-1].input[0]
-    info = next(v for v in _inferred_values(model) if v.name == logits)
+    info = next(v for v in inferred_values(model) if v.name == logits)
     model.graph.output.append(info)
     return model
 
 
-def _inferred_values(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
-    """The value types shape inference gives `model`, inferred on its skeleton: large
-    weights as typed inputs (inference copies the model it reads, and they are most of
-    it), small ones (shapes, axes: values inference reads) kept."""
+def inferred_values(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """The value types shape inference gives `model` (its intermediate values, then its
+    outputs), inferred on its skeleton: large weights as typed inputs (inference copies the
+    model it reads, and they are most of it), small ones (shapes, axes: values inference
+    reads) kept."""
     graph = model.graph
     large = [t for t in graph.initializer if np.prod(t.dims) > 1024]
     small = [t for t in graph.initializer if np.prod(t.dims) <= 1024]
@@ -125,7 +127,8 @@ def _inferred_values(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
     )
     bare = helper.make_model(skeleton, opset_imports=list(model.opset_import))
     bare.ir_version = model.ir_version
-    return list(onnx.shape_inference.infer_shapes(bare).graph.value_info)
+    inferred = onnx.shape_inference.infer_shapes(bare).graph
+    return [*inferred.value_info, *inferred.output]
 
 
 def output_mismatch(

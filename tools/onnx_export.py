@@ -45,6 +45,7 @@ from lamina.dialects.partition import SegmentOp, TransferOp
 from lamina.dialects.partition import YieldOp as SegmentYieldOp
 from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError, UnsupportedError, UnsupportedOpError
+from lamina.names import unused_name
 
 
 def no_onnx_form(op: Operation, why: str = "") -> UnsupportedOpError:
@@ -78,14 +79,7 @@ class OnnxWriter:
 
     def fresh(self, hint: str, taken: set[str] | None = None) -> str:
         """`hint`, or `hint_1`, `hint_2`, ... if taken (ONNX names are unique model-wide)."""
-        taken = self.taken if taken is None else taken
-        base = hint or "v"
-        name, counter = base, 0
-        while name in taken:
-            counter += 1
-            name = f"{base}_{counter}"
-        taken.add(name)
-        return name
+        return unused_name(hint or "v", self.taken if taken is None else taken)
 
     def node_name(self, op: Operation, suffix: str = "") -> str | None:
         """The op's ONNX node name (from its location) plus `suffix`, made unique."""

@@ -18,6 +18,7 @@ Built on xDSL's `xDSLOptMain`; what lamina adds:
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import struct
@@ -26,10 +27,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import StringIO
-from typing import ClassVar
 
 from xdsl.dialects.builtin import FileLineColLoc, ModuleOp, NameLoc
-from xdsl.ir import AttributeInvT, Operation, SSAValue
+from xdsl.ir import AttributeInvT, Operation, SSAValue, TypeAttribute
 from xdsl.parser import Parser
 from xdsl.parser.core import UnresolvedOperand
 from xdsl.passes import ModulePass
@@ -41,9 +41,11 @@ from xdsl.utils.exceptions import (
     VerifyException,
 )
 from xdsl.utils.lexer import Span
+from xdsl.utils.mlir_lexer import MLIRTokenKind
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 import lamina.xdsl_patches  # noqa: F401  (linear-time string lexing before any parse)
+from lamina.context import LazyImport
 from lamina.dialects.weights import printing_weights
 from lamina.errors import LaminaError
 from lamina.parser.tflite_source import is_tflite_model
@@ -62,21 +64,56 @@ from lamina.tools.opt_instrument import (
     pipeline_spec,
 )
 from lamina.tools.opt_outputs import SideOutputs, add_output_arguments
-from lamina.tools.versions import versions_text
+from lamina.tools.versions import add_version_flag
 from lamina.universe import LAMINA_DIALECTS, LAMINA_PASSES, parse_pass_pipeline
 
 _SPLIT_MARKER = re.compile(r"^// -----[ \t]*$", re.MULTILINE)
+
+_PARAMETRIZED_TYPES = frozenset({"tensor", "memref", "vector", "complex", "tuple"})
+"""xDSL's builtin parametrized types: `name<...>`."""
+_PLAIN_TYPE_BODY = re.compile(r"<[\w.?\[\], ]*(?:<[\w.?\[\], ]*>[\w.?\[\], ]*)*>", re.ASCII)
+"""The `<...>` of such a type when it holds only names, numbers, `?`, `[]`, `,` and spaces,
+nested one deep (`tensor<2xcomplex<f32>>`): no string, attribute, comment or line break,
+so the text alone decides the type it parses to."""
 
 
 class LocatingParser(Parser):
     """A parser that remembers where each operation starts, so diagnostics about an op
     (from its verifier or from a pass) can name its line and column, and reports a value
-    that is used but never defined at its first use (xDSL reports it at the end of input)."""
+    that is used but never defined at its first use (xDSL reports it at the end of input).
+
+    It parses the text of a plain builtin parametrized type (`tensor<1x16xf32>`, see
+    `_PLAIN_TYPE_BODY`) once and reuses that type wherever the same text appears again:
+    a graph-level module spells the same few tensor types thousands of times, and xDSL
+    lexes and builds each one anew (most of the parse time). Only types that parsed
+    without error are reused, so every diagnostic comes from xDSL's parser as before."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.op_spans: dict[Operation, Span[str] | Span[bytes]] = {}
         self.first_uses: dict[str, Span[str] | Span[bytes]] = {}
+        self.types_by_text: dict[str, TypeAttribute] = {}
+
+    def parse_optional_type(self) -> TypeAttribute | None:
+        token = self._current_token
+        if token.kind != MLIRTokenKind.BARE_IDENT or token.text not in _PARAMETRIZED_TYPES:
+            return super().parse_optional_type()
+        text = self.lexer.input.content
+        if (
+            not isinstance(text, str)
+            or (body := _PLAIN_TYPE_BODY.match(text, token.span.end)) is None
+        ):
+            return super().parse_optional_type()
+        end = body.end()
+        spelling = text[token.span.start : end]
+        if (known := self.types_by_text.get(spelling)) is not None:
+            self._resume_from(end)
+            return known
+        parsed = super().parse_optional_type()
+        # reusable only if xDSL's parse ended right at the `>` (what follows is blank)
+        if parsed is not None and self.pos >= end and not text[end : self.pos].strip():
+            self.types_by_text[spelling] = parsed
+        return parsed
 
     def resolve_operand(
         self, operand: UnresolvedOperand, type: AttributeInvT
@@ -86,6 +123,10 @@ class LocatingParser(Parser):
         return super().resolve_operand(operand, type)
 
     def parse_module(self, allow_implicit_module: bool = True) -> ModuleOp:
+        # The parse allocates some ten objects per op and frees next to none: the cyclic
+        # collector's passes over them (and over every loaded module) are wasted, ~15% of it.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             return super().parse_module(allow_implicit_module)
         except ParseError as e:
@@ -96,6 +137,9 @@ class LocatingParser(Parser):
             raise ParseError(
                 self.first_uses[first], f"value %{first} is used but never defined"
             ) from None
+        finally:
+            if collecting:
+                gc.enable()
 
     def parse_operation(self) -> Operation:
         start = self._current_token.span
@@ -136,7 +180,6 @@ _HELP = {
     "parsing_diagnostics": "print a parse error and exit 0 (for tests of the parser)",
     "split_input_file": "process each chunk between `// -----` lines on its own; line numbers "
     "stay those of the whole file",
-    "version": "print lamina's, xDSL's and LLVM's versions and exit",
     "input_file": "an .mlir file (default: stdin), an .onnx or .tflite model, imported to the graph level",
     "print_between_passes": "print the IR to stderr after every pass (as --print-ir-after-all)",
     "time_passes": "print the wall time of every phase (start-up, parse, verify, each pass, "
@@ -152,8 +195,6 @@ class PassError(Exception):
 class LaminaOptMain(xDSLOptMain):
     """xDSL's opt driver with lamina's dialects, passes, diagnostics and ONNX input."""
 
-    version_format: ClassVar[str] = versions_text("lamina-opt")
-
     def register_all_dialects(self) -> None:
         super().register_all_dialects()
         # Passes may create `dense_resource` weights in IR that never named the builtin
@@ -167,11 +208,9 @@ class LaminaOptMain(xDSLOptMain):
         super().register_all_targets()
         # xDSL owns the universe name `llvm` (for its own llvm dialect); lamina's target
         # prints the LLVM IR of convert-loop-to-llvm and passes xDSL's llvm dialect through.
-        from lamina.codegen.loop_to_llvm import LLVMIRTarget
-        from lamina.codegen.opencl import OpenCLTarget
-
-        self.available_targets["llvm"] = lambda: LLVMIRTarget
-        self.available_targets["opencl"] = lambda: OpenCLTarget
+        # Codegen (and llvmlite) load only when `-t` names one of them (start-up time).
+        self.available_targets["llvm"] = LazyImport("lamina.codegen.loop_to_llvm", "LLVMIRTarget")
+        self.available_targets["opencl"] = LazyImport("lamina.codegen.opencl", "OpenCLTarget")
 
     def register_all_passes(self) -> None:
         super().register_all_passes()
@@ -181,6 +220,11 @@ class LaminaOptMain(xDSLOptMain):
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         arg_parser.prog = "lamina-opt"
         super().register_all_arguments(arg_parser)
+        # lamina's -v / --version (LLVM's version loads only when asked) replaces xDSL's
+        optionals = arg_parser._optionals  # pyright: ignore[reportPrivateUsage]
+        optionals.conflict_handler = "resolve"
+        add_version_flag(arg_parser, "lamina-opt", "-v")
+        optionals.conflict_handler = "error"
         for action in arg_parser._actions:  # pyright: ignore[reportPrivateUsage]
             action.help = _HELP.get(action.dest, action.help)
         arg_parser.epilog = (

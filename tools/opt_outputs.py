@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from xdsl.dialects.builtin import ModuleOp
 
 from lamina.errors import LaminaError
-from lamina.tools.op_graph import op_graph_dot
 
 if TYPE_CHECKING:
     import onnx
@@ -57,6 +56,8 @@ class SideOutputs:
     def add(self, module: ModuleOp) -> None:
         """Make the outputs asked for from `module` (errors point at the op at fault)."""
         if self.dot_path is not None:
+            from lamina.tools.op_graph import op_graph_dot  # loads only when asked (start-up)
+
             self.dots.append(op_graph_dot(module, f"chunk {len(self.dots) + 1}"))
         if self.onnx_path is not None:
             if self.models:

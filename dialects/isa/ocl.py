@@ -9,11 +9,12 @@ kernel launches. Thin: each op prints to one OpenCL C construct or runtime call
 | `ocl.local_alloc` | a `__local` array at kernel scope |
 | `ocl.barrier` / `ocl.barrier global` | `barrier(CLK_LOCAL_MEM_FENCE)` / `(... \\| CLK_GLOBAL_MEM_FENCE)` |
 | `ocl.launch @k global [..] local [..] (%buf[off], ...)` | `clEnqueueNDRangeKernel` on the in-order queue |
+| `ocl.dot_char4` / `ocl.dot_uchar4` | four `char4` / `uchar4` dot products added to an `int4` |
 
 Buffers are memrefs; their address space is the memref's memory space: none or
 `#loop.space<global>` is `__global`, `#loop.space<local>` is `__local`, and
-`#ocl.space<constant>` is `__constant`. Vectors are `vector<Nxf32>` (N in 2, 3, 4, 8, 16:
-`float4`, ...).
+`#ocl.space<constant>` is `__constant`. Vectors are `vector<N x T>` of a scalar type, N in
+2, 3, 4, 8, 16 (`float4`, `int4`, `char16`, ...).
 
     ocl.kernel @relu(%x: memref<64xf32>) attributes {reqd_work_group_size = array<i64: 64, 1, 1>} {
       %i = ocl.global_id 0
@@ -30,7 +31,7 @@ Buffers are memrefs; their address space is the memref's memory space: none or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Self, cast
+from typing import ClassVar, Self, cast
 
 from xdsl.dialects.builtin import (
     I64,
@@ -81,6 +82,7 @@ from xdsl.utils.hints import isa
 from xdsl.utils.str_enum import StrEnum
 
 from lamina.dialects.enum_syntax import AngleBracketEnum
+from lamina.dialects.isa.byte_dot import ByteDotOp
 from lamina.dialects.loop_base import MemorySpace, SpaceAttr, buffer_bytes, memory_space_of
 
 MAX_DIMS = 3
@@ -360,6 +362,42 @@ class BarrierOp(IRDLOperation):
 
 
 # ---------------------------------------------------------------------------------------------
+# Dot products
+
+
+class Dot4Op(ByteDotOp):
+    """Four 4-byte dot products (dialects/isa/byte_dot.py) on OpenCL C vectors: `acc` an
+    `int4`, `lhs` and `rhs` `char16`s. Lane `i` of the result is `acc[i]` plus the dot
+    product of the `char4`s `lhs.s(4i..4i+3)` and `rhs.s(4i..4i+3)`; the i32 sum wraps.
+    Printed as `dot(char4, char4)`s where the device's OpenCL C has them
+    (`cl_khr_integer_dot_product`), else as the same sums widened to `int16` (codegen/opencl.py).
+    Unlike the other ops of the dialect they need no kernel around them: loop-to-ocl-dot puts
+    them in loop-level functions that convert-loop-to-ocl then turns into kernels."""
+
+    ACCUMULATOR_LANES: ClassVar = (4,)
+
+
+@irdl_op_definition
+class DotChar4Op(Dot4Op):
+    """Signed bytes (`char4`):
+
+    %d1 = ocl.dot_char4 %d0, %x, %y : vector<4xi32>, vector<16xi8>
+    """
+
+    name = "ocl.dot_char4"
+
+
+@irdl_op_definition
+class DotUchar4Op(Dot4Op):
+    """Unsigned bytes: the i8 operands are read as `uchar4`s:
+
+    %d1 = ocl.dot_uchar4 %d0, %x, %y : vector<4xi32>, vector<16xi8>
+    """
+
+    name = "ocl.dot_uchar4"
+
+
+# ---------------------------------------------------------------------------------------------
 # Host side
 
 
@@ -531,6 +569,8 @@ OCL = Dialect(
         LocalAllocOp,
         BarrierOp,
         LaunchOp,
+        DotChar4Op,
+        DotUchar4Op,
     ],
     [AddressSpaceAttr],
 )

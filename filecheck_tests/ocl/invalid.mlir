@@ -95,3 +95,19 @@ func.func @main(%arena: memref<256xi8>) {
   ocl.launch @k global [1, 2, 3, 4] (%arena[0]) : memref<256xi8>
   func.return
 }
+
+// -----
+
+func.func @dot_accumulator_not_int4(%acc: vector<8xi32>, %x: vector<32xi8>) {
+  // expected-error@+1 {{ocl.dot_char4: accumulator vector<8xi32> must be vector<4xi32>}}
+  %r = ocl.dot_char4 %acc, %x, %x : vector<8xi32>, vector<32xi8>
+  func.return
+}
+
+// -----
+
+func.func @dot_operands_not_char16(%acc: vector<4xi32>, %x: vector<16xi16>) {
+  // expected-error@+1 {{ocl.dot_uchar4: operands vector<16xi16> must be vector<16xi8> for an accumulator vector<4xi32>}}
+  %r = ocl.dot_uchar4 %acc, %x, %x : vector<4xi32>, vector<16xi16>
+  func.return
+}

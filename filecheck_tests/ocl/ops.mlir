@@ -48,6 +48,19 @@ ocl.kernel @tile(%a: memref<32x32xf32>, %scratch: memref<4xvector<4xf32>, #loop.
   ocl.return
 }
 
+// The dot products are plain ops: they live in loop-level functions before
+// convert-loop-to-ocl moves them into kernels.
+// CHECK-LABEL: func.func @dot_products
+// CHECK-SAME: (%[[ACC:.*]]: vector<4xi32>, %[[X:.*]]: vector<16xi8>, %[[Y:.*]]: vector<16xi8>)
+// CHECK-NEXT: %[[S:.*]] = ocl.dot_char4 %[[ACC]], %[[X]], %[[Y]] : vector<4xi32>, vector<16xi8>
+// CHECK-NEXT: %[[U:.*]] = ocl.dot_uchar4 %[[S]], %[[X]], %[[Y]] : vector<4xi32>, vector<16xi8>
+// CHECK-NEXT: func.return %[[U]] : vector<4xi32>
+func.func @dot_products(%acc: vector<4xi32>, %x: vector<16xi8>, %y: vector<16xi8>) -> vector<4xi32> {
+  %s = ocl.dot_char4 %acc, %x, %y : vector<4xi32>, vector<16xi8>
+  %u = ocl.dot_uchar4 %s, %x, %y : vector<4xi32>, vector<16xi8>
+  func.return %u : vector<4xi32>
+}
+
 // CHECK-LABEL: func.func @main
 // CHECK-SAME: (%[[W:.*]]: memref<4096xi8>, %[[ARENA:.*]]: memref<32768xi8>)
 func.func @main(%weights: memref<4096xi8>, %arena: memref<32768xi8>) {

@@ -52,3 +52,27 @@ func.func @pad_average_pool(%x: tensor<1x1x4x4xf32>) -> (tensor<1x1x5x5xf32>, te
   %z = graph.average_pool %p2 {kernel_shape = array<i64: 2, 2>} : (tensor<1x1x6x6xf32>) -> tensor<1x1x5x5xf32>
   func.return %y, %z : tensor<1x1x5x5xf32>, tensor<1x1x5x5xf32>
 }
+
+// nhwc_conv(pad(x, p, 0)) -> nhwc_conv(x) {pads = pads + p}: TFLite's PAD before a VALID conv
+// CHECK-LABEL: func.func @pad_nhwc_conv
+// CHECK:         %[[Y:.*]] = graph.nhwc_conv %x, %w, %n {group = 1 : i64, kernel_shape = array<i64: 3, 3>, pads = array<i64: 0, 0, 1, 1>, strides = array<i64: 2, 2>}
+// CHECK-NEXT:    func.return %[[Y]]
+func.func @pad_nhwc_conv(%x: tensor<1x8x8x4xf32>, %w: tensor<3x3x4x5xf32>) -> tensor<1x4x4x5xf32> {
+  %n = graph.none : none
+  %pads = graph.constant dense<[0, 0, 0, 0, 0, 1, 1, 0]> : tensor<8xi64>
+  %p = graph.pad %x, %pads, %n, %n : (tensor<1x8x8x4xf32>, tensor<8xi64>, none, none) -> tensor<1x9x9x4xf32>
+  %y = graph.nhwc_conv %p, %w, %n {group = 1 : i64, kernel_shape = array<i64: 3, 3>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x9x9x4xf32>, tensor<3x3x4x5xf32>, none) -> tensor<1x4x4x5xf32>
+  func.return %y : tensor<1x4x4x5xf32>
+}
+
+// an NHWC pad of the channels (BlazeFace's channel padding) stays
+// CHECK-LABEL: func.func @pad_channels_nhwc_conv
+// CHECK:         graph.pad
+// CHECK:         graph.nhwc_conv
+func.func @pad_channels_nhwc_conv(%x: tensor<1x4x4x2xf32>, %w: tensor<1x1x3x4xf32>) -> tensor<1x4x4x4xf32> {
+  %n = graph.none : none
+  %pads = graph.constant dense<[0, 0, 0, 0, 0, 0, 0, 1]> : tensor<8xi64>
+  %p = graph.pad %x, %pads, %n, %n : (tensor<1x4x4x2xf32>, tensor<8xi64>, none, none) -> tensor<1x4x4x3xf32>
+  %y = graph.nhwc_conv %p, %w, %n {group = 1 : i64, kernel_shape = array<i64: 1, 1>} : (tensor<1x4x4x3xf32>, tensor<1x1x3x4xf32>, none) -> tensor<1x4x4x4xf32>
+  func.return %y : tensor<1x4x4x4xf32>
+}

@@ -12,11 +12,12 @@
 // CHECK: %[[WORD:.*]] = arith.xori %{{.*}}, %[[FLIP]] : i32
 // CHECK-NEXT: loop.store %[[WORD]], %[[AP]]
 // CHECK: loop.for %{{.*}} iter_args(%[[ACC0:.*]] = %{{.*}}, %[[ACC1:.*]] = %{{.*}}, %[[ACC2:.*]] = %{{.*}}, %[[ACC3:.*]] = %{{.*}}) -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
-// CHECK: %[[B0:.*]] = vector.bitcast %{{.*}} : vector<16xi32> to vector<64xi8>
+// CHECK: %[[B0:.*]] = loop.vload %[[W]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x65x64xi32>, vector<16xi32>
 // CHECK: %[[A:.*]] = loop.load %[[AP]]
 // CHECK-NEXT: %[[AS:.*]] = vector.broadcast %[[A]] : i32 to vector<16xi32>
 // CHECK-NEXT: %[[AB:.*]] = vector.bitcast %[[AS]] : vector<16xi32> to vector<64xi8>
-// CHECK-NEXT: %{{.*}} = loop.byte_dot %[[ACC0]], %[[AB]], %[[B0]] : vector<16xi32>, vector<64xi8>
+// CHECK-NEXT: %[[BB:.*]] = vector.bitcast %[[B0]] : vector<16xi32> to vector<64xi8>
+// CHECK-NEXT: %{{.*}} = loop.byte_dot %[[ACC0]], %[[AB]], %[[BB]] : vector<16xi32>, vector<64xi8>
 // CHECK-COUNT-3: loop.byte_dot
 // Without int8_gemm: the dot-product loops.
 // DOT-LABEL: func.func @byte_matmul
