@@ -57,12 +57,7 @@ from lamina.lowering.top_to_loop_nhwc_conv import (
     packed_nhwc_filter,
 )
 from lamina.lowering.top_to_loop_nhwc_depthwise import lower_nhwc_depthwise, nhwc_depthwise
-from lamina.lowering.top_to_loop_pool import (
-    integer_max_rows,
-    lower_max_rows,
-    lower_pool_planes,
-    pool_geometry,
-)
+from lamina.lowering.top_to_loop_pool import lower_pool_planes, pool_geometry
 
 
 def broadcast_indices(em: Emitter, ivs: Sequence[SSAValue], shape: Sequence[int]) -> list[SSAValue]:
@@ -382,7 +377,7 @@ def _group_start(
 
 
 class PoolLowering(TopLowering):
-    """2-D nchw f32 pools, and unpadded integer max pools: vectorised along the output rows
+    """2-D nchw f32 pools and integer max pools: vectorised along the output rows
     (top_to_loop_pool). Others: for
     every output element (parallel): a sequential window nest carrying the running max, or
     the sum and the count of counted taps (avg); padded taps are skipped."""
@@ -394,8 +389,6 @@ class PoolLowering(TopLowering):
         geometry = pool_geometry(op, self.vector_bits)
         if geometry is not None:
             lower_pool_planes(em, op, geometry, x, y)
-        elif integer_max_rows(op):
-            lower_max_rows(em, op, x, y, self.vector_bits // 32)
         else:
             lower_pool(em, op, x, y)
         rewriter.erase(op)

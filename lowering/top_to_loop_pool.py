@@ -1,4 +1,5 @@
-"""2-D max / average `top.pool` on nchw f32 (dilation 1) vectorised along the output rows,
+"""2-D max / average `top.pool` on nchw f32, and max pools on integers (quantized tensors),
+(dilation 1) vectorised along the output rows,
 with the phase planes of the depthwise kernel (lowering/top_to_loop_depthwise.py):
 
     for n, c (parallel):
@@ -35,11 +36,14 @@ from lamina.lowering.top_to_loop_gemm import span
 
 def pool_geometry(op: top.PoolOp, vector_bits: int) -> DepthwiseGeometry | None:
     """The plane geometry of `op` (channels as both c and f), or None when the reference
-    nest lowers it: not nchw f32 2-D, dilated, or no window leaves X (the reference nest
-    then has no selects and reads X once, which the planes cannot beat)."""
-    types = [op.input.type, op.result.type]
-    if not all(isa(t, TensorType[Attribute]) and t.get_element_type() == f32 for t in types):
+    nest lowers it: not nchw 2-D f32 (or an integer max pool: quantized tensors), dilated,
+    or, for f32, no window leaves X (the reference nest then has no selects and reads X
+    once, which the planes cannot beat; on bytes LLVM does not vectorise its strided taps,
+    which the planes make contiguous)."""
+    element = _element(op)
+    if element is None:
         return None
+    types = [op.input.type, op.result.type]
     x_shape, y_shape = (cast(TensorType[Attribute], t).get_shape() for t in types)
     if len(x_shape) != 4 or tuple(op.spatial_dims()) != (2, 3):
         return None
@@ -51,49 +55,21 @@ def pool_geometry(op: top.PoolOp, vector_bits: int) -> DepthwiseGeometry | None:
     if not strides_fit_planes((sh, sw), (h, w)):
         return None
     lh, lw = op.pad_low.get_values()
-    if lh == lw == 0 and (oh - 1) * sh + kh <= h and (ow - 1) * sw + kw <= w:
+    inside = lh == lw == 0 and (oh - 1) * sh + kh <= h and (ow - 1) * sw + kw <= w
+    if inside and element == f32:
         return None
     lanes = max(1, vector_bits // 32)
     return DepthwiseGeometry(c, h, w, c, kh, kw, oh, ow, (sh, sw), (lh, lw), lanes)
 
 
-def integer_max_rows(op: top.PoolOp) -> bool:
-    """Whether `op` takes `lower_max_rows`: a 2-D nchw max pool of integers (quantized
-    tensors) whose windows all stay inside x, of static shape."""
-    x_type, y_type = op.input.type, op.result.type
-    if not (isa(x_type, TensorType[Attribute]) and isa(y_type, TensorType[Attribute])):
-        return False
-    if op.kind.data != top.PoolKind.MAX or not isinstance(x_type.get_element_type(), IntegerType):
-        return False
-    x_shape, y_shape = x_type.get_shape(), y_type.get_shape()
-    if len(x_shape) != 4 or tuple(op.spatial_dims()) != (2, 3) or -1 in (*x_shape, *y_shape):
-        return False
-    if any((*op.pad_low.get_values(), *op.pad_high.get_values())):
-        return False
-    return all(
-        (o - 1) * s + (k - 1) * d < size
-        for o, s, k, d, size in zip(
-            y_shape[2:], op.strides.get_values(), op.kernel.get_values(),
-            op.dilations.get_values(), x_shape[2:], strict=True,
-        )
-    )  # fmt: skip
-
-
-def lower_max_rows(em: Emitter, op: top.PoolOp, x: SSAValue, y: SSAValue, lanes: int) -> None:
-    """Y[n, c, oh, ow] = the max over the taps of X[n, c, oh*sh + kh*dh, ow*sw + kw*dw]: the
-    taps unrolled in one loop along ow, which LLVM vectorises (`lanes`; strided loads)."""
-    (kh, kw), (sh, sw) = op.kernel.get_values(), op.strides.get_values()
-    dh, dw = op.dilations.get_values()
-    n, c, oh, ow = cast(MemRefType[Attribute], y.type).get_shape()
-    with em.nest([n, c, oh]) as (ni, ci, ohi), span(em, 0, ow, parallel=True, vector=lanes) as o:
-        best: SSAValue | None = None
-        for i in range(kh):
-            for j in range(kw):
-                ih, iw = em.iadd(em.imul(ohi, sh), i * dh), em.iadd(em.imul(o, sw), j * dw)
-                tap = em.load(x, [ni, ci, ih, iw])
-                best = tap if best is None else em.max(best, tap)
-        assert best is not None, "a window has at least one tap"
-        em.store(best, y, [ni, ci, ohi, o])
+def _element(op: top.PoolOp) -> Attribute | None:
+    """The element type of a pool the planes take: f32, or an integer of a max pool."""
+    types = [op.input.type, op.result.type]
+    if not all(isa(t, TensorType[Attribute]) for t in types):
+        return None
+    element = cast(TensorType[Attribute], types[0]).get_element_type()
+    integer_max = isinstance(element, IntegerType) and op.kind.data == top.PoolKind.MAX
+    return element if element == f32 or integer_max else None
 
 
 def lower_pool_planes(
@@ -101,10 +77,11 @@ def lower_pool_planes(
 ) -> None:
     """The loop nest of the module docstring."""
     is_max = op.kind.data == top.PoolKind.MAX
-    planes = em.value(AllocOp(MemRefType(f32, [g.c, g.phases, g.hq * g.wq])))
-    flat = em.value(AllocOp(MemRefType(f32, [g.c, g.flat])))
+    element = cast(MemRefType[Attribute], x.type).element_type
+    planes = em.value(AllocOp(MemRefType(element, [g.c, g.phases, g.hq * g.wq])))
+    flat = em.value(AllocOp(MemRefType(element, [g.c, g.flat])))
     batch = cast(MemRefType[Attribute], y.type).get_shape()[0]
-    pad_value = em.lowest(f32) if is_max else em.const(0.0, f32)
+    pad_value = em.lowest(element) if is_max else em.const(0.0, f32)
     with span(em, 0, batch) as n, span(em, 0, g.c, parallel=True) as c:
         fill_planes(em, g, x, (n, c), (planes, c), pad_value)
         _combine(em, g, is_max, planes, flat, c)
@@ -127,7 +104,7 @@ def _combine(
 ) -> None:
     """Yf[c][p] = max or sum over taps of Xs[c][phase][p + shift], taps unrolled."""
     (sh, sw) = g.stride
-    vt = VectorType(f32, [g.lanes])
+    vt = VectorType(cast(MemRefType[Attribute], planes.type).element_type, [g.lanes])
     step = g.chains * g.lanes
     with span(em, 0, g.flat, step, parallel=True) as p:
         acc: list[SSAValue | None] = [None] * g.chains
@@ -142,7 +119,7 @@ def _combine(
                     if before is None:
                         acc[u] = tap
                     elif is_max:
-                        acc[u] = em.value(arith.MaximumfOp(before, tap))
+                        acc[u] = em.max(before, tap)
                     else:
                         acc[u] = em.value(arith.AddfOp(before, tap))
         for u, value in enumerate(acc):

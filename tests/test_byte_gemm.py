@@ -3,7 +3,7 @@ top_to_loop_byte_conv.py) on the host: MatMulInteger and ConvInteger by constant
 against ONNX's reference evaluator, bit for bit, in the shapes that reach its edges (one
 row and a few rows of activations, K not a multiple of four, N not a multiple of the
 vector, strides, dilations and uneven pads, signed and unsigned bytes); and the integer
-max pools around it (unsigned ones with the top bit flipped, the rows kernel)."""
+max pools around it (unsigned ones with the top bit flipped, on phase planes)."""
 
 from __future__ import annotations
 
@@ -93,11 +93,11 @@ def test_int8_conv_on_the_byte_gemm_is_exact(x_type: Any):
     assert_exact(model, x)
 
 
-@pytest.mark.parametrize("pads", [[0, 0, 0, 0], [1, 0, 1, 1]], ids=["rows", "padded"])
+@pytest.mark.parametrize("pads", [[0, 0, 0, 0], [1, 0, 1, 1]], ids=["unpadded", "padded"])
 @pytest.mark.parametrize("x_type", [np.uint8, np.int8])
 def test_integer_max_pools_match_onnxruntime(x_type: Any, pads: list[int]):
-    """Unsigned bytes pool with their top bit flipped (order kept), unpadded pools on the
-    rows kernel; 3x3 windows, stride 2."""
+    """Unsigned bytes pool with their top bit flipped (order kept), on the phase planes
+    also when no window leaves x; 3x3 windows, stride 2."""
     info = np.iinfo(x_type)
     x = np.random.default_rng(13).integers(
         info.min, info.max, (1, 4, 11, 13), x_type, endpoint=True
