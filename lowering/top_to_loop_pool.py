@@ -118,8 +118,10 @@ def _combine(
                     before = acc[u]
                     if before is None:
                         acc[u] = tap
+                    elif is_max and vt.element_type == f32:
+                        acc[u] = em.value(arith.MaximumfOp(before, tap))
                     elif is_max:
-                        acc[u] = em.max(before, tap)
+                        acc[u] = em.value(arith.MaxSIOp(before, tap))
                     else:
                         acc[u] = em.value(arith.AddfOp(before, tap))
         for u, value in enumerate(acc):

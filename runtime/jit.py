@@ -206,6 +206,11 @@ class JitFunction:
             raise LaminaError(f"@{self.name} cannot have {num_outputs} outputs")
         self.input_types = types[2 : len(types) - num_outputs]
         self.output_types = types[len(types) - num_outputs :]
+        self._layouts = [
+            [(tuple(t.get_shape()), numpy_dtype(t.element_type)) for t in ts]
+            for ts in (self.input_types, self.output_types)
+        ]
+        """(shape, dtype) of each input and output: what a call checks and allocates."""
         self.weights = self._weights(op, weights, types[0].get_shape()[0])
         self.arena_size = types[1].get_shape()[0]
         self.arena = aligned_empty((self.arena_size,), np.uint8)
@@ -220,13 +225,16 @@ class JitFunction:
             )
         if self.dynamic is not None:
             return self._call_dynamic(self.dynamic, inputs)
+        input_layouts, output_layouts = self._layouts
         checked = [
-            check_array(x, t, f"input {i} of @{self.name}", in_place=False)
-            for i, (x, t) in enumerate(zip(inputs, self.input_types, strict=True))
+            x
+            if isinstance(x, np.ndarray) and (x.shape, x.dtype) == layout and x.flags.c_contiguous
+            else check_array(x, t, f"input {i} of @{self.name}", in_place=False)
+            for i, (x, t, layout) in enumerate(
+                zip(inputs, self.input_types, input_layouts, strict=True)
+            )
         ]
-        outputs = [
-            aligned_empty(t.get_shape(), numpy_dtype(t.element_type)) for t in self.output_types
-        ]
+        outputs = [aligned_empty(shape, dtype) for shape, dtype in output_layouts]
         self._raw(
             self.weights.ctypes.data,
             self.arena.ctypes.data,
