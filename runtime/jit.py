@@ -214,6 +214,8 @@ class JitFunction:
         self.weights = self._weights(op, weights, types[0].get_shape()[0])
         self.arena_size = types[1].get_shape()[0]
         self.arena = aligned_empty((self.arena_size,), np.uint8)
+        self._buffers = (self.weights.ctypes.data, self.arena.ctypes.data)
+        """The addresses of the weights and the arena, every call's first two arguments."""
         self.dynamic = self._dynamic_signature(op, input_names)
         argtypes = self.dynamic.argument_types() if self.dynamic else [ctypes.c_void_p] * len(types)
         self._raw = ctypes.CFUNCTYPE(None, *argtypes)(self.jit.address(self.name))
@@ -235,11 +237,7 @@ class JitFunction:
             )
         ]
         outputs = [aligned_empty(shape, dtype) for shape, dtype in output_layouts]
-        self._raw(
-            self.weights.ctypes.data,
-            self.arena.ctypes.data,
-            *[a.ctypes.data for a in (*checked, *outputs)],
-        )
+        self._raw(*self._buffers, *[a.ctypes.data for a in (*checked, *outputs)])
         return outputs
 
     def _dynamic_signature(
@@ -273,7 +271,7 @@ class JitFunction:
             for shape, t in zip(shapes, self.output_types, strict=True)
         ]
         arguments = signature.arguments([*checked, *outputs])
-        self._raw(self.weights.ctypes.data, self.arena.ctypes.data, *arguments)
+        self._raw(*self._buffers, *arguments)
         return outputs
 
     def _kernel(self, name: str | None) -> func.FuncOp:
