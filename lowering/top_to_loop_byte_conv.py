@@ -21,15 +21,25 @@ one dot-product loop of a row of P and a row of the filter as [F, C*KH*KW].
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 import numpy as np
-from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntegerType, MemRefType, TensorType, i8, i32
+from xdsl.dialects import arith, vector
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    IntegerType,
+    MemRefType,
+    TensorType,
+    VectorType,
+    i8,
+    i32,
+    i64,
+)
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.dialects import top
-from lamina.dialects.loop import AllocOp, DeallocOp
+from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
 from lamina.dialects.top_base import element_type_of
 from lamina.lowering.bufferize import Buffers, Epilogue, PackedConstant
 from lamina.lowering.top_to_loop_build import Emitter
@@ -37,6 +47,7 @@ from lamina.lowering.top_to_loop_byte_gemm import (
     byte_step,
     pack_weights,
     packed_word,
+    packed_words,
     weights_panel,
     words,
 )
@@ -171,7 +182,14 @@ def _pack_im2col_words(
         with span(em, 0, rows, parallel=True) as r:
             ih0 = em.imul(em.iadd(row0, r), sh)
             base = em.imul(r, g.ow)
-            with span(em, 0, g.ow, parallel=True, vector=g.blocking.lanes) as ow:
+            lanes = g.blocking.lanes
+            whole = _vector_columns(g, sw, (g.kw - 1) * dw)
+            if whole:
+                with span(em, 0, whole, lanes, parallel=True) as ow:
+                    tap_bytes = _tap_vectors(em, x, (n, ih0, ow), taps, sw, lanes)
+                    words = packed_words(em, [tap_bytes(t) for t in range(4)])
+                    em.emit(VStoreOp(words, bp, [kk, em.iadd(base, ow)]))
+            with span(em, whole, g.ow, parallel=True) as ow:
                 iw0 = em.imul(ow, sw)
 
                 def byte_at(t: int) -> SSAValue:
@@ -179,6 +197,43 @@ def _pack_im2col_words(
                     return em.load(x, [n, c, em.iadd(ih0, dy), em.iadd(iw0, dx)])
 
                 em.store(packed_word(em, byte_at), bp, [kk, em.iadd(base, ow)])
+
+
+def _vector_columns(g: ConvGeometry, stride: int, reach: int) -> int:
+    """The outputs of a row packed a vector at a time: whole vectors of `lanes` outputs
+    whose taps, read `stride * lanes` bytes at a time from ow*stride + dx (dx <= `reach`),
+    stay inside the input row."""
+    lanes = g.blocking.lanes
+    if stride * lanes > g.w:
+        return 0
+    return min(g.ow, (g.w - reach) // stride) // lanes * lanes
+
+
+def _tap_vectors(
+    em: Emitter,
+    x: SSAValue,
+    at: tuple[SSAValue, SSAValue, SSAValue],
+    taps: list[tuple[SSAValue, SSAValue, SSAValue]],
+    stride: int,
+    lanes: int,
+) -> Callable[[int], SSAValue]:
+    """The bytes of tap t for `lanes` outputs from ow of row ih0 (`at` = (n, ih0, ow)): one
+    contiguous load of stride * lanes bytes, every stride-th kept."""
+    n, ih0, ow = at
+    loaded = VectorType(i8, [stride * lanes])
+
+    def tap_bytes(t: int) -> SSAValue:
+        c, dy, dx = taps[t]
+        row = em.value(
+            VLoadOp(x, [n, c, em.iadd(ih0, dy), em.iadd(em.imul(ow, stride), dx)], loaded)
+        )
+        if stride == 1:
+            return row
+        mask = DenseArrayBase.from_list(i64, [stride * i for i in range(lanes)])
+        kept = VectorType(i8, [lanes])
+        return em.value(vector.ShuffleOp(row, row, mask, result_type=kept))
+
+    return tap_bytes
 
 
 def _copy_out(

@@ -19,12 +19,21 @@ top_to_loop_byte_conv.py. The result is the i32 sums; a fused consumer
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import cast
 
 import numpy as np
 from xdsl.dialects import arith, vector
-from xdsl.dialects.builtin import IntegerType, MemRefType, TensorType, VectorType, i8, i32
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    IntegerType,
+    MemRefType,
+    TensorType,
+    VectorType,
+    i8,
+    i32,
+    i64,
+)
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.dialects import top
@@ -171,6 +180,28 @@ def packed_word(em: Emitter, byte_at: Callable[[int], SSAValue]) -> SSAValue:
         word = wide if word is None else em.value(arith.OrIOp(word, wide))
     assert word is not None
     return em.value(arith.XOrIOp(word, em.const(FLIP, i32)))
+
+
+def packed_words(em: Emitter, taps: Sequence[SSAValue]) -> SSAValue:
+    """`packed_word` of four vectors of N bytes: the vector<Nxi32> whose word i holds byte
+    i of each tap (interleaved by shuffles), each xor 0x80."""
+    count = cast(VectorType[Attribute], taps[0].type).get_shape()[0]
+
+    def interleave(a: SSAValue, b: SSAValue, mask: list[int], size: int) -> SSAValue:
+        kept = VectorType(i8, [size])
+        pattern = DenseArrayBase.from_list(i64, mask)
+        return em.value(vector.ShuffleOp(a, b, pattern, result_type=kept))
+
+    pairs = [i + count * side for i in range(count) for side in (0, 1)]
+    low, high = (
+        interleave(taps[0], taps[1], pairs, 2 * count),
+        interleave(taps[2], taps[3], pairs, 2 * count),
+    )
+    quads = [2 * (i // 4) + i % 2 + 2 * count * ((i // 2) % 2) for i in range(4 * count)]
+    word_bytes = interleave(low, high, quads, 4 * count)
+    flip = em.value(vector.BroadcastOp(em.const(-128, i8), VectorType(i8, [4 * count])))
+    flipped = em.value(arith.XOrIOp(word_bytes, flip))
+    return em.value(vector.BitcastOp(flipped, VectorType(i32, [count])))
 
 
 def lower_byte_matmul(em: Emitter, op: top.MatmulOp, b: Blocking, buffers: Buffers) -> None:
