@@ -25,17 +25,8 @@ from collections.abc import Callable
 from typing import cast
 
 import numpy as np
-from xdsl.dialects import arith, vector
-from xdsl.dialects.builtin import (
-    DenseArrayBase,
-    IntegerType,
-    MemRefType,
-    TensorType,
-    VectorType,
-    i8,
-    i32,
-    i64,
-)
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import IntegerType, MemRefType, TensorType, VectorType, i8, i32
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.dialects import top
@@ -48,6 +39,7 @@ from lamina.lowering.top_to_loop_byte_gemm import (
     pack_weights,
     packed_word,
     packed_words,
+    shuffled_bytes,
     weights_panel,
     words,
 )
@@ -229,9 +221,7 @@ def _tap_vectors(
         )
         if stride == 1:
             return row
-        mask = DenseArrayBase.from_list(i64, [stride * i for i in range(lanes)])
-        kept = VectorType(i8, [lanes])
-        return em.value(vector.ShuffleOp(row, row, mask, result_type=kept))
+        return shuffled_bytes(em, (row, row), [stride * i for i in range(lanes)])
 
     return tap_bytes
 

@@ -182,15 +182,20 @@ def packed_word(em: Emitter, byte_at: Callable[[int], SSAValue]) -> SSAValue:
     return em.value(arith.XOrIOp(word, em.const(FLIP, i32)))
 
 
+def shuffled_bytes(em: Emitter, sources: tuple[SSAValue, SSAValue], mask: list[int]) -> SSAValue:
+    """The bytes of the two byte vectors `sources` (one after the other) at `mask`."""
+    kept = VectorType(i8, [len(mask)])
+    pattern = DenseArrayBase.from_list(i64, mask)
+    return em.value(vector.ShuffleOp(*sources, pattern, result_type=kept))
+
+
 def packed_words(em: Emitter, taps: Sequence[SSAValue]) -> SSAValue:
     """`packed_word` of four vectors of N bytes: the vector<Nxi32> whose word i holds byte
     i of each tap (interleaved by shuffles), each xor 0x80."""
     count = cast(VectorType[Attribute], taps[0].type).get_shape()[0]
 
     def interleave(a: SSAValue, b: SSAValue, mask: list[int], size: int) -> SSAValue:
-        kept = VectorType(i8, [size])
-        pattern = DenseArrayBase.from_list(i64, mask)
-        return em.value(vector.ShuffleOp(a, b, pattern, result_type=kept))
+        return shuffled_bytes(em, (a, b), mask)
 
     pairs = [i + count * side for i in range(count) for side in (0, 1)]
     low, high = (

@@ -62,14 +62,19 @@ def pool_geometry(op: top.PoolOp, vector_bits: int) -> DepthwiseGeometry | None:
     return DepthwiseGeometry(c, h, w, c, kh, kw, oh, ow, (sh, sw), (lh, lw), lanes)
 
 
+def _is_integer(t: Attribute) -> bool:
+    return isinstance(t, IntegerType)
+
+
 def _element(op: top.PoolOp) -> Attribute | None:
     """The element type of a pool the planes take: f32, or an integer of a max pool."""
     types = [op.input.type, op.result.type]
     if not all(isa(t, TensorType[Attribute]) for t in types):
         return None
-    element = cast(TensorType[Attribute], types[0]).get_element_type()
-    integer_max = isinstance(element, IntegerType) and op.kind.data == top.PoolKind.MAX
-    return element if element == f32 or integer_max else None
+    element: Attribute = cast(TensorType[Attribute], types[0]).get_element_type()
+    if element == f32 or (op.kind.data == top.PoolKind.MAX and _is_integer(element)):
+        return element
+    return None
 
 
 def lower_pool_planes(
