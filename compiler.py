@@ -104,12 +104,22 @@ def pipeline(device: Device) -> str:
             "apply-rules{set=graph-default}",
             "convert-graph-to-top",
             "top-fuse-elementwise",
-            f"convert-top-to-loop{{vector_bits={lowering_vector_bits(device)}}}",
+            f"convert-top-to-loop{{{top_to_loop_options(device)}}}",
             "plan-memory",
             "loop-expand-float-formats",
             *device_strings(device, "passes"),
         ]
     )
+
+
+def top_to_loop_options(device: Device) -> str:
+    """convert-top-to-loop's options for `device`: its vector width, and the int8 GEMM
+    where its description says `int8_gemm = true` (its ISA pass forms `loop.byte_dot`)."""
+    int8_gemm = device.extra.get("int8_gemm", False)
+    if not isinstance(int8_gemm, bool):
+        raise LaminaError(f"device '{device.name}': `int8_gemm` must be true or false")
+    options = f"vector_bits={lowering_vector_bits(device)}"
+    return f"{options} int8_gemm=true" if int8_gemm else options
 
 
 def lowering_vector_bits(device: Device) -> int:

@@ -1,4 +1,4 @@
-"""LLVM IR for the compute ops of loop-level IR: `arith`, `math` and `vector`.
+"""LLVM IR for the compute ops of loop-level IR: `arith`, `math`, `vector` and `loop.byte_dot`.
 
 Each table maps an op name to the LLVM instruction or intrinsic it becomes; the fast-math
 flags of an op (`fastmath<contract>`) carry over to its instruction. Math functions LLVM
@@ -492,6 +492,20 @@ def _shuffle(e: FunctionEmitter, op: Operation) -> None:
     e.set(op.result, e.builder.shuffle_vector(e.get(op.v1), e.get(op.v2), ir.Constant(t, mask)))
 
 
+def _byte_dot(e: FunctionEmitter, op: Operation) -> None:
+    """`loop.byte_dot` without a dot-product instruction: the bytes widened to i32 (lhs
+    unsigned, rhs signed), multiplied, and each lane's four products added to acc."""
+    acc = e.get(op.operands[0])
+    wide = ir.VectorType(ir.IntType(32), acc.type.count * 4)
+    lhs, rhs = (e.get(v) for v in op.operands[1:])
+    products = e.builder.mul(e.builder.zext(lhs, wide), e.builder.sext(rhs, wide))
+    lanes = range(0, wide.count, 4)
+    for t in range(4):
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), len(lanes)), [i + t for i in lanes])
+        acc = e.builder.add(acc, e.builder.shuffle_vector(products, products, mask))
+    e.set(op.results[0], acc)
+
+
 _SPECIAL: dict[str, Callable[[FunctionEmitter, Any], None]] = {
     "arith.constant": _constant,
     "arith.negf": _negf,
@@ -514,6 +528,7 @@ _SPECIAL: dict[str, Callable[[FunctionEmitter, Any], None]] = {
     "vector.store": _vector_memory,
     "vector.reduction": _reduction,
     "vector.shuffle": _shuffle,
+    "loop.byte_dot": _byte_dot,
 }
 
 __all__ = ["IndexType", "VectorType", "emit_compute_op", "fast_flags", "isa"]

@@ -26,7 +26,8 @@ one `loop.arena` per memory space, and the verifier checks that each carved buff
 
 The ops live in one module per family, and this module gathers them into the `Loop`
 dialect object: loop_buffer.py (arena, carve, alloc, dealloc), loop_for.py (for, yield),
-loop_access.py (load, store, vload, vstore), loop_control.py and loop_shape.py;
+loop_access.py (load, store, vload, vstore), loop_dot.py (the int8 GEMM's byte dot
+product), loop_control.py and loop_shape.py;
 loop_base.py holds the memory spaces and the byte sizes of buffer types.
 """
 
@@ -45,6 +46,7 @@ from lamina.dialects.loop_base import (
 )
 from lamina.dialects.loop_buffer import AllocOp, ArenaOp, CarveOp, DeallocOp
 from lamina.dialects.loop_control import LOOP_CONTROL_OPS
+from lamina.dialects.loop_dot import ByteDotOp
 from lamina.dialects.loop_for import ForOp, YieldOp
 from lamina.dialects.loop_shape import LOOP_SHAPE_OPS
 
@@ -61,6 +63,7 @@ Loop = Dialect(
         StoreOp,
         VLoadOp,
         VStoreOp,
+        ByteDotOp,
         *LOOP_CONTROL_OPS,
         *LOOP_SHAPE_OPS,
     ],
@@ -70,6 +73,7 @@ Loop = Dialect(
 __all__ = [
     "AllocOp",
     "ArenaOp",
+    "ByteDotOp",
     "CarveOp",
     "DeallocOp",
     "ForOp",

@@ -19,6 +19,7 @@ dialect object, which every xDSL context uses; `lamina.dialects.graph` imports i
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Generator, Iterable, Sequence
 from contextlib import contextmanager
@@ -60,7 +61,7 @@ def aligned_empty(
 ) -> np.ndarray:
     """An uninitialised C-contiguous array whose data starts on an `align`-byte boundary."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     raw = np.empty(nbytes + align, np.uint8)
     start = -raw.ctypes.data % align
     return raw[start : start + nbytes].view(dtype).reshape(tuple(shape))

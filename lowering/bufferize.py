@@ -42,7 +42,13 @@ from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp
 from lamina.dialects.loop import AllocOp, DeallocOp
 from lamina.dialects.top_shape import DimOp
-from lamina.dialects.weights import WEIGHTS, aligned_empty, tensor_to_array
+from lamina.dialects.weights import (
+    WEIGHTS,
+    aligned_empty,
+    element_type,
+    numpy_dtype,
+    tensor_to_array,
+)
 from lamina.errors import UnsupportedOpError
 from lamina.lowering.epilogue_fusion import (
     PLANNERS,
@@ -104,6 +110,8 @@ class Buffers:
     """Producers that apply their consumer generic (which is then in `dead`)."""
     pending: list[Block] = field(default_factory=list[Block])
     """Blocks of loop-level control flow whose `top` ops are still to be lowered."""
+    int8_gemm: bool = False
+    """Whether the planners were told the int8 byte-dot GEMM may be used."""
 
     def buffer(self, value: SSAValue, user: Operation) -> SSAValue:
         if value not in self.of:
@@ -137,14 +145,16 @@ def _add_deallocs(block: Block) -> None:
         Rewriter.insert_op(DeallocOp(alloc.buffer), InsertPoint.after(last))
 
 
-def bufferize_function(function: func.FuncOp, vector_bits: int = 512) -> Buffers:
+def bufferize_function(
+    function: func.FuncOp, vector_bits: int = 512, int8_gemm: bool = False
+) -> Buffers:
     """Give every tensor value of `function` a buffer and switch it to the kernel ABI."""
     if function.is_declaration:
         raise unsupported(f"function @{function.sym_name.data} has no body", function)
     block = function.body.block
     _hoist_constants(block)
     _check_ops(block)
-    buffers = Buffers(function, Constants(block), old_args=list(block.args))
+    buffers = Buffers(function, Constants(block), old_args=list(block.args), int8_gemm=int8_gemm)
     for arg in buffers.old_args:
         new = block.insert_arg(buffer_type(arg.type, function), len(block.args))
         new.name_hint = arg.name_hint
@@ -181,7 +191,9 @@ _Site = tuple[Operation, int]
 """An operand of an op: the op and the operand's index."""
 
 
-def _packing_requests(block: Block, vector_bits: int) -> dict[_Site, PackedConstant]:
+def _packing_requests(
+    block: Block, vector_bits: int, int8_gemm: bool
+) -> dict[_Site, PackedConstant]:
     """The constant operands the registered planners want pre-packed, by use: of the ops
     in control-flow regions too (a lowering that fused an epilogue relies on its packing)."""
     requests: dict[_Site, PackedConstant] = {}
@@ -189,7 +201,7 @@ def _packing_requests(block: Block, vector_bits: int) -> dict[_Site, PackedConst
         if not is_top_op(op) or writes_nothing(op):
             continue
         for planner in PLANNERS:
-            for request in planner.packed_constants(op, vector_bits):
+            for request in planner.packed_constants(op, vector_bits, int8_gemm):
                 operand = op.operands[request.operand]
                 if isinstance(operand, OpResult) and isinstance(operand.op, ConstantOp):
                     requests[(op, request.operand)] = request
@@ -203,9 +215,10 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
 
     block = function.body.block
     constants = [op for op in block.ops if isinstance(op, ConstantOp)]
-    requests = _packing_requests(block, vector_bits)
+    requests = _packing_requests(block, vector_bits, buffers.int8_gemm)
     offsets: dict[tuple[Attribute, str], int] = {}
     shapes: dict[tuple[Attribute, str], tuple[int, ...]] = {}
+    dtypes: dict[tuple[Attribute, str], np.dtype] = {}
     pieces: list[tuple[int, np.ndarray]] = []
     size = 0
     wanted: list[tuple[ConstantOp, _Site | None, tuple[Attribute, str]]] = []
@@ -221,7 +234,7 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
             if use is not None:
                 array = requests[use].pack(array)
             offsets[key] = size
-            shapes[key] = array.shape
+            shapes[key], dtypes[key] = array.shape, array.dtype
             pieces.append((size, array))
             size += -(-array.nbytes // WEIGHT_ALIGNMENT) * WEIGHT_ALIGNMENT
     name = f"{function.sym_name.data}_weights"
@@ -236,7 +249,10 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
         if key not in carves:
             carve_type = buffer_type(op.output.type, op)
             if use is not None:
-                carve_type = MemRefType(carve_type.element_type, shapes[key])
+                element = carve_type.element_type
+                if numpy_dtype(element) != dtypes[key]:  # packed into wider words
+                    element = element_type(dtypes[key])
+                carve_type = MemRefType(element, shapes[key])
             carve = CarveOp(weights, offsets[key], carve_type)
             carve.buffer.name_hint = op.output.name_hint
             Rewriter.insert_op(carve, InsertPoint.at_start(block))
@@ -381,12 +397,15 @@ def assign_block(
     fused = {
         op: producer
         for op in list(block.ops)
-        if isinstance(op, top.GenericOp) and (producer := fusable_epilogue(op, vector_bits))
+        if isinstance(op, top.GenericOp)
+        and (producer := fusable_epilogue(op, vector_bits, buffers.int8_gemm))
     }
     for op, producer in fused.items():
         inputs = [v for v in op.inputs if v is not producer]
         moves = [
-            hoisted for v in inputs for hoisted in hoistable(v, producer.op, vector_bits) or []
+            hoisted
+            for v in inputs
+            for hoisted in hoistable(v, producer.op, vector_bits, buffers.int8_gemm) or []
         ]
         move_before(moves, producer.op)
     copies: list[tuple[SSAValue, int]] = []

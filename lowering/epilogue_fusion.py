@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import IntegerType, TensorType
 from xdsl.ir import Attribute, BlockArgument, Operation, OpResult, Region, SSAValue
 from xdsl.ir.affine import AffineMap
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -63,11 +63,14 @@ class PackedConstant:
 class LoweringPlanner(Protocol):
     """What a lowering asks of bufferization before it runs (see `PLANNERS`)."""
 
-    def packed_constants(self, op: Operation, vector_bits: int) -> Sequence[PackedConstant]:
-        """Constant operands of `op` wanted pre-packed."""
+    def packed_constants(
+        self, op: Operation, vector_bits: int, int8_gemm: bool
+    ) -> Sequence[PackedConstant]:
+        """Constant operands of `op` wanted pre-packed (`int8_gemm`: the int8 matmuls and
+        convs may take the byte-dot GEMM, as `convert-top-to-loop{int8_gemm}` says)."""
         ...
 
-    def fuses_epilogue(self, op: Operation, vector_bits: int) -> bool:
+    def fuses_epilogue(self, op: Operation, vector_bits: int, int8_gemm: bool) -> bool:
         """Whether `op`'s lowering applies an elementwise consumer in its own stores."""
         ...
 
@@ -105,10 +108,11 @@ class Epilogue:
         return bound
 
 
-def fusable_epilogue(op: top.GenericOp, vector_bits: int) -> OpResult | None:
+def fusable_epilogue(op: top.GenericOp, vector_bits: int, int8_gemm: bool) -> OpResult | None:
     """The producer result `op` can be applied to as an epilogue: `op` is elementwise
     (parallel, one output with the identity map, a body using only its arguments), reads
-    the result once through the identity map and is its only user, the producer's planner
+    the result once through the identity map and is its only user, has its type (or its
+    shape, for integer sums: an int8 kernel's i32 requantized), the producer's planner
     accepts, and every other input is ready when the producer runs, or can be made so
     (`hoistable`: a residual computed between producer and consumer)."""
     maps = op.maps()
@@ -129,21 +133,37 @@ def fusable_epilogue(op: top.GenericOp, vector_bits: int) -> OpResult | None:
         producer = value.op
         if (
             amap != identity
-            or value.type != op.res[0].type
+            or not _same_or_integer_sums(value.type, op.res[0].type)
             or [u.operation for u in value.uses] != [op]
-            or not any(p.fuses_epilogue(producer, vector_bits) for p in PLANNERS)
+            or not any(p.fuses_epilogue(producer, vector_bits, int8_gemm) for p in PLANNERS)
         ):
             continue
         block = producer.parent_block()
         if block is None or block is not op.parent_block():
             continue
         others = [other for other in op.inputs if other is not value]
-        if all(hoistable(v, producer, vector_bits) is not None for v in others):
+        if all(hoistable(v, producer, vector_bits, int8_gemm) is not None for v in others):
             return value
     return None
 
 
-def hoistable(value: SSAValue, producer: Operation, vector_bits: int) -> list[Operation] | None:
+def _same_or_integer_sums(produced: Attribute, consumed: Attribute) -> bool:
+    """Whether an epilogue producing `consumed` may take a producer result of type
+    `produced`: the same type, or integer sums of the same shape (their lowering writes
+    the epilogue's result only, never a buffer of the sums)."""
+    if produced == consumed:
+        return True
+    return (
+        isa(produced, TensorType[Attribute])
+        and isa(consumed, TensorType[Attribute])
+        and isinstance(produced.get_element_type(), IntegerType)
+        and produced.get_shape() == consumed.get_shape()
+    )
+
+
+def hoistable(
+    value: SSAValue, producer: Operation, vector_bits: int, int8_gemm: bool
+) -> list[Operation] | None:
     """The ops, in order, that must move before `producer` for `value` to be ready when it
     runs (none when it already is; `move_before`), or None when they cannot: each is an
     `arith.constant` or a top op (no nested control flow) of `producer`'s block that is not
@@ -156,11 +176,11 @@ def hoistable(value: SSAValue, producer: Operation, vector_bits: int) -> list[Op
         return None
     if not (isinstance(op, arith.ConstantOp) or is_top_op(op) and _without_control_flow(op)):
         return None
-    if any(p.fuses_epilogue(op, vector_bits) for p in PLANNERS):
+    if any(p.fuses_epilogue(op, vector_bits, int8_gemm) for p in PLANNERS):
         return None
     needed: list[Operation] = []
     for operand in op.operands:
-        before = hoistable(operand, producer, vector_bits)
+        before = hoistable(operand, producer, vector_bits, int8_gemm)
         if before is None:
             return None
         needed += before

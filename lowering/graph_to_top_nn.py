@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from typing import cast
 
 import numpy as np
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import IntegerType, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 
@@ -31,9 +32,11 @@ from lamina.lowering.graph_to_top_common import (
     Emitter,
     GraphLowering,
     constant_value,
+    elt_of,
     identity_map,
     ints,
     is_none,
+    is_unsigned,
     node_name,
     normalize_axis,
     shape_of,
@@ -183,7 +186,8 @@ class BatchNormalizationLowering(GraphLowering):
 
 class PoolLowering(GraphLowering):
     """MaxPool / AveragePool -> top.pool nchw, their nhwc_* forms -> top.pool nhwc; the
-    result type carries ceil mode."""
+    result type carries ceil mode. top.pool's loops compare signed: an unsigned max pool
+    runs on x xor its top bit (order-preserving), xored back after."""
 
     source = (graph.MaxPoolOp, graph.AveragePoolOp, graph.NhwcMaxPoolOp, graph.NhwcAveragePoolOp)
 
@@ -198,10 +202,15 @@ class PoolLowering(GraphLowering):
         kernel = ints(attrs["kernel_shape"])
         strides, dilations, low, high = window_attrs(e, xs, kernel)
         is_max = isinstance(op, graph.MaxPoolOp | graph.NhwcMaxPoolOp)
+        unsigned = is_unsigned(elt_of(x))
+        pooled = result
+        if unsigned:
+            x = _flip_top_bit(e, x, IntegerType(cast(IntegerType, elt_of(x)).bitwidth))
+            pooled = TensorType(elt_of(x), result.get_shape())
         y = e.emit(
             top.PoolOp(
                 x,
-                result,
+                pooled,
                 kind=top.PoolKind.MAX if is_max else top.PoolKind.AVG,
                 layout=top.TensorLayout.NHWC if nhwc else top.TensorLayout.NCHW,
                 kernel=kernel,
@@ -212,7 +221,21 @@ class PoolLowering(GraphLowering):
                 count_include_pad=not is_max and bool(attrs["count_include_pad"]),
             )
         )
+        if unsigned:
+            y = _flip_top_bit(e, y, result.get_element_type())
         return [y, None] if isinstance(op, graph.MaxPoolOp) else [y]
+
+
+def _flip_top_bit(e: Emitter, x: SSAValue, element: Attribute) -> SSAValue:
+    """x xor 2^(bits - 1) as `element` (unsigned <-> signed of one width, order kept)."""
+    bits = cast(IntegerType, element).bitwidth
+
+    def flip(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+        value = b.signless(v[0])
+        flipped = b.emit(arith.XOrIOp(value, b.like(-(1 << (bits - 1)), value)))
+        return b.cast_to(flipped, element)
+
+    return e.generic([x], TensorType(element, e.static(x)), flip, unsigned=True)
 
 
 class GlobalPoolLowering(GraphLowering):

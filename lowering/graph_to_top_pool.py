@@ -1,5 +1,5 @@
 """Pooling that tracks positions -> top.pad + top.generic: MaxPool with its Indices output
-(and MaxPool of unsigned elements, which top.pool's loops do not handle) and MaxUnpool.
+and MaxUnpool.
 
 MaxPool's indices are flat positions in x (row-major, or column-major over the spatial dims
 with storage_order = 1). One generic runs the loops (n, c, o..., k...) and reduces the
@@ -66,10 +66,7 @@ class MaxPoolIndicesLowering(GraphLowering):
     source = (graph.MaxPoolOp,)
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
-        """Also takes unsigned elements, which top.pool's loops do not handle."""
-        if isinstance(op, graph.MaxPoolOp) and (
-            op.results[1].uses or is_unsigned(elt_of(op.operands[0]))
-        ):
+        if isinstance(op, graph.MaxPoolOp) and op.results[1].uses:
             super().match_and_rewrite(op, rewriter)
 
     def lower(self, op: Operation, e: Emitter) -> Sequence[SSAValue | None]:

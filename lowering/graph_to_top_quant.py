@@ -15,9 +15,9 @@ int8 kernels of the devices are separate lowerings of fused quantized ops.
 The integer ops accumulate exactly in i32 (wrapping, as ONNX allows), never in float:
 
     conv_integer(x, w, xz, wz)     = top.conv2d of i32(x) - i32(xz) by i32(w) - i32(wz)
-        by constant 8-bit w (2-D, group 1, xz constant): x padded with xz, its patches
-        [N, OH * OW, C * KH * KW] (im2col) times w as [C * KH * KW, F] on the 8-bit
-        dot-product matmul below, transposed to N x F x OH x OW
+        by constant 8-bit w (2-D, group 1, xz one element): the 8-bit top.conv2d of x' = x - sa
+        padded with xz - sa by w' = w - sw into i32, corrected as below per output channel
+        (K = C * KH * KW, rowsum(a') an 8-bit conv by ones)
     mat_mul_integer(a, b, az, bz)  = top.matmul of i32(a) - i32(az) and i32(b) - i32(bz);
         by a 2-D constant b: an 8-bit dot-product matmul (sdot / udot on AArch64) of
         a' = a - sa and b'^T = (b - sb)^T, sa / sb = 128 for uint8 (else 0), corrected
@@ -34,6 +34,7 @@ mat_mul_integer's a per row (dim -2), of b per column (dim -1).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from math import prod
 from typing import cast
 
@@ -45,10 +46,11 @@ from xdsl.dialects.builtin import (
     Signedness,
     TensorType,
     f32,
+    i8,
     i32,
 )
 from xdsl.ir import Attribute, Operation, SSAValue
-from xdsl.ir.affine import AffineDimExpr, AffineExpr, AffineMap
+from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineExpr, AffineMap
 
 from lamina.dialects import graph, top
 from lamina.lowering.graph_to_top_common import (
@@ -205,8 +207,8 @@ def _minus_zero_point(e: Emitter, value: SSAValue, zero_point: SSAValue, axis: i
 
 class ConvIntegerLowering(GraphLowering):
     """conv_integer -> top.conv2d over i32 operands less their zero points; a 2-D one by
-    constant weights (group 1, x's zero point a constant) -> the dot-product matmul of its
-    patches (`_dot_conv_integer`)."""
+    constant 8-bit weights (group 1, x's zero point one element) -> the 8-bit conv
+    (`_dot_conv_integer`)."""
 
     source = (graph.ConvIntegerOp,)
 
@@ -219,11 +221,12 @@ class ConvIntegerLowering(GraphLowering):
             and _are_bytes(x, weights)
             and weights.ndim == 4
             and w_zero is not None
-            and x_zero is not None
-            and x_zero.size == 1
+            and (x_zero is not None or prod(e.static(x_zero_point)) == 1)
+            and (x_zero is None or x_zero.size == 1)
             and int(cast(int, e.attrs()["group"])) == 1
         ):
-            return [_dot_conv_integer(e, x, weights, x_zero_point, int(x_zero.item()), w_zero)]
+            zero = None if x_zero is None else int(x_zero.item())
+            return [_dot_conv_integer(e, x, weights, (x_zero_point, zero), w_zero)]
         xs = _minus_zero_point(e, x, x_zero_point, -1)
         ws = _minus_zero_point(e, w, w_zero_point, 0)
         return [convolution(e, xs, ws, None, e.static_result())]
@@ -273,36 +276,68 @@ def _dot_conv_integer(
     e: Emitter,
     x: SSAValue,
     weights: np.ndarray,
-    x_zero_point: SSAValue,
-    x_zero: int,
+    x_zero: tuple[SSAValue, int | None],
     w_zero: np.ndarray,
 ) -> SSAValue:
     """conv_integer of N x C x H x W `x` by the constant `weights` [F, C, KH, KW] (group 1)
-    as the dot-product matmul of x's patches (im2col): x padded with its zero point `x_zero`
-    (so padding adds nothing to the sum), the patches [N, OH * OW, C * KH * KW] by weights
-    [C * KH * KW, F] (`_dot_mat_mul_integer`), the N x OH * OW x F product transposed to
-    N x F x OH x OW."""
+    as an 8-bit `top.conv2d` into i32 and its zero-point corrections (`_corrected`): x in
+    signed bytes (`_signed`) padded with its zero point (so that padding adds nothing to
+    the sums; `x_zero`: the operand, and its value when constant), the conv unpadded."""
     n, c, h, w = e.static(x)
     f, _, kh, kw = weights.shape
     strides, dilations, low, high = window_attrs(e, (n, c, h, w), (kh, kw))
     result = e.static_result()
-    _, _, oh, ow = result.get_shape()
-    byte = elt_of(x)
+    x, x_shift = _signed(e, x)
+    x_zero_point, zero = x_zero
     if any(low + high):
-        padded = TensorType(byte, (n, c, h + low[0] + high[0], w + low[1] + high[1]))
+        padded = TensorType(elt_of(x), (n, c, h + low[0] + high[0], w + low[1] + high[1]))
+        value = None if zero is None else e.scalar(zero - x_shift, i8)
         x = e.emit(top.PadOp(x, padded, mode=top.PadMode.CONSTANT, low=[0, 0, *low],
-                             high=[0, 0, *high], value=e.scalar(x_zero, byte)))  # fmt: skip
-    d = [AffineDimExpr(i) for i in range(6)]  # n, oh, ow, c, kh, kw
-    rows = d[1] * strides[0] + d[4] * dilations[0]
-    columns = d[2] * strides[1] + d[5] * dilations[1]
-    patch = AffineMap(6, 0, (d[0], d[3], rows, columns))
-    patches = e.generic([x], TensorType(byte, (n, oh, ow, c, kh, kw)), lambda b, v: v[0], [patch])
-    matrix = e.reshape(patches, (n, oh * ow, c * kh * kw))
-    product_type = TensorType(i32, (n, oh * ow, f))
-    columns_first = np.ascontiguousarray(weights.reshape(f, -1).T)
-    product = _dot_mat_mul_integer(e, matrix, columns_first, x_zero_point, w_zero, product_type)
-    channels_first = e.emit(top.TransposeOp(product, [0, 2, 1], TensorType(i32, (n, f, oh * ow))))
-    return e.reshape(channels_first, result.get_shape())
+                             high=[0, 0, *high], value=value))  # fmt: skip
+        if zero is None:
+            x = _fill_pads(e, x, (x_zero_point, x_shift), (h, w), low)
+    signed, w_shift = _signed_bytes(weights)
+
+    def conv(filter: np.ndarray, name: str, result_type: TensorType[Attribute]) -> SSAValue:
+        constant = e.emit(graph.ConstantOp.from_array(filter, name))
+        return e.emit(top.Conv2dOp(x, constant, result_type, layout=top.ConvLayout.NCHW_FCHW,
+                                   strides=strides, dilations=dilations))  # fmt: skip
+
+    product = conv(signed, "dot_filter", result)
+    ones = np.ones((1, *weights.shape[1:]), np.int8)
+    row_sums = partial(conv, ones, "dot_ones", TensorType(i32, (n, 1, *result.get_shape()[2:])))
+    zero = (w_zero.astype(np.int32) - w_shift).reshape(-1)
+    rows = signed.reshape(f, -1)
+    return _corrected(e, product, row_sums, rows, zero, (x_zero_point, x_shift), 1)
+
+
+def _fill_pads(
+    e: Emitter,
+    padded: SSAValue,
+    zero: tuple[SSAValue, int],
+    size: tuple[int, int],
+    low: Sequence[int],
+) -> SSAValue:
+    """N x C x H' x W' `padded` (signed bytes) with its pads set to the computed one-element
+    zero point less its shift (`zero`): a select on a constant H' x W' mask of the
+    positions that came from the H x W input."""
+    zero_point, shift = zero
+    _, _, hp, wp = e.static(padded)
+    inside = np.zeros((hp, wp), np.bool_)
+    inside[low[0] : low[0] + size[0], low[1] : low[1] + size[1]] = True
+    mask = e.emit(graph.ConstantOp.from_array(inside, "pad_mask"))
+    d = [AffineDimExpr(i) for i in range(4)]
+    scalar = tuple(AffineConstantExpr(0) for _ in e.static(zero_point))
+    maps = [AffineMap.identity(4), AffineMap(4, 0, (d[2], d[3])), AffineMap(4, 0, scalar)]
+
+    def select(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+        wide = convert(b, b.signless(v[2]), i32)
+        pad = convert(b, b.sub(wide, b.like(shift, wide)), i8)
+        return b.select(v[1], v[0], pad)
+
+    unsigned = is_unsigned(elt_of(zero_point))
+    inputs = [padded, mask, zero_point]
+    return e.generic(inputs, TensorType(i8, e.static(padded)), select, maps, unsigned=unsigned)
 
 
 def _dot_mat_mul_integer(
@@ -313,38 +348,71 @@ def _dot_mat_mul_integer(
     b_zero: np.ndarray,
     result: TensorType[Attribute],
 ) -> SSAValue:
-    """mat_mul_integer by the constant `weights` [K, N] as an int8 dot-product matmul and
-    its zero-point corrections (the module doc), of type `result`."""
-    shape, k = e.static(a), weights.shape[0]
-    a_unsigned = is_unsigned(elt_of(a))
-    a_shift = 128 if a_unsigned else 0
-    if a_unsigned:
-        byte = IntegerType(8)
-
-        def to_signed(b: Body, v: Sequence[SSAValue]) -> SSAValue:
-            wide = convert(b, b.signless(v[0]), i32)
-            return convert(b, b.sub(wide, b.like(128, wide)), byte)
-
-        a = e.generic([a], TensorType(byte, shape), to_signed, unsigned=True)
+    """mat_mul_integer by the constant `weights` [K, N] as an int8 dot-product matmul (B
+    transposed) and its zero-point corrections (`_corrected`), of type `result`."""
+    k = weights.shape[0]
+    a, a_shift = _signed(e, a)
     w, b_shift = _signed_bytes(weights)
-    columns = e.emit(graph.ConstantOp.from_array(np.ascontiguousarray(w.T), "dot_weights"))
-    product = e.emit(top.MatmulOp(a, columns, result, transpose_rhs=True))
-    b_zero = b_zero.astype(np.int32).reshape(-1) - b_shift
+
+    def matmul(matrix: np.ndarray, name: str, result_type: TensorType[Attribute]) -> SSAValue:
+        columns = e.emit(graph.ConstantOp.from_array(matrix, name))
+        return e.emit(top.MatmulOp(a, columns, result_type, transpose_rhs=True))
+
+    product = matmul(np.ascontiguousarray(w.T), "dot_weights", result)
+    row_type = TensorType(i32, (*result.get_shape()[:-1], 1))
+    row_sums = partial(matmul, np.ones((1, k), np.int8), "dot_ones", row_type)
+    zero = b_zero.astype(np.int32).reshape(-1) - b_shift
+    rank = len(result.get_shape())
+    columns = np.ascontiguousarray(w.T)
+    return _corrected(e, product, row_sums, columns, zero, (a_zero_point, a_shift), rank - 1)
+
+
+def _signed(e: Emitter, a: SSAValue) -> tuple[SSAValue, int]:
+    """8-bit `a` as signed bytes: less 128 (a generic) when unsigned, and that shift."""
+    if not is_unsigned(elt_of(a)):
+        return a, 0
+
+    def to_signed(b: Body, v: Sequence[SSAValue]) -> SSAValue:
+        wide = convert(b, b.signless(v[0]), i32)
+        return convert(b, b.sub(wide, b.like(128, wide)), i8)
+
+    return e.generic([a], TensorType(i8, e.static(a)), to_signed, unsigned=True), 128
+
+
+def _corrected(
+    e: Emitter,
+    product: SSAValue,
+    row_sums: Callable[[], SSAValue],
+    w: np.ndarray,
+    b_zero: np.ndarray,
+    a_zero: tuple[SSAValue, int],
+    channel_axis: int,
+) -> SSAValue:
+    """The module doc's corrections of the 8-bit `product` P = a' . w' by output channel
+    (dim `channel_axis` of P: 1 of an NCHW conv, the last of a matmul): `w` [F, K] the
+    signed weights w' of each channel, `b_zero` bz' (one per channel or for all), `a_zero`
+    (az, the shift of a);
+    `row_sums()` emits rowsum(a') broadcastable against P, needed when bz' is not 0."""
+    result = cast(TensorType[Attribute], product.type)
+    rank, channels = len(result.get_shape()), w.shape[0]
+
+    def per_channel(values: np.ndarray, name: str) -> SSAValue:
+        shape = (channels, *[1] * (rank - 1 - channel_axis)) if values.size > 1 else (1,)
+        return e.emit(graph.ConstantOp.from_array(values.reshape(shape), name))
+
+    a_zero_point, a_shift = a_zero
     with_rows = bool(b_zero.any())  # the bz' rowsum(a') term
     with_columns = not is_none(a_zero_point) or a_shift != 0  # az' != 0: colsum, K terms
     terms: list[SSAValue] = [product]
     if with_rows:
-        ones = e.emit(graph.ConstantOp.from_array(np.ones((1, k), np.int8), "dot_ones"))
-        row_type = TensorType(i32, (*result.get_shape()[:-1], 1))
-        terms.append(e.emit(top.MatmulOp(a, ones, row_type, transpose_rhs=True)))
-        terms.append(e.emit(graph.ConstantOp.from_array(b_zero, "dot_b_zero")))
+        terms += [row_sums(), per_channel(b_zero, "dot_b_zero")]
     if with_columns:
-        column_sums = w.sum(axis=0, dtype=np.int32)
-        terms.append(e.emit(graph.ConstantOp.from_array(column_sums, "dot_column_sums")))
+        terms.append(per_channel(w.sum(axis=1, dtype=np.int32), "dot_column_sums"))
         if not is_none(a_zero_point):
             terms.append(a_zero_point)
     if len(terms) == 1:
         return product
+    k = w.shape[1]
 
     def correct(b: Body, v: Sequence[SSAValue]) -> SSAValue:
         y, rest = v[0], list(v[1:])

@@ -18,13 +18,20 @@ with both parts read unsigned, and each part's pair sums fit in i16: (a & 0x7f) 
 
 Both exact: i32 addition wraps and is associative. Loops of unsigned bytes stay as they are
 (the int8 matmuls of lowering/graph_to_top_quant.py shift their operands to signed bytes).
-On an x86-64 device with neither nothing is rewritten (LLVM's vectorizer keeps the loops);
-on another architecture the pass is an error.
+
+The int8 GEMM's `loop.byte_dot` (u8 x s8, lowering/top_to_loop_byte_gemm.py) is `vpdpbusd`
+itself with VNNI; on AVX2 the same split, its left bytes being unsigned adding both parts:
+
+    acc' = acc + vpmaddwd(vpmaddubsw(u & 0x7f, s), 1) + vpmaddwd(vpmaddubsw(u & 0x80, s), 1)
+
+((u & 0x80) . s pairs lie within [-32768, 32512]). A byte_dot wider than the device's
+registers stays for LLVM's generic lowering. On an x86-64 device with neither nothing is
+rewritten (LLVM's vectorizer keeps the loops); on another architecture the pass is an error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -32,9 +39,11 @@ from xdsl.dialects import arith
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType, ModuleOp, VectorType
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
+from xdsl.rewriter import Rewriter
 from xdsl.utils.hints import isa
 
 from lamina.dialects.isa.x86 import VpdpbusdOp, VpmaddubswOp, VpmaddwdOp
+from lamina.dialects.loop_dot import ByteDotOp
 from lamina.errors import UnsupportedError
 from lamina.lowering.dot_loops import DotLoop, DotStep, rewrite_dot_loops
 from lamina.targets import Device, has_avx2, has_avx512bw, has_vnni, load_device
@@ -56,7 +65,11 @@ def _vnni_step(acc: SSAValue, a: SSAValue, b: SSAValue) -> Sequence[Operation]:
     return [bias, zero, unsigned, products, excess, arith.SubiOp(products, excess)]
 
 
-def _madd_step(acc: SSAValue, a: SSAValue, b: SSAValue) -> Sequence[Operation]:
+def _madd_step(
+    acc: SSAValue, a: SSAValue, b: SSAValue, unsigned: bool = False
+) -> Sequence[Operation]:
+    """acc + a . b on vpmaddubsw + vpmaddwd, `a` split at its sign bit (module doc): the
+    high part's sums taken off for signed bytes, added for `unsigned` ones."""
     t = a.type
     assert isa(t, VectorType[Attribute])
     lanes = t.get_shape()[0]
@@ -73,14 +86,50 @@ def _madd_step(acc: SSAValue, a: SSAValue, b: SSAValue) -> Sequence[Operation]:
     return [
         *(low_bits, sign_bit, ones, low, sign),
         *(low_pairs, sign_pairs, low_sums, sign_sums),
-        *(added, arith.SubiOp(added, sign_sums)),
+        *(added, (arith.AddiOp if unsigned else arith.SubiOp)(added, sign_sums)),
     ]
 
 
+def _byte_dot_rewrite(device: Device) -> Callable[[ByteDotOp], Sequence[Operation]] | None:
+    """What a `loop.byte_dot` becomes on `device` (None: it stays), by register width."""
+    if has_vnni(device):
+        return lambda op: [VpdpbusdOp(op.acc, op.lhs, op.rhs)]
+    if not has_avx2(device):
+        return None
+    widest = ZMM_BYTES if has_avx512bw(device) else YMM_BYTES
+
+    def madd(op: ByteDotOp) -> Sequence[Operation]:
+        t = op.lhs.type
+        assert isa(t, VectorType[Attribute])
+        if t.get_shape()[0] > widest:
+            return []
+        return _madd_step(op.acc, op.lhs, op.rhs, unsigned=True)
+
+    return madd
+
+
+def _rewrite_byte_dots(module: ModuleOp, device: Device) -> int:
+    rewrite = _byte_dot_rewrite(device)
+    if rewrite is None:
+        return 0
+    count = 0
+    for op in [op for op in module.walk() if isinstance(op, ByteDotOp)]:
+        ops = rewrite(op)
+        if ops:
+            Rewriter.replace_op(op, ops, [ops[-1].results[0]])
+            count += 1
+    return count
+
+
 def loop_to_x86(module: ModuleOp, device: Device) -> int:
-    """Rewrite the signed dot-product loops of `module` for `device`; returns how many."""
+    """Rewrite the signed dot-product loops and the `loop.byte_dot`s of `module` for
+    `device`; returns how many."""
     if not device.triple.startswith("x86_64"):
         raise UnsupportedError(f"loop-to-x86 for device '{device.name}' ({device.triple})")
+    return _rewrite_dot_loops(module, device) + _rewrite_byte_dots(module, device)
+
+
+def _rewrite_dot_loops(module: ModuleOp, device: Device) -> int:
     if has_vnni(device):
         lanes, step = ZMM_BYTES, _vnni_step
     elif has_avx2(device):
@@ -96,9 +145,9 @@ def loop_to_x86(module: ModuleOp, device: Device) -> int:
 
 @dataclass(frozen=True)
 class LoopToX86Pass(ModulePass):
-    """Rewrite the int8 dot-product loops of loop-level IR into AVX-512 VNNI `vpdpbusd`, or
-    AVX2 / AVX-512BW `vpmaddubsw` + `vpmaddwd`, for `device` (an x86-64 device name in
-    `targets/`, or `host`)."""
+    """Rewrite the int8 dot-product loops and `loop.byte_dot`s of loop-level IR into AVX-512
+    VNNI `vpdpbusd`, or AVX2 / AVX-512BW `vpmaddubsw` + `vpmaddwd`, for `device` (an x86-64
+    device name in `targets/`, or `host`)."""
 
     name = "loop-to-x86"
 

@@ -183,9 +183,11 @@ def _lower_block(block: Block, patterns: RewritePattern, buffers: Buffers) -> No
                     region_block.erase_arg(arg)
 
 
-def lower_function(function: func.FuncOp, vector_bits: int = 512) -> Buffers:
+def lower_function(
+    function: func.FuncOp, vector_bits: int = 512, int8_gemm: bool = False
+) -> Buffers:
     """Bufferize `function` and lower its `top` ops; raises if one has no lowering."""
-    buffers = bufferize_function(function, vector_bits)
+    buffers = bufferize_function(function, vector_bits, int8_gemm)
     patterns = GreedyRewritePatternApplier(
         top_to_loop_patterns(buffers, vector_bits), dce_enabled=False
     )
@@ -208,11 +210,16 @@ class ConvertTopToLoopPass(ModulePass):
     N = `vector_bits` / element bits (capped by the trip count); an op whose results have
     no element (a 0 dim) leaves no loop nest; `top.if` / `top.loop` are `loop.if` /
     `loop.while` whose regions write the result buffers (lowering/top_to_loop_control.py).
+    With `int8_gemm`, the int8 matmuls and convs by constant weights are the register-tiled
+    byte GEMM of `loop.byte_dot`s (lowering/top_to_loop_byte_gemm.py) where they fit it,
+    for devices whose ISA pass makes those dot-product instructions (loop-to-x86); else
+    they are i8 dot-product loops.
     """
 
     name = "convert-top-to-loop"
 
     vector_bits: int = 512
+    int8_gemm: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         blobs: dict[str, Attribute] = {}
@@ -222,7 +229,7 @@ class ConvertTopToLoopPass(ModulePass):
         for function in [f for f in op.walk() if isinstance(f, func.FuncOp)]:
             if function.is_declaration or {"lamina.abi", SHAPES_OF} & function.attributes.keys():
                 continue
-            buffers = lower_function(function, self.vector_bits)
+            buffers = lower_function(function, self.vector_bits, self.int8_gemm)
             blobs[buffers.weights_key] = weights_attr(buffers)
         if blobs:
             op.attributes["lamina.weights"] = DictionaryAttr(blobs)

@@ -77,13 +77,20 @@ def conv_geometry(op: top.Conv2dOp, vector_bits: int) -> ConvGeometry | None:
     c, f = c_all // groups, f_all // groups
     if f * oh * ow * c * kh * kw < MIN_GEMM_FLOPS or f < 4:
         return None
-    probe = gemm_blocking(f, oh * ow, c * kh * kw, vector_bits)
+    rows, blocking = conv_blocking(f, oh, ow, c * kh * kw, vector_bits)
+    return ConvGeometry(c, h, w, f, kh, kw, oh, ow, groups, rows, blocking)
+
+
+def conv_blocking(f: int, oh: int, ow: int, k: int, vector_bits: int) -> tuple[int, Blocking]:
+    """R, the output rows of a B block, and the blocking of a conv GEMM of f filters of k
+    elements each over oh x ow outputs: B blocks of R rows (about NC columns, NCp = R*OW
+    rounded up to NR), the K and A blocks of `gemm_blocking`."""
+    probe = gemm_blocking(f, oh * ow, k, vector_bits)
     rows = max(1, min(oh, probe.nc // ow))
     rows = -(-oh // -(-oh // rows))
     nr = probe.nr
     ncp = -(-rows * ow // nr) * nr
-    blocking = Blocking(f, ncp, c * kh * kw, probe.lanes, probe.mr, nr, probe.kc, probe.mc, ncp)
-    return ConvGeometry(c, h, w, f, kh, kw, oh, ow, groups, rows, blocking)
+    return rows, Blocking(f, ncp, k, probe.lanes, probe.mr, nr, probe.kc, probe.mc, ncp)
 
 
 def packed_filter(op: top.Conv2dOp, vector_bits: int) -> list[PackedConstant]:
@@ -135,7 +142,7 @@ def lower_conv_gemm(
                 ),
             )
             emit_gemm(em, plan)
-        _copy_out(em, g, cp, bias, y, (n, group), epilogue, buffers)
+        copy_out(em, g, cp, bias, y, (n, group), epilogue, buffers)
     for buffer in (bp, cp):
         em.emit(DeallocOp(buffer))
 
@@ -236,7 +243,7 @@ def _clamp(em: Emitter, value: SSAValue, high: int) -> SSAValue:
     return em.value(arith.MinSIOp(low, em.index(high)))
 
 
-def _copy_out(
+def copy_out(
     em: Emitter,
     g: ConvGeometry,
     cp: SSAValue,

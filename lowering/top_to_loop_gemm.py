@@ -103,10 +103,12 @@ def gemm_blocking(
     vector_bits: int,
     l1d: int = L1D_BYTES,
     l2: int = L2_BYTES,
+    tile: tuple[int, int, int] | None = None,
 ) -> Blocking:
     """Blocks where the B micro-panel (KC x NR) fills half of L1 and the A block (MC x KC)
-    and the B block (KC x NC) half of L2 each."""
-    lanes, mr, nr = micro_tile(vector_bits)
+    and the B block (KC x NC) half of L2 each (elements of 4 bytes); the micro-tile
+    (lanes, MR, NR) is `micro_tile`'s unless given."""
+    lanes, mr, nr = tile or micro_tile(vector_bits)
     kc = _balanced(k, max(16, l1d // 2 // (4 * nr)), 1)
     mc = _balanced(_round_up(m, mr), max(mr, l2 // 2 // (4 * kc)), mr)
     nc = _balanced(_round_up(n, nr), max(nr, l2 // 2 // (4 * kc)), nr)
@@ -135,6 +137,32 @@ def vector_type(b: Blocking) -> VectorType[Attribute]:
     return VectorType(f32, [b.lanes])
 
 
+MultiplyAdd = Callable[[Emitter, SSAValue, SSAValue, SSAValue], SSAValue]
+"""(a splat of an A panel element, a piece of a B panel row, acc) -> the next acc."""
+
+
+@dataclass(frozen=True)
+class KernelStep:
+    """What a micro-kernel computes on: accumulators of `element` (a B panel's element
+    type), `starts(em, b, a_panel, b_panel)` their values at the first K block (MR rows
+    of NV), `multiply_add` one k step of one of them."""
+
+    element: Attribute
+    starts: Callable[..., list[list[SSAValue]]]
+    multiply_add: MultiplyAdd
+
+
+def _zeros(
+    em: Emitter, b: Blocking, a_panel: tuple[SSAValue, Indices], b_panel: tuple[SSAValue, Indices]
+) -> list[list[SSAValue]]:
+    zero = em.value(vector.BroadcastOp(em.const(0.0, f32), vector_type(b)))
+    return [[zero] * b.nv for _ in range(b.mr)]
+
+
+FMA_STEP = KernelStep(f32, _zeros, fma)
+"""The f32 GEMM's: from zero, acc + a * b."""
+
+
 def micro_kernel(
     em: Emitter,
     b: Blocking,
@@ -143,17 +171,22 @@ def micro_kernel(
     k_len: SSAValue,
     c: tuple[SSAValue, Callable[[int, int], list[SSAValue]]],
     first: SSAValue,
+    step: KernelStep = FMA_STEP,
 ) -> None:
-    """C[tile] (+)= A panel · B panel over k < k_len: the accumulators start at zero when
-    `first` (the first K block) else at C, live in the k loop's iter_args, end in C."""
-    vt = vector_type(b)
+    """C[tile] (+)= A panel · B panel over k < k_len: the accumulators start at `step`'s
+    starts when `first` (the first K block) else at C, live in the k loop's iter_args,
+    end in C."""
+    vt = VectorType(step.element, [b.lanes])
     c_buf, c_at = c
-    zero = em.value(vector.BroadcastOp(em.const(0.0, f32), vt))
+    starts = step.starts(em, b, a_panel, b_panel)
     inits = [
-        [em.select(first, zero, em.value(VLoadOp(c_buf, c_at(r, v), vt))) for v in range(b.nv)]
+        [
+            em.select(first, starts[r][v], em.value(VLoadOp(c_buf, c_at(r, v), vt)))
+            for v in range(b.nv)
+        ]
         for r in range(b.mr)
     ]
-    sums = tile_sums(em, a_panel, b_panel, k_len, inits)
+    sums = tile_sums(em, a_panel, b_panel, k_len, inits, step.multiply_add)
     for r, row in enumerate(sums):
         for v, total in enumerate(row):
             em.emit(VStoreOp(total, c_buf, c_at(r, v)))
@@ -165,11 +198,13 @@ def tile_sums(
     b_panel: tuple[SSAValue, Indices],
     k_len: SSAValue,
     inits: Sequence[Sequence[SSAValue]],
+    multiply_add: MultiplyAdd = fma,
 ) -> list[list[SSAValue]]:
-    """acc[r][v] = inits[r][v] + the sum over k < k_len of A panel (k, r) · B panel (k, v),
-    the k loop of the micro-kernel with the accumulators in its iter_args. The types of a
-    row of `inits` are those of the tile's column pieces: vectors (a one-lane vector stays a
-    vector: the NCHW kernels on a device without f32 vectors) or scalars."""
+    """acc[r][v] = inits[r][v] + the sum over k < k_len of A panel (k, r) · B panel (k, v)
+    (each step `multiply_add`), the k loop of the micro-kernel with the accumulators in its
+    iter_args. The types of a row of `inits` are those of the tile's column pieces: vectors
+    (a one-lane vector stays a vector: the NCHW kernels on a device without f32 vectors) or
+    scalars."""
     (a_buf, a_at), (b_buf, b_at) = a_panel, b_panel
     pieces = inits[0]
     count = len(pieces)
@@ -183,7 +218,7 @@ def tile_sums(
             element = em.load(a_buf, a_at(k, r))
             splats = {p.type: splat_like(em, element, p) for p in pieces}
             for v, piece in enumerate(pieces):
-                out.append(fma(em, splats[piece.type], bs[v], acc[r * count + v]))
+                out.append(multiply_add(em, splats[piece.type], bs[v], acc[r * count + v]))
         em.emit(YieldOp(*out))
     return [list(loop.res[r * count : (r + 1) * count]) for r in range(len(inits))]
 
@@ -193,7 +228,8 @@ class GemmPlan:
     """The operands of one GEMM as packed panels. `a_panel(ic, pc, ip)` / `b_panel(jc, pc,
     jp)` give the buffer and the (k, r) / (k, v) indices of one micro-panel (k counts from
     the K block's start); `pack_a(ic, pc, k_len)` / `pack_b(jc, pc, k_len)` fill the
-    runtime panel buffers (None: packed at compile time); `c_at(i, j)` indexes C."""
+    runtime panel buffers (None: packed at compile time); `c_at(i, j)` indexes C; `step`
+    is what the micro-kernel computes on (f32 FMAs unless given)."""
 
     blocking: Blocking
     a_panel: Callable[[SSAValue, SSAValue, SSAValue], tuple[SSAValue, Indices]]
@@ -202,6 +238,7 @@ class GemmPlan:
     c_at: Callable[[SSAValue, SSAValue], list[SSAValue]]
     pack_a: Callable[[SSAValue, SSAValue, SSAValue], None] | None = None
     pack_b: Callable[[SSAValue, SSAValue, SSAValue], None] | None = None
+    step: KernelStep = FMA_STEP
 
 
 def emit_gemm(em: Emitter, plan: GemmPlan) -> None:
@@ -233,6 +270,7 @@ def emit_gemm(em: Emitter, plan: GemmPlan) -> None:
                     k_len,
                     (plan.c, c_at),
                     first,
+                    plan.step,
                 )
 
 

@@ -32,7 +32,7 @@ from lamina.dialects.loop import VLoadOp, VStoreOp
 from lamina.dialects.weights import tensor_to_array
 from lamina.lowering.bufferize import Buffers
 from lamina.lowering.epilogue_fusion import Epilogue
-from lamina.lowering.top_to_loop_build import Emitter, is_float
+from lamina.lowering.top_to_loop_build import Emitter, is_float, memref_type
 
 
 def tail_pieces(count: int, lanes: int) -> list[tuple[int, int]]:
@@ -57,7 +57,8 @@ def load_piece(em: Emitter, buffer: SSAValue, indices: Sequence[SSAValue], width
     """`width` elements of `buffer` from `indices` along its innermost dim."""
     if width == 1:
         return em.load(buffer, indices)
-    return em.value(VLoadOp(buffer, indices, VectorType(f32, [width])))
+    element = memref_type(buffer).element_type
+    return em.value(VLoadOp(buffer, indices, VectorType(element, [width])))
 
 
 def load_like(em: Emitter, buffer: SSAValue, indices: Sequence[SSAValue], like: SSAValue):

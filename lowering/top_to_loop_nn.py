@@ -14,13 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntegerType
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, op_type_rewrite_pattern
 
 from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp
-from lamina.dialects.top_base import element_type_of
 from lamina.lowering.bufferize import TopLowering, unsupported
 from lamina.lowering.epilogue_fusion import PLANNERS, PackedConstant
 from lamina.lowering.top_to_loop_build import (
@@ -31,6 +29,20 @@ from lamina.lowering.top_to_loop_build import (
     has_dynamic_dims,
     is_float,
     shape_of,
+)
+from lamina.lowering.top_to_loop_byte_conv import (
+    byte_conv_geometry,
+    is_byte_conv,
+    lower_byte_conv,
+    lower_dot_conv,
+    packed_byte_filter,
+)
+from lamina.lowering.top_to_loop_byte_gemm import (
+    byte_matmul_blocking,
+    is_byte_matmul,
+    lower_byte_matmul,
+    packed_byte_weights,
+    takes_byte_gemm,
 )
 from lamina.lowering.top_to_loop_conv import conv_geometry, lower_conv_gemm, packed_filter
 from lamina.lowering.top_to_loop_depthwise import depthwise_geometry, lower_depthwise
@@ -93,13 +105,19 @@ class GemmPlanner:
     """Tells bufferization which matmul / conv2d operands to pack at compile time and which
     of them apply their elementwise consumer (those that lower to a packed GEMM)."""
 
-    def packed_constants(self, op: Operation, vector_bits: int) -> Sequence[PackedConstant]:
+    def packed_constants(
+        self, op: Operation, vector_bits: int, int8_gemm: bool
+    ) -> Sequence[PackedConstant]:
         if has_dynamic_dims(op):  # the plain loop nests take dynamic dims
             return []
+        if int8_gemm and takes_byte_gemm(op, vector_bits):
+            return packed_byte_weights(op, vector_bits)
         if isinstance(op, top.MatmulOp):
             if gemv_blocking(op, vector_bits) is not None:
                 return packed_gemv_rhs(op, vector_bits)
             return packed_matmul_operands(op, vector_bits)
+        if is_byte_conv(op):
+            return packed_byte_filter(op, vector_bits, int8_gemm)
         if isinstance(op, top.Conv2dOp):
             # the depthwise kernel (also one input channel, group 1) reads the plain filter
             if depthwise_geometry(op, vector_bits) or nhwc_depthwise(op, vector_bits):
@@ -107,9 +125,13 @@ class GemmPlanner:
             return [*packed_filter(op, vector_bits), *packed_nhwc_filter(op, vector_bits)]
         return []
 
-    def fuses_epilogue(self, op: Operation, vector_bits: int) -> bool:
+    def fuses_epilogue(self, op: Operation, vector_bits: int, int8_gemm: bool) -> bool:
         if has_dynamic_dims(op):
             return False
+        if int8_gemm and (
+            takes_byte_gemm(op, vector_bits) or byte_conv_geometry(op, vector_bits) is not None
+        ):
+            return isinstance(op.operands[1].owner, ConstantOp)
         if isinstance(op, top.MatmulOp):
             return (
                 gemv_blocking(op, vector_bits) is not None
@@ -143,30 +165,21 @@ class MatmulLowering(TopLowering):
         static = not has_dynamic_dims(op)
         gemv = gemv_blocking(op, self.vector_bits) if static else None
         blocking = matmul_blocking(op, self.vector_bits) if static else None
+        byte_gemm = byte_matmul_blocking(op, self.vector_bits) if static else None
         if gemv is not None and (op, 1) in self.buffers.packed:
             lower_gemv(em, op, gemv, self.buffers)
+        elif byte_gemm is not None and self.buffers.int8_gemm and (op, 1) in self.buffers.packed:
+            lower_byte_matmul(em, op, byte_gemm, self.buffers)
         elif blocking is not None:
             lower_matmul_gemm(em, op, blocking, self.buffers)
         else:
             a, b = self.buffer(op.lhs, op), self.buffer(op.rhs, op)
             c = self.buffer(op.result, op)
-            if is_dot_product(op):
+            if is_byte_matmul(op):
                 lower_dot_matmul(em, a, b, c)
             else:
                 lower_matmul(em, a, b, c, bool(op.transpose_lhs), bool(op.transpose_rhs), self)
         rewriter.erase(op)
-
-
-def is_dot_product(op: top.MatmulOp) -> bool:
-    """An 8-bit integer matmul into i32 whose k is the last dim of both operands."""
-    element = element_type_of(op.lhs)
-    return (
-        bool(op.transpose_rhs)
-        and not op.transpose_lhs
-        and isinstance(element, IntegerType)
-        and element.bitwidth == 8
-        and element_type_of(op.result) == IntegerType(32)
-    )
 
 
 def lower_dot_matmul(em: Emitter, a: SSAValue, b: SSAValue, c: SSAValue) -> None:
@@ -235,6 +248,14 @@ class Conv2dLowering(TopLowering):
         geometry = conv_geometry(op, self.vector_bits) if static else None
         if geometry is not None and (op, 1) in self.buffers.packed:
             lower_conv_gemm(em, op, geometry, self.buffers, self.vector_bits)
+            rewriter.erase(op)
+            return
+        if is_byte_conv(op) and (op, 1) in self.buffers.packed:
+            byte_gemm = byte_conv_geometry(op, self.vector_bits) if self.buffers.int8_gemm else None
+            if byte_gemm is not None:
+                lower_byte_conv(em, op, byte_gemm, self.buffers)
+            else:
+                lower_dot_conv(em, op, self.buffers)
             rewriter.erase(op)
             return
         gemm = nhwc_gemm(op, self.vector_bits) if static else None
@@ -358,8 +379,8 @@ def _group_start(
 
 
 class PoolLowering(TopLowering):
-    """2-D nchw f32 pools: vectorised along the output rows (top_to_loop_pool); nhwc ones
-    along the channels (top_to_loop_nhwc_pool). Others: for
+    """2-D nchw f32 pools and integer max pools: vectorised along the output rows
+    (top_to_loop_pool); nhwc ones along the channels (top_to_loop_nhwc_pool). Others: for
     every output element (parallel): a sequential window nest carrying the running max, or
     the sum and the count of counted taps (avg); padded taps are skipped."""
 

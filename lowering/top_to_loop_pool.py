@@ -1,4 +1,5 @@
-"""2-D max / average `top.pool` on nchw f32 (dilation 1) vectorised along the output rows,
+"""2-D max / average `top.pool` on nchw f32, and max pools on integers (quantized tensors),
+(dilation 1) vectorised along the output rows,
 with the phase planes of the depthwise kernel (lowering/top_to_loop_depthwise.py):
 
     for n, c (parallel):
@@ -18,7 +19,7 @@ from __future__ import annotations
 from typing import cast
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import MemRefType, TensorType, VectorType, f32, i64
+from xdsl.dialects.builtin import IntegerType, MemRefType, TensorType, VectorType, f32, i64
 from xdsl.ir import Attribute, SSAValue
 from xdsl.utils.hints import isa
 
@@ -35,11 +36,14 @@ from lamina.lowering.top_to_loop_gemm import span
 
 def pool_geometry(op: top.PoolOp, vector_bits: int) -> DepthwiseGeometry | None:
     """The plane geometry of `op` (channels as both c and f), or None when the reference
-    nest lowers it: not nchw f32 2-D, dilated, or no window leaves X (the reference nest
-    then has no selects and reads X once, which the planes cannot beat)."""
-    types = [op.input.type, op.result.type]
-    if not all(isa(t, TensorType[Attribute]) and t.get_element_type() == f32 for t in types):
+    nest lowers it: not nchw 2-D f32 (or an integer max pool: quantized tensors), dilated,
+    or, for f32, no window leaves X (the reference nest then has no selects and reads X
+    once, which the planes cannot beat; on bytes LLVM does not vectorise its strided taps,
+    which the planes make contiguous)."""
+    element = _element(op)
+    if element is None:
         return None
+    types = [op.input.type, op.result.type]
     x_shape, y_shape = (cast(TensorType[Attribute], t).get_shape() for t in types)
     if len(x_shape) != 4 or tuple(op.spatial_dims()) != (2, 3):
         return None
@@ -51,10 +55,26 @@ def pool_geometry(op: top.PoolOp, vector_bits: int) -> DepthwiseGeometry | None:
     if not strides_fit_planes((sh, sw), (h, w)):
         return None
     lh, lw = op.pad_low.get_values()
-    if lh == lw == 0 and (oh - 1) * sh + kh <= h and (ow - 1) * sw + kw <= w:
+    inside = lh == lw == 0 and (oh - 1) * sh + kh <= h and (ow - 1) * sw + kw <= w
+    if inside and element == f32:
         return None
     lanes = max(1, vector_bits // 32)
     return DepthwiseGeometry(c, h, w, c, kh, kw, oh, ow, (sh, sw), (lh, lw), lanes)
+
+
+def _is_integer(t: Attribute) -> bool:
+    return isinstance(t, IntegerType)
+
+
+def _element(op: top.PoolOp) -> Attribute | None:
+    """The element type of a pool the planes take: f32, or an integer of a max pool."""
+    types = [op.input.type, op.result.type]
+    if not all(isa(t, TensorType[Attribute]) for t in types):
+        return None
+    element: Attribute = cast(TensorType[Attribute], types[0]).get_element_type()
+    if element == f32 or (op.kind.data == top.PoolKind.MAX and _is_integer(element)):
+        return element
+    return None
 
 
 def lower_pool_planes(
@@ -62,10 +82,11 @@ def lower_pool_planes(
 ) -> None:
     """The loop nest of the module docstring."""
     is_max = op.kind.data == top.PoolKind.MAX
-    planes = em.value(AllocOp(MemRefType(f32, [g.c, g.phases, g.hq * g.wq])))
-    flat = em.value(AllocOp(MemRefType(f32, [g.c, g.flat])))
+    element = cast(MemRefType[Attribute], x.type).element_type
+    planes = em.value(AllocOp(MemRefType(element, [g.c, g.phases, g.hq * g.wq])))
+    flat = em.value(AllocOp(MemRefType(element, [g.c, g.flat])))
     batch = cast(MemRefType[Attribute], y.type).get_shape()[0]
-    pad_value = em.lowest(f32) if is_max else em.const(0.0, f32)
+    pad_value = em.lowest(element) if is_max else em.const(0.0, f32)
     with span(em, 0, batch) as n, span(em, 0, g.c, parallel=True) as c:
         fill_planes(em, g, x, (n, c), (planes, c), pad_value)
         _combine(em, g, is_max, planes, flat, c)
@@ -88,7 +109,7 @@ def _combine(
 ) -> None:
     """Yf[c][p] = max or sum over taps of Xs[c][phase][p + shift], taps unrolled."""
     (sh, sw) = g.stride
-    vt = VectorType(f32, [g.lanes])
+    vt = VectorType(cast(MemRefType[Attribute], planes.type).element_type, [g.lanes])
     step = g.chains * g.lanes
     with span(em, 0, g.flat, step, parallel=True) as p:
         acc: list[SSAValue | None] = [None] * g.chains
@@ -102,8 +123,10 @@ def _combine(
                     before = acc[u]
                     if before is None:
                         acc[u] = tap
-                    elif is_max:
+                    elif is_max and vt.element_type == f32:
                         acc[u] = em.value(arith.MaximumfOp(before, tap))
+                    elif is_max:
+                        acc[u] = em.value(arith.MaxSIOp(before, tap))
                     else:
                         acc[u] = em.value(arith.AddfOp(before, tap))
         for u, value in enumerate(acc):

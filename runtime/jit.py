@@ -208,9 +208,16 @@ class JitFunction:
             raise LaminaError(f"@{self.name} cannot have {num_outputs} outputs")
         self.input_types = types[2 : len(types) - num_outputs]
         self.output_types = types[len(types) - num_outputs :]
+        self._layouts = [
+            [(tuple(t.get_shape()), numpy_dtype(t.element_type)) for t in ts]
+            for ts in (self.input_types, self.output_types)
+        ]
+        """(shape, dtype) of each input and output: what a call checks and allocates."""
         self.weights = self._weights(op, weights, types[0].get_shape()[0])
         self.arena_size = types[1].get_shape()[0]
         self.arena = aligned_empty((self.arena_size,), np.uint8)
+        self._buffers = (self.weights.ctypes.data, self.arena.ctypes.data)
+        """The addresses of the weights and the arena, every call's first two arguments."""
         self.dynamic = self._dynamic_signature(op, input_names)
         argtypes = self.dynamic.argument_types() if self.dynamic else [ctypes.c_void_p] * len(types)
         self._raw = ctypes.CFUNCTYPE(None, *argtypes)(self.jit.address(self.name))
@@ -222,18 +229,17 @@ class JitFunction:
             )
         if self.dynamic is not None:
             return self._call_dynamic(self.dynamic, inputs)
+        input_layouts, output_layouts = self._layouts
         checked = [
-            check_array(x, t, f"input {i} of @{self.name}", in_place=False)
-            for i, (x, t) in enumerate(zip(inputs, self.input_types, strict=True))
+            x
+            if isinstance(x, np.ndarray) and (x.shape, x.dtype) == layout and x.flags.c_contiguous
+            else check_array(x, t, f"input {i} of @{self.name}", in_place=False)
+            for i, (x, t, layout) in enumerate(
+                zip(inputs, self.input_types, input_layouts, strict=True)
+            )
         ]
-        outputs = [
-            aligned_empty(t.get_shape(), numpy_dtype(t.element_type)) for t in self.output_types
-        ]
-        self._raw(
-            self.weights.ctypes.data,
-            self.arena.ctypes.data,
-            *[a.ctypes.data for a in (*checked, *outputs)],
-        )
+        outputs = [aligned_empty(shape, dtype) for shape, dtype in output_layouts]
+        self._raw(*self._buffers, *[a.ctypes.data for a in (*checked, *outputs)])
         return outputs
 
     def _dynamic_signature(
@@ -267,7 +273,7 @@ class JitFunction:
             for shape, t in zip(shapes, self.output_types, strict=True)
         ]
         arguments = signature.arguments([*checked, *outputs])
-        self._raw(self.weights.ctypes.data, self.arena.ctypes.data, *arguments)
+        self._raw(*self._buffers, *arguments)
         return outputs
 
     def _kernel(self, name: str | None) -> func.FuncOp:

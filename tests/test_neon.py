@@ -262,6 +262,15 @@ def test_device_graph_rules_run_before_graph_default():
     assert spec.startswith(
         "apply-rules{set=graph-fuse-quantized-conv},apply-rules{set=graph-default},"
     )
-    assert pipeline(load_device("host")).startswith("apply-rules{set=graph-default},")
+    assert pipeline(load_device("cortex-a53")).startswith("apply-rules{set=graph-default},")
     with pytest.raises(LaminaError, match="`graph_rules` must be a list of strings"):
         pipeline(dataclasses.replace(load_device(DEVICE), extra={"graph_rules": "graph-fuse"}))
+
+
+def test_only_devices_that_say_int8_gemm_take_the_byte_gemm():
+    """`int8_gemm = true` (the x86 devices: loop-to-x86 forms loop.byte_dot) turns on
+    convert-top-to-loop's int8 GEMM; cortex-a76 keeps the dot-product loops of sdot."""
+    assert "int8_gemm=true" in pipeline(load_device("x86-64-avx512-vnni"))
+    assert "int8_gemm" not in pipeline(load_device(DEVICE))
+    with pytest.raises(LaminaError, match="`int8_gemm` must be true or false"):
+        pipeline(dataclasses.replace(load_device(DEVICE), extra={"int8_gemm": "yes"}))

@@ -301,3 +301,19 @@ func.func @vstore_element_mismatch(%a: memref<64xf32>, %i: index, %v: vector<8xi
   loop.vstore %v, %a[%i] : memref<64xf32>, vector<8xi32>
   func.return
 }
+
+// -----
+
+func.func @byte_dot_accumulator_not_a_register(%acc: vector<32xi32>, %x: vector<128xi8>) {
+  // expected-error@+1 {{loop.byte_dot: accumulator vector<32xi32> must be vector<4xi32>, vector<8xi32> or vector<16xi32>}}
+  %r = loop.byte_dot %acc, %x, %x : vector<32xi32>, vector<128xi8>
+  func.return
+}
+
+// -----
+
+func.func @byte_dot_operands_too_short(%acc: vector<8xi32>, %x: vector<16xi8>) {
+  // expected-error@+1 {{loop.byte_dot: operands vector<16xi8> must be vector<32xi8> for an accumulator vector<8xi32>}}
+  %r = loop.byte_dot %acc, %x, %x : vector<8xi32>, vector<16xi8>
+  func.return
+}

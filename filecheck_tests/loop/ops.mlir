@@ -99,3 +99,14 @@ func.func @tiled_nest(%a: memref<64x64xf32, #loop.space<vtcm>>) {
   } {tile = "outer"}
   func.return
 }
+
+// The int8 GEMM's step: four u8 x s8 products added to each i32 lane.
+// CHECK-LABEL: func.func @byte_dot
+// CHECK-SAME: (%[[ACC:.*]]: vector<16xi32>, %[[U:.*]]: vector<64xi8>, %[[S:.*]]: vector<64xi8>, %[[Q:.*]]: vector<4xi32>, %[[P:.*]]: vector<16xi8>)
+// CHECK-NEXT: %{{.*}} = loop.byte_dot %[[ACC]], %[[U]], %[[S]] : vector<16xi32>, vector<64xi8>
+// CHECK-NEXT: %{{.*}} = loop.byte_dot %[[Q]], %[[P]], %[[P]] : vector<4xi32>, vector<16xi8>
+func.func @byte_dot(%acc: vector<16xi32>, %u: vector<64xi8>, %s: vector<64xi8>, %q: vector<4xi32>, %p: vector<16xi8>) -> (vector<16xi32>, vector<4xi32>) {
+  %d = loop.byte_dot %acc, %u, %s : vector<16xi32>, vector<64xi8>
+  %e = loop.byte_dot %q, %p, %p : vector<4xi32>, vector<16xi8>
+  func.return %d, %e : vector<16xi32>, vector<4xi32>
+}

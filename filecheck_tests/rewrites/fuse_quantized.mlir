@@ -81,3 +81,44 @@ func.func @conv(%xf: tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32> {
   %y = graph.conv %xf, %wf, %n {kernel_shape = array<i64: 1, 1>} : (tensor<1x2x3x3xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x3x3xf32>
   func.return %y : tensor<1x2x3x3xf32>
 }
+
+// -----
+
+// The QDQ form around a concat and a max pool (onnxruntime's quantized SqueezeNet): each
+// concat input quantized with the concat's parameters, the max pool on the bytes, the
+// quantize / dequantize pair of one scale and zero point gone; the bytes move.
+// CHECK-LABEL: func.func @bytes_through_concat_and_pool
+// CHECK-SAME: (%[[A:.*]]: tensor<1x2x5x5xui8>, %[[B:.*]]: tensor<1x2x5x5xui8>)
+// CHECK: %[[FA:.*]] = graph.dequantize_linear %[[A]], %as, %z
+// CHECK-NEXT: %[[QA:.*]] = graph.quantize_linear %[[FA]], %s, %z : (tensor<1x2x5x5xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x2x5x5xui8>
+// CHECK-NEXT: %[[C:.*]] = graph.concat %[[QA]], %[[B]] {axis = 1 : i64} : (tensor<1x2x5x5xui8>, tensor<1x2x5x5xui8>) -> tensor<1x4x5x5xui8>
+// CHECK-NEXT: %[[P:.*]], %{{.*}} = graph.max_pool %[[C]] {{.*}} : (tensor<1x4x5x5xui8>) -> (tensor<1x4x2x2xui8>, none)
+// CHECK-NEXT: func.return %[[P]] : tensor<1x4x2x2xui8>
+func.func @bytes_through_concat_and_pool(%a: tensor<1x2x5x5xui8>, %b: tensor<1x2x5x5xui8>) -> tensor<1x4x2x2xui8> {
+  %as = graph.constant dense<2.500000e-01> : tensor<f32>
+  %s = graph.constant dense<5.000000e-01> : tensor<f32>
+  %z = graph.constant dense<3> : tensor<ui8>
+  %fa = graph.dequantize_linear %a, %as, %z : (tensor<1x2x5x5xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x2x5x5xf32>
+  %fb = graph.dequantize_linear %b, %s, %z : (tensor<1x2x5x5xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x2x5x5xf32>
+  %c = graph.concat %fa, %fb {axis = 1 : i64} : (tensor<1x2x5x5xf32>, tensor<1x2x5x5xf32>) -> tensor<1x4x5x5xf32>
+  %qc = graph.quantize_linear %c, %s, %z : (tensor<1x4x5x5xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x4x5x5xui8>
+  %fc = graph.dequantize_linear %qc, %s, %z : (tensor<1x4x5x5xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x4x5x5xf32>
+  %p, %i = graph.max_pool %fc {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>} : (tensor<1x4x5x5xf32>) -> (tensor<1x4x2x2xf32>, none)
+  %y = graph.quantize_linear %p, %s, %z : (tensor<1x4x2x2xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x4x2x2xui8>
+  func.return %y : tensor<1x4x2x2xui8>
+}
+
+// -----
+
+// A quantize by other parameters than its dequantize stays (it requantizes).
+// CHECK-LABEL: func.func @requantized
+// CHECK: graph.dequantize_linear
+// CHECK: graph.quantize_linear
+func.func @requantized(%a: tensor<4xui8>) -> tensor<4xui8> {
+  %s = graph.constant dense<5.000000e-01> : tensor<f32>
+  %t = graph.constant dense<2.500000e-01> : tensor<f32>
+  %z = graph.constant dense<3> : tensor<ui8>
+  %f = graph.dequantize_linear %a, %s, %z : (tensor<4xui8>, tensor<f32>, tensor<ui8>) -> tensor<4xf32>
+  %y = graph.quantize_linear %f, %t, %z : (tensor<4xf32>, tensor<f32>, tensor<ui8>) -> tensor<4xui8>
+  func.return %y : tensor<4xui8>
+}

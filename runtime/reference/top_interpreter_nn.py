@@ -48,13 +48,15 @@ def run_conv2d(op: top.Conv2dOp, x: Array, w: Array, bias: Array | None) -> Arra
     strides, dilations = op.strides.get_values(), op.dilations.get_values()
     low, high = op.pad_low.get_values(), op.pad_high.get_values()
     groups = op.groups.value.data
+    if np.dtype(result_dtype(op)).kind in "iu":  # 8-bit convs sum in their i32 result
+        x, w = x.astype(result_dtype(op)), w.astype(result_dtype(op))
     xp = np.pad(x, [(0, 0), (0, 0), (low[0], high[0]), (low[1], high[1])])
     f, cg, kh, kw = w.shape
     n = x.shape[0]
     oh = (xp.shape[2] - dilations[0] * (kh - 1) - 1) // strides[0] + 1
     ow = (xp.shape[3] - dilations[1] * (kw - 1) - 1) // strides[1] + 1
     win = _windows(xp, (2, 3), (kh, kw), strides, dilations, (oh, ow))  # N C OH OW KH KW
-    acc = np.float64 if x.dtype == np.float64 else np.float32
+    acc = np.float64 if x.dtype == np.float64 else x.dtype if x.dtype.kind in "iu" else np.float32
     if groups == 1:
         y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
     else:
