@@ -24,7 +24,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar, get_origin
+from collections.abc import Callable
+from typing import Any, TypeVar, cast, get_origin
 
 import xdsl.irdl
 from xdsl.dialects import vector
@@ -88,7 +89,7 @@ def verify_once_per_signature(cls: _OpT) -> _OpT:
     """Make `cls.verify_` (IRDL constraints, traits, custom checks) run once per signature:
     only for classes whose ops have no regions or successors and whose verifier reads
     nothing but the signature."""
-    verify = cls.verify_
+    verify = cast(Callable[[Operation], None], cls.verify_)
 
     def verify_once(op: Operation) -> None:
         try:
