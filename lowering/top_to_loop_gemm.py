@@ -216,7 +216,8 @@ def tile_sums(
         out: list[SSAValue] = []
         for r in range(len(inits)):
             element = em.load(a_buf, a_at(k, r))
-            splats = {p.type: splat_like(em, element, p) for p in pieces}
+            kinds = {p.type: p for p in pieces}  # one splat per distinct piece type
+            splats = {t: splat_like(em, element, like) for t, like in kinds.items()}
             for v, piece in enumerate(pieces):
                 out.append(multiply_add(em, splats[piece.type], bs[v], acc[r * count + v]))
         em.emit(YieldOp(*out))
