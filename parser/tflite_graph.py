@@ -31,6 +31,10 @@ Converter = Callable[["GraphBuilder", Operator], None]
 FUSED_ACTIVATIONS = {0: None, 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
 """TFLite ActivationFunctionType -> the activation op it stands for."""
 
+ACTIVATION_BOUNDS = {0: (None, None), 1: (0.0, None), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
+"""The fused activations that are clamps (NONE, RELU, RELU_N1_TO_1, RELU6) -> their
+bounds in real numbers (None: unbounded)."""
+
 
 class GraphBuilder:
     """Emits the ops of one subgraph into `block`."""

@@ -30,7 +30,7 @@ from xdsl.dialects.builtin import TensorType, f32
 from xdsl.ir import SSAValue
 
 from lamina.dialects.weights import element_type
-from lamina.parser.tflite_graph import Converter, GraphBuilder
+from lamina.parser.tflite_graph import ACTIVATION_BOUNDS, Converter, GraphBuilder
 from lamina.parser.tflite_model import TENSOR_DTYPES, Operator, Quantization, Tensor
 from lamina.parser.tflite_quant_integer import INTEGER_KERNELS
 
@@ -62,9 +62,6 @@ def _parameters(quantization: Quantization, rank: int) -> tuple[np.ndarray, np.n
 
 ACCUMULATING = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
 """The operators computed in levels, and the axis of their weights' output channels."""
-
-CLAMPS = {1: (0.0, None), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
-"""Fused activation code -> its bounds in real numbers (RELU, RELU_N1_TO_1, RELU6)."""
 
 
 @dataclass
@@ -146,7 +143,7 @@ class Quantizer:
             or (len(w_scales) > 1 and w.quantization.axis != ACCUMULATING[op.name])
             or len(x_scales) != 1
             or len(out_scales) != 1
-            or (activation != 0 and activation not in CLAMPS)
+            or activation not in ACTIVATION_BOUNDS
         ):
             return None
         sx, sy = np.float32(x_scales[0]), np.float32(out_scales[0])
@@ -157,7 +154,7 @@ class Quantizer:
         stand_in = self._stand_in(out)
         options = {**op.options, "FusedActivationFunction": 0}
         rewritten = replace(op, inputs=tuple(inputs), outputs=(stand_in.index,), options=options)
-        low, high = CLAMPS.get(activation, (None, None))
+        low, high = ACTIVATION_BOUNDS[activation]
         bounds = (None if low is None else low / sy, None if high is None else high / sy)
         return QuantizedOperator(rewritten, [(out, stand_in)], multiplier.reshape(-1), bounds)
 

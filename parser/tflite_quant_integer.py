@@ -22,7 +22,7 @@ import numpy as np
 from xdsl.dialects.builtin import TensorType, i32, i64
 from xdsl.ir import Attribute, SSAValue
 
-from lamina.parser.tflite_graph import Converter, GraphBuilder
+from lamina.parser.tflite_graph import ACTIVATION_BOUNDS, Converter, GraphBuilder
 from lamina.parser.tflite_model import TENSOR_DTYPES, Operator, Tensor
 
 FRACTION_BITS = 11
@@ -31,9 +31,6 @@ FRACTION_BITS = 11
 ONNX_INT32, ONNX_INT64 = 6, 7
 ONNX_8_BIT = {np.dtype(np.int8): 3, np.dtype(np.uint8): 2}
 """numpy dtype -> ONNX's TensorProto element type, the `to` of a Cast."""
-
-ACTIVATION_BOUNDS = {0: (None, None), 1: (0.0, None), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
-"""Fused activation code -> its bounds in real numbers (NONE, RELU, RELU_N1_TO_1, RELU6)."""
 
 
 def _eight_bit(tensor: Tensor) -> bool:
