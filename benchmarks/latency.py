@@ -2,8 +2,13 @@
 
     .venv/bin/python -m lamina.benchmarks.latency [--models squeezenet,mlp] [--threads 1,2]
 
-Models: the nine light models of the onnx wheel (seeded random weights), an MLP
-784-512-512-10 (batch 1) and a 1024^3 matmul (both operands inputs). Each model runs in a
+Models (`--models`: names, or the groups `light`, `extra`, `real`; default light and
+extra): the nine light models of the onnx wheel (seeded random weights); extra: an MLP
+784-512-512-10 (batch 1) and a 1024^3 matmul (both operands inputs); real: the model
+classes of the wild at the sizes their pipelines feed — PP-OCR's text detector (320x320),
+recognizer and orientation classifier with their real weights (tools/model_zoo.py), a
+YOLOv8-style detector at 320x320 with 80 classes and a BERT-style encoder of 128 tokens,
+width 256 (tools/model_builders.py, seeded weights). Each model runs in a
 fresh process (its weights, LLVM state and onnxruntime session go with it); there, lamina
 compiles it once per thread count (`lamina.compile(..., threads=t)`, the same count as
 $LAMINA_NUM_THREADS) and onnxruntime gets `intra_op_num_threads = t`; the engines are then
@@ -47,16 +52,29 @@ from lamina.benchmarks import fma_peak
 from lamina.codegen.object_cache import CACHE_DIR_VARIABLE
 from lamina.errors import LaminaError, error_text
 from lamina.tools.macs import model_macs
+from lamina.tools.model_builders import transformer_encoder, yolo_detector
+from lamina.tools.model_zoo import zoo_model
 from lamina.tools.models import (
     LIGHT_MODELS,
     light_model,
     mlp,
     output_mismatch,
     random_inputs,
+    with_input_shapes,
     with_logits,
+    with_pre_sigmoid,
 )
 
 EXTRA_MODELS = ("mlp_784_512_512_10", "matmul_1024")
+REAL_MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
+    "ppocr-det": lambda: with_pre_sigmoid(_zoo("ppocr-det", [1, 3, 320, 320])),
+    "ppocr-rec": lambda: with_logits(_zoo("ppocr-rec", [1, 3, 48, 320]), rank=3),
+    "ppocr-cls": lambda: with_logits(_zoo("ppocr-cls", [1, 3, 48, 192]), rank=2),
+    "yolo": lambda: yolo_detector(320, classes=80),
+    "transformer": lambda: transformer_encoder(vocab=1000, seq=128, width=256, heads=4),
+}
+"""The real-model classes: detectors, OCR, a transformer encoder (model and its logits)."""
+GROUPS = {"light": LIGHT_MODELS, "extra": EXTRA_MODELS, "real": tuple(REAL_MODELS)}
 CALLS_PER_TURN = 3
 """Timed calls of one engine before the other takes its turn."""
 TURN_PAUSE_S = 0.05
@@ -89,12 +107,24 @@ def _model(
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
+def _zoo(name: str, image: list[int]) -> onnx.ModelProto:
+    """A zoo model with its image input `x` at the static shape `image`."""
+    return with_input_shapes(onnx.load(zoo_model(name)), {"x": image})
+
+
 def load(name: str) -> onnx.ModelProto:
     if name == "mlp_784_512_512_10":
         return mlp()
     if name == "matmul_1024":
         return matmul_1024()
+    if name in REAL_MODELS:
+        return REAL_MODELS[name]()
     return with_logits(light_model(name))
+
+
+def model_names(spec: str) -> list[str]:
+    """`--models`: names and group names (`GROUPS`), comma-separated, groups expanded."""
+    return [name for item in spec.split(",") for name in GROUPS.get(item, (item,))]
 
 
 def onnxruntime_session(model: onnx.ModelProto, threads: int) -> Callable[..., Any]:
@@ -268,7 +298,9 @@ def table(rows: list[dict[str, Any]], threads: Sequence[int], core_gflops: float
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--models", default=",".join((*LIGHT_MODELS, *EXTRA_MODELS)))
+    parser.add_argument(
+        "--models", default="light,extra", help="names or groups: " + ", ".join(GROUPS)
+    )
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
@@ -278,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     core_gflops = in_fresh_process(fma_peak.core_gflops)
     print(f"  fp32 peak of one core (FMA loop): {core_gflops:.1f} GFLOP/s", flush=True)
     rows = []
-    for name in args.models.split(","):
+    for name in model_names(args.models):
         rows.append(in_fresh_process(measure, name, threads, args.repeat, args.warmup))
         print(f"  {name}: {progress_line(rows[-1])}", flush=True)
     print(table(rows, threads, core_gflops))

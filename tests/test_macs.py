@@ -47,6 +47,31 @@ def test_a_batched_matmul_costs_each_batch():
     assert model_macs(one_node_model(matmul, {"a": [2, 3, 4]}, {"b": [4, 6]})) == 144
 
 
+def test_shapes_computed_at_run_time_are_taken_from_the_import():
+    # x [2, 3, 4] reshaped to [Shape(x)[0], -1] = [2, 12]: ONNX's shape inference does not
+    # follow the computed shape, lamina's import folds it; [2, 12] x [12, 5]: 120 MACs
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Slice", ["s", "zero", "one"], ["first"]),
+        helper.make_node("Concat", ["first", "minus_one"], ["target"], axis=0),
+        helper.make_node("Reshape", ["x", "target"], ["flat"]),
+        helper.make_node("MatMul", ["flat", "w"], ["y"]),
+    ]
+    ints = {"zero": [0], "one": [1], "minus_one": [-1]}
+    graph = helper.make_graph(
+        nodes,
+        "computed",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5])],
+        [
+            numpy_helper.from_array(np.zeros([12, 5], np.float32), "w"),
+            *(numpy_helper.from_array(np.array(v, np.int64), n) for n, v in ints.items()),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    assert model_macs(model) == 2 * 5 * 12
+
+
 def test_a_shape_that_is_not_static_is_unsupported():
     matmul = helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")
     model = one_node_model(matmul, {"a": ["batch", 4]}, {"b": [4, 6]})

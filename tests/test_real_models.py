@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import onnx
 import pytest
 from helpers_cli import assert_close_at_scale, onnxruntime_outputs
-from onnx import TensorProto, helper
 
 import lamina
 from lamina.compiler import compile_bundle
 from lamina.runtime.qemu import run_bundle
 from lamina.tools.model_builders import transformer_encoder, yolo_detector
 from lamina.tools.model_zoo import zoo_model
+from lamina.tools.models import random_inputs, with_logits
 
 ZOO_SHAPES = {"ppocr-cls": [1, 3, 48, 192], "ppocr-rec": [1, 3, 48, 320]}
 """The PP-OCR models take `x` [?, 3, ?, ?]; these are the sizes their pipelines feed."""
@@ -27,32 +26,8 @@ LOGITS_RANK = {"ppocr-cls": 2, "ppocr-rec": 3}
 """Rank of the input of each model's last Softmax, which onnx cannot infer at `?` sizes."""
 
 
-def with_logits(model: onnx.ModelProto, rank: int) -> onnx.ModelProto:
-    """The model with the input of its last Softmax as an extra output."""
-    softmax = [node for node in model.graph.node if node.op_type == "Softmax"][-1]
-    logits = helper.make_tensor_value_info(softmax.input[0], TensorProto.FLOAT, [None] * rank)
-    model.graph.output.append(logits)
-    return model
-
-
 def zoo(name: str) -> tuple[onnx.ModelProto, dict[str, list[int]]]:
     return with_logits(onnx.load(zoo_model(name)), LOGITS_RANK[name]), {"x": ZOO_SHAPES[name]}
-
-
-def feeds_for(model: onnx.ModelProto, shapes: dict[str, list[int]]) -> dict[str, np.ndarray]:
-    """Normal images for float inputs; token ids and a mask padding the last two tokens."""
-    rng = np.random.default_rng(1)
-    feeds: dict[str, np.ndarray] = {}
-    for value in model.graph.input:
-        dims = [d.dim_value for d in value.type.tensor_type.shape.dim]
-        shape = shapes.get(value.name, dims)
-        if value.name == "input_ids":
-            feeds[value.name] = rng.integers(0, 50, shape, dtype=np.int64)
-        elif value.name == "attention_mask":
-            feeds[value.name] = (np.arange(shape[-1]) < shape[-1] - 2).astype(np.int64)[None]
-        else:
-            feeds[value.name] = rng.standard_normal(shape).astype(np.float32)
-    return feeds
 
 
 BUILT = {"yolo": yolo_detector, "transformer": transformer_encoder}
@@ -65,7 +40,7 @@ def model_named(name: str) -> tuple[onnx.ModelProto, dict[str, list[int]]]:
 @pytest.mark.parametrize("name", [*ZOO_SHAPES, *BUILT])
 def test_model_on_host_matches_onnxruntime(name: str):
     model, shapes = model_named(name)
-    feeds = feeds_for(model, shapes)
+    feeds = random_inputs(model, shapes=shapes)
     compiled = lamina.compile(model, device="host", input_shapes=shapes)
     assert compiled.stats.reads_inputs  # computed at run time, not folded
     assert_close_at_scale(compiled(**feeds), onnxruntime_outputs(model, feeds))
@@ -74,7 +49,7 @@ def test_model_on_host_matches_onnxruntime(name: str):
 @pytest.mark.parametrize("name", ["ppocr-cls", *BUILT])
 def test_model_on_cortex_a76_under_qemu_matches_onnxruntime(name: str, tmp_path: Path):
     model, shapes = model_named(name)
-    feeds = feeds_for(model, shapes)
+    feeds = random_inputs(model, shapes=shapes)
     bundle = compile_bundle(model, "cortex-a76", tmp_path / "bundle", input_shapes=shapes)
     assert bundle.triple.startswith("aarch64")
     run = run_bundle(bundle.directory, feeds)

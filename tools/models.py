@@ -100,15 +100,19 @@ def with_random_weights(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProt
     return model
 
 
-def with_logits(model: onnx.ModelProto) -> onnx.ModelProto:
+def with_logits(model: onnx.ModelProto, rank: int | None = None) -> onnx.ModelProto:
     """The model with the input of its last Softmax as an extra output: near-one-hot
     probabilities would hide errors that the logits show (unchanged when they are an
-    output already)."""
+    output already). Its type is what shape inference says, or, given `rank`, a float
+    tensor of that many unknown dims (inference cannot follow shapes computed at run time)."""
     softmaxes = [n for n in model.graph.node if n.op_type == "Softmax"]
     if not softmaxes or softmaxes[-1].input[0] in {o.name for o in model.graph.output}:
         return model
     logits = softmaxes[-1].input[0]
-    info = next(v for v in inferred_values(model) if v.name == logits)
+    if rank is not None:
+        info = helper.make_tensor_value_info(logits, TensorProto.FLOAT, [None] * rank)
+    else:
+        info = next(v for v in inferred_values(model) if v.name == logits)
     model.graph.output.append(info)
     return model
 
@@ -146,13 +150,35 @@ def output_mismatch(
     return None
 
 
-def random_inputs(model: onnx.ModelProto, seed: int = 1) -> dict[str, np.ndarray]:
+def random_inputs(
+    model: onnx.ModelProto, seed: int = 1, shapes: dict[str, list[int]] | None = None
+) -> dict[str, np.ndarray]:
+    """Seeded inputs of `model` at `shapes[name]`, else at the input's dims (an unknown dim
+    is 1): standard normal floats; an int64 `attention_mask` [1, n] masks the last two
+    positions, other int64 inputs are token ids below 50."""
     rng = np.random.default_rng(seed)
     feeds: dict[str, np.ndarray] = {}
     for value in model.graph.input:
-        shape = [d.dim_value or 1 for d in value.type.tensor_type.shape.dim]
-        feeds[value.name] = rng.standard_normal(shape).astype(np.float32)
+        dims = [d.dim_value or 1 for d in value.type.tensor_type.shape.dim]
+        shape = (shapes or {}).get(value.name, dims)
+        if value.type.tensor_type.elem_type != TensorProto.INT64:
+            feeds[value.name] = rng.standard_normal(shape).astype(np.float32)
+        elif value.name == "attention_mask":
+            feeds[value.name] = (np.arange(shape[-1]) < shape[-1] - 2).astype(np.int64)[None]
+        else:
+            feeds[value.name] = rng.integers(0, 50, shape, dtype=np.int64)
     return feeds
+
+
+def with_input_shapes(model: onnx.ModelProto, shapes: dict[str, list[int]]) -> onnx.ModelProto:
+    """The model with the graph inputs named in `shapes` given those static dims."""
+    for value in model.graph.input:
+        if value.name in shapes:
+            dims = value.type.tensor_type.shape.dim
+            for dim, size in zip(dims, shapes[value.name], strict=True):
+                dim.Clear()
+                dim.dim_value = size
+    return model
 
 
 def with_pre_sigmoid(model: onnx.ModelProto) -> onnx.ModelProto:
