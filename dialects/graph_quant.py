@@ -16,7 +16,6 @@ model that carries one is broken, not a corner case to compute.
 from __future__ import annotations
 
 from math import prod
-from typing import cast
 
 import numpy as np
 from xdsl.dialects.builtin import NoneType, TensorType
@@ -24,6 +23,7 @@ from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import IRDLOperation
 from xdsl.traits import ConstantLike
 from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.hints import isa
 
 from lamina.dialects.graph_base import register_verifier
 from lamina.dialects.graph_ops import (
@@ -39,12 +39,7 @@ from lamina.dialects.weights import is_elided_tensor, tensor_to_array
 
 
 def _element(value: SSAValue) -> Attribute | None:
-    type = value.type
-    return (
-        cast(TensorType[Attribute], type).get_element_type()
-        if isinstance(type, TensorType)
-        else None
-    )
+    return value.type.get_element_type() if isa(value.type, TensorType[Attribute]) else None
 
 
 def _given(value: SSAValue | None) -> bool:
