@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 import pytest
-from helpers_kernels import constant, identity_map, lower, parse, tensor
+from helpers_kernels import check_pool, constant, identity_map, lower, parse, tensor
 
 from lamina.runtime.jit import JitFunction
 from lamina.runtime.reference.top_interpreter import run_top
@@ -182,19 +182,4 @@ def test_nhwc_conv_applies_its_fused_consumer(w_shape, window, epilogue) -> None
     ],
 )
 def test_nhwc_pool_matches_the_interpreter(kind, x_shape, kernel, stride, pads, flags) -> None:  # noqa: ANN001
-    n, h, w, c = x_shape
-    (kh, kw), (low, high) = kernel, pads
-    oh, ow = (h + low + high - kh) // stride + 1, (w + low + high - kw) // stride + 1
-    xt, yt = tensor(x_shape), tensor((n, oh, ow, c))
-    text = f"""
-    func.func @main(%x: {xt}) -> {yt} {{
-      %y = top.pool {kind} nhwc %x kernel [{kh}, {kw}] strides [{stride}, {stride}]
-          dilations [1, 1] pad_low [{low}, {low}] pad_high [{high}, {high}]{flags} : {xt} -> {yt}
-      func.return %y : {yt}
-    }}"""
-    x = f32(*x_shape)
-    (expected,) = run_top(parse(text), [x])
-    lowered = lower(text)
-    assert "loop.vload" in str(lowered), "expected the channel-vectorised pool"
-    (y,) = JitFunction(lowered, threads=1)(x)
-    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)  # pyright: ignore
+    check_pool("nhwc", kind, f32(*x_shape), kernel, stride, pads, flags)
