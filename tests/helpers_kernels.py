@@ -122,27 +122,34 @@ def identity_map(rank: int) -> str:
     return f"affine_map<({dims}) -> ({dims})>"
 
 
-def return_elementwise(
-    shape: Sequence[int], operands: Sequence[tuple[str, str, str]], body: str
+def elementwise(
+    name: str, shape: Sequence[int], operands: Sequence[tuple[str, str, str]], body: str
 ) -> str:
-    """The last lines of a top-level function returning an f32 tensor of `shape` that a
-    parallel top.generic over `operands` writes into a zero-filled tensor. Each operand is
-    (SSA value, type, indexing map); `body`, its lines ending in top.yield, sees their
-    elements as %a0, %a1, ..."""
+    """The lines defining `%<name>`, an f32 tensor of `shape` that a parallel top.generic
+    over `operands` writes into a zero-filled tensor (`%<name>_zero`, `%<name>_init`). Each
+    operand is (SSA value, type, indexing map); `body`, its lines ending in top.yield, sees
+    their elements as %a0, %a1, ..."""
     out = tensor(shape)
     values = ", ".join(value for value, _, _ in operands)
     types = ", ".join(type_ for _, type_, _ in operands)
     maps = ", ".join([*(map_ for _, _, map_ in operands), identity_map(len(shape))])
     parallel = ", ".join(['"parallel"'] * len(shape))
     arguments = "".join(f"%a{i}: f32, " for i in range(len(operands)))
-    return f"""%zero = arith.constant 0.0 : f32
-      %init = top.fill %zero : f32 -> {out}
-      %r = top.generic {{indexing_maps = [{maps}], iterator_types = [{parallel}]}}
-          ins({values} : {types}) outs(%init : {out}) {{
+    return f"""%{name}_zero = arith.constant 0.0 : f32
+      %{name}_init = top.fill %{name}_zero : f32 -> {out}
+      %{name} = top.generic {{indexing_maps = [{maps}], iterator_types = [{parallel}]}}
+          ins({values} : {types}) outs(%{name}_init : {out}) {{
       ^bb0({arguments}%o: f32):
 {textwrap.indent(textwrap.dedent(body).strip(), " " * 8)}
-      }} -> {out}
-      func.return %r : {out}"""
+      }} -> {out}"""
+
+
+def return_elementwise(
+    shape: Sequence[int], operands: Sequence[tuple[str, str, str]], body: str
+) -> str:
+    """The last lines of a top-level function returning `elementwise` `%r`."""
+    return f"""{elementwise("r", shape, operands, body)}
+      func.return %r : {tensor(shape)}"""
 
 
 def return_relu_of_sum(shape: Sequence[int], operands: Sequence[tuple[str, str, str]]) -> str:

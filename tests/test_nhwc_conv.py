@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 import pytest
-from helpers_kernels import check_pool, constant, identity_map, lower, parse, tensor
+from helpers_kernels import check_pool, constant, elementwise, identity_map, lower, parse, tensor
 
 from lamina.runtime.jit import JitFunction
 from lamina.runtime.reference.top_interpreter import run_top
@@ -44,19 +44,9 @@ def f32(*shape: int) -> np.ndarray:
 
 
 def generic(name: str, shape: tuple[int, ...], operands: list[str], body: str) -> str:
-    """`%<name>` = a parallel top.generic over the f32 `operands` (all of `shape`, identity
-    maps) whose `body` sees their elements as %a0, %a1, ..."""
-    t, rank = tensor(shape), len(shape)
-    maps = ", ".join([identity_map(rank)] * (len(operands) + 1))
-    iterators = ", ".join(['"parallel"'] * rank)
-    arguments = "".join(f"%a{i}: f32, " for i in range(len(operands)))
-    return f"""%{name}_zero = arith.constant 0.0 : f32
-      %{name}_init = top.fill %{name}_zero : f32 -> {t}
-      %{name} = top.generic {{indexing_maps = [{maps}], iterator_types = [{iterators}]}}
-          ins({", ".join(operands)} : {", ".join([t] * len(operands))}) outs(%{name}_init : {t}) {{
-      ^bb0({arguments}%o: f32):
-        {body.replace(chr(10), chr(10) + "        ")}
-      }} -> {t}"""
+    """`elementwise` `%<name>` over the f32 `operands`, all of `shape` (identity maps)."""
+    same = (tensor(shape), identity_map(len(shape)))
+    return elementwise(name, shape, [(operand, *same) for operand in operands], body)
 
 
 def output_shape(x_shape: tuple[int, ...], w_shape: tuple[int, ...], window) -> tuple[int, ...]:  # noqa: ANN001
