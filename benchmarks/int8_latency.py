@@ -6,7 +6,9 @@ lamina fp32, side by side in one run, at 1 and 2 threads.
 Models (tools/quantized.py; seeded weights, calibrated on seeded random feeds): the MLP
 784-512-512-10 quantized by onnxruntime's `quantize_static` (QDQ, in the Gemm and the
 MatMul + Add forms) and by `quantize_dynamic`, and light SqueezeNet quantized statically
-(QDQ and QOperator) and dynamically (uint8 weights). Each model runs in a fresh process:
+(QDQ and QOperator) and dynamically (uint8 weights): the group `small`, the default; the
+group `light` is each of the nine light models quantized statically in the QDQ form
+(`qdq-<model>`). Each model runs in a fresh process:
 lamina compiles the quantized and the float model per thread count, onnxruntime gets
 `intra_op_num_threads = t`, and the three engines are timed in alternating turns
 (benchmarks/latency.py). Printed per model and thread count: the medians, lamina int8 /
@@ -34,10 +36,12 @@ from lamina.benchmarks.latency import (
     median_ms_in_turns,
     onnxruntime_session,
 )
-from lamina.tools.models import light_model, mlp, random_inputs, with_logits
+from lamina.tools.models import LIGHT_MODELS, light_model, mlp, random_inputs, with_logits
 from lamina.tools.quantized import calibrated, quantize_dynamic, quantized_mismatch
 
-MODELS: dict[str, tuple[Callable[[], onnx.ModelProto], Callable[[onnx.ModelProto], onnx.ModelProto]]] = {
+Quantized = tuple[Callable[[], onnx.ModelProto], Callable[[onnx.ModelProto], onnx.ModelProto]]
+"""(the float model, how it is quantized)."""
+SMALL_MODELS: dict[str, Quantized] = {
     "qdq-mlp": (mlp, calibrated),
     "qdq-mlp-matmul": (partial(mlp, form="matmul"), calibrated),
     "dynamic-mlp": (partial(mlp, form="matmul"), quantize_dynamic),
@@ -51,7 +55,13 @@ MODELS: dict[str, tuple[Callable[[], onnx.ModelProto], Callable[[onnx.ModelProto
         partial(quantize_dynamic, unsigned_weights=True),
     ),
 }  # fmt: skip
-"""name -> (the float model, how it is quantized)."""
+LIGHT_QDQ_MODELS: dict[str, Quantized] = {
+    f"qdq-{name}": (partial(lambda name: with_logits(light_model(name)), name), calibrated)
+    for name in LIGHT_MODELS
+}
+MODELS = SMALL_MODELS | LIGHT_QDQ_MODELS
+GROUPS = {"small": tuple(SMALL_MODELS), "light": tuple(LIGHT_QDQ_MODELS)}
+"""`--models` accepts these group names besides model names."""
 
 
 def measure(name: str, threads: Sequence[int], repeat: int, warmup: int) -> dict[str, Any]:
@@ -105,12 +115,12 @@ def table(rows: list[dict[str, Any]], threads: Sequence[int]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--models", default="small", help="names or groups: small, light")
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args(argv)
-    names = args.models.split(",")
+    names = [name for item in args.models.split(",") for name in GROUPS.get(item, (item,))]
     unknown = [n for n in names if n not in MODELS]
     if unknown:
         parser.error(f"unknown models {unknown}; known: {', '.join(MODELS)}")
