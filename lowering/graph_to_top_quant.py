@@ -15,9 +15,11 @@ int8 kernels of the devices are separate lowerings of fused quantized ops.
 The integer ops accumulate exactly in i32 (wrapping, as ONNX allows), never in float:
 
     conv_integer(x, w, xz, wz)     = top.conv2d of i32(x) - i32(xz) by i32(w) - i32(wz)
-        by constant 8-bit w (2-D, group 1, xz one element): the 8-bit top.conv2d of x' = x - sa
+        by constant 8-bit w (2-D, xz one element): the 8-bit top.conv2d of x' = x - sa
         padded with xz - sa by w' = w - sw into i32, corrected as below per output channel
-        (K = C * KH * KW, rowsum(a') an 8-bit conv by ones)
+        (K = C * KH * KW, rowsum(a') an 8-bit conv by ones); grouped (up to MAX_SPLIT_GROUPS
+        groups of several channels) one such conv per group of x's channels, concatenated;
+        depthwise, the i32 conv (top-to-loop's direct depthwise kernel takes i32)
     mat_mul_integer(a, b, az, bz)  = top.matmul of i32(a) - i32(az) and i32(b) - i32(bz);
         by a 2-D constant b: an 8-bit dot-product matmul (sdot / udot on AArch64) of
         a' = a - sa and b'^T = (b - sb)^T, sa / sb = 128 for uint8 (else 0), corrected
@@ -205,9 +207,14 @@ def _minus_zero_point(e: Emitter, value: SSAValue, zero_point: SSAValue, axis: i
     return e.generic(inputs, TensorType(i32, shape), body, maps, unsigned=unsigned)
 
 
+MAX_SPLIT_GROUPS = 64
+"""A grouped conv_integer of at most this many groups is one 8-bit conv per group."""
+
+
 class ConvIntegerLowering(GraphLowering):
     """conv_integer -> top.conv2d over i32 operands less their zero points; a 2-D one by
-    constant 8-bit weights (group 1, x's zero point one element) -> the 8-bit conv
+    constant 8-bit weights (x's zero point one element; one group, or up to
+    MAX_SPLIT_GROUPS groups of more than one channel) -> the 8-bit conv per group
     (`_dot_conv_integer`)."""
 
     source = (graph.ConvIntegerOp,)
@@ -223,10 +230,11 @@ class ConvIntegerLowering(GraphLowering):
             and w_zero is not None
             and (x_zero is not None or prod(e.static(x_zero_point)) == 1)
             and (x_zero is None or x_zero.size == 1)
-            and int(cast(int, e.attrs()["group"])) == 1
+            and _splits_into_dot_convs(int(cast(int, e.attrs()["group"])), weights)
         ):
             zero = None if x_zero is None else int(x_zero.item())
-            return [_dot_conv_integer(e, x, weights, (x_zero_point, zero), w_zero)]
+            groups = int(cast(int, e.attrs()["group"]))
+            return [_grouped_dot_conv_integer(e, x, weights, (x_zero_point, zero), w_zero, groups)]
         xs = _minus_zero_point(e, x, x_zero_point, -1)
         ws = _minus_zero_point(e, w, w_zero_point, 0)
         return [convolution(e, xs, ws, None, e.static_result())]
@@ -272,21 +280,56 @@ def _signed_bytes(array: np.ndarray) -> tuple[np.ndarray, int]:
     return (array.astype(np.int16) - shift).astype(np.int8), shift
 
 
+def _splits_into_dot_convs(groups: int, weights: np.ndarray) -> bool:
+    """Whether a conv_integer of `groups` groups by `weights` [F, C/groups, KH, KW] is one
+    8-bit conv per group: one group, or a few groups of more than one input channel each
+    (a depthwise conv stays an i32 conv)."""
+    return groups == 1 or (groups <= MAX_SPLIT_GROUPS and weights.shape[1] > 1)
+
+
+def _grouped_dot_conv_integer(
+    e: Emitter,
+    x: SSAValue,
+    weights: np.ndarray,
+    x_zero: tuple[SSAValue, int | None],
+    w_zero: np.ndarray,
+    groups: int,
+) -> SSAValue:
+    """conv_integer of `x` in `groups` groups: `_dot_conv_integer` of each group's channel
+    slice of x by its filters (and their zero points), concatenated along the channels."""
+    result = e.static_result()
+    if groups == 1:
+        return _dot_conv_integer(e, x, weights, x_zero, w_zero, result)
+    n, c, h, w = e.static(x)
+    channels, filters = c // groups, weights.shape[0] // groups
+    n, _, oh, ow = result.get_shape()
+    parts: list[SSAValue] = []
+    for g in range(groups):
+        part = TensorType(elt_of(x), (n, channels, h, w))
+        x_g = e.emit(top.SliceOp(x, part, offsets=[0, g * channels, 0, 0], strides=[1] * 4))
+        rows = slice(g * filters, (g + 1) * filters)
+        zero = w_zero if w_zero.size == 1 else w_zero.reshape(-1)[rows]
+        y_g = TensorType(i32, (n, filters, oh, ow))
+        parts.append(_dot_conv_integer(e, x_g, weights[rows], x_zero, zero, y_g))
+    return e.emit(top.ConcatOp(parts, result, axis=1))
+
+
 def _dot_conv_integer(
     e: Emitter,
     x: SSAValue,
     weights: np.ndarray,
     x_zero: tuple[SSAValue, int | None],
     w_zero: np.ndarray,
+    result: TensorType[Attribute],
 ) -> SSAValue:
-    """conv_integer of N x C x H x W `x` by the constant `weights` [F, C, KH, KW] (group 1)
-    as an 8-bit `top.conv2d` into i32 and its zero-point corrections (`_corrected`): x in
-    signed bytes (`_signed`) padded with its zero point (so that padding adds nothing to
-    the sums; `x_zero`: the operand, and its value when constant), the conv unpadded."""
+    """conv_integer of N x C x H x W `x` by the constant `weights` [F, C, KH, KW] (one group)
+    into `result` as an 8-bit `top.conv2d` into i32 and its zero-point corrections
+    (`_corrected`): x in signed bytes (`_signed`) padded with its zero point (so that
+    padding adds nothing to the sums; `x_zero`: the operand, and its value when constant),
+    the conv unpadded. The window attributes are the op's (`e.attrs()`)."""
     n, c, h, w = e.static(x)
     f, _, kh, kw = weights.shape
     strides, dilations, low, high = window_attrs(e, (n, c, h, w), (kh, kw))
-    result = e.static_result()
     x, x_shift = _signed(e, x)
     x_zero_point, zero = x_zero
     if any(low + high):

@@ -1,5 +1,6 @@
-"""Depthwise `top.conv2d` (nchw_fchw, f32, one input channel per group, dilation 1) as a
-direct kernel vectorised along the output rows, for ShuffleNet / MobileNet-style layers.
+"""Depthwise `top.conv2d` (nchw_fchw, f32, or i32 as the exact integer convs of quantized
+models compute, one input channel per group, dilation 1) as a direct kernel vectorised
+along the output rows, for ShuffleNet / MobileNet-style layers.
 
 Per output channel f (reading input channel c = f / M, M = F / C the channel multiplier),
 in one parallel loop whose iterations touch only their own scratch rows:
@@ -10,7 +11,7 @@ in one parallel loop whose iterations touch only their own scratch rows:
    (oh, ow) is Xs[f][(kh%s)*s + kw%s][(oh + kh/s)*Wq + ow + kw/s]: for every tap, the
    outputs in flat order p = oh*Wq + ow read a contiguous run of one plane;
 2. the flat output Yf[f][p] for p < P (OH*Wq rounded up to U whole vectors) as straight-line
-   vector FMAs: the KH*KW taps unrolled, each weight broadcast once outside the p loop, U
+   vector FMAs (i32: multiplies and adds, wrapping as ONNX's integer convs allow): the KH*KW taps unrolled, each weight broadcast once outside the p loop, U
    independent accumulators per step; columns ow >= OW are garbage nobody reads;
 3. Y[n, f, oh, ow] = epilogue(Yf[f][oh*Wq + ow]) (bias already in the accumulators).
 
@@ -24,13 +25,13 @@ from dataclasses import dataclass
 from typing import cast
 
 from xdsl.dialects import arith, vector
-from xdsl.dialects.builtin import MemRefType, VectorType, f32
-from xdsl.ir import Attribute, SSAValue
+from xdsl.dialects.builtin import MemRefType, TensorType, VectorType, f32, i32
+from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
 from lamina.lowering.bufferize import Buffers
-from lamina.lowering.top_to_loop_build import ConvSizes, Emitter, f32_conv_shapes
+from lamina.lowering.top_to_loop_build import ConvSizes, Emitter
 from lamina.lowering.top_to_loop_gemm import span, store_with_epilogue
 
 CHAINS = 4
@@ -44,6 +45,8 @@ class DepthwiseGeometry(ConvSizes):
     stride: tuple[int, int]
     pad: tuple[int, int]
     lanes: int
+    element: Attribute
+    """f32 or i32: of the input, filter, result and the kernel's arithmetic."""
 
     @property
     def wq(self) -> int:
@@ -74,10 +77,12 @@ def depthwise_geometry(op: top.Conv2dOp, vector_bits: int) -> DepthwiseGeometry 
     """The direct-kernel form of `op`, or None when another lowering takes it."""
     if op.layout.data != top.ConvLayout.NCHW_FCHW or op.dilations.get_values() != (1, 1):
         return None
-    shapes = f32_conv_shapes(op)
-    if shapes is None:
+    element = _element_type(op)
+    if element is None:
         return None
-    (_, c, h, w), (f, cg, kh, kw), (_, _, oh, ow) = shapes
+    (_, c, h, w), (f, cg, kh, kw), (_, _, oh, ow) = (
+        cast(TensorType[Attribute], v.type).get_shape() for v in (op.input, op.filter, op.result)
+    )
     if cg != 1 or op.groups.value.data != c:
         return None
     sh, sw = op.strides.get_values()
@@ -85,7 +90,16 @@ def depthwise_geometry(op: top.Conv2dOp, vector_bits: int) -> DepthwiseGeometry 
         return None
     lh, lw = op.pad_low.get_values()
     lanes = max(1, vector_bits // 32)
-    return DepthwiseGeometry(c, h, w, f, kh, kw, oh, ow, (sh, sw), (lh, lw), lanes)
+    return DepthwiseGeometry(c, h, w, f, kh, kw, oh, ow, (sh, sw), (lh, lw), lanes, element)
+
+
+def _element_type(op: Operation) -> Attribute | None:
+    """f32 or i32 when the conv's input, filter and result are tensors of it, else None."""
+    types = [v.type for v in (*op.operands[:2], op.results[0])]
+    if not all(isinstance(t, TensorType) for t in types):
+        return None
+    elements = {cast(TensorType[Attribute], t).get_element_type() for t in types}
+    return elements.pop() if len(elements) == 1 and elements <= {f32, i32} else None
 
 
 def strides_fit_planes(stride: tuple[int, int], size: tuple[int, int]) -> bool:
@@ -100,12 +114,12 @@ def lower_depthwise(em: Emitter, op: top.Conv2dOp, g: DepthwiseGeometry, buffers
     epilogue = buffers.epilogues.get(op)
     y = buffers.buffer(op.result if epilogue is None else epilogue.result, op)
     bias = None if op.bias is None else buffers.buffer(op.bias, op)
-    planes = em.value(AllocOp(MemRefType(f32, [g.f, g.phases, g.hq * g.wq])))
-    flat = em.value(AllocOp(MemRefType(f32, [g.f, g.flat])))
+    planes = em.value(AllocOp(MemRefType(g.element, [g.f, g.phases, g.hq * g.wq])))
+    flat = em.value(AllocOp(MemRefType(g.element, [g.f, g.flat])))
     batch = cast(MemRefType[Attribute], y.type).get_shape()[0]
     with span(em, 0, batch) as n, span(em, 0, g.f, parallel=True) as f:
         c = em.value(arith.DivUIOp(f, em.index(g.f // g.c))) if g.f != g.c else f
-        fill_planes(em, g, x, (n, c), (planes, f), em.const(0.0, f32))
+        fill_planes(em, g, x, (n, c), (planes, f), em.const(0, g.element))
         _accumulate(em, g, w, bias, planes, flat, f)
         with span(em, 0, g.oh, parallel=True) as oh:
             base = em.imul(oh, g.wq)
@@ -155,14 +169,14 @@ def _accumulate(
 ) -> None:
     """Yf[f][p] = bias[f] + sum over taps of w[f, 0, kh, kw] * Xs[f][phase][p + shift]."""
     (sh, sw) = g.stride
-    vt = VectorType(f32, [g.lanes])
+    vt = VectorType(g.element, [g.lanes])
     taps = [(kh, kw) for kh in range(g.kh) for kw in range(g.kw)]
     zero_index = em.index(0)
     weights = [
         em.value(vector.BroadcastOp(em.load(w, [f, zero_index, em.index(kh), em.index(kw)]), vt))
         for kh, kw in taps
     ]
-    start = em.const(0.0, f32) if bias is None else em.load(bias, [f])
+    start = em.const(0, g.element) if bias is None else em.load(bias, [f])
     init = em.value(vector.BroadcastOp(start, vt))
     step = g.chains * g.lanes
     with span(em, 0, g.flat, step, parallel=True) as p:
@@ -173,6 +187,13 @@ def _accumulate(
             for u in range(g.chains):
                 at = em.iadd(p, shift + u * g.lanes)
                 tap = em.value(VLoadOp(planes, [f, phase, at], vt))
-                acc[u] = em.value(vector.FMAOp(weight, tap, acc[u]))
+                acc[u] = _multiply_add(em, weight, tap, acc[u])
         for u in range(g.chains):
             em.emit(VStoreOp(acc[u], flat, [f, em.iadd(p, u * g.lanes)]))
+
+
+def _multiply_add(em: Emitter, a: SSAValue, b: SSAValue, acc: SSAValue) -> SSAValue:
+    """acc + a * b on vectors: one FMA for f32, a multiply and an add for i32."""
+    if cast(VectorType[Attribute], a.type).element_type == f32:
+        return em.value(vector.FMAOp(a, b, acc))
+    return em.value(arith.AddiOp(acc, em.value(arith.MuliOp(a, b))))

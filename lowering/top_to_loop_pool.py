@@ -59,7 +59,7 @@ def pool_geometry(op: top.PoolOp, vector_bits: int) -> DepthwiseGeometry | None:
     if inside and element == f32:
         return None
     lanes = max(1, vector_bits // 32)
-    return DepthwiseGeometry(c, h, w, c, kh, kw, oh, ow, (sh, sw), (lh, lw), lanes)
+    return DepthwiseGeometry(c, h, w, c, kh, kw, oh, ow, (sh, sw), (lh, lw), lanes, element)
 
 
 def _is_integer(t: Attribute) -> bool:

@@ -373,29 +373,39 @@ def test_integer_op_with_a_zero_point_per_channel_matches_the_onnx_reference(op_
 
 
 @pytest.mark.parametrize(
-    ("dtype", "attributes"),
+    ("dtype", "attributes", "w_zero"),
     [
-        (np.int8, {"strides": [2, 1], "dilations": [1, 2], "pads": [2, 0, 1, 1]}),
-        (np.uint8, {"group": 2, "pads": [1, 1, 1, 1]}),
+        (np.int8, {"strides": [2, 1], "dilations": [1, 2], "pads": [2, 0, 1, 1]}, None),
+        (np.uint8, {"group": 2, "pads": [1, 1, 1, 1]}, None),
+        (np.uint8, {"group": 3, "pads": [1, 1, 1, 1]}, "per channel"),
+        (np.int8, {"group": 6, "pads": [1, 0, 1, 2], "strides": [2, 1]}, "per channel"),
     ],
-    ids=["int8-strided-dilated", "grouped"],
+    ids=["int8-strided-dilated", "grouped", "grouped-per-channel-zero", "depthwise"],
 )
 def test_conv_integer_by_constant_weights_matches_the_onnx_reference(
-    dtype: type[np.integer], attributes: dict[str, Any]
+    dtype: type[np.integer], attributes: dict[str, Any], w_zero: str | None
 ):
-    """The patches' dot-product matmul (signed x, strides, dilations, uneven pads) and the
-    i32 conv a grouped one keeps."""
+    """The patches' dot-product matmul (signed x, strides, dilations, uneven pads), one per
+    group of a grouped conv (each group's slice of per-channel weight zero points), and the
+    i32 depthwise conv."""
     rng = np.random.default_rng(4)
     info = np.iinfo(dtype)
-    x = rng.integers(info.min, info.max + 1, (2, 4, 9, 8), dtype)
-    w = rng.integers(-128, 128, (6, 4 // int(attributes.get("group", 1)), 3, 3), np.int8)
-    node = helper.make_node("ConvInteger", ["x", "w", "xz"], ["y"], **attributes)
+    x = rng.integers(info.min, info.max + 1, (2, 6, 9, 8), dtype)
+    w = rng.integers(-128, 128, (12, 6 // int(attributes.get("group", 1)), 3, 3), np.int8)
+    initializers = [
+        numpy_helper.from_array(w, "w"),
+        numpy_helper.from_array(np.array(7, dtype), "xz"),
+    ]
+    if w_zero is not None:
+        initializers.append(numpy_helper.from_array(rng.integers(-9, 9, 12, np.int8), "wz"))
+    inputs = ["x", "w", "xz", "wz"][: len(initializers) + 1]
+    node = helper.make_node("ConvInteger", inputs, ["y"], **attributes)
     graph = helper.make_graph(
         [node],
         "conv_integer",
         [helper.make_tensor_value_info("x", helper.np_dtype_to_tensor_dtype(x.dtype), x.shape)],
         [helper.make_tensor_value_info("y", TensorProto.INT32, None)],
-        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.array(7, dtype), "xz")],
+        initializers,
     )
     model = onnx.shape_inference.infer_shapes(
         helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])

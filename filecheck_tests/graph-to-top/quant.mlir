@@ -70,3 +70,32 @@ func.func @mat_mul_integer_by_constant(%a: tensor<2x4xui8>, %az: tensor<ui8>) ->
   %y = graph.mat_mul_integer %a, %b, %az, %bz : (tensor<2x4xui8>, tensor<4x3xi8>, tensor<ui8>, tensor<3xi8>) -> tensor<2x3xi32>
   func.return %y : tensor<2x3xi32>
 }
+
+// conv_integer by constant weights in 2 groups of 2 channels: one 8-bit conv per group of
+// x's channel slice by its filters, concatenated along the channels
+// CHECK-LABEL: func.func @grouped_conv_integer
+// CHECK: %[[X0:.*]] = top.slice %x offsets [0, 0, 0, 0] strides [1, 1, 1, 1] : tensor<1x4x5x5xi8> -> tensor<1x2x5x5xi8>
+// CHECK: %[[W0:.*]] = graph.constant dense<{{\[}}{{\[}}{{\[}}[1]], {{\[}}[2]]], {{\[}}{{\[}}[3]], {{\[}}[4]]]]> : tensor<2x2x1x1xi8>
+// CHECK: %[[Y0:.*]] = top.conv2d nchw_fchw %[[X0]], %[[W0]] {{.*}} groups 1 : (tensor<1x2x5x5xi8>, tensor<2x2x1x1xi8>) -> tensor<1x2x5x5xi32>
+// CHECK: %[[X1:.*]] = top.slice %x offsets [0, 2, 0, 0] strides [1, 1, 1, 1]
+// CHECK: %[[W1:.*]] = graph.constant dense<{{\[}}{{\[}}{{\[}}[5]], {{\[}}[6]]], {{\[}}{{\[}}[7]], {{\[}}[8]]]]> : tensor<2x2x1x1xi8>
+// CHECK: %[[Y1:.*]] = top.conv2d nchw_fchw %[[X1]], %[[W1]] {{.*}} groups 1
+// CHECK: top.concat %[[Y0]], %[[Y1]] axis 1 : (tensor<1x2x5x5xi32>, tensor<1x2x5x5xi32>) -> tensor<1x4x5x5xi32>
+func.func @grouped_conv_integer(%x: tensor<1x4x5x5xi8>) -> tensor<1x4x5x5xi32> {
+  %none = graph.none : none
+  %w = graph.constant dense<[[[[1]], [[2]]], [[[3]], [[4]]], [[[5]], [[6]]], [[[7]], [[8]]]]> : tensor<4x2x1x1xi8>
+  %y = graph.conv_integer %x, %w, %none, %none {auto_pad = "NOTSET", dilations = array<i64: 1, 1>, group = 2 : i64, kernel_shape = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x5x5xi8>, tensor<4x2x1x1xi8>, none, none) -> tensor<1x4x5x5xi32>
+  func.return %y : tensor<1x4x5x5xi32>
+}
+
+// a depthwise conv_integer (one channel per group) stays one i32 conv of the widened
+// operands, which top-to-loop's depthwise kernel takes
+// CHECK-LABEL: func.func @depthwise_conv_integer
+// CHECK-NOT: top.slice
+// CHECK: top.conv2d nchw_fchw %{{.*}}, %{{.*}} {{.*}} groups 2 : (tensor<1x2x5x5xi32>, tensor<2x1x1x1xi32>) -> tensor<1x2x5x5xi32>
+func.func @depthwise_conv_integer(%x: tensor<1x2x5x5xi8>) -> tensor<1x2x5x5xi32> {
+  %none = graph.none : none
+  %w = graph.constant dense<[[[[1]]], [[[2]]]]> : tensor<2x1x1x1xi8>
+  %y = graph.conv_integer %x, %w, %none, %none {auto_pad = "NOTSET", dilations = array<i64: 1, 1>, group = 2 : i64, kernel_shape = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x5x5xi8>, tensor<2x1x1x1xi8>, none, none) -> tensor<1x2x5x5xi32>
+  func.return %y : tensor<1x2x5x5xi32>
+}
