@@ -1,7 +1,8 @@
 """Where the nests codegen/llvm_outline.py outlines go. `split_llvm(module, device)` emits
 the whole module with every nest in a module of its own named by the hash of its text
-(`SplitModule`), nests equal but for some i64 constants (their slots, codegen/llvm_slots.py)
-merged into one function that takes the constants they differ in as trailing arguments;
+(`SplitModule`); of nests equal but for some i64 constants (their slots,
+codegen/llvm_slots.py), the first keeps its constants and the others share one function
+that takes the constants they differ in as trailing arguments;
 `emit_llvm(module, device, nests=InlineNests())` keeps them in the one module as internal
 `noinline` functions.
 """
@@ -45,11 +46,15 @@ class InlineNests:
 @dataclass
 class _Family:
     """Nests whose text is the same once their i64 operand constants are slots
-    (`open_slots`): the first one's function (its slots as placeholder arguments), each
-    nest's constants and the calls of `main` that want its function."""
+    (`open_slots`): the first one's constants and function `name` (compiled as soon as it
+    was emitted), and for the nests whose constants differ from the first's: the first such
+    nest's function `fn` (its slots as placeholder arguments), each one's constants and the
+    calls of `main` that want that function."""
 
-    fn: ir.Function
-    slots: list[Slot]
+    first: tuple[int, ...]
+    name: str
+    fn: ir.Function | None = None
+    slots: list[Slot] = field(default_factory=list[Slot])
     members: list[tuple[int, ...]] = field(default_factory=list[tuple[int, ...]])
     calls: list[tuple[ir.Module, CallInstr, int]] = field(
         default_factory=list[tuple[ir.Module, CallInstr, int]]
@@ -58,11 +63,13 @@ class _Family:
 
 @dataclass
 class SplitNests:
-    """Nests in modules of their own, merged by family (see `SplitModule`): nests equal
-    but for some i64 constants are one function taking those constants as arguments."""
+    """Nests in modules of their own, merged by family (see `SplitModule`); `on_nest` is
+    told the text of each distinct nest function as it is made: a family's first nest's
+    as soon as it is emitted, the shared function of its other nests at `close`."""
 
     triple: str
     data_layout: str
+    on_nest: Callable[[str], None] | None = None
     families: dict[str, _Family] = field(default_factory=dict[str, _Family])
     texts: dict[str, str] = field(default_factory=dict[str, str])
     calls: int = 0
@@ -76,30 +83,49 @@ class SplitNests:
     def call(self, e: FunctionEmitter, nest: FunctionEmitter, args: list[ir.Value]) -> None:
         fn = nest.fn
         slots, values = open_slots(fn, nest.pinned)
-        family = self.families.setdefault(str(fn.module), _Family(fn, slots))
+        key = str(fn.module)
+        family = self.families.get(key)
+        self.calls += 1
+        if family is None:
+            close_slots(fn, slots, [values])
+            family = self.families[key] = _Family(values, self._add(fn))
+        if values == family.first:
+            e.builder.call(_declared(e.module, family.name, fn.function_type), args)
+            return
+        if family.fn is None:
+            family.fn, family.slots = fn, slots
         family.calls.append((e.module, e.builder.call(fn, args), len(family.members)))
         family.members.append(values)
-        self.calls += 1
 
     def close(self) -> None:
-        """Give each family its function (the constants its nests differ in as trailing
-        arguments, the others back in place), its text in `texts` and its calls."""
+        """Give the nests of each family that differ from its first one their function
+        (the constants they differ in as trailing arguments, the others back in place)."""
         for family in self.families.values():
+            if family.fn is None:
+                continue
             varying = close_slots(family.fn, family.slots, family.members)
-            text = str(family.fn.module)
-            name = f"{NEST_PREFIX}.{hashlib.sha256(text.encode()).hexdigest()[:16]}"
-            # the placeholder also prefixes the nest's own internal helpers (`.par0`)
-            self.texts.setdefault(name, text.replace(f'"{NEST_PREFIX}', f'"{name}'))
+            name = self._add(family.fn)
             for module, call, member in family.calls:
-                existing = module.globals.get(name)
-                callee = (
-                    existing
-                    if isinstance(existing, ir.Function)
-                    else ir.Function(module, family.fn.function_type, name)
-                )
+                callee = _declared(module, name, family.fn.function_type)
                 extra = [ir.Constant(I64, family.members[member][k]) for k in varying]
                 call.operands = [callee, *call.args, *extra]
                 call._clear_string_cache()  # pyright: ignore[reportPrivateUsage]
+
+    def _add(self, fn: ir.Function) -> str:
+        """The symbol of `fn`'s module's text (told to `on_nest` the first time)."""
+        text = str(fn.module)
+        name = f"{NEST_PREFIX}.{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+        if name not in self.texts:
+            # the placeholder also prefixes the nest's own internal helpers (`.par0`)
+            self.texts[name] = text.replace(f'"{NEST_PREFIX}', f'"{name}')
+            if self.on_nest is not None:
+                self.on_nest(self.texts[name])
+        return name
+
+
+def _declared(module: ir.Module, name: str, signature: ir.FunctionType) -> ir.Function:
+    existing = module.globals.get(name)
+    return existing if isinstance(existing, ir.Function) else ir.Function(module, signature, name)
 
 
 @dataclass
@@ -121,13 +147,10 @@ def split_llvm(
 ) -> SplitModule:
     """`module` emitted with every top-level nest of its kernel-ABI functions in a module of
     its own (the data layout of the device's target machine set in each); `on_nest` is told
-    each distinct nest's text once the module is emitted (in the order of `nests`)."""
+    each distinct nest's text as soon as it is made (in the order of `nests`)."""
     layout = str(target_machine(device).target_data)
-    sink = SplitNests(device.triple, layout)
+    sink = SplitNests(device.triple, layout, on_nest)
     main = emit_llvm(module, device, nests=sink)
     main.data_layout = layout
     sink.close()
-    if on_nest is not None:
-        for text in sink.texts.values():
-            on_nest(text)
     return SplitModule(str(main), sink.texts, sink.calls)

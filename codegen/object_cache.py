@@ -2,7 +2,7 @@
 
     objects = compile_objects(split.nests.values(), device)   # list[bytes], in order
     with ObjectBuilder(device) as builder:                    # or text by text, compiled
-        split = split_llvm(module, device, on_nest=builder.add)   # while the rest is added
+        split = split_llvm(module, device, on_nest=builder.add)   # while codegen goes on
         objects = builder.objects()
 
 The key of an object is the sha256 of its LLVM IR text, the device's triple, CPU and

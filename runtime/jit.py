@@ -101,8 +101,9 @@ class JitModule:
         self.opt_level = opt_level
         process_parallel_runtime()
         self.stats = CompileStats()
-        """The stages `llvm-emit` (split_llvm; the distinct nests are handed to the worker
-        processes once the module is emitted), `llvm-objects` (the
+        """The stages `llvm-emit` (split_llvm; each distinct nest is handed to the worker
+        processes as soon as it is made, so most compile while the rest is emitted),
+        `llvm-objects` (the
         wait for the nests' objects, and the workers' CPU time) and `llvm-load` (`main`
         optimised, every object loaded into MCJIT)."""
         with ObjectBuilder(target, opt_level, jobs=jobs) as builder:

@@ -1,6 +1,7 @@
 """Nests equal but for some i64 constants share one function (codegen/llvm_slots.py,
-codegen/llvm_split.py): the constants they differ in become its arguments, while nests
-that differ in anything else (a float constant, an innermost loop's bound) stay apart;
+codegen/llvm_split.py): a family's first nest keeps its constants, the others share a
+function taking the constants they differ in as arguments, while nests that differ in
+anything else (a float constant, an innermost loop's bound) stay apart;
 either way each call computes what its own nest says."""
 
 from __future__ import annotations
@@ -38,15 +39,21 @@ def run(module) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def test_nests_differing_in_an_outer_bound_share_a_function(kernel_module) -> None:
+    # the first nest compiles as emitted, with its constants; the two that differ from it
+    # share one function that takes the bound (and so the stride of z's rows) as arguments
+    buffers = BUFFERS + ", %w: memref<4x4xf32>"
     body = copy_rows("%c2", "%c4", "%y") + copy_rows("%c3", "%c4", "%z")
-    split = split_llvm(kernel_module(BUFFERS, body, outputs=2), HOST)
-    assert (split.calls, len(split.nests)) == (2, 1)
-    (text,) = split.nests.values()
-    assert 'i64 %"slot' in text.split("\n{")[0]  # the bound is an argument
-    assert "i64 2)" in split.main and "i64 3)" in split.main
-    x, y, z = run(kernel_module(BUFFERS, body, outputs=2))
+    body += copy_rows("%c4", "%c4", "%w")
+    split = split_llvm(kernel_module(buffers, body, outputs=3), HOST)
+    assert (split.calls, len(split.nests)) == (3, 2)
+    first, shared = split.nests.values()
+    assert "slot" not in first and 'i64 %"slot' in shared.split("\n{")[0]
+    assert "i64 3)" in split.main and "i64 4)" in split.main
+    x = np.random.default_rng(3).standard_normal((4, 4), dtype=np.float32)
+    y, z, w = JitFunction(kernel_module(buffers, body, outputs=3), threads=1)(x)
     np.testing.assert_array_equal(y[:2], x[:2])
     np.testing.assert_array_equal(z[:3], x[:3])
+    np.testing.assert_array_equal(w, x)
 
 
 def test_nests_differing_in_a_float_constant_stay_apart(kernel_module) -> None:
