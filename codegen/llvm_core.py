@@ -102,11 +102,12 @@ OpEmitter = Callable[["FunctionEmitter", Operation], None]
 
 class NestSink(Protocol):
     """Where the emitter puts an outlined nest: `begin` gives the function to emit it into,
-    `finish` (after its body is emitted) the function `main` calls (codegen/llvm_outline.py)."""
+    `call` (after its body is emitted by `nest`) emits the caller's call of it with `args`
+    (codegen/llvm_outline.py)."""
 
     def begin(self, e: FunctionEmitter, signature: ir.FunctionType) -> ir.Function: ...
 
-    def finish(self, e: FunctionEmitter, fn: ir.Function) -> ir.Function: ...
+    def call(self, e: FunctionEmitter, nest: FunctionEmitter, args: list[ir.Value]) -> None: ...
 
 
 class FunctionEmitter:
@@ -138,6 +139,10 @@ class FunctionEmitter:
         self.builder: Any = ir.IRBuilder(fn.append_basic_block("start"))
         self.access_groups: list[DistinctMD] = []
         self._group_lists: dict[tuple[int, ...], Any] = {}
+        self.loops = 0
+        self.pinned: set[ir.Instruction] = set()
+        """Instructions whose constants are to stay constants (the bounds of innermost
+        loops, which decide LLVM's vectorization and unrolling; codegen/llvm_slots.py)."""
 
     def emit(self) -> None:
         if len(self.op.body.blocks) != 1:
@@ -377,7 +382,8 @@ def emit_loop(e: FunctionEmitter, op: loop.ForOp, lb: LLValue, ub: LLValue, step
         phi = b.phi(init.type, name=arg.name_hint or "acc")
         phi.add_incoming(init, preheader)
         phis.append(phi)
-    b.cbranch(b.icmp_signed("<", iv, ub, name=f"{label}.cond"), body, exit_block)
+    condition = b.icmp_signed("<", iv, ub, name=f"{label}.cond")
+    b.cbranch(condition, body, exit_block)
     b.position_at_end(body)
     e.values[iv_arg] = iv
     for arg, phi in zip(carried_args, phis, strict=True):
@@ -385,7 +391,11 @@ def emit_loop(e: FunctionEmitter, op: loop.ForOp, lb: LLValue, ub: LLValue, step
     group = distinct_metadata(e.module, [], self_ref=False) if op.parallel else None
     if group is not None:
         e.access_groups.append(group)
+    loops_before = e.loops
     e.emit_block(op.body.block)
+    if e.loops == loops_before:
+        e.pinned.add(condition)
+    e.loops += 1
     if group is not None:
         e.access_groups.pop()
     terminator = op.body.block.last_op

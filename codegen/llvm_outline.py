@@ -72,7 +72,7 @@ def outline_nest(e: FunctionEmitter, op: loop.ForOp) -> bool:
     sub.emit_op(sub, op)  # the driver's loop.for: threaded or a loop (no `nests`)
     sub.builder.ret_void()
     sub.allocas.branch(fn.basic_blocks[1])
-    e.builder.call(sink.finish(e, fn), params)
+    sink.call(e, sub, params)
     return True
 
 

@@ -1,6 +1,10 @@
-"""Where the nests codegen/llvm_outline.py outlines go. `split_llvm(module, device)` emits the whole module this way with every nest in a module of
-its own named by the hash of its text (`SplitModule`); `emit_llvm(module, device,
-nests=InlineNests())` keeps them in the one module as internal `noinline` functions.
+"""Where the nests codegen/llvm_outline.py outlines go. `split_llvm(module, device)` emits
+the whole module with every nest in a module of its own named by the hash of its text
+(`SplitModule`); of nests equal but for some i64 constants (their slots,
+codegen/llvm_slots.py), the first keeps its constants and the others share one function
+that takes the constants they differ in as trailing arguments;
+`emit_llvm(module, device, nests=InlineNests())` keeps them in the one module as internal
+`noinline` functions.
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import llvmlite.ir as ir
+from llvmlite.ir.instructions import CallInstr
 from xdsl.dialects.builtin import ModuleOp
 
 from lamina.codegen.llvm import emit_llvm
+from lamina.codegen.llvm_slots import I64, Slot, close_slots, open_slots
 from lamina.codegen.llvm_target import target_machine
 from lamina.targets import Device
 
@@ -33,18 +39,38 @@ class InlineNests:
         fn.linkage = "internal"
         return fn
 
-    def finish(self, e: FunctionEmitter, fn: ir.Function) -> ir.Function:
-        return fn
+    def call(self, e: FunctionEmitter, nest: FunctionEmitter, args: list[ir.Value]) -> None:
+        e.builder.call(nest.fn, args)
+
+
+@dataclass
+class _Family:
+    """Nests whose text is the same once their i64 operand constants are slots
+    (`open_slots`): the first one's constants and function `name` (compiled as soon as it
+    was emitted), and for the nests whose constants differ from the first's: the first such
+    nest's function `fn` (its slots as placeholder arguments), each one's constants and the
+    calls of `main` that want that function."""
+
+    first: tuple[int, ...]
+    name: str
+    fn: ir.Function | None = None
+    slots: list[Slot] = field(default_factory=list[Slot])
+    members: list[tuple[int, ...]] = field(default_factory=list[tuple[int, ...]])
+    calls: list[tuple[ir.Module, CallInstr, int]] = field(
+        default_factory=list[tuple[ir.Module, CallInstr, int]]
+    )
 
 
 @dataclass
 class SplitNests:
-    """Nests in modules of their own, deduplicated by text (see `SplitModule`)."""
+    """Nests in modules of their own, merged by family (see `SplitModule`); `on_nest` is
+    told the text of each distinct nest function as it is made: a family's first nest's
+    as soon as it is emitted, the shared function of its other nests at `close`."""
 
     triple: str
     data_layout: str
     on_nest: Callable[[str], None] | None = None
-    """Told the text of each distinct nest as it is emitted."""
+    families: dict[str, _Family] = field(default_factory=dict[str, _Family])
     texts: dict[str, str] = field(default_factory=dict[str, str])
     calls: int = 0
 
@@ -54,7 +80,39 @@ class SplitNests:
         module.data_layout = self.data_layout
         return ir.Function(module, signature, NEST_PREFIX)
 
-    def finish(self, e: FunctionEmitter, fn: ir.Function) -> ir.Function:
+    def call(self, e: FunctionEmitter, nest: FunctionEmitter, args: list[ir.Value]) -> None:
+        fn = nest.fn
+        slots, values = open_slots(fn, nest.pinned)
+        key = str(fn.module)
+        family = self.families.get(key)
+        self.calls += 1
+        if family is None:
+            close_slots(fn, slots, [values])
+            family = self.families[key] = _Family(values, self._add(fn))
+        if values == family.first:
+            e.builder.call(_declared(e.module, family.name, fn.function_type), args)
+            return
+        if family.fn is None:
+            family.fn, family.slots = fn, slots
+        family.calls.append((e.module, e.builder.call(fn, args), len(family.members)))
+        family.members.append(values)
+
+    def close(self) -> None:
+        """Give the nests of each family that differ from its first one their function
+        (the constants they differ in as trailing arguments, the others back in place)."""
+        for family in self.families.values():
+            if family.fn is None:
+                continue
+            varying = close_slots(family.fn, family.slots, family.members)
+            name = self._add(family.fn)
+            for module, call, member in family.calls:
+                callee = _declared(module, name, family.fn.function_type)
+                extra = [ir.Constant(I64, family.members[member][k]) for k in varying]
+                call.operands = [callee, *call.args, *extra]
+                call._clear_string_cache()  # pyright: ignore[reportPrivateUsage]
+
+    def _add(self, fn: ir.Function) -> str:
+        """The symbol of `fn`'s module's text (told to `on_nest` the first time)."""
         text = str(fn.module)
         name = f"{NEST_PREFIX}.{hashlib.sha256(text.encode()).hexdigest()[:16]}"
         if name not in self.texts:
@@ -62,18 +120,19 @@ class SplitNests:
             self.texts[name] = text.replace(f'"{NEST_PREFIX}', f'"{name}')
             if self.on_nest is not None:
                 self.on_nest(self.texts[name])
-        self.calls += 1
-        existing = e.module.globals.get(name)
-        if isinstance(existing, ir.Function):
-            return existing
-        return ir.Function(e.module, fn.function_type, name)
+        return name
+
+
+def _declared(module: ir.Module, name: str, signature: ir.FunctionType) -> ir.Function:
+    existing = module.globals.get(name)
+    return existing if isinstance(existing, ir.Function) else ir.Function(module, signature, name)
 
 
 @dataclass
 class SplitModule:
     """A module as LLVM IR texts: `main` (everything but the nests, which it declares and
-    calls) and one module per distinct nest, keyed by its symbol. `calls` counts the nest
-    calls, so `calls - len(nests)` nests were identical to an earlier one."""
+    calls) and one module per distinct nest function, keyed by its symbol. `calls` counts
+    the nest calls, so `calls - len(nests)` nests reused an earlier one's function."""
 
     main: str
     nests: dict[str, str]
@@ -88,9 +147,10 @@ def split_llvm(
 ) -> SplitModule:
     """`module` emitted with every top-level nest of its kernel-ABI functions in a module of
     its own (the data layout of the device's target machine set in each); `on_nest` is told
-    each distinct nest's text as soon as it is emitted (in the order of `nests`)."""
+    each distinct nest's text as soon as it is made (in the order of `nests`)."""
     layout = str(target_machine(device).target_data)
     sink = SplitNests(device.triple, layout, on_nest)
     main = emit_llvm(module, device, nests=sink)
     main.data_layout = layout
+    sink.close()
     return SplitModule(str(main), sink.texts, sink.calls)

@@ -4,9 +4,8 @@
     (y,) = fn(x)                                # checks x, allocates y, calls main()
 
 `JitFunction` compiles the module with LLVM's O2 pipeline (`DEFAULT_OPT_LEVEL`) for the
-`host` device: each loop nest of its own, in worker processes (which start on the first
-nests while the rest is still being emitted) through the object cache (codegen/llvm_split.py,
-codegen/object_cache.py), the objects loaded into one MCJIT engine;
+`host` device: each distinct loop nest of its own, in worker processes through the object
+cache (codegen/llvm_split.py, codegen/object_cache.py), the objects loaded into one MCJIT engine;
 running outer parallel loops on `thread_count()` threads (targets/threads.py: `threads=`,
 $LAMINA_NUM_THREADS or the device's cores) of one process-wide pool
 (`process_parallel_runtime`),
@@ -102,8 +101,9 @@ class JitModule:
         self.opt_level = opt_level
         process_parallel_runtime()
         self.stats = CompileStats()
-        """The stages `llvm-emit` (split_llvm; each nest is handed to the worker processes
-        as it is emitted, so they compile while the rest is emitted), `llvm-objects` (the
+        """The stages `llvm-emit` (split_llvm; each distinct nest is handed to the worker
+        processes as soon as it is made, so most compile while the rest is emitted),
+        `llvm-objects` (the
         wait for the nests' objects, and the workers' CPU time) and `llvm-load` (`main`
         optimised, every object loaded into MCJIT)."""
         with ObjectBuilder(target, opt_level, jobs=jobs) as builder:

@@ -174,8 +174,9 @@ def test_lstm_lowers_to_one_projection_and_two_ops_per_step():
 
 @pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
 def test_steps_share_their_matmul_and_gate_nests(op: str):
-    # 4 more steps add only their projection slice and their copy into Y as new nests:
-    # each step's H·Rᵀ matmul(s) and gate generic(s) are the same text at every step
+    # 4 more steps add no nest: each step's H·Rᵀ matmul(s) and gate generic(s) are the same
+    # text at every step, its projection slice and its copy into Y differ only in offsets
+    # (arguments of one nest function, codegen/llvm_slots.py)
     host = load_device("host")
 
     def nests(steps: int) -> tuple[int, int]:
@@ -185,5 +186,5 @@ def test_steps_share_their_matmul_and_gate_nests(op: str):
         return split.calls, len(split.nests)
 
     (calls4, distinct4), (calls8, distinct8) = nests(4), nests(8)
-    assert distinct8 - distinct4 == 2 * 4
+    assert distinct8 == distinct4
     assert calls8 - calls4 >= 4 * 4
