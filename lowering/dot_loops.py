@@ -33,6 +33,8 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from lamina.dialects import loop
 from lamina.dialects.loop_for import constant_index
+from lamina.errors import UnsupportedError
+from lamina.targets import Device
 
 i8, i32 = IntegerType(8), IntegerType(32)
 
@@ -131,6 +133,13 @@ def rewrite_dot_loop(dot: DotLoop, lanes: int, step: DotStep) -> bool:
     else:
         op.operands = [c_split.result, op.ub, op.step, total.results[0]]
     return True
+
+
+def require_device(pass_name: str, device: Device, supported: bool, need: str) -> None:
+    """Refuse a `device` the ISA pass `pass_name` has no instructions for, saying what it
+    `need`s."""
+    if not supported:
+        raise UnsupportedError(f"{pass_name} for device '{device.name}' ({device.triple}): {need}")
 
 
 def rewrite_dot_loops(

@@ -15,8 +15,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
 from lamina.dialects.isa.hvx import OPS, VECTOR_BYTES
-from lamina.errors import UnsupportedError
-from lamina.lowering.dot_loops import DotLoop, DotStep, rewrite_dot_loops
+from lamina.lowering.dot_loops import DotLoop, DotStep, require_device, rewrite_dot_loops
 from lamina.targets import Device, has_hvx128, load_device
 
 
@@ -26,10 +25,9 @@ def _dot_instruction(dot: DotLoop) -> DotStep | None:
 
 def loop_to_hvx(module: ModuleOp, device: Device) -> int:
     """Rewrite the signed dot-product loops of `module` for `device`; returns how many."""
-    if not has_hvx128(device):
-        raise UnsupportedError(
-            f"loop-to-hvx for device '{device.name}': it needs 128-byte HVX (+hvx-length128b)"
-        )
+    require_device(
+        "loop-to-hvx", device, has_hvx128(device), "it needs 128-byte HVX (+hvx-length128b)"
+    )
     return rewrite_dot_loops(module, VECTOR_BYTES, _dot_instruction)
 
 

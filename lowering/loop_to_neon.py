@@ -49,8 +49,7 @@ from xdsl.utils.hints import isa
 from lamina.dialects import loop
 from lamina.dialects.isa import neon
 from lamina.dialects.loop_for import constant_index
-from lamina.errors import UnsupportedError
-from lamina.lowering.dot_loops import DotLoop, DotStep, rewrite_dot_loops
+from lamina.lowering.dot_loops import DotLoop, DotStep, require_device, rewrite_dot_loops
 from lamina.targets import Device, has_dotprod, is_aarch64, load_device
 
 Q_BITS = 128
@@ -265,10 +264,7 @@ def _dot_instruction(dot: DotLoop) -> DotStep:
 
 def loop_to_neon(module: ModuleOp, device: Device) -> tuple[int, int]:
     """Apply both rewrites for `device`; returns (fmla_lane count, dot loops rewritten)."""
-    if not is_aarch64(device):
-        raise UnsupportedError(
-            f"loop-to-neon for device '{device.name}' ({device.triple}): it needs an AArch64 device"
-        )
+    require_device("loop-to-neon", device, is_aarch64(device), "it needs an AArch64 device")
     dots = rewrite_dot_loops(module, DOT_LANES, _dot_instruction) if has_dotprod(device) else 0
     return rewrite_lane_fmas(module), dots
 

@@ -22,8 +22,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
 from lamina.dialects.isa.ocl import DotChar4Op, DotUchar4Op
-from lamina.errors import UnsupportedError
-from lamina.lowering.dot_loops import DotLoop, DotStep, rewrite_dot_loops
+from lamina.lowering.dot_loops import DotLoop, DotStep, require_device, rewrite_dot_loops
 from lamina.targets import Device, is_opencl, load_device
 
 LANES = 16
@@ -37,10 +36,7 @@ def _dot_instruction(dot: DotLoop) -> DotStep:
 
 def loop_to_ocl_dot(module: ModuleOp, device: Device) -> int:
     """Rewrite the dot-product loops of `module` for `device`; returns how many."""
-    if not is_opencl(device):
-        raise UnsupportedError(
-            f"loop-to-ocl-dot for device '{device.name}': it is not an OpenCL device"
-        )
+    require_device("loop-to-ocl-dot", device, is_opencl(device), "it is not an OpenCL device")
     return rewrite_dot_loops(module, LANES, _dot_instruction)
 
 

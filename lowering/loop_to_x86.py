@@ -44,8 +44,7 @@ from xdsl.utils.hints import isa
 
 from lamina.dialects.isa.x86 import VpdpbusdOp, VpmaddubswOp, VpmaddwdOp
 from lamina.dialects.loop_dot import ByteDotOp
-from lamina.errors import UnsupportedError
-from lamina.lowering.dot_loops import DotLoop, DotStep, rewrite_dot_loops
+from lamina.lowering.dot_loops import DotLoop, DotStep, require_device, rewrite_dot_loops
 from lamina.targets import Device, has_avx2, has_avx512bw, has_vnni, load_device
 
 ZMM_BYTES, YMM_BYTES = 64, 32
@@ -124,8 +123,9 @@ def _rewrite_byte_dots(module: ModuleOp, device: Device) -> int:
 def loop_to_x86(module: ModuleOp, device: Device) -> int:
     """Rewrite the signed dot-product loops and the `loop.byte_dot`s of `module` for
     `device`; returns how many."""
-    if not device.triple.startswith("x86_64"):
-        raise UnsupportedError(f"loop-to-x86 for device '{device.name}' ({device.triple})")
+    require_device(
+        "loop-to-x86", device, device.triple.startswith("x86_64"), "it needs an x86-64 device"
+    )
     return _rewrite_dot_loops(module, device) + _rewrite_byte_dots(module, device)
 
 

@@ -89,6 +89,11 @@ def splat(em: Emitter, scalar: SSAValue, width: int) -> SSAValue:
     return em.value(vector.BroadcastOp(scalar, VectorType(scalar.type, [width])))
 
 
+def zero_piece(em: Emitter, width: int) -> SSAValue:
+    """An f32 piece of `width` zeros."""
+    return splat(em, em.const(0.0, f32), width)
+
+
 def fma(em: Emitter, a: SSAValue, b: SSAValue, acc: SSAValue) -> SSAValue:
     """acc + a * b on one piece."""
     if isinstance(acc.type, VectorType):

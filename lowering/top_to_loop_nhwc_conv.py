@@ -61,6 +61,7 @@ from lamina.lowering.top_to_loop_lanes import (
     vector_epilogue,
     vectorises,
     width_of,
+    zero_piece,
 )
 
 
@@ -254,7 +255,7 @@ def _tile(
     n, group, pixels = where
     offsets = [sum(widths[:v]) for v in range(len(widths))]
     panel = em.iadd(em.imul(group, g.panels), jp) if g.groups > 1 else jp
-    zeros = [splat(em, em.const(0.0, f32), w) for w in widths]
+    zeros = [zero_piece(em, w) for w in widths]
     sums = tile_sums(
         em,
         a_panel,

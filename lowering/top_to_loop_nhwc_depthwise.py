@@ -36,11 +36,11 @@ from lamina.lowering.top_to_loop_gemm import span, store_with_epilogue
 from lamina.lowering.top_to_loop_lanes import (
     fma,
     load_piece,
-    splat,
     store_piece,
     tail_pieces,
     vector_epilogue,
     vectorises,
+    zero_piece,
 )
 
 UNROLL = 4
@@ -141,7 +141,7 @@ def _channel_run(em: Emitter, row: _Row, c: SSAValue, width: int, store: Store) 
     taps = [(kh, kw) for kh in range(g.kh) for kw in range(g.kw)]
     weights = [load_piece(em, row.w, [em.index(kh), em.index(kw), em.index(0), c], width)
                for kh, kw in taps]  # fmt: skip
-    start = splat(em, em.const(0.0, f32), width) if row.bias is None else None
+    start = zero_piece(em, width) if row.bias is None else None
     init = start if start is not None else load_piece(em, row.bias, [c], width)  # pyright: ignore
     inside = em.both(
         em.value(arith.CmpiOp(row.oh, em.index(g.rows[0]), "uge")),
@@ -188,7 +188,7 @@ def _tap(
         return load_piece(em, row.x, [row.n, ih, iw, c], width)
     inside = em.both(em.in_range(ih, g.h), em.in_range(iw, g.w))
     value = load_piece(em, row.x, [row.n, em.clamp(ih, g.h), em.clamp(iw, g.w), c], width)
-    return em.select(inside, value, splat(em, em.const(0.0, f32), width))
+    return em.select(inside, value, zero_piece(em, width))
 
 
 def _copy_out(

@@ -31,12 +31,19 @@ class Pos:
         return f"{self.file}:{self.line}:{self.col}"
 
 
+@dataclass(frozen=True)
+class Node:
+    """A node of a rule's AST: `pos` is the position of its first token."""
+
+    pos: Pos
+
+
 # ---- expressions ----
 
 
 @dataclass(frozen=True)
-class Expr:
-    pos: Pos
+class Expr(Node):
+    """An expression of a guard, a `let` or a built op's operand, attribute or type."""
 
 
 @dataclass(frozen=True)
@@ -101,99 +108,88 @@ class Cond(Expr):
 
 
 @dataclass(frozen=True)
-class TypePattern:
+class TypePattern(Node):
     """`f32` (element type) or `tensor<?x3x*xf32>` (`?` any dim, `*` any number of dims)."""
 
     text: str
-    pos: Pos
 
 
 @dataclass(frozen=True)
-class OperandPattern:
+class OperandPattern(Node):
     kind: str  # "bind" | "any" | "rest" | "any_rest"
     name: str | None
     type: TypePattern | None
-    pos: Pos
 
 
 @dataclass(frozen=True)
-class ResultPattern:
+class ResultPattern(Node):
     name: str
     type: TypePattern | None
-    pos: Pos
 
 
 @dataclass(frozen=True)
-class AttrPattern:
+class AttrPattern(Node):
     name: str
     value: Lit | VarRef
-    pos: Pos
 
 
 @dataclass(frozen=True)
-class OpPattern:
+class OpPattern(Node):
     results: tuple[ResultPattern, ...]
     op_names: tuple[str, ...]
     operands: tuple[OperandPattern, ...]
     attrs: tuple[AttrPattern, ...]
     one_use: bool
-    pos: Pos
 
 
 @dataclass(frozen=True)
-class Guard:
+class Guard(Node):
     """`where expr` (must be true) or `let $name = expr` (binds a variable)."""
 
     name: str | None
     expr: Expr
-    pos: Pos
 
 
 # ---- the rewrite ----
 
 
 @dataclass(frozen=True)
-class Splat:
+class Splat(Node):
     """`%xs...` as a build operand: all values of a list binding."""
 
     name: str
-    pos: Pos
 
 
 @dataclass(frozen=True)
-class BuildAttr:
+class BuildAttr(Node):
     """`attrs of %v` (copy all properties of %v's op) or `name = expr`."""
 
     name: str | None
     source: str | None
     expr: Expr | None
-    pos: Pos
 
 
 @dataclass(frozen=True)
-class Build:
+class Build(Node):
     op_name: str
     operands: tuple[Expr | Splat, ...]
     attrs: tuple[BuildAttr, ...]
     types: tuple[Expr, ...]
-    pos: Pos
 
 
 @dataclass(frozen=True)
-class Statement:
+class Statement(Node):
     names: tuple[str, ...]
     rhs: Build | Expr
-    pos: Pos
 
 
 @dataclass(frozen=True)
-class Rule:
+class Rule(Node):
     name: str
     benefit: int
     patterns: tuple[OpPattern, ...]
     guards: tuple[Guard, ...]
     statements: tuple[Statement, ...]
-    pos: Pos
 
 
 @dataclass
@@ -305,14 +301,14 @@ class _Reader:
             elif child.data == "let":
                 var, expr = child.children
                 assert isinstance(var, Token)
-                guards.append(Guard(str(var), self.expr(expr), self.pos(child)))
+                guards.append(Guard(self.pos(child), str(var), self.expr(expr)))
             else:
-                guards.append(Guard(None, self.expr(child.children[0]), self.pos(child)))
+                guards.append(Guard(self.pos(child), None, self.expr(child.children[0])))
         weight = 1
         if isinstance(benefit, Tree):
             weight = int(str(benefit.children[0]))
         return Rule(
-            str(name), weight, tuple(patterns), tuple(guards), tuple(statements), self.pos(name)
+            self.pos(name), str(name), weight, tuple(patterns), tuple(guards), tuple(statements)
         )
 
     def type_pattern(self, node: Tree[Token] | Token | None) -> TypePattern | None:
@@ -321,7 +317,7 @@ class _Reader:
         assert isinstance(node, Tree)
         token = node.children[0]
         assert isinstance(token, Token)
-        return TypePattern(str(token), self.pos(token))
+        return TypePattern(self.pos(token), str(token))
 
     def op_pattern(self, tree: Tree[Token]) -> OpPattern:
         results: list[ResultPattern] = []
@@ -338,7 +334,7 @@ class _Reader:
                 token, pattern = child.children
                 assert isinstance(token, Token)
                 results.append(
-                    ResultPattern(str(token), self.type_pattern(pattern), self.pos(token))
+                    ResultPattern(self.pos(token), str(token), self.type_pattern(pattern))
                 )
             elif child.data == "op_names":
                 names = tuple(str(t) for t in child.children)
@@ -347,7 +343,7 @@ class _Reader:
             else:
                 attrs = [self.attr_pattern(c) for c in child.children]
         return OpPattern(
-            tuple(results), names, tuple(operands), tuple(attrs), one_use, self.pos(tree)
+            self.pos(tree), tuple(results), names, tuple(operands), tuple(attrs), one_use
         )
 
     def operand_pattern(self, node: Tree[Token] | Token) -> OperandPattern:
@@ -356,7 +352,7 @@ class _Reader:
         name = node.children[0] if node.children else None
         pattern = self.type_pattern(node.children[1]) if len(node.children) > 1 else None
         return OperandPattern(
-            str(kind), None if name is None else str(name), pattern, self.pos(node)
+            self.pos(node), str(kind), None if name is None else str(name), pattern
         )
 
     def attr_pattern(self, node: Tree[Token] | Token) -> AttrPattern:
@@ -364,8 +360,8 @@ class _Reader:
         name, value = node.children
         assert isinstance(name, Token)
         if isinstance(value, Token):
-            return AttrPattern(str(name), VarRef(self.pos(value), str(value)), self.pos(name))
-        return AttrPattern(str(name), Lit(self.pos(value), self.literal(value)), self.pos(name))
+            return AttrPattern(self.pos(name), str(name), VarRef(self.pos(value), str(value)))
+        return AttrPattern(self.pos(name), str(name), Lit(self.pos(value), self.literal(value)))
 
     def literal(self, node: Tree[Token] | Token) -> object:
         assert isinstance(node, Tree)
@@ -390,7 +386,7 @@ class _Reader:
         *names, rhs = tree.children
         assert isinstance(rhs, Tree | Token)
         value = self.build(rhs) if isinstance(rhs, Tree) and rhs.data == "build" else self.expr(rhs)
-        return Statement(tuple(str(n) for n in names), value, self.pos(tree))
+        return Statement(self.pos(tree), tuple(str(n) for n in names), value)
 
     def build(self, tree: Tree[Token]) -> Build:
         op_name, operands, attrs, *types = tree.children
@@ -399,7 +395,7 @@ class _Reader:
         if isinstance(operands, Tree):
             for child in operands.children:
                 if isinstance(child, Tree) and child.data == "splat":
-                    built_operands.append(Splat(str(child.children[0]), self.pos(child)))
+                    built_operands.append(Splat(self.pos(child), str(child.children[0])))
                 else:
                     built_operands.append(self.expr(child))
         built_attrs: list[BuildAttr] = []
@@ -408,13 +404,13 @@ class _Reader:
                 assert isinstance(child, Tree)
                 first = str(child.children[0])
                 if child.data == "attrs_of":
-                    built_attrs.append(BuildAttr(None, first, None, self.pos(child)))
+                    built_attrs.append(BuildAttr(self.pos(child), None, first, None))
                 else:
                     expr = self.expr(child.children[1])
-                    built_attrs.append(BuildAttr(first, None, expr, self.pos(child)))
+                    built_attrs.append(BuildAttr(self.pos(child), first, None, expr))
         type_exprs = tuple(self.expr(t) for t in types if t is not None)
         return Build(
-            str(op_name), tuple(built_operands), tuple(built_attrs), type_exprs, self.pos(op_name)
+            self.pos(op_name), str(op_name), tuple(built_operands), tuple(built_attrs), type_exprs
         )
 
     def expr(self, node: Tree[Token] | Token | None) -> Expr:

@@ -296,3 +296,31 @@ def pad_value(v: SSAValue) -> float | None:
     if is_none(v):
         return 0.0
     return float(value(v).reshape(-1)[0]) if is_const(v) else None
+
+
+# ---- requantization ----
+
+
+@helper
+def integer_bias(b: SSAValue, scale: SSAValue) -> np.ndarray | None:
+    """The i32 sums that a constant bias `b` is in units of `scale` (a quantized bias,
+    b = k * scale for integers k, as quantizers write it), or None if it is not one."""
+    units = value(b).astype(np.float64) / value(scale).astype(np.float64)
+    whole = np.round(units)
+    if not np.all(np.isfinite(units)) or np.abs(units - whole).max(initial=0) > 1e-3:
+        return None
+    if np.abs(whole).max(initial=0) >= 2**31:
+        return None
+    return whole.astype(np.int32)
+
+
+@helper
+def requantize_scale(scale: SSAValue, y_scale: SSAValue) -> np.ndarray:
+    """scale / y_scale in f32, as onnxruntime's QLinearConv and QGemm requantize with it."""
+    return (value(scale).astype(np.float32) / value(y_scale).astype(np.float32)).astype(np.float32)
+
+
+@helper
+def unit_scale(y_scale: SSAValue) -> np.ndarray:
+    """A scale of 1 of `y_scale`'s shape and type."""
+    return np.ones_like(value(y_scale))

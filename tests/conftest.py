@@ -1,6 +1,9 @@
 """Shared test set-up: every test session compiles into a temporary object cache, never the
 user's `~/.cache/lamina/objects` (stale machine code there could pass a test after a codegen
-change); tests that need their own cache still set `LAMINA_CACHE_DIR` themselves. Tests of
+change); tests that need their own cache still set `LAMINA_CACHE_DIR` themselves. LLVM
+objects are compiled in the test's own process (`LAMINA_COMPILE_JOBS=1`): pytest-xdist
+already keeps every core busy, so a pool forked per compile only adds forks of a large
+process; the tests of the parallel build pass `jobs=` themselves. Tests of
 hand-written loop-level kernels build and parse them through `kernel_ir` / `kernel_module`
 / `parse_ir`."""
 
@@ -20,14 +23,19 @@ from lamina.context import make_context
 
 
 @pytest.fixture(scope="session", autouse=True)
-def temporary_object_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    previous = os.environ.get("LAMINA_CACHE_DIR")
-    os.environ["LAMINA_CACHE_DIR"] = str(tmp_path_factory.mktemp("lamina-objects"))
+def session_compile_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    settings = {
+        "LAMINA_CACHE_DIR": str(tmp_path_factory.mktemp("lamina-objects")),
+        "LAMINA_COMPILE_JOBS": "1",
+    }
+    previous = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     yield
-    if previous is None:
-        del os.environ["LAMINA_CACHE_DIR"]
-    else:
-        os.environ["LAMINA_CACHE_DIR"] = previous
+    for name, value in previous.items():
+        if value is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = value
 
 
 _INDEX_CONSTANT = re.compile(r"%c(\d+)\b")

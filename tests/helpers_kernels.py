@@ -1,5 +1,5 @@
 """Helpers shared by the tests that write their kernels as IR text: parsing, lowering
-top-level IR to planned loop IR, a reference conv, and pieces of IR text (f32 tensor types, weight constants,
+top-level IR to planned loop IR, a pool checked against the top interpreter, a reference conv, and pieces of IR text (f32 tensor types, weight constants,
 index constants, elementwise and relu epilogues, a scaled row reduction, an i8 dot-product
 kernel)."""
 
@@ -16,6 +16,8 @@ from lamina.context import make_context
 from lamina.dialects.weights import WEIGHTS
 from lamina.lowering.plan_memory import PlanMemoryPass
 from lamina.lowering.top_to_loop import ConvertTopToLoopPass
+from lamina.runtime.jit import JitFunction
+from lamina.runtime.reference.top_interpreter import run_top
 
 
 def parse(text: str) -> ModuleOp:
@@ -44,6 +46,38 @@ def lower(text: str, vector_bits: int = 512) -> ModuleOp:
     PlanMemoryPass().apply(make_context(), module)
     module.verify()
     return module
+
+
+def check_pool(
+    layout: str,
+    kind: str,
+    x: np.ndarray,
+    kernel: Sequence[int],
+    stride: int,
+    pads: Sequence[int],
+    flags: str,
+) -> None:
+    """`top.pool kind layout` (nchw or nhwc) of `x`: a `kernel` window, `stride` and pads
+    (low, high) alike on both spatial dims, `flags` after them. Lowered, it loads vectors
+    and runs through the host JIT to what the top interpreter gives (rtol 1e-6: exact up
+    to the rounding of one division)."""
+    (kh, kw), (low, high) = kernel, pads
+    spatial = (1, 2) if layout == "nhwc" else (2, 3)
+    y_shape = list(x.shape)
+    for axis, k in zip(spatial, kernel, strict=True):
+        y_shape[axis] = (x.shape[axis] + low + high - k) // stride + 1
+    xt, yt = tensor(x.shape), tensor(y_shape)
+    text = f"""
+    func.func @main(%x: {xt}) -> {yt} {{
+      %y = top.pool {kind} {layout} %x kernel [{kh}, {kw}] strides [{stride}, {stride}]
+          dilations [1, 1] pad_low [{low}, {low}] pad_high [{high}, {high}]{flags} : {xt} -> {yt}
+      func.return %y : {yt}
+    }}"""
+    (expected,) = run_top(parse(text), [x])
+    module = lower(text)
+    assert "loop.vload" in str(module), f"expected the vectorised {layout} pool"
+    (y,) = JitFunction(module, threads=1)(x)
+    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)  # pyright: ignore
 
 
 def conv_nchw(
@@ -88,27 +122,34 @@ def identity_map(rank: int) -> str:
     return f"affine_map<({dims}) -> ({dims})>"
 
 
-def return_elementwise(
-    shape: Sequence[int], operands: Sequence[tuple[str, str, str]], body: str
+def elementwise(
+    name: str, shape: Sequence[int], operands: Sequence[tuple[str, str, str]], body: str
 ) -> str:
-    """The last lines of a top-level function returning an f32 tensor of `shape` that a
-    parallel top.generic over `operands` writes into a zero-filled tensor. Each operand is
-    (SSA value, type, indexing map); `body`, its lines ending in top.yield, sees their
-    elements as %a0, %a1, ..."""
+    """The lines defining `%<name>`, an f32 tensor of `shape` that a parallel top.generic
+    over `operands` writes into a zero-filled tensor (`%<name>_zero`, `%<name>_init`). Each
+    operand is (SSA value, type, indexing map); `body`, its lines ending in top.yield, sees
+    their elements as %a0, %a1, ..."""
     out = tensor(shape)
     values = ", ".join(value for value, _, _ in operands)
     types = ", ".join(type_ for _, type_, _ in operands)
     maps = ", ".join([*(map_ for _, _, map_ in operands), identity_map(len(shape))])
     parallel = ", ".join(['"parallel"'] * len(shape))
     arguments = "".join(f"%a{i}: f32, " for i in range(len(operands)))
-    return f"""%zero = arith.constant 0.0 : f32
-      %init = top.fill %zero : f32 -> {out}
-      %r = top.generic {{indexing_maps = [{maps}], iterator_types = [{parallel}]}}
-          ins({values} : {types}) outs(%init : {out}) {{
+    return f"""%{name}_zero = arith.constant 0.0 : f32
+      %{name}_init = top.fill %{name}_zero : f32 -> {out}
+      %{name} = top.generic {{indexing_maps = [{maps}], iterator_types = [{parallel}]}}
+          ins({values} : {types}) outs(%{name}_init : {out}) {{
       ^bb0({arguments}%o: f32):
 {textwrap.indent(textwrap.dedent(body).strip(), " " * 8)}
-      }} -> {out}
-      func.return %r : {out}"""
+      }} -> {out}"""
+
+
+def return_elementwise(
+    shape: Sequence[int], operands: Sequence[tuple[str, str, str]], body: str
+) -> str:
+    """The last lines of a top-level function returning `elementwise` `%r`."""
+    return f"""{elementwise("r", shape, operands, body)}
+      func.return %r : {tensor(shape)}"""
 
 
 def return_relu_of_sum(shape: Sequence[int], operands: Sequence[tuple[str, str, str]]) -> str:

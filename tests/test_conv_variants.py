@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_kernels import constant, identity_map, lower, parse, return_relu_of_sum, tensor
+from helpers_kernels import check_pool, constant, identity_map, lower, return_relu_of_sum, tensor
 
 from lamina.runtime.jit import JitFunction
 
@@ -193,20 +193,4 @@ def test_pool_on_phase_planes_matches_the_top_interpreter(
     high,
     flags,  # noqa: ANN001
 ) -> None:
-    from lamina.runtime.reference.top_interpreter import run_top
-
-    n, c, h, w = x_shape
-    oh, ow = ((d + low + high - kernel) // stride + 1 for d in (h, w))
-    xt, yt = tensor(x_shape), tensor((n, c, oh, ow))
-    text = f"""
-    func.func @main(%x: {xt}) -> {yt} {{
-      %y = top.pool {kind} nchw %x kernel [{kernel}, {kernel}] strides [{stride}, {stride}]
-          dilations [1, 1] pad_low [{low}, {low}] pad_high [{high}, {high}]{flags} : {xt} -> {yt}
-      func.return %y : {yt}
-    }}"""
-    x = f32(*x_shape)
-    (expected,) = run_top(parse(text), [x])
-    module = lower(text)
-    assert "loop.vload" in str(module), "expected the vectorised pooling"
-    (y,) = JitFunction(module, threads=1)(x)
-    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)  # pyright: ignore
+    check_pool("nchw", kind, f32(*x_shape), (kernel, kernel), stride, (low, high), flags)

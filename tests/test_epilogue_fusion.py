@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from helpers_kernels import constant, identity_map, tensor
+from helpers_kernels import constant, elementwise, identity_map, tensor
 from test_nhwc_conv import RELU, f32, generic, run_both
 
 
@@ -23,7 +23,12 @@ def test_residual_computed_after_the_conv_and_constant_bounds_still_fuse() -> No
     w = f32(1, 1, 8, 16)
     y, t, bt = (1, 4, 4, 16), tensor((1, 4, 4, 16)), tensor([16])
     scalar = "affine_map<(d0, d1, d2, d3) -> ()>"
-    maps = ", ".join([identity_map(4)] * 2 + [scalar] * 2 + [identity_map(4)])
+    operands = [("%y", t, identity_map(4)), ("%rr", t, identity_map(4))]
+    operands += [("%lo", "tensor<f32>", scalar), ("%hi", "tensor<f32>", scalar)]
+    clip = """%sum = arith.addf %a0, %a1 : f32
+    %low = arith.maximumf %sum, %a2 : f32
+    %clip = arith.minimumf %low, %a3 : f32
+    top.yield %clip : f32"""
     text = f"""
     func.func @main(%x: {tensor((1, 4, 4, 8))}, %b: {bt}, %r: {t}) -> {t} {{
       {constant("w", w)}
@@ -32,15 +37,7 @@ def test_residual_computed_after_the_conv_and_constant_bounds_still_fuse() -> No
       {generic("rr", y, ["%r"], RELU)}
       %lo = graph.constant dense<0.0> : tensor<f32>
       %hi = graph.constant dense<6.0> : tensor<f32>
-      %init = top.fill %rr_zero : f32 -> {t}
-      %e = top.generic {{indexing_maps = [{maps}], iterator_types = [{", ".join(['"parallel"'] * 4)}]}}
-          ins(%y, %rr, %lo, %hi : {t}, {t}, tensor<f32>, tensor<f32>) outs(%init : {t}) {{
-      ^bb0(%a: f32, %s: f32, %l: f32, %h: f32, %o: f32):
-        %sum = arith.addf %a, %s : f32
-        %low = arith.maximumf %sum, %l : f32
-        %clip = arith.minimumf %low, %h : f32
-        top.yield %clip : f32
-      }} -> {t}
+      {elementwise("e", y, operands, clip)}
       func.return %e : {t}
     }}"""
     lowered = run_both(text, [f32(1, 4, 4, 8) * 2, f32(16), f32(*y) * 2])
@@ -54,7 +51,12 @@ def test_matmuls_in_a_branch_apply_their_bias_epilogue() -> None:
     matmuls get their packed operands like the function body's."""
     w1, w2 = f32(512, 128), f32(512, 128)
     row, t = "affine_map<(d0, d1) -> (d1)>", tensor((1, 512))
-    maps = ", ".join([identity_map(2), row, identity_map(2), row, identity_map(2)])
+    operands = [("%m1", t, identity_map(2)), ("%b1", tensor([512]), row)]
+    operands += [("%m2", t, identity_map(2)), ("%b2", tensor([512]), row)]
+    sum_of_four = """%s1 = arith.addf %a0, %a1 : f32
+    %s2 = arith.addf %s1, %a2 : f32
+    %s3 = arith.addf %s2, %a3 : f32
+    top.yield %s3 : f32"""
     text = f"""
     func.func @main(%x: tensor<1x128xf32>, %cond: tensor<i1>) -> {t} {{
       %out = top.if %cond : tensor<i1> -> ({t}) {{
@@ -64,16 +66,7 @@ def test_matmuls_in_a_branch_apply_their_bias_epilogue() -> None:
         %m2 = top.matmul %x, %w2 transpose_rhs : (tensor<1x128xf32>, tensor<512x128xf32>) -> {t}
         {constant("b1", f32(512))}
         {constant("b2", f32(512))}
-        %zero = arith.constant 0.0 : f32
-        %init = top.fill %zero : f32 -> {t}
-        %r = top.generic {{indexing_maps = [{maps}], iterator_types = ["parallel", "parallel"]}}
-            ins(%m1, %b1, %m2, %b2 : {t}, tensor<512xf32>, {t}, tensor<512xf32>) outs(%init : {t}) {{
-        ^bb0(%a: f32, %b: f32, %c: f32, %d: f32, %o: f32):
-          %s1 = arith.addf %a, %b : f32
-          %s2 = arith.addf %s1, %c : f32
-          %s3 = arith.addf %s2, %d : f32
-          top.yield %s3 : f32
-        }} -> {t}
+        {elementwise("r", (1, 512), operands, sum_of_four)}
         top.region_yield %r : {t}
       }} else {{
         %one = arith.constant 1.0 : f32

@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 import pytest
-from helpers_kernels import constant, identity_map, lower, parse, tensor
+from helpers_kernels import check_pool, constant, elementwise, identity_map, lower, parse, tensor
 
 from lamina.runtime.jit import JitFunction
 from lamina.runtime.reference.top_interpreter import run_top
@@ -44,19 +44,9 @@ def f32(*shape: int) -> np.ndarray:
 
 
 def generic(name: str, shape: tuple[int, ...], operands: list[str], body: str) -> str:
-    """`%<name>` = a parallel top.generic over the f32 `operands` (all of `shape`, identity
-    maps) whose `body` sees their elements as %a0, %a1, ..."""
-    t, rank = tensor(shape), len(shape)
-    maps = ", ".join([identity_map(rank)] * (len(operands) + 1))
-    iterators = ", ".join(['"parallel"'] * rank)
-    arguments = "".join(f"%a{i}: f32, " for i in range(len(operands)))
-    return f"""%{name}_zero = arith.constant 0.0 : f32
-      %{name}_init = top.fill %{name}_zero : f32 -> {t}
-      %{name} = top.generic {{indexing_maps = [{maps}], iterator_types = [{iterators}]}}
-          ins({", ".join(operands)} : {", ".join([t] * len(operands))}) outs(%{name}_init : {t}) {{
-      ^bb0({arguments}%o: f32):
-        {body.replace(chr(10), chr(10) + "        ")}
-      }} -> {t}"""
+    """`elementwise` `%<name>` over the f32 `operands`, all of `shape` (identity maps)."""
+    same = (tensor(shape), identity_map(len(shape)))
+    return elementwise(name, shape, [(operand, *same) for operand in operands], body)
 
 
 def output_shape(x_shape: tuple[int, ...], w_shape: tuple[int, ...], window) -> tuple[int, ...]:  # noqa: ANN001
@@ -182,19 +172,4 @@ def test_nhwc_conv_applies_its_fused_consumer(w_shape, window, epilogue) -> None
     ],
 )
 def test_nhwc_pool_matches_the_interpreter(kind, x_shape, kernel, stride, pads, flags) -> None:  # noqa: ANN001
-    n, h, w, c = x_shape
-    (kh, kw), (low, high) = kernel, pads
-    oh, ow = (h + low + high - kh) // stride + 1, (w + low + high - kw) // stride + 1
-    xt, yt = tensor(x_shape), tensor((n, oh, ow, c))
-    text = f"""
-    func.func @main(%x: {xt}) -> {yt} {{
-      %y = top.pool {kind} nhwc %x kernel [{kh}, {kw}] strides [{stride}, {stride}]
-          dilations [1, 1] pad_low [{low}, {low}] pad_high [{high}, {high}]{flags} : {xt} -> {yt}
-      func.return %y : {yt}
-    }}"""
-    x = f32(*x_shape)
-    (expected,) = run_top(parse(text), [x])
-    lowered = lower(text)
-    assert "loop.vload" in str(lowered), "expected the channel-vectorised pool"
-    (y,) = JitFunction(lowered, threads=1)(x)
-    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)  # pyright: ignore
+    check_pool("nhwc", kind, f32(*x_shape), kernel, stride, pads, flags)

@@ -53,7 +53,8 @@ def node_macs(node: onnx.NodeProto, shapes: dict[str, Shape]) -> int:
         return found
 
     trans_a = any(attr.name == "transA" and attr.i for attr in node.attribute)
-    output, a, w = shape(node.output[0]), shape(node.input[0]), shape(node.input[1])
+    output, a = shape(node.output[0]), shape(node.input[0])
+    w = shape(node.input[1]) if node.op_type == "Conv" else ()  # only a Conv's window counts
     return macs_of(node.op_type, output, a, w, trans_a)
 
 

@@ -1,7 +1,7 @@
 // RUN: lamina-opt %s --split-input-file -p 'loop-to-hvx{device="hexagon-v66-hvx128"}' | filecheck %s
 // RUN: not lamina-opt %s --split-input-file -p 'loop-to-hvx{device="cortex-a76"}' 2>&1 | filecheck %s --check-prefix=ARM
 
-// ARM: error: not supported: loop-to-hvx for device 'cortex-a76': it needs 128-byte HVX (+hvx-length128b)
+// ARM: error: not supported: loop-to-hvx for device 'cortex-a76' (aarch64-unknown-linux-gnu): it needs 128-byte HVX (+hvx-length128b)
 
 // A signed int8 dot product over 300 contiguous elements: 256 on vrmpy (two steps of 128,
 // one vector<32xi32> accumulator, one horizontal add), the last 44 in the original loop.

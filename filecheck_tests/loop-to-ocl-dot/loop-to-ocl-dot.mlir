@@ -3,7 +3,7 @@
 // RUN: lamina-opt %s --split-input-file -p loop-to-ocl-dot,convert-loop-to-ocl -t opencl | filecheck %s --check-prefix=CL
 // RUN: not lamina-opt %s --split-input-file -p 'loop-to-ocl-dot{device="cortex-a76"}' 2>&1 | filecheck %s --check-prefix=CPU
 
-// CPU: error: not supported: loop-to-ocl-dot for device 'cortex-a76': it is not an OpenCL device
+// CPU: error: not supported: loop-to-ocl-dot for device 'cortex-a76' (aarch64-unknown-linux-gnu): it is not an OpenCL device
 
 // An int8 matmul row by row (y[i, j] = x[i, :] . w[j, :], K = 40): the signed dot loop runs
 // 32 bytes as two steps of an ocl.dot_char4 on vload16s into an int4, one horizontal add,

@@ -122,3 +122,66 @@ func.func @requantized(%a: tensor<4xui8>) -> tensor<4xui8> {
   %y = graph.quantize_linear %f, %t, %z : (tensor<4xf32>, tensor<f32>, tensor<ui8>) -> tensor<4xui8>
   func.return %y : tensor<4xui8>
 }
+
+// -----
+
+// quantize(cast(i) * c + b, ys, yz) with b = k * c -> round(cast(i + k) * (c / ys)) + yz
+// CHECK-LABEL: func.func @requantize_biased
+// CHECK: %[[K:.*]] = graph.constant dense<[3, -2]> : tensor<2xi32>
+// CHECK: %[[J:.*]] = graph.add %i, %[[K]] : (tensor<1x2xi32>, tensor<2xi32>) -> tensor<1x2xi32>
+// CHECK: %[[G:.*]] = graph.cast %[[J]] {to = 1 : i64} : (tensor<1x2xi32>) -> tensor<1x2xf32>
+// CHECK: %[[M:.*]] = graph.constant dense<[1.000000e+00, 2.000000e+00]> : tensor<2xf32>
+// CHECK: %[[R:.*]] = graph.mul %[[G]], %[[M]]
+// CHECK: %[[ONE:.*]] = graph.constant dense<1.000000e+00> : tensor<f32>
+// CHECK: %[[Q:.*]] = graph.quantize_linear %[[R]], %[[ONE]], %yz
+// CHECK: func.return %[[Q]]
+func.func @requantize_biased(%i: tensor<1x2xi32>) -> tensor<1x2xui8> {
+  %c = graph.constant dense<[2.500000e-01, 5.000000e-01]> : tensor<2xf32>
+  %b = graph.constant dense<[7.500000e-01, -1.000000e+00]> : tensor<2xf32>
+  %ys = graph.constant dense<2.500000e-01> : tensor<f32>
+  %yz = graph.constant dense<3> : tensor<ui8>
+  %f = graph.cast %i {to = 1 : i64} : (tensor<1x2xi32>) -> tensor<1x2xf32>
+  %s = graph.mul %f, %c : (tensor<1x2xf32>, tensor<2xf32>) -> tensor<1x2xf32>
+  %y = graph.add %s, %b : (tensor<1x2xf32>, tensor<2xf32>) -> tensor<1x2xf32>
+  %q = graph.quantize_linear %y, %ys, %yz : (tensor<1x2xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x2xui8>
+  func.return %q : tensor<1x2xui8>
+}
+
+// -----
+
+// a bias that is not whole units of c stays a float add (only the scales join)
+// CHECK-LABEL: func.func @requantize_float_bias
+// CHECK: %[[F:.*]] = graph.cast %i
+// CHECK: %[[S:.*]] = graph.mul %[[F]], %c
+// CHECK: %[[Y:.*]] = graph.add %[[S]], %b
+// CHECK: graph.quantize_linear %[[Y]], %ys, %yz
+func.func @requantize_float_bias(%i: tensor<1x2xi32>) -> tensor<1x2xui8> {
+  %c = graph.constant dense<[2.500000e-01, 5.000000e-01]> : tensor<2xf32>
+  %b = graph.constant dense<[1.000000e-01, -1.000000e+00]> : tensor<2xf32>
+  %ys = graph.constant dense<2.500000e-01> : tensor<f32>
+  %yz = graph.constant dense<3> : tensor<ui8>
+  %f = graph.cast %i {to = 1 : i64} : (tensor<1x2xi32>) -> tensor<1x2xf32>
+  %s = graph.mul %f, %c : (tensor<1x2xf32>, tensor<2xf32>) -> tensor<1x2xf32>
+  %y = graph.add %s, %b : (tensor<1x2xf32>, tensor<2xf32>) -> tensor<1x2xf32>
+  %q = graph.quantize_linear %y, %ys, %yz : (tensor<1x2xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x2xui8>
+  func.return %q : tensor<1x2xui8>
+}
+
+// -----
+
+// without a bias: quantize(cast(i) * c, ys, yz) -> quantize(cast(i) * (c / ys), 1, yz)
+// CHECK-LABEL: func.func @requantize_unbiased
+// CHECK: %[[F:.*]] = graph.cast %i
+// CHECK: %[[M:.*]] = graph.constant dense<[1.000000e+00, 2.000000e+00]> : tensor<2xf32>
+// CHECK: %[[R:.*]] = graph.mul %[[F]], %[[M]]
+// CHECK: %[[ONE:.*]] = graph.constant dense<1.000000e+00> : tensor<f32>
+// CHECK: graph.quantize_linear %[[R]], %[[ONE]], %yz
+func.func @requantize_unbiased(%i: tensor<1x2xi32>) -> tensor<1x2xui8> {
+  %c = graph.constant dense<[2.500000e-01, 5.000000e-01]> : tensor<2xf32>
+  %ys = graph.constant dense<2.500000e-01> : tensor<f32>
+  %yz = graph.constant dense<3> : tensor<ui8>
+  %f = graph.cast %i {to = 1 : i64} : (tensor<1x2xi32>) -> tensor<1x2xf32>
+  %y = graph.mul %f, %c : (tensor<1x2xf32>, tensor<2xf32>) -> tensor<1x2xf32>
+  %q = graph.quantize_linear %y, %ys, %yz : (tensor<1x2xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x2xui8>
+  func.return %q : tensor<1x2xui8>
+}
