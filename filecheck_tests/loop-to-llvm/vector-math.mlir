@@ -42,8 +42,12 @@ func.func @wide(%x: f64) -> f64 {
 // CHECK-NOT:     @erff
 // CHECK:         fcmp ogt float %{{.*}}, 4.000000e+00
 // CHECK:         %[[RATIO:.*]] = fdiv float
+// CHECK-NEXT:    %[[BELOW:.*]] = fcmp olt float %[[RATIO]], -1.000000e+00
+// CHECK-NEXT:    %[[RAISED:.*]] = select i1 %[[BELOW]], float -1.000000e+00, float %[[RATIO]]
+// CHECK-NEXT:    %[[ABOVE:.*]] = fcmp ogt float %[[RAISED]], 1.000000e+00
+// CHECK-NEXT:    %[[ERF:.*]] = select i1 %[[ABOVE]], float 1.000000e+00, float %[[RAISED]]
 // CHECK-NEXT:    %[[NAN_R:.*]] = fcmp uno float %r, %r
-// CHECK-NEXT:    %er = select i1 %[[NAN_R]], float %r, float %[[RATIO]]
+// CHECK-NEXT:    %er = select i1 %[[NAN_R]], float %r, float %[[ERF]]
 // CHECK-NEXT:    %[[ROOT:.*]] = call float @llvm.sqrt.f32(float %er)
 // CHECK-NEXT:    %q = fdiv float 1.000000e+00, %[[ROOT]]
 // CHECK-NEXT:    ret float %q
