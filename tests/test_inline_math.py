@@ -3,8 +3,8 @@ Exp and Erf over their whole f32 range against float64 references (numpy exp, ma
 exp within 2 ulp on normal results and 1 ulp of the smallest subnormal below them, erf within
 1e-6 and 8 ulp on normal results and never beyond +-1; their edges exactly (+-inf, +-0,
 subnormal inputs, NaN, under- and overflow). The ops built on them (Sigmoid, Softmax,
-LogSoftmax, Gelu, Elu, Mish) over the same edges and -inf-masked rows against onnxruntime.
-The inputs are 16-lane vectors and a scalar tail (an odd element count)."""
+LogSoftmax, Gelu, Elu, Mish, Softplus) over the same edges and -inf-masked rows against
+onnxruntime. The inputs are 16-lane vectors and a scalar tail (an odd element count)."""
 
 from __future__ import annotations
 
@@ -88,8 +88,9 @@ def _edge_rows() -> np.ndarray:
         helper.make_node("Gelu", ["x"], ["y"]),
         helper.make_node("Elu", ["x"], ["y"]),
         helper.make_node("Mish", ["x"], ["y"]),
+        helper.make_node("Softplus", ["x"], ["y"]),
     ],
-    ids=["Sigmoid", "Softmax", "LogSoftmax", "Gelu", "Elu", "Mish"],
+    ids=["Sigmoid", "Softmax", "LogSoftmax", "Gelu", "Elu", "Mish", "Softplus"],
 )
 def test_ops_built_on_exp_and_erf_match_onnxruntime_at_the_edges(node: onnx.NodeProto):
     x = _edge_rows()
