@@ -2,11 +2,12 @@
 
 Each table maps an op name to the LLVM instruction or intrinsic it becomes; the fast-math
 flags of an op (`fastmath<contract>`) carry over to its instruction. Math functions LLVM
-has no intrinsic for (erf, expm1, log1p, ...) become libm calls, lane by lane on vectors;
+has no intrinsic for (erf, expm1, log1p, ...) become libm calls, lane by lane on vectors
+(f32 exp and erf are inline arithmetic instead: codegen/llvm_math.py);
 `codegen/llvm_target.py` makes sure the JIT resolves them.
 
     arith.addf %a, %b fastmath<contract> : f32   ->  fadd contract float %a, %b
-    math.exp %x : vector<16xf32>                  ->  call <16 x float> @llvm.exp.v16f32(...)
+    math.sqrt %x : vector<16xf32>                 ->  call <16 x float> @llvm.sqrt.v16f32(...)
     vector.reduction <add>, %v : ... into f32     ->  call reassoc @llvm.vector.reduce.fadd...
 """
 
@@ -29,6 +30,7 @@ from xdsl.ir import Attribute, Operation
 from xdsl.utils.hints import isa
 
 from lamina.codegen.llvm_core import LLValue, i1, i64, llvm_type, type_suffix
+from lamina.codegen.llvm_math import emit_inline_math
 from lamina.errors import UnsupportedOpError
 from lamina.rewrites.loop.float_formats import is_storage_float
 
@@ -55,6 +57,8 @@ def emit_compute_op(e: FunctionEmitter, op: Operation) -> bool:
             f"{name} on bf16 / float8 / float4 values (run loop-expand-float-formats first)",
             op=op,
         )
+    if emit_inline_math(e, op):
+        return True
     if name in _INT_BINARY:
         a, b = (e.get(v) for v in op.operands)
         flags = _overflow_flags(op)

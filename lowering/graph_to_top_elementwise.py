@@ -48,7 +48,10 @@ def _relu(b: Body, x: SSAValue) -> SSAValue:
 
 
 def _softplus(b: Body, x: SSAValue) -> SSAValue:
-    return b.log(b.add(b.exp(x), b.like(1, x)))
+    """log(exp(x) + 1) as max(x, 0) + log(exp(-|x|) + 1): exp(x) overflows to inf for
+    x > 88.7 in f32, exp(-|x|) never exceeds 1."""
+    tail = b.log(b.add(b.exp(b.neg(b.abs(x))), b.like(1, x)))
+    return b.add(b.max(x, b.like(0, x)), tail)
 
 
 def _clamp01(b: Body, x: SSAValue) -> SSAValue:
@@ -224,7 +227,7 @@ ELEMENTWISE: dict[type[Operation], ScalarFn] = {
         xs[0], _clamp01(b, b.add(b.mul(b.like(1 / 6, xs[0]), xs[0]), b.like(0.5, xs[0])))
     ),
     graph.GeluOp: lambda b, a, xs: _gelu(b, a, xs[0]),
-    graph.SoftplusOp: lambda b, a, xs: _softplus(b, xs[0]),  # log(exp(x) + 1)
+    graph.SoftplusOp: lambda b, a, xs: _softplus(b, xs[0]),
     graph.SoftsignOp: lambda b, a, xs: b.div(  # x / (1 + |x|)
         xs[0], b.add(b.like(1, xs[0]), b.abs(xs[0]))
     ),

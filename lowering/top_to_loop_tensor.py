@@ -8,16 +8,21 @@ from collections.abc import Callable, Sequence
 
 from xdsl.dialects import arith, math
 from xdsl.dialects.builtin import IndexType
+from xdsl.dialects.utils.fast_math import FastMathFlag
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, op_type_rewrite_pattern
 
 from lamina.dialects import top
 from lamina.dialects.top_shape import DimOp
 from lamina.lowering.bufferize import TopLowering
-from lamina.lowering.top_to_loop_build import Emitter, Extent, element_of, fill, shape_of
+from lamina.lowering.top_to_loop_build import Emitter, Extent, element_of, fill, is_float, shape_of
 from lamina.lowering.top_to_loop_nn import broadcast_indices
 
 Step = Callable[[Emitter, SSAValue], SSAValue]
+
+_REASSOCIATE = arith.FastMathFlagsAttr([FastMathFlag.REASSOC])
+"""On a float reduction's combining op: its chain may become vector lanes summed as a tree
+(LLVM's loop vectorizer needs it; the order of an ML reduction is not part of its result)."""
 
 
 def _abs(em: Emitter, x: SSAValue) -> SSAValue:
@@ -45,7 +50,8 @@ _SUM_LIKE: dict[top.ReduceKind, tuple[Step | None, Step | None]] = {
 
 class ReduceLowering(TopLowering):
     """For the kept dims (parallel): a sequential nest over the reduced axes carrying the
-    accumulator, then the kind's finishing step (mean, sqrt, log)."""
+    accumulator, then the kind's finishing step (mean, sqrt, log). A float accumulator's
+    combining op is `fastmath<reassoc>`, so that LLVM vectorizes the chain."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: top.ReduceOp, rewriter: PatternRewriter) -> None:
@@ -82,7 +88,10 @@ def lower_reduce(em: Emitter, op: top.ReduceOp, x: SSAValue, y: SSAValue) -> Non
             value = em.load(x, indices)
             if transform is not None:
                 value = transform(em, value)
-            return [combine(acc[0], value)]
+            combined = combine(acc[0], value)
+            if is_float(combined.type) and isinstance(combined.owner, Operation):
+                combined.owner.properties["fastmath"] = _REASSOCIATE
+            return [combined]
 
         (result,) = em.reduce([xs[a] for a in axes], [init], step)
         if kind == top.ReduceKind.MEAN:
