@@ -83,7 +83,9 @@ def _parse_ir(text: str) -> ModuleOp:
 @pytest.fixture(scope="session")
 def kernel_ir() -> Callable[..., str]:
     """`kernel_ir(buffers, body, weights=..., arena=..., outputs=..., prelude=...)`: the
-    text of a hand-written loop-level kernel in the kernel ABI, without its boilerplate."""
+    text of a hand-written loop-level kernel in the kernel ABI, without its boilerplate:
+    it adds the weights and arena arguments of @main, the %c0, %c1 and %c<extent> index
+    constants and func.return around `body`."""
     return _kernel_ir
 
 

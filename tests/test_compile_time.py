@@ -29,8 +29,7 @@ from lamina.errors import LaminaError
 from lamina.runtime.jit import JitFunction, JitModule, aligned_copy, aligned_empty
 from lamina.targets import load_device
 
-# Kernels in the kernel ABI: kernel_ir / kernel_module (conftest.py) add the weights and
-# arena arguments of @main, the %c0, %c1 and %c<extent> index constants and func.return.
+# Kernels for kernel_ir / kernel_module (conftest.py).
 # y = 4 * (x + w): `add`, `double` twice (identical nests on other carves), `copy`
 FOUR_NESTS = dict(
     buffers="%x: memref<256xf32>, %y: memref<256xf32>",

@@ -14,8 +14,7 @@ from lamina.runtime.jit import JitFunction, JitModule
 
 RNG = np.random.default_rng(7)
 
-# Kernels in the kernel ABI: kernel_ir / kernel_module (conftest.py) add the weights and
-# arena arguments of @main, the %c0, %c1 and %c<extent> index constants and func.return.
+# Kernels for kernel_ir / kernel_module (conftest.py).
 MATMUL_64 = dict(
     buffers="%a: memref<64x64xf32>, %c: memref<64x64xf32>",
     body="""

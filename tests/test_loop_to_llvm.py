@@ -18,8 +18,7 @@ from lamina.errors import DeviceError, UnsupportedOpError
 from lamina.runtime.jit import JitFunction
 from lamina.targets import known_devices, load_device
 
-# Kernels in the kernel ABI: kernel_ir / kernel_module (conftest.py) add the weights and
-# arena arguments of @main, the %c0, %c1 and %c<extent> index constants and func.return.
+# Kernels for kernel_ir / kernel_module (conftest.py).
 SCALE = dict(
     buffers="%x: memref<4x256xf32>, %y: memref<4x256xf32>",
     body="""
