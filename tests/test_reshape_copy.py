@@ -1,7 +1,8 @@
-"""Reshape's copy nest (top_to_loop_tensor.ReshapeLowering) compiled and checked against
-onnxruntime: a channel shuffle (reshape - transpose - reshape, the trailing H x W shared,
-so only the channel index is split), a reshape sharing no trailing dim, and one of odd
-row lengths (the vector loop's remainder)."""
+"""Reshapes and channel shuffles compiled and checked against onnxruntime: a channel
+shuffle (reshape - transpose - reshape, which graph-simplify turns into one gather along
+the channels), and reshapes through top_to_loop_tensor.ReshapeLowering's copy nest: the
+trailing dims shared (only the leading index split), none shared, odd row lengths (the
+vector loop's remainder)."""
 
 from __future__ import annotations
 
