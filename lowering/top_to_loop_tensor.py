@@ -211,26 +211,41 @@ class FillLowering(TopLowering):
 
 
 class ReshapeLowering(TopLowering):
-    """A copy in row-major order: each result element's linear position, split by the
-    input's strides. (No view op exists at the loop level, so reshape is not free yet.)"""
+    """A copy in row-major order. The trailing dims that input and result share (equal
+    sizes, e.g. the H x W of a channel shuffle's reshapes) are indexed as they
+    are; the leading dims' linear position is split by the input's strides, so the
+    div / rem depend on the outer loops only. (No view op exists at the loop level, so
+    reshape is not free yet.)"""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: top.ReshapeOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
         x, y = self.buffer(op.input, op), self.buffer(op.result, op)
         xs, ys = em.extents(x), em.extents(y)
-        same_rows = bool(xs) and bool(ys) and xs[-1] == ys[-1]
-        x_strides, y_strides = _strides(em, xs), _strides(em, ys)
-        with em.nest(ys, vector=self.lanes(y) if same_rows else None) as ivs:
+        shared = _shared_trailing_dims(xs, ys)
+        x_lead, y_lead = xs[: len(xs) - shared], ys[: len(ys) - shared]
+        x_strides, y_strides = _strides(em, x_lead), _strides(em, y_lead)
+        with em.nest(ys, vector=self.lanes(y) if shared else None) as ivs:
             linear = em.index(0)
-            for iv, stride in zip(ivs, y_strides, strict=True):
+            for iv, stride in zip(ivs[: len(y_lead)], y_strides, strict=True):
                 linear = em.iadd(linear, em.imul(iv, stride))
             indices: list[SSAValue] = []
-            for size, stride in zip(xs, x_strides, strict=True):
+            for size, stride in zip(x_lead, x_strides, strict=True):
                 index = em.value(arith.DivUIOp(linear, em.index(stride)))
                 indices.append(em.value(arith.RemUIOp(index, em.index(size))))
+            indices += ivs[len(y_lead) :]
             em.store(em.load(x, indices), y, ivs)
         rewriter.erase(op)
+
+
+def _shared_trailing_dims(xs: Sequence[Extent], ys: Sequence[Extent]) -> int:
+    """How many trailing dims `xs` and `ys` have in common (equal sizes, or one value)."""
+    shared = 0
+    for a, b in zip(reversed(xs), reversed(ys), strict=False):
+        if a != b:
+            break
+        shared += 1
+    return shared
 
 
 def _strides(em: Emitter, shape: Sequence[Extent]) -> list[Extent]:

@@ -324,3 +324,32 @@ def requantize_scale(scale: SSAValue, y_scale: SSAValue) -> np.ndarray:
 def unit_scale(y_scale: SSAValue) -> np.ndarray:
     """A scale of 1 of `y_scale`'s shape and type."""
     return np.ones_like(value(y_scale))
+
+
+@helper
+def shuffled_channels(
+    x: SSAValue, grouped: SSAValue, p: list[int] | None, y: SSAValue
+) -> np.ndarray | None:
+    """The int64 indices `idx` with y == gather(x, idx, axis=1) when y is x reshaped to
+    `grouped`'s shape, transposed by `p` and reshaped back to x's static shape (a channel
+    shuffle), else None."""
+    dims, split = _static_shape(x), _static_shape(grouped)
+    if dims is None or split is None or shape(y) != dims or len(dims) < 2 or p is None:
+        return None
+    if len(p) != len(split):
+        return None
+    positions = np.arange(int(np.prod(dims))).reshape(dims)
+    moved = np.transpose(positions.reshape(split), p).reshape(dims)
+    first_of_each_channel = moved[(0, slice(None)) + (0,) * (len(dims) - 2)]
+    idx = (first_of_each_channel // int(np.prod(dims[2:]))) % dims[1]
+    if not np.array_equal(np.take(positions, idx, axis=1), moved):
+        return None
+    return idx.astype(np.int64)
+
+
+def _static_shape(v: SSAValue) -> list[int] | None:
+    """`v`'s shape when every dim is static, else None."""
+    dims = shape(v)
+    if dims is None or None in dims:
+        return None
+    return [d for d in dims if d is not None]

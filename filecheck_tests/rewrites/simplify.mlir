@@ -83,3 +83,29 @@ func.func @noop_reshape(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %y = graph.reshape %x, %s : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<2x3xf32>
   func.return %y : tensor<2x3xf32>
 }
+
+// channel shuffle: reshape(transpose(reshape(x), [0, 2, 1, 3]) -> gather(x, idx, axis 1)
+// CHECK-LABEL: func.func @channel_shuffle_as_gather
+// CHECK-NEXT:    %[[I:.*]] = graph.constant dense<[0, 3, 1, 4, 2, 5]> : tensor<6xi64>
+// CHECK-NEXT:    %[[Y:.*]] = graph.gather %x, %[[I]] {axis = 1 : i64}
+// CHECK-NEXT:    func.return %[[Y]]
+func.func @channel_shuffle_as_gather(%x: tensor<1x6x5xf32>) -> tensor<1x6x5xf32> {
+  %s1 = graph.constant dense<[1, 2, 3, 5]> : tensor<4xi64>
+  %g = graph.reshape %x, %s1 : (tensor<1x6x5xf32>, tensor<4xi64>) -> tensor<1x2x3x5xf32>
+  %t = graph.transpose %g {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x2x3x5xf32>) -> tensor<1x3x2x5xf32>
+  %s2 = graph.constant dense<[1, 6, 5]> : tensor<3xi64>
+  %y = graph.reshape %t, %s2 : (tensor<1x3x2x5xf32>, tensor<3xi64>) -> tensor<1x6x5xf32>
+  func.return %y : tensor<1x6x5xf32>
+}
+
+// a transpose that moves a spatial dim is no channel shuffle: it stays
+// CHECK-LABEL: func.func @spatial_transpose_stays
+// CHECK:         graph.transpose
+func.func @spatial_transpose_stays(%x: tensor<1x6x5xf32>) -> tensor<1x6x5xf32> {
+  %s1 = graph.constant dense<[1, 6, 5]> : tensor<3xi64>
+  %g = graph.reshape %x, %s1 : (tensor<1x6x5xf32>, tensor<3xi64>) -> tensor<1x6x5xf32>
+  %t = graph.transpose %g {perm = array<i64: 0, 2, 1>} : (tensor<1x6x5xf32>) -> tensor<1x5x6xf32>
+  %s2 = graph.constant dense<[1, 6, 5]> : tensor<3xi64>
+  %y = graph.reshape %t, %s2 : (tensor<1x5x6xf32>, tensor<3xi64>) -> tensor<1x6x5xf32>
+  func.return %y : tensor<1x6x5xf32>
+}
