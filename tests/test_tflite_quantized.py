@@ -61,7 +61,7 @@ def test_int8_conv_2d_per_channel_matches_litert(stride: int, activation: int) -
     m.op("CONV_2D", [x, w, b], [y], "Conv2DOptions", Padding=0, StrideW=stride,
          StrideH=stride, FusedActivationFunction=activation)  # fmt: skip
     m.output(y)
-    check(m, [int8_feed(1, 9, 9, 8)])
+    check(m, [int8_feed(1, 9, 9, 8)], equal=1.0)
 
 
 def test_int8_depthwise_conv_2d_matches_litert() -> None:
@@ -75,7 +75,7 @@ def test_int8_depthwise_conv_2d_matches_litert() -> None:
     m.op("DEPTHWISE_CONV_2D", [x, w, b], [y], "DepthwiseConv2DOptions", Padding=0, StrideW=1,
          StrideH=1, DepthMultiplier=1, FusedActivationFunction=1)  # fmt: skip
     m.output(y)
-    check(m, [int8_feed(1, 8, 8, 4)])
+    check(m, [int8_feed(1, 8, 8, 4)], equal=1.0)
 
 
 def test_int8_fully_connected_matches_litert() -> None:
@@ -87,7 +87,38 @@ def test_int8_fully_connected_matches_litert() -> None:
     y = m.tensor("y", [2, 10], np.int8, per_tensor(0.1, 2))
     m.op("FULLY_CONNECTED", [x, w, b], [y], "FullyConnectedOptions")
     m.output(y)
-    check(m, [int8_feed(2, 32)])
+    check(m, [int8_feed(2, 32)], equal=1.0)
+
+
+def extreme_conv(bias_values: np.ndarray, activation: int) -> TFLiteBuilder:
+    """A 1x1 CONV_2D over 1024 channels of extreme weights: sums past 2^24 (where f32
+    levels round), per-channel scales 2^-20 to 2^-4 apart by 2^16, the given int32 bias;
+    channel 0's weights mostly negative, the others mostly positive."""
+    m = TFLiteBuilder()
+    x = m.input("x", [1, 2, 2, 1024], np.int8, per_tensor(0.5, -128))
+    wq = np.where(RNG.random((4, 1, 1, 1024)) < 0.9, 127, -127).astype(np.int8)
+    wq[0] = -wq[0]
+    wp: Quantization = ([2.0**-20, 2.0**-12, 2.0**-8, 2.0**-4], [0] * 4, 0)
+    bp: Quantization = ([0.5 * s for s in wp[0]], [0] * 4, 0)
+    w, b = m.constant("w", wq, wp), m.constant("b", bias_values.astype(np.int32), bp)
+    y = m.tensor("y", [1, 2, 2, 4], np.int8, per_tensor(64.0, 1))
+    m.op("CONV_2D", [x, w, b], [y], "Conv2DOptions", Padding=1, StrideW=1, StrideH=1,
+         FusedActivationFunction=activation)  # fmt: skip
+    m.output(y)
+    return m
+
+
+@pytest.mark.parametrize("activation", [0, 3])
+def test_int8_conv_2d_with_extreme_per_channel_scales_equals_litert(activation: int) -> None:
+    feed = RNG.integers(100, 128, (1, 2, 2, 1024)).astype(np.int8)
+    check(extreme_conv(np.array([3, -7, 1 << 20, -5]), activation), [feed], equal=1.0)
+
+
+def test_int8_conv_2d_bias_of_minus_2_31_wraps_as_litert() -> None:
+    """The int32 accumulator starts at the bias -2^31 and wraps past it, as in LiteRT."""
+    feed = RNG.integers(100, 128, (1, 2, 2, 1024)).astype(np.int8)
+    bias_values = np.array([-(2**31), 0, -(2**31), 9], np.int64)
+    check(extreme_conv(bias_values, 0), [feed], equal=1.0)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,108 @@
+"""The accumulating 8-bit operators (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) summed on
+the integers, as LiteRT's XNNPACK kernels sum them: the int8 / uint8 activations with their
+zero point and the constant 8-bit weights (per output channel) become `ConvInteger` /
+`MatMulInteger`, the int32 bias is added in int32 (wrapping as LiteRT's accumulator does),
+and the sum is defined as an f32 stand-in, `f32(acc)`, which parser/tflite_quant.py
+requantizes as XNNPACK's fp32 requantization does: `acc * (sx * sw / sy)` in f32, clamped,
+rounded half to even, plus the output zero point.
+
+Which kernel each takes (lowering/graph_to_top_quant.py): a CONV_2D (group 1) and a
+FULLY_CONNECTED the 8-bit dot-product conv / GEMM (`vpdpbusd`, `sdot`, `vrmpy`); a
+DEPTHWISE_CONV_2D (group C) the exact i32 conv loops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects.builtin import TensorType, f32, i32
+from xdsl.ir import SSAValue
+
+from lamina.parser.tflite_graph import GraphBuilder
+from lamina.parser.tflite_model import TENSOR_DTYPES, Operator, Tensor
+from lamina.parser.tflite_ops import window
+
+ONNX_FLOAT = 1
+NHWC_TO_NCHW, NCHW_TO_NHWC = (0, 3, 1, 2), (0, 2, 3, 1)
+
+
+def sums_on_integers(g: GraphBuilder, op: Operator) -> bool:
+    """x run-time 8-bit per tensor, w constant 8-bit of x's signedness or not, bias (if
+    any) a constant int32."""
+    x, w = g.tensor(op, 0), g.tensor(op, 1)
+    eight_bit = (np.dtype(np.int8), np.dtype(np.uint8))
+    if np.dtype(TENSOR_DTYPES[x.type_code]) not in eight_bit or x.index in g.arrays:
+        return False
+    if np.dtype(TENSOR_DTYPES[w.type_code]) not in eight_bit or w.index not in g.arrays:
+        return False
+    if g.has_input(op, 2):
+        b = g.tensor(op, 2)
+        return b.index in g.arrays and np.dtype(TENSOR_DTYPES[b.type_code]) == np.int32
+    return True
+
+
+def _zero_points(g: GraphBuilder, tensor: Tensor) -> SSAValue:
+    """`tensor`'s zero point as a constant of its type: one element, or one per channel."""
+    q = tensor.quantization
+    assert q is not None
+    zero = np.array(q.zero_point, np.int64).astype(TENSOR_DTYPES[tensor.type_code])
+    return g.constant(zero.reshape(()) if zero.size == 1 else zero, f"{tensor.name}.zero_point")
+
+
+def _sum_defined(g: GraphBuilder, op: Operator, acc: SSAValue, out: Tensor) -> None:
+    """acc (i32, out's shape) plus the int32 bias, defined as `out`'s f32 stand-in."""
+    if g.has_input(op, 2):
+        acc = g.emit1("Add", [acc, g.value(op, 2)], acc.type)
+    g.define(out, g.emit1("Cast", [acc], TensorType(f32, out.shape), to=ONNX_FLOAT))
+
+
+def integer_conv(g: GraphBuilder, op: Operator) -> None:
+    """CONV_2D / DEPTHWISE_CONV_2D as ConvInteger between NHWC <-> NCHW transposes; the
+    filter OHWI (1HWC for a depthwise one) re-laid OIHW at import."""
+    x, w, out = g.tensor(op, 0), g.tensor(op, 1), g.output(op)
+    weights = g.const_array(op, 1, "filter")
+    depthwise = op.name == "DEPTHWISE_CONV_2D"
+    if len(x.shape) != 4 or weights.ndim != 4 or (depthwise and weights.shape[0] != 1):
+        g.fail(op, f"input {list(x.shape)} does not match filter {list(weights.shape)}")
+    filt = np.transpose(weights, (3, 0, 1, 2) if depthwise else NHWC_TO_NCHW)
+    channels = filt.shape[1]
+    if channels == 0 or x.shape[3] % channels:
+        g.fail(op, f"input {list(x.shape)} does not match filter {list(weights.shape)}")
+    kernel = list(filt.shape[2:])
+    strides, dilations, pads = window(op, g, x.shape[1:3], kernel)
+    nchw = [out.shape[0], out.shape[3], out.shape[1], out.shape[2]]
+    acc = g.emit1(
+        "ConvInteger",
+        [
+            g.transpose(g.value(op, 0), NHWC_TO_NCHW),
+            g.constant(np.ascontiguousarray(filt), f"{g.label}.filter"),
+            _zero_points(g, x),
+            _zero_points(g, w),
+        ],
+        TensorType(i32, nchw),
+        strides=strides,
+        dilations=dilations,
+        pads=pads,
+        group=x.shape[3] // channels,
+        kernel_shape=kernel,
+    )
+    _sum_defined(g, op, g.transpose(acc, NCHW_TO_NHWC), out)
+
+
+def integer_fully_connected(g: GraphBuilder, op: Operator) -> None:
+    """FULLY_CONNECTED as MatMulInteger of x as rows by the weights transposed (in x units)."""
+    x, w, out = g.tensor(op, 0), g.tensor(op, 1), g.output(op)
+    weights = g.const_array(op, 1, "weights")
+    if weights.ndim != 2 or weights.shape[1] == 0 or int(np.prod(x.shape)) % weights.shape[1]:
+        g.fail(op, f"input {list(x.shape)} does not match weights {list(weights.shape)}")
+    rows = int(np.prod(x.shape)) // weights.shape[1]
+    acc = g.emit1(
+        "MatMulInteger",
+        [
+            g.reshape(g.value(op, 0), (rows, weights.shape[1])),
+            g.constant(np.ascontiguousarray(weights.T), f"{g.label}.weights"),
+            _zero_points(g, x),
+            _zero_points(g, w),
+        ],
+        TensorType(i32, [rows, weights.shape[0]]),
+    )
+    _sum_defined(g, op, g.reshape(acc, out.shape), out)
