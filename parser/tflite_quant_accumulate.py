@@ -8,7 +8,8 @@ rounded half to even, plus the output zero point.
 
 Which kernel each takes (lowering/graph_to_top_quant.py): a CONV_2D (group 1) and a
 FULLY_CONNECTED the 8-bit dot-product conv / GEMM (`vpdpbusd`, `sdot`, `vrmpy`); a
-DEPTHWISE_CONV_2D (group C) the exact i32 conv loops.
+DEPTHWISE_CONV_2D (group C) the exact i32 conv loops, unless its sums are bounded below
+2^24: then it stays in f32 levels (parser/tflite_quant.py), exact there too.
 """
 
 from __future__ import annotations
@@ -25,19 +26,41 @@ ONNX_FLOAT = 1
 NHWC_TO_NCHW, NCHW_TO_NHWC = (0, 3, 1, 2), (0, 2, 3, 1)
 
 
+EXACT_IN_F32 = 1 << 24
+"""Integers below this in magnitude are exact in f32, and so are their sums below it."""
+
+
 def sums_on_integers(g: GraphBuilder, op: Operator) -> bool:
-    """x run-time 8-bit per tensor, w constant 8-bit of x's signedness or not, bias (if
-    any) a constant int32."""
+    """x run-time 8-bit per tensor, w constant 8-bit, bias (if any) a constant int32; and
+    for a DEPTHWISE_CONV_2D, a sum that could reach 2^24: below that its f32 levels (the
+    NHWC depthwise kernels) are the exact integer sums, and are used instead."""
     x, w = g.tensor(op, 0), g.tensor(op, 1)
     eight_bit = (np.dtype(np.int8), np.dtype(np.uint8))
     if np.dtype(TENSOR_DTYPES[x.type_code]) not in eight_bit or x.index in g.arrays:
         return False
     if np.dtype(TENSOR_DTYPES[w.type_code]) not in eight_bit or w.index not in g.arrays:
         return False
+    bias = None
     if g.has_input(op, 2):
         b = g.tensor(op, 2)
-        return b.index in g.arrays and np.dtype(TENSOR_DTYPES[b.type_code]) == np.int32
-    return True
+        if b.index not in g.arrays or np.dtype(TENSOR_DTYPES[b.type_code]) != np.int32:
+            return False
+        bias = g.arrays[b.index]
+    return op.name != "DEPTHWISE_CONV_2D" or largest_sum(g.arrays[w.index], w, bias) >= (
+        EXACT_IN_F32
+    )
+
+
+def largest_sum(weights: np.ndarray, w: Tensor, bias: np.ndarray | None) -> int:
+    """A bound on |bias + sum of (x - zx)(w - zw)| over a depthwise filter 1 x KH x KW x C:
+    |x - zx| <= 255."""
+    q = w.quantization
+    assert q is not None
+    levels = np.abs(weights.astype(np.int64) - np.array(q.zero_point, np.int64))
+    sums = levels.reshape(-1, weights.shape[-1]).sum(axis=0) * 255
+    if bias is not None:
+        sums = sums + np.abs(bias.astype(np.int64))
+    return int(sums.max(initial=0))
 
 
 def _zero_points(g: GraphBuilder, tensor: Tensor) -> SSAValue:
