@@ -79,8 +79,9 @@ def _sum_defined(g: GraphBuilder, op: Operator, acc: SSAValue, out: Tensor) -> N
 
 
 def integer_conv(g: GraphBuilder, op: Operator) -> None:
-    """CONV_2D / DEPTHWISE_CONV_2D as ConvInteger between NHWC <-> NCHW transposes; the
-    filter OHWI (1HWC for a depthwise one) re-laid OIHW at import."""
+    """CONV_2D / DEPTHWISE_CONV_2D as ConvInteger between NHWC <-> NCHW transposes (the
+    filter OHWI, 1HWC for a depthwise one, re-laid OIHW at import); a pointwise one (1x1,
+    stride 1, unpadded) as MatMulInteger."""
     x, w, out = g.tensor(op, 0), g.tensor(op, 1), g.output(op)
     weights = g.const_array(op, 1, "filter")
     depthwise = op.name == "DEPTHWISE_CONV_2D"
@@ -92,6 +93,10 @@ def integer_conv(g: GraphBuilder, op: Operator) -> None:
         g.fail(op, f"input {list(x.shape)} does not match filter {list(weights.shape)}")
     kernel = list(filt.shape[2:])
     strides, dilations, pads = window(op, g, x.shape[1:3], kernel)
+    if not depthwise and kernel == strides == [1, 1] and not any(pads):
+        # pointwise: the NHWC pixels as rows by the filter F x C, no transposes
+        _integer_rows_by(g, op, filt.reshape(filt.shape[:2]), out)
+        return
     nchw = [out.shape[0], out.shape[3], out.shape[1], out.shape[2]]
     acc = g.emit1(
         "ConvInteger",
@@ -111,12 +116,9 @@ def integer_conv(g: GraphBuilder, op: Operator) -> None:
     _sum_defined(g, op, g.transpose(acc, NCHW_TO_NHWC), out)
 
 
-def integer_fully_connected(g: GraphBuilder, op: Operator) -> None:
-    """FULLY_CONNECTED as MatMulInteger of x as rows by the weights transposed (in x units)."""
-    x, w, out = g.tensor(op, 0), g.tensor(op, 1), g.output(op)
-    weights = g.const_array(op, 1, "weights")
-    if weights.ndim != 2 or weights.shape[1] == 0 or int(np.prod(x.shape)) % weights.shape[1]:
-        g.fail(op, f"input {list(x.shape)} does not match weights {list(weights.shape)}")
+def _integer_rows_by(g: GraphBuilder, op: Operator, weights: np.ndarray, out: Tensor) -> None:
+    """x as rows of weights.shape[1] by the weights (units x in) transposed, as `out`."""
+    x, w = g.tensor(op, 0), g.tensor(op, 1)
     rows = int(np.prod(x.shape)) // weights.shape[1]
     acc = g.emit1(
         "MatMulInteger",
@@ -129,3 +131,12 @@ def integer_fully_connected(g: GraphBuilder, op: Operator) -> None:
         TensorType(i32, [rows, weights.shape[0]]),
     )
     _sum_defined(g, op, g.reshape(acc, out.shape), out)
+
+
+def integer_fully_connected(g: GraphBuilder, op: Operator) -> None:
+    """FULLY_CONNECTED as MatMulInteger of x as rows by the weights transposed (in x units)."""
+    x, out = g.tensor(op, 0), g.output(op)
+    weights = g.const_array(op, 1, "weights")
+    if weights.ndim != 2 or weights.shape[1] == 0 or int(np.prod(x.shape)) % weights.shape[1]:
+        g.fail(op, f"input {list(x.shape)} does not match weights {list(weights.shape)}")
+    _integer_rows_by(g, op, weights, out)

@@ -49,11 +49,12 @@ def bias(channels: int, w: Quantization) -> tuple[np.ndarray, Quantization]:
     return RNG.integers(-2000, 2000, channels).astype(np.int32), (scales, [0] * channels, 0)
 
 
-@pytest.mark.parametrize(("stride", "activation"), [(1, 0), (2, 3)])
-def test_int8_conv_2d_per_channel_matches_litert(stride: int, activation: int) -> None:
+@pytest.mark.parametrize(("stride", "activation", "window"), [(1, 0, 3), (2, 3, 3), (1, 3, 1)])
+def test_int8_conv_2d_per_channel_matches_litert(stride: int, activation: int, window: int) -> None:
+    """3x3 convs (ConvInteger) and a pointwise one (MatMulInteger of the NHWC pixels)."""
     m = TFLiteBuilder()
     x = m.input("x", [1, 9, 9, 8], np.int8, X)
-    wq, wp = weights(6, 3, 3, 8)
+    wq, wp = weights(6, window, window, 8)
     bq, bp = bias(6, wp)
     w, b = m.constant("w", wq, wp), m.constant("b", bq, bp)
     size = -(-9 // stride)
