@@ -8,8 +8,9 @@ rounded half to even, plus the output zero point.
 
 Which kernel each takes (lowering/graph_to_top_quant.py): a CONV_2D (group 1) and a
 FULLY_CONNECTED the 8-bit dot-product conv / GEMM (`vpdpbusd`, `sdot`, `vrmpy`); a
-DEPTHWISE_CONV_2D (group C) the exact i32 conv loops, unless its sums are bounded below
-2^24: then it stays in f32 levels (parser/tflite_quant.py), exact there too.
+DEPTHWISE_CONV_2D its product sums in f32 levels on the NHWC depthwise kernels where they
+are bounded below 2^24 (so exact; cast to i32 before the bias), else the exact i32 conv
+loops.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import numpy as np
 from xdsl.dialects.builtin import TensorType, f32, i32
 from xdsl.ir import SSAValue
 
+from lamina.dialects.graph import NhwcConvOp
 from lamina.parser.tflite_graph import GraphBuilder
 from lamina.parser.tflite_model import TENSOR_DTYPES, Operator, Tensor
 from lamina.parser.tflite_ops import window
 
-ONNX_FLOAT = 1
+ONNX_FLOAT, ONNX_INT32 = 1, 6
 NHWC_TO_NCHW, NCHW_TO_NHWC = (0, 3, 1, 2), (0, 2, 3, 1)
 
 
@@ -31,36 +33,26 @@ EXACT_IN_F32 = 1 << 24
 
 
 def sums_on_integers(g: GraphBuilder, op: Operator) -> bool:
-    """x run-time 8-bit per tensor, w constant 8-bit, bias (if any) a constant int32; and
-    for a DEPTHWISE_CONV_2D, a sum that could reach 2^24: below that its f32 levels (the
-    NHWC depthwise kernels) are the exact integer sums, and are used instead."""
+    """x run-time 8-bit per tensor, w constant 8-bit, bias (if any) a constant int32."""
     x, w = g.tensor(op, 0), g.tensor(op, 1)
     eight_bit = (np.dtype(np.int8), np.dtype(np.uint8))
     if np.dtype(TENSOR_DTYPES[x.type_code]) not in eight_bit or x.index in g.arrays:
         return False
     if np.dtype(TENSOR_DTYPES[w.type_code]) not in eight_bit or w.index not in g.arrays:
         return False
-    bias = None
     if g.has_input(op, 2):
         b = g.tensor(op, 2)
-        if b.index not in g.arrays or np.dtype(TENSOR_DTYPES[b.type_code]) != np.int32:
-            return False
-        bias = g.arrays[b.index]
-    return op.name != "DEPTHWISE_CONV_2D" or largest_sum(g.arrays[w.index], w, bias) >= (
-        EXACT_IN_F32
-    )
+        return b.index in g.arrays and np.dtype(TENSOR_DTYPES[b.type_code]) == np.int32
+    return True
 
 
-def largest_sum(weights: np.ndarray, w: Tensor, bias: np.ndarray | None) -> int:
-    """A bound on |bias + sum of (x - zx)(w - zw)| over a depthwise filter 1 x KH x KW x C:
+def largest_product_sum(weights: np.ndarray, w: Tensor) -> int:
+    """A bound on |sum of (x - zx)(w - zw)| over a depthwise filter 1 x KH x KW x C, as
     |x - zx| <= 255."""
     q = w.quantization
     assert q is not None
     levels = np.abs(weights.astype(np.int64) - np.array(q.zero_point, np.int64))
-    sums = levels.reshape(-1, weights.shape[-1]).sum(axis=0) * 255
-    if bias is not None:
-        sums = sums + np.abs(bias.astype(np.int64))
-    return int(sums.max(initial=0))
+    return int((levels.reshape(-1, weights.shape[-1]).sum(axis=0) * 255).max(initial=0))
 
 
 def _zero_points(g: GraphBuilder, tensor: Tensor) -> SSAValue:
@@ -97,6 +89,9 @@ def integer_conv(g: GraphBuilder, op: Operator) -> None:
         # pointwise: the NHWC pixels as rows by the filter F x C, no transposes
         _integer_rows_by(g, op, filt.reshape(filt.shape[:2]), out)
         return
+    if depthwise and largest_product_sum(weights, w) < EXACT_IN_F32:
+        _depthwise_in_levels(g, op, weights, (strides, dilations, pads), out)
+        return
     nchw = [out.shape[0], out.shape[3], out.shape[1], out.shape[2]]
     acc = g.emit1(
         "ConvInteger",
@@ -131,6 +126,32 @@ def _integer_rows_by(g: GraphBuilder, op: Operator, weights: np.ndarray, out: Te
         TensorType(i32, [rows, weights.shape[0]]),
     )
     _sum_defined(g, op, g.reshape(acc, out.shape), out)
+
+
+def _depthwise_in_levels(
+    g: GraphBuilder,
+    op: Operator,
+    weights: np.ndarray,
+    window_attrs: tuple[list[int], list[int], list[int]],
+    out: Tensor,
+) -> None:
+    """The product sums of a depthwise conv in f32 levels (the NHWC depthwise kernels; exact:
+    bounded below 2^24), cast to i32 before the bias is added there."""
+    x, w = g.tensor(op, 0), g.tensor(op, 1)
+    strides, dilations, pads = window_attrs
+    one = g.constant(np.array(1.0, np.float32), f"{x.name}.unit")
+    x_levels = g.emit1(
+        "DequantizeLinear", [g.value(op, 0), one, _zero_points(g, x)], TensorType(f32, x.shape)
+    )
+    q = w.quantization
+    assert q is not None
+    levels = (weights.astype(np.float32) - np.array(q.zero_point, np.float32)).astype(np.float32)
+    kh, kw, c = weights.shape[1:]
+    filt = g.constant(levels.reshape(kh, kw, 1, c), f"{g.label}.filter")
+    sums = g.emit1(NhwcConvOp, [x_levels, filt, None], TensorType(f32, out.shape),
+                   strides=strides, dilations=dilations, pads=pads, group=x.shape[3],
+                   kernel_shape=[kh, kw])  # fmt: skip
+    _sum_defined(g, op, g.emit1("Cast", [sums], TensorType(i32, out.shape), to=ONNX_INT32), out)
 
 
 def integer_fully_connected(g: GraphBuilder, op: Operator) -> None:

@@ -65,24 +65,24 @@ def test_int8_conv_2d_per_channel_matches_litert(stride: int, activation: int, w
     check(m, [int8_feed(1, 9, 9, 8)], equal=1.0)
 
 
-@pytest.mark.parametrize("wrapping_bias", [False, True])
-def test_int8_depthwise_conv_2d_matches_litert(wrapping_bias: bool) -> None:
-    """Small sums take the f32 levels (exact below 2^24), a bias of -2^31 (which LiteRT's
-    accumulator wraps from) the i32 conv loops."""
+@pytest.mark.parametrize(("window", "wrapping_bias"), [(3, False), (3, True), (24, True)])
+def test_int8_depthwise_conv_2d_matches_litert(window: int, wrapping_bias: bool) -> None:
+    """3x3: product sums in f32 levels (exact below 2^24), the bias added in i32 (a bias of
+    -2^31 wraps as LiteRT's accumulator does); 24x24 (sums past 2^24): the i32 conv loops."""
     m = TFLiteBuilder()
-    x = m.input("x", [1, 8, 8, 4], np.int8, X)
-    wq = RNG.integers(-127, 128, (1, 3, 3, 4)).astype(np.int8)
+    x = m.input("x", [1, 24, 24, 4], np.int8, X)
+    wq = RNG.integers(-127, 128, (1, window, window, 4)).astype(np.int8)
     wp: Quantization = (list(RNG.uniform(0.005, 0.02, 4)), [0] * 4, 3)
     bq, bp = bias(4, wp)
     if wrapping_bias:
         wq[..., 0] = -127
         bq[0] = -(2**31)
     w, b = m.constant("w", wq, wp), m.constant("b", bq, (bp[0], bp[1], 0))
-    y = m.tensor("y", [1, 8, 8, 4], np.int8, per_tensor(0.06, -10))
+    y = m.tensor("y", [1, 24, 24, 4], np.int8, per_tensor(0.06, -10))
     m.op("DEPTHWISE_CONV_2D", [x, w, b], [y], "DepthwiseConv2DOptions", Padding=0, StrideW=1,
          StrideH=1, DepthMultiplier=1, FusedActivationFunction=1)  # fmt: skip
     m.output(y)
-    check(m, [int8_feed(1, 8, 8, 4)], equal=1.0)
+    check(m, [int8_feed(1, 24, 24, 4)], equal=1.0)
 
 
 def test_int8_fully_connected_matches_litert() -> None:
