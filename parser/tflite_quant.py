@@ -5,7 +5,9 @@ affine-quantized tensors imports as its float meaning between `DequantizeLinear`
     int8 x (scale sx, zero zx) --CONV_2D--> int8 y (sy, zy)
  -> y = QuantizeLinear(conv(DequantizeLinear(x, sx, zx), w_f32, b_f32), sy, zy)
 
-The operators that accumulate products (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) instead
+The operators that accumulate products (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) on
+8-bit activations and constant 8-bit weights sum on the integers
+(parser/tflite_quant_accumulate.py), requantized as below; on other quantized inputs they
 compute in levels, as TFLite's kernels do: the float op runs on x - zx and the integer
 weights and bias (sums of integer products are exact in f32 below 2^24), is scaled by the
 f32 multiplier sx * sw / sy per output channel, clamped by its fused activation in output
