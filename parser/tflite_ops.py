@@ -38,7 +38,7 @@ def same_pads(
     return begins + ends
 
 
-def _window(op: Operator, g: GraphBuilder, sizes: Sequence[int], kernel: Sequence[int]):
+def window(op: Operator, g: GraphBuilder, sizes: Sequence[int], kernel: Sequence[int]):
     strides = [op.options["StrideH"], op.options["StrideW"]]
     dilations = [op.options.get("DilationHFactor", 1), op.options.get("DilationWFactor", 1)]
     padding = op.options["Padding"]
@@ -80,7 +80,7 @@ def depthwise_conv_2d(g: GraphBuilder, op: Operator) -> None:
 
 def _nhwc_conv(g: GraphBuilder, op: Operator, filt: SSAValue, kernel: list[int], group: int, out):
     x = g.tensor(op, 0)
-    strides, dilations, pads = _window(op, g, x.shape[1:3], kernel)
+    strides, dilations, pads = window(op, g, x.shape[1:3], kernel)
     bias = g.value(op, 2) if g.has_input(op, 2) else None
     y = g.emit1(NhwcConvOp, [g.value(op, 0), filt, bias], g.type_of(out), strides=strides,
                 dilations=dilations, pads=pads, group=group, kernel_shape=kernel)  # fmt: skip
@@ -91,7 +91,7 @@ def _pool(kind: type[NhwcMaxPoolOp] | type[NhwcAveragePoolOp]) -> Converter:
     def convert(g: GraphBuilder, op: Operator) -> None:
         x, out = g.tensor(op, 0), g.output(op)
         kernel = [op.options["FilterHeight"], op.options["FilterWidth"]]
-        strides, _, pads = _window(op, g, x.shape[1:3], kernel)
+        strides, _, pads = window(op, g, x.shape[1:3], kernel)
         y = g.emit1(kind, [g.value(op, 0)], g.type_of(out), kernel_shape=kernel, strides=strides,
                     pads=pads)  # fmt: skip
         g.define(out, g.activate(op, y, op.options["FusedActivationFunction"]))

@@ -5,7 +5,9 @@ affine-quantized tensors imports as its float meaning between `DequantizeLinear`
     int8 x (scale sx, zero zx) --CONV_2D--> int8 y (sy, zy)
  -> y = QuantizeLinear(conv(DequantizeLinear(x, sx, zx), w_f32, b_f32), sy, zy)
 
-The operators that accumulate products (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) instead
+The operators that accumulate products (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) on
+8-bit activations and constant 8-bit weights sum on the integers
+(parser/tflite_quant_accumulate.py), requantized as below; on other quantized inputs they
 compute in levels, as TFLite's kernels do: the float op runs on x - zx and the integer
 weights and bias (sums of integer products are exact in f32 below 2^24), is scaled by the
 f32 multiplier sx * sw / sy per output channel, clamped by its fused activation in output
@@ -32,6 +34,11 @@ from xdsl.ir import SSAValue
 from lamina.dialects.weights import element_type
 from lamina.parser.tflite_graph import ACTIVATION_BOUNDS, Converter, GraphBuilder
 from lamina.parser.tflite_model import TENSOR_DTYPES, Operator, Quantization, Tensor
+from lamina.parser.tflite_quant_accumulate import (
+    integer_conv,
+    integer_fully_connected,
+    sums_on_integers,
+)
 from lamina.parser.tflite_quant_integer import INTEGER_KERNELS
 
 FLOAT32 = 0
@@ -61,7 +68,15 @@ def _parameters(quantization: Quantization, rank: int) -> tuple[np.ndarray, np.n
 
 
 ACCUMULATING = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
-"""The operators computed in levels, and the axis of their weights' output channels."""
+"""The accumulating operators, and the axis of their weights' output channels."""
+
+INTEGER_SUMS: dict[str, Converter] = {
+    "CONV_2D": integer_conv,
+    "DEPTHWISE_CONV_2D": integer_conv,
+    "FULLY_CONNECTED": integer_fully_connected,
+}
+"""The converters summing an accumulating operator on 8-bit integers
+(parser/tflite_quant_accumulate.py)."""
 
 
 @dataclass
@@ -148,14 +163,20 @@ class Quantizer:
             return None
         sx, sy = np.float32(x_scales[0]), np.float32(out_scales[0])
         multiplier = (sx * np.array(w_scales, np.float32) / sy).astype(np.float32)
+        stand_in = self._stand_in(out)
+        options = {**op.options, "FusedActivationFunction": 0}
+        low, high = ACTIVATION_BOUNDS[activation]
+        bounds = (None if low is None else low / sy, None if high is None else high / sy)
+        if sums_on_integers(g, op):
+            rewritten = replace(op, outputs=(stand_in.index,), options=options)
+            converter = INTEGER_SUMS[op.name]
+            return QuantizedOperator(
+                rewritten, [(out, stand_in)], multiplier.reshape(-1), bounds, converter
+            )
         inputs = [self._levels(x).index, self._constant_levels(w, wdata).index]
         if b is not None and bdata is not None:
             inputs.append(self._constant_levels(b, bdata).index)
-        stand_in = self._stand_in(out)
-        options = {**op.options, "FusedActivationFunction": 0}
         rewritten = replace(op, inputs=tuple(inputs), outputs=(stand_in.index,), options=options)
-        low, high = ACTIVATION_BOUNDS[activation]
-        bounds = (None if low is None else low / sy, None if high is None else high / sy)
         return QuantizedOperator(rewritten, [(out, stand_in)], multiplier.reshape(-1), bounds)
 
     def _levels(self, tensor: Tensor) -> Tensor:

@@ -49,11 +49,12 @@ def bias(channels: int, w: Quantization) -> tuple[np.ndarray, Quantization]:
     return RNG.integers(-2000, 2000, channels).astype(np.int32), (scales, [0] * channels, 0)
 
 
-@pytest.mark.parametrize(("stride", "activation"), [(1, 0), (2, 3)])
-def test_int8_conv_2d_per_channel_matches_litert(stride: int, activation: int) -> None:
+@pytest.mark.parametrize(("stride", "activation", "window"), [(1, 0, 3), (2, 3, 3), (1, 3, 1)])
+def test_int8_conv_2d_per_channel_matches_litert(stride: int, activation: int, window: int) -> None:
+    """3x3 convs (ConvInteger) and a pointwise one (MatMulInteger of the NHWC pixels)."""
     m = TFLiteBuilder()
     x = m.input("x", [1, 9, 9, 8], np.int8, X)
-    wq, wp = weights(6, 3, 3, 8)
+    wq, wp = weights(6, window, window, 8)
     bq, bp = bias(6, wp)
     w, b = m.constant("w", wq, wp), m.constant("b", bq, bp)
     size = -(-9 // stride)
@@ -61,21 +62,27 @@ def test_int8_conv_2d_per_channel_matches_litert(stride: int, activation: int) -
     m.op("CONV_2D", [x, w, b], [y], "Conv2DOptions", Padding=0, StrideW=stride,
          StrideH=stride, FusedActivationFunction=activation)  # fmt: skip
     m.output(y)
-    check(m, [int8_feed(1, 9, 9, 8)])
+    check(m, [int8_feed(1, 9, 9, 8)], equal=1.0)
 
 
-def test_int8_depthwise_conv_2d_matches_litert() -> None:
+@pytest.mark.parametrize(("window", "wrapping_bias"), [(3, False), (3, True), (24, True)])
+def test_int8_depthwise_conv_2d_matches_litert(window: int, wrapping_bias: bool) -> None:
+    """3x3: product sums in f32 levels (exact below 2^24), the bias added in i32 (a bias of
+    -2^31 wraps as LiteRT's accumulator does); 24x24 (sums past 2^24): the i32 conv loops."""
     m = TFLiteBuilder()
-    x = m.input("x", [1, 8, 8, 4], np.int8, X)
-    wq = RNG.integers(-127, 128, (1, 3, 3, 4)).astype(np.int8)
+    x = m.input("x", [1, 24, 24, 4], np.int8, X)
+    wq = RNG.integers(-127, 128, (1, window, window, 4)).astype(np.int8)
     wp: Quantization = (list(RNG.uniform(0.005, 0.02, 4)), [0] * 4, 3)
     bq, bp = bias(4, wp)
+    if wrapping_bias:
+        wq[..., 0] = -127
+        bq[0] = -(2**31)
     w, b = m.constant("w", wq, wp), m.constant("b", bq, (bp[0], bp[1], 0))
-    y = m.tensor("y", [1, 8, 8, 4], np.int8, per_tensor(0.06, -10))
+    y = m.tensor("y", [1, 24, 24, 4], np.int8, per_tensor(0.06, -10))
     m.op("DEPTHWISE_CONV_2D", [x, w, b], [y], "DepthwiseConv2DOptions", Padding=0, StrideW=1,
          StrideH=1, DepthMultiplier=1, FusedActivationFunction=1)  # fmt: skip
     m.output(y)
-    check(m, [int8_feed(1, 8, 8, 4)])
+    check(m, [int8_feed(1, 24, 24, 4)], equal=1.0)
 
 
 def test_int8_fully_connected_matches_litert() -> None:
@@ -87,7 +94,38 @@ def test_int8_fully_connected_matches_litert() -> None:
     y = m.tensor("y", [2, 10], np.int8, per_tensor(0.1, 2))
     m.op("FULLY_CONNECTED", [x, w, b], [y], "FullyConnectedOptions")
     m.output(y)
-    check(m, [int8_feed(2, 32)])
+    check(m, [int8_feed(2, 32)], equal=1.0)
+
+
+def extreme_conv(bias_values: np.ndarray, activation: int) -> TFLiteBuilder:
+    """A 1x1 CONV_2D over 1024 channels of extreme weights: sums past 2^24 (where f32
+    levels round), per-channel scales 2^-20 to 2^-4 apart by 2^16, the given int32 bias;
+    channel 0's weights mostly negative, the others mostly positive."""
+    m = TFLiteBuilder()
+    x = m.input("x", [1, 2, 2, 1024], np.int8, per_tensor(0.5, -128))
+    wq = np.where(RNG.random((4, 1, 1, 1024)) < 0.9, 127, -127).astype(np.int8)
+    wq[0] = -wq[0]
+    wp: Quantization = ([2.0**-20, 2.0**-12, 2.0**-8, 2.0**-4], [0] * 4, 0)
+    bp: Quantization = ([0.5 * s for s in wp[0]], [0] * 4, 0)
+    w, b = m.constant("w", wq, wp), m.constant("b", bias_values.astype(np.int32), bp)
+    y = m.tensor("y", [1, 2, 2, 4], np.int8, per_tensor(64.0, 1))
+    m.op("CONV_2D", [x, w, b], [y], "Conv2DOptions", Padding=1, StrideW=1, StrideH=1,
+         FusedActivationFunction=activation)  # fmt: skip
+    m.output(y)
+    return m
+
+
+@pytest.mark.parametrize("activation", [0, 3])
+def test_int8_conv_2d_with_extreme_per_channel_scales_equals_litert(activation: int) -> None:
+    feed = RNG.integers(100, 128, (1, 2, 2, 1024)).astype(np.int8)
+    check(extreme_conv(np.array([3, -7, 1 << 20, -5]), activation), [feed], equal=1.0)
+
+
+def test_int8_conv_2d_bias_of_minus_2_31_wraps_as_litert() -> None:
+    """The int32 accumulator starts at the bias -2^31 and wraps past it, as in LiteRT."""
+    feed = RNG.integers(100, 128, (1, 2, 2, 1024)).astype(np.int8)
+    bias_values = np.array([-(2**31), 0, -(2**31), 9], np.int64)
+    check(extreme_conv(bias_values, 0), [feed], equal=1.0)
 
 
 @pytest.mark.parametrize(
