@@ -223,6 +223,7 @@ class ConvIntegerLowering(GraphLowering):
         x, w, x_zero_point, w_zero_point = op.operands
         weights, w_zero = constant_value(w), _constant_or_zero(w_zero_point)
         x_zero = _constant_or_zero(x_zero_point)
+        groups = int(cast(int, e.attrs()["group"]))
         if (
             weights is not None
             and _are_bytes(x, weights)
@@ -230,10 +231,9 @@ class ConvIntegerLowering(GraphLowering):
             and w_zero is not None
             and (x_zero is not None or prod(e.static(x_zero_point)) == 1)
             and (x_zero is None or x_zero.size == 1)
-            and _splits_into_dot_convs(int(cast(int, e.attrs()["group"])), weights)
+            and _splits_into_dot_convs(groups, weights)
         ):
             zero = None if x_zero is None else int(x_zero.item())
-            groups = int(cast(int, e.attrs()["group"]))
             return [_grouped_dot_conv_integer(e, x, weights, (x_zero_point, zero), w_zero, groups)]
         xs = _minus_zero_point(e, x, x_zero_point, -1)
         ws = _minus_zero_point(e, w, w_zero_point, 0)
@@ -302,7 +302,7 @@ def _grouped_dot_conv_integer(
         return _dot_conv_integer(e, x, weights, x_zero, w_zero, result)
     n, c, h, w = e.static(x)
     channels, filters = c // groups, weights.shape[0] // groups
-    n, _, oh, ow = result.get_shape()
+    _, _, oh, ow = result.get_shape()
     parts: list[SSAValue] = []
     for g in range(groups):
         part = TensorType(elt_of(x), (n, channels, h, w))
