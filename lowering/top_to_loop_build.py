@@ -64,8 +64,13 @@ class ConvSizes:
 def f32_conv_shapes(op: Operation) -> tuple[tuple[int, ...], ...] | None:
     """The shapes of a conv's input, filter and result (its first two operands and its
     result) when all three are f32 tensors, else None."""
+    return conv_shapes(op, f32)
+
+
+def conv_shapes(op: Operation, element: Attribute) -> tuple[tuple[int, ...], ...] | None:
+    """`f32_conv_shapes` for tensors of `element`."""
     types: list[Attribute] = [v.type for v in (*op.operands[:2], op.results[0])]
-    if not all(isa(t, TensorType[Attribute]) and t.get_element_type() == f32 for t in types):
+    if not all(isa(t, TensorType[Attribute]) and t.get_element_type() == element for t in types):
         return None
     return tuple(cast(TensorType[Attribute], t).get_shape() for t in types)
 

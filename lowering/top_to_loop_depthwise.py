@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from typing import cast
 
 from xdsl.dialects import arith, vector
-from xdsl.dialects.builtin import MemRefType, TensorType, VectorType, f32, i32
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.dialects.builtin import MemRefType, VectorType, f32, i32
+from xdsl.ir import Attribute, SSAValue
 
 from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
+from lamina.dialects.top_base import element_type_of
 from lamina.lowering.bufferize import Buffers
-from lamina.lowering.top_to_loop_build import ConvSizes, Emitter
+from lamina.lowering.top_to_loop_build import ConvSizes, Emitter, conv_shapes
 from lamina.lowering.top_to_loop_gemm import span, store_with_epilogue
 
 CHAINS = 4
@@ -77,12 +78,11 @@ def depthwise_geometry(op: top.Conv2dOp, vector_bits: int) -> DepthwiseGeometry 
     """The direct-kernel form of `op`, or None when another lowering takes it."""
     if op.layout.data != top.ConvLayout.NCHW_FCHW or op.dilations.get_values() != (1, 1):
         return None
-    element = _element_type(op)
-    if element is None:
+    element = element_type_of(op.result)
+    shapes = conv_shapes(op, element) if element in (f32, i32) else None
+    if shapes is None:
         return None
-    (_, c, h, w), (f, cg, kh, kw), (_, _, oh, ow) = (
-        cast(TensorType[Attribute], v.type).get_shape() for v in (op.input, op.filter, op.result)
-    )
+    (_, c, h, w), (f, cg, kh, kw), (_, _, oh, ow) = shapes
     if cg != 1 or op.groups.value.data != c:
         return None
     sh, sw = op.strides.get_values()
@@ -91,15 +91,6 @@ def depthwise_geometry(op: top.Conv2dOp, vector_bits: int) -> DepthwiseGeometry 
     lh, lw = op.pad_low.get_values()
     lanes = max(1, vector_bits // 32)
     return DepthwiseGeometry(c, h, w, f, kh, kw, oh, ow, (sh, sw), (lh, lw), lanes, element)
-
-
-def _element_type(op: Operation) -> Attribute | None:
-    """f32 or i32 when the conv's input, filter and result are tensors of it, else None."""
-    types = [v.type for v in (*op.operands[:2], op.results[0])]
-    if not all(isinstance(t, TensorType) for t in types):
-        return None
-    elements = {cast(TensorType[Attribute], t).get_element_type() for t in types}
-    return elements.pop() if len(elements) == 1 and elements <= {f32, i32} else None
 
 
 def strides_fit_planes(stride: tuple[int, int], size: tuple[int, int]) -> bool:
