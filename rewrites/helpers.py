@@ -332,19 +332,40 @@ def shuffled_channels(
 ) -> np.ndarray | None:
     """The int64 indices `idx` with y == gather(x, idx, axis=1) when y is x reshaped to
     `grouped`'s shape, transposed by `p` and reshaped back to x's static shape (a channel
-    shuffle), else None."""
+    shuffle), else None. Decided on the channels alone when `grouped` keeps x's batch
+    and spatial dims and `p` leaves them in place (ShuffleNet's form); any other split is
+    checked element by element, up to `SHUFFLE_CHECK_ELEMENTS`."""
     dims, split = _static_shape(x), _static_shape(grouped)
     if dims is None or split is None or shape(y) != dims or len(dims) < 2 or p is None:
         return None
     if len(p) != len(split):
         return None
+    spatial = len(dims) - 2
+    channel_axes = len(split) - 1 - spatial
+    if (
+        channel_axes >= 1
+        and split[0] == dims[0]
+        and split[1 + channel_axes :] == dims[2:]
+        and p[0] == 0
+        and p[1 + channel_axes :] == list(range(1 + channel_axes, len(split)))
+    ):
+        channels = np.arange(dims[1]).reshape(split[1 : 1 + channel_axes])
+        moved = np.transpose(channels, [axis - 1 for axis in p[1 : 1 + channel_axes]])
+        return moved.reshape(-1).astype(np.int64)
+    if int(np.prod(dims)) > SHUFFLE_CHECK_ELEMENTS:
+        return None
     positions = np.arange(int(np.prod(dims))).reshape(dims)
     moved = np.transpose(positions.reshape(split), p).reshape(dims)
-    first_of_each_channel = moved[(0, slice(None)) + (0,) * (len(dims) - 2)]
+    first_of_each_channel = moved[(0, slice(None)) + (0,) * spatial]
     idx = (first_of_each_channel // int(np.prod(dims[2:]))) % dims[1]
     if not np.array_equal(np.take(positions, idx, axis=1), moved):
         return None
     return idx.astype(np.int64)
+
+
+SHUFFLE_CHECK_ELEMENTS = 1 << 20
+"""The largest tensor whose reshape-transpose-reshape is checked element by element for
+being a channel shuffle (an int64 position array of this size, 8 MB, is built)."""
 
 
 def _static_shape(v: SSAValue) -> list[int] | None:

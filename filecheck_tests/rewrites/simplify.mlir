@@ -98,6 +98,33 @@ func.func @channel_shuffle_as_gather(%x: tensor<1x6x5xf32>) -> tensor<1x6x5xf32>
   func.return %y : tensor<1x6x5xf32>
 }
 
+// a shuffle whose split keeps batch and spatial dims is decided on the channels alone,
+// however large the tensor (here 4M elements)
+// CHECK-LABEL: func.func @large_channel_shuffle_as_gather
+// CHECK-NEXT:    %[[I:.*]] = graph.constant dense<[0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]> : tensor<12xi64>
+// CHECK-NEXT:    %[[Y:.*]] = graph.gather %x, %[[I]] {axis = 1 : i64}
+func.func @large_channel_shuffle_as_gather(%x: tensor<1x12x512x683xf32>) -> tensor<1x12x512x683xf32> {
+  %s1 = graph.constant dense<[1, 3, 4, 512, 683]> : tensor<5xi64>
+  %g = graph.reshape %x, %s1 : (tensor<1x12x512x683xf32>, tensor<5xi64>) -> tensor<1x3x4x512x683xf32>
+  %t = graph.transpose %g {perm = array<i64: 0, 2, 1, 3, 4>} : (tensor<1x3x4x512x683xf32>) -> tensor<1x4x3x512x683xf32>
+  %s2 = graph.constant dense<[1, 12, 512, 683]> : tensor<4xi64>
+  %y = graph.reshape %t, %s2 : (tensor<1x4x3x512x683xf32>, tensor<4xi64>) -> tensor<1x12x512x683xf32>
+  func.return %y : tensor<1x12x512x683xf32>
+}
+
+// a split that drops the unit batch dim is checked element by element: still a shuffle
+// CHECK-LABEL: func.func @batchless_split_shuffle_as_gather
+// CHECK-NEXT:    %[[I:.*]] = graph.constant dense<[0, 3, 1, 4, 2, 5]> : tensor<6xi64>
+// CHECK-NEXT:    %[[Y:.*]] = graph.gather %x, %[[I]] {axis = 1 : i64}
+func.func @batchless_split_shuffle_as_gather(%x: tensor<1x6x5xf32>) -> tensor<1x6x5xf32> {
+  %s1 = graph.constant dense<[2, 3, 5]> : tensor<3xi64>
+  %g = graph.reshape %x, %s1 : (tensor<1x6x5xf32>, tensor<3xi64>) -> tensor<2x3x5xf32>
+  %t = graph.transpose %g {perm = array<i64: 1, 0, 2>} : (tensor<2x3x5xf32>) -> tensor<3x2x5xf32>
+  %s2 = graph.constant dense<[1, 6, 5]> : tensor<3xi64>
+  %y = graph.reshape %t, %s2 : (tensor<3x2x5xf32>, tensor<3xi64>) -> tensor<1x6x5xf32>
+  func.return %y : tensor<1x6x5xf32>
+}
+
 // a transpose that moves a spatial dim is no channel shuffle: it stays
 // CHECK-LABEL: func.func @spatial_transpose_stays
 // CHECK:         graph.transpose
