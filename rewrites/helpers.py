@@ -326,6 +326,11 @@ def unit_scale(y_scale: SSAValue) -> np.ndarray:
     return np.ones_like(value(y_scale))
 
 
+SHUFFLE_CHECK_ELEMENTS = 1 << 20
+"""The largest tensor whose reshape-transpose-reshape is checked element by element for
+being a channel shuffle (an int64 position array of this size, 8 MB, is built)."""
+
+
 @helper
 def shuffled_channels(
     x: SSAValue, grouped: SSAValue, p: list[int] | None, y: SSAValue
@@ -361,11 +366,6 @@ def shuffled_channels(
     if not np.array_equal(np.take(positions, idx, axis=1), moved):
         return None
     return idx.astype(np.int64)
-
-
-SHUFFLE_CHECK_ELEMENTS = 1 << 20
-"""The largest tensor whose reshape-transpose-reshape is checked element by element for
-being a channel shuffle (an int64 position array of this size, 8 MB, is built)."""
 
 
 def _static_shape(v: SSAValue) -> list[int] | None:
