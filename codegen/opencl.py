@@ -17,6 +17,7 @@ type of `index`, `int` unless a device needs 64-bit indices), not subclasses.
 | `ocl.barrier` | `barrier(CLK_LOCAL_MEM_FENCE);` |
 | `ocl.dot_char4 %acc, %a, %b` (`dot_uchar4`: through `as_uchar16`) | `acc + (int4)(dot(a.s0123, b.s0123), ...)` under `#ifdef __opencl_c_integer_dot_product_input_4x8bit`, else `acc + convert_int4(a.s048c) * convert_int4(b.s048c) + ...` |
 | `vector.reduction <add>, %v, %acc` | `acc + v.s0 + v.s1 + ...` |
+| `vector.shuffle %a, %b [0, 2, 4, 6]` of `vector<4xf32>` | `(float4)(a.s0, a.s2, b.s0, b.s2)` |
 | `arith.*`, `math.*` | C operators and OpenCL built-ins (`fmax`, `exp`, `pow`, ...) |
 
 Each SSA value is one `const` local; an op with no rule raises `UnsupportedOpError`.
@@ -286,6 +287,12 @@ class _KernelState:
             lanes = op.vector.type.get_shape()[0]  # pyright: ignore[reportAttributeAccessIssue]
             terms = [f"{o[0]}.s{lane:x}" for lane in range(lanes)]
             self.define(op, depth, " + ".join(o[1:] + terms))
+        elif isinstance(op, vector.ShuffleOp):
+            lanes = op.v1.type.get_shape()[0]  # pyright: ignore[reportAttributeAccessIssue]
+            picks = [int(m) for m in op.mask.get_values()]
+            parts = [f"{o[0]}.s{m:x}" if m < lanes else f"{o[1]}.s{m - lanes:x}" for m in picks]
+            vector_type = self.r.c_type(op.result.type, op)
+            self.define(op, depth, f"({vector_type})({', '.join(parts)})")
         elif isinstance(op, ocl.BarrierOp):
             fence = "CLK_LOCAL_MEM_FENCE"
             if op.global_fence is not None:

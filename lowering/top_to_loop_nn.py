@@ -60,6 +60,7 @@ from lamina.lowering.top_to_loop_nhwc_conv import (
 from lamina.lowering.top_to_loop_nhwc_depthwise import lower_nhwc_depthwise, nhwc_depthwise
 from lamina.lowering.top_to_loop_nhwc_pool import is_nhwc_pool, lower_nhwc_pool
 from lamina.lowering.top_to_loop_pool import lower_pool_planes, pool_geometry
+from lamina.lowering.top_to_loop_row_pool import lower_row_pool, row_pool_lanes
 
 
 def broadcast_indices(em: Emitter, ivs: Sequence[SSAValue], shape: Sequence[int]) -> list[SSAValue]:
@@ -379,7 +380,9 @@ def _group_start(
 
 
 class PoolLowering(TopLowering):
-    """2-D nchw f32 pools and integer max pools: vectorised along the output rows
+    """2-D nchw f32 max pools with every window inside X and a stride of 1 or 2 along W:
+    vectorised along the output rows straight from X (top_to_loop_row_pool); other 2-D
+    nchw f32 pools and integer max pools: along the output rows of phase planes
     (top_to_loop_pool); nhwc ones along the channels (top_to_loop_nhwc_pool). Others: for
     every output element (parallel): a sequential window nest carrying the running max, or
     the sum and the count of counted taps (avg); padded taps are skipped."""
@@ -388,8 +391,9 @@ class PoolLowering(TopLowering):
     def match_and_rewrite(self, op: top.PoolOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
         x, y = self.buffer(op.input, op), self.buffer(op.result, op)
-        geometry = pool_geometry(op, self.vector_bits)
-        if geometry is not None:
+        if (row_lanes := row_pool_lanes(op, self.vector_bits)) is not None:
+            lower_row_pool(em, op, row_lanes, x, y)
+        elif (geometry := pool_geometry(op, self.vector_bits)) is not None:
             lower_pool_planes(em, op, geometry, x, y)
         elif is_nhwc_pool(op) and not has_dynamic_dims(op):
             lower_nhwc_pool(em, op, x, y, max(1, self.vector_bits // 32))
