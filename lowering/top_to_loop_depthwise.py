@@ -130,23 +130,53 @@ def fill_planes(
     pad_value: SSAValue,
 ) -> None:
     """Xs[f][phase][i*Wq + j] = X[n, c, i*sh + ph - lh, j*sw + pw - lw], or `pad_value`
-    outside X, for `image` = (n, c) and `slot` = (Xs, f)."""
+    outside X, for `image` = (n, c) and `slot` = (Xs, f). Which rows and columns of a phase
+    read X is known at compile time: those are copied without checks (contiguous at stride
+    1, so in vectors), the others stored as `pad_value`."""
     (sh, sw), (lh, lw) = g.stride, g.pad
     planes, f = slot
     for ph in range(sh):
         for pw in range(sw):
             phase = em.index(ph * sw + pw)
-            with span(em, 0, g.hq, parallel=True) as i:
+            (top, bottom), (left, right) = (
+                _reading_x(ph - lh, sh, g.h, g.hq),
+                _reading_x(pw - lw, sw, g.w, g.wq),
+            )
+            for lo, hi in ((0, top * g.wq), (bottom * g.wq, g.hq * g.wq)):
+                _pad(em, (planes, f, phase), lo, hi, pad_value, g.lanes)
+            with span(em, top, bottom, parallel=True) as i:
                 ih = em.iadd(em.imul(i, sh), ph - lh)
-                row_inside = em.in_range(ih, g.h)
-                ih = em.clamp(ih, g.h)
                 base = em.imul(i, g.wq)
-                with span(em, 0, g.wq, parallel=True, vector=g.lanes) as j:
-                    iw = em.iadd(em.imul(j, sw), pw - lw)
-                    inside = em.both(row_inside, em.in_range(iw, g.w))
-                    value = em.load(x, [*image, ih, em.clamp(iw, g.w)])
-                    padded = em.select(inside, value, pad_value)
-                    em.store(padded, planes, [f, phase, em.iadd(base, j)])
+                for lo, hi in ((0, left), (right, g.wq)):
+                    _pad(em, (planes, f, phase), lo, hi, pad_value, None, base)
+                with span(em, left, right, parallel=True, vector=g.lanes) as j:
+                    value = em.load(x, [*image, ih, em.iadd(em.imul(j, sw), pw - lw)])
+                    em.store(value, planes, [f, phase, em.iadd(base, j)])
+
+
+def _reading_x(offset: int, stride: int, size: int, count: int) -> tuple[int, int]:
+    """[lo, hi): the i < count with 0 <= i*stride + offset < size."""
+    lo = min(count, max(0, -(offset // stride)))
+    hi = min(count, max(lo, -((offset - size) // stride)))
+    return lo, hi
+
+
+def _pad(
+    em: Emitter,
+    plane: tuple[SSAValue, SSAValue, SSAValue],
+    lo: int,
+    hi: int,
+    pad_value: SSAValue,
+    lanes: int | None,
+    base: SSAValue | None = None,
+) -> None:
+    """plane[base + p] = pad_value for lo <= p < hi (nothing when the range is empty)."""
+    if lo >= hi:
+        return
+    planes, f, phase = plane
+    with span(em, lo, hi, parallel=True, vector=lanes) as p:
+        at = p if base is None else em.iadd(base, p)
+        em.store(pad_value, planes, [f, phase, at])
 
 
 def _accumulate(

@@ -1,0 +1,55 @@
+"""Depthwise convs and padded pools on the phase planes of small planes (ShuffleNet's last
+stages, lowering/top_to_loop_depthwise.py `fill_planes`: the rows and columns that read X
+decided at compile time) against onnxruntime: stride 1 and 2, odd and even sizes,
+asymmetric padding, padding wider than the stride, average (padding not counted) and max."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import onnxruntime
+import pytest
+from onnx import helper
+
+from lamina.compiler import compile as lamina_compile
+from lamina.tests.test_graph_to_top import F, model, rand
+
+
+def _check(node: Any, x_shape: list[int], weights: dict[str, np.ndarray], exact: bool) -> None:
+    m = model([node], {"x": (x_shape, F)}, {"y": (None, F)}, weights)
+    x = rand(*x_shape)
+    (ort_y,) = onnxruntime.InferenceSession(m.SerializeToString()).run(None, {"x": x})
+    expected = np.asarray(ort_y)
+    (got,) = lamina_compile(m, "host", threads=1)(x)
+    if exact:
+        np.testing.assert_array_equal(got, expected)
+    else:
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("c", "size", "stride", "pads"),
+    [
+        (16, 7, 1, [1, 1, 1, 1]),  # ShuffleNet stage 4
+        (8, 14, 2, [1, 1, 1, 1]),  # stage 4's downsampling
+        (4, 9, 2, [0, 2, 1, 0]),  # asymmetric: no padding at the top, two columns left
+        (3, 5, 3, [2, 2, 2, 2]),  # stride 3, padding wider than a tap reaches
+    ],
+)
+def test_depthwise_on_small_planes_matches_onnxruntime(
+    c: int, size: int, stride: int, pads: list[int]
+) -> None:
+    w = rand(c, 1, 3, 3, seed=1)
+    node = helper.make_node(
+        "Conv", ["x", "w"], ["y"], group=c, kernel_shape=[3, 3], strides=[stride] * 2, pads=pads
+    )
+    _check(node, [1, c, size, size], {"w": w}, exact=False)
+
+
+@pytest.mark.parametrize(("op", "size"), [("AveragePool", 14), ("MaxPool", 13), ("MaxPool", 8)])
+def test_padded_pool_on_small_planes_matches_onnxruntime(op: str, size: int) -> None:
+    node = helper.make_node(
+        op, ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]
+    )
+    _check(node, [2, 5, size, size], {}, exact=op == "MaxPool")
