@@ -32,6 +32,7 @@ from lamina.lowering.top_to_loop_depthwise import (
     strides_fit_planes,
 )
 from lamina.lowering.top_to_loop_gemm import span
+from lamina.lowering.top_to_loop_row_pool import ANY_SIGN_OF_ZERO
 
 
 def pool_geometry(op: top.PoolOp, vector_bits: int) -> DepthwiseGeometry | None:
@@ -124,7 +125,7 @@ def _combine(
                     if before is None:
                         acc[u] = tap
                     elif is_max and vt.element_type == f32:
-                        acc[u] = em.value(arith.MaximumfOp(before, tap))
+                        acc[u] = em.value(arith.MaximumfOp(before, tap, ANY_SIGN_OF_ZERO))
                     elif is_max:
                         acc[u] = em.value(arith.MaxSIOp(before, tap))
                     else:

@@ -31,8 +31,9 @@ from lamina.lowering.top_to_loop_gemm import span
 MIN_LANES = 4
 """Narrower rows stay with the other pool nests."""
 
-_ANY_SIGN_OF_ZERO = arith.FastMathFlagsAttr([FastMathFlag.NO_SIGNED_ZEROS])
-"""max(-0, +0) may be either zero (they compare equal): one `vmaxps` and a NaN check, not
+ANY_SIGN_OF_ZERO = arith.FastMathFlagsAttr([FastMathFlag.NO_SIGNED_ZEROS])
+"""An f32 max pool's max (also on the phase planes, top_to_loop_pool): max(-0, +0) may be
+either zero (they compare equal): one `vmaxps` and a NaN check, not
 the sign-of-zero blends LLVM spends on an exact `maximum`; a NaN tap still wins."""
 
 
@@ -81,9 +82,7 @@ def lower_row_pool(em: Emitter, op: top.PoolOp, lanes: int, x: SSAValue, y: SSAV
             row = em.iadd(em.imul(out_row, sh), i)
             for j in range(kw):
                 tap = taps.tap(row, j)
-                acc = (
-                    tap if acc is None else em.value(arith.MaximumfOp(acc, tap, _ANY_SIGN_OF_ZERO))
-                )
+                acc = tap if acc is None else em.value(arith.MaximumfOp(acc, tap, ANY_SIGN_OF_ZERO))
         assert acc is not None, "a window has at least one tap"
         em.emit(VStoreOp(acc, y, [n, ch, out_row, ow0]))
 

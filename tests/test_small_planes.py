@@ -1,7 +1,8 @@
 """Depthwise convs and padded pools on the phase planes of small planes (ShuffleNet's last
 stages, lowering/top_to_loop_depthwise.py `fill_planes`: the rows and columns that read X
 decided at compile time) against onnxruntime: stride 1 and 2, odd and even sizes,
-asymmetric padding, padding wider than the stride, average (padding not counted) and max."""
+asymmetric padding, padding wider than the stride, average (padding not counted) and max
+(a NaN in a window wins)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,17 @@ def test_padded_pool_on_small_planes_matches_onnxruntime(op: str, size: int) -> 
         op, ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]
     )
     _check(node, [2, 5, size, size], {}, exact=op == "MaxPool")
+
+
+def test_a_nan_in_a_padded_max_pool_window_wins() -> None:
+    x = rand(1, 2, 14, 14)
+    x[0, 0, 0, 5] = np.nan  # padded row -1 above: in output row 0, columns 2 and 3
+    node = helper.make_node(
+        "MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]
+    )
+    m = model([node], {"x": ([1, 2, 14, 14], F)}, {"y": (None, F)})
+    (got,) = lamina_compile(m, "host", threads=1)(x)
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(2, 3))
+    np.testing.assert_array_equal(got, windows[:, :, ::2, ::2].max(axis=(4, 5)))
+    assert np.isnan(got[0, 0, 0, 2:4]).all()
