@@ -19,6 +19,9 @@
   look at other ops) run once per signature; applied to xDSL's arith and math ops and
   `vector.fma` / `vector.broadcast` here, to loop.load / store / vload / vstore in
   dialects/loop_access.py. A failing op is not remembered, so each one still reports.
+- `IsolatedFromAbove` looks an operand's owner up among the blocks and ops it has met
+  before it: xDSL climbs the parents of every operand's owner (`is_ancestor`) in ops nested
+  ten deep; same verdict and message.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ import xdsl.irdl
 from xdsl.dialects import vector
 from xdsl.dialects.arith import Arith
 from xdsl.dialects.math import Math
-from xdsl.ir import Operation, TypeAttribute
+from xdsl.ir import Operation, Region, TypeAttribute
 from xdsl.irdl import AttrConstraint
 from xdsl.parser.attribute_parser import AttrParser
+from xdsl.traits import IsolatedFromAbove
+from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.mlir_lexer import MLIRLexer, MLIRTokenKind
 
 MLIRLexer._unescaped_characters_regex = re.compile(  # pyright: ignore[reportPrivateUsage]
@@ -116,3 +121,29 @@ def verify_once_per_signature(cls: _OpT) -> _OpT:
 
 for _op in (*Arith.operations, *Math.operations, vector.FMAOp, vector.BroadcastOp):
     verify_once_per_signature(_op)
+
+
+def _verify_isolated_from_above(self: IsolatedFromAbove, op: Operation) -> None:
+    """No op in `op`'s regions (nor in those of nested ops that are not isolated themselves,
+    which check their own) uses a value defined outside `op` or by `op` itself. The blocks
+    and ops met so far are remembered, so an operand defined before its use (SSA order) is
+    inside at one lookup; any other takes xDSL's walk up its owner's parents."""
+    seen: set[int] = set()
+    regions: list[Region] = list(op.regions)
+    while regions:
+        for block in regions.pop().blocks:
+            seen.add(id(block))
+            for child in block.ops:
+                for operand in child.operands:
+                    owner = operand.owner
+                    if id(owner) not in seen and (owner is op or not op.is_ancestor(owner)):
+                        raise VerifyException(
+                            "Operation using value defined out of its IsolatedFromAbove "
+                            f"parent: {child}"
+                        )
+                seen.add(id(child))
+                if not child.has_trait(IsolatedFromAbove):
+                    regions += child.regions
+
+
+IsolatedFromAbove.verify = _verify_isolated_from_above  # pyright: ignore[reportAttributeAccessIssue]

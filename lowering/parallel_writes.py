@@ -28,30 +28,32 @@ def shared_writes(root: Operation) -> list[tuple[loop.ForOp, BufferWrite]]:
     found: list[tuple[loop.ForOp, BufferWrite]] = []
     for op in root.walk():
         if isinstance(op, loop.ForOp) and op.parallel and op.constant_trip_count() != 1:
-            dependent = _dependent_values(op)
-            found.extend(
-                (op, write)
-                for write in op.walk()
-                if isinstance(write, BufferWrite)
-                and not _defined_inside(write.buffer, op)
-                and not any(index in dependent for index in write.indices)
-            )
+            found.extend((op, write) for write in _independent_writes(op))
     return found
 
 
-def _dependent_values(op: loop.ForOp) -> set[SSAValue]:
-    """The values inside `op` that depend on its induction variable: results of ops with a
-    dependent operand, and the induction variables and iter_args of nested loops whose
-    bounds or initial values are dependent (program order defines operands before uses)."""
+def _independent_writes(op: loop.ForOp) -> list[BufferWrite]:
+    """The writes inside `op` to buffers from outside it at indices that do not depend on
+    its induction variable, in one walk that also tracks which values depend on it: results
+    of ops with a dependent operand, and the induction variables and iter_args of nested
+    loops whose bounds or initial values are dependent (program order defines operands
+    before uses, so a write's indices are classified by the time the walk meets it)."""
     dependent: set[SSAValue] = {op.induction_var}
+    writes: list[BufferWrite] = []
     for inner in op.walk():
         if inner is op:
             continue
+        if (
+            isinstance(inner, BufferWrite)
+            and not any(index in dependent for index in inner.indices)
+            and not _defined_inside(inner.buffer, op)
+        ):
+            writes.append(inner)
         if any(operand in dependent for operand in inner.operands):
             dependent.update(inner.results)
             if isinstance(inner, loop.ForOp):
                 dependent.update(inner.body.block.args)
-    return dependent
+    return writes
 
 
 def _defined_inside(value: SSAValue, op: Operation) -> bool:
