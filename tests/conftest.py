@@ -9,6 +9,7 @@ hand-written loop-level kernels build and parse them through `kernel_ir` / `kern
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -40,12 +41,30 @@ def session_compile_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 _INDEX_CONSTANT = re.compile(r"%c(\d+)\b")
 _CARVE = re.compile(r"loop\.carve %(weights|arena)\[[^:]*: memref<(\d+)xi8>")
+_VIEW = re.compile(r"%(\w+): ([\dx]+)x(\w+)")
+_ELEMENT_BYTES = {"i8": 1, "f16": 2, "bf16": 2, "f32": 4, "i32": 4, "f64": 8, "i64": 8}
+
+
+def _carves(blob: str, views: str) -> str:
+    """The `loop.carve` lines of `views` (`"%t0: 256xf32, %t1: 64x4xf32"`) laid out one after
+    another in `blob` at 64-byte aligned offsets; the blob's type is their end in bytes."""
+    layout, offset = [], 0
+    for name, dims, element in _VIEW.findall(views):
+        layout.append((name, offset, f"memref<{dims}x{element}>"))
+        size = math.prod(int(d) for d in dims.split("x")) * _ELEMENT_BYTES[element]
+        offset += -(-size // 64) * 64
+    return "".join(
+        f"  %{name} = loop.carve %{blob}[{at}] : memref<{offset}xi8> -> {view}\n"
+        for name, at, view in layout
+    )
 
 
 def _kernel_ir(
     buffers: str,
     body: str,
     *,
+    weight_views: str = "",
+    arena_views: str = "",
     weights: int | None = None,
     arena: int | None = None,
     outputs: int = 1,
@@ -53,9 +72,11 @@ def _kernel_ir(
 ) -> str:
     """The text of a kernel-ABI function @main (docs/pipeline.md): the weights blob
     `%weights` and the arena `%arena`, then `buffers`; `outputs` of them are outputs. The
-    body starts after the index constants `%c0`, `%c1` and every `%c<n>` it uses. A blob's
-    size in bytes is `weights` / `arena`, by default the size the body's carves of it give
-    (64 where it carves none)."""
+    body starts after the index constants `%c0`, `%c1` and every `%c<n>` it uses, then the
+    carves of `weight_views` and `arena_views` (`"%w: 256xf32, ..."`, laid out in order).
+    A blob's size in bytes is `weights` / `arena`, by default the size its carves give (64
+    where there are none)."""
+    body = _carves("weights", weight_views) + _carves("arena", arena_views) + body.strip("\n")
     used = sorted({int(n) for n in _INDEX_CONSTANT.findall(body)})
     constants = "".join(
         f"  %c{n} = arith.constant {n} : index\n" for n in dict.fromkeys((0, 1, *used))
@@ -69,7 +90,7 @@ def _kernel_ir(
     )
     return (
         f"{prelude}func.func @main(%weights: memref<{weights}xi8>, %arena: memref<{arena}xi8>,"
-        f" {buffers}) attributes {attributes} {{\n{constants}{body.strip(chr(10))}\n"
+        f" {buffers}) attributes {attributes} {{\n{constants}{body}\n"
         "  func.return\n}\n"
     )
 
@@ -82,10 +103,11 @@ def _parse_ir(text: str) -> ModuleOp:
 
 @pytest.fixture(scope="session")
 def kernel_ir() -> Callable[..., str]:
-    """`kernel_ir(buffers, body, weights=..., arena=..., outputs=..., prelude=...)`: the
-    text of a hand-written loop-level kernel in the kernel ABI, without its boilerplate:
-    it adds the weights and arena arguments of @main, the %c0, %c1 and %c<extent> index
-    constants and func.return around `body`."""
+    """`kernel_ir(buffers, body, weight_views=..., arena_views=..., weights=..., arena=...,
+    outputs=..., prelude=...)`: the text of a hand-written loop-level kernel in the kernel
+    ABI, without its boilerplate: it adds the weights and arena arguments of @main, the %c0,
+    %c1 and %c<extent> index constants, the carves of the named views and func.return
+    around `body`."""
     return _kernel_ir
 
 

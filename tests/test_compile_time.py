@@ -30,15 +30,14 @@ from lamina.runtime.jit import JitFunction, JitModule, aligned_copy, aligned_emp
 from lamina.targets import load_device
 
 # Kernels for kernel_ir / kernel_module (conftest.py).
-# y = 4 * (x + w): `add`, `double` twice (identical nests on other carves), `copy`
+# y = 4 * (x + w): `add`, `double` twice (identical nests on other carves), `copy`; the
+# arena holds t0, t1, t2 one after another (3072 bytes)
 FOUR_NESTS = dict(
     buffers="%x: memref<256xf32>, %y: memref<256xf32>",
+    weight_views="%w: 256xf32",
+    arena_views="%t0: 256xf32, %t1: 256xf32, %t2: 256xf32",
     body="""
   %two = arith.constant 2.0 : f32
-  %w = loop.carve %weights[0] : memref<1024xi8> -> memref<256xf32>
-  %t0 = loop.carve %arena[0] : memref<3072xi8> -> memref<256xf32>
-  %t1 = loop.carve %arena[1024] : memref<3072xi8> -> memref<256xf32>
-  %t2 = loop.carve %arena[2048] : memref<3072xi8> -> memref<256xf32>
   loop.for %i = %c0 to %c256 step %c1 {
     %a = loop.load %x[%i] : memref<256xf32>
     %b = loop.load %w[%i] : memref<256xf32>

@@ -17,10 +17,10 @@ RNG = np.random.default_rng(7)
 # Kernels for kernel_ir / kernel_module (conftest.py).
 MATMUL_64 = dict(
     buffers="%a: memref<64x64xf32>, %c: memref<64x64xf32>",
+    weight_views="%b: 64x64xf32",
+    arena_views="%t: 64x64xf32",
     body="""
   %zero = arith.constant 0.0 : f32
-  %b = loop.carve %weights[0] : memref<16384xi8> -> memref<64x64xf32>
-  %t = loop.carve %arena[0] : memref<16384xi8> -> memref<64x64xf32>
   loop.for %i = %c0 to %c64 step %c1 parallel {
     loop.for %j = %c0 to %c64 step %c1 parallel vector 16 {
       %s = loop.for %k = %c0 to %c64 step %c1 iter_args(%acc = %zero) -> (f32) {
