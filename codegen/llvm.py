@@ -130,7 +130,8 @@ def _for(e: FunctionEmitter, op: loop.ForOp) -> None:
     if should_run_threaded(e, op):
         emit_threaded_for(e, op)
     else:
-        emit_loop(e, op, e.get(op.lb), e.get(op.ub), e.get(op.step))
+        lb, ub = e.chunks.get(op) or (e.get(op.lb), e.get(op.ub))
+        emit_loop(e, op, lb, ub, e.get(op.step))
 
 
 _HANDLERS: dict[type[Operation], Callable[[FunctionEmitter, Any], None]] = {

@@ -143,6 +143,9 @@ class FunctionEmitter:
         self.pinned: set[ir.Instruction] = set()
         """Instructions whose constants are to stay constants (the bounds of innermost
         loops, which decide LLVM's vectorization and unrolling; codegen/llvm_slots.py)."""
+        self.chunks: dict[Operation, tuple[LLValue, LLValue]] = {}
+        """Loops to emit over [lb, ub) of their own rather than their operands' (a thread's
+        chunk of the loop the pool splits, inside an outlined parallel body)."""
 
     def emit(self) -> None:
         if len(self.op.body.blocks) != 1:

@@ -10,7 +10,10 @@ work pays for the handoff, runs its iterations split over a persistent thread po
     define internal void @f.par0.impl(i64 %begin, i64 %end, <captures>)  ; alwaysinline
       ; loop.for over [lb + begin*step, min(lb + end*step, ub)) with the original body
 
-The pool that runs the chunks is codegen/llvm_pool.py.
+When the loop's body is one parallel loop of constant trips (and `arith` ops) that splits
+more evenly, or as evenly and over more of the data read (`split_loop`), the chunks divide
+that inner loop instead: `.impl` runs all of the outer loop's iterations, the inner loop
+over its chunk. The pool that runs the chunks is codegen/llvm_pool.py.
 
 Invariants: the loop nest's IR is unchanged (the same ops are emitted into the outlined
 function); constants, globals and carves of a captured arena are rematerialised inside it
@@ -24,16 +27,20 @@ only when its run-time trip count times its body's work reaches `PARALLEL_MIN_WO
 
 from __future__ import annotations
 
+from math import prod
 from typing import Any
 
 import llvmlite.ir as ir
 from xdsl.dialects import arith
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.dialects.builtin import MemRefType
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.utils.hints import isa
 
 from lamina.codegen import llvm_shape
 from lamina.codegen.llvm_core import FunctionEmitter, emit_loop
 from lamina.codegen.llvm_pool import BODY_TYPE, Pointer, opaque, parallel_runtime
 from lamina.dialects import loop
+from lamina.dialects.loop_access import BufferRead
 from lamina.dialects.loop_for import constant_index
 
 HANDOFF_NS = 10_000
@@ -126,6 +133,164 @@ def should_run_threaded(e: FunctionEmitter, op: loop.ForOp) -> bool:
 
 
 # ---------------------------------------------------------------------------------------
+# Which loop the chunks divide
+
+
+def split_loop(op: loop.ForOp, threads: int) -> loop.ForOp:
+    """The loop whose iterations the pool divides into chunks: `op`, or the parallel loop
+    `inner` that is all of op's body but `arith` ops, of constant trip count, when `inner`
+    splits more evenly over `threads` (by more than BALANCE_TOLERANCE), or as evenly and the
+    buffers read only along inner's iterations hold more elements than those read only
+    along op's: a GEMM over 2 pixel tiles and 64 channel tiles splits the weights (each
+    thread reads half of them) rather than the pixels. Each thread then runs all of op's
+    iterations, each over its chunk of inner's: the same iterations, so the same
+    results."""
+    inner = _sole_parallel_loop(op)
+    outer_trips = op.constant_trip_count()
+    if inner is None or outer_trips is None:
+        return op
+    inner_trips = inner.constant_trip_count() or 0
+    outer_cost, inner_cost = (_imbalance(t, threads) for t in (outer_trips, inner_trips))
+    if inner_cost < outer_cost - BALANCE_TOLERANCE:
+        return inner
+    if inner_cost > outer_cost + BALANCE_TOLERANCE:
+        return op
+    outer_reads, inner_reads = _reads_along(op, op.body.block.args[0], inner.body.block.args[0])
+    return inner if inner_reads > outer_reads else op
+
+
+BALANCE_TOLERANCE = 0.05
+"""How much more evenly (in `_imbalance`) the inner loop must split to be chosen whatever
+the data each thread reads."""
+
+
+def _sole_parallel_loop(op: loop.ForOp) -> loop.ForOp | None:
+    """The parallel loop of constant trip count >= 2 that is op's only op with a region
+    or memory effect (the others are `arith`), if any."""
+    found: loop.ForOp | None = None
+    for inner in op.body.block.ops:
+        if isinstance(inner, loop.ForOp) and found is None and not inner.results:
+            found = inner
+        elif not (isinstance(inner, loop.YieldOp) or inner.name.startswith("arith.")):
+            return None
+    if found is None or not found.parallel or (found.constant_trip_count() or 0) < 2:
+        return None
+    return found
+
+
+def _imbalance(trips: int, threads: int) -> float:
+    """The pool's biggest chunk of `trips` iterations over its share, trips / threads."""
+    trips = max(trips, 1)
+    chunks = min(threads, trips)
+    return -(-trips // chunks) * threads / trips
+
+
+def _reads_along(op: loop.ForOp, outer_iv: SSAValue, inner_iv: SSAValue) -> tuple[int, int]:
+    """Elements of statically shaped buffers that one run of `op` (the outer loop) reads at
+    indices depending on `outer_iv` and not `inner_iv`, and those the other way round:
+    per read, the product over its indices of the index's span (`_span`, the whole dim
+    when unknown), counted once per buffer (the largest)."""
+    memo: dict[SSAValue, frozenset[SSAValue]] = {outer_iv: frozenset([outer_iv])}
+    memo[inner_iv] = frozenset([inner_iv])
+
+    def ivs(value: SSAValue) -> frozenset[SSAValue]:
+        if value not in memo:
+            owner = value.owner
+            found: frozenset[SSAValue] = frozenset()
+            if isinstance(owner, Operation):
+                for operand in owner.operands:
+                    found |= ivs(operand)
+            memo[value] = found
+        return memo[value]
+
+    spans: dict[SSAValue, tuple[int, int] | None] = {}
+    reads: dict[SSAValue, dict[SSAValue, int]] = {outer_iv: {}, inner_iv: {}}
+    for inner in op.walk():
+        if not isinstance(inner, BufferRead) or not isa(inner.buffer.type, MemRefType[Attribute]):
+            continue
+        shape = inner.buffer.type.get_shape()
+        along = frozenset().union(*(ivs(index) for index in inner.indices))
+        if len(along) != 1 or any(d < 0 for d in shape):
+            continue
+        elements = prod(
+            min(d, _span(index, op, spans) or d)
+            for d, index in zip(shape, inner.indices, strict=True)
+        )
+        seen = reads[next(iter(along))]
+        seen[inner.buffer] = max(seen.get(inner.buffer, 0), elements)
+    return sum(reads[outer_iv].values()), sum(reads[inner_iv].values())
+
+
+def _span(
+    value: SSAValue, op: loop.ForOp, memo: dict[SSAValue, tuple[int, int] | None]
+) -> int | None:
+    """How many values `value` takes in one run of `op`: its range (`_range`) + 1."""
+    found = _range(value, op, memo)
+    return None if found is None else found[1] - found[0] + 1
+
+
+def _range(
+    value: SSAValue, op: loop.ForOp, memo: dict[SSAValue, tuple[int, int] | None]
+) -> tuple[int, int] | None:
+    """The range of `value` over one run of `op`, relative to its value at the first
+    iteration of every loop (a value defined outside `op` is fixed: (0, 0)); from the ivs
+    of the loops in `op` (0 to (max trips - 1) * step), `arith` add, sub of a fixed value,
+    mul and divui by constants, min / max / select (their hull) and casts; None if
+    unknown."""
+    if value in memo:
+        return memo[value]
+    memo[value] = None  # a cycle (none in loop bodies) stays unknown
+    owner = value.owner
+    found: tuple[int, int] | None = None
+    if isinstance(owner, Block):
+        parent = owner.parent_op()
+        if not (isinstance(parent, Operation) and op.is_ancestor(parent)):
+            found = (0, 0)
+        elif isinstance(parent, loop.ForOp) and value is owner.args[0]:
+            trips, step = max_trip_count(parent), constant_index(parent.step)
+            found = None if trips is None or step is None else (0, max(trips - 1, 0) * step)
+    elif not op.is_ancestor(owner):
+        found = (0, 0)
+    else:
+        ranges = [_range(v, op, memo) for v in owner.operands]
+        found = _combine(owner, ranges)
+    memo[value] = found
+    return found
+
+
+def _combine(owner: Operation, ranges: list[tuple[int, int] | None]) -> tuple[int, int] | None:
+    """`_range` of an op's result from its operands' ranges."""
+    if isinstance(owner, arith.ConstantOp):
+        return (0, 0)
+    if isinstance(owner, arith.SelectOp):
+        ranges = ranges[1:]  # which of the two: the hull covers both
+    if not ranges or any(r is None for r in ranges):
+        return None
+    known = [r for r in ranges if r is not None]
+    if isinstance(owner, arith.AddiOp):
+        return (known[0][0] + known[1][0], known[0][1] + known[1][1])
+    if isinstance(owner, arith.SubiOp) and known[1] == (0, 0):
+        return known[0]
+    if isinstance(owner, arith.MuliOp | arith.DivUIOp):
+        constants = [constant_index(v) for v in owner.operands]
+        factor = constants[1] if constants[1] is not None else constants[0]
+        varying = known[0] if constants[1] is not None else known[1]
+        if (
+            factor is None
+            or factor <= 0
+            or isinstance(owner, arith.DivUIOp)
+            and constants[1] is None
+        ):
+            return None
+        if isinstance(owner, arith.MuliOp):
+            return (varying[0] * factor, varying[1] * factor)
+        return (varying[0] // factor, varying[1] // factor + 1)
+    if isinstance(owner, arith.MinSIOp | arith.MaxSIOp | arith.SelectOp | arith.IndexCastOp):
+        return (min(r[0] for r in known), max(r[1] for r in known))
+    return None
+
+
+# ---------------------------------------------------------------------------------------
 # Outlining
 
 
@@ -185,12 +350,21 @@ def emit_threaded_for(e: FunctionEmitter, op: loop.ForOp) -> None:
     llvm_shape.bind_passed(e, sub, captured, passed, impl.args[2:])
     for carve in carves:
         sub.emit_carve(carve)
-    lb, ub, step = (sub.values[v] for v in (op.lb, op.ub, op.step))
+    split = split_loop(op, e.threads)
+    bounds = (split.lb, split.ub, split.step)
+    if split is op:
+        lb, ub, step = (sub.values[v] for v in bounds)
+    else:  # constants, maybe defined in op's body
+        lb, ub, step = (ir.Constant(i64, constant_index(v)) for v in bounds)
     b = sub.builder
     first = b.add(lb, b.mul(impl.args[0], step))
     last = b.add(lb, b.mul(impl.args[1], step))
     last = b.select(b.icmp_signed("<", last, ub), last, ub)
-    emit_loop(sub, op, first, last, step)
+    if split is op:
+        emit_loop(sub, op, first, last, step)
+    else:
+        sub.chunks[split] = (first, last)
+        emit_loop(sub, op, *(sub.values[v] for v in (op.lb, op.ub, op.step)))
     sub.builder.ret_void()
     sub.allocas.branch(impl.basic_blocks[1])
 
@@ -200,7 +374,7 @@ def emit_threaded_for(e: FunctionEmitter, op: loop.ForOp) -> None:
     for k, value in enumerate(passed):
         field = e.builder.gep(slot, [ir.Constant(i32, 0), ir.Constant(i32, k)], source_etype=struct)
         e.builder.store(value, field)
-    trips, threads = _trips_and_threads(e, op)
+    trips, threads = _trips_and_threads(e, split)
     e.builder.call(parallel_runtime(e.module), [Pointer(trampoline), trips, slot, threads])
 
 

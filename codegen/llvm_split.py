@@ -132,25 +132,31 @@ def _declared(module: ir.Module, name: str, signature: ir.FunctionType) -> ir.Fu
 class SplitModule:
     """A module as LLVM IR texts: `main` (everything but the nests, which it declares and
     calls) and one module per distinct nest function, keyed by its symbol. `calls` counts
-    the nest calls, so `calls - len(nests)` nests reused an earlier one's function."""
+    the nest calls, so `calls - len(nests)` nests reused an earlier one's function;
+    `sink` is what made them."""
 
     main: str
     nests: dict[str, str]
     calls: int
+    sink: SplitNests = field(repr=False)
 
     def __str__(self) -> str:
         return "\n".join([self.main, *self.nests.values()])
 
 
 def split_llvm(
-    module: ModuleOp, device: Device, on_nest: Callable[[str], None] | None = None
+    module: ModuleOp,
+    device: Device,
+    on_nest: Callable[[str], None] | None = None,
+    sink_type: type[SplitNests] = SplitNests,
 ) -> SplitModule:
     """`module` emitted with every top-level nest of its kernel-ABI functions in a module of
     its own (the data layout of the device's target machine set in each); `on_nest` is told
-    each distinct nest's text as soon as it is made (in the order of `nests`)."""
+    each distinct nest's text as soon as it is made (in the order of `nests`); `sink_type`
+    may wrap the nest calls (benchmarks/nest_times.py times each one)."""
     layout = str(target_machine(device).target_data)
-    sink = SplitNests(device.triple, layout, on_nest)
+    sink = sink_type(device.triple, layout, on_nest)
     main = emit_llvm(module, device, nests=sink)
     main.data_layout = layout
     sink.close()
-    return SplitModule(str(main), sink.texts, sink.calls)
+    return SplitModule(str(main), sink.texts, sink.calls, sink)

@@ -41,7 +41,7 @@ from lamina.codegen.llvm_pool import (
     process_pool,
     process_runtime,
 )
-from lamina.codegen.llvm_split import split_llvm
+from lamina.codegen.llvm_split import SplitNests, split_llvm
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL, optimize, target_machine
 from lamina.codegen.object_cache import ObjectBuilder
 from lamina.dialects.weights import ALIGNMENT, WEIGHTS, aligned_empty, numpy_dtype
@@ -82,7 +82,9 @@ def process_parallel_runtime() -> int:
 
 
 class JitModule:
-    """A loop-level module compiled for this machine; keeps the machine code alive."""
+    """A loop-level module compiled for this machine; keeps the machine code alive.
+    `nest_sink` is what `split_llvm` hands the nests to (a subclass may wrap their calls:
+    benchmarks/nest_times.py times them)."""
 
     def __init__(
         self,
@@ -92,6 +94,7 @@ class JitModule:
         opt_level: int = DEFAULT_OPT_LEVEL,
         threads: int | None = None,
         jobs: int | None = None,
+        nest_sink: type[SplitNests] = SplitNests,
     ) -> None:
         target = replace(load_device(device), cores=thread_count(device, threads))
         if target.triple.split("-")[0] != llvm.get_process_triple().split("-")[0]:
@@ -108,7 +111,9 @@ class JitModule:
         optimised, every object loaded into MCJIT)."""
         with ObjectBuilder(target, opt_level, jobs=jobs) as builder:
             with self.stats.stage("llvm-emit"), process_pool():
-                self.llvm_module = split_llvm(module, target, on_nest=builder.add)
+                self.llvm_module = split_llvm(
+                    module, target, on_nest=builder.add, sink_type=nest_sink
+                )
             with self.stats.stage("llvm-objects"):
                 objects = builder.objects()
         with self.stats.stage("llvm-load"):

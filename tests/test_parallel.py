@@ -19,10 +19,11 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from xdsl.parser import Parser
 
-from lamina.codegen.llvm_parallel import PARALLEL_MIN_WORK
+from lamina.codegen.llvm_parallel import PARALLEL_MIN_WORK, split_loop
 from lamina.compiler import compile as lamina_compile
 from lamina.compiler import compile_bundle
 from lamina.context import make_context
+from lamina.dialects import loop
 from lamina.errors import LaminaError
 from lamina.runtime.jit import JitModule, thread_count
 from lamina.runtime.qemu import run_bundle
@@ -206,6 +207,109 @@ def test_uneven_trip_count_is_split_in_balanced_chunks_with_identical_results(
         return ids[0]
 
     assert within(runs(spread(run, min(threads, 2))), chunks)
+
+
+# 3 outer iterations, each one parallel loop of 64: ids[i, j] = the thread of (i, j)
+OUTER_INNER = """
+func.func private @pthread_self() -> i64
+func.func @outer_inner(%ids: memref<3x64xi64>, %x: memref<3x64x512xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c64 = arith.constant 64 : index
+  %c512 = arith.constant 512 : index
+  loop.for %i = %c0 to %c3 step %c1 parallel {
+    loop.for %j = %c0 to %c64 step %c1 parallel {
+      %t = func.call @pthread_self() : () -> i64
+      loop.store %t, %ids[%i, %j] : memref<3x64xi64>
+      loop.for %k = %c0 to %c512 step %c1 {
+        %v = loop.load %x[%i, %j, %k] : memref<3x64x512xf32>
+        %d = arith.addf %v, %v : f32
+        loop.store %d, %x[%i, %j, %k] : memref<3x64x512xf32>
+      }
+    }
+  }
+  func.return
+}
+"""
+
+
+def test_few_outer_iterations_split_the_inner_parallel_loop_with_identical_results() -> None:
+    jit = JitModule(Parser(make_context(), OUTER_INNER).parse_module(), threads=2)
+    assert 'i64 64, ptr %"captures", i32 2' in str(jit.llvm_module)  # 32 + 32, not 2 + 1
+    x = np.random.default_rng(4).standard_normal((3, 64, 512)).astype(np.float32)
+
+    def run() -> np.ndarray:
+        ids, got = np.zeros((3, 64), np.int64), x.copy()
+        jit.function("outer_inner")(ids, got)
+        np.testing.assert_array_equal(got, x + x)
+        return ids.reshape(-1)
+
+    ids = spread(run, 2).reshape(3, 64)
+    assert all(within(runs(row), [32, 32]) for row in ids)
+    assert len({tuple(row) for row in ids}) == 1  # the same chunk of j for every i
+
+
+def split_choice(outer: int, inner: int, outer_reads: int, inner_reads: int) -> str:
+    """Which loop `split_loop` gives the pool (2 threads) for an outer parallel loop of
+    `outer` trips around one of `inner`, reading a[i, k] and b[j, k] for k < `outer_reads`
+    and `inner_reads`."""
+    text = f"""
+func.func @f(%a: memref<{outer}x{outer_reads}xf32>, %b: memref<{inner}x{inner_reads}xf32>,
+             %y: memref<{outer}x{inner}xf32>) {{
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %no = arith.constant {outer} : index
+  %ni = arith.constant {inner} : index
+  %ka = arith.constant {outer_reads} : index
+  %kb = arith.constant {inner_reads} : index
+  loop.for %i = %c0 to %no step %c1 parallel {{
+    %i2 = arith.muli %i, %c1 : index
+    loop.for %j = %c0 to %ni step %c1 parallel {{
+      loop.for %k = %c0 to %ka step %c1 {{
+        %v = loop.load %a[%i2, %k] : memref<{outer}x{outer_reads}xf32>
+        loop.store %v, %y[%i, %j] : memref<{outer}x{inner}xf32>
+      }}
+      loop.for %k = %c0 to %kb step %c1 {{
+        %v = loop.load %b[%j, %k] : memref<{inner}x{inner_reads}xf32>
+        loop.store %v, %y[%i, %j] : memref<{outer}x{inner}xf32>
+      }}
+    }}
+  }}
+  func.return
+}}
+"""
+    module = Parser(make_context(), text).parse_module()
+    op = next(o for o in module.walk() if isinstance(o, loop.ForOp))
+    return "outer" if split_loop(op, 2) is op else "inner"
+
+
+@pytest.mark.parametrize(
+    ("outer", "inner", "outer_reads", "inner_reads", "expected"),
+    [
+        (3, 64, 8, 8, "inner"),  # 2 + 1 against 32 + 32
+        (64, 3, 8, 8, "outer"),
+        (7, 64, 4096, 8, "inner"),  # much more even, whatever the reads
+        (2, 64, 8, 4096, "inner"),  # as even: the inner loop's iterations read more
+        (2, 64, 4096, 8, "outer"),
+        (25, 16, 4096, 8, "outer"),  # 13 + 12 is within BALANCE_TOLERANCE of even
+    ],
+)
+def test_split_loop_takes_the_even_split_then_the_one_over_more_data(
+    outer: int, inner: int, outer_reads: int, inner_reads: int, expected: str
+) -> None:
+    assert split_choice(outer, inner, outer_reads, inner_reads) == expected
+
+
+def test_split_loop_keeps_an_outer_loop_that_does_more_than_the_inner_loop() -> None:
+    text = OUTER_INNER.replace(
+        "    loop.for %j =",
+        "    %z = arith.constant 0 : i64\n    loop.store %z, %ids[%i, %c0] : memref<3x64xi64>\n"
+        "    loop.for %j =",
+    )
+    module = Parser(make_context(), text).parse_module()
+    op = next(o for o in module.walk() if isinstance(o, loop.ForOp))
+    assert split_loop(op, 2) is op  # the store would run once per thread
 
 
 # a parallel loop whose bounds are arguments (known only at run time)
