@@ -157,6 +157,8 @@ def conv_text(x: np.ndarray, w: np.ndarray, y: Sequence[int], stride: int, pad, 
         ((1, 3, 30, 30), (16, 3, 7, 7), 2, (3, 2), 1),  # 7x7 stride 2, asymmetric pads
         ((1, 8, 20, 21), (12, 8, 3, 3), 2, (0, 1), 2),  # dilation and stride
         ((1, 64, 9, 9), (10, 64, 3, 3), 1, (1, 1), 1),  # several K blocks
+        ((1, 48, 7, 7), (60, 48, 3, 3), 1, (1, 1), 1),  # pixel rows, a part vector of filters
+        ((2, 16, 14, 14), (32, 16, 3, 3), 2, (1, 0), 1),  # pixel rows, stride 2, batch 2
     ],
 )
 def test_conv_gemm_matches_numpy(x_shape, w_shape, stride, pad, dil) -> None:  # noqa: ANN001
@@ -185,3 +187,28 @@ def test_conv_filter_is_stored_only_in_packed_panel_layout() -> None:
     carves = [op for op in module.walk() if op.name == "loop.carve" and "weights" in str(op)]
     shapes = [str(op.results[0].type) for op in carves]
     assert shapes == ["memref<6x144x8xf32>"], shapes  # 41 filters padded to 48: 6 panels of 8
+
+
+def test_conv_of_7x7_outputs_packs_the_filter_for_pixel_rows() -> None:
+    x, w = f32(1, 48, 7, 7), f32(60, 48, 3, 3)
+    module = lower(conv_text(x, w, (1, 60, 7, 7), 1, (1, 1), 1))
+    carves = [op for op in module.walk() if op.name == "loop.carve" and "weights" in str(op)]
+    shapes = [str(op.results[0].type) for op in carves]
+    assert shapes == ["memref<2x432x32xf32>"], shapes  # W^T: 60 filters in 2 panels of 32
+
+
+def test_grouped_pixel_rows_conv_fuses_residual_add_and_relu() -> None:
+    x, w, b, skip = f32(1, 32, 7, 7), f32(64, 16, 3, 3), f32(64), f32(1, 64, 7, 7)
+    out, ident = "tensor<1x64x7x7xf32>", identity_map(4)
+    tail = return_relu_of_sum((1, 64, 7, 7), [("%skip", out, ident), ("%y", out, ident)])
+    text = conv_text(x, w, (1, 64, 7, 7), 1, (1, 1), 1, tail).replace("groups 1", "groups 2")
+    text = text.replace("%b: tensor<64xf32>)", f"%b: tensor<64xf32>, %skip: {out})")
+    module = lower(text)
+    assert "memref<49x32xf32>" in str(module)  # Cp^T of one group: 49 pixels x 32 filters
+    (r,) = JitFunction(module, threads=1)(x, b, skip)
+    per_group = [
+        conv_nchw(x[:, 16 * i : 16 * (i + 1)], w[32 * i : 32 * (i + 1)], 1, (1, 1), 1)
+        for i in range(2)
+    ]
+    expected = np.maximum(np.concatenate(per_group, 1) + b.reshape(1, -1, 1, 1) + skip, 0)
+    np.testing.assert_allclose(r, expected, **TOL)  # pyright: ignore
