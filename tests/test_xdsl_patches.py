@@ -3,39 +3,75 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import ModuleOp, i32
-from xdsl.ir import Block, Region
+from xdsl.ir import Block, BlockArgument, Operation, Region
 from xdsl.utils.exceptions import VerifyException
 
 import lamina.context  # noqa: F401 (applies the patches)
 
 
-def _function(name: str, *ops: object) -> func.FuncOp:
-    body = Block(arg_types=[i32])
-    body.add_ops([*ops, func.ReturnOp()])  # type: ignore[list-item]
-    return func.FuncOp(name, ((i32,), ()), Region(body))
+def _function(
+    name: str, body: Callable[[BlockArgument], list[Operation]] = lambda arg: []
+) -> func.FuncOp:
+    """`func.func @name(%arg: i32)` holding `body(%arg)`, then `func.return`."""
+    block = Block(arg_types=[i32])
+    block.add_ops([*body(block.args[0]), func.ReturnOp()])
+    return func.FuncOp(name, ((i32,), ()), Region(block))
 
 
 def test_a_function_using_only_its_own_values_verifies() -> None:
-    inner = _function("f")
-    arg = inner.body.block.args[0]
-    inner.body.block.insert_op_before(arith.AddiOp(arg, arg), inner.body.block.first_op)
-    ModuleOp([inner]).verify()
+    ModuleOp([_function("f", lambda arg: [arith.AddiOp(arg, arg)])]).verify()
 
 
 def test_a_use_of_another_functions_value_is_refused() -> None:
     constant = arith.ConstantOp.from_int_and_width(1, i32)
     user = arith.AddiOp(constant.result, constant.result)
-    module = ModuleOp([_function("a", constant), _function("b", user)])
+    module = ModuleOp([_function("a", lambda _: [constant]), _function("b", lambda _: [user])])
     with pytest.raises(VerifyException, match="defined out of its IsolatedFromAbove parent"):
         module.verify()
 
 
 def test_a_use_of_the_enclosing_functions_argument_in_a_nested_function_is_refused() -> None:
-    outer = _function("outer")
-    nested = _function("nested", arith.AddiOp(outer.body.block.args[0], outer.body.block.args[0]))
-    outer.body.block.insert_op_before(nested, outer.body.block.first_op)
+    def nested(arg: BlockArgument) -> list[Operation]:
+        return [_function("nested", lambda _: [arith.AddiOp(arg, arg)])]
+
     with pytest.raises(VerifyException, match="defined out of its IsolatedFromAbove parent"):
-        ModuleOp([outer]).verify()
+        ModuleOp([_function("outer", nested)]).verify()
+
+
+def test_an_op_built_on_the_short_path_equals_the_one_xdsls_builder_makes() -> None:
+    from xdsl.irdl.operations import IRDLOperation
+
+    from lamina.xdsl_patches import _irdl_op_init  # pyright: ignore[reportPrivateUsage]
+
+    constant = arith.ConstantOp.from_int_and_width(1, i32)
+    short = arith.AddiOp(constant.result, constant.result)
+    generic = arith.AddiOp.__new__(arith.AddiOp)
+    _irdl_op_init(
+        generic,
+        arith.AddiOp.get_irdl_definition(),
+        operands=[constant.result, constant.result],
+        result_types=[i32],
+        properties=dict(short.properties),
+        attributes={"unused": None},
+        successors=[],
+        regions=[],
+    )
+    assert isinstance(short, IRDLOperation)
+    assert str(short) == str(generic)
+    assert short.properties == generic.properties and not generic.attributes
+    assert [use.operation for use in constant.result.uses].count(short) == 2
+
+
+def test_a_wrong_argument_still_gets_xdsls_builder_error() -> None:
+    constant = arith.ConstantOp.from_int_and_width(1, i32)
+    with pytest.raises(ValueError, match="Expected 1 result"):
+        arith.AddiOp.build(operands=[constant.result, constant.result], result_types=[])
+    with pytest.raises(ValueError, match="Expected 2 operand, but got 1"):
+        arith.AddiOp.build(operands=[constant.result], result_types=[i32])
+    with pytest.raises(ValueError, match="non-variadic"):
+        arith.AddiOp.build(operands=[[constant.result] * 2, constant.result], result_types=[i32])
