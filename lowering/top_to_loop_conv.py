@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import MemRefType, VectorType, f32
 from xdsl.ir import SSAValue
@@ -38,6 +37,7 @@ from lamina.lowering.top_to_loop_gemm import (
     emit_gemm,
     gemm_blocking,
     pack_a_array,
+    packed_by_group,
     packed_panel,
     span,
     store_with_epilogue,
@@ -100,13 +100,11 @@ def packed_filter(op: top.Conv2dOp, vector_bits: int) -> list[PackedConstant]:
     if g is None:
         return []
     b = g.blocking
-
-    def pack(array: np.ndarray) -> np.ndarray:
-        per_group = np.asarray(array, np.float32).reshape(g.groups, b.m, b.k)
-        panels = [pack_a_array(a, b) for a in per_group]
-        return panels[0] if len(panels) == 1 else np.concatenate(panels)
-
-    return [PackedConstant(1, f"gemm-a-{g.groups}x{b.mp}x{b.k}/{b.mr}", pack)]
+    return packed_by_group(
+        f"gemm-a-{g.groups}x{b.mp}x{b.k}/{b.mr}",
+        lambda w: w.reshape(g.groups, b.m, b.k),
+        lambda a: pack_a_array(a, b),
+    )
 
 
 def lower_conv_gemm(
