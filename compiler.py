@@ -421,6 +421,8 @@ def _lower_for_bundle(
 ) -> tuple[list[Device], list[LoweredModel], BundleOptions]:
     """`model` lowered for each device of a bundle, after every refusal that needs no
     compiling (`fat`: the devices as variants of one fat bundle); the writer's options."""
+    if unknown := options.keys() - BundleKeywords.__optional_keys__:
+        raise TypeError(f"unexpected bundle keywords: {', '.join(sorted(unknown))}")
     targets = [
         replace(load_device(d), cores=thread_count(d, options.get("threads"))) for d in devices
     ]
