@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import onnx
 from xdsl.dialects import func
@@ -39,7 +39,7 @@ from xdsl.utils.exceptions import VerifyException
 from lamina.codegen.aot import check_bundle_target, check_destination, entry_name, write_bundle
 from lamina.codegen.aot_fat import check_variants, write_fat_bundle
 from lamina.codegen.aot_soc import LoweredSegment, write_soc_bundle
-from lamina.codegen.bundle import Bundle
+from lamina.codegen.bundle import Bundle, BundleOptions
 from lamina.codegen.compile_stats import CompileStats
 from lamina.codegen.fleet import FleetCompiler
 from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL
@@ -370,42 +370,30 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     return jit_model(lowered, opt_level, threads)
 
 
+class BundleKeywords(TypedDict, total=False):
+    """The keywords `compile_bundle` and `compile_fat_bundle` take, each optional: the
+    entry point `name` (default: derived from the model's name), `input_shapes`, LLVM's
+    `opt_level` (3), the `threads` parallel loops run on, fixed in the object (default:
+    $LAMINA_NUM_THREADS, else the device's cores), `cflags` appended to the CPU driver's
+    CFLAGS, which also link it (e.g. `-fsanitize=address,undefined`; Hexagon takes none),
+    and `on_stage`, told each stage and its seconds as it finishes."""
+
+    name: str | None
+    input_shapes: dict[str, list[int]] | None
+    opt_level: int
+    threads: int | None
+    cflags: Sequence[str]
+    on_stage: Callable[[str, float], None] | None
+
+
 @young_collections()
 def compile_bundle(
-    model: ModelSource,
-    device: str,
-    out_dir: str | Path,
-    *,
-    name: str | None = None,
-    input_shapes: dict[str, list[int]] | None = None,
-    opt_level: int = 3,
-    threads: int | None = None,
-    cflags: Sequence[str] = (),
-    on_stage: Callable[[str, float], None] | None = None,
+    model: ModelSource, device: str, out_dir: str | Path, **options: Unpack[BundleKeywords]
 ) -> Bundle:
-    """Compile `model` for `device` into the AOT bundle directory `out_dir` (codegen/aot.py);
-    the entry point is `name` (default: derived from the model's name). Parallel loops
-    run on `threads` threads (default: $LAMINA_NUM_THREADS, else the device's cores),
-    fixed in the object. `cflags` are appended to the CPU driver's CFLAGS, which also link
-    it (e.g. `-fsanitize=address,undefined`); Hexagon takes none. What the bundle cannot
-    take is refused before anything is compiled. `on_stage` is told each stage and its
-    seconds as it finishes."""
-    target = replace(load_device(device), cores=thread_count(device, threads))
-    check_bundle_target(target, cflags)
-    check_destination(Path(out_dir))
-    symbol = entry_name(name if name is not None else _default_name(model), explicit=bool(name))
-    lowered = lower_model(model, target, input_shapes, on_stage)
-    return write_bundle(
-        lowered.module,
-        target,
-        out_dir,
-        name=symbol,
-        input_names=lowered.input_names,
-        output_names=lowered.output_names,
-        opt_level=opt_level,
-        cflags=cflags,
-        stats=lowered.stats,
-    )
+    """Compile `model` for `device` into the AOT bundle directory `out_dir` (codegen/aot.py).
+    What the bundle cannot take is refused before anything is compiled."""
+    (target,), (lowered,), written = _lower_for_bundle(model, [device], out_dir, options)
+    return write_bundle(lowered.module, target, out_dir, written)
 
 
 @young_collections()
@@ -413,35 +401,51 @@ def compile_fat_bundle(
     model: ModelSource,
     devices: Sequence[str],
     out_dir: str | Path,
-    *,
-    name: str | None = None,
-    input_shapes: dict[str, list[int]] | None = None,
-    opt_level: int = 3,
-    threads: int | None = None,
-    cflags: Sequence[str] = (),
-    on_stage: Callable[[str, float], None] | None = None,
+    **options: Unpack[BundleKeywords],
 ) -> Bundle:
     """Compile `model` once per device of `devices` (CPU variants of one triple, listed
     from the baseline up) into one fat bundle that runs the best of them this CPU supports
-    (codegen/aot_fat.py); the other arguments are `compile_bundle`'s. The variants are
-    checked before anything is compiled."""
-    targets = [replace(load_device(d), cores=thread_count(d, threads)) for d in devices]
-    check_variants(targets)
+    (codegen/aot_fat.py). The variants are checked before anything is compiled."""
+    targets, lowered, written = _lower_for_bundle(model, devices, out_dir, options, fat=True)
+    variants = [(target, variant.module) for target, variant in zip(targets, lowered, strict=True)]
+    return write_fat_bundle(variants, out_dir, written)
+
+
+def _lower_for_bundle(
+    model: ModelSource,
+    devices: Sequence[str],
+    out_dir: str | Path,
+    options: BundleKeywords,
+    *,
+    fat: bool = False,
+) -> tuple[list[Device], list[LoweredModel], BundleOptions]:
+    """`model` lowered for each device of a bundle, after every refusal that needs no
+    compiling (`fat`: the devices as variants of one fat bundle); the writer's options."""
+    if unknown := options.keys() - BundleKeywords.__optional_keys__:
+        raise TypeError(f"unexpected bundle keywords: {', '.join(sorted(unknown))}")
+    targets = [
+        replace(load_device(d), cores=thread_count(d, options.get("threads"))) for d in devices
+    ]
+    if fat:
+        check_variants(targets)
+    cflags = options.get("cflags", ())
     for target in targets:
         check_bundle_target(target, cflags)
     check_destination(Path(out_dir))
+    name = options.get("name")
     symbol = entry_name(name if name is not None else _default_name(model), explicit=bool(name))
-    lowered = [lower_model(model, target, input_shapes, on_stage) for target in targets]
-    return write_fat_bundle(
-        [(target, variant.module) for target, variant in zip(targets, lowered, strict=True)],
-        out_dir,
-        name=symbol,
-        input_names=lowered[0].input_names,
-        output_names=lowered[0].output_names,
-        opt_level=opt_level,
-        cflags=cflags,
-        stats=lowered[0].stats,
+    shapes, on_stage = options.get("input_shapes"), options.get("on_stage")
+    lowered = [lower_model(model, target, shapes, on_stage) for target in targets]
+    first = lowered[0]
+    written = BundleOptions(
+        symbol,
+        first.input_names,
+        first.output_names,
+        options.get("opt_level", 3),
+        cflags,
+        first.stats,
     )
+    return targets, lowered, written
 
 
 def _default_name(model: ModelSource) -> str:

@@ -1,7 +1,7 @@
 """AOT bundles: a model compiled ahead of time for a device, built and run without Python.
 
     bundle = compile_bundle("squeezenet.onnx", "cortex-a76", "out/")   # lamina.compiler
-    bundle = write_bundle(module, device, "out/", name=..., input_names=..., output_names=...)
+    bundle = write_bundle(module, device, "out/", BundleOptions(name, input_names, output_names))
 
 `lamina.compiler.compile_bundle` runs the compile pipeline and hands the loop-level module
 (one function in the kernel ABI of docs/pipeline.md) to `write_bundle`, which only
@@ -43,8 +43,7 @@ from xdsl.utils.hints import isa
 
 from lamina.codegen import aot_dynamic
 from lamina.codegen.aot_hexagon import hexagon_files
-from lamina.codegen.bundle import MANIFEST, Bundle, TensorSpec
-from lamina.codegen.compile_stats import CompileStats
+from lamina.codegen.bundle import MANIFEST, Bundle, BundleOptions, TensorSpec
 from lamina.codegen.llvm import KERNEL_ABI, emit_llvm
 from lamina.codegen.llvm_split import InlineNests
 from lamina.codegen.llvm_target import initialize_llvm, optimize
@@ -73,34 +72,28 @@ def write_bundle(
     module: ModuleOp,
     device: Device,
     out_dir: str | Path,
-    *,
-    name: str,
-    input_names: Sequence[str],
-    output_names: Sequence[str],
-    opt_level: int = 3,
-    cflags: Sequence[str] = (),
-    stats: CompileStats | None = None,
+    options: BundleOptions,
 ) -> Bundle:
     """Write the bundle of the loop-level `module` for `device` into `out_dir` (see the
-    module docstring): its one kernel-ABI function becomes the entry point `name` (a C
-    identifier), its tensors are named `input_names` and `output_names`; parallel loops
-    run on `device.cores` threads, fixed in the object. `cflags` are appended to the CPU
-    driver's CFLAGS, which also link it (e.g. `-fsanitize=address,undefined`); Hexagon
-    takes none. The `llvm` seconds go into `stats`, which the bundle carries."""
-    check_bundle_target(device, cflags)
+    module docstring): its one kernel-ABI function becomes the entry point `options.name`,
+    its tensors get `options`' names; parallel loops run on `device.cores` threads, fixed
+    in the object."""
+    check_bundle_target(device, options.cflags)
     out = Path(out_dir)
     check_destination(out)
     kernel = kernel_function(module)
     shapes = aot_dynamic.shape_function(module, kernel)
-    kernel.sym_name = StringAttr(entry_name(name))
-    bundle = describe_kernel(kernel, device, out, list(input_names), list(output_names))
+    kernel.sym_name = StringAttr(entry_name(options.name))
+    bundle = describe_kernel(
+        kernel, device, out, list(options.input_names), list(options.output_names)
+    )
     if aot_dynamic.is_dynamic(bundle):
         _check_dynamic(bundle, device, kernel, shapes)
-    bundle.stats = stats
+    bundle.stats = options.stats
     start = time.perf_counter()
-    files = _device_files(module, bundle, device, opt_level, cflags)
-    if stats is not None:
-        stats.record("llvm", time.perf_counter() - start)
+    files = _device_files(module, bundle, device, options.opt_level, options.cflags)
+    if options.stats is not None:
+        options.stats.record("llvm", time.perf_counter() - start)
     files |= {
         "model.h": header(bundle).encode(),
         "weights.bin": weights_blob(kernel, bundle.weights_bytes).tobytes(),

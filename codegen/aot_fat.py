@@ -1,7 +1,7 @@
 """Fat bundles: one bundle holding a model compiled for several ISA levels of one
 architecture, the best this CPU supports chosen on the first call.
 
-    bundle = write_fat_bundle([(avx2, m0), (avx512, m1)], "out/", name="squeezenet", ...)
+    bundle = write_fat_bundle([(avx2, m0), (avx512, m1)], "out/", BundleOptions("squeezenet", ...))
 
 Each variant is a CPU device (`x86-64-avx2`, `x86-64-avx512`, `x86-64-avx512-vnni`;
 `cortex-a53`, `cortex-a76`) with the same model lowered for it. Next to what a bundle of
@@ -49,8 +49,7 @@ from lamina.codegen.aot import (
     weights_blob,
     write_atomically,
 )
-from lamina.codegen.bundle import MANIFEST, Bundle
-from lamina.codegen.compile_stats import CompileStats
+from lamina.codegen.bundle import MANIFEST, Bundle, BundleOptions
 from lamina.errors import UnsupportedError
 from lamina.targets import Device, device_file, is_aarch64
 
@@ -124,16 +123,11 @@ def variant_symbol(name: str, device: Device) -> str:
 def write_fat_bundle(
     variants: Sequence[tuple[Device, ModuleOp]],
     out_dir: str | Path,
-    *,
-    name: str,
-    input_names: Sequence[str],
-    output_names: Sequence[str],
-    opt_level: int = 3,
-    cflags: Sequence[str] = (),
-    stats: CompileStats | None = None,
+    options: BundleOptions,
 ) -> Bundle:
     """Write the fat bundle of `variants` (device, its loop-level module), listed from the
     baseline up, into `out_dir` (see the module docstring)."""
+    name, stats = options.name, options.stats
     out = Path(out_dir)
     check_destination(out)
     check_variants([device for device, _ in variants])
@@ -145,10 +139,12 @@ def write_fat_bundle(
     for device, module in variants:
         kernel = kernel_function(module)
         kernel.sym_name = StringAttr(variant_symbol(name, device))
-        part = describe_kernel(kernel, device, out, list(input_names), list(output_names))
+        part = describe_kernel(
+            kernel, device, out, list(options.input_names), list(options.output_names)
+        )
         if aot_dynamic.is_dynamic(part):
             raise UnsupportedError("dynamic shapes in a fat bundle", op=kernel)
-        files[f"model-{device.name}.o"] = emit_object(module, device, opt_level)
+        files[f"model-{device.name}.o"] = emit_object(module, device, options.opt_level)
         blob = weights_blob(kernel, part.weights_bytes).tobytes()
         blobs.append(blob + bytes(-len(blob) % ALIGNMENT))
         described.append((device, part, offset))
@@ -176,7 +172,7 @@ def write_fat_bundle(
         "weights.bin": b"".join(blobs),
         "main.c": driver(bundle, [f'printf("variant: %s\\n", {name}_variant());']).encode(),
         "Makefile": makefile(
-            bundle, variants[0][0], cflags, linked=("dispatch.c", objects)
+            bundle, variants[0][0], options.cflags, linked=("dispatch.c", objects)
         ).encode(),
         MANIFEST: json.dumps(bundle.manifest(), indent=2).encode(),
     }

@@ -5,6 +5,7 @@ lamina-run) see it: the `Bundle` of its `bundle.json` and a `TensorSpec` per ten
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,22 @@ class TensorSpec:
                 f"{array.dtype}[{','.join(map(str, array.shape))}]"
             )
         return np.ascontiguousarray(array)
+
+
+@dataclass(frozen=True)
+class BundleOptions:
+    """What a bundle writer (codegen/aot.py, aot_fat.py) is told beside the loop-level
+    module(s) and device(s): the entry point `name` (a C identifier), the tensors' names,
+    LLVM's `opt_level`, `cflags` appended to the CPU driver's CFLAGS, which also link it
+    (e.g. `-fsanitize=address,undefined`; Hexagon takes none), and the `stats` that get
+    the `llvm` seconds and that the bundle carries."""
+
+    name: str
+    input_names: Sequence[str]
+    output_names: Sequence[str]
+    opt_level: int = 3
+    cflags: Sequence[str] = ()
+    stats: CompileStats | None = None
 
 
 @dataclass

@@ -52,6 +52,7 @@ from lamina.lowering.top_to_loop_gemm import (
     micro_tile,
     pack_a_array,
     pack_b_array,
+    packed_by_group,
     packed_panel,
     span,
     store_with_epilogue,
@@ -133,24 +134,25 @@ def pixel_rows_blocking(f: int, pixels: int, k: int, vector_bits: int) -> Blocki
 
 
 def packed_filter(op: top.Conv2dOp, vector_bits: int) -> list[PackedConstant]:
-    """The filter in A-panel layout (the groups' panels one after the other), when `op`
-    lowers to a GEMM."""
+    """The filter packed for the GEMM `op` lowers to, the groups' panels one after the
+    other: as A panels, or transposed as B panels when the GEMM runs on pixel rows."""
     g = conv_geometry(op, vector_bits)
     if g is None:
         return []
     b = g.blocking
 
-    def pack(array: np.ndarray) -> np.ndarray:
-        per_group = np.asarray(array, np.float32).reshape(g.groups, g.f, b.k)
-        if g.pixel_rows:
-            panels = [pack_b_array(a.T, b) for a in per_group]
-        else:
-            panels = [pack_a_array(a, b) for a in per_group]
-        return panels[0] if len(panels) == 1 else np.concatenate(panels)
+    def per_group(w: np.ndarray) -> np.ndarray:
+        return w.reshape(g.groups, g.f, b.k)
 
     if g.pixel_rows:
-        return [PackedConstant(1, f"conv-bt-{g.groups}x{b.k}x{b.np_}/{b.nr}", pack)]
-    return [PackedConstant(1, f"gemm-a-{g.groups}x{b.mp}x{b.k}/{b.mr}", pack)]
+        return packed_by_group(
+            f"conv-bt-{g.groups}x{b.k}x{b.np_}/{b.nr}",
+            per_group,
+            lambda a: pack_b_array(a.T, b),
+        )
+    return packed_by_group(
+        f"gemm-a-{g.groups}x{b.mp}x{b.k}/{b.mr}", per_group, lambda a: pack_a_array(a, b)
+    )
 
 
 def lower_conv_gemm(

@@ -21,7 +21,7 @@ read. K is never padded: the k loop runs to the exact end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
@@ -328,6 +328,21 @@ def pack_b_array(bmat: np.ndarray, b: Blocking) -> np.ndarray:
     if rest:
         panels[:, full, :rest] = array[:, full * b.nr :]
     return packed
+
+
+def packed_by_group(
+    layout: str,
+    groups: Callable[[np.ndarray], Iterable[np.ndarray]],
+    pack: Callable[[np.ndarray], np.ndarray],
+) -> list[PackedConstant]:
+    """A conv's filter (operand 1) packed at compile time under `layout`: `groups` splits
+    the f32 filter into its groups' matrices, `pack` lays out one, the groups' panels one
+    after the other."""
+
+    def pack_groups(array: np.ndarray) -> np.ndarray:
+        return np.concatenate([pack(m) for m in groups(np.asarray(array, np.float32))])
+
+    return [PackedConstant(1, layout, pack_groups)]
 
 
 def clamped(em: Emitter, index: SSAValue, size: int, padded: int) -> SSAValue:

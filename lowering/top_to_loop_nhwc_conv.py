@@ -33,7 +33,6 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
-import numpy as np
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import MemRefType, f32
 from xdsl.ir import SSAValue
@@ -49,6 +48,7 @@ from lamina.lowering.top_to_loop_gemm import (
     Indices,
     micro_tile,
     pack_b_array,
+    packed_by_group,
     span,
     store_with_epilogue,
     tile_sums,
@@ -120,12 +120,11 @@ def packed_nhwc_filter(op: top.Conv2dOp, vector_bits: int) -> list[PackedConstan
     if g is None:
         return []
     b = g.blocking
-
-    def pack(array: np.ndarray) -> np.ndarray:
-        per_group = np.asarray(array, np.float32).reshape(b.k, g.groups, b.n)
-        return np.concatenate([pack_b_array(per_group[:, i], b) for i in range(g.groups)])
-
-    return [PackedConstant(1, f"nhwc-b-{g.groups}x{b.k}x{b.np_}/{b.nr}", pack)]
+    return packed_by_group(
+        f"nhwc-b-{g.groups}x{b.k}x{b.np_}/{b.nr}",
+        lambda w: w.reshape(b.k, g.groups, b.n).transpose(1, 0, 2),
+        lambda m: pack_b_array(m, b),
+    )
 
 
 @dataclass

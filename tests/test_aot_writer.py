@@ -13,6 +13,7 @@ import onnxruntime as ort
 import pytest
 
 from lamina.codegen.aot import write_bundle
+from lamina.codegen.bundle import BundleOptions
 from lamina.compiler import compile_bundle, lower_model
 from lamina.errors import LaminaError, UnsupportedError
 from lamina.runtime.qemu import build_bundle, run_bundle
@@ -32,10 +33,7 @@ def test_written_bundle_of_a_lowered_module_matches_onnxruntime(tmp_path: Path):
         lowered.module,
         lowered.device,
         tmp_path / "bundle",
-        name="classify",
-        input_names=["x"],
-        output_names=["y"],
-        stats=lowered.stats,
+        BundleOptions("classify", ["x"], ["y"], stats=lowered.stats),
     )
     assert bundle.stats is lowered.stats and "llvm" in lowered.stats.seconds
     assert "void classify(" in (bundle.directory / "model.h").read_text()
@@ -57,9 +55,7 @@ def test_compile_bundle_is_the_pipeline_then_the_writer(tmp_path: Path):
         lowered.module,
         device,
         tmp_path / "written",
-        name="mlp",
-        input_names=lowered.input_names,
-        output_names=["y"],
+        BundleOptions("mlp", lowered.input_names, ["y"]),
     )
     files = sorted(p.name for p in (tmp_path / "compiled").iterdir())
     assert files == sorted(p.name for p in (tmp_path / "written").iterdir())
@@ -80,8 +76,6 @@ def test_writer_refuses_a_gpu_device_and_a_bad_entry_name_writing_nothing(tmp_pa
                 lowered.module,
                 load_device(device),
                 tmp_path / device,
-                name=name,
-                input_names=["x"],
-                output_names=["y"],
+                BundleOptions(name, ["x"], ["y"]),
             )
     assert not any(tmp_path.iterdir())
