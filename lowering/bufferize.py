@@ -13,8 +13,9 @@ and the function takes the lamina kernel ABI of docs/pipeline.md:
 
 The `top` ops themselves stay until the lowering patterns replace them (in reverse order, so
 that an op's results have no users left when it goes); `finish` then drops the tensor
-arguments and constants, adds a `loop.dealloc` after each buffer's last use and sets the
-function's type and attributes. The arena stays `memref<0xi8>` until `plan-memory`.
+arguments and constants, adds a `loop.dealloc` after the last use of each buffer the
+lowering did not free itself (scratch buffers of a GEMM or conv nest are freed where their
+nest ends) and sets the function's type and attributes. The arena stays `memref<0xi8>` until `plan-memory`.
 """
 
 from __future__ import annotations
@@ -135,8 +136,12 @@ class Buffers:
 
 
 def _add_deallocs(block: Block) -> None:
+    """One `loop.dealloc` per `loop.alloc` of `block`: after its last use unless a lowering
+    already freed it."""
     order = {op: i for i, op in enumerate(block.ops)}
     for alloc in [op for op in block.ops if isinstance(op, AllocOp)]:
+        if any(isinstance(use.operation, DeallocOp) for use in alloc.buffer.uses):
+            continue
         last = alloc
         for use in alloc.buffer.uses:
             user = block.find_ancestor_op_in_block(use.operation)

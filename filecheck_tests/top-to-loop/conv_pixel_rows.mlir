@@ -21,6 +21,10 @@
 // CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[C]], %[[BIAS]] : f32
 // CHECK-NEXT: loop.store %[[SUM]], %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : memref<1x32x7x7xf32>
 // CHECK-NOT: top.
+// CHECK: loop.dealloc %[[BP]]
+// CHECK-NOT: loop.dealloc %[[BP]]
+// CHECK: loop.dealloc %[[CP]]
+// CHECK-NOT: loop.dealloc
 // CHECK: func.return
 func.func @pixel_rows(%x: tensor<1x64x7x7xf32>, %b: tensor<32xf32>) -> tensor<1x32x7x7xf32> {
   %w = graph.constant dense<5.000000e-01> : tensor<32x64x1x1xf32>
