@@ -138,18 +138,18 @@ def fill_planes(
     for ph in range(sh):
         for pw in range(sw):
             phase = em.index(ph * sw + pw)
-            (top, bottom), (left, right) = (
+            (row0, row_end), (col0, col_end) = (
                 _reading_x(ph - lh, sh, g.h, g.hq),
                 _reading_x(pw - lw, sw, g.w, g.wq),
             )
-            for lo, hi in ((0, top * g.wq), (bottom * g.wq, g.hq * g.wq)):
+            for lo, hi in ((0, row0 * g.wq), (row_end * g.wq, g.hq * g.wq)):
                 _pad(em, (planes, f, phase), lo, hi, pad_value, g.lanes)
-            with span(em, top, bottom, parallel=True) as i:
+            with span(em, row0, row_end, parallel=True) as i:
                 ih = em.iadd(em.imul(i, sh), ph - lh)
                 base = em.imul(i, g.wq)
-                for lo, hi in ((0, left), (right, g.wq)):
+                for lo, hi in ((0, col0), (col_end, g.wq)):
                     _pad(em, (planes, f, phase), lo, hi, pad_value, None, base)
-                with span(em, left, right, parallel=True, vector=g.lanes) as j:
+                with span(em, col0, col_end, parallel=True, vector=g.lanes) as j:
                     value = em.load(x, [*image, ih, em.iadd(em.imul(j, sw), pw - lw)])
                     em.store(value, planes, [f, phase, em.iadd(base, j)])
 
