@@ -9,7 +9,8 @@ carries all a buffer needs (shape, element type, layout, space). Computation sta
 
 Memory is planned in two steps. Before planning, buffers come from `loop.alloc` and go back
 with `loop.dealloc`. The planner replaces them with `loop.carve`s at static byte offsets into
-one `loop.arena` per memory space, and the verifier checks that each carved buffer fits.
+one `loop.arena` per memory space, and the verifier checks that each carved buffer fits;
+a `loop.view` (a slice of a buffer at a byte offset) becomes a carve inside its source's.
 
     func.func @scale(%x: memref<64xf32>, %y: memref<64xf32>, %s: f32) {
       %c0 = arith.constant 0 : index
@@ -25,7 +26,7 @@ one `loop.arena` per memory space, and the verifier checks that each carved buff
     }
 
 The ops live in one module per family, and this module gathers them into the `Loop`
-dialect object: loop_buffer.py (arena, carve, alloc, dealloc), loop_for.py (for, yield),
+dialect object: loop_buffer.py (arena, carve, view, alloc, dealloc), loop_for.py (for, yield),
 loop_access.py (load, store, vload, vstore), loop_dot.py (the int8 GEMM's byte dot
 product), loop_control.py and loop_shape.py;
 loop_base.py holds the memory spaces and the byte sizes of buffer types.
@@ -44,7 +45,7 @@ from lamina.dialects.loop_base import (
     memory_space_of,
     natural_alignment,
 )
-from lamina.dialects.loop_buffer import AllocOp, ArenaOp, CarveOp, DeallocOp
+from lamina.dialects.loop_buffer import AllocOp, ArenaOp, CarveOp, DeallocOp, ViewOp
 from lamina.dialects.loop_control import LOOP_CONTROL_OPS
 from lamina.dialects.loop_dot import ByteDotOp
 from lamina.dialects.loop_for import ForOp, YieldOp
@@ -57,6 +58,7 @@ Loop = Dialect(
         CarveOp,
         AllocOp,
         DeallocOp,
+        ViewOp,
         ForOp,
         YieldOp,
         LoadOp,
@@ -84,6 +86,7 @@ __all__ = [
     "StoreOp",
     "VLoadOp",
     "VStoreOp",
+    "ViewOp",
     "YieldOp",
     "buffer_bytes",
     "byte_size",

@@ -1,6 +1,7 @@
-"""Buffers at the `loop` level: before memory planning `loop.alloc` / `loop.dealloc`; after
-it one `loop.arena` per memory space and `loop.carve`s at static byte offsets into it,
-which the verifier checks fit and are aligned.
+"""Buffers at the `loop` level: before memory planning `loop.alloc` / `loop.dealloc` (and
+`loop.view`s, slices of a buffer at a byte offset); after it one `loop.arena` per memory
+space and `loop.carve`s at static byte offsets into it, which the verifier checks fit and
+are aligned.
 """
 
 from __future__ import annotations
@@ -166,6 +167,70 @@ class CarveOp(IRDLOperation):
                 f"carved buffer {buffer} asks for alignment {align} but arena "
                 f"{show_value(self.arena, 'arena')} is only aligned to "
                 f"{arena_op.alignment.value.data} bytes"
+            )
+
+
+@irdl_op_definition
+class ViewOp(IRDLOperation):
+    """A buffer aliasing bytes `[offset, offset + size)` of another buffer (any static one,
+    not only an arena): a slice a producer writes in place, e.g. an input of a concat
+    written straight into its part of the concat's buffer. Both have static shapes, the
+    identity layout and one memory space; the view lies inside its source and its offset
+    is a multiple of its elements' natural alignment. Memory planning folds a view of a
+    planned buffer into a `loop.carve` (the view lives as long as its source).
+
+        %s = loop.view %y[46464] : memref<1x128x55x55xf32> -> memref<1x64x55x55xf32>
+    """
+
+    name = "loop.view"
+
+    source = operand_def(MemRefType)
+    offset = prop_def(IntegerAttr[I64])
+    buffer = result_def(MemRefType)
+
+    traits = traits_def(NoMemoryEffect())
+    assembly_format = "$source `[` $offset `]` attr-dict `:` type($source) `->` type($buffer)"
+
+    def __init__(
+        self, source: SSAValue | Operation, offset: int, buffer_type: MemRefType[Attribute]
+    ) -> None:
+        super().__init__(
+            operands=[source],
+            result_types=[buffer_type],
+            properties={"offset": IntegerAttr(offset, i64)},
+        )
+
+    def verify_(self) -> None:
+        sizes: list[int] = []
+        for value in (self.source, self.buffer):
+            value_type = value.type
+            assert isa(value_type, MemRefType[Attribute])
+            size = buffer_bytes(value_type)
+            if (
+                size is None
+                or natural_alignment(value_type.element_type) is None
+                or not isinstance(value_type.layout, NoneAttr)
+            ):
+                raise VerifyException(
+                    f"view {show_value(value, 'buffer')} needs a static shape, the identity "
+                    "layout and an element type of target-independent size"
+                )
+            sizes.append(size)
+        buffer_type = self.buffer.type
+        assert isa(buffer_type, MemRefType[Attribute])
+        buffer, source = show_value(self.buffer, "buffer"), show_value(self.source, "source")
+        if memory_space_of(buffer_type) != memory_space_of(self.source.type):  # pyright: ignore[reportArgumentType]
+            raise VerifyException(f"view {buffer} is not in the memory space of {source}")
+        offset = self.offset.value.data
+        if offset < 0 or offset + sizes[1] > sizes[0]:
+            raise VerifyException(
+                f"view {buffer} of {sizes[1]} bytes at offset {offset} does not fit in "
+                f"{source} of {sizes[0]} bytes"
+            )
+        align = natural_alignment(buffer_type.element_type)
+        if align and offset % align:
+            raise VerifyException(
+                f"view {buffer} at offset {offset} is not aligned to {align} bytes"
             )
 
 

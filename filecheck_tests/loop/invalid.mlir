@@ -317,3 +317,35 @@ func.func @byte_dot_operands_too_short(%acc: vector<8xi32>, %x: vector<16xi8>) {
   %r = loop.byte_dot %acc, %x, %x : vector<8xi32>, vector<16xi8>
   func.return
 }
+
+// -----
+
+func.func @view_out_of_bounds(%y: memref<1x8x4x4xf32>) {
+  // expected-error@+1 {{view %s : memref<1x5x4x4xf32> of 320 bytes at offset 256 does not fit in %y : memref<1x8x4x4xf32> of 512 bytes}}
+  %s = loop.view %y[256] : memref<1x8x4x4xf32> -> memref<1x5x4x4xf32>
+  func.return
+}
+
+// -----
+
+func.func @view_misaligned(%y: memref<64xf32>) {
+  // expected-error@+1 {{view %s : memref<4xf32> at offset 6 is not aligned to 4 bytes}}
+  %s = loop.view %y[6] : memref<64xf32> -> memref<4xf32>
+  func.return
+}
+
+// -----
+
+func.func @view_dynamic(%y: memref<?xf32>) {
+  // expected-error@+1 {{view %y : memref<?xf32> needs a static shape, the identity layout and an element type of target-independent size}}
+  %s = loop.view %y[0] : memref<?xf32> -> memref<4xf32>
+  func.return
+}
+
+// -----
+
+func.func @view_other_space(%y: memref<64xf32>) {
+  // expected-error@+1 {{view %s : memref<4xf32, #loop.space<vtcm>> is not in the memory space of %y : memref<64xf32>}}
+  %s = loop.view %y[0] : memref<64xf32> -> memref<4xf32, #loop.space<vtcm>>
+  func.return
+}

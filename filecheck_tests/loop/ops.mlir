@@ -110,3 +110,12 @@ func.func @byte_dot(%acc: vector<16xi32>, %u: vector<64xi8>, %s: vector<64xi8>, 
   %e = loop.byte_dot %q, %p, %p : vector<4xi32>, vector<16xi8>
   func.return %d, %e : vector<16xi32>, vector<4xi32>
 }
+
+// A slice of a buffer at a byte offset (what a concat's producers write into).
+// CHECK-LABEL: func.func @view
+// CHECK-SAME: (%[[Y:.*]]: memref<1x8x4x4xf32>)
+func.func @view(%y: memref<1x8x4x4xf32>) {
+  // CHECK: loop.view %[[Y]][192] : memref<1x8x4x4xf32> -> memref<1x5x4x4xf32>
+  %s = loop.view %y[192] : memref<1x8x4x4xf32> -> memref<1x5x4x4xf32>
+  func.return
+}
