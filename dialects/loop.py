@@ -45,7 +45,14 @@ from lamina.dialects.loop_base import (
     memory_space_of,
     natural_alignment,
 )
-from lamina.dialects.loop_buffer import AllocOp, ArenaOp, CarveOp, DeallocOp, ViewOp
+from lamina.dialects.loop_buffer import (
+    AllocOp,
+    ArenaOp,
+    CarveOp,
+    DeallocOp,
+    ViewOp,
+    uses_through_views,
+)
 from lamina.dialects.loop_control import LOOP_CONTROL_OPS
 from lamina.dialects.loop_dot import ByteDotOp
 from lamina.dialects.loop_for import ForOp, YieldOp
@@ -92,4 +99,5 @@ __all__ = [
     "byte_size",
     "memory_space_of",
     "natural_alignment",
+    "uses_through_views",
 ]

@@ -234,6 +234,17 @@ class ViewOp(IRDLOperation):
             )
 
 
+def uses_through_views(buffer: SSAValue) -> list[Operation]:
+    """The ops that use `buffer` or a `loop.view` of it (views of views too), the views
+    themselves included: what a buffer's live range must cover."""
+    users: list[Operation] = []
+    for use in buffer.uses:
+        users.append(use.operation)
+        if isinstance(use.operation, ViewOp):
+            users += uses_through_views(use.operation.buffer)
+    return users
+
+
 @irdl_op_definition
 class AllocOp(IRDLOperation):
     """A buffer not yet placed by memory planning, with one `index` operand per dynamic

@@ -8,7 +8,9 @@ allocation.
     %t = loop.carve %arena[256] : memref<512xi8> -> memref<64xf32>
 
 - Liveness: a buffer lives from its `loop.alloc` to the last op (of the function's body)
-  that uses it; deallocs only mark the end and are dropped. Buffers allocated in the two
+  that uses it or a `loop.view` of it; deallocs only mark the end and are dropped. A view
+  of a carved buffer (a planned one or a weight) becomes a carve at the sum of the offsets;
+  a view of anything else (a function argument) is not supported. Buffers allocated in the two
   branches of one `loop.if` are never live together (only one branch runs), so they may
   share bytes.
 - Placement: greedy by size (TFLite's planner): buffers in decreasing size each take the
@@ -40,8 +42,10 @@ from lamina.dialects.loop import (
     CarveOp,
     DeallocOp,
     MemorySpace,
+    ViewOp,
     buffer_bytes,
     memory_space_of,
+    uses_through_views,
 )
 from lamina.dialects.loop_control import IfOp
 from lamina.errors import UnsupportedOpError
@@ -105,9 +109,9 @@ def _live_ranges(block: Block, alignment: int) -> list[PlannedBuffer]:
         top = block.find_ancestor_op_in_block(op)
         assert top is not None
         start = end = order[top]
-        for use in op.buffer.uses:
-            user = block.find_ancestor_op_in_block(use.operation)
-            if user is not None and not isinstance(use.operation, DeallocOp):
+        for operation in uses_through_views(op.buffer):
+            user = block.find_ancestor_op_in_block(operation)
+            if user is not None and not isinstance(operation, DeallocOp):
                 end = max(end, order[user])
         planned = PlannedBuffer(op, _round_up(size, alignment), start, end, branches=_branches(op))
         buffers.append(planned)
@@ -225,9 +229,14 @@ def plan_function(function: func.FuncOp, alignment: int = ARENA_ALIGNMENT) -> li
             carve = CarveOp(arena, buffer.offset, buffer.alloc.buffer.type)  # pyright: ignore
             carve.buffer.name_hint = buffer.alloc.buffer.name_hint
             Rewriter.replace_op(buffer.alloc, carve)
+            _fold_views(carve)
     for op in list(block.walk()):
         if isinstance(op, DeallocOp) and not isinstance(op.buffer.owner, AllocOp):
             Rewriter.erase_op(op)
+        elif isinstance(op, CarveOp):
+            _fold_views(op)
+        elif isinstance(op, ViewOp) and op.parent is not None:
+            raise _unsupported("a loop.view of a buffer that memory planning does not place", op)
     global_plan = next((p for p in plans if p.space == MemorySpace.GLOBAL), None)
     if abi_arena is not None:
         size = _arena_bytes(function.args[1])
@@ -235,6 +244,19 @@ def plan_function(function: func.FuncOp, alignment: int = ARENA_ALIGNMENT) -> li
         function.attributes["lamina.arena_size"] = IntegerAttr(size, i64)
         function.attributes["lamina.arena_lower_bound"] = IntegerAttr(bound, i64)
     return plans
+
+
+def _fold_views(carve: CarveOp) -> None:
+    """Each `loop.view` of `carve` (and of those views) becomes a carve of the same arena at
+    the sum of the offsets."""
+    for use in list(carve.buffer.uses):
+        view = use.operation
+        if isinstance(view, ViewOp):
+            offset = carve.offset.value.data + view.offset.value.data
+            inner = CarveOp(carve.arena, offset, view.buffer.type)  # pyright: ignore[reportArgumentType]
+            inner.buffer.name_hint = view.buffer.name_hint
+            Rewriter.replace_op(view, inner)
+            _fold_views(inner)
 
 
 def _resize_arena(function: func.FuncOp, size: int) -> BlockArgument:
@@ -253,7 +275,7 @@ def _resize_arena(function: func.FuncOp, size: int) -> BlockArgument:
 class PlanMemoryPass(ModulePass):
     """Places every buffer in an arena.
 
-    Afterwards: no static `loop.alloc` or its `loop.dealloc` remains (dynamic ones stay, for
+    Afterwards: no static `loop.alloc` or its `loop.dealloc` and no `loop.view` remains (dynamic ones stay, for
     codegen's heap); each static buffer is a `loop.carve` at
     a static, `alignment`-aligned offset into the kernel ABI's `%arena` argument (global
     space, resized to the plan) or a `loop.arena` op (other spaces); two buffers live at
