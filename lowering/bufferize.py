@@ -9,7 +9,9 @@ and the function takes the lamina kernel ABI of docs/pipeline.md:
 - every `top` op result -> a buffer: the output memref when the value is returned (so the
   last op writes straight into the output), the buffer of an init it may overwrite (a
   single-use init of `top.generic`, or a single-use elementwise input read through the
-  same permutation map), or a `loop.alloc` placed before the first op that writes it.
+  same permutation map), its slice of a concat's buffer (a `loop.view`, for an input the
+  concat need not copy: lowering/concat_slices.py), or a `loop.alloc` placed before the
+  first op that writes it (a concat's: before the first op writing any of its slices).
 
 The `top` ops themselves stay until the lowering patterns replace them (in reverse order, so
 that an op's results have no users left when it goes); `finish` then drops the tensor
@@ -41,7 +43,7 @@ from xdsl.utils.hints import isa
 
 from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp
-from lamina.dialects.loop import AllocOp, DeallocOp
+from lamina.dialects.loop import AllocOp, DeallocOp, ViewOp, uses_through_views
 from lamina.dialects.top_shape import DimOp
 from lamina.dialects.weights import (
     WEIGHTS,
@@ -51,6 +53,7 @@ from lamina.dialects.weights import (
     tensor_to_array,
 )
 from lamina.errors import UnsupportedOpError
+from lamina.lowering.concat_slices import in_place_inputs
 from lamina.lowering.epilogue_fusion import (
     PLANNERS,
     Epilogue,
@@ -85,11 +88,18 @@ def buffer_type(t: Attribute, op: Operation) -> MemRefType[Attribute]:
 
 @dataclass
 class BufferGroup:
-    """Values sharing one buffer: a chain of in-place updates."""
+    """Values sharing one buffer: a chain of in-place updates. A group with a `parent` is a
+    slice of a concat's buffer: a `loop.view` at byte `offset` of its root group's buffer
+    (the root is always a `loop.alloc` of this block)."""
 
     type: MemRefType[Attribute]
     buffer: SSAValue | None = None
     values: list[SSAValue] = field(default_factory=list[SSAValue])
+    parent: BufferGroup | None = None
+    offset: int = 0
+
+    def root(self) -> BufferGroup:
+        return self.parent.root() if self.parent is not None else self
 
 
 @dataclass
@@ -143,8 +153,8 @@ def _add_deallocs(block: Block) -> None:
         if any(isinstance(use.operation, DeallocOp) for use in alloc.buffer.uses):
             continue
         last = alloc
-        for use in alloc.buffer.uses:
-            user = block.find_ancestor_op_in_block(use.operation)
+        for operation in uses_through_views(alloc.buffer):
+            user = block.find_ancestor_op_in_block(operation)
             if user is not None and order[user] > order[last]:
                 last = user
         Rewriter.insert_op(DeallocOp(alloc.buffer), InsertPoint.after(last))
@@ -439,6 +449,11 @@ def assign_block(
             for result in op.results:
                 if result not in groups and isa(result.type, TensorType[Attribute]):
                     join(result, BufferGroup(buffer_type(result.type, op)))
+            if isinstance(op, top.ConcatOp) and (group := groups[op.result]).root().buffer is None:
+                for x, offset in in_place_inputs(op, lambda v: v in groups):
+                    slice_group = BufferGroup(buffer_type(x.type, op), parent=group.root())
+                    slice_group.offset = group.offset + offset
+                    join(x, slice_group)
             if isinstance(op, top.GenericOp):
                 if (producer := fused.get(op)) is not None and producer not in groups:
                     join(producer, groups[op.res[0]])
@@ -477,13 +492,22 @@ def _allocate(block: Block, buffers: Buffers, groups: dict[SSAValue, BufferGroup
         return buffers.of.get(value) or (groups[value].buffer if value in groups else None)
 
     mine = [g for g in {id(g): g for g in groups.values()}.values() if g.buffer is None]
-    for group in sorted(mine, key=lambda g: order[first(g).op]):
+    starts = {id(g): first(g).op for g in mine}
+    for group in mine:  # a concat's buffer: before the first op writing any of its slices
+        root = group.root()
+        if order[starts[id(group)]] < order[starts[id(root)]]:
+            starts[id(root)] = starts[id(group)]
+    for group in sorted(mine, key=lambda g: (g.parent is not None, order[starts[id(g)]])):
         value = first(group)
-        em = Emitter(InsertPoint.before(value.op), buffers.constants)
-        alloc = AllocOp(group.type, dynamic_sizes(value, buffer_of, em))
-        alloc.buffer.name_hint = group.values[-1].name_hint
-        Rewriter.insert_op(alloc, em.point)
-        group.buffer = alloc.buffer
+        em = Emitter(InsertPoint.before(starts[id(group)]), buffers.constants)
+        root = group.root().buffer
+        if root is not None:
+            made: Operation = ViewOp(root, group.offset, group.type)
+        else:
+            made = AllocOp(group.type, dynamic_sizes(value, buffer_of, em))
+        made.results[0].name_hint = group.values[-1].name_hint
+        Rewriter.insert_op(made, em.point)
+        group.buffer = made.results[0]
 
 
 @dataclass

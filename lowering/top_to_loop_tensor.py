@@ -15,6 +15,7 @@ from xdsl.pattern_rewriter import PatternRewriter, op_type_rewrite_pattern
 from lamina.dialects import top
 from lamina.dialects.top_shape import DimOp
 from lamina.lowering.bufferize import TopLowering
+from lamina.lowering.concat_slices import contiguous_slices, written_in_place
 from lamina.lowering.top_to_loop_build import Emitter, Extent, element_of, fill, is_float, shape_of
 from lamina.lowering.top_to_loop_nn import broadcast_indices
 
@@ -257,22 +258,26 @@ def _strides(em: Emitter, shape: Sequence[Extent]) -> list[Extent]:
 
 
 class ConcatLowering(TopLowering):
-    """One copy nest per input into its slice of the result along `axis`."""
+    """One copy nest per input into its slice of the result along `axis`, but for the
+    inputs whose producer wrote them there already (bufferization made their buffer that
+    slice: lowering/concat_slices.py)."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: top.ConcatOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
         y = self.buffer(op.result, op)
         axis = op.axis.value.data
+        offsets = contiguous_slices(op)
         start: Extent = 0
-        for value in op.inputs:
+        for k, value in enumerate(op.inputs):
             x = self.buffer(value, op)
             xs = em.extents(x)
-            vector = self.lanes(y) if axis != len(xs) - 1 else None
-            with em.nest(xs, vector=vector) as ivs:
-                out = list(ivs)
-                out[axis] = em.iadd(ivs[axis], start)
-                em.store(em.load(x, ivs), y, out)
+            if offsets is None or not written_in_place(x, y, offsets[k]):
+                vector = self.lanes(y) if axis != len(xs) - 1 else None
+                with em.nest(xs, vector=vector) as ivs:
+                    out = list(ivs)
+                    out[axis] = em.iadd(ivs[axis], start)
+                    em.store(em.load(x, ivs), y, out)
             size = xs[axis]
             start = (
                 start + size

@@ -346,6 +346,23 @@ def test_reshape_and_concat() -> None:
     check(text, [a, b], [np.concatenate([a.reshape(2, 12), b], axis=1)])
 
 
+def test_chained_concats_written_in_place() -> None:
+    """%p and %q are written into their slices of %c2's buffer (views), so is %c1."""
+    x = f32(1, 2, 3, 2)
+    text = """
+    func.func @main(%x: tensor<1x2x3x2xf32>) -> tensor<1x6x2x3xf32> {
+      %p = top.transpose %x permutation [0, 1, 3, 2] : tensor<1x2x3x2xf32> -> tensor<1x2x2x3xf32>
+      %q = top.transpose %x permutation [0, 1, 3, 2] : tensor<1x2x3x2xf32> -> tensor<1x2x2x3xf32>
+      %c1 = top.concat %p, %q axis 1 : (tensor<1x2x2x3xf32>, tensor<1x2x2x3xf32>) -> tensor<1x4x2x3xf32>
+      %c2 = top.concat %c1, %p axis 1 : (tensor<1x4x2x3xf32>, tensor<1x2x2x3xf32>) -> tensor<1x6x2x3xf32>
+      %r = top.transpose %c2 permutation [0, 1, 2, 3] : tensor<1x6x2x3xf32> -> tensor<1x6x2x3xf32>
+      func.return %r : tensor<1x6x2x3xf32>
+    }"""
+    assert "loop.view" in str(lower(text, False))
+    t = x.transpose(0, 1, 3, 2)
+    check(text, [x], [np.concatenate([t, t, t], axis=1)])
+
+
 # --- generic ----------------------------------------------------------------------------------
 
 

@@ -68,6 +68,11 @@ def _carve(arena: np.ndarray, offset: int, dtype: np.dtype, shape: tuple[int, ..
     return arena[offset : offset + size].view(dtype).reshape(shape)
 
 
+def _bytes(buffer: np.ndarray) -> np.ndarray:
+    """The bytes of a dense buffer, aliasing it."""
+    return buffer.reshape(-1).view(np.uint8)
+
+
 def _poisoned(dtype: np.dtype, shape: Sequence[int]) -> np.ndarray:
     count = int(np.prod(shape, dtype=np.int64))
     return np.full(count * dtype.itemsize, 0xFF, np.uint8).view(dtype).reshape(shape)
@@ -181,6 +186,7 @@ class _Translator:
             "_divsi": _divsi,
             "_carve": _carve,
             "_poisoned": _poisoned,
+            "_bytes": _bytes,
             "_round": _round,
             "_erf": _erf,
             "_cmpf": _cmpf,
@@ -286,12 +292,14 @@ class _Translator:
         name = op.name
         rtype = op.results[0].type if op.results else None
         a, b, c = ([*operands, "", "", ""])[:3]
-        if isinstance(op, loop.CarveOp | loop.AllocOp | loop.ArenaOp):
+        if isinstance(op, loop.CarveOp | loop.AllocOp | loop.ArenaOp | loop.ViewOp):
             buffer_type = cast(MemRefType[Attribute], op.results[0].type)
             dtype = self.const(numpy_dtype(buffer_type.element_type))
             shape = buffer_type.get_shape()
             if isinstance(op, loop.CarveOp):
                 return f"_carve({a}, {op.offset.value.data}, {dtype}, {shape})"
+            if isinstance(op, loop.ViewOp):
+                return f"_carve(_bytes({a}), {op.offset.value.data}, {dtype}, {shape})"
             sizes = iter(operands)
             dims = [next(sizes) if d == DYNAMIC_INDEX else str(d) for d in shape]
             return f"_poisoned({dtype}, ({', '.join(dims)}{',' if len(dims) == 1 else ''}))"
