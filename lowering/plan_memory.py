@@ -8,15 +8,17 @@ allocation.
     %t = loop.carve %arena[256] : memref<512xi8> -> memref<64xf32>
 
 - Liveness: a buffer lives from its `loop.alloc` to the last op (of the function's body)
-  that uses it or a `loop.view` of it; deallocs only mark the end and are dropped. A view
-  of a carved buffer (a planned one or a weight) becomes a carve at the sum of the offsets;
-  a view of anything else (a function argument) is not supported. Buffers allocated in the two
-  branches of one `loop.if` are never live together (only one branch runs), so they may
-  share bytes.
+  that uses it or a `loop.view` of it; deallocs only mark the end and are dropped. The
+  bytes of a view (a concat's slice) live only from the view on, those no view covers from
+  the alloc: other buffers may use a concat's later slices until their producers run. A
+  view of a carved buffer (a planned one or a weight) becomes a carve at the sum of the
+  offsets; a view of anything else (a function argument) is not supported. Buffers
+  allocated in the two branches of one `loop.if` are never live together (only one branch
+  runs), so they may share bytes.
 - Placement: greedy by size (TFLite's planner): buffers in decreasing size each take the
-  lowest 64-byte aligned offset whose bytes no buffer with an overlapping live range
-  holds; both first fit and best fit (the smallest fitting gap) are tried, the smaller
-  arena wins.
+  lowest 64-byte aligned offset at which none of its bytes meets a byte of a placed buffer
+  live at the same time (pieces widened to 64-byte boundaries); both first fit and best
+  fit (the smallest fitting gap) are tried, the smaller arena wins.
 - The global arena is the kernel ABI's `%arena` argument (resized to the plan); other
   spaces get a `loop.arena` op. The function gets `lamina.arena_size` (bytes, what the
   caller allocates) and `lamina.arena_lower_bound` (the largest total size of the buffers
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from xdsl.context import Context
 from xdsl.dialects import func
@@ -52,6 +55,9 @@ from lamina.errors import UnsupportedOpError
 
 ARENA_ALIGNMENT = 64
 
+Piece = tuple[int, int, int]
+"""(byte offset in the buffer, bytes, the op from which on they are live)."""
+
 
 @dataclass
 class PlannedBuffer:
@@ -64,14 +70,42 @@ class PlannedBuffer:
     offset: int = -1
     branches: dict[Operation, int] = field(default_factory=dict[Operation, int])
     """The `loop.if`s the buffer is allocated in, with the branch (0 then, 1 else)."""
+    pieces: list[Piece] = field(default_factory=list[Piece])
+    """Byte ranges live from a later op than `start` on (until `end`): a concat's slices,
+    each from its producer's view on. Empty: every byte lives from `start`."""
+
+    def parts(self, alignment: int = 1) -> list[Piece]:
+        """The pieces (the whole buffer if none), widened to `alignment` boundaries."""
+        if not self.pieces:
+            return [(0, self.size, self.start)]
+        return [
+            (
+                at // alignment * alignment,
+                _round_up(at + size, alignment) - at // alignment * alignment,
+                start,
+            )
+            for at, size, start in self.pieces
+        ]
 
     def overlaps_in_time(self, other: PlannedBuffer) -> bool:
         if any(other.branches.get(op, k) != k for op, k in self.branches.items()):
             return False  # in the two branches of one loop.if: never live together
         return self.start <= other.end and other.start <= self.end
 
-    def overlaps_in_memory(self, other: PlannedBuffer) -> bool:
-        return self.offset < other.offset + other.size and other.offset < self.offset + self.size
+    def clashes(self, other: PlannedBuffer) -> bool:
+        """Whether some byte of each is live at the same time at the same address."""
+        return self.overlaps_in_time(other) and any(
+            a_start <= other.end
+            and b_start <= self.end
+            and self.offset + a < other.offset + b + b_size
+            and other.offset + b < self.offset + a + a_size
+            for a, a_size, a_start in self.parts()
+            for b, b_size, b_start in other.parts()
+        )
+
+    def live_bytes(self, t: int) -> int:
+        """Bytes live at op `t` (within `start`..`end`)."""
+        return sum(size for _, size, start in self.parts() if start <= t)
 
 
 @dataclass
@@ -89,7 +123,7 @@ class MemoryPlan:
             (a, b)
             for i, a in enumerate(self.buffers)
             for b in self.buffers[i + 1 :]
-            if a.size and b.size and a.overlaps_in_time(b) and a.overlaps_in_memory(b)
+            if a.size and b.size and a.clashes(b)
         ]
 
 
@@ -114,8 +148,48 @@ def _live_ranges(block: Block, alignment: int) -> list[PlannedBuffer]:
             if user is not None and not isinstance(operation, DeallocOp):
                 end = max(end, order[user])
         planned = PlannedBuffer(op, _round_up(size, alignment), start, end, branches=_branches(op))
+        views = [
+            (at, n, order[user])
+            for at, n, view in _views(op.buffer, 0)
+            if n and (user := block.find_ancestor_op_in_block(view))
+        ]
+        direct = [
+            order[user]
+            for use in op.buffer.uses
+            if not isinstance(use.operation, ViewOp | DeallocOp)
+            and (user := block.find_ancestor_op_in_block(use.operation))
+        ]
+        if views and direct:  # a use of the whole buffer: every byte live from there on
+            views.append((0, planned.size, min(direct)))
+        if views:
+            planned.pieces = _pieces(views, planned.size, start)
         buffers.append(planned)
     return buffers
+
+
+def _views(buffer: SSAValue, offset: int) -> list[tuple[int, int, ViewOp]]:
+    """(byte offset in the buffer, bytes, op) of each `loop.view` of `buffer`, views of views too."""
+    found: list[tuple[int, int, ViewOp]] = []
+    for use in buffer.uses:
+        if isinstance(view := use.operation, ViewOp):
+            at = offset + view.offset.value.data
+            found.append((at, buffer_bytes(view.buffer.type) or 0, view))  # pyright: ignore[reportArgumentType]
+            found += _views(view.buffer, at)
+    return found
+
+
+def _pieces(views: list[Piece], size: int, start: int) -> list[Piece]:
+    """A buffer's bytes cut where views begin and end: each cut live from the first of the
+    views covering it, bytes no view covers from `start`."""
+    cuts = sorted({0, size, *(at for at, _, _ in views), *(at + n for at, n, _ in views)})
+    pieces: list[Piece] = []
+    for low, high in pairwise(cuts):
+        first = min((s for at, n, s in views if at <= low and high <= at + n), default=start)
+        if pieces and pieces[-1][2] == first and pieces[-1][0] + pieces[-1][1] == low:
+            pieces[-1] = (pieces[-1][0], high - pieces[-1][0], first)
+        else:
+            pieces.append((low, high - low, first))
+    return pieces
 
 
 def _branches(op: Operation) -> dict[Operation, int]:
@@ -146,19 +220,28 @@ def _best_fit(gaps: list[tuple[int, int]]) -> int:
     return min(gaps, key=lambda gap: (gap[1], gap[0]))[0]
 
 
-def _place(buffers: list[PlannedBuffer], fit: Fit, base: int) -> int:
-    """Greedy by size; returns the arena size. Gaps are (offset, size) between the buffers
-    already placed whose live ranges overlap this one's, the last one unbounded."""
+def _place(buffers: list[PlannedBuffer], fit: Fit, base: int, alignment: int) -> int:
+    """Greedy by size; returns the arena size. Gaps are (first offset, number of offsets)
+    of the runs of offsets at which no piece of this buffer meets a piece, live at the
+    same time, of a buffer already placed; the last one unbounded."""
     placed: list[PlannedBuffer] = []
     end = base
     for buffer in sorted(buffers, key=lambda b: (-b.size, b.start)):
-        busy = sorted((p for p in placed if p.overlaps_in_time(buffer)), key=lambda p: p.offset)
+        taken: list[tuple[int, int]] = []  # offsets [low, high) the buffer may not take
+        for other in placed:
+            if not other.overlaps_in_time(buffer):
+                continue
+            for at, size, start in buffer.parts(alignment):
+                for other_at, other_size, other_start in other.parts(alignment):
+                    if start <= other.end and other_start <= buffer.end:
+                        low = other.offset + other_at - at - size + 1
+                        taken.append((low, other.offset + other_at + other_size - at))
         gaps: list[tuple[int, int]] = []
         free = base
-        for other in busy:
-            if other.offset - free >= buffer.size:
-                gaps.append((free, other.offset - free))
-            free = max(free, other.offset + other.size)
+        for low, high in sorted(taken):
+            if low > free:
+                gaps.append((free, low - free))
+            free = max(free, high)
         gaps.append((free, 1 << 62))
         buffer.offset = fit(gaps)
         placed.append(buffer)
@@ -166,12 +249,17 @@ def _place(buffers: list[PlannedBuffer], fit: Fit, base: int) -> int:
     return end
 
 
-def plan_buffers(buffers: list[PlannedBuffer], space: MemorySpace, base: int = 0) -> MemoryPlan:
+def plan_buffers(
+    buffers: list[PlannedBuffer],
+    space: MemorySpace,
+    base: int = 0,
+    alignment: int = ARENA_ALIGNMENT,
+) -> MemoryPlan:
     """Offsets for `buffers` (set in place) from `base` on, the better of two fits."""
     plan = MemoryPlan(space, buffers)
     best: tuple[int, list[int]] | None = None
     for fit in (_best_fit, _first_fit):
-        size = _place(buffers, fit, base)
+        size = _place(buffers, fit, base, alignment)
         if best is None or size < best[0]:
             best = (size, [b.offset for b in buffers])
     assert best is not None
@@ -187,8 +275,8 @@ def _live_bytes(buffers: list[PlannedBuffer], t: int) -> int:
     """Bytes that must coexist at op `t`: every buffer outside a branch, and the largest one
     inside (buffers of different branches never coexist)."""
     live = [b for b in buffers if b.start <= t <= b.end]
-    outside = sum(b.size for b in live if not b.branches)
-    return outside + max((b.size for b in live if b.branches), default=0)
+    outside = sum(b.live_bytes(t) for b in live if not b.branches)
+    return outside + max((b.live_bytes(t) for b in live if b.branches), default=0)
 
 
 def _abi_arena(function: func.FuncOp) -> BlockArgument | None:
@@ -217,7 +305,7 @@ def plan_function(function: func.FuncOp, alignment: int = ARENA_ALIGNMENT) -> li
     for space, buffers in by_space.items():
         arena: SSAValue | None = abi_arena if space == MemorySpace.GLOBAL else None
         base = _round_up(_arena_bytes(arena), alignment) if arena is not None else 0
-        plan = plan_buffers(buffers, space, base)
+        plan = plan_buffers(buffers, space, base, alignment)
         plans.append(plan)
         if arena is not None:
             arena = _resize_arena(function, plan.arena_size)
