@@ -57,6 +57,14 @@ from lamina.lowering.top_to_loop_gemm import (
     span,
     store_with_epilogue,
 )
+from lamina.lowering.top_to_loop_lanes import (
+    load_piece,
+    row_pieces,
+    splat,
+    store_piece,
+    vector_epilogue,
+    vectorises,
+)
 from lamina.lowering.top_to_loop_nhwc_conv import balanced_rows
 
 MIN_GEMM_FLOPS = 1 << 16
@@ -328,6 +336,9 @@ def copy_out(
 
         _copy_out_transposed(em, g, cp, group, write)
         return
+    if g.groups > 1 and (epilogue is None or vectorises(epilogue.body.block, epilogue.maps)):
+        _copy_out_pieces(em, g, cp, bias, y, image, epilogue, buffers)
+        return
     with span(em, 0, g.f, parallel=True) as f_local, span(em, 0, g.oh, parallel=True) as oh:
         f = em.iadd(f_local, em.imul(group, g.f)) if g.groups > 1 else f_local
         block, r = _divmod(em, oh, g.rows)
@@ -338,6 +349,38 @@ def copy_out(
             if bias_value is not None:
                 value = em.add(value, bias_value)
             store_with_epilogue(em, value, y, [n, f, oh, ow], epilogue, buffers)
+
+
+def _copy_out_pieces(
+    em: Emitter,
+    g: ConvGeometry,
+    cp: SSAValue,
+    bias: SSAValue | None,
+    y: SSAValue,
+    image: tuple[SSAValue, SSAValue],
+    epilogue: Epilogue | None,
+    buffers: Buffers,
+) -> None:
+    """`copy_out` of a grouped conv (the epilogue, if any, must `vectorises`), each output
+    row as explicit vectors (`row_pieces`: at 16 lanes a 14-wide row is 8 + 4 + 2 lanes),
+    the epilogue on whole pieces."""
+    n, group = image
+    with span(em, 0, g.f, parallel=True) as f_local, span(em, 0, g.oh, parallel=True) as oh:
+        f = em.iadd(f_local, em.imul(group, g.f))
+        block, r = _divmod(em, oh, g.rows)
+        base = em.iadd(em.imul(block, g.ncp), em.imul(r, g.ow))
+        bias_value = None if bias is None else em.load(bias, [f])
+
+        def piece(ow: SSAValue, width: int) -> None:
+            value = load_piece(em, cp, [f_local, em.iadd(base, ow)], width)
+            if bias_value is not None:
+                value = em.value(arith.AddfOp(value, splat(em, bias_value, width)))
+            where = [n, f, oh, ow]
+            if epilogue is not None:
+                value = vector_epilogue(em, value, where, epilogue, buffers)
+            store_piece(em, value, y, where)
+
+        row_pieces(em, g.ow, g.blocking.lanes, piece)
 
 
 def _copy_out_transposed(
