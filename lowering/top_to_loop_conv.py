@@ -13,7 +13,11 @@ blocks of a vector of filters. It takes a conv whose output is one B block and w
 work (filters x pixels) is no larger than the other form's; measured side by side at one
 thread (Zen 4) it was 5-25% faster on every ResNet-50 layer of 28x28 outputs or fewer (a
 1x1 conv of 128 -> 512 channels at 28x28: 1.34 vs 1.61 ms, padded work only 2% less), and
-5-40% slower on those of 56x56 or 112x112 outputs (four or eight blocks).
+5-40% slower on those of 56x56 or 112x112 outputs (four or eight blocks). Grouped convs keep
+the row form, whose copy-out is explicit vectors (`_copy_out_pieces`): ShuffleNet's 1x1
+convs of 4 groups (one node vs onnxruntime at one thread, side by side) ran 1.4-3.0x
+slower than onnxruntime on pixel rows at 7x7 (272 channels) to 56x56 outputs, 1.0-1.1x in
+rows; at 544 channels on 7x7 both forms were 1.0-1.1x.
 
 - A is the filter, packed at compile time into [G*Fp/MR][K][MR] panels (`PackedConstant`),
   group g's panels starting at row g*Fp/MR (`pixel_rows`: W^T in [G*Fp/NR][K][NR] panels);
@@ -111,7 +115,7 @@ def conv_geometry(op: top.Conv2dOp, vector_bits: int) -> ConvGeometry | None:
         return None
     rows, blocking = conv_blocking(f, oh, ow, c * kh * kw, vector_bits)
     transposed = pixel_rows_blocking(f, rows * ow, c * kh * kw, vector_bits)
-    if rows == oh and transposed.np_ * transposed.mc <= blocking.mp * blocking.nc:
+    if groups == 1 and rows == oh and transposed.np_ * transposed.mc <= blocking.mp * blocking.nc:
         return ConvGeometry(c, h, w, f, kh, kw, oh, ow, groups, rows, transposed, True)
     return ConvGeometry(c, h, w, f, kh, kw, oh, ow, groups, rows, blocking)
 
