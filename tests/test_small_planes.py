@@ -68,3 +68,21 @@ def test_a_nan_in_a_padded_max_pool_window_wins() -> None:
     windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(2, 3))
     np.testing.assert_array_equal(got, windows[:, :, ::2, ::2].max(axis=(4, 5)))
     assert np.isnan(got[0, 0, 0, 2:4]).all()
+
+
+@pytest.mark.parametrize(
+    ("op", "shape", "axes"),
+    [
+        ("GlobalAveragePool", [1, 5, 13, 13], None),  # SqueezeNet's: rows of 8 + 4 + 1 lanes
+        ("GlobalAveragePool", [2, 3, 7, 7], None),  # ShuffleNet's, batch 2
+        ("ReduceMean", [2, 3, 20], [1, 2]),  # rows of one vector + 4
+        ("ReduceSum", [3, 64], [-1]),  # four whole vectors, no other reduced dim
+    ],
+)
+def test_sums_of_short_rows_match_onnxruntime(op: str, shape: list[int], axes: list[int] | None):
+    if axes is None:
+        node, weights = helper.make_node(op, ["x"], ["y"]), {}
+    else:
+        node = helper.make_node(op, ["x", "axes"], ["y"], keepdims=0)
+        weights = {"axes": np.array(axes, np.int64)}
+    _check(node, shape, weights, exact=False)
