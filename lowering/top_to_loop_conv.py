@@ -13,7 +13,11 @@ blocks of a vector of filters. It takes a conv whose output is one B block and w
 work (filters x pixels) is no larger than the other form's; measured side by side at one
 thread (Zen 4) it was 5-25% faster on every ResNet-50 layer of 28x28 outputs or fewer (a
 1x1 conv of 128 -> 512 channels at 28x28: 1.34 vs 1.61 ms, padded work only 2% less), and
-5-40% slower on those of 56x56 or 112x112 outputs (four or eight blocks).
+5-40% slower on those of 56x56 or 112x112 outputs (four or eight blocks). Grouped convs keep
+the row form, whose copy-out is explicit vectors (`copy_out`): ShuffleNet's 1x1
+convs of 4 groups (one node vs onnxruntime at one thread, side by side) ran 1.4-3.0x
+slower than onnxruntime on pixel rows at 7x7 (272 channels) to 56x56 outputs, 1.0-1.1x in
+rows; at 544 channels on 7x7 both forms were 1.0-1.1x.
 
 - A is the filter, packed at compile time into [G*Fp/MR][K][MR] panels (`PackedConstant`),
   group g's panels starting at row g*Fp/MR (`pixel_rows`: W^T in [G*Fp/NR][K][NR] panels);
@@ -56,6 +60,14 @@ from lamina.lowering.top_to_loop_gemm import (
     packed_panel,
     span,
     store_with_epilogue,
+)
+from lamina.lowering.top_to_loop_lanes import (
+    load_piece,
+    row_pieces,
+    splat,
+    store_piece,
+    vector_epilogue,
+    vectorises,
 )
 from lamina.lowering.top_to_loop_nhwc_conv import balanced_rows
 
@@ -103,7 +115,7 @@ def conv_geometry(op: top.Conv2dOp, vector_bits: int) -> ConvGeometry | None:
         return None
     rows, blocking = conv_blocking(f, oh, ow, c * kh * kw, vector_bits)
     transposed = pixel_rows_blocking(f, rows * ow, c * kh * kw, vector_bits)
-    if rows == oh and transposed.np_ * transposed.mc <= blocking.mp * blocking.nc:
+    if groups == 1 and rows == oh and transposed.np_ * transposed.mc <= blocking.mp * blocking.nc:
         return ConvGeometry(c, h, w, f, kh, kw, oh, ow, groups, rows, transposed, True)
     return ConvGeometry(c, h, w, f, kh, kw, oh, ow, groups, rows, blocking)
 
@@ -328,16 +340,31 @@ def copy_out(
 
         _copy_out_transposed(em, g, cp, group, write)
         return
+    # grouped convs: each row as explicit vectors (`row_pieces`: at 16 lanes a 14-wide row
+    # is 8 + 4 + 2 lanes), the epilogue on whole pieces, where it vectorises
+    pieces = g.groups > 1 and (epilogue is None or vectorises(epilogue.body.block, epilogue.maps))
     with span(em, 0, g.f, parallel=True) as f_local, span(em, 0, g.oh, parallel=True) as oh:
         f = em.iadd(f_local, em.imul(group, g.f)) if g.groups > 1 else f_local
         block, r = _divmod(em, oh, g.rows)
         base = em.iadd(em.imul(block, g.ncp), em.imul(r, g.ow))
         bias_value = None if bias is None else em.load(bias, [f])
-        with span(em, 0, g.ow, parallel=True, vector=g.blocking.lanes) as ow:
-            value = em.load(cp, [f_local, em.iadd(base, ow)])
+
+        def piece(ow: SSAValue, width: int) -> None:
+            value = load_piece(em, cp, [f_local, em.iadd(base, ow)], width)
             if bias_value is not None:
-                value = em.add(value, bias_value)
-            store_with_epilogue(em, value, y, [n, f, oh, ow], epilogue, buffers)
+                value = em.value(arith.AddfOp(value, splat(em, bias_value, width)))
+            if epilogue is not None:
+                value = vector_epilogue(em, value, [n, f, oh, ow], epilogue, buffers)
+            store_piece(em, value, y, [n, f, oh, ow])
+
+        if pieces:
+            row_pieces(em, g.ow, g.blocking.lanes, piece)
+        else:
+            with span(em, 0, g.ow, parallel=True, vector=g.blocking.lanes) as ow:
+                value = em.load(cp, [f_local, em.iadd(base, ow)])
+                if bias_value is not None:
+                    value = em.add(value, bias_value)
+                store_with_epilogue(em, value, y, [n, f, oh, ow], epilogue, buffers)
 
 
 def _copy_out_transposed(

@@ -3,7 +3,7 @@ is short and seldom a multiple of the vector: the channels of NHWC convolutions.
 
 - `tail_pieces(count, lanes)`: what is left of a run after its whole vectors, as the
   binary split of the rest (at 16 lanes, 24 = one vector + [8], 7 = [4, 2, 1]), so every
-  access stays inside the run without masks;
+  access stays inside the run without masks; `row_pieces` emits a whole run that way;
 - `load_piece` / `store_piece` / `splat` / `fma`: one piece as a `vector<width>` op, or
   as the scalar op when its width is 1 (OpenCL C has no 1-lane vectors);
 - `vectorises` / `vector_epilogue`: the fused elementwise consumer (`Epilogue`) applied to
@@ -17,7 +17,7 @@ is short and seldom a multiple of the vector: the channels of NHWC convolutions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from math import prod
 
 from xdsl.dialects import arith, vector
@@ -46,6 +46,19 @@ def tail_pieces(count: int, lanes: int) -> list[tuple[int, int]]:
         pieces.append((offset, width))
         offset += width
     return pieces
+
+
+def row_pieces(em: Emitter, count: int, lanes: int, piece: Callable[[SSAValue, int], None]):
+    """`piece(start, width)` over a run of `count` elements: a loop over its whole vectors,
+    then the `tail_pieces`. For NCHW rows shorter than a vector or not a multiple of one
+    (7, 14, 28): the scalar row loop LLVM is otherwise left with it vectorised across
+    the rows instead, as gathers and scatters."""
+    whole = count - count % lanes
+    if whole:
+        with em.inside(em.loop(0, whole, lanes, parallel=True)) as loop:
+            piece(loop.induction_var, lanes)
+    for offset, width in tail_pieces(count, lanes):
+        piece(em.index(offset), width)
 
 
 def width_of(value: SSAValue) -> int:

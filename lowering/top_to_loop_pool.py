@@ -8,6 +8,7 @@ with the phase planes of the depthwise kernel (lowering/top_to_loop_depthwise.py
         acc[u] = tap 0; acc[u] = max / add (acc[u], tap t) for the other KH*KW taps
         Yf[c][p + u*L] = acc[u]
       Y[n, c, oh, ow] = Yf[c][oh*Wq + ow]            (avg: / the count of counted taps)
+                                                     (f32: rows as explicit vectors)
 
 The count of an average window is the product of its per-dim counts, each
 min(o*s - low + k, end) - max(o*s - low, begin) with [begin, end) = [0, size), or
@@ -16,6 +17,7 @@ min(o*s - low + k, end) - max(o*s - low, begin) with [begin, end) = [0, size), o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 from xdsl.dialects import arith
@@ -32,6 +34,7 @@ from lamina.lowering.top_to_loop_depthwise import (
     strides_fit_planes,
 )
 from lamina.lowering.top_to_loop_gemm import span
+from lamina.lowering.top_to_loop_lanes import load_piece, row_pieces, splat, store_piece
 from lamina.lowering.top_to_loop_row_pool import ANY_SIGN_OF_ZERO
 
 
@@ -94,15 +97,62 @@ def lower_pool_planes(
         with span(em, 0, g.oh, parallel=True) as oh:
             base = em.imul(oh, g.wq)
             rows = None if is_max else _window_count(em, op, g, oh, 0)
-            with span(em, 0, g.ow, parallel=True, vector=g.lanes) as ow:
+
+            def store(ow: SSAValue, cols: SSAValue | None) -> None:
                 value = em.load(flat, [c, em.iadd(base, ow)])
                 if rows is not None:
-                    count = em.value(arith.MuliOp(rows, _window_count(em, op, g, ow, 1)))
-                    as_int = em.value(arith.IndexCastOp(count, i64))
-                    value = em.div(value, em.value(arith.SIToFPOp(as_int, f32)))
+                    count = em.value(arith.MuliOp(rows, cols or _window_count(em, op, g, ow, 1)))
+                    value = em.div(value, _as_float(em, count))
                 em.store(value, y, [n, c, oh, ow])
+
+            if element != f32:
+                with span(em, 0, g.ow, parallel=True, vector=g.lanes) as ow:
+                    store(ow, None)
+            else:
+                _copy_rows_pieces(em, op, g, (flat, [c, base]), (y, [n, c, oh]), rows, store)
     for buffer in (planes, flat):
         em.emit(DeallocOp(buffer))
+
+
+def _copy_rows_pieces(
+    em: Emitter,
+    op: top.PoolOp,
+    g: DepthwiseGeometry,
+    source: tuple[SSAValue, list[SSAValue]],
+    dest: tuple[SSAValue, list[SSAValue]],
+    rows: SSAValue | None,
+    store: Callable[[SSAValue, SSAValue | None], None],
+) -> None:
+    """Y[n, c, oh, :] = Yf[c][base + (0..OW)] (avg: / the window's count) as explicit
+    vectors (`row_pieces`; the row loop left to LLVM was vectorised across the rows, as
+    gathers and scatters): an average's pieces divided by rows * KW, the count of a window
+    whose columns all count, then the columns whose windows are cut by the edge (known at
+    compile time) stored again one by one (`store`) with their own count."""
+    flat, (c, base) = source
+    y, (n, c_out, oh) = dest
+    full = None if rows is None else _as_float(em, em.value(arith.MuliOp(rows, em.index(g.kw))))
+
+    def piece(ow: SSAValue, width: int) -> None:
+        value = load_piece(em, flat, [c, em.iadd(base, ow)], width)
+        if full is not None:
+            value = em.value(arith.DivfOp(value, splat(em, full, width)))
+        store_piece(em, value, y, [n, c_out, oh, ow])
+
+    row_pieces(em, g.ow, g.lanes, piece)
+    if rows is None:
+        return
+    begin, end = 0, g.w
+    if op.count_include_pad is not None:
+        begin, end = -g.pad[1], g.w + op.pad_high.get_values()[1]
+    for ow in range(g.ow):
+        start = ow * g.stride[1] - g.pad[1]
+        cols = min(start + g.kw, end) - max(start, begin)
+        if cols != g.kw:
+            store(em.index(ow), em.index(cols))
+
+
+def _as_float(em: Emitter, count: SSAValue) -> SSAValue:
+    return em.value(arith.SIToFPOp(em.value(arith.IndexCastOp(count, i64)), f32))
 
 
 def _combine(

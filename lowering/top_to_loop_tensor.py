@@ -5,9 +5,10 @@ innermost, `vector N` when every access along it is contiguous or invariant)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from math import prod
 
-from xdsl.dialects import arith, math
-from xdsl.dialects.builtin import IndexType
+from xdsl.dialects import arith, math, vector
+from xdsl.dialects.builtin import IndexType, f32
 from xdsl.dialects.utils.fast_math import FastMathFlag
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, op_type_rewrite_pattern
@@ -17,6 +18,7 @@ from lamina.dialects.top_shape import DimOp
 from lamina.lowering.bufferize import TopLowering
 from lamina.lowering.concat_slices import contiguous_slices, written_in_place
 from lamina.lowering.top_to_loop_build import Emitter, Extent, element_of, fill, is_float, shape_of
+from lamina.lowering.top_to_loop_lanes import load_piece, tail_pieces, width_of, zero_piece
 from lamina.lowering.top_to_loop_nn import broadcast_indices
 
 Step = Callable[[Emitter, SSAValue], SSAValue]
@@ -58,8 +60,65 @@ class ReduceLowering(TopLowering):
     def match_and_rewrite(self, op: top.ReduceOp, rewriter: PatternRewriter) -> None:
         em = self.emitter(op)
         x, y = self.buffer(op.input, op), self.buffer(op.result, op)
-        lower_reduce(em, op, x, y)
+        if not _sum_in_pieces(em, op, (x, y), self.lanes(x)):
+            lower_reduce(em, op, x, y)
         rewriter.erase(op)
+
+
+PIECE_SUM_MAX_VECTORS = 4
+"""`_sum_in_pieces` takes a last reduced dim of up to this many vectors (one accumulator
+per piece, the whole vectors unrolled); a longer one vectorises along itself as it is."""
+
+
+def _sum_in_pieces(
+    em: Emitter, op: top.ReduceOp, buffers: tuple[SSAValue, SSAValue], lanes: int | None
+) -> bool:
+    """An f32 sum or mean over static trailing dims whose last is short (GlobalAveragePool's
+    7x7 and 13x13 planes), lowered as: per kept index, one accumulator per piece of the last
+    dim (its whole vectors, then `tail_pieces`: 13 = 8 + 4 + 1 at 16 lanes) summed over the
+    other reduced dims, then each piece's lanes summed (`vector.reduction`). The scalar nest
+    had LLVM vectorise the kept (channel) loop instead, as gathers. False: not such a
+    reduce, nothing emitted."""
+    x, y = buffers
+    xs, axes = shape_of(x), sorted(op.axes.get_values())
+    kind = op.kind.data
+    if kind not in (top.ReduceKind.SUM, top.ReduceKind.MEAN) or element_of(x) != f32:
+        return False
+    if not lanes or axes != list(range(len(xs) - len(axes), len(xs))) or not axes:
+        return False
+    if any(d < 0 for d in xs) or xs[-1] > PIECE_SUM_MAX_VECTORS * lanes:
+        return False
+    width = xs[-1]
+    whole = width - width % lanes
+    pieces = [(o, lanes) for o in range(0, whole, lanes)] + tail_pieces(width, lanes)
+    kept = xs[: len(xs) - len(axes)]
+    with em.nest(kept) as ivs:
+
+        def step(reduced: list[SSAValue], acc: list[SSAValue]) -> list[SSAValue]:
+            row = [*ivs, *reduced]
+            return [
+                em.value(arith.AddfOp(a, load_piece(em, x, [*row, em.index(o)], w), _REASSOCIATE))
+                for a, (o, w) in zip(acc, pieces, strict=True)
+            ]
+
+        zeros = [zero_piece(em, w) for _, w in pieces]
+        sums = em.reduce(xs[len(kept) : -1], zeros, step)
+        total = em.const(0.0, f32)
+        add = vector.CombiningKindAttr(vector.CombiningKindFlag.ADD)
+        for piece in sums:
+            if width_of(piece) == 1:
+                total = em.add(total, piece)
+                continue
+            total = em.value(
+                vector.ReductionOp.create(
+                    operands=[piece, total], result_types=[f32], properties={"kind": add}
+                )
+            )
+        if kind == top.ReduceKind.MEAN:
+            total = em.div(total, em.from_count(prod(xs[len(kept) :]), f32))
+        out = [*ivs, *[em.index(0)] * len(axes)] if op.keepdims else ivs
+        em.store(total, y, out)
+    return True
 
 
 def lower_reduce(em: Emitter, op: top.ReduceOp, x: SSAValue, y: SSAValue) -> None:

@@ -197,14 +197,14 @@ def test_conv_of_7x7_outputs_packs_the_filter_for_pixel_rows() -> None:
     assert shapes == ["memref<2x432x32xf32>"], shapes  # W^T: 60 filters in 2 panels of 32
 
 
-def test_grouped_pixel_rows_conv_fuses_residual_add_and_relu() -> None:
+def test_grouped_conv_of_7x7_outputs_keeps_rows_and_fuses_residual_add_and_relu() -> None:
     x, w, b, skip = f32(1, 32, 7, 7), f32(64, 16, 3, 3), f32(64), f32(1, 64, 7, 7)
     out, ident = "tensor<1x64x7x7xf32>", identity_map(4)
     tail = return_relu_of_sum((1, 64, 7, 7), [("%skip", out, ident), ("%y", out, ident)])
     text = conv_text(x, w, (1, 64, 7, 7), 1, (1, 1), 1, tail).replace("groups 1", "groups 2")
     text = text.replace("%b: tensor<64xf32>)", f"%b: tensor<64xf32>, %skip: {out})")
     module = lower(text)
-    assert "memref<49x32xf32>" in str(module)  # Cp^T of one group: 49 pixels x 32 filters
+    assert "memref<32x64xf32>" in str(module)  # Cp of one group: 32 filters x 49 pixels
     (r,) = JitFunction(module, threads=1)(x, b, skip)
     per_group = [
         conv_nchw(x[:, 16 * i : 16 * (i + 1)], w[32 * i : 32 * (i + 1)], 1, (1, 1), 1)

@@ -68,3 +68,45 @@ def test_a_nan_in_a_padded_max_pool_window_wins() -> None:
     windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(2, 3))
     np.testing.assert_array_equal(got, windows[:, :, ::2, ::2].max(axis=(4, 5)))
     assert np.isnan(got[0, 0, 0, 2:4]).all()
+
+
+@pytest.mark.parametrize(
+    ("op", "shape", "axes"),
+    [
+        ("GlobalAveragePool", [1, 5, 13, 13], None),  # SqueezeNet's: rows of 8 + 4 + 1 lanes
+        ("GlobalAveragePool", [2, 3, 7, 7], None),  # ShuffleNet's, batch 2
+        ("ReduceMean", [2, 3, 20], [1, 2]),  # rows of one vector + 4
+        ("ReduceSum", [3, 64], [-1]),  # four whole vectors, no other reduced dim
+    ],
+)
+def test_sums_of_short_rows_match_onnxruntime(op: str, shape: list[int], axes: list[int] | None):
+    if axes is None:
+        node, weights = helper.make_node(op, ["x"], ["y"]), {}
+    else:
+        node = helper.make_node(op, ["x", "axes"], ["y"], keepdims=0)
+        weights = {"axes": np.array(axes, np.int64)}
+    _check(node, shape, weights, exact=False)
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "pads", "include_pad"),
+    [
+        (14, 3, 2, [1, 1, 1, 1], 0),  # ShuffleNet's: rows of 7, column 0 cut by the padding
+        (13, 3, 2, [0, 2, 1, 0], 0),  # asymmetric: two padding columns left, none right
+        (40, 3, 2, [1, 1, 1, 1], 1),  # rows of 20 = one vector + 4, padding counted
+        (9, 5, 1, [2, 2, 2, 2], 0),  # a window wider than the row's unpadded part
+    ],
+)
+def test_average_pool_rows_match_onnxruntime(
+    size: int, kernel: int, stride: int, pads: list[int], include_pad: int
+) -> None:
+    node = helper.make_node(
+        "AveragePool",
+        ["x"],
+        ["y"],
+        kernel_shape=[kernel] * 2,
+        strides=[stride] * 2,
+        pads=pads,
+        count_include_pad=include_pad,
+    )
+    _check(node, [1, 3, size, size], {}, exact=False)

@@ -42,3 +42,24 @@ func.func @max_padded(%x: tensor<1x4x16x16xf32>) -> tensor<1x4x8x8xf32> {
   %y = top.pool max nchw %x kernel [3, 3] strides [2, 2] dilations [1, 1] pad_low [1, 1] pad_high [1, 1] : tensor<1x4x16x16xf32> -> tensor<1x4x8x8xf32>
   func.return %y : tensor<1x4x8x8xf32>
 }
+
+// An average pool on the phase planes copies each 7-wide output row out as explicit
+// vectors (4 + 2 + 1 lanes at 16) divided by rows * KW, the count of a window whose three
+// columns all count; column 0, whose window the left padding cuts to two columns, is then
+// stored again with its own count (rows * 2).
+// CHECK-LABEL: func.func @avg_padded
+// CHECK: arith.index_cast %{{.*}} : index to i64
+// CHECK: loop.vload %{{.*}} : memref<4x64xf32>, vector<4xf32>
+// CHECK: arith.divf %{{.*}}, %{{.*}} : vector<4xf32>
+// CHECK: loop.vstore %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %[[OH:.*]], %{{.*}}] : memref<1x4x7x7xf32>, vector<4xf32>
+// CHECK: loop.vstore %{{.*}} : memref<1x4x7x7xf32>, vector<2xf32>
+// CHECK: loop.store %{{.*}} : memref<1x4x7x7xf32>
+// CHECK-NOT: loop.vstore
+// CHECK: arith.sitofp
+// CHECK-NEXT: arith.divf %{{.*}}, %{{.*}} : f32
+// CHECK-NEXT: loop.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %[[OH]], %{{.*}}] : memref<1x4x7x7xf32>
+// CHECK-NEXT: }
+func.func @avg_padded(%x: tensor<1x4x14x14xf32>) -> tensor<1x4x7x7xf32> {
+  %y = top.pool avg nchw %x kernel [3, 3] strides [2, 2] dilations [1, 1] pad_low [1, 1] pad_high [1, 1] : tensor<1x4x14x14xf32> -> tensor<1x4x7x7xf32>
+  func.return %y : tensor<1x4x7x7xf32>
+}

@@ -8,7 +8,7 @@ readable table. Floats keep their width (numpy scalars), integers are Python int
 to their width, `index` is unbounded. Slow compared to native code: for small shapes.
 
 Handled: `func.func` / `func.return`, every `loop` op (`loop.if` / `loop.while` as Python
-`if` / `while`), `arith`, `math`, `vector.broadcast`.
+`if` / `while`), `arith`, `math`, `vector.broadcast`, `vector.reduction <add>`.
 The arena and the output buffers start filled with 0xFF bytes (NaN for floats), so a read
 of memory nobody wrote shows up in the results.
 """
@@ -332,6 +332,8 @@ class _Translator:
             vector = cast(VectorType[Attribute], rtype)
             dtype = self.const(numpy_dtype(vector.element_type))
             return f"np.full({vector.get_shape()}, {a}, {dtype})"
+        if name == "vector.reduction" and str(op.properties["kind"]) == "#vector.kind<add>":
+            return f"({a}.sum() + {b})" if b else f"{a}.sum()"
         assert rtype is not None
         return self.cast(op, a, rtype)
 
