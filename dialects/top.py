@@ -34,6 +34,8 @@ from lamina.dialects.top_base import (
     PoolKindAttr,
     ReduceKind,
     ReduceKindAttr,
+    ScatterKind,
+    ScatterKindAttr,
     TensorLayout,
     TensorLayoutAttr,
     broadcast_map,
@@ -41,7 +43,7 @@ from lamina.dialects.top_base import (
 )
 from lamina.dialects.top_control import TOP_CONTROL_OPS
 from lamina.dialects.top_generic import GenericOp, YieldOp
-from lamina.dialects.top_index import INDEX_ATTRS, INDEX_OPS
+from lamina.dialects.top_index import INDEX_OPS
 from lamina.dialects.top_nn import Conv2dOp, MatmulOp, PoolOp
 from lamina.dialects.top_shape import TOP_SHAPE_OPS
 from lamina.dialects.top_tensor import (
@@ -77,7 +79,7 @@ Top = Dialect(
         *INDEX_OPS,
         *TOP_SHAPE_OPS,
     ],
-    [*TOP_ENUM_ATTRS, *INDEX_ATTRS],
+    list(TOP_ENUM_ATTRS),
 )
 
 __all__ = [
@@ -102,6 +104,8 @@ __all__ = [
     "ReduceKindAttr",
     "ReduceOp",
     "ReshapeOp",
+    "ScatterKind",
+    "ScatterKindAttr",
     "SliceOp",
     "TensorLayout",
     "TensorLayoutAttr",

@@ -117,6 +117,21 @@ class PadModeAttr(EnumAttribute[PadMode], SpacedOpaqueSyntaxAttribute):
     name = "top.pad_mode"
 
 
+class ScatterKind(StrEnum):
+    """How `top.scatter_nd` combines an update with the element it lands on."""
+
+    ASSIGN = auto()
+    ADD = auto()
+    MUL = auto()
+    MAX = auto()
+    MIN = auto()
+
+
+@irdl_attr_definition
+class ScatterKindAttr(EnumAttribute[ScatterKind], SpacedOpaqueSyntaxAttribute):
+    name = "top.scatter_kind"
+
+
 TOP_ENUM_ATTRS = (
     IteratorTypeAttr,
     ConvLayoutAttr,
@@ -124,6 +139,7 @@ TOP_ENUM_ATTRS = (
     PoolKindAttr,
     ReduceKindAttr,
     PadModeAttr,
+    ScatterKindAttr,
 )
 """Added to the `Top` dialect object."""
 

@@ -7,8 +7,6 @@ verifiers check the result shapes exactly.
 
 from __future__ import annotations
 
-from enum import auto
-
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     IntegerAttr,
@@ -16,11 +14,9 @@ from xdsl.dialects.builtin import (
     UnitAttr,
     i64,
 )
-from xdsl.dialects.utils import EnumAttribute
-from xdsl.ir import Attribute, SpacedOpaqueSyntaxAttribute, SSAValue
+from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
-    irdl_attr_definition,
     irdl_op_definition,
     operand_def,
     opt_prop_def,
@@ -30,9 +26,10 @@ from xdsl.irdl import (
 )
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
-from xdsl.utils.str_enum import StrEnum
 
 from lamina.dialects.top_base import (
+    ScatterKind,
+    ScatterKindAttr,
     TensorValueOp,
     expect_axis,
     expect_element,
@@ -41,21 +38,6 @@ from lamina.dialects.top_base import (
     shape_of,
     tensor_type_of,
 )
-
-
-class ScatterKind(StrEnum):
-    """How `top.scatter_nd` combines an update with the element it lands on."""
-
-    ASSIGN = auto()
-    ADD = auto()
-    MUL = auto()
-    MAX = auto()
-    MIN = auto()
-
-
-@irdl_attr_definition
-class ScatterKindAttr(EnumAttribute[ScatterKind], SpacedOpaqueSyntaxAttribute):
-    name = "top.scatter_kind"
 
 
 @irdl_op_definition
@@ -179,4 +161,3 @@ class ScatterNDOp(TensorValueOp):
 
 
 INDEX_OPS = (TopKOp, GatherNDOp, ScatterNDOp)
-INDEX_ATTRS = (ScatterKindAttr,)

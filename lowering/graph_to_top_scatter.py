@@ -21,7 +21,8 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 
 from lamina.dialects import graph, top
-from lamina.dialects.top_index import GatherNDOp, ScatterKind, ScatterNDOp
+from lamina.dialects.top_base import ScatterKind
+from lamina.dialects.top_index import GatherNDOp, ScatterNDOp
 from lamina.lowering.graph_to_top_common import (
     Body,
     Emitter,

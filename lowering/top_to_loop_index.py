@@ -22,7 +22,8 @@ from xdsl.dialects.builtin import IndexType, IntegerType, Signedness, i1, i64
 from xdsl.ir import SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, op_type_rewrite_pattern
 
-from lamina.dialects.top_index import GatherNDOp, ScatterKind, ScatterNDOp, TopKOp
+from lamina.dialects.top_base import ScatterKind
+from lamina.dialects.top_index import GatherNDOp, ScatterNDOp, TopKOp
 from lamina.lowering.bufferize import TopLowering
 from lamina.lowering.top_to_loop_build import Emitter, copy, is_float, shape_of
 

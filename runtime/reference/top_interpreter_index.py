@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 from xdsl.interpreter import Interpreter, InterpreterFunctions, PythonValues, impl, register_impls
 
-from lamina.dialects.top_index import GatherNDOp, ScatterKind, ScatterNDOp, TopKOp
+from lamina.dialects.top_base import ScatterKind
+from lamina.dialects.top_index import GatherNDOp, ScatterNDOp, TopKOp
 
 Array = np.ndarray[Any, Any]
 
