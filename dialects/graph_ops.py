@@ -54,9 +54,20 @@ GRAPH_OPSET = 28
 """The opset whose operator definitions the generated ops have (the newest of each)."""
 
 
+class XToYFields(OnnxOpWithoutRegions):
+    """The fields of graph.abs, graph.bitwise_not, graph.ceil, graph.det, graph.floor,
+    graph.global_average_pool, graph.global_max_pool, graph.hard_swish, graph.is_nan,
+    graph.mish, graph.neg, graph.non_zero, graph.not, graph.reciprocal, graph.relu,
+    graph.round, graph.sigmoid, graph.softplus, graph.sqrt: each derives from this class
+    and adds only its name."""
+
+    x = operand_def(AnyTensor)
+    y = result_def(AnyTensor)
+
+
 @onnx_op("Abs", {})
 @irdl_op_definition
-class AbsOp(OnnxOpWithoutRegions):
+class AbsOp(XToYFields):
     """Absolute takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     absolute value, y = abs(x), is applied to the tensor elementwise.
 
@@ -67,13 +78,20 @@ class AbsOp(OnnxOpWithoutRegions):
 
     name = "graph.abs"
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
+
+class InputToOutputFields(OnnxOpWithoutRegions):
+    """The fields of graph.acos, graph.acosh, graph.asin, graph.asinh, graph.atan,
+    graph.atanh, graph.cos, graph.cosh, graph.erf, graph.exp, graph.identity, graph.log,
+    graph.optional_get_element, graph.sign, graph.sin, graph.sinh, graph.softsign,
+    graph.tan, graph.tanh: each derives from this class and adds only its name."""
+
+    input = operand_def(AnyTensor)
+    output = result_def(AnyTensor)
 
 
 @onnx_op("Acos", {})
 @irdl_op_definition
-class AcosOp(OnnxOpWithoutRegions):
+class AcosOp(InputToOutputFields):
     """Calculates the arccosine (inverse of cosine) of the given input tensor, element-wise.
 
     Example:
@@ -83,13 +101,10 @@ class AcosOp(OnnxOpWithoutRegions):
 
     name = "graph.acos"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-
 
 @onnx_op("Acosh", {})
 @irdl_op_definition
-class AcoshOp(OnnxOpWithoutRegions):
+class AcoshOp(InputToOutputFields):
     """Calculates the hyperbolic arccosine of the given input tensor element-wise.
 
     Example:
@@ -99,13 +114,21 @@ class AcoshOp(OnnxOpWithoutRegions):
 
     name = "graph.acosh"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
+
+class ABToCFields(OnnxOpWithoutRegions):
+    """The fields of graph.add, graph.and, graph.bitwise_and, graph.bitwise_or,
+    graph.bitwise_xor, graph.div, graph.equal, graph.greater, graph.greater_or_equal,
+    graph.less, graph.less_or_equal, graph.mul, graph.or, graph.sub, graph.xor: each
+    derives from this class and adds only its name."""
+
+    a = operand_def(AnyTensor)
+    b = operand_def(AnyTensor)
+    c = result_def(AnyTensor)
 
 
 @onnx_op("Add", {})
 @irdl_op_definition
-class AddOp(OnnxOpWithoutRegions):
+class AddOp(ABToCFields):
     """Performs element-wise binary addition (with Numpy-style broadcasting support).
 
     Example:
@@ -114,10 +137,6 @@ class AddOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.add"
-
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
 
 
 @onnx_op("AffineGrid", {"align_corners": 0})
@@ -142,7 +161,7 @@ class AffineGridOp(OnnxOpWithoutRegions):
 
 @onnx_op("And", {})
 @irdl_op_definition
-class AndOp(OnnxOpWithoutRegions):
+class AndOp(ABToCFields):
     """Returns the tensor resulted from performing the `and` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -153,14 +172,21 @@ class AndOp(OnnxOpWithoutRegions):
 
     name = "graph.and"
 
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
+
+class ArgReduceFields(OnnxOpWithoutRegions):
+    """The fields of graph.arg_max, graph.arg_min: each derives from this class and adds
+    only its name."""
+
+    data = operand_def(AnyTensor)
+    reduced = result_def(AnyTensor)
+    axis = opt_prop_def(IntegerAttr[I64])
+    keepdims = opt_prop_def(IntegerAttr[I64])
+    select_last_index = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op("ArgMax", {"axis": 0, "keepdims": 1, "select_last_index": 0})
 @irdl_op_definition
-class ArgMaxOp(OnnxOpWithoutRegions):
+class ArgMaxOp(ArgReduceFields):
     """Computes the indices of the max elements of the input tensor's element along the provided
     axis. The resulting tensor has the same rank as the input if keepdims equals 1. If keepdims
     equals 0, then the resulting tensor has the reduced dimension pruned. If select_last_index
@@ -174,16 +200,10 @@ class ArgMaxOp(OnnxOpWithoutRegions):
 
     name = "graph.arg_max"
 
-    data = operand_def(AnyTensor)
-    reduced = result_def(AnyTensor)
-    axis = opt_prop_def(IntegerAttr[I64])
-    keepdims = opt_prop_def(IntegerAttr[I64])
-    select_last_index = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("ArgMin", {"axis": 0, "keepdims": 1, "select_last_index": 0})
 @irdl_op_definition
-class ArgMinOp(OnnxOpWithoutRegions):
+class ArgMinOp(ArgReduceFields):
     """Computes the indices of the min elements of the input tensor's element along the provided
     axis. The resulting tensor has the same rank as the input if keepdims equals 1. If keepdims
     equals 0, then the resulting tensor has the reduced dimension pruned. If select_last_index
@@ -197,16 +217,10 @@ class ArgMinOp(OnnxOpWithoutRegions):
 
     name = "graph.arg_min"
 
-    data = operand_def(AnyTensor)
-    reduced = result_def(AnyTensor)
-    axis = opt_prop_def(IntegerAttr[I64])
-    keepdims = opt_prop_def(IntegerAttr[I64])
-    select_last_index = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("Asin", {})
 @irdl_op_definition
-class AsinOp(OnnxOpWithoutRegions):
+class AsinOp(InputToOutputFields):
     """Calculates the arcsine (inverse of sine) of the given input tensor, element-wise.
 
     Example:
@@ -216,13 +230,10 @@ class AsinOp(OnnxOpWithoutRegions):
 
     name = "graph.asin"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-
 
 @onnx_op("Asinh", {})
 @irdl_op_definition
-class AsinhOp(OnnxOpWithoutRegions):
+class AsinhOp(InputToOutputFields):
     """Calculates the hyperbolic arcsine of the given input tensor element-wise.
 
     Example:
@@ -232,13 +243,10 @@ class AsinhOp(OnnxOpWithoutRegions):
 
     name = "graph.asinh"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-
 
 @onnx_op("Atan", {})
 @irdl_op_definition
-class AtanOp(OnnxOpWithoutRegions):
+class AtanOp(InputToOutputFields):
     """Calculates the arctangent (inverse of tangent) of the given input tensor, element-wise.
 
     Example:
@@ -248,13 +256,10 @@ class AtanOp(OnnxOpWithoutRegions):
 
     name = "graph.atan"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-
 
 @onnx_op("Atanh", {})
 @irdl_op_definition
-class AtanhOp(OnnxOpWithoutRegions):
+class AtanhOp(InputToOutputFields):
     """Calculates the hyperbolic arctangent of the given input tensor element-wise.
 
     Example:
@@ -263,9 +268,6 @@ class AtanhOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.atanh"
-
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
 
 
 @onnx_op(
@@ -435,7 +437,7 @@ class BitShiftOp(OnnxOpWithoutRegions):
 
 @onnx_op("BitwiseAnd", {})
 @irdl_op_definition
-class BitwiseAndOp(OnnxOpWithoutRegions):
+class BitwiseAndOp(ABToCFields):
     """Returns the tensor resulting from performing the bitwise `and` operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -446,14 +448,10 @@ class BitwiseAndOp(OnnxOpWithoutRegions):
 
     name = "graph.bitwise_and"
 
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
-
 
 @onnx_op("BitwiseNot", {})
 @irdl_op_definition
-class BitwiseNotOp(OnnxOpWithoutRegions):
+class BitwiseNotOp(XToYFields):
     """Returns the bitwise not of the input tensor element-wise.
 
     Example:
@@ -463,13 +461,10 @@ class BitwiseNotOp(OnnxOpWithoutRegions):
 
     name = "graph.bitwise_not"
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-
 
 @onnx_op("BitwiseOr", {})
 @irdl_op_definition
-class BitwiseOrOp(OnnxOpWithoutRegions):
+class BitwiseOrOp(ABToCFields):
     """Returns the tensor resulting from performing the bitwise `or` operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -480,14 +475,10 @@ class BitwiseOrOp(OnnxOpWithoutRegions):
 
     name = "graph.bitwise_or"
 
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
-
 
 @onnx_op("BitwiseXor", {})
 @irdl_op_definition
-class BitwiseXorOp(OnnxOpWithoutRegions):
+class BitwiseXorOp(ABToCFields):
     """Returns the tensor resulting from performing the bitwise `xor` operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -498,14 +489,20 @@ class BitwiseXorOp(OnnxOpWithoutRegions):
 
     name = "graph.bitwise_xor"
 
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
+
+class WindowFunctionFields(OnnxOpWithoutRegions):
+    """The fields of graph.blackman_window, graph.hamming_window, graph.hann_window: each
+    derives from this class and adds only its name."""
+
+    size = operand_def(AnyTensor)
+    output = result_def(AnyTensor)
+    output_datatype = opt_prop_def(IntegerAttr[I64])
+    periodic = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op("BlackmanWindow", {"output_datatype": 1, "periodic": 1})
 @irdl_op_definition
-class BlackmanWindowOp(OnnxOpWithoutRegions):
+class BlackmanWindowOp(WindowFunctionFields):
     """Generates a Blackman window as described in the paper
     https://ieeexplore.ieee.org/document/1455106.
 
@@ -515,11 +512,6 @@ class BlackmanWindowOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.blackman_window"
-
-    size = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-    output_datatype = opt_prop_def(IntegerAttr[I64])
-    periodic = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op("Cast", {"round_mode": "up", "saturate": 1})
@@ -588,7 +580,7 @@ class CausalConvWithStateOp(OnnxOpWithoutRegions):
 
 @onnx_op("Ceil", {})
 @irdl_op_definition
-class CeilOp(OnnxOpWithoutRegions):
+class CeilOp(XToYFields):
     """Ceil takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     ceil is, y = ceil(x), is applied to the tensor elementwise. If x is integral, +0, -0, NaN,
     or infinite, x itself is returned.
@@ -600,13 +592,19 @@ class CeilOp(OnnxOpWithoutRegions):
 
     name = "graph.ceil"
 
+
+class XToYAlphaFields(OnnxOpWithoutRegions):
+    """The fields of graph.celu, graph.elu, graph.leaky_relu, graph.swish,
+    graph.thresholded_relu: each derives from this class and adds only its name."""
+
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
+    alpha = opt_prop_def(FloatAttr[Float32Type])
 
 
 @onnx_op("Celu", {"alpha": 1.0})
 @irdl_op_definition
-class CeluOp(OnnxOpWithoutRegions):
+class CeluOp(XToYAlphaFields):
     """Continuously Differentiable Exponential Linear Units: Perform the linear unit element-wise
     on the input tensor X using formula:
 
@@ -616,10 +614,6 @@ class CeluOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.celu"
-
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-    alpha = opt_prop_def(FloatAttr[Float32Type])
 
 
 @onnx_op("CenterCropPad", {})
@@ -822,7 +816,7 @@ class ConvTransposeOp(OnnxOpWithoutRegions):
 
 @onnx_op("Cos", {})
 @irdl_op_definition
-class CosOp(OnnxOpWithoutRegions):
+class CosOp(InputToOutputFields):
     """Calculates the cosine of the given input tensor, element-wise.
 
     Example:
@@ -832,13 +826,10 @@ class CosOp(OnnxOpWithoutRegions):
 
     name = "graph.cos"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-
 
 @onnx_op("Cosh", {})
 @irdl_op_definition
-class CoshOp(OnnxOpWithoutRegions):
+class CoshOp(InputToOutputFields):
     """Calculates the hyperbolic cosine of the given input tensor element-wise.
 
     Example:
@@ -848,13 +839,21 @@ class CoshOp(OnnxOpWithoutRegions):
 
     name = "graph.cosh"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
+
+class CumulativeFields(OnnxOpWithoutRegions):
+    """The fields of graph.cum_prod, graph.cum_sum: each derives from this class and adds
+    only its name."""
+
+    x = operand_def(AnyTensor)
+    axis = operand_def(AnyTensor)
+    y = result_def(AnyTensor)
+    exclusive = opt_prop_def(IntegerAttr[I64])
+    reverse = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op("CumProd", {"exclusive": 0, "reverse": 0})
 @irdl_op_definition
-class CumProdOp(OnnxOpWithoutRegions):
+class CumProdOp(CumulativeFields):
     """Performs cumulative product of the input elements along the given axis. By default, it will
     do the product inclusively meaning the first element is copied as is. Through an `exclusive`
     attribute, this behavior can change to exclude the first element. It can also perform
@@ -867,16 +866,10 @@ class CumProdOp(OnnxOpWithoutRegions):
 
     name = "graph.cum_prod"
 
-    x = operand_def(AnyTensor)
-    axis = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-    exclusive = opt_prop_def(IntegerAttr[I64])
-    reverse = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("CumSum", {"exclusive": 0, "reverse": 0})
 @irdl_op_definition
-class CumSumOp(OnnxOpWithoutRegions):
+class CumSumOp(CumulativeFields):
     """Performs cumulative sum of the input elements along the given axis. By default, it will do
     the sum inclusively meaning the first element is copied as is. Through an `exclusive`
     attribute, this behavior can change to exclude the first element. It can also perform
@@ -888,12 +881,6 @@ class CumSumOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.cum_sum"
-
-    x = operand_def(AnyTensor)
-    axis = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-    exclusive = opt_prop_def(IntegerAttr[I64])
-    reverse = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op("DFT", {"inverse": 0, "onesided": 0})
@@ -944,9 +931,19 @@ class DeformConvOp(OnnxOpWithoutRegions):
     strides = opt_prop_def(DenseArrayBase[I64])
 
 
+class DepthSpaceFields(OnnxOpWithoutRegions):
+    """The fields of graph.depth_to_space, graph.space_to_depth: each derives from this
+    class and adds only its name."""
+
+    input = operand_def(AnyTensor)
+    output = result_def(AnyTensor)
+    blocksize = prop_def(IntegerAttr[I64])
+    mode = opt_prop_def(StringAttr)
+
+
 @onnx_op("DepthToSpace", {"mode": "DCR"})
 @irdl_op_definition
-class DepthToSpaceOp(OnnxOpWithoutRegions):
+class DepthToSpaceOp(DepthSpaceFields):
     """DepthToSpace rearranges (permutes) data from depth into blocks of spatial data. This is the
     reverse transformation of SpaceToDepth. More specifically, this op outputs a copy of the
     input tensor where values from the depth dimension are moved in spatial blocks to the height
@@ -958,11 +955,6 @@ class DepthToSpaceOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.depth_to_space"
-
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-    blocksize = prop_def(IntegerAttr[I64])
-    mode = opt_prop_def(StringAttr)
 
 
 @onnx_op("DequantizeLinear", {"axis": 1, "block_size": 0, "output_dtype": 0})
@@ -990,7 +982,7 @@ class DequantizeLinearOp(OnnxOpWithoutRegions):
 
 @onnx_op("Det", {})
 @irdl_op_definition
-class DetOp(OnnxOpWithoutRegions):
+class DetOp(XToYFields):
     """Det calculates determinant of a square matrix or batches of square matrices. Det takes one
     input tensor of shape `[*, M, M]`, where `*` is zero or more batch dimensions, and the
     inner-most 2 dimensions form square matrices. The output is a tensor of shape `[*]`,
@@ -1004,13 +996,10 @@ class DetOp(OnnxOpWithoutRegions):
 
     name = "graph.det"
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-
 
 @onnx_op("Div", {})
 @irdl_op_definition
-class DivOp(OnnxOpWithoutRegions):
+class DivOp(ABToCFields):
     """Performs element-wise binary division (with Numpy-style broadcasting support).
 
     Example:
@@ -1019,10 +1008,6 @@ class DivOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.div"
-
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
 
 
 @onnx_op("Dropout", {})
@@ -1087,7 +1072,7 @@ class EinsumOp(OnnxOpWithoutRegions):
 
 @onnx_op("Elu", {"alpha": 1.0})
 @irdl_op_definition
-class EluOp(OnnxOpWithoutRegions):
+class EluOp(XToYAlphaFields):
     """Elu takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     function `f(x) = alpha * (exp(x) - 1.) for x < 0`, `f(x) = x for x >= 0`., is applied to the
     tensor elementwise.
@@ -1099,14 +1084,10 @@ class EluOp(OnnxOpWithoutRegions):
 
     name = "graph.elu"
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-    alpha = opt_prop_def(FloatAttr[Float32Type])
-
 
 @onnx_op("Equal", {})
 @irdl_op_definition
-class EqualOp(OnnxOpWithoutRegions):
+class EqualOp(ABToCFields):
     """Returns the tensor resulted from performing the `equal` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -1117,14 +1098,10 @@ class EqualOp(OnnxOpWithoutRegions):
 
     name = "graph.equal"
 
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
-
 
 @onnx_op("Erf", {})
 @irdl_op_definition
-class ErfOp(OnnxOpWithoutRegions):
+class ErfOp(InputToOutputFields):
     """Computes the error function of the given input tensor element-wise.
 
     Example:
@@ -1134,13 +1111,10 @@ class ErfOp(OnnxOpWithoutRegions):
 
     name = "graph.erf"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-
 
 @onnx_op("Exp", {})
 @irdl_op_definition
-class ExpOp(OnnxOpWithoutRegions):
+class ExpOp(InputToOutputFields):
     """Calculates the exponential of the given input tensor, element-wise.
 
     Example:
@@ -1149,9 +1123,6 @@ class ExpOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.exp"
-
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
 
 
 @onnx_op("Expand", {})
@@ -1194,9 +1165,18 @@ class EyeLikeOp(OnnxOpWithoutRegions):
     k = opt_prop_def(IntegerAttr[I64])
 
 
+class InputToOutputAxisFields(OnnxOpWithoutRegions):
+    """The fields of graph.flatten, graph.hardmax, graph.log_softmax, graph.softmax: each
+    derives from this class and adds only its name."""
+
+    input = operand_def(AnyTensor)
+    output = result_def(AnyTensor)
+    axis = opt_prop_def(IntegerAttr[I64])
+
+
 @onnx_op("Flatten", {"axis": 1})
 @irdl_op_definition
-class FlattenOp(OnnxOpWithoutRegions):
+class FlattenOp(InputToOutputAxisFields):
     """Flattens the input tensor into a 2D matrix. If input tensor has shape (d_0, d_1, ... d_n)
     then the output will have shape (d_0 X d_1 ... d_(axis-1), d_axis X d_(axis+1) ... X dn).
 
@@ -1207,14 +1187,10 @@ class FlattenOp(OnnxOpWithoutRegions):
 
     name = "graph.flatten"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-    axis = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("Floor", {})
 @irdl_op_definition
-class FloorOp(OnnxOpWithoutRegions):
+class FloorOp(XToYFields):
     """Floor takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     floor is, y = floor(x), is applied to the tensor elementwise. If x is integral, +0, -0, NaN,
     or infinite, x itself is returned.
@@ -1225,9 +1201,6 @@ class FloorOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.floor"
-
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
 
 
 @onnx_op("GRU", {"direction": "forward", "layout": 0, "linear_before_reset": 0})
@@ -1261,9 +1234,19 @@ class GRUOp(OnnxOpWithoutRegions):
     linear_before_reset = opt_prop_def(IntegerAttr[I64])
 
 
+class GatherFields(OnnxOpWithoutRegions):
+    """The fields of graph.gather, graph.gather_elements: each derives from this class and
+    adds only its name."""
+
+    data = operand_def(AnyTensor)
+    indices = operand_def(AnyTensor)
+    output = result_def(AnyTensor)
+    axis = opt_prop_def(IntegerAttr[I64])
+
+
 @onnx_op("Gather", {"axis": 0})
 @irdl_op_definition
-class GatherOp(OnnxOpWithoutRegions):
+class GatherOp(GatherFields):
     """Given `data` tensor of rank r >= 1, and `indices` tensor of rank q, gather entries of the
     axis dimension of `data` (by default outer-most one as axis=0) indexed by `indices`, and
     concatenates them in an output tensor of rank q + (r - 1).
@@ -1275,15 +1258,10 @@ class GatherOp(OnnxOpWithoutRegions):
 
     name = "graph.gather"
 
-    data = operand_def(AnyTensor)
-    indices = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-    axis = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("GatherElements", {"axis": 0})
 @irdl_op_definition
-class GatherElementsOp(OnnxOpWithoutRegions):
+class GatherElementsOp(GatherFields):
     """GatherElements takes two inputs `data` and `indices` of the same rank r >= 1 and an optional
     attribute `axis` that identifies an axis of `data` (by default, the outer-most axis, that is
     axis 0). It is an indexing operation that produces its output by indexing into the input
@@ -1295,11 +1273,6 @@ class GatherElementsOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.gather_elements"
-
-    data = operand_def(AnyTensor)
-    indices = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-    axis = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op("GatherND", {"batch_dims": 0})
@@ -1372,7 +1345,7 @@ class GemmOp(GemmFields):
 
 @onnx_op("GlobalAveragePool", {})
 @irdl_op_definition
-class GlobalAveragePoolOp(OnnxOpWithoutRegions):
+class GlobalAveragePoolOp(XToYFields):
     """GlobalAveragePool consumes an input tensor X and applies average pooling across the values
     in the same channel. This is equivalent to AveragePool with kernel size equal to the spatial
     dimension of input tensor.
@@ -1383,9 +1356,6 @@ class GlobalAveragePoolOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.global_average_pool"
-
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
 
 
 @onnx_op("GlobalLpPool", {"p": 2})
@@ -1409,7 +1379,7 @@ class GlobalLpPoolOp(OnnxOpWithoutRegions):
 
 @onnx_op("GlobalMaxPool", {})
 @irdl_op_definition
-class GlobalMaxPoolOp(OnnxOpWithoutRegions):
+class GlobalMaxPoolOp(XToYFields):
     """GlobalMaxPool consumes an input tensor X and applies max pooling across the values in the
     same channel. This is equivalent to MaxPool with kernel size equal to the spatial dimension
     of input tensor.
@@ -1421,13 +1391,10 @@ class GlobalMaxPoolOp(OnnxOpWithoutRegions):
 
     name = "graph.global_max_pool"
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-
 
 @onnx_op("Greater", {})
 @irdl_op_definition
-class GreaterOp(OnnxOpWithoutRegions):
+class GreaterOp(ABToCFields):
     """Returns the tensor resulted from performing the `greater` logical operation elementwise on
     the input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -1438,14 +1405,10 @@ class GreaterOp(OnnxOpWithoutRegions):
 
     name = "graph.greater"
 
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
-
 
 @onnx_op("GreaterOrEqual", {})
 @irdl_op_definition
-class GreaterOrEqualOp(OnnxOpWithoutRegions):
+class GreaterOrEqualOp(ABToCFields):
     """Returns the tensor resulted from performing the `greater_equal` logical operation
     elementwise on the input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -1455,10 +1418,6 @@ class GreaterOrEqualOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.greater_or_equal"
-
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
 
 
 @onnx_op("GridSample", {"align_corners": 0, "mode": "linear", "padding_mode": "zeros"})
@@ -1507,7 +1466,7 @@ class GroupNormalizationOp(OnnxOpWithoutRegions):
 
 @onnx_op("HammingWindow", {"output_datatype": 1, "periodic": 1})
 @irdl_op_definition
-class HammingWindowOp(OnnxOpWithoutRegions):
+class HammingWindowOp(WindowFunctionFields):
     """Generates a Hamming window as described in the paper
     https://ieeexplore.ieee.org/document/1455106.
 
@@ -1518,15 +1477,10 @@ class HammingWindowOp(OnnxOpWithoutRegions):
 
     name = "graph.hamming_window"
 
-    size = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-    output_datatype = opt_prop_def(IntegerAttr[I64])
-    periodic = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("HannWindow", {"output_datatype": 1, "periodic": 1})
 @irdl_op_definition
-class HannWindowOp(OnnxOpWithoutRegions):
+class HannWindowOp(WindowFunctionFields):
     """Generates a Hann window as described in the paper
     https://ieeexplore.ieee.org/document/1455106.
 
@@ -1536,11 +1490,6 @@ class HannWindowOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.hann_window"
-
-    size = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-    output_datatype = opt_prop_def(IntegerAttr[I64])
-    periodic = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op("HardSigmoid", {"alpha": 0.2, "beta": 0.5})
@@ -1565,7 +1514,7 @@ class HardSigmoidOp(OnnxOpWithoutRegions):
 
 @onnx_op("HardSwish", {})
 @irdl_op_definition
-class HardSwishOp(OnnxOpWithoutRegions):
+class HardSwishOp(XToYFields):
     """HardSwish takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     the HardSwish function, y = x * max(0, min(1, alpha * x + beta)) = x * HardSigmoid<alpha,
     beta>(x), where alpha = 1/6 and beta = 0.5, is applied to the tensor elementwise.
@@ -1577,13 +1526,10 @@ class HardSwishOp(OnnxOpWithoutRegions):
 
     name = "graph.hard_swish"
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-
 
 @onnx_op("Hardmax", {"axis": -1})
 @irdl_op_definition
-class HardmaxOp(OnnxOpWithoutRegions):
+class HardmaxOp(InputToOutputAxisFields):
     """The operator computes the hardmax values for the given input:
 
     Example:
@@ -1593,14 +1539,10 @@ class HardmaxOp(OnnxOpWithoutRegions):
 
     name = "graph.hardmax"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-    axis = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("Identity", {})
 @irdl_op_definition
-class IdentityOp(OnnxOpWithoutRegions):
+class IdentityOp(InputToOutputFields):
     """Identity operator
 
     Example:
@@ -1609,9 +1551,6 @@ class IdentityOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.identity"
-
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
 
 
 @onnx_op("If", {})
@@ -1695,7 +1634,7 @@ class IsInfOp(OnnxOpWithoutRegions):
 
 @onnx_op("IsNaN", {})
 @irdl_op_definition
-class IsNaNOp(OnnxOpWithoutRegions):
+class IsNaNOp(XToYFields):
     """Returns which elements of the input are NaN.
 
     Example:
@@ -1704,9 +1643,6 @@ class IsNaNOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.is_nan"
-
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
 
 
 @onnx_op("LRN", {"alpha": 0.0001, "beta": 0.75, "bias": 1.0})
@@ -1794,7 +1730,7 @@ class LayerNormalizationOp(OnnxOpWithoutRegions):
 
 @onnx_op("LeakyRelu", {"alpha": 0.01})
 @irdl_op_definition
-class LeakyReluOp(OnnxOpWithoutRegions):
+class LeakyReluOp(XToYAlphaFields):
     """LeakyRelu takes input data (Tensor<T>) and an argument alpha, and produces one output data
     (Tensor<T>) where the function `f(x) = alpha * x for x < 0`, `f(x) = x for x >= 0`, is
     applied to the data tensor elementwise.
@@ -1806,14 +1742,10 @@ class LeakyReluOp(OnnxOpWithoutRegions):
 
     name = "graph.leaky_relu"
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-    alpha = opt_prop_def(FloatAttr[Float32Type])
-
 
 @onnx_op("Less", {})
 @irdl_op_definition
-class LessOp(OnnxOpWithoutRegions):
+class LessOp(ABToCFields):
     """Returns the tensor resulted from performing the `less` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -1824,14 +1756,10 @@ class LessOp(OnnxOpWithoutRegions):
 
     name = "graph.less"
 
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
-
 
 @onnx_op("LessOrEqual", {})
 @irdl_op_definition
-class LessOrEqualOp(OnnxOpWithoutRegions):
+class LessOrEqualOp(ABToCFields):
     """Returns the tensor resulted from performing the `less_equal` logical operation elementwise
     on the input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -1841,10 +1769,6 @@ class LessOrEqualOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.less_or_equal"
-
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
 
 
 @onnx_op("LinearAttention", {"chunk_size": 64, "scale": 0.0, "update_rule": "gated_delta"})
@@ -1876,7 +1800,7 @@ class LinearAttentionOp(OnnxOpWithoutRegions):
 
 @onnx_op("Log", {})
 @irdl_op_definition
-class LogOp(OnnxOpWithoutRegions):
+class LogOp(InputToOutputFields):
     """Calculates the natural log of the given input tensor, element-wise.
 
     Example:
@@ -1886,13 +1810,10 @@ class LogOp(OnnxOpWithoutRegions):
 
     name = "graph.log"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-
 
 @onnx_op("LogSoftmax", {"axis": -1})
 @irdl_op_definition
-class LogSoftmaxOp(OnnxOpWithoutRegions):
+class LogSoftmaxOp(InputToOutputAxisFields):
     """The operator computes the log of softmax values for the given input:
 
     Example:
@@ -1901,10 +1822,6 @@ class LogSoftmaxOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.log_softmax"
-
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-    axis = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op("Loop", {})
@@ -2174,7 +2091,7 @@ class MinOp(OnnxOpWithoutRegions):
 
 @onnx_op("Mish", {})
 @irdl_op_definition
-class MishOp(OnnxOpWithoutRegions):
+class MishOp(XToYFields):
     """Mish: A Self Regularized Non-Monotonic Neural Activation Function.
 
     Example:
@@ -2183,9 +2100,6 @@ class MishOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.mish"
-
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
 
 
 @onnx_op("Mod", {"fmod": 0})
@@ -2209,7 +2123,7 @@ class ModOp(OnnxOpWithoutRegions):
 
 @onnx_op("Mul", {})
 @irdl_op_definition
-class MulOp(OnnxOpWithoutRegions):
+class MulOp(ABToCFields):
     """Performs element-wise binary multiplication (with Numpy-style broadcasting support).
 
     Example:
@@ -2218,10 +2132,6 @@ class MulOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.mul"
-
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
 
 
 @onnx_op("Multinomial", {"dtype": 6, "sample_size": 1})
@@ -2246,7 +2156,7 @@ class MultinomialOp(OnnxOpWithoutRegions):
 
 @onnx_op("Neg", {})
 @irdl_op_definition
-class NegOp(OnnxOpWithoutRegions):
+class NegOp(XToYFields):
     """Neg takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where each
     element flipped sign, y = -x, is applied to the tensor elementwise.
 
@@ -2256,9 +2166,6 @@ class NegOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.neg"
-
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
 
 
 @onnx_op("NegativeLogLikelihoodLoss", {"reduction": "mean"})
@@ -2311,7 +2218,7 @@ class NonMaxSuppressionOp(OnnxOpWithoutRegions):
 
 @onnx_op("NonZero", {})
 @irdl_op_definition
-class NonZeroOp(OnnxOpWithoutRegions):
+class NonZeroOp(XToYFields):
     """Returns the indices of the elements that are non-zero (in row-major order - by dimension).
     NonZero behaves similar to numpy.nonzero:
     https://docs.scipy.org/doc/numpy/reference/generated/numpy.nonzero.html, but for scalar
@@ -2325,13 +2232,10 @@ class NonZeroOp(OnnxOpWithoutRegions):
 
     name = "graph.non_zero"
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-
 
 @onnx_op("Not", {})
 @irdl_op_definition
-class NotOp(OnnxOpWithoutRegions):
+class NotOp(XToYFields):
     """Returns the negation of the input tensor element-wise.
 
     Example:
@@ -2340,9 +2244,6 @@ class NotOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.not"
-
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
 
 
 @onnx_op("OneHot", {"axis": -1})
@@ -2370,7 +2271,7 @@ class OneHotOp(OnnxOpWithoutRegions):
 
 @onnx_op("OptionalGetElement", {})
 @irdl_op_definition
-class OptionalGetElementOp(OnnxOpWithoutRegions):
+class OptionalGetElementOp(InputToOutputFields):
     """If the input is a tensor or sequence type, it returns the input. If the input is an optional
     type, it outputs the element in the input. It is an error if the input is an empty optional-
     type (i.e. does not have an element) and the behavior is undefined in this case.
@@ -2381,9 +2282,6 @@ class OptionalGetElementOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.optional_get_element"
-
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
 
 
 @onnx_op("OptionalHasElement", {})
@@ -2406,7 +2304,7 @@ class OptionalHasElementOp(OnnxOpWithoutRegions):
 
 @onnx_op("Or", {})
 @irdl_op_definition
-class OrOp(OnnxOpWithoutRegions):
+class OrOp(ABToCFields):
     """Returns the tensor resulted from performing the `or` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -2416,10 +2314,6 @@ class OrOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.or"
-
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
 
 
 @onnx_op("PRelu", {})
@@ -2733,7 +2627,7 @@ class RangeOp(OnnxOpWithoutRegions):
 
 @onnx_op("Reciprocal", {})
 @irdl_op_definition
-class ReciprocalOp(OnnxOpWithoutRegions):
+class ReciprocalOp(XToYFields):
     """Reciprocal takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     the reciprocal is, y = 1/x, is applied to the tensor elementwise.
 
@@ -2744,13 +2638,23 @@ class ReciprocalOp(OnnxOpWithoutRegions):
 
     name = "graph.reciprocal"
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
+
+class ReduceFields(OnnxOpWithoutRegions):
+    """The fields of graph.reduce_l1, graph.reduce_l2, graph.reduce_log_sum,
+    graph.reduce_log_sum_exp, graph.reduce_max, graph.reduce_mean, graph.reduce_min,
+    graph.reduce_prod, graph.reduce_sum, graph.reduce_sum_square: each derives from this
+    class and adds only its name."""
+
+    data = operand_def(AnyTensor)
+    axes = operand_def(OptionalTensor)
+    reduced = result_def(AnyTensor)
+    keepdims = opt_prop_def(IntegerAttr[I64])
+    noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op("ReduceL1", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceL1Op(OnnxOpWithoutRegions):
+class ReduceL1Op(ReduceFields):
     """Computes the L1 norm of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2763,16 +2667,10 @@ class ReduceL1Op(OnnxOpWithoutRegions):
 
     name = "graph.reduce_l1"
 
-    data = operand_def(AnyTensor)
-    axes = operand_def(OptionalTensor)
-    reduced = result_def(AnyTensor)
-    keepdims = opt_prop_def(IntegerAttr[I64])
-    noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("ReduceL2", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceL2Op(OnnxOpWithoutRegions):
+class ReduceL2Op(ReduceFields):
     """Computes the L2 norm of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2785,16 +2683,10 @@ class ReduceL2Op(OnnxOpWithoutRegions):
 
     name = "graph.reduce_l2"
 
-    data = operand_def(AnyTensor)
-    axes = operand_def(OptionalTensor)
-    reduced = result_def(AnyTensor)
-    keepdims = opt_prop_def(IntegerAttr[I64])
-    noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("ReduceLogSum", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceLogSumOp(OnnxOpWithoutRegions):
+class ReduceLogSumOp(ReduceFields):
     """Computes the log sum of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2808,16 +2700,10 @@ class ReduceLogSumOp(OnnxOpWithoutRegions):
 
     name = "graph.reduce_log_sum"
 
-    data = operand_def(AnyTensor)
-    axes = operand_def(OptionalTensor)
-    reduced = result_def(AnyTensor)
-    keepdims = opt_prop_def(IntegerAttr[I64])
-    noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("ReduceLogSumExp", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceLogSumExpOp(OnnxOpWithoutRegions):
+class ReduceLogSumExpOp(ReduceFields):
     """Computes the log sum exponent of the input tensor's elements along the provided axes. The
     resulting tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals
     0, then the resulting tensor has the reduced dimension pruned. Input tensors of rank zero
@@ -2831,16 +2717,10 @@ class ReduceLogSumExpOp(OnnxOpWithoutRegions):
 
     name = "graph.reduce_log_sum_exp"
 
-    data = operand_def(AnyTensor)
-    axes = operand_def(OptionalTensor)
-    reduced = result_def(AnyTensor)
-    keepdims = opt_prop_def(IntegerAttr[I64])
-    noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("ReduceMax", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceMaxOp(OnnxOpWithoutRegions):
+class ReduceMaxOp(ReduceFields):
     """Computes the max of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2852,16 +2732,10 @@ class ReduceMaxOp(OnnxOpWithoutRegions):
 
     name = "graph.reduce_max"
 
-    data = operand_def(AnyTensor)
-    axes = operand_def(OptionalTensor)
-    reduced = result_def(AnyTensor)
-    keepdims = opt_prop_def(IntegerAttr[I64])
-    noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("ReduceMean", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceMeanOp(OnnxOpWithoutRegions):
+class ReduceMeanOp(ReduceFields):
     """Computes the mean of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2874,16 +2748,10 @@ class ReduceMeanOp(OnnxOpWithoutRegions):
 
     name = "graph.reduce_mean"
 
-    data = operand_def(AnyTensor)
-    axes = operand_def(OptionalTensor)
-    reduced = result_def(AnyTensor)
-    keepdims = opt_prop_def(IntegerAttr[I64])
-    noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("ReduceMin", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceMinOp(OnnxOpWithoutRegions):
+class ReduceMinOp(ReduceFields):
     """Computes the min of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2895,16 +2763,10 @@ class ReduceMinOp(OnnxOpWithoutRegions):
 
     name = "graph.reduce_min"
 
-    data = operand_def(AnyTensor)
-    axes = operand_def(OptionalTensor)
-    reduced = result_def(AnyTensor)
-    keepdims = opt_prop_def(IntegerAttr[I64])
-    noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("ReduceProd", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceProdOp(OnnxOpWithoutRegions):
+class ReduceProdOp(ReduceFields):
     """Computes the product of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2917,16 +2779,10 @@ class ReduceProdOp(OnnxOpWithoutRegions):
 
     name = "graph.reduce_prod"
 
-    data = operand_def(AnyTensor)
-    axes = operand_def(OptionalTensor)
-    reduced = result_def(AnyTensor)
-    keepdims = opt_prop_def(IntegerAttr[I64])
-    noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("ReduceSum", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceSumOp(OnnxOpWithoutRegions):
+class ReduceSumOp(ReduceFields):
     """Computes the sum of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
     the resulting tensor has the reduced dimension pruned. Input tensors of rank zero are valid.
@@ -2939,16 +2795,10 @@ class ReduceSumOp(OnnxOpWithoutRegions):
 
     name = "graph.reduce_sum"
 
-    data = operand_def(AnyTensor)
-    axes = operand_def(OptionalTensor)
-    reduced = result_def(AnyTensor)
-    keepdims = opt_prop_def(IntegerAttr[I64])
-    noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
-
 
 @onnx_op("ReduceSumSquare", {"keepdims": 1, "noop_with_empty_axes": 0})
 @irdl_op_definition
-class ReduceSumSquareOp(OnnxOpWithoutRegions):
+class ReduceSumSquareOp(ReduceFields):
     """Computes the sum square of the input tensor's elements along the provided axes. The
     resulting tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals
     0, then the resulting tensor has the reduced dimension pruned. Input tensors of rank zero
@@ -2960,12 +2810,6 @@ class ReduceSumSquareOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.reduce_sum_square"
-
-    data = operand_def(AnyTensor)
-    axes = operand_def(OptionalTensor)
-    reduced = result_def(AnyTensor)
-    keepdims = opt_prop_def(IntegerAttr[I64])
-    noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op("RegexFullMatch", {})
@@ -2990,7 +2834,7 @@ class RegexFullMatchOp(OnnxOpWithoutRegions):
 
 @onnx_op("Relu", {})
 @irdl_op_definition
-class ReluOp(OnnxOpWithoutRegions):
+class ReluOp(XToYFields):
     """Relu takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     rectified linear function, y = max(0, x), is applied to the tensor elementwise.
 
@@ -3000,9 +2844,6 @@ class ReluOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.relu"
-
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
 
 
 @onnx_op("Reshape", {"allowzero": 0})
@@ -3152,7 +2993,7 @@ class RotaryEmbeddingOp(OnnxOpWithoutRegions):
 
 @onnx_op("Round", {})
 @irdl_op_definition
-class RoundOp(OnnxOpWithoutRegions):
+class RoundOp(XToYFields):
     """Round takes one input Tensor and rounds the values, element-wise, meaning it finds the
     nearest integer for each value. In case of halves, the rule is to round them to the nearest
     even integer. If input x is integral, +0, -0, NaN, or infinite, x itself is returned. The
@@ -3164,9 +3005,6 @@ class RoundOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.round"
-
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
 
 
 @onnx_op("STFT", {"onesided": 1})
@@ -3328,7 +3166,7 @@ class ShrinkOp(OnnxOpWithoutRegions):
 
 @onnx_op("Sigmoid", {})
 @irdl_op_definition
-class SigmoidOp(OnnxOpWithoutRegions):
+class SigmoidOp(XToYFields):
     """Sigmoid takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     sigmoid function, y = 1 / (1 + exp(-x)), is applied to the tensor elementwise.
 
@@ -3339,13 +3177,10 @@ class SigmoidOp(OnnxOpWithoutRegions):
 
     name = "graph.sigmoid"
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-
 
 @onnx_op("Sign", {})
 @irdl_op_definition
-class SignOp(OnnxOpWithoutRegions):
+class SignOp(InputToOutputFields):
     """Calculate the sign of the given input tensor element-wise. If input > 0, output 1. if input
     < 0, output -1. if input == 0, output 0.
 
@@ -3356,13 +3191,10 @@ class SignOp(OnnxOpWithoutRegions):
 
     name = "graph.sign"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-
 
 @onnx_op("Sin", {})
 @irdl_op_definition
-class SinOp(OnnxOpWithoutRegions):
+class SinOp(InputToOutputFields):
     """Calculates the sine of the given input tensor, element-wise.
 
     Example:
@@ -3372,13 +3204,10 @@ class SinOp(OnnxOpWithoutRegions):
 
     name = "graph.sin"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-
 
 @onnx_op("Sinh", {})
 @irdl_op_definition
-class SinhOp(OnnxOpWithoutRegions):
+class SinhOp(InputToOutputFields):
     """Calculates the hyperbolic sine of the given input tensor element-wise.
 
     Example:
@@ -3387,9 +3216,6 @@ class SinhOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.sinh"
-
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
 
 
 @onnx_op("Size", {})
@@ -3432,7 +3258,7 @@ class SliceOp(OnnxOpWithoutRegions):
 
 @onnx_op("Softmax", {"axis": -1})
 @irdl_op_definition
-class SoftmaxOp(OnnxOpWithoutRegions):
+class SoftmaxOp(InputToOutputAxisFields):
     """The operator computes the normalized exponential values for the given input:
 
     Example:
@@ -3441,10 +3267,6 @@ class SoftmaxOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.softmax"
-
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-    axis = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op("SoftmaxCrossEntropyLoss", {"reduction": "mean"})
@@ -3473,7 +3295,7 @@ class SoftmaxCrossEntropyLossOp(OnnxOpWithoutRegions):
 
 @onnx_op("Softplus", {})
 @irdl_op_definition
-class SoftplusOp(OnnxOpWithoutRegions):
+class SoftplusOp(XToYFields):
     """Softplus takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     softplus function, y = ln(exp(x) + 1), is applied to the tensor elementwise.
 
@@ -3484,13 +3306,10 @@ class SoftplusOp(OnnxOpWithoutRegions):
 
     name = "graph.softplus"
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-
 
 @onnx_op("Softsign", {})
 @irdl_op_definition
-class SoftsignOp(OnnxOpWithoutRegions):
+class SoftsignOp(InputToOutputFields):
     """Calculates the softsign (x/(1+|x|)) of the given input tensor element-wise.
 
     Example:
@@ -3500,13 +3319,10 @@ class SoftsignOp(OnnxOpWithoutRegions):
 
     name = "graph.softsign"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-
 
 @onnx_op("SpaceToDepth", {"mode": "DCR"})
 @irdl_op_definition
-class SpaceToDepthOp(OnnxOpWithoutRegions):
+class SpaceToDepthOp(DepthSpaceFields):
     """SpaceToDepth rearranges blocks of spatial data into depth. More specifically, this op
     outputs a copy of the input tensor where values from the height and width dimensions are
     moved to the depth dimension. `mode` determines whether blocks are ordered depth-column-row
@@ -3518,11 +3334,6 @@ class SpaceToDepthOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.space_to_depth"
-
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-    blocksize = prop_def(IntegerAttr[I64])
-    mode = opt_prop_def(StringAttr)
 
 
 @onnx_op("Split", {"axis": 0})
@@ -3549,7 +3360,7 @@ class SplitOp(OnnxOpWithoutRegions):
 
 @onnx_op("Sqrt", {})
 @irdl_op_definition
-class SqrtOp(OnnxOpWithoutRegions):
+class SqrtOp(XToYFields):
     """Square root takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     the square root is, y = x^0.5, is applied to the tensor elementwise. If x is negative, then
     it will return NaN.
@@ -3560,9 +3371,6 @@ class SqrtOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.sqrt"
-
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
 
 
 @onnx_op("Squeeze", {})
@@ -3646,7 +3454,7 @@ class StringSplitOp(OnnxOpWithoutRegions):
 
 @onnx_op("Sub", {})
 @irdl_op_definition
-class SubOp(OnnxOpWithoutRegions):
+class SubOp(ABToCFields):
     """Performs element-wise binary subtraction (with Numpy-style broadcasting support).
 
     Example:
@@ -3655,10 +3463,6 @@ class SubOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.sub"
-
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
 
 
 @onnx_op("Sum", {})
@@ -3702,7 +3506,7 @@ class SwiGLUOp(OnnxOpWithoutRegions):
 
 @onnx_op("Swish", {"alpha": 1.0})
 @irdl_op_definition
-class SwishOp(OnnxOpWithoutRegions):
+class SwishOp(XToYAlphaFields):
     """Swish function takes one input data (Tensor<T>) and produces one output data (Tensor<T>) of
     the same shape, where $Swish(x) = x * sigmoid(alpha * x)$.
 
@@ -3713,14 +3517,10 @@ class SwishOp(OnnxOpWithoutRegions):
 
     name = "graph.swish"
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-    alpha = opt_prop_def(FloatAttr[Float32Type])
-
 
 @onnx_op("Tan", {})
 @irdl_op_definition
-class TanOp(OnnxOpWithoutRegions):
+class TanOp(InputToOutputFields):
     """Calculates the tangent of the given input tensor, element-wise.
 
     Example:
@@ -3730,13 +3530,10 @@ class TanOp(OnnxOpWithoutRegions):
 
     name = "graph.tan"
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
-
 
 @onnx_op("Tanh", {})
 @irdl_op_definition
-class TanhOp(OnnxOpWithoutRegions):
+class TanhOp(InputToOutputFields):
     """Calculates the hyperbolic tangent of the given input tensor element-wise.
 
     Example:
@@ -3745,9 +3542,6 @@ class TanhOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.tanh"
-
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
 
 
 @onnx_op("TensorScatter", {"axis": -2, "mode": "linear"})
@@ -3802,7 +3596,7 @@ class TfIdfVectorizerOp(OnnxOpWithoutRegions):
 
 @onnx_op("ThresholdedRelu", {"alpha": 1.0})
 @irdl_op_definition
-class ThresholdedReluOp(OnnxOpWithoutRegions):
+class ThresholdedReluOp(XToYAlphaFields):
     """ThresholdedRelu takes one input data (Tensor<T>) and produces one output data (Tensor<T>)
     where the rectified linear function, y = x for x > alpha, y = 0 otherwise, is applied to the
     tensor elementwise.
@@ -3813,10 +3607,6 @@ class ThresholdedReluOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.thresholded_relu"
-
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
-    alpha = opt_prop_def(FloatAttr[Float32Type])
 
 
 @onnx_op("Tile", {})
@@ -3966,7 +3756,7 @@ class WhereOp(OnnxOpWithoutRegions):
 
 @onnx_op("Xor", {})
 @irdl_op_definition
-class XorOp(OnnxOpWithoutRegions):
+class XorOp(ABToCFields):
     """Returns the tensor resulted from performing the `xor` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
 
@@ -3976,10 +3766,6 @@ class XorOp(OnnxOpWithoutRegions):
     """
 
     name = "graph.xor"
-
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
 
 
 GENERATED_OPS: dict[str, type[OnnxOp]] = {

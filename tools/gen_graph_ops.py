@@ -9,18 +9,26 @@ most `OPSET`, following the conventions of `docs/graph-dialect.md`. Run it after
 
 from __future__ import annotations
 
-import keyword
 import re
 import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
 
-import numpy as np
-from onnx import AttributeProto, defs, helper
+from onnx import AttributeProto, defs
 from onnx.defs import OpSchema
+
+from lamina.tools.gen_graph_ops_schema import (
+    allowed_types,
+    attr_kind,
+    attributes,
+    example_line,
+    field_name,
+    generate_test,
+    onnx_default,
+    snake_case,
+)
 
 OPSET = 28
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +48,23 @@ WINDOW_POOLS = ("AveragePool", "LpPool", "MaxPool")
 once, as `PoolWindowFields`: they derive from it, and so do the NHWC pools of
 `graph_layout.py`. Results stay in each op (IRDL lists a subclass's fields first)."""
 
+SHARED_SIGNATURES = {
+    "Abs": "XToYFields",
+    "Acos": "InputToOutputFields",
+    "Add": "ABToCFields",
+    "Elu": "XToYAlphaFields",
+    "Softmax": "InputToOutputAxisFields",
+    "ReduceSum": "ReduceFields",
+    "ArgMax": "ArgReduceFields",
+    "CumSum": "CumulativeFields",
+    "DepthToSpace": "DepthSpaceFields",
+    "Gather": "GatherFields",
+    "HannWindow": "WindowFunctionFields",
+}
+"""Operators (without regions) whose every field other operators have too, with the name of
+the class that defines those fields once: each operator with the same operands, results and
+properties as the one named derives from that class and only gives its name."""
+
 SEQUENCE_OPS_REASON = "takes or returns sequence/optional values, which the dialect has no type for"
 LEFT_OUT_REASONS = {"Optional": "TYPE_PROTO attribute and optional-typed result"}
 
@@ -52,46 +77,6 @@ ATTR_CONSTRAINT: dict[int, str] = {
     AttributeProto.STRINGS: "ArrayAttr[StringAttr]",
     AttributeProto.TENSOR: "TensorValueAttr",
 }
-
-ELEMENT_TYPES = {
-    "float": "f32",
-    "int64": "i64",
-    "int32": "i32",
-    "bool": "i1",
-    "uint8": "ui8",
-    "int8": "i8",
-    "float16": "f16",
-    "double": "f64",
-    "bfloat16": "bf16",
-    "int16": "i16",
-    "uint16": "ui16",
-    "uint32": "ui32",
-    "uint64": "ui64",
-}
-"""ONNX element types in the order the examples prefer them."""
-
-
-WORDS = {"NaN": "Nan", "Col2Im": "Col2im"}
-"""Spellings the case rule would split wrongly (`IsNaN` -> `is_nan`, not `is_na_n`)."""
-
-
-def snake_case(op_type: str) -> str:
-    """`BatchNormalization` -> `batch_normalization`, `LSTM` -> `lstm`, `ReduceL2` -> `reduce_l2`."""
-    for word, spelling in WORDS.items():
-        op_type = op_type.replace(word, spelling)
-    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", op_type)
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    return name.lower()
-
-
-def field_name(onnx_name: str) -> str:
-    """The Python field of an ONNX input, output or attribute name."""
-    from xdsl.irdl import IRDLOperation
-
-    name = snake_case(onnx_name)
-    if keyword.iskeyword(name) or hasattr(IRDLOperation, name) or name in ("name", "irdl_options"):
-        name += "_"
-    return name
 
 
 def newest_schemas() -> list[OpSchema]:
@@ -115,197 +100,6 @@ def left_out_reason(schema: OpSchema) -> str | None:
         if not any(t.startswith("tensor(") for t in allowed_types(schema, formal.type_str)):
             return SEQUENCE_OPS_REASON
     return None
-
-
-def allowed_types(schema: OpSchema, type_str: str) -> list[str]:
-    for c in schema.type_constraints:
-        if c.type_param_str == type_str:
-            return list(c.allowed_type_strs)
-    return [type_str]
-
-
-def example_type(schema: OpSchema, formal: OpSchema.FormalParameter) -> str:
-    """An unranked tensor type for the examples, with a plausible element type."""
-    tensors = [t[7:-1] for t in allowed_types(schema, formal.type_str) if t.startswith("tensor(")]
-    for onnx_type, mlir_type in ELEMENT_TYPES.items():
-        if onnx_type in tensors:
-            return f"tensor<*x{mlir_type}>"
-    return "tensor<*xf32>"  # string tensors: the dialect has no string element type yet
-
-
-# ---------------------------------------------------------------------------------------------
-# Attributes
-
-
-def attr_kind(attr: OpSchema.Attribute) -> int:
-    """The attribute's type as an `AttributeProto` enum value."""
-    return int(cast(Any, attr.type))
-
-
-def onnx_default(attr: OpSchema.Attribute) -> object | None:
-    if not attr.default_value.name:
-        return None
-    value = helper.get_attribute_value(attr.default_value)
-    if attr.type == AttributeProto.FLOAT:
-        return float(str(np.float32(value)))
-    if attr.type == AttributeProto.FLOATS:
-        return [float(str(np.float32(v))) for v in value]
-    if attr.type == AttributeProto.STRING:
-        return value.decode()
-    if attr.type == AttributeProto.STRINGS:
-        return [v.decode() for v in value]
-    if attr.type in (AttributeProto.INT, AttributeProto.INTS):
-        return value
-    return None
-
-
-SAMPLE_VALUES: dict[int, object] = {
-    AttributeProto.INT: 1,
-    AttributeProto.FLOAT: 0.5,
-    AttributeProto.STRING: "a",
-    AttributeProto.INTS: [1, 1],
-    AttributeProto.FLOATS: [0.5, 0.5],
-    AttributeProto.STRINGS: ["Sigmoid", "Tanh", "Tanh"],
-}
-
-
-def attribute_text(attr_type: int, value: object) -> str:
-    """The attribute as the xDSL printer prints it (so the tests compare like with like)."""
-    from xdsl.dialects.builtin import (
-        ArrayAttr,
-        DenseArrayBase,
-        DenseIntOrFPElementsAttr,
-        FloatAttr,
-        IntegerAttr,
-        StringAttr,
-        TensorType,
-        f32,
-        i64,
-    )
-    from xdsl.ir import Attribute
-
-    attr: Attribute
-    if attr_type == AttributeProto.INT:
-        attr = IntegerAttr(cast(int, value), i64)
-    elif attr_type == AttributeProto.FLOAT:
-        attr = FloatAttr(cast(float, value), f32)
-    elif attr_type == AttributeProto.STRING:
-        attr = StringAttr(cast(str, value))
-    elif attr_type == AttributeProto.INTS:
-        attr = DenseArrayBase.from_list(i64, cast(list[int], value))
-    elif attr_type == AttributeProto.FLOATS:
-        attr = DenseArrayBase.from_list(f32, cast(list[float], value))
-    elif attr_type == AttributeProto.STRINGS:
-        attr = ArrayAttr([StringAttr(v) for v in cast(list[str], value)])
-    else:
-        attr = DenseIntOrFPElementsAttr.from_list(TensorType(f32, [1]), [0.0])
-    return str(attr)
-
-
-# ---------------------------------------------------------------------------------------------
-# Examples (docstrings and the round-trip test)
-
-REGION_EXAMPLES = {
-    "If": (
-        "%cond",
-        ["%cond: tensor<i1>", "%v: tensor<*xf32>"],
-        " then_branch {\n  graph.yield %v : tensor<*xf32>\n} else_branch {\n"
-        "  graph.yield %v : tensor<*xf32>\n}",
-        "(tensor<i1>) -> tensor<*xf32>",
-    ),
-    "Loop": (
-        "%m, %cond, %v",
-        ["%m: tensor<i64>", "%cond: tensor<i1>", "%v: tensor<*xf32>"],
-        " body {\n^bb0(%i: tensor<i64>, %c: tensor<i1>, %x: tensor<*xf32>):\n"
-        "  graph.yield %c, %x : tensor<i1>, tensor<*xf32>\n}",
-        "(tensor<i64>, tensor<i1>, tensor<*xf32>) -> tensor<*xf32>",
-    ),
-    "Scan": (
-        "%v",
-        ["%v: tensor<*xf32>"],
-        " body {\n^bb0(%x: tensor<*xf32>):\n  graph.yield %x : tensor<*xf32>\n}",
-        "(tensor<*xf32>) -> tensor<*xf32>",
-    ),
-}
-"""Operands, function arguments, regions and types of the examples of the ops with regions."""
-
-
-@dataclass
-class Example:
-    args: list[str]
-    """Function arguments (`%x: tensor<*xf32>`)."""
-    uses_none: bool
-    op: str
-    """The op in custom form, results left out (`graph.conv %x, %w ... -> tensor<*xf32>`)."""
-    num_results: int
-
-
-def example(schema: OpSchema) -> Example:
-    name = snake_case(schema.name)
-    attrs = []
-    for attr in attributes(schema):
-        if attr.type == AttributeProto.GRAPH:
-            continue
-        if schema.name == "Scan" and attr.name == "num_scan_inputs":
-            value: object = 1
-        else:
-            default = onnx_default(attr)
-            value = default if default is not None else SAMPLE_VALUES.get(attr_kind(attr))
-        attrs.append(f"{attr.name} = {attribute_text(attr_kind(attr), value)}")
-    attr_dict = " {" + ", ".join(attrs) + "}" if attrs else ""
-    if schema.name in REGION_EXAMPLES:
-        operands, args, regions, ftype = REGION_EXAMPLES[schema.name]
-        return Example(args, False, f"graph.{name} {operands}{regions}{attr_dict} : {ftype}", 1)
-
-    args, operands, operand_types, uses_none = [], [], [], False
-    for formal in schema.inputs:
-        ty = example_type(schema, formal)
-        var = "%" + field_name(formal.name).rstrip("_")
-        if formal.option == OpSchema.FormalParameterOption.Optional:
-            operands.append("%none")
-            operand_types.append("none")
-            uses_none = True
-        elif formal.option == OpSchema.FormalParameterOption.Variadic:
-            for i in range(2):
-                args.append(f"{var}_{i}: {ty}")
-                operands.append(f"{var}_{i}")
-                operand_types.append(ty)
-        else:
-            args.append(f"{var}: {ty}")
-            operands.append(var)
-            operand_types.append(ty)
-    result_types = []
-    for formal in schema.outputs:
-        ty = example_type(schema, formal)
-        if formal.option == OpSchema.FormalParameterOption.Optional:
-            result_types.append("none")
-        elif formal.option == OpSchema.FormalParameterOption.Variadic:
-            result_types += [ty, ty]
-        else:
-            result_types.append(ty)
-    results = result_types[0] if len(result_types) == 1 else f"({', '.join(result_types)})"
-    operand_text = " " + ", ".join(operands) if operands else ""
-    ftype = f"({', '.join(operand_types)}) -> {results}"
-    return Example(
-        args, uses_none, f"graph.{name}{operand_text}{attr_dict} : {ftype}", len(result_types)
-    )
-
-
-def printed_form(op_text: str) -> str:
-    """The form lamina prints: `: T` instead of `: (T, T) -> T` when every type is T."""
-    match = re.fullmatch(r"(.*) : \((.+)\) -> ([^(),]+)", op_text)
-    if match is None or "\n" in op_text:
-        return op_text
-    head, inputs, result = match.groups()
-    if {t.strip() for t in inputs.split(",")} == {result}:
-        return f"{head} : {result}"
-    return op_text
-
-
-def example_line(schema: OpSchema) -> str:
-    ex = example(schema)
-    lhs = ", ".join(f"%{'y' if ex.num_results == 1 else f'y{i}'}" for i in range(ex.num_results))
-    return f"{lhs} = {printed_form(ex.op)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,12 +179,6 @@ def docstring(schema: OpSchema) -> str:
     return f'    """{body}\n    """'
 
 
-def attributes(schema: OpSchema) -> list[OpSchema.Attribute]:
-    """The attributes in name order, except that `then_branch` comes before `else_branch`."""
-    order = {"then_branch": "0", "else_branch": "1"}
-    return sorted(schema.attributes.values(), key=lambda a: order.get(a.name, a.name))
-
-
 def has_regions(schema: OpSchema) -> bool:
     return any(a.type == AttributeProto.GRAPH for a in schema.attributes.values())
 
@@ -420,9 +208,48 @@ def window_fields_class(schema: OpSchema, names: set[str]) -> str:
     )
 
 
-def op_class(schema: OpSchema, window_names: set[str]) -> str:
+@dataclass(frozen=True)
+class SharedSignature:
+    """The `SHARED_SIGNATURES` class `base` of the operators `members` (in schema order)."""
+
+    base: str
+    members: tuple[str, ...]
+
+
+def shared_signatures(schemas: list[OpSchema]) -> dict[str, SharedSignature]:
+    """Operator name -> its `SHARED_SIGNATURES` class, for every operator whose fields are
+    those of a named one."""
+    fields = {
+        s.name: op_fields(s)
+        for s in schemas
+        if not has_regions(s) and s.name not in SHARED_FIELDS and s.name not in WINDOW_POOLS
+    }
+    shared: dict[str, SharedSignature] = {}
+    for representative, base in SHARED_SIGNATURES.items():
+        members = tuple(n for n, f in fields.items() if f == fields[representative])
+        assert len(members) > 1, f"no operator has the fields of {representative}"
+        shared |= dict.fromkeys(members, SharedSignature(base, members))
+    return shared
+
+
+def signature_class(schema: OpSchema, signature: SharedSignature) -> str:
+    """The class of a `SHARED_SIGNATURES` entry: `schema`'s fields (its first member's)."""
+    ops = ", ".join(f"graph.{snake_case(name)}" for name in signature.members)
+    doc = textwrap.fill(
+        f"The fields of {ops}: each derives from this class and adds only its name.",
+        width=91,
+        initial_indent='    """',
+        subsequent_indent="    ",
+    )
+    return "\n".join(
+        [f"class {signature.base}(OnnxOpWithoutRegions):", doc + '"""', "", *op_fields(schema)]
+    )
+
+
+def op_class(schema: OpSchema, window_names: set[str], shared: dict[str, SharedSignature]) -> str:
     """The op's class; for a `SHARED_FIELDS` operator its fields class, then the op, and
-    before the first of the `WINDOW_POOLS` their `PoolWindowFields`."""
+    before the first of the `WINDOW_POOLS` their `PoolWindowFields`; an operator of
+    `shared` derives from its class (written before the first of its members)."""
     name = snake_case(schema.name)
     defaults = {}
     for attr in attributes(schema):
@@ -433,6 +260,9 @@ def op_class(schema: OpSchema, window_names: set[str]) -> str:
     inherited: set[str] = set()
     if schema.name in WINDOW_POOLS:
         base, inherited = "PoolWindowFields", window_names
+    signature = shared.get(schema.name)
+    if signature is not None:
+        base = signature.base
     head = [
         f"@onnx_op({schema.name!r}, {defaults!r})",
         "@irdl_op_definition",
@@ -449,6 +279,11 @@ def op_class(schema: OpSchema, window_names: set[str]) -> str:
             *op_fields(schema),
         ]
         return "\n".join(fields_class) + "\n\n\n" + "\n".join(head)
+    if signature is not None:
+        op = "\n".join(head)
+        if schema.name != signature.members[0]:
+            return op
+        return signature_class(schema, signature) + "\n\n\n" + op
     op = "\n".join([*head, "", *op_fields(schema, inherited)])
     if schema.name == WINDOW_POOLS[0]:
         return window_fields_class(schema, window_names) + "\n\n\n" + op
@@ -520,7 +355,8 @@ def generate_module(schemas: list[OpSchema], left_out: dict[str, str]) -> str:
         '"""The opset whose operator definitions the generated ops have (the newest of each)."""'
     )
     window_names = window_field_names(schemas)
-    parts += [op_class(s, window_names) for s in schemas]
+    shared = shared_signatures(schemas)
+    parts += [op_class(s, window_names, shared) for s in schemas]
     table = ",\n".join(f"    {s.name!r}: {s.name}Op" for s in schemas)
     parts.append(
         "GENERATED_OPS: dict[str, type[OnnxOp]] = {\n"
@@ -529,33 +365,6 @@ def generate_module(schemas: list[OpSchema], left_out: dict[str, str]) -> str:
         + '"""ONNX op_type -> generated op class (`graph.ONNX_OPS` adds `Constant`)."""'
     )
     return "\n\n\n".join(parts) + "\n"
-
-
-def generate_test(schemas: list[OpSchema]) -> str:
-    lines = [
-        "// Generated by tools/gen_graph_ops.py: a round trip of every generated graph op.",
-        "// RUN: lamina-opt %s | lamina-opt | filecheck %s",
-        "// RUN: lamina-opt %s --print-op-generic | lamina-opt | filecheck %s",
-        "",
-    ]
-    for schema in schemas:
-        ex = example(schema)
-        name = snake_case(schema.name)
-        lines.append(f"// CHECK-LABEL: func.func @{name}(")
-        lines.append(f"func.func @{name}({', '.join(ex.args)}) {{")
-        if ex.uses_none:
-            lines.append("  %none = graph.none : none")
-        lhs = ", ".join(f"%r{i}" for i in range(ex.num_results))
-        op_lines = ex.op.splitlines()
-        check = re.sub(r"%[A-Za-z_][A-Za-z0-9_]*", "%{{.*}}", printed_form(op_lines[0]))
-        lines.append(f"  // CHECK: {check}")
-        lines.append(f"  {lhs} = {op_lines[0]}")
-        for line in op_lines[1:]:
-            lines.append(f"  {line}")
-        lines.append("  func.return")
-        lines.append("}")
-        lines.append("")
-    return "\n".join(lines)
 
 
 def main() -> None:
