@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -349,6 +351,34 @@ def test_loop_with_run_time_bounds_is_threaded_when_its_trip_count_pays() -> Non
     small = np.zeros(n, np.int64)
     jit.function("bounded")(small, 10, 30)  # 20 iterations: run inline, one thread
     assert len(set(small[10:30])) == 1 and (small[:10] == 0).all() and (small[30:] == 0).all()
+
+
+ONE_CORE = """
+import os, statistics, time
+from lamina.benchmarks.threads import _handoff_kernel
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # the pool's threads inherit it
+bench = _handoff_kernel()
+bench(50, 2)
+bench(50, 1)
+rounds = {1: [], 2: []}
+for _ in range(5):
+    for threads, spent in rounds.items():
+        start = time.perf_counter()
+        bench(500, threads)
+        spent.append(time.perf_counter() - start)
+print(statistics.median(rounds[2]) / statistics.median(rounds[1]))
+"""
+
+
+def test_spinning_threads_do_not_starve_each_other_on_one_core() -> None:
+    # the caller and its worker pinned to one core (a host whose other core is taken):
+    # a spinning thread yields its core, so back-to-back calls of a ~2 us body take about
+    # as long with 2 threads as with 1 (twice as long when the spinner keeps the core)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    found = subprocess.run(
+        [sys.executable, "-c", ONE_CORE], env=env, capture_output=True, text=True, check=True
+    )
+    assert float(found.stdout) < 1.5
 
 
 def task_count() -> int:
