@@ -2,12 +2,14 @@
 
 A nest's cost is read from its loop bounds and body (`nest_cost`): the loop-level ops one
 run executes (`ops`: nested loops times their trip counts, a vector op counted once, the
-body of a `vector N` loop once per N iterations) and
-the bytes its loads and stores touch per buffer, capped at the buffer's size (`footprint`).
-With the device's `ThreadCosts` (targets/threads.py: the pool's handoff, ops per ns of one
-core, DRAM bandwidth of one core and of all cores, the last-level cache size):
+body of a `vector N` loop once per N iterations, `index` arithmetic and constants not at
+all: LLVM folds and strength-reduces address computations), the bytes its loads and stores
+move (`moved`) and those per buffer capped at the buffer's size (`footprint`). With the
+device's `ThreadCosts` (targets/threads.py: the pool's handoff, ops per ns of one core,
+cache and DRAM bandwidth of one core, DRAM bandwidth of all cores, the last-level cache
+size):
 
-    compute  = ops / ops_per_ns
+    compute  = max(ops / ops_per_ns, moved / cache_gbs)           ; each core its own caches
     streamed = footprint if footprint > cache_bytes else 0       ; bytes from DRAM
     serial   = max(compute, streamed / core_gbs)
     parallel = handoff_ns + max(compute * imbalance / threads, streamed / all_cores_gbs)
@@ -27,8 +29,8 @@ from dataclasses import dataclass, field
 from math import prod
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import MemRefType, VectorType
-from xdsl.ir import Attribute, Block, SSAValue
+from xdsl.dialects.builtin import IndexType, MemRefType, VectorType
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.utils.hints import isa
 
 from lamina.dialects import loop
@@ -43,6 +45,11 @@ class NestCost:
 
     ops: int = 0
     touched: dict[SSAValue, int] = field(default_factory=dict[SSAValue, int])
+
+    @property
+    def moved(self) -> int:
+        """Bytes the loads and stores move, every access counted."""
+        return sum(self.touched.values())
 
     @property
     def footprint(self) -> int:
@@ -71,8 +78,8 @@ def nest_cost(block: Block) -> NestCost:
             lanes = op.vector.value.data if op.vector is not None else 1
             cost.add(nest_cost(op.body.block), trips, -(-trips // max(lanes, 1)))
             continue
-        if isinstance(op, loop.YieldOp):
-            continue  # ends an iteration: no instruction of its own
+        if isinstance(op, loop.YieldOp | arith.ConstantOp) or _address_arithmetic(op):
+            continue  # no instruction of its own, or folded into the addressing
         cost.ops += 1
         if isinstance(op, BufferRead | BufferWrite):
             moved = _access_bytes(op.results[0].type if op.results else op.operands[0].type)
@@ -80,9 +87,13 @@ def nest_cost(block: Block) -> NestCost:
     return cost
 
 
-def work_estimate(block: Block) -> int:
-    """Ops executed by one run of `block` (`nest_cost(block).ops`)."""
-    return nest_cost(block).ops
+def _address_arithmetic(op: Operation) -> bool:
+    """An `arith` op on `index` values only (what LLVM hoists or folds into addresses)."""
+    return (
+        op.name.startswith("arith.")
+        and bool(op.results)
+        and all(isinstance(r.type, IndexType) for r in op.results)
+    )
 
 
 def _access_bytes(value_type: Attribute) -> int:
@@ -119,7 +130,7 @@ def parallel_gain_ns(cost: NestCost, split_trips: int, threads: int, costs: Thre
     """Estimated ns saved by running the nest of `cost` (the whole loop) on `threads`
     threads, its split loop of `split_trips` iterations in balanced chunks (see the module
     docstring); negative when it does not pay."""
-    compute = cost.ops / costs.ops_per_ns
+    compute = max(cost.ops / costs.ops_per_ns, cost.moved / costs.cache_gbs)
     footprint = cost.footprint
     streamed = footprint if footprint > costs.cache_bytes else 0
     serial = max(compute, streamed / costs.core_gbs)
@@ -135,7 +146,7 @@ def min_parallel_trips(
     chunks assumed; bandwidth-bound when `max_trips` runs exceed the cache), None if no
     trip count pays."""
     streamed = body.footprint * (max_trips or 1) > costs.cache_bytes
-    compute = body.ops / costs.ops_per_ns
+    compute = max(body.ops / costs.ops_per_ns, body.moved / costs.cache_gbs)
     moved = body.footprint if streamed else 0
     serial = max(compute, moved / costs.core_gbs)
     parallel = max(compute / threads, moved / costs.all_cores_gbs)

@@ -35,6 +35,8 @@ class ThreadCosts:
     """A call of the pool on 2 threads against running the loop inline, workers awake."""
     ops_per_ns: float = 4.0
     """Loop-level ops one core runs per ns in the models' loop bodies (a vector op is one)."""
+    cache_gbs: float = 90.0
+    """Bytes per ns one core's loads and stores move from its own caches (L1 / L2)."""
     core_gbs: float = 20.0
     """Memory bandwidth one core reaches streaming from DRAM (GB/s = bytes per ns)."""
     all_cores_gbs: float = 28.0
