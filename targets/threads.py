@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
-from lamina.errors import LaminaError
+from lamina.errors import DeviceError, LaminaError
 from lamina.targets import Device, load_device
 
 
@@ -47,12 +47,14 @@ class ThreadCosts:
 
 def thread_costs(device: Device) -> ThreadCosts:
     """The device's `ThreadCosts`: its `[threads]` keys over the defaults, the cache size
-    its l3; an unknown key or a non-positive value is a `LaminaError`."""
+    its l3; an unknown key or a non-positive value is a `DeviceError` naming the device."""
     table = dict(device.extra.get("threads", {}))
     known = {f.name for f in fields(ThreadCosts)} - {"cache_bytes"}
     unknown = sorted(set(table) - known)
     if unknown:
-        raise LaminaError(f"device '{device.name}': unknown [threads] keys {unknown}")
+        raise DeviceError(f"unknown [threads] keys {unknown}", where=device.source or device.name)
     if any(not isinstance(v, int | float) or v <= 0 for v in table.values()):
-        raise LaminaError(f"device '{device.name}': [threads] values must be positive numbers")
+        raise DeviceError(
+            "[threads] values must be positive numbers", where=device.source or device.name
+        )
     return ThreadCosts(**{k: float(v) for k, v in table.items()}, cache_bytes=device.l3_bytes)

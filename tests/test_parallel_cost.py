@@ -5,6 +5,7 @@ compared with the fewest trips that pay; and the device's `[threads]` table is r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -19,7 +20,7 @@ from lamina.codegen.llvm_parallel_cost import (
 )
 from lamina.context import make_context
 from lamina.dialects import loop
-from lamina.errors import LaminaError
+from lamina.errors import DeviceError
 from lamina.targets import load_device
 from lamina.targets.threads import ThreadCosts, thread_costs
 
@@ -149,7 +150,7 @@ def test_device_threads_table_is_read_and_checked() -> None:
     assert thread_costs(host).cache_bytes == host.l3_bytes
     generic = load_device("x86-64-avx512")
     assert thread_costs(generic).handoff_ns == ThreadCosts().handoff_ns
-    with pytest.raises(LaminaError, match=r"unknown \[threads\] keys \['handof'\]"):
-        thread_costs(type(host)(**{**host.__dict__, "extra": {"threads": {"handof": 1}}}))
-    with pytest.raises(LaminaError, match="positive"):
-        thread_costs(type(host)(**{**host.__dict__, "extra": {"threads": {"core_gbs": 0}}}))
+    with pytest.raises(DeviceError, match=r"host: error: unknown \[threads\] keys \['handof'\]"):
+        thread_costs(replace(host, extra={"threads": {"handof": 1}}))
+    with pytest.raises(DeviceError, match="positive"):
+        thread_costs(replace(host, extra={"threads": {"core_gbs": 0}}))
