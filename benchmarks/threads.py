@@ -12,7 +12,8 @@ and lamina / onnxruntime at each thread count; plus compile seconds (LLVM's shar
 `--handoff` first measures the thread pool itself (codegen/llvm_pool.py): the time of
 `lamina.parallel_for` on an empty body with 2+ threads minus with 1 thread (inline), with
 the workers spinning (calls back to back) and parked (5 ms between calls), which is what
-`HANDOFF_NS` and so `PARALLEL_MIN_WORK` are set from.
+the host's `[threads] handoff_ns` (targets/host.toml, read by the per-nest cost model of
+codegen/llvm_parallel_cost.py) is set from.
 """
 
 from __future__ import annotations

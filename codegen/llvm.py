@@ -58,6 +58,7 @@ from lamina.dialects import loop
 from lamina.errors import UnsupportedOpError
 from lamina.lowering.dynamic_shapes import check_static_shapes
 from lamina.targets import Device
+from lamina.targets.threads import thread_costs
 
 
 def emit_llvm(module: ModuleOp, device: Device, nests: NestSink | None = None) -> ir.Module:
@@ -84,6 +85,7 @@ def emit_llvm(module: ModuleOp, device: Device, nests: NestSink | None = None) -
     for op, fn in bodies:
         emitter = FunctionEmitter(llvm_module, functions, op, fn, emit_op)
         emitter.threads = device.cores
+        emitter.thread_costs = thread_costs(device)
         emitter.nests = nests
         emitter.emit()
     return llvm_module

@@ -35,6 +35,7 @@ from lamina.dialects import loop
 from lamina.dialects.loop_shape import DimOp
 from lamina.errors import UnsupportedOpError
 from lamina.rewrites.loop.float_formats import is_storage_float, storage_integer
+from lamina.targets.threads import ThreadCosts
 
 KERNEL_ABI = "kernel-v1"
 MAX_STACK_ALLOC_BYTES = 64 * 1024
@@ -112,10 +113,13 @@ class NestSink(Protocol):
 
 class FunctionEmitter:
     """Emits one `func.func` body into an LLVM function, each op through `emit_op`.
-    Outermost `parallel` loops with enough work run on `threads` threads
-    (`codegen/llvm_parallel.py`); with `nests`, top-level nests are outlined."""
+    Outermost `parallel` loops whose split pays (the per-nest cost model) run on `threads`
+    threads (`codegen/llvm_parallel.py`); with `nests`, top-level nests are outlined."""
 
     threads: int = 1
+    thread_costs: ThreadCosts = ThreadCosts()
+    """The device's costs of threading a loop (targets/threads.py), what decides which
+    parallel loops run threaded."""
     nests: NestSink | None = None
 
     def __init__(

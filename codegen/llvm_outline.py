@@ -67,6 +67,7 @@ def outline_nest(e: FunctionEmitter, op: loop.ForOp) -> bool:
     _annotate(e, fn, captured, params)
     sub = FunctionEmitter(fn.module, e.functions, e.op, fn, e.emit_op)
     sub.threads = e.threads
+    sub.thread_costs = e.thread_costs
     sub.values = dict[SSAValue, LLValue](constants)
     llvm_shape.bind_passed(e, sub, captured, params, fn.args)
     sub.emit_op(sub, op)  # the driver's loop.for: threaded or a loop (no `nests`)

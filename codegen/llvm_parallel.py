@@ -1,5 +1,6 @@
-"""Threads for `parallel` loops: the outermost `parallel` loop.for of a function, when its
-work pays for the handoff, runs its iterations split over a persistent thread pool.
+"""Threads for `parallel` loops: the outermost `parallel` loop.for of a function, when the
+per-nest cost model (codegen/llvm_parallel_cost.py) says the split pays for the handoff,
+runs its iterations split over a persistent thread pool.
 
     loop.for %i = %lb to %ub step %c1 parallel { body }      ; %lb, %ub constant or not
  ->
@@ -21,8 +22,8 @@ rather than captured, so alias analysis still sees constant offsets from the `no
 kernel arguments (which keep `noalias` on the `.impl` function); a captured memref with
 dynamic dims brings its run-time extents (codegen/llvm_shape.py). The step must be a
 constant; bounds known only at run time are passed in, and such a loop goes to the pool
-only when its run-time trip count times its body's work reaches `PARALLEL_MIN_WORK`
-(otherwise `threads = 1`: the call runs it inline).
+only when its run-time trip count reaches the fewest trips that pay (`min_parallel_trips`;
+otherwise `threads = 1`: the call runs it inline).
 """
 
 from __future__ import annotations
@@ -38,21 +39,18 @@ from xdsl.utils.hints import isa
 
 from lamina.codegen import llvm_shape
 from lamina.codegen.llvm_core import FunctionEmitter, emit_loop
+from lamina.codegen.llvm_parallel_cost import (
+    NestCost,
+    imbalance,
+    max_trip_count,
+    min_parallel_trips,
+    nest_cost,
+    parallel_gain_ns,
+)
 from lamina.codegen.llvm_pool import BODY_TYPE, Pointer, opaque, parallel_runtime
 from lamina.dialects import loop
 from lamina.dialects.loop_access import BufferRead
 from lamina.dialects.loop_for import constant_index
-
-HANDOFF_NS = 10_000
-"""What handing a loop to the pool costs against running it inline, measured with a
-~4 us body (`benchmarks/threads.py --handoff`, 2 threads): ~10 us on the shared 2-core
-Zen4 machine under load (load average ~7, so workers wait for a core), ~15 us with
-parked workers."""
-OPS_PER_NS = 4
-"""Loop-level ops one core runs per ns in the models' loop bodies (vector ops count once)."""
-PARALLEL_MIN_WORK = 2 * HANDOFF_NS * OPS_PER_NS
-"""Estimated ops of a loop below which it stays serial: splitting it in two saves at most
-half its time, which must exceed the handoff."""
 
 i32 = ir.IntType(32)
 i64 = ir.IntType(64)
@@ -60,49 +58,6 @@ i64 = ir.IntType(64)
 
 # ---------------------------------------------------------------------------------------
 # Which loops, and their work
-
-
-def _upper(value: SSAValue) -> int | None:
-    """An upper bound of an index value from constants, min, select and add; None if
-    unknown."""
-    owner = value.owner
-    if isinstance(owner, arith.MinSIOp | arith.MinUIOp):
-        known = [u for u in map(_upper, owner.operands) if u is not None]
-        return min(known) if known else None
-    bounds = [_upper(v) for v in owner.operands[1:]] if isinstance(owner, arith.SelectOp) else []
-    if isinstance(owner, arith.AddiOp):
-        bounds = [_upper(v) for v in owner.operands]
-    if bounds and all(b is not None for b in bounds):
-        return (max if isinstance(owner, arith.SelectOp) else sum)(b or 0 for b in bounds)
-    return constant_index(value)
-
-
-def _lower(value: SSAValue) -> int:
-    """A lower bound of an index value, assuming index values are non-negative."""
-    owner = value.owner
-    if isinstance(owner, arith.MaxSIOp | arith.MaxUIOp):
-        return max(_lower(v) for v in owner.operands)
-    return max(constant_index(value) or 0, 0)
-
-
-def max_trip_count(op: loop.ForOp) -> int | None:
-    """An upper bound of the iterations (`_upper` of ub, `_lower` of lb), None if unknown."""
-    upper, step = _upper(op.ub), constant_index(op.step)
-    if upper is None or step is None or step <= 0:
-        return None
-    return max(0, -(-(upper - _lower(op.lb)) // step))
-
-
-def work_estimate(block: Block) -> int:
-    """Ops executed by one run of `block`, nested loops counted with their (bound on the)
-    trip counts; a loop whose bound is unknown counts as one iteration."""
-    total = 0
-    for op in block.ops:
-        if isinstance(op, loop.ForOp):
-            total += (max_trip_count(op) or 1) * work_estimate(op.body.block)
-        else:
-            total += 1
-    return total
 
 
 def _in_parallel_loop(op: Operation) -> bool:
@@ -118,18 +73,27 @@ def _in_parallel_loop(op: Operation) -> bool:
 
 def should_run_threaded(e: FunctionEmitter, op: loop.ForOp) -> bool:
     """The outermost parallel loop of a nest (serial loops may enclose it), with a constant
-    step, when threads > 1 and its work can reach PARALLEL_MIN_WORK (at least two
-    iterations for a constant trip count; for run-time bounds, the check is repeated at
-    run time)."""
+    step, when threads > 1 and the cost model (codegen/llvm_parallel_cost.py) says threads
+    pay: for a constant trip count (at least 2), split as `split_loop` splits it; for
+    run-time bounds, when some trip count up to the bound pays (checked again at run
+    time)."""
     if e.threads <= 1 or not op.parallel or (constant_index(op.step) or 0) <= 0:
         return False
     if _in_parallel_loop(op):
         return False
     trips = op.constant_trip_count()
-    if trips is not None and trips < 2:
-        return False
-    bound = trips if trips is not None else max_trip_count(op)
-    return bound is None or bound * work_estimate(op.body.block) >= PARALLEL_MIN_WORK
+    if trips is not None:
+        if trips < 2:
+            return False
+        split = split_loop(op, e.threads)
+        cost = nest_cost(op.body.block)
+        whole = NestCost()
+        whole.add(cost, trips)
+        split_trips = split.constant_trip_count() or trips
+        return parallel_gain_ns(whole, split_trips, e.threads, e.thread_costs) > 0
+    bound = max_trip_count(op)
+    least = min_parallel_trips(nest_cost(op.body.block), bound, e.threads, e.thread_costs)
+    return least is not None and (bound is None or least <= bound)
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,7 +114,7 @@ def split_loop(op: loop.ForOp, threads: int) -> loop.ForOp:
     if inner is None or outer_trips is None:
         return op
     inner_trips = inner.constant_trip_count() or 0
-    outer_cost, inner_cost = (_imbalance(t, threads) for t in (outer_trips, inner_trips))
+    outer_cost, inner_cost = (imbalance(t, threads) for t in (outer_trips, inner_trips))
     if inner_cost < outer_cost - BALANCE_TOLERANCE:
         return inner
     if inner_cost > outer_cost + BALANCE_TOLERANCE:
@@ -160,7 +124,7 @@ def split_loop(op: loop.ForOp, threads: int) -> loop.ForOp:
 
 
 BALANCE_TOLERANCE = 0.05
-"""How much more evenly (in `_imbalance`) the inner loop must split to be chosen whatever
+"""How much more evenly (in `imbalance`) the inner loop must split to be chosen whatever
 the data each thread reads."""
 
 
@@ -176,13 +140,6 @@ def _sole_parallel_loop(op: loop.ForOp) -> loop.ForOp | None:
     if found is None or not found.parallel or (found.constant_trip_count() or 0) < 2:
         return None
     return found
-
-
-def _imbalance(trips: int, threads: int) -> float:
-    """The pool's biggest chunk of `trips` iterations over its share, trips / threads."""
-    trips = max(trips, 1)
-    chunks = min(threads, trips)
-    return -(-trips // chunks) * threads / trips
 
 
 def _reads_along(op: loop.ForOp, outer_iv: SSAValue, inner_iv: SSAValue) -> tuple[int, int]:
@@ -380,7 +337,8 @@ def emit_threaded_for(e: FunctionEmitter, op: loop.ForOp) -> None:
 
 def _trips_and_threads(e: FunctionEmitter, op: loop.ForOp) -> tuple[Any, Any]:
     """The trip count and thread count to call the pool with: constants when the bounds are,
-    else computed here, with 1 thread when the run-time trip count is too small to pay."""
+    else computed here, with 1 thread when the run-time trip count is too small to pay
+    (below `min_parallel_trips`)."""
     exact = op.constant_trip_count()
     if exact is not None:
         return ir.Constant(i64, exact), ir.Constant(i32, e.threads)
@@ -389,8 +347,9 @@ def _trips_and_threads(e: FunctionEmitter, op: loop.ForOp) -> tuple[Any, Any]:
     span = b.sub(ub, lb)
     span = b.select(b.icmp_signed(">", span, ir.Constant(i64, 0)), span, ir.Constant(i64, 0))
     trips = b.udiv(b.add(span, b.sub(step, ir.Constant(i64, 1))), step, name="trips")
-    work = max(1, work_estimate(op.body.block))
-    enough = b.icmp_unsigned(">=", trips, ir.Constant(i64, -(-PARALLEL_MIN_WORK // work)))
+    body = nest_cost(op.body.block)
+    least = min_parallel_trips(body, max_trip_count(op), e.threads, e.thread_costs)
+    enough = b.icmp_unsigned(">=", trips, ir.Constant(i64, least or 2**62))
     return trips, b.select(enough, ir.Constant(i32, e.threads), ir.Constant(i32, 1))
 
 

@@ -7,7 +7,9 @@ The pool (`lamina.parallel_for(fn, n, ctx, threads)`, LLVM IR emitted once per m
 generation word of each worker it needs, then claims and runs chunks itself like the
 workers do (a CAS on one word), and waits for an atomic countdown of unfinished chunks: a
 worker that has not woken yet (on a loaded machine) is never waited for. Idle workers and
-the waiting caller spin (`pause` / `yield`) for SPIN_ITERATIONS, then sleep on a pthread
+the waiting caller spin (`pause` / `yield`) for SPIN_ITERATIONS, calling `sched_yield`
+every YIELD_EVERY of them (a spinner never keeps a thread that shares its core from
+running: the caller, the worker it waits for, another process), then sleep on a pthread
 condition variable (a waker only locks the mutex when someone sleeps). Chunks are
 contiguous and balanced: n = q*c + r iterations over c = min(threads, n) chunks give the
 first r chunks q + 1 iterations, the others q. A call that finds the pool busy (a nested
@@ -35,6 +37,10 @@ import llvmlite.ir as ir
 MAX_THREADS = 64
 SPIN_ITERATIONS = 1 << 12
 """`pause` iterations (~20-60 ns each) before a waiting thread sleeps."""
+YIELD_EVERY = 64
+"""A spinning thread calls `sched_yield` every this many `pause`s (a power of 2): on a
+busy host a runnable thread sharing its core (the caller, or the worker it waits for)
+runs at once instead of when the spinner's time slice ends."""
 RUNTIME_NAME = "lamina.parallel_for"
 AFTER_FORK_NAME = "lamina.parallel_after_fork"
 
@@ -217,7 +223,10 @@ class _Pool:
         b.cbranch(blocked(), pause, done)
         b.position_at_end(pause)
         self._pause(b)
-        count.add_incoming(b.add(count, ir.Constant(i64, 1)), pause)
+        turn = b.and_(count, ir.Constant(i64, YIELD_EVERY - 1))
+        with b.if_then(b.icmp_unsigned("==", turn, ir.Constant(i64, YIELD_EVERY - 1))):
+            b.call(self.libc("sched_yield", i32), [])
+        count.add_incoming(b.add(count, ir.Constant(i64, 1)), b.block)
         b.cbranch(b.icmp_unsigned("<", count, ir.Constant(i64, SPIN_ITERATIONS)), spin, sleep)
         b.position_at_end(sleep)
         b.call(self.libc("pthread_mutex_lock", i32, ptr), [self.mutex])

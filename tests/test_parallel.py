@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +21,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from xdsl.parser import Parser
 
-from lamina.codegen.llvm_parallel import PARALLEL_MIN_WORK, split_loop
+from lamina.codegen.llvm_parallel import split_loop
+from lamina.codegen.llvm_parallel_cost import min_parallel_trips, nest_cost
 from lamina.compiler import compile as lamina_compile
 from lamina.compiler import compile_bundle
 from lamina.context import make_context
@@ -27,6 +30,8 @@ from lamina.dialects import loop
 from lamina.errors import LaminaError
 from lamina.runtime.jit import JitModule, thread_count
 from lamina.runtime.qemu import run_bundle
+from lamina.targets import load_device
+from lamina.targets.threads import thread_costs
 
 
 def thread_ids_text(
@@ -112,7 +117,7 @@ def test_one_thread_keeps_the_loop_serial() -> None:
 
 
 def test_small_parallel_loop_stays_serial() -> None:
-    ids, llvm_ir = thread_ids(16, threads=2)
+    ids, llvm_ir = thread_ids(4, threads=2)  # ~3 us of work: less than the handoff saves
     assert len(set(ids)) == 1
     assert "lamina.parallel_for" not in llvm_ir
 
@@ -327,7 +332,11 @@ func.func @bounded(%out: memref<Nxi64>, %lb: index, %ub: index) {
 
 
 def test_loop_with_run_time_bounds_is_threaded_when_its_trip_count_pays() -> None:
-    n = 4 * PARALLEL_MIN_WORK
+    probe = Parser(make_context(), BOUNDED.replace("N", "8")).parse_module()
+    body = next(o for o in probe.walk() if isinstance(o, loop.ForOp)).body.block
+    least = min_parallel_trips(nest_cost(body), None, 2, thread_costs(load_device("host")))
+    assert least is not None and least > 20
+    n = 4 * least
     module = Parser(make_context(), BOUNDED.replace("N", str(n))).parse_module()
     jit = JitModule(module, threads=2)
     assert "lamina.parallel_for" in str(jit.llvm_module)
@@ -342,6 +351,34 @@ def test_loop_with_run_time_bounds_is_threaded_when_its_trip_count_pays() -> Non
     small = np.zeros(n, np.int64)
     jit.function("bounded")(small, 10, 30)  # 20 iterations: run inline, one thread
     assert len(set(small[10:30])) == 1 and (small[:10] == 0).all() and (small[30:] == 0).all()
+
+
+ONE_CORE = """
+import os, statistics, time
+from lamina.benchmarks.threads import _handoff_kernel
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # the pool's threads inherit it
+bench = _handoff_kernel()
+bench(50, 2)
+bench(50, 1)
+rounds = {1: [], 2: []}
+for _ in range(5):
+    for threads, spent in rounds.items():
+        start = time.perf_counter()
+        bench(500, threads)
+        spent.append(time.perf_counter() - start)
+print(statistics.median(rounds[2]) / statistics.median(rounds[1]))
+"""
+
+
+def test_spinning_threads_do_not_starve_each_other_on_one_core() -> None:
+    # the caller and its worker pinned to one core (a host whose other core is taken):
+    # a spinning thread yields its core, so back-to-back calls of a ~2 us body take about
+    # as long with 2 threads as with 1 (twice as long when the spinner keeps the core)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    found = subprocess.run(
+        [sys.executable, "-c", ONE_CORE], env=env, capture_output=True, text=True, check=True
+    )
+    assert float(found.stdout) < 1.5
 
 
 def task_count() -> int:
@@ -409,7 +446,7 @@ def call_with_timeout(fn: Callable[[], object], seconds: float = 60) -> None:
 
 
 def test_nested_parallel_loops_run_inline_without_deadlock() -> None:
-    m = PARALLEL_MIN_WORK
+    m = 80_000  # ~40 us of stores per row: threads pay (the cost model) for @inner alone
     module = Parser(make_context(), NESTED.replace("M", str(m))).parse_module()
     jit = JitModule(module, threads=2)
 
