@@ -27,12 +27,19 @@
 - `IsolatedFromAbove` looks an operand's owner up among the blocks and ops it has met
   before it: xDSL climbs the parents of every operand's owner (`is_ancestor`) in ops nested
   ten deep; same verdict and message.
+- `walk()` of an op, block or region (pre-order, forward: the default) keeps one stack of
+  block iterators instead of a generator per op, block and region, each op passing up
+  through every enclosing one (a DenseNet-121 loop-level module, ~30,000 ops ten deep, is
+  walked by six passes: 55 ms a walk, 25 ms so); the same ops in the same order, as lazily
+  (an op's regions are read when the walk goes on past it, so erasing the op just handed
+  out is safe, as before). `reverse` or `region_first` walks are xDSL's.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from typing import Any, TypeVar, cast, get_origin
 
 import xdsl.irdl
@@ -200,3 +207,48 @@ def _plain_irdl_op_init(self: IRDLOperation, op_def: OpDef, **arguments: Any) ->
 
 
 irdl_operations.irdl_op_init = _plain_irdl_op_init  # pyright: ignore[reportAttributeAccessIssue]
+
+
+_xdsl_walks = (Operation.walk, Block.walk, Region.walk)
+
+
+def _walk(ops: Iterable[Operation]) -> Iterator[Operation]:
+    """`ops` and the ops nested in each (pre-order), read as the walk reaches them."""
+    stack = [iter(ops)]
+    while stack:
+        op = next(stack[-1], None)
+        if op is None:
+            stack.pop()
+            continue
+        yield op
+        if op.regions:
+            stack.append(chain.from_iterable(b.ops for r in op.regions for b in r.blocks))
+
+
+def _operation_walk(
+    self: Operation, *, reverse: bool = False, region_first: bool = False
+) -> Iterator[Operation]:
+    if reverse or region_first:
+        return _xdsl_walks[0](self, reverse=reverse, region_first=region_first)
+    return _walk((self,))
+
+
+def _block_walk(
+    self: Block, *, reverse: bool = False, region_first: bool = False
+) -> Iterable[Operation]:
+    if reverse or region_first:
+        return _xdsl_walks[1](self, reverse=reverse, region_first=region_first)
+    return _walk(self.ops)
+
+
+def _region_walk(
+    self: Region, *, reverse: bool = False, region_first: bool = False
+) -> Iterator[Operation]:
+    if reverse or region_first:
+        return _xdsl_walks[2](self, reverse=reverse, region_first=region_first)
+    return _walk(chain.from_iterable(block.ops for block in self.blocks))
+
+
+Operation.walk = _operation_walk
+Block.walk = _block_walk
+Region.walk = _region_walk

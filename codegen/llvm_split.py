@@ -19,7 +19,7 @@ from llvmlite.ir.instructions import CallInstr
 from xdsl.dialects.builtin import ModuleOp
 
 from lamina.codegen.llvm import emit_llvm
-from lamina.codegen.llvm_slots import I64, Slot, close_slots, open_slots
+from lamina.codegen.llvm_slots import I64, Slot, close_slots, filled, open_slots
 from lamina.codegen.llvm_target import target_machine
 from lamina.targets import Device
 
@@ -87,8 +87,7 @@ class SplitNests:
         family = self.families.get(key)
         self.calls += 1
         if family is None:
-            close_slots(fn, slots, [values])
-            family = self.families[key] = _Family(values, self._add(fn))
+            family = self.families[key] = _Family(values, self._add(filled(key, slots, values)))
         if values == family.first:
             e.builder.call(_declared(e.module, family.name, fn.function_type), args)
             return
@@ -104,16 +103,15 @@ class SplitNests:
             if family.fn is None:
                 continue
             varying = close_slots(family.fn, family.slots, family.members)
-            name = self._add(family.fn)
+            name = self._add(str(family.fn.module))
             for module, call, member in family.calls:
                 callee = _declared(module, name, family.fn.function_type)
                 extra = [ir.Constant(I64, family.members[member][k]) for k in varying]
                 call.operands = [callee, *call.args, *extra]
                 call._clear_string_cache()  # pyright: ignore[reportPrivateUsage]
 
-    def _add(self, fn: ir.Function) -> str:
-        """The symbol of `fn`'s module's text (told to `on_nest` the first time)."""
-        text = str(fn.module)
+    def _add(self, text: str) -> str:
+        """The symbol of a nest module's text (told to `on_nest` the first time)."""
         name = f"{NEST_PREFIX}.{hashlib.sha256(text.encode()).hexdigest()[:16]}"
         if name not in self.texts:
             # the placeholder also prefixes the nest's own internal helpers (`.par0`)

@@ -45,11 +45,11 @@ def _independent_writes(op: loop.ForOp) -> list[BufferWrite]:
             continue
         if (
             isinstance(inner, BufferWrite)
-            and not any(index in dependent for index in inner.indices)
+            and dependent.isdisjoint(inner.indices)
             and not _defined_inside(inner.buffer, op)
         ):
             writes.append(inner)
-        if any(operand in dependent for operand in inner.operands):
+        if not dependent.isdisjoint(inner.operands):
             dependent.update(inner.results)
             if isinstance(inner, loop.ForOp):
                 dependent.update(inner.body.block.args)

@@ -259,20 +259,38 @@ def emit_gemm(em: Emitter, plan: GemmPlan) -> None:
             ):
                 i0 = em.iadd(ic, em.imul(ip, b.mr))
                 j0 = em.iadd(jc, em.imul(jp, b.nr))
-
-                def c_at(r: int, v: int) -> list[SSAValue]:
-                    return plan.c_at(em.iadd(i0, r), em.iadd(j0, v * b.lanes))
-
                 micro_kernel(
                     em,
                     b,
                     plan.a_panel(ic, pc, ip),
                     plan.b_panel(jc, pc, jp),
                     k_len,
-                    (plan.c, c_at),
+                    (plan.c, _tile_indices(em, plan, i0, j0)),
                     first,
                     plan.step,
                 )
+
+
+def _tile_indices(
+    em: Emitter, plan: GemmPlan, i0: SSAValue, j0: SSAValue
+) -> Callable[[int, int], list[SSAValue]]:
+    """`c_at(r, v)`: C's indices of row r, vector v of the micro-tile at (i0, j0), each
+    computed once (at its first use, before the k loop) and reused by the store after it:
+    index arithmetic is a third of a model's loop-level ops, which every later stage pays."""
+    rows: dict[int, SSAValue] = {}
+    columns: dict[int, SSAValue] = {}
+    cells: dict[tuple[int, int], list[SSAValue]] = {}
+
+    def c_at(r: int, v: int) -> list[SSAValue]:
+        if (r, v) not in cells:
+            if r not in rows:
+                rows[r] = em.iadd(i0, r)
+            if v not in columns:
+                columns[v] = em.iadd(j0, v * plan.blocking.lanes)
+            cells[r, v] = plan.c_at(rows[r], columns[v])
+        return cells[r, v]
+
+    return c_at
 
 
 def runtime_panel(
@@ -296,7 +314,14 @@ def packed_panel(
 
     def panel(outer: SSAValue, pc: SSAValue, inner: SSAValue) -> tuple[SSAValue, Indices]:
         position = em.iadd(_divide(em, outer, width), inner)
-        return packed, lambda k, r: [position, em.iadd(pc, k), em.index(r * step)]
+        depths: dict[SSAValue, SSAValue] = {}  # pc + k once per k (the k loop's MR or NV reads)
+
+        def at(k: SSAValue, r: int) -> list[SSAValue]:
+            if k not in depths:
+                depths[k] = em.iadd(pc, k)
+            return [position, depths[k], em.index(r * step)]
+
+        return packed, at
 
     return panel
 

@@ -84,3 +84,24 @@ def test_identical_nests_pass_no_arguments(kernel_module) -> None:
     x, y, z = run(kernel_module(BUFFERS, body, outputs=2))
     np.testing.assert_array_equal(y, x)
     np.testing.assert_array_equal(z, x)
+
+
+def test_a_first_nests_text_is_its_open_text_with_its_constants_filled_in() -> None:
+    import llvmlite.ir as ir
+
+    from lamina.codegen.llvm_slots import I64, close_slots, filled, open_slots
+
+    module = ir.Module(name="nest")
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [I64, ir.PointerType()]), "f")
+    builder = ir.IRBuilder(fn.append_basic_block())
+    total = builder.add(fn.args[0], ir.Constant(I64, 7))
+    shifted = builder.mul(total, ir.Constant(I64, -3))
+    offset = builder.sub(shifted, ir.Constant(I64, 70))
+    where = builder.gep(fn.args[1], [offset], source_etype=ir.FloatType())
+    builder.store(ir.Constant(ir.FloatType(), 1.0), where)
+    builder.ret_void()
+    slots, values = open_slots(fn, set())
+    opened = str(module)
+    assert values == (7, -3, 70) and opened.count('%"slot') == 3
+    close_slots(fn, slots, [values])
+    assert filled(opened, slots, values) == str(module)

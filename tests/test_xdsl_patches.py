@@ -1,9 +1,9 @@
 """lamina's fixes to xDSL (xdsl_patches.py) keep xDSL's verdicts: here the one-walk
-`IsolatedFromAbove` check."""
+`IsolatedFromAbove` check, the short op builder and the stack walk."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pytest
 from xdsl.dialects import arith, func
@@ -75,3 +75,45 @@ def test_a_wrong_argument_still_gets_xdsls_builder_error() -> None:
         arith.AddiOp.build(operands=[constant.result], result_types=[i32])
     with pytest.raises(ValueError, match="non-variadic"):
         arith.AddiOp.build(operands=[[constant.result] * 2, constant.result], result_types=[i32])
+
+
+def _nested_module() -> ModuleOp:
+    """Two functions, the second holding a function that holds a function: ops in regions
+    three deep, some with ops after them."""
+
+    def add(arg: BlockArgument) -> list[Operation]:
+        return [arith.AddiOp(arg, arg)]
+
+    def nest(arg: BlockArgument) -> list[Operation]:
+        inner = _function("inner", lambda a: [_function("innermost", add), *add(a)])
+        return [*add(arg), inner, *add(arg)]
+
+    return ModuleOp([_function("a", add), _function("b", nest)])
+
+
+def test_walks_hand_out_xdsls_ops_in_xdsls_order() -> None:
+    from lamina.xdsl_patches import _xdsl_walks  # pyright: ignore[reportPrivateUsage]
+
+    module = _nested_module()
+    for what, xdsl_walk, count in zip(
+        (module, module.body.block, module.body), _xdsl_walks, (14, 13, 13), strict=True
+    ):
+        ops = list(what.walk())
+        assert ops == list(xdsl_walk(what)) and len(ops) == count  # pyright: ignore[reportArgumentType]
+        assert list(what.walk(reverse=True, region_first=True)) == ops[::-1]
+
+
+def test_a_walk_goes_on_as_xdsls_when_the_op_it_just_handed_out_is_erased() -> None:
+    from lamina.xdsl_patches import _xdsl_walks  # pyright: ignore[reportPrivateUsage]
+
+    def erasing_inner(walk: Callable[[ModuleOp], Iterable[Operation]]) -> list[str]:
+        seen: list[str] = []
+        for op in walk(_nested_module()):
+            seen.append(op.name)
+            if isinstance(op, func.FuncOp) and op.sym_name.data in ("a", "inner"):
+                op.detach()
+                op.erase(safe_erase=False)
+        return seen
+
+    assert erasing_inner(ModuleOp.walk) == erasing_inner(_xdsl_walks[0])
+    assert len(erasing_inner(ModuleOp.walk)) > 5
