@@ -48,7 +48,7 @@ def tail_pieces(count: int, lanes: int) -> list[tuple[int, int]]:
     return pieces
 
 
-def row_pieces(em: Emitter, count: int, lanes: int, piece: Callable[[SSAValue, int], None]):
+def row_pieces(em: Emitter, count: int, lanes: int, piece: Callable[[SSAValue, int], None]) -> None:
     """`piece(start, width)` over a run of `count` elements: a loop over its whole vectors,
     then the `tail_pieces`. For NCHW rows shorter than a vector or not a multiple of one
     (7, 14, 28): the scalar row loop LLVM is otherwise left with it vectorised across
