@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import cast
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntegerType, MemRefType, TensorType, VectorType, f32, i64
+from xdsl.dialects.builtin import IntegerType, MemRefType, TensorType, VectorType, f32
 from xdsl.ir import Attribute, SSAValue
 from xdsl.utils.hints import isa
 
@@ -102,7 +102,7 @@ def lower_pool_planes(
                 value = em.load(flat, [c, em.iadd(base, ow)])
                 if rows is not None:
                     count = em.value(arith.MuliOp(rows, cols or _window_count(em, op, g, ow, 1)))
-                    value = em.div(value, _as_float(em, count))
+                    value = em.div(value, em.from_count(count, f32))
                 em.store(value, y, [n, c, oh, ow])
 
             if element != f32:
@@ -130,7 +130,9 @@ def _copy_rows_pieces(
     compile time) stored again one by one (`store`) with their own count."""
     flat, (c, base) = source
     y, (n, c_out, oh) = dest
-    full = None if rows is None else _as_float(em, em.value(arith.MuliOp(rows, em.index(g.kw))))
+    full = (
+        None if rows is None else em.from_count(em.value(arith.MuliOp(rows, em.index(g.kw))), f32)
+    )
 
     def piece(ow: SSAValue, width: int) -> None:
         value = load_piece(em, flat, [c, em.iadd(base, ow)], width)
@@ -149,10 +151,6 @@ def _copy_rows_pieces(
         cols = min(start + g.kw, end) - max(start, begin)
         if cols != g.kw:
             store(em.index(ow), em.index(cols))
-
-
-def _as_float(em: Emitter, count: SSAValue) -> SSAValue:
-    return em.value(arith.SIToFPOp(em.value(arith.IndexCastOp(count, i64)), f32))
 
 
 def _combine(
