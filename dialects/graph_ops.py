@@ -732,19 +732,26 @@ class ConstantOfShapeOp(OnnxOpWithoutRegions):
     value = opt_prop_def(TensorValueAttr)
 
 
-class ConvFields(OnnxOpWithoutRegions):
-    """The operands and attributes of graph.conv and of the ops that take them."""
+class ConvWindowFields(OnnxOpWithoutRegions):
+    """The attributes of graph.conv, graph.conv_integer, graph.conv_transpose,
+    graph.q_linear_conv: each derives from this class and adds its operands, results and
+    other attributes."""
 
-    x = operand_def(AnyTensor)
-    w = operand_def(AnyTensor)
-    b = operand_def(OptionalTensor)
-    y = result_def(AnyTensor)
     auto_pad = opt_prop_def(StringAttr)
     dilations = opt_prop_def(DenseArrayBase[I64])
     group = opt_prop_def(IntegerAttr[I64])
     kernel_shape = opt_prop_def(DenseArrayBase[I64])
     pads = opt_prop_def(DenseArrayBase[I64])
     strides = opt_prop_def(DenseArrayBase[I64])
+
+
+class ConvFields(ConvWindowFields):
+    """The operands and attributes of graph.conv and of the ops that take them."""
+
+    x = operand_def(AnyTensor)
+    w = operand_def(AnyTensor)
+    b = operand_def(OptionalTensor)
+    y = result_def(AnyTensor)
 
 
 @onnx_op("Conv", {"auto_pad": "NOTSET", "group": 1})
@@ -762,7 +769,7 @@ class ConvOp(ConvFields):
 
 @onnx_op("ConvInteger", {"auto_pad": "NOTSET", "group": 1})
 @irdl_op_definition
-class ConvIntegerOp(OnnxOpWithoutRegions):
+class ConvIntegerOp(ConvWindowFields):
     """The integer convolution operator consumes an input tensor, its zero-point, a filter, and its
     zero-point, and computes the output. The production MUST never overflow. The accumulation
     may overflow if and only if in 32 bits.
@@ -779,17 +786,11 @@ class ConvIntegerOp(OnnxOpWithoutRegions):
     x_zero_point = operand_def(OptionalTensor)
     w_zero_point = operand_def(OptionalTensor)
     y = result_def(AnyTensor)
-    auto_pad = opt_prop_def(StringAttr)
-    dilations = opt_prop_def(DenseArrayBase[I64])
-    group = opt_prop_def(IntegerAttr[I64])
-    kernel_shape = opt_prop_def(DenseArrayBase[I64])
-    pads = opt_prop_def(DenseArrayBase[I64])
-    strides = opt_prop_def(DenseArrayBase[I64])
 
 
 @onnx_op("ConvTranspose", {"auto_pad": "NOTSET", "group": 1})
 @irdl_op_definition
-class ConvTransposeOp(OnnxOpWithoutRegions):
+class ConvTransposeOp(ConvWindowFields):
     """The convolution transpose operator consumes an input tensor and a filter, and computes the
     output.
 
@@ -804,14 +805,8 @@ class ConvTransposeOp(OnnxOpWithoutRegions):
     w = operand_def(AnyTensor)
     b = operand_def(OptionalTensor)
     y = result_def(AnyTensor)
-    auto_pad = opt_prop_def(StringAttr)
-    dilations = opt_prop_def(DenseArrayBase[I64])
-    group = opt_prop_def(IntegerAttr[I64])
-    kernel_shape = opt_prop_def(DenseArrayBase[I64])
     output_padding = opt_prop_def(DenseArrayBase[I64])
     output_shape = opt_prop_def(DenseArrayBase[I64])
-    pads = opt_prop_def(DenseArrayBase[I64])
-    strides = opt_prop_def(DenseArrayBase[I64])
 
 
 @onnx_op("Cos", {})
@@ -1203,9 +1198,22 @@ class FloorOp(XToYFields):
     name = "graph.floor"
 
 
+class RecurrentFields(OnnxOpWithoutRegions):
+    """The attributes of graph.gru, graph.lstm, graph.rnn: each derives from this class and
+    adds its operands, results and other attributes."""
+
+    activation_alpha = opt_prop_def(DenseArrayBase[Float32Type])
+    activation_beta = opt_prop_def(DenseArrayBase[Float32Type])
+    activations = opt_prop_def(ArrayAttr[StringAttr])
+    clip = opt_prop_def(FloatAttr[Float32Type])
+    direction = opt_prop_def(StringAttr)
+    hidden_size = opt_prop_def(IntegerAttr[I64])
+    layout = opt_prop_def(IntegerAttr[I64])
+
+
 @onnx_op("GRU", {"direction": "forward", "layout": 0, "linear_before_reset": 0})
 @irdl_op_definition
-class GRUOp(OnnxOpWithoutRegions):
+class GRUOp(RecurrentFields):
     """Computes an one-layer GRU. This operator is usually supported via some custom implementation
     such as CuDNN.
 
@@ -1224,13 +1232,6 @@ class GRUOp(OnnxOpWithoutRegions):
     initial_h = operand_def(OptionalTensor)
     y = result_def(OptionalTensor)
     y_h = result_def(OptionalTensor)
-    activation_alpha = opt_prop_def(DenseArrayBase[Float32Type])
-    activation_beta = opt_prop_def(DenseArrayBase[Float32Type])
-    activations = opt_prop_def(ArrayAttr[StringAttr])
-    clip = opt_prop_def(FloatAttr[Float32Type])
-    direction = opt_prop_def(StringAttr)
-    hidden_size = opt_prop_def(IntegerAttr[I64])
-    layout = opt_prop_def(IntegerAttr[I64])
     linear_before_reset = opt_prop_def(IntegerAttr[I64])
 
 
@@ -1670,7 +1671,7 @@ class LRNOp(OnnxOpWithoutRegions):
 
 @onnx_op("LSTM", {"direction": "forward", "input_forget": 0, "layout": 0})
 @irdl_op_definition
-class LSTMOp(OnnxOpWithoutRegions):
+class LSTMOp(RecurrentFields):
     """Computes an one-layer LSTM. This operator is usually supported via some custom
     implementation such as CuDNN.
 
@@ -1692,14 +1693,7 @@ class LSTMOp(OnnxOpWithoutRegions):
     y = result_def(OptionalTensor)
     y_h = result_def(OptionalTensor)
     y_c = result_def(OptionalTensor)
-    activation_alpha = opt_prop_def(DenseArrayBase[Float32Type])
-    activation_beta = opt_prop_def(DenseArrayBase[Float32Type])
-    activations = opt_prop_def(ArrayAttr[StringAttr])
-    clip = opt_prop_def(FloatAttr[Float32Type])
-    direction = opt_prop_def(StringAttr)
-    hidden_size = opt_prop_def(IntegerAttr[I64])
     input_forget = opt_prop_def(IntegerAttr[I64])
-    layout = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op("LayerNormalization", {"axis": -1, "epsilon": 1e-05, "stash_type": 1})
@@ -2379,7 +2373,7 @@ class PowOp(OnnxOpWithoutRegions):
 
 @onnx_op("QLinearConv", {"auto_pad": "NOTSET", "group": 1})
 @irdl_op_definition
-class QLinearConvOp(OnnxOpWithoutRegions):
+class QLinearConvOp(ConvWindowFields):
     """The convolution operator consumes a quantized input tensor, its scale and zero point, a
     quantized filter, its scale and zero point, and output's scale and zero point, and computes
     the quantized output. Each scale and zero-point pair must have same shape. It means they
@@ -2402,12 +2396,6 @@ class QLinearConvOp(OnnxOpWithoutRegions):
     y_zero_point = operand_def(AnyTensor)
     b = operand_def(OptionalTensor)
     y = result_def(AnyTensor)
-    auto_pad = opt_prop_def(StringAttr)
-    dilations = opt_prop_def(DenseArrayBase[I64])
-    group = opt_prop_def(IntegerAttr[I64])
-    kernel_shape = opt_prop_def(DenseArrayBase[I64])
-    pads = opt_prop_def(DenseArrayBase[I64])
-    strides = opt_prop_def(DenseArrayBase[I64])
 
 
 @onnx_op("QLinearMatMul", {})
@@ -2490,7 +2478,7 @@ class RMSNormalizationOp(OnnxOpWithoutRegions):
 
 @onnx_op("RNN", {"activations": ["Tanh", "Tanh"], "direction": "forward", "layout": 0})
 @irdl_op_definition
-class RNNOp(OnnxOpWithoutRegions):
+class RNNOp(RecurrentFields):
     """Computes an one-layer simple RNN. This operator is usually supported via some custom
     implementation such as CuDNN.
 
@@ -2509,13 +2497,6 @@ class RNNOp(OnnxOpWithoutRegions):
     initial_h = operand_def(OptionalTensor)
     y = result_def(OptionalTensor)
     y_h = result_def(OptionalTensor)
-    activation_alpha = opt_prop_def(DenseArrayBase[Float32Type])
-    activation_beta = opt_prop_def(DenseArrayBase[Float32Type])
-    activations = opt_prop_def(ArrayAttr[StringAttr])
-    clip = opt_prop_def(FloatAttr[Float32Type])
-    direction = opt_prop_def(StringAttr)
-    hidden_size = opt_prop_def(IntegerAttr[I64])
-    layout = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op("RandomNormal", {"dtype": 1, "mean": 0.0, "scale": 1.0})

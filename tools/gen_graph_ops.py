@@ -48,6 +48,15 @@ WINDOW_POOLS = ("AveragePool", "LpPool", "MaxPool")
 once, as `PoolWindowFields`: they derive from it, and so do the NHWC pools of
 `graph_layout.py`. Results stay in each op (IRDL lists a subclass's fields first)."""
 
+ATTRIBUTE_GROUPS = {
+    "ConvWindowFields": ("Conv", "ConvInteger", "ConvTranspose", "QLinearConv"),
+    "RecurrentFields": ("GRU", "LSTM", "RNN"),
+}
+"""Families of operators that share a set of attributes (the ones all members have), with
+the name of the class that defines those properties once, before the first member: each
+member derives from it (Conv through `ConvFields`). Only attributes are shared: properties
+are looked up by name, while a subclass's operands would come before the inherited ones."""
+
 SHARED_SIGNATURES = {
     "Abs": "XToYFields",
     "Acos": "InputToOutputFields",
@@ -209,6 +218,42 @@ def window_fields_class(schema: OpSchema, names: set[str]) -> str:
 
 
 @dataclass(frozen=True)
+class AttributeGroup:
+    """The `ATTRIBUTE_GROUPS` class `base` of the operators `members`: the attributes
+    `names` that every member has."""
+
+    base: str
+    members: tuple[str, ...]
+    names: frozenset[str]
+
+
+def attribute_groups(schemas: list[OpSchema]) -> dict[str, AttributeGroup]:
+    """Operator name -> its `ATTRIBUTE_GROUPS` family."""
+    by_name = {s.name: s for s in schemas}
+    groups: dict[str, AttributeGroup] = {}
+    for base, members in ATTRIBUTE_GROUPS.items():
+        fields = [{a.name: attribute_field(a) for a in attributes(by_name[m])} for m in members]
+        names = frozenset(n for n, f in fields[0].items() if all(o.get(n) == f for o in fields))
+        assert names, f"the operators of {base} share no attribute"
+        groups |= dict.fromkeys(members, AttributeGroup(base, members, names))
+    return groups
+
+
+def attribute_group_class(schema: OpSchema, group: AttributeGroup) -> str:
+    """The class of an `ATTRIBUTE_GROUPS` family: the shared attributes, as `schema` has them."""
+    ops = ", ".join(f"graph.{snake_case(name)}" for name in group.members)
+    doc = textwrap.fill(
+        f"The attributes of {ops}: each derives from this class and adds its operands, "
+        "results and other attributes.",
+        width=91,
+        initial_indent='    """',
+        subsequent_indent="    ",
+    )
+    fields = [attribute_field(a) for a in attributes(schema) if a.name in group.names]
+    return "\n".join([f"class {group.base}(OnnxOpWithoutRegions):", doc + '"""', "", *fields])
+
+
+@dataclass(frozen=True)
 class SharedSignature:
     """The `SHARED_SIGNATURES` class `base` of the operators `members` (in schema order)."""
 
@@ -219,10 +264,11 @@ class SharedSignature:
 def shared_signatures(schemas: list[OpSchema]) -> dict[str, SharedSignature]:
     """Operator name -> its `SHARED_SIGNATURES` class, for every operator whose fields are
     those of a named one."""
+    grouped = {m for members in ATTRIBUTE_GROUPS.values() for m in members}
     fields = {
         s.name: op_fields(s)
         for s in schemas
-        if not has_regions(s) and s.name not in SHARED_FIELDS and s.name not in WINDOW_POOLS
+        if not has_regions(s) and not {s.name} & {*SHARED_FIELDS, *WINDOW_POOLS, *grouped}
     }
     shared: dict[str, SharedSignature] = {}
     for representative, base in SHARED_SIGNATURES.items():
@@ -246,10 +292,20 @@ def signature_class(schema: OpSchema, signature: SharedSignature) -> str:
     )
 
 
-def op_class(schema: OpSchema, window_names: set[str], shared: dict[str, SharedSignature]) -> str:
+@dataclass(frozen=True)
+class Families:
+    """The operators that take their fields from a shared class, by kind of family."""
+
+    window_names: set[str]
+    signatures: dict[str, SharedSignature]
+    attribute_groups: dict[str, AttributeGroup]
+
+
+def op_class(schema: OpSchema, families: Families) -> str:
     """The op's class; for a `SHARED_FIELDS` operator its fields class, then the op, and
     before the first of the `WINDOW_POOLS` their `PoolWindowFields`; an operator of
-    `shared` derives from its class (written before the first of its members)."""
+    `families.signatures` or `families.attribute_groups` derives from its class (written
+    before the first of its members)."""
     name = snake_case(schema.name)
     defaults = {}
     for attr in attributes(schema):
@@ -259,8 +315,11 @@ def op_class(schema: OpSchema, window_names: set[str], shared: dict[str, SharedS
     base = "OnnxOp" if has_regions(schema) else "OnnxOpWithoutRegions"
     inherited: set[str] = set()
     if schema.name in WINDOW_POOLS:
-        base, inherited = "PoolWindowFields", window_names
-    signature = shared.get(schema.name)
+        base, inherited = "PoolWindowFields", families.window_names
+    group = families.attribute_groups.get(schema.name)
+    if group is not None:
+        base, inherited = group.base, set(group.names)
+    signature = families.signatures.get(schema.name)
     if signature is not None:
         base = signature.base
     head = [
@@ -276,17 +335,19 @@ def op_class(schema: OpSchema, window_names: set[str], shared: dict[str, SharedS
             f"class {SHARED_FIELDS[schema.name]}({base}):",
             f'    """The operands and attributes of graph.{name} and of the ops that take them."""',
             "",
-            *op_fields(schema),
+            *op_fields(schema, inherited),
         ]
-        return "\n".join(fields_class) + "\n\n\n" + "\n".join(head)
-    if signature is not None:
+        op = "\n".join(fields_class) + "\n\n\n" + "\n".join(head)
+    elif signature is not None:
         op = "\n".join(head)
-        if schema.name != signature.members[0]:
-            return op
-        return signature_class(schema, signature) + "\n\n\n" + op
-    op = "\n".join([*head, "", *op_fields(schema, inherited)])
+        if schema.name == signature.members[0]:
+            op = signature_class(schema, signature) + "\n\n\n" + op
+    else:
+        op = "\n".join([*head, "", *op_fields(schema, inherited)])
     if schema.name == WINDOW_POOLS[0]:
-        return window_fields_class(schema, window_names) + "\n\n\n" + op
+        op = window_fields_class(schema, families.window_names) + "\n\n\n" + op
+    if group is not None and schema.name == group.members[0]:
+        op = attribute_group_class(schema, group) + "\n\n\n" + op
     return op
 
 
@@ -354,9 +415,10 @@ def generate_module(schemas: list[OpSchema], left_out: dict[str, str]) -> str:
         f"GRAPH_OPSET = {OPSET}\n"
         '"""The opset whose operator definitions the generated ops have (the newest of each)."""'
     )
-    window_names = window_field_names(schemas)
-    shared = shared_signatures(schemas)
-    parts += [op_class(s, window_names, shared) for s in schemas]
+    families = Families(
+        window_field_names(schemas), shared_signatures(schemas), attribute_groups(schemas)
+    )
+    parts += [op_class(s, families) for s in schemas]
     table = ",\n".join(f"    {s.name!r}: {s.name}Op" for s in schemas)
     parts.append(
         "GENERATED_OPS: dict[str, type[OnnxOp]] = {\n"
