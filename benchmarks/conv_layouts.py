@@ -24,6 +24,7 @@ from onnx import TensorProto, helper, numpy_helper
 import lamina
 from lamina.benchmarks.latency import median_ms_in_turns
 from lamina.benchmarks.tflite_latency import litert_run
+from lamina.parser.tflite_ops import same_pads
 from lamina.tools.tflite_builder import TFLiteBuilder
 from lamina.tools.tflite_check import litert_outputs, mismatch
 
@@ -49,9 +50,9 @@ class Layer:
         return -(-self.size // self.stride)
 
     def pads(self) -> tuple[int, int]:
-        """TFLite SAME: the odd pixel at the end."""
-        total = max((self.out - 1) * self.stride + self.kernel - self.size, 0)
-        return total // 2, total - total // 2
+        """TFLite SAME, as the importer reads it: the odd pixel at the end."""
+        low, high = same_pads([self.size], [self.kernel], [self.stride], [1])
+        return low, high
 
 
 LAYERS = [
