@@ -38,8 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.dialects import arith
-from xdsl.dialects.builtin import MemRefType, VectorType, f32
+from xdsl.dialects import arith, vector
+from xdsl.dialects.builtin import DenseArrayBase, MemRefType, VectorType, f32, i64
 from xdsl.ir import SSAValue
 
 from lamina.dialects import top
@@ -284,17 +284,28 @@ def _copy_row(
     hi: SSAValue,
 ) -> None:
     """Bp[kk, base + ow] = X[n, c, ih, ow*sw + shift] for ow in [lo, hi): whole vectors
-    first when the row is contiguous (stride 1, rows of at least one vector), then scalars.
-    Explicit vectors, not a `vector` hint: LLVM's vectorizer costs compile time per conv."""
+    first when a vector's taps span no more than the row (sw * lanes <= W) and sw is a power
+    of two (OpenCL has vectors of 2^n lanes only), each one load of sw * lanes inputs (every
+    sw-th kept by a shuffle), while its last input stays in the row; then scalars. Explicit vectors, not a `vector` hint: LLVM's vectorizer costs
+    compile time per conv (and gathers strided loads)."""
     (x, prefix, shift), (bp, kk, base) = source, dest
     lanes = g.blocking.lanes
     start = lo
-    if sw == 1 and g.w >= lanes:
-        count = em.value(arith.SubiOp(hi, lo))
+    if sw * lanes <= g.w and sw & (sw - 1) == 0:
+        # ow < (W - shift) / sw: the inputs a vector loads end inside the row
+        end = hi
+        if sw > 1:
+            inside = em.value(arith.FloorDivSIOp(em.iadd(_neg(em, shift), g.w), em.index(sw)))
+            end = em.value(arith.MaxSIOp(em.value(arith.MinSIOp(hi, inside)), lo))
+        count = em.value(arith.SubiOp(end, lo))
         whole = em.iadd(lo, em.value(arith.MuliOp(_divide_by(em, count, lanes), em.index(lanes))))
-        vt = VectorType(f32, [lanes])
+        loaded = VectorType(f32, [sw * lanes])
         with span(em, lo, whole, lanes, parallel=True) as ow:
-            value = em.value(VLoadOp(x, [*prefix, em.iadd(ow, shift)], vt))
+            value = em.value(VLoadOp(x, [*prefix, em.iadd(em.imul(ow, sw), shift)], loaded))
+            if sw > 1:
+                every = DenseArrayBase.from_list(i64, [sw * i for i in range(lanes)])
+                vt = VectorType(f32, [lanes])
+                value = em.value(vector.ShuffleOp(value, value, every, result_type=vt))
             em.emit(VStoreOp(value, bp, [kk, em.iadd(base, ow)]))
         start = whole
     with span(em, start, hi, parallel=True, vector=1) as ow:
