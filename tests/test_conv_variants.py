@@ -110,6 +110,20 @@ def test_grouped_conv_runs_the_gemm_per_group(x_shape, w_shape, stride, pad, gro
 @pytest.mark.parametrize(
     ("x_shape", "w_shape", "stride", "pad"),
     [
+        ((1, 3, 70, 69), (16, 3, 7, 7), 2, (3, 3)),  # ResNet's stem on a small image
+        ((1, 8, 26, 70), (16, 8, 3, 3), 4, (0, 2)),  # stride 4, asymmetric pads
+    ],
+)
+def test_strided_conv_packs_rows_by_shuffled_vectors(x_shape, w_shape, stride, pad) -> None:  # noqa: ANN001
+    """Rows of at least stride * 16 inputs are packed a vector of outputs at a time (one
+    load of stride * 16 inputs, every stride-th kept), the rest and the padding one by one."""
+    _, text = run_conv(x_shape, w_shape, stride, pad, 1)
+    assert "vector.shuffle" in text and "vector.fma" in text
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "stride", "pad"),
+    [
         ((1, 24, 28, 28), (24, 1, 3, 3), 1, (1, 1)),  # ShuffleNet 3x3/1
         ((2, 17, 14, 15), (17, 1, 3, 3), 2, (1, 1)),  # 3x3/2, odd sizes, batch 2
         ((1, 8, 7, 7), (8, 1, 5, 5), 1, (2, 2)),  # 5x5 on rows narrower than a vector
