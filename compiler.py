@@ -373,10 +373,10 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
 class BundleKeywords(TypedDict, total=False):
     """The keywords `compile_bundle` and `compile_fat_bundle` take, each optional: the
     entry point `name` (default: derived from the model's name), `input_shapes`, LLVM's
-    `opt_level` (3), the `threads` parallel loops run on, fixed in the object (default:
-    $LAMINA_NUM_THREADS, else the device's cores), `cflags` appended to the CPU driver's
-    CFLAGS, which also link it (e.g. `-fsanitize=address,undefined`; Hexagon takes none),
-    and `on_stage`, told each stage and its seconds as it finishes."""
+    `opt_level` (2, as the JIT's), the `threads` parallel loops run on, fixed in the
+    object (default: $LAMINA_NUM_THREADS, else the device's cores), `cflags` appended to
+    the CPU driver's CFLAGS, which also link it (e.g. `-fsanitize=address,undefined`;
+    Hexagon takes none), and `on_stage`, told each stage and its seconds as it finishes."""
 
     name: str | None
     input_shapes: dict[str, list[int]] | None
@@ -441,7 +441,7 @@ def _lower_for_bundle(
         symbol,
         first.input_names,
         first.output_names,
-        options.get("opt_level", 3),
+        options.get("opt_level", DEFAULT_OPT_LEVEL),
         cflags,
         first.stats,
     )
@@ -464,7 +464,7 @@ def compile_soc_bundle(
     force: Sequence[str] = (),
     name: str | None = None,
     input_shapes: dict[str, list[int]] | None = None,
-    opt_level: int = 3,
+    opt_level: int = DEFAULT_OPT_LEVEL,
 ) -> Bundle:
     """Partition `model` over SoC `soc` as `compile_hetero` does and write one AOT bundle
     whose C scheduler runs every segment on its unit (codegen/aot_soc.py): CPU segments as
@@ -525,7 +525,7 @@ def compile_hetero(
     *,
     run_on: Mapping[str, str] | None = None,
     input_shapes: dict[str, list[int]] | None = None,
-    opt_level: int = 3,
+    opt_level: int = DEFAULT_OPT_LEVEL,
 ) -> HeteroModel:
     """Partition `model` over SoC `soc` (placement forced by `force`, see graph-partition)
     and compile each segment for its unit (runtime/hetero.py): import, the graph-default

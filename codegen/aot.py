@@ -46,7 +46,7 @@ from lamina.codegen.aot_hexagon import hexagon_files
 from lamina.codegen.bundle import MANIFEST, Bundle, BundleOptions, TensorSpec
 from lamina.codegen.llvm import KERNEL_ABI, emit_llvm
 from lamina.codegen.llvm_split import InlineNests
-from lamina.codegen.llvm_target import initialize_llvm, optimize
+from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL, initialize_llvm, optimize
 from lamina.dialects.weights import WEIGHTS, numpy_dtype
 from lamina.errors import DeviceError, LaminaError, UnsupportedError
 from lamina.targets import Device, device_file
@@ -202,7 +202,7 @@ def _spec(name: str, t: MemRefType[Attribute], kernel: func.FuncOp) -> TensorSpe
     return TensorSpec(name, tuple(d if d >= 0 else -1 for d in t.get_shape()), dtype)
 
 
-def emit_object(module: ModuleOp, target: Device, opt_level: int = 3) -> bytes:
+def emit_object(module: ModuleOp, target: Device, opt_level: int = DEFAULT_OPT_LEVEL) -> bytes:
     """The object file of a loop-level module for `target` (ELF for the Linux triples)."""
     # one noinline function per loop nest: LLVM's time stays linear in the model
     optimized = optimize(emit_llvm(module, target, nests=InlineNests()), target, opt_level)

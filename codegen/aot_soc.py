@@ -36,6 +36,7 @@ from xdsl.utils.hints import isa
 
 from lamina.codegen import aot
 from lamina.codegen.bundle import MANIFEST, Bundle, TensorSpec
+from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL
 from lamina.codegen.opencl import OpenCLRenderer
 from lamina.dialects.isa import ocl
 from lamina.dialects.loop import buffer_bytes
@@ -98,7 +99,7 @@ def write_soc_bundle(
     soc: str,
     input_names: Sequence[str],
     output_names: Sequence[str],
-    opt_level: int = 3,
+    opt_level: int = DEFAULT_OPT_LEVEL,
 ) -> Bundle:
     """Write the SoC bundle of the partitioned `function` (its segments lowered in
     `segments`, in block order) into `out_dir` (see the module docstring)."""

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from lamina.codegen.compile_stats import CompileStats
+from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL
 from lamina.errors import LaminaError
 
 MANIFEST = "bundle.json"
@@ -70,7 +71,7 @@ class BundleOptions:
     name: str
     input_names: Sequence[str]
     output_names: Sequence[str]
-    opt_level: int = 3
+    opt_level: int = DEFAULT_OPT_LEVEL
     cflags: Sequence[str] = ()
     stats: CompileStats | None = None
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from lamina.codegen.llvm_target import DEFAULT_OPT_LEVEL
 from lamina.compiler import pipeline
 from lamina.errors import DeviceError, LaminaError, error_text
 from lamina.progress import Progress
@@ -101,9 +102,9 @@ def _arguments() -> argparse.ArgumentParser:
         "-O",
         dest="opt_level",
         type=int,
-        default=3,
+        default=DEFAULT_OPT_LEVEL,
         choices=range(4),
-        help="LLVM optimization level 0-3 (default: 3)",
+        help=f"LLVM optimization level 0-3 (default: {DEFAULT_OPT_LEVEL}, as the JIT's)",
     )
     parser.add_argument("--fleet", help="a fleet.toml: one bundle per target into -o/<name>/")
     parser.add_argument("--jobs", type=int, help="parallel fleet builds (default: cores)")
