@@ -286,8 +286,9 @@ def _copy_row(
     """Bp[kk, base + ow] = X[n, c, ih, ow*sw + shift] for ow in [lo, hi): whole vectors
     first when a vector's taps span no more than the row (sw * lanes <= W) and sw is a power
     of two (OpenCL has vectors of 2^n lanes only), each one load of sw * lanes inputs (every
-    sw-th kept by a shuffle), while its last input stays in the row; then scalars. Explicit vectors, not a `vector` hint: LLVM's vectorizer costs
-    compile time per conv (and gathers strided loads)."""
+    sw-th kept by a shuffle), while its last input stays in the row; then scalars. Explicit
+    vectors, not a `vector` hint: LLVM's vectorizer costs compile time per conv (and
+    gathers strided loads)."""
     (x, prefix, shift), (bp, kk, base) = source, dest
     lanes = g.blocking.lanes
     start = lo
