@@ -16,9 +16,11 @@
   30,000 `arith` / `vector` / `loop` access ops of a few hundred distinct signatures:
   `verify_once_per_signature` makes the verifier of a class whose verdict depends on nothing
   but the op's signature (operand and result types, properties, attributes: no regions, no
-  look at other ops) run once per signature; applied to xDSL's arith and math ops and
-  `vector.fma` / `vector.broadcast` here, to loop.load / store / vload / vstore in
-  dialects/loop_access.py. A failing op is not remembered, so each one still reports.
+  look at other ops) run once per signature; applied to loop.load / store / vload / vstore
+  in dialects/loop_access.py and, by dialects/loop.py (the level where they come by the ten
+  thousand), to xDSL's arith and math ops and `vector.fma` / `vector.broadcast`: a process
+  that only reads or writes graph- or top-level IR does not import those dialects (~40 ms
+  of every lamina-opt run). A failing op is not remembered, so each one still reports.
 - Building an op through IRDL (`AddiOp(a, b)`) costs ~25 us, half of it in generic
   checks of variadic and optional operands, results, regions and successors that cannot
   apply to an op that declares none: for such an op given one value per definition, the
@@ -44,9 +46,6 @@ from typing import Any, TypeVar, cast, get_origin
 
 import xdsl.irdl
 import xdsl.irdl.operations as irdl_operations
-from xdsl.dialects import vector
-from xdsl.dialects.arith import Arith
-from xdsl.dialects.math import Math
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue, TypeAttribute
 from xdsl.irdl import AttrConstraint, IRDLOperation, OpDef, VariadicDef
 from xdsl.parser.attribute_parser import AttrParser
@@ -130,10 +129,6 @@ def verify_once_per_signature(cls: _OpT) -> _OpT:
 
     cls.verify_ = verify_once  # pyright: ignore[reportAttributeAccessIssue]
     return cls
-
-
-for _op in (*Arith.operations, *Math.operations, vector.FMAOp, vector.BroadcastOp):
-    verify_once_per_signature(_op)
 
 
 def _verify_isolated_from_above(self: IsolatedFromAbove, op: Operation) -> None:

@@ -34,6 +34,9 @@ loop_base.py holds the memory spaces and the byte sizes of buffer types.
 
 from __future__ import annotations
 
+from xdsl.dialects import vector
+from xdsl.dialects.arith import Arith
+from xdsl.dialects.math import Math
 from xdsl.ir import Dialect
 
 from lamina.dialects.loop_access import LoadOp, StoreOp, VLoadOp, VStoreOp
@@ -57,6 +60,10 @@ from lamina.dialects.loop_control import LOOP_CONTROL_OPS
 from lamina.dialects.loop_dot import ByteDotOp
 from lamina.dialects.loop_for import ForOp, YieldOp
 from lamina.dialects.loop_shape import LOOP_SHAPE_OPS
+from lamina.xdsl_patches import verify_once_per_signature
+
+for _op in (*Arith.operations, *Math.operations, vector.FMAOp, vector.BroadcastOp):
+    verify_once_per_signature(_op)
 
 Loop = Dialect(
     "loop",

@@ -98,7 +98,6 @@ from lamina.lowering.graph_to_top_text import TEXT_LOWERINGS
 from lamina.lowering.graph_to_top_value_shaped import VALUE_SHAPED_LOWERINGS
 from lamina.lowering.graph_to_top_widen import widen_half_float_ops
 from lamina.lowering.shape_function import shape_function
-from lamina.rewrites.apply_rules import apply_rules, compile_rule_file, rule_set_path
 from lamina.rewrites.graph.fold_if import InlineConstantIf
 
 _KEPT = (graph.ConstantOp, graph.NoneOp)
@@ -295,6 +294,9 @@ def refine_and_fold(module: ModuleOp) -> None:
     refine_result_types(module)
     state = _typing_state(module)
     while any(isinstance(op, CONTROL_OPS) for op in module.walk()):
+        # the rule language (lark, its parser) loads only for a module with control flow
+        from lamina.rewrites.apply_rules import apply_rules, compile_rule_file, rule_set_path
+
         rules = compile_rule_file(rule_set_path("graph-fold-constants"))
         apply_rules(module, rules, [InlineConstantIf()])
         refine_result_types(module)

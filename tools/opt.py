@@ -18,6 +18,7 @@ Built on xDSL's `xDSLOptMain`; what lamina adds:
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import os
 import re
@@ -34,6 +35,7 @@ from xdsl.parser import Parser
 from xdsl.parser.core import UnresolvedOperand
 from xdsl.passes import ModulePass
 from xdsl.printer import Printer
+from xdsl.universe import Universe
 from xdsl.utils.exceptions import (
     ArgSpecParseError,
     DiagnosticException,
@@ -49,7 +51,6 @@ from lamina.context import LazyImport
 from lamina.dialects.weights import printing_weights
 from lamina.errors import LaminaError
 from lamina.parser.tflite_source import is_tflite_model
-from lamina.targets import known_devices
 from lamina.tools.diagnostics import (
     Diagnostic,
     check_diagnostics,
@@ -188,6 +189,30 @@ _HELP = {
 """Help of xDSL's flags where it has none or lamina does more (`--verify-diagnostics`)."""
 
 
+# xDSL's driver reads every installed distribution's entry points once per registry it
+# fills (dialects, passes, targets); they do not change during a run, so one read serves all.
+Universe.get_multiverse = staticmethod(functools.cache(Universe.get_multiverse))
+
+_KNOWN_DEVICES = "{known devices}"
+"""The epilog of lamina-opt's help until `_DeviceListHelp` writes it out."""
+
+
+class _DeviceListHelp(argparse.HelpFormatter):
+    """argparse's help with the epilog `_KNOWN_DEVICES` made the list of known devices:
+    listing them reads the device folders and the plugins, so only printing help does."""
+
+    def add_text(self, text: str | None) -> None:
+        if text == _KNOWN_DEVICES:
+            from lamina.targets import known_devices
+
+            text = (
+                f"known devices (for convert-loop-to-llvm{{device=...}}, loop-to-neon, "
+                f"convert-loop-to-ocl): {', '.join(known_devices())}, or a path to a .toml "
+                "description"
+            )
+        super().add_text(text)
+
+
 class PassError(Exception):
     """Stops the pipeline after a pass left invalid IR (its diagnostics are recorded)."""
 
@@ -227,10 +252,8 @@ class LaminaOptMain(xDSLOptMain):
         optionals.conflict_handler = "error"
         for action in arg_parser._actions:  # pyright: ignore[reportPrivateUsage]
             action.help = _HELP.get(action.dest, action.help)
-        arg_parser.epilog = (
-            f"known devices (for convert-loop-to-llvm{{device=...}}, loop-to-neon, "
-            f"convert-loop-to-ocl): {', '.join(known_devices())}, or a path to a .toml description"
-        )
+        arg_parser.epilog = _KNOWN_DEVICES
+        arg_parser.formatter_class = _DeviceListHelp
         add_instrument_arguments(arg_parser)
         add_output_arguments(arg_parser)
         arg_parser.add_argument(
