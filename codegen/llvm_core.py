@@ -12,7 +12,7 @@ linearised index`, one `getelementptr inbounds`; a `loop.for` becomes a header w
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Protocol
 
 import llvmlite.ir as ir
@@ -102,13 +102,20 @@ OpEmitter = Callable[["FunctionEmitter", Operation], None]
 
 
 class NestSink(Protocol):
-    """Where the emitter puts an outlined nest: `begin` gives the function to emit it into,
-    `call` (after its body is emitted by `nest`) emits the caller's call of it with `args`
+    """Where the emitter puts an outlined nest: `repeat` emits the caller's call of a nest
+    emitted before under the same `key` (codegen/llvm_nest_key.py; False, nothing emitted,
+    when there is none or the sink emits every nest), else `begin` gives the function to
+    emit it into and `call` (after its body is emitted by `nest`) emits the caller's call of
+    it with `args`, remembering it under `key` when that is not None
     (codegen/llvm_outline.py)."""
+
+    def repeat(self, e: FunctionEmitter, key: Hashable, args: list[ir.Value]) -> bool: ...
 
     def begin(self, e: FunctionEmitter, signature: ir.FunctionType) -> ir.Function: ...
 
-    def call(self, e: FunctionEmitter, nest: FunctionEmitter, args: list[ir.Value]) -> None: ...
+    def call(
+        self, e: FunctionEmitter, nest: FunctionEmitter, args: list[ir.Value], key: Hashable | None
+    ) -> None: ...
 
 
 class FunctionEmitter:

@@ -37,6 +37,7 @@ from xdsl.utils.hints import isa
 
 from lamina.codegen import llvm_shape
 from lamina.codegen.llvm_core import KERNEL_ABI, FunctionEmitter, LLValue
+from lamina.codegen.llvm_nest_key import nest_key
 from lamina.dialects import loop
 
 KERNEL_ALIGNMENT = 64
@@ -61,10 +62,14 @@ def outline_nest(e: FunctionEmitter, op: loop.ForOp) -> bool:
         return False
     captured, constants = outside
     params = llvm_shape.passed_values(e, captured)  # distinct LLVM values, with extents
+    attributes = _argument_attributes(e, captured, params)
+    key = nest_key(e, op, captured, params, attributes)
+    if key is not None and sink.repeat(e, key, params):
+        return True
     fn = sink.begin(e, ir.FunctionType(ir.VoidType(), [p.type for p in params]))
     fn.attributes.add("nounwind")
     fn.attributes.add("noinline")
-    _annotate(e, fn, captured, params)
+    _annotate(fn, attributes)
     sub = FunctionEmitter(fn.module, e.functions, e.op, fn, e.emit_op)
     sub.threads = e.threads
     sub.thread_costs = e.thread_costs
@@ -73,7 +78,7 @@ def outline_nest(e: FunctionEmitter, op: loop.ForOp) -> bool:
     sub.emit_op(sub, op)  # the driver's loop.for: threaded or a loop (no `nests`)
     sub.builder.ret_void()
     sub.allocas.branch(fn.basic_blocks[1])
-    sink.call(e, sub, params)
+    sink.call(e, sub, params, key)
     return True
 
 
@@ -126,26 +131,38 @@ def _ops_in(op: Operation) -> list[Operation]:
     return found
 
 
-def _annotate(
-    e: FunctionEmitter, fn: ir.Function, captured: list[SSAValue], params: list[Any]
-) -> None:
-    """`noalias`/`nofree`/`align 64` on the nest's pointer arguments where they hold."""
+def _argument_attributes(
+    e: FunctionEmitter, captured: list[SSAValue], params: list[Any]
+) -> tuple[tuple[bool, bool], ...] | None:
+    """(`align 64`, `noalias`) for each of the nest's arguments, where they hold; None
+    when a pointer of unknown origin may alias any argument (then none has either)."""
     extents: list[list[tuple[int, int, int]]] = [[] for _ in params]
     for value in captured:
         if not isinstance(value.type, MemRefType):
             continue  # a scalar: a loop bound, a dynamic memref's extent
         extent = _extent(e, value)
         if extent is None:
-            return  # a pointer of unknown origin may alias any argument
+            return None
         extents[params.index(e.values[value])].append(extent)
-    for index, (arg, mine) in enumerate(zip(fn.args, extents, strict=True)):
+    attributes: list[tuple[bool, bool]] = []
+    for index, mine in enumerate(extents):
+        aligned = all(base < 2 and offset % KERNEL_ALIGNMENT == 0 for base, offset, _ in mine)
+        others = [x for k, theirs in enumerate(extents) if k != index for x in theirs]
+        attributes.append((aligned, not any(_overlap(a, b) for a in mine for b in others)))
+    return tuple(attributes)
+
+
+def _annotate(fn: ir.Function, attributes: tuple[tuple[bool, bool], ...] | None) -> None:
+    """`nofree` and the `_argument_attributes` on the nest's pointer arguments."""
+    if attributes is None:
+        return
+    for arg, (aligned, unaliased) in zip(fn.args, attributes, strict=True):
         if not isinstance(arg.type, ir.PointerType):
             continue
         arg.add_attribute("nofree")
-        if all(base < 2 and offset % KERNEL_ALIGNMENT == 0 for base, offset, _ in mine):
+        if aligned:
             arg.attributes.align = KERNEL_ALIGNMENT
-        others = [x for k, theirs in enumerate(extents) if k != index for x in theirs]
-        if not any(_overlap(a, b) for a in mine for b in others):
+        if unaliased:
             arg.add_attribute("noalias")
 
 

@@ -10,7 +10,7 @@ that takes the constants they differ in as trailing arguments;
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,7 +39,12 @@ class InlineNests:
         fn.linkage = "internal"
         return fn
 
-    def call(self, e: FunctionEmitter, nest: FunctionEmitter, args: list[ir.Value]) -> None:
+    def repeat(self, e: FunctionEmitter, key: Hashable, args: list[ir.Value]) -> bool:
+        return False  # each nest a function of its own
+
+    def call(
+        self, e: FunctionEmitter, nest: FunctionEmitter, args: list[ir.Value], key: Hashable | None
+    ) -> None:
         e.builder.call(nest.fn, args)
 
 
@@ -53,6 +58,7 @@ class _Family:
 
     first: tuple[int, ...]
     name: str
+    signature: ir.FunctionType
     fn: ir.Function | None = None
     slots: list[Slot] = field(default_factory=list[Slot])
     members: list[tuple[int, ...]] = field(default_factory=list[tuple[int, ...]])
@@ -73,6 +79,18 @@ class SplitNests:
     families: dict[str, _Family] = field(default_factory=dict[str, _Family])
     texts: dict[str, str] = field(default_factory=dict[str, str])
     calls: int = 0
+    emitted: dict[Hashable, tuple[_Family, tuple[int, ...]]] = field(
+        default_factory=dict[Hashable, tuple[_Family, tuple[int, ...]]]
+    )
+    """The family and constants of each nest emitted, by its key (codegen/llvm_nest_key.py)."""
+
+    def repeat(self, e: FunctionEmitter, key: Hashable, args: list[ir.Value]) -> bool:
+        found = self.emitted.get(key)
+        if found is None:
+            return False
+        family, values = found
+        self._call(e, family, values, args)
+        return True
 
     def begin(self, e: FunctionEmitter, signature: ir.FunctionType) -> ir.Function:
         module = ir.Module(name="nest")
@@ -80,20 +98,33 @@ class SplitNests:
         module.data_layout = self.data_layout
         return ir.Function(module, signature, NEST_PREFIX)
 
-    def call(self, e: FunctionEmitter, nest: FunctionEmitter, args: list[ir.Value]) -> None:
+    def call(
+        self, e: FunctionEmitter, nest: FunctionEmitter, args: list[ir.Value], key: Hashable | None
+    ) -> None:
         fn = nest.fn
         slots, values = open_slots(fn, nest.pinned)
-        key = str(fn.module)
-        family = self.families.get(key)
-        self.calls += 1
+        text = str(fn.module)
+        family = self.families.get(text)
         if family is None:
-            family = self.families[key] = _Family(values, self._add(filled(key, slots, values)))
-        if values == family.first:
-            e.builder.call(_declared(e.module, family.name, fn.function_type), args)
-            return
-        if family.fn is None:
+            name = self._add(filled(text, slots, values))
+            family = self.families[text] = _Family(values, name, fn.function_type)
+        if values != family.first and family.fn is None:
             family.fn, family.slots = fn, slots
-        family.calls.append((e.module, e.builder.call(fn, args), len(family.members)))
+        self._call(e, family, values, args)
+        if key is not None:
+            self.emitted[key] = (family, values)
+
+    def _call(
+        self, e: FunctionEmitter, family: _Family, values: tuple[int, ...], args: list[ir.Value]
+    ) -> None:
+        """Call the nest of `family` with constants `values`: its first nest's function, or
+        the shared one `close` makes (`family.fn` standing in until then)."""
+        self.calls += 1
+        if values == family.first:
+            e.builder.call(_declared(e.module, family.name, family.signature), args)
+            return
+        assert family.fn is not None  # set by `call` for the family's first other nest
+        family.calls.append((e.module, e.builder.call(family.fn, args), len(family.members)))
         family.members.append(values)
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ import pytest
 from xdsl.parser import Parser
 
 from lamina.codegen.llvm import emit_llvm
-from lamina.codegen.llvm_split import InlineNests, split_llvm
+from lamina.codegen.llvm_split import InlineNests, SplitNests, split_llvm
 from lamina.codegen.llvm_target import optimize, target_machine
 from lamina.codegen.object_cache import (
     ObjectCache,
@@ -83,6 +83,23 @@ def run_three_nests(jit: JitModule) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     w = RNG.standard_normal(256, dtype=np.float32)
     (y,) = JitFunction(jit, w.view(np.uint8))(x)
     return x, w, y
+
+
+class CountedNests(SplitNests):
+    """`SplitNests` that counts the nest functions emitted."""
+
+    begun = 0
+
+    def begin(self, e, signature):  # noqa: ANN001, ANN201
+        CountedNests.begun += 1
+        return super().begin(e, signature)
+
+
+def test_a_nest_met_again_is_called_not_emitted_again(kernel_module) -> None:
+    CountedNests.begun = 0
+    split = split_llvm(kernel_module(**FOUR_NESTS), HOST, sink_type=CountedNests)
+    assert (CountedNests.begun, split.calls) == (3, 4)  # the second `double` is called only
+    assert split.main.count('call void @"lamina.nest.') == 4
 
 
 def test_identical_nests_are_emitted_and_compiled_once(tmp_path: Path, kernel_module) -> None:
