@@ -204,8 +204,9 @@ def _spec(name: str, t: MemRefType[Attribute], kernel: func.FuncOp) -> TensorSpe
 
 def emit_object(module: ModuleOp, target: Device, opt_level: int = DEFAULT_OPT_LEVEL) -> bytes:
     """The object file of a loop-level module for `target` (ELF for the Linux triples)."""
-    # one noinline function per loop nest: LLVM's time stays linear in the model
-    optimized = optimize(emit_llvm(module, target, nests=InlineNests()), target, opt_level)
+    # one noinline function per distinct loop nest: LLVM's time stays linear in the model
+    nests = InlineNests(reuse=True)
+    optimized = optimize(emit_llvm(module, target, nests=nests), target, opt_level)
     initialize_llvm()
     try:
         # The JIT's target machine uses the large code model; an object linked into an

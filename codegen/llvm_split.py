@@ -30,8 +30,14 @@ NEST_PREFIX = "lamina.nest"
 """Symbol prefix of outlined nests in split modules: `lamina.nest.<16 hex digits>`."""
 
 
+@dataclass
 class InlineNests:
-    """Nests as internal `noinline` functions of the emitted module: `<fn>.nest<k>`."""
+    """Nests as internal `noinline` functions of the emitted module: `<fn>.nest<k>`; with
+    `reuse`, a nest met again (codegen/llvm_nest_key.py) calls the function emitted for it
+    first (an AOT bundle's LLVM module: ResNet-50 holds 37 nest functions, not 62)."""
+
+    reuse: bool = False
+    emitted: dict[Hashable, ir.Function] = field(default_factory=dict[Hashable, ir.Function])
 
     def begin(self, e: FunctionEmitter, signature: ir.FunctionType) -> ir.Function:
         count = sum(1 for g in e.module.globals if g.startswith(f"{e.fn.name}.nest"))
@@ -40,12 +46,17 @@ class InlineNests:
         return fn
 
     def repeat(self, e: FunctionEmitter, key: Hashable, args: list[ir.Value]) -> bool:
-        return False  # each nest a function of its own
+        fn = self.emitted.get(key) if self.reuse else None
+        if fn is not None:
+            e.builder.call(fn, args)
+        return fn is not None
 
     def call(
         self, e: FunctionEmitter, nest: FunctionEmitter, args: list[ir.Value], key: Hashable | None
     ) -> None:
         e.builder.call(nest.fn, args)
+        if key is not None:
+            self.emitted[key] = nest.fn
 
 
 @dataclass

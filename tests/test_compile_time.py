@@ -192,6 +192,23 @@ def test_inline_nests_stay_in_one_module_as_noinline_functions(kernel_module) ->
     assert text.count("noinline") >= 4
 
 
+def test_inline_nests_that_reuse_call_one_function_per_distinct_nest(kernel_module) -> None:
+    module = kernel_module(**FOUR_NESTS)
+    text = str(emit_llvm(module, HOST, nests=InlineNests(reuse=True)))
+    assert text.count('define internal void @"main.nest') == 3
+    assert text.count('call void @"main.nest') == 4
+    engine = llvm.create_mcjit_compiler(optimize(text, HOST), target_machine(HOST, fresh=True))
+    engine.finalize_object()
+    x = RNG.standard_normal(256, dtype=np.float32)
+    w = aligned_copy(RNG.standard_normal(256, dtype=np.float32))
+    y = np.zeros(256, np.float32)
+    arena = aligned_empty((3072,), np.uint8)
+    ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 4)(engine.get_function_address("main"))(
+        w.ctypes.data, arena.ctypes.data, x.ctypes.data, y.ctypes.data
+    )
+    np.testing.assert_allclose(y, 4 * (x + w), rtol=1e-6)
+
+
 def test_a_bad_job_count_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LAMINA_COMPILE_JOBS", "lots")
     with pytest.raises(LaminaError, match="LAMINA_COMPILE_JOBS must be a positive integer"):
