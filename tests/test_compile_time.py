@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import llvmlite.binding as llvm
+import llvmlite.ir as ir
 import numpy as np
 import pytest
 from xdsl.parser import Parser
@@ -82,6 +83,22 @@ def run_three_nests(jit: JitModule) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     x = RNG.standard_normal(256, dtype=np.float32)
     w = RNG.standard_normal(256, dtype=np.float32)
     (y,) = JitFunction(jit, w.view(np.uint8))(x)
+    return x, w, y
+
+
+def run_four_nests_in_one_engine(
+    module: ir.Module | str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, w and y of FOUR_NESTS's `main` compiled from one LLVM module in an engine of its own."""
+    engine = llvm.create_mcjit_compiler(optimize(module, HOST), target_machine(HOST, fresh=True))
+    engine.finalize_object()
+    x = RNG.standard_normal(256, dtype=np.float32)
+    w = aligned_copy(RNG.standard_normal(256, dtype=np.float32))
+    y = np.zeros(256, np.float32)
+    arena = aligned_empty((3072,), np.uint8)  # the ABI's 64-byte alignment
+    ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 4)(engine.get_function_address("main"))(
+        w.ctypes.data, arena.ctypes.data, x.ctypes.data, y.ctypes.data
+    )
     return x, w, y
 
 
@@ -162,18 +179,7 @@ def test_split_build_computes_what_the_one_module_build_computes(
     monkeypatch: pytest.MonkeyPatch, kernel_module
 ) -> None:
     monkeypatch.setenv("LAMINA_CACHE_DIR", "")
-    module = kernel_module(**FOUR_NESTS)
-    whole = optimize(emit_llvm(module, HOST), HOST)
-    engine = llvm.create_mcjit_compiler(whole, target_machine(HOST, fresh=True))
-    engine.finalize_object()
-    x = RNG.standard_normal(256, dtype=np.float32)
-    w = RNG.standard_normal(256, dtype=np.float32)
-    y_whole = np.zeros(256, np.float32)
-    arena = aligned_empty((3072,), np.uint8)  # the ABI's 64-byte alignment
-    w = aligned_copy(w)
-    ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 4)(engine.get_function_address("main"))(
-        w.ctypes.data, arena.ctypes.data, x.ctypes.data, y_whole.ctypes.data
-    )
+    x, w, y_whole = run_four_nests_in_one_engine(emit_llvm(kernel_module(**FOUR_NESTS), HOST))
     (y_split,) = JitFunction(kernel_module(**FOUR_NESTS), w.view(np.uint8), threads=1)(x)
     np.testing.assert_array_equal(y_split, y_whole)
 
@@ -197,15 +203,7 @@ def test_inline_nests_that_reuse_call_one_function_per_distinct_nest(kernel_modu
     text = str(emit_llvm(module, HOST, nests=InlineNests(reuse=True)))
     assert text.count('define internal void @"main.nest') == 3
     assert text.count('call void @"main.nest') == 4
-    engine = llvm.create_mcjit_compiler(optimize(text, HOST), target_machine(HOST, fresh=True))
-    engine.finalize_object()
-    x = RNG.standard_normal(256, dtype=np.float32)
-    w = aligned_copy(RNG.standard_normal(256, dtype=np.float32))
-    y = np.zeros(256, np.float32)
-    arena = aligned_empty((3072,), np.uint8)
-    ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 4)(engine.get_function_address("main"))(
-        w.ctypes.data, arena.ctypes.data, x.ctypes.data, y.ctypes.data
-    )
+    x, w, y = run_four_nests_in_one_engine(text)
     np.testing.assert_allclose(y, 4 * (x + w), rtol=1e-6)
 
 
