@@ -14,9 +14,17 @@ compiles it once per thread count (`lamina.compile(..., threads=t)`, the same co
 $LAMINA_NUM_THREADS) and onnxruntime gets `intra_op_num_threads = t`; the engines are then
 timed in alternating turns (per round and engine: a pause for the other engine's idle
 threads to park, one untimed call, then CALLS_PER_TURN timed calls; `--repeat` rounds after
-`--warmup`) so that load from other users of the machine hits both alike. Printed per
-model: compile seconds (the first thread count's compile, all stages, into an empty
-temporary object cache: a cold compile),
+`--warmup`) so that load from other users of the machine hits both alike. A median is
+what a caller sees on the machine as it is: with other processes runnable on every core
+(load average above the cores), a worker thread of either engine waits for a core, and a
+2-thread call runs at 1-thread speed or slower. `--realtime` measures what the engines do
+when they have the cores: during the timed turns every thread of the process (the
+caller, lamina's workers, onnxruntime's) runs SCHED_FIFO (Linux; needs CAP_SYS_NICE, and
+the kernel's RT throttling leaves the other processes 5% of each core), restored after;
+compiles and checks stay at normal priority. Printed per model: compile seconds (the
+first thread count's compile, all stages, into an empty temporary object cache: a cold
+compile), the 1-minute load average after its timed turns
+(the highest over the thread counts; this benchmark's own threads count in it),
 lamina's peak arena against the planner's lower bound (`CompiledModel.stats`), the model's
 GMACs (Conv, Gemm and MatMul, tools/macs.py), per thread count the medians, lamina /
 onnxruntime and the share of the fp32 peak lamina reaches (2 * MACs / lamina's median,
@@ -79,6 +87,8 @@ CALLS_PER_TURN = 3
 """Timed calls of one engine before the other takes its turn."""
 TURN_PAUSE_S = 0.05
 """Pause before each turn, longer than either engine's spin-before-park time."""
+REALTIME_PRIORITY = 10
+"""The SCHED_FIFO priority of `--realtime` (1-99; any beats every normal thread)."""
 T = TypeVar("T")
 
 
@@ -161,15 +171,45 @@ def median_ms_in_turns(
     return {engine: statistics.median(ts) for engine, ts in times.items()}
 
 
+@contextlib.contextmanager
+def realtime_threads(enabled: bool) -> Iterator[None]:
+    """Meanwhile every thread of this process runs SCHED_FIFO at REALTIME_PRIORITY (when
+    `enabled`); each gets its own policy back after. Not permitted: a `LaminaError`."""
+    if not enabled:
+        yield
+        return
+    saved: dict[int, tuple[int, os.sched_param]] = {}
+    for tid in map(int, os.listdir("/proc/self/task")):
+        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+            saved[tid] = (os.sched_getscheduler(tid), os.sched_getparam(tid))
+    try:
+        _set_policies({tid: (os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY)) for tid in saved})
+    except PermissionError as e:
+        _set_policies(saved)
+        raise LaminaError("--realtime needs CAP_SYS_NICE (SCHED_FIFO was refused)") from e
+    try:
+        yield
+    finally:
+        _set_policies(saved)
+
+
+def _set_policies(policies: dict[int, tuple[int, os.sched_param]]) -> None:
+    for tid, (policy, param) in policies.items():
+        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+            os.sched_setscheduler(tid, policy, param)
+
+
 Compile = Callable[..., Any]
 """`lamina.compile`'s signature: (model, device, threads=t) -> a callable of the feeds."""
 
 
-def measure(name: str, threads: Sequence[int], repeat: int, warmup: int) -> dict[str, Any]:
+def measure(
+    name: str, threads: Sequence[int], repeat: int, warmup: int, realtime: bool = False
+) -> dict[str, Any]:
     """The row of the model `name` (`measure_model`)."""
     from lamina.compiler import compile as lamina_compile
 
-    return measure_model(name, load(name), threads, repeat, warmup, lamina_compile)
+    return measure_model(name, load(name), threads, repeat, warmup, lamina_compile, realtime)
 
 
 def measure_model(
@@ -179,12 +219,16 @@ def measure_model(
     repeat: int,
     warmup: int,
     compile_model: Compile,
+    realtime: bool = False,
 ) -> dict[str, Any]:
     """One model's row: its MACs, compile time (first thread count, empty object cache) and
-    arena, per thread count the two medians (ms); `error` says why the row failed (a
-    compile error or the first output that does not match onnxruntime's), "" if it did not."""
+    arena, per thread count the two medians (ms) timed at real-time priority if `realtime`
+    (`realtime_threads`), the highest load average after them; `error` says why the row
+    failed (a compile error or the first output that does not match onnxruntime's), "" if
+    it did not."""
     feeds = random_inputs(model)
     row: dict[str, Any] = {"model": name, "ms": {}, "error": "", "macs": model_macs(model)}
+    row["load"] = 0.0
     with empty_object_cache():
         for t in threads:
             start = time.perf_counter()
@@ -203,7 +247,9 @@ def measure_model(
                 mismatch = output_mismatch(got, want)
                 if mismatch is not None and not row["error"]:
                     row["error"] = f"{t} threads: {mismatch}"
-            row["ms"][t] = median_ms_in_turns(engines, warmup, repeat)
+            with realtime_threads(realtime):
+                row["ms"][t] = median_ms_in_turns(engines, warmup, repeat)
+            row["load"] = max(row["load"], os.getloadavg()[0])
     return row
 
 
@@ -248,7 +294,7 @@ def table(rows: list[dict[str, Any]], threads: Sequence[int], core_gflops: float
     """The report: a line per row (FAILED ones say why), the geomeans of the rows that pass,
     and how many rows lamina runs faster with more threads."""
     steps = list(zip(threads, threads[1:], strict=False))
-    head = f"{'model':<20} {'compile s':>9} {'arena MB':>9} {'bound MB':>9} {'GMAC':>7}"
+    head = f"{'model':<20} {'compile s':>9} {'arena MB':>9} {'bound MB':>9} {'GMAC':>7} {'load':>5}"
     for t in threads:
         head += f" | {t}T lamina ms {'ort ms':>8} {'ratio':>6} {'peak':>5}"
     head += "".join(f" | {more}T<{fewer}T" for fewer, more in steps)
@@ -261,7 +307,7 @@ def table(rows: list[dict[str, Any]], threads: Sequence[int], core_gflops: float
             if "compile_s" in row
             else f"{'-':>9} {'-':>9} {'-':>9}"
         )
-        line += f" {row['macs'] / 1e9:>7.3f}"
+        line += f" {row['macs'] / 1e9:>7.3f} {row.get('load', float('nan')):>5.1f}"
         for t in threads:
             if t not in row["ms"]:
                 line += f" | {'-':>14} {'-':>8} {'-':>6} {'-':>5}"
@@ -280,7 +326,7 @@ def table(rows: list[dict[str, Any]], threads: Sequence[int], core_gflops: float
             line += f" | {flag:>{len(f'{more}T<{fewer}T')}}"
         lines.append(line + (f"   FAILED {row['error']}" if row["error"] else ""))
     counted = sum(1 for row in rows if not row["error"])
-    geomean = f"{f'geomean lamina/ort ({counted} of {len(rows)} rows pass)':<58}"
+    geomean = f"{f'geomean lamina/ort ({counted} of {len(rows)} rows pass)':<64}"
     for t in threads:
         mean = statistics.geometric_mean(ratios[t]) if ratios[t] else float("nan")
         geomean += f" | {'':>14} {'':>8} {mean:>6.2f} {'':>5}"
@@ -304,14 +350,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument(
+        "--realtime", action="store_true", help="time at SCHED_FIFO priority (see the docstring)"
+    )
     args = parser.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
-    print(f"CPU: {cpu_name()}; {args.repeat} timed rounds after {args.warmup} warm-up")
+    try:
+        with realtime_threads(args.realtime):
+            pass  # refused now rather than in the first model's process
+    except LaminaError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    priority = f"; timed at SCHED_FIFO {REALTIME_PRIORITY}" if args.realtime else ""
+    print(f"CPU: {cpu_name()}; {args.repeat} timed rounds after {args.warmup} warm-up{priority}")
     core_gflops = in_fresh_process(fma_peak.core_gflops)
     print(f"  fp32 peak of one core (FMA loop): {core_gflops:.1f} GFLOP/s", flush=True)
     rows = []
     for name in model_names(args.models):
-        rows.append(in_fresh_process(measure, name, threads, args.repeat, args.warmup))
+        rows.append(
+            in_fresh_process(measure, name, threads, args.repeat, args.warmup, args.realtime)
+        )
         print(f"  {name}: {progress_line(rows[-1])}", flush=True)
     print(table(rows, threads, core_gflops))
     return exit_status(rows)
@@ -321,7 +379,7 @@ def progress_line(row: dict[str, Any]) -> str:
     if "compile_s" not in row:
         return f"FAILED {row['error']}"
     ms = ", ".join(f"{t}T {r['lamina']:.2f}/{r['ort']:.2f} ms" for t, r in row["ms"].items())
-    return f"compiled in {row['compile_s']:.1f} s; lamina/ort {ms}"
+    return f"compiled in {row['compile_s']:.1f} s; lamina/ort {ms}; load {row['load']:.1f}"
 
 
 def in_fresh_process(measure: Callable[..., T], *args: object) -> T:

@@ -4,15 +4,24 @@ benchmark exit 1, compiles are timed cold, and the peak share is 2 * MACs / time
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from lamina.benchmarks.int8_latency import table as int8_table
-from lamina.benchmarks.latency import empty_object_cache, exit_status, measure_model, table
+from lamina.benchmarks.latency import (
+    empty_object_cache,
+    exit_status,
+    measure_model,
+    realtime_threads,
+    table,
+)
 from lamina.codegen.object_cache import default_cache_dir
 from lamina.compiler import compile as lamina_compile
-from lamina.errors import UnsupportedError
+from lamina.errors import LaminaError, UnsupportedError
 from lamina.tools.models import output_mismatch, with_logits
 from lamina.tools.quantized import quantized_mismatch
 
@@ -50,6 +59,45 @@ def test_the_peak_share_and_the_thread_scaling_flag():
     assert lines[3].split("|")[1].split()[-1] == "50%"
     assert lines[3].split("|")[2].split()[-1] == "25%"
     assert lines[-1] == "lamina faster at 2 threads than at 1: 1 of 2 rows"
+
+
+def test_the_table_prints_each_rows_load_average():
+    rows = [timed_row("busy", {1: 2.0}), timed_row("quiet", {1: 2.0})]
+    rows[0]["load"], rows[1]["load"] = 3.75, 0.5
+    lines = table(rows, [1], core_gflops=100.0).splitlines()
+    assert lines[0].split("|")[0].split()[-1] == "load"
+    assert [line.split("|")[0].split()[-1] for line in lines[2:4]] == ["3.8", "0.5"]
+
+
+def test_realtime_turns_run_every_thread_fifo_and_restore_each_policy():
+    def policies() -> dict[int, int]:
+        """The policy of each thread of this process (except one that ends meanwhile)."""
+        found: dict[int, int] = {}
+        for tid in map(int, os.listdir("/proc/self/task")):
+            try:
+                found[tid] = os.sched_getscheduler(tid)
+            except ProcessLookupError:
+                continue
+        return found
+
+    parked = threading.Event()
+    helper_thread = threading.Thread(target=parked.wait)  # a second thread, like a worker
+    helper_thread.start()
+    before = policies()
+    try:
+        with realtime_threads(True):
+            inside = policies()
+    except LaminaError as e:  # without CAP_SYS_NICE: refused, and nothing changed
+        assert "CAP_SYS_NICE" in str(e)
+        inside = None
+    finally:
+        parked.set()
+        helper_thread.join()
+    if inside is not None:
+        assert len(inside) >= 2 and set(inside.values()) == {os.SCHED_FIFO}
+    after = policies()
+    assert after == {t: p for t, p in before.items() if t in after}
+    assert os.SCHED_FIFO not in after.values()
 
 
 def logits_model() -> onnx.ModelProto:
