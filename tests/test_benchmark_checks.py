@@ -19,6 +19,7 @@ from lamina.benchmarks.latency import (
     realtime_threads,
     table,
 )
+from lamina.benchmarks.threads import HandoffKernel
 from lamina.codegen.object_cache import default_cache_dir
 from lamina.compiler import compile as lamina_compile
 from lamina.errors import LaminaError, UnsupportedError
@@ -98,6 +99,16 @@ def test_realtime_turns_run_every_thread_fifo_and_restore_each_policy():
     after = policies()
     assert after == {t: p for t, p in before.items() if t in after}
     assert os.SCHED_FIFO not in after.values()
+
+
+def test_the_handoff_kernel_counts_the_chunks_other_threads_run():
+    # a handoff figure means something only if the workers ran chunks: inline calls (1
+    # thread) count none, pooled ones at most all of their chunks
+    kernel = HandoffKernel()
+    kernel(200, 1)
+    assert kernel.helped.value == 0
+    kernel(200, 2)
+    assert 0 <= kernel.helped.value <= 2 * 200
 
 
 def logits_model() -> onnx.ModelProto:

@@ -355,9 +355,9 @@ def test_loop_with_run_time_bounds_is_threaded_when_its_trip_count_pays() -> Non
 
 ONE_CORE = """
 import os, statistics, time
-from lamina.benchmarks.threads import _handoff_kernel
+from lamina.benchmarks.threads import HandoffKernel
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # the pool's threads inherit it
-bench = _handoff_kernel()
+bench = HandoffKernel()
 bench(50, 2)
 bench(50, 1)
 rounds = {1: [], 2: []}
