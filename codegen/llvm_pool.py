@@ -7,12 +7,13 @@ The pool (`lamina.parallel_for(fn, n, ctx, threads)`, LLVM IR emitted once per m
 generation word of each worker it needs, then claims and runs chunks itself like the
 workers do (a CAS on one word), and waits for an atomic countdown of unfinished chunks: a
 worker that has not woken yet (on a loaded machine) is never waited for. Idle workers and
-the waiting caller spin (`pause` / `yield`) for SPIN_ITERATIONS, calling `sched_yield`
-every YIELD_EVERY of them (a spinner never keeps a thread that shares its core from
-running: the caller, the worker it waits for, another process), then sleep on a pthread
-condition variable (a waker only locks the mutex when someone sleeps). Chunks are
-contiguous and balanced: n = q*c + r iterations over c = min(threads, n) chunks give the
-first r chunks q + 1 iterations, the others q. A call that finds the pool busy (a nested
+the waiting caller spin (`pause`) for SPIN_NS by the monotonic clock, which they read
+every CHECK_EVERY pauses, then also calling `sched_yield` (a spinner never keeps a thread
+that shares its core from running: the caller, the worker it waits for, another
+process), then sleep on a pthread condition variable (a waker only locks the mutex when
+someone sleeps). A time, not a count of pauses: a `pause` takes ~10 ns on some x86 cores
+and ~40 on others. Chunks are contiguous and balanced: n = q*c + r iterations over
+c = min(threads, n) chunks give the first r chunks q + 1 iterations, the others q. A call that finds the pool busy (a nested
 parallel loop run by a chunk, or a second caller thread) runs its loop inline: one pool,
 one job at a time. A thread that cannot be created leaves fewer chunks. A forked child
 resets the pool (pthread_atfork; in the JIT, Python's os.register_at_fork).
@@ -35,12 +36,17 @@ from typing import Any
 import llvmlite.ir as ir
 
 MAX_THREADS = 64
-SPIN_ITERATIONS = 1 << 12
-"""`pause` iterations (~20-60 ns each) before a waiting thread sleeps."""
-YIELD_EVERY = 64
-"""A spinning thread calls `sched_yield` every this many `pause`s (a power of 2): on a
-busy host a runnable thread sharing its core (the caller, or the worker it waits for)
-runs at once instead of when the spinner's time slice ends."""
+SPIN_NS = 1_000_000
+"""How long a waiting thread spins before it sleeps: waking a sleeper costs more than a
+short spin (in a VM, ~20 us of the waker's time and a worker that arrives after a small
+loop is done), so a caller that runs its model in a loop with up to ~1 ms between calls,
+or a model with serial stretches between its parallel loops, finds its workers awake."""
+CHECK_EVERY = 64
+"""A spinning thread reads the clock and calls `sched_yield` every this many `pause`s (a
+power of 2): on a busy host a runnable thread sharing its core (the caller, or the worker
+it waits for) runs at once instead of when the spinner's time slice ends."""
+CLOCK_MONOTONIC = 1
+"""Its number in Linux's <time.h> (every architecture)."""
 RUNTIME_NAME = "lamina.parallel_for"
 AFTER_FORK_NAME = "lamina.parallel_after_fork"
 
@@ -140,6 +146,7 @@ class _Pool:
             for n in ("mutex", "wake_cv", "done_cv")
         )
         self.chunk = self._chunk()
+        self.clock = self._clock()
         self.await_ = self._await()
         self.wake = self._wake()
         self.participate = self._participate()
@@ -200,6 +207,22 @@ class _Pool:
         b.ret_void()
         return fn
 
+    def _clock(self) -> ir.Function:
+        """`clock()`: CLOCK_MONOTONIC in ns (`clock_gettime`, through the vDSO on Linux)."""
+        fn, b = self._function("clock", ir.FunctionType(i64, []))
+        timespec = ir.LiteralStructType([i64, i64])
+        ts = opaque(b.alloca(timespec, name="ts"))
+        b.call(self.libc("clock_gettime", i32, i32, ptr), [ir.Constant(i32, CLOCK_MONOTONIC), ts])
+        fields = [
+            b.load(
+                b.gep(ts, [ir.Constant(i32, 0), ir.Constant(i32, k)], source_etype=timespec),
+                typ=i64,
+            )
+            for k in (0, 1)
+        ]
+        b.ret(b.add(b.mul(fields[0], ir.Constant(i64, 1_000_000_000)), fields[1]))
+        return fn
+
     def _await(self) -> ir.Function:
         """`await(word, value, while_equal, sleepers, cv)`: return once `*word == value`
         differs from `while_equal`; spin first, then sleep on `cv` counted in `*sleepers`."""
@@ -215,6 +238,7 @@ class _Pool:
             now = b.load_atomic(word, "seq_cst", 8, typ=i64)
             return b.icmp_unsigned("==", b.icmp_unsigned("==", now, value), while_equal)
 
+        since = opaque(b.alloca(i64, name="since"))
         entry = b.block
         b.branch(spin)
         b.position_at_end(spin)
@@ -222,12 +246,21 @@ class _Pool:
         count.add_incoming(ir.Constant(i64, 0), entry)
         b.cbranch(blocked(), pause, done)
         b.position_at_end(pause)
+        with b.if_then(b.icmp_unsigned("==", count, ir.Constant(i64, 0))):
+            b.store(b.call(self.clock, []), since)
         self._pause(b)
-        turn = b.and_(count, ir.Constant(i64, YIELD_EVERY - 1))
-        with b.if_then(b.icmp_unsigned("==", turn, ir.Constant(i64, YIELD_EVERY - 1))):
-            b.call(self.libc("sched_yield", i32), [])
-        count.add_incoming(b.add(count, ir.Constant(i64, 1)), b.block)
-        b.cbranch(b.icmp_unsigned("<", count, ir.Constant(i64, SPIN_ITERATIONS)), spin, sleep)
+        next_count = b.add(count, ir.Constant(i64, 1))
+        turn = b.and_(count, ir.Constant(i64, CHECK_EVERY - 1))
+        checking = b.icmp_unsigned("==", turn, ir.Constant(i64, CHECK_EVERY - 1))
+        between_checks = b.block
+        check_clock = fn.append_basic_block("clock")
+        b.cbranch(checking, check_clock, spin)
+        count.add_incoming(next_count, between_checks)
+        b.position_at_end(check_clock)
+        b.call(self.libc("sched_yield", i32), [])
+        spent = b.sub(b.call(self.clock, []), b.load(since, typ=i64))
+        count.add_incoming(next_count, b.block)
+        b.cbranch(b.icmp_signed("<", spent, ir.Constant(i64, SPIN_NS)), spin, sleep)
         b.position_at_end(sleep)
         b.call(self.libc("pthread_mutex_lock", i32, ptr), [self.mutex])
         b.atomic_rmw("add", sleepers, ir.Constant(i64, 1), "seq_cst")
