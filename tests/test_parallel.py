@@ -416,8 +416,8 @@ def test_workers_stay_awake_across_300_us_between_calls() -> None:
         [sys.executable, "-c", AWAKE_AFTER_GAPS], env=env, capture_output=True, text=True
     )
     assert found.returncode == 0, found.stderr
-    if found.stdout.strip() == "not permitted":  # no CAP_SYS_NICE: the pool still ran
-        return
+    if found.stdout.strip() == "not permitted":
+        pytest.skip("needs CAP_SYS_NICE to run the pool at SCHED_FIFO")
     slept, helped = map(int, found.stdout.split())
     assert slept <= 4 and helped >= 10, found.stdout
 
