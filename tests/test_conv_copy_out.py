@@ -1,7 +1,9 @@
 """The copy-out of the f32 conv GEMM (lowering/top_to_loop_conv.py) into a Y that memory
-planning places, against onnxruntime: in the row form, vectors of Y's flat [N, F, OH*OW]
-view per B block, with the elements past the whole vectors one by one; pixel rows and a
-fused epilogue reading a per-pixel input keep the row by row copy-out. Each conv feeds a MaxPool, so that Y is an arena buffer, not the model output."""
+planning places, against onnxruntime: vectors of Y's flat [N, F, OH*OW] view, per B block
+in the row form (the elements past the whole vectors one by one), in lanes x lanes squares
+transposed by shuffles on pixel rows (the last square of pixels and of filters overlapping
+its neighbour); a fused epilogue reading a per-pixel input keeps the row by row copy-out.
+Each conv feeds a MaxPool, so that Y is an arena buffer, not the model output."""
 
 from __future__ import annotations
 
