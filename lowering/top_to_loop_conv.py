@@ -29,17 +29,14 @@ rows; at 544 channels on 7x7 both forms were 1.0-1.1x.
 - the micro-kernel accumulates into an arena buffer Cp[Fp][blocks*NCp] (`pixel_rows`:
   Cp^T [blocks*NCp][Fp]), and one pass copies Cp into Y adding the bias and applying the
   fused elementwise consumer (`Epilogue`). Where Y is an arena buffer and the epilogue
-  reads nothing per pixel (`flat_copy_out`), the row form views Y as [N, F, OH*OW] and
-  copies each B block right after its GEMM in whole vectors, from a Cp of that block only
-  (still in cache). (Pixel rows in lanes x lanes blocks transposed in registers ran the
-  1x1 16 -> 64 conv at 55x55 in 78 instead of 125 us, but its unrolled shuffles and
-  epilogues made Inception v2 compile in 7.3 instead of 4.3 s.)
+  reads nothing per pixel (`flat_copy_out`), Y is viewed as [N, F, OH*OW] and written in
+  whole vectors (lowering/top_to_loop_conv_flat.py): the row form copies each B block
+  right after its GEMM, pixel rows copy lanes x lanes squares transposed by shuffles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 from xdsl.dialects import arith, vector
@@ -47,24 +44,22 @@ from xdsl.dialects.builtin import DenseArrayBase, MemRefType, VectorType, f32, i
 from xdsl.ir import SSAValue
 
 from lamina.dialects import top
-from lamina.dialects.loop import AllocOp, DeallocOp, ViewOp, VLoadOp, VStoreOp
+from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
 from lamina.lowering.bufferize import Buffers
-from lamina.lowering.concat_slices import view_root
 from lamina.lowering.epilogue_fusion import Epilogue, PackedConstant
-from lamina.lowering.top_to_loop_build import (
-    ConvSizes,
-    Emitter,
-    f32_conv_shapes,
-    memref_type,
-    shape_of,
+from lamina.lowering.top_to_loop_build import Emitter, shape_of
+from lamina.lowering.top_to_loop_conv_flat import (
+    copy_out_block,
+    copy_out_squares,
+    filter_squares,
+    flat_copy_out,
+    flat_view,
 )
+from lamina.lowering.top_to_loop_conv_geometry import ConvGeometry, conv_geometry
 from lamina.lowering.top_to_loop_gemm import (
-    Blocking,
     GemmPlan,
     Indices,
     emit_gemm,
-    gemm_blocking,
-    micro_tile,
     pack_a_array,
     pack_b_array,
     packed_by_group,
@@ -75,87 +70,11 @@ from lamina.lowering.top_to_loop_gemm import (
 from lamina.lowering.top_to_loop_lanes import (
     load_piece,
     row_pieces,
-    scalar_constant,
     splat,
     store_piece,
-    swap_lane_blocks,
     vector_epilogue,
     vectorises,
 )
-from lamina.lowering.top_to_loop_nhwc_conv import balanced_rows
-
-MIN_GEMM_FLOPS = 1 << 16
-"""Below this many multiply-adds per image the reference loop nest is as good."""
-
-
-@dataclass(frozen=True)
-class ConvGeometry(ConvSizes):
-    """Sizes of one nchw_fchw convolution and of its per-group GEMM: `c` and `f` count the
-    input and output channels of one of the `groups` groups; R output rows per B block;
-    `pixel_rows`: the GEMM is transposed (its M the pixels of a block, its N the filters)."""
-
-    groups: int
-    rows: int
-    blocking: Blocking
-    pixel_rows: bool = False
-
-    @property
-    def ncp(self) -> int:
-        """Columns of Bp: the pixels of a block, padded to whole micro-tiles."""
-        return self.blocking.mc if self.pixel_rows else self.blocking.nc
-
-    @property
-    def fp(self) -> int:
-        """Filters of a group padded to whole micro-tiles."""
-        return self.blocking.np_ if self.pixel_rows else self.blocking.mp
-
-    @property
-    def blocks(self) -> int:
-        return -(-self.oh // self.rows)
-
-
-def conv_geometry(op: top.Conv2dOp, vector_bits: int) -> ConvGeometry | None:
-    """The GEMM form of `op`, or None when the reference loop nest lowers it."""
-    if op.layout.data != top.ConvLayout.NCHW_FCHW:
-        return None
-    groups = op.groups.value.data
-    shapes = f32_conv_shapes(op)
-    if shapes is None:
-        return None
-    (_, c_all, h, w), (f_all, _, kh, kw), (_, _, oh, ow) = shapes
-    c, f = c_all // groups, f_all // groups
-    if f * oh * ow * c * kh * kw < MIN_GEMM_FLOPS or f < 4:
-        return None
-    rows, blocking = conv_blocking(f, oh, ow, c * kh * kw, vector_bits)
-    transposed = pixel_rows_blocking(f, rows * ow, c * kh * kw, vector_bits)
-    if groups == 1 and rows == oh and transposed.np_ * transposed.mc <= blocking.mp * blocking.nc:
-        return ConvGeometry(c, h, w, f, kh, kw, oh, ow, groups, rows, transposed, True)
-    return ConvGeometry(c, h, w, f, kh, kw, oh, ow, groups, rows, blocking)
-
-
-def conv_blocking(f: int, oh: int, ow: int, k: int, vector_bits: int) -> tuple[int, Blocking]:
-    """R, the output rows of a B block, and the blocking of a conv GEMM of f filters of k
-    elements each over oh x ow outputs: B blocks of R rows (about NC columns, NCp = R*OW
-    rounded up to NR), the K and A blocks of `gemm_blocking`."""
-    probe = gemm_blocking(f, oh * ow, k, vector_bits)
-    rows = max(1, min(oh, probe.nc // ow))
-    rows = -(-oh // -(-oh // rows))
-    nr = probe.nr
-    ncp = -(-rows * ow // nr) * nr
-    return rows, Blocking(f, ncp, k, probe.lanes, probe.mr, nr, probe.kc, probe.mc, ncp)
-
-
-def pixel_rows_blocking(f: int, pixels: int, k: int, vector_bits: int) -> Blocking:
-    """The blocking of the transposed conv GEMM over blocks of `pixels` output pixels: MR
-    balanced over them, one A block of all of them (MC = NCp) and one B block of all f
-    filters (NC = Fp), so that the im2col block is packed once per K block; KC that of
-    `gemm_blocking`."""
-    lanes, mr, nr = micro_tile(vector_bits)
-    mr = balanced_rows(pixels, mr)
-    ncp = -(-pixels // mr) * mr
-    fp = -(-f // nr) * nr
-    kc = gemm_blocking(ncp, f, k, vector_bits, tile=(lanes, mr, nr)).kc
-    return Blocking(ncp, f, k, lanes, mr, nr, kc, ncp, fp)
 
 
 def packed_filter(op: top.Conv2dOp, vector_bits: int) -> list[PackedConstant]:
@@ -197,7 +116,7 @@ def lower_conv_gemm(
     cp = _alloc(em, [cp_columns, g.fp] if g.pixel_rows else [g.fp, cp_columns])
     scratch = [bp, cp]
     if flat is not None and g.pixel_rows:
-        scratch.append(_alloc(em, [_filter_squares(g), b.lanes, b.lanes]))
+        scratch.append(_alloc(em, [filter_squares(g), b.lanes, b.lanes]))
     filter_panel = packed_panel(em, w_packed, *((b.nr, b.lanes) if g.pixel_rows else (b.mr, 1)))
     with span(em, 0, shape_of(y)[0]) as n, span(em, 0, g.groups) as group:
         first_filter = em.imul(group, g.fp)
@@ -238,10 +157,10 @@ def lower_conv_gemm(
             emit_gemm(em, plan)
             if per_block:
                 assert flat is not None
-                _copy_out_block(em, g, cp, bias, (flat, n, group), jb, epilogue, buffers)
+                copy_out_block(em, g, cp, bias, (flat, n, group), jb, epilogue, buffers)
         if flat is not None and g.pixel_rows:
             squares = scratch[2]
-            _copy_out_transposed_vectors(em, g, (cp, squares), bias, (flat, n), epilogue, buffers)
+            copy_out_squares(em, g, (cp, squares), bias, (flat, n), epilogue, buffers)
         elif not per_block:
             copy_out(em, g, cp, bias, y, (n, group), epilogue, buffers)
     for buffer in scratch:
@@ -434,164 +353,3 @@ def _copy_out_transposed(
             f_local = em.iadd(first, lane)
             f = em.iadd(f_local, em.imul(group, g.f)) if g.groups > 1 else f_local
             write(em.load(cp, [em.iadd(base, ow), f_local]), f, oh, ow)
-
-
-def flat_copy_out(g: ConvGeometry, y: SSAValue, epilogue: Epilogue | None) -> bool:
-    """Whether the copy-out can write vectors of Y viewed as [N, F, OH*OW] (`flat_view`):
-    vectors of more than one lane, Y a buffer memory planning places (the view is folded
-    into a carve) and an epilogue that vectorises reading no input per pixel (a vector of
-    the view spans output rows). On pixel rows also at least a vector of filters and of
-    pixels (`_copy_out_transposed_vectors`) and K = C*KH*KW of at most 32 vectors, where
-    the copy-out is a share of the conv worth its compile time (about 4 ms a conv): at one
-    thread (conv + ReLU + pool, best of 1 s, Sapphire Rapids) 16 -> 64 1x1 at 55x55 went
-    from 141 to 106 us and 32 -> 128 3x3 at 27x27 (K = 288) from 393 to 370, while the
-    convs of K >= 576 (14x14 and 7x7) stayed within noise."""
-    lanes = g.blocking.lanes
-    if lanes < 2 or not isinstance(view_root(y)[0].owner, AllocOp):
-        return False
-    k = g.c * g.kh * g.kw
-    if g.pixel_rows and (min(g.f, g.oh * g.ow) < lanes or k > 32 * lanes):
-        return False
-    if epilogue is None:
-        return True
-    per_pixel = [
-        m
-        for i, (source, m) in enumerate(zip(epilogue.inputs, epilogue.maps, strict=False))
-        if i != epilogue.fused and scalar_constant(source) is None and {2, 3} & m.used_dims()
-    ]
-    return not per_pixel and vectorises(epilogue.body.block, epilogue.maps)
-
-
-def flat_view(em: Emitter, y: SSAValue) -> SSAValue:
-    """Y [N, C, OH, OW] viewed as [N, C, OH*OW] (made before the conv's nest: on OpenCL
-    the view, folded into a carve, must be a buffer the kernel is given)."""
-    batch, channels, oh, ow = shape_of(y)
-    flat_type = MemRefType(
-        f32, [batch, channels, oh * ow], memory_space=memref_type(y).memory_space
-    )
-    return em.value(ViewOp(y, 0, flat_type))
-
-
-def _copy_out_block(
-    em: Emitter,
-    g: ConvGeometry,
-    cp: SSAValue,
-    bias: SSAValue | None,
-    out: tuple[SSAValue, SSAValue, SSAValue],
-    jb: SSAValue,
-    epilogue: Epilogue | None,
-    buffers: Buffers,
-) -> None:
-    """`copy_out` of B block `jb` from Cp [f, column] (the row form, Cp holding this block
-    only, read while the GEMM left it in cache) when `flat_copy_out` holds: its R rows are
-    one run of R*OW pixels of Y's flat view, copied as whole vectors then scalars, so that
-    rows not a multiple of a vector (55, 111) leave one tail per block, not one per row.
-    Cp of all blocks copied after the GEMM cost SqueezeNet's conv1 (3x3/2, 64 filters at
-    111x111) 230 of its 615 us."""
-    flat, n, group = out
-    lanes = g.blocking.lanes
-    row0 = em.imul(jb, g.rows)
-    rows = em.value(arith.MinSIOp(em.index(g.rows), em.value(arith.SubiOp(em.index(g.oh), row0))))
-    count = em.imul(rows, g.ow)
-    whole = em.value(arith.MuliOp(_divide_by(em, count, lanes), em.index(lanes)))
-    pixel0 = em.imul(row0, g.ow)
-    with span(em, 0, g.f, parallel=True) as f_local:
-        f = em.iadd(f_local, em.imul(group, g.f)) if g.groups > 1 else f_local
-        bias_value = None if bias is None else em.load(bias, [f])
-        for start, stop, width in ((em.index(0), whole, lanes), (whole, count, 1)):
-            with span(em, start, stop, width, parallel=True) as column:
-                value = load_piece(em, cp, [f_local, column], width)
-                if bias_value is not None:
-                    value = em.value(arith.AddfOp(value, splat(em, bias_value, width)))
-                if epilogue is not None:
-                    where = [n, f, em.index(0), em.index(0)]  # the epilogue reads per channel
-                    value = vector_epilogue(em, value, where, epilogue, buffers)
-                store_piece(em, value, flat, [n, f, em.iadd(pixel0, column)])
-
-
-def _filter_squares(g: ConvGeometry) -> int:
-    """The lanes x lanes squares of filters `_copy_out_transposed_vectors` stages (one per
-    vector of filters, the last one overlapping its neighbour when F is no multiple)."""
-    return -(-g.f // g.blocking.lanes)
-
-
-def _copy_out_transposed_vectors(
-    em: Emitter,
-    g: ConvGeometry,
-    staged: tuple[SSAValue, SSAValue],
-    bias: SSAValue | None,
-    out: tuple[SSAValue, SSAValue],
-    epilogue: Epilogue | None,
-    buffers: Buffers,
-) -> None:
-    """`copy_out` from Cp^T [pixel, f] (`pixel_rows`, one group, one block) into Y viewed
-    as [N, F, OH*OW] when `flat_copy_out` holds, in lanes x lanes squares, each transposed
-    in `squares` [filter vector, lanes, lanes] by two small loops (`_transpose_square`),
-    then one loop over its vectors of pixels adding the bias, applying the epilogue and
-    storing them. The last square of pixels (of filters) starts `lanes` before the end,
-    overlapping its neighbour, which it writes again with the same values: no scalar
-    remainder. Loops, not the square unrolled in registers: 64 shuffles and 16 epilogues
-    per conv made Inception v2 compile in 7.3 instead of 4.3 s. The scalar copy took 1.1
-    cycles an element (SqueezeNet's 1x1 16 -> 64 at 55x55: 105 of the conv's 156 us)."""
-    (cp, squares), (flat, n) = staged, out
-    lanes, pixels = g.blocking.lanes, g.oh * g.ow
-    vt = VectorType(f32, [lanes])
-
-    def start(block: SSAValue, size: int) -> SSAValue:
-        first = em.imul(block, lanes)
-        if size % lanes == 0:
-            return first
-        return em.value(arith.MinSIOp(first, em.index(size - lanes)))
-
-    with (
-        span(em, 0, _filter_squares(g), parallel=True) as fb,
-        span(em, 0, -(-pixels // lanes)) as pb,
-    ):
-        f0, p0 = start(fb, g.f), start(pb, pixels)
-        _transpose_square(em, lanes, lambda i: (cp, [em.iadd(p0, i), f0]), (squares, fb))
-        with span(em, 0, lanes, unroll=1) as j:
-            value = em.value(VLoadOp(squares, [fb, j, em.index(0)], vt))
-            f = em.iadd(f0, j)
-            if bias is not None:
-                value = em.value(arith.AddfOp(value, splat(em, em.load(bias, [f]), lanes)))
-            if epilogue is not None:
-                where = [n, f, em.index(0), em.index(0)]  # the epilogue reads per channel
-                value = vector_epilogue(em, value, where, epilogue, buffers)
-            em.emit(VStoreOp(value, flat, [n, f, p0]))
-
-
-def _transpose_square(
-    em: Emitter,
-    lanes: int,
-    row: Callable[[SSAValue], tuple[SSAValue, list[SSAValue]]],
-    square: tuple[SSAValue, SSAValue],
-) -> None:
-    """squares[s][j][i] = element j of vector `row(i)` (i, j < lanes) for `square` =
-    (squares, s): the rounds of `swap_lane_blocks` below G (about sqrt(lanes)) on each G
-    consecutive vectors, read from `row` and stored into the square, then those from G on
-    in place on the vectors G apart; each a loop whose body is one group of shuffles (16
-    lanes: two loops of 4 x 8 shuffles where one square in registers is 64)."""
-    squares, s = square
-    vt = VectorType(f32, [lanes])
-    group = 1 << lanes.bit_length() // 2
-    zero = em.index(0)
-    with span(em, 0, lanes, group, unroll=1) as first:
-        at = [em.iadd(first, a) for a in range(group)]
-        rows = [em.value(VLoadOp(*row(i), vt)) for i in at]
-        b = group // 2
-        while b:
-            rows = swap_lane_blocks(em, rows, b, b)
-            b //= 2
-        for i, value in zip(at, rows, strict=True):
-            em.emit(VStoreOp(value, squares, [s, i, zero]))
-    if group == lanes:
-        return
-    with span(em, 0, group, unroll=1) as h:
-        at = [em.iadd(h, group * k) for k in range(lanes // group)]
-        rows = [em.value(VLoadOp(squares, [s, i, zero], vt)) for i in at]
-        b = lanes // 2
-        while b >= group:
-            rows = swap_lane_blocks(em, rows, b, b // group)
-            b //= 2
-        for i, value in zip(at, rows, strict=True):
-            em.emit(VStoreOp(value, squares, [s, i, zero]))
