@@ -53,7 +53,7 @@ from lamina.lowering.top_to_loop_conv_flat import (
     copy_out_squares,
     filter_squares,
     flat_copy_out,
-    flat_view,
+    flat_views,
 )
 from lamina.lowering.top_to_loop_conv_geometry import ConvGeometry, conv_geometry
 from lamina.lowering.top_to_loop_gemm import (
@@ -109,7 +109,7 @@ def lower_conv_gemm(
     epilogue = buffers.epilogues.get(op)
     y = buffers.buffer(op.result if epilogue is None else epilogue.result, op)
     bias = None if op.bias is None else buffers.buffer(op.bias, op)
-    flat = flat_view(em, y) if flat_copy_out(g, y, epilogue) else None
+    flat = flat_views(em, y, epilogue, buffers) if flat_copy_out(g, y, epilogue, buffers) else None
     per_block = flat is not None and not g.pixel_rows
     bp = _alloc(em, [b.kc, g.ncp])
     cp_columns = g.ncp if per_block else g.blocks * g.ncp

@@ -10,10 +10,12 @@ Y viewed as [N, F, OH*OW] (`flat_view`), where `flat_copy_out` holds:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import MemRefType, VectorType, f32
 from xdsl.ir import SSAValue
+from xdsl.ir.affine import AffineMap
 
 from lamina.dialects.loop import AllocOp, ViewOp, VLoadOp, VStoreOp
 from lamina.lowering.bufferize import Buffers
@@ -33,16 +35,45 @@ from lamina.lowering.top_to_loop_lanes import (
 )
 
 
-def flat_copy_out(g: ConvGeometry, y: SSAValue, epilogue: Epilogue | None) -> bool:
+@dataclass(frozen=True)
+class FlatViews:
+    """Y viewed as [N, F, OH*OW] (`flat_view`) and, by epilogue input, the same view of
+    each input the epilogue reads per pixel (`flat_copy_out` allows only those shaped as
+    Y, read at the output's own element)."""
+
+    y: SSAValue
+    inputs: dict[SSAValue, SSAValue]
+
+    def epilogue(
+        self,
+        em: Emitter,
+        value: SSAValue,
+        at: tuple[SSAValue, SSAValue, SSAValue],
+        epilogue: Epilogue,
+        buffers: Buffers,
+    ) -> SSAValue:
+        """`vector_epilogue` on the piece `value` of Y's flat view at `at` = (n, f,
+        pixel): per-channel inputs read at (n, f), per-pixel ones from their views."""
+        n, f, pixel = at
+        where = [n, f, em.index(0), em.index(0)]
+        return vector_epilogue(em, value, where, epilogue, buffers, (self.inputs, [n, f, pixel]))
+
+
+def flat_copy_out(
+    g: ConvGeometry, y: SSAValue, epilogue: Epilogue | None, buffers: Buffers
+) -> bool:
     """Whether the copy-out can write vectors of Y viewed as [N, F, OH*OW] (`flat_view`):
     vectors of more than one lane, Y a buffer memory planning places (the view is folded
-    into a carve) and an epilogue that vectorises reading no input per pixel (a vector of
-    the view spans output rows). On pixel rows also at least a vector of filters and of
-    pixels (`copy_out_squares`) and K = C*KH*KW of at most 32 vectors, where
-    the copy-out is a share of the conv worth its compile time (about 4 ms a conv): at one
-    thread (conv + ReLU + pool, best of 1 s, Sapphire Rapids) 16 -> 64 1x1 at 55x55 went
-    from 141 to 106 us and 32 -> 128 3x3 at 27x27 (K = 288) from 393 to 370, while the
-    convs of K >= 576 (14x14 and 7x7) stayed within noise."""
+    into a carve) and an epilogue that vectorises, whose inputs read per pixel (a vector of
+    the view spans output rows) are planned buffers shaped as Y, read at the output's own
+    element (Y's own buffer, a residual added in place, only where no square overlaps
+    another: those elements are written twice). On pixel rows
+    also at least a vector of filters and of pixels (`copy_out_squares`) and K = C*KH*KW
+    of at most 32 vectors, where the copy-out is a share of the conv worth its compile
+    time (about 4 ms a conv): at one thread (conv + ReLU + pool, best of 1 s, Sapphire
+    Rapids) 16 -> 64 1x1 at 55x55 went from 141 to 106 us and 32 -> 128 3x3 at 27x27
+    (K = 288) from 393 to 370, while the convs of K >= 576 (14x14 and 7x7) stayed within
+    noise."""
     lanes = g.blocking.lanes
     if lanes < 2 or not isinstance(view_root(y)[0].owner, AllocOp):
         return False
@@ -51,12 +82,32 @@ def flat_copy_out(g: ConvGeometry, y: SSAValue, epilogue: Epilogue | None) -> bo
         return False
     if epilogue is None:
         return True
-    per_pixel = [
-        m
-        for i, (source, m) in enumerate(zip(epilogue.inputs, epilogue.maps, strict=False))
-        if i != epilogue.fused and scalar_constant(source) is None and {2, 3} & m.used_dims()
+    # the squares past the last whole one overlap it: an input Y is written over must not
+    # be read again after its element was written
+    overlap = g.pixel_rows and (g.f % lanes != 0 or g.oh * g.ow % lanes != 0)
+    for source, amap in _per_pixel_inputs(epilogue):
+        buffer = buffers.of[source]
+        root = view_root(buffer)[0]
+        if amap != AffineMap.identity(4) or shape_of(buffer) != shape_of(y):
+            return False
+        if not isinstance(root.owner, AllocOp) or (overlap and root is view_root(y)[0]):
+            return False
+    return vectorises(epilogue.body.block, epilogue.maps)
+
+
+def _per_pixel_inputs(epilogue: Epilogue) -> list[tuple[SSAValue, AffineMap]]:
+    """The epilogue's inputs, other than the conv's result, whose map uses OH or OW."""
+    return [
+        (source, amap)
+        for i, (source, amap) in enumerate(zip(epilogue.inputs, epilogue.maps, strict=False))
+        if i != epilogue.fused and scalar_constant(source) is None and {2, 3} & amap.used_dims()
     ]
-    return not per_pixel and vectorises(epilogue.body.block, epilogue.maps)
+
+
+def flat_views(em: Emitter, y: SSAValue, epilogue: Epilogue | None, buffers: Buffers) -> FlatViews:
+    """Y's flat view and those of the epilogue's per-pixel inputs (`flat_copy_out` holds)."""
+    sources = [] if epilogue is None else [s for s, _ in _per_pixel_inputs(epilogue)]
+    return FlatViews(flat_view(em, y), {s: flat_view(em, buffers.of[s]) for s in sources})
 
 
 def flat_view(em: Emitter, y: SSAValue) -> SSAValue:
@@ -74,7 +125,7 @@ def copy_out_block(
     g: ConvGeometry,
     cp: SSAValue,
     bias: SSAValue | None,
-    out: tuple[SSAValue, SSAValue, SSAValue],
+    out: tuple[FlatViews, SSAValue, SSAValue],
     jb: SSAValue,
     epilogue: Epilogue | None,
     buffers: Buffers,
@@ -100,10 +151,10 @@ def copy_out_block(
                 value = load_piece(em, cp, [f_local, column], width)
                 if bias_value is not None:
                     value = em.value(arith.AddfOp(value, splat(em, bias_value, width)))
+                pixel = em.iadd(pixel0, column)
                 if epilogue is not None:
-                    where = [n, f, em.index(0), em.index(0)]  # the epilogue reads per channel
-                    value = vector_epilogue(em, value, where, epilogue, buffers)
-                store_piece(em, value, flat, [n, f, em.iadd(pixel0, column)])
+                    value = flat.epilogue(em, value, (n, f, pixel), epilogue, buffers)
+                store_piece(em, value, flat.y, [n, f, pixel])
 
 
 def filter_squares(g: ConvGeometry) -> int:
@@ -117,7 +168,7 @@ def copy_out_squares(
     g: ConvGeometry,
     staged: tuple[SSAValue, SSAValue],
     bias: SSAValue | None,
-    out: tuple[SSAValue, SSAValue],
+    out: tuple[FlatViews, SSAValue],
     epilogue: Epilogue | None,
     buffers: Buffers,
 ) -> None:
@@ -152,9 +203,8 @@ def copy_out_squares(
             if bias is not None:
                 value = em.value(arith.AddfOp(value, splat(em, em.load(bias, [f]), lanes)))
             if epilogue is not None:
-                where = [n, f, em.index(0), em.index(0)]  # the epilogue reads per channel
-                value = vector_epilogue(em, value, where, epilogue, buffers)
-            em.emit(VStoreOp(value, flat, [n, f, p0]))
+                value = flat.epilogue(em, value, (n, f, p0), epilogue, buffers)
+            em.emit(VStoreOp(value, flat.y, [n, f, p0]))
 
 
 def _transpose_square(

@@ -18,7 +18,7 @@ is short and seldom a multiple of the vector: the channels of NHWC convolutions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from math import prod
 
 from xdsl.dialects import arith, vector
@@ -159,15 +159,19 @@ def vector_epilogue(
     indices: Sequence[SSAValue],
     epilogue: Epilogue,
     buffers: Buffers,
+    views: tuple[Mapping[SSAValue, SSAValue], Sequence[SSAValue]] | None = None,
 ) -> SSAValue:
     """The consumer's body on the piece `value`, whose first element is the output element
-    at `indices` (the consumer must `vectorises`)."""
+    at `indices` (the consumer must `vectorises`); `views` = (buffer by input, indices):
+    those inputs read as a piece of that buffer at those indices instead."""
     width = width_of(value)
 
     def read(source: SSAValue, amap: AffineMap) -> SSAValue:
         literal = scalar_constant(source)
         if literal is not None:
             return splat(em, em.const(literal, f32), width)
+        if views is not None and source in views[0]:
+            return load_piece(em, views[0][source], views[1], width)
         where = [em.affine(e, indices) for e in amap.results]
         if _reads_lanes(amap):
             return load_piece(em, buffers.of[source], where, width)

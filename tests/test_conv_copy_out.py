@@ -2,7 +2,8 @@
 planning places, against onnxruntime: vectors of Y's flat [N, F, OH*OW] view, per B block
 in the row form (the elements past the whole vectors one by one), in lanes x lanes squares
 transposed by shuffles on pixel rows (the last square of pixels and of filters overlapping
-its neighbour); a fused epilogue reading a per-pixel input keeps the row by row copy-out.
+its neighbour); a fused epilogue's per-pixel input is read through the same view where
+it is an arena buffer shaped as Y, else the copy-out stays row by row.
 Each conv feeds a MaxPool, so that Y is an arena buffer, not the model output."""
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def conv_then_pool(
     epilogue: str = "Relu",
 ) -> onnx.ModelProto:
     """x -> Conv (with bias) -> `epilogue` -> MaxPool 2x2/2 -> y. `epilogue` "Clip": a
-    clamp by one-element constants; "Residual": an Add of a second input per pixel."""
+    clamp by one-element constants; "Residual": an Add of a second input per pixel (a
+    function argument); "ArenaResidual": the same of a MaxPool 2x2/2 of that input (a buffer
+    memory planning places, as a ResNet block's shortcut)."""
     rng = np.random.default_rng(0)
     w = rng.standard_normal((filters, c // groups, kernel, kernel)) * np.sqrt(2 / (c * kernel**2))
     weights = [
@@ -54,17 +57,25 @@ def conv_then_pool(
         group=groups,
     )
     inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, c, size, size])]
+    before: list[onnx.NodeProto] = []
     if epilogue == "Clip":
         after = helper.make_node("Clip", ["c", "low", "high"], ["e"])
     elif epilogue == "Residual":
         after = helper.make_node("Add", ["c", "r"], ["e"])
         shape = [batch, filters, out, out]
         inputs.append(helper.make_tensor_value_info("r", TensorProto.FLOAT, shape))
+    elif epilogue == "ArenaResidual":
+        after = helper.make_node("Add", ["c", "rp"], ["e"])
+        before.append(
+            helper.make_node("MaxPool", ["r"], ["rp"], kernel_shape=[2, 2], strides=[2, 2])
+        )
+        shape = [batch, filters, 2 * out, 2 * out]
+        inputs.append(helper.make_tensor_value_info("r", TensorProto.FLOAT, shape))
     else:
         after = helper.make_node(epilogue, ["c"], ["e"])
     pool = helper.make_node("MaxPool", ["e"], ["y"], kernel_shape=[2, 2], strides=[2, 2])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, filters, out // 2, out // 2])
-    graph = helper.make_graph([conv, after, pool], "conv_then_pool", inputs, [y], weights)
+    graph = helper.make_graph([*before, conv, after, pool], "conv_then_pool", inputs, [y], weights)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
@@ -79,6 +90,17 @@ CASES = {
     "row form, grouped": lambda: conv_then_pool(32, 56, 64, 1, groups=2),
     "row form, residual": lambda: conv_then_pool(3, 151, 16, 3, stride=2, epilogue="Residual"),
     "pixel rows, residual": lambda: conv_then_pool(48, 13, 120, 1, epilogue="Residual"),
+    "row form, arena residual": lambda: conv_then_pool(
+        3, 151, 16, 3, stride=2, epilogue="ArenaResidual"
+    ),
+    # the Add writes over its pooled input: pixel rows read it through the view only
+    # without overlapping squares (16x16 pixels, 64 filters), else row by row (13x13)
+    "pixel rows, arena residual, batch 2": lambda: conv_then_pool(
+        48, 16, 64, 1, batch=2, epilogue="ArenaResidual"
+    ),
+    "pixel rows, arena residual, overlapping": lambda: conv_then_pool(
+        48, 13, 120, 1, epilogue="ArenaResidual"
+    ),
 }
 
 
