@@ -44,12 +44,8 @@ from lamina.lowering.top_to_loop_byte_gemm import (
     weights_panel,
     words,
 )
-from lamina.lowering.top_to_loop_conv import (
-    MIN_GEMM_FLOPS,
-    ConvGeometry,
-    conv_blocking,
-    copy_out,
-)
+from lamina.lowering.top_to_loop_conv import copy_out
+from lamina.lowering.top_to_loop_conv_geometry import MIN_GEMM_FLOPS, ConvGeometry, conv_blocking
 from lamina.lowering.top_to_loop_gemm import (
     GemmPlan,
     Indices,

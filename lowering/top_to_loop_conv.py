@@ -26,16 +26,17 @@ rows; at 544 channels on 7x7 both forms were 1.0-1.1x.
   to NR), one row of Bp per (c, kh, kw), padding taps written as zeros. Each output row
   is three loops with computed bounds: left padding, the unchecked (vectorised) interior,
   right padding;
-- the micro-kernel accumulates into an arena buffer Cp[Fp][blocks*NCp] (a loop-level
-  buffer cannot be viewed with OH and OW flattened into one dim; `pixel_rows`: Cp^T
-  [blocks*NCp][Fp]), and one pass copies Cp into Y adding the bias and applying the fused
-  elementwise consumer (`Epilogue`).
+- the micro-kernel accumulates into an arena buffer Cp[Fp][blocks*NCp] (`pixel_rows`:
+  Cp^T [blocks*NCp][Fp]), and one pass copies Cp into Y adding the bias and applying the
+  fused elementwise consumer (`Epilogue`). Where Y is an arena buffer and the epilogue
+  reads nothing per pixel (`flat_copy_out`), Y is viewed as [N, F, OH*OW] and written in
+  whole vectors (lowering/top_to_loop_conv_flat.py): the row form copies each B block
+  right after its GEMM, pixel rows copy lanes x lanes squares transposed by shuffles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 from xdsl.dialects import arith, vector
@@ -46,14 +47,19 @@ from lamina.dialects import top
 from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
 from lamina.lowering.bufferize import Buffers
 from lamina.lowering.epilogue_fusion import Epilogue, PackedConstant
-from lamina.lowering.top_to_loop_build import ConvSizes, Emitter, f32_conv_shapes, shape_of
+from lamina.lowering.top_to_loop_build import Emitter, shape_of
+from lamina.lowering.top_to_loop_conv_flat import (
+    copy_out_block,
+    copy_out_squares,
+    filter_squares,
+    flat_copy_out,
+    flat_views,
+)
+from lamina.lowering.top_to_loop_conv_geometry import ConvGeometry, conv_geometry
 from lamina.lowering.top_to_loop_gemm import (
-    Blocking,
     GemmPlan,
     Indices,
     emit_gemm,
-    gemm_blocking,
-    micro_tile,
     pack_a_array,
     pack_b_array,
     packed_by_group,
@@ -69,80 +75,6 @@ from lamina.lowering.top_to_loop_lanes import (
     vector_epilogue,
     vectorises,
 )
-from lamina.lowering.top_to_loop_nhwc_conv import balanced_rows
-
-MIN_GEMM_FLOPS = 1 << 16
-"""Below this many multiply-adds per image the reference loop nest is as good."""
-
-
-@dataclass(frozen=True)
-class ConvGeometry(ConvSizes):
-    """Sizes of one nchw_fchw convolution and of its per-group GEMM: `c` and `f` count the
-    input and output channels of one of the `groups` groups; R output rows per B block;
-    `pixel_rows`: the GEMM is transposed (its M the pixels of a block, its N the filters)."""
-
-    groups: int
-    rows: int
-    blocking: Blocking
-    pixel_rows: bool = False
-
-    @property
-    def ncp(self) -> int:
-        """Columns of Bp: the pixels of a block, padded to whole micro-tiles."""
-        return self.blocking.mc if self.pixel_rows else self.blocking.nc
-
-    @property
-    def fp(self) -> int:
-        """Filters of a group padded to whole micro-tiles."""
-        return self.blocking.np_ if self.pixel_rows else self.blocking.mp
-
-    @property
-    def blocks(self) -> int:
-        return -(-self.oh // self.rows)
-
-
-def conv_geometry(op: top.Conv2dOp, vector_bits: int) -> ConvGeometry | None:
-    """The GEMM form of `op`, or None when the reference loop nest lowers it."""
-    if op.layout.data != top.ConvLayout.NCHW_FCHW:
-        return None
-    groups = op.groups.value.data
-    shapes = f32_conv_shapes(op)
-    if shapes is None:
-        return None
-    (_, c_all, h, w), (f_all, _, kh, kw), (_, _, oh, ow) = shapes
-    c, f = c_all // groups, f_all // groups
-    if f * oh * ow * c * kh * kw < MIN_GEMM_FLOPS or f < 4:
-        return None
-    rows, blocking = conv_blocking(f, oh, ow, c * kh * kw, vector_bits)
-    transposed = pixel_rows_blocking(f, rows * ow, c * kh * kw, vector_bits)
-    if groups == 1 and rows == oh and transposed.np_ * transposed.mc <= blocking.mp * blocking.nc:
-        return ConvGeometry(c, h, w, f, kh, kw, oh, ow, groups, rows, transposed, True)
-    return ConvGeometry(c, h, w, f, kh, kw, oh, ow, groups, rows, blocking)
-
-
-def conv_blocking(f: int, oh: int, ow: int, k: int, vector_bits: int) -> tuple[int, Blocking]:
-    """R, the output rows of a B block, and the blocking of a conv GEMM of f filters of k
-    elements each over oh x ow outputs: B blocks of R rows (about NC columns, NCp = R*OW
-    rounded up to NR), the K and A blocks of `gemm_blocking`."""
-    probe = gemm_blocking(f, oh * ow, k, vector_bits)
-    rows = max(1, min(oh, probe.nc // ow))
-    rows = -(-oh // -(-oh // rows))
-    nr = probe.nr
-    ncp = -(-rows * ow // nr) * nr
-    return rows, Blocking(f, ncp, k, probe.lanes, probe.mr, nr, probe.kc, probe.mc, ncp)
-
-
-def pixel_rows_blocking(f: int, pixels: int, k: int, vector_bits: int) -> Blocking:
-    """The blocking of the transposed conv GEMM over blocks of `pixels` output pixels: MR
-    balanced over them, one A block of all of them (MC = NCp) and one B block of all f
-    filters (NC = Fp), so that the im2col block is packed once per K block; KC that of
-    `gemm_blocking`."""
-    lanes, mr, nr = micro_tile(vector_bits)
-    mr = balanced_rows(pixels, mr)
-    ncp = -(-pixels // mr) * mr
-    fp = -(-f // nr) * nr
-    kc = gemm_blocking(ncp, f, k, vector_bits, tile=(lanes, mr, nr)).kc
-    return Blocking(ncp, f, k, lanes, mr, nr, kc, ncp, fp)
 
 
 def packed_filter(op: top.Conv2dOp, vector_bits: int) -> list[PackedConstant]:
@@ -177,13 +109,19 @@ def lower_conv_gemm(
     epilogue = buffers.epilogues.get(op)
     y = buffers.buffer(op.result if epilogue is None else epilogue.result, op)
     bias = None if op.bias is None else buffers.buffer(op.bias, op)
+    flat = flat_views(em, y, epilogue, buffers) if flat_copy_out(g, y, epilogue, buffers) else None
+    per_block = flat is not None and not g.pixel_rows
     bp = _alloc(em, [b.kc, g.ncp])
-    cp = _alloc(em, [g.blocks * g.ncp, g.fp] if g.pixel_rows else [g.fp, g.blocks * g.ncp])
+    cp_columns = g.ncp if per_block else g.blocks * g.ncp
+    cp = _alloc(em, [cp_columns, g.fp] if g.pixel_rows else [g.fp, cp_columns])
+    scratch = [bp, cp]
+    if flat is not None and g.pixel_rows:
+        scratch.append(_alloc(em, [filter_squares(g), b.lanes, b.lanes]))
     filter_panel = packed_panel(em, w_packed, *((b.nr, b.lanes) if g.pixel_rows else (b.mr, 1)))
     with span(em, 0, shape_of(y)[0]) as n, span(em, 0, g.groups) as group:
         first_filter = em.imul(group, g.fp)
         with span(em, 0, g.blocks) as jb:
-            column0 = em.imul(jb, g.ncp)
+            column0 = em.index(0) if per_block else em.imul(jb, g.ncp)
 
             def filters(outer: SSAValue, pc: SSAValue, inner: SSAValue) -> tuple[SSAValue, Indices]:
                 return filter_panel(em.iadd(outer, first_filter), pc, inner)
@@ -217,8 +155,15 @@ def lower_conv_gemm(
                     pack_b=pack,
                 )
             emit_gemm(em, plan)
-        copy_out(em, g, cp, bias, y, (n, group), epilogue, buffers)
-    for buffer in (bp, cp):
+            if per_block:
+                assert flat is not None
+                copy_out_block(em, g, cp, bias, (flat, n, group), jb, epilogue, buffers)
+        if flat is not None and g.pixel_rows:
+            squares = scratch[2]
+            copy_out_squares(em, g, (cp, squares), bias, (flat, n), epilogue, buffers)
+        elif not per_block:
+            copy_out(em, g, cp, bias, y, (n, group), epilogue, buffers)
+    for buffer in scratch:
         em.emit(DeallocOp(buffer))
 
 

@@ -124,10 +124,13 @@ def span(
     *,
     parallel: bool = False,
     vector: int | None = None,
+    unroll: int | None = None,
 ) -> Generator[SSAValue]:
     """One `loop.for` from `lb` to `ub` (static or computed bounds); yields its index."""
     bounds = [em.index(b) if isinstance(b, int) else b for b in (lb, ub)]
-    loop = ForOp(bounds[0], bounds[1], em.index(step), parallel=parallel, vector=vector)
+    loop = ForOp(
+        bounds[0], bounds[1], em.index(step), parallel=parallel, vector=vector, unroll=unroll
+    )
     em.emit(loop)
     with em.inside(loop):
         yield loop.induction_var

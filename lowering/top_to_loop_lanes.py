@@ -6,6 +6,7 @@ is short and seldom a multiple of the vector: the channels of NHWC convolutions.
   access stays inside the run without masks; `row_pieces` emits a whole run that way;
 - `load_piece` / `store_piece` / `splat` / `fma`: one piece as a `vector<width>` op, or
   as the scalar op when its width is 1 (OpenCL C has no 1-lane vectors);
+- `swap_lane_blocks`: one round of a transpose of a square of vectors in registers;
 - `vectorises` / `vector_epilogue`: the fused elementwise consumer (`Epilogue`) applied to
   a whole piece, its other inputs read as a piece where their map keeps the innermost loop
   dim as its last result and as one broadcast element where the map does not use it; a
@@ -17,11 +18,11 @@ is short and seldom a multiple of the vector: the channels of NHWC convolutions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from math import prod
 
 from xdsl.dialects import arith, vector
-from xdsl.dialects.builtin import TensorType, VectorType, f32
+from xdsl.dialects.builtin import DenseArrayBase, TensorType, VectorType, f32, i64
 from xdsl.ir import Attribute, Block, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 from xdsl.utils.hints import isa
@@ -158,15 +159,19 @@ def vector_epilogue(
     indices: Sequence[SSAValue],
     epilogue: Epilogue,
     buffers: Buffers,
+    views: tuple[Mapping[SSAValue, SSAValue], Sequence[SSAValue]] | None = None,
 ) -> SSAValue:
     """The consumer's body on the piece `value`, whose first element is the output element
-    at `indices` (the consumer must `vectorises`)."""
+    at `indices` (the consumer must `vectorises`); `views` = (buffer by input, indices):
+    those inputs read as a piece of that buffer at those indices instead."""
     width = width_of(value)
 
     def read(source: SSAValue, amap: AffineMap) -> SSAValue:
         literal = scalar_constant(source)
         if literal is not None:
             return splat(em, em.const(literal, f32), width)
+        if views is not None and source in views[0]:
+            return load_piece(em, views[0][source], views[1], width)
         where = [em.affine(e, indices) for e in amap.results]
         if _reads_lanes(amap):
             return load_piece(em, buffers.of[source], where, width)
@@ -191,3 +196,25 @@ def vector_epilogue(
         em.emit(lanes)
         mapper.update(zip(op.results, lanes.results, strict=True))
     raise AssertionError("an epilogue body ends in top.yield")
+
+
+def swap_lane_blocks(em: Emitter, rows: list[SSAValue], block: int, stride: int) -> list[SSAValue]:
+    """One round of a transpose in registers: for each pair of vectors (rows[i],
+    rows[i + stride]), i & stride == 0, the lanes k with k & block of the first swapped
+    with the lanes k - block of the second (two-input shuffles; `block` and `stride` powers
+    of two). The rounds (block, stride) = (b, b) for every power of two b below the lanes
+    transpose a square of vectors, in any order (each round swaps one bit of the row index
+    with that bit of the lane index)."""
+    lanes = width_of(rows[0])
+    vt = VectorType(f32, [lanes])
+    low = [k if not k & block else lanes + k - block for k in range(lanes)]
+    high = [k + block if not k & block else lanes + k for k in range(lanes)]
+    masks = [DenseArrayBase.from_list(i64, m) for m in (low, high)]
+    out = list(rows)
+    for i in range(len(rows)):
+        if not i & stride:
+            pair = rows[i], rows[i + stride]
+            out[i], out[i + stride] = (
+                em.value(vector.ShuffleOp(*pair, mask, result_type=vt)) for mask in masks
+            )
+    return out

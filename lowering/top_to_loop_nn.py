@@ -44,7 +44,8 @@ from lamina.lowering.top_to_loop_byte_gemm import (
     packed_byte_weights,
     takes_byte_gemm,
 )
-from lamina.lowering.top_to_loop_conv import conv_geometry, lower_conv_gemm, packed_filter
+from lamina.lowering.top_to_loop_conv import lower_conv_gemm, packed_filter
+from lamina.lowering.top_to_loop_conv_geometry import conv_geometry
 from lamina.lowering.top_to_loop_depthwise import depthwise_geometry, lower_depthwise
 from lamina.lowering.top_to_loop_gemm import (
     lower_matmul_gemm,

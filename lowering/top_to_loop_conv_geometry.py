@@ -1,0 +1,85 @@
+"""The GEMM form of an f32 `top.conv2d` (nchw_fchw): its sizes per group and the blocking
+of its per-group GEMM, in rows (filters x pixels) or `pixel_rows` (pixels x filters); see
+lowering/top_to_loop_conv.py for the lowering and why each form is chosen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lamina.dialects import top
+from lamina.lowering.top_to_loop_build import ConvSizes, f32_conv_shapes
+from lamina.lowering.top_to_loop_gemm import Blocking, gemm_blocking, micro_tile
+from lamina.lowering.top_to_loop_nhwc_conv import balanced_rows
+
+MIN_GEMM_FLOPS = 1 << 16
+"""Below this many multiply-adds per image the reference loop nest is as good."""
+
+
+@dataclass(frozen=True)
+class ConvGeometry(ConvSizes):
+    """Sizes of one nchw_fchw convolution and of its per-group GEMM: `c` and `f` count the
+    input and output channels of one of the `groups` groups; R output rows per B block;
+    `pixel_rows`: the GEMM is transposed (its M the pixels of a block, its N the filters)."""
+
+    groups: int
+    rows: int
+    blocking: Blocking
+    pixel_rows: bool = False
+
+    @property
+    def ncp(self) -> int:
+        """Columns of Bp: the pixels of a block, padded to whole micro-tiles."""
+        return self.blocking.mc if self.pixel_rows else self.blocking.nc
+
+    @property
+    def fp(self) -> int:
+        """Filters of a group padded to whole micro-tiles."""
+        return self.blocking.np_ if self.pixel_rows else self.blocking.mp
+
+    @property
+    def blocks(self) -> int:
+        return -(-self.oh // self.rows)
+
+
+def conv_geometry(op: top.Conv2dOp, vector_bits: int) -> ConvGeometry | None:
+    """The GEMM form of `op`, or None when the reference loop nest lowers it."""
+    if op.layout.data != top.ConvLayout.NCHW_FCHW:
+        return None
+    groups = op.groups.value.data
+    shapes = f32_conv_shapes(op)
+    if shapes is None:
+        return None
+    (_, c_all, h, w), (f_all, _, kh, kw), (_, _, oh, ow) = shapes
+    c, f = c_all // groups, f_all // groups
+    if f * oh * ow * c * kh * kw < MIN_GEMM_FLOPS or f < 4:
+        return None
+    rows, blocking = conv_blocking(f, oh, ow, c * kh * kw, vector_bits)
+    transposed = pixel_rows_blocking(f, rows * ow, c * kh * kw, vector_bits)
+    if groups == 1 and rows == oh and transposed.np_ * transposed.mc <= blocking.mp * blocking.nc:
+        return ConvGeometry(c, h, w, f, kh, kw, oh, ow, groups, rows, transposed, True)
+    return ConvGeometry(c, h, w, f, kh, kw, oh, ow, groups, rows, blocking)
+
+
+def conv_blocking(f: int, oh: int, ow: int, k: int, vector_bits: int) -> tuple[int, Blocking]:
+    """R, the output rows of a B block, and the blocking of a conv GEMM of f filters of k
+    elements each over oh x ow outputs: B blocks of R rows (about NC columns, NCp = R*OW
+    rounded up to NR), the K and A blocks of `gemm_blocking`."""
+    probe = gemm_blocking(f, oh * ow, k, vector_bits)
+    rows = max(1, min(oh, probe.nc // ow))
+    rows = -(-oh // -(-oh // rows))
+    nr = probe.nr
+    ncp = -(-rows * ow // nr) * nr
+    return rows, Blocking(f, ncp, k, probe.lanes, probe.mr, nr, probe.kc, probe.mc, ncp)
+
+
+def pixel_rows_blocking(f: int, pixels: int, k: int, vector_bits: int) -> Blocking:
+    """The blocking of the transposed conv GEMM over blocks of `pixels` output pixels: MR
+    balanced over them, one A block of all of them (MC = NCp) and one B block of all f
+    filters (NC = Fp), so that the im2col block is packed once per K block; KC that of
+    `gemm_blocking`."""
+    lanes, mr, nr = micro_tile(vector_bits)
+    mr = balanced_rows(pixels, mr)
+    ncp = -(-pixels // mr) * mr
+    fp = -(-f // nr) * nr
+    kc = gemm_blocking(ncp, f, k, vector_bits, tile=(lanes, mr, nr)).kc
+    return Blocking(ncp, f, k, lanes, mr, nr, kc, ncp, fp)
