@@ -13,18 +13,18 @@ mode) by returning None; that call then runs through `onnx.reference` too.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper
-from onnx.reference import ReferenceEvaluator
 
 from lamina.dialects.graph_ops import GRAPH_OPSET
 from lamina.errors import UnsupportedOpError
 from lamina.kernels.nn import NN_KERNELS, Kernel
 from lamina.kernels.rnn import RNN_KERNELS
 from lamina.kernels.tensor import TENSOR_KERNELS
+
+if TYPE_CHECKING:
+    from onnx.reference import ReferenceEvaluator
 
 HANDWRITTEN: dict[str, Kernel] = {**NN_KERNELS, **TENSOR_KERNELS, **RNN_KERNELS}
 """The operators with a hand-written numpy kernel; all others run through onnx.reference."""
@@ -109,19 +109,14 @@ class OnnxKernel:
     def _build_evaluator(
         self, inputs: Sequence[Value], scope: Mapping[str, Value]
     ) -> ReferenceEvaluator:
-        input_names = ["" if v is None else f"x{i}" for i, v in enumerate(inputs)]
-        output_names = [f"y{i}" for i in range(self.n_outputs)]
+        # onnx loads only for an operator without a hand-written kernel: its import (with
+        # ml_dtypes) costs about 0.5 s of CPU, more than a small lamina-opt run
+        from lamina.kernels.onnx_reference import reference_evaluator
+
         try:
-            node = helper.make_node(self.op_type, input_names, output_names)
-            node.attribute.extend(_attribute_protos(self.op_type, self.attrs, self.opset))
-            graph = helper.make_graph(
-                [node],
-                "reference",
-                [_value_info(f"x{i}", v) for i, v in enumerate(inputs) if v is not None]
-                + [_value_info(name, v) for name, v in scope.items()],
-                [onnx.ValueInfoProto(name=n) for n in output_names],
+            return reference_evaluator(
+                self.op_type, self.attrs, self.n_outputs, inputs, scope, self.opset
             )
-            return ReferenceEvaluator(graph, opsets={"": self.opset})
         except Exception as e:
             raise UnsupportedOpError(
                 f"operator '{self.op_type}' in the reference kernels ({e})", self.name
@@ -141,46 +136,3 @@ def _signature(value: Value) -> tuple[object, ...]:
     if isinstance(value, list):
         return ("seq", *(_signature(v) for v in value[:1]))
     return (str(value.dtype), value.ndim)
-
-
-def _elem_type(array: np.ndarray) -> int:
-    if array.dtype.kind in "OUS":
-        return onnx.TensorProto.STRING
-    return helper.np_dtype_to_tensor_dtype(array.dtype)
-
-
-def _value_info(name: str, value: Value) -> onnx.ValueInfoProto:
-    if value is None:
-        return onnx.ValueInfoProto(name=name)
-    if isinstance(value, list):
-        elem = _elem_type(value[0]) if value else onnx.TensorProto.FLOAT
-        return helper.make_tensor_sequence_value_info(name, elem, None)
-    return helper.make_tensor_value_info(name, _elem_type(value), [None] * value.ndim)
-
-
-def _attribute_protos(
-    op_type: str, attrs: Mapping[str, object], opset: int
-) -> list[onnx.AttributeProto]:
-    schema = onnx.defs.get_schema(op_type, opset, "")
-    protos: list[onnx.AttributeProto] = []
-    for name, value in attrs.items():
-        formal = schema.attributes.get(name)
-        # the schema's type says what an empty list is (make_attribute cannot guess);
-        # the pybind stub of AttrType lacks __int__, which the enum has
-        attr_type = None if formal is None else int(formal.type)  # pyright: ignore[reportArgumentType]
-        if isinstance(value, np.ndarray):
-            value = numpy_helper.from_array(value)
-        proto = helper.make_attribute(name, value, attr_type=attr_type)
-        if formal is None or not _is_default(proto, formal):
-            protos.append(proto)
-    return protos
-
-
-def _is_default(proto: onnx.AttributeProto, formal: onnx.defs.OpSchema.Attribute) -> bool:
-    """Whether the attribute holds its schema default; such attributes are left out, as
-    some onnx.reference kernels lack parameters for attributes of their own opset
-    (CastLike_25 takes no `round_mode`)."""
-    default = formal.default_value
-    if not default.name:
-        return False
-    return helper.get_attribute_value(proto) == helper.get_attribute_value(default)

@@ -15,20 +15,17 @@ from xdsl.irdl import VarOperandDef, VarResultDef
 
 from lamina.dialects.graph import DIM_PARAMS, ONNX_OPS, ConstantOp, YieldOp
 from lamina.errors import ModelImportError, UnsupportedError, all_unsupported
+from lamina.parser.graph_names import location, none_at_top, sanitize_symbol, value_name_hint
 from lamina.parser.onnx_prepare import PreparedModel
 from lamina.parser.onnx_types import (
     attribute_value,
     fail_node,
     initializer_type,
-    location,
     node_label,
-    none_at_top,
-    sanitize_symbol,
     tensor_to_array,
     tensor_type,
     unsupported_node,
     unsupported_node_error,
-    value_name_hint,
 )
 
 T = TypeVar("T")

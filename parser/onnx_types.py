@@ -17,18 +17,15 @@ from xdsl.dialects.builtin import (
     DenseArrayBase,
     FloatAttr,
     IntegerAttr,
-    NameLoc,
-    NoneAttr,
     StringAttr,
     TensorType,
     UnrankedTensorType,
     f32,
     i64,
 )
-from xdsl.ir import Attribute, Block, SSAValue
+from xdsl.ir import Attribute
 
 from lamina.dialects import weights
-from lamina.dialects.graph import NoneOp
 from lamina.dialects.graph_ops import GRAPH_OPSET
 from lamina.errors import ModelImportError, UnsupportedError, UnsupportedOpError
 
@@ -65,9 +62,6 @@ ELEMENT_TYPES: dict[int, Attribute] = {
 uint4, int2, uint2 and float4e2m1, which ONNX packs in its protos, are one element a byte
 once imported, like their `ml_dtypes` numpy views)."""
 
-_INVALID_NAME_CHAR = re.compile(r"[^A-Za-z0-9_$.-]")
-_NUMBERED_SUFFIX = re.compile(r"_\d+$")
-
 
 def node_label(node: NodeProto) -> str:
     """The node's name, or its first output when the model left it unnamed."""
@@ -88,32 +82,6 @@ def unsupported_node_error(node: NodeProto, reason: str, where: str) -> Unsuppor
 
 def unsupported_node(node: NodeProto, reason: str, where: str) -> NoReturn:
     raise unsupported_node_error(node, reason, where)
-
-
-def location(name: str) -> NameLoc:
-    """`loc("name")`: how the ONNX names of nodes, inputs and weights are kept."""
-    return NameLoc(StringAttr(name), NoneAttr())
-
-
-def value_name_hint(name: str) -> str | None:
-    """An SSA name hint from an ONNX value name (`gpu_0/conv1` -> `gpu_0_conv1`).
-
-    Only ASCII `[A-Za-z0-9_$.-]` survives (xDSL's name syntax); a hint never starts with a
-    digit and is never a bare `_<digits>`, which xDSL would shorten to nothing. None (a
-    numbered `%0`) when no character is left; the printer numbers duplicate hints.
-    """
-    hint = _INVALID_NAME_CHAR.sub("_", name)
-    if not hint:
-        return None
-    if hint[0].isdigit():
-        hint = f"_{hint}"
-    return hint if _NUMBERED_SUFFIX.sub("", hint) else f"v{hint}"
-
-
-def sanitize_symbol(name: str) -> str:
-    """A `func.func` symbol from a graph name; `main` when nothing usable is left."""
-    symbol = value_name_hint(name) or "main"
-    return symbol.lstrip("$.-") or "main"
 
 
 def dtype_name(elem_type: int) -> str:
@@ -239,14 +207,3 @@ def is_default_domain(domain: str) -> bool:
 
 SUPPORTED_OPSETS = range(1, GRAPH_OPSET + 1)
 """Opsets of the default domain lamina imports (converted to the newest where they differ)."""
-
-
-def none_at_top(block: Block) -> SSAValue:
-    """A new `graph.none` as the first op of `block`: the value every omitted optional
-    operand of the function reads."""
-    op = NoneOp()
-    if block.first_op is None:
-        block.add_op(op)
-    else:
-        block.insert_op_before(op, block.first_op)
-    return op.results[0]

@@ -31,7 +31,7 @@ from lamina.errors import (
     UnsupportedOpError,
     all_unsupported,
 )
-from lamina.parser.onnx_types import location, sanitize_symbol
+from lamina.parser.graph_names import location, sanitize_symbol
 from lamina.parser.tflite_graph import Converter, GraphBuilder
 from lamina.parser.tflite_model import Operator, TFLiteModel, read_tflite
 from lamina.parser.tflite_ops import CUSTOM_CONVERTERS, NN_CONVERTERS

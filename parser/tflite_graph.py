@@ -23,7 +23,7 @@ from lamina.dialects.graph import ONNX_OPS, ConstantOp
 from lamina.dialects.graph_base import property_of
 from lamina.dialects.weights import element_type, numpy_dtype
 from lamina.errors import ModelImportError, UnsupportedError, UnsupportedOpError
-from lamina.parser.onnx_types import location, none_at_top, value_name_hint
+from lamina.parser.graph_names import location, none_at_top, value_name_hint
 from lamina.parser.tflite_model import TENSOR_DTYPES, TENSOR_TYPE_NAMES, Operator, Tensor
 
 Converter = Callable[["GraphBuilder", Operator], None]
