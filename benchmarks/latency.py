@@ -13,8 +13,8 @@ fresh process (its weights, LLVM state and onnxruntime session go with it); ther
 compiles it once per thread count (`lamina.compile(..., threads=t)`, the same count as
 $LAMINA_NUM_THREADS) and onnxruntime gets `intra_op_num_threads = t`; the engines are then
 timed in alternating turns (per round and engine: a pause for the other engine's idle
-threads to park, one untimed call, then CALLS_PER_TURN timed calls; `--repeat` rounds after
-`--warmup`) so that load from other users of the machine hits both alike. A median is
+threads to park, untimed calls for TURN_WARM_S (at least one), then CALLS_PER_TURN timed
+calls; `--repeat` rounds after `--warmup`) so that load from other users of the machine hits both alike. A median is
 what a caller sees on the machine as it is: with other processes runnable on every core
 (load average above the cores), a worker thread of either engine waits for a core, and a
 2-thread call runs at 1-thread speed or slower. `--realtime` measures what the engines do
@@ -87,6 +87,11 @@ CALLS_PER_TURN = 3
 """Timed calls of one engine before the other takes its turn."""
 TURN_PAUSE_S = 0.05
 """Pause before each turn, longer than either engine's spin-before-park time."""
+TURN_WARM_S = 0.02
+"""Untimed calls at the start of each turn: a core left idle through the pause wakes
+slowly (its worker parked, the core clocked down), so a sub-millisecond 2-thread call
+after one warm-up call still ran at 1-thread speed for ten calls (lamina's MLP: 0.14 ms
+against 0.05 back to back; onnxruntime's alike)."""
 REALTIME_PRIORITY = 10
 """The SCHED_FIFO priority of `--realtime` (1-99; any beats every normal thread)."""
 T = TypeVar("T")
@@ -156,13 +161,16 @@ def median_ms_in_turns(
 
     Idle threads of the other engine spin a while before they park (onnxruntime's and
     lamina's pools both do) and would take a core from a multi-threaded run: each turn
-    pauses for them to park, and its first call is not timed.
+    pauses for them to park, and its calls of the first TURN_WARM_S are not timed.
     """
     times: dict[str, list[float]] = {engine: [] for engine in engines}
     for round_ in range(warmup + repeat):
         for engine, call in engines.items():
             time.sleep(TURN_PAUSE_S)
+            warm_until = time.perf_counter() + TURN_WARM_S
             call()
+            while time.perf_counter() < warm_until:
+                call()
             for _ in range(CALLS_PER_TURN):
                 start = time.perf_counter()
                 call()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import numpy as np
 import onnx
@@ -13,9 +14,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 from lamina.benchmarks.int8_latency import table as int8_table
 from lamina.benchmarks.latency import (
+    CALLS_PER_TURN,
+    TURN_WARM_S,
     empty_object_cache,
     exit_status,
     measure_model,
+    median_ms_in_turns,
     realtime_threads,
     table,
 )
@@ -99,6 +103,29 @@ def test_realtime_turns_run_every_thread_fifo_and_restore_each_policy():
     after = policies()
     assert after == {t: p for t, p in before.items() if t in after}
     assert os.SCHED_FIFO not in after.values()
+
+
+def test_each_turn_warms_its_engine_up_before_the_timed_calls():
+    calls: dict[str, list[float]] = {"a": [], "b": []}
+
+    def engine(name: str):
+        def call() -> None:
+            calls[name].append(time.perf_counter())
+            time.sleep(0.001)
+
+        return call
+
+    medians = median_ms_in_turns({name: engine(name) for name in calls}, warmup=0, repeat=2)
+    assert set(medians) == {"a", "b"}
+    for stamps in calls.values():
+        # turns are apart by the pause and the other engine's turn; in each, the calls of
+        # its first TURN_WARM_S are untimed (the clock starts just before the first
+        # stamp), the last CALLS_PER_TURN timed
+        gaps = [i for i in range(1, len(stamps)) if stamps[i] - stamps[i - 1] > 0.04]
+        assert len(gaps) == 1
+        for turn in (stamps[: gaps[0]], stamps[gaps[0] :]):
+            assert len(turn) > CALLS_PER_TURN + 1
+            assert turn[-CALLS_PER_TURN] - turn[0] >= 0.95 * TURN_WARM_S
 
 
 def test_the_handoff_kernel_counts_the_chunks_other_threads_run():
