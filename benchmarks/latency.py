@@ -88,10 +88,10 @@ CALLS_PER_TURN = 3
 TURN_PAUSE_S = 0.05
 """Pause before each turn, longer than either engine's spin-before-park time."""
 TURN_WARM_S = 0.02
-"""Untimed calls at the start of each turn: a core left idle through the pause wakes
-slowly (its worker parked, the core clocked down), so a sub-millisecond 2-thread call
-after one warm-up call still ran at 1-thread speed for ten calls (lamina's MLP: 0.14 ms
-against 0.05 back to back; onnxruntime's alike)."""
+"""Untimed calls at the start of each turn: after the pause, with one warm-up call, a
+sub-millisecond 2-thread call still ran at 1-thread speed for ten calls (lamina's MLP:
+0.14 ms against 0.05 back to back; onnxruntime's alike), most likely a core left idle
+through the pause waking slowly (not confirmed: no counters in this VM)."""
 REALTIME_PRIORITY = 10
 """The SCHED_FIFO priority of `--realtime` (1-99; any beats every normal thread)."""
 T = TypeVar("T")
