@@ -73,7 +73,9 @@ def flat_copy_out(
     time (about 4 ms a conv): at one thread (conv + ReLU + pool, best of 1 s, Sapphire
     Rapids) 16 -> 64 1x1 at 55x55 went from 141 to 106 us and 32 -> 128 3x3 at 27x27
     (K = 288) from 393 to 370, while the convs of K >= 576 (14x14 and 7x7) stayed within
-    noise."""
+    noise. At 16 lanes the bound cuts DenseNet-121's 1x1 convs at 14x14 and 7x7 (C = 256
+    to 992) at C = 512 into two nest families of different code: 89 distinct nests, not
+    the scalar copy-out's 86."""
     lanes = g.blocking.lanes
     if lanes < 2 or not isinstance(view_root(y)[0].owner, AllocOp):
         return False
