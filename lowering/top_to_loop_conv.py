@@ -29,9 +29,10 @@ rows; at 544 channels on 7x7 both forms were 1.0-1.1x.
 - the micro-kernel accumulates into an arena buffer Cp[Fp][blocks*NCp] (`pixel_rows`:
   Cp^T [blocks*NCp][Fp]), and one pass copies Cp into Y adding the bias and applying the
   fused elementwise consumer (`Epilogue`). Where Y is an arena buffer and the epilogue
-  reads nothing per pixel (`flat_copy_out`), Y is viewed as [N, F, OH*OW] and written in
-  whole vectors (lowering/top_to_loop_conv_flat.py): the row form copies each B block
-  right after its GEMM, pixel rows copy lanes x lanes squares transposed by shuffles.
+  reads per pixel only arena buffers shaped as Y (`flat_copy_out`), Y is viewed as
+  [N, F, OH*OW] and written in whole vectors (lowering/top_to_loop_conv_flat.py): the row
+  form copies each B block right after its GEMM, pixel rows copy lanes x lanes squares
+  transposed by shuffles.
 """
 
 from __future__ import annotations
