@@ -513,11 +513,13 @@ def _pack_a(
     pc: SSAValue,
     k_len: SSAValue,
 ) -> None:
-    """Ap[ip, kk, r] = A[ic + ip*MR + r, pc + kk] (rows past M read row M-1)."""
-    with span(em, 0, b.mc // b.mr, parallel=True) as ip, span(em, 0, b.mr, parallel=True) as r:
-        i = clamped(em, em.iadd(em.iadd(ic, em.imul(ip, b.mr)), r), b.m, b.mp)
-        with span(em, 0, k_len, parallel=True) as kk:
-            k = em.iadd(pc, kk)
+    """Ap[ip, kk, r] = A[ic + ip*MR + r, pc + kk] (rows past M read row M-1), in Ap's
+    order: the stores contiguous, the MR rows of A read side by side."""
+    with span(em, 0, b.mc // b.mr, parallel=True) as ip, span(em, 0, k_len, parallel=True) as kk:
+        k = em.iadd(pc, kk)
+        row = em.iadd(ic, em.imul(ip, b.mr))
+        with span(em, 0, b.mr, parallel=True) as r:
+            i = clamped(em, em.iadd(row, r), b.m, b.mp)
             em.store(em.load(a, [*batch, *((k, i) if transposed else (i, k))]), ap, [ip, kk, r])
 
 
@@ -532,8 +534,15 @@ def _pack_b(
     pc: SSAValue,
     k_len: SSAValue,
 ) -> None:
-    """Bp[jp, kk, jj] = B[pc + kk, jc + jp*NR + jj] (columns past N read column N-1)."""
-    with span(em, 0, b.nc // b.nr, parallel=True) as jp, span(em, 0, k_len, parallel=True) as kk:
+    """Bp[jp, kk, jj] = B[pc + kk, jc + jp*NR + jj] (columns past N read column N-1): B's
+    rows read in order (kk outer), or for a transposed B (k contiguous) NR of its rows at
+    a time through the K block (jp outer: each cache line serves consecutive kk)."""
+    panels = b.nc // b.nr
+    with (
+        span(em, 0, panels if transposed else k_len, parallel=True) as outer,
+        span(em, 0, k_len if transposed else panels, parallel=True) as inner,
+    ):
+        jp, kk = (outer, inner) if transposed else (inner, outer)
         k = em.iadd(pc, kk)
         j0 = em.iadd(jc, em.imul(jp, b.nr))
         with span(em, 0, b.nr, parallel=True, vector=b.lanes) as jj:
