@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from helpers_kernels import constant, identity_map, lower, return_relu_of_sum, tensor
 
-from lamina.lowering.top_to_loop_gemm import gemm_blocking
+from lamina.lowering.top_to_loop_gemm import CacheSizes, gemm_blocking, matmul_gemm_blocking
 from lamina.runtime.jit import JitFunction
 
 RNG = np.random.default_rng(7)
@@ -108,6 +108,26 @@ def test_gemm_blocking_fits_the_caches() -> None:
     assert (b.mr, b.nr, b.lanes) == (8, 32, 16)
     assert b.kc * b.nr * 4 <= 16 * 1024 and b.mc * b.kc * 4 <= 512 * 1024
     assert b.mp % b.mc == 0 and b.np_ % b.nc == 0 and b.mp >= 1000 and b.np_ >= 3000
+
+
+@pytest.mark.parametrize(
+    ("caches", "kc", "mc", "nc"),
+    [
+        (CacheSizes(48 * 1024, 2 << 20), 205, 32, 1024),  # Sapphire Rapids
+        (CacheSizes(32 * 1024, 1 << 20), 147, 32, 512),  # Zen 4
+    ],
+)
+def test_matmul_gemm_blocking_follows_the_caches(caches: CacheSizes, kc, mc, nc) -> None:  # noqa: ANN001
+    b = matmul_gemm_blocking(1024, 1024, 1024, 512, caches)
+    assert (b.mr, b.nr, b.kc, b.mc, b.nc, b.mp, b.np_) == (8, 32, kc, mc, nc, 1024, 1024)
+    assert (b.mr + b.nr) * b.kc * 4 <= caches.l1d * 3 // 4 and b.mc * b.kc * 4 <= caches.l1d
+    assert b.kc * b.nc * 4 <= caches.l2 // 2
+
+
+def test_matmul_gemm_blocking_pads_least() -> None:
+    # 1000 rows in blocks of at most 48 KiB / (4 * 175) = 70: 25 of 40, not 15 of 72 (1080)
+    b = matmul_gemm_blocking(1000, 3000, 700, 512, CacheSizes(48 * 1024, 1 << 20))
+    assert (b.kc, b.mc, b.nc, b.mp, b.np_) == (175, 40, 608, 1000, 3040)
 
 
 # --- conv2d -----------------------------------------------------------------------------------
