@@ -113,12 +113,16 @@ def pipeline(device: Device) -> str:
 
 
 def top_to_loop_options(device: Device) -> str:
-    """convert-top-to-loop's options for `device`: its vector width, and the int8 GEMM
-    where its description says `int8_gemm = true` (its ISA pass forms `loop.byte_dot`)."""
+    """convert-top-to-loop's options for `device`: its vector width and data caches, and
+    the int8 GEMM where its description says `int8_gemm = true` (its ISA pass forms
+    `loop.byte_dot`)."""
     int8_gemm = device.extra.get("int8_gemm", False)
     if not isinstance(int8_gemm, bool):
         raise LaminaError(f"device '{device.name}': `int8_gemm` must be true or false")
-    options = f"vector_bits={lowering_vector_bits(device)}"
+    caches = device.caches
+    options = (
+        f"vector_bits={lowering_vector_bits(device)} l1d_bytes={caches.l1d} l2_bytes={caches.l2}"
+    )
     return f"{options} int8_gemm=true" if int8_gemm else options
 
 

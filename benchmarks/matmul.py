@@ -43,6 +43,8 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from lamina.benchmarks.timing import best_seconds  # noqa: E402
+from lamina.lowering.top_to_loop_gemm import matmul_gemm_blocking  # noqa: E402
+from lamina.targets import Device, load_device  # noqa: E402
 
 LANES = 16  # f32 lanes of a 512-bit vector
 
@@ -139,8 +141,9 @@ def matmul_loop_ir(m: int, n: int, k: int, mr: int, nr: int, kc: int, mc: int) -
     return "\n".join(lines) + "\n"
 
 
-def pipeline_matmul(s: int, vector_bits: int):  # noqa: ANN201
-    """`top.matmul` on s x s f32 operands through convert-top-to-loop + plan-memory + JIT."""
+def pipeline_matmul(s: int, device: Device):  # noqa: ANN201
+    """`top.matmul` on s x s f32 operands through convert-top-to-loop (for the vector
+    width and data caches of `device`) + plan-memory + JIT."""
     from xdsl.parser import Parser
 
     from lamina.context import make_context
@@ -154,7 +157,10 @@ def pipeline_matmul(s: int, vector_bits: int):  # noqa: ANN201
       func.return %c : {t}
     }}"""
     module = Parser(make_context(), text).parse_module()
-    ConvertTopToLoopPass(vector_bits=vector_bits).apply(make_context(), module)
+    caches = device.caches
+    ConvertTopToLoopPass(
+        vector_bits=device.vector_bits, l1d_bytes=caches.l1d, l2_bytes=caches.l2
+    ).apply(make_context(), module)
     PlanMemoryPass().apply(make_context(), module)
     return JitFunction(module, threads=1)
 
@@ -197,10 +203,10 @@ def main() -> None:
     (c,) = kernel(a, b)
     expected = a @ b
     error = float(np.abs(c - expected).max() / np.abs(expected).max())
-    from lamina.targets import load_device
-
+    host = load_device("host")
+    blocking = matmul_gemm_blocking(s, s, s, host.vector_bits, host.caches)
     start = time.perf_counter()
-    lowered = pipeline_matmul(s, load_device("host").vector_bits)
+    lowered = pipeline_matmul(s, host)
     lowered_compile = time.perf_counter() - start
     (c2,) = lowered(a, b)
     error2 = float(np.abs(c2 - expected).max() / np.abs(expected).max())
@@ -213,8 +219,9 @@ def main() -> None:
         f"  lamina loop IR: {ours:7.1f} GFLOP/s\n"
         f"  numpy (1 thr) : {theirs:7.1f} GFLOP/s\n"
         f"  ratio         : {ours / theirs:7.2f}x\n"
-        f"  top.matmul via convert-top-to-loop (compile {lowered_compile:.2f}s, "
-        f"max rel error {error2:.1e}):\n"
+        f"  top.matmul via convert-top-to-loop (MR={blocking.mr} NR={blocking.nr} "
+        f"KC={blocking.kc} MC={blocking.mc} NC={blocking.nc} for L1d {host.caches.l1d} "
+        f"L2 {host.caches.l2}; compile {lowered_compile:.2f}s, max rel error {error2:.1e}):\n"
         f"  lamina pipeline: {pipe:7.1f} GFLOP/s  ratio {pipe / theirs:5.2f}x numpy"
     )
 

@@ -67,6 +67,7 @@ from lamina.lowering.epilogue_fusion import (
 )
 from lamina.lowering.top_to_loop_build import Constants, Emitter, copy, lanes
 from lamina.lowering.top_to_loop_dims import dynamic_sizes
+from lamina.targets import DEFAULT_CACHES, CacheSizes
 
 WEIGHT_ALIGNMENT = 64
 """Byte alignment of each constant in the weights blob (a cache line, an AVX-512 vector)."""
@@ -123,6 +124,8 @@ class Buffers:
     """Blocks of loop-level control flow whose `top` ops are still to be lowered."""
     int8_gemm: bool = False
     """Whether the planners were told the int8 byte-dot GEMM may be used."""
+    caches: CacheSizes = DEFAULT_CACHES
+    """The data caches the GEMM blockings size their blocks for."""
 
     def buffer(self, value: SSAValue, user: Operation) -> SSAValue:
         if value not in self.of:
@@ -161,7 +164,10 @@ def _add_deallocs(block: Block) -> None:
 
 
 def bufferize_function(
-    function: func.FuncOp, vector_bits: int = 512, int8_gemm: bool = False
+    function: func.FuncOp,
+    vector_bits: int = 512,
+    int8_gemm: bool = False,
+    caches: CacheSizes = DEFAULT_CACHES,
 ) -> Buffers:
     """Give every tensor value of `function` a buffer and switch it to the kernel ABI."""
     if function.is_declaration:
@@ -169,7 +175,9 @@ def bufferize_function(
     block = function.body.block
     _hoist_constants(block)
     _check_ops(block)
-    buffers = Buffers(function, Constants(block), old_args=list(block.args), int8_gemm=int8_gemm)
+    buffers = Buffers(
+        function, Constants(block), old_args=list(block.args), int8_gemm=int8_gemm, caches=caches
+    )
     for arg in buffers.old_args:
         new = block.insert_arg(buffer_type(arg.type, function), len(block.args))
         new.name_hint = arg.name_hint
@@ -207,7 +215,7 @@ _Site = tuple[Operation, int]
 
 
 def _packing_requests(
-    block: Block, vector_bits: int, int8_gemm: bool
+    block: Block, vector_bits: int, buffers: Buffers
 ) -> dict[_Site, PackedConstant]:
     """The constant operands the registered planners want pre-packed, by use: of the ops
     in control-flow regions too (a lowering that fused an epilogue relies on its packing)."""
@@ -216,7 +224,9 @@ def _packing_requests(
         if not is_top_op(op) or writes_nothing(op):
             continue
         for planner in PLANNERS:
-            for request in planner.packed_constants(op, vector_bits, int8_gemm):
+            for request in planner.packed_constants(
+                op, vector_bits, buffers.int8_gemm, buffers.caches
+            ):
                 operand = op.operands[request.operand]
                 if isinstance(operand, OpResult) and isinstance(operand.op, ConstantOp):
                     requests[(op, request.operand)] = request
@@ -230,7 +240,7 @@ def _pack_constants(function: func.FuncOp, buffers: Buffers, vector_bits: int) -
 
     block = function.body.block
     constants = [op for op in block.ops if isinstance(op, ConstantOp)]
-    requests = _packing_requests(block, vector_bits, buffers.int8_gemm)
+    requests = _packing_requests(block, vector_bits, buffers)
     offsets: dict[tuple[Attribute, str], int] = {}
     shapes: dict[tuple[Attribute, str], tuple[int, ...]] = {}
     dtypes: dict[tuple[Attribute, str], np.dtype] = {}

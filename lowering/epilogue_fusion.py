@@ -28,6 +28,7 @@ from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp
 from lamina.dialects.top_control import RegionYieldOp
 from lamina.dialects.top_shape import IndexOp
+from lamina.targets import CacheSizes
 
 
 def is_top_op(op: Operation) -> bool:
@@ -64,10 +65,11 @@ class LoweringPlanner(Protocol):
     """What a lowering asks of bufferization before it runs (see `PLANNERS`)."""
 
     def packed_constants(
-        self, op: Operation, vector_bits: int, int8_gemm: bool
+        self, op: Operation, vector_bits: int, int8_gemm: bool, caches: CacheSizes
     ) -> Sequence[PackedConstant]:
         """Constant operands of `op` wanted pre-packed (`int8_gemm`: the int8 matmuls and
-        convs may take the byte-dot GEMM, as `convert-top-to-loop{int8_gemm}` says)."""
+        convs may take the byte-dot GEMM, as `convert-top-to-loop{int8_gemm}` says; the
+        blocks of a matmul's GEMM are sized for `caches`)."""
         ...
 
     def fuses_epilogue(self, op: Operation, vector_bits: int, int8_gemm: bool) -> bool:

@@ -59,6 +59,7 @@ from lamina.lowering.top_to_loop_tensor import (
     SliceLowering,
     TransposeLowering,
 )
+from lamina.targets import DEFAULT_CACHES, CacheSizes
 
 
 def _contiguous_in(amap: AffineMap, dim: int) -> bool:
@@ -184,10 +185,14 @@ def _lower_block(block: Block, patterns: RewritePattern, buffers: Buffers) -> No
 
 
 def lower_function(
-    function: func.FuncOp, vector_bits: int = 512, int8_gemm: bool = False
+    function: func.FuncOp,
+    vector_bits: int = 512,
+    int8_gemm: bool = False,
+    caches: CacheSizes = DEFAULT_CACHES,
 ) -> Buffers:
-    """Bufferize `function` and lower its `top` ops; raises if one has no lowering."""
-    buffers = bufferize_function(function, vector_bits, int8_gemm)
+    """Bufferize `function` and lower its `top` ops (the GEMM blocks of matmuls sized for
+    `caches`); raises if one has no lowering."""
+    buffers = bufferize_function(function, vector_bits, int8_gemm, caches)
     patterns = GreedyRewritePatternApplier(
         top_to_loop_patterns(buffers, vector_bits), dce_enabled=False
     )
@@ -213,13 +218,16 @@ class ConvertTopToLoopPass(ModulePass):
     With `int8_gemm`, the int8 matmuls and convs by constant weights are the register-tiled
     byte GEMM of `loop.byte_dot`s (lowering/top_to_loop_byte_gemm.py) where they fit it,
     for devices whose ISA pass makes those dot-product instructions (loop-to-x86); else
-    they are i8 dot-product loops.
+    they are i8 dot-product loops. The packed GEMM of an f32 matmul sizes its blocks for a
+    per-core L1d of `l1d_bytes` and an L2 of `l2_bytes` (`matmul_gemm_blocking`).
     """
 
     name = "convert-top-to-loop"
 
     vector_bits: int = 512
     int8_gemm: bool = False
+    l1d_bytes: int = DEFAULT_CACHES.l1d
+    l2_bytes: int = DEFAULT_CACHES.l2
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         blobs: dict[str, Attribute] = {}
@@ -229,7 +237,8 @@ class ConvertTopToLoopPass(ModulePass):
         for function in [f for f in op.walk() if isinstance(f, func.FuncOp)]:
             if function.is_declaration or {"lamina.abi", SHAPES_OF} & function.attributes.keys():
                 continue
-            buffers = lower_function(function, self.vector_bits, self.int8_gemm)
+            caches = CacheSizes(self.l1d_bytes, self.l2_bytes)
+            buffers = lower_function(function, self.vector_bits, self.int8_gemm, caches)
             blobs[buffers.weights_key] = weights_attr(buffers)
         if blobs:
             op.attributes["lamina.weights"] = DictionaryAttr(blobs)

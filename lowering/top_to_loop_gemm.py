@@ -39,18 +39,11 @@ from lamina.lowering.bufferize import Buffers
 from lamina.lowering.epilogue_fusion import Epilogue, PackedConstant
 from lamina.lowering.top_to_loop_build import Emitter
 from lamina.lowering.top_to_loop_lanes import fma, load_like, scalar_constant, splat_like
+from lamina.targets import DEFAULT_CACHES, CacheSizes
 
-L1D_BYTES = 32 * 1024
-L2_BYTES = 1024 * 1024
+L1D_BYTES = DEFAULT_CACHES.l1d
+L2_BYTES = DEFAULT_CACHES.l2
 """Cache sizes the conv blockings assume (those of `targets/x86-64-avx512.toml`)."""
-
-
-@dataclass(frozen=True)
-class CacheSizes:
-    """The per-core data caches (bytes) a matmul's GEMM blocks are sized for."""
-
-    l1d: int = L1D_BYTES
-    l2: int = L2_BYTES
 
 
 Indices = Callable[[SSAValue, int], list[SSAValue]]
@@ -135,7 +128,7 @@ def _even_block(size: int, limit: int, unit: int) -> int:
 
 
 def matmul_gemm_blocking(
-    m: int, n: int, k: int, vector_bits: int, caches: CacheSizes = CacheSizes()
+    m: int, n: int, k: int, vector_bits: int, caches: CacheSizes = DEFAULT_CACHES
 ) -> Blocking:
     """The blocking of a matmul's GEMM for `caches`, on `micro_tile`'s register tile: KC
     so that an A and a B micro-panel ((MR + NR) x KC) fill 3/4 of L1d, MC so that the A
@@ -449,7 +442,7 @@ MIN_GEMM_FLOPS = 1 << 15
 
 
 def matmul_blocking(
-    op: top.MatmulOp, vector_bits: int, caches: CacheSizes = CacheSizes()
+    op: top.MatmulOp, vector_bits: int, caches: CacheSizes = DEFAULT_CACHES
 ) -> Blocking | None:
     """The blocking of `op` as a packed GEMM for `caches`, or None when the reference nest
     lowers it (not f32, fewer rows than half a micro-tile, or too small)."""
@@ -466,7 +459,7 @@ def matmul_blocking(
 
 
 def packed_matmul_operands(
-    op: top.MatmulOp, vector_bits: int, caches: CacheSizes = CacheSizes()
+    op: top.MatmulOp, vector_bits: int, caches: CacheSizes = DEFAULT_CACHES
 ) -> list[PackedConstant]:
     """Operands without batch dims, in panel layout, when `op` lowers to a GEMM."""
     b = matmul_blocking(op, vector_bits, caches)

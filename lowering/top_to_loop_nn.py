@@ -62,6 +62,7 @@ from lamina.lowering.top_to_loop_nhwc_depthwise import lower_nhwc_depthwise, nhw
 from lamina.lowering.top_to_loop_nhwc_pool import is_nhwc_pool, lower_nhwc_pool
 from lamina.lowering.top_to_loop_pool import lower_pool_planes, pool_geometry
 from lamina.lowering.top_to_loop_row_pool import lower_row_pool, row_pool_lanes
+from lamina.targets import CacheSizes
 
 
 def broadcast_indices(em: Emitter, ivs: Sequence[SSAValue], shape: Sequence[int]) -> list[SSAValue]:
@@ -108,7 +109,7 @@ class GemmPlanner:
     of them apply their elementwise consumer (those that lower to a packed GEMM)."""
 
     def packed_constants(
-        self, op: Operation, vector_bits: int, int8_gemm: bool
+        self, op: Operation, vector_bits: int, int8_gemm: bool, caches: CacheSizes
     ) -> Sequence[PackedConstant]:
         if has_dynamic_dims(op):  # the plain loop nests take dynamic dims
             return []
@@ -117,7 +118,7 @@ class GemmPlanner:
         if isinstance(op, top.MatmulOp):
             if gemv_blocking(op, vector_bits) is not None:
                 return packed_gemv_rhs(op, vector_bits)
-            return packed_matmul_operands(op, vector_bits)
+            return packed_matmul_operands(op, vector_bits, caches)
         if is_byte_conv(op):
             return packed_byte_filter(op, vector_bits, int8_gemm)
         if isinstance(op, top.Conv2dOp):
@@ -166,7 +167,7 @@ class MatmulLowering(TopLowering):
         em = self.emitter(op)
         static = not has_dynamic_dims(op)
         gemv = gemv_blocking(op, self.vector_bits) if static else None
-        blocking = matmul_blocking(op, self.vector_bits) if static else None
+        blocking = matmul_blocking(op, self.vector_bits, self.buffers.caches) if static else None
         byte_gemm = byte_matmul_blocking(op, self.vector_bits) if static else None
         if gemv is not None and (op, 1) in self.buffers.packed:
             lower_gemv(em, op, gemv, self.buffers)

@@ -47,6 +47,18 @@ _KNOWN_KEYS = {"name", "kind", "triple", "cpu", "features", "vector_bits", "core
 
 
 @dataclass(frozen=True)
+class CacheSizes:
+    """The per-core data caches (bytes) a GEMM's blocks are sized for; the defaults are
+    those of `targets/x86-64-avx512.toml` (Zen 4's)."""
+
+    l1d: int = 32 * 1024
+    l2: int = 1024 * 1024
+
+
+DEFAULT_CACHES = CacheSizes()
+
+
+@dataclass(frozen=True)
 class Device:
     """One compilation target: a CPU (or DSP/GPU) with its ISA features and memory sizes."""
 
@@ -68,6 +80,12 @@ class Device:
     def feature_string(self) -> str:
         """The features as LLVM's target machine takes them: `+avx2,+fma,-prefer-256-bit`."""
         return ",".join(self.features)
+
+    @property
+    def caches(self) -> CacheSizes:
+        """The data caches the GEMM blockings size their blocks for: the description's,
+        the default ones where it gives none."""
+        return CacheSizes(self.l1d_bytes or DEFAULT_CACHES.l1d, self.l2_bytes or DEFAULT_CACHES.l2)
 
     @property
     def vector_lanes_f32(self) -> int:

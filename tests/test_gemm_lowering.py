@@ -13,10 +13,15 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from helpers_kernels import constant, identity_map, lower, return_relu_of_sum, tensor
+from helpers_kernels import constant, identity_map, lower, parse, return_relu_of_sum, tensor
 
+from lamina.compiler import top_to_loop_options
+from lamina.context import make_context
+from lamina.lowering.plan_memory import PlanMemoryPass
+from lamina.lowering.top_to_loop import ConvertTopToLoopPass
 from lamina.lowering.top_to_loop_gemm import CacheSizes, gemm_blocking, matmul_gemm_blocking
 from lamina.runtime.jit import JitFunction
+from lamina.targets import load_device
 
 RNG = np.random.default_rng(7)
 TOL = {"rtol": 1e-4, "atol": 1e-3}
@@ -128,6 +133,27 @@ def test_matmul_gemm_blocking_pads_least() -> None:
     # 1000 rows in blocks of at most 48 KiB / (4 * 175) = 70: 25 of 40, not 15 of 72 (1080)
     b = matmul_gemm_blocking(1000, 3000, 700, 512, CacheSizes(48 * 1024, 1 << 20))
     assert (b.kc, b.mc, b.nc, b.mp, b.np_) == (175, 40, 608, 1000, 3040)
+
+
+def test_matmul_gemm_blocked_for_small_caches_matches_numpy() -> None:
+    # L1d 4 KiB, L2 16 KiB: KC 19 (27 K blocks), MC 40 (5 A blocks), NC 64 (5 B blocks)
+    caches = CacheSizes(4096, 16384)
+    b = matmul_gemm_blocking(200, 300, 500, 512, caches)
+    assert (b.kc, b.mc, b.nc) == (19, 40, 64)
+    a, bm = f32(200, 500), f32(500, 300)
+    module = parse(matmul_text(a.shape, bm.shape, (200, 300), "", ""))
+    ConvertTopToLoopPass(vector_bits=512, l1d_bytes=4096, l2_bytes=16384).apply(
+        make_context(), module
+    )
+    PlanMemoryPass().apply(make_context(), module)
+    text = str(module)
+    assert "memref<5x19x8xf32>" in text and "memref<2x19x32xf32>" in text  # Ap and Bp
+    (c,) = JitFunction(module, threads=1)(a, bm)
+    np.testing.assert_allclose(c, a @ bm, **TOL)  # pyright: ignore
+
+
+def test_compiler_lowers_for_the_device_caches() -> None:
+    assert "l1d_bytes=32768 l2_bytes=524288" in top_to_loop_options(load_device("x86-64-avx2"))
 
 
 # --- conv2d -----------------------------------------------------------------------------------
