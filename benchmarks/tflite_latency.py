@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in args.models:
         path = zoo_model(name)
         model, _ = read_tflite(path)
-        logits, feeds = logits_outputs(path), image_feeds(path, seed=0)
+        logits, feeds = logits_outputs(path), image_feeds(path)
         outputs = [model.tensors[i].name for i in model.outputs]
         # the model's own outputs (what LiteRT computes and is timed on) and the logits, by
         # position: result names come from SSA name hints, which drop a `_1` suffix

@@ -43,6 +43,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
+    PatternRewriter,
     PatternRewriteWalker,
     RewritePattern,
 )
@@ -139,10 +140,33 @@ _LOWERINGS: list[type[GraphLowering]] = [
 ]
 
 
-def graph_to_top_patterns() -> list[RewritePattern]:
+def graph_to_top_patterns() -> list[GraphLowering]:
     """Every graph -> top lowering pattern, one per source op family."""
     lowerings = _LOWERINGS
     return [lowering() for lowering in lowerings]
+
+
+class LoweringsByOpType(RewritePattern):
+    """`lowerings` tried on an op in order until one rewrites it, as
+    `GreedyRewritePatternApplier` tries them, but only those whose `source` holds the op's
+    type: one dict lookup an op instead of a call per lowering (89 of them; a MediaPipe
+    model's 1,100 ops made 57,000 calls)."""
+
+    def __init__(self, lowerings: list[GraphLowering]) -> None:
+        self.lowerings = lowerings
+        self.by_type: dict[type[Operation], list[GraphLowering]] = {}
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        candidates = self.by_type.get(type(op))
+        if candidates is None:
+            candidates = [
+                lowering for lowering in self.lowerings if isinstance(op, lowering.source)
+            ]
+            self.by_type[type(op)] = candidates
+        for lowering in candidates:
+            lowering.match_and_rewrite(op, rewriter)
+            if rewriter.has_done_action:
+                return
 
 
 def lowered_op_types() -> frozenset[type[Operation]]:
@@ -320,7 +344,7 @@ class ConvertGraphToTopPass(ModulePass):
             for child in op.walk()
             if _is_graph_op(child) and not isinstance(child, _KEPT) and type(child) not in lowered
         ]
-        patterns = GreedyRewritePatternApplier(graph_to_top_patterns())
+        patterns = GreedyRewritePatternApplier([LoweringsByOpType(graph_to_top_patterns())])
         if errors:  # fail before rewriting anything
             errors = outermost([*errors, *errors_on_a_copy(op, patterns)])
             raise all_unsupported(_in_walk_order(errors, op))
