@@ -1,4 +1,4 @@
-"""lamina's fixes to xDSL (xdsl_patches.py) keep xDSL's verdicts: here the one-walk
+"""lamina's fixes to xDSL (xdsl_patches.py) keep xDSL's verdicts: here `isa`, the one-walk
 `IsolatedFromAbove` check, the short op builder and the stack walk."""
 
 from __future__ import annotations
@@ -117,3 +117,50 @@ def test_a_walk_goes_on_as_xdsls_when_the_op_it_just_handed_out_is_erased() -> N
 
     assert erasing_inner(ModuleOp.walk) == erasing_inner(_xdsl_walks[0])
     assert len(erasing_inner(ModuleOp.walk)) > 5
+
+
+def test_isa_keeps_xdsls_verdicts() -> None:
+    from typing import Any
+
+    from xdsl.dialects.builtin import (
+        ArrayAttr,
+        IntAttr,
+        IntegerType,
+        MemRefType,
+        TensorType,
+        VectorType,
+        f32,
+    )
+    from xdsl.ir import Attribute
+    from xdsl.utils.hints import isa
+
+    from lamina.xdsl_patches import _xdsl_isa  # pyright: ignore[reportPrivateUsage]
+
+    values: list[Any] = [
+        MemRefType(f32, [2, 3]),
+        MemRefType(i32, [4]),
+        TensorType(f32, [2]),
+        VectorType(f32, [16]),
+        ArrayAttr([IntAttr(1)]),
+        ArrayAttr([i32]),
+        i32,
+        3,
+        [1, 2],
+    ]
+    hints: list[Any] = [
+        MemRefType[Attribute],
+        MemRefType[IntegerType],
+        TensorType[Attribute],
+        VectorType[Attribute],
+        ArrayAttr[IntAttr],
+        ArrayAttr[Attribute],
+        IntegerType,
+        Attribute,
+        int,
+        list[int],
+        Any,
+    ]
+    assert isa is not _xdsl_isa
+    for hint in hints:
+        for value in values:
+            assert isa(value, hint) == _xdsl_isa(value, hint), (value, hint)
