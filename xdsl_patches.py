@@ -25,7 +25,7 @@
   but the op's signature (operand and result types, properties, attributes: no regions, no
   look at other ops) run once per signature; applied to loop.load / store / vload / vstore
   in dialects/loop_access.py and, by dialects/loop.py (the level where they come by the ten
-  thousand), to xDSL's arith and math ops and `vector.fma` / `vector.broadcast`: a process
+  thousand), to xDSL's arith and math ops and `vector.fma` / `broadcast` / `shuffle`: a process
   that only reads or writes graph- or top-level IR does not import those dialects (~40 ms
   of every lamina-opt run). A failing op is not remembered, so each one still reports.
 - Building an op through IRDL (`AddiOp(a, b)`) costs ~25 us, half of it in generic
@@ -203,7 +203,7 @@ def _verify_isolated_from_above(self: IsolatedFromAbove, op: Operation) -> None:
                             f"parent: {child}"
                         )
                 seen.add(id(child))
-                if not child.has_trait(IsolatedFromAbove):
+                if child.regions and not child.has_trait(IsolatedFromAbove):
                     regions += child.regions
 
 
