@@ -56,7 +56,7 @@ from lamina.plugins import plugin_names, plugin_runtime
 from lamina.runtime.compiled_model import CompiledModel
 from lamina.runtime.hetero import HeteroModel, Kernel, segment_module
 from lamina.runtime.hexagon import HexagonModule
-from lamina.runtime.jit import JitFunction
+from lamina.runtime.jit import JitFunction, JitModule
 from lamina.runtime.opencl import OpenCLFunction, opencl_available
 from lamina.targets import Device, is_opencl, load_device
 from lamina.targets.soc import load_soc
@@ -145,10 +145,12 @@ def device_strings(device: Device, key: str) -> list[str]:
     return [str(v) for v in values]
 
 
-def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -> ModuleOp:
+def lower(
+    module: ModuleOp, device: Device, stats: CompileStats | None = None, *, verify: bool = True
+) -> ModuleOp:
     """Run the graph-to-loop pipeline on `module` in place and return it; `stats` gets the
     stages `pass-pipeline` (the passes built, their rule files compiled), one per pass, and
-    `verify` (the loop-level module verified, its parallel loops checked)."""
+    `verify` (`verify_lowered`; with `verify=False` the caller runs it)."""
     stats = stats if stats is not None else CompileStats()
     with stats.stage("pass-pipeline"):
         passes = parse_pass_pipeline(pipeline(device)).passes
@@ -159,9 +161,8 @@ def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -
                 compile_pass.apply(ctx, module)
             except LaminaError as e:
                 raise on_device(e, device) from None
-    with stats.stage("verify"):
-        module.verify()
-        check_parallel_loops(module)
+    if verify:
+        verify_lowered(module, stats)
     functions = [f for f in module.walk() if isinstance(f, func.FuncOp)]
     arena_bytes = sum(_int_attr(f, "lamina.arena_size") for f in functions)
     ARENA.check(arena_bytes, f"compiling for device '{device.name}'")
@@ -169,6 +170,13 @@ def lower(module: ModuleOp, device: Device, stats: CompileStats | None = None) -
     stats.arena_lower_bound += sum(_int_attr(f, "lamina.arena_lower_bound") for f in functions)
     stats.reads_inputs = any(_reads_inputs(f) for f in functions)
     return module
+
+
+def verify_lowered(module: ModuleOp, stats: CompileStats) -> None:
+    """The loop-level module verified and its parallel loops checked (timed as `verify`)."""
+    with stats.stage("verify"):
+        module.verify()
+        check_parallel_loops(module)
 
 
 def check_parallel_loops(module: ModuleOp) -> None:
@@ -308,32 +316,49 @@ def lower_model(
     device: Device,
     input_shapes: dict[str, list[int]] | None = None,
     on_stage: Callable[[str, float], None] | None = None,
+    *,
+    verify: bool = True,
 ) -> LoweredModel:
-    """The front half of every compile: import `model` (timed as `import`), then `lower`;
-    `on_stage` is told each stage and its seconds as it finishes (CompileStats.record)."""
+    """The front half of every compile: import `model` (timed as `import`), then `lower`
+    (`verify` as there); `on_stage` is told each stage and its seconds as it finishes
+    (CompileStats.record)."""
     stats = CompileStats(on_stage=on_stage)
     with stats.stage("import"):
         module = import_model(model, input_shapes)
     lowered = LoweredModel(
         module, device, graph_input_names(module), graph_output_names(module, model), stats
     )
-    lower(module, device, stats)
+    lower(module, device, stats, verify=verify)
     return lowered
 
 
 def jit_model(
-    lowered: LoweredModel, opt_level: int = DEFAULT_OPT_LEVEL, threads: int | None = None
+    lowered: LoweredModel,
+    opt_level: int = DEFAULT_OPT_LEVEL,
+    threads: int | None = None,
+    *,
+    verified: bool = True,
 ) -> CompiledModel[JitFunction]:
-    """The lowered model JIT-compiled for this machine (codegen timed as `llvm`)."""
-    device = lowered.device
+    """The lowered model JIT-compiled for this machine (codegen timed as `llvm`). A module
+    lowered with `verify=False` (`verified=False`) is verified once its nests are emitted,
+    while the workers compile them (`verify_lowered`, inside `llvm`): the same verdict, and
+    where emitting a module that does not verify fails, the verifier's error is raised."""
+    device, module = lowered.device, lowered.module
+    verify = None if verified else partial(verify_lowered, module, lowered.stats)
     with lowered.stats.stage("llvm"):
-        function = JitFunction(
-            lowered.module,
-            device=device.source or device.name,
-            opt_level=opt_level,
-            threads=threads,
-            input_names=lowered.input_names,
-        )
+        try:
+            jit = JitModule(
+                module,
+                device=device.source or device.name,
+                opt_level=opt_level,
+                threads=threads,
+                after_emit=verify,
+            )
+        except Exception:
+            if verify is not None and "verify" not in lowered.stats.seconds:
+                verify()  # the emitter failed: the verifier's error first, if it has one
+            raise
+        function = JitFunction(jit, input_names=lowered.input_names)
     return CompiledModel(function, device, lowered.stats, lowered.input_names, lowered.output_names)
 
 
@@ -368,10 +393,10 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     target = load_device(device)
     if is_opencl(target) and fallback == "cpu" and not opencl_available():
         target = load_device("host")
-    lowered = lower_model(model, target, input_shapes)
     if is_opencl(target):
-        return opencl_model(lowered)
-    return jit_model(lowered, opt_level, threads)
+        return opencl_model(lower_model(model, target, input_shapes))
+    lowered = lower_model(model, target, input_shapes, verify=False)  # verified in jit_model
+    return jit_model(lowered, opt_level, threads, verified=False)
 
 
 class BundleKeywords(TypedDict, total=False):

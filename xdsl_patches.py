@@ -12,20 +12,30 @@
   call (~40 us; a ResNet-50 compile makes some 40,000 such calls, in verifiers and codegen):
   the constraint of a hashable generic hint is built once. `isa` imports
   `irdl_to_attr_constraint` from `xdsl.irdl` when it runs, so replacing it there reaches it.
+- `isa(value, C[Attribute])` still costs ~10 us (20 us for `MemRefType[Attribute]`) in the
+  checks before the constraint and the constraint's walk over the parameters, and a
+  DenseNet-121 compile makes some 30,000 such calls: against a class, or a parametrized
+  attribute whose every argument is `Attribute`, `isa` is an `isinstance` of the class
+  (0.1 us; the same verdict: an attribute's parameters are verified when it is built, and
+  `Attribute` admits any), looked up once per hint; any other hint takes xDSL's `isa`. It
+  replaces `xdsl.utils.hints.isa` and every loaded module's `isa` bound to it.
 - Verifying an op costs ~30 us of generic IRDL checks, and a ResNet-50 loop nest holds some
   30,000 `arith` / `vector` / `loop` access ops of a few hundred distinct signatures:
   `verify_once_per_signature` makes the verifier of a class whose verdict depends on nothing
   but the op's signature (operand and result types, properties, attributes: no regions, no
   look at other ops) run once per signature; applied to loop.load / store / vload / vstore
   in dialects/loop_access.py and, by dialects/loop.py (the level where they come by the ten
-  thousand), to xDSL's arith and math ops and `vector.fma` / `vector.broadcast`: a process
+  thousand), to xDSL's arith and math ops and `vector.fma` / `broadcast` / `shuffle`: a process
   that only reads or writes graph- or top-level IR does not import those dialects (~40 ms
   of every lamina-opt run). A failing op is not remembered, so each one still reports.
 - Building an op through IRDL (`AddiOp(a, b)`) costs ~25 us, half of it in generic
-  checks of variadic and optional operands, results, regions and successors that cannot
-  apply to an op that declares none: for such an op given one value per definition, the
-  values go straight to `Operation.__init__` (a DenseNet-121 compile builds some 40,000
-  ops); any other call takes xDSL's builder, with its errors.
+  checks of variadic and optional operands, results, regions and successors: for an op
+  that declares no option (segment sizes, same variadic sizes), nothing optional and no
+  variadic region or successor, given one value per single definition and a list or tuple
+  of values per variadic operand or result (`loop.load %b[%i, %j]`, `loop.for` with its
+  iter_args: 14,000 of the 34,000 ops a DenseNet-121 compile builds) and a region or a
+  list of blocks per region, the flattened values go straight to `Operation.__init__`;
+  any other call takes xDSL's builder, with its errors.
 - `IsolatedFromAbove` looks an operand's owner up among the blocks and ops it has met
   before it: xDSL climbs the parents of every operand's owner (`is_ancestor`) in ops nested
   ten deep; same verdict and message.
@@ -40,14 +50,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from inspect import isclass
 from itertools import chain
-from typing import Any, TypeVar, cast, get_origin
+from typing import Any, TypeVar, cast, get_args, get_origin
 
 import xdsl.irdl
 import xdsl.irdl.operations as irdl_operations
-from xdsl.ir import Attribute, Block, Operation, Region, SSAValue, TypeAttribute
-from xdsl.irdl import AttrConstraint, IRDLOperation, OpDef, VariadicDef
+import xdsl.utils.hints
+from xdsl.ir import (
+    Attribute,
+    Block,
+    Operation,
+    ParametrizedAttribute,
+    Region,
+    SSAValue,
+    TypeAttribute,
+)
+from xdsl.irdl import AttrConstraint, IRDLOperation, OpDef, OptionalDef, VariadicDef
 from xdsl.parser.attribute_parser import AttrParser
 from xdsl.traits import IsolatedFromAbove
 from xdsl.utils.exceptions import VerifyException
@@ -94,6 +115,38 @@ def _cached_irdl_to_attr_constraint(irdl: Any, *, allow_type_var: bool = False) 
 
 
 xdsl.irdl.irdl_to_attr_constraint = _cached_irdl_to_attr_constraint  # pyright: ignore[reportAttributeAccessIssue]
+
+
+_xdsl_isa = xdsl.utils.hints.isa
+_ISA_CLASSES: dict[Any, type | None] = {}
+"""By hint: the class whose `isinstance` gives `isa`'s verdict, None where xDSL's decides."""
+
+
+def _isa_class(hint: Any) -> type | None:
+    """`hint` when it is a class (not `Any`), `C` for a parametrized attribute `C[Attribute,
+    ...]`, else None."""
+    origin = get_origin(hint)
+    if origin is None:
+        return hint if isclass(hint) and hint is not Any else None
+    parametrized = isclass(origin) and issubclass(origin, ParametrizedAttribute)
+    return origin if parametrized and all(a is Attribute for a in get_args(hint)) else None
+
+
+def _isa(arg: Any, hint: Any) -> bool:
+    """xDSL's `isa`, an `isinstance` where `_isa_class` finds the class."""
+    try:
+        cls = _ISA_CLASSES[hint]
+    except KeyError:
+        cls = _ISA_CLASSES[hint] = _isa_class(hint)
+    except TypeError:  # an unhashable hint
+        cls = None
+    return isinstance(arg, cls) if cls is not None else _xdsl_isa(arg, hint)
+
+
+xdsl.utils.hints.isa = _isa  # pyright: ignore[reportAttributeAccessIssue]
+for _module in list(sys.modules.values()):
+    if getattr(_module, "__dict__", {}).get("isa") is _xdsl_isa:
+        _module.isa = _isa  # pyright: ignore[reportAttributeAccessIssue]
 
 
 _OpT = TypeVar("_OpT", bound=type[Operation])
@@ -150,7 +203,7 @@ def _verify_isolated_from_above(self: IsolatedFromAbove, op: Operation) -> None:
                             f"parent: {child}"
                         )
                 seen.add(id(child))
-                if not child.has_trait(IsolatedFromAbove):
+                if child.regions and not child.has_trait(IsolatedFromAbove):
                     regions += child.regions
 
 
@@ -158,44 +211,83 @@ IsolatedFromAbove.verify = _verify_isolated_from_above  # pyright: ignore[report
 
 
 _irdl_op_init = irdl_operations.irdl_op_init
-_PLAIN_DEFINITIONS: dict[int, bool] = {}
-"""By `id` of an op definition (they live as long as their classes): whether it declares no
-variadic or optional construct and no option (segment sizes, same variadic sizes)."""
+_Variadic = tuple[tuple[bool, ...], tuple[bool, ...]]
+_SHORT_DEFINITIONS: dict[int, _Variadic | None] = {}
+"""By `id` of an op definition (they live as long as their classes): which of its operand
+and result definitions are variadic, None when it declares an option, an optional
+construct or a variadic region or successor (xDSL's builder then)."""
 
 
-def _is_plain(op_def: OpDef) -> bool:
-    plain = _PLAIN_DEFINITIONS.get(id(op_def))
-    if plain is None:
-        constructs = (*op_def.operands, *op_def.results, *op_def.regions, *op_def.successors)
-        plain = not op_def.options and not any(isinstance(d, VariadicDef) for _, d in constructs)
-        _PLAIN_DEFINITIONS[id(op_def)] = plain
-    return plain
+def _short_definition(op_def: OpDef) -> _Variadic | None:
+    try:
+        return _SHORT_DEFINITIONS[id(op_def)]
+    except KeyError:
+        pass
+    constructs = (*op_def.operands, *op_def.results, *op_def.regions, *op_def.successors)
+    fixed = (*op_def.regions, *op_def.successors)
+    short = not (
+        op_def.options
+        or any(isinstance(d, OptionalDef) for _, d in constructs)
+        or any(isinstance(d, VariadicDef) for _, d in fixed)
+    )
+    variadic = (
+        tuple(isinstance(d, VariadicDef) for _, d in op_def.operands),
+        tuple(isinstance(d, VariadicDef) for _, d in op_def.results),
+    )
+    _SHORT_DEFINITIONS[id(op_def)] = variadic if short else None
+    return _SHORT_DEFINITIONS[id(op_def)]
+
+
+def _flattened(values: Sequence[Any], variadic: tuple[bool, ...], kind: type) -> list[Any] | None:
+    """One `kind` per single definition and a list or tuple of them per variadic one, in
+    one list; None for anything else."""
+    if len(values) != len(variadic):
+        return None
+    flat: list[Any] = []
+    for value, many in zip(values, variadic, strict=True):
+        if not many and isinstance(value, kind):
+            flat.append(value)
+        elif many and isinstance(value, list | tuple) and all(isinstance(v, kind) for v in value):
+            flat += value
+        else:
+            return None
+    return flat
+
+
+def _is_region(value: Any) -> bool:
+    """A region, or a non-empty list or tuple of blocks (the builder's region of them)."""
+    if isinstance(value, Region):
+        return True
+    return (
+        isinstance(value, list | tuple) and bool(value) and all(isinstance(b, Block) for b in value)
+    )
 
 
 def _plain_irdl_op_init(self: IRDLOperation, op_def: OpDef, **arguments: Any) -> None:
-    """xDSL's `irdl_op_init`, short for a plain definition given one value of the right
-    kind per construct (what the generic builder would build from them)."""
-    operands, result_types = arguments["operands"], arguments["result_types"]
+    """xDSL's `irdl_op_init`, short where `_short_definition` allows (the operation the
+    generic builder would build from the same values)."""
+    variadic = _short_definition(op_def)
     regions, successors = arguments["regions"], arguments["successors"]
+    operands = results = None
+    if variadic is not None:
+        operands = _flattened(arguments["operands"], variadic[0], SSAValue)
+        results = _flattened(arguments["result_types"], variadic[1], Attribute)
     if (
-        _is_plain(op_def)
-        and len(operands) == len(op_def.operands)
-        and len(result_types) == len(op_def.results)
+        operands is not None
+        and results is not None
         and len(regions) == len(op_def.regions)
         and len(successors) == len(op_def.successors)
-        and all(isinstance(operand, SSAValue) for operand in operands)
-        and all(isinstance(result, Attribute) for result in result_types)
-        and all(isinstance(region, Region) for region in regions)
+        and all(_is_region(region) for region in regions)
         and all(isinstance(successor, Block) for successor in successors)
     ):
         Operation.__init__(
             self,
             operands=operands,
-            result_types=result_types,
+            result_types=results,
             properties={k: v for k, v in arguments["properties"].items() if v is not None},
             attributes={k: v for k, v in arguments["attributes"].items() if v is not None},
             successors=successors,
-            regions=regions,
+            regions=[r if isinstance(r, Region) else Region(list(r)) for r in regions],
         )
     else:
         _irdl_op_init(self, op_def, **arguments)

@@ -62,7 +62,13 @@ from lamina.dialects.loop_for import ForOp, YieldOp
 from lamina.dialects.loop_shape import LOOP_SHAPE_OPS
 from lamina.xdsl_patches import verify_once_per_signature
 
-for _op in (*Arith.operations, *Math.operations, vector.FMAOp, vector.BroadcastOp):
+for _op in (
+    *Arith.operations,
+    *Math.operations,
+    vector.FMAOp,
+    vector.BroadcastOp,
+    vector.ShuffleOp,
+):
     verify_once_per_signature(_op)
 
 Loop = Dialect(

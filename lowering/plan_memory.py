@@ -88,9 +88,10 @@ class PlannedBuffer:
         ]
 
     def overlaps_in_time(self, other: PlannedBuffer) -> bool:
-        if any(other.branches.get(op, k) != k for op, k in self.branches.items()):
-            return False  # in the two branches of one loop.if: never live together
-        return self.start <= other.end and other.start <= self.end
+        if self.start > other.end or other.start > self.end:
+            return False  # the cheap test first: most pairs of a model's buffers fail it
+        # in the two branches of one loop.if: never live together
+        return all(other.branches.get(op, k) == k for op, k in self.branches.items())
 
     def clashes(self, other: PlannedBuffer) -> bool:
         """Whether some byte of each is live at the same time at the same address."""

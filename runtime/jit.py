@@ -84,7 +84,8 @@ def process_parallel_runtime() -> int:
 class JitModule:
     """A loop-level module compiled for this machine; keeps the machine code alive.
     `nest_sink` is what `split_llvm` hands the nests to (a subclass may wrap their calls:
-    benchmarks/nest_times.py times them)."""
+    benchmarks/nest_times.py times them); `after_emit` is called once every nest is
+    emitted, while the workers compile them (compiler.py verifies the module there)."""
 
     def __init__(
         self,
@@ -95,6 +96,7 @@ class JitModule:
         threads: int | None = None,
         jobs: int | None = None,
         nest_sink: type[SplitNests] = SplitNests,
+        after_emit: Callable[[], None] | None = None,
     ) -> None:
         target = replace(load_device(device), cores=thread_count(device, threads))
         if target.triple.split("-")[0] != llvm.get_process_triple().split("-")[0]:
@@ -114,6 +116,8 @@ class JitModule:
                 self.llvm_module = split_llvm(
                     module, target, on_nest=builder.add, sink_type=nest_sink
                 )
+            if after_emit is not None:
+                after_emit()
             with self.stats.stage("llvm-objects"):
                 objects = builder.objects()
         with self.stats.stage("llvm-load"):

@@ -1,4 +1,4 @@
-"""lamina's fixes to xDSL (xdsl_patches.py) keep xDSL's verdicts: here the one-walk
+"""lamina's fixes to xDSL (xdsl_patches.py) keep xDSL's verdicts: here `isa`, the one-walk
 `IsolatedFromAbove` check, the short op builder and the stack walk."""
 
 from __future__ import annotations
@@ -67,6 +67,39 @@ def test_an_op_built_on_the_short_path_equals_the_one_xdsls_builder_makes() -> N
     assert [use.operation for use in constant.result.uses].count(short) == 2
 
 
+def test_variadic_ops_built_on_the_short_path_equal_the_ones_xdsls_builder_makes() -> None:
+    from xdsl.dialects import scf
+    from xdsl.dialects.builtin import IndexType
+
+    from lamina.xdsl_patches import (  # pyright: ignore[reportPrivateUsage]
+        _irdl_op_init,
+        _plain_irdl_op_init,
+    )
+
+    index = arith.ConstantOp.from_int_and_width(4, IndexType())
+    value = arith.ConstantOp.from_int_and_width(1, i32)
+
+    def arguments(cls: type[Operation]) -> dict[str, object]:
+        """The builder's arguments of a `cls` op, with a fresh body for scf.for."""
+        if cls is func.ReturnOp:
+            return dict(operands=[[value.result, value.result]], result_types=[], regions=[])
+        body = Block(arg_types=[IndexType(), i32])
+        body.add_op(scf.YieldOp(body.args[1]))
+        bounds = [index.result] * 3
+        return dict(operands=[*bounds, (value.result,)], result_types=[[i32]], regions=[[body]])
+
+    for cls in (func.ReturnOp, scf.ForOp):
+        built = []
+        for init in (_plain_irdl_op_init, _irdl_op_init):
+            op = cls.__new__(cls)
+            extra = dict(properties={}, attributes={}, successors=[])
+            init(op, cls.get_irdl_definition(), **arguments(cls), **extra)  # pyright: ignore[reportArgumentType]
+            built.append(op)
+        short, generic = built
+        assert str(short) == str(generic), cls
+        assert len(short.operands) == 2 + 2 * (cls is scf.ForOp) and not short.attributes
+
+
 def test_a_wrong_argument_still_gets_xdsls_builder_error() -> None:
     constant = arith.ConstantOp.from_int_and_width(1, i32)
     with pytest.raises(ValueError, match="Expected 1 result"):
@@ -117,3 +150,50 @@ def test_a_walk_goes_on_as_xdsls_when_the_op_it_just_handed_out_is_erased() -> N
 
     assert erasing_inner(ModuleOp.walk) == erasing_inner(_xdsl_walks[0])
     assert len(erasing_inner(ModuleOp.walk)) > 5
+
+
+def test_isa_keeps_xdsls_verdicts() -> None:
+    from typing import Any
+
+    from xdsl.dialects.builtin import (
+        ArrayAttr,
+        IntAttr,
+        IntegerType,
+        MemRefType,
+        TensorType,
+        VectorType,
+        f32,
+    )
+    from xdsl.ir import Attribute
+    from xdsl.utils.hints import isa
+
+    from lamina.xdsl_patches import _xdsl_isa  # pyright: ignore[reportPrivateUsage]
+
+    values: list[Any] = [
+        MemRefType(f32, [2, 3]),
+        MemRefType(i32, [4]),
+        TensorType(f32, [2]),
+        VectorType(f32, [16]),
+        ArrayAttr([IntAttr(1)]),
+        ArrayAttr([i32]),
+        i32,
+        3,
+        [1, 2],
+    ]
+    hints: list[Any] = [
+        MemRefType[Attribute],
+        MemRefType[IntegerType],
+        TensorType[Attribute],
+        VectorType[Attribute],
+        ArrayAttr[IntAttr],
+        ArrayAttr[Attribute],
+        IntegerType,
+        Attribute,
+        int,
+        list[int],
+        Any,
+    ]
+    assert isa is not _xdsl_isa
+    for hint in hints:
+        for value in values:
+            assert isa(value, hint) == _xdsl_isa(value, hint), (value, hint)
