@@ -354,26 +354,28 @@ def test_loop_with_run_time_bounds_is_threaded_when_its_trip_count_pays() -> Non
 
 
 ONE_CORE = """
-import os, statistics, time
+import os, time
 from lamina.benchmarks.threads import HandoffKernel
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # the pool's threads inherit it
 bench = HandoffKernel()
 bench(50, 2)
 bench(50, 1)
 rounds = {1: [], 2: []}
-for _ in range(5):
+for _ in range(7):
     for threads, spent in rounds.items():
         start = time.perf_counter()
         bench(500, threads)
         spent.append(time.perf_counter() - start)
-print(statistics.median(rounds[2]) / statistics.median(rounds[1]))
+print(min(rounds[2]) / min(rounds[1]))  # other processes on the core only add time
 """
 
 
 def test_spinning_threads_do_not_starve_each_other_on_one_core() -> None:
     # the caller and its worker pinned to one core (a host whose other core is taken):
     # a spinning thread yields its core, so back-to-back calls of a ~2 us body take about
-    # as long with 2 threads as with 1 (twice as long when the spinner keeps the core)
+    # as long with 2 threads as with 1 (twice as long when the spinner keeps the core);
+    # the best round of each, as load from other processes only adds time (the median
+    # failed twice at load ~5-7)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
     found = subprocess.run(
         [sys.executable, "-c", ONE_CORE], env=env, capture_output=True, text=True, check=True
