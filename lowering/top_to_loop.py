@@ -184,21 +184,15 @@ def _lower_block(block: Block, patterns: RewritePattern, buffers: Buffers) -> No
                     region_block.erase_arg(arg)
 
 
-def lower_function(
-    function: func.FuncOp,
-    vector_bits: int = 512,
-    int8_gemm: bool = False,
-    caches: CacheSizes = DEFAULT_CACHES,
-) -> Buffers:
-    """Bufferize `function` and lower its `top` ops (the GEMM blocks of matmuls sized for
-    `caches`); raises if one has no lowering."""
-    buffers = bufferize_function(function, vector_bits, int8_gemm, caches)
+def lower_top_ops(buffers: Buffers, vector_bits: int = 512) -> None:
+    """Lower the `top` ops of the function that `bufferize_function` gave `buffers` (the
+    GEMM blocks of matmuls sized for `buffers.caches`) and finish it; raises if one has no
+    lowering."""
     patterns = GreedyRewritePatternApplier(
         top_to_loop_patterns(buffers, vector_bits), dce_enabled=False
     )
-    _lower_block(function.body.block, patterns, buffers)
+    _lower_block(buffers.func.body.block, patterns, buffers)
     buffers.finish()
-    return buffers
 
 
 @dataclass(frozen=True)
@@ -238,7 +232,8 @@ class ConvertTopToLoopPass(ModulePass):
             if function.is_declaration or {"lamina.abi", SHAPES_OF} & function.attributes.keys():
                 continue
             caches = CacheSizes(self.l1d_bytes, self.l2_bytes)
-            buffers = lower_function(function, self.vector_bits, self.int8_gemm, caches)
+            buffers = bufferize_function(function, self.vector_bits, self.int8_gemm, caches)
+            lower_top_ops(buffers, self.vector_bits)
             blobs[buffers.weights_key] = weights_attr(buffers)
         if blobs:
             op.attributes["lamina.weights"] = DictionaryAttr(blobs)
@@ -247,6 +242,6 @@ class ConvertTopToLoopPass(ModulePass):
 __all__ = [
     "ConvertTopToLoopPass",
     "GenericLowering",
-    "lower_function",
+    "lower_top_ops",
     "top_to_loop_patterns",
 ]
