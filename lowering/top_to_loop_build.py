@@ -38,7 +38,7 @@ from xdsl.ir.affine import (
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.hints import isa
 
-from lamina.dialects.loop import ForOp, LoadOp, StoreOp, YieldOp, byte_size
+from lamina.dialects.loop import DeallocOp, ForOp, LoadOp, StoreOp, YieldOp, byte_size
 from lamina.dialects.loop_shape import DimOp
 from lamina.errors import UnsupportedError
 
@@ -277,6 +277,11 @@ class Emitter:
 
     def store(self, value: SSAValue, buffer: SSAValue, indices: Sequence[SSAValue]) -> None:
         self.emit(StoreOp(value, buffer, indices))
+
+    def dealloc(self, *buffers: SSAValue) -> None:
+        """Free scratch `loop.alloc`s, in order, once nothing after this point reads them."""
+        for buffer in buffers:
+            self.emit(DeallocOp(buffer))
 
     # --- index arithmetic -------------------------------------------------------------------
 

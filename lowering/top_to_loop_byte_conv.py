@@ -30,7 +30,7 @@ from xdsl.dialects.builtin import IntegerType, MemRefType, TensorType, VectorTyp
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.dialects import top
-from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
+from lamina.dialects.loop import AllocOp, VLoadOp, VStoreOp
 from lamina.dialects.top_base import element_type_of
 from lamina.lowering.bufferize import Buffers
 from lamina.lowering.epilogue_fusion import Epilogue, PackedConstant
@@ -139,8 +139,7 @@ def lower_byte_conv(em: Emitter, op: top.Conv2dOp, g: ConvGeometry, buffers: Buf
             )
             emit_gemm(em, plan)
         _copy_out(em, g, cp, y, n, epilogue, buffers)
-    for buffer in (bp, cp):
-        em.emit(DeallocOp(buffer))
+    em.dealloc(bp, cp)
 
 
 def _pack_im2col_words(
@@ -289,4 +288,4 @@ def lower_dot_conv(em: Emitter, op: top.Conv2dOp, buffers: Buffers) -> None:
 
             (total,) = em.reduce([k_size], [em.from_count(0, i32)], step)
             em.store(total, y, [n, f, oh, ow])
-    em.emit(DeallocOp(patches))
+    em.dealloc(patches)

@@ -37,7 +37,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.dialects import top
-from lamina.dialects.loop import AllocOp, ByteDotOp, DeallocOp
+from lamina.dialects.loop import AllocOp, ByteDotOp
 from lamina.dialects.top_base import element_type_of
 from lamina.lowering.bufferize import Buffers
 from lamina.lowering.epilogue_fusion import PackedConstant
@@ -253,8 +253,9 @@ def lower_byte_matmul(em: Emitter, op: top.MatmulOp, b: Blocking, buffers: Buffe
         if not direct:
             with em.nest([b.m, b.n], vector=b.lanes) as (i, j):
                 store_with_epilogue(em, em.load(cp, [i, j]), c, [*batch, i, j], epilogue, buffers)
-    for buffer in (ap,) if direct else (ap, cp):
-        em.emit(DeallocOp(buffer))
+    em.dealloc(ap)
+    if not direct:
+        em.dealloc(cp)
 
 
 def takes_byte_gemm(op: Operation, vector_bits: int) -> bool:

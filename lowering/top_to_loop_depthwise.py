@@ -29,7 +29,7 @@ from xdsl.dialects.builtin import MemRefType, VectorType, f32, i32
 from xdsl.ir import Attribute, SSAValue
 
 from lamina.dialects import top
-from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
+from lamina.dialects.loop import AllocOp, VLoadOp, VStoreOp
 from lamina.dialects.top_base import element_type_of
 from lamina.lowering.bufferize import Buffers
 from lamina.lowering.top_to_loop_build import ConvSizes, Emitter, conv_shapes
@@ -117,8 +117,7 @@ def lower_depthwise(em: Emitter, op: top.Conv2dOp, g: DepthwiseGeometry, buffers
             with span(em, 0, g.ow, parallel=True, vector=g.lanes) as ow:
                 value = em.load(flat, [f, em.iadd(base, ow)])
                 store_with_epilogue(em, value, y, [n, f, oh, ow], epilogue, buffers)
-    for buffer in (planes, flat):
-        em.emit(DeallocOp(buffer))
+    em.dealloc(planes, flat)
 
 
 def fill_planes(

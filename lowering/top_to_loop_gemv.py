@@ -29,7 +29,7 @@ from xdsl.utils.hints import isa
 
 from lamina.dialects import top
 from lamina.dialects.graph import ConstantOp
-from lamina.dialects.loop import AllocOp, DeallocOp, ForOp, VLoadOp, VStoreOp, YieldOp
+from lamina.dialects.loop import AllocOp, ForOp, VLoadOp, VStoreOp, YieldOp
 from lamina.lowering.bufferize import Buffers
 from lamina.lowering.epilogue_fusion import PackedConstant
 from lamina.lowering.top_to_loop_build import Emitter
@@ -128,4 +128,4 @@ def lower_gemv(em: Emitter, op: top.MatmulOp, b: Blocking, buffers: Buffers) -> 
         rows = span(em, 0, b.m, parallel=True)
         with rows as i, span(em, 0, b.n, parallel=True, vector=b.lanes) as j:
             store_with_epilogue(em, em.load(cp, [i, j]), c, [i, j], epilogue, buffers)
-        em.emit(DeallocOp(cp))
+        em.dealloc(cp)

@@ -38,7 +38,7 @@ from xdsl.dialects.builtin import MemRefType, f32
 from xdsl.ir import SSAValue
 
 from lamina.dialects import top
-from lamina.dialects.loop import AllocOp, DeallocOp
+from lamina.dialects.loop import AllocOp
 from lamina.lowering.bufferize import Buffers
 from lamina.lowering.epilogue_fusion import Epilogue, PackedConstant
 from lamina.lowering.top_to_loop_build import ConvSizes, Emitter, f32_conv_shapes, shape_of
@@ -177,8 +177,7 @@ def lower_nhwc_gemm(em: Emitter, op: top.Conv2dOp, g: NhwcGemm, buffers: Buffers
                 _pixel_loop(em, conv, n, _Work(False, em.imul(jb, per_block), per_block, False))
         work = _Work(conv.ap is not None and not pack_first, em.index(last), whole - last, tail > 0)
         _pixel_loop(em, conv, n, work)
-    for buffer in allocs:
-        em.emit(DeallocOp(buffer))
+    em.dealloc(*allocs)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from xdsl.dialects.builtin import MemRefType, f32
 from xdsl.ir import SSAValue
 
 from lamina.dialects import top
-from lamina.dialects.loop import AllocOp, DeallocOp
+from lamina.dialects.loop import AllocOp
 from lamina.lowering.bufferize import Buffers
 from lamina.lowering.epilogue_fusion import Epilogue
 from lamina.lowering.top_to_loop_build import ConvSizes, Emitter, f32_conv_shapes, shape_of
@@ -132,7 +132,7 @@ def lower_nhwc_depthwise(em: Emitter, op: top.Conv2dOp, g: NhwcDepthwise, buffer
             assert epilogue is not None
             _copy_out(em, row, sums, y, epilogue, buffers)
     if sums is not None:
-        em.emit(DeallocOp(sums))
+        em.dealloc(sums)
 
 
 Store = Callable[[SSAValue, SSAValue, SSAValue], None]

@@ -26,7 +26,7 @@ from xdsl.ir import Attribute, SSAValue
 from xdsl.utils.hints import isa
 
 from lamina.dialects import top
-from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
+from lamina.dialects.loop import AllocOp, VLoadOp, VStoreOp
 from lamina.lowering.top_to_loop_build import Emitter
 from lamina.lowering.top_to_loop_depthwise import (
     DepthwiseGeometry,
@@ -110,8 +110,7 @@ def lower_pool_planes(
                     store(ow, None)
             else:
                 _copy_rows_pieces(em, op, g, (flat, [c, base]), (y, [n, c, oh]), rows, store)
-    for buffer in (planes, flat):
-        em.emit(DeallocOp(buffer))
+    em.dealloc(planes, flat)
 
 
 def _copy_rows_pieces(
