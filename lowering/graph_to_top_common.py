@@ -23,7 +23,6 @@ from xdsl.dialects.builtin import (
     IndexType,
     IntegerAttr,
     IntegerType,
-    NameLoc,
     NoneType,
     Signedness,
     TensorType,
@@ -39,13 +38,14 @@ from lamina.errors import UnsupportedError, UnsupportedOpError
 from lamina.lowering.graph_dims import Dims
 from lamina.lowering.graph_dims_infer import shapes_for
 from lamina.lowering.symbolic_dims import Size, materialize
+from lamina.parser.graph_names import location_name
 
 Shape = tuple[int, ...]
 
 
 def node_name(op: Operation) -> str | None:
     """The ONNX node name an imported op carries as its location (`loc("conv1")`)."""
-    return op.location.desc.data if isinstance(op.location, NameLoc) else None
+    return location_name(op.location)
 
 
 class DynamicShapeError(UnsupportedOpError):

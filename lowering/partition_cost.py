@@ -20,12 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, NameLoc, ShapedType, TensorType
+from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, ShapedType, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.utils.hints import isa
 
 from lamina.dialects.graph import ConstantOp, NoneOp
 from lamina.errors import UnsupportedOpError
+from lamina.parser.graph_names import location_name
 from lamina.targets.soc import Soc
 
 _MAX_ROUNDS = 8
@@ -110,7 +111,7 @@ def graph_nodes(function: func.FuncOp) -> list[Node]:
         uses = list(dict.fromkeys(_external_uses(op)))
         constants = [v.owner for v in uses if isinstance(v.owner, ConstantOp | NoneOp)]
         op_type = str(getattr(op, "onnx_op_type", op.name))
-        name = op.location.desc.data if isinstance(op.location, NameLoc) else ""
+        name = location_name(op.location) or ""
         types = [v.type for v in (*op.operands, *op.results)]
         dtypes = {d for d in map(_dtype, types) if d is not None}
         nodes.append(

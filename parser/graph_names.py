@@ -1,13 +1,14 @@
 """What both importers (ONNX: parser/onnx_build.py, TFLite: parser/tflite*.py) name and
 place graph IR with, without importing onnx (whose import, with ml_dtypes, costs about
-0.5 s of CPU that a TFLite import does not need): locations from framework names, SSA
-name hints, function symbols, and the `graph.none` of omitted optional operands."""
+0.5 s of CPU that a TFLite import does not need): locations from framework names (and the
+names back, for lowerings and runtimes to report), SSA name hints, function symbols, and
+the `graph.none` of omitted optional operands."""
 
 from __future__ import annotations
 
 import re
 
-from xdsl.dialects.builtin import NameLoc, NoneAttr, StringAttr
+from xdsl.dialects.builtin import LocationAttr, NameLoc, NoneAttr, StringAttr
 from xdsl.ir import Block, SSAValue
 
 from lamina.dialects.graph import NoneOp
@@ -19,6 +20,12 @@ _NUMBERED_SUFFIX = re.compile(r"_\d+$")
 def location(name: str) -> NameLoc:
     """`loc("name")`: how the model's names of nodes, inputs and weights are kept."""
     return NameLoc(StringAttr(name), NoneAttr())
+
+
+def location_name(loc: LocationAttr) -> str | None:
+    """The model's name that a `location` keeps (`loc("conv1")` -> `conv1`), None for any
+    other location."""
+    return loc.desc.data if isinstance(loc, NameLoc) else None
 
 
 def value_name_hint(name: str) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from xdsl.dialects import func
-from xdsl.dialects.builtin import FileLineColLoc, ModuleOp, NameLoc, NoneType, TensorType
+from xdsl.dialects.builtin import FileLineColLoc, ModuleOp, NoneType, TensorType
 from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,
@@ -51,16 +51,15 @@ from lamina.dialects.graph_layout import (
 from lamina.dialects.weights import numpy_dtype
 from lamina.errors import LaminaError, UnsupportedOpError
 from lamina.kernels import OnnxKernel
+from lamina.parser.graph_names import location_name
 
 
 def op_where(op: Operation) -> str | None:
     """Where an op came from: its ONNX node name (`loc("conv1")`) or file position."""
     loc = op.location
-    if isinstance(loc, NameLoc):
-        return loc.desc.data
     if isinstance(loc, FileLineColLoc):
         return f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
-    return None
+    return location_name(loc)
 
 
 def scalar(value: Any) -> Any:
@@ -294,7 +293,7 @@ def _arguments(
 ) -> list[np.ndarray]:
     args = function.body.block.args
     if isinstance(inputs, Mapping):
-        names = [a.location.desc.data if isinstance(a.location, NameLoc) else "" for a in args]
+        names = [location_name(a.location) or "" for a in args]
         missing = [n for n in names if n not in inputs]
         if missing:
             raise LaminaError(f"no value given for input(s) {', '.join(map(repr, missing))}")
