@@ -1,5 +1,6 @@
 """lamina's fixes to xDSL (xdsl_patches.py) keep xDSL's verdicts: here `isa`, the one-walk
-`IsolatedFromAbove` check, the short op builder and the stack walk."""
+`IsolatedFromAbove` check, the short op builder, the stack walk and the assembly formats
+parsed on first use."""
 
 from __future__ import annotations
 
@@ -197,3 +198,31 @@ def test_isa_keeps_xdsls_verdicts() -> None:
     for hint in hints:
         for value in values:
             assert isa(value, hint) == _xdsl_isa(value, hint), (value, hint)
+
+
+def test_every_op_format_of_the_dialects_lamina_loads_parses() -> None:
+    from lamina.xdsl_patches import FormatOnFirstUse
+
+    lamina.context.make_context()
+    assert len(FormatOnFirstUse.made) > 100  # arith, math, func, vector and lamina's ops
+    for deferred in FormatOnFirstUse.made:
+        assert deferred.parsed() is deferred.parsed()
+
+
+def test_a_bad_format_fails_at_the_first_parse_of_its_op() -> None:
+    from xdsl.context import Context
+    from xdsl.irdl import IRDLOperation, irdl_op_definition
+    from xdsl.irdl.declarative_assembly_format import FormatProgram
+    from xdsl.parser import Parser
+    from xdsl.utils.exceptions import PyRDLOpDefinitionError
+
+    @irdl_op_definition
+    class BadFormatOp(IRDLOperation):
+        name = "test.bad_format"
+        assembly_format = "attr-dict attr-dict"
+
+    ctx = Context()
+    ctx.load_op(BadFormatOp)
+    with pytest.raises(PyRDLOpDefinitionError, match="assembly format"):
+        Parser(ctx, "test.bad_format").parse_module()
+    assert FormatProgram.from_str.__name__ == "FormatOnFirstUse"
