@@ -37,7 +37,7 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.ir import Attribute
-from xdsl.irdl import IRDLOperation, ParsePropInAttrDict, base
+from xdsl.irdl import IRDLOperation, ParsePropInAttrDict, base, irdl_op_definition
 from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.printer import Printer
 
@@ -68,6 +68,20 @@ def onnx_op(op_type: str, defaults: dict[str, object]) -> Callable[[OpClassT], O
         return op_class
 
     return mark
+
+
+def onnx_op_definition(
+    op_type: str, name: str, defaults: dict[str, object] | None = None
+) -> Callable[[type[OpT]], type[OpT]]:
+    """Define the generated op `name` (`graph.add`) of ONNX operator `op_type`: the class
+    gets that name, goes through `irdl_op_definition` and gets the `onnx_op` marks, so that
+    a generated class states only its fields."""
+
+    def define(op_class: type[OpT]) -> type[OpT]:
+        op_class.name = name
+        return onnx_op(op_type, defaults or {})(irdl_op_definition(op_class))
+
+    return define
 
 
 def register_verifier(

@@ -31,7 +31,6 @@ from xdsl.dialects.builtin import (
     StringAttr,
 )
 from xdsl.irdl import (
-    irdl_op_definition,
     operand_def,
     opt_prop_def,
     prop_def,
@@ -47,7 +46,7 @@ from lamina.dialects.graph_base import (
     OnnxOpWithoutRegions,
     OptionalTensor,
     TensorValueAttr,
-    onnx_op,
+    onnx_op_definition,
 )
 
 GRAPH_OPSET = 28
@@ -65,8 +64,7 @@ class XToYFields(OnnxOpWithoutRegions):
     y = result_def(AnyTensor)
 
 
-@onnx_op("Abs", {})
-@irdl_op_definition
+@onnx_op_definition("Abs", "graph.abs")
 class AbsOp(XToYFields):
     """Absolute takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     absolute value, y = abs(x), is applied to the tensor elementwise.
@@ -75,8 +73,6 @@ class AbsOp(XToYFields):
 
         %y = graph.abs %x : tensor<*xf32>
     """
-
-    name = "graph.abs"
 
 
 class InputToOutputFields(OnnxOpWithoutRegions):
@@ -89,8 +85,7 @@ class InputToOutputFields(OnnxOpWithoutRegions):
     output = result_def(AnyTensor)
 
 
-@onnx_op("Acos", {})
-@irdl_op_definition
+@onnx_op_definition("Acos", "graph.acos")
 class AcosOp(InputToOutputFields):
     """Calculates the arccosine (inverse of cosine) of the given input tensor, element-wise.
 
@@ -99,11 +94,8 @@ class AcosOp(InputToOutputFields):
         %y = graph.acos %input : tensor<*xf32>
     """
 
-    name = "graph.acos"
 
-
-@onnx_op("Acosh", {})
-@irdl_op_definition
+@onnx_op_definition("Acosh", "graph.acosh")
 class AcoshOp(InputToOutputFields):
     """Calculates the hyperbolic arccosine of the given input tensor element-wise.
 
@@ -111,8 +103,6 @@ class AcoshOp(InputToOutputFields):
 
         %y = graph.acosh %input : tensor<*xf32>
     """
-
-    name = "graph.acosh"
 
 
 class ABToCFields(OnnxOpWithoutRegions):
@@ -126,8 +116,7 @@ class ABToCFields(OnnxOpWithoutRegions):
     c = result_def(AnyTensor)
 
 
-@onnx_op("Add", {})
-@irdl_op_definition
+@onnx_op_definition("Add", "graph.add")
 class AddOp(ABToCFields):
     """Performs element-wise binary addition (with Numpy-style broadcasting support).
 
@@ -136,11 +125,8 @@ class AddOp(ABToCFields):
         %y = graph.add %a, %b : tensor<*xf32>
     """
 
-    name = "graph.add"
 
-
-@onnx_op("AffineGrid", {"align_corners": 0})
-@irdl_op_definition
+@onnx_op_definition("AffineGrid", "graph.affine_grid", {"align_corners": 0})
 class AffineGridOp(OnnxOpWithoutRegions):
     """Generates a 2D or 3D flow field (sampling grid), given a batch of affine matrices theta
     (https://pytorch.org/docs/stable/generated/torch.nn.functional.affine_grid.html). An affine
@@ -151,16 +137,13 @@ class AffineGridOp(OnnxOpWithoutRegions):
         %y = graph.affine_grid %theta, %size {align_corners = 0 : i64} : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.affine_grid"
-
     theta = operand_def(AnyTensor)
     size = operand_def(AnyTensor)
     grid = result_def(AnyTensor)
     align_corners = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("And", {})
-@irdl_op_definition
+@onnx_op_definition("And", "graph.and")
 class AndOp(ABToCFields):
     """Returns the tensor resulted from performing the `and` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
@@ -169,8 +152,6 @@ class AndOp(ABToCFields):
 
         %y = graph.and %a, %b : tensor<*xi1>
     """
-
-    name = "graph.and"
 
 
 class ArgReduceFields(OnnxOpWithoutRegions):
@@ -184,8 +165,7 @@ class ArgReduceFields(OnnxOpWithoutRegions):
     select_last_index = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("ArgMax", {"axis": 0, "keepdims": 1, "select_last_index": 0})
-@irdl_op_definition
+@onnx_op_definition("ArgMax", "graph.arg_max", {"axis": 0, "keepdims": 1, "select_last_index": 0})
 class ArgMaxOp(ArgReduceFields):
     """Computes the indices of the max elements of the input tensor's element along the provided
     axis. The resulting tensor has the same rank as the input if keepdims equals 1. If keepdims
@@ -198,11 +178,8 @@ class ArgMaxOp(ArgReduceFields):
         %y = graph.arg_max %data {axis = 0 : i64, keepdims = 1 : i64, select_last_index = 0 : i64} : (tensor<*xf32>) -> tensor<*xi64>
     """
 
-    name = "graph.arg_max"
 
-
-@onnx_op("ArgMin", {"axis": 0, "keepdims": 1, "select_last_index": 0})
-@irdl_op_definition
+@onnx_op_definition("ArgMin", "graph.arg_min", {"axis": 0, "keepdims": 1, "select_last_index": 0})
 class ArgMinOp(ArgReduceFields):
     """Computes the indices of the min elements of the input tensor's element along the provided
     axis. The resulting tensor has the same rank as the input if keepdims equals 1. If keepdims
@@ -215,11 +192,8 @@ class ArgMinOp(ArgReduceFields):
         %y = graph.arg_min %data {axis = 0 : i64, keepdims = 1 : i64, select_last_index = 0 : i64} : (tensor<*xf32>) -> tensor<*xi64>
     """
 
-    name = "graph.arg_min"
 
-
-@onnx_op("Asin", {})
-@irdl_op_definition
+@onnx_op_definition("Asin", "graph.asin")
 class AsinOp(InputToOutputFields):
     """Calculates the arcsine (inverse of sine) of the given input tensor, element-wise.
 
@@ -228,11 +202,8 @@ class AsinOp(InputToOutputFields):
         %y = graph.asin %input : tensor<*xf32>
     """
 
-    name = "graph.asin"
 
-
-@onnx_op("Asinh", {})
-@irdl_op_definition
+@onnx_op_definition("Asinh", "graph.asinh")
 class AsinhOp(InputToOutputFields):
     """Calculates the hyperbolic arcsine of the given input tensor element-wise.
 
@@ -241,11 +212,8 @@ class AsinhOp(InputToOutputFields):
         %y = graph.asinh %input : tensor<*xf32>
     """
 
-    name = "graph.asinh"
 
-
-@onnx_op("Atan", {})
-@irdl_op_definition
+@onnx_op_definition("Atan", "graph.atan")
 class AtanOp(InputToOutputFields):
     """Calculates the arctangent (inverse of tangent) of the given input tensor, element-wise.
 
@@ -254,11 +222,8 @@ class AtanOp(InputToOutputFields):
         %y = graph.atan %input : tensor<*xf32>
     """
 
-    name = "graph.atan"
 
-
-@onnx_op("Atanh", {})
-@irdl_op_definition
+@onnx_op_definition("Atanh", "graph.atanh")
 class AtanhOp(InputToOutputFields):
     """Calculates the hyperbolic arctangent of the given input tensor element-wise.
 
@@ -267,11 +232,10 @@ class AtanhOp(InputToOutputFields):
         %y = graph.atanh %input : tensor<*xf32>
     """
 
-    name = "graph.atanh"
 
-
-@onnx_op(
+@onnx_op_definition(
     "Attention",
+    "graph.attention",
     {
         "is_causal": 0,
         "left_window_size": -1,
@@ -280,7 +244,6 @@ class AtanhOp(InputToOutputFields):
         "softcap": 0.0,
     },
 )
-@irdl_op_definition
 class AttentionOp(OnnxOpWithoutRegions):
     """Computes scaled dot product attention on query, key and value tensors, using an optional
     attention mask if passed.
@@ -289,8 +252,6 @@ class AttentionOp(OnnxOpWithoutRegions):
 
         %y0, %y1, %y2, %y3 = graph.attention %q, %k, %v, %none, %none, %none, %none {is_causal = 0 : i64, kv_num_heads = 1 : i64, left_window_size = -1 : i64, q_num_heads = 1 : i64, qk_matmul_output_mode = 0 : i64, right_window_size = -1 : i64, scale = 5.000000e-01 : f32, softcap = 0.000000e+00 : f32, softmax_precision = 1 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none, none) -> (tensor<*xf32>, none, none, none)
     """
-
-    name = "graph.attention"
 
     q = operand_def(AnyTensor)
     k = operand_def(AnyTensor)
@@ -327,8 +288,11 @@ class PoolWindowFields(OnnxOpWithoutRegions):
     strides = opt_prop_def(DenseArrayBase[I64])
 
 
-@onnx_op("AveragePool", {"auto_pad": "NOTSET", "ceil_mode": 0, "count_include_pad": 0})
-@irdl_op_definition
+@onnx_op_definition(
+    "AveragePool",
+    "graph.average_pool",
+    {"auto_pad": "NOTSET", "ceil_mode": 0, "count_include_pad": 0},
+)
 class AveragePoolOp(PoolWindowFields):
     """AveragePool consumes an input tensor X and applies average pooling across the tensor
     according to kernel sizes, stride sizes, and pad lengths. average pooling consisting of
@@ -340,14 +304,15 @@ class AveragePoolOp(PoolWindowFields):
         %y = graph.average_pool %x {auto_pad = "NOTSET", ceil_mode = 0 : i64, count_include_pad = 0 : i64, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : tensor<*xf32>
     """
 
-    name = "graph.average_pool"
-
     y = result_def(AnyTensor)
     count_include_pad = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("BatchNormalization", {"epsilon": 1e-05, "momentum": 0.9, "training_mode": 0})
-@irdl_op_definition
+@onnx_op_definition(
+    "BatchNormalization",
+    "graph.batch_normalization",
+    {"epsilon": 1e-05, "momentum": 0.9, "training_mode": 0},
+)
 class BatchNormalizationOp(OnnxOpWithoutRegions):
     """Carries out batch normalization as described in the paper https://arxiv.org/abs/1502.03167.
     Depending on the mode it is being run, There are five required inputs 'X', 'scale', 'B',
@@ -357,8 +322,6 @@ class BatchNormalizationOp(OnnxOpWithoutRegions):
 
         %y0, %y1, %y2 = graph.batch_normalization %x, %scale, %b, %input_mean, %input_var {epsilon = 1.000000e-05 : f32, momentum = 9.000000e-01 : f32, training_mode = 0 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) -> (tensor<*xf32>, none, none)
     """
-
-    name = "graph.batch_normalization"
 
     x = operand_def(AnyTensor)
     scale = operand_def(AnyTensor)
@@ -373,8 +336,7 @@ class BatchNormalizationOp(OnnxOpWithoutRegions):
     training_mode = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Bernoulli", {})
-@irdl_op_definition
+@onnx_op_definition("Bernoulli", "graph.bernoulli")
 class BernoulliOp(OnnxOpWithoutRegions):
     """Draws binary random numbers (0 or 1) from a Bernoulli distribution. The input tensor should
     be a tensor containing probabilities p (a value in the range [0,1]) to be used for drawing
@@ -386,16 +348,13 @@ class BernoulliOp(OnnxOpWithoutRegions):
         %y = graph.bernoulli %input {dtype = 1 : i64, seed = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
-    name = "graph.bernoulli"
-
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
     seed = opt_prop_def(FloatAttr[Float32Type])
 
 
-@onnx_op("BitCast", {})
-@irdl_op_definition
+@onnx_op_definition("BitCast", "graph.bit_cast")
 class BitCastOp(OnnxOpWithoutRegions):
     """Reinterprets the binary representation of a tensor as a different data type, specified by
     the 'to' attribute. Unlike Cast, BitCast preserves the exact bit pattern without any value
@@ -406,15 +365,12 @@ class BitCastOp(OnnxOpWithoutRegions):
         %y = graph.bit_cast %input {to = 1 : i64} : tensor<*xf32>
     """
 
-    name = "graph.bit_cast"
-
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     to = prop_def(IntegerAttr[I64])
 
 
-@onnx_op("BitShift", {})
-@irdl_op_definition
+@onnx_op_definition("BitShift", "graph.bit_shift")
 class BitShiftOp(OnnxOpWithoutRegions):
     """Bitwise shift operator performs element-wise operation. For each input element, if the
     attribute "direction" is "RIGHT", this operator moves its binary representation toward the
@@ -427,16 +383,13 @@ class BitShiftOp(OnnxOpWithoutRegions):
         %y = graph.bit_shift %x, %y {direction = "a"} : tensor<*xi64>
     """
 
-    name = "graph.bit_shift"
-
     x = operand_def(AnyTensor)
     y = operand_def(AnyTensor)
     z = result_def(AnyTensor)
     direction = prop_def(StringAttr)
 
 
-@onnx_op("BitwiseAnd", {})
-@irdl_op_definition
+@onnx_op_definition("BitwiseAnd", "graph.bitwise_and")
 class BitwiseAndOp(ABToCFields):
     """Returns the tensor resulting from performing the bitwise `and` operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
@@ -446,11 +399,8 @@ class BitwiseAndOp(ABToCFields):
         %y = graph.bitwise_and %a, %b : tensor<*xi64>
     """
 
-    name = "graph.bitwise_and"
 
-
-@onnx_op("BitwiseNot", {})
-@irdl_op_definition
+@onnx_op_definition("BitwiseNot", "graph.bitwise_not")
 class BitwiseNotOp(XToYFields):
     """Returns the bitwise not of the input tensor element-wise.
 
@@ -459,11 +409,8 @@ class BitwiseNotOp(XToYFields):
         %y = graph.bitwise_not %x : tensor<*xi64>
     """
 
-    name = "graph.bitwise_not"
 
-
-@onnx_op("BitwiseOr", {})
-@irdl_op_definition
+@onnx_op_definition("BitwiseOr", "graph.bitwise_or")
 class BitwiseOrOp(ABToCFields):
     """Returns the tensor resulting from performing the bitwise `or` operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
@@ -473,11 +420,8 @@ class BitwiseOrOp(ABToCFields):
         %y = graph.bitwise_or %a, %b : tensor<*xi64>
     """
 
-    name = "graph.bitwise_or"
 
-
-@onnx_op("BitwiseXor", {})
-@irdl_op_definition
+@onnx_op_definition("BitwiseXor", "graph.bitwise_xor")
 class BitwiseXorOp(ABToCFields):
     """Returns the tensor resulting from performing the bitwise `xor` operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
@@ -486,8 +430,6 @@ class BitwiseXorOp(ABToCFields):
 
         %y = graph.bitwise_xor %a, %b : tensor<*xi64>
     """
-
-    name = "graph.bitwise_xor"
 
 
 class WindowFunctionFields(OnnxOpWithoutRegions):
@@ -500,8 +442,9 @@ class WindowFunctionFields(OnnxOpWithoutRegions):
     periodic = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("BlackmanWindow", {"output_datatype": 1, "periodic": 1})
-@irdl_op_definition
+@onnx_op_definition(
+    "BlackmanWindow", "graph.blackman_window", {"output_datatype": 1, "periodic": 1}
+)
 class BlackmanWindowOp(WindowFunctionFields):
     """Generates a Blackman window as described in the paper
     https://ieeexplore.ieee.org/document/1455106.
@@ -511,11 +454,8 @@ class BlackmanWindowOp(WindowFunctionFields):
         %y = graph.blackman_window %size {output_datatype = 1 : i64, periodic = 1 : i64} : (tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.blackman_window"
 
-
-@onnx_op("Cast", {"round_mode": "up", "saturate": 1})
-@irdl_op_definition
+@onnx_op_definition("Cast", "graph.cast", {"round_mode": "up", "saturate": 1})
 class CastOp(OnnxOpWithoutRegions):
     """The operator casts the elements of a given input tensor to a data type specified by the 'to'
     argument and returns an output tensor of the same size in the converted type. The 'to'
@@ -527,8 +467,6 @@ class CastOp(OnnxOpWithoutRegions):
         %y = graph.cast %input {round_mode = "up", saturate = 1 : i64, to = 1 : i64} : tensor<*xf32>
     """
 
-    name = "graph.cast"
-
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     round_mode = opt_prop_def(StringAttr)
@@ -536,8 +474,7 @@ class CastOp(OnnxOpWithoutRegions):
     to = prop_def(IntegerAttr[I64])
 
 
-@onnx_op("CastLike", {"round_mode": "up", "saturate": 1})
-@irdl_op_definition
+@onnx_op_definition("CastLike", "graph.cast_like", {"round_mode": "up", "saturate": 1})
 class CastLikeOp(OnnxOpWithoutRegions):
     """The operator casts the elements of a given input tensor (the first input) to the same data
     type as the elements of the second input tensor. See documentation of the Cast operator for
@@ -548,8 +485,6 @@ class CastLikeOp(OnnxOpWithoutRegions):
         %y = graph.cast_like %input, %target_type {round_mode = "up", saturate = 1 : i64} : tensor<*xf32>
     """
 
-    name = "graph.cast_like"
-
     input = operand_def(AnyTensor)
     target_type = operand_def(AnyTensor)
     output = result_def(AnyTensor)
@@ -557,8 +492,7 @@ class CastLikeOp(OnnxOpWithoutRegions):
     saturate = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("CausalConvWithState", {"activation": "none"})
-@irdl_op_definition
+@onnx_op_definition("CausalConvWithState", "graph.causal_conv_with_state", {"activation": "none"})
 class CausalConvWithStateOp(OnnxOpWithoutRegions):
     """Stateful causal 1D depthwise convolution.
 
@@ -566,8 +500,6 @@ class CausalConvWithStateOp(OnnxOpWithoutRegions):
 
         %y0, %y1 = graph.causal_conv_with_state %input, %weight, %none, %none {activation = "none"} : (tensor<*xf32>, tensor<*xf32>, none, none) -> (tensor<*xf32>, tensor<*xf32>)
     """
-
-    name = "graph.causal_conv_with_state"
 
     input = operand_def(AnyTensor)
     weight = operand_def(AnyTensor)
@@ -578,8 +510,7 @@ class CausalConvWithStateOp(OnnxOpWithoutRegions):
     activation = opt_prop_def(StringAttr)
 
 
-@onnx_op("Ceil", {})
-@irdl_op_definition
+@onnx_op_definition("Ceil", "graph.ceil")
 class CeilOp(XToYFields):
     """Ceil takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     ceil is, y = ceil(x), is applied to the tensor elementwise. If x is integral, +0, -0, NaN,
@@ -589,8 +520,6 @@ class CeilOp(XToYFields):
 
         %y = graph.ceil %x : tensor<*xf32>
     """
-
-    name = "graph.ceil"
 
 
 class XToYAlphaFields(OnnxOpWithoutRegions):
@@ -602,8 +531,7 @@ class XToYAlphaFields(OnnxOpWithoutRegions):
     alpha = opt_prop_def(FloatAttr[Float32Type])
 
 
-@onnx_op("Celu", {"alpha": 1.0})
-@irdl_op_definition
+@onnx_op_definition("Celu", "graph.celu", {"alpha": 1.0})
 class CeluOp(XToYAlphaFields):
     """Continuously Differentiable Exponential Linear Units: Perform the linear unit element-wise
     on the input tensor X using formula:
@@ -613,11 +541,8 @@ class CeluOp(XToYAlphaFields):
         %y = graph.celu %x {alpha = 1.000000e+00 : f32} : tensor<*xf32>
     """
 
-    name = "graph.celu"
 
-
-@onnx_op("CenterCropPad", {})
-@irdl_op_definition
+@onnx_op_definition("CenterCropPad", "graph.center_crop_pad")
 class CenterCropPadOp(OnnxOpWithoutRegions):
     """Center crop or pad an input to given dimensions.
 
@@ -626,16 +551,13 @@ class CenterCropPadOp(OnnxOpWithoutRegions):
         %y = graph.center_crop_pad %input_data, %shape {axes = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.center_crop_pad"
-
     input_data = operand_def(AnyTensor)
     shape = operand_def(AnyTensor)
     output_data = result_def(AnyTensor)
     axes = opt_prop_def(DenseArrayBase[I64])
 
 
-@onnx_op("Clip", {})
-@irdl_op_definition
+@onnx_op_definition("Clip", "graph.clip")
 class ClipOp(OnnxOpWithoutRegions):
     """Clip operator limits the given input within an interval. The interval is specified by the
     inputs 'min' and 'max'. They default to numeric_limits::lowest() and numeric_limits::max(),
@@ -647,16 +569,13 @@ class ClipOp(OnnxOpWithoutRegions):
         %y = graph.clip %input, %none, %none : (tensor<*xf32>, none, none) -> tensor<*xf32>
     """
 
-    name = "graph.clip"
-
     input = operand_def(AnyTensor)
     min = operand_def(OptionalTensor)
     max = operand_def(OptionalTensor)
     output = result_def(AnyTensor)
 
 
-@onnx_op("Col2Im", {})
-@irdl_op_definition
+@onnx_op_definition("Col2Im", "graph.col2im")
 class Col2ImOp(OnnxOpWithoutRegions):
     """The operator rearranges column blocks back into a multidimensional image
 
@@ -664,8 +583,6 @@ class Col2ImOp(OnnxOpWithoutRegions):
 
         %y = graph.col2im %input, %image_shape, %block_shape {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xi64>, tensor<*xi64>) -> tensor<*xf32>
     """
-
-    name = "graph.col2im"
 
     input = operand_def(AnyTensor)
     image_shape = operand_def(AnyTensor)
@@ -676,8 +593,7 @@ class Col2ImOp(OnnxOpWithoutRegions):
     strides = opt_prop_def(DenseArrayBase[I64])
 
 
-@onnx_op("Compress", {})
-@irdl_op_definition
+@onnx_op_definition("Compress", "graph.compress")
 class CompressOp(OnnxOpWithoutRegions):
     """Selects slices from an input tensor along a given axis where condition evaluates to True for
     each axis index. In case axis is not provided, input is flattened before elements are
@@ -689,16 +605,13 @@ class CompressOp(OnnxOpWithoutRegions):
         %y = graph.compress %input, %condition {axis = 1 : i64} : (tensor<*xf32>, tensor<*xi1>) -> tensor<*xf32>
     """
 
-    name = "graph.compress"
-
     input = operand_def(AnyTensor)
     condition = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Concat", {})
-@irdl_op_definition
+@onnx_op_definition("Concat", "graph.concat")
 class ConcatOp(OnnxOpWithoutRegions):
     """Concatenate a list of tensors into a single tensor. All input tensors must have the same
     shape, except for the dimension size of the axis to concatenate on.
@@ -708,15 +621,12 @@ class ConcatOp(OnnxOpWithoutRegions):
         %y = graph.concat %inputs_0, %inputs_1 {axis = 1 : i64} : tensor<*xf32>
     """
 
-    name = "graph.concat"
-
     inputs = var_operand_def(AnyTensor)
     concat_result = result_def(AnyTensor)
     axis = prop_def(IntegerAttr[I64])
 
 
-@onnx_op("ConstantOfShape", {})
-@irdl_op_definition
+@onnx_op_definition("ConstantOfShape", "graph.constant_of_shape")
 class ConstantOfShapeOp(OnnxOpWithoutRegions):
     """Generate a tensor with given value and shape.
 
@@ -724,8 +634,6 @@ class ConstantOfShapeOp(OnnxOpWithoutRegions):
 
         %y = graph.constant_of_shape %input {value = dense<0.000000e+00> : tensor<1xf32>} : (tensor<*xi64>) -> tensor<*xf32>
     """
-
-    name = "graph.constant_of_shape"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
@@ -754,8 +662,7 @@ class ConvFields(ConvWindowFields):
     y = result_def(AnyTensor)
 
 
-@onnx_op("Conv", {"auto_pad": "NOTSET", "group": 1})
-@irdl_op_definition
+@onnx_op_definition("Conv", "graph.conv", {"auto_pad": "NOTSET", "group": 1})
 class ConvOp(ConvFields):
     """The convolution operator consumes an input tensor and a filter, and computes the output.
 
@@ -764,11 +671,8 @@ class ConvOp(ConvFields):
         %y = graph.conv %x, %w, %none {auto_pad = "NOTSET", dilations = array<i64: 1, 1>, group = 1 : i64, kernel_shape = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.conv"
 
-
-@onnx_op("ConvInteger", {"auto_pad": "NOTSET", "group": 1})
-@irdl_op_definition
+@onnx_op_definition("ConvInteger", "graph.conv_integer", {"auto_pad": "NOTSET", "group": 1})
 class ConvIntegerOp(ConvWindowFields):
     """The integer convolution operator consumes an input tensor, its zero-point, a filter, and its
     zero-point, and computes the output. The production MUST never overflow. The accumulation
@@ -779,8 +683,6 @@ class ConvIntegerOp(ConvWindowFields):
         %y = graph.conv_integer %x, %w, %none, %none {auto_pad = "NOTSET", dilations = array<i64: 1, 1>, group = 1 : i64, kernel_shape = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xui8>, tensor<*xui8>, none, none) -> tensor<*xi32>
     """
 
-    name = "graph.conv_integer"
-
     x = operand_def(AnyTensor)
     w = operand_def(AnyTensor)
     x_zero_point = operand_def(OptionalTensor)
@@ -788,8 +690,7 @@ class ConvIntegerOp(ConvWindowFields):
     y = result_def(AnyTensor)
 
 
-@onnx_op("ConvTranspose", {"auto_pad": "NOTSET", "group": 1})
-@irdl_op_definition
+@onnx_op_definition("ConvTranspose", "graph.conv_transpose", {"auto_pad": "NOTSET", "group": 1})
 class ConvTransposeOp(ConvWindowFields):
     """The convolution transpose operator consumes an input tensor and a filter, and computes the
     output.
@@ -799,8 +700,6 @@ class ConvTransposeOp(ConvWindowFields):
         %y = graph.conv_transpose %x, %w, %none {auto_pad = "NOTSET", dilations = array<i64: 1, 1>, group = 1 : i64, kernel_shape = array<i64: 1, 1>, output_padding = array<i64: 1, 1>, output_shape = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.conv_transpose"
-
     x = operand_def(AnyTensor)
     w = operand_def(AnyTensor)
     b = operand_def(OptionalTensor)
@@ -809,8 +708,7 @@ class ConvTransposeOp(ConvWindowFields):
     output_shape = opt_prop_def(DenseArrayBase[I64])
 
 
-@onnx_op("Cos", {})
-@irdl_op_definition
+@onnx_op_definition("Cos", "graph.cos")
 class CosOp(InputToOutputFields):
     """Calculates the cosine of the given input tensor, element-wise.
 
@@ -819,11 +717,8 @@ class CosOp(InputToOutputFields):
         %y = graph.cos %input : tensor<*xf32>
     """
 
-    name = "graph.cos"
 
-
-@onnx_op("Cosh", {})
-@irdl_op_definition
+@onnx_op_definition("Cosh", "graph.cosh")
 class CoshOp(InputToOutputFields):
     """Calculates the hyperbolic cosine of the given input tensor element-wise.
 
@@ -831,8 +726,6 @@ class CoshOp(InputToOutputFields):
 
         %y = graph.cosh %input : tensor<*xf32>
     """
-
-    name = "graph.cosh"
 
 
 class CumulativeFields(OnnxOpWithoutRegions):
@@ -846,8 +739,7 @@ class CumulativeFields(OnnxOpWithoutRegions):
     reverse = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("CumProd", {"exclusive": 0, "reverse": 0})
-@irdl_op_definition
+@onnx_op_definition("CumProd", "graph.cum_prod", {"exclusive": 0, "reverse": 0})
 class CumProdOp(CumulativeFields):
     """Performs cumulative product of the input elements along the given axis. By default, it will
     do the product inclusively meaning the first element is copied as is. Through an `exclusive`
@@ -859,11 +751,8 @@ class CumProdOp(CumulativeFields):
         %y = graph.cum_prod %x, %axis {exclusive = 0 : i64, reverse = 0 : i64} : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.cum_prod"
 
-
-@onnx_op("CumSum", {"exclusive": 0, "reverse": 0})
-@irdl_op_definition
+@onnx_op_definition("CumSum", "graph.cum_sum", {"exclusive": 0, "reverse": 0})
 class CumSumOp(CumulativeFields):
     """Performs cumulative sum of the input elements along the given axis. By default, it will do
     the sum inclusively meaning the first element is copied as is. Through an `exclusive`
@@ -875,11 +764,8 @@ class CumSumOp(CumulativeFields):
         %y = graph.cum_sum %x, %axis {exclusive = 0 : i64, reverse = 0 : i64} : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.cum_sum"
 
-
-@onnx_op("DFT", {"inverse": 0, "onesided": 0})
-@irdl_op_definition
+@onnx_op_definition("DFT", "graph.dft", {"inverse": 0, "onesided": 0})
 class DFTOp(OnnxOpWithoutRegions):
     """Computes the discrete Fourier Transform (DFT) of the input.
 
@@ -887,8 +773,6 @@ class DFTOp(OnnxOpWithoutRegions):
 
         %y = graph.dft %input, %none, %none {inverse = 0 : i64, onesided = 0 : i64} : (tensor<*xf32>, none, none) -> tensor<*xf32>
     """
-
-    name = "graph.dft"
 
     input = operand_def(AnyTensor)
     dft_length = operand_def(OptionalTensor)
@@ -898,8 +782,7 @@ class DFTOp(OnnxOpWithoutRegions):
     onesided = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("DeformConv", {"group": 1, "offset_group": 1})
-@irdl_op_definition
+@onnx_op_definition("DeformConv", "graph.deform_conv", {"group": 1, "offset_group": 1})
 class DeformConvOp(OnnxOpWithoutRegions):
     """Performs deformable convolution as described in https://arxiv.org/abs/1703.06211 and
     https://arxiv.org/abs/1811.11168. This operator specification supports the general N-D case.
@@ -909,8 +792,6 @@ class DeformConvOp(OnnxOpWithoutRegions):
 
         %y = graph.deform_conv %x, %w, %offset, %none, %none {dilations = array<i64: 1, 1>, group = 1 : i64, kernel_shape = array<i64: 1, 1>, offset_group = 1 : i64, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none) -> tensor<*xf32>
     """
-
-    name = "graph.deform_conv"
 
     x = operand_def(AnyTensor)
     w = operand_def(AnyTensor)
@@ -936,8 +817,7 @@ class DepthSpaceFields(OnnxOpWithoutRegions):
     mode = opt_prop_def(StringAttr)
 
 
-@onnx_op("DepthToSpace", {"mode": "DCR"})
-@irdl_op_definition
+@onnx_op_definition("DepthToSpace", "graph.depth_to_space", {"mode": "DCR"})
 class DepthToSpaceOp(DepthSpaceFields):
     """DepthToSpace rearranges (permutes) data from depth into blocks of spatial data. This is the
     reverse transformation of SpaceToDepth. More specifically, this op outputs a copy of the
@@ -949,11 +829,10 @@ class DepthToSpaceOp(DepthSpaceFields):
         %y = graph.depth_to_space %input {blocksize = 1 : i64, mode = "DCR"} : tensor<*xf32>
     """
 
-    name = "graph.depth_to_space"
 
-
-@onnx_op("DequantizeLinear", {"axis": 1, "block_size": 0, "output_dtype": 0})
-@irdl_op_definition
+@onnx_op_definition(
+    "DequantizeLinear", "graph.dequantize_linear", {"axis": 1, "block_size": 0, "output_dtype": 0}
+)
 class DequantizeLinearOp(OnnxOpWithoutRegions):
     """The linear dequantization operator. It consumes a quantized tensor, a scale, and a zero
     point to compute the full-precision tensor. The dequantization formula is `y = (x -
@@ -964,8 +843,6 @@ class DequantizeLinearOp(OnnxOpWithoutRegions):
         %y = graph.dequantize_linear %x, %x_scale, %none {axis = 1 : i64, block_size = 0 : i64, output_dtype = 0 : i64} : (tensor<*xi32>, tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.dequantize_linear"
-
     x = operand_def(AnyTensor)
     x_scale = operand_def(AnyTensor)
     x_zero_point = operand_def(OptionalTensor)
@@ -975,8 +852,7 @@ class DequantizeLinearOp(OnnxOpWithoutRegions):
     output_dtype = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Det", {})
-@irdl_op_definition
+@onnx_op_definition("Det", "graph.det")
 class DetOp(XToYFields):
     """Det calculates determinant of a square matrix or batches of square matrices. Det takes one
     input tensor of shape `[*, M, M]`, where `*` is zero or more batch dimensions, and the
@@ -989,11 +865,8 @@ class DetOp(XToYFields):
         %y = graph.det %x : tensor<*xf32>
     """
 
-    name = "graph.det"
 
-
-@onnx_op("Div", {})
-@irdl_op_definition
+@onnx_op_definition("Div", "graph.div")
 class DivOp(ABToCFields):
     """Performs element-wise binary division (with Numpy-style broadcasting support).
 
@@ -1002,11 +875,8 @@ class DivOp(ABToCFields):
         %y = graph.div %a, %b : tensor<*xf32>
     """
 
-    name = "graph.div"
 
-
-@onnx_op("Dropout", {})
-@irdl_op_definition
+@onnx_op_definition("Dropout", "graph.dropout")
 class DropoutOp(OnnxOpWithoutRegions):
     """Dropout takes an input floating-point tensor, an optional input ratio (floating-point
     scalar) and an optional input training_mode (boolean scalar). It produces two tensor
@@ -1017,8 +887,6 @@ class DropoutOp(OnnxOpWithoutRegions):
         %y0, %y1 = graph.dropout %data, %none, %none {seed = 1 : i64} : (tensor<*xf32>, none, none) -> (tensor<*xf32>, none)
     """
 
-    name = "graph.dropout"
-
     data = operand_def(AnyTensor)
     ratio = operand_def(OptionalTensor)
     training_mode = operand_def(OptionalTensor)
@@ -1027,8 +895,7 @@ class DropoutOp(OnnxOpWithoutRegions):
     seed = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("DynamicQuantizeLinear", {})
-@irdl_op_definition
+@onnx_op_definition("DynamicQuantizeLinear", "graph.dynamic_quantize_linear")
 class DynamicQuantizeLinearOp(OnnxOpWithoutRegions):
     """A Function to fuse calculation for Scale, Zero Point and FP32->8Bit conversion of FP32 Input
     data. Outputs Scale, ZeroPoint and Quantized Input for a given FP32 Input. Scale is
@@ -1039,16 +906,13 @@ class DynamicQuantizeLinearOp(OnnxOpWithoutRegions):
         %y0, %y1, %y2 = graph.dynamic_quantize_linear %x : (tensor<*xf32>) -> (tensor<*xui8>, tensor<*xf32>, tensor<*xui8>)
     """
 
-    name = "graph.dynamic_quantize_linear"
-
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     y_scale = result_def(AnyTensor)
     y_zero_point = result_def(AnyTensor)
 
 
-@onnx_op("Einsum", {})
-@irdl_op_definition
+@onnx_op_definition("Einsum", "graph.einsum")
 class EinsumOp(OnnxOpWithoutRegions):
     """An einsum of the form `term1, term2 -> output-term` produces an output tensor using the
     following equation
@@ -1058,15 +922,12 @@ class EinsumOp(OnnxOpWithoutRegions):
         %y = graph.einsum %inputs_0, %inputs_1 {equation = "a"} : tensor<*xf32>
     """
 
-    name = "graph.einsum"
-
     inputs = var_operand_def(AnyTensor)
     output = result_def(AnyTensor)
     equation = prop_def(StringAttr)
 
 
-@onnx_op("Elu", {"alpha": 1.0})
-@irdl_op_definition
+@onnx_op_definition("Elu", "graph.elu", {"alpha": 1.0})
 class EluOp(XToYAlphaFields):
     """Elu takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     function `f(x) = alpha * (exp(x) - 1.) for x < 0`, `f(x) = x for x >= 0`., is applied to the
@@ -1077,11 +938,8 @@ class EluOp(XToYAlphaFields):
         %y = graph.elu %x {alpha = 1.000000e+00 : f32} : tensor<*xf32>
     """
 
-    name = "graph.elu"
 
-
-@onnx_op("Equal", {})
-@irdl_op_definition
+@onnx_op_definition("Equal", "graph.equal")
 class EqualOp(ABToCFields):
     """Returns the tensor resulted from performing the `equal` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
@@ -1091,11 +949,8 @@ class EqualOp(ABToCFields):
         %y = graph.equal %a, %b : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xi1>
     """
 
-    name = "graph.equal"
 
-
-@onnx_op("Erf", {})
-@irdl_op_definition
+@onnx_op_definition("Erf", "graph.erf")
 class ErfOp(InputToOutputFields):
     """Computes the error function of the given input tensor element-wise.
 
@@ -1104,11 +959,8 @@ class ErfOp(InputToOutputFields):
         %y = graph.erf %input : tensor<*xf32>
     """
 
-    name = "graph.erf"
 
-
-@onnx_op("Exp", {})
-@irdl_op_definition
+@onnx_op_definition("Exp", "graph.exp")
 class ExpOp(InputToOutputFields):
     """Calculates the exponential of the given input tensor, element-wise.
 
@@ -1117,11 +969,8 @@ class ExpOp(InputToOutputFields):
         %y = graph.exp %input : tensor<*xf32>
     """
 
-    name = "graph.exp"
 
-
-@onnx_op("Expand", {})
-@irdl_op_definition
+@onnx_op_definition("Expand", "graph.expand")
 class ExpandOp(OnnxOpWithoutRegions):
     """Broadcast the input tensor following the given shape and the broadcast rule. The broadcast
     rule is similar to numpy.array(input) * numpy.ones(shape): Dimensions are right alignment;
@@ -1132,15 +981,12 @@ class ExpandOp(OnnxOpWithoutRegions):
         %y = graph.expand %input, %shape : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.expand"
-
     input = operand_def(AnyTensor)
     shape = operand_def(AnyTensor)
     output = result_def(AnyTensor)
 
 
-@onnx_op("EyeLike", {"k": 0})
-@irdl_op_definition
+@onnx_op_definition("EyeLike", "graph.eye_like", {"k": 0})
 class EyeLikeOp(OnnxOpWithoutRegions):
     """Generate a 2D tensor (matrix) with ones on the diagonal and zeros everywhere else. Only 2D
     tensors are supported, i.e. input T1 must be of rank 2. The shape of the output tensor is
@@ -1151,8 +997,6 @@ class EyeLikeOp(OnnxOpWithoutRegions):
 
         %y = graph.eye_like %input {dtype = 1 : i64, k = 0 : i64} : tensor<*xf32>
     """
-
-    name = "graph.eye_like"
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
@@ -1169,8 +1013,7 @@ class InputToOutputAxisFields(OnnxOpWithoutRegions):
     axis = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Flatten", {"axis": 1})
-@irdl_op_definition
+@onnx_op_definition("Flatten", "graph.flatten", {"axis": 1})
 class FlattenOp(InputToOutputAxisFields):
     """Flattens the input tensor into a 2D matrix. If input tensor has shape (d_0, d_1, ... d_n)
     then the output will have shape (d_0 X d_1 ... d_(axis-1), d_axis X d_(axis+1) ... X dn).
@@ -1180,11 +1023,8 @@ class FlattenOp(InputToOutputAxisFields):
         %y = graph.flatten %input {axis = 1 : i64} : tensor<*xf32>
     """
 
-    name = "graph.flatten"
 
-
-@onnx_op("Floor", {})
-@irdl_op_definition
+@onnx_op_definition("Floor", "graph.floor")
 class FloorOp(XToYFields):
     """Floor takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     floor is, y = floor(x), is applied to the tensor elementwise. If x is integral, +0, -0, NaN,
@@ -1194,8 +1034,6 @@ class FloorOp(XToYFields):
 
         %y = graph.floor %x : tensor<*xf32>
     """
-
-    name = "graph.floor"
 
 
 class RecurrentFields(OnnxOpWithoutRegions):
@@ -1211,8 +1049,9 @@ class RecurrentFields(OnnxOpWithoutRegions):
     layout = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("GRU", {"direction": "forward", "layout": 0, "linear_before_reset": 0})
-@irdl_op_definition
+@onnx_op_definition(
+    "GRU", "graph.gru", {"direction": "forward", "layout": 0, "linear_before_reset": 0}
+)
 class GRUOp(RecurrentFields):
     """Computes an one-layer GRU. This operator is usually supported via some custom implementation
     such as CuDNN.
@@ -1221,8 +1060,6 @@ class GRUOp(RecurrentFields):
 
         %y0, %y1 = graph.gru %x, %w, %r, %none, %none, %none {activation_alpha = array<f32: 5.000000e-01, 5.000000e-01>, activation_beta = array<f32: 5.000000e-01, 5.000000e-01>, activations = ["Sigmoid", "Tanh", "Tanh"], clip = 5.000000e-01 : f32, direction = "forward", hidden_size = 1 : i64, layout = 0 : i64, linear_before_reset = 0 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none) -> (none, none)
     """
-
-    name = "graph.gru"
 
     x = operand_def(AnyTensor)
     w = operand_def(AnyTensor)
@@ -1245,8 +1082,7 @@ class GatherFields(OnnxOpWithoutRegions):
     axis = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Gather", {"axis": 0})
-@irdl_op_definition
+@onnx_op_definition("Gather", "graph.gather", {"axis": 0})
 class GatherOp(GatherFields):
     """Given `data` tensor of rank r >= 1, and `indices` tensor of rank q, gather entries of the
     axis dimension of `data` (by default outer-most one as axis=0) indexed by `indices`, and
@@ -1257,11 +1093,8 @@ class GatherOp(GatherFields):
         %y = graph.gather %data, %indices {axis = 0 : i64} : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.gather"
 
-
-@onnx_op("GatherElements", {"axis": 0})
-@irdl_op_definition
+@onnx_op_definition("GatherElements", "graph.gather_elements", {"axis": 0})
 class GatherElementsOp(GatherFields):
     """GatherElements takes two inputs `data` and `indices` of the same rank r >= 1 and an optional
     attribute `axis` that identifies an axis of `data` (by default, the outer-most axis, that is
@@ -1273,11 +1106,8 @@ class GatherElementsOp(GatherFields):
         %y = graph.gather_elements %data, %indices {axis = 0 : i64} : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.gather_elements"
 
-
-@onnx_op("GatherND", {"batch_dims": 0})
-@irdl_op_definition
+@onnx_op_definition("GatherND", "graph.gather_nd", {"batch_dims": 0})
 class GatherNDOp(OnnxOpWithoutRegions):
     """Given `data` tensor of rank `r` >= 1, `indices` tensor of rank `q` >= 1, and `batch_dims`
     integer `b`, this operator gathers slices of `data` into an output tensor of rank `q + r -
@@ -1288,16 +1118,13 @@ class GatherNDOp(OnnxOpWithoutRegions):
         %y = graph.gather_nd %data, %indices {batch_dims = 0 : i64} : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.gather_nd"
-
     data = operand_def(AnyTensor)
     indices = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     batch_dims = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Gelu", {"approximate": "none"})
-@irdl_op_definition
+@onnx_op_definition("Gelu", "graph.gelu", {"approximate": "none"})
 class GeluOp(OnnxOpWithoutRegions):
     """Gelu takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     gaussian error linear units function, $y = 0.5 * x * (1 + erf(x/sqrt(2)))$ is applied to the
@@ -1309,8 +1136,6 @@ class GeluOp(OnnxOpWithoutRegions):
 
         %y = graph.gelu %x {approximate = "none"} : tensor<*xf32>
     """
-
-    name = "graph.gelu"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
@@ -1330,8 +1155,7 @@ class GemmFields(OnnxOpWithoutRegions):
     trans_b = opt_prop_def(IntegerAttr[I64], prop_name="transB")
 
 
-@onnx_op("Gemm", {"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 0})
-@irdl_op_definition
+@onnx_op_definition("Gemm", "graph.gemm", {"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 0})
 class GemmOp(GemmFields):
     """General Matrix multiplication:
     https://en.wikipedia.org/wiki/Basic_Linear_Algebra_Subprograms#Level_3
@@ -1341,11 +1165,8 @@ class GemmOp(GemmFields):
         %y = graph.gemm %a, %b, %none {alpha = 1.000000e+00 : f32, beta = 1.000000e+00 : f32, transA = 0 : i64, transB = 0 : i64} : (tensor<*xf32>, tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.gemm"
 
-
-@onnx_op("GlobalAveragePool", {})
-@irdl_op_definition
+@onnx_op_definition("GlobalAveragePool", "graph.global_average_pool")
 class GlobalAveragePoolOp(XToYFields):
     """GlobalAveragePool consumes an input tensor X and applies average pooling across the values
     in the same channel. This is equivalent to AveragePool with kernel size equal to the spatial
@@ -1356,11 +1177,8 @@ class GlobalAveragePoolOp(XToYFields):
         %y = graph.global_average_pool %x : tensor<*xf32>
     """
 
-    name = "graph.global_average_pool"
 
-
-@onnx_op("GlobalLpPool", {"p": 2})
-@irdl_op_definition
+@onnx_op_definition("GlobalLpPool", "graph.global_lp_pool", {"p": 2})
 class GlobalLpPoolOp(OnnxOpWithoutRegions):
     """GlobalLpPool consumes an input tensor X and applies lp pool pooling across the values in the
     same channel. This is equivalent to LpPool with kernel size equal to the spatial dimension
@@ -1371,15 +1189,12 @@ class GlobalLpPoolOp(OnnxOpWithoutRegions):
         %y = graph.global_lp_pool %x {p = 2 : i64} : tensor<*xf32>
     """
 
-    name = "graph.global_lp_pool"
-
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     p = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("GlobalMaxPool", {})
-@irdl_op_definition
+@onnx_op_definition("GlobalMaxPool", "graph.global_max_pool")
 class GlobalMaxPoolOp(XToYFields):
     """GlobalMaxPool consumes an input tensor X and applies max pooling across the values in the
     same channel. This is equivalent to MaxPool with kernel size equal to the spatial dimension
@@ -1390,11 +1205,8 @@ class GlobalMaxPoolOp(XToYFields):
         %y = graph.global_max_pool %x : tensor<*xf32>
     """
 
-    name = "graph.global_max_pool"
 
-
-@onnx_op("Greater", {})
-@irdl_op_definition
+@onnx_op_definition("Greater", "graph.greater")
 class GreaterOp(ABToCFields):
     """Returns the tensor resulted from performing the `greater` logical operation elementwise on
     the input tensors `A` and `B` (with Numpy-style broadcasting support).
@@ -1404,11 +1216,8 @@ class GreaterOp(ABToCFields):
         %y = graph.greater %a, %b : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xi1>
     """
 
-    name = "graph.greater"
 
-
-@onnx_op("GreaterOrEqual", {})
-@irdl_op_definition
+@onnx_op_definition("GreaterOrEqual", "graph.greater_or_equal")
 class GreaterOrEqualOp(ABToCFields):
     """Returns the tensor resulted from performing the `greater_equal` logical operation
     elementwise on the input tensors `A` and `B` (with Numpy-style broadcasting support).
@@ -1418,11 +1227,12 @@ class GreaterOrEqualOp(ABToCFields):
         %y = graph.greater_or_equal %a, %b : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xi1>
     """
 
-    name = "graph.greater_or_equal"
 
-
-@onnx_op("GridSample", {"align_corners": 0, "mode": "linear", "padding_mode": "zeros"})
-@irdl_op_definition
+@onnx_op_definition(
+    "GridSample",
+    "graph.grid_sample",
+    {"align_corners": 0, "mode": "linear", "padding_mode": "zeros"},
+)
 class GridSampleOp(OnnxOpWithoutRegions):
     """Given an input `X` and a flow-field `grid`, computes the output `Y` using `X` values and
     pixel locations from the `grid`. For spatial input `X` with shape (N, C, H, W), the `grid`
@@ -1433,8 +1243,6 @@ class GridSampleOp(OnnxOpWithoutRegions):
         %y = graph.grid_sample %x, %grid {align_corners = 0 : i64, mode = "linear", padding_mode = "zeros"} : tensor<*xf32>
     """
 
-    name = "graph.grid_sample"
-
     x = operand_def(AnyTensor)
     grid = operand_def(AnyTensor)
     y = result_def(AnyTensor)
@@ -1443,8 +1251,9 @@ class GridSampleOp(OnnxOpWithoutRegions):
     padding_mode = opt_prop_def(StringAttr)
 
 
-@onnx_op("GroupNormalization", {"epsilon": 1e-05, "stash_type": 1})
-@irdl_op_definition
+@onnx_op_definition(
+    "GroupNormalization", "graph.group_normalization", {"epsilon": 1e-05, "stash_type": 1}
+)
 class GroupNormalizationOp(OnnxOpWithoutRegions):
     """A GroupNormalization function. Carries out group normalization as described in the paper
     https://arxiv.org/abs/1803.08494
@@ -1453,8 +1262,6 @@ class GroupNormalizationOp(OnnxOpWithoutRegions):
 
         %y = graph.group_normalization %x, %scale, %bias {epsilon = 1.000000e-05 : f32, num_groups = 1 : i64, stash_type = 1 : i64} : tensor<*xf32>
     """
-
-    name = "graph.group_normalization"
 
     x = operand_def(AnyTensor)
     scale = operand_def(AnyTensor)
@@ -1465,8 +1272,7 @@ class GroupNormalizationOp(OnnxOpWithoutRegions):
     stash_type = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("HammingWindow", {"output_datatype": 1, "periodic": 1})
-@irdl_op_definition
+@onnx_op_definition("HammingWindow", "graph.hamming_window", {"output_datatype": 1, "periodic": 1})
 class HammingWindowOp(WindowFunctionFields):
     """Generates a Hamming window as described in the paper
     https://ieeexplore.ieee.org/document/1455106.
@@ -1476,11 +1282,8 @@ class HammingWindowOp(WindowFunctionFields):
         %y = graph.hamming_window %size {output_datatype = 1 : i64, periodic = 1 : i64} : (tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.hamming_window"
 
-
-@onnx_op("HannWindow", {"output_datatype": 1, "periodic": 1})
-@irdl_op_definition
+@onnx_op_definition("HannWindow", "graph.hann_window", {"output_datatype": 1, "periodic": 1})
 class HannWindowOp(WindowFunctionFields):
     """Generates a Hann window as described in the paper
     https://ieeexplore.ieee.org/document/1455106.
@@ -1490,11 +1293,8 @@ class HannWindowOp(WindowFunctionFields):
         %y = graph.hann_window %size {output_datatype = 1 : i64, periodic = 1 : i64} : (tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.hann_window"
 
-
-@onnx_op("HardSigmoid", {"alpha": 0.2, "beta": 0.5})
-@irdl_op_definition
+@onnx_op_definition("HardSigmoid", "graph.hard_sigmoid", {"alpha": 0.2, "beta": 0.5})
 class HardSigmoidOp(OnnxOpWithoutRegions):
     """HardSigmoid takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     the HardSigmoid function, y = max(0, min(1, alpha * x + beta)), is applied to the tensor
@@ -1505,16 +1305,13 @@ class HardSigmoidOp(OnnxOpWithoutRegions):
         %y = graph.hard_sigmoid %x {alpha = 2.000000e-01 : f32, beta = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
-    name = "graph.hard_sigmoid"
-
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
     beta = opt_prop_def(FloatAttr[Float32Type])
 
 
-@onnx_op("HardSwish", {})
-@irdl_op_definition
+@onnx_op_definition("HardSwish", "graph.hard_swish")
 class HardSwishOp(XToYFields):
     """HardSwish takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     the HardSwish function, y = x * max(0, min(1, alpha * x + beta)) = x * HardSigmoid<alpha,
@@ -1525,11 +1322,8 @@ class HardSwishOp(XToYFields):
         %y = graph.hard_swish %x : tensor<*xf32>
     """
 
-    name = "graph.hard_swish"
 
-
-@onnx_op("Hardmax", {"axis": -1})
-@irdl_op_definition
+@onnx_op_definition("Hardmax", "graph.hardmax", {"axis": -1})
 class HardmaxOp(InputToOutputAxisFields):
     """The operator computes the hardmax values for the given input:
 
@@ -1538,11 +1332,8 @@ class HardmaxOp(InputToOutputAxisFields):
         %y = graph.hardmax %input {axis = -1 : i64} : tensor<*xf32>
     """
 
-    name = "graph.hardmax"
 
-
-@onnx_op("Identity", {})
-@irdl_op_definition
+@onnx_op_definition("Identity", "graph.identity")
 class IdentityOp(InputToOutputFields):
     """Identity operator
 
@@ -1551,11 +1342,8 @@ class IdentityOp(InputToOutputFields):
         %y = graph.identity %input : tensor<*xf32>
     """
 
-    name = "graph.identity"
 
-
-@onnx_op("If", {})
-@irdl_op_definition
+@onnx_op_definition("If", "graph.if")
 class IfOp(OnnxOp):
     """If conditional
 
@@ -1568,8 +1356,6 @@ class IfOp(OnnxOp):
         } : (tensor<i1>) -> tensor<*xf32>
     """
 
-    name = "graph.if"
-
     cond = operand_def(AnyTensor)
     outputs = var_result_def(AnyTensor)
     then_branch = region_def("single_block")
@@ -1577,8 +1363,7 @@ class IfOp(OnnxOp):
     assembly_format = "operands `then_branch` $then_branch `else_branch` $else_branch attr-dict `:` functional-type(operands, results)"
 
 
-@onnx_op("ImageDecoder", {"pixel_format": "RGB"})
-@irdl_op_definition
+@onnx_op_definition("ImageDecoder", "graph.image_decoder", {"pixel_format": "RGB"})
 class ImageDecoderOp(OnnxOpWithoutRegions):
     """Loads and decodes and image from a file. If it can't decode for any reason (e.g. corrupted
     encoded stream, invalid format, it will return an empty matrix).
@@ -1588,15 +1373,12 @@ class ImageDecoderOp(OnnxOpWithoutRegions):
         %y = graph.image_decoder %encoded_stream {pixel_format = "RGB"} : tensor<*xui8>
     """
 
-    name = "graph.image_decoder"
-
     encoded_stream = operand_def(AnyTensor)
     image = result_def(AnyTensor)
     pixel_format = opt_prop_def(StringAttr)
 
 
-@onnx_op("InstanceNormalization", {"epsilon": 1e-05})
-@irdl_op_definition
+@onnx_op_definition("InstanceNormalization", "graph.instance_normalization", {"epsilon": 1e-05})
 class InstanceNormalizationOp(OnnxOpWithoutRegions):
     """Carries out instance normalization as described in the paper
     https://arxiv.org/abs/1607.08022.
@@ -1606,8 +1388,6 @@ class InstanceNormalizationOp(OnnxOpWithoutRegions):
         %y = graph.instance_normalization %input, %scale, %b {epsilon = 1.000000e-05 : f32} : tensor<*xf32>
     """
 
-    name = "graph.instance_normalization"
-
     input = operand_def(AnyTensor)
     scale = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
@@ -1615,8 +1395,7 @@ class InstanceNormalizationOp(OnnxOpWithoutRegions):
     epsilon = opt_prop_def(FloatAttr[Float32Type])
 
 
-@onnx_op("IsInf", {"detect_negative": 1, "detect_positive": 1})
-@irdl_op_definition
+@onnx_op_definition("IsInf", "graph.is_inf", {"detect_negative": 1, "detect_positive": 1})
 class IsInfOp(OnnxOpWithoutRegions):
     """Map infinity to true and other values to false.
 
@@ -1625,16 +1404,13 @@ class IsInfOp(OnnxOpWithoutRegions):
         %y = graph.is_inf %x {detect_negative = 1 : i64, detect_positive = 1 : i64} : (tensor<*xf32>) -> tensor<*xi1>
     """
 
-    name = "graph.is_inf"
-
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     detect_negative = opt_prop_def(IntegerAttr[I64])
     detect_positive = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("IsNaN", {})
-@irdl_op_definition
+@onnx_op_definition("IsNaN", "graph.is_nan")
 class IsNaNOp(XToYFields):
     """Returns which elements of the input are NaN.
 
@@ -1643,11 +1419,8 @@ class IsNaNOp(XToYFields):
         %y = graph.is_nan %x : (tensor<*xf32>) -> tensor<*xi1>
     """
 
-    name = "graph.is_nan"
 
-
-@onnx_op("LRN", {"alpha": 0.0001, "beta": 0.75, "bias": 1.0})
-@irdl_op_definition
+@onnx_op_definition("LRN", "graph.lrn", {"alpha": 0.0001, "beta": 0.75, "bias": 1.0})
 class LRNOp(OnnxOpWithoutRegions):
     """Local Response Normalization proposed in the [AlexNet
     paper](https://papers.nips.cc/paper/4824-imagenet-classification-with-deep-convolutional-
@@ -1659,8 +1432,6 @@ class LRNOp(OnnxOpWithoutRegions):
         %y = graph.lrn %x {alpha = 1.000000e-04 : f32, beta = 7.500000e-01 : f32, bias = 1.000000e+00 : f32, size = 1 : i64} : tensor<*xf32>
     """
 
-    name = "graph.lrn"
-
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
@@ -1669,8 +1440,7 @@ class LRNOp(OnnxOpWithoutRegions):
     size = prop_def(IntegerAttr[I64])
 
 
-@onnx_op("LSTM", {"direction": "forward", "input_forget": 0, "layout": 0})
-@irdl_op_definition
+@onnx_op_definition("LSTM", "graph.lstm", {"direction": "forward", "input_forget": 0, "layout": 0})
 class LSTMOp(RecurrentFields):
     """Computes an one-layer LSTM. This operator is usually supported via some custom
     implementation such as CuDNN.
@@ -1679,8 +1449,6 @@ class LSTMOp(RecurrentFields):
 
         %y0, %y1, %y2 = graph.lstm %x, %w, %r, %none, %none, %none, %none, %none {activation_alpha = array<f32: 5.000000e-01, 5.000000e-01>, activation_beta = array<f32: 5.000000e-01, 5.000000e-01>, activations = ["Sigmoid", "Tanh", "Tanh"], clip = 5.000000e-01 : f32, direction = "forward", hidden_size = 1 : i64, input_forget = 0 : i64, layout = 0 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none, none, none) -> (none, none, none)
     """
-
-    name = "graph.lstm"
 
     x = operand_def(AnyTensor)
     w = operand_def(AnyTensor)
@@ -1696,8 +1464,11 @@ class LSTMOp(RecurrentFields):
     input_forget = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("LayerNormalization", {"axis": -1, "epsilon": 1e-05, "stash_type": 1})
-@irdl_op_definition
+@onnx_op_definition(
+    "LayerNormalization",
+    "graph.layer_normalization",
+    {"axis": -1, "epsilon": 1e-05, "stash_type": 1},
+)
 class LayerNormalizationOp(OnnxOpWithoutRegions):
     """This is layer normalization defined in ONNX as function. The overall computation can be
     split into two stages. The first stage is standardization, which makes the normalized
@@ -1708,8 +1479,6 @@ class LayerNormalizationOp(OnnxOpWithoutRegions):
 
         %y0, %y1, %y2 = graph.layer_normalization %x, %scale, %none {axis = -1 : i64, epsilon = 1.000000e-05 : f32, stash_type = 1 : i64} : (tensor<*xf32>, tensor<*xf32>, none) -> (tensor<*xf32>, none, none)
     """
-
-    name = "graph.layer_normalization"
 
     x = operand_def(AnyTensor)
     scale = operand_def(AnyTensor)
@@ -1722,8 +1491,7 @@ class LayerNormalizationOp(OnnxOpWithoutRegions):
     stash_type = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("LeakyRelu", {"alpha": 0.01})
-@irdl_op_definition
+@onnx_op_definition("LeakyRelu", "graph.leaky_relu", {"alpha": 0.01})
 class LeakyReluOp(XToYAlphaFields):
     """LeakyRelu takes input data (Tensor<T>) and an argument alpha, and produces one output data
     (Tensor<T>) where the function `f(x) = alpha * x for x < 0`, `f(x) = x for x >= 0`, is
@@ -1734,11 +1502,8 @@ class LeakyReluOp(XToYAlphaFields):
         %y = graph.leaky_relu %x {alpha = 1.000000e-02 : f32} : tensor<*xf32>
     """
 
-    name = "graph.leaky_relu"
 
-
-@onnx_op("Less", {})
-@irdl_op_definition
+@onnx_op_definition("Less", "graph.less")
 class LessOp(ABToCFields):
     """Returns the tensor resulted from performing the `less` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
@@ -1748,11 +1513,8 @@ class LessOp(ABToCFields):
         %y = graph.less %a, %b : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xi1>
     """
 
-    name = "graph.less"
 
-
-@onnx_op("LessOrEqual", {})
-@irdl_op_definition
+@onnx_op_definition("LessOrEqual", "graph.less_or_equal")
 class LessOrEqualOp(ABToCFields):
     """Returns the tensor resulted from performing the `less_equal` logical operation elementwise
     on the input tensors `A` and `B` (with Numpy-style broadcasting support).
@@ -1762,11 +1524,12 @@ class LessOrEqualOp(ABToCFields):
         %y = graph.less_or_equal %a, %b : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xi1>
     """
 
-    name = "graph.less_or_equal"
 
-
-@onnx_op("LinearAttention", {"chunk_size": 64, "scale": 0.0, "update_rule": "gated_delta"})
-@irdl_op_definition
+@onnx_op_definition(
+    "LinearAttention",
+    "graph.linear_attention",
+    {"chunk_size": 64, "scale": 0.0, "update_rule": "gated_delta"},
+)
 class LinearAttentionOp(OnnxOpWithoutRegions):
     """Unified linear attention operator for autoregressive decoding (T=1) and prefill (T>1).
 
@@ -1774,8 +1537,6 @@ class LinearAttentionOp(OnnxOpWithoutRegions):
 
         %y0, %y1 = graph.linear_attention %query, %key, %value, %none, %none, %none {chunk_size = 64 : i64, kv_num_heads = 1 : i64, q_num_heads = 1 : i64, scale = 0.000000e+00 : f32, update_rule = "gated_delta"} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none) -> (tensor<*xf32>, tensor<*xf32>)
     """
-
-    name = "graph.linear_attention"
 
     query = operand_def(AnyTensor)
     key = operand_def(AnyTensor)
@@ -1792,8 +1553,7 @@ class LinearAttentionOp(OnnxOpWithoutRegions):
     update_rule = opt_prop_def(StringAttr)
 
 
-@onnx_op("Log", {})
-@irdl_op_definition
+@onnx_op_definition("Log", "graph.log")
 class LogOp(InputToOutputFields):
     """Calculates the natural log of the given input tensor, element-wise.
 
@@ -1802,11 +1562,8 @@ class LogOp(InputToOutputFields):
         %y = graph.log %input : tensor<*xf32>
     """
 
-    name = "graph.log"
 
-
-@onnx_op("LogSoftmax", {"axis": -1})
-@irdl_op_definition
+@onnx_op_definition("LogSoftmax", "graph.log_softmax", {"axis": -1})
 class LogSoftmaxOp(InputToOutputAxisFields):
     """The operator computes the log of softmax values for the given input:
 
@@ -1815,11 +1572,8 @@ class LogSoftmaxOp(InputToOutputAxisFields):
         %y = graph.log_softmax %input {axis = -1 : i64} : tensor<*xf32>
     """
 
-    name = "graph.log_softmax"
 
-
-@onnx_op("Loop", {})
-@irdl_op_definition
+@onnx_op_definition("Loop", "graph.loop")
 class LoopOp(OnnxOp):
     """Generic Looping construct. This loop has multiple termination conditions:
 
@@ -1831,8 +1585,6 @@ class LoopOp(OnnxOp):
         } : (tensor<i64>, tensor<i1>, tensor<*xf32>) -> tensor<*xf32>
     """
 
-    name = "graph.loop"
-
     m = operand_def(OptionalTensor)
     cond = operand_def(OptionalTensor)
     v_initial = var_operand_def(AnyTensor)
@@ -1841,8 +1593,7 @@ class LoopOp(OnnxOp):
     assembly_format = "operands `body` $body attr-dict `:` functional-type(operands, results)"
 
 
-@onnx_op("LpNormalization", {"axis": -1, "p": 2})
-@irdl_op_definition
+@onnx_op_definition("LpNormalization", "graph.lp_normalization", {"axis": -1, "p": 2})
 class LpNormalizationOp(OnnxOpWithoutRegions):
     """Given a matrix, apply Lp-normalization along the provided axis. The output is computed as:
     `output = input / Lp_norm(input, axis)`. When the Lp norm is zero (i.e., all elements along
@@ -1853,16 +1604,13 @@ class LpNormalizationOp(OnnxOpWithoutRegions):
         %y = graph.lp_normalization %input {axis = -1 : i64, p = 2 : i64} : tensor<*xf32>
     """
 
-    name = "graph.lp_normalization"
-
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
     p = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("LpPool", {"auto_pad": "NOTSET", "ceil_mode": 0, "p": 2})
-@irdl_op_definition
+@onnx_op_definition("LpPool", "graph.lp_pool", {"auto_pad": "NOTSET", "ceil_mode": 0, "p": 2})
 class LpPoolOp(PoolWindowFields):
     """LpPool consumes an input tensor X and applies Lp pooling across the tensor according to
     kernel sizes, stride sizes, and pad lengths. Lp pooling consisting of computing the Lp norm
@@ -1874,14 +1622,11 @@ class LpPoolOp(PoolWindowFields):
         %y = graph.lp_pool %x {auto_pad = "NOTSET", ceil_mode = 0 : i64, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 1, 1>, p = 2 : i64, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : tensor<*xf32>
     """
 
-    name = "graph.lp_pool"
-
     y = result_def(AnyTensor)
     p = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("MatMul", {})
-@irdl_op_definition
+@onnx_op_definition("MatMul", "graph.mat_mul")
 class MatMulOp(OnnxOpWithoutRegions):
     """Matrix product that behaves like
     [numpy.matmul](https://numpy.org/doc/stable/reference/generated/numpy.matmul.html).
@@ -1891,15 +1636,12 @@ class MatMulOp(OnnxOpWithoutRegions):
         %y = graph.mat_mul %a, %b : tensor<*xf32>
     """
 
-    name = "graph.mat_mul"
-
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     y = result_def(AnyTensor)
 
 
-@onnx_op("MatMulInteger", {})
-@irdl_op_definition
+@onnx_op_definition("MatMulInteger", "graph.mat_mul_integer")
 class MatMulIntegerOp(OnnxOpWithoutRegions):
     """Matrix product that behaves like
     [numpy.matmul](https://numpy.org/doc/stable/reference/generated/numpy.matmul.html). The
@@ -1910,8 +1652,6 @@ class MatMulIntegerOp(OnnxOpWithoutRegions):
         %y = graph.mat_mul_integer %a, %b, %none, %none : (tensor<*xui8>, tensor<*xui8>, none, none) -> tensor<*xi32>
     """
 
-    name = "graph.mat_mul_integer"
-
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     a_zero_point = operand_def(OptionalTensor)
@@ -1919,8 +1659,7 @@ class MatMulIntegerOp(OnnxOpWithoutRegions):
     y = result_def(AnyTensor)
 
 
-@onnx_op("Max", {})
-@irdl_op_definition
+@onnx_op_definition("Max", "graph.max")
 class MaxOp(OnnxOpWithoutRegions):
     """Element-wise max of each of the input tensors (with Numpy-style broadcasting support). All
     inputs and outputs must have the same data type. This operator supports **multidirectional
@@ -1932,14 +1671,13 @@ class MaxOp(OnnxOpWithoutRegions):
         %y = graph.max %data_0_0, %data_0_1 : tensor<*xf32>
     """
 
-    name = "graph.max"
-
     data_0 = var_operand_def(AnyTensor)
     max = result_def(AnyTensor)
 
 
-@onnx_op("MaxPool", {"auto_pad": "NOTSET", "ceil_mode": 0, "storage_order": 0})
-@irdl_op_definition
+@onnx_op_definition(
+    "MaxPool", "graph.max_pool", {"auto_pad": "NOTSET", "ceil_mode": 0, "storage_order": 0}
+)
 class MaxPoolOp(PoolWindowFields):
     """MaxPool consumes an input tensor X and applies max pooling across the tensor according to
     kernel sizes, stride sizes, and pad lengths. max pooling consisting of computing the max on
@@ -1951,15 +1689,12 @@ class MaxPoolOp(PoolWindowFields):
         %y0, %y1 = graph.max_pool %x {auto_pad = "NOTSET", ceil_mode = 0 : i64, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 1, 1>, pads = array<i64: 1, 1>, storage_order = 0 : i64, strides = array<i64: 1, 1>} : (tensor<*xf32>) -> (tensor<*xf32>, none)
     """
 
-    name = "graph.max_pool"
-
     y = result_def(AnyTensor)
     indices = result_def(OptionalTensor)
     storage_order = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("MaxRoiPool", {"spatial_scale": 1.0})
-@irdl_op_definition
+@onnx_op_definition("MaxRoiPool", "graph.max_roi_pool", {"spatial_scale": 1.0})
 class MaxRoiPoolOp(OnnxOpWithoutRegions):
     """ROI max pool consumes an input tensor X and region of interests (RoIs) to apply max pooling
     across each RoI, to produce output 4-D tensor of shape (num_rois, channels, pooled_shape[0],
@@ -1970,8 +1705,6 @@ class MaxRoiPoolOp(OnnxOpWithoutRegions):
         %y = graph.max_roi_pool %x, %rois {pooled_shape = array<i64: 1, 1>, spatial_scale = 1.000000e+00 : f32} : tensor<*xf32>
     """
 
-    name = "graph.max_roi_pool"
-
     x = operand_def(AnyTensor)
     rois = operand_def(AnyTensor)
     y = result_def(AnyTensor)
@@ -1979,8 +1712,7 @@ class MaxRoiPoolOp(OnnxOpWithoutRegions):
     spatial_scale = opt_prop_def(FloatAttr[Float32Type])
 
 
-@onnx_op("MaxUnpool", {})
-@irdl_op_definition
+@onnx_op_definition("MaxUnpool", "graph.max_unpool")
 class MaxUnpoolOp(OnnxOpWithoutRegions):
     """MaxUnpool essentially computes the partial inverse of the MaxPool op. The input information
     to this op is typically the output information from a MaxPool op. The first input tensor X
@@ -1992,8 +1724,6 @@ class MaxUnpoolOp(OnnxOpWithoutRegions):
         %y = graph.max_unpool %x, %i, %none {kernel_shape = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xf32>, tensor<*xi64>, none) -> tensor<*xf32>
     """
 
-    name = "graph.max_unpool"
-
     x = operand_def(AnyTensor)
     i = operand_def(AnyTensor)
     output_shape = operand_def(OptionalTensor)
@@ -2003,8 +1733,7 @@ class MaxUnpoolOp(OnnxOpWithoutRegions):
     strides = opt_prop_def(DenseArrayBase[I64])
 
 
-@onnx_op("Mean", {})
-@irdl_op_definition
+@onnx_op_definition("Mean", "graph.mean")
 class MeanOp(OnnxOpWithoutRegions):
     """Element-wise mean of each of the input tensors (with Numpy-style broadcasting support). All
     inputs and outputs must have the same data type. This operator supports **multidirectional
@@ -2016,14 +1745,13 @@ class MeanOp(OnnxOpWithoutRegions):
         %y = graph.mean %data_0_0, %data_0_1 : tensor<*xf32>
     """
 
-    name = "graph.mean"
-
     data_0 = var_operand_def(AnyTensor)
     mean = result_def(AnyTensor)
 
 
-@onnx_op("MeanVarianceNormalization", {"axes": [0, 2, 3]})
-@irdl_op_definition
+@onnx_op_definition(
+    "MeanVarianceNormalization", "graph.mean_variance_normalization", {"axes": [0, 2, 3]}
+)
 class MeanVarianceNormalizationOp(OnnxOpWithoutRegions):
     """A MeanVarianceNormalization Function: Perform mean variance normalization on the input
     tensor X using formula: `(X-EX)/sqrt(E(X-EX)^2)`
@@ -2033,15 +1761,12 @@ class MeanVarianceNormalizationOp(OnnxOpWithoutRegions):
         %y = graph.mean_variance_normalization %x {axes = array<i64: 0, 2, 3>} : tensor<*xf32>
     """
 
-    name = "graph.mean_variance_normalization"
-
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     axes = opt_prop_def(DenseArrayBase[I64])
 
 
-@onnx_op("MelWeightMatrix", {"output_datatype": 1})
-@irdl_op_definition
+@onnx_op_definition("MelWeightMatrix", "graph.mel_weight_matrix", {"output_datatype": 1})
 class MelWeightMatrixOp(OnnxOpWithoutRegions):
     """Generate a MelWeightMatrix that can be used to re-weight a Tensor containing a linearly
     sampled frequency spectra (from DFT or STFT) into num_mel_bins frequency information based
@@ -2053,8 +1778,6 @@ class MelWeightMatrixOp(OnnxOpWithoutRegions):
         %y = graph.mel_weight_matrix %num_mel_bins, %dft_length, %sample_rate, %lower_edge_hertz, %upper_edge_hertz {output_datatype = 1 : i64} : (tensor<*xi64>, tensor<*xi64>, tensor<*xi64>, tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
     """
 
-    name = "graph.mel_weight_matrix"
-
     num_mel_bins = operand_def(AnyTensor)
     dft_length = operand_def(AnyTensor)
     sample_rate = operand_def(AnyTensor)
@@ -2064,8 +1787,7 @@ class MelWeightMatrixOp(OnnxOpWithoutRegions):
     output_datatype = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Min", {})
-@irdl_op_definition
+@onnx_op_definition("Min", "graph.min")
 class MinOp(OnnxOpWithoutRegions):
     """Element-wise min of each of the input tensors (with Numpy-style broadcasting support). All
     inputs and outputs must have the same data type. This operator supports **multidirectional
@@ -2077,14 +1799,11 @@ class MinOp(OnnxOpWithoutRegions):
         %y = graph.min %data_0_0, %data_0_1 : tensor<*xf32>
     """
 
-    name = "graph.min"
-
     data_0 = var_operand_def(AnyTensor)
     min = result_def(AnyTensor)
 
 
-@onnx_op("Mish", {})
-@irdl_op_definition
+@onnx_op_definition("Mish", "graph.mish")
 class MishOp(XToYFields):
     """Mish: A Self Regularized Non-Monotonic Neural Activation Function.
 
@@ -2093,11 +1812,8 @@ class MishOp(XToYFields):
         %y = graph.mish %x : tensor<*xf32>
     """
 
-    name = "graph.mish"
 
-
-@onnx_op("Mod", {"fmod": 0})
-@irdl_op_definition
+@onnx_op_definition("Mod", "graph.mod", {"fmod": 0})
 class ModOp(OnnxOpWithoutRegions):
     """Performs an element-wise binary modulo operation. The `fmod` attribute determines how the
     quotient is rounded. Its value must be `0` (default) or `1`.
@@ -2107,16 +1823,13 @@ class ModOp(OnnxOpWithoutRegions):
         %y = graph.mod %a, %b {fmod = 0 : i64} : tensor<*xf32>
     """
 
-    name = "graph.mod"
-
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     c = result_def(AnyTensor)
     fmod = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Mul", {})
-@irdl_op_definition
+@onnx_op_definition("Mul", "graph.mul")
 class MulOp(ABToCFields):
     """Performs element-wise binary multiplication (with Numpy-style broadcasting support).
 
@@ -2125,11 +1838,8 @@ class MulOp(ABToCFields):
         %y = graph.mul %a, %b : tensor<*xf32>
     """
 
-    name = "graph.mul"
 
-
-@onnx_op("Multinomial", {"dtype": 6, "sample_size": 1})
-@irdl_op_definition
+@onnx_op_definition("Multinomial", "graph.multinomial", {"dtype": 6, "sample_size": 1})
 class MultinomialOp(OnnxOpWithoutRegions):
     """Generate a tensor of samples from a multinomial distribution according to the probabilities
     of each of the possible outcomes.
@@ -2139,8 +1849,6 @@ class MultinomialOp(OnnxOpWithoutRegions):
         %y = graph.multinomial %input {dtype = 6 : i64, sample_size = 1 : i64, seed = 5.000000e-01 : f32} : (tensor<*xf32>) -> tensor<*xi64>
     """
 
-    name = "graph.multinomial"
-
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
@@ -2148,8 +1856,7 @@ class MultinomialOp(OnnxOpWithoutRegions):
     seed = opt_prop_def(FloatAttr[Float32Type])
 
 
-@onnx_op("Neg", {})
-@irdl_op_definition
+@onnx_op_definition("Neg", "graph.neg")
 class NegOp(XToYFields):
     """Neg takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where each
     element flipped sign, y = -x, is applied to the tensor elementwise.
@@ -2159,11 +1866,10 @@ class NegOp(XToYFields):
         %y = graph.neg %x : tensor<*xf32>
     """
 
-    name = "graph.neg"
 
-
-@onnx_op("NegativeLogLikelihoodLoss", {"reduction": "mean"})
-@irdl_op_definition
+@onnx_op_definition(
+    "NegativeLogLikelihoodLoss", "graph.negative_log_likelihood_loss", {"reduction": "mean"}
+)
 class NegativeLogLikelihoodLossOp(OnnxOpWithoutRegions):
     """A NegativeLogLikelihoodLoss operator computes (weighted) negative log likelihood loss. Its
     "input" tensor has the shape of (N, C, d1, d2, ..., dk) where k >= 0. The "input" tensor
@@ -2175,8 +1881,6 @@ class NegativeLogLikelihoodLossOp(OnnxOpWithoutRegions):
         %y = graph.negative_log_likelihood_loss %input, %target, %none {ignore_index = 1 : i64, reduction = "mean"} : (tensor<*xf32>, tensor<*xi64>, none) -> tensor<*xf32>
     """
 
-    name = "graph.negative_log_likelihood_loss"
-
     input = operand_def(AnyTensor)
     target = operand_def(AnyTensor)
     weight = operand_def(OptionalTensor)
@@ -2185,8 +1889,7 @@ class NegativeLogLikelihoodLossOp(OnnxOpWithoutRegions):
     reduction = opt_prop_def(StringAttr)
 
 
-@onnx_op("NonMaxSuppression", {"center_point_box": 0})
-@irdl_op_definition
+@onnx_op_definition("NonMaxSuppression", "graph.non_max_suppression", {"center_point_box": 0})
 class NonMaxSuppressionOp(OnnxOpWithoutRegions):
     """Filter out boxes that have high intersection-over-union (IOU) overlap with previously
     selected boxes. Bounding boxes with score less than score_threshold are removed. Bounding
@@ -2199,8 +1902,6 @@ class NonMaxSuppressionOp(OnnxOpWithoutRegions):
         %y = graph.non_max_suppression %boxes, %scores, %none, %none, %none {center_point_box = 0 : i64} : (tensor<*xf32>, tensor<*xf32>, none, none, none) -> tensor<*xi64>
     """
 
-    name = "graph.non_max_suppression"
-
     boxes = operand_def(AnyTensor)
     scores = operand_def(AnyTensor)
     max_output_boxes_per_class = operand_def(OptionalTensor)
@@ -2210,8 +1911,7 @@ class NonMaxSuppressionOp(OnnxOpWithoutRegions):
     center_point_box = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("NonZero", {})
-@irdl_op_definition
+@onnx_op_definition("NonZero", "graph.non_zero")
 class NonZeroOp(XToYFields):
     """Returns the indices of the elements that are non-zero (in row-major order - by dimension).
     NonZero behaves similar to numpy.nonzero:
@@ -2224,11 +1924,8 @@ class NonZeroOp(XToYFields):
         %y = graph.non_zero %x : (tensor<*xf32>) -> tensor<*xi64>
     """
 
-    name = "graph.non_zero"
 
-
-@onnx_op("Not", {})
-@irdl_op_definition
+@onnx_op_definition("Not", "graph.not")
 class NotOp(XToYFields):
     """Returns the negation of the input tensor element-wise.
 
@@ -2237,11 +1934,8 @@ class NotOp(XToYFields):
         %y = graph.not %x : tensor<*xi1>
     """
 
-    name = "graph.not"
 
-
-@onnx_op("OneHot", {"axis": -1})
-@irdl_op_definition
+@onnx_op_definition("OneHot", "graph.one_hot", {"axis": -1})
 class OneHotOp(OnnxOpWithoutRegions):
     """Produces a one-hot tensor based on inputs. The locations represented by the index values in
     the 'indices' input tensor will have 'on_value' and the other locations will have
@@ -2254,8 +1948,6 @@ class OneHotOp(OnnxOpWithoutRegions):
         %y = graph.one_hot %indices, %depth, %values {axis = -1 : i64} : tensor<*xf32>
     """
 
-    name = "graph.one_hot"
-
     indices = operand_def(AnyTensor)
     depth = operand_def(AnyTensor)
     values = operand_def(AnyTensor)
@@ -2263,8 +1955,7 @@ class OneHotOp(OnnxOpWithoutRegions):
     axis = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("OptionalGetElement", {})
-@irdl_op_definition
+@onnx_op_definition("OptionalGetElement", "graph.optional_get_element")
 class OptionalGetElementOp(InputToOutputFields):
     """If the input is a tensor or sequence type, it returns the input. If the input is an optional
     type, it outputs the element in the input. It is an error if the input is an empty optional-
@@ -2275,11 +1966,8 @@ class OptionalGetElementOp(InputToOutputFields):
         %y = graph.optional_get_element %input : tensor<*xf32>
     """
 
-    name = "graph.optional_get_element"
 
-
-@onnx_op("OptionalHasElement", {})
-@irdl_op_definition
+@onnx_op_definition("OptionalHasElement", "graph.optional_has_element")
 class OptionalHasElementOp(OnnxOpWithoutRegions):
     """Returns true if (1) the input is an optional-type and contains an element, or, (2) the input
     is a tensor or sequence type. If the input is not provided or is an empty optional-type,
@@ -2290,14 +1978,11 @@ class OptionalHasElementOp(OnnxOpWithoutRegions):
         %y = graph.optional_has_element %none : (none) -> tensor<*xi1>
     """
 
-    name = "graph.optional_has_element"
-
     input = operand_def(OptionalTensor)
     output = result_def(AnyTensor)
 
 
-@onnx_op("Or", {})
-@irdl_op_definition
+@onnx_op_definition("Or", "graph.or")
 class OrOp(ABToCFields):
     """Returns the tensor resulted from performing the `or` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
@@ -2307,11 +1992,8 @@ class OrOp(ABToCFields):
         %y = graph.or %a, %b : tensor<*xi1>
     """
 
-    name = "graph.or"
 
-
-@onnx_op("PRelu", {})
-@irdl_op_definition
+@onnx_op_definition("PRelu", "graph.p_relu")
 class PReluOp(OnnxOpWithoutRegions):
     """PRelu takes input data (Tensor<T>) and slope tensor as input, and produces one output data
     (Tensor<T>) where the function `f(x) = slope * x for x < 0`, `f(x) = x for x >= 0`., is
@@ -2322,15 +2004,12 @@ class PReluOp(OnnxOpWithoutRegions):
         %y = graph.p_relu %x, %slope : tensor<*xf32>
     """
 
-    name = "graph.p_relu"
-
     x = operand_def(AnyTensor)
     slope = operand_def(AnyTensor)
     y = result_def(AnyTensor)
 
 
-@onnx_op("Pad", {"mode": "constant"})
-@irdl_op_definition
+@onnx_op_definition("Pad", "graph.pad", {"mode": "constant"})
 class PadOp(OnnxOpWithoutRegions):
     """Given a tensor containing the data to be padded (`data`), a tensor containing the number of
     start and end pad values for axis (`pads`), (optionally) a `mode`, and (optionally)
@@ -2341,8 +2020,6 @@ class PadOp(OnnxOpWithoutRegions):
         %y = graph.pad %data, %pads, %none, %none {mode = "constant"} : (tensor<*xf32>, tensor<*xi64>, none, none) -> tensor<*xf32>
     """
 
-    name = "graph.pad"
-
     data = operand_def(AnyTensor)
     pads = operand_def(AnyTensor)
     constant_value = operand_def(OptionalTensor)
@@ -2351,8 +2028,7 @@ class PadOp(OnnxOpWithoutRegions):
     mode = opt_prop_def(StringAttr)
 
 
-@onnx_op("Pow", {})
-@irdl_op_definition
+@onnx_op_definition("Pow", "graph.pow")
 class PowOp(OnnxOpWithoutRegions):
     """Pow takes input data (Tensor<T>) and exponent Tensor, and produces one output data
     (Tensor<T>) where the function `f(x) = x^exponent`, is applied to the data tensor
@@ -2364,15 +2040,12 @@ class PowOp(OnnxOpWithoutRegions):
         %y = graph.pow %x, %y : tensor<*xf32>
     """
 
-    name = "graph.pow"
-
     x = operand_def(AnyTensor)
     y = operand_def(AnyTensor)
     z = result_def(AnyTensor)
 
 
-@onnx_op("QLinearConv", {"auto_pad": "NOTSET", "group": 1})
-@irdl_op_definition
+@onnx_op_definition("QLinearConv", "graph.q_linear_conv", {"auto_pad": "NOTSET", "group": 1})
 class QLinearConvOp(ConvWindowFields):
     """The convolution operator consumes a quantized input tensor, its scale and zero point, a
     quantized filter, its scale and zero point, and output's scale and zero point, and computes
@@ -2383,8 +2056,6 @@ class QLinearConvOp(ConvWindowFields):
 
         %y = graph.q_linear_conv %x, %x_scale, %x_zero_point, %w, %w_scale, %w_zero_point, %y_scale, %y_zero_point, %none {auto_pad = "NOTSET", dilations = array<i64: 1, 1>, group = 1 : i64, kernel_shape = array<i64: 1, 1>, pads = array<i64: 1, 1>, strides = array<i64: 1, 1>} : (tensor<*xui8>, tensor<*xf32>, tensor<*xui8>, tensor<*xui8>, tensor<*xf32>, tensor<*xui8>, tensor<*xf32>, tensor<*xui8>, none) -> tensor<*xui8>
     """
-
-    name = "graph.q_linear_conv"
 
     x = operand_def(AnyTensor)
     x_scale = operand_def(AnyTensor)
@@ -2398,8 +2069,7 @@ class QLinearConvOp(ConvWindowFields):
     y = result_def(AnyTensor)
 
 
-@onnx_op("QLinearMatMul", {})
-@irdl_op_definition
+@onnx_op_definition("QLinearMatMul", "graph.q_linear_mat_mul")
 class QLinearMatMulOp(OnnxOpWithoutRegions):
     """Matrix product that behaves like
     [numpy.matmul](https://numpy.org/doc/stable/reference/generated/numpy.matmul.html). It
@@ -2412,8 +2082,6 @@ class QLinearMatMulOp(OnnxOpWithoutRegions):
         %y = graph.q_linear_mat_mul %a, %a_scale, %a_zero_point, %b, %b_scale, %b_zero_point, %y_scale, %y_zero_point : (tensor<*xui8>, tensor<*xf32>, tensor<*xui8>, tensor<*xui8>, tensor<*xf32>, tensor<*xui8>, tensor<*xf32>, tensor<*xui8>) -> tensor<*xui8>
     """
 
-    name = "graph.q_linear_mat_mul"
-
     a = operand_def(AnyTensor)
     a_scale = operand_def(AnyTensor)
     a_zero_point = operand_def(AnyTensor)
@@ -2425,10 +2093,11 @@ class QLinearMatMulOp(OnnxOpWithoutRegions):
     y = result_def(AnyTensor)
 
 
-@onnx_op(
-    "QuantizeLinear", {"axis": 1, "block_size": 0, "output_dtype": 0, "precision": 0, "saturate": 1}
+@onnx_op_definition(
+    "QuantizeLinear",
+    "graph.quantize_linear",
+    {"axis": 1, "block_size": 0, "output_dtype": 0, "precision": 0, "saturate": 1},
 )
-@irdl_op_definition
 class QuantizeLinearOp(OnnxOpWithoutRegions):
     """The linear quantization operator consumes a high-precision tensor, a scale, and a zero point
     to compute the low-precision/quantized tensor. The scale factor and zero point must have the
@@ -2439,8 +2108,6 @@ class QuantizeLinearOp(OnnxOpWithoutRegions):
 
         %y = graph.quantize_linear %x, %y_scale, %none {axis = 1 : i64, block_size = 0 : i64, output_dtype = 0 : i64, precision = 0 : i64, saturate = 1 : i64} : (tensor<*xf32>, tensor<*xf32>, none) -> tensor<*xui8>
     """
-
-    name = "graph.quantize_linear"
 
     x = operand_def(AnyTensor)
     y_scale = operand_def(AnyTensor)
@@ -2453,8 +2120,9 @@ class QuantizeLinearOp(OnnxOpWithoutRegions):
     saturate = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("RMSNormalization", {"axis": -1, "epsilon": 1e-05, "stash_type": 1})
-@irdl_op_definition
+@onnx_op_definition(
+    "RMSNormalization", "graph.rms_normalization", {"axis": -1, "epsilon": 1e-05, "stash_type": 1}
+)
 class RMSNormalizationOp(OnnxOpWithoutRegions):
     """This is RMS normalization defined in ONNX as function as described in the paper
     https://arxiv.org/pdf/1910.07467. The overall computation can be split into two stages. The
@@ -2466,8 +2134,6 @@ class RMSNormalizationOp(OnnxOpWithoutRegions):
         %y = graph.rms_normalization %x, %scale {axis = -1 : i64, epsilon = 1.000000e-05 : f32, stash_type = 1 : i64} : tensor<*xf32>
     """
 
-    name = "graph.rms_normalization"
-
     x = operand_def(AnyTensor)
     scale = operand_def(AnyTensor)
     y = result_def(AnyTensor)
@@ -2476,8 +2142,9 @@ class RMSNormalizationOp(OnnxOpWithoutRegions):
     stash_type = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("RNN", {"activations": ["Tanh", "Tanh"], "direction": "forward", "layout": 0})
-@irdl_op_definition
+@onnx_op_definition(
+    "RNN", "graph.rnn", {"activations": ["Tanh", "Tanh"], "direction": "forward", "layout": 0}
+)
 class RNNOp(RecurrentFields):
     """Computes an one-layer simple RNN. This operator is usually supported via some custom
     implementation such as CuDNN.
@@ -2486,8 +2153,6 @@ class RNNOp(RecurrentFields):
 
         %y0, %y1 = graph.rnn %x, %w, %r, %none, %none, %none {activation_alpha = array<f32: 5.000000e-01, 5.000000e-01>, activation_beta = array<f32: 5.000000e-01, 5.000000e-01>, activations = ["Tanh", "Tanh"], clip = 5.000000e-01 : f32, direction = "forward", hidden_size = 1 : i64, layout = 0 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none) -> (none, none)
     """
-
-    name = "graph.rnn"
 
     x = operand_def(AnyTensor)
     w = operand_def(AnyTensor)
@@ -2499,8 +2164,7 @@ class RNNOp(RecurrentFields):
     y_h = result_def(OptionalTensor)
 
 
-@onnx_op("RandomNormal", {"dtype": 1, "mean": 0.0, "scale": 1.0})
-@irdl_op_definition
+@onnx_op_definition("RandomNormal", "graph.random_normal", {"dtype": 1, "mean": 0.0, "scale": 1.0})
 class RandomNormalOp(OnnxOpWithoutRegions):
     """Generate a tensor with random values drawn from a normal distribution. The shape of the
     tensor is specified by the `shape` argument and the parameter of the normal distribution
@@ -2511,8 +2175,6 @@ class RandomNormalOp(OnnxOpWithoutRegions):
         %y = graph.random_normal {dtype = 1 : i64, mean = 0.000000e+00 : f32, scale = 1.000000e+00 : f32, seed = 5.000000e-01 : f32, shape = array<i64: 1, 1>} : () -> tensor<*xf32>
     """
 
-    name = "graph.random_normal"
-
     output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
     mean = opt_prop_def(FloatAttr[Float32Type])
@@ -2521,8 +2183,7 @@ class RandomNormalOp(OnnxOpWithoutRegions):
     shape = prop_def(DenseArrayBase[I64])
 
 
-@onnx_op("RandomNormalLike", {"mean": 0.0, "scale": 1.0})
-@irdl_op_definition
+@onnx_op_definition("RandomNormalLike", "graph.random_normal_like", {"mean": 0.0, "scale": 1.0})
 class RandomNormalLikeOp(OnnxOpWithoutRegions):
     """Generate a tensor with random values drawn from a normal distribution. The shape of the
     output tensor is copied from the shape of the input tensor, and the parameters of the normal
@@ -2533,8 +2194,6 @@ class RandomNormalLikeOp(OnnxOpWithoutRegions):
         %y = graph.random_normal_like %input {dtype = 1 : i64, mean = 0.000000e+00 : f32, scale = 1.000000e+00 : f32, seed = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
-    name = "graph.random_normal_like"
-
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
@@ -2543,8 +2202,7 @@ class RandomNormalLikeOp(OnnxOpWithoutRegions):
     seed = opt_prop_def(FloatAttr[Float32Type])
 
 
-@onnx_op("RandomUniform", {"dtype": 1, "high": 1.0, "low": 0.0})
-@irdl_op_definition
+@onnx_op_definition("RandomUniform", "graph.random_uniform", {"dtype": 1, "high": 1.0, "low": 0.0})
 class RandomUniformOp(OnnxOpWithoutRegions):
     """Generate a tensor with random values drawn from a uniform distribution. The shape of the
     tensor is specified by the `shape` argument and the range by `low` and `high`.
@@ -2554,8 +2212,6 @@ class RandomUniformOp(OnnxOpWithoutRegions):
         %y = graph.random_uniform {dtype = 1 : i64, high = 1.000000e+00 : f32, low = 0.000000e+00 : f32, seed = 5.000000e-01 : f32, shape = array<i64: 1, 1>} : () -> tensor<*xf32>
     """
 
-    name = "graph.random_uniform"
-
     output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
     high = opt_prop_def(FloatAttr[Float32Type])
@@ -2564,8 +2220,7 @@ class RandomUniformOp(OnnxOpWithoutRegions):
     shape = prop_def(DenseArrayBase[I64])
 
 
-@onnx_op("RandomUniformLike", {"high": 1.0, "low": 0.0})
-@irdl_op_definition
+@onnx_op_definition("RandomUniformLike", "graph.random_uniform_like", {"high": 1.0, "low": 0.0})
 class RandomUniformLikeOp(OnnxOpWithoutRegions):
     """Generate a tensor with random values drawn from a uniform distribution. The shape of the
     output tensor is copied from the shape of the input tensor, and the parameters of the
@@ -2576,8 +2231,6 @@ class RandomUniformLikeOp(OnnxOpWithoutRegions):
         %y = graph.random_uniform_like %input {dtype = 1 : i64, high = 1.000000e+00 : f32, low = 0.000000e+00 : f32, seed = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
-    name = "graph.random_uniform_like"
-
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
@@ -2586,8 +2239,7 @@ class RandomUniformLikeOp(OnnxOpWithoutRegions):
     seed = opt_prop_def(FloatAttr[Float32Type])
 
 
-@onnx_op("Range", {"stash_type": 1})
-@irdl_op_definition
+@onnx_op_definition("Range", "graph.range", {"stash_type": 1})
 class RangeOp(OnnxOpWithoutRegions):
     """Generate a tensor containing a sequence of numbers that begin at `start` and extends by
     increments of `delta` up to `limit` (exclusive).
@@ -2597,8 +2249,6 @@ class RangeOp(OnnxOpWithoutRegions):
         %y = graph.range %start, %limit, %delta {stash_type = 1 : i64} : tensor<*xf32>
     """
 
-    name = "graph.range"
-
     start = operand_def(AnyTensor)
     limit = operand_def(AnyTensor)
     delta = operand_def(AnyTensor)
@@ -2606,8 +2256,7 @@ class RangeOp(OnnxOpWithoutRegions):
     stash_type = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Reciprocal", {})
-@irdl_op_definition
+@onnx_op_definition("Reciprocal", "graph.reciprocal")
 class ReciprocalOp(XToYFields):
     """Reciprocal takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     the reciprocal is, y = 1/x, is applied to the tensor elementwise.
@@ -2616,8 +2265,6 @@ class ReciprocalOp(XToYFields):
 
         %y = graph.reciprocal %x : tensor<*xf32>
     """
-
-    name = "graph.reciprocal"
 
 
 class ReduceFields(OnnxOpWithoutRegions):
@@ -2633,8 +2280,7 @@ class ReduceFields(OnnxOpWithoutRegions):
     noop_with_empty_axes = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("ReduceL1", {"keepdims": 1, "noop_with_empty_axes": 0})
-@irdl_op_definition
+@onnx_op_definition("ReduceL1", "graph.reduce_l1", {"keepdims": 1, "noop_with_empty_axes": 0})
 class ReduceL1Op(ReduceFields):
     """Computes the L1 norm of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
@@ -2646,11 +2292,8 @@ class ReduceL1Op(ReduceFields):
         %y = graph.reduce_l1 %data, %none {keepdims = 1 : i64, noop_with_empty_axes = 0 : i64} : (tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.reduce_l1"
 
-
-@onnx_op("ReduceL2", {"keepdims": 1, "noop_with_empty_axes": 0})
-@irdl_op_definition
+@onnx_op_definition("ReduceL2", "graph.reduce_l2", {"keepdims": 1, "noop_with_empty_axes": 0})
 class ReduceL2Op(ReduceFields):
     """Computes the L2 norm of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
@@ -2662,11 +2305,10 @@ class ReduceL2Op(ReduceFields):
         %y = graph.reduce_l2 %data, %none {keepdims = 1 : i64, noop_with_empty_axes = 0 : i64} : (tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.reduce_l2"
 
-
-@onnx_op("ReduceLogSum", {"keepdims": 1, "noop_with_empty_axes": 0})
-@irdl_op_definition
+@onnx_op_definition(
+    "ReduceLogSum", "graph.reduce_log_sum", {"keepdims": 1, "noop_with_empty_axes": 0}
+)
 class ReduceLogSumOp(ReduceFields):
     """Computes the log sum of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
@@ -2679,11 +2321,10 @@ class ReduceLogSumOp(ReduceFields):
         %y = graph.reduce_log_sum %data, %none {keepdims = 1 : i64, noop_with_empty_axes = 0 : i64} : (tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.reduce_log_sum"
 
-
-@onnx_op("ReduceLogSumExp", {"keepdims": 1, "noop_with_empty_axes": 0})
-@irdl_op_definition
+@onnx_op_definition(
+    "ReduceLogSumExp", "graph.reduce_log_sum_exp", {"keepdims": 1, "noop_with_empty_axes": 0}
+)
 class ReduceLogSumExpOp(ReduceFields):
     """Computes the log sum exponent of the input tensor's elements along the provided axes. The
     resulting tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals
@@ -2696,11 +2337,8 @@ class ReduceLogSumExpOp(ReduceFields):
         %y = graph.reduce_log_sum_exp %data, %none {keepdims = 1 : i64, noop_with_empty_axes = 0 : i64} : (tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.reduce_log_sum_exp"
 
-
-@onnx_op("ReduceMax", {"keepdims": 1, "noop_with_empty_axes": 0})
-@irdl_op_definition
+@onnx_op_definition("ReduceMax", "graph.reduce_max", {"keepdims": 1, "noop_with_empty_axes": 0})
 class ReduceMaxOp(ReduceFields):
     """Computes the max of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
@@ -2711,11 +2349,8 @@ class ReduceMaxOp(ReduceFields):
         %y = graph.reduce_max %data, %none {keepdims = 1 : i64, noop_with_empty_axes = 0 : i64} : (tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.reduce_max"
 
-
-@onnx_op("ReduceMean", {"keepdims": 1, "noop_with_empty_axes": 0})
-@irdl_op_definition
+@onnx_op_definition("ReduceMean", "graph.reduce_mean", {"keepdims": 1, "noop_with_empty_axes": 0})
 class ReduceMeanOp(ReduceFields):
     """Computes the mean of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
@@ -2727,11 +2362,8 @@ class ReduceMeanOp(ReduceFields):
         %y = graph.reduce_mean %data, %none {keepdims = 1 : i64, noop_with_empty_axes = 0 : i64} : (tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.reduce_mean"
 
-
-@onnx_op("ReduceMin", {"keepdims": 1, "noop_with_empty_axes": 0})
-@irdl_op_definition
+@onnx_op_definition("ReduceMin", "graph.reduce_min", {"keepdims": 1, "noop_with_empty_axes": 0})
 class ReduceMinOp(ReduceFields):
     """Computes the min of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
@@ -2742,11 +2374,8 @@ class ReduceMinOp(ReduceFields):
         %y = graph.reduce_min %data, %none {keepdims = 1 : i64, noop_with_empty_axes = 0 : i64} : (tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.reduce_min"
 
-
-@onnx_op("ReduceProd", {"keepdims": 1, "noop_with_empty_axes": 0})
-@irdl_op_definition
+@onnx_op_definition("ReduceProd", "graph.reduce_prod", {"keepdims": 1, "noop_with_empty_axes": 0})
 class ReduceProdOp(ReduceFields):
     """Computes the product of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
@@ -2758,11 +2387,8 @@ class ReduceProdOp(ReduceFields):
         %y = graph.reduce_prod %data, %none {keepdims = 1 : i64, noop_with_empty_axes = 0 : i64} : (tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.reduce_prod"
 
-
-@onnx_op("ReduceSum", {"keepdims": 1, "noop_with_empty_axes": 0})
-@irdl_op_definition
+@onnx_op_definition("ReduceSum", "graph.reduce_sum", {"keepdims": 1, "noop_with_empty_axes": 0})
 class ReduceSumOp(ReduceFields):
     """Computes the sum of the input tensor's elements along the provided axes. The resulting
     tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals 0, then
@@ -2774,11 +2400,10 @@ class ReduceSumOp(ReduceFields):
         %y = graph.reduce_sum %data, %none {keepdims = 1 : i64, noop_with_empty_axes = 0 : i64} : (tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.reduce_sum"
 
-
-@onnx_op("ReduceSumSquare", {"keepdims": 1, "noop_with_empty_axes": 0})
-@irdl_op_definition
+@onnx_op_definition(
+    "ReduceSumSquare", "graph.reduce_sum_square", {"keepdims": 1, "noop_with_empty_axes": 0}
+)
 class ReduceSumSquareOp(ReduceFields):
     """Computes the sum square of the input tensor's elements along the provided axes. The
     resulting tensor has the same rank as the input if `keepdims` equals 1. If `keepdims` equals
@@ -2790,11 +2415,8 @@ class ReduceSumSquareOp(ReduceFields):
         %y = graph.reduce_sum_square %data, %none {keepdims = 1 : i64, noop_with_empty_axes = 0 : i64} : (tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.reduce_sum_square"
 
-
-@onnx_op("RegexFullMatch", {})
-@irdl_op_definition
+@onnx_op_definition("RegexFullMatch", "graph.regex_full_match")
 class RegexFullMatchOp(OnnxOpWithoutRegions):
     """RegexFullMatch performs a full regex match on each element of the input tensor. If an
     element fully matches the regex pattern specified as an attribute, the corresponding element
@@ -2806,15 +2428,12 @@ class RegexFullMatchOp(OnnxOpWithoutRegions):
         %y = graph.regex_full_match %x {pattern = "a"} : (tensor<*xf32>) -> tensor<*xi1>
     """
 
-    name = "graph.regex_full_match"
-
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     pattern = opt_prop_def(StringAttr)
 
 
-@onnx_op("Relu", {})
-@irdl_op_definition
+@onnx_op_definition("Relu", "graph.relu")
 class ReluOp(XToYFields):
     """Relu takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     rectified linear function, y = max(0, x), is applied to the tensor elementwise.
@@ -2824,11 +2443,8 @@ class ReluOp(XToYFields):
         %y = graph.relu %x : tensor<*xf32>
     """
 
-    name = "graph.relu"
 
-
-@onnx_op("Reshape", {"allowzero": 0})
-@irdl_op_definition
+@onnx_op_definition("Reshape", "graph.reshape", {"allowzero": 0})
 class ReshapeOp(OnnxOpWithoutRegions):
     """Reshape the input tensor similar to numpy.reshape. First input is the data tensor, second
     input is a shape tensor which specifies the output shape. It outputs the reshaped tensor. At
@@ -2840,16 +2456,15 @@ class ReshapeOp(OnnxOpWithoutRegions):
         %y = graph.reshape %data, %shape {allowzero = 0 : i64} : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.reshape"
-
     data = operand_def(AnyTensor)
     shape = operand_def(AnyTensor)
     reshaped = result_def(AnyTensor)
     allowzero = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op(
+@onnx_op_definition(
     "Resize",
+    "graph.resize",
     {
         "antialias": 0,
         "coordinate_transformation_mode": "half_pixel",
@@ -2861,7 +2476,6 @@ class ReshapeOp(OnnxOpWithoutRegions):
         "nearest_mode": "round_prefer_floor",
     },
 )
-@irdl_op_definition
 class ResizeOp(OnnxOpWithoutRegions):
     """Resize the input tensor. In general, it calculates every value in the output tensor as a
     weighted average of neighborhood (a.k.a. sampling locations) in the input tensor. Each
@@ -2872,8 +2486,6 @@ class ResizeOp(OnnxOpWithoutRegions):
 
         %y = graph.resize %x, %none, %none, %none {antialias = 0 : i64, axes = array<i64: 1, 1>, coordinate_transformation_mode = "half_pixel", cubic_coeff_a = -7.500000e-01 : f32, exclude_outside = 0 : i64, extrapolation_value = 0.000000e+00 : f32, keep_aspect_ratio_policy = "stretch", mode = "nearest", nearest_mode = "round_prefer_floor"} : (tensor<*xf32>, none, none, none) -> tensor<*xf32>
     """
-
-    name = "graph.resize"
 
     x = operand_def(AnyTensor)
     roi = operand_def(OptionalTensor)
@@ -2891,8 +2503,7 @@ class ResizeOp(OnnxOpWithoutRegions):
     nearest_mode = opt_prop_def(StringAttr)
 
 
-@onnx_op("ReverseSequence", {"batch_axis": 1, "time_axis": 0})
-@irdl_op_definition
+@onnx_op_definition("ReverseSequence", "graph.reverse_sequence", {"batch_axis": 1, "time_axis": 0})
 class ReverseSequenceOp(OnnxOpWithoutRegions):
     """Reverse batch of sequences having different lengths specified by `sequence_lens`.
 
@@ -2901,8 +2512,6 @@ class ReverseSequenceOp(OnnxOpWithoutRegions):
         %y = graph.reverse_sequence %input, %sequence_lens {batch_axis = 1 : i64, time_axis = 0 : i64} : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.reverse_sequence"
-
     input = operand_def(AnyTensor)
     sequence_lens = operand_def(AnyTensor)
     y = result_def(AnyTensor)
@@ -2910,8 +2519,9 @@ class ReverseSequenceOp(OnnxOpWithoutRegions):
     time_axis = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op(
+@onnx_op_definition(
     "RoiAlign",
+    "graph.roi_align",
     {
         "coordinate_transformation_mode": "half_pixel",
         "mode": "avg",
@@ -2921,7 +2531,6 @@ class ReverseSequenceOp(OnnxOpWithoutRegions):
         "spatial_scale": 1.0,
     },
 )
-@irdl_op_definition
 class RoiAlignOp(OnnxOpWithoutRegions):
     """Region of Interest (RoI) align operation described in the [Mask R-CNN
     paper](https://arxiv.org/abs/1703.06870). RoiAlign consumes an input tensor X and region of
@@ -2932,8 +2541,6 @@ class RoiAlignOp(OnnxOpWithoutRegions):
 
         %y = graph.roi_align %x, %rois, %batch_indices {coordinate_transformation_mode = "half_pixel", mode = "avg", output_height = 1 : i64, output_width = 1 : i64, sampling_ratio = 0 : i64, spatial_scale = 1.000000e+00 : f32} : (tensor<*xf32>, tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
     """
-
-    name = "graph.roi_align"
 
     x = operand_def(AnyTensor)
     rois = operand_def(AnyTensor)
@@ -2947,8 +2554,9 @@ class RoiAlignOp(OnnxOpWithoutRegions):
     spatial_scale = opt_prop_def(FloatAttr[Float32Type])
 
 
-@onnx_op("RotaryEmbedding", {"interleaved": 0, "rotary_embedding_dim": 0})
-@irdl_op_definition
+@onnx_op_definition(
+    "RotaryEmbedding", "graph.rotary_embedding", {"interleaved": 0, "rotary_embedding_dim": 0}
+)
 class RotaryEmbeddingOp(OnnxOpWithoutRegions):
     """RotaryEmbedding is the implementation of rotary positional embeddings (RoPE) based on the
     paper https://arxiv.org/pdf/2104.09864. The key advantage of RoPE is that it allows the
@@ -2960,8 +2568,6 @@ class RotaryEmbeddingOp(OnnxOpWithoutRegions):
         %y = graph.rotary_embedding %x, %cos_cache, %sin_cache, %none {interleaved = 0 : i64, num_heads = 1 : i64, rotary_embedding_dim = 0 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.rotary_embedding"
-
     x = operand_def(AnyTensor)
     cos_cache = operand_def(AnyTensor)
     sin_cache = operand_def(AnyTensor)
@@ -2972,8 +2578,7 @@ class RotaryEmbeddingOp(OnnxOpWithoutRegions):
     rotary_embedding_dim = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Round", {})
-@irdl_op_definition
+@onnx_op_definition("Round", "graph.round")
 class RoundOp(XToYFields):
     """Round takes one input Tensor and rounds the values, element-wise, meaning it finds the
     nearest integer for each value. In case of halves, the rule is to round them to the nearest
@@ -2985,11 +2590,8 @@ class RoundOp(XToYFields):
         %y = graph.round %x : tensor<*xf32>
     """
 
-    name = "graph.round"
 
-
-@onnx_op("STFT", {"onesided": 1})
-@irdl_op_definition
+@onnx_op_definition("STFT", "graph.stft", {"onesided": 1})
 class STFTOp(OnnxOpWithoutRegions):
     """Computes the Short-time Fourier Transform of the signal.
 
@@ -2997,8 +2599,6 @@ class STFTOp(OnnxOpWithoutRegions):
 
         %y = graph.stft %signal, %frame_step, %none, %none {onesided = 1 : i64} : (tensor<*xf32>, tensor<*xi64>, none, none) -> tensor<*xf32>
     """
-
-    name = "graph.stft"
 
     signal = operand_def(AnyTensor)
     frame_step = operand_def(AnyTensor)
@@ -3008,8 +2608,7 @@ class STFTOp(OnnxOpWithoutRegions):
     onesided = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Scan", {})
-@irdl_op_definition
+@onnx_op_definition("Scan", "graph.scan")
 class ScanOp(OnnxOp):
     """Scan can be used to iterate over one or more scan_input tensors, constructing zero or more
     scan_output tensors. It combines ideas from general recurrences, functional programming
@@ -3024,8 +2623,6 @@ class ScanOp(OnnxOp):
         } {num_scan_inputs = 1 : i64, scan_input_axes = array<i64: 1, 1>, scan_input_directions = array<i64: 1, 1>, scan_output_axes = array<i64: 1, 1>, scan_output_directions = array<i64: 1, 1>} : (tensor<*xf32>) -> tensor<*xf32>
     """
 
-    name = "graph.scan"
-
     initial_state_and_scan_inputs = var_operand_def(AnyTensor)
     final_state_and_scan_outputs = var_result_def(AnyTensor)
     body = region_def("single_block")
@@ -3037,8 +2634,7 @@ class ScanOp(OnnxOp):
     assembly_format = "operands `body` $body attr-dict `:` functional-type(operands, results)"
 
 
-@onnx_op("ScatterElements", {"axis": 0, "reduction": "none"})
-@irdl_op_definition
+@onnx_op_definition("ScatterElements", "graph.scatter_elements", {"axis": 0, "reduction": "none"})
 class ScatterElementsOp(OnnxOpWithoutRegions):
     """ScatterElements takes three inputs `data`, `updates`, and `indices` of the same rank r >= 1
     and an optional attribute axis that identifies an axis of `data` (by default, the outer-most
@@ -3051,8 +2647,6 @@ class ScatterElementsOp(OnnxOpWithoutRegions):
         %y = graph.scatter_elements %data, %indices, %updates {axis = 0 : i64, reduction = "none"} : (tensor<*xf32>, tensor<*xi64>, tensor<*xf32>) -> tensor<*xf32>
     """
 
-    name = "graph.scatter_elements"
-
     data = operand_def(AnyTensor)
     indices = operand_def(AnyTensor)
     updates = operand_def(AnyTensor)
@@ -3061,8 +2655,7 @@ class ScatterElementsOp(OnnxOpWithoutRegions):
     reduction = opt_prop_def(StringAttr)
 
 
-@onnx_op("ScatterND", {"reduction": "none"})
-@irdl_op_definition
+@onnx_op_definition("ScatterND", "graph.scatter_nd", {"reduction": "none"})
 class ScatterNDOp(OnnxOpWithoutRegions):
     """ScatterND takes three inputs `data` tensor of rank r >= 1, `indices` tensor of rank q >= 1,
     and `updates` tensor of rank q + r - indices.shape[-1] - 1. The output of the operation is
@@ -3075,8 +2668,6 @@ class ScatterNDOp(OnnxOpWithoutRegions):
         %y = graph.scatter_nd %data, %indices, %updates {reduction = "none"} : (tensor<*xf32>, tensor<*xi64>, tensor<*xf32>) -> tensor<*xf32>
     """
 
-    name = "graph.scatter_nd"
-
     data = operand_def(AnyTensor)
     indices = operand_def(AnyTensor)
     updates = operand_def(AnyTensor)
@@ -3084,8 +2675,7 @@ class ScatterNDOp(OnnxOpWithoutRegions):
     reduction = opt_prop_def(StringAttr)
 
 
-@onnx_op("Selu", {"alpha": 1.6732632, "gamma": 1.050701})
-@irdl_op_definition
+@onnx_op_definition("Selu", "graph.selu", {"alpha": 1.6732632, "gamma": 1.050701})
 class SeluOp(OnnxOpWithoutRegions):
     """Selu takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     scaled exponential linear unit function, `y = gamma * (alpha * e^x - alpha) for x <= 0`, `y
@@ -3096,16 +2686,13 @@ class SeluOp(OnnxOpWithoutRegions):
         %y = graph.selu %x {alpha = 1.67326319 : f32, gamma = 1.05070102 : f32} : tensor<*xf32>
     """
 
-    name = "graph.selu"
-
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
     gamma = opt_prop_def(FloatAttr[Float32Type])
 
 
-@onnx_op("Shape", {"start": 0})
-@irdl_op_definition
+@onnx_op_definition("Shape", "graph.shape", {"start": 0})
 class ShapeOp(OnnxOpWithoutRegions):
     """Takes a tensor as input and outputs an 1D int64 tensor containing the shape of the input
     tensor. Optional attributes start and end can be used to compute a slice of the input
@@ -3117,16 +2704,13 @@ class ShapeOp(OnnxOpWithoutRegions):
         %y = graph.shape %data {end = 1 : i64, start = 0 : i64} : (tensor<*xf32>) -> tensor<*xi64>
     """
 
-    name = "graph.shape"
-
     data = operand_def(AnyTensor)
     shape = result_def(AnyTensor)
     end = opt_prop_def(IntegerAttr[I64])
     start = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Shrink", {"bias": 0.0, "lambd": 0.5})
-@irdl_op_definition
+@onnx_op_definition("Shrink", "graph.shrink", {"bias": 0.0, "lambd": 0.5})
 class ShrinkOp(OnnxOpWithoutRegions):
     """Shrink takes one input data (Tensor<numeric>) and produces one Tensor output, having same
     datatype and shape with input. It has two attributes, lambd and bias. The formula of this
@@ -3137,16 +2721,13 @@ class ShrinkOp(OnnxOpWithoutRegions):
         %y = graph.shrink %input {bias = 0.000000e+00 : f32, lambd = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
-    name = "graph.shrink"
-
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
     bias = opt_prop_def(FloatAttr[Float32Type])
     lambd = opt_prop_def(FloatAttr[Float32Type])
 
 
-@onnx_op("Sigmoid", {})
-@irdl_op_definition
+@onnx_op_definition("Sigmoid", "graph.sigmoid")
 class SigmoidOp(XToYFields):
     """Sigmoid takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     sigmoid function, y = 1 / (1 + exp(-x)), is applied to the tensor elementwise.
@@ -3156,11 +2737,8 @@ class SigmoidOp(XToYFields):
         %y = graph.sigmoid %x : tensor<*xf32>
     """
 
-    name = "graph.sigmoid"
 
-
-@onnx_op("Sign", {})
-@irdl_op_definition
+@onnx_op_definition("Sign", "graph.sign")
 class SignOp(InputToOutputFields):
     """Calculate the sign of the given input tensor element-wise. If input > 0, output 1. if input
     < 0, output -1. if input == 0, output 0.
@@ -3170,11 +2748,8 @@ class SignOp(InputToOutputFields):
         %y = graph.sign %input : tensor<*xf32>
     """
 
-    name = "graph.sign"
 
-
-@onnx_op("Sin", {})
-@irdl_op_definition
+@onnx_op_definition("Sin", "graph.sin")
 class SinOp(InputToOutputFields):
     """Calculates the sine of the given input tensor, element-wise.
 
@@ -3183,11 +2758,8 @@ class SinOp(InputToOutputFields):
         %y = graph.sin %input : tensor<*xf32>
     """
 
-    name = "graph.sin"
 
-
-@onnx_op("Sinh", {})
-@irdl_op_definition
+@onnx_op_definition("Sinh", "graph.sinh")
 class SinhOp(InputToOutputFields):
     """Calculates the hyperbolic sine of the given input tensor element-wise.
 
@@ -3196,11 +2768,8 @@ class SinhOp(InputToOutputFields):
         %y = graph.sinh %input : tensor<*xf32>
     """
 
-    name = "graph.sinh"
 
-
-@onnx_op("Size", {})
-@irdl_op_definition
+@onnx_op_definition("Size", "graph.size")
 class SizeOp(OnnxOpWithoutRegions):
     """Takes a tensor as input and outputs a int64 scalar that equals to the total number of
     elements of the input tensor.
@@ -3210,14 +2779,11 @@ class SizeOp(OnnxOpWithoutRegions):
         %y = graph.size %data : (tensor<*xf32>) -> tensor<*xi64>
     """
 
-    name = "graph.size"
-
     data = operand_def(AnyTensor)
     size = result_def(AnyTensor)
 
 
-@onnx_op("Slice", {})
-@irdl_op_definition
+@onnx_op_definition("Slice", "graph.slice")
 class SliceOp(OnnxOpWithoutRegions):
     """Produces a slice of the input tensor along multiple axes. Similar to numpy:
     https://numpy.org/doc/stable/user/basics.indexing.html?highlight=slice#slicing-and-striding
@@ -3227,8 +2793,6 @@ class SliceOp(OnnxOpWithoutRegions):
         %y = graph.slice %data, %starts, %ends, %none, %none : (tensor<*xf32>, tensor<*xi64>, tensor<*xi64>, none, none) -> tensor<*xf32>
     """
 
-    name = "graph.slice"
-
     data = operand_def(AnyTensor)
     starts = operand_def(AnyTensor)
     ends = operand_def(AnyTensor)
@@ -3237,8 +2801,7 @@ class SliceOp(OnnxOpWithoutRegions):
     output = result_def(AnyTensor)
 
 
-@onnx_op("Softmax", {"axis": -1})
-@irdl_op_definition
+@onnx_op_definition("Softmax", "graph.softmax", {"axis": -1})
 class SoftmaxOp(InputToOutputAxisFields):
     """The operator computes the normalized exponential values for the given input:
 
@@ -3247,11 +2810,10 @@ class SoftmaxOp(InputToOutputAxisFields):
         %y = graph.softmax %input {axis = -1 : i64} : tensor<*xf32>
     """
 
-    name = "graph.softmax"
 
-
-@onnx_op("SoftmaxCrossEntropyLoss", {"reduction": "mean"})
-@irdl_op_definition
+@onnx_op_definition(
+    "SoftmaxCrossEntropyLoss", "graph.softmax_cross_entropy_loss", {"reduction": "mean"}
+)
 class SoftmaxCrossEntropyLossOp(OnnxOpWithoutRegions):
     """Loss function that measures the softmax cross entropy between 'scores' and 'labels'. This
     operator first computes a loss tensor whose shape is identical to the labels input. If the
@@ -3263,8 +2825,6 @@ class SoftmaxCrossEntropyLossOp(OnnxOpWithoutRegions):
         %y0, %y1 = graph.softmax_cross_entropy_loss %scores, %labels, %none {ignore_index = 1 : i64, reduction = "mean"} : (tensor<*xf32>, tensor<*xi64>, none) -> (tensor<*xf32>, none)
     """
 
-    name = "graph.softmax_cross_entropy_loss"
-
     scores = operand_def(AnyTensor)
     labels = operand_def(AnyTensor)
     weights = operand_def(OptionalTensor)
@@ -3274,8 +2834,7 @@ class SoftmaxCrossEntropyLossOp(OnnxOpWithoutRegions):
     reduction = opt_prop_def(StringAttr)
 
 
-@onnx_op("Softplus", {})
-@irdl_op_definition
+@onnx_op_definition("Softplus", "graph.softplus")
 class SoftplusOp(XToYFields):
     """Softplus takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     softplus function, y = ln(exp(x) + 1), is applied to the tensor elementwise.
@@ -3285,11 +2844,8 @@ class SoftplusOp(XToYFields):
         %y = graph.softplus %x : tensor<*xf32>
     """
 
-    name = "graph.softplus"
 
-
-@onnx_op("Softsign", {})
-@irdl_op_definition
+@onnx_op_definition("Softsign", "graph.softsign")
 class SoftsignOp(InputToOutputFields):
     """Calculates the softsign (x/(1+|x|)) of the given input tensor element-wise.
 
@@ -3298,11 +2854,8 @@ class SoftsignOp(InputToOutputFields):
         %y = graph.softsign %input : tensor<*xf32>
     """
 
-    name = "graph.softsign"
 
-
-@onnx_op("SpaceToDepth", {"mode": "DCR"})
-@irdl_op_definition
+@onnx_op_definition("SpaceToDepth", "graph.space_to_depth", {"mode": "DCR"})
 class SpaceToDepthOp(DepthSpaceFields):
     """SpaceToDepth rearranges blocks of spatial data into depth. More specifically, this op
     outputs a copy of the input tensor where values from the height and width dimensions are
@@ -3314,11 +2867,8 @@ class SpaceToDepthOp(DepthSpaceFields):
         %y = graph.space_to_depth %input {blocksize = 1 : i64, mode = "DCR"} : tensor<*xf32>
     """
 
-    name = "graph.space_to_depth"
 
-
-@onnx_op("Split", {"axis": 0})
-@irdl_op_definition
+@onnx_op_definition("Split", "graph.split", {"axis": 0})
 class SplitOp(OnnxOpWithoutRegions):
     """Split a tensor into a list of tensors, along the specified 'axis'. Either input 'split' or
     the attribute 'num_outputs' should be specified, but not both. If the attribute
@@ -3330,8 +2880,6 @@ class SplitOp(OnnxOpWithoutRegions):
         %y0, %y1 = graph.split %input, %none {axis = 0 : i64, num_outputs = 1 : i64} : (tensor<*xf32>, none) -> (tensor<*xf32>, tensor<*xf32>)
     """
 
-    name = "graph.split"
-
     input = operand_def(AnyTensor)
     split = operand_def(OptionalTensor)
     outputs = var_result_def(AnyTensor)
@@ -3339,8 +2887,7 @@ class SplitOp(OnnxOpWithoutRegions):
     num_outputs = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Sqrt", {})
-@irdl_op_definition
+@onnx_op_definition("Sqrt", "graph.sqrt")
 class SqrtOp(XToYFields):
     """Square root takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     the square root is, y = x^0.5, is applied to the tensor elementwise. If x is negative, then
@@ -3351,11 +2898,8 @@ class SqrtOp(XToYFields):
         %y = graph.sqrt %x : tensor<*xf32>
     """
 
-    name = "graph.sqrt"
 
-
-@onnx_op("Squeeze", {})
-@irdl_op_definition
+@onnx_op_definition("Squeeze", "graph.squeeze")
 class SqueezeOp(OnnxOpWithoutRegions):
     """Remove single-dimensional entries from the shape of a tensor. Takes an input `axes` with a
     list of axes to squeeze. If `axes` is not provided, all the single dimensions will be
@@ -3367,15 +2911,12 @@ class SqueezeOp(OnnxOpWithoutRegions):
         %y = graph.squeeze %data, %none : (tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.squeeze"
-
     data = operand_def(AnyTensor)
     axes = operand_def(OptionalTensor)
     squeezed = result_def(AnyTensor)
 
 
-@onnx_op("StringConcat", {})
-@irdl_op_definition
+@onnx_op_definition("StringConcat", "graph.string_concat")
 class StringConcatOp(OnnxOpWithoutRegions):
     """StringConcat concatenates string tensors elementwise (with NumPy-style broadcasting support)
 
@@ -3384,15 +2925,16 @@ class StringConcatOp(OnnxOpWithoutRegions):
         %y = graph.string_concat %x, %y : tensor<*xf32>
     """
 
-    name = "graph.string_concat"
-
     x = operand_def(AnyTensor)
     y = operand_def(AnyTensor)
     z = result_def(AnyTensor)
 
 
-@onnx_op("StringNormalizer", {"case_change_action": "NONE", "is_case_sensitive": 0})
-@irdl_op_definition
+@onnx_op_definition(
+    "StringNormalizer",
+    "graph.string_normalizer",
+    {"case_change_action": "NONE", "is_case_sensitive": 0},
+)
 class StringNormalizerOp(OnnxOpWithoutRegions):
     """StringNormalization performs string operations for basic cleaning. This operator has only
     one input (denoted by X) and only one output (denoted by Y). This operator first examines
@@ -3403,8 +2945,6 @@ class StringNormalizerOp(OnnxOpWithoutRegions):
         %y = graph.string_normalizer %x {case_change_action = "NONE", is_case_sensitive = 0 : i64, locale = "a", stopwords = ["Sigmoid", "Tanh", "Tanh"]} : tensor<*xf32>
     """
 
-    name = "graph.string_normalizer"
-
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     case_change_action = opt_prop_def(StringAttr)
@@ -3413,8 +2953,7 @@ class StringNormalizerOp(OnnxOpWithoutRegions):
     stopwords = opt_prop_def(ArrayAttr[StringAttr])
 
 
-@onnx_op("StringSplit", {})
-@irdl_op_definition
+@onnx_op_definition("StringSplit", "graph.string_split")
 class StringSplitOp(OnnxOpWithoutRegions):
     """StringSplit splits a string tensor's elements into substrings based on a delimiter attribute
     and a maxsplit attribute.
@@ -3424,8 +2963,6 @@ class StringSplitOp(OnnxOpWithoutRegions):
         %y0, %y1 = graph.string_split %x {delimiter = "a", maxsplit = 1 : i64} : (tensor<*xf32>) -> (tensor<*xf32>, tensor<*xi64>)
     """
 
-    name = "graph.string_split"
-
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     z = result_def(AnyTensor)
@@ -3433,8 +2970,7 @@ class StringSplitOp(OnnxOpWithoutRegions):
     maxsplit = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Sub", {})
-@irdl_op_definition
+@onnx_op_definition("Sub", "graph.sub")
 class SubOp(ABToCFields):
     """Performs element-wise binary subtraction (with Numpy-style broadcasting support).
 
@@ -3443,11 +2979,8 @@ class SubOp(ABToCFields):
         %y = graph.sub %a, %b : tensor<*xf32>
     """
 
-    name = "graph.sub"
 
-
-@onnx_op("Sum", {})
-@irdl_op_definition
+@onnx_op_definition("Sum", "graph.sum")
 class SumOp(OnnxOpWithoutRegions):
     """Element-wise sum of each of the input tensors (with Numpy-style broadcasting support). All
     inputs and outputs must have the same data type. This operator supports **multidirectional
@@ -3459,14 +2992,11 @@ class SumOp(OnnxOpWithoutRegions):
         %y = graph.sum %data_0_0, %data_0_1 : tensor<*xf32>
     """
 
-    name = "graph.sum"
-
     data_0 = var_operand_def(AnyTensor)
     sum = result_def(AnyTensor)
 
 
-@onnx_op("SwiGLU", {"alpha": 1.0})
-@irdl_op_definition
+@onnx_op_definition("SwiGLU", "graph.swi_glu", {"alpha": 1.0})
 class SwiGLUOp(OnnxOpWithoutRegions):
     """SwiGLU is a gated activation that takes two inputs, a gate `A` and a linear (value) input
     `B`, and produces one output `Y`. It applies the Swish activation to the gate and multiplies
@@ -3477,16 +3007,13 @@ class SwiGLUOp(OnnxOpWithoutRegions):
         %y = graph.swi_glu %a, %b {alpha = 1.000000e+00 : f32} : tensor<*xf32>
     """
 
-    name = "graph.swi_glu"
-
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
 
 
-@onnx_op("Swish", {"alpha": 1.0})
-@irdl_op_definition
+@onnx_op_definition("Swish", "graph.swish", {"alpha": 1.0})
 class SwishOp(XToYAlphaFields):
     """Swish function takes one input data (Tensor<T>) and produces one output data (Tensor<T>) of
     the same shape, where $Swish(x) = x * sigmoid(alpha * x)$.
@@ -3496,11 +3023,8 @@ class SwishOp(XToYAlphaFields):
         %y = graph.swish %x {alpha = 1.000000e+00 : f32} : tensor<*xf32>
     """
 
-    name = "graph.swish"
 
-
-@onnx_op("Tan", {})
-@irdl_op_definition
+@onnx_op_definition("Tan", "graph.tan")
 class TanOp(InputToOutputFields):
     """Calculates the tangent of the given input tensor, element-wise.
 
@@ -3509,11 +3033,8 @@ class TanOp(InputToOutputFields):
         %y = graph.tan %input : tensor<*xf32>
     """
 
-    name = "graph.tan"
 
-
-@onnx_op("Tanh", {})
-@irdl_op_definition
+@onnx_op_definition("Tanh", "graph.tanh")
 class TanhOp(InputToOutputFields):
     """Calculates the hyperbolic tangent of the given input tensor element-wise.
 
@@ -3522,11 +3043,8 @@ class TanhOp(InputToOutputFields):
         %y = graph.tanh %input : tensor<*xf32>
     """
 
-    name = "graph.tanh"
 
-
-@onnx_op("TensorScatter", {"axis": -2, "mode": "linear"})
-@irdl_op_definition
+@onnx_op_definition("TensorScatter", "graph.tensor_scatter", {"axis": -2, "mode": "linear"})
 class TensorScatterOp(OnnxOpWithoutRegions):
     """TensorScatter is a generic tensor update operation, motivated by the requirements for KV
     cache updates for Attention ops commonly found in LLMs. It is a functional operation that
@@ -3537,8 +3055,6 @@ class TensorScatterOp(OnnxOpWithoutRegions):
         %y = graph.tensor_scatter %past_cache, %update, %none {axis = -2 : i64, mode = "linear"} : (tensor<*xf32>, tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.tensor_scatter"
-
     past_cache = operand_def(AnyTensor)
     update = operand_def(AnyTensor)
     write_indices = operand_def(OptionalTensor)
@@ -3547,8 +3063,7 @@ class TensorScatterOp(OnnxOpWithoutRegions):
     mode = opt_prop_def(StringAttr)
 
 
-@onnx_op("TfIdfVectorizer", {})
-@irdl_op_definition
+@onnx_op_definition("TfIdfVectorizer", "graph.tf_idf_vectorizer")
 class TfIdfVectorizerOp(OnnxOpWithoutRegions):
     """This transform extracts n-grams from the input sequence and save them as a vector. Input can
     be either a 1-D or 2-D tensor. For 1-D input, output is the n-gram representation of that
@@ -3559,8 +3074,6 @@ class TfIdfVectorizerOp(OnnxOpWithoutRegions):
 
         %y = graph.tf_idf_vectorizer %x {max_gram_length = 1 : i64, max_skip_count = 1 : i64, min_gram_length = 1 : i64, mode = "a", ngram_counts = array<i64: 1, 1>, ngram_indexes = array<i64: 1, 1>, pool_int64s = array<i64: 1, 1>, pool_strings = ["Sigmoid", "Tanh", "Tanh"], weights = array<f32: 5.000000e-01, 5.000000e-01>} : (tensor<*xi64>) -> tensor<*xf32>
     """
-
-    name = "graph.tf_idf_vectorizer"
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
@@ -3575,8 +3088,7 @@ class TfIdfVectorizerOp(OnnxOpWithoutRegions):
     weights = opt_prop_def(DenseArrayBase[Float32Type])
 
 
-@onnx_op("ThresholdedRelu", {"alpha": 1.0})
-@irdl_op_definition
+@onnx_op_definition("ThresholdedRelu", "graph.thresholded_relu", {"alpha": 1.0})
 class ThresholdedReluOp(XToYAlphaFields):
     """ThresholdedRelu takes one input data (Tensor<T>) and produces one output data (Tensor<T>)
     where the rectified linear function, y = x for x > alpha, y = 0 otherwise, is applied to the
@@ -3587,11 +3099,8 @@ class ThresholdedReluOp(XToYAlphaFields):
         %y = graph.thresholded_relu %x {alpha = 1.000000e+00 : f32} : tensor<*xf32>
     """
 
-    name = "graph.thresholded_relu"
 
-
-@onnx_op("Tile", {})
-@irdl_op_definition
+@onnx_op_definition("Tile", "graph.tile")
 class TileOp(OnnxOpWithoutRegions):
     """Constructs a tensor by tiling a given tensor. This is the same as function `tile` in Numpy,
     but no broadcast. For example A = [[1, 2], [3, 4]], B = [1, 2], tile(A, B) = [[1, 2, 1, 2],
@@ -3602,15 +3111,12 @@ class TileOp(OnnxOpWithoutRegions):
         %y = graph.tile %input, %repeats : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.tile"
-
     input = operand_def(AnyTensor)
     repeats = operand_def(AnyTensor)
     output = result_def(AnyTensor)
 
 
-@onnx_op("TopK", {"axis": -1, "largest": 1, "sorted": 1})
-@irdl_op_definition
+@onnx_op_definition("TopK", "graph.top_k", {"axis": -1, "largest": 1, "sorted": 1})
 class TopKOp(OnnxOpWithoutRegions):
     """Retrieve the top-K largest or smallest elements along a specified axis. Given an input
     tensor of shape [a_0, a_1, ..., a_{n-1}] and integer argument k, return two outputs:
@@ -3619,8 +3125,6 @@ class TopKOp(OnnxOpWithoutRegions):
 
         %y0, %y1 = graph.top_k %x, %k {axis = -1 : i64, largest = 1 : i64, sorted = 1 : i64} : (tensor<*xf32>, tensor<*xi64>) -> (tensor<*xf32>, tensor<*xi64>)
     """
-
-    name = "graph.top_k"
 
     x = operand_def(AnyTensor)
     k = operand_def(AnyTensor)
@@ -3631,8 +3135,7 @@ class TopKOp(OnnxOpWithoutRegions):
     sorted = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Transpose", {})
-@irdl_op_definition
+@onnx_op_definition("Transpose", "graph.transpose")
 class TransposeOp(OnnxOpWithoutRegions):
     """Returns a transpose of the input tensor. (Similar to `numpy.transpose`). The optional
     attribute `perm` specifies the permutation of the axes of the input tensor. `perm` must
@@ -3644,15 +3147,12 @@ class TransposeOp(OnnxOpWithoutRegions):
         %y = graph.transpose %data {perm = array<i64: 1, 1>} : tensor<*xf32>
     """
 
-    name = "graph.transpose"
-
     data = operand_def(AnyTensor)
     transposed = result_def(AnyTensor)
     perm = opt_prop_def(DenseArrayBase[I64])
 
 
-@onnx_op("Trilu", {"upper": 1})
-@irdl_op_definition
+@onnx_op_definition("Trilu", "graph.trilu", {"upper": 1})
 class TriluOp(OnnxOpWithoutRegions):
     """Given a 2-D matrix or batches of 2-D matrices, returns the upper or lower triangular part of
     the tensor(s). The attribute "upper" determines whether the upper or lower part is retained.
@@ -3664,16 +3164,13 @@ class TriluOp(OnnxOpWithoutRegions):
         %y = graph.trilu %input, %none {upper = 1 : i64} : (tensor<*xf32>, none) -> tensor<*xf32>
     """
 
-    name = "graph.trilu"
-
     input = operand_def(AnyTensor)
     k = operand_def(OptionalTensor)
     output = result_def(AnyTensor)
     upper = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Unique", {"sorted": 1})
-@irdl_op_definition
+@onnx_op_definition("Unique", "graph.unique", {"sorted": 1})
 class UniqueOp(OnnxOpWithoutRegions):
     """Find the unique elements of a tensor. When an optional attribute 'axis' is provided, unique
     subtensors sliced along the 'axis' are returned. Otherwise the input tensor is flattened and
@@ -3684,8 +3181,6 @@ class UniqueOp(OnnxOpWithoutRegions):
         %y0, %y1, %y2, %y3 = graph.unique %x {axis = 1 : i64, sorted = 1 : i64} : (tensor<*xf32>) -> (tensor<*xf32>, none, none, none)
     """
 
-    name = "graph.unique"
-
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
     indices = result_def(OptionalTensor)
@@ -3695,8 +3190,7 @@ class UniqueOp(OnnxOpWithoutRegions):
     sorted = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op("Unsqueeze", {})
-@irdl_op_definition
+@onnx_op_definition("Unsqueeze", "graph.unsqueeze")
 class UnsqueezeOp(OnnxOpWithoutRegions):
     """Insert single-dimensional entries to the shape of an input tensor (`data`). Takes one
     required input `axes` - which contains a list of dimension indices and this operator will
@@ -3708,15 +3202,12 @@ class UnsqueezeOp(OnnxOpWithoutRegions):
         %y = graph.unsqueeze %data, %axes : (tensor<*xf32>, tensor<*xi64>) -> tensor<*xf32>
     """
 
-    name = "graph.unsqueeze"
-
     data = operand_def(AnyTensor)
     axes = operand_def(AnyTensor)
     expanded = result_def(AnyTensor)
 
 
-@onnx_op("Where", {})
-@irdl_op_definition
+@onnx_op_definition("Where", "graph.where")
 class WhereOp(OnnxOpWithoutRegions):
     """Return elements, either from X or Y, depending on condition. Where behaves like
     [numpy.where](https://docs.scipy.org/doc/numpy/reference/generated/numpy.where.html) with
@@ -3727,16 +3218,13 @@ class WhereOp(OnnxOpWithoutRegions):
         %y = graph.where %condition, %x, %y : (tensor<*xi1>, tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
     """
 
-    name = "graph.where"
-
     condition = operand_def(AnyTensor)
     x = operand_def(AnyTensor)
     y = operand_def(AnyTensor)
     output = result_def(AnyTensor)
 
 
-@onnx_op("Xor", {})
-@irdl_op_definition
+@onnx_op_definition("Xor", "graph.xor")
 class XorOp(ABToCFields):
     """Returns the tensor resulted from performing the `xor` logical operation elementwise on the
     input tensors `A` and `B` (with Numpy-style broadcasting support).
@@ -3745,8 +3233,6 @@ class XorOp(ABToCFields):
 
         %y = graph.xor %a, %b : tensor<*xi1>
     """
-
-    name = "graph.xor"
 
 
 GENERATED_OPS: dict[str, type[OnnxOp]] = {

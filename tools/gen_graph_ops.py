@@ -143,7 +143,6 @@ IMPORTS = {
         "StringAttr",
     ],
     "xdsl.irdl": [
-        "irdl_op_definition",
         "operand_def",
         "opt_prop_def",
         "prop_def",
@@ -158,7 +157,7 @@ IMPORTS = {
         "OnnxOpWithoutRegions",
         "OptionalTensor",
         "TensorValueAttr",
-        "onnx_op",
+        "onnx_op_definition",
     ],
 }
 """The names the generated ops use, by module: one import line each, which `ruff` (run
@@ -322,13 +321,11 @@ def op_class(schema: OpSchema, families: Families) -> str:
     signature = families.signatures.get(schema.name)
     if signature is not None:
         base = signature.base
+    defaults_arg = f", {defaults!r}" if defaults else ""
     head = [
-        f"@onnx_op({schema.name!r}, {defaults!r})",
-        "@irdl_op_definition",
+        f'@onnx_op_definition({schema.name!r}, "graph.{name}"{defaults_arg})',
         f"class {schema.name}Op({SHARED_FIELDS.get(schema.name, base)}):",
         docstring(schema),
-        "",
-        f'    name = "graph.{name}"',
     ]
     if schema.name in SHARED_FIELDS:
         fields_class = [
