@@ -54,11 +54,14 @@ GRAPH_OPSET = 28
 
 
 class XToYFields(OnnxOpWithoutRegions):
-    """The fields of graph.abs, graph.bitwise_not, graph.ceil, graph.det, graph.floor,
-    graph.global_average_pool, graph.global_max_pool, graph.hard_swish, graph.is_nan,
-    graph.mish, graph.neg, graph.non_zero, graph.not, graph.reciprocal, graph.relu,
-    graph.round, graph.sigmoid, graph.softplus, graph.sqrt: each derives from this class
-    and adds only its name."""
+    """The operands and results of graph.abs, graph.bitwise_not, graph.ceil, graph.det,
+    graph.floor, graph.gelu, graph.global_average_pool, graph.global_lp_pool,
+    graph.global_max_pool, graph.hard_sigmoid, graph.hard_swish, graph.is_inf,
+    graph.is_nan, graph.lrn, graph.mean_variance_normalization, graph.mish, graph.neg,
+    graph.non_zero, graph.not, graph.reciprocal, graph.regex_full_match, graph.relu,
+    graph.round, graph.selu, graph.sigmoid, graph.softplus, graph.sqrt,
+    graph.string_normalizer, graph.tf_idf_vectorizer: each derives from this class and adds
+    its name and any properties of its own."""
 
     x = operand_def(AnyTensor)
     y = result_def(AnyTensor)
@@ -76,10 +79,13 @@ class AbsOp(XToYFields):
 
 
 class InputToOutputFields(OnnxOpWithoutRegions):
-    """The fields of graph.acos, graph.acosh, graph.asin, graph.asinh, graph.atan,
-    graph.atanh, graph.cos, graph.cosh, graph.erf, graph.exp, graph.identity, graph.log,
-    graph.optional_get_element, graph.sign, graph.sin, graph.sinh, graph.softsign,
-    graph.tan, graph.tanh: each derives from this class and adds only its name."""
+    """The operands and results of graph.acos, graph.acosh, graph.asin, graph.asinh,
+    graph.atan, graph.atanh, graph.bernoulli, graph.bit_cast, graph.cast,
+    graph.constant_of_shape, graph.cos, graph.cosh, graph.erf, graph.exp, graph.eye_like,
+    graph.identity, graph.log, graph.lp_normalization, graph.multinomial,
+    graph.optional_get_element, graph.random_normal_like, graph.random_uniform_like,
+    graph.shrink, graph.sign, graph.sin, graph.sinh, graph.softsign, graph.tan, graph.tanh:
+    each derives from this class and adds its name and any properties of its own."""
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
@@ -106,10 +112,11 @@ class AcoshOp(InputToOutputFields):
 
 
 class ABToCFields(OnnxOpWithoutRegions):
-    """The fields of graph.add, graph.and, graph.bitwise_and, graph.bitwise_or,
-    graph.bitwise_xor, graph.div, graph.equal, graph.greater, graph.greater_or_equal,
-    graph.less, graph.less_or_equal, graph.mul, graph.or, graph.sub, graph.xor: each
-    derives from this class and adds only its name."""
+    """The operands and results of graph.add, graph.and, graph.bitwise_and,
+    graph.bitwise_or, graph.bitwise_xor, graph.div, graph.equal, graph.greater,
+    graph.greater_or_equal, graph.less, graph.less_or_equal, graph.mod, graph.mul,
+    graph.or, graph.sub, graph.xor: each derives from this class and adds its name and any
+    properties of its own."""
 
     a = operand_def(AnyTensor)
     b = operand_def(AnyTensor)
@@ -337,7 +344,7 @@ class BatchNormalizationOp(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("Bernoulli", "graph.bernoulli")
-class BernoulliOp(OnnxOpWithoutRegions):
+class BernoulliOp(InputToOutputFields):
     """Draws binary random numbers (0 or 1) from a Bernoulli distribution. The input tensor should
     be a tensor containing probabilities p (a value in the range [0,1]) to be used for drawing
     the binary random number, where an output of 1 is produced with probability p and an output
@@ -348,14 +355,12 @@ class BernoulliOp(OnnxOpWithoutRegions):
         %y = graph.bernoulli %input {dtype = 1 : i64, seed = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
     seed = opt_prop_def(FloatAttr[Float32Type])
 
 
 @onnx_op_definition("BitCast", "graph.bit_cast")
-class BitCastOp(OnnxOpWithoutRegions):
+class BitCastOp(InputToOutputFields):
     """Reinterprets the binary representation of a tensor as a different data type, specified by
     the 'to' attribute. Unlike Cast, BitCast preserves the exact bit pattern without any value
     conversion.
@@ -365,13 +370,20 @@ class BitCastOp(OnnxOpWithoutRegions):
         %y = graph.bit_cast %input {to = 1 : i64} : tensor<*xf32>
     """
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
     to = prop_def(IntegerAttr[I64])
 
 
+class XYToZFields(OnnxOpWithoutRegions):
+    """The operands and results of graph.bit_shift, graph.pow, graph.string_concat: each
+    derives from this class and adds its name and any properties of its own."""
+
+    x = operand_def(AnyTensor)
+    y = operand_def(AnyTensor)
+    z = result_def(AnyTensor)
+
+
 @onnx_op_definition("BitShift", "graph.bit_shift")
-class BitShiftOp(OnnxOpWithoutRegions):
+class BitShiftOp(XYToZFields):
     """Bitwise shift operator performs element-wise operation. For each input element, if the
     attribute "direction" is "RIGHT", this operator moves its binary representation toward the
     right side. If the attribute "direction" is "LEFT", bits of binary representation move
@@ -383,9 +395,6 @@ class BitShiftOp(OnnxOpWithoutRegions):
         %y = graph.bit_shift %x, %y {direction = "a"} : tensor<*xi64>
     """
 
-    x = operand_def(AnyTensor)
-    y = operand_def(AnyTensor)
-    z = result_def(AnyTensor)
     direction = prop_def(StringAttr)
 
 
@@ -456,7 +465,7 @@ class BlackmanWindowOp(WindowFunctionFields):
 
 
 @onnx_op_definition("Cast", "graph.cast", {"round_mode": "up", "saturate": 1})
-class CastOp(OnnxOpWithoutRegions):
+class CastOp(InputToOutputFields):
     """The operator casts the elements of a given input tensor to a data type specified by the 'to'
     argument and returns an output tensor of the same size in the converted type. The 'to'
     argument must be one of the data types specified in the 'DataType' enum field in the
@@ -467,8 +476,6 @@ class CastOp(OnnxOpWithoutRegions):
         %y = graph.cast %input {round_mode = "up", saturate = 1 : i64, to = 1 : i64} : tensor<*xf32>
     """
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
     round_mode = opt_prop_def(StringAttr)
     saturate = opt_prop_def(IntegerAttr[I64])
     to = prop_def(IntegerAttr[I64])
@@ -627,7 +634,7 @@ class ConcatOp(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("ConstantOfShape", "graph.constant_of_shape")
-class ConstantOfShapeOp(OnnxOpWithoutRegions):
+class ConstantOfShapeOp(InputToOutputFields):
     """Generate a tensor with given value and shape.
 
     Example:
@@ -635,8 +642,6 @@ class ConstantOfShapeOp(OnnxOpWithoutRegions):
         %y = graph.constant_of_shape %input {value = dense<0.000000e+00> : tensor<1xf32>} : (tensor<*xi64>) -> tensor<*xf32>
     """
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
     value = opt_prop_def(TensorValueAttr)
 
 
@@ -987,7 +992,7 @@ class ExpandOp(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("EyeLike", "graph.eye_like", {"k": 0})
-class EyeLikeOp(OnnxOpWithoutRegions):
+class EyeLikeOp(InputToOutputFields):
     """Generate a 2D tensor (matrix) with ones on the diagonal and zeros everywhere else. Only 2D
     tensors are supported, i.e. input T1 must be of rank 2. The shape of the output tensor is
     the same as the input tensor. The data type can be specified by the 'dtype' argument. If
@@ -998,8 +1003,6 @@ class EyeLikeOp(OnnxOpWithoutRegions):
         %y = graph.eye_like %input {dtype = 1 : i64, k = 0 : i64} : tensor<*xf32>
     """
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
     k = opt_prop_def(IntegerAttr[I64])
 
@@ -1125,7 +1128,7 @@ class GatherNDOp(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("Gelu", "graph.gelu", {"approximate": "none"})
-class GeluOp(OnnxOpWithoutRegions):
+class GeluOp(XToYFields):
     """Gelu takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     gaussian error linear units function, $y = 0.5 * x * (1 + erf(x/sqrt(2)))$ is applied to the
     tensor elementwise. If the attribute "approximate" is set to "tanh", the function
@@ -1137,8 +1140,6 @@ class GeluOp(OnnxOpWithoutRegions):
         %y = graph.gelu %x {approximate = "none"} : tensor<*xf32>
     """
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
     approximate = opt_prop_def(StringAttr)
 
 
@@ -1179,7 +1180,7 @@ class GlobalAveragePoolOp(XToYFields):
 
 
 @onnx_op_definition("GlobalLpPool", "graph.global_lp_pool", {"p": 2})
-class GlobalLpPoolOp(OnnxOpWithoutRegions):
+class GlobalLpPoolOp(XToYFields):
     """GlobalLpPool consumes an input tensor X and applies lp pool pooling across the values in the
     same channel. This is equivalent to LpPool with kernel size equal to the spatial dimension
     of input tensor.
@@ -1189,8 +1190,6 @@ class GlobalLpPoolOp(OnnxOpWithoutRegions):
         %y = graph.global_lp_pool %x {p = 2 : i64} : tensor<*xf32>
     """
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
     p = opt_prop_def(IntegerAttr[I64])
 
 
@@ -1295,7 +1294,7 @@ class HannWindowOp(WindowFunctionFields):
 
 
 @onnx_op_definition("HardSigmoid", "graph.hard_sigmoid", {"alpha": 0.2, "beta": 0.5})
-class HardSigmoidOp(OnnxOpWithoutRegions):
+class HardSigmoidOp(XToYFields):
     """HardSigmoid takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where
     the HardSigmoid function, y = max(0, min(1, alpha * x + beta)), is applied to the tensor
     elementwise.
@@ -1305,8 +1304,6 @@ class HardSigmoidOp(OnnxOpWithoutRegions):
         %y = graph.hard_sigmoid %x {alpha = 2.000000e-01 : f32, beta = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
     beta = opt_prop_def(FloatAttr[Float32Type])
 
@@ -1396,7 +1393,7 @@ class InstanceNormalizationOp(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("IsInf", "graph.is_inf", {"detect_negative": 1, "detect_positive": 1})
-class IsInfOp(OnnxOpWithoutRegions):
+class IsInfOp(XToYFields):
     """Map infinity to true and other values to false.
 
     Example:
@@ -1404,8 +1401,6 @@ class IsInfOp(OnnxOpWithoutRegions):
         %y = graph.is_inf %x {detect_negative = 1 : i64, detect_positive = 1 : i64} : (tensor<*xf32>) -> tensor<*xi1>
     """
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
     detect_negative = opt_prop_def(IntegerAttr[I64])
     detect_positive = opt_prop_def(IntegerAttr[I64])
 
@@ -1421,7 +1416,7 @@ class IsNaNOp(XToYFields):
 
 
 @onnx_op_definition("LRN", "graph.lrn", {"alpha": 0.0001, "beta": 0.75, "bias": 1.0})
-class LRNOp(OnnxOpWithoutRegions):
+class LRNOp(XToYFields):
     """Local Response Normalization proposed in the [AlexNet
     paper](https://papers.nips.cc/paper/4824-imagenet-classification-with-deep-convolutional-
     neural-networks.pdf). It normalizes over local input regions. The local region is defined
@@ -1432,8 +1427,6 @@ class LRNOp(OnnxOpWithoutRegions):
         %y = graph.lrn %x {alpha = 1.000000e-04 : f32, beta = 7.500000e-01 : f32, bias = 1.000000e+00 : f32, size = 1 : i64} : tensor<*xf32>
     """
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
     beta = opt_prop_def(FloatAttr[Float32Type])
     bias = opt_prop_def(FloatAttr[Float32Type])
@@ -1594,7 +1587,7 @@ class LoopOp(OnnxOp):
 
 
 @onnx_op_definition("LpNormalization", "graph.lp_normalization", {"axis": -1, "p": 2})
-class LpNormalizationOp(OnnxOpWithoutRegions):
+class LpNormalizationOp(InputToOutputFields):
     """Given a matrix, apply Lp-normalization along the provided axis. The output is computed as:
     `output = input / Lp_norm(input, axis)`. When the Lp norm is zero (i.e., all elements along
     the axis are zero), the output is defined to be zero to avoid division by zero.
@@ -1604,8 +1597,6 @@ class LpNormalizationOp(OnnxOpWithoutRegions):
         %y = graph.lp_normalization %input {axis = -1 : i64, p = 2 : i64} : tensor<*xf32>
     """
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
     p = opt_prop_def(IntegerAttr[I64])
 
@@ -1626,8 +1617,17 @@ class LpPoolOp(PoolWindowFields):
     p = opt_prop_def(IntegerAttr[I64])
 
 
+class ABToYFields(OnnxOpWithoutRegions):
+    """The operands and results of graph.mat_mul, graph.swi_glu: each derives from this
+    class and adds its name and any properties of its own."""
+
+    a = operand_def(AnyTensor)
+    b = operand_def(AnyTensor)
+    y = result_def(AnyTensor)
+
+
 @onnx_op_definition("MatMul", "graph.mat_mul")
-class MatMulOp(OnnxOpWithoutRegions):
+class MatMulOp(ABToYFields):
     """Matrix product that behaves like
     [numpy.matmul](https://numpy.org/doc/stable/reference/generated/numpy.matmul.html).
 
@@ -1635,10 +1635,6 @@ class MatMulOp(OnnxOpWithoutRegions):
 
         %y = graph.mat_mul %a, %b : tensor<*xf32>
     """
-
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
 
 
 @onnx_op_definition("MatMulInteger", "graph.mat_mul_integer")
@@ -1752,7 +1748,7 @@ class MeanOp(OnnxOpWithoutRegions):
 @onnx_op_definition(
     "MeanVarianceNormalization", "graph.mean_variance_normalization", {"axes": [0, 2, 3]}
 )
-class MeanVarianceNormalizationOp(OnnxOpWithoutRegions):
+class MeanVarianceNormalizationOp(XToYFields):
     """A MeanVarianceNormalization Function: Perform mean variance normalization on the input
     tensor X using formula: `(X-EX)/sqrt(E(X-EX)^2)`
 
@@ -1761,8 +1757,6 @@ class MeanVarianceNormalizationOp(OnnxOpWithoutRegions):
         %y = graph.mean_variance_normalization %x {axes = array<i64: 0, 2, 3>} : tensor<*xf32>
     """
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
     axes = opt_prop_def(DenseArrayBase[I64])
 
 
@@ -1814,7 +1808,7 @@ class MishOp(XToYFields):
 
 
 @onnx_op_definition("Mod", "graph.mod", {"fmod": 0})
-class ModOp(OnnxOpWithoutRegions):
+class ModOp(ABToCFields):
     """Performs an element-wise binary modulo operation. The `fmod` attribute determines how the
     quotient is rounded. Its value must be `0` (default) or `1`.
 
@@ -1823,9 +1817,6 @@ class ModOp(OnnxOpWithoutRegions):
         %y = graph.mod %a, %b {fmod = 0 : i64} : tensor<*xf32>
     """
 
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = result_def(AnyTensor)
     fmod = opt_prop_def(IntegerAttr[I64])
 
 
@@ -1840,7 +1831,7 @@ class MulOp(ABToCFields):
 
 
 @onnx_op_definition("Multinomial", "graph.multinomial", {"dtype": 6, "sample_size": 1})
-class MultinomialOp(OnnxOpWithoutRegions):
+class MultinomialOp(InputToOutputFields):
     """Generate a tensor of samples from a multinomial distribution according to the probabilities
     of each of the possible outcomes.
 
@@ -1849,8 +1840,6 @@ class MultinomialOp(OnnxOpWithoutRegions):
         %y = graph.multinomial %input {dtype = 6 : i64, sample_size = 1 : i64, seed = 5.000000e-01 : f32} : (tensor<*xf32>) -> tensor<*xi64>
     """
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
     sample_size = opt_prop_def(IntegerAttr[I64])
     seed = opt_prop_def(FloatAttr[Float32Type])
@@ -2029,7 +2018,7 @@ class PadOp(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("Pow", "graph.pow")
-class PowOp(OnnxOpWithoutRegions):
+class PowOp(XYToZFields):
     """Pow takes input data (Tensor<T>) and exponent Tensor, and produces one output data
     (Tensor<T>) where the function `f(x) = x^exponent`, is applied to the data tensor
     elementwise. This operator supports **multidirectional (i.e., Numpy-style) broadcasting**;
@@ -2039,10 +2028,6 @@ class PowOp(OnnxOpWithoutRegions):
 
         %y = graph.pow %x, %y : tensor<*xf32>
     """
-
-    x = operand_def(AnyTensor)
-    y = operand_def(AnyTensor)
-    z = result_def(AnyTensor)
 
 
 @onnx_op_definition("QLinearConv", "graph.q_linear_conv", {"auto_pad": "NOTSET", "group": 1})
@@ -2164,8 +2149,15 @@ class RNNOp(RecurrentFields):
     y_h = result_def(OptionalTensor)
 
 
+class OutputOnlyFields(OnnxOpWithoutRegions):
+    """The operands and results of graph.random_normal, graph.random_uniform: each derives
+    from this class and adds its name and any properties of its own."""
+
+    output = result_def(AnyTensor)
+
+
 @onnx_op_definition("RandomNormal", "graph.random_normal", {"dtype": 1, "mean": 0.0, "scale": 1.0})
-class RandomNormalOp(OnnxOpWithoutRegions):
+class RandomNormalOp(OutputOnlyFields):
     """Generate a tensor with random values drawn from a normal distribution. The shape of the
     tensor is specified by the `shape` argument and the parameter of the normal distribution
     specified by `mean` and `scale`.
@@ -2175,7 +2167,6 @@ class RandomNormalOp(OnnxOpWithoutRegions):
         %y = graph.random_normal {dtype = 1 : i64, mean = 0.000000e+00 : f32, scale = 1.000000e+00 : f32, seed = 5.000000e-01 : f32, shape = array<i64: 1, 1>} : () -> tensor<*xf32>
     """
 
-    output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
     mean = opt_prop_def(FloatAttr[Float32Type])
     scale = opt_prop_def(FloatAttr[Float32Type])
@@ -2184,7 +2175,7 @@ class RandomNormalOp(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("RandomNormalLike", "graph.random_normal_like", {"mean": 0.0, "scale": 1.0})
-class RandomNormalLikeOp(OnnxOpWithoutRegions):
+class RandomNormalLikeOp(InputToOutputFields):
     """Generate a tensor with random values drawn from a normal distribution. The shape of the
     output tensor is copied from the shape of the input tensor, and the parameters of the normal
     distribution are specified by `mean` and `scale`.
@@ -2194,8 +2185,6 @@ class RandomNormalLikeOp(OnnxOpWithoutRegions):
         %y = graph.random_normal_like %input {dtype = 1 : i64, mean = 0.000000e+00 : f32, scale = 1.000000e+00 : f32, seed = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
     mean = opt_prop_def(FloatAttr[Float32Type])
     scale = opt_prop_def(FloatAttr[Float32Type])
@@ -2203,7 +2192,7 @@ class RandomNormalLikeOp(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("RandomUniform", "graph.random_uniform", {"dtype": 1, "high": 1.0, "low": 0.0})
-class RandomUniformOp(OnnxOpWithoutRegions):
+class RandomUniformOp(OutputOnlyFields):
     """Generate a tensor with random values drawn from a uniform distribution. The shape of the
     tensor is specified by the `shape` argument and the range by `low` and `high`.
 
@@ -2212,7 +2201,6 @@ class RandomUniformOp(OnnxOpWithoutRegions):
         %y = graph.random_uniform {dtype = 1 : i64, high = 1.000000e+00 : f32, low = 0.000000e+00 : f32, seed = 5.000000e-01 : f32, shape = array<i64: 1, 1>} : () -> tensor<*xf32>
     """
 
-    output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
     high = opt_prop_def(FloatAttr[Float32Type])
     low = opt_prop_def(FloatAttr[Float32Type])
@@ -2221,7 +2209,7 @@ class RandomUniformOp(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("RandomUniformLike", "graph.random_uniform_like", {"high": 1.0, "low": 0.0})
-class RandomUniformLikeOp(OnnxOpWithoutRegions):
+class RandomUniformLikeOp(InputToOutputFields):
     """Generate a tensor with random values drawn from a uniform distribution. The shape of the
     output tensor is copied from the shape of the input tensor, and the parameters of the
     uniform distribution are specified by `low` and `high`.
@@ -2231,8 +2219,6 @@ class RandomUniformLikeOp(OnnxOpWithoutRegions):
         %y = graph.random_uniform_like %input {dtype = 1 : i64, high = 1.000000e+00 : f32, low = 0.000000e+00 : f32, seed = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
     dtype = opt_prop_def(IntegerAttr[I64])
     high = opt_prop_def(FloatAttr[Float32Type])
     low = opt_prop_def(FloatAttr[Float32Type])
@@ -2417,7 +2403,7 @@ class ReduceSumSquareOp(ReduceFields):
 
 
 @onnx_op_definition("RegexFullMatch", "graph.regex_full_match")
-class RegexFullMatchOp(OnnxOpWithoutRegions):
+class RegexFullMatchOp(XToYFields):
     """RegexFullMatch performs a full regex match on each element of the input tensor. If an
     element fully matches the regex pattern specified as an attribute, the corresponding element
     in the output is True and it is False otherwise.
@@ -2428,8 +2414,6 @@ class RegexFullMatchOp(OnnxOpWithoutRegions):
         %y = graph.regex_full_match %x {pattern = "a"} : (tensor<*xf32>) -> tensor<*xi1>
     """
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
     pattern = opt_prop_def(StringAttr)
 
 
@@ -2634,8 +2618,18 @@ class ScanOp(OnnxOp):
     assembly_format = "operands `body` $body attr-dict `:` functional-type(operands, results)"
 
 
+class ScatterFields(OnnxOpWithoutRegions):
+    """The operands and results of graph.scatter_elements, graph.scatter_nd: each derives
+    from this class and adds its name and any properties of its own."""
+
+    data = operand_def(AnyTensor)
+    indices = operand_def(AnyTensor)
+    updates = operand_def(AnyTensor)
+    output = result_def(AnyTensor)
+
+
 @onnx_op_definition("ScatterElements", "graph.scatter_elements", {"axis": 0, "reduction": "none"})
-class ScatterElementsOp(OnnxOpWithoutRegions):
+class ScatterElementsOp(ScatterFields):
     """ScatterElements takes three inputs `data`, `updates`, and `indices` of the same rank r >= 1
     and an optional attribute axis that identifies an axis of `data` (by default, the outer-most
     axis, that is axis 0). The output of the operation is produced by creating a copy of the
@@ -2647,16 +2641,12 @@ class ScatterElementsOp(OnnxOpWithoutRegions):
         %y = graph.scatter_elements %data, %indices, %updates {axis = 0 : i64, reduction = "none"} : (tensor<*xf32>, tensor<*xi64>, tensor<*xf32>) -> tensor<*xf32>
     """
 
-    data = operand_def(AnyTensor)
-    indices = operand_def(AnyTensor)
-    updates = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
     axis = opt_prop_def(IntegerAttr[I64])
     reduction = opt_prop_def(StringAttr)
 
 
 @onnx_op_definition("ScatterND", "graph.scatter_nd", {"reduction": "none"})
-class ScatterNDOp(OnnxOpWithoutRegions):
+class ScatterNDOp(ScatterFields):
     """ScatterND takes three inputs `data` tensor of rank r >= 1, `indices` tensor of rank q >= 1,
     and `updates` tensor of rank q + r - indices.shape[-1] - 1. The output of the operation is
     produced by creating a copy of the input `data`, and then updating its value to values
@@ -2668,15 +2658,11 @@ class ScatterNDOp(OnnxOpWithoutRegions):
         %y = graph.scatter_nd %data, %indices, %updates {reduction = "none"} : (tensor<*xf32>, tensor<*xi64>, tensor<*xf32>) -> tensor<*xf32>
     """
 
-    data = operand_def(AnyTensor)
-    indices = operand_def(AnyTensor)
-    updates = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
     reduction = opt_prop_def(StringAttr)
 
 
 @onnx_op_definition("Selu", "graph.selu", {"alpha": 1.6732632, "gamma": 1.050701})
-class SeluOp(OnnxOpWithoutRegions):
+class SeluOp(XToYFields):
     """Selu takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the
     scaled exponential linear unit function, `y = gamma * (alpha * e^x - alpha) for x <= 0`, `y
     = gamma * x for x > 0`, is applied to the tensor elementwise.
@@ -2686,8 +2672,6 @@ class SeluOp(OnnxOpWithoutRegions):
         %y = graph.selu %x {alpha = 1.67326319 : f32, gamma = 1.05070102 : f32} : tensor<*xf32>
     """
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
     gamma = opt_prop_def(FloatAttr[Float32Type])
 
@@ -2711,7 +2695,7 @@ class ShapeOp(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("Shrink", "graph.shrink", {"bias": 0.0, "lambd": 0.5})
-class ShrinkOp(OnnxOpWithoutRegions):
+class ShrinkOp(InputToOutputFields):
     """Shrink takes one input data (Tensor<numeric>) and produces one Tensor output, having same
     datatype and shape with input. It has two attributes, lambd and bias. The formula of this
     operator is: If x < -lambd, y = x + bias; If x > lambd, y = x - bias; Otherwise, y = 0.
@@ -2721,8 +2705,6 @@ class ShrinkOp(OnnxOpWithoutRegions):
         %y = graph.shrink %input {bias = 0.000000e+00 : f32, lambd = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
-    input = operand_def(AnyTensor)
-    output = result_def(AnyTensor)
     bias = opt_prop_def(FloatAttr[Float32Type])
     lambd = opt_prop_def(FloatAttr[Float32Type])
 
@@ -2917,7 +2899,7 @@ class SqueezeOp(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("StringConcat", "graph.string_concat")
-class StringConcatOp(OnnxOpWithoutRegions):
+class StringConcatOp(XYToZFields):
     """StringConcat concatenates string tensors elementwise (with NumPy-style broadcasting support)
 
     Example:
@@ -2925,17 +2907,13 @@ class StringConcatOp(OnnxOpWithoutRegions):
         %y = graph.string_concat %x, %y : tensor<*xf32>
     """
 
-    x = operand_def(AnyTensor)
-    y = operand_def(AnyTensor)
-    z = result_def(AnyTensor)
-
 
 @onnx_op_definition(
     "StringNormalizer",
     "graph.string_normalizer",
     {"case_change_action": "NONE", "is_case_sensitive": 0},
 )
-class StringNormalizerOp(OnnxOpWithoutRegions):
+class StringNormalizerOp(XToYFields):
     """StringNormalization performs string operations for basic cleaning. This operator has only
     one input (denoted by X) and only one output (denoted by Y). This operator first examines
     the elements in the X, and removes elements specified in "stopwords" attribute.
@@ -2945,8 +2923,6 @@ class StringNormalizerOp(OnnxOpWithoutRegions):
         %y = graph.string_normalizer %x {case_change_action = "NONE", is_case_sensitive = 0 : i64, locale = "a", stopwords = ["Sigmoid", "Tanh", "Tanh"]} : tensor<*xf32>
     """
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
     case_change_action = opt_prop_def(StringAttr)
     is_case_sensitive = opt_prop_def(IntegerAttr[I64])
     locale = opt_prop_def(StringAttr)
@@ -2997,7 +2973,7 @@ class SumOp(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("SwiGLU", "graph.swi_glu", {"alpha": 1.0})
-class SwiGLUOp(OnnxOpWithoutRegions):
+class SwiGLUOp(ABToYFields):
     """SwiGLU is a gated activation that takes two inputs, a gate `A` and a linear (value) input
     `B`, and produces one output `Y`. It applies the Swish activation to the gate and multiplies
     the result elementwise by the linear input:
@@ -3007,9 +2983,6 @@ class SwiGLUOp(OnnxOpWithoutRegions):
         %y = graph.swi_glu %a, %b {alpha = 1.000000e+00 : f32} : tensor<*xf32>
     """
 
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
     alpha = opt_prop_def(FloatAttr[Float32Type])
 
 
@@ -3064,7 +3037,7 @@ class TensorScatterOp(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("TfIdfVectorizer", "graph.tf_idf_vectorizer")
-class TfIdfVectorizerOp(OnnxOpWithoutRegions):
+class TfIdfVectorizerOp(XToYFields):
     """This transform extracts n-grams from the input sequence and save them as a vector. Input can
     be either a 1-D or 2-D tensor. For 1-D input, output is the n-gram representation of that
     input. For 2-D input, the output is also a 2-D tensor whose i-th row is the n-gram
@@ -3075,8 +3048,6 @@ class TfIdfVectorizerOp(OnnxOpWithoutRegions):
         %y = graph.tf_idf_vectorizer %x {max_gram_length = 1 : i64, max_skip_count = 1 : i64, min_gram_length = 1 : i64, mode = "a", ngram_counts = array<i64: 1, 1>, ngram_indexes = array<i64: 1, 1>, pool_int64s = array<i64: 1, 1>, pool_strings = ["Sigmoid", "Tanh", "Tanh"], weights = array<f32: 5.000000e-01, 5.000000e-01>} : (tensor<*xi64>) -> tensor<*xf32>
     """
 
-    x = operand_def(AnyTensor)
-    y = result_def(AnyTensor)
     max_gram_length = prop_def(IntegerAttr[I64])
     max_skip_count = prop_def(IntegerAttr[I64])
     min_gram_length = prop_def(IntegerAttr[I64])

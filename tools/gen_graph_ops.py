@@ -58,9 +58,6 @@ member derives from it (Conv through `ConvFields`). Only attributes are shared: 
 are looked up by name, while a subclass's operands would come before the inherited ones."""
 
 SHARED_SIGNATURES = {
-    "Abs": "XToYFields",
-    "Acos": "InputToOutputFields",
-    "Add": "ABToCFields",
     "Elu": "XToYAlphaFields",
     "Softmax": "InputToOutputAxisFields",
     "ReduceSum": "ReduceFields",
@@ -73,6 +70,19 @@ SHARED_SIGNATURES = {
 """Operators (without regions) whose every field other operators have too, with the name of
 the class that defines those fields once: each operator with the same operands, results and
 properties as the one named derives from that class and only gives its name."""
+
+SHARED_VALUES = {
+    "Abs": "XToYFields",
+    "Acos": "InputToOutputFields",
+    "Add": "ABToCFields",
+    "BitShift": "XYToZFields",
+    "MatMul": "ABToYFields",
+    "RandomNormal": "OutputOnlyFields",
+    "ScatterElements": "ScatterFields",
+}
+"""Operators (without regions) whose operands and results other operators have too, with
+the name of the class that defines them once: each operator with those operands and
+results, and not of a `SHARED_SIGNATURES` class, derives from it and adds its properties."""
 
 SEQUENCE_OPS_REASON = "takes or returns sequence/optional values, which the dialect has no type for"
 LEFT_OUT_REASONS = {"Optional": "TYPE_PROTO attribute and optional-typed result"}
@@ -254,41 +264,56 @@ def attribute_group_class(schema: OpSchema, group: AttributeGroup) -> str:
 
 @dataclass(frozen=True)
 class SharedSignature:
-    """The `SHARED_SIGNATURES` class `base` of the operators `members` (in schema order)."""
+    """The `SHARED_SIGNATURES` class `base` of the operators `members` (in schema order), or
+    with `values_only` the `SHARED_VALUES` class (each member adds its properties)."""
 
     base: str
     members: tuple[str, ...]
+    values_only: bool
+
+
+def value_fields(schema: OpSchema) -> list[str]:
+    """The operand and result definitions."""
+    return [operand_field(f) for f in schema.inputs] + [
+        value_field(f, "result") for f in schema.outputs
+    ]
 
 
 def shared_signatures(schemas: list[OpSchema]) -> dict[str, SharedSignature]:
     """Operator name -> its `SHARED_SIGNATURES` class, for every operator whose fields are
-    those of a named one."""
+    those of a named one, else its `SHARED_VALUES` class, where its operands and results
+    are those of a named one."""
     grouped = {m for members in ATTRIBUTE_GROUPS.values() for m in members}
-    fields = {
-        s.name: op_fields(s)
+    candidates = {
+        s.name: s
         for s in schemas
         if not has_regions(s) and not {s.name} & {*SHARED_FIELDS, *WINDOW_POOLS, *grouped}
     }
+    entries = [(*e, False) for e in SHARED_SIGNATURES.items()]
+    entries += [(*e, True) for e in SHARED_VALUES.items()]
     shared: dict[str, SharedSignature] = {}
-    for representative, base in SHARED_SIGNATURES.items():
-        members = tuple(n for n, f in fields.items() if f == fields[representative])
+    for representative, base, values_only in entries:
+        fields = value_fields if values_only else op_fields
+        key = fields(candidates[representative])
+        members = tuple(n for n, s in candidates.items() if n not in shared and fields(s) == key)
         assert len(members) > 1, f"no operator has the fields of {representative}"
-        shared |= dict.fromkeys(members, SharedSignature(base, members))
+        shared |= dict.fromkeys(members, SharedSignature(base, members, values_only))
     return shared
 
 
 def signature_class(schema: OpSchema, signature: SharedSignature) -> str:
-    """The class of a `SHARED_SIGNATURES` entry: `schema`'s fields (its first member's)."""
+    """The class of a `SHARED_SIGNATURES` entry: the fields it shares, as `schema` (its
+    first member) has them."""
     ops = ", ".join(f"graph.{snake_case(name)}" for name in signature.members)
-    doc = textwrap.fill(
-        f"The fields of {ops}: each derives from this class and adds only its name.",
-        width=91,
-        initial_indent='    """',
-        subsequent_indent="    ",
-    )
-    return "\n".join(
-        [f"class {signature.base}(OnnxOpWithoutRegions):", doc + '"""', "", *op_fields(schema)]
-    )
+    if signature.values_only:
+        text = f"The operands and results of {ops}: each derives from this class and adds "
+        text += "its name and any properties of its own."
+        fields = value_fields(schema)
+    else:
+        text = f"The fields of {ops}: each derives from this class and adds only its name."
+        fields = op_fields(schema)
+    doc = textwrap.fill(text, width=91, initial_indent='    """', subsequent_indent="    ")
+    return "\n".join([f"class {signature.base}(OnnxOpWithoutRegions):", doc + '"""', "", *fields])
 
 
 @dataclass(frozen=True)
@@ -336,7 +361,8 @@ def op_class(schema: OpSchema, families: Families) -> str:
         ]
         op = "\n".join(fields_class) + "\n\n\n" + "\n".join(head)
     elif signature is not None:
-        op = "\n".join(head)
+        own = [attribute_field(a) for a in attributes(schema)] if signature.values_only else []
+        op = "\n".join([*head, "", *own] if own else head)
         if schema.name == signature.members[0]:
             op = signature_class(schema, signature) + "\n\n\n" + op
     else:
