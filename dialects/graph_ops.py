@@ -1052,17 +1052,9 @@ class RecurrentFields(OnnxOpWithoutRegions):
     layout = opt_prop_def(IntegerAttr[I64])
 
 
-@onnx_op_definition(
-    "GRU", "graph.gru", {"direction": "forward", "layout": 0, "linear_before_reset": 0}
-)
-class GRUOp(RecurrentFields):
-    """Computes an one-layer GRU. This operator is usually supported via some custom implementation
-    such as CuDNN.
-
-    Example:
-
-        %y0, %y1 = graph.gru %x, %w, %r, %none, %none, %none {activation_alpha = array<f32: 5.000000e-01, 5.000000e-01>, activation_beta = array<f32: 5.000000e-01, 5.000000e-01>, activations = ["Sigmoid", "Tanh", "Tanh"], clip = 5.000000e-01 : f32, direction = "forward", hidden_size = 1 : i64, layout = 0 : i64, linear_before_reset = 0 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none) -> (none, none)
-    """
+class SingleStateRecurrentFields(RecurrentFields):
+    """The operands and results of graph.gru, graph.rnn: each derives from this class and
+    adds its name and any properties of its own."""
 
     x = operand_def(AnyTensor)
     w = operand_def(AnyTensor)
@@ -1072,6 +1064,20 @@ class GRUOp(RecurrentFields):
     initial_h = operand_def(OptionalTensor)
     y = result_def(OptionalTensor)
     y_h = result_def(OptionalTensor)
+
+
+@onnx_op_definition(
+    "GRU", "graph.gru", {"direction": "forward", "layout": 0, "linear_before_reset": 0}
+)
+class GRUOp(SingleStateRecurrentFields):
+    """Computes an one-layer GRU. This operator is usually supported via some custom implementation
+    such as CuDNN.
+
+    Example:
+
+        %y0, %y1 = graph.gru %x, %w, %r, %none, %none, %none {activation_alpha = array<f32: 5.000000e-01, 5.000000e-01>, activation_beta = array<f32: 5.000000e-01, 5.000000e-01>, activations = ["Sigmoid", "Tanh", "Tanh"], clip = 5.000000e-01 : f32, direction = "forward", hidden_size = 1 : i64, layout = 0 : i64, linear_before_reset = 0 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none) -> (none, none)
+    """
+
     linear_before_reset = opt_prop_def(IntegerAttr[I64])
 
 
@@ -2130,7 +2136,7 @@ class RMSNormalizationOp(OnnxOpWithoutRegions):
 @onnx_op_definition(
     "RNN", "graph.rnn", {"activations": ["Tanh", "Tanh"], "direction": "forward", "layout": 0}
 )
-class RNNOp(RecurrentFields):
+class RNNOp(SingleStateRecurrentFields):
     """Computes an one-layer simple RNN. This operator is usually supported via some custom
     implementation such as CuDNN.
 
@@ -2138,15 +2144,6 @@ class RNNOp(RecurrentFields):
 
         %y0, %y1 = graph.rnn %x, %w, %r, %none, %none, %none {activation_alpha = array<f32: 5.000000e-01, 5.000000e-01>, activation_beta = array<f32: 5.000000e-01, 5.000000e-01>, activations = ["Tanh", "Tanh"], clip = 5.000000e-01 : f32, direction = "forward", hidden_size = 1 : i64, layout = 0 : i64} : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none, none, none) -> (none, none)
     """
-
-    x = operand_def(AnyTensor)
-    w = operand_def(AnyTensor)
-    r = operand_def(AnyTensor)
-    b = operand_def(OptionalTensor)
-    sequence_lens = operand_def(OptionalTensor)
-    initial_h = operand_def(OptionalTensor)
-    y = result_def(OptionalTensor)
-    y_h = result_def(OptionalTensor)
 
 
 class OutputOnlyFields(OnnxOpWithoutRegions):

@@ -79,10 +79,12 @@ SHARED_VALUES = {
     "MatMul": "ABToYFields",
     "RandomNormal": "OutputOnlyFields",
     "ScatterElements": "ScatterFields",
+    "GRU": "SingleStateRecurrentFields",
 }
 """Operators (without regions) whose operands and results other operators have too, with
 the name of the class that defines them once: each operator with those operands and
-results, and not of a `SHARED_SIGNATURES` class, derives from it and adds its properties."""
+results, and not of a `SHARED_SIGNATURES` class, derives from it and adds its properties.
+The class derives from the members' `ATTRIBUTE_GROUPS` class where they have one."""
 
 SEQUENCE_OPS_REASON = "takes or returns sequence/optional values, which the dialect has no type for"
 LEFT_OUT_REASONS = {"Optional": "TYPE_PROTO attribute and optional-typed result"}
@@ -270,6 +272,7 @@ class SharedSignature:
     base: str
     members: tuple[str, ...]
     values_only: bool
+    parent: str = "OnnxOpWithoutRegions"
 
 
 def value_fields(schema: OpSchema) -> list[str]:
@@ -279,25 +282,36 @@ def value_fields(schema: OpSchema) -> list[str]:
     ]
 
 
-def shared_signatures(schemas: list[OpSchema]) -> dict[str, SharedSignature]:
+def shared_signatures(
+    schemas: list[OpSchema], groups: dict[str, AttributeGroup]
+) -> dict[str, SharedSignature]:
     """Operator name -> its `SHARED_SIGNATURES` class, for every operator whose fields are
     those of a named one, else its `SHARED_VALUES` class, where its operands and results
-    are those of a named one."""
-    grouped = {m for members in ATTRIBUTE_GROUPS.values() for m in members}
+    (and `ATTRIBUTE_GROUPS` class, in `groups`) are those of a named one."""
     candidates = {
         s.name: s
         for s in schemas
-        if not has_regions(s) and not {s.name} & {*SHARED_FIELDS, *WINDOW_POOLS, *grouped}
+        if not has_regions(s) and not {s.name} & {*SHARED_FIELDS, *WINDOW_POOLS}
     }
+
+    def parent(name: str) -> str:
+        return groups[name].base if name in groups else "OnnxOpWithoutRegions"
+
+    def key(schema: OpSchema, values_only: bool) -> tuple[str, list[str]]:
+        fields = value_fields(schema) if values_only else op_fields(schema)
+        return parent(schema.name), fields
+
     entries = [(*e, False) for e in SHARED_SIGNATURES.items()]
     entries += [(*e, True) for e in SHARED_VALUES.items()]
     shared: dict[str, SharedSignature] = {}
     for representative, base, values_only in entries:
-        fields = value_fields if values_only else op_fields
-        key = fields(candidates[representative])
-        members = tuple(n for n, s in candidates.items() if n not in shared and fields(s) == key)
+        wanted = key(candidates[representative], values_only)
+        members = tuple(
+            n for n, s in candidates.items() if n not in shared and key(s, values_only) == wanted
+        )
         assert len(members) > 1, f"no operator has the fields of {representative}"
-        shared |= dict.fromkeys(members, SharedSignature(base, members, values_only))
+        signature = SharedSignature(base, members, values_only, parent(representative))
+        shared |= dict.fromkeys(members, signature)
     return shared
 
 
@@ -313,7 +327,7 @@ def signature_class(schema: OpSchema, signature: SharedSignature) -> str:
         text = f"The fields of {ops}: each derives from this class and adds only its name."
         fields = op_fields(schema)
     doc = textwrap.fill(text, width=91, initial_indent='    """', subsequent_indent="    ")
-    return "\n".join([f"class {signature.base}(OnnxOpWithoutRegions):", doc + '"""', "", *fields])
+    return "\n".join([f"class {signature.base}({signature.parent}):", doc + '"""', "", *fields])
 
 
 @dataclass(frozen=True)
@@ -361,7 +375,8 @@ def op_class(schema: OpSchema, families: Families) -> str:
         ]
         op = "\n".join(fields_class) + "\n\n\n" + "\n".join(head)
     elif signature is not None:
-        own = [attribute_field(a) for a in attributes(schema)] if signature.values_only else []
+        own = [attribute_field(a) for a in attributes(schema) if a.name not in inherited]
+        own = own if signature.values_only else []
         op = "\n".join([*head, "", *own] if own else head)
         if schema.name == signature.members[0]:
             op = signature_class(schema, signature) + "\n\n\n" + op
@@ -438,9 +453,8 @@ def generate_module(schemas: list[OpSchema], left_out: dict[str, str]) -> str:
         f"GRAPH_OPSET = {OPSET}\n"
         '"""The opset whose operator definitions the generated ops have (the newest of each)."""'
     )
-    families = Families(
-        window_field_names(schemas), shared_signatures(schemas), attribute_groups(schemas)
-    )
+    groups = attribute_groups(schemas)
+    families = Families(window_field_names(schemas), shared_signatures(schemas, groups), groups)
     parts += [op_class(s, families) for s in schemas]
     table = ",\n".join(f"    {s.name!r}: {s.name}Op" for s in schemas)
     parts.append(
