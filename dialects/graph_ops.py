@@ -80,12 +80,11 @@ class AbsOp(XToYFields):
 
 class InputToOutputFields(OnnxOpWithoutRegions):
     """The operands and results of graph.acos, graph.acosh, graph.asin, graph.asinh,
-    graph.atan, graph.atanh, graph.bernoulli, graph.bit_cast, graph.cast,
-    graph.constant_of_shape, graph.cos, graph.cosh, graph.erf, graph.exp, graph.eye_like,
-    graph.identity, graph.log, graph.lp_normalization, graph.multinomial,
-    graph.optional_get_element, graph.random_normal_like, graph.random_uniform_like,
-    graph.shrink, graph.sign, graph.sin, graph.sinh, graph.softsign, graph.tan, graph.tanh:
-    each derives from this class and adds its name and any properties of its own."""
+    graph.atan, graph.atanh, graph.bit_cast, graph.cast, graph.constant_of_shape,
+    graph.cos, graph.cosh, graph.erf, graph.exp, graph.eye_like, graph.identity, graph.log,
+    graph.lp_normalization, graph.optional_get_element, graph.shrink, graph.sign,
+    graph.sin, graph.sinh, graph.softsign, graph.tan, graph.tanh: each derives from this
+    class and adds its name and any properties of its own."""
 
     input = operand_def(AnyTensor)
     output = result_def(AnyTensor)
@@ -343,8 +342,26 @@ class BatchNormalizationOp(OnnxOpWithoutRegions):
     training_mode = opt_prop_def(IntegerAttr[I64])
 
 
+class RandomFields(OnnxOpWithoutRegions):
+    """The attributes of graph.bernoulli, graph.multinomial, graph.random_normal,
+    graph.random_normal_like, graph.random_uniform, graph.random_uniform_like: each derives
+    from this class and adds its operands, results and other attributes."""
+
+    dtype = opt_prop_def(IntegerAttr[I64])
+    seed = opt_prop_def(FloatAttr[Float32Type])
+
+
+class RandomLikeFields(RandomFields):
+    """The operands and results of graph.bernoulli, graph.multinomial,
+    graph.random_normal_like, graph.random_uniform_like: each derives from this class and
+    adds its name and any properties of its own."""
+
+    input = operand_def(AnyTensor)
+    output = result_def(AnyTensor)
+
+
 @onnx_op_definition("Bernoulli", "graph.bernoulli")
-class BernoulliOp(InputToOutputFields):
+class BernoulliOp(RandomLikeFields):
     """Draws binary random numbers (0 or 1) from a Bernoulli distribution. The input tensor should
     be a tensor containing probabilities p (a value in the range [0,1]) to be used for drawing
     the binary random number, where an output of 1 is produced with probability p and an output
@@ -354,9 +371,6 @@ class BernoulliOp(InputToOutputFields):
 
         %y = graph.bernoulli %input {dtype = 1 : i64, seed = 5.000000e-01 : f32} : tensor<*xf32>
     """
-
-    dtype = opt_prop_def(IntegerAttr[I64])
-    seed = opt_prop_def(FloatAttr[Float32Type])
 
 
 @onnx_op_definition("BitCast", "graph.bit_cast")
@@ -1837,7 +1851,7 @@ class MulOp(ABToCFields):
 
 
 @onnx_op_definition("Multinomial", "graph.multinomial", {"dtype": 6, "sample_size": 1})
-class MultinomialOp(InputToOutputFields):
+class MultinomialOp(RandomLikeFields):
     """Generate a tensor of samples from a multinomial distribution according to the probabilities
     of each of the possible outcomes.
 
@@ -1846,9 +1860,7 @@ class MultinomialOp(InputToOutputFields):
         %y = graph.multinomial %input {dtype = 6 : i64, sample_size = 1 : i64, seed = 5.000000e-01 : f32} : (tensor<*xf32>) -> tensor<*xi64>
     """
 
-    dtype = opt_prop_def(IntegerAttr[I64])
     sample_size = opt_prop_def(IntegerAttr[I64])
-    seed = opt_prop_def(FloatAttr[Float32Type])
 
 
 @onnx_op_definition("Neg", "graph.neg")
@@ -2146,7 +2158,7 @@ class RNNOp(SingleStateRecurrentFields):
     """
 
 
-class OutputOnlyFields(OnnxOpWithoutRegions):
+class RandomOutputFields(RandomFields):
     """The operands and results of graph.random_normal, graph.random_uniform: each derives
     from this class and adds its name and any properties of its own."""
 
@@ -2154,7 +2166,7 @@ class OutputOnlyFields(OnnxOpWithoutRegions):
 
 
 @onnx_op_definition("RandomNormal", "graph.random_normal", {"dtype": 1, "mean": 0.0, "scale": 1.0})
-class RandomNormalOp(OutputOnlyFields):
+class RandomNormalOp(RandomOutputFields):
     """Generate a tensor with random values drawn from a normal distribution. The shape of the
     tensor is specified by the `shape` argument and the parameter of the normal distribution
     specified by `mean` and `scale`.
@@ -2164,15 +2176,13 @@ class RandomNormalOp(OutputOnlyFields):
         %y = graph.random_normal {dtype = 1 : i64, mean = 0.000000e+00 : f32, scale = 1.000000e+00 : f32, seed = 5.000000e-01 : f32, shape = array<i64: 1, 1>} : () -> tensor<*xf32>
     """
 
-    dtype = opt_prop_def(IntegerAttr[I64])
     mean = opt_prop_def(FloatAttr[Float32Type])
     scale = opt_prop_def(FloatAttr[Float32Type])
-    seed = opt_prop_def(FloatAttr[Float32Type])
     shape = prop_def(DenseArrayBase[I64])
 
 
 @onnx_op_definition("RandomNormalLike", "graph.random_normal_like", {"mean": 0.0, "scale": 1.0})
-class RandomNormalLikeOp(InputToOutputFields):
+class RandomNormalLikeOp(RandomLikeFields):
     """Generate a tensor with random values drawn from a normal distribution. The shape of the
     output tensor is copied from the shape of the input tensor, and the parameters of the normal
     distribution are specified by `mean` and `scale`.
@@ -2182,14 +2192,12 @@ class RandomNormalLikeOp(InputToOutputFields):
         %y = graph.random_normal_like %input {dtype = 1 : i64, mean = 0.000000e+00 : f32, scale = 1.000000e+00 : f32, seed = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
-    dtype = opt_prop_def(IntegerAttr[I64])
     mean = opt_prop_def(FloatAttr[Float32Type])
     scale = opt_prop_def(FloatAttr[Float32Type])
-    seed = opt_prop_def(FloatAttr[Float32Type])
 
 
 @onnx_op_definition("RandomUniform", "graph.random_uniform", {"dtype": 1, "high": 1.0, "low": 0.0})
-class RandomUniformOp(OutputOnlyFields):
+class RandomUniformOp(RandomOutputFields):
     """Generate a tensor with random values drawn from a uniform distribution. The shape of the
     tensor is specified by the `shape` argument and the range by `low` and `high`.
 
@@ -2198,15 +2206,13 @@ class RandomUniformOp(OutputOnlyFields):
         %y = graph.random_uniform {dtype = 1 : i64, high = 1.000000e+00 : f32, low = 0.000000e+00 : f32, seed = 5.000000e-01 : f32, shape = array<i64: 1, 1>} : () -> tensor<*xf32>
     """
 
-    dtype = opt_prop_def(IntegerAttr[I64])
     high = opt_prop_def(FloatAttr[Float32Type])
     low = opt_prop_def(FloatAttr[Float32Type])
-    seed = opt_prop_def(FloatAttr[Float32Type])
     shape = prop_def(DenseArrayBase[I64])
 
 
 @onnx_op_definition("RandomUniformLike", "graph.random_uniform_like", {"high": 1.0, "low": 0.0})
-class RandomUniformLikeOp(InputToOutputFields):
+class RandomUniformLikeOp(RandomLikeFields):
     """Generate a tensor with random values drawn from a uniform distribution. The shape of the
     output tensor is copied from the shape of the input tensor, and the parameters of the
     uniform distribution are specified by `low` and `high`.
@@ -2216,10 +2222,8 @@ class RandomUniformLikeOp(InputToOutputFields):
         %y = graph.random_uniform_like %input {dtype = 1 : i64, high = 1.000000e+00 : f32, low = 0.000000e+00 : f32, seed = 5.000000e-01 : f32} : tensor<*xf32>
     """
 
-    dtype = opt_prop_def(IntegerAttr[I64])
     high = opt_prop_def(FloatAttr[Float32Type])
     low = opt_prop_def(FloatAttr[Float32Type])
-    seed = opt_prop_def(FloatAttr[Float32Type])
 
 
 @onnx_op_definition("Range", "graph.range", {"stash_type": 1})

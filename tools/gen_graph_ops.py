@@ -51,6 +51,14 @@ once, as `PoolWindowFields`: they derive from it, and so do the NHWC pools of
 ATTRIBUTE_GROUPS = {
     "ConvWindowFields": ("Conv", "ConvInteger", "ConvTranspose", "QLinearConv"),
     "RecurrentFields": ("GRU", "LSTM", "RNN"),
+    "RandomFields": (
+        "Bernoulli",
+        "Multinomial",
+        "RandomNormal",
+        "RandomNormalLike",
+        "RandomUniform",
+        "RandomUniformLike",
+    ),
 }
 """Families of operators that share a set of attributes (the ones all members have), with
 the name of the class that defines those properties once, before the first member: each
@@ -77,9 +85,10 @@ SHARED_VALUES = {
     "Add": "ABToCFields",
     "BitShift": "XYToZFields",
     "MatMul": "ABToYFields",
-    "RandomNormal": "OutputOnlyFields",
+    "RandomNormal": "RandomOutputFields",
     "ScatterElements": "ScatterFields",
     "GRU": "SingleStateRecurrentFields",
+    "Bernoulli": "RandomLikeFields",
 }
 """Operators (without regions) whose operands and results other operators have too, with
 the name of the class that defines them once: each operator with those operands and
