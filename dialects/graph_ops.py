@@ -849,10 +849,19 @@ class DepthToSpaceOp(DepthSpaceFields):
     """
 
 
+class LinearQuantizeFields(OnnxOpWithoutRegions):
+    """The attributes of graph.dequantize_linear, graph.quantize_linear: each derives from
+    this class and adds its operands, results and other attributes."""
+
+    axis = opt_prop_def(IntegerAttr[I64])
+    block_size = opt_prop_def(IntegerAttr[I64])
+    output_dtype = opt_prop_def(IntegerAttr[I64])
+
+
 @onnx_op_definition(
     "DequantizeLinear", "graph.dequantize_linear", {"axis": 1, "block_size": 0, "output_dtype": 0}
 )
-class DequantizeLinearOp(OnnxOpWithoutRegions):
+class DequantizeLinearOp(LinearQuantizeFields):
     """The linear dequantization operator. It consumes a quantized tensor, a scale, and a zero
     point to compute the full-precision tensor. The dequantization formula is `y = (x -
     x_zero_point) * x_scale`.
@@ -866,9 +875,6 @@ class DequantizeLinearOp(OnnxOpWithoutRegions):
     x_scale = operand_def(AnyTensor)
     x_zero_point = operand_def(OptionalTensor)
     y = result_def(AnyTensor)
-    axis = opt_prop_def(IntegerAttr[I64])
-    block_size = opt_prop_def(IntegerAttr[I64])
-    output_dtype = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op_definition("Det", "graph.det")
@@ -1477,12 +1483,21 @@ class LSTMOp(RecurrentFields):
     input_forget = opt_prop_def(IntegerAttr[I64])
 
 
+class NormalizationAxisFields(OnnxOpWithoutRegions):
+    """The attributes of graph.layer_normalization, graph.rms_normalization: each derives
+    from this class and adds its operands, results and other attributes."""
+
+    axis = opt_prop_def(IntegerAttr[I64])
+    epsilon = opt_prop_def(FloatAttr[Float32Type])
+    stash_type = opt_prop_def(IntegerAttr[I64])
+
+
 @onnx_op_definition(
     "LayerNormalization",
     "graph.layer_normalization",
     {"axis": -1, "epsilon": 1e-05, "stash_type": 1},
 )
-class LayerNormalizationOp(OnnxOpWithoutRegions):
+class LayerNormalizationOp(NormalizationAxisFields):
     """This is layer normalization defined in ONNX as function. The overall computation can be
     split into two stages. The first stage is standardization, which makes the normalized
     elements have zero mean and unit variances. The computation required by standardization can
@@ -1499,9 +1514,6 @@ class LayerNormalizationOp(OnnxOpWithoutRegions):
     y = result_def(AnyTensor)
     mean = result_def(OptionalTensor)
     inv_std_dev = result_def(OptionalTensor)
-    axis = opt_prop_def(IntegerAttr[I64])
-    epsilon = opt_prop_def(FloatAttr[Float32Type])
-    stash_type = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op_definition("LeakyRelu", "graph.leaky_relu", {"alpha": 0.01})
@@ -2101,7 +2113,7 @@ class QLinearMatMulOp(OnnxOpWithoutRegions):
     "graph.quantize_linear",
     {"axis": 1, "block_size": 0, "output_dtype": 0, "precision": 0, "saturate": 1},
 )
-class QuantizeLinearOp(OnnxOpWithoutRegions):
+class QuantizeLinearOp(LinearQuantizeFields):
     """The linear quantization operator consumes a high-precision tensor, a scale, and a zero point
     to compute the low-precision/quantized tensor. The scale factor and zero point must have the
     same shape, determining the quantization granularity. The quantization formula is `y =
@@ -2116,9 +2128,6 @@ class QuantizeLinearOp(OnnxOpWithoutRegions):
     y_scale = operand_def(AnyTensor)
     y_zero_point = operand_def(OptionalTensor)
     y = result_def(AnyTensor)
-    axis = opt_prop_def(IntegerAttr[I64])
-    block_size = opt_prop_def(IntegerAttr[I64])
-    output_dtype = opt_prop_def(IntegerAttr[I64])
     precision = opt_prop_def(IntegerAttr[I64])
     saturate = opt_prop_def(IntegerAttr[I64])
 
@@ -2126,7 +2135,7 @@ class QuantizeLinearOp(OnnxOpWithoutRegions):
 @onnx_op_definition(
     "RMSNormalization", "graph.rms_normalization", {"axis": -1, "epsilon": 1e-05, "stash_type": 1}
 )
-class RMSNormalizationOp(OnnxOpWithoutRegions):
+class RMSNormalizationOp(NormalizationAxisFields):
     """This is RMS normalization defined in ONNX as function as described in the paper
     https://arxiv.org/pdf/1910.07467. The overall computation can be split into two stages. The
     root mean squared norm is taken over the last D dimensions, where D is the dimension of
@@ -2140,9 +2149,6 @@ class RMSNormalizationOp(OnnxOpWithoutRegions):
     x = operand_def(AnyTensor)
     scale = operand_def(AnyTensor)
     y = result_def(AnyTensor)
-    axis = opt_prop_def(IntegerAttr[I64])
-    epsilon = opt_prop_def(FloatAttr[Float32Type])
-    stash_type = opt_prop_def(IntegerAttr[I64])
 
 
 @onnx_op_definition(

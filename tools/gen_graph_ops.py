@@ -51,6 +51,8 @@ once, as `PoolWindowFields`: they derive from it, and so do the NHWC pools of
 ATTRIBUTE_GROUPS = {
     "ConvWindowFields": ("Conv", "ConvInteger", "ConvTranspose", "QLinearConv"),
     "RecurrentFields": ("GRU", "LSTM", "RNN"),
+    "NormalizationAxisFields": ("LayerNormalization", "RMSNormalization"),
+    "LinearQuantizeFields": ("DequantizeLinear", "QuantizeLinear"),
     "RandomFields": (
         "Bernoulli",
         "Multinomial",
