@@ -14,6 +14,14 @@ from lamina.lowering.top_to_loop_nhwc_conv import balanced_rows
 MIN_GEMM_FLOPS = 1 << 16
 """Below this many multiply-adds per image the reference loop nest is as good."""
 
+WIDE_TILE = (6, 4)
+"""Pixel rows' register tile on 32 vector registers: MR 6 pixels x 4 vectors of filters, one
+broadcast pixel feeding four FMAs instead of two. Against 8 x 2 at one thread on Sapphire
+Rapids (one conv + Relu, best of 300 calls, three alternated rounds, load 4-7): a 1x1 conv
+of 128 -> 512 channels at 28x28 0.76-0.81 vs 0.86-0.92 ms, 3x3 128 -> 128 at 28x28
+1.42-1.56 vs 1.54-1.76 ms, 3x3 256 -> 256 at 14x14 within 3%; at 7x7 outputs (49 pixels
+padded to 54) it was up to 10% slower; 14 x 2 was no faster at 28x28."""
+
 
 @dataclass(frozen=True)
 class ConvGeometry(ConvSizes):
@@ -63,7 +71,14 @@ def conv_geometry(op: top.Conv2dOp, vector_bits: int) -> ConvGeometry | None:
 def conv_blocking(f: int, oh: int, ow: int, k: int, vector_bits: int) -> tuple[int, Blocking]:
     """R, the output rows of a B block, and the blocking of a conv GEMM of f filters of k
     elements each over oh x ow outputs: B blocks of R rows (about NC columns, NCp = R*OW
-    rounded up to NR), the K and A blocks of `gemm_blocking`."""
+    rounded up to NR), the K and A blocks of `gemm_blocking`.
+
+    The conv blockings size for `gemm_blocking`'s default caches, not the device's: on
+    Sapphire Rapids (L1d 48 KiB, L2 2 MiB; one conv per run, best CPU time, alternated) KC
+    64-160 ran alike, matmul's KC (3/4 of L1d: 192 or 231 here) 3-14% slower on 3x3 convs
+    at 14x14 and 56x56, and an NC of half its L2 made 56x56 convs one B block, so pixel rows
+    took them: 1x1 64 -> 256 and 64 -> 64 at 56x56 (KC 64 either way) reached 25-40% fewer
+    GFLOP/s."""
     probe = gemm_blocking(f, oh * ow, k, vector_bits)
     rows = max(1, min(oh, probe.nc // ow))
     rows = -(-oh // -(-oh // rows))
@@ -73,13 +88,29 @@ def conv_blocking(f: int, oh: int, ow: int, k: int, vector_bits: int) -> tuple[i
 
 
 def pixel_rows_blocking(f: int, pixels: int, k: int, vector_bits: int) -> Blocking:
-    """The blocking of the transposed conv GEMM over blocks of `pixels` output pixels: MR
-    balanced over them, one A block of all of them (MC = NCp) and one B block of all f
-    filters (NC = Fp), so that the im2col block is packed once per K block; KC that of
-    `gemm_blocking`."""
-    lanes, mr, nr = micro_tile(vector_bits)
-    mr = balanced_rows(pixels, mr)
+    """The blocking of the transposed conv GEMM over blocks of `pixels` output pixels on
+    `pixel_rows_tile`'s register tile: one A block of all of them (MC = NCp) and one B
+    block of all f filters (NC = Fp), so that the im2col block is packed once per K block;
+    KC that of `gemm_blocking`."""
+    lanes, mr, nr = pixel_rows_tile(f, pixels, vector_bits)
     ncp = -(-pixels // mr) * mr
     fp = -(-f // nr) * nr
     kc = gemm_blocking(ncp, f, k, vector_bits, tile=(lanes, mr, nr)).kc
     return Blocking(ncp, f, k, lanes, mr, nr, kc, ncp, fp)
+
+
+def pixel_rows_tile(f: int, pixels: int, vector_bits: int) -> tuple[int, int, int]:
+    """(lanes, MR, NR) of the transposed GEMM, MR balanced over the pixels: `WIDE_TILE`
+    where 32 vector registers hold its 24 accumulators (from AVX-512 on), the filters fill
+    whole panels of four vectors and its panels pad the pixels by at most 1/32 (7x7
+    outputs, 49 pixels in 7 rows of 7, would pad to 54); else `micro_tile`'s."""
+    lanes, mr, nr = micro_tile(vector_bits)
+    wide_mr, wide_nv = WIDE_TILE
+    wide_rows = balanced_rows(pixels, wide_mr)
+    if (
+        vector_bits >= 512
+        and f % (wide_nv * lanes) == 0
+        and -(-pixels // wide_rows) * wide_rows - pixels <= pixels // 32
+    ):
+        return lanes, wide_rows, wide_nv * lanes
+    return lanes, balanced_rows(pixels, mr), nr

@@ -19,6 +19,7 @@ from lamina.compiler import top_to_loop_options
 from lamina.context import make_context
 from lamina.lowering.plan_memory import PlanMemoryPass
 from lamina.lowering.top_to_loop import ConvertTopToLoopPass
+from lamina.lowering.top_to_loop_conv_geometry import pixel_rows_tile
 from lamina.lowering.top_to_loop_gemm import CacheSizes, gemm_blocking, matmul_gemm_blocking
 from lamina.runtime.jit import JitFunction
 from lamina.targets import load_device
@@ -205,6 +206,8 @@ def conv_text(x: np.ndarray, w: np.ndarray, y: Sequence[int], stride: int, pad, 
         ((1, 64, 9, 9), (10, 64, 3, 3), 1, (1, 1), 1),  # several K blocks
         ((1, 48, 7, 7), (60, 48, 3, 3), 1, (1, 1), 1),  # pixel rows, a part vector of filters
         ((2, 16, 14, 14), (32, 16, 3, 3), 2, (1, 0), 1),  # pixel rows, stride 2, batch 2
+        ((1, 16, 12, 12), (64, 16, 3, 3), 1, (1, 1), 1),  # pixel rows on the 6 x 4-vector tile
+        ((1, 24, 13, 13), (128, 24, 1, 1), 1, (0, 0), 1),  # the same, 169 pixels padded to 174
     ],
 )
 def test_conv_gemm_matches_numpy(x_shape, w_shape, stride, pad, dil) -> None:  # noqa: ANN001
@@ -241,6 +244,31 @@ def test_conv_of_7x7_outputs_packs_the_filter_for_pixel_rows() -> None:
     carves = [op for op in module.walk() if op.name == "loop.carve" and "weights" in str(op)]
     shapes = [str(op.results[0].type) for op in carves]
     assert shapes == ["memref<2x432x32xf32>"], shapes  # W^T: 60 filters in 2 panels of 32
+
+
+@pytest.mark.parametrize(
+    ("f", "pixels", "vector_bits", "tile"),
+    [
+        (128, 784, 512, (16, 6, 64)),  # 28x28: 6 x 4 vectors, 784 pixels padded to 786
+        (256, 169, 512, (16, 6, 64)),  # 13x13: padded to 174, within 1/32
+        (512, 49, 512, (16, 7, 32)),  # 7x7: 54 pixels would pad by 1/10; 7 rows of 7
+        (96, 784, 512, (16, 8, 32)),  # 96 filters fill no whole 4-vector panel
+        (128, 784, 256, (8, 6, 16)),  # 16 vector registers: micro_tile's 6 x 2 vectors
+    ],
+)
+def test_pixel_rows_tile_is_wide_where_filters_and_pixels_fill_it(
+    f: int, pixels: int, vector_bits: int, tile: tuple[int, int, int]
+) -> None:
+    assert pixel_rows_tile(f, pixels, vector_bits) == tile
+
+
+def test_conv_on_the_wide_tile_packs_the_filter_in_4_vector_panels() -> None:
+    x, w = f32(1, 16, 12, 12), f32(64, 16, 3, 3)
+    module = lower(conv_text(x, w, (1, 64, 12, 12), 1, (1, 1), 1))
+    carves = [op for op in module.walk() if op.name == "loop.carve" and "weights" in str(op)]
+    assert [str(op.results[0].type) for op in carves] == ["memref<1x144x64xf32>"]
+    carried = {len(op.operands) - 3 for op in module.walk() if op.name == "loop.for"}
+    assert max(carried) == 24, carried  # the k loop carries 6 x 4 accumulators
 
 
 def test_grouped_conv_of_7x7_outputs_keeps_rows_and_fuses_residual_add_and_relu() -> None:
