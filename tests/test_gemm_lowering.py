@@ -274,3 +274,14 @@ def test_batched_matmul_with_scratch_per_batch_gives_the_same_results_on_2_threa
     c1, c2 = (JitFunction(module, threads=t)(a, b)[0] for t in (1, 2))
     np.testing.assert_array_equal(c2, c1)
     np.testing.assert_allclose(c1, a @ np.swapaxes(b, -1, -2), **TOL)  # pyright: ignore
+
+
+def test_matmul_gemm_by_constant_weights_gives_the_same_results_on_2_threads() -> None:
+    # A packed at run time, B at compile time: on 2 threads the GEMM splits its rows (the
+    # panels each thread packed), and computes exactly what 1 thread does
+    a, b = f32(128, 256), f32(256, 256)
+    text = matmul_text(a.shape, b.shape, (128, 256), "", constant("b", b))
+    module = lower(text.replace("@main(", f"@main(%a: {tensor(a.shape)}"))
+    c1, c2 = (JitFunction(module, threads=t)(a)[0] for t in (1, 2))
+    np.testing.assert_array_equal(c2, c1)
+    np.testing.assert_allclose(c1, a @ b, **TOL)  # pyright: ignore
