@@ -1,7 +1,7 @@
 """The time of each loop nest of a model, at 1 and N threads.
 
     .venv/bin/python -m lamina.benchmarks.nest_times --model resnet50 [--threads 1,2]
-        [--repeat 10] [--top 30]
+        [--repeat 10] [--top 30] [--realtime]
 
 The model (a name `benchmarks/latency.py` knows) is lowered once and JIT-compiled once per
 thread count with `TimedNests`: `main` reads the cycle counter (`llvm.readcyclecounter`)
@@ -13,7 +13,8 @@ with its label: `par <trips>` for a nest whose outer parallel loop has that cons
 count (`par ?`: run-time bounds), `serial` for one without a threaded loop, and its
 symbol. Totals split the time between threaded and serial nests, and `main` apart. The
 best of the calls, not their median: the machine is shared, and load only adds time (a
-threaded nest whose worker lost its core waits for it).
+threaded nest whose worker lost its core waits for it). `--realtime`: the timed rounds run
+SCHED_FIFO (`realtime_threads`, benchmarks/latency.py), as if the machine had no other load.
 """
 
 from __future__ import annotations
@@ -133,10 +134,10 @@ def _labels(jit: JitModule) -> list[str]:
 
 
 def profile(
-    model_name: str, threads: list[int], repeat: int
+    model_name: str, threads: list[int], repeat: int, realtime: bool = False
 ) -> tuple[list[str], dict[int, np.ndarray], dict[int, float]]:
     """Per thread count: the best microseconds of each nest call and of whole calls."""
-    from lamina.benchmarks.latency import load
+    from lamina.benchmarks.latency import load, realtime_threads
     from lamina.compiler import lower_model
     from lamina.targets import load_device
     from lamina.tools.models import random_inputs
@@ -153,14 +154,15 @@ def profile(
                 print(f"{model_name}: WARNING outputs at {t} threads differ from {threads[0]}")
     nests: dict[int, list[np.ndarray]] = {t: [] for t in threads}
     walls: dict[int, list[float]] = {t: [] for t in threads}
-    for _ in range(repeat):
-        for t, p in profiles.items():
-            time.sleep(0.02)  # the other configuration's workers park
-            p.run(*inputs)
-            start = time.perf_counter()
-            _, cycles = p.run(*inputs)
-            walls[t].append((time.perf_counter() - start) * 1e6)
-            nests[t].append(cycles / p.cycles_per_us)
+    with realtime_threads(realtime):
+        for _ in range(repeat):
+            for t, p in profiles.items():
+                time.sleep(0.02)  # the other configuration's workers park
+                p.run(*inputs)
+                start = time.perf_counter()
+                _, cycles = p.run(*inputs)
+                walls[t].append((time.perf_counter() - start) * 1e6)
+                nests[t].append(cycles / p.cycles_per_us)
     labels = profiles[threads[-1]].labels
     best = {t: np.min(np.stack(nests[t]), axis=0) for t in threads}
     return labels, best, {t: min(walls[t]) for t in threads}
@@ -194,9 +196,10 @@ def main() -> None:
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--realtime", action="store_true", help="time at SCHED_FIFO priority")
     args = parser.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
-    labels, best, walls = profile(args.model, threads, args.repeat)
+    labels, best, walls = profile(args.model, threads, args.repeat, args.realtime)
     print(report(labels, best, walls, args.top))
 
 

@@ -12,9 +12,9 @@ runs its iterations split over a persistent thread pool.
       ; loop.for over [lb + begin*step, min(lb + end*step, ub)) with the original body
 
 When the loop's body is one parallel loop of constant trips (and `arith` ops) that splits
-more evenly, or as evenly and over more of the data read (`split_loop`), the chunks divide
-that inner loop instead: `.impl` runs all of the outer loop's iterations, the inner loop
-over its chunk. The pool that runs the chunks is codegen/llvm_pool.py.
+more evenly, or as evenly and over the block the nest packed or more of the data read
+(`split_loop`), the chunks divide that inner loop instead: `.impl` runs all of the outer
+loop's iterations, the inner loop over its chunk. The pool that runs the chunks is codegen/llvm_pool.py.
 
 Invariants: the loop nest's IR is unchanged (the same ops are emitted into the outlined
 function); constants, globals and carves of a captured arena are rematerialised inside it
@@ -29,7 +29,7 @@ otherwise `threads = 1`: the call runs it inline).
 from __future__ import annotations
 
 from math import prod
-from typing import Any
+from typing import Any, cast
 
 import llvmlite.ir as ir
 from xdsl.dialects import arith
@@ -49,7 +49,7 @@ from lamina.codegen.llvm_parallel_cost import (
 )
 from lamina.codegen.llvm_pool import BODY_TYPE, Pointer, opaque, parallel_runtime
 from lamina.dialects import loop
-from lamina.dialects.loop_access import BufferRead
+from lamina.dialects.loop_access import BufferRead, BufferWrite
 from lamina.dialects.loop_for import constant_index
 
 i32 = ir.IntType(32)
@@ -104,11 +104,12 @@ def split_loop(op: loop.ForOp, threads: int) -> loop.ForOp:
     """The loop whose iterations the pool divides into chunks: `op`, or the parallel loop
     `inner` that is all of op's body but `arith` ops, of constant trip count, when `inner`
     splits more evenly over `threads` (by more than BALANCE_TOLERANCE), or as evenly and the
-    buffers read only along inner's iterations hold more elements than those read only
-    along op's: a GEMM over 2 pixel tiles and 64 channel tiles splits the weights (each
-    thread reads half of them) rather than the pixels. Each thread then runs all of op's
-    iterations, each over its chunk of inner's: the same iterations, so the same
-    results."""
+    buffers read only along inner's iterations are the ones the nest itself writes (a block
+    packed at run time, still in the caches of the threads that packed it) while op's are
+    not, or else hold more elements than those read only along op's: a GEMM over 2 pixel
+    tiles and 64 channel tiles splits the weights (each thread reads half of them) rather
+    than the pixels. Each thread then runs all of op's iterations, each over its chunk of
+    inner's: the same iterations, so the same results."""
     inner = _sole_parallel_loop(op)
     outer_trips = op.constant_trip_count()
     if inner is None or outer_trips is None:
@@ -120,7 +121,11 @@ def split_loop(op: loop.ForOp, threads: int) -> loop.ForOp:
     if inner_cost > outer_cost + BALANCE_TOLERANCE:
         return op
     outer_reads, inner_reads = _reads_along(op, op.body.block.args[0], inner.body.block.args[0])
-    return inner if inner_reads > outer_reads else op
+    written = _written_in_nest(op)
+    outer_packed, inner_packed = (not written.isdisjoint(r) for r in (outer_reads, inner_reads))
+    if outer_packed != inner_packed:
+        return inner if inner_packed else op
+    return inner if sum(inner_reads.values()) > sum(outer_reads.values()) else op
 
 
 BALANCE_TOLERANCE = 0.05
@@ -142,11 +147,21 @@ def _sole_parallel_loop(op: loop.ForOp) -> loop.ForOp | None:
     return found
 
 
-def _reads_along(op: loop.ForOp, outer_iv: SSAValue, inner_iv: SSAValue) -> tuple[int, int]:
-    """Elements of statically shaped buffers that one run of `op` (the outer loop) reads at
-    indices depending on `outer_iv` and not `inner_iv`, and those the other way round:
-    per read, the product over its indices of the index's span (`_span`, the whole dim
-    when unknown), counted once per buffer (the largest)."""
+def _written_in_nest(op: loop.ForOp) -> set[SSAValue]:
+    """The buffers that the outermost loop around `op` (its nest) writes."""
+    nest: Operation = op
+    while isinstance(nest.parent_op(), loop.ForOp):
+        nest = cast(Operation, nest.parent_op())
+    return {o.buffer for o in nest.walk() if isinstance(o, BufferWrite)}
+
+
+def _reads_along(
+    op: loop.ForOp, outer_iv: SSAValue, inner_iv: SSAValue
+) -> tuple[dict[SSAValue, int], dict[SSAValue, int]]:
+    """Per statically shaped buffer, the elements that one run of `op` (the outer loop)
+    reads at indices depending on `outer_iv` and not `inner_iv`, and those the other way
+    round: per read, the product over its indices of the index's span (`_span`, the whole
+    dim when unknown), the largest read of each buffer."""
     memo: dict[SSAValue, frozenset[SSAValue]] = {outer_iv: frozenset([outer_iv])}
     memo[inner_iv] = frozenset([inner_iv])
 
@@ -175,7 +190,7 @@ def _reads_along(op: loop.ForOp, outer_iv: SSAValue, inner_iv: SSAValue) -> tupl
         )
         seen = reads[next(iter(along))]
         seen[inner.buffer] = max(seen.get(inner.buffer, 0), elements)
-    return sum(reads[outer_iv].values()), sum(reads[inner_iv].values())
+    return reads[outer_iv], reads[inner_iv]
 
 
 def _span(

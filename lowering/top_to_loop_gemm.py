@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+from math import prod
 from typing import cast
 
 import numpy as np
@@ -327,13 +329,14 @@ def _tile_indices(
 
 
 def runtime_panel(
-    em: Emitter, block: SSAValue, step: int
+    em: Emitter, block: SSAValue, step: int, batch: Sequence[SSAValue] = ()
 ) -> Callable[..., tuple[SSAValue, Indices]]:
     """Micro-panel `inner` of a runtime A block [MC/MR][KC][MR] (`step` 1: element r) or
-    B block [NC/NR][KC][NR] (`step` = lanes: vector v at v * lanes)."""
+    B block [NC/NR][KC][NR] (`step` = lanes: vector v at v * lanes), of batch `batch` when
+    each batch has its own block."""
 
     def panel(outer: SSAValue, pc: SSAValue, inner: SSAValue) -> tuple[SSAValue, Indices]:
-        return block, lambda k, r: [inner, k, em.index(r * step)]
+        return block, lambda k, r: [*batch, inner, k, em.index(r * step)]
 
     return panel
 
@@ -437,6 +440,9 @@ def store_with_epilogue(
     em.store(value, out, indices)
 
 
+PRIVATE_SCRATCH_BYTES = 1 << 20
+"""The most scratch (packed blocks, padded C) a batched matmul takes to give each batch its
+own; an L2's worth, of the arena that the model's tensors already take."""
 MIN_GEMM_FLOPS = 1 << 15
 """Below this many multiply-adds (per batch) the reference loop nest is as good."""
 
@@ -502,37 +508,41 @@ def lower_matmul_gemm(em: Emitter, op: top.MatmulOp, b: Blocking, buffers: Buffe
         cast(MemRefType[Attribute], v.type).get_shape() for v in (a, bm, c)
     )
     direct = epilogue is None and (b.mp, b.np_) == (b.m, b.n)
-    allocs: list[SSAValue] = []
-
-    def alloc(shape: list[int]) -> SSAValue:
-        allocs.append(em.value(AllocOp(MemRefType(f32, shape))))
-        return allocs[-1]
-
-    cp = c if direct else alloc([b.mp, b.np_])
-    ap = None if a_packed else alloc([b.mc // b.mr, b.kc, b.mr])
-    bp = None if b_packed else alloc([b.nc // b.nr, b.kc, b.nr])
-    # the scratch panels are shared by every batch: the batches run one after another (the
-    # GEMM's own loops split the work), else two threads would pack into the same panel
-    with em.nest(c_shape[:-2], parallel=not allocs) as batch:
+    shapes = [[b.mp, b.np_]] * (not direct) + [[b.mc // b.mr, b.kc, b.mr]] * (a_packed is None)
+    shapes += [[b.nc // b.nr, b.kc, b.nr]] * (b_packed is None)
+    # one set of scratch blocks per batch while they fit PRIVATE_SCRATCH_BYTES: the batches
+    # (attention's heads) run in parallel; else they share one set and run one after another
+    batches = prod(c_shape[:-2])
+    private = batches > 1 and 4 * batches * sum(map(prod, shapes)) <= PRIVATE_SCRATCH_BYTES
+    per_batch = list(c_shape[:-2]) if private else []
+    scratch = [em.value(AllocOp(MemRefType(f32, [*per_batch, *s]))) for s in shapes]
+    free = iter(scratch)
+    cp = c if direct else next(free)
+    ap, bp = (None if packed else next(free) for packed in (a_packed, b_packed))
+    with em.nest(c_shape[:-2], parallel=private or not shapes) as batch:
+        own = batch if private else []
         a_batch = [] if a_packed else _broadcast_indices(em, batch, a_shape[:-2])
         b_batch = [] if b_packed else _broadcast_indices(em, batch, b_shape[:-2])
         plan = GemmPlan(
             b,
-            packed_panel(em, a, b.mr, 1) if ap is None else runtime_panel(em, ap, 1),
-            packed_panel(em, bm, b.nr, b.lanes) if bp is None else runtime_panel(em, bp, b.lanes),
+            packed_panel(em, a, b.mr, 1) if ap is None else runtime_panel(em, ap, 1, own),
+            packed_panel(em, bm, b.nr, b.lanes)
+            if bp is None
+            else runtime_panel(em, bp, b.lanes, own),
             cp,
-            (lambda i, j: [*batch, i, j]) if direct else (lambda i, j: [i, j]),
+            (lambda i, j: [*batch, i, j]) if direct else (lambda i, j: [*own, i, j]),
         )
         ta, tb = bool(op.transpose_lhs), bool(op.transpose_rhs)
         if ap is not None:
-            plan.pack_a = lambda ic, pc, k_len: _pack_a(em, b, a, a_batch, ta, ap, ic, pc, k_len)
+            plan.pack_a = partial(_pack_a, em, b, a, a_batch, ta, ap, own)
         if bp is not None:
-            plan.pack_b = lambda jc, pc, k_len: _pack_b(em, b, bm, b_batch, tb, bp, jc, pc, k_len)
+            plan.pack_b = partial(_pack_b, em, b, bm, b_batch, tb, bp, own)
         emit_gemm(em, plan)
         if not direct:
             with em.nest([b.m, b.n], vector=b.lanes) as (i, j):
-                store_with_epilogue(em, em.load(cp, [i, j]), c, [*batch, i, j], epilogue, buffers)
-    for buffer in allocs:
+                value = em.load(cp, [*own, i, j])
+                store_with_epilogue(em, value, c, [*batch, i, j], epilogue, buffers)
+    for buffer in scratch:
         em.emit(DeallocOp(buffer))
 
 
@@ -543,18 +553,21 @@ def _pack_a(
     batch: list[SSAValue],
     transposed: bool,
     ap: SSAValue,
+    own: list[SSAValue],
     ic: SSAValue,
     pc: SSAValue,
     k_len: SSAValue,
 ) -> None:
-    """Ap[ip, kk, r] = A[ic + ip*MR + r, pc + kk] (rows past M read row M-1), in Ap's
+    """Ap[own..., ip, kk, r] = A[ic + ip*MR + r, pc + kk] (rows past M read row M-1), in Ap's
     order: the stores contiguous, the MR rows of A read side by side."""
     with span(em, 0, b.mc // b.mr, parallel=True) as ip, span(em, 0, k_len, parallel=True) as kk:
         k = em.iadd(pc, kk)
         row = em.iadd(ic, em.imul(ip, b.mr))
         with span(em, 0, b.mr, parallel=True) as r:
             i = clamped(em, em.iadd(row, r), b.m, b.mp)
-            em.store(em.load(a, [*batch, *((k, i) if transposed else (i, k))]), ap, [ip, kk, r])
+            em.store(
+                em.load(a, [*batch, *((k, i) if transposed else (i, k))]), ap, [*own, ip, kk, r]
+            )
 
 
 def _pack_b(
@@ -564,12 +577,13 @@ def _pack_b(
     batch: list[SSAValue],
     transposed: bool,
     bp: SSAValue,
+    own: list[SSAValue],
     jc: SSAValue,
     pc: SSAValue,
     k_len: SSAValue,
 ) -> None:
-    """Bp[jp, kk, jj] = B[pc + kk, jc + jp*NR + jj] (columns past N read column N-1): B's
-    rows read in order (kk outer), or for a transposed B (k contiguous) NR of its rows at
+    """Bp[own..., jp, kk, jj] = B[pc + kk, jc + jp*NR + jj] (columns past N read column N-1):
+    B's rows read in order (kk outer), or for a transposed B (k contiguous) NR of its rows at
     a time through the K block (jp outer: each cache line serves consecutive kk)."""
     panels = b.nc // b.nr
     with (
@@ -582,4 +596,4 @@ def _pack_b(
         with span(em, 0, b.nr, parallel=True, vector=b.lanes) as jj:
             j = clamped(em, em.iadd(j0, jj), b.n, b.np_)
             value = em.load(bm, [*batch, *((j, k) if transposed else (k, j))])
-            em.store(value, bp, [jp, kk, jj])
+            em.store(value, bp, [*own, jp, kk, jj])

@@ -286,3 +286,30 @@ def test_grouped_conv_of_7x7_outputs_keeps_rows_and_fuses_residual_add_and_relu(
     ]
     expected = np.maximum(np.concatenate(per_group, 1) + b.reshape(1, -1, 1, 1) + skip, 0)
     np.testing.assert_allclose(r, expected, **TOL)  # pyright: ignore
+
+
+@pytest.mark.parametrize("batches", [(4,), (1, 3)])
+def test_batched_matmul_with_scratch_per_batch_gives_the_same_results_on_2_threads(
+    batches: tuple[int, ...],
+) -> None:
+    # padded M and N: the packed blocks and the padded C are per batch, the batch loop
+    # parallel, and 2 threads compute exactly what 1 does
+    a, b = f32(*batches, 45, 70), f32(*batches, 51, 70)
+    text = matmul_text(a.shape, b.shape, (*batches, 45, 51), " transpose_rhs", "")
+    module = lower(text)
+    batch_dims = "x".join(map(str, batches))
+    assert f"-> memref<{batch_dims}x48x64xf32>" in str(module)  # C padded to 48 x 64, per batch
+    c1, c2 = (JitFunction(module, threads=t)(a, b)[0] for t in (1, 2))
+    np.testing.assert_array_equal(c2, c1)
+    np.testing.assert_allclose(c1, a @ np.swapaxes(b, -1, -2), **TOL)  # pyright: ignore
+
+
+def test_matmul_gemm_by_constant_weights_gives_the_same_results_on_2_threads() -> None:
+    # A packed at run time, B at compile time: on 2 threads the GEMM splits its rows (the
+    # panels each thread packed), and computes exactly what 1 thread does
+    a, b = f32(128, 256), f32(256, 256)
+    text = matmul_text(a.shape, b.shape, (128, 256), "", constant("b", b))
+    module = lower(text.replace("@main(", f"@main(%a: {tensor(a.shape)}"))
+    c1, c2 = (JitFunction(module, threads=t)(a)[0] for t in (1, 2))
+    np.testing.assert_array_equal(c2, c1)
+    np.testing.assert_allclose(c1, a @ b, **TOL)  # pyright: ignore

@@ -306,6 +306,54 @@ def test_split_loop_takes_the_even_split_then_the_one_over_more_data(
     assert split_choice(outer, inner, outer_reads, inner_reads) == expected
 
 
+PACKED_IN_THE_NEST = """
+func.func @f(%a: memref<2x4096xf32>, %x: memref<64x8xf32>, %y: memref<2x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c8 = arith.constant 8 : index
+  %c64 = arith.constant 64 : index
+  %c4096 = arith.constant 4096 : index
+  %b = loop.alloc() : memref<64x8xf32>
+  loop.for %t = %c0 to %c1 step %c1 {
+    loop.for %j = %c0 to %c64 step %c1 parallel {
+      loop.for %k = %c0 to %c8 step %c1 {
+        %v = loop.load %x[%j, %k] : memref<64x8xf32>
+        loop.store %v, %b[%j, %k] : memref<64x8xf32>
+      }
+    }
+    loop.for %i = %c0 to %c2 step %c1 parallel {
+      loop.for %j = %c0 to %c64 step %c1 parallel {
+        loop.for %k = %c0 to %c4096 step %c1 {
+          %v = loop.load %a[%i, %k] : memref<2x4096xf32>
+          loop.store %v, %y[%i, %j] : memref<2x64xf32>
+        }
+        loop.for %k = %c0 to %c8 step %c1 {
+          %v = loop.load %b[%j, %k] : memref<64x8xf32>
+          loop.store %v, %y[%i, %j] : memref<2x64xf32>
+        }
+      }
+    }
+  }
+  func.return
+}
+"""
+
+
+def test_split_loop_follows_a_block_the_nest_packs_over_more_data() -> None:
+    # as even (2 and 64 trips): the inner loop reads the block packed in the nest (b, 512
+    # elements), the outer one more data (a, 8192) that no loop of the nest writes
+    module = Parser(make_context(), PACKED_IN_THE_NEST).parse_module()
+    loops = [o for o in module.walk() if isinstance(o, loop.ForOp) and o.parallel]
+    outer = next(o for o in loops if o.constant_trip_count() == 2)
+    assert split_loop(outer, 2) is not outer
+    unpacked = PACKED_IN_THE_NEST.replace("loop.store %v, %b[%j, %k]", "loop.store %v, %x[%j, %k]")
+    module = Parser(make_context(), unpacked).parse_module()
+    loops = [o for o in module.walk() if isinstance(o, loop.ForOp) and o.parallel]
+    outer = next(o for o in loops if o.constant_trip_count() == 2)
+    assert split_loop(outer, 2) is outer
+
+
 def test_split_loop_keeps_an_outer_loop_that_does_more_than_the_inner_loop() -> None:
     text = OUTER_INNER.replace(
         "    loop.for %j =",
