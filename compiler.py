@@ -387,14 +387,16 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     """Compile an ONNX model (or a graph-level module) for `device` and JIT it here;
     `opt_level` (0-3) is LLVM's (default 2: O3 compiles slower and ran no faster on the
     light models; 1 compiles faster still, e.g. for conformance runs); parallel
-    loops run on `threads` threads (default: $LAMINA_NUM_THREADS, else the device's cores).
-    Devices of kind `opencl`/`gpu` run through runtime/opencl.py; with `fallback="cpu"` a
+    loops run on `threads` threads (default: $LAMINA_NUM_THREADS, else the device's cores),
+    the count the lowering is told (the device's `cores`). Devices of kind `opencl`/`gpu` run through runtime/opencl.py; with `fallback="cpu"` a
     machine without an OpenCL platform compiles for `host` instead of failing."""
     target = load_device(device)
     if is_opencl(target) and fallback == "cpu" and not opencl_available():
         target = load_device("host")
     if is_opencl(target):
         return opencl_model(lower_model(model, target, input_shapes))
+    # lowered for the threads its loops run on, as bundles are (`_lower_for_bundle`)
+    target = replace(target, cores=thread_count(target.source or target.name, threads))
     lowered = lower_model(model, target, input_shapes, verify=False)  # verified in jit_model
     return jit_model(lowered, opt_level, threads, verified=False)
 
