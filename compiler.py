@@ -113,9 +113,10 @@ def pipeline(device: Device) -> str:
 
 
 def top_to_loop_options(device: Device) -> str:
-    """convert-top-to-loop's options for `device`: its vector width and data caches, and
-    the int8 GEMM where its description says `int8_gemm = true` (its ISA pass forms
-    `loop.byte_dot`)."""
+    """convert-top-to-loop's options for `device`: its vector width and data caches, the
+    threads of a CPU of more than one core (`cores`: the threads its parallel loops run
+    on), and the int8 GEMM where its description says `int8_gemm = true` (its ISA pass
+    forms `loop.byte_dot`)."""
     int8_gemm = device.extra.get("int8_gemm", False)
     if not isinstance(int8_gemm, bool):
         raise LaminaError(f"device '{device.name}': `int8_gemm` must be true or false")
@@ -123,6 +124,8 @@ def top_to_loop_options(device: Device) -> str:
     options = (
         f"vector_bits={lowering_vector_bits(device)} l1d_bytes={caches.l1d} l2_bytes={caches.l2}"
     )
+    if device.kind == "cpu" and device.cores > 1:
+        options += f" threads={device.cores}"
     return f"{options} int8_gemm=true" if int8_gemm else options
 
 

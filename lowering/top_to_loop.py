@@ -189,10 +189,12 @@ def lower_function(
     vector_bits: int = 512,
     int8_gemm: bool = False,
     caches: CacheSizes = DEFAULT_CACHES,
+    threads: int = 1,
 ) -> Buffers:
     """Bufferize `function` and lower its `top` ops (the GEMM blocks of matmuls sized for
-    `caches`); raises if one has no lowering."""
-    buffers = bufferize_function(function, vector_bits, int8_gemm, caches)
+    `caches`, a conv's pixels split into a task per one of `threads`); raises if one has
+    no lowering."""
+    buffers = bufferize_function(function, vector_bits, int8_gemm, caches, threads)
     patterns = GreedyRewritePatternApplier(
         top_to_loop_patterns(buffers, vector_bits), dce_enabled=False
     )
@@ -219,7 +221,9 @@ class ConvertTopToLoopPass(ModulePass):
     byte GEMM of `loop.byte_dot`s (lowering/top_to_loop_byte_gemm.py) where they fit it,
     for devices whose ISA pass makes those dot-product instructions (loop-to-x86); else
     they are i8 dot-product loops. The packed GEMM of an f32 matmul sizes its blocks for a
-    per-core L1d of `l1d_bytes` and an L2 of `l2_bytes` (`matmul_gemm_blocking`).
+    per-core L1d of `l1d_bytes` and an L2 of `l2_bytes` (`matmul_gemm_blocking`). On
+    `threads` > 1 (the threads the device's parallel loops run on) the row-form conv splits
+    each B block's pixels into one parallel task per thread (lowering/top_to_loop_conv.py).
     """
 
     name = "convert-top-to-loop"
@@ -228,6 +232,7 @@ class ConvertTopToLoopPass(ModulePass):
     int8_gemm: bool = False
     l1d_bytes: int = DEFAULT_CACHES.l1d
     l2_bytes: int = DEFAULT_CACHES.l2
+    threads: int = 1
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         blobs: dict[str, Attribute] = {}
@@ -238,7 +243,9 @@ class ConvertTopToLoopPass(ModulePass):
             if function.is_declaration or {"lamina.abi", SHAPES_OF} & function.attributes.keys():
                 continue
             caches = CacheSizes(self.l1d_bytes, self.l2_bytes)
-            buffers = lower_function(function, self.vector_bits, self.int8_gemm, caches)
+            buffers = lower_function(
+                function, self.vector_bits, self.int8_gemm, caches, self.threads
+            )
             blobs[buffers.weights_key] = weights_attr(buffers)
         if blobs:
             op.attributes["lamina.weights"] = DictionaryAttr(blobs)

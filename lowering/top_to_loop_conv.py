@@ -32,12 +32,16 @@ rows; at 544 channels on 7x7 both forms were 1.0-1.1x.
   reads per pixel only arena buffers shaped as Y (`flat_copy_out`), Y is viewed as
   [N, F, OH*OW] and written in whole vectors (lowering/top_to_loop_conv_flat.py): the row
   form copies each B block right after its GEMM, pixel rows copy lanes x lanes squares
-  transposed by shuffles.
+  transposed by shuffles;
+- on more than one thread the row form splits each B block's micro-panels into one
+  contiguous task per thread (`_pixel_tasks`), one parallel loop: a task packs its columns
+  of Bp, runs the GEMM on them and copies them out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from contextlib import contextmanager
 
 import numpy as np
 from xdsl.dialects import arith, vector
@@ -119,16 +123,19 @@ def lower_conv_gemm(
     if flat is not None and g.pixel_rows:
         scratch.append(_alloc(em, [filter_squares(g), b.lanes, b.lanes]))
     filter_panel = packed_panel(em, w_packed, *((b.nr, b.lanes) if g.pixel_rows else (b.mr, 1)))
+    panels = g.ncp // b.nr
+    tasks = 1 if g.pixel_rows else min(panels, buffers.threads)
     with span(em, 0, shape_of(y)[0]) as n, span(em, 0, g.groups) as group:
         first_filter = em.imul(group, g.fp)
-        with span(em, 0, g.blocks) as jb:
+        with span(em, 0, g.blocks) as jb, _pixel_tasks(em, panels, tasks) as own:
             column0 = em.index(0) if per_block else em.imul(jb, g.ncp)
+            columns = None if own is None else (em.imul(own[0], b.nr), em.imul(own[1], b.nr))
 
             def filters(outer: SSAValue, pc: SSAValue, inner: SSAValue) -> tuple[SSAValue, Indices]:
                 return filter_panel(em.iadd(outer, first_filter), pc, inner)
 
             def pack(outer: SSAValue, pc: SSAValue, k_len: SSAValue) -> None:
-                _pack_im2col(em, op, g, (x, n, group), jb, bp, pc, k_len)
+                _pack_im2col(em, op, g, (x, n, group), (jb, columns), bp, pc, k_len)
 
             if g.pixel_rows:
 
@@ -154,11 +161,13 @@ def lower_conv_gemm(
                     cp,
                     lambda i, j: [i, em.iadd(j, column0)],
                     pack_b=pack,
+                    b_panels=own,
                 )
             emit_gemm(em, plan)
             if per_block:
                 assert flat is not None
-                copy_out_block(em, g, cp, bias, (flat, n, group), jb, epilogue, buffers)
+                out = (flat, n, group)
+                copy_out_block(em, g, cp, bias, out, (jb, columns), epilogue, buffers)
         if flat is not None and g.pixel_rows:
             squares = scratch[2]
             copy_out_squares(em, g, (cp, squares), bias, (flat, n), epilogue, buffers)
@@ -166,6 +175,32 @@ def lower_conv_gemm(
             copy_out(em, g, cp, bias, y, (n, group), epilogue, buffers)
     for buffer in scratch:
         em.emit(DeallocOp(buffer))
+
+
+@contextmanager
+def _pixel_tasks(
+    em: Emitter, panels: int, tasks: int
+) -> Generator[tuple[SSAValue, SSAValue] | None]:
+    """A parallel loop over `tasks` contiguous shares of `panels` micro-panels (sizes
+    differing by at most one) yielding its task's [first, end), or, for one task, no loop
+    and None: the GEMM's own loops keep constant bounds, which the pool may split.
+
+    One task per thread the device runs (`Buffers.threads`), each packing its im2col
+    columns, running the GEMM on them (all filters) and copying them out (the row form's
+    flat copy-out): a core reads the Bp and Cp columns it wrote, from its own L2, and a
+    block costs one handoff to the pool, not one per K block for the pack and for the GEMM
+    and one for the copy-out (split by filters: the other core's pixels). At one thread
+    there is no task loop: two tasks run one after the other cost about 5% on convs of
+    several K blocks (3x3 64 -> 64 at 56x56: 1.67 -> 1.78 ms)."""
+    if tasks == 1:
+        yield None
+        return
+    with span(em, 0, tasks, parallel=True) as task:
+
+        def share(t: SSAValue) -> SSAValue:
+            return em.value(arith.DivUIOp(em.imul(t, panels), em.index(tasks)))
+
+        yield share(task), share(em.iadd(task, 1))
 
 
 def _alloc(em: Emitter, shape: list[int]) -> SSAValue:
@@ -177,23 +212,31 @@ def _pack_im2col(
     op: top.Conv2dOp,
     g: ConvGeometry,
     source: tuple[SSAValue, SSAValue, SSAValue],
-    jb: SSAValue,
+    block: tuple[SSAValue, tuple[SSAValue, SSAValue] | None],
     bp: SSAValue,
     pc: SSAValue,
     k_len: SSAValue,
 ) -> None:
-    """Bp[kk, r*OW + ow] = X[n, group*C + c, ih, iw] for the K block at `pc` and output rows
-    jb*R + r (r < R, row < OH), where (c, kh, kw) = divmod(pc + kk), `source` is
-    (X, n, group) and ih, iw are the tap's input position; out-of-range taps are zeros,
-    and so are the columns past the block's pixels: left as the arena held them, a
-    denormal there made the micro-kernel's FMAs take microcode assists (3x3 64@56: 8.6
-    instead of 1.6 ms)."""
+    """Bp[kk, r*OW + ow] = X[n, group*C + c, ih, iw] for the K block at `pc`, output rows
+    jb*R + r (r < R, row < OH) and the columns r*OW + ow in [first, end) (all columns
+    without a range), where `block` = (jb, (first, end) or None), (c, kh, kw) = divmod(pc + kk), `source` is (X, n, group) and ih,
+    iw are the tap's input position; out-of-range taps are zeros, and so are the columns
+    past the block's pixels: left as the arena held them, a denormal there made the
+    micro-kernel's FMAs take microcode assists (3x3 64@56: 8.6 instead of 1.6 ms)."""
     x, n, group = source
+    jb, columns = block
     (sh, sw), (dh, dw) = op.strides.get_values(), op.dilations.get_values()
     lh, lw = op.pad_low.get_values()
     zero = em.const(0.0, f32)
     row0 = em.imul(jb, g.rows)
     rows = em.value(arith.MinSIOp(em.index(g.rows), em.value(arith.SubiOp(em.index(g.oh), row0))))
+    row_range: tuple[SSAValue | int, SSAValue] = (0, rows)
+    task = None  # the task's columns [first, end) and the block's pixels
+    if columns is not None:
+        first, end = columns
+        task = (first, end, em.imul(rows, g.ow))
+        last_row = _divide_by(em, em.iadd(end, g.ow - 1), g.ow)
+        row_range = (_divide_by(em, first, g.ow), em.value(arith.MinSIOp(rows, last_row)))
     with span(em, 0, k_len, parallel=True) as kk:
         k = em.iadd(pc, kk)
         c, tap = _divmod(em, k, g.kh * g.kw)
@@ -205,19 +248,35 @@ def _pack_im2col(
         hi_num = em.iadd(_neg(em, col_shift), g.w - 1)
         hi = _clamp(em, em.iadd(em.value(arith.FloorDivSIOp(hi_num, em.index(sw))), 1), g.ow)
         hi = em.value(arith.MaxSIOp(hi, lo))
-        with span(em, 0, rows, parallel=True) as r:
+        with span(em, *row_range, parallel=True) as r:
             ih = em.window(em.iadd(row0, r), kh, sh, dh, lh)
             inside = em.in_range(ih, g.h)
             row_lo = em.select(inside, lo, em.index(g.ow))
             row_hi = em.select(inside, hi, em.index(g.ow))
             ih = em.clamp(ih, g.h)
             base = em.imul(r, g.ow)
-            for start, stop in ((em.index(0), row_lo), (row_hi, em.index(g.ow))):
-                with span(em, start, stop, parallel=True, vector=1) as ow:
+            start, stop = em.index(0), em.index(g.ow)
+            if task is not None:  # this row's columns of the task: ow in [start, stop)
+                first, end, _ = task
+                start = em.value(arith.MaxSIOp(em.value(arith.SubiOp(first, base)), start))
+                stop = em.value(arith.MinSIOp(em.value(arith.SubiOp(end, base)), stop))
+                row_lo, row_hi = (_within(em, v, start, stop) for v in (row_lo, row_hi))
+            for zeros_from, zeros_to in ((start, row_lo), (row_hi, stop)):
+                with span(em, zeros_from, zeros_to, parallel=True, vector=1) as ow:
                     em.store(zero, bp, [kk, em.iadd(base, ow)])
             _copy_row(em, g, sw, (x, [n, c, ih], col_shift), (bp, kk, base), row_lo, row_hi)
-        with span(em, em.imul(rows, g.ow), g.ncp, parallel=True, vector=1) as column:
+        if task is None:
+            tail = (em.imul(rows, g.ow), em.index(g.ncp))
+        else:
+            first, end, pixels = task
+            tail = (em.value(arith.MaxSIOp(pixels, first)), end)
+        with span(em, *tail, parallel=True, vector=1) as column:
             em.store(zero, bp, [kk, column])
+
+
+def _within(em: Emitter, value: SSAValue, low: SSAValue, high: SSAValue) -> SSAValue:
+    """`value` clamped into [low, high] (low <= high)."""
+    return em.value(arith.MinSIOp(em.value(arith.MaxSIOp(value, low)), high))
 
 
 def _copy_row(
