@@ -185,9 +185,11 @@ def copy_out_squares(
     out: tuple[FlatViews, SSAValue],
     epilogue: Epilogue | None,
     buffers: Buffers,
+    filters: tuple[SSAValue, SSAValue] | None = None,
 ) -> None:
     """`copy_out` from Cp^T [pixel, f] (`pixel_rows`, one group, one block) into Y viewed
-    as [N, F, OH*OW] when `flat_copy_out` holds, in lanes x lanes squares, each transposed
+    as [N, F, OH*OW] when `flat_copy_out` holds (only the squares of filters [first, end)
+    of `filters` when given: a filter task's), in lanes x lanes squares, each transposed
     in `squares` [filter vector, lanes, lanes] by two small loops (`_transpose_square`),
     then one loop over its vectors of pixels adding the bias, applying the epilogue and
     storing them. The last square of pixels (of filters) starts `lanes` before the end,
@@ -206,7 +208,7 @@ def copy_out_squares(
         return em.value(arith.MinSIOp(first, em.index(size - lanes)))
 
     with (
-        span(em, 0, filter_squares(g), parallel=True) as fb,
+        span(em, *(filters or (0, filter_squares(g))), parallel=True) as fb,
         span(em, 0, -(-pixels // lanes)) as pb,
     ):
         f0, p0 = start(fb, g.f), start(pb, pixels)
