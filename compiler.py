@@ -113,9 +113,10 @@ def pipeline(device: Device) -> str:
 
 
 def top_to_loop_options(device: Device) -> str:
-    """convert-top-to-loop's options for `device`: its vector width and data caches, and
-    the int8 GEMM where its description says `int8_gemm = true` (its ISA pass forms
-    `loop.byte_dot`)."""
+    """convert-top-to-loop's options for `device`: its vector width and data caches, the
+    threads of a CPU of more than one core (`cores`: the threads its parallel loops run
+    on), and the int8 GEMM where its description says `int8_gemm = true` (its ISA pass
+    forms `loop.byte_dot`)."""
     int8_gemm = device.extra.get("int8_gemm", False)
     if not isinstance(int8_gemm, bool):
         raise LaminaError(f"device '{device.name}': `int8_gemm` must be true or false")
@@ -123,6 +124,8 @@ def top_to_loop_options(device: Device) -> str:
     options = (
         f"vector_bits={lowering_vector_bits(device)} l1d_bytes={caches.l1d} l2_bytes={caches.l2}"
     )
+    if device.kind == "cpu" and device.cores > 1:
+        options += f" threads={device.cores}"
     return f"{options} int8_gemm=true" if int8_gemm else options
 
 
@@ -387,14 +390,16 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     """Compile an ONNX model (or a graph-level module) for `device` and JIT it here;
     `opt_level` (0-3) is LLVM's (default 2: O3 compiles slower and ran no faster on the
     light models; 1 compiles faster still, e.g. for conformance runs); parallel
-    loops run on `threads` threads (default: $LAMINA_NUM_THREADS, else the device's cores).
-    Devices of kind `opencl`/`gpu` run through runtime/opencl.py; with `fallback="cpu"` a
+    loops run on `threads` threads (default: $LAMINA_NUM_THREADS, else the device's cores),
+    the count the lowering is told (the device's `cores`). Devices of kind `opencl`/`gpu` run through runtime/opencl.py; with `fallback="cpu"` a
     machine without an OpenCL platform compiles for `host` instead of failing."""
     target = load_device(device)
     if is_opencl(target) and fallback == "cpu" and not opencl_available():
         target = load_device("host")
     if is_opencl(target):
         return opencl_model(lower_model(model, target, input_shapes))
+    # lowered for the threads its loops run on, as bundles are (`_lower_for_bundle`)
+    target = replace(target, cores=thread_count(target.source or target.name, threads))
     lowered = lower_model(model, target, input_shapes, verify=False)  # verified in jit_model
     return jit_model(lowered, opt_level, threads, verified=False)
 

@@ -126,6 +126,8 @@ class Buffers:
     """Whether the planners were told the int8 byte-dot GEMM may be used."""
     caches: CacheSizes = DEFAULT_CACHES
     """The data caches the GEMM blockings size their blocks for."""
+    threads: int = 1
+    """The threads the device's parallel loops run on (the conv's pixel tasks, one each)."""
 
     def buffer(self, value: SSAValue, user: Operation) -> SSAValue:
         if value not in self.of:
@@ -168,6 +170,7 @@ def bufferize_function(
     vector_bits: int = 512,
     int8_gemm: bool = False,
     caches: CacheSizes = DEFAULT_CACHES,
+    threads: int = 1,
 ) -> Buffers:
     """Give every tensor value of `function` a buffer and switch it to the kernel ABI."""
     if function.is_declaration:
@@ -176,7 +179,12 @@ def bufferize_function(
     _hoist_constants(block)
     _check_ops(block)
     buffers = Buffers(
-        function, Constants(block), old_args=list(block.args), int8_gemm=int8_gemm, caches=caches
+        function,
+        Constants(block),
+        old_args=list(block.args),
+        int8_gemm=int8_gemm,
+        caches=caches,
+        threads=threads,
     )
     for arg in buffers.old_args:
         new = block.insert_arg(buffer_type(arg.type, function), len(block.args))

@@ -186,8 +186,8 @@ def _lower_block(block: Block, patterns: RewritePattern, buffers: Buffers) -> No
 
 def lower_top_ops(buffers: Buffers, vector_bits: int = 512) -> None:
     """Lower the `top` ops of the function that `bufferize_function` gave `buffers` (the
-    GEMM blocks of matmuls sized for `buffers.caches`) and finish it; raises if one has no
-    lowering."""
+    GEMM blocks of matmuls sized for `buffers.caches`, a conv's pixels split into a task
+    per one of `buffers.threads`) and finish it; raises if one has no lowering."""
     patterns = GreedyRewritePatternApplier(
         top_to_loop_patterns(buffers, vector_bits), dce_enabled=False
     )
@@ -213,7 +213,9 @@ class ConvertTopToLoopPass(ModulePass):
     byte GEMM of `loop.byte_dot`s (lowering/top_to_loop_byte_gemm.py) where they fit it,
     for devices whose ISA pass makes those dot-product instructions (loop-to-x86); else
     they are i8 dot-product loops. The packed GEMM of an f32 matmul sizes its blocks for a
-    per-core L1d of `l1d_bytes` and an L2 of `l2_bytes` (`matmul_gemm_blocking`).
+    per-core L1d of `l1d_bytes` and an L2 of `l2_bytes` (`matmul_gemm_blocking`). On
+    `threads` > 1 (the threads the device's parallel loops run on) the row-form conv splits
+    each B block's pixels into one parallel task per thread (lowering/top_to_loop_conv.py).
     """
 
     name = "convert-top-to-loop"
@@ -222,6 +224,7 @@ class ConvertTopToLoopPass(ModulePass):
     int8_gemm: bool = False
     l1d_bytes: int = DEFAULT_CACHES.l1d
     l2_bytes: int = DEFAULT_CACHES.l2
+    threads: int = 1
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         blobs: dict[str, Attribute] = {}
@@ -232,7 +235,9 @@ class ConvertTopToLoopPass(ModulePass):
             if function.is_declaration or {"lamina.abi", SHAPES_OF} & function.attributes.keys():
                 continue
             caches = CacheSizes(self.l1d_bytes, self.l2_bytes)
-            buffers = bufferize_function(function, self.vector_bits, self.int8_gemm, caches)
+            buffers = bufferize_function(
+                function, self.vector_bits, self.int8_gemm, caches, self.threads
+            )
             lower_top_ops(buffers, self.vector_bits)
             blobs[buffers.weights_key] = weights_attr(buffers)
         if blobs:

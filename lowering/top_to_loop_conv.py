@@ -32,12 +32,16 @@ rows; at 544 channels on 7x7 both forms were 1.0-1.1x.
   reads per pixel only arena buffers shaped as Y (`flat_copy_out`), Y is viewed as
   [N, F, OH*OW] and written in whole vectors (lowering/top_to_loop_conv_flat.py): the row
   form copies each B block right after its GEMM, pixel rows copy lanes x lanes squares
-  transposed by shuffles.
+  transposed by shuffles;
+- on more than one thread the row form splits each B block's micro-panels into one
+  contiguous task per thread (`_pixel_tasks`), one parallel loop: a task packs its columns
+  of Bp, runs the GEMM on them and copies them out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from contextlib import contextmanager
 
 import numpy as np
 from xdsl.dialects import arith, vector
@@ -112,32 +116,50 @@ def lower_conv_gemm(
     bias = None if op.bias is None else buffers.buffer(op.bias, op)
     flat = flat_views(em, y, epilogue, buffers) if flat_copy_out(g, y, epilogue, buffers) else None
     per_block = flat is not None and not g.pixel_rows
-    bp = _alloc(em, [b.kc, g.ncp])
+    filter_tasks = _filter_tasks(g, flat is not None, buffers.threads)
+    bp = _alloc(em, [filter_tasks * b.kc, g.ncp])
     cp_columns = g.ncp if per_block else g.blocks * g.ncp
     cp = _alloc(em, [cp_columns, g.fp] if g.pixel_rows else [g.fp, cp_columns])
     scratch = [bp, cp]
     if flat is not None and g.pixel_rows:
         scratch.append(_alloc(em, [filter_squares(g), b.lanes, b.lanes]))
     filter_panel = packed_panel(em, w_packed, *((b.nr, b.lanes) if g.pixel_rows else (b.mr, 1)))
-    with span(em, 0, shape_of(y)[0]) as n, span(em, 0, g.groups) as group:
+    panels = g.ncp // b.nr
+    tasks = 1 if g.pixel_rows else min(panels, buffers.threads)
+    with (
+        span(em, 0, shape_of(y)[0]) as n,
+        span(em, 0, g.groups) as group,
+        _pixel_tasks(em, g.fp // b.nr, filter_tasks) as own_filters,
+    ):
         first_filter = em.imul(group, g.fp)
-        with span(em, 0, g.blocks) as jb:
+        bp_row = None if own_filters is None else em.imul(own_filters[0], b.kc)
+        with span(em, 0, g.blocks) as jb, _pixel_tasks(em, panels, tasks) as own:
             column0 = em.index(0) if per_block else em.imul(jb, g.ncp)
+            columns = None if own is None else (em.imul(own[1], b.nr), em.imul(own[2], b.nr))
 
             def filters(outer: SSAValue, pc: SSAValue, inner: SSAValue) -> tuple[SSAValue, Indices]:
                 return filter_panel(em.iadd(outer, first_filter), pc, inner)
 
             def pack(outer: SSAValue, pc: SSAValue, k_len: SSAValue) -> None:
-                _pack_im2col(em, op, g, (x, n, group), jb, bp, pc, k_len)
+                _pack_im2col(em, op, g, (x, n, group), (jb, columns), (bp, bp_row), pc, k_len)
 
             if g.pixel_rows:
 
                 def pixels(ic: SSAValue, pc: SSAValue, ip: SSAValue) -> tuple[SSAValue, Indices]:
                     i0 = em.iadd(ic, em.imul(ip, b.mr))
-                    return bp, lambda k, r: [k, em.iadd(i0, r)]
+                    if bp_row is None:
+                        return bp, lambda k, r: [k, em.iadd(i0, r)]
+                    row0 = bp_row
+                    return bp, lambda k, r: [em.iadd(k, row0), em.iadd(i0, r)]
 
                 plan = GemmPlan(
-                    b, pixels, filters, cp, lambda i, j: [em.iadd(i, column0), j], pack_a=pack
+                    b,
+                    pixels,
+                    filters,
+                    cp,
+                    lambda i, j: [em.iadd(i, column0), j],
+                    pack_a=pack,
+                    b_panels=None if own_filters is None else own_filters[1:],
                 )
             else:
 
@@ -154,18 +176,69 @@ def lower_conv_gemm(
                     cp,
                     lambda i, j: [i, em.iadd(j, column0)],
                     pack_b=pack,
+                    b_panels=None if own is None else own[1:],
                 )
             emit_gemm(em, plan)
             if per_block:
                 assert flat is not None
-                copy_out_block(em, g, cp, bias, (flat, n, group), jb, epilogue, buffers)
+                out = (flat, n, group)
+                copy_out_block(em, g, cp, bias, out, (jb, columns), epilogue, buffers)
+        squares = None if own_filters is None else _task_squares(em, g, own_filters[1:])
         if flat is not None and g.pixel_rows:
-            squares = scratch[2]
-            copy_out_squares(em, g, (cp, squares), bias, (flat, n), epilogue, buffers)
+            staged = (cp, scratch[2])
+            copy_out_squares(em, g, staged, bias, (flat, n), epilogue, buffers, squares)
         elif not per_block:
-            copy_out(em, g, cp, bias, y, (n, group), epilogue, buffers)
+            copy_out(em, g, cp, bias, y, (n, group), epilogue, buffers, squares)
     for buffer in scratch:
         em.emit(DeallocOp(buffer))
+
+
+@contextmanager
+def _pixel_tasks(
+    em: Emitter, panels: int, tasks: int
+) -> Generator[tuple[SSAValue, SSAValue, SSAValue] | None]:
+    """A parallel loop over `tasks` contiguous shares of `panels` micro-panels (sizes
+    differing by at most one) yielding (task, first, end): its index and its panels
+    [first, end), or, for one task, no loop and None: the GEMM's own loops keep constant
+    bounds, which the pool may split.
+
+    One task per thread the device runs (`Buffers.threads`). In the row form a task is a
+    share of each B block's pixel panels: it packs its im2col columns, runs the GEMM on
+    them (all filters) and copies them out (the flat copy-out); on pixel rows
+    (`_filter_tasks`) a share of the filter panels for the whole conv: it packs all of
+    the im2col block into its own rows of Bp, runs the GEMM on its filters and copies
+    them out. Either way a core reads the Bp and Cp it wrote, from its own L2, and a
+    conv costs one handoff to the pool per block (pixel rows: per conv), not one per K
+    block for the pack and for the GEMM and one for the copy-out, each split its own
+    way. At one thread there is no task loop: two tasks run one after the other cost
+    about 5% on convs of several K blocks (3x3 64 -> 64 at 56x56: 1.67 -> 1.78 ms)."""
+    if tasks == 1:
+        yield None
+        return
+    with span(em, 0, tasks, parallel=True) as task:
+
+        def share(t: SSAValue) -> SSAValue:
+            return em.value(arith.DivUIOp(em.imul(t, panels), em.index(tasks)))
+
+        yield task, share(task), share(em.iadd(task, 1))
+
+
+def _filter_tasks(g: ConvGeometry, flat: bool, threads: int) -> int:
+    """The filter tasks of a pixel-rows conv (`_pixel_tasks`): one per thread, at most
+    one per filter panel; one where a flat copy-out's last square of filters, overlapping
+    its neighbour when F is no multiple of the lanes, would read another task's Cp^T."""
+    if not g.pixel_rows or (flat and g.f % g.blocking.lanes):
+        return 1
+    return min(threads, g.fp // g.blocking.nr)
+
+
+def _task_squares(
+    em: Emitter, g: ConvGeometry, panels: tuple[SSAValue, SSAValue]
+) -> tuple[SSAValue, SSAValue]:
+    """The vectors of filters [first, end) of the copy-out of filter panels `panels`."""
+    per_panel, squares = g.blocking.nr // g.blocking.lanes, -(-g.f // g.blocking.lanes)
+    first, end = (em.imul(p, per_panel) for p in panels)
+    return first, em.value(arith.MinSIOp(end, em.index(squares)))
 
 
 def _alloc(em: Emitter, shape: list[int]) -> SSAValue:
@@ -177,25 +250,36 @@ def _pack_im2col(
     op: top.Conv2dOp,
     g: ConvGeometry,
     source: tuple[SSAValue, SSAValue, SSAValue],
-    jb: SSAValue,
-    bp: SSAValue,
+    block: tuple[SSAValue, tuple[SSAValue, SSAValue] | None],
+    dest: tuple[SSAValue, SSAValue | None],
     pc: SSAValue,
     k_len: SSAValue,
 ) -> None:
-    """Bp[kk, r*OW + ow] = X[n, group*C + c, ih, iw] for the K block at `pc` and output rows
-    jb*R + r (r < R, row < OH), where (c, kh, kw) = divmod(pc + kk), `source` is
-    (X, n, group) and ih, iw are the tap's input position; out-of-range taps are zeros,
-    and so are the columns past the block's pixels: left as the arena held them, a
-    denormal there made the micro-kernel's FMAs take microcode assists (3x3 64@56: 8.6
-    instead of 1.6 ms)."""
+    """Bp[row0 + kk, r*OW + ow] = X[n, group*C + c, ih, iw] for the K block at `pc`, output
+    rows jb*R + r (r < R, row < OH) and the columns r*OW + ow in [first, end) (all columns
+    without a range), where `block` = (jb, (first, end) or None), `dest` = (Bp, row0 or
+    None: 0), (c, kh, kw) = divmod(pc + kk), `source` is (X, n, group) and ih, iw are the
+    tap's input position; out-of-range taps are zeros, and so are the columns
+    past the block's pixels: left as the arena held them, a denormal there made the
+    micro-kernel's FMAs take microcode assists (3x3 64@56: 8.6 instead of 1.6 ms)."""
     x, n, group = source
+    jb, columns = block
+    bp, bp_row = dest
     (sh, sw), (dh, dw) = op.strides.get_values(), op.dilations.get_values()
     lh, lw = op.pad_low.get_values()
     zero = em.const(0.0, f32)
     row0 = em.imul(jb, g.rows)
     rows = em.value(arith.MinSIOp(em.index(g.rows), em.value(arith.SubiOp(em.index(g.oh), row0))))
+    row_range: tuple[SSAValue | int, SSAValue] = (0, rows)
+    task = None  # the task's columns [first, end) and the block's pixels
+    if columns is not None:
+        first, end = columns
+        task = (first, end, em.imul(rows, g.ow))
+        last_row = _divide_by(em, em.iadd(end, g.ow - 1), g.ow)
+        row_range = (_divide_by(em, first, g.ow), em.value(arith.MinSIOp(rows, last_row)))
     with span(em, 0, k_len, parallel=True) as kk:
         k = em.iadd(pc, kk)
+        row = kk if bp_row is None else em.iadd(kk, bp_row)
         c, tap = _divmod(em, k, g.kh * g.kw)
         c = em.iadd(c, em.imul(group, g.c)) if g.groups > 1 else c
         kh, kw = _divmod(em, tap, g.kw)
@@ -205,19 +289,35 @@ def _pack_im2col(
         hi_num = em.iadd(_neg(em, col_shift), g.w - 1)
         hi = _clamp(em, em.iadd(em.value(arith.FloorDivSIOp(hi_num, em.index(sw))), 1), g.ow)
         hi = em.value(arith.MaxSIOp(hi, lo))
-        with span(em, 0, rows, parallel=True) as r:
+        with span(em, *row_range, parallel=True) as r:
             ih = em.window(em.iadd(row0, r), kh, sh, dh, lh)
             inside = em.in_range(ih, g.h)
             row_lo = em.select(inside, lo, em.index(g.ow))
             row_hi = em.select(inside, hi, em.index(g.ow))
             ih = em.clamp(ih, g.h)
             base = em.imul(r, g.ow)
-            for start, stop in ((em.index(0), row_lo), (row_hi, em.index(g.ow))):
-                with span(em, start, stop, parallel=True, vector=1) as ow:
-                    em.store(zero, bp, [kk, em.iadd(base, ow)])
-            _copy_row(em, g, sw, (x, [n, c, ih], col_shift), (bp, kk, base), row_lo, row_hi)
-        with span(em, em.imul(rows, g.ow), g.ncp, parallel=True, vector=1) as column:
-            em.store(zero, bp, [kk, column])
+            start, stop = em.index(0), em.index(g.ow)
+            if task is not None:  # this row's columns of the task: ow in [start, stop)
+                first, end, _ = task
+                start = em.value(arith.MaxSIOp(em.value(arith.SubiOp(first, base)), start))
+                stop = em.value(arith.MinSIOp(em.value(arith.SubiOp(end, base)), stop))
+                row_lo, row_hi = (_within(em, v, start, stop) for v in (row_lo, row_hi))
+            for zeros_from, zeros_to in ((start, row_lo), (row_hi, stop)):
+                with span(em, zeros_from, zeros_to, parallel=True, vector=1) as ow:
+                    em.store(zero, bp, [row, em.iadd(base, ow)])
+            _copy_row(em, g, sw, (x, [n, c, ih], col_shift), (bp, row, base), row_lo, row_hi)
+        if task is None:
+            tail = (em.imul(rows, g.ow), em.index(g.ncp))
+        else:
+            first, end, pixels = task
+            tail = (em.value(arith.MaxSIOp(pixels, first)), end)
+        with span(em, *tail, parallel=True, vector=1) as column:
+            em.store(zero, bp, [row, column])
+
+
+def _within(em: Emitter, value: SSAValue, low: SSAValue, high: SSAValue) -> SSAValue:
+    """`value` clamped into [low, high] (low <= high)."""
+    return em.value(arith.MinSIOp(em.value(arith.MaxSIOp(value, low)), high))
 
 
 def _copy_row(
@@ -290,9 +390,11 @@ def copy_out(
     image: tuple[SSAValue, SSAValue],
     epilogue: Epilogue | None,
     buffers: Buffers,
+    squares: tuple[SSAValue, SSAValue] | None = None,
 ) -> None:
     """Y[n, group*F + f, oh, ow] = epilogue(Cp[f, column of (oh, ow)] + bias[group*F + f])
-    for `image` = (n, group)."""
+    for `image` = (n, group); on pixel rows only the vectors of filters [first, end) of
+    `squares` when given (a filter task's)."""
     n, group = image
     if g.pixel_rows:
 
@@ -301,7 +403,7 @@ def copy_out(
                 value = em.add(value, em.load(bias, [f]))
             store_with_epilogue(em, value, y, [n, f, oh, ow], epilogue, buffers)
 
-        _copy_out_transposed(em, g, cp, group, write)
+        _copy_out_transposed(em, g, cp, group, write, squares)
         return
     # grouped convs: each row as explicit vectors (`row_pieces`: at 16 lanes a 14-wide row
     # is 8 + 4 + 2 lanes), the epilogue on whole pieces, where it vectorises
@@ -336,13 +438,16 @@ def _copy_out_transposed(
     cp: SSAValue,
     group: SSAValue,
     write: Callable[[SSAValue, SSAValue, SSAValue, SSAValue], None],
+    squares: tuple[SSAValue, SSAValue] | None = None,
 ) -> None:
     """`copy_out` from Cp^T [column of (oh, ow), f] (`pixel_rows`), `write(value, f, oh,
-    ow)` storing each element, in blocks of one vector of filters: each pixel reads one run
+    ow)` storing each element, in blocks of one vector of filters (those of `squares`
+    when given): each pixel reads one run
     of Cp^T while the block's Y rows are written in step, so neither side strides through
     memory a line per element."""
     width = g.blocking.lanes
-    with span(em, 0, -(-g.f // width), parallel=True) as fb, span(em, 0, g.oh) as oh:
+    fbs = squares or (0, -(-g.f // width))
+    with span(em, *fbs, parallel=True) as fb, span(em, 0, g.oh) as oh:
         block, r = _divmod(em, oh, g.rows)
         base = em.iadd(em.imul(block, g.ncp), em.imul(r, g.ow))
         first = em.imul(fb, width)

@@ -1,8 +1,8 @@
 """The copy-out of the f32 conv GEMM (lowering/top_to_loop_conv.py) in whole vectors of
 Y viewed as [N, F, OH*OW] (`flat_view`), where `flat_copy_out` holds:
 
-- the row form copies each B block right after its GEMM (`copy_out_block`), from a Cp of
-  that block only, still in cache;
+- the row form copies each pixel task's columns of a B block right after their GEMM
+  (`copy_out_block`), from a Cp of that block only, still in that core's cache;
 - pixel rows copy Cp^T in lanes x lanes squares transposed by shuffles
   (`copy_out_squares`).
 """
@@ -128,28 +128,40 @@ def copy_out_block(
     cp: SSAValue,
     bias: SSAValue | None,
     out: tuple[FlatViews, SSAValue, SSAValue],
-    jb: SSAValue,
+    block: tuple[SSAValue, tuple[SSAValue, SSAValue] | None],
     epilogue: Epilogue | None,
     buffers: Buffers,
 ) -> None:
-    """`copy_out` of B block `jb` from Cp [f, column] (the row form, Cp holding this block
-    only, read while the GEMM left it in cache) when `flat_copy_out` holds: its R rows are
-    one run of R*OW pixels of Y's flat view, copied as whole vectors then scalars, so that
-    rows not a multiple of a vector (55, 111) leave one tail per block, not one per row.
-    Cp of all blocks copied after the GEMM cost SqueezeNet's conv1 (3x3/2, 64 filters at
-    111x111) 230 of its 615 us."""
+    """`copy_out` of B block jb's columns [first, end) (all of them without a range),
+    `block` = (jb, (first, end) or None), from Cp [f, column] (the row form, Cp holding
+    this block only, read while the GEMM left it in cache; `first` a multiple of the
+    lanes) when `flat_copy_out` holds: the columns of its R rows are one run of pixels of
+    Y's flat view, copied as whole vectors then scalars, so that rows not a multiple of a
+    vector (55, 111) leave one tail per block, not one per row. Cp of all blocks copied
+    after the GEMM cost SqueezeNet's conv1 (3x3/2, 64 filters at 111x111) 230 of its 615
+    us."""
     flat, n, group = out
+    jb, columns = block
     lanes = g.blocking.lanes
     row0 = em.imul(jb, g.rows)
     rows = em.value(arith.MinSIOp(em.index(g.rows), em.value(arith.SubiOp(em.index(g.oh), row0))))
     count = em.imul(rows, g.ow)
-    whole = em.value(arith.MuliOp(em.value(arith.DivUIOp(count, em.index(lanes))), em.index(lanes)))
+    start = em.index(0)
+    if columns is None:
+        left = count
+    else:
+        start, end = columns
+        count = em.value(arith.MinSIOp(count, end))
+        left = em.value(arith.MaxSIOp(em.value(arith.SubiOp(count, start)), em.index(0)))
+    whole = em.value(arith.MuliOp(em.value(arith.DivUIOp(left, em.index(lanes))), em.index(lanes)))
+    if columns is not None:
+        whole = em.iadd(start, whole)
     pixel0 = em.imul(row0, g.ow)
     with span(em, 0, g.f, parallel=True) as f_local:
         f = em.iadd(f_local, em.imul(group, g.f)) if g.groups > 1 else f_local
         bias_value = None if bias is None else em.load(bias, [f])
-        for start, stop, width in ((em.index(0), whole, lanes), (whole, count, 1)):
-            with span(em, start, stop, width, parallel=True) as column:
+        for begin, stop, width in ((start, whole, lanes), (whole, count, 1)):
+            with span(em, begin, stop, width, parallel=True) as column:
                 value = load_piece(em, cp, [f_local, column], width)
                 if bias_value is not None:
                     value = em.value(arith.AddfOp(value, splat(em, bias_value, width)))
@@ -173,9 +185,11 @@ def copy_out_squares(
     out: tuple[FlatViews, SSAValue],
     epilogue: Epilogue | None,
     buffers: Buffers,
+    filters: tuple[SSAValue, SSAValue] | None = None,
 ) -> None:
     """`copy_out` from Cp^T [pixel, f] (`pixel_rows`, one group, one block) into Y viewed
-    as [N, F, OH*OW] when `flat_copy_out` holds, in lanes x lanes squares, each transposed
+    as [N, F, OH*OW] when `flat_copy_out` holds (only the squares of filters [first, end)
+    of `filters` when given: a filter task's), in lanes x lanes squares, each transposed
     in `squares` [filter vector, lanes, lanes] by two small loops (`_transpose_square`),
     then one loop over its vectors of pixels adding the bias, applying the epilogue and
     storing them. The last square of pixels (of filters) starts `lanes` before the end,
@@ -194,7 +208,7 @@ def copy_out_squares(
         return em.value(arith.MinSIOp(first, em.index(size - lanes)))
 
     with (
-        span(em, 0, filter_squares(g), parallel=True) as fb,
+        span(em, *(filters or (0, filter_squares(g))), parallel=True) as fb,
         span(em, 0, -(-pixels // lanes)) as pb,
     ):
         f0, p0 = start(fb, g.f), start(pb, pixels)

@@ -265,7 +265,9 @@ class GemmPlan:
     jp)` give the buffer and the (k, r) / (k, v) indices of one micro-panel (k counts from
     the K block's start); `pack_a(ic, pc, k_len)` / `pack_b(jc, pc, k_len)` fill the
     runtime panel buffers (None: packed at compile time); `c_at(i, j)` indexes C; `step`
-    is what the micro-kernel computes on (f32 FMAs unless given)."""
+    is what the micro-kernel computes on (f32 FMAs unless given); `b_panels`: only the
+    micro-panels jp of each B block in [first, end) (a conv splitting its pixels into
+    tasks), all of them unless given."""
 
     blocking: Blocking
     a_panel: Callable[[SSAValue, SSAValue, SSAValue], tuple[SSAValue, Indices]]
@@ -275,6 +277,7 @@ class GemmPlan:
     pack_a: Callable[[SSAValue, SSAValue, SSAValue], None] | None = None
     pack_b: Callable[[SSAValue, SSAValue, SSAValue], None] | None = None
     step: KernelStep = FMA_STEP
+    b_panels: tuple[SSAValue, SSAValue] | None = None
 
 
 def emit_gemm(em: Emitter, plan: GemmPlan) -> None:
@@ -289,7 +292,7 @@ def emit_gemm(em: Emitter, plan: GemmPlan) -> None:
             if plan.pack_a is not None:
                 plan.pack_a(ic, pc, k_len)
             with (
-                span(em, 0, b.nc // b.nr, parallel=True) as jp,
+                span(em, *(plan.b_panels or (0, b.nc // b.nr)), parallel=True) as jp,
                 span(em, 0, b.mc // b.mr, parallel=True) as ip,
             ):
                 i0 = em.iadd(ic, em.imul(ip, b.mr))

@@ -8,6 +8,7 @@ Each conv feeds a MaxPool, so that Y is an arena buffer, not the model output.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,51 @@ def test_conv_copy_out_on_cortex_a76_under_qemu(tmp_path: Path) -> None:
     compile_bundle(model, "cortex-a76", tmp_path / "bundle")
     run = run_bundle(tmp_path / "bundle", feeds)
     assert_matches(run.outputs, onnxruntime_outputs(model, feeds))
+
+
+# On two threads the row form splits each B block's micro-panels into a pixel task per
+# thread (`_pixel_tasks`, lowering/top_to_loop_conv.py), each packing, multiplying and
+# copying out its own columns; a task's first column may fall inside an output row, in a
+# row's padding or in the block's padding columns. Pixel rows split the filter panels
+# into a task per thread, each packing all of the im2col block into its own rows of Bp
+# and copying out its own vectors of filters (row by row, or in squares where F is a
+# multiple of the lanes). At one thread there are no tasks.
+TASK_CASES = {
+    "task boundary inside a row, 3x3": lambda: conv_then_pool(16, 56, 64, 3),
+    "task boundary in the padding columns": lambda: conv_then_pool(8, 12, 16, 3),
+    "two blocks, stride 2": CASES["row form, two blocks"],
+    "grouped": CASES["row form, grouped"],
+    # 96 filters: 3 panels of 32, one task 1 and the other 2; K = 576: several K blocks
+    "pixel rows, filter tasks of 1 and 2 panels, several K blocks": lambda: conv_then_pool(
+        64, 14, 96, 3
+    ),
+    "pixel rows, squares, batch 2": CASES["pixel rows, arena residual, batch 2"],
+    "pixel rows, row by row, 120 filters": CASES["pixel rows, arena residual, overlapping"],
+}
+
+
+@pytest.mark.parametrize("name", TASK_CASES)
+def test_conv_tasks_match_onnxruntime_at_one_and_two_threads(name: str) -> None:
+    model = TASK_CASES[name]()
+    feeds = random_inputs(model)
+    (single,) = lamina.compile(model, threads=1)(**feeds)
+    assert_matches([single], onnxruntime_outputs(model, feeds))
+    (threaded,) = lamina.compile(model, threads=2)(**feeds)
+    np.testing.assert_array_equal(threaded, single)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "task boundary inside a row, 3x3",
+        "pixel rows, filter tasks of 1 and 2 panels, several K blocks",
+    ],
+)
+def test_conv_task_runs_gemm_and_copy_out_in_one_pool_call(name: str) -> None:
+    """The outlined body the pool runs holds the micro-kernel's FMAs and the copy-out's
+    ReLU (`llvm.maximum`): one handoff per block (pixel rows: per conv), the copy-out on
+    the core that computed its columns (filters)."""
+    compiled = lamina.compile(TASK_CASES[name](), threads=2)
+    llvm_ir = str(compiled.function.jit.llvm_module)
+    bodies = re.findall(r'define internal void @"?[\w.]+\.par\d+\.impl"?\(.*?\n}\n', llvm_ir, re.S)
+    assert any("llvm.fma" in body and "llvm.maximum" in body for body in bodies)
