@@ -47,12 +47,12 @@ from lamina.lowering.top_to_loop_byte_gemm import (
 from lamina.lowering.top_to_loop_conv import lower_conv_gemm, packed_filter
 from lamina.lowering.top_to_loop_conv_geometry import conv_geometry
 from lamina.lowering.top_to_loop_depthwise import depthwise_geometry, lower_depthwise
-from lamina.lowering.top_to_loop_gemm import (
+from lamina.lowering.top_to_loop_gemv import gemv_blocking, lower_gemv, packed_gemv_rhs
+from lamina.lowering.top_to_loop_matmul import (
     lower_matmul_gemm,
     matmul_blocking,
     packed_matmul_operands,
 )
-from lamina.lowering.top_to_loop_gemv import gemv_blocking, lower_gemv, packed_gemv_rhs
 from lamina.lowering.top_to_loop_nhwc_conv import (
     lower_nhwc_gemm,
     nhwc_gemm,
