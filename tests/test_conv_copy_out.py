@@ -129,13 +129,13 @@ def test_conv_copy_out_on_cortex_a76_under_qemu(tmp_path: Path) -> None:
     assert_matches(run.outputs, onnxruntime_outputs(model, feeds))
 
 
-# On two threads the row form splits each B block's micro-panels into a pixel task per
+# On two threads the row form splits the micro-panels of a B block into a pixel task per
 # thread (`_pixel_tasks`, lowering/top_to_loop_conv.py), each packing, multiplying and
-# copying out its own columns; a task's first column may fall inside an output row, in a
-# row's padding or in the block's padding columns. Pixel rows split the filter panels
-# into a task per thread, each packing all of the im2col block into its own rows of Bp
-# and copying out its own vectors of filters (row by row, or in squares where F is a
-# multiple of the lanes). At one thread there are no tasks.
+# copying out its own columns of every block; a task's first column may fall inside an
+# output row, in a row's padding or in the block's padding columns. Pixel rows split the
+# filter panels into a task per thread, each packing all of the im2col block into its own
+# rows of Bp and copying out its own vectors of filters (row by row, or in squares where F
+# is a multiple of the lanes). At one thread there are no tasks.
 TASK_CASES = {
     "task boundary inside a row, 3x3": lambda: conv_then_pool(16, 56, 64, 3),
     "task boundary in the padding columns": lambda: conv_then_pool(8, 12, 16, 3),
@@ -169,8 +169,8 @@ def test_conv_tasks_match_onnxruntime_at_one_and_two_threads(name: str) -> None:
 )
 def test_conv_task_runs_gemm_and_copy_out_in_one_pool_call(name: str) -> None:
     """The outlined body the pool runs holds the micro-kernel's FMAs and the copy-out's
-    ReLU (`llvm.maximum`): one handoff per block (pixel rows: per conv), the copy-out on
-    the core that computed its columns (filters)."""
+    ReLU (`llvm.maximum`): one handoff per conv, the copy-out on the core that computed
+    its columns (filters)."""
     compiled = lamina.compile(TASK_CASES[name](), threads=2)
     llvm_ir = str(compiled.function.jit.llvm_module)
     bodies = re.findall(r'define internal void @"?[\w.]+\.par\d+\.impl"?\(.*?\n}\n', llvm_ir, re.S)
