@@ -176,11 +176,13 @@ MultiplyAdd = Callable[[Emitter, SSAValue, SSAValue, SSAValue], SSAValue]
 class KernelStep:
     """What a micro-kernel computes on: accumulators of `element` (a B panel's element
     type), `starts(em, b, a_panel, b_panel)` their values at the first K block (MR rows
-    of NV), `multiply_add` one k step of one of them."""
+    of NV), `multiply_add` one k step of one of them; `unroll`: the k loop's `unroll`
+    hint (LLVM's choice unless given)."""
 
     element: Attribute
     starts: Callable[..., list[list[SSAValue]]]
     multiply_add: MultiplyAdd
+    unroll: int | None = None
 
 
 def _zeros(
@@ -190,8 +192,9 @@ def _zeros(
     return [[zero] * b.nv for _ in range(b.mr)]
 
 
-FMA_STEP = KernelStep(f32, _zeros, fma)
-"""The f32 GEMM's: from zero, acc + a * b."""
+FMA_STEP = KernelStep(f32, _zeros, fma, unroll=4)
+"""The f32 GEMM's: from zero, acc + a * b, 4 k steps an iteration (the pointer bumps and
+the loop test once per 4 steps; LLVM left the loop rolled)."""
 
 
 def micro_kernel(
@@ -217,7 +220,7 @@ def micro_kernel(
         ]
         for r in range(b.mr)
     ]
-    sums = tile_sums(em, a_panel, b_panel, k_len, inits, step.multiply_add)
+    sums = tile_sums(em, a_panel, b_panel, k_len, inits, step.multiply_add, step.unroll)
     for r, row in enumerate(sums):
         for v, total in enumerate(row):
             em.emit(VStoreOp(total, c_buf, c_at(r, v)))
@@ -230,6 +233,7 @@ def tile_sums(
     k_len: SSAValue,
     inits: Sequence[Sequence[SSAValue]],
     multiply_add: MultiplyAdd = fma,
+    unroll: int | None = None,
 ) -> list[list[SSAValue]]:
     """acc[r][v] = inits[r][v] + the sum over k < k_len of A panel (k, r) · B panel (k, v)
     (each step `multiply_add`), the k loop of the micro-kernel with the accumulators in its
@@ -239,7 +243,8 @@ def tile_sums(
     (a_buf, a_at), (b_buf, b_at) = a_panel, b_panel
     pieces = inits[0]
     count = len(pieces)
-    loop = ForOp(em.index(0), k_len, em.index(1), [value for row in inits for value in row])
+    accs = [value for row in inits for value in row]
+    loop = ForOp(em.index(0), k_len, em.index(1), accs, unroll=unroll)
     em.emit(loop)
     with em.inside(loop):
         k, *acc = loop.body.block.args
