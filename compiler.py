@@ -391,8 +391,9 @@ def compile(  # noqa: A001 (the public name users expect: lamina.compile)
     `opt_level` (0-3) is LLVM's (default 2: O3 compiles slower and ran no faster on the
     light models; 1 compiles faster still, e.g. for conformance runs); parallel
     loops run on `threads` threads (default: $LAMINA_NUM_THREADS, else the device's cores),
-    the count the lowering is told (the device's `cores`). Devices of kind `opencl`/`gpu` run through runtime/opencl.py; with `fallback="cpu"` a
-    machine without an OpenCL platform compiles for `host` instead of failing."""
+    the count the lowering is told (the device's `cores`). Devices of kind `opencl`/`gpu`
+    run through runtime/opencl.py; with `fallback="cpu"` a machine without an OpenCL
+    platform compiles for `host` instead of failing."""
     target = load_device(device)
     if is_opencl(target) and fallback == "cpu" and not opencl_available():
         target = load_device("host")

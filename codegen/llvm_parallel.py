@@ -14,7 +14,8 @@ runs its iterations split over a persistent thread pool.
 When the loop's body is one parallel loop of constant trips (and `arith` ops) that splits
 more evenly, or as evenly and over the block the nest packed or more of the data read
 (`split_loop`), the chunks divide that inner loop instead: `.impl` runs all of the outer
-loop's iterations, the inner loop over its chunk. The pool that runs the chunks is codegen/llvm_pool.py.
+loop's iterations, the inner loop over its chunk. The pool that runs the chunks is
+codegen/llvm_pool.py.
 
 Invariants: the loop nest's IR is unchanged (the same ops are emitted into the outlined
 function); constants, globals and carves of a captured arena are rematerialised inside it

@@ -49,7 +49,7 @@ from xdsl.dialects.builtin import DenseArrayBase, MemRefType, VectorType, f32, i
 from xdsl.ir import SSAValue
 
 from lamina.dialects import top
-from lamina.dialects.loop import AllocOp, DeallocOp, VLoadOp, VStoreOp
+from lamina.dialects.loop import AllocOp, VLoadOp, VStoreOp
 from lamina.lowering.bufferize import Buffers
 from lamina.lowering.epilogue_fusion import Epilogue, PackedConstant
 from lamina.lowering.top_to_loop_build import Emitter, shape_of
@@ -189,8 +189,7 @@ def lower_conv_gemm(
             copy_out_squares(em, g, staged, bias, (flat, n), epilogue, buffers, squares)
         elif not per_block:
             copy_out(em, g, cp, bias, y, (n, group), epilogue, buffers, squares)
-    for buffer in scratch:
-        em.emit(DeallocOp(buffer))
+    em.dealloc(*scratch)
 
 
 @contextmanager
