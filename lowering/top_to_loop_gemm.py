@@ -267,8 +267,8 @@ class GemmPlan:
     the K block's start); `pack_a(ic, pc, k_len)` / `pack_b(jc, pc, k_len)` fill the
     runtime panel buffers (None: packed at compile time); `c_at(i, j)` indexes C; `step`
     is what the micro-kernel computes on (f32 FMAs unless given); `b_panels`: only the
-    micro-panels jp of each B block in [first, end) (a conv splitting its pixels into
-    tasks), all of them unless given."""
+    micro-panels jp of each B block in [first, end) (a conv's task: its pixel panels in the
+    row form, its filter panels on pixel rows), all of them unless given."""
 
     blocking: Blocking
     a_panel: Callable[[SSAValue, SSAValue, SSAValue], tuple[SSAValue, Indices]]
